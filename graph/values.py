@@ -1,0 +1,130 @@
+"""Turn Python values into what both backends store and compare the same way.
+
+Times are kept twice, as ISO text for people and as epoch milliseconds for comparison,
+because FalkorDB silently drops time-zone offsets. Full-text fields get a jieba-segmented,
+space-joined companion because neither backend segments Chinese.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from functools import lru_cache
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo
+
+from ontology.model import TIME_SUFFIX, TOKENS_SUFFIX, Ontology, PropertyDef
+
+#: Dates without a time zone are local to the bureaus that record them.
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+class PropertyValueError(ValueError):
+    """A value that does not fit its declared datatype."""
+
+
+def to_epoch_ms(value: dt.date | dt.datetime) -> int:
+    """Epoch milliseconds; a date counts from local midnight, a naive datetime is local time."""
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)
+    else:
+        aware = dt.datetime(value.year, value.month, value.day, tzinfo=LOCAL_TZ)
+    return int(aware.timestamp() * 1000)
+
+
+def from_epoch_ms(ms: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ms / 1000, tz=LOCAL_TZ)
+
+
+def parse_time(value: Any, datatype: str) -> dt.date | dt.datetime:
+    """Accept date/datetime objects or ISO 8601 text (with or without an offset)."""
+    if isinstance(value, dt.datetime):
+        return value.date() if datatype == "date" else value
+    if isinstance(value, dt.date):
+        return value if datatype == "date" else dt.datetime(value.year, value.month, value.day, tzinfo=LOCAL_TZ)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            parsed = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise PropertyValueError(f"{value!r} is not an ISO 8601 {datatype}") from None
+        if datatype == "date":
+            return parsed.date()
+        return parsed
+    raise PropertyValueError(f"{value!r} is not a {datatype}")
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
+def search_tokens(text: str) -> str:
+    """jieba search-mode tokens, space-joined: what the full-text indexes are built on."""
+    words = (w.strip() for w in _jieba().cut_for_search(text))
+    return " ".join(w for w in words if any(ch.isalnum() for ch in w))
+
+
+def _coerce(prop: PropertyDef, value: Any) -> Any:
+    kind = prop.datatype
+    if kind == "string":
+        return str(value)
+    if kind == "integer":
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise PropertyValueError(f"{prop.name}: {value!r} is not an integer")
+        return int(value)
+    if kind == "decimal":
+        number = float(value)
+        if math.isnan(number) or math.isinf(number):
+            raise PropertyValueError(f"{prop.name}: {value!r} is not a finite number")
+        return number
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        raise PropertyValueError(f"{prop.name}: {value!r} is not a boolean")
+    raise AssertionError(kind)
+
+
+def encode_properties(ontology: Ontology, label: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Typed, storable properties for one node, with time and token companions added.
+
+    None means "no value" and is dropped (never stored as null, which would erase on merge).
+    A property the ontology does not declare for the label is refused: the schema is closed.
+    """
+    declared = ontology.properties_of(label)
+    searchable = ontology.classes[label].searchable
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        prop = declared.get(name)
+        if prop is None:
+            raise KeyError(f"{label} has no property {name!r} in the ontology")
+        if prop.multi_valued:
+            items = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
+            coerced = [_coerce(prop, v) for v in items if v is not None]
+            out[name] = sorted(set(coerced)) if isinstance(value, (set, frozenset)) else coerced
+            continue
+        if prop.is_time:
+            moment = parse_time(value, prop.datatype)
+            out[name] = moment.isoformat()
+            out[name + TIME_SUFFIX] = to_epoch_ms(moment)
+            continue
+        out[name] = _coerce(prop, value)
+        if prop.fulltext and searchable:
+            out[name + TOKENS_SUFFIX] = search_tokens(out[name])
+    return out
+
+
+def decode_properties(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Stored properties without the machine companions: what people and APIs are shown."""
+    return {
+        k: v
+        for k, v in values.items()
+        if not (k.endswith(TIME_SUFFIX) and k[: -len(TIME_SUFFIX)] in values)
+        and not (k.endswith(TOKENS_SUFFIX) and k[: -len(TOKENS_SUFFIX)] in values)
+    }
