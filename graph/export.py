@@ -107,6 +107,8 @@ def _rdf_value(ontology: Ontology, vocabulary: str | None, datatype: str, value:
         if concept is not None:
             return URIRef(concept.iri)
         return Literal(str(value))  # not in the scheme: SHACL reports it
+    if datatype == "string":
+        return Literal(str(value))  # plain literal: the same RDF term as "x"^^xsd:string
     if datatype == "decimal":
         return Literal(Decimal(str(value)), datatype=XSD.decimal)
     return Literal(value, datatype=_XSD[datatype])

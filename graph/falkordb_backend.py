@@ -33,6 +33,8 @@ class FalkorStore(GraphStore):
         self._server = server
         self.graph_name = graph_name
         self._graph = db.select_graph(graph_name)
+        # read-only queries fail on a graph key that does not exist yet: make sure it does
+        self._run("RETURN 1", None, read_only=False, timeout_ms=self.timeout_ms)
 
     @classmethod
     def embedded(cls, data_dir: str, *, graph_name: str = DEFAULT_GRAPH, thread_count: int = 2,

@@ -31,11 +31,14 @@ def shapes_graph() -> Graph:
 
 
 def validate(data: Graph) -> ValidationReport:
-    """Check data against the shapes; the ontology and vocabularies are mixed in so that
-    subclass targets and SKOS value sets resolve."""
-    conforms, report, _ = shacl_validate(
-        data, shacl_graph=shapes_graph(), ont_graph=load_ontology().graph, advanced=False, allow_warnings=False
-    )
+    """Check data against the shapes, with the ontology and vocabularies merged in so that
+    subclass targets and SKOS value sets resolve (pyshacl's ont_graph copies no SKOS triples)."""
+    merged = Graph()
+    for triple in load_ontology().graph:
+        merged.add(triple)
+    for triple in data:
+        merged.add(triple)
+    conforms, report, _ = shacl_validate(merged, shacl_graph=shapes_graph(), advanced=False, allow_warnings=False)
     violations = [
         Violation(
             focus=str(report.value(result, SH.focusNode)),

