@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from rich.console import Console
@@ -97,6 +98,76 @@ def _find(store: GraphStore, key: str, label: str | None) -> tuple[str, str]:
     raise LookupError(f"no node with key {key!r}" + (f" and label {label}" if label else ""))
 
 
+def cmd_generate(args: argparse.Namespace) -> int:
+    from loaders.generate import generate
+
+    summary = generate(args.out, enterprises=args.enterprises, seed=args.seed, dirt_rate=args.dirt_rate)
+    table = Table(title=f"generated into {args.out}")
+    table.add_column("file")
+    table.add_column("rows", justify="right")
+    for path, rows in sorted(summary.row_counts.items()):
+        table.add_row(path, f"{rows:,}")
+    console.print(table)
+    console.print("defects injected: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.defects.items())))
+    return 0
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from loaders.load import load_directory
+
+    with _open(args) as store, Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                        TimeElapsedColumn(), console=err_console, transient=True) as bar:
+        task = bar.add_task("loading", total=None)
+
+        def advance(path: str, rows: int) -> None:
+            bar.update(task, advance=rows, description=f"loading {path}")
+
+        report = load_directory(store, Path(args.directory), province=args.province, progress=advance)
+    print_load_report(report)
+    return 0
+
+
+def print_load_report(report) -> None:
+    """Per source: rows read, loaded, merged by name, unchanged, changed facts, quarantined — then the reasons."""
+    table = Table(title=f"load {report.load_id}")
+    for column in ("source", "read", "loaded", "merged", "unchanged", "changes", "quarantined"):
+        table.add_column(column, justify="left" if column == "source" else "right")
+    reasons = Table(title="quarantined rows by reason (riskgraph quarantine lists them)")
+    reasons.add_column("source")
+    reasons.add_column("reason")
+    reasons.add_column("rows", justify="right")
+    for source, stats in report.by_source().items():
+        table.add_row(source, f"{stats.read:,}", f"{stats.loaded:,}", f"{stats.merged:,}", f"{stats.unchanged:,}",
+                      f"{stats.changes:,}", f"{stats.quarantined_total:,}")
+        for reason, n in sorted(stats.quarantined.items()):
+            reasons.add_row(source, reason, f"{n:,}")
+    console.print(table)
+    if reasons.row_count:
+        console.print(reasons)
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    filters = {"reason": args.reason, "source": args.source}
+    with _open(args) as store:
+        rows = store.read(
+            "MATCH (q:QuarantinedRow) WHERE ($reason IS NULL OR q.reasonCode = $reason) "
+            "AND ($source IS NULL OR q.sourceSystem = $source) "
+            "RETURN q.sourceSystem AS source, q.sourceFile AS file, q.rowNumber AS row, q.reasonCode AS reason, "
+            "q.description AS message, q.rawValues AS raw ORDER BY source, file, row LIMIT $limit",
+            {**filters, "limit": args.limit},
+        )
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    table = Table("source", "file", "row", "reason", "message", "raw", title=f"quarantined rows ({len(rows)} shown)")
+    for r in rows:
+        table.add_row(r["source"], r["file"], str(r["row"]), r["reason"], r["message"] or "", (r["raw"] or "")[:80])
+    console.print(table)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="riskgraph",
@@ -128,6 +199,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--depth", type=int, default=1)
     p.add_argument("--format", choices=["turtle", "json-ld"], default="turtle")
     p.add_argument("--out", help="file to write (default: standard output)")
+    p = add("generate", cmd_generate, "write a realistic province's source-system exports (with ground truth)")
+    p.add_argument("--out", required=True, help="folder to write")
+    p.add_argument("--enterprises", type=int, default=200)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--dirt-rate", type=float, default=0.05, help="share of rows given realistic defects")
+    p = add("load", cmd_load, "load an export folder: clean, resolve, keep provenance, quarantine bad rows")
+    p.add_argument("directory")
+    p.add_argument("--province", help="two-digit GB/T 2260 province prefix (default: from the manifest)")
+    p = add("quarantine", cmd_quarantine, "list rows that could not be loaded, with their reasons")
+    p.add_argument("--reason", help="only this reason code")
+    p.add_argument("--source", help="only this source system")
+    p.add_argument("--limit", type=int, default=200)
+    p.add_argument("--json", action="store_true")
     return parser
 
 
@@ -135,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (StoreError, LookupError, ValueError, KeyError) as exc:
+    except (StoreError, LookupError, ValueError, KeyError, RuntimeError, FileNotFoundError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         err_console.print(f"[red]error:[/red] {message}")
         return 2

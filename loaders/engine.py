@@ -1,0 +1,445 @@
+"""Load one export folder into the graph by its mappings: clean, resolve, keep provenance, lose nothing.
+
+Per batch of rows, in this order so that a kill -9 at any point followed by a rerun gives the
+same graph as an uninterrupted load:
+1. change events for facts the rows change (deterministic ids: rewriting them is harmless);
+2. the row nodes, their enterprise relationships, enterprise facts and links (idempotent MERGEs);
+3. last, the rows' SourceRecords with their content hash — a row whose record exists with the
+   same hash is skipped next time, so a row is only "done" once everything it wrote is written.
+Rejected rows become QuarantinedRow nodes with a reason code, written the same way.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from graph.dialect import ident
+from graph.store import GraphStore
+from graph.values import encode_properties
+from loaders.fields import FieldContext, normalise, raw_value
+from loaders.mapping import FieldSpec, FileSpec, LinkSpec, SourceMapping
+from loaders.normalise.errors import RowError
+from loaders.normalise.regions import region_from_address, region_table
+from loaders.normalise.uscc import Uscc, parse_uscc
+from loaders.readers import SourceRow, read_rows
+from loaders.resolve import EnterpriseIndex, Resolution
+
+BATCH_ROWS = 1_000
+
+
+@dataclass
+class FileStats:
+    source: str
+    file: str
+    read: int = 0
+    loaded: int = 0
+    merged: int = 0       # rows whose enterprise was found by name rather than by its USCC
+    unchanged: int = 0    # rows already loaded with the same content
+    changes: int = 0      # facts changed by a newer export
+    quarantined: Counter = field(default_factory=Counter)
+
+    @property
+    def quarantined_total(self) -> int:
+        return sum(self.quarantined.values())
+
+
+@dataclass
+class Prepared:
+    row: SourceRow
+    digest: str
+    props: dict[str, Any] = field(default_factory=dict)
+    key: str = ""
+    resolution: Resolution | None = None
+    enterprise_facts: dict[str, Any] = field(default_factory=dict)
+    links: list[tuple[LinkSpec, list[str]]] = field(default_factory=list)
+    extra_nodes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    error: RowError | None = None
+
+
+def row_digest(row: SourceRow) -> str:
+    return hashlib.sha256(json.dumps(row.values, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:32]
+
+
+class FileLoader:
+    """Loads one mapped file. The engine makes one per file, in the mappings' order."""
+
+    def __init__(self, store: GraphStore, mapping: SourceMapping, spec: FileSpec, ctx: FieldContext,
+                 index: EnterpriseIndex, load_id: str, loaded_at: dt.datetime) -> None:
+        self.store = store
+        self.onto = store.ontology
+        self.mapping = mapping
+        self.spec = spec
+        self.ctx = ctx
+        self.index = index
+        self.load_id = load_id
+        self.loaded_at = loaded_at
+        self.stats = FileStats(mapping.source, spec.path)
+        self._seen_digests: dict[str, int] = {}
+        self._located = self.onto.is_a(spec.label, "GeoFeature")
+
+    # ------------------------------------------------------------------ preparing rows
+    def prepare(self, row: SourceRow) -> Prepared:
+        prepared = Prepared(row=row, digest=row_digest(row))
+        first = self._seen_digests.setdefault(prepared.digest, row.number)
+        try:
+            if first != row.number:
+                raise RowError("duplicate_row", f"repeats row {first} exactly")
+            self._fill(prepared)
+        except RowError as exc:
+            prepared.error = exc
+        return prepared
+
+    def _values(self, fields: tuple[FieldSpec, ...], label: str, p: Prepared) -> dict[str, Any]:
+        """Normalise fields; a bad secondary value (invalid: flag) is dropped and flagged, else the row fails."""
+        values: dict[str, Any] = {}
+        for f in fields:
+            try:
+                values[f.prop] = normalise(f, label, raw_value(f, p.row.values), self.ctx, values)
+            except RowError as exc:
+                if f.options.get("invalid") != "flag" or exc.reason == "missing_required":
+                    raise
+                values[f.prop] = None
+                p.flags.append(f"{exc.reason}:{f.prop}")
+        # fields of one group (a coordinate pair) are kept or dropped together
+        for f in fields:
+            group = f.options.get("group")
+            if group and any(values.get(g.prop) is None and g.options.get("group") == group for g in fields):
+                values[f.prop] = None
+        return values
+
+    def _fill(self, p: Prepared) -> None:
+        spec = self.spec
+        values = self._values(spec.fields, spec.label, p)
+        if spec.label == "Enterprise":
+            key_value: Any = self._enterprise_key(values, p)
+        else:
+            key_value = values.get(spec.key)
+            if key_value is None:
+                raise RowError("missing_required", f"no {spec.key}", spec.key)
+        p.key = str(key_value)
+        values[spec.key] = p.key
+        if spec.enterprise is not None:
+            self._resolve_enterprise(values, p)
+        for node in spec.nodes:
+            node_values = self._values(node.fields, node.label, p)
+            if node_values.get(node.key) is not None:
+                p.extra_nodes.append((node.label, {k: v for k, v in node_values.items() if v is not None}))
+        for link in spec.links:
+            if link.when and (p.row.values.get(link.when[0]) or "").strip() != link.when[1]:
+                continue
+            target = values.get(link.field) if link.field else p.row.values.get(link.column or "")
+            if target is None or not str(target).strip():
+                continue
+            text = unicodedata.normalize("NFKC", str(target)).strip()
+            keys = [k.strip() for k in text.split("|") if k.strip()] if link.many else [text]
+            p.links.append((link, keys))
+        if p.flags:
+            values["dataQuality"] = sorted(set(values.get("dataQuality") or []) | set(p.flags))
+        p.props = {k: v for k, v in values.items() if v is not None}
+
+    def _enterprise_key(self, values: dict[str, Any], p: Prepared) -> str:
+        """A registry row's USCC; a malformed or blank one is resolved by name + region, or rejected."""
+        code = values.get("uscc")
+        if isinstance(code, Uscc):
+            values["usccQuality"] = code.quality
+            if code.quality == "legacy":
+                p.flags.append("uscc_legacy_check:uscc")
+            if values.get("regionCode") is None and code.region_code in region_table():
+                values["regionCode"] = code.region_code
+            return code.code
+        if not values.get("name"):
+            raise RowError("missing_required", "neither a 统一社会信用代码 nor a name", "uscc")
+        resolution = self.index.resolve(None, values.get("name"), values.get("regionCode"))
+        if not resolution.resolved:
+            raise RowError("unresolved_entity", "no valid 统一社会信用代码 and no unique registry match: "
+                           + "; ".join(resolution.reasons), "uscc")
+        p.resolution = resolution
+        return resolution.uscc  # type: ignore[return-value]
+
+    def _resolve_enterprise(self, values: dict[str, Any], p: Prepared) -> None:
+        """Which registered enterprise the row is about; the reason code says why not, if none."""
+        ent = self.spec.enterprise
+        assert ent is not None
+        uscc_raw = (p.row.values.get(ent.uscc) or "").strip() if ent.uscc else ""
+        name_raw = (p.row.values.get(ent.name) or "").strip() if ent.name else ""
+        code = parse_uscc(uscc_raw)
+        hint = None
+        if ent.region_column and p.row.values.get(ent.region_column):
+            hint = region_from_address(p.row.values[ent.region_column] or "")
+        if hint is None and code is not None and code.region_code in region_table():
+            hint = code.region_code
+        resolution = self.index.resolve(uscc_raw or None, name_raw or None, hint)
+        if not resolution.resolved:
+            if not ent.required and not uscc_raw and not name_raw:
+                return
+            column = ent.uscc or ent.name
+            why = "the enterprise cannot be identified: " + "; ".join(resolution.reasons)
+            if not uscc_raw and not name_raw:
+                raise RowError("missing_required", "neither a 统一社会信用代码 nor a name", column)
+            if (uscc_raw and code is None) or resolution.ambiguous:
+                raise RowError("unresolved_entity", why, column)
+            if ent.required:
+                raise RowError("orphan_reference", why, column)
+            p.flags.append(f"orphan_reference:{column}")
+            return
+        p.resolution = resolution
+        if code is not None and code.quality == "legacy" and code.code == resolution.uscc:
+            p.flags.append("uscc_legacy_check:uscc")
+        if self._located and values.get("regionCode") is None:
+            values["regionCode"] = self.index.region_of(resolution.uscc)  # it lies where its enterprise is
+        facts = self._values(ent.fields, "Enterprise", p)
+        p.enterprise_facts = {k: v for k, v in facts.items() if v is not None}
+
+    # ------------------------------------------------------------------ writing batches
+    def write(self, batch: list[Prepared]) -> None:
+        existing = self._existing_records([p.row.number for p in batch])
+        todo, bad = [], []
+        for p in batch:
+            if existing.get(self._record_id(p.row.number)) == p.digest:
+                self.stats.unchanged += 1
+            elif p.error is not None:
+                bad.append(p)
+            else:
+                todo.append(p)
+        self._check_link_targets(todo, bad)
+        todo = [p for p in todo if p.error is None]
+        self._write_changes(todo)
+        self._write_nodes(todo)
+        self._write_enterprise_facts(todo)
+        self._write_links(todo)
+        self._write_records(todo)
+        self._write_quarantine(bad)
+
+    def _record_id(self, number: int) -> str:
+        return f"{self.mapping.source}:{self.spec.path}:{number}"
+
+    def _existing_records(self, numbers: list[int]) -> dict[str, str]:
+        ids = [self._record_id(n) for n in numbers]
+        rows = self.store.read(
+            "UNWIND $ids AS i OPTIONAL MATCH (s:SourceRecord {id: i}) OPTIONAL MATCH (q:QuarantinedRow {id: i}) "
+            "RETURN i, s.contentHash AS s, q.contentHash AS q",
+            {"ids": ids},
+        )
+        return {r["i"]: (r["s"] or r["q"]) for r in rows if r["s"] or r["q"]}
+
+    def _check_link_targets(self, todo: list[Prepared], bad: list[Prepared]) -> None:
+        """Before anything is written: a missing required target makes the row an orphan; a missing
+        optional one is dropped and flagged on the row's node."""
+        wanted: dict[str, set[str]] = {}
+        for p in todo:
+            for link, keys in p.links:
+                wanted.setdefault(link.other, set()).update(keys)
+        found: dict[str, set[str]] = {}
+        for label, keys in wanted.items():
+            key_prop = self.onto.key_of(label)
+            rows = self.store.read(
+                f"UNWIND $keys AS k MATCH (n:{ident(label)} {{{ident(key_prop)}: k}}) RETURN k", {"keys": sorted(keys)}
+            )
+            found[label] = {r["k"] for r in rows}
+        for p in todo:  # rows of this same batch, and nodes they imply, count as existing
+            found.setdefault(self.spec.label, set()).add(p.key)
+            for label, props in p.extra_nodes:
+                found.setdefault(label, set()).add(str(props[self.onto.key_of(label)]))
+        for p in todo:
+            kept = []
+            for link, keys in p.links:
+                present = [k for k in keys if k in found.get(link.other, set())]
+                if len(present) < len(keys):
+                    missing = ", ".join(k for k in keys if k not in present)
+                    if link.required:
+                        p.error = RowError("orphan_reference", f"{link.rel_type}: no {link.other} {missing}",
+                                           link.field or link.column)
+                        bad.append(p)
+                        break
+                    flag = f"orphan_reference:{link.field or link.column}"
+                    p.props["dataQuality"] = sorted(set(p.props.get("dataQuality") or []) | {flag})
+                if present:
+                    kept.append((link, present))
+            p.links = kept
+
+    def _write_changes(self, todo: list[Prepared]) -> None:
+        """A ChangeEvent for every fact that differs from what the graph holds now."""
+        label = self.spec.label
+        keys = [p.key for p in todo]
+        if not keys:
+            return
+        key_prop = self.onto.key_of(label)
+        rows = self.store.read(
+            f"UNWIND $keys AS k MATCH (n:{ident(label)} {{{ident(key_prop)}: k}}) RETURN k, properties(n) AS p",
+            {"keys": keys},
+        )
+        current = {r["k"]: r["p"] for r in rows}
+        events = []
+        for p in todo:
+            before = current.get(p.key)
+            if not before:
+                continue
+            after = encode_properties(self.onto, label, p.props)
+            for prop, new in after.items():
+                if prop.endswith(("Ms", "Tokens")) or prop == key_prop:
+                    continue
+                old = before.get(prop)
+                if old is not None and old != new:
+                    event_id = hashlib.sha256(f"{label}|{p.key}|{prop}|{old}|{new}|{p.digest}".encode()).hexdigest()[:24]
+                    events.append({
+                        "id": event_id, "entityLabel": label, "entityKey": p.key, "property": prop,
+                        "oldValue": json.dumps(old, ensure_ascii=False), "newValue": json.dumps(new, ensure_ascii=False),
+                        "changedAt": self.loaded_at, "sourceSystem": self.mapping.source, "sourceFile": self.spec.path,
+                        "rowNumber": p.row.number, "loadId": self.load_id,
+                    })
+        if events:
+            self.store.upsert_nodes("ChangeEvent", events)
+            self.stats.changes += len(events)
+
+    def _write_nodes(self, todo: list[Prepared]) -> None:
+        if not todo:
+            return
+        extra: dict[str, list[dict[str, Any]]] = {}
+        for p in todo:
+            for label, props in p.extra_nodes:
+                extra.setdefault(label, []).append(props)
+        for label, rows in extra.items():
+            self.store.upsert_nodes(label, rows)
+        # rows of one batch that share a key merge in order; the later row's values win
+        self.store.upsert_nodes(self.spec.label, [p.props for p in todo])
+        if self.spec.label == "Enterprise":
+            for p in todo:
+                self.index.add(p.key, p.props.get("name", ""), p.props.get("regionCode"))
+        ent = self.spec.enterprise
+        if ent is not None and ent.relation:
+            pairs = [(p.resolution.uscc, p.key) for p in todo if p.resolution and p.resolution.resolved]
+            if ent.outgoing:
+                self.store.upsert_relationships(ent.relation, [{"from": e, "to": k} for e, k in pairs],
+                                                from_label="Enterprise", to_label=self.spec.label)
+            else:
+                self.store.upsert_relationships(ent.relation, [{"from": k, "to": e} for e, k in pairs],
+                                                from_label=self.spec.label, to_label="Enterprise")
+        for p in todo:
+            self.stats.loaded += 1
+            if p.resolution is not None and p.resolution.method != "uscc":
+                self.stats.merged += 1
+
+    def _write_enterprise_facts(self, todo: list[Prepared]) -> None:
+        """Facts other sources assert about an enterprise fill gaps but never override; a
+        disagreement is flagged on the enterprise and both values stay in the SourceRecords."""
+        facts = [p for p in todo if p.enterprise_facts and p.resolution]
+        if not facts:
+            return
+        codes = sorted({p.resolution.uscc for p in facts})  # type: ignore[union-attr]
+        rows = self.store.read("UNWIND $codes AS c MATCH (e:Enterprise {uscc: c}) RETURN c, properties(e) AS p",
+                               {"codes": codes})
+        current = {r["c"]: r["p"] for r in rows}
+        updates: dict[str, dict[str, Any]] = {}
+        for p in facts:
+            code = p.resolution.uscc  # type: ignore[union-attr]
+            before = current.get(code, {})
+            encoded = encode_properties(self.onto, "Enterprise", p.enterprise_facts)
+            update = updates.setdefault(code, {"uscc": code})
+            flags = set(before.get("dataQuality") or []) | set(update.get("dataQuality") or [])
+            for prop, value in p.enterprise_facts.items():
+                if before.get(prop) is None and prop not in update:
+                    update[prop] = value
+                elif before.get(prop) is not None and before.get(prop) != encoded.get(prop):
+                    flags.add(f"conflict:{prop}")
+            if flags != set(before.get("dataQuality") or []):
+                update["dataQuality"] = sorted(flags)
+        self.store.upsert_nodes("Enterprise", [u for u in updates.values() if len(u) > 1])
+
+    def _write_links(self, todo: list[Prepared]) -> None:
+        grouped: dict[tuple[str, str, bool], list[dict[str, str]]] = {}
+        for p in todo:
+            for link, keys in p.links:
+                for key in keys:
+                    row = {"from": p.key, "to": key} if link.outgoing else {"from": key, "to": p.key}
+                    grouped.setdefault((link.rel_type, link.other, link.outgoing), []).append(row)
+        for (rel_type, other, outgoing), rows in grouped.items():
+            src, dst = (self.spec.label, other) if outgoing else (other, self.spec.label)
+            self.store.upsert_relationships(rel_type, rows, from_label=src, to_label=dst)
+
+    def _provenance(self, p: Prepared) -> dict[str, Any]:
+        return {
+            "id": self._record_id(p.row.number), "sourceSystem": self.mapping.source, "sourceFile": self.spec.path,
+            "rowNumber": p.row.number, "rawValues": json.dumps(p.row.values, ensure_ascii=False),
+            "contentHash": p.digest, "loadId": self.load_id, "loadedAt": self.loaded_at,
+        }
+
+    def _write_records(self, todo: list[Prepared]) -> None:
+        if not todo:
+            return
+        records = []
+        for p in todo:
+            facts = {f"{self.spec.label}:{p.key}": _jsonable(p.props)}
+            if p.enterprise_facts and p.resolution:
+                facts[f"Enterprise:{p.resolution.uscc}"] = _jsonable(p.enterprise_facts)
+            record = {**self._provenance(p), "facts": json.dumps(facts, ensure_ascii=False, sort_keys=True)}
+            if p.resolution is not None:
+                record["matchMethod"] = json.dumps(
+                    {"method": p.resolution.method, "score": p.resolution.score, "reasons": list(p.resolution.reasons)},
+                    ensure_ascii=False)
+            if p.row.encoding_note:
+                record["dataQuality"] = [p.row.encoding_note]
+            records.append(record)
+        self.store.upsert_nodes("SourceRecord", records)
+        derived = [{"from": p.key, "to": self._record_id(p.row.number)} for p in todo]
+        self.store.upsert_relationships("DERIVED_FROM", derived, from_label=self.spec.label)
+        from_enterprise = [{"from": p.resolution.uscc, "to": self._record_id(p.row.number)}
+                           for p in todo if p.enterprise_facts and p.resolution and self.spec.label != "Enterprise"]
+        if from_enterprise:
+            self.store.upsert_relationships("DERIVED_FROM", from_enterprise, from_label="Enterprise")
+        self.store.execute("UNWIND $ids AS i MATCH (q:QuarantinedRow {id: i}) DELETE q",
+                           {"ids": [r["id"] for r in records]})
+
+    def _write_quarantine(self, bad: list[Prepared]) -> None:
+        if not bad:
+            return
+        rows = []
+        for p in bad:
+            assert p.error is not None
+            self.stats.quarantined[p.error.reason] += 1
+            rows.append({**self._provenance(p), "reasonCode": p.error.reason, "description": p.error.message,
+                         "field": p.error.field})
+        self.store.upsert_nodes("QuarantinedRow", rows)
+
+    def quarantine_unreadable(self, number: int, error: RowError) -> None:
+        """A line no encoding could read: kept as its error, counted, never dropped."""
+        row = SourceRow(number, {"_error": error.message}, error.message)
+        self._write_quarantine([Prepared(row=row, digest=row_digest(row), error=error)])
+
+    # ------------------------------------------------------------------ driving
+    def run(self, root: Path, on_rows: Callable[[int], None] | None = None) -> FileStats:
+        batch: list[Prepared] = []
+        for item in read_rows(root / self.spec.path, self.spec.format, self.spec.encoding):
+            self.stats.read += 1
+            if isinstance(item, RowError):
+                self.quarantine_unreadable(self.stats.read, item)
+                continue
+            batch.append(self.prepare(item))
+            if len(batch) >= BATCH_ROWS:
+                self.write(batch)
+                batch = []
+                if on_rows:
+                    on_rows(BATCH_ROWS)
+        if batch:
+            self.write(batch)
+            if on_rows:
+                on_rows(len(batch))
+        return self.stats
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in values.items():
+        if isinstance(v, (dt.date, dt.datetime)):
+            out[k] = v.isoformat()
+        elif isinstance(v, Uscc):
+            out[k] = v.code
+        else:
+            out[k] = v
+    return out

@@ -1,0 +1,153 @@
+"""Turn one raw cell into one typed ontology value, by the field's declared type.
+
+Each failure is a RowError whose reason code says what kind of problem it was; the engine
+quarantines the row with it. Nothing here drops a value silently.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from loaders.mapping import FieldSpec
+from loaders.normalise.dates import parse_date, parse_datetime
+from loaders.normalise.errors import RowError
+from loaders.normalise.names import clean_name
+from loaders.normalise.numbers import parse_mass_t, parse_money, parse_number
+from loaders.normalise.regions import region_from_address, region_table
+from loaders.normalise.uscc import parse_uscc
+from ontology.model import Ontology
+
+_TRUE = {"是", "true", "1", "yes", "y", "已处置", "已处理"}
+_FALSE = {"否", "false", "0", "no", "n", "未处置", "未处理"}
+
+
+@dataclass
+class FieldContext:
+    """What normalising needs beyond the cell: the date of the load, the province, parks, vocabularies."""
+
+    ontology: Ontology
+    today: dt.date
+    province: str | None = None  # two-digit GB/T 2260 province prefix, e.g. "13"
+    parks: dict[str, str] = field(default_factory=dict)  # park name → park code
+    lon_range: tuple[float, float] = (73.0, 136.0)
+    lat_range: tuple[float, float] = (3.0, 54.0)
+
+
+def raw_value(spec: FieldSpec, values: Mapping[str, str | None]) -> str | None:
+    """The cell a field reads: the first non-empty column among its alternatives; for compose and
+    sum, all columns (None if any is empty, so that a missing id part is a missing id)."""
+    if spec.type in ("compose", "sum"):
+        optional = set(spec.options.get("optional", ()))
+        parts = [(c, (values.get(c) or "").strip()) for c in spec.columns]
+        if any(not text and c not in optional for c, text in parts) or not any(text for _, text in parts):
+            return None
+        return "\x1f".join(text for _, text in parts)
+    for column in spec.columns:
+        value = values.get(column)
+        if value is not None and str(value).strip():
+            return str(value)
+    return None
+
+
+def normalise(spec: FieldSpec, label: str, raw: str | None, ctx: FieldContext, row: Mapping[str, Any]) -> Any:
+    """The typed value of one field, or None when the cell is empty (RowError if required)."""
+    value = _convert(spec, label, raw, ctx, row) if raw is not None else None
+    if value is None and spec.required:
+        raise RowError("missing_required", f"{spec.columns[0]} is empty", spec.columns[0])
+    return value
+
+
+def _convert(spec: FieldSpec, label: str, raw: str, ctx: FieldContext, row: Mapping[str, Any]) -> Any:
+    kind, opts, name = spec.type, spec.options, spec.columns[0]
+    if kind == "text":
+        text = unicodedata.normalize("NFKC", raw).strip()
+        return text or None
+    if kind == "name":
+        return clean_name(raw) or None
+    if kind == "uscc":
+        parsed = parse_uscc(raw)
+        if parsed is None:
+            raise RowError("invalid_value", f"{name}: {raw!r} is not a 统一社会信用代码", name)
+        return parsed
+    if kind == "date":
+        return parse_date(raw, name, today=ctx.today, allow_future_days=int(opts.get("future_days", 0)))
+    if kind == "datetime":
+        return parse_datetime(raw, name, today=ctx.today)
+    if kind == "money":
+        return parse_money(raw, name, default_unit=opts.get("unit", "元"))
+    if kind == "mass_t":
+        return parse_mass_t(raw, name, default_unit=opts.get("unit", "t"))
+    if kind in ("integer", "decimal"):
+        lo, hi = opts.get("min"), opts.get("max")
+        if opts.get("within") == "lon":
+            lo, hi = ctx.lon_range
+        elif opts.get("within") == "lat":
+            lo, hi = ctx.lat_range
+        return parse_number(raw, name, minimum=lo, maximum=hi, integer=kind == "integer")
+    if kind == "boolean":
+        folded = unicodedata.normalize("NFKC", raw).strip().lower()
+        if folded in _TRUE:
+            return True
+        if folded in _FALSE:
+            return False
+        raise RowError("invalid_value", f"{name}: {raw!r} is not yes/no", name)
+    if kind == "vocab":
+        return _vocab(spec, label, raw, ctx, name)
+    if kind == "region":
+        return _region(raw, ctx, name)
+    if kind == "park":
+        code = ctx.parks.get(clean_name(raw))
+        if code is None:
+            raise RowError("invalid_value", f"{name}: {raw!r} is not a known chemical park", name)
+        return code
+    if kind == "compose":
+        return ":".join(unicodedata.normalize("NFKC", part) for part in raw.split("\x1f"))
+    if kind == "sum":
+        total = 0
+        for column, part in zip(spec.columns, raw.split("\x1f")):
+            total += parse_number(part, column, minimum=0, integer=True) or 0
+        return total
+    if kind == "json":
+        try:
+            return json.dumps(json.loads(raw), ensure_ascii=False, sort_keys=True)
+        except json.JSONDecodeError:
+            raise RowError("invalid_value", f"{name}: not JSON", name) from None
+    raise AssertionError(kind)
+
+
+def _vocab(spec: FieldSpec, label: str, raw: str, ctx: FieldContext, name: str) -> Any:
+    prop = ctx.ontology.properties_of(label)[spec.prop]
+    if "via" in spec.options:  # e.g. IndustryClass.supervisionIndustry: read another scheme's link
+        scheme, key = spec.options["via"].split(".")
+        concept = ctx.ontology.vocabulary(scheme).lookup(raw)
+        if concept is None or key not in concept.data:
+            raise RowError("invalid_value", f"{name}: {raw!r} has no {key} in {scheme}", name)
+        return concept.data[key]
+    vocab = ctx.ontology.vocabulary(prop.vocabulary or "")
+    parts = [p for p in raw.replace("｜", "|").split(spec.options.get("separator", "|"))] if prop.multi_valued else [raw]
+    notations = []
+    for part in parts:
+        concept = vocab.lookup(part)
+        if concept is None:
+            raise RowError("invalid_value", f"{name}: {part!r} is not in {vocab.name} ({vocab.label_zh})", name)
+        notations.append(concept.notation)
+    return notations if prop.multi_valued else notations[0]
+
+
+def _region(raw: str, ctx: FieldContext, name: str) -> str:
+    """A GB/T 2260 code given as a code or named in an address; outside the province is out of range."""
+    text = unicodedata.normalize("NFKC", raw).strip()
+    if text.isdigit() and len(text) == 6:
+        if text not in region_table():
+            raise RowError("orphan_reference", f"{name}: {text} is not a GB/T 2260 code", name)
+        code = text
+    else:
+        code = region_from_address(text)
+        if code is None:
+            raise RowError("invalid_value", f"{name}: {raw!r} names no GB/T 2260 region", name)
+    if ctx.province and not code.startswith(ctx.province):
+        raise RowError("out_of_range", f"{name}: region {code} is outside the province {ctx.province}0000", name)
+    return code

@@ -1,0 +1,27 @@
+"""Why a row cannot be loaded: a reason code from a fixed list, and a message for people."""
+from __future__ import annotations
+
+#: Reason codes a quarantined row can carry.
+REASONS = {
+    "missing_required": "a required field is empty",
+    "out_of_range": "a value lies outside its plausible range",
+    "unparseable_date": "a date cannot be read",
+    "unparseable_number": "an amount or quantity cannot be read",
+    "orphan_reference": "the row refers to something that does not exist",
+    "unresolved_entity": "the enterprise the row refers to cannot be identified",
+    "encoding_error": "the row's bytes are not valid text in any expected encoding",
+    "duplicate_row": "the row repeats an earlier row of the same file exactly",
+    "invalid_value": "a value is not in its allowed set or format",
+}
+
+
+class RowError(ValueError):
+    """A value that makes its row unloadable."""
+
+    def __init__(self, reason: str, message: str, field: str | None = None) -> None:
+        if reason not in REASONS:
+            raise ValueError(f"unknown reason code {reason!r}")
+        super().__init__(message)
+        self.reason = reason
+        self.field = field
+        self.message = message

