@@ -1,0 +1,70 @@
+"""Banding a score by lower edges, with the edge convention as a named parameter.
+
+Sources disagree whether a value exactly on an edge belongs to the band above it ("D ≥ 320 红")
+or below it ("D > 320 极其危险"): `edge_inclusive = "lower"` means every band holds its lower
+edge (x ≥ edge), `"upper"` that every band holds its upper edge (x > edge to enter the band
+above). The lowest band always holds its own lower edge, the bottom of the scale; a value below
+it is unrated (None).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from reasoning.models.vocab import check_colour
+
+EDGE_CONVENTIONS = ("lower", "upper")
+
+
+@dataclass(frozen=True)
+class Band:
+    lower: float
+    label: str
+    colour: str | None = None
+
+
+@dataclass(frozen=True)
+class BandSet:
+    name: str
+    edge_inclusive: str
+    bands: tuple[Band, ...]  # highest lower edge first
+
+    def classify(self, value: float) -> Band | None:
+        lowest = self.bands[-1]
+        for band in self.bands:
+            if value > band.lower or (value == band.lower and (self.edge_inclusive == "lower" or band is lowest)):
+                return band
+        return None
+
+
+def band_set(name: str, spec: Mapping[str, Any]) -> BandSet:
+    """A BandSet from a config table {edge_inclusive, bands = [{lower, label, colour?}, ...]}."""
+    edge = spec["edge_inclusive"]
+    if edge not in EDGE_CONVENTIONS:
+        raise ValueError(f"band set {name}: edge_inclusive must be one of {EDGE_CONVENTIONS}, not {edge!r}")
+    bands = tuple(
+        sorted(
+            (Band(float(b["lower"]), str(b["label"]), check_colour(b.get("colour"))) for b in spec["bands"]),
+            key=lambda b: b.lower,
+            reverse=True,
+        )
+    )
+    if not bands or len({b.lower for b in bands}) != len(bands):
+        raise ValueError(f"band set {name}: needs bands with distinct lower edges")
+    return BandSet(name, edge, bands)
+
+
+def named_band_set(sets: Mapping[str, Any], name: str) -> BandSet:
+    """Select one of several named band sets from a config table."""
+    if name not in sets:
+        raise ValueError(f"unknown band set {name!r}; one of {sorted(sets)}")
+    return band_set(name, sets[name])
+
+
+def bands_summary(bands: BandSet) -> dict:
+    """The band set as parameters: name, edge convention and edges, for the result's record."""
+    return {
+        "name": bands.name,
+        "edge_inclusive": bands.edge_inclusive,
+        "bands": [{"lower": b.lower, "label": b.label, "colour": b.colour} for b in bands.bands],
+    }

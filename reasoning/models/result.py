@@ -1,0 +1,70 @@
+"""The one result type every model returns, so the API and the graph can show how a score was made."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field, fields, is_dataclass
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+
+@dataclass(frozen=True)
+class Component:
+    """One term of a score: its value, its weight (None where the model has none) and what it adds."""
+
+    name: str
+    value: float
+    weight: float | None
+    contribution: float
+    evidence: tuple[str, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """A decomposable result: method and version, the score, its level/colour, components and evidence.
+
+    `details` carries derived outputs beyond the score (e.g. S beside R, C and T beside D, a percentile);
+    `parameters` the configuration and named choices the result was computed with.
+    """
+
+    method: str
+    version: str
+    score: float | None
+    level: str | None
+    colour: str | None  # a RiskColour notation where the model yields one
+    components: tuple[Component, ...]
+    evidence: tuple[str, ...]
+    parameters: dict
+    flags: tuple[str, ...] = ()
+    details: dict = field(default_factory=dict)
+
+    def component(self, name: str) -> Component | None:
+        return next((c for c in self.components if c.name == name), None)
+
+    def to_json(self) -> dict:
+        """JSON-serialisable form, for writing to the graph and the API."""
+        return jsonable(self)
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON types: Decimal → float, dates → ISO text, tuples → lists, non-finite floats → None."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
+        return value
+    if isinstance(value, (float, Decimal)):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def unique(ids: Iterable[str]) -> tuple[str, ...]:
+    """Evidence ids in first-seen order, without blanks or repeats."""
+    return tuple(dict.fromkeys(i for i in ids if i))

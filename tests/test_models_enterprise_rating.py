@@ -1,0 +1,263 @@
+"""应急〔2018〕19号 rating with RiskGraph's dynamic factors, against hand-worked scores.
+
+Weights (enterprise_rating.toml): 重大危险源 一级 10 / 二级 8 / 三级 6 / 四级 4, cap 10 · 危险化工工艺 2 each,
+cap 10 · 周边环境 outside park 3, distance not met 10, cap 10 · accidents (3 y) 一般 5, 较大+ 10, cap 10 ·
+标准化 +15/+5/+2 · five accident-free years +5 · fire brigade +3 · alarms (90 d) 红 2 / 橙 1 / 黄 0.5 / 蓝 0.2,
+cap 10 · enforcement (365 d) 0.5 per finding, 2 per penalty + 0.2 per 10 000 元, cap 10 · overdue 一般 1 /
+重大 3, cap 10 · open 重大隐患 5, cap 10 · rectification rate (365 d) 5 · (0.95 − rate) / 0.95 ·
+credit 黑名单 10 / 联合惩戒 5 / 经营异常 2, cap 10. Bands ≥ 90 蓝, ≥ 75 黄, ≥ 60 橙, else 红.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reasoning.models.config import load_config
+from reasoning.models.enterprise_rating import EnterpriseFacts, automatic_red, rate_enterprise
+from reasoning.models.facts import (
+    Accident,
+    Alarm,
+    CreditRecord,
+    HiddenDanger,
+    Inspection,
+    MajorHazard,
+    Penalty,
+    Process,
+)
+from reasoning.models.vocab import colour_rank
+
+AS_OF = dt.date(2024, 6, 30)
+CFG = load_config("enterprise_rating")
+# An accident 4 years back: outside the 3-year deduction window, inside the 5-year bonus window, so
+# neither deducts nor earns the accident-free bonus — it keeps the edge cases' arithmetic plain.
+OLD_ACCIDENT = Accident(dt.date(2020, 8, 1), "GENERAL", 0, "acc:old")
+
+
+def facts(**kw) -> EnterpriseFacts:
+    return EnterpriseFacts(as_of=AS_OF, subject="ent:1", in_park=True, **kw)
+
+
+def at(days_ago: int, hour: int = 10) -> dt.datetime:
+    day = AS_OF - dt.timedelta(days=days_ago)
+    return dt.datetime(day.year, day.month, day.day, hour)
+
+
+def test_static_worked_example():
+    # 二级 + 四级 = 8 + 4 = 12 → cap 10; 2 distinct processes → 4; outside park → 3;
+    # 标准化 二级 +5; no accident in 5 years +5.  100 − 10 − 4 − 3 + 5 + 5 = 93 → 蓝
+    r = rate_enterprise(dataclasses.replace(
+        facts(major_hazards=(MajorHazard("L2", "mh:1"), MajorHazard("L4", "mh:2")),
+              processes=(Process("03", "p:1"), Process("04", "p:2"), Process("03", "p:3")),
+              standardisation="L2"),
+        in_park=False))
+    assert (r.method, r.score, r.level, r.colour) == ("mem-2018-19", 93, "低风险", "BLUE")
+    mh = r.component("major_hazard")
+    assert (mh.value, mh.weight, mh.contribution, mh.evidence) == (12, 10, -10, ("mh:1", "mh:2"))
+    assert r.component("hazardous_process").contribution == -4
+    assert r.component("hazardous_process").evidence == ("p:1", "p:2")  # 03 counted once
+    assert r.component("surroundings").contribution == -3
+    assert r.component("standardisation").contribution == 5
+    assert r.component("accident_free").contribution == 5
+    assert 100 + sum(c.contribution for c in r.components) == r.score
+
+
+def test_major_hazard_aggregation_is_a_named_choice():
+    # "max": only the worst source deducts: 二级 → 8 (100 − 8 = 92 with the old accident cancelling the bonus)
+    cfg = CFG.with_overrides({"static": {"major_hazard": {"aggregate": "max"}}})
+    f = facts(major_hazards=(MajorHazard("L2", "mh:1"), MajorHazard("L4", "mh:2")), accidents=(OLD_ACCIDENT,))
+    assert rate_enterprise(f, config=cfg).score == 92
+    assert rate_enterprise(f).score == 90  # "sum": 12 → cap 10
+
+
+@pytest.mark.parametrize(
+    "extra, score, colour",
+    [
+        # 一级 source only: 100 − 10 = 90 → 蓝 (≥ 90)
+        ({}, 90, "BLUE"),
+        # + one 蓝 alarm: 89.8 → 黄
+        ({"alarms": (Alarm(at(5), "BLUE", evidence="al:1"),)}, 89.8, "YELLOW"),
+        # + 5 processes (10) + outside park (3) + 2 overdue 一般 (2, deadlines > 365 d back: no rate term) = 75 → 黄
+        ({"processes": tuple(Process(f"0{i}", f"p:{i}") for i in range(1, 6)), "in_park": False,
+          "hidden_dangers": (HiddenDanger("GENERAL", "ASSIGNED", dt.date(2023, 1, 1), evidence="hd:1"),
+                             HiddenDanger("GENERAL", "RECTIFYING", dt.date(2023, 2, 1), evidence="hd:2"))},
+         75, "YELLOW"),
+        # 5 processes (10) + surroundings 3 + 10 → cap 10 + 黑名单 10: 100 − 40 = 60 → 橙
+        ({"processes": tuple(Process(f"0{i}", f"p:{i}") for i in range(1, 6)), "in_park": False,
+          "safety_distance_met": False, "credit_records": (CreditRecord("BLACKLIST", True, "cr:1"),)}, 60, "ORANGE"),
+        # the same + one 黄 alarm: 59.5 → 红
+        ({"processes": tuple(Process(f"0{i}", f"p:{i}") for i in range(1, 6)), "in_park": False,
+          "safety_distance_met": False, "credit_records": (CreditRecord("BLACKLIST", True, "cr:1"),),
+          "alarms": (Alarm(at(1), "YELLOW", evidence="al:1"),)}, 59.5, "RED"),
+    ],
+)
+def test_band_edges(extra, score, colour):
+    f = dataclasses.replace(facts(major_hazards=(MajorHazard("L1", "mh:1"),), accidents=(OLD_ACCIDENT,)), **extra)
+    r = rate_enterprise(f)
+    assert r.score == pytest.approx(score)
+    assert r.colour == colour
+    assert ("focused-inspection" in r.flags) == (score < 75)  # threshold 75: 75 itself is not flagged
+
+
+def test_bonuses_cannot_lift_the_score_above_100():
+    # 四级 −4; 标准化 一级 +15, five accident-free years +5, fire brigade +3: raw 119 → 100, flagged
+    r = rate_enterprise(facts(major_hazards=(MajorHazard("L4", "mh:1"),), standardisation="L1", own_fire_brigade=True))
+    assert r.details["raw_score"] == 119 and r.score == 100
+    assert any(f.startswith("capped-at-100") for f in r.flags)
+
+
+def test_dynamic_factors_worked_example():
+    # alarms in 90 d: 3 红 (6) + 2 橙 (2) + 1 黄 (0.5) = 8.5; a 红 100 d back is outside the window
+    alarms = (*(Alarm(at(i), "RED", evidence=f"al:r{i}") for i in (1, 2, 3)),
+              *(Alarm(at(i), "ORANGE", evidence=f"al:o{i}") for i in (4, 5)),
+              Alarm(at(6), "YELLOW", evidence="al:y"), Alarm(at(100), "RED", evidence="al:old"))
+    # enforcement: 4 findings (2) + a 50 000 元 penalty (2 + 0.2·5 = 3) = 5
+    inspections = (Inspection(AS_OF - dt.timedelta(days=30), 4, "insp:1"),)
+    penalties = (Penalty(AS_OF - dt.timedelta(days=20), 50_000, "pen:1"),)
+    # hidden dangers due in 365 d: hd:1 重大, open, overdue; hd:2 rectified; hd:3 verified → rate 2/3
+    dangers = (HiddenDanger("MAJOR", "ASSIGNED", dt.date(2024, 5, 1), evidence="hd:1"),
+               HiddenDanger("GENERAL", "RECTIFIED", dt.date(2024, 4, 15), dt.date(2024, 4, 1), evidence="hd:2"),
+               HiddenDanger("GENERAL", "VERIFIED", dt.date(2024, 3, 1), dt.date(2024, 2, 20), evidence="hd:3"))
+    r = rate_enterprise(facts(alarms=alarms, inspections=inspections, penalties=penalties, hidden_dangers=dangers))
+    assert r.component("alarms").contribution == pytest.approx(-8.5)
+    assert "al:old" not in r.evidence
+    assert r.component("enforcement").contribution == pytest.approx(-5)
+    assert r.component("overdue_hidden_dangers").contribution == -3
+    assert r.component("open_major_hidden_dangers").contribution == -5
+    # rate deduction = 5 · (0.95 − 2/3) / 0.95 = 1.491228…, charged to the unrectified hd:1
+    rate = r.component("rectification_rate")
+    assert rate.contribution == pytest.approx(-5 * (0.95 - 2 / 3) / 0.95)
+    assert rate.evidence == ("hd:1",)
+    # 100 − 8.5 − 5 − 3 − 5 − 1.491228 + 5 (no accident in 5 years) = 82.008772 → 黄
+    assert r.score == pytest.approx(82.008772, abs=1e-6)
+    assert r.colour == "YELLOW"
+
+
+def test_caps_apply_per_project():
+    alarms = tuple(Alarm(at(1), "RED", evidence=f"al:{i}") for i in range(8))  # 16 → cap 10
+    r = rate_enterprise(facts(alarms=alarms, accidents=(OLD_ACCIDENT,)))
+    assert (r.component("alarms").value, r.component("alarms").contribution, r.score) == (16, -10, 90)
+
+
+@pytest.mark.parametrize(
+    "accidents, rule",
+    [
+        ((Accident(dt.date(2022, 6, 30), "MAJOR", 12, "acc:1"),), "major-accident"),
+        ((Accident(dt.date(2021, 6, 30), "EXTRA", 35, "acc:1"),), "major-accident"),  # exactly 3 years: inclusive
+        ((Accident(dt.date(2022, 1, 1), "LARGER", 3, "acc:1"), Accident(dt.date(2023, 1, 1), "LARGER", 4, "acc:2")),
+         "larger-accidents"),
+        ((Accident(dt.date(2023, 9, 1), "GENERAL", 1, "acc:1"), Accident(dt.date(2024, 3, 1), "GENERAL", 2, "acc:2")),
+         "fatal-accidents"),
+    ],
+)
+def test_automatic_red_rules(accidents, rule):
+    r = rate_enterprise(facts(accidents=accidents))
+    assert r.colour == "RED" and r.level == "重大风险"
+    assert f"auto-red:{rule}" in r.flags and "focused-inspection" in r.flags
+    assert r.score >= 80  # the score itself is not red: the rule is what makes the colour
+
+
+@pytest.mark.parametrize(
+    "accidents",
+    [
+        (Accident(dt.date(2021, 6, 29), "MAJOR", 12, "acc:1"),),  # 3 years and a day back
+        (Accident(dt.date(2023, 1, 1), "LARGER", 3, "acc:1"),),   # one 较大 only
+        (Accident(dt.date(2023, 6, 1), "GENERAL", 1, "acc:1"), Accident(dt.date(2024, 3, 1), "GENERAL", 2, "acc:2")),
+    ],
+)
+def test_automatic_red_rules_do_not_fire_short_of_their_condition(accidents):
+    assert automatic_red(facts(accidents=accidents)) == ()
+
+
+def test_other_automatic_red_conditions_when_the_input_carries_them():
+    f = dataclasses.replace(facts(), unqualified_special_operators=True, untested_new_process=True,
+                            plant_without_formal_design=True)
+    assert automatic_red(f) == ("unqualified-special-operators", "untested-new-process", "plant-without-formal-design")
+    assert automatic_red(dataclasses.replace(facts(), unqualified_special_operators=None)) == ()
+
+
+def test_unknown_codes_are_flagged_not_fatal_and_unknown_park_is_flagged():
+    r = rate_enterprise(dataclasses.replace(facts(alarms=(Alarm(at(1), "PURPLE", evidence="al:1"),)), in_park=None))
+    assert "unknown-alarm-level:PURPLE:al:1" in r.flags and "in-park-unknown" in r.flags
+    assert r.component("alarms") is None
+
+
+# ---------------------------------------------------------------- properties
+day_st = st.integers(min_value=0, max_value=6 * 365).map(lambda d: AS_OF - dt.timedelta(days=d))
+alarm_st = st.builds(lambda d, lvl, i: Alarm(dt.datetime.combine(d, dt.time(9)), lvl, evidence=f"al:{i}"),
+                     day_st, st.sampled_from(["RED", "ORANGE", "YELLOW", "BLUE"]), st.integers())
+accident_st = st.builds(lambda d, g, n, i: Accident(d, g, n, f"acc:{i}"), day_st,
+                        st.sampled_from(["GENERAL", "LARGER", "MAJOR", "EXTRA"]), st.integers(0, 5), st.integers())
+danger_st = st.builds(
+    lambda g, s, deadline, rect, i: HiddenDanger(g, s, deadline, rect, evidence=f"hd:{i}"),
+    st.sampled_from(["GENERAL", "MAJOR"]), st.sampled_from(["REPORTED", "ASSIGNED", "RECTIFYING", "RECTIFIED", "VERIFIED"]),
+    st.one_of(st.none(), day_st), st.one_of(st.none(), day_st), st.integers())
+facts_st = st.builds(
+    lambda mh, pr, park, std, acc, al, dangers, cr, pens: EnterpriseFacts(
+        as_of=AS_OF, subject="ent:1", major_hazards=tuple(MajorHazard(l, f"mh:{i}") for i, l in enumerate(mh)),
+        processes=tuple(Process(p, f"p:{p}") for p in pr), in_park=park, standardisation=std, accidents=tuple(acc),
+        alarms=tuple(al), hidden_dangers=tuple(dangers), credit_records=tuple(cr), penalties=tuple(pens)),
+    st.lists(st.sampled_from(["L1", "L2", "L3", "L4"]), max_size=3),
+    st.lists(st.sampled_from(["01", "03", "05", "08", "10"]), max_size=4, unique=True),
+    st.one_of(st.none(), st.booleans()),
+    st.one_of(st.none(), st.sampled_from(["L1", "L2", "L3"])),
+    st.lists(accident_st, max_size=3), st.lists(alarm_st, max_size=6), st.lists(danger_st, max_size=5),
+    st.lists(st.builds(lambda t, a, i: CreditRecord(t, a, f"cr:{i}"),
+                       st.sampled_from(["BLACKLIST", "JOINT_PUNISHMENT", "ABNORMAL"]), st.booleans(), st.integers()),
+             max_size=2),
+    st.lists(st.builds(lambda d, amt, i: Penalty(d, amt, f"pen:{i}"), day_st, st.floats(0, 1e6), st.integers()),
+             max_size=2),
+)
+overdue_st = st.builds(
+    lambda g, s, days: HiddenDanger(g, s, AS_OF - dt.timedelta(days=days), None, evidence="hd:new"),
+    st.sampled_from(["GENERAL", "MAJOR"]), st.sampled_from(["REPORTED", "ASSIGNED", "RECTIFYING"]), st.integers(1, 800))
+worsening_st = st.one_of(
+    alarm_st.map(lambda a: ("alarms", a)),
+    accident_st.map(lambda a: ("accidents", a)),
+    overdue_st.map(lambda h: ("hidden_dangers", h)),
+    st.builds(lambda d, amt: ("penalties", Penalty(d, amt, "pen:new")), day_st, st.floats(0, 1e6)),
+    st.builds(lambda d, n: ("inspections", Inspection(d, n, "insp:new")), day_st, st.integers(0, 30)),
+    st.sampled_from(["BLACKLIST", "JOINT_PUNISHMENT", "ABNORMAL"]).map(lambda t: ("credit_records", CreditRecord(t, True, "cr:new"))),
+    st.sampled_from(["L1", "L2", "L3", "L4"]).map(lambda l: ("major_hazards", MajorHazard(l, "mh:new"))),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(facts_st, worsening_st)
+def test_a_worse_input_never_yields_a_better_score_or_colour(f, worsening):
+    field, fact = worsening
+    worse = dataclasses.replace(f, **{field: (*getattr(f, field), fact)})
+    before, after = rate_enterprise(f), rate_enterprise(worse)
+    assert after.score <= before.score
+    assert colour_rank(after.colour) >= colour_rank(before.colour)
+
+
+@settings(max_examples=100, deadline=None)
+@given(facts_st)
+def test_score_in_range_and_components_add_up(f):
+    r = rate_enterprise(f)
+    assert 0 <= r.score <= 100
+    assert r.details["raw_score"] == pytest.approx(CFG["base"] + sum(c.contribution for c in r.components))
+    for c in r.components:
+        if c.weight is not None:  # a capped project never takes more than its cap
+            assert -c.weight - 1e-9 <= c.contribution <= 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(facts_st, st.data())
+def test_removing_an_alarm_removes_its_evidence_and_never_lowers_the_score(f, data):
+    if not f.alarms:
+        return
+    gone = data.draw(st.sampled_from(f.alarms))
+    less = dataclasses.replace(f, alarms=tuple(a for a in f.alarms if a is not gone))
+    full_r, less_r = rate_enterprise(f), rate_enterprise(less)
+    if all(a.evidence != gone.evidence for a in less.alarms):
+        assert gone.evidence not in less_r.evidence
+    assert less_r.score >= full_r.score
+    before = full_r.component("alarms")
+    after = less_r.component("alarms")
+    if before is not None and gone.evidence in before.evidence:
+        assert after is None or after.value == pytest.approx(before.value - CFG["dynamic"]["alarms"]["per_alarm"][gone.level])

@@ -1,0 +1,72 @@
+"""The shared pieces of the models: result serialisation, config loading and overrides, banding."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from decimal import Decimal
+
+import pytest
+
+from reasoning.models.bands import band_set
+from reasoning.models.config import CONFIG_DIR, load_config
+from reasoning.models.result import Component, ModelResult
+
+CONFIGS = sorted(p.stem for p in CONFIG_DIR.glob("*.toml"))
+
+
+def test_every_config_file_is_versioned_and_names_its_method():
+    assert set(CONFIGS) >= {"major_hazard", "risk_point", "enterprise_rating", "enterprise_risk", "inform",
+                            "coupling", "temporal"}
+    for name in CONFIGS:
+        cfg = load_config(name)
+        assert cfg.version
+        methods = [cfg.get("method")] + [s.get("method") for s in cfg.data.values() if hasattr(s, "get")]
+        assert any(methods), name
+
+
+def test_loaded_config_is_read_only_and_overrides_make_a_new_version():
+    cfg = load_config("enterprise_rating")
+    with pytest.raises(TypeError):
+        cfg.data["base"] = 0  # type: ignore[index]
+    varied = cfg.with_overrides({"static": {"major_hazard": {"aggregate": "max"}}})
+    assert varied["static"]["major_hazard"]["aggregate"] == "max"
+    assert varied["static"]["major_hazard"]["cap"] == cfg["static"]["major_hazard"]["cap"]
+    assert cfg["static"]["major_hazard"]["aggregate"] == "sum"
+    assert varied.version == cfg.version + "+override"
+
+
+def test_to_json_is_plain_json():
+    result = ModelResult(
+        method="m", version="1", score=1.5, level="L", colour="RED",
+        components=(Component("a", 1.0, None, 1.0, ("e1",), "n"),),
+        evidence=("e1",), parameters={"d": Decimal("0.5"), "day": dt.date(2024, 1, 2), "inf": math.inf, "t": (1, 2)},
+        flags=("f",), details={"x": 1},
+    )
+    data = result.to_json()
+    assert json.loads(json.dumps(data)) == data
+    assert data["parameters"] == {"d": 0.5, "day": "2024-01-02", "inf": None, "t": [1, 2]}
+    assert data["components"][0]["evidence"] == ["e1"]
+
+
+@pytest.mark.parametrize(
+    "edge, value, expected",
+    [
+        ("lower", 10, "high"), ("upper", 10, "mid"),
+        ("lower", 5, "mid"), ("upper", 5, "low"),
+        ("lower", 0, "low"), ("upper", 0, "low"),  # the lowest band always holds its own edge
+        ("lower", -1, None), ("upper", -1, None),  # below the lowest band: unrated
+    ],
+)
+def test_edge_conventions(edge, value, expected):
+    bands = band_set("t", {"edge_inclusive": edge, "bands": [
+        {"lower": 0, "label": "low"}, {"lower": 10, "label": "high"}, {"lower": 5, "label": "mid"}]})
+    band = bands.classify(value)
+    assert (band.label if band else None) == expected
+
+
+def test_band_sets_refuse_unknown_conventions_and_colours():
+    with pytest.raises(ValueError):
+        band_set("t", {"edge_inclusive": "both", "bands": [{"lower": 0, "label": "x"}]})
+    with pytest.raises(ValueError):
+        band_set("t", {"edge_inclusive": "lower", "bands": [{"lower": 0, "label": "x", "colour": "GREEN"}]})
