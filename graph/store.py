@@ -99,6 +99,9 @@ class GraphStore(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def compact(self) -> None:
+        """After a bulk load: let the backend tidy its storage (the embedded store rewrites its log)."""
+
     def __enter__(self) -> "GraphStore":
         return self
 
