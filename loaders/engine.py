@@ -306,7 +306,7 @@ class FileLoader:
             for label, props in p.extra_nodes:
                 extra.setdefault(label, []).append(props)
         for label, rows in extra.items():
-            self.store.upsert_nodes(label, rows)
+            self.store.ensure_nodes(label, rows)
         # rows of one batch that share a key merge in order; the later row's values win
         self.store.upsert_nodes(self.spec.label, [p.props for p in todo])
         if self.spec.label == "Enterprise":

