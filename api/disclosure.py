@@ -1,0 +1,68 @@
+"""Filter every node the service returns by the caller's level, using the ontology's rg:disclosure.
+
+One `Disclosure` object lives for one request. Each node passes through :meth:`node` with the
+level the scope rules gave it; what comes out holds only properties that level may read, without
+the store's machine companions (…Ms, …Tokens) or backend fields (_score, _labels). The object
+remembers every node that kept a non-public field, so the request can be audited.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+from api.access import Caller
+from graph.values import decode_properties
+from ontology.model import Disclosure, Ontology
+
+
+def level_name(level: Disclosure) -> str:
+    return level.name.lower()
+
+
+class Disclosed:
+    """The per-request filter and its record of restricted reads."""
+
+    def __init__(self, ontology: Ontology, caller: Caller) -> None:
+        self.onto = ontology
+        self.caller = caller
+        self.restricted: dict[str, str] = {}  # "Label/key" -> the level it was read at
+        self.subject: str | None = None
+
+    def properties(self, label: str, props: Mapping[str, Any], level: Disclosure) -> dict[str, Any]:
+        """The node's properties this level may read."""
+        level = min(level, self.caller.ceiling)
+        kept = {k: v for k, v in props.items() if not k.startswith("_")}
+        out = decode_properties(self.onto.visible(label, kept, level))
+        if any(self.onto.disclosure_of(label, k) > Disclosure.PUBLIC for k in out):
+            key = out.get(self.onto.key_of(label), props.get(self.onto.key_of(label)))
+            self.restricted[f"{label}/{key}"] = level_name(level)
+        return out
+
+    def allows(self, label: str, prop: str, level: Disclosure) -> bool:
+        """May this level read that property (or a value derived from it)?"""
+        return self.onto.disclosure_of(label, prop) <= min(level, self.caller.ceiling)
+
+    def derived(self, label: str, key: str, based_on: tuple[str, ...], level: Disclosure) -> bool:
+        """May a value computed from these properties be shown? Records it as restricted if so."""
+        if not all(self.allows(label, p, level) for p in based_on):
+            return False
+        if any(self.onto.disclosure_of(label, p) > Disclosure.PUBLIC for p in based_on):
+            self.restricted.setdefault(f"{label}/{key}", level_name(min(level, self.caller.ceiling)))
+        return True
+
+    def mark(self, subject: str, level: Disclosure) -> None:
+        """Record a restricted read that is not a node (an aggregate over restricted fields)."""
+        self.restricted.setdefault(subject, level_name(level))
+
+
+def parse_json_fields(props: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    """JSON text properties (an assessment's components) as JSON values, when they parse."""
+    out = dict(props)
+    for name in names & out.keys():
+        value = out[name]
+        if isinstance(value, str):
+            try:
+                out[name] = json.loads(value)
+            except ValueError:
+                pass
+    return out

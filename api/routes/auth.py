@@ -1,0 +1,49 @@
+"""Log in (OAuth2 password flow) and say who the caller is."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+
+from api.access import ANONYMOUS, Caller
+from api.deps import client_of, get_caller, services
+from api.errors import ApiError
+
+router = APIRouter(tags=["auth"])
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class Me(BaseModel):
+    username: str | None
+    role: str
+    uscc: str | None
+    regions: list[str]
+    level: str
+
+
+@router.post("/auth/token", response_model=TokenResponse,
+             summary="exchange a username and password (form fields) for a bearer token")
+def login(request: Request, form: OAuth2PasswordRequestForm = Depends()) -> TokenResponse:
+    svc = services(request)
+    user = svc.users.authenticate(form.username, form.password)
+    if user is None:
+        known = svc.users.get(form.username) if form.username else None
+        svc.audit.record(ANONYMOUS, "login", "failed", username=known.username if known else None,
+                         method="POST", path=request.url.path, status=401, client=client_of(request),
+                         details=None if known else {"username": "unknown"})
+        raise ApiError(401, "invalid_credentials", "wrong username or password, or the account is disabled",
+                       headers={"WWW-Authenticate": "Bearer"})
+    token, expires_in = svc.tokens.issue(user)
+    svc.audit.record(user.caller(), "login", "ok", method="POST", path=request.url.path, status=200,
+                     client=client_of(request))
+    return TokenResponse(access_token=token, expires_in=expires_in)
+
+
+@router.get("/auth/me", response_model=Me, summary="the caller: role, scope and disclosure level")
+def me(caller: Caller = Depends(get_caller)) -> dict:
+    return caller.describe()

@@ -1,0 +1,109 @@
+"""Enterprises: search, and the one-call portrait (一企一档)."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from api.access import check_uscc
+from api.deps import CONTEXT, Context
+from api.errors import invalid, not_found
+from api.pagination import Page, PageParams, page_params
+from api.portraits import enterprise_portrait
+from api.routes.common import node_out, region_param, scope_condition, vocabulary_param, where
+from api.schema import ENTERPRISE, INDUSTRY_CODE, REGION_CODE, RISK_COLOUR, SUPERVISION_INDUSTRY, TAGS
+from graph.dialect import ident
+from ontology.model import Disclosure
+
+router = APIRouter(tags=["enterprises"])
+
+#: full-text hits considered for one search (ranked by the index, then filtered and paged)
+SEARCH_CAP = 1_000
+
+
+@router.get("/enterprises", response_model=Page[dict[str, Any]],
+            summary="search enterprises: fuzzy Chinese name, USCC, region prefix, industry, risk colour, tag")
+def list_enterprises(
+    q: str | None = Query(None, max_length=100, description="name, fuzzy (jieba-segmented full-text search)"),
+    uscc: str | None = Query(None, description="统一社会信用代码"),
+    region: str | None = Query(None, description="GB/T 2260 code; 130100 covers every 1301xx county"),
+    industry: str | None = Query(None, description="supervision industry (HC, NCM …) or GB/T 4754 industry code; "
+                                                   "broader codes cover narrower ones"),
+    colour: str | None = Query(None, description="risk colour: RED, ORANGE, YELLOW, BLUE (or 红, 橙 …)"),
+    tag: str | None = Query(None, max_length=100, description="classification tag (inspector level and above)"),
+    paging: PageParams = Depends(page_params),
+    ctx: Context = CONTEXT,
+) -> dict:
+    onto, schema = ctx.onto, ctx.schema
+    key = onto.key_of(ENTERPRISE)
+    conditions: list[str] = []
+    params: dict[str, Any] = {}
+    if uscc:
+        try:
+            params["uscc"] = check_uscc(uscc)
+        except ValueError as exc:
+            raise invalid(str(exc), "uscc") from None
+        conditions.append(f"e.{ident(key)} = $uscc")
+    prefix = region_param(region)
+    if prefix:
+        conditions.append(f"e.{ident(REGION_CODE)} STARTS WITH $region")
+        params["region"] = prefix
+    if industry:
+        sup = schema.narrower(schema.vocabulary_of(SUPERVISION_INDUSTRY) or "", industry)
+        cls = schema.narrower(schema.vocabulary_of(INDUSTRY_CODE) or "", industry) or [industry]
+        conditions.append(f"(e.{ident(SUPERVISION_INDUSTRY[1])} IN $sup OR e.{ident(INDUSTRY_CODE[1])} IN $ind "
+                          f"OR e.{ident(INDUSTRY_CODE[1])} STARTS WITH $industry)")
+        params.update(sup=sup, ind=cls, industry=industry)
+    notation = vocabulary_param(ctx, RISK_COLOUR, colour, "colour")
+    if notation:
+        conditions.append(f"e.{ident(RISK_COLOUR[1])} = $colour")
+        params["colour"] = notation
+    if tag:
+        conditions.append(f"$tag IN e.{ident(TAGS[1])}")
+        params["tag"] = tag
+    # a filter on a non-public property only answers where the caller may read that property
+    for prop, value in ((TAGS, tag), (RISK_COLOUR, colour), (INDUSTRY_CODE, industry), (SUPERVISION_INDUSTRY, industry)):
+        needed = schema.disclosure(prop)
+        if value and needed > Disclosure.PUBLIC:
+            cond, extra = scope_condition(ctx, "e", needed, f"filtering on {prop[1]}")
+            if cond:
+                conditions.append(cond)
+                params.update(extra)
+
+    label = ident(ENTERPRISE)
+    if q:
+        hits = ctx.store.search(ENTERPRISE, q, limit=SEARCH_CAP)
+        rank = {str(h[key]): i for i, h in enumerate(hits)}
+        if not rank:
+            return paging.wrap([], 0)
+        rows = ctx.store.read(
+            f"MATCH (e:{label}){where([f'e.{ident(key)} IN $hits', *conditions])} RETURN e.{ident(key)} AS k",
+            {**params, "hits": list(rank)},
+        )
+        ordered = sorted((str(r["k"]) for r in rows), key=lambda k: rank[k])
+        page_keys = ordered[paging.offset:paging.offset + paging.size]
+        found = {str(r["p"][key]): r["p"] for r in ctx.store.read(
+            f"MATCH (e:{label}) WHERE e.{ident(key)} IN $keys RETURN properties(e) AS p", {"keys": page_keys})}
+        items = [found[k] for k in page_keys if k in found]
+        total = len(ordered)
+    else:
+        total = int(ctx.store.read(f"MATCH (e:{label}){where(conditions)} RETURN count(e) AS c", params)[0]["c"])
+        items = [r["p"] for r in ctx.store.read(
+            f"MATCH (e:{label}){where(conditions)} WITH e ORDER BY e.{ident(key)} SKIP $skip LIMIT $limit "
+            "RETURN properties(e) AS p",
+            {**params, "skip": paging.offset, "limit": paging.size},
+        )]
+    return paging.wrap([node_out(ctx, ENTERPRISE, p, ctx.scope.enterprise_level(p)) for p in items], total)
+
+
+@router.get("/enterprises/{uscc}", summary="the enterprise's portrait (一企一档) in one call")
+def get_enterprise(
+    uscc: str = Path(..., min_length=1, max_length=64, description="统一社会信用代码"),
+    limit: int = Query(100, ge=1, le=500, description="most items per relationship list (newest first)"),
+    alarms: int = Query(20, ge=1, le=200, description="most recent IoT alarms"),
+    ctx: Context = CONTEXT,
+) -> dict:
+    portrait = enterprise_portrait(ctx, uscc.strip().upper(), cap=limit, alarms=alarms)
+    if portrait is None:
+        raise not_found(f"enterprise {uscc}")
+    return portrait

@@ -1,0 +1,100 @@
+"""Any node: its neighbourhood for visualisation, and its dossier in RDF (JSON-LD or Turtle)."""
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
+
+from api.deps import CONTEXT, Context
+from api.errors import invalid, not_found
+from api.routes.common import known_label
+from graph.export import to_rdf
+from graph.subgraph import MAX_DEPTH, Subgraph
+
+router = APIRouter(tags=["nodes"])
+
+SUBGRAPH_LIMIT = 2_000
+
+
+class DossierFormat(StrEnum):
+    jsonld = "jsonld"
+    turtle = "turtle"
+
+
+_MEDIA = {DossierFormat.jsonld: ("json-ld", "application/ld+json"),
+          DossierFormat.turtle: ("turtle", "text/turtle; charset=utf-8")}
+
+
+def _labels(ctx: Context, labels: list[str] | None) -> list[str] | None:
+    """`labels=A&labels=B` or `labels=A,B`; 422 for a label the ontology does not define."""
+    if not labels:
+        return None
+    out = []
+    for item in labels:
+        for name in (n.strip() for n in item.split(",")):
+            if not name:
+                continue
+            try:
+                out.append(ctx.onto.check_label(name).name)
+            except KeyError:
+                raise invalid(f"unknown label {name!r}", "labels") from None
+    return out or None
+
+
+def _neighbourhood(ctx: Context, label: str, key: str, depth: int, labels: list[str] | None,
+                   limit: int) -> tuple[Subgraph, dict]:
+    label = known_label(ctx, label)
+    sub = ctx.store.neighbourhood(label, key, depth=depth, labels=_labels(ctx, labels), limit=limit)
+    if not sub.nodes:
+        raise not_found(f"{label} {key}")
+    ctx.disclosed.subject = f"{label}/{key}"
+    levels = ctx.scope.levels(sub.nodes)
+    filtered = Subgraph(truncated=sub.truncated)
+    for ref, props in sub.nodes.items():
+        filtered.add_node(ref[0], ref[1], ctx.disclosed.properties(ref[0], props, levels[ref]))
+    filtered.edges = list(sub.edges)
+    return filtered, levels
+
+
+def _id(ref: tuple[str, str]) -> str:
+    return f"{ref[0]}/{ref[1]}"
+
+
+@router.get("/nodes/{label}/{key}/subgraph",
+            summary="the node's neighbourhood as nodes and edges, for visualisation")
+def subgraph(
+    label: str = Path(..., description="an ontology class, e.g. Enterprise, HazardSource, Region"),
+    key: str = Path(..., min_length=1, max_length=200, description="the node's key (uscc, code or id)"),
+    depth: int = Query(1, ge=1, le=MAX_DEPTH),
+    labels: list[str] | None = Query(None, description="keep only paths through these labels (repeat or comma-separate)"),
+    limit: int = Query(500, ge=1, le=SUBGRAPH_LIMIT, description="most relationships"),
+    ctx: Context = CONTEXT,
+) -> dict[str, Any]:
+    sub, levels = _neighbourhood(ctx, label, key, depth, labels, limit)
+    centre = (ctx.onto.check_label(label).name, key)
+    return {
+        "centre": _id(centre),
+        "nodes": [{"id": _id(ref), "label": ref[0], "key": ref[1], "properties": props}
+                  for ref, props in sub.nodes.items()],
+        "edges": [{"source": _id(src), "target": _id(dst), "type": rel_type} for src, rel_type, dst, _ in sub.edges],
+        "truncated": sub.truncated,
+    }
+
+
+@router.get("/nodes/{label}/{key}/dossier",
+            summary="the node's dossier (its neighbourhood) as RDF in the ontology's terms",
+            response_class=Response,
+            responses={200: {"content": {"application/ld+json": {}, "text/turtle": {}}}})
+def dossier(
+    label: str = Path(...),
+    key: str = Path(..., min_length=1, max_length=200),
+    format: DossierFormat = Query(DossierFormat.jsonld),
+    depth: int = Query(1, ge=1, le=MAX_DEPTH),
+    ctx: Context = CONTEXT,
+) -> Response:
+    sub, _ = _neighbourhood(ctx, label, key, depth, None, SUBGRAPH_LIMIT)
+    rdf_format, media_type = _MEDIA[format]
+    text = to_rdf(sub, ctx.onto).serialize(format=rdf_format)
+    return Response(content=text, media_type=media_type)

@@ -1,0 +1,281 @@
+"""What the HTTP service needs to know about the graph, derived from the ontology once.
+
+The service names a handful of anchor classes and properties (the enterprise, the region and its
+code, the assessment, the hidden danger's deadline and state). They are checked against the
+ontology when the app starts, so an ontology change that removes one fails loudly instead of
+quietly serving nothing. Everything else — which relationships leave a class, which nodes hang
+off an enterprise, what is reference data, which time property orders a list — is read from the
+ontology, never listed here.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from functools import cached_property
+
+from graph.dialect import ident
+from ontology.model import TIME_SUFFIX, Disclosure, Ontology, RelationDef
+
+ENTERPRISE = "Enterprise"
+REGION = "Region"
+REGION_CODE = "regionCode"
+ASSESSMENT = "Assessment"
+HIDDEN_DANGER = "HiddenDanger"
+HAZARD_SOURCE = "HazardSource"
+MONITORING_ALARM = "MonitoringAlarm"
+INSPECTION = "Inspection"
+NATURAL_DISASTER_POINT = "NaturalDisasterRiskPoint"
+RISK_POINT = "RiskPoint"
+RESCUE_TEAM = "RescueTeam"
+WAREHOUSE = "Warehouse"
+SUPPLY = "Supply"
+SHELTER = "Shelter"
+INDUSTRY = "Industry"
+#: an optional class: when the ontology gains it, portraits list its nodes
+RECOMMENDATION = "Recommendation"
+
+#: anchor properties, as (class, property)
+DEADLINE = (HIDDEN_DANGER, "deadline")
+DANGER_STATE = (HIDDEN_DANGER, "state")
+DANGER_GRADE = (HIDDEN_DANGER, "grade")
+INSPECTED_ON = (INSPECTION, "inspectedOn")
+MAJOR_HAZARD_LEVEL = (HAZARD_SOURCE, "majorHazardLevel")
+ASSESSMENT_METHOD = (ASSESSMENT, "method")
+ASSESSMENT_TIME = (ASSESSMENT, "computedAt")
+RISK_COLOUR = (ENTERPRISE, "riskColour")
+TAGS = (ENTERPRISE, "tags")
+INDUSTRY_CODE = (ENTERPRISE, "industryCode")
+SUPERVISION_INDUSTRY = (ENTERPRISE, "supervisionIndustry")
+LON = (ENTERPRISE, "lon")
+LAT = (ENTERPRISE, "lat")
+#: the hidden-danger state from which a danger counts as rectified (the vocabulary ranks its life cycle)
+RECTIFIED_STATE = "RECTIFIED"
+
+_ANCHOR_CLASSES = (ENTERPRISE, REGION, ASSESSMENT, HIDDEN_DANGER, HAZARD_SOURCE, MONITORING_ALARM, INSPECTION,
+                   NATURAL_DISASTER_POINT, RISK_POINT, RESCUE_TEAM, WAREHOUSE, SUPPLY, SHELTER, INDUSTRY)
+_ANCHOR_PROPERTIES = (DEADLINE, DANGER_STATE, DANGER_GRADE, INSPECTED_ON, MAJOR_HAZARD_LEVEL, ASSESSMENT_METHOD,
+                      ASSESSMENT_TIME, RISK_COLOUR, TAGS, INDUSTRY_CODE, SUPERVISION_INDUSTRY, LON, LAT,
+                      (ENTERPRISE, REGION_CODE))
+
+
+class SchemaError(RuntimeError):
+    """The ontology lacks something the service is built on."""
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One relationship to follow from a node: the type, the direction, the class at the far end."""
+
+    rel: RelationDef
+    outgoing: bool
+
+    @property
+    def far(self) -> str:
+        return self.rel.range if self.outgoing else self.rel.domain
+
+    @property
+    def name(self) -> str:
+        """How a view names the list: the relation's local name, `^name` when followed backwards."""
+        return self.rel.name if self.outgoing else "^" + self.rel.name
+
+
+class Schema:
+    """Questions the service asks of the ontology, answered once per app."""
+
+    def __init__(self, ontology: Ontology) -> None:
+        self.onto = ontology
+        missing = [c for c in _ANCHOR_CLASSES if c not in ontology.classes]
+        missing += [f"{c}.{p}" for c, p in _ANCHOR_PROPERTIES
+                    if c in ontology.classes and p not in ontology.properties_of(c)]
+        if missing:
+            raise SchemaError(f"the ontology lacks what the HTTP service is built on: {', '.join(missing)}")
+        self._hops: dict[str, list[Hop]] = {}
+
+    # ------------------------------------------------------------------ classes
+    @cached_property
+    def root(self) -> str:
+        return next(c.name for c in self.onto.classes.values() if c.parent is None)
+
+    def descendants(self, label: str) -> list[str]:
+        """Concrete classes that are `label` or below it: the node labels a query for `label` must cover."""
+        return [name for name in self.onto.labels if self.onto.is_a(name, label)]
+
+    @cached_property
+    def independent(self) -> frozenset[str]:
+        """Classes with their own key (an enterprise's USCC, a region's or industry's code).
+
+        Everything else is keyed by the root's generic id and hangs off one of these.
+        """
+        out = set()
+        for cls in self.onto.classes.values():
+            if cls.abstract or cls.parent is None:
+                continue
+            if cls.key != self.onto.classes[cls.parent].key:
+                out.add(cls.name)
+        # subclasses of an independent class are independent too
+        return frozenset(n for n in self.onto.labels if any(self.onto.is_a(n, i) for i in out))
+
+    @cached_property
+    def bookkeeping(self) -> frozenset[str]:
+        """Classes whose own properties are all internal (provenance, change log, quarantine)."""
+        out = set()
+        for label in self.onto.labels:
+            own = [p for p in self.onto.properties_of(label).values() if p.domain is not None]
+            if own and all(p.disclosure == Disclosure.INTERNAL for p in own):
+                out.add(label)
+        return frozenset(out)
+
+    def _covers(self, range_class: str, kinds: frozenset[str]) -> bool:
+        return any(self.onto.is_a(d, range_class) for d in kinds)
+
+    # ------------------------------------------------------------------ ownership
+    @cached_property
+    def ownership(self) -> tuple[list[RelationDef], int]:
+        """Relations along which nodes belong to one enterprise, and the longest such chain.
+
+        Breadth-first from the enterprise over relations whose far end can only be a dependent,
+        non-bookkeeping node: a licence, an inspection, a hazard source and its inventories, a
+        sensor and its alarms … but not the region, the industry, or "any geo feature".
+        """
+        rels: dict[str, RelationDef] = {}
+        depth_of = {ENTERPRISE: 0}
+        queue = deque([ENTERPRISE])
+        while queue:
+            label = queue.popleft()
+            for rel in self.onto.relations_from(label):
+                if self._covers(rel.range, self.independent) or self._covers(rel.range, self.bookkeeping):
+                    continue
+                rels.setdefault(rel.type, rel)
+                for far in self.descendants(rel.range):
+                    if far not in depth_of:
+                        depth_of[far] = depth_of[label] + 1
+                        queue.append(far)
+        return sorted(rels.values(), key=lambda r: r.type), max(depth_of.values())
+
+    @property
+    def ownership_types(self) -> list[str]:
+        return [r.type for r in self.ownership[0]]
+
+    @property
+    def ownership_depth(self) -> int:
+        return self.ownership[1]
+
+    def ownership_pattern(self, min_hops: int = 1) -> str:
+        """`[:A|B|…*min..depth]` over the ownership relations, for owner look-ups."""
+        types = "|".join(ident(t) for t in self.ownership_types)
+        return f"[:{types}*{min_hops}..{self.ownership_depth}]"
+
+    @cached_property
+    def owned(self) -> frozenset[str]:
+        """Labels reachable from the enterprise along ownership relations."""
+        out = set()
+        for rel in self.ownership[0]:
+            out.update(self.descendants(rel.range))
+        return frozenset(out)
+
+    @cached_property
+    def annotations(self) -> list[RelationDef]:
+        """Relations to any node at all (range = the root class): the domain annotates its target.
+
+        An assessment belongs to whoever owns what it assesses.
+        """
+        return [r for r in self.onto.relations.values() if r.range == self.root and r.domain not in self.bookkeeping]
+
+    def is_ownership(self, hop: Hop) -> bool:
+        return hop.outgoing and hop.rel.type in {r.type for r in self.ownership[0]}
+
+    def is_annotation(self, hop: Hop) -> bool:
+        return not hop.outgoing and hop.rel.type in {r.type for r in self.annotations}
+
+    # ------------------------------------------------------------------ navigation
+    def hops(self, label: str) -> list[Hop]:
+        """Every relationship a node of this class may have, either way, bookkeeping left out."""
+        cached = self._hops.get(label)
+        if cached is not None:
+            return cached
+        out = [Hop(r, True) for r in self.onto.relations_from(label)
+               if not (self._covers(r.range, self.bookkeeping) and not self._covers(r.range, self.independent))]
+        out += [Hop(r, False) for r in self.onto.relations.values()
+                if self.onto.is_a(label, r.range) and r.domain not in self.bookkeeping]
+        self._hops[label] = out
+        return out
+
+    def relation_between(self, domain: str, range_: str) -> RelationDef:
+        """The one relationship from `domain` to `range_` (inherited either end)."""
+        found = [r for r in self.onto.relations.values()
+                 if self.onto.is_a(domain, r.domain) and self.onto.is_a(range_, r.range)]
+        exact = [r for r in found if r.domain == domain or r.range == range_] or found
+        if len(exact) != 1:
+            raise SchemaError(f"expected one relationship from {domain} to {range_}, found {[r.type for r in found]}")
+        return exact[0]
+
+    # ------------------------------------------------------------------ properties
+    def region_of(self, label: str, props: dict) -> str | None:
+        """The GB/T 2260 code a node lies in: its regionCode; for a region without one, its own code.
+
+        (A chemical park is a region keyed by its park code whose regionCode is its county.)
+        """
+        value = props.get(REGION_CODE)
+        if value in (None, "") and self.onto.is_a(label, REGION):
+            value = props.get(self.onto.key_of(label))
+        return str(value) if value not in (None, "") else None
+
+    def recency(self, label: str) -> list[str]:
+        """Stored time properties (epoch-ms companions) that order a class's nodes, newest first.
+
+        Shared event times (when something occurred or was issued) come first, then the class's own
+        dates; internal bookkeeping times never order anything.
+        """
+        props = [p for p in self.onto.properties_of(label).values()
+                 if p.is_time and p.disclosure < Disclosure.INTERNAL]
+        ordered = [p for p in props if p.domain is None] + [p for p in props if p.domain is not None]
+        return [p.name + TIME_SUFFIX for p in ordered]
+
+    def recency_expression(self, labels: list[str], var: str) -> str | None:
+        """`coalesce(var.aMs, var.bMs, …)` over the given classes' recency properties, or None."""
+        names: list[str] = []
+        for label in labels:
+            for name in self.recency(label):
+                if name not in names:
+                    names.append(name)
+        if not names:
+            return None
+        return "coalesce(" + ", ".join(f"{var}.{ident(n)}" for n in names) + ")"
+
+    def json_properties(self, label: str) -> set[str]:
+        """String properties the ontology labels as JSON text: views parse them."""
+        return {p.name for p in self.onto.properties_of(label).values() if p.datatype == "string" and "JSON" in p.label_zh}
+
+    def disclosure(self, prop: tuple[str, str]) -> Disclosure:
+        return self.onto.disclosure_of(*prop)
+
+    def narrower(self, vocabulary: str, notation: str) -> list[str]:
+        """A notation and every concept below it in its SKOS scheme (empty if it is not in the scheme)."""
+        vocab = self.onto.vocabularies.get(vocabulary)
+        if vocab is None or notation not in vocab.concepts:
+            return []
+        out, todo = [notation], [notation]
+        while todo:
+            current = todo.pop()
+            for c in vocab.concepts.values():
+                if current in c.broader and c.notation not in out:
+                    out.append(c.notation)
+                    todo.append(c.notation)
+        return out
+
+    def vocabulary_of(self, prop: tuple[str, str]) -> str | None:
+        return self.onto.properties_of(prop[0])[prop[1]].vocabulary
+
+    def closed_states(self) -> list[str]:
+        """Hidden-danger states at or past rectification, by the state vocabulary's life-cycle rank."""
+        vocab = self.onto.vocabulary(self.vocabulary_of(DANGER_STATE) or "")
+        threshold = vocab.concepts[RECTIFIED_STATE].rank if RECTIFIED_STATE in vocab.concepts else None
+        if threshold is None:
+            return []
+        return [c.notation for c in vocab.concepts.values() if c.rank is not None and c.rank >= threshold]
+
+    def top_grade(self) -> str | None:
+        """The most severe hidden-danger grade (highest rank in its vocabulary)."""
+        vocab = self.onto.vocabulary(self.vocabulary_of(DANGER_GRADE) or "")
+        ranked = [c for c in vocab.concepts.values() if c.rank is not None]
+        return max(ranked, key=lambda c: c.rank).notation if ranked else None

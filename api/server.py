@@ -1,0 +1,27 @@
+"""Run the HTTP service with uvicorn (`riskgraph serve`)."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import uvicorn
+
+from api.app import create_app
+
+log = logging.getLogger("api")
+
+
+def serve(store_url: str | None, host: str = "127.0.0.1", port: int = 8000, *,
+          data_dir: Path | None = None, log_level: str = "info", proxy_headers: bool = False,
+          forwarded_allow_ips: str | None = None) -> None:
+    """Serve until interrupted. One process: the store is opened once, in the app's lifespan.
+
+    Behind a reverse proxy that terminates TLS, pass proxy_headers=True and the proxy's address in
+    forwarded_allow_ips so the audit log records real client addresses.
+    """
+    app = create_app(store_url, data_dir)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level=log_level, proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips, server_header=False, date_header=True,
+    )
+    uvicorn.Server(config).run()

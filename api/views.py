@@ -1,0 +1,223 @@
+"""A node with its surroundings as a tree, for portraits: read level by level, filtered, rendered.
+
+From the centre the view follows relationships outward `out_depth` hops (a hazard source, its
+inventories, their chemicals) and inward `in_depth` hops (the assessments of it, the hidden
+dangers at a risk point); a node reached inward is expanded one hop outward (a hidden danger's
+rectification) and further inward while budget remains (the inspection that found it). Lists
+are named after the ontology relation (`hasLicence`, `^atRiskPoint` when followed backwards),
+capped, newest first, with the full count in `truncated` when capped. A node already shown is
+given again only as `{label, key, ref: true}`; enterprises, regions and industries other than the
+centre are shown with their properties but not expanded. One query per label and direction and
+level, whatever the number of nodes.
+
+Levels: a node reached along an ownership relation (or an annotation such as an assessment)
+shares the level of the node it hangs off; any other node is judged on its own (`api.scope`).
+"""
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from api.disclosure import Disclosed, parse_json_fields
+from api.schema import DANGER_STATE, DEADLINE, HIDDEN_DANGER, Hop, Schema
+from api.scope import Scope
+from graph.dialect import ident
+from graph.store import GraphStore
+from ontology.model import TIME_SUFFIX, Disclosure
+
+DAY_MS = 86_400_000
+
+
+@dataclass(eq=False)
+class ViewNode:
+    label: str
+    key: str
+    props: dict[str, Any]
+    out_budget: int = 0
+    in_budget: int = 0
+    compact: bool = False
+    parent: "ViewNode | None" = None
+    inherits: bool = False  # shares the parent's level
+    relations: dict[str, list["ViewNode | tuple[str, str]"]] = field(default_factory=dict)
+    truncated: dict[str, int] = field(default_factory=dict)
+    level: Disclosure = Disclosure.PUBLIC
+
+    @property
+    def ref(self) -> tuple[str, str]:
+        return self.label, self.key
+
+    def walk(self):
+        yield self
+        for items in self.relations.values():
+            for item in items:
+                if isinstance(item, ViewNode):
+                    yield from item.walk()
+
+
+def ontology_label(schema: Schema, labels: list[str]) -> str | None:
+    return next((l for l in labels if l in schema.onto.classes and not schema.onto.classes[l].abstract), None)
+
+
+class ViewBuilder:
+    def __init__(self, store: GraphStore, schema: Schema, scope: Scope, disclosed: Disclosed) -> None:
+        self.store = store
+        self.schema = schema
+        self.scope = scope
+        self.disclosed = disclosed
+        self.now_ms = int(time.time() * 1000)
+
+    # ------------------------------------------------------------------ reading
+    def build(self, label: str, key: str, *, out_depth: int, in_depth: int, cap: int,
+              caps: dict[str, int] | None = None) -> ViewNode | None:
+        onto = self.schema.onto
+        cls = onto.check_label(label)
+        rows = self.store.read(f"MATCH (n:{ident(label)} {{{ident(cls.key)}: $key}}) RETURN properties(n) AS p",
+                               {"key": key})
+        if not rows:
+            return None
+        root = ViewNode(label, key, rows[0]["p"], out_budget=out_depth, in_budget=in_depth)
+        seen: dict[tuple[str, str], ViewNode] = {root.ref: root}
+        frontier = [root]
+        while frontier:
+            nxt: list[ViewNode] = []
+            groups: dict[tuple[str, bool], list[ViewNode]] = defaultdict(list)
+            for node in frontier:
+                if node.compact:
+                    continue
+                if node.out_budget > 0:
+                    groups[(node.label, True)].append(node)
+                if node.in_budget > 0:
+                    groups[(node.label, False)].append(node)
+            for (node_label, outgoing), nodes in groups.items():
+                hops = [h for h in self.schema.hops(node_label) if h.outgoing == outgoing]
+                if not hops:
+                    continue
+                for node in nodes:
+                    for h in hops:
+                        node.relations.setdefault(h.name, [])
+                nxt.extend(self._expand(node_label, nodes, hops, outgoing, cap, caps or {}, seen))
+            frontier = nxt
+        self._assign_levels(root)
+        return root
+
+    def _expand(self, label: str, nodes: list[ViewNode], hops: list[Hop], outgoing: bool, cap: int,
+                caps: dict[str, int], seen: dict[tuple[str, str], ViewNode]) -> list[ViewNode]:
+        s = self.schema
+        key = ident(s.onto.key_of(label))
+        by_key = {n.key: n for n in nodes}
+        far_labels = sorted({d for h in hops for d in s.descendants(h.far)})
+        recency = s.recency_expression(far_labels, "b")
+        order = f"ORDER BY coalesce({recency}, -1) DESC " if recency else ""
+        arrow = "-[r]->" if outgoing else "<-[r]-"
+        limit = max([cap, *caps.values()])
+        rows = self.store.read(
+            f"MATCH (a:{ident(label)}){arrow}(b) WHERE a.{key} IN $keys AND type(r) IN $types "
+            f"WITH a.{key} AS parent, type(r) AS rel, b {order}"
+            "WITH parent, rel, collect(b)[0..$limit] AS items, count(b) AS total "
+            "UNWIND items AS b RETURN parent, rel, total, labels(b) AS labels, properties(b) AS props",
+            {"keys": list(by_key), "types": sorted({h.rel.type for h in hops}), "limit": limit},
+        )
+        by_type = {h.rel.type: h for h in hops}
+        found: list[ViewNode] = []
+        for row in rows:
+            parent = by_key.get(str(row["parent"]))
+            hop = by_type.get(row["rel"])
+            far = ontology_label(s, row["labels"])
+            if parent is None or hop is None or far is None or not s.onto.is_a(far, hop.far):
+                continue
+            items = parent.relations.setdefault(hop.name, [])
+            limit_here = caps.get(far, cap)
+            if len(items) >= limit_here:
+                parent.truncated[hop.name] = int(row["total"])
+                continue
+            if int(row["total"]) > limit_here:
+                parent.truncated[hop.name] = int(row["total"])
+            props = row["props"]
+            ref = (far, str(props.get(s.onto.key_of(far))))
+            if ref in seen:
+                if parent.parent is None or parent.parent.ref != ref:  # not the edge we came along
+                    items.append(ref)
+                continue
+            child = ViewNode(
+                far, ref[1], props, parent=parent,
+                out_budget=parent.out_budget - 1 if outgoing else 1,
+                in_budget=0 if outgoing else parent.in_budget - 1,
+                compact=far in s.independent,
+                inherits=s.is_ownership(hop) or s.is_annotation(hop),
+            )
+            seen[ref] = child
+            items.append(child)
+            found.append(child)
+        for node in nodes:
+            for name, items in node.relations.items():
+                items.sort(key=self.sort_key, reverse=True)
+        return found
+
+    def sort_key(self, item: "ViewNode | tuple[str, str]") -> tuple:
+        if not isinstance(item, ViewNode):
+            return (-1, item[1])
+        for name in self.schema.recency(item.label):
+            value = item.props.get(name)
+            if isinstance(value, (int, float)):
+                return (value, item.key)
+        return (-1, item.key)
+
+    def _assign_levels(self, root: ViewNode) -> None:
+        nodes = list(root.walk())
+        independent = {n.ref: n.props for n in nodes if n is root or not n.inherits}
+        levels = self.scope.levels(independent)
+        for node in nodes:  # walk() is pre-order: parents get their level first
+            if node is root or not node.inherits:
+                node.level = levels[node.ref]
+            else:
+                node.level = node.parent.level if node.parent is not None else Disclosure.PUBLIC
+
+    # ------------------------------------------------------------------ rendering
+    def render(self, node: ViewNode, *, relations: bool = True) -> dict[str, Any]:
+        """The node for the response; the centre lists every relationship its class has (empty
+        lists included), nested nodes only those they have."""
+        props = self.disclosed.properties(node.label, node.props, node.level)
+        out: dict[str, Any] = {
+            "label": node.label,
+            "key": node.key,
+            "properties": parse_json_fields(props, self.schema.json_properties(node.label)),
+        }
+        derived = self.derived(node)
+        if derived:
+            out["derived"] = derived
+        if relations and not node.compact and node.relations:
+            out["relations"] = {
+                name: [self.render(i) if isinstance(i, ViewNode) else {"label": i[0], "key": i[1], "ref": True}
+                       for i in items]
+                for name, items in sorted(node.relations.items())
+                if items or node.parent is None
+            }
+            if not out["relations"]:
+                del out["relations"]
+            if node.truncated:
+                out["truncated"] = dict(sorted(node.truncated.items()))
+        return out
+
+    def derived(self, node: ViewNode) -> dict[str, Any]:
+        """Values computed at read time, shown only to levels that may read what they come from."""
+        if self.schema.onto.is_a(node.label, HIDDEN_DANGER):
+            status = danger_status(self.schema, node.props, self.now_ms)
+            if status and self.disclosed.derived(node.label, node.key, (DEADLINE[1], DANGER_STATE[1]), node.level):
+                return status
+        return {}
+
+
+def danger_status(schema: Schema, props: dict[str, Any], now_ms: int) -> dict[str, Any]:
+    """Open or rectified, and overdue (deadline passed while still open) with the days overdue."""
+    state = props.get(DANGER_STATE[1])
+    deadline = props.get(DEADLINE[1] + TIME_SUFFIX)
+    if state is None and deadline is None:
+        return {}
+    is_open = state not in schema.closed_states()
+    overdue = bool(is_open and isinstance(deadline, (int, float)) and deadline < now_ms)
+    out: dict[str, Any] = {"open": is_open, "overdue": overdue}
+    if overdue:
+        out["daysOverdue"] = int((now_ms - deadline) // DAY_MS)
+    return out

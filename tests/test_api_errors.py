@@ -1,0 +1,123 @@
+"""Every failure comes in the one error shape: routing, validation, auth, roles, the store, crashes."""
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from test_api_support import E1, api, assert_error, monkeypatch_module  # noqa: F401
+
+
+def configure_app(app):
+    """A route that crashes, to see an unhandled error come out in the one shape."""
+    def crash() -> dict:
+        raise RuntimeError("secret internal detail")
+
+    app.add_api_route("/test-only/crash", crash, methods=["GET"])
+
+
+def test_not_found(api):
+    assert_error(api.get(None, "/enterprises/91999999MA0NOPE00X"), 404, "not_found")
+    assert_error(api.get(None, "/no/such/route"), 404, "not_found")
+    assert_error(api.get(None, "/nodes/Bogus/x/subgraph"), 404, "not_found")
+    assert_error(api.get(None, "/nodes/Thing/x/subgraph"), 404, "not_found")  # abstract: no node carries it
+    assert_error(api.get(None, "/nodes/Enterprise/NOPE/subgraph"), 404, "not_found")
+    assert_error(api.get(None, "/nodes/Enterprise/NOPE/dossier"), 404, "not_found")
+    assert_error(api.get(None, "/industries/ZZZ/risk"), 404, "not_found")
+    detail = assert_error(api.get(None, "/layers/nope"), 404, "not_found")
+    assert "enterprises" in detail["details"]["layers"]
+
+
+def test_method_not_allowed(api):
+    with api.client() as c:
+        assert_error(c.delete(f"/enterprises/{E1}"), 405, "method_not_allowed")
+        assert_error(c.get("/analyst/query"), 405, "method_not_allowed")
+
+
+@pytest.mark.parametrize("path, params, field", [
+    (f"/nodes/Enterprise/{E1}/subgraph", {"depth": 9}, "depth"),
+    (f"/nodes/Enterprise/{E1}/subgraph", {"depth": "deep"}, "depth"),
+    (f"/nodes/Enterprise/{E1}/subgraph", {"labels": "Region,Bogus"}, "labels"),
+    (f"/nodes/Enterprise/{E1}/dossier", {"format": "xml"}, "format"),
+    ("/enterprises", {"region": "13x"}, "region"),
+    ("/enterprises", {"region": "1301"}, None),  # valid prefix form: accepted
+    ("/enterprises", {"colour": "purple"}, "colour"),
+    ("/enterprises", {"uscc": "short"}, "uscc"),
+    ("/enterprises", {"size": 1000}, "size"),
+    (f"/enterprises/{E1}", {"limit": 0}, "limit"),
+    ("/layers/enterprises", {"limit": 10**9}, "limit"),
+    ("/layers/enterprises", {"region": "abc"}, "region"),
+    ("/admin/audit", {"since": "yesterday"}, None),  # needs admin first: 401 for the anonymous
+])
+def test_validation_errors(api, path, params, field):
+    response = api.get(None, path, params=params)
+    if path == "/admin/audit":
+        assert_error(response, 401, "unauthorized")
+        detail = assert_error(api.get("admin", path, params=params), 422, "validation_error")
+        assert detail["details"][0]["field"] == "since"
+        return
+    if field is None:
+        assert response.status_code == 200, response.text
+        return
+    detail = assert_error(response, 422, "validation_error")
+    assert field in [d["field"] for d in detail["details"]]
+
+
+def test_bad_json_body_is_422(api):
+    detail = assert_error(api.post("analyst", "/analyst/query", content=b"{not json",
+                                   headers={"Content-Type": "application/json"}), 422, "validation_error")
+    assert detail["details"]
+    assert_error(api.post("analyst", "/analyst/query", json={"cypher": ""}), 422, "validation_error")
+    assert_error(api.post("analyst", "/analyst/query", json={"cypher": "RETURN 1", "limit": 10**6}), 422)
+
+
+def test_unauthorized(api):
+    secret = (api.data_dir / "jwt-secret").read_text().strip()
+    now = int(time.time())
+    claims = {"iss": "riskgraph", "sub": "admin1", "role": "admin", "gen": 0, "iat": now, "nbf": now, "exp": now + 600}
+    forged = jwt.encode(claims, "x" * 48, algorithm="HS256")
+    expired = jwt.encode({**claims, "iat": now - 7200, "nbf": now - 7200, "exp": now - 3600}, secret, algorithm="HS256")
+    unknown = jwt.encode({**claims, "sub": "nobody"}, secret, algorithm="HS256")
+    none_alg = jwt.encode(claims, None, algorithm="none")
+    for header in ("Bearer garbage", f"Bearer {forged}", f"Bearer {expired}", f"Bearer {unknown}",
+                   f"Bearer {none_alg}", "Basic YWRtaW4xOnB3", "Bearer"):
+        response = api.get(None, f"/enterprises/{E1}", headers={"Authorization": header})
+        assert_error(response, 401, "unauthorized")
+        assert response.headers["www-authenticate"] == "Bearer"
+    message = assert_error(api.get(None, "/auth/me", headers={"Authorization": f"Bearer {expired}"}), 401)["message"]
+    assert "expired" in message
+    # the same claims, properly signed, work
+    good = jwt.encode(claims, secret, algorithm="HS256")
+    assert api.get(None, "/admin/users", headers={"Authorization": f"Bearer {good}"}).status_code == 200
+    # anonymous on a role-gated route: 401 (log in), not 403
+    assert_error(api.get(None, "/admin/audit"), 401, "unauthorized")
+
+
+def test_forbidden(api):
+    for role in ("enterprise", "inspector", "analyst"):
+        detail = assert_error(api.get(role, "/admin/audit"), 403, "forbidden")
+        assert detail["details"]["required"] == ["admin"]
+    assert_error(api.post("inspector", "/analyst/query", json={"cypher": "RETURN 1"}), 403, "forbidden")
+
+
+def test_unhandled_errors_hide_their_detail(api):
+    detail = assert_error(api.get(None, "/test-only/crash"), 500, "internal_error")
+    assert detail["message"] == "internal error" and "secret" not in str(detail)
+    ref = detail["details"]["ref"]
+    assert any(ref in line for line in api.logs.lines)  # the server log has it, under the same reference
+
+
+def test_store_errors_in_the_shape(api):
+    assert_error(api.post("analyst", "/analyst/query", json={"cypher": "MATCH (n RETURN n"}), 400, "bad_query")
+    assert_error(api.post("analyst", "/analyst/query", json={"cypher": "CREATE (:Region {code: '1'})"}), 400, "read_only")
+
+
+def test_openapi_describes_errors_in_the_one_shape(api):
+    doc = api.get(None, "/openapi.json").json()
+    assert "ErrorBody" in doc["components"]["schemas"] and "HTTPValidationError" not in doc["components"]["schemas"]
+    responses = doc["paths"]["/enterprises"]["get"]["responses"]
+    assert responses["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+    assert responses["404"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+    assert {"/enterprises/{uscc}", "/nodes/{label}/{key}/subgraph", "/layers/{name}", "/analyst/query",
+            "/admin/audit", "/auth/token"} <= set(doc["paths"])
