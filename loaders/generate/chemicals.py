@@ -5,6 +5,10 @@ enterprises and R span 一级…四级, and the truth must carry the values a co
 loader + model would compute.  Values come from standards.md §1 (Table 1 named
 substances, Table 3 β for named toxic gases, Table 4 β by category).  Substances
 not named in Table 1 use their Table 2 category.
+
+These numbers deliberately do NOT come from the ontology's vocabularies: the generator's truth is an
+independent oracle, so a wrong value in `ontology/vocabularies.ttl` or a slip in the reasoning models
+shows up as a disagreement in the tests instead of being copied into the expected answers.
 """
 from __future__ import annotations
 
