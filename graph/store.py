@@ -133,12 +133,9 @@ class GraphStore(ABC):
 
         Each row maps property names to values (None = leave unchanged); the key must be present.
         """
-        return self._merge_nodes(label, rows, "SET n += row.p", batch_size)
-
-    def _merge_nodes(self, label: str, rows: Iterable[Mapping[str, Any]], action: str, batch_size: int | None) -> int:
         cls = self.ontology.check_label(label)
         key = cls.key
-        cypher = f"UNWIND $rows AS row MERGE (n:{ident(label)} {{{ident(key)}: row.k}}) {action} RETURN count(n) AS c"
+        cypher = f"UNWIND $rows AS row MERGE (n:{ident(label)} {{{ident(key)}: row.k}}) SET n += row.p RETURN count(n) AS c"
         written = 0
         for batch in batched(rows, batch_size or self.batch_size):
             payload = []
@@ -150,13 +147,6 @@ class GraphStore(ABC):
             result = self._run(cypher, {"rows": payload}, read_only=False, timeout_ms=self.timeout_ms)
             written += int(result.rows[0][0]) if result.rows else 0
         return written
-
-    def ensure_nodes(self, label: str, rows: Iterable[Mapping[str, Any]], *, batch_size: int | None = None) -> int:
-        """Create the nodes that do not exist yet; existing ones are left exactly as they are.
-
-        For nodes a row only implies (the chemical an inventory names): reference data keeps its values.
-        """
-        return self._merge_nodes(label, rows, "ON CREATE SET n += row.p", batch_size)
 
     def upsert_relationships(self, rel_type: str, rows: Sequence[Mapping[str, Any]], *,
                              from_label: str | None = None, to_label: str | None = None,

@@ -306,7 +306,7 @@ class FileLoader:
             for label, props in p.extra_nodes:
                 extra.setdefault(label, []).append(props)
         for label, rows in extra.items():
-            self.store.ensure_nodes(label, rows)
+            self._fill_gaps(label, rows)
         # rows of one batch that share a key merge in order; the later row's values win
         self.store.upsert_nodes(self.spec.label, [p.props for p in todo])
         if self.spec.label == "Enterprise":
@@ -325,6 +325,23 @@ class FileLoader:
             self.stats.loaded += 1
             if p.resolution is not None and p.resolution.method != "uscc":
                 self.stats.merged += 1
+
+    def _fill_gaps(self, label: str, rows: list[dict[str, Any]]) -> None:
+        """Nodes a row only implies (the chemical an inventory names): created when absent; an existing
+        one only gains the properties it lacks, so reference data is never overwritten by a reload."""
+        key = self.onto.key_of(label)
+        existing = {
+            r["k"]: r["p"] for r in self.store.read(
+                f"UNWIND $keys AS k MATCH (n:{ident(label)} {{{ident(key)}: k}}) RETURN k, properties(n) AS p",
+                {"keys": sorted({str(r[key]) for r in rows})})
+        }
+        merged: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            before = existing.get(str(row[key]), {})
+            gaps = {k: v for k, v in row.items() if before.get(k) is None}
+            merged.setdefault(str(row[key]), {key: row[key]}).update(
+                {k: v for k, v in gaps.items() if k not in merged.get(str(row[key]), {})})
+        self.store.upsert_nodes(label, [m for m in merged.values() if len(m) > 1 or str(m[key]) not in existing])
 
     def _write_enterprise_facts(self, todo: list[Prepared]) -> None:
         """Facts other sources assert about an enterprise fill gaps but never override; a

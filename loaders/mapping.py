@@ -35,8 +35,8 @@ sharing a `group` (a coordinate pair) are kept or dropped together.
 Links take `field` (a mapped property) or `column` (a raw column), `required` (a missing target
 quarantines the row as orphan_reference; otherwise the link is dropped and flagged), `many`
 ('|'-separated keys) and `when: {column: …, equals: …}`. `nodes:` lists further nodes a row
-implies (e.g. the Chemical an inventory row names): created if absent, never overwritten, before
-the links.
+implies (e.g. the Chemical an inventory row names): created if absent; an existing one only gains
+the properties it lacks; written before the links.
 """
 from __future__ import annotations
 

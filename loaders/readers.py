@@ -6,7 +6,6 @@ encoding can read — never silently skipped. Row numbers count data rows from 1
 from __future__ import annotations
 
 import csv
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path

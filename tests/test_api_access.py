@@ -28,7 +28,7 @@ MATRIX: dict[str, tuple[str, str, Any, dict[str, int]]] = {
     "portrait unknown": ("GET", "/enterprises/91999999MA0NOPE00X", None, {r: 404 for r in ROLES}),
     "risk point": ("GET", "/risk-points/RP1", None, OPEN),
     "subgraph": ("GET", f"/nodes/Enterprise/{E1}/subgraph", None, OPEN),
-    "dossier": ("GET", f"/nodes/HazardSource/HS1/dossier", None, OPEN),
+    "dossier": ("GET", "/nodes/HazardSource/HS1/dossier", None, OPEN),
     "region risk": ("GET", "/regions/130102/risk", None, OPEN),
     "industry risk": ("GET", "/industries/HC/risk", None, OPEN),
     "temporal": ("GET", "/temporal-risk", None, OPEN),

@@ -24,7 +24,7 @@ router = APIRouter(tags=["risk"])
 
 #: method-name prefixes the reasoning package writes (configurable per request)
 TEMPORAL_METHODS = ("temporal-",)
-COUPLING_METHODS = ("nk-coupling", "ccd")
+COUPLING_METHODS = ("nk-coupling", "ccd", "spatial-coupling")
 HISTORY_CAP = 500
 
 
@@ -54,10 +54,12 @@ def subject_assessments(ctx: Context, label: str, code: str, methods: list[str] 
     )
     items, seen = [], set()
     for row in found:
-        m = row["p"].get(ASSESSMENT_METHOD[1])
-        if not history and m in seen:
+        # one result per assessment id: a method may write several per subject (temporal: per
+        # disaster group and granularity), and re-running a model replaces its own ids
+        slot = row["p"].get("id") or row["p"].get(ASSESSMENT_METHOD[1])
+        if not history and slot in seen:
             continue
-        seen.add(m)
+        seen.add(slot)
         items.append(node_out(ctx, ASSESSMENT, row["p"], level))
     return {"subject": node_out(ctx, label, subject, level), "level": level_name(min(level, ctx.caller.ceiling)),
             "assessments": items}
@@ -133,7 +135,7 @@ def temporal_risk(
 
 
 @router.get("/coupling", response_model=Page[dict[str, Any]],
-            summary="risk-coupling assessments (N-K coupling, coupling coordination degree), newest first")
+            summary="risk-coupling assessments (N-K coupling, coupling coordination degree, spatial clusters), newest first")
 def coupling(
     region: str | None = Query(None),
     method: list[str] | None = Query(None, description=f"method prefixes (default {', '.join(COUPLING_METHODS)})"),

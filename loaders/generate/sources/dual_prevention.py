@@ -107,7 +107,7 @@ class DualPrevention(Source):
         return "LEC", [_fmt(L), _fmt(E), _fmt(C), ""], D, lec_colour(D)
 
     def emit(self, e, st: EntState) -> None:
-        rng, d = self.rng, self.dirt
+        rng = self.rng
         types = list(RISK_POINTS[e.sector])
         if e.sector == "非煤矿山" and not st.ponds:
             types = [t for t in types if t.name != "尾矿库"]

