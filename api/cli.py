@@ -14,7 +14,8 @@ import graph
 from graph.dialect import ident
 from graph.store import ANALYST_ROW_LIMIT, ANALYST_TIMEOUT_MS, GraphStore, StoreError
 
-console = Console()
+# piped output (CI logs, files) gets wide tables instead of rich's 80-column default
+console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True)
 
 
