@@ -15,7 +15,7 @@ from api import errors
 from api.audit import AuditLog
 from api.auth import TokenService, load_secret
 from api.deps import Services
-from api.routes import admin, analyst, assessments, auth, enterprises, health, layers, nodes, risk_points
+from api.routes import admin, analyst, assessments, auth, enterprises, health, layers, nodes, qr, recommendations, risk_points
 from api.schema import Schema
 from api.settings import Settings
 from api.users import UserStore
@@ -58,7 +58,7 @@ def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
         responses=errors.COMMON_RESPONSES,
     )
     errors.install(app)
-    for module in (health, auth, enterprises, risk_points, nodes, assessments, layers, analyst, admin):
+    for module in (health, auth, enterprises, risk_points, nodes, assessments, layers, analyst, admin, qr, recommendations):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

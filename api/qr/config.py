@@ -1,0 +1,75 @@
+"""The QR codes' settings, from the environment.
+
+| variable | default | meaning |
+|---|---|---|
+| `RISKGRAPH_QR_BASE_URL` | the address the request came to (the CLI: `http://127.0.0.1:8000`) | what codes point at: `{base}/Q/{token}` |
+| `RISKGRAPH_QR_DAYS` | 1095 | a new code's lifetime in days |
+| `RISKGRAPH_QR_MAX_VERSION` | 10 | the largest QR version a code may need at level M (a summary's name is shortened to fit) |
+| `RISKGRAPH_QR_UPPERCASE` | 1 | print scheme, host and `/Q/` in capitals so the whole code is alphanumeric (0: keep the base as given) |
+| `RISKGRAPH_QR_SCAN_BURST`, `RISKGRAPH_QR_SCAN_PER_MINUTE` | 60, 30 | anonymous scans per client address: token bucket size and refill |
+| `RISKGRAPH_QR_REPORT_BURST`, `RISKGRAPH_QR_REPORT_PER_HOUR` | 5, 20 | anonymous reports per client address |
+| `RISKGRAPH_QR_FONT` | the first CJK font found (WenQuanYi Micro Hei, Noto CJK …) | font file for placards |
+| `RISKGRAPH_QR_BATCH_LIMIT` | 5000 | most entities in one batch export |
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def _int(name: str, default: int, low: int = 1) -> int:
+    text = os.environ.get(name)
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {text!r}") from None
+    if value < low:
+        raise ValueError(f"{name} must be at least {low}")
+    return value
+
+
+def _float(name: str, default: float) -> float:
+    text = os.environ.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {text!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be positive")
+    return value
+
+
+@dataclass(frozen=True)
+class QrSettings:
+    base_url: str | None = None
+    days: int = 1095
+    max_version: int = 10
+    uppercase: bool = True
+    scan_burst: int = 60
+    scan_per_minute: float = 30.0
+    report_burst: int = 5
+    report_per_hour: float = 20.0
+    font: str | None = None
+    batch_limit: int = 5000
+
+    @classmethod
+    def from_env(cls) -> "QrSettings":
+        max_version = _int("RISKGRAPH_QR_MAX_VERSION", 10)
+        if max_version > 40:
+            raise ValueError("RISKGRAPH_QR_MAX_VERSION is at most 40")
+        return cls(
+            base_url=os.environ.get("RISKGRAPH_QR_BASE_URL") or None,
+            days=_int("RISKGRAPH_QR_DAYS", 1095),
+            max_version=max_version,
+            uppercase=os.environ.get("RISKGRAPH_QR_UPPERCASE", "1").strip().lower() not in ("0", "false", "no", "off"),
+            scan_burst=_int("RISKGRAPH_QR_SCAN_BURST", 60),
+            scan_per_minute=_float("RISKGRAPH_QR_SCAN_PER_MINUTE", 30.0),
+            report_burst=_int("RISKGRAPH_QR_REPORT_BURST", 5),
+            report_per_hour=_float("RISKGRAPH_QR_REPORT_PER_HOUR", 20.0),
+            font=os.environ.get("RISKGRAPH_QR_FONT") or None,
+            batch_limit=_int("RISKGRAPH_QR_BATCH_LIMIT", 5000),
+        )
