@@ -77,7 +77,10 @@ def recommendations(builder: ViewBuilder, root: ViewNode) -> list[dict[str, Any]
     if RECOMMENDATION not in builder.schema.onto.classes:
         return []
     labels = set(builder.schema.descendants(RECOMMENDATION))
-    return [builder.render(n, relations=False) for n in root.walk() if n.label in labels]
+    found = [n for n in root.walk() if n.label in labels]
+    # the subject's own recommendations first (a risk point's before its hidden dangers'), best first
+    found.sort(key=lambda n: (n.props.get("subjectLabel") != root.label, n.props.get("position") or 0))
+    return [builder.render(n, relations=False) for n in found]
 
 
 def summary(ctx: Context, builder: ViewBuilder, root: ViewNode) -> dict[str, Any]:

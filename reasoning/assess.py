@@ -70,7 +70,7 @@ log = logging.getLogger(__name__)
 ASSESSMENT = "Assessment"
 CONFLICT_FLAG = "conflict:reportedColour"
 STEPS = ("major_hazard", "risk_point_lec", "risk_point_ls", "enterprise_rating", "enterprise_risk",
-         "inform_region", "inform_industry", "nk_coupling", "ccd", "spatial_coupling", "temporal")
+         "inform_region", "inform_industry", "nk_coupling", "ccd", "spatial_coupling", "temporal", "recommend")
 ALIASES = {
     "risk_point": {"risk_point_lec", "risk_point_ls"},
     "enterprise": {"enterprise_rating", "enterprise_risk"},
@@ -112,7 +112,19 @@ def run_all(store: GraphStore, *, as_of: dt.date | None = None, only: set[str] |
         runs.append(step_spatial(run))
     if "temporal" in steps:
         runs.extend(step_temporal(run))
+    if "recommend" in steps:
+        runs.append(step_recommend(run))
     return runs
+
+
+def step_recommend(run: "Run") -> ModelRun:
+    """Control measures for every enterprise, risk point and open hidden danger (reasoning/recommend)."""
+    from reasoning.recommend.run import run as recommend
+
+    started = time.monotonic()
+    summary = recommend(run.store, as_of=run.as_of)
+    subjects = summary.enterprises + summary.risk_points + summary.hidden_dangers
+    return ModelRun("recommend", summary.method, summary.version, subjects, time.monotonic() - started)
 
 
 def select_steps(only: Iterable[str] | None) -> set[str]:
@@ -127,16 +139,6 @@ def select_steps(only: Iterable[str] | None) -> set[str]:
         else:
             raise ValueError(f"unknown assessment step {name!r}; one of {sorted(set(STEPS) | set(ALIASES))}")
     return chosen
-
-
-def format_runs(runs: Sequence[ModelRun]) -> str:
-    """The ModelRun table as aligned text (for the CLI)."""
-    head = ("model", "method", "version", "subjects", "seconds")
-    rows = [(r.name, r.method, r.version, str(r.subjects), f"{r.seconds:.2f}") for r in runs]
-    widths = [max(len(x) for x in col) for col in zip(head, *rows)]
-    line = lambda cells: "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
-    total = sum(r.seconds for r in runs)
-    return "\n".join([line(head), *(line(r) for r in rows), f"total {total:.2f} s"])
 
 
 # ====================================================================== run context and writing

@@ -1,0 +1,361 @@
+"""The control-measure knowledge base: read from `ontology/control_measures.ttl`, written to the graph.
+
+`knowledge_base()` parses the Turtle (already merged into the ontology graph) into plain data once per
+process; `load_knowledge_base(store)` upserts it as nodes and relationships — ControlMeasureType,
+HazardPattern, HazardConcept (one per SKOS concept a measure can link to), StandardClause — and
+removes knowledge-base nodes and links a newer file no longer has. Running it twice changes nothing.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import Iterable
+
+from rdflib import RDF, RDFS, Literal, URIRef
+from rdflib.namespace import OWL, SKOS
+
+from graph.dialect import ident
+from graph.store import GraphStore
+from ontology.model import RG, Ontology, load_ontology
+from reasoning.recommend.textmatch import Match, Matcher, contains_any
+
+KB = "https://w3id.org/riskgraph/kb/"
+KB_DOCUMENT = URIRef(KB + "control-measures")
+
+MEASURE = "ControlMeasureType"
+PATTERN = "HazardPattern"
+CONCEPT = "HazardConcept"
+SOURCE = "StandardClause"
+INDUSTRY = "Industry"
+
+#: link predicate -> (relationship type, SKOS scheme of its targets; None = knowledge-base node)
+LINKS: dict[str, tuple[str, str | None]] = {
+    "mitigatesAccident": ("MITIGATES_ACCIDENT", "AccidentType"),
+    "addressesFactor": ("ADDRESSES_FACTOR", "HazardFactor"),
+    "appliesToCategory": ("APPLIES_TO_CATEGORY", "HazardCategory"),
+    "appliesToProcess": ("APPLIES_TO_PROCESS", "HazardousProcess"),
+    "appliesToEquipment": ("APPLIES_TO_EQUIPMENT", "EquipmentType"),
+    "appliesToIndustry": ("APPLIES_TO_INDUSTRY", "SupervisionIndustry"),
+}
+#: the schemes whose concepts become HazardConcept nodes
+CONCEPT_SCHEMES = ("AccidentType", "HazardFactor", "HazardCategory", "HazardousProcess", "EquipmentType")
+HIERARCHY_SCHEME = "ControlHierarchy"
+
+
+def concept_id(scheme: str, notation: str) -> str:
+    """Key of the HazardConcept node for a SKOS concept."""
+    return f"{scheme}/{notation}"
+
+
+def ref(label: str, key: str) -> str:
+    """How paths name a node: `Label/key` (a HazardConcept key has a slash of its own)."""
+    return f"{label}/{key}"
+
+
+def parse_ref(text: str) -> tuple[str, str]:
+    label, _, key = text.partition("/")
+    return label, key
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    name: str
+    code: str
+    title: str
+    clause: str
+
+
+@dataclass(frozen=True)
+class Pattern:
+    id: str
+    name: str
+    major: bool
+    sources: tuple[str, ...]
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MeasureType:
+    id: str
+    name: str
+    hierarchy: str
+    links: dict[str, tuple[str, ...]]  # predicate local name -> notations
+    patterns: tuple[str, ...]
+    sources: tuple[str, ...]
+    terms: tuple[str, ...]
+
+    def linked(self, predicate: str) -> tuple[str, ...]:
+        return self.links.get(predicate, ())
+
+
+@dataclass
+class KnowledgeBase:
+    version: str
+    measures: dict[str, MeasureType]
+    patterns: dict[str, Pattern]
+    sources: dict[str, Source]
+    ontology: Ontology = field(repr=False)
+
+    # ------------------------------------------------------------------ indexes
+    @cached_property
+    def index(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        """predicate -> notation -> measure ids (sorted)."""
+        out: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for m in self.measures.values():
+            for pred, notations in m.links.items():
+                for n in notations:
+                    out[pred][n].append(m.id)
+        return {p: {n: tuple(sorted(ids)) for n, ids in d.items()} for p, d in out.items()}
+
+    @cached_property
+    def by_pattern(self) -> dict[str, tuple[str, ...]]:
+        out: dict[str, list[str]] = defaultdict(list)
+        for m in self.measures.values():
+            for p in m.patterns:
+                out[p].append(m.id)
+        return {p: tuple(sorted(ids)) for p, ids in out.items()}
+
+    @cached_property
+    def measure_matcher(self) -> Matcher:
+        return Matcher({m.id: m.terms for m in self.measures.values()})
+
+    @cached_property
+    def pattern_matcher(self) -> Matcher:
+        return Matcher({p.id: p.terms for p in self.patterns.values()})
+
+    @cached_property
+    def hierarchy_rank(self) -> dict[str, int]:
+        vocab = self.ontology.vocabulary(HIERARCHY_SCHEME)
+        return {n: int(c.rank or 0) for n, c in vocab.concepts.items()}
+
+    # ------------------------------------------------------------------ questions
+    def measures_for(self, predicate: str, notations: Iterable[str]) -> dict[str, str]:
+        """measure id -> the (first) notation through which it applies."""
+        found: dict[str, str] = {}
+        table = self.index.get(predicate, {})
+        for n in notations:
+            for mid in table.get(n, ()):
+                found.setdefault(mid, n)
+        return found
+
+    @cached_property
+    def _memo(self) -> dict[tuple[str, str], tuple[Match, ...]]:
+        return {}
+
+    def map_text(self, text: str | None) -> tuple[Match, ...]:
+        """The knowledge-base measures a measure text (整改措施, 措施内容) names (field texts repeat: memoised)."""
+        key = ("m", text or "")
+        if key not in self._memo:
+            self._memo[key] = tuple(self.measure_matcher.match_clauses(text or ""))
+        return self._memo[key]
+
+    def match_patterns(self, text: str | None) -> tuple[Match, ...]:
+        """The hazard patterns a hidden danger's name (or description) names."""
+        key = ("p", text or "")
+        if key not in self._memo:
+            self._memo[key] = tuple(self.pattern_matcher.match(text or ""))
+        return self._memo[key]
+
+    def match_equipment(self, name: str | None) -> list[tuple[str, str]]:
+        """(notation, matched label) of every EquipmentType concept a risk-point name mentions."""
+        if not name:
+            return []
+        out = []
+        for c in self.ontology.vocabulary("EquipmentType").concepts.values():
+            hit = contains_any(name, (c.pref_zh, *c.alt_labels))
+            if hit:
+                out.append((c.notation, hit))
+        return out
+
+    def citation(self, measure_or_pattern: MeasureType | Pattern) -> str:
+        return "；".join(self.sources[s].name for s in measure_or_pattern.sources)
+
+    def concept_name(self, scheme: str, notation: str) -> str:
+        vocab = self.ontology.vocabularies.get(scheme)
+        concept = vocab.concepts.get(notation) if vocab else None
+        return concept.pref_zh if concept else notation
+
+    def broader_chain(self, scheme: str, notation: str) -> list[str]:
+        """The notation and its ancestors in the scheme."""
+        vocab = self.ontology.vocabularies.get(scheme)
+        out, todo = [], [notation]
+        while todo:
+            n = todo.pop()
+            if n in out:
+                continue
+            out.append(n)
+            c = vocab.concepts.get(n) if vocab else None
+            if c is not None:
+                todo.extend(c.broader)
+        return out
+
+    def narrower_closure(self, scheme: str, notation: str) -> list[str]:
+        """The notation and everything below it."""
+        vocab = self.ontology.vocabularies.get(scheme)
+        if vocab is None:
+            return [notation]
+        out, todo = [notation], [notation]
+        while todo:
+            current = todo.pop()
+            for c in vocab.concepts.values():
+                if current in c.broader and c.notation not in out:
+                    out.append(c.notation)
+                    todo.append(c.notation)
+        return out
+
+
+# ---------------------------------------------------------------------- parsing
+def _local(iri: URIRef, base: str) -> str:
+    text = str(iri)
+    if not text.startswith(base):
+        raise ValueError(f"{text} is not under {base}")
+    return text[len(base):]
+
+
+def _zh(graph, subject) -> str:
+    for value in graph.objects(subject, RDFS.label):
+        if isinstance(value, Literal) and value.language == "zh":
+            return str(value)
+    return ""
+
+
+def _notation(graph, iri: URIRef) -> str:
+    value = graph.value(iri, SKOS.notation)
+    if value is None:
+        raise ValueError(f"{iri} is not a SKOS concept with a notation")
+    return str(value)
+
+
+def parse(ontology: Ontology) -> KnowledgeBase:
+    g = ontology.graph
+    sources = {}
+    for s in g.subjects(RDF.type, RG.StandardClause):
+        sid = _local(s, KB)
+        sources[sid] = Source(sid, _zh(g, s), str(g.value(s, RG.standardCode) or ""),
+                              str(g.value(s, RG.standardTitle) or ""), str(g.value(s, RG.clause) or ""))
+    patterns = {}
+    for p in g.subjects(RDF.type, RG.HazardPattern):
+        pid = _local(p, KB)
+        major = g.value(p, RG.impliesMajor)
+        patterns[pid] = Pattern(
+            pid, _zh(g, p), bool(major is not None and major.toPython() is True),
+            tuple(sorted(_local(s, KB) for s in g.objects(p, RG.patternSource))),
+            tuple(sorted(str(t) for t in g.objects(p, RG.fieldTerms))),
+        )
+    measures = {}
+    for m in g.subjects(RDF.type, RG.ControlMeasureType):
+        mid = _local(m, KB)
+        level = g.value(m, RG.hierarchyLevel)
+        links = {}
+        for pred in LINKS:
+            notations = sorted(_notation(g, o) for o in g.objects(m, RG[pred]))
+            if notations:
+                links[pred] = tuple(notations)
+        measures[mid] = MeasureType(
+            id=mid,
+            name=_zh(g, m),
+            hierarchy=_notation(g, level) if level is not None else "",
+            links=links,
+            patterns=tuple(sorted(_local(p, KB) for p in g.objects(m, RG.remedies))),
+            sources=tuple(sorted(_local(s, KB) for s in g.objects(m, RG.cites))),
+            terms=tuple(sorted(str(t) for t in g.objects(m, RG.fieldTerms))),
+        )
+    version = str(g.value(KB_DOCUMENT, OWL.versionInfo) or "")
+    return KnowledgeBase(version, dict(sorted(measures.items())), dict(sorted(patterns.items())),
+                         dict(sorted(sources.items())), ontology)
+
+
+@lru_cache(maxsize=1)
+def knowledge_base() -> KnowledgeBase:
+    """The knowledge base of the shipped ontology, parsed once per process."""
+    return parse(load_ontology())
+
+
+# ---------------------------------------------------------------------- writing
+@dataclass
+class KBLoadResult:
+    nodes: dict[str, int]
+    relationships: dict[str, int]
+    removed: int = 0
+
+
+def _concept_nodes(kb: KnowledgeBase) -> list[dict]:
+    rows = []
+    for scheme in CONCEPT_SCHEMES:
+        for c in kb.ontology.vocabulary(scheme).concepts.values():
+            rows.append({"id": concept_id(scheme, c.notation), "name": c.pref_zh or c.pref_en,
+                         "scheme": scheme, "notation": c.notation})
+    return rows
+
+
+def graph_rows(kb: KnowledgeBase) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
+    """The nodes per label and relationships per type that represent the knowledge base."""
+    nodes = {
+        SOURCE: [{"id": s.id, "name": s.name, "standardCode": s.code, "standardTitle": s.title,
+                  "clause": s.clause or None} for s in kb.sources.values()],
+        PATTERN: [{"id": p.id, "name": p.name, "impliesMajor": p.major, "citation": kb.citation(p),
+                   "fieldTerms": list(p.terms)} for p in kb.patterns.values()],
+        CONCEPT: _concept_nodes(kb),
+        MEASURE: [{"id": m.id, "name": m.name, "hierarchyLevel": m.hierarchy, "citation": kb.citation(m),
+                   "fieldTerms": list(m.terms)} for m in kb.measures.values()],
+    }
+    rels: dict[str, list[dict]] = defaultdict(list)
+    for m in kb.measures.values():
+        for pred, notations in m.links.items():
+            rel_type, scheme = LINKS[pred]
+            for n in notations:
+                target = n if rel_type == "APPLIES_TO_INDUSTRY" else concept_id(scheme, n)
+                rels[rel_type].append({"from": m.id, "to": target})
+        rels["REMEDIES"].extend({"from": m.id, "to": p} for p in m.patterns)
+        rels["CITES"].extend({"from": m.id, "to": s} for s in m.sources)
+    for p in kb.patterns.values():
+        rels["PATTERN_SOURCE"].extend({"from": p.id, "to": s} for s in p.sources)
+    return nodes, dict(rels)
+
+
+def load_knowledge_base(store: GraphStore, kb: KnowledgeBase | None = None) -> KBLoadResult:
+    """Upsert the knowledge base into the graph (idempotent) and prune what the file no longer has.
+
+    Industry nodes the measures point at are created if missing (the reference load normally has them);
+    existing ones are left as they are.
+    """
+    kb = kb or knowledge_base()
+    nodes, rels = graph_rows(kb)
+    industries = sorted({r["to"] for r in rels.get("APPLIES_TO_INDUSTRY", [])})
+    key = ident(store.ontology.key_of(INDUSTRY))
+    have = {str(r["c"]) for r in store.read(f"MATCH (i:{ident(INDUSTRY)}) WHERE i.{key} IN $codes RETURN i.{key} AS c",
+                                            {"codes": industries})}
+    store.upsert_nodes(INDUSTRY, [{"code": c, "name": kb.concept_name("SupervisionIndustry", c)}
+                                  for c in industries if c not in have])
+    result = KBLoadResult(nodes={}, relationships={})
+    for label, rows in nodes.items():
+        result.nodes[label] = store.upsert_nodes(label, rows)
+    for rel_type, rows in sorted(rels.items()):
+        done = store.upsert_relationships(rel_type, rows)
+        if done.missing:
+            raise RuntimeError(f"{rel_type}: {len(done.missing)} knowledge-base links have no target node")
+        result.relationships[rel_type] = done.written
+    result.removed = _prune(store, nodes, rels)
+    return result
+
+
+def _prune(store: GraphStore, nodes: dict[str, list[dict]], rels: dict[str, list[dict]]) -> int:
+    """Delete knowledge-base nodes and links that are no longer in the file."""
+    removed = 0
+    for label in (MEASURE, PATTERN, SOURCE):
+        keep = [r["id"] for r in nodes[label]]
+        rows = store.execute(
+            f"MATCH (n:{ident(label)}) WHERE NOT n.id IN $keep DETACH DELETE n RETURN count(*) AS c", {"keep": keep})
+        removed += int(rows[0]["c"]) if rows else 0
+    for rel_type, rows in rels.items():
+        rel = store.ontology.relation(rel_type)
+        src_key, dst_key = store.ontology.key_of(rel.domain), store.ontology.key_of(rel.range)
+        keep = [f"{r['from']}|{r['to']}" for r in rows]
+        out = store.execute(
+            f"MATCH (a:{ident(rel.domain)})-[r:{ident(rel_type)}]->(b:{ident(rel.range)}) "
+            f"WHERE NOT (a.{ident(src_key)} + '|' + b.{ident(dst_key)}) IN $keep DELETE r RETURN count(*) AS c",
+            {"keep": keep})
+        removed += int(out[0]["c"]) if out else 0
+    return removed

@@ -1,0 +1,184 @@
+"""The learned part: which measures worked for similar hidden dangers in similar enterprises.
+
+Training examples are hidden dangers with a VERIFIED rectification (验收结论 in the accepted list, not
+recurred); the label set is the knowledge-base measures that rectification's text names
+(`KnowledgeBase.map_text`). A query is answered by its nearest examples — cosine similarity over
+TF-IDF of the danger's jieba words and character bigrams, plus one-hot context (supervision industry,
+GB/T 13861 classes, grade, the equipment type of its risk point) — each neighbour voting for its
+measures with weight similarity^power. The neighbours are the evidence: real HiddenDanger and
+Rectification nodes.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
+
+from reasoning.recommend.facts import DangerFact, EnterpriseFact
+from reasoning.recommend.kb import KnowledgeBase
+from reasoning.recommend.textmatch import normalise
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
+@lru_cache(maxsize=20_000)
+def text_tokens(text: str) -> tuple[str, ...]:
+    """jieba words (punctuation dropped) and character bigrams of the normalised text."""
+    norm = normalise(text)
+    words = [w for w in _jieba().lcut(norm) if any(ch.isalnum() for ch in w)]
+    chars = [c for c in norm if c.isalnum()]
+    bigrams = ["".join(chars[i:i + 2]) for i in range(len(chars) - 1)]
+    return tuple(words + ["§" + b for b in bigrams])
+
+
+@dataclass(frozen=True)
+class DangerFeatures:
+    """What the learned part sees of a hidden danger (never its rectification)."""
+
+    id: str
+    text: str
+    context: tuple[str, ...]
+
+
+def features(kb: KnowledgeBase, enterprise: EnterpriseFact | None, danger: DangerFact) -> DangerFeatures:
+    context = []
+    if enterprise is not None and enterprise.industry:
+        context += [f"ind:{n}" for n in kb.broader_chain("SupervisionIndustry", enterprise.industry)]
+    context += [f"fac:{f}" for f in danger.factors]
+    if danger.grade:
+        context.append(f"grade:{danger.grade}")
+    point = enterprise.risk_points.get(danger.risk_point) if enterprise and danger.risk_point else None
+    if point is not None:
+        context += [f"eq:{n}" for n, _ in kb.match_equipment(point.name)]
+    return DangerFeatures(danger.id, danger.name or danger.description, tuple(sorted(set(context))))
+
+
+@dataclass(frozen=True)
+class Example:
+    """One verified rectification's lesson: this danger was fixed by these measures."""
+
+    danger_id: str
+    rectification_ids: tuple[str, ...]
+    uscc: str
+    found_ms: int | None
+    verified_ms: int | None
+    features: DangerFeatures
+    labels: tuple[str, ...]
+
+
+def verified(rect, accepted: Sequence[str], exclude_recurred: bool) -> bool:
+    if rect.conclusion not in accepted:
+        return False
+    return not (exclude_recurred and rect.recurred is True)
+
+
+def examples(kb: KnowledgeBase, enterprises: Iterable[EnterpriseFact], *, accepted: Sequence[str],
+             exclude_recurred: bool, verified_before_ms: int | None = None) -> list[Example]:
+    """Every hidden danger with a verified rectification whose text names at least one KB measure."""
+    out = []
+    for e in enterprises:
+        for d in e.dangers.values():
+            good = [r for r in d.rectifications if verified(r, accepted, exclude_recurred) and (
+                verified_before_ms is None or (r.verified_ms is not None and r.verified_ms < verified_before_ms))]
+            labels = sorted({m.key for r in good for m in kb.map_text(r.measure)})
+            if not labels:
+                continue
+            out.append(Example(d.id, tuple(sorted(r.id for r in good)), e.uscc, d.found_ms,
+                               max((r.verified_ms for r in good if r.verified_ms is not None), default=None),
+                               features(kb, e, d), tuple(labels)))
+    return sorted(out, key=lambda x: x.danger_id)
+
+
+@dataclass
+class Neighbour:
+    danger_id: str
+    rectification_ids: tuple[str, ...]
+    uscc: str
+    similarity: float
+
+
+@dataclass
+class LearnedScores:
+    scores: dict[str, float] = field(default_factory=dict)           # measure -> share of the vote, [0, 1]
+    evidence: dict[str, list[Neighbour]] = field(default_factory=dict)  # measure -> supporting neighbours
+    neighbours: int = 0
+    #: measure -> the subject's hidden danger the vote was for (set when several dangers' scores are combined)
+    via: dict[str, str] = field(default_factory=dict)
+
+
+class NeighbourModel:
+    def __init__(self, *, neighbours: int = 25, min_similarity: float = 0.05, power: float = 2.0,
+                 context_weight: float = 0.35) -> None:
+        self.k = neighbours
+        self.min_similarity = min_similarity
+        self.power = power
+        self.context_weight = context_weight
+        self.examples: list[Example] = []
+
+    @classmethod
+    def from_config(cls, section: Mapping) -> "NeighbourModel":
+        return cls(neighbours=int(section["neighbours"]), min_similarity=float(section["min_similarity"]),
+                   power=float(section["power"]), context_weight=float(section["context_weight"]))
+
+    def fit(self, examples: Sequence[Example]) -> "NeighbourModel":
+        self.examples = list(examples)
+        if not self.examples:
+            return self
+        self._text = TfidfVectorizer(analyzer=text_tokens, sublinear_tf=True, min_df=1)
+        self._ctx = TfidfVectorizer(analyzer=lambda c: c, use_idf=False, norm="l2")
+        self._matrix = self._encode([e.features for e in self.examples], fit=True)
+        return self
+
+    def _encode(self, feats: Sequence[DangerFeatures], *, fit: bool = False):
+        texts = [f.text for f in feats]
+        contexts = [f.context or ("none",) for f in feats]
+        if fit:
+            t = self._text.fit_transform(texts)
+            c = self._ctx.fit_transform(contexts)
+        else:
+            t = self._text.transform(texts)
+            c = self._ctx.transform(contexts)
+        return normalize(sparse.hstack([t, c * self.context_weight]).tocsr())
+
+    def score(self, queries: Sequence[DangerFeatures], *, exclude: Mapping[str, set[str]] | None = None,
+              ) -> list[LearnedScores]:
+        """Scores per query; `exclude[query id]` names example dangers it may not use (itself, in production)."""
+        if not self.examples or not queries:
+            return [LearnedScores() for _ in queries]
+        sims = (self._encode(queries) @ self._matrix.T).toarray()
+        out = []
+        for qi, q in enumerate(queries):
+            row = sims[qi]
+            banned = (exclude or {}).get(q.id, set()) | {q.id}
+            order = np.argsort(-row, kind="stable")
+            picked = []
+            for j in order:
+                if len(picked) >= self.k or row[j] < self.min_similarity:
+                    break
+                if self.examples[j].danger_id in banned:
+                    continue
+                picked.append(j)
+            result = LearnedScores(neighbours=len(picked))
+            total = sum(float(row[j]) ** self.power for j in picked)
+            if total > 0:
+                for j in picked:
+                    ex = self.examples[j]
+                    w = float(row[j]) ** self.power / total
+                    for m in ex.labels:
+                        result.scores[m] = result.scores.get(m, 0.0) + w
+                        result.evidence.setdefault(m, []).append(
+                            Neighbour(ex.danger_id, ex.rectification_ids, ex.uscc, round(float(row[j]), 4)))
+            out.append(result)
+        return out

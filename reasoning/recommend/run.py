@@ -1,0 +1,175 @@
+"""Write recommendations for every enterprise, its risk points and its open hidden dangers to the graph.
+
+`recommend_all(store)` loads the knowledge base, reads the province in batches of enterprises, trains the
+learned part on every verified rectification known at `as_of`, ranks, and upserts one `Recommendation`
+node per (subject, measure) in each subject's top k, linked `(Recommendation)-[:RECOMMENDS]->
+(ControlMeasureType)` and `(Recommendation)-[:RECOMMENDED_FOR]->(subject)`. Recommendations of this
+method that the run did not write again (a danger since closed, a measure fallen out of the top k)
+are deleted at the end, so the graph holds exactly the latest run.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Sequence
+
+from graph.dialect import ident
+from graph.store import GraphStore
+from graph.values import LOCAL_TZ, to_epoch_ms
+from reasoning.models.config import ModelConfig
+from reasoning.recommend.config import load_config
+from reasoning.recommend.engine import Recommendation, Recommender, SubjectResult
+from reasoning.recommend.facts import EnterpriseFact, Reader
+from reasoning.recommend.kb import KnowledgeBase, knowledge_base, load_knowledge_base
+from reasoning.recommend.learned import NeighbourModel, examples
+
+log = logging.getLogger(__name__)
+
+LABEL = "Recommendation"
+
+
+@dataclass
+class RunSummary:
+    method: str
+    version: str
+    enterprises: int = 0
+    risk_points: int = 0
+    hidden_dangers: int = 0
+    training_examples: int = 0
+    written: int = 0
+    removed: int = 0
+    seconds: float = 0.0
+
+
+def rectified_states(onto) -> set[str]:
+    """HiddenDangerState notations at or past RECTIFIED (by the vocabulary's life-cycle rank)."""
+    vocab = onto.vocabulary("HiddenDangerState").concepts
+    floor = vocab["RECTIFIED"].rank
+    return {c.notation for c in vocab.values() if c.rank is not None and c.rank >= floor}
+
+
+def batched(items: Sequence[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield list(items[i:i + size])
+
+
+def read_province(store: GraphStore, *, as_of: dt.date | None = None, batch: int = 250,
+                  keys: Iterable[str] | None = None) -> dict[str, EnterpriseFact]:
+    reader = Reader(store)
+    keys = sorted(keys) if keys is not None else list(reader.enterprise_keys())
+    out: dict[str, EnterpriseFact] = {}
+    for chunk in batched(keys, batch):
+        out.update(reader.enterprises(chunk, as_of=as_of))
+    return out
+
+
+def train(kb: KnowledgeBase, config: ModelConfig, enterprises: Iterable[EnterpriseFact], *,
+          as_of: dt.date | None = None) -> NeighbourModel:
+    """The learned part, fitted on every verified rectification known at the end of `as_of`."""
+    section = config["learned"]
+    before = to_epoch_ms(as_of + dt.timedelta(days=1)) if as_of else None
+    found = examples(kb, enterprises, accepted=list(section["accepted_conclusions"]),
+                     exclude_recurred=bool(section["exclude_recurred"]), verified_before_ms=before)
+    return NeighbourModel.from_config(section).fit(found)
+
+
+def recommend_enterprise(rec: Recommender, e: EnterpriseFact, closed: set[str], *,
+                         open_only: bool = True) -> list[SubjectResult]:
+    """Every subject of one enterprise: its hidden dangers (open ones by default), risk points, itself."""
+    dangers = [d for d in e.dangers.values() if not open_only or d.state not in closed]
+    learned = rec.learned_for(e, dangers)
+    present = rec.own_measures(e)
+    open_dangers = [d for d in e.dangers.values() if d.state not in closed]
+    out = [rec.for_danger(e, d, learned.get(d.id), present=present) for d in sorted(dangers, key=lambda d: d.id)]
+    out += [rec.for_point(e, rp, open_dangers, learned, present=present)
+            for rp in sorted(e.risk_points.values(), key=lambda p: p.id)]
+    out.append(rec.for_enterprise(e, open_dangers, learned, present=present))
+    return out
+
+
+def recommender_for(store: GraphStore, *, as_of: dt.date | None = None, config: ModelConfig | None = None,
+                    enterprises: dict[str, EnterpriseFact] | None = None,
+                    ) -> tuple[Recommender, dict[str, EnterpriseFact]]:
+    """A trained recommender and the province facts it was trained on."""
+    config = config or load_config()
+    kb = knowledge_base()
+    facts = enterprises if enterprises is not None else read_province(
+        store, as_of=as_of, batch=int(config["output"]["read_batch"]))
+    model = train(kb, config, facts.values(), as_of=as_of)
+    return Recommender(kb, config, model), facts
+
+
+class _Writer:
+    def __init__(self, store: GraphStore, rec: Recommender, at: dt.datetime, batch: int) -> None:
+        self.store, self.rec, self.batch = store, rec, batch
+        self.at = at.isoformat(timespec="milliseconds")
+        self.nodes: list[dict] = []
+        self.measures: list[dict] = []
+        self.subjects: dict[str, list[dict]] = {}
+        self.written = 0
+
+    def add(self, r: Recommendation) -> None:
+        self.nodes.append(r.properties(method=self.rec.method, version=self.rec.version, at=self.at))
+        self.measures.append({"from": r.id, "to": r.measure.id})
+        self.subjects.setdefault(r.subject_label, []).append({"from": r.id, "to": r.subject_key})
+        if len(self.nodes) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.nodes:
+            return
+        self.written += self.store.upsert_nodes(LABEL, self.nodes)
+        self.store.upsert_relationships("RECOMMENDS", self.measures)
+        for label, rows in self.subjects.items():
+            self.store.upsert_relationships("RECOMMENDED_FOR", rows, from_label=LABEL, to_label=label)
+        self.nodes, self.measures, self.subjects = [], [], {}
+
+
+def run(store: GraphStore, *, as_of: dt.date | None = None, config: ModelConfig | None = None) -> RunSummary:
+    started = time.monotonic()
+    now = dt.datetime.now(LOCAL_TZ)
+    config = config or load_config()
+    store.bootstrap_schema()  # keys and indexes for the knowledge-base and recommendation labels
+    load_knowledge_base(store)
+    rec, facts = recommender_for(store, as_of=as_of, config=config)
+    summary = RunSummary(rec.method, rec.version, training_examples=len(rec.model.examples) if rec.model else 0)
+    closed = rectified_states(store.ontology)
+    open_only = bool(config["output"]["open_dangers_only"])
+    writer = _Writer(store, rec, now, int(config["output"]["write_batch"]))
+    for uscc in sorted(facts):
+        e = facts[uscc]
+        for result in recommend_enterprise(rec, e, closed, open_only=open_only):
+            if result.label == "HiddenDanger":
+                summary.hidden_dangers += 1
+            elif result.label == "RiskPoint":
+                summary.risk_points += 1
+            for r in result.recommendations:
+                writer.add(r)
+        summary.enterprises += 1
+    writer.flush()
+    summary.written = writer.written
+    written_at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as stored: milliseconds
+    summary.removed = remove_stale(store, rec.method, to_epoch_ms(written_at))
+    summary.seconds = time.monotonic() - started
+    log.info("recommendations: %s", summary)
+    return summary
+
+
+def remove_stale(store: GraphStore, method: str, before_ms: int, chunk: int = 5000) -> int:
+    """Delete this method's recommendations written before `before_ms` (not renewed by the latest run)."""
+    removed = 0
+    while True:
+        rows = store.execute(
+            f"MATCH (r:{ident(LABEL)}) WHERE r.recommender = $m AND r.recommendedAtMs < $t "
+            "WITH r LIMIT $n DETACH DELETE r RETURN count(*) AS c", {"m": method, "t": before_ms, "n": chunk})
+        done = int(rows[0]["c"]) if rows else 0
+        removed += done
+        if done < chunk:
+            return removed
+
+
+def recommend_all(store: GraphStore, *, as_of: dt.date | None = None) -> int:
+    """Top-k recommendations for every enterprise, risk point and open hidden danger; returns nodes written."""
+    return run(store, as_of=as_of).written

