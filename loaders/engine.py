@@ -22,6 +22,7 @@ from typing import Any, Callable
 from graph.dialect import ident
 from graph.store import GraphStore
 from graph.values import encode_properties
+from ontology.model import TIME_SUFFIX, TOKENS_SUFFIX
 from loaders.fields import FieldContext, normalise, raw_value
 from loaders.mapping import FieldSpec, FileSpec, LinkSpec, SourceMapping
 from loaders.normalise.errors import RowError
@@ -283,7 +284,7 @@ class FileLoader:
                 continue
             after = encode_properties(self.onto, label, p.props)
             for prop, new in after.items():
-                if prop.endswith(("Ms", "Tokens")) or prop == key_prop:
+                if prop.endswith((TIME_SUFFIX, TOKENS_SUFFIX)) or prop == key_prop:
                     continue
                 old = before.get(prop)
                 if old is not None and old != new:

@@ -14,6 +14,7 @@ _SPACES = re.compile(r"\s+")
 # longest first, so 有限责任公司 is not half-replaced by 有限公司
 _SUFFIX_VARIANTS = (("股份有限公司", "股份公司"), ("有限责任公司", "公司"), ("有限公司", "公司"))
 _PLACE_SUFFIXES = ("自治县", "自治州", "地区", "新区", "省", "市", "县", "区", "盟", "旗")
+_AUTONOMOUS = re.compile(r"^(.{2,}?)(?:[\u4e00-\u9fff]{1,4}?族)+自治(?:县|州|旗)$")
 #: 字号 (≥ 2) + 行业 (≥ 2) + 公司: a shorter remainder means the "place" was part of the 字号
 MIN_CORE = 6
 
@@ -35,6 +36,9 @@ def _places() -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]]:
     codes: dict[str, set[str]] = {}
     for entry in region_table().values():
         codes.setdefault(entry.name, set()).add(entry.code)
+        autonomous = _AUTONOMOUS.match(entry.name)
+        if autonomous:  # 孟村回族自治县 is written 孟村
+            codes.setdefault(autonomous.group(1), set()).add(entry.code)
         for suffix in _PLACE_SUFFIXES:
             if entry.name.endswith(suffix) and len(entry.name) - len(suffix) >= 2:
                 codes.setdefault(entry.name[: -len(suffix)], set()).add(entry.code)

@@ -1,0 +1,105 @@
+"""The normalisers on the spellings the source systems really use."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from stdnum.cn import uscc as stdnum_uscc
+
+from loaders.normalise.dates import parse_date
+from loaders.normalise.errors import RowError
+from loaders.normalise.names import clean_name, legal_key, match_key
+from loaders.normalise.numbers import parse_mass_t, parse_money, parse_number
+from loaders.normalise.regions import region_from_address
+from loaders.normalise.uscc import parse_uscc
+from loaders.resolve import EnterpriseIndex
+
+TODAY = dt.date(2026, 11, 1)
+VALID = "91130100MA0CEFGH1" + stdnum_uscc.calc_check_digit("91130100MA0CEFGH1")
+
+
+@pytest.mark.parametrize("written, key", [
+    ("沧州华鑫化工有限公司", "华鑫化工公司"),
+    ("沧州市华鑫化工有限责任公司", "华鑫化工公司"),
+    ("河北省沧州市华鑫化工有限公司", "华鑫化工公司"),
+    ("华鑫化工有限公司", "华鑫化工公司"),
+    ("沧州华鑫 化工有限公司", "华鑫化工公司"),
+    ("沧州ＨＸ化工（集团）有限公司", "HX化工集团公司"),
+    ("孟村明盛顺纺织有限公司", "明盛顺纺织公司"),          # 孟村回族自治县 is written 孟村
+    ("石家庄市长安区中山化工有限公司", "中山化工公司"),   # 中山 is not inside 长安区: a 字号
+    ("安顺化工有限公司", "安顺化工公司"),                # too short a remainder: 安顺 stays
+])
+def test_match_key_keeps_only_trade_name_and_industry(written, key):
+    assert match_key(written) == key
+
+
+def test_clean_name_folds_widths_spaces_and_brackets():
+    assert clean_name(" 唐山ＺＨ化工(集团)有限公司　") == "唐山ZH化工（集团）有限公司"
+    assert legal_key("唐山ZH化工（集团）有限责任公司") == "唐山ZH化工集团公司"
+
+
+def test_uscc_quality():
+    assert parse_uscc(VALID).quality == "valid"
+    assert parse_uscc(VALID.lower()).code == VALID
+    wrong_check = VALID[:-1] + ("0" if VALID[-1] != "0" else "1")
+    legacy = parse_uscc(wrong_check)
+    assert legacy.quality == "legacy" and legacy.code == wrong_check and legacy.region_code == "130100"
+    assert parse_uscc(VALID[:-1]) is None                 # 17 characters
+    assert parse_uscc(VALID[:10] + "I" + VALID[11:]) is None  # I is not in the charset
+    assert parse_uscc("") is None and parse_uscc(None) is None
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2024-03-05", dt.date(2024, 3, 5)), ("2024年3月5日", dt.date(2024, 3, 5)), ("2024/3/5", dt.date(2024, 3, 5)),
+    ("2024.03.05", dt.date(2024, 3, 5)), ("20240305", dt.date(2024, 3, 5)), ("2024-03-05 08:30:00", dt.date(2024, 3, 5)),
+    ("", None),
+])
+def test_dates(text, expected):
+    assert parse_date(text, "d", today=TODAY) == expected
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("2024年13月40日", "unparseable_date"), ("2025-02-30", "unparseable_date"), ("待定", "unparseable_date"),
+    ("二〇二四年三月", "unparseable_date"), ("1900-01-01", "out_of_range"), ("2027-01-01", "out_of_range"),
+])
+def test_bad_dates_say_why(text, reason):
+    with pytest.raises(RowError) as err:
+        parse_date(text, "d", today=TODAY)
+    assert err.value.reason == reason
+
+
+def test_deadlines_may_lie_ahead():
+    assert parse_date("2027-01-01", "d", today=TODAY, allow_future_days=400) == dt.date(2027, 1, 1)
+
+
+def test_money_and_mass():
+    assert parse_money("50000", "m") == parse_money("50000元", "m") == parse_money("5万元", "m") == 50000.0
+    assert parse_money("5.5万", "m") == 55000.0
+    assert parse_money("12.5", "m", default_unit="万元") == 125000.0
+    assert parse_mass_t("12.5t", "q") == parse_mass_t("12500kg", "q") == parse_mass_t("12.5吨", "q") == 12.5
+    assert parse_mass_t("12500 公斤", "q") == 12.5
+    for bad, reason in (("约五万", "unparseable_number"), ("-3", "out_of_range"), ("5 磅", "unparseable_number")):
+        with pytest.raises(RowError) as err:
+            parse_money(bad, "m") if "磅" not in bad else parse_mass_t(bad, "q")
+        assert err.value.reason == reason
+    with pytest.raises(RowError):
+        parse_number("-5", "n", minimum=0)
+
+
+def test_region_from_address():
+    assert region_from_address("河北省石家庄市长安区中山东路1号") == "130102"
+    assert region_from_address("唐山曹妃甸区") == "130209"
+    assert region_from_address("无地址") is None
+
+
+def test_resolution_is_explained_and_refuses_ambiguity():
+    index = EnterpriseIndex()
+    index.add("A", "沧州华鑫化工有限公司", "130902")
+    index.add("B", "廊坊华鑫化工有限公司", "131002")
+    index.add("C", "唐山聚嘉万轧钢有限公司", "130224")
+    assert index.resolve(None, "华鑫化工有限责任公司", "130900").uscc == "A"   # city authority: same area
+    assert index.resolve(None, "华鑫化工有限公司", None).ambiguous
+    typo = index.resolve(None, "唐山聚佳万轧钢有限公司", "130224")
+    assert typo.uscc == "C" and typo.method == "name_region" and "edit" in typo.reasons[-1]
+    assert not index.resolve(None, "唐山聚佳万轧钢有限公司", None).resolved  # a near name needs a region
+    assert index.resolve("91130100MA0CEFGH1X", None, None).reasons[0].startswith("USCC")
