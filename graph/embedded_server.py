@@ -324,6 +324,10 @@ class EmbeddedServer:
             "THREAD_COUNT", str(self._thread_count),
             "TIMEOUT_DEFAULT", str(self._timeout_default_ms),
             "TIMEOUT_MAX", str(self._timeout_max_ms),
+            # rebuild indexes in the background after loading the snapshot: a 2,000-enterprise
+            # province answers in ~0.55 s instead of ~1.3 s; queries in the first ~0.6 s are
+            # correct, only unindexed (writes are serialised, so MERGE still cannot duplicate a key)
+            "DELAY_INDEXING", "yes",
         ]  # fmt: skip
         if self._log_path.exists() and self._log_path.stat().st_size > _LOG_ROTATE_BYTES:
             os.replace(self._log_path, self._log_path.with_suffix(".log.1"))
