@@ -426,16 +426,6 @@ def area_measures(store: GraphStore) -> dict[str, Counter]:
     return dict(out)
 
 
-def disaster_points_by_type(store: GraphStore) -> dict[str, Counter]:
-    """regionCode → disaster-type notation → number of natural-disaster risk points."""
-    out: dict[str, Counter] = defaultdict(Counter)
-    for row in read(store, "MATCH (p:NaturalDisasterRiskPoint) RETURN p.regionCode AS region, p.disasterType AS type, "
-                          "count(p) AS n", timeout_ms=AGGREGATE_TIMEOUT_MS):
-        if row["region"] is not None:
-            out[row["region"]][row["type"]] += int(row["n"])
-    return dict(out)
-
-
 # ---------------------------------------------------------------- N-K records
 @dataclass(frozen=True)
 class FactorRecord:

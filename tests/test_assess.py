@@ -18,10 +18,11 @@ import graph
 from loaders.generate import generate
 from loaders.load import load_directory
 from reasoning import graph_facts as gf
-from reasoning.assess import STEPS, assessment_id, run_all, select_steps
+from reasoning.assess import STEPS, run_all, select_steps
 from reasoning.models.coupling import Point, spatial_coupling
 from reasoning.models.config import load_config
 from reasoning.models.vocab import vocabulary
+from reasoning.writeback import assessment_id
 
 SEED, ENTERPRISES = 1, 200
 AS_OF = dt.date(2026, 11, 1)

@@ -1,0 +1,86 @@
+"""One assessment run's context: its store, date, clock and config, and the facts several steps share.
+
+Every step of reasoning/assess.py gets the same Run, so a fact more than one step needs (regions,
+enterprise groups, area measures, industries) is read once per run. Each step reports ModelRuns.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable, NamedTuple
+
+from graph.store import GraphStore
+from graph.values import LOCAL_TZ, to_epoch_ms
+from reasoning import graph_facts as gf
+from reasoning.models.config import ModelConfig, load_config
+
+
+class ModelRun(NamedTuple):
+    name: str
+    method: str
+    version: str
+    subjects: int
+    seconds: float
+
+
+@dataclass
+class Run:
+    store: GraphStore
+    as_of: dt.date
+    computed_at: dt.datetime
+    cfg: ModelConfig
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, store: GraphStore, as_of: dt.date | None) -> "Run":
+        now = dt.datetime.now(tz=LOCAL_TZ)
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        return cls(store, as_of or now.date(), now, load_config("assess"))
+
+    @property
+    def run_ms(self) -> int:
+        return to_epoch_ms(self.computed_at)
+
+    @property
+    def page(self) -> int:
+        return int(self.cfg["read"]["page_size"])
+
+    @property
+    def batch(self) -> int:
+        return int(self.cfg["read"]["batch_size"])
+
+    def cached(self, name: str, build: Callable[[], Any]) -> Any:
+        if name not in self._cache:
+            self._cache[name] = build()
+        return self._cache[name]
+
+    # facts shared by several steps, read once per run
+    def regions(self) -> dict[str, gf.RegionRow]:
+        return self.cached("regions", lambda: gf.regions(self.store))
+
+    def groups(self) -> dict[gf.GroupKey, Counter]:
+        risk = load_config("enterprise_risk")
+        windows = gf.Windows.from_configs(risk=risk)
+        return self.cached("groups", lambda: gf.enterprise_groups(
+            self.store, self.as_of, control_window_days=int(risk["control"]["window_days"]),
+            accident_years=windows.accident_years,
+            failed_conclusions=list(self.cfg["rectification"]["failed_conclusions"])))
+
+    def areas(self) -> dict[str, Counter]:
+        return self.cached("areas", lambda: gf.area_measures(self.store))
+
+    def industries(self) -> set[str]:
+        return self.cached("industries", lambda: {r["key"] for r in gf.scan(self.store, "Industry", ())})
+
+
+class Timer:
+    """Seconds since it was made: a step's ModelRun.seconds."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self.start

@@ -1,0 +1,172 @@
+"""Coupling: N-K per industry and city, coupling coordination per county, spatial clusters of major hazards."""
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter, defaultdict
+from typing import Sequence
+
+from graph.dialect import ident
+from reasoning import graph_facts as gf
+from reasoning.models.config import ModelConfig, load_config
+from reasoning.models.coupling import Point, coordination, haversine_m, nk_coupling, spatial_coupling
+from reasoning.region_totals import region_ancestors, region_totals
+from reasoning.run_context import ModelRun, Run, Timer
+from reasoning.writeback import ASSESSMENT, Written, remove_stale, write_assessments
+
+
+# ====================================================================== N-K coupling
+def step_nk(run: Run) -> list[ModelRun]:
+    timer = Timer()
+    cfg = load_config("coupling")
+    regions = run.regions()
+    by_si: dict[str, dict[str, tuple[str, ...]]] = defaultdict(dict)
+    by_city: dict[str, dict[str, tuple[str, ...]]] = defaultdict(dict)
+    for rec in gf.factor_records(run.store, run.as_of, page=run.page, batch=run.batch):
+        if rec.supervision_industry is not None:
+            by_si[rec.supervision_industry][rec.id] = rec.factors
+        city = next((c for c in region_ancestors(regions, rec.region) if regions[c].level == "CITY"), None)
+        if city is not None:
+            by_city[city][rec.id] = rec.factors
+    read_s = timer.seconds
+    known = run.industries()
+    method = cfg["nk"]["method"]
+    runs = []
+    for name, label, groups in (("supervision_industry", "Industry", by_si), ("city", "Region", by_city)):
+        t = Timer()
+        items = [Written(label, code, nk_coupling(records, config=cfg), extra={"groupedBy": name})
+                 for code, records in sorted(groups.items()) if label != "Industry" or code in known]
+        n = write_assessments(run, items)
+        runs.append(ModelRun(f"nk_coupling:{name}", method, cfg.version, n, t.seconds + read_s / 2))
+    remove_stale(run, method, "Industry")
+    remove_stale(run, method, "Region")
+    return runs
+
+
+# ====================================================================== coupling coordination per county
+def pooled_effectiveness(m: Counter, risk_cfg: ModelConfig) -> tuple[float | None, dict[str, float]]:
+    """enterprise_risk's control effectiveness E over a pool of hidden dangers due and alarms."""
+    control = risk_cfg["control"]
+    values: dict[str, float] = {}
+    if m["hd_due"] > 0:
+        values["rectification_rate"] = m["hd_rectified"] / m["hd_due"]
+        values["on_time_rate"] = m["hd_on_time"] / m["hd_due"]
+    if m["alarms"] > 0:
+        values["alarm_handling_rate"] = m["alarms_handled"] / m["alarms"]
+    if m["alarms_handled"] > 0:
+        hours = m["alarm_handling_ms"] / 3_600_000 / m["alarms_handled"]
+        target, worst = float(control["alarm_handling_time"]["target_hours"]), float(control["alarm_handling_time"]["worst_hours"])
+        values["alarm_handling_time"] = min(1.0, max(0.0, (worst - hours) / (worst - target)))
+    weights = {k: float(w) for k, w in control["weights"].items() if k in values}
+    total = sum(weights.values())
+    if total <= 0:
+        return None, values
+    return sum(weights[k] * values[k] for k in weights) / total, values
+
+
+def step_ccd(run: Run) -> ModelRun:
+    timer = Timer()
+    cfg, risk_cfg = load_config("coupling"), load_config("enterprise_risk")
+    regions = run.regions()
+    totals = region_totals(run)
+    inform_method = load_config("inform")["method"]
+    informs = {}
+    for row in gf.read(run.store, f"MATCH (a:{ident(ASSESSMENT)})-[:ASSESSES]->(r:Region) "
+                       "WHERE a.method = $m AND r.regionLevel = $level "
+                       "RETURN r.code AS code, a.id AS id, a.components AS c", {"m": inform_method, "level": "COUNTY"}):
+        informs[row["code"]] = (row["id"], json.loads(row["c"])["details"])
+    section = run.cfg["ccd"]
+    weights = {k: float(section["weights"][k]) for k in section["subsystems"]}
+    items = []
+    for code in sorted(c for c, r in regions.items() if r.level == "COUNTY"):
+        if code not in informs:
+            continue
+        inform_id, dims = informs[code]
+        he, lcc = dims.get("hazard_exposure"), dims.get("lack_of_coping_capacity")
+        effectiveness, parts = pooled_effectiveness(totals.enterprise.get(code, Counter()), risk_cfg)
+        if he is None or lcc is None or effectiveness is None:
+            continue
+        scores = {"hazard": 1 - he / 10, "control": effectiveness, "coping": 1 - lcc / 10}
+        scores = {k: min(1.0, max(0.0, v)) for k, v in scores.items()}
+        result = coordination({k: scores[k] for k in section["subsystems"]}, weights,
+                              evidence=[code, inform_id], config=cfg)
+        items.append(Written("Region", code, result, extra={
+            "subsystems": {"hazard": "1 − INFORM hazard_exposure / 10", "control": "pooled control effectiveness",
+                           "coping": "1 − INFORM lack_of_coping_capacity / 10"},
+            "controlIndicators": parts, "informAssessment": inform_id}))
+    n = write_assessments(run, items)
+    remove_stale(run, cfg["ccd"]["method"], "Region")
+    return ModelRun("ccd", cfg["ccd"]["method"], cfg.version, n, timer.seconds)
+
+
+# ====================================================================== spatial coupling
+def step_spatial(run: Run) -> ModelRun:
+    timer = Timer()
+    cfg = load_config("coupling")
+    section = cfg["spatial"]
+    reach = float(section["distance_m"])
+    hazards = gf.places(run.store, "HazardSource", "MajorHazardSource", where="n.majorHazardLevel IS NOT NULL",
+                        page=run.page)
+    exposed = [*gf.places(run.store, "Shelter", "Shelter", page=run.page),
+               *gf.places(run.store, "NaturalDisasterRiskPoint", "NaturalDisasterRiskPoint", page=run.page)]
+    exposed = [p for p in exposed if p.kind in section["exposed_kinds"]]
+    items = []
+    for group, candidates in partition(hazards, exposed, reach, float(run.cfg["spatial"]["cell_factor"])):
+        points = [Point(p.id, p.kind, p.lon, p.lat) for p in (*group, *candidates)]
+        for result in spatial_coupling(points, distance_m=reach, config=cfg):
+            members = tuple(result.details["members"])
+            items.append(Written("HazardSource", members[0], result, targets=members))
+    n = write_assessments(run, items, multi_target=True)
+    remove_stale(run, section["method"], "HazardSource")
+    return ModelRun("spatial_coupling", section["method"], cfg.version, n, timer.seconds)
+
+
+def partition(hazards: Sequence[gf.Place], exposed: Sequence[gf.Place], reach: float, factor: float = 1.0
+              ) -> list[tuple[list[gf.Place], list[gf.Place]]]:
+    """Hazards split into groups no link of `reach` crosses, each with the exposed points that may be in reach.
+
+    A grid of cells at least `reach` wide (in both directions, at the highest latitude present)
+    puts every pair within reach in the same or neighbouring cells; union-find joins the hazards
+    linked there. The model then runs per group: same clusters, no n² matrix over the province.
+    """
+    if not hazards:
+        return []
+    top_lat = max(abs(p.lat) for p in (*hazards, *exposed))
+    metres_per_deg = 111_195.0
+    dlat = factor * reach / metres_per_deg
+    dlon = factor * reach / (metres_per_deg * max(1e-6, math.cos(math.radians(min(89.0, top_lat + dlat)))))
+
+    def cell(p: gf.Place) -> tuple[int, int]:
+        return (math.floor(p.lon / dlon), math.floor(p.lat / dlat))
+
+    grid: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for i, p in enumerate(hazards):
+        grid[cell(p)].append(i)
+    parent = list(range(len(hazards)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, p in enumerate(hazards):
+        cx, cy = cell(p)
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                for j in grid.get((cx + dx, cy + dy), ()):
+                    if j > i and find(i) != find(j) and haversine_m(p.lon, p.lat, hazards[j].lon, hazards[j].lat) <= reach:
+                        parent[find(j)] = find(i)
+    exposed_grid: dict[tuple[int, int], list[gf.Place]] = defaultdict(list)
+    for q in exposed:
+        exposed_grid[cell(q)].append(q)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(hazards)):
+        groups[find(i)].append(i)
+    out = []
+    for members in groups.values():
+        cells = {cell(hazards[i]) for i in members}
+        near = {(cx + dx, cy + dy) for cx, cy in cells for dx in (-1, 0, 1) for dy in (-1, 0, 1)}
+        candidates = [q for c in sorted(near) for q in exposed_grid.get(c, ())]
+        out.append(([hazards[i] for i in members], candidates))
+    return out

@@ -1,0 +1,97 @@
+"""Enterprises in one pass: 应急〔2018〕19号 rating, residual risk (Enterprise.riskColour) and supervision tags."""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Iterable
+
+from reasoning import graph_facts as gf
+from reasoning.models.config import ModelConfig, load_config
+from reasoning.models.enterprise_rating import rate_enterprise
+from reasoning.models.enterprise_risk import assess_enterprise_risk, supervision_tags
+from reasoning.models.result import ModelResult
+from reasoning.run_context import ModelRun, Run, Timer
+from reasoning.writeback import Written, clear_property, remove_stale, set_properties, write_assessments
+
+
+_NOT_APPLICABLE = dict(major_hazards=(), processes=(), in_park=None, safety_distance_met=None, standardisation=None,
+                       own_fire_brigade=False, accidents=(), unqualified_special_operators=None,
+                       untested_new_process=None, plant_without_formal_design=None)
+
+
+def rate(record: gf.EnterpriseRecord, full: ModelConfig, dynamic: ModelConfig,
+         full_industries: Iterable[str]) -> tuple[ModelResult, str]:
+    """The enterprise's rating and its scope ("full" or "dynamic-only").
+
+    Outside the guide's scope the static items, bonuses and automatic-红 rules do not apply: the
+    facts they read are left out, the only bonus that would still fire (accident-free) is zeroed by
+    the dynamic-only config, and the not-applicable items (all 0) are dropped from the result.
+    """
+    if record.supervision_industry in set(full_industries):
+        return rate_enterprise(record.facts, config=full), "full"
+    result = rate_enterprise(replace(record.facts, **_NOT_APPLICABLE), config=dynamic)
+    static = set(dynamic["static"])
+    dropped = [c for c in result.components if c.name in static]
+    if any(c.contribution != 0 for c in dropped):
+        raise AssertionError(f"dynamic-only rating of {record.uscc} kept static points: {dropped}")
+    return replace(result, components=tuple(c for c in result.components if c.name not in static),
+                   flags=tuple(f for f in result.flags if f != "in-park-unknown")), "dynamic-only"
+
+
+def dynamic_only_config(cfg: ModelConfig) -> ModelConfig:
+    return cfg.with_overrides({"static": {"accident_free": {"bonus": 0.0}}}, version=f"{cfg.version}+dynamic-only")
+
+
+def step_enterprises(run: Run, *, rating: bool, risk: bool) -> list[ModelRun]:
+    rating_cfg, risk_cfg = load_config("enterprise_rating"), load_config("enterprise_risk")
+    dynamic_cfg = dynamic_only_config(rating_cfg)
+    full_industries = list(run.cfg["enterprise"]["full_rating_industries"])
+    windows = gf.Windows.from_configs(rating_cfg, risk_cfg)
+    read_s = rating_s = risk_s = 0.0
+    n_rating = n_risk = 0
+    rating_versions: set[str] = set()
+    for keys in gf.iter_keys(run.store, "Enterprise", page=run.page):
+        for chunk in gf.batched(keys, run.batch):
+            t = Timer()
+            records = gf.enterprise_batch(
+                run.store, chunk, run.as_of, windows=windows,
+                failed_conclusions=list(run.cfg["rectification"]["failed_conclusions"]),
+                fire_brigade_types=list(run.cfg["enterprise"]["fire_brigade_team_types"]))
+            read_s += t.seconds
+            if rating:
+                t = Timer()
+                items = []
+                for rec in records:
+                    result, scope = rate(rec, rating_cfg, dynamic_cfg, full_industries)
+                    rating_versions.add(result.version)
+                    items.append(Written("Enterprise", rec.uscc, result,
+                                         extra={"scope": scope, "supervisionIndustry": rec.supervision_industry}))
+                n_rating += write_assessments(run, items)
+                rating_s += t.seconds
+            if risk:
+                t = Timer()
+                items, updates, untagged = [], [], []
+                for rec in records:
+                    result = assess_enterprise_risk(rec.facts, config=risk_cfg)
+                    tags = supervision_tags(rec.facts, config=risk_cfg)
+                    items.append(Written("Enterprise", rec.uscc, result, extra={
+                        "tags": [{"code": tag.code, "label": tag.label, "evidence": list(tag.evidence)} for tag in tags]}))
+                    update = {"uscc": rec.uscc, "riskColour": result.colour}
+                    if tags:
+                        update["tags"] = [tag.code for tag in tags]
+                    else:
+                        untagged.append(rec.uscc)
+                    updates.append(update)
+                n_risk += write_assessments(run, items)
+                set_properties(run.store, "Enterprise", updates)
+                clear_property(run.store, "Enterprise", "tags", untagged)
+                risk_s += t.seconds
+    out = []
+    share = read_s / (int(rating) + int(risk))
+    if rating:
+        remove_stale(run, rating_cfg["method"], "Enterprise")
+        version = ", ".join(sorted(rating_versions)) or rating_cfg.version
+        out.append(ModelRun("enterprise_rating", rating_cfg["method"], version, n_rating, rating_s + share))
+    if risk:
+        remove_stale(run, risk_cfg["method"], "Enterprise")
+        out.append(ModelRun("enterprise_risk", risk_cfg["method"], risk_cfg.version, n_risk, risk_s + share))
+    return out

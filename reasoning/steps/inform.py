@@ -1,0 +1,156 @@
+"""INFORM per region (county, city, province, park; sets Region.riskColour) and per industry."""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Mapping
+
+from reasoning import graph_facts as gf
+from reasoning.models.config import ModelConfig, load_config
+from reasoning.models.inform import inform_index
+from reasoning.region_totals import RegionTotals, region_totals
+from reasoning.run_context import ModelRun, Run, Timer
+from reasoning.writeback import Written, clear_property, remove_stale, set_properties, write_assessments
+
+
+def inform_config(run: Run, indicator_set: str) -> ModelConfig:
+    """inform.toml with its indicators replaced by one of assess.toml's sets; the version says which."""
+    base = load_config("inform")
+    data = {k: v for k, v in base.data.items()}
+    data["indicators"] = run.cfg["inform"][indicator_set]["indicators"]
+    return ModelConfig(base.name, f"{base.version}+{indicator_set}.{run.cfg.version}", data)
+
+
+def _hazard_exposure(m: Counter) -> dict[str, float]:
+    return {
+        "major_hazard_l1": m["major_L1"], "major_hazard_l2": m["major_L2"], "major_hazard_l3": m["major_L3"],
+        "major_hazard_l4": m["major_L4"],
+        "risk_points_red": m["rp_RED"], "risk_points_orange": m["rp_ORANGE"], "risk_points_yellow": m["rp_YELLOW"],
+        "open_major_hidden_dangers": m["open_MAJOR"],
+        "open_general_hidden_dangers": sum(v for k, v in m.items() if k.startswith("open_") and k != "open_MAJOR"),
+    }
+
+
+def _per_resident(value: float, population: float | None, scale: float = 1.0) -> float | None:
+    return None if not population else scale * value / population
+
+
+def _coping(area: Counter, population: float | None) -> dict[str, float | None]:
+    return {
+        "rescue_members_per_10k": _per_resident(area["rescue_members"], population, 10_000),
+        "supplies_per_resident": _per_resident(area["supplies"], population),
+        "shelter_capacity_per_resident": _per_resident(area["shelter_capacity"], population),
+        "rescue_members": area["rescue_members"], "supplies": area["supplies"],
+        "shelter_capacity": area["shelter_capacity"],
+    }
+
+
+def region_indicators(totals: RegionTotals, code: str) -> dict[str, float | None]:
+    ent, area = totals.enterprise.get(code, Counter()), totals.area.get(code, Counter())
+    population = totals.population.get(code)
+    return {
+        **_hazard_exposure(ent),
+        "disaster_points": area["disaster_points"], "threatened_people": area["threatened_people"],
+        "population": population, "vulnerable_sites": totals.sites.get(code),
+        **_coping(area, population),
+    }
+
+
+def park_indicators(totals: RegionTotals, regions: Mapping[str, gf.RegionRow], code: str) -> dict[str, float | None]:
+    ent = totals.park.get(code, Counter())
+    county = regions[code].parent
+    return {
+        **_hazard_exposure(ent),
+        "enterprises": ent["enterprises"], "employees": ent["employees"], "residents_500m": ent["residents_500m"],
+        **_coping(totals.area.get(county, Counter()), totals.population.get(county)),
+    }
+
+
+def step_inform_regions(run: Run) -> list[ModelRun]:
+    timer = Timer()
+    regions = run.regions()
+    totals = region_totals(run)
+    by_level: dict[str, list[str]] = defaultdict(list)
+    for code, r in regions.items():
+        by_level[r.level or ""].append(code)
+    read_s = timer.seconds
+    runs, colours, cleared = [], [], []
+    region_cfg, park_cfg = inform_config(run, "region"), inform_config(run, "park")
+    plans = [
+        ("county", "COUNTY", by_level["COUNTY"], by_level["COUNTY"], region_cfg),
+        ("city", "CITY", by_level["CITY"], by_level["CITY"], region_cfg),
+        # one province has no peers of its own: it is read against its cities (same goalposts)
+        ("province", "PROVINCE", by_level["PROVINCE"] + by_level["CITY"], by_level["PROVINCE"], region_cfg),
+        ("park", "PARK", by_level["PARK"], by_level["PARK"], park_cfg),
+    ]
+    for name, level, peers, subjects, cfg in plans:
+        t = Timer()
+        if not subjects:
+            continue
+        values = {c: park_indicators(totals, regions, c) if level == "PARK" else region_indicators(totals, c)
+                  for c in peers}
+        results = inform_index(values, evidence={c: [c] for c in peers}, config=cfg)
+        items = []
+        for code in subjects:
+            result = results[code]
+            items.append(Written("Region", code, result, extra={
+                "peerSet": name if level != "PROVINCE" else "province+cities", "regionLevel": level,
+                "indicators": values[code],
+                "countiesWithoutPopulation": totals.population_missing.get(
+                    regions[code].parent if level == "PARK" else code, 0)}))
+            if result.colour is not None:
+                colours.append({"code": code, "riskColour": result.colour})
+            else:
+                cleared.append(code)
+        n = write_assessments(run, items)
+        runs.append(ModelRun(f"inform_region:{name}", cfg["method"], cfg.version, n,
+                             t.seconds + read_s * len(subjects) / max(1, len(regions))))
+    set_properties(run.store, "Region", colours)
+    clear_property(run.store, "Region", "riskColour", cleared)
+    remove_stale(run, load_config("inform")["method"], "Region")
+    return runs
+
+
+def industry_indicators(m: Counter) -> dict[str, float | None]:
+    def rate_(num: str, den: str) -> float | None:
+        return m[num] / m[den] if m[den] > 0 else None
+
+    return {
+        "major_hazard_l1_l2": m["major_L1"] + m["major_L2"],
+        "major_hazard_l3_l4": m["major_L3"] + m["major_L4"],
+        "tailings_ponds_danger_risk": m["pond_DANGER"] + m["pond_RISK"],
+        "tailings_ponds_other": sum(v for k, v in m.items() if k.startswith("pond_")) - m["pond_DANGER"] - m["pond_RISK"],
+        "risk_points_red": m["rp_RED"], "risk_points_orange": m["rp_ORANGE"],
+        "open_major_hidden_dangers": m["open_MAJOR"],
+        "accidents_5y": m["accidents"], "deaths_5y": m["deaths"],
+        "enterprises": m["enterprises"], "employees": m["employees"], "residents_500m": m["residents_500m"],
+        "rectification_rate": rate_("hd_rectified", "hd_due"),
+        "on_time_rate": rate_("hd_on_time", "hd_due"),
+        "alarm_handling_rate": rate_("alarms_handled", "alarms"),
+        "rescue_members_per_1k_employees": 1000 * m["rescue_members"] / m["employees"] if m["employees"] > 0 else None,
+    }
+
+
+def step_inform_industries(run: Run) -> list[ModelRun]:
+    timer = Timer()
+    known = run.industries()
+    by_si: dict[str, Counter] = defaultdict(Counter)
+    by_ic: dict[str, Counter] = defaultdict(Counter)
+    for (_region, _park, si, ic), measures in run.groups().items():
+        if si is not None:
+            by_si[si].update(measures)
+        if ic is not None:
+            by_ic[ic].update(measures)
+    read_s = timer.seconds
+    cfg = inform_config(run, "industry")
+    runs = []
+    for name, groups in (("supervision_industry", by_si), ("industry_class", by_ic)):
+        t = Timer()
+        peers = {code: industry_indicators(m) for code, m in groups.items() if code in known}
+        if not peers:
+            continue
+        results = inform_index(peers, evidence={c: [c] for c in peers}, config=cfg)
+        n = write_assessments(run, [Written("Industry", code, results[code],
+                                            extra={"peerSet": name, "indicators": peers[code]}) for code in peers])
+        runs.append(ModelRun(f"inform_industry:{name}", cfg["method"], cfg.version, n, t.seconds + read_s / 2))
+    remove_stale(run, cfg["method"], "Industry")
+    return runs

@@ -1,0 +1,129 @@
+"""Writing results back to the graph: Assessment nodes and their ASSESSES edges, subject properties.
+
+The Assessment format (id, properties, components JSON) is described in reasoning/assess.py.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from graph.dialect import ident
+from graph.store import GraphStore
+from graph.values import encode_properties
+from reasoning import graph_facts as gf
+from reasoning.models.result import ModelResult
+from reasoning.run_context import Run
+
+log = logging.getLogger(__name__)
+
+ASSESSMENT = "Assessment"
+
+
+@dataclass
+class Written:
+    """One result to write: its subject, optional qualifier, ASSESSES targets and JSON extras."""
+
+    label: str
+    key: str
+    result: ModelResult
+    qualifier: str = ""
+    targets: tuple[str, ...] = ()
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return assessment_id(self.result.method, self.label, self.key, self.qualifier)
+
+
+def assessment_id(method: str, label: str, key: str, qualifier: str = "") -> str:
+    return f"{method}:{label}:{key}" + (f":{qualifier}" if qualifier else "")
+
+
+def components_json(w: Written, run: Run) -> str:
+    j = w.result.to_json()
+    doc = {"components": j["components"], "parameters": j["parameters"], "details": j["details"],
+           "flags": j["flags"], "asOf": run.as_of.isoformat(), "evidenceTotal": len(j["evidence"]),
+           "run": f"{run.cfg['method']} {run.cfg.version}", **w.extra}
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
+
+
+def write_assessments(run: Run, items: Sequence[Written], *, multi_target: bool = False) -> int:
+    """Upsert the Assessment nodes and their ASSESSES edges; None score/level/colour are removed."""
+    if not items:
+        return 0
+    store = run.store
+    limit = int(run.cfg["read"]["evidence_limit"])
+    rows, nulls = [], defaultdict(list)
+    for w in items:
+        r = w.result
+        row = {"id": w.id, "method": r.method, "methodVersion": r.version, "score": _finite(r.score),
+               "level": r.level, "riskColour": r.colour, "components": components_json(w, run),
+               "evidence": list(r.evidence[:limit]), "computedAt": run.computed_at}
+        rows.append(row)
+        for prop in ("score", "level", "riskColour"):
+            if row[prop] is None:
+                nulls[prop].append(w.id)
+    store.upsert_nodes(ASSESSMENT, rows)
+    for prop, ids in nulls.items():
+        clear_property(store, ASSESSMENT, prop, ids)
+    by_label: dict[str, list[dict]] = defaultdict(list)
+    for w in items:
+        for target in w.targets or (w.key,):
+            by_label[w.label].append({"from": w.id, "to": target})
+    key = ident(store.ontology.key_of(ASSESSMENT))
+    if multi_target:  # the subject set may have changed (a cluster's members): edges are rewritten
+        gf.execute(store, f"UNWIND $ids AS id MATCH (a:{ident(ASSESSMENT)} {{{key}: id}})-[r:ASSESSES]->() DELETE r",
+                   {"ids": [w.id for w in items]})
+    orphans = []
+    for label, rels in by_label.items():
+        result = store.upsert_relationships("ASSESSES", rels, from_label=ASSESSMENT, to_label=label)
+        orphans.extend(rels[i]["from"] for i in result.missing)
+    if orphans:  # a subject deleted while the run read it: its assessment goes with it
+        log.warning("%d assessments lost their subject while running", len(orphans))
+        gf.execute(store, f"UNWIND $ids AS id MATCH (a:{ident(ASSESSMENT)} {{{key}: id}}) "
+                   "OPTIONAL MATCH (a)-[r:ASSESSES]->() WITH a, count(r) AS n WHERE n = 0 DETACH DELETE a",
+                   {"ids": sorted(set(orphans))})
+    return len(items) - len(set(orphans))
+
+
+def remove_stale(run: Run, method: str, label: str) -> int:
+    """Delete the (method, label) Assessments this run did not write: their subjects are gone."""
+    rows = gf.execute(run.store, f"MATCH (a:{ident(ASSESSMENT)}) WHERE a.method = $method AND a.id STARTS WITH $prefix "
+                      "AND (a.computedAtMs IS NULL OR a.computedAtMs <> $run) WITH a DETACH DELETE a RETURN count(*) AS c",
+                      {"method": method, "prefix": f"{method}:{label}:", "run": run.run_ms})
+    return int(rows[0]["c"]) if rows else 0
+
+
+def set_properties(store: GraphStore, label: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """SET properties on existing nodes (matched on the label's key); every property must be in the ontology."""
+    key = store.ontology.key_of(label)
+    for chunk in gf.batched(list(rows), store.batch_size):
+        payload = []
+        for row in chunk:
+            props = encode_properties(store.ontology, label, row)
+            payload.append({"k": props.pop(key), "p": props})
+        gf.execute(store, f"UNWIND $rows AS row MATCH (n:{ident(label)} {{{ident(key)}: row.k}}) SET n += row.p",
+                   {"rows": payload})
+
+
+def clear_property(store: GraphStore, label: str, prop: str, keys: Sequence[str]) -> None:
+    """Remove one property (set it to null) on the given nodes; the property must be in the ontology."""
+    if not keys:
+        return
+    if prop not in store.ontology.properties_of(label):
+        raise KeyError(f"{label} has no property {prop!r} in the ontology")
+    key = store.ontology.key_of(label)
+    extra = ""
+    if store.ontology.properties_of(label)[prop].is_time:
+        extra = f", n.{ident(prop + 'Ms')} = null"
+    for chunk in gf.batched(list(keys), store.batch_size):
+        gf.execute(store, f"UNWIND $keys AS k MATCH (n:{ident(label)} {{{ident(key)}: k}}) "
+                   f"SET n.{ident(prop)} = null{extra}", {"keys": list(chunk)})
+
+
+def _finite(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(float(x)) else float(x)
