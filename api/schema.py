@@ -252,16 +252,7 @@ class Schema:
     def narrower(self, vocabulary: str, notation: str) -> list[str]:
         """A notation and every concept below it in its SKOS scheme (empty if it is not in the scheme)."""
         vocab = self.onto.vocabularies.get(vocabulary)
-        if vocab is None or notation not in vocab.concepts:
-            return []
-        out, todo = [notation], [notation]
-        while todo:
-            current = todo.pop()
-            for c in vocab.concepts.values():
-                if current in c.broader and c.notation not in out:
-                    out.append(c.notation)
-                    todo.append(c.notation)
-        return out
+        return vocab.narrower(notation) if vocab is not None else []
 
     def vocabulary_of(self, prop: tuple[str, str]) -> str | None:
         return self.onto.properties_of(prop[0])[prop[1]].vocabulary

@@ -138,6 +138,32 @@ class Vocabulary:
     def __contains__(self, notation: object) -> bool:
         return notation in self.concepts
 
+    def narrower(self, notation: str) -> list[str]:
+        """The notation and every concept below it (empty when the scheme does not have it)."""
+        if notation not in self.concepts:
+            return []
+        out, todo = [notation], [notation]
+        while todo:
+            current = todo.pop()
+            for concept in self.concepts.values():
+                if current in concept.broader and concept.notation not in out:
+                    out.append(concept.notation)
+                    todo.append(concept.notation)
+        return out
+
+    def broader(self, notation: str) -> list[str]:
+        """The notation and its ancestors, nearest first."""
+        out, todo = [], [notation]
+        while todo:
+            current = todo.pop(0)
+            if current in out:
+                continue
+            out.append(current)
+            concept = self.concepts.get(current)
+            if concept is not None:
+                todo.extend(concept.broader)
+        return out
+
 
 def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip().casefold()

@@ -33,6 +33,12 @@ def _record_id(d: dict) -> str:
     return f"{d['source']}:{d['file']}:{d['row']}"
 
 
+def _truth(export: Path) -> tuple[list[dict], set[str]]:
+    """Every injected defect, and the rows the truth says must be quarantined."""
+    defects = _jsonl(export / "truth" / "defects.jsonl")
+    return defects, {_record_id(d) for d in defects if d["expected"] == "quarantine" and d["row"] is not None}
+
+
 def _quarantine(store) -> dict[str, dict]:
     rows = store.read("MATCH (q:QuarantinedRow) RETURN q.id AS id, q.reasonCode AS reason, q.description AS message")
     return {r["id"]: r for r in rows}
@@ -66,8 +72,7 @@ def test_every_quarantine_defect_is_quarantined_with_its_reason(loaded):
 
 def test_no_repairable_or_flagged_row_is_quarantined(loaded):
     store, export, _ = loaded
-    defects = _jsonl(export / "truth" / "defects.jsonl")
-    must_quarantine = {_record_id(d) for d in defects if d["expected"] == "quarantine" and d["row"] is not None}
+    defects, must_quarantine = _truth(export)
     quarantined = _quarantine(store)
     wrong = [
         (d["file"], d["row"], d["defect"], d["field"], quarantined[_record_id(d)]["message"])
@@ -100,8 +105,7 @@ def _assignments(store) -> dict[str, str | None]:
 
 def test_entity_resolution_precision_and_recall(loaded):
     store, export, _ = loaded
-    defects = _jsonl(export / "truth" / "defects.jsonl")
-    must_quarantine = {_record_id(d) for d in defects if d["expected"] == "quarantine" and d["row"] is not None}
+    defects, must_quarantine = _truth(export)
     assigned = _assignments(store)
     truth = [t for t in _jsonl(export / "truth" / "entities.jsonl") if _record_id(t) not in must_quarantine]
     made = [(t, assigned.get(_record_id(t))) for t in truth if assigned.get(_record_id(t))]
@@ -142,8 +146,7 @@ REPAIRS_WITH_VALUES = {"date_format", "money_unit", "quantity_unit"}
 def test_repairs_store_the_normalised_value(loaded):
     store, export, _ = loaded
     props = _field_props(store)
-    defects = _jsonl(export / "truth" / "defects.jsonl")
-    must_quarantine = {_record_id(d) for d in defects if d["expected"] == "quarantine" and d["row"] is not None}
+    defects, must_quarantine = _truth(export)
     checked, wrong = 0, []
     for d in defects:
         if d["defect"] not in REPAIRS_WITH_VALUES or _record_id(d) in must_quarantine or (d["file"], d["field"]) not in props:
@@ -165,8 +168,7 @@ def test_repairs_store_the_normalised_value(loaded):
 def test_flagged_values_are_not_stored_but_flagged(loaded):
     store, export, _ = loaded
     props = _field_props(store)
-    defects = _jsonl(export / "truth" / "defects.jsonl")
-    must_quarantine = {_record_id(d) for d in defects if d["expected"] == "quarantine" and d["row"] is not None}
+    defects, must_quarantine = _truth(export)
     checked, wrong = 0, []
     for d in defects:
         if (d["expected"] != "flag" or d["expected_value"] is not None or _record_id(d) in must_quarantine

@@ -24,7 +24,7 @@ from api.qr.keyring import Keyring
 from api.qr.ratelimit import TokenBucket
 from api.qr.token import Claims, b32decode, b32encode, encode, parse
 from ontology.model import TIME_SUFFIX, TOKENS_SUFFIX, Disclosure, load_ontology
-from test_api_support import E1, E2, E3, ROLES, ROLE_USER, api, assert_error, monkeypatch_module  # noqa: F401
+from test_api_support import E1, E2, E3, ROLES, ROLE_USER, api, assert_error, monkeypatch_module, nodes_in  # noqa: F401
 
 ONTO = load_ontology()
 CEILING = {"public": Disclosure.PUBLIC, "enterprise": Disclosure.ENTERPRISE, "inspector": Disclosure.INSPECTOR,
@@ -89,17 +89,6 @@ def issue(api, label: str, key: str, role: str = "admin", **params) -> dict:
 
 def scan(api, token: str, role: str | None = None, **kwargs) -> httpx.Response:
     return api.get(role, f"/q/{token}", **kwargs)
-
-
-def nodes_in(value: Any):
-    if isinstance(value, dict):
-        if isinstance(value.get("label"), str) and isinstance(value.get("properties"), dict):
-            yield value
-        for v in value.values():
-            yield from nodes_in(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from nodes_in(v)
 
 
 def assert_refused(response: httpx.Response, status: int, code: str) -> None:

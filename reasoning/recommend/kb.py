@@ -180,30 +180,12 @@ class KnowledgeBase:
     def broader_chain(self, scheme: str, notation: str) -> list[str]:
         """The notation and its ancestors in the scheme."""
         vocab = self.ontology.vocabularies.get(scheme)
-        out, todo = [], [notation]
-        while todo:
-            n = todo.pop()
-            if n in out:
-                continue
-            out.append(n)
-            c = vocab.concepts.get(n) if vocab else None
-            if c is not None:
-                todo.extend(c.broader)
-        return out
+        return vocab.broader(notation) if vocab is not None else [notation]
 
     def narrower_closure(self, scheme: str, notation: str) -> list[str]:
         """The notation and everything below it."""
         vocab = self.ontology.vocabularies.get(scheme)
-        if vocab is None:
-            return [notation]
-        out, todo = [notation], [notation]
-        while todo:
-            current = todo.pop()
-            for c in vocab.concepts.values():
-                if current in c.broader and c.notation not in out:
-                    out.append(c.notation)
-                    todo.append(c.notation)
-        return out
+        return (vocab.narrower(notation) or [notation]) if vocab is not None else [notation]
 
 
 # ---------------------------------------------------------------------- parsing
