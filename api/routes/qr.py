@@ -253,15 +253,21 @@ def _created(ctx: Context, label: str, key: str, level: Disclosure, links: list[
     return {"label": label, "key": key, "properties": ctx.disclosed.properties(label, props, level), "links": links}
 
 
+def _enterprise_action(ctx: Context, token: str, action: str, what: str):
+    """The checks every enterprise action through a code starts with: rate limit, a valid token,
+    and the enterprise the coded entity belongs to. Returns (service, verified, uscc, region, subject)."""
+    qr = qr_service(ctx.request)
+    _rate_limit(ctx, qr.scan_limiter, "requests")
+    verified = _verify(ctx, qr, token, action)
+    uscc, region = _owning_enterprise(ctx, verified.facts, what)
+    return qr, verified, uscc, region, f"{verified.facts.label}/{verified.facts.key}"
+
+
 @router.post("/q/{token}/hidden-dangers", status_code=201,
              summary="an enterprise files a self-inspection hidden danger against its own code (state REPORTED)")
 def file_hidden_danger(token: str = Path(...), body: HiddenDangerIn = Body(...), ctx: Context = CONTEXT) -> dict:
-    qr = qr_service(ctx.request)
-    _rate_limit(ctx, qr.scan_limiter, "requests")
-    verified = _verify(ctx, qr, token, "qr_hidden_danger")
+    qr, verified, uscc, region, subject = _enterprise_action(ctx, token, "qr_hidden_danger", "hidden dangers")
     facts = verified.facts
-    uscc, region = _owning_enterprise(ctx, facts, "hidden dangers")
-    subject = f"{facts.label}/{facts.key}"
     caller = ctx.caller
     if caller.role is not Role.ENTERPRISE or caller.uscc != uscc:
         raise _deny(ctx, "qr_hidden_danger", "only the enterprise's own account may file a self-inspection "
@@ -340,12 +346,7 @@ def file_report(token: str = Path(...), body: ReportIn = Body(...), ctx: Context
 @router.post("/q/{token}/inspections", status_code=201,
              summary="an inspector records an inspection of the code's enterprise (within the inspector's regions)")
 def record_inspection(token: str = Path(...), body: InspectionIn = Body(...), ctx: Context = CONTEXT) -> dict:
-    qr = qr_service(ctx.request)
-    _rate_limit(ctx, qr.scan_limiter, "requests")
-    verified = _verify(ctx, qr, token, "qr_inspection")
-    facts = verified.facts
-    uscc, region = _owning_enterprise(ctx, facts, "inspections")
-    subject = f"{facts.label}/{facts.key}"
+    qr, verified, uscc, region, subject = _enterprise_action(ctx, token, "qr_inspection", "inspections")
     caller = ctx.caller
     if caller.role is not Role.INSPECTOR or not caller.covers_region(region):
         raise _deny(ctx, "qr_inspection", "only an inspector whose regions cover the enterprise may record an "
