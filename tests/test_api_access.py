@@ -7,7 +7,7 @@ import pytest
 from rdflib import Graph
 
 from ontology.model import TIME_SUFFIX, TOKENS_SUFFIX, Disclosure, load_ontology
-from test_api_support import E1, E2, E3, ROLES, api, assert_error, find, monkeypatch_module, nodes_in  # noqa: F401
+from test_api_support import E1, E2, E3, ROLE_USER, ROLES, api, assert_error, find, monkeypatch_module, nodes_in  # noqa: F401
 
 ONTO = load_ontology()
 CEILING = {"public": Disclosure.PUBLIC, "enterprise": Disclosure.ENTERPRISE, "inspector": Disclosure.INSPECTOR,
@@ -215,3 +215,20 @@ def test_restricted_filters_answer_only_within_scope(api):
     # tags are inspector-level: an enterprise may not read even its own, so may not filter on them
     assert_error(api.get("ent.e1", "/enterprises", params={"tag": "涉氯"}), 403, "forbidden")
     assert_error(api.get(None, "/enterprises", params={"tag": "重点监管"}), 403, "forbidden")
+
+
+def test_provenance_stays_internal_in_subgraphs(api):
+    """Bookkeeping nodes (SourceRecord …) are neither a centre nor a path below internal level."""
+    import graph
+
+    with graph.connect(api.store_url) as store:
+        store.upsert_nodes("SourceRecord", [{"id": "market_registry:subjects.csv:9", "sourceSystem": "market_registry"}])
+        store.upsert_relationships("DERIVED_FROM", [{"from": E3, "to": "market_registry:subjects.csv:9"}],
+                                   from_label="Enterprise")
+    path = f"/nodes/Enterprise/{E3}/subgraph"
+    for role in ("public", "enterprise", "inspector"):
+        body = api.get(ROLE_USER[role], path).json()
+        assert all(n["label"] != "SourceRecord" for n in body["nodes"]), role
+        assert_error(api.get(ROLE_USER[role], "/nodes/SourceRecord/market_registry:subjects.csv:9/subgraph"), 404)
+    admin = api.get("admin1", path).json()
+    assert any(n["label"] == "SourceRecord" for n in admin["nodes"])

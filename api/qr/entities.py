@@ -101,28 +101,29 @@ class Entities:
             cypher = (f"MATCH (n:{ident(label)}) WHERE n.{k} IN $keys "
                       f"OPTIONAL MATCH (n)-[:{ident(self._hazard)}]->(h) "
                       f"WITH n, collect(h.{ident(MAJOR_HAZARD_LEVEL[1])}) AS levels "
-                      "RETURN properties(n) AS p, levels, [] AS owners, [] AS ownerRegions, [] AS ws, [] AS wsRegions")
+                      "RETURN properties(n) AS p, levels, [] AS owners, [] AS ws")
         elif label == RISK_POINT:
             cypher = (f"MATCH (n:{ident(label)}) WHERE n.{k} IN $keys "
                       f"OPTIONAL MATCH (e:{ident(ENTERPRISE)})-[:{ident(self._risk_point)}]->(n) "
-                      f"WITH n, collect(e.{e_key}) AS owners, collect(e.{region}) AS ownerRegions "
-                      "RETURN properties(n) AS p, [] AS levels, owners, ownerRegions, [] AS ws, [] AS wsRegions")
+                      # pairs, not two lists: collect() drops nulls from each list separately
+                      f"WITH n, collect(CASE WHEN e IS NULL THEN NULL ELSE [e.{e_key}, e.{region}] END) AS owners "
+                      "RETURN properties(n) AS p, [] AS levels, owners, [] AS ws")
         elif label == SUPPLY:
             cypher = (f"MATCH (n:{ident(label)}) WHERE n.{k} IN $keys "
                       f"OPTIONAL MATCH (n)-[:{ident(self._stored)}]->(w:{ident(WAREHOUSE)}) "
-                      f"WITH n, collect(w.{self._key(WAREHOUSE)}) AS ws, collect(w.{region}) AS wsRegions "
-                      "RETURN properties(n) AS p, [] AS levels, [] AS owners, [] AS ownerRegions, ws, wsRegions")
+                      f"WITH n, collect(CASE WHEN w IS NULL THEN NULL ELSE [w.{self._key(WAREHOUSE)}, w.{region}] END) AS ws "
+                      "RETURN properties(n) AS p, [] AS levels, [] AS owners, ws")
         else:
             cypher = (f"MATCH (n:{ident(label)}) WHERE n.{k} IN $keys "
-                      "RETURN properties(n) AS p, [] AS levels, [] AS owners, [] AS ownerRegions, [] AS ws, [] AS wsRegions")
+                      "RETURN properties(n) AS p, [] AS levels, [] AS owners, [] AS ws")
         key_prop = self.schema.onto.key_of(label)
         out: dict[str, Facts] = {}
         for row in self.store.read(cypher, {"keys": keys}):
             props = row["p"]
             key = str(props.get(key_prop))
             levels = sorted({str(v) for v in row["levels"] if v})
-            owners = sorted(zip(map(str, row["owners"]), row["ownerRegions"]))
-            warehouses = sorted(zip(map(str, row["ws"]), row["wsRegions"]))
+            owners = sorted((str(key), region) for key, region in row["owners"])
+            warehouses = sorted((str(key), region) for key, region in row["ws"])
             out[key] = Facts(label, key, props, levels=levels, owners=owners, warehouses=warehouses)
         return out
 

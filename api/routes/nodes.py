@@ -11,6 +11,7 @@ from api.deps import CONTEXT, Context
 from api.errors import invalid, not_found
 from api.routes.common import known_label
 from graph.export import to_rdf
+from ontology.model import Disclosure
 from graph.subgraph import MAX_DEPTH, Subgraph
 
 router = APIRouter(tags=["nodes"])
@@ -46,7 +47,14 @@ def _labels(ctx: Context, labels: list[str] | None) -> list[str] | None:
 def _neighbourhood(ctx: Context, label: str, key: str, depth: int, labels: list[str] | None,
                    limit: int) -> tuple[Subgraph, dict]:
     label = known_label(ctx, label)
-    sub = ctx.store.neighbourhood(label, key, depth=depth, labels=_labels(ctx, labels), limit=limit)
+    wanted = _labels(ctx, labels)
+    if ctx.caller.ceiling < Disclosure.INTERNAL:
+        # provenance, change log and quarantine are internal: neither a centre nor a path through them
+        hidden = ctx.schema.bookkeeping
+        if label in hidden:
+            raise not_found(f"{label} {key}")
+        wanted = [l for l in (wanted or ctx.onto.labels) if l not in hidden]
+    sub = ctx.store.neighbourhood(label, key, depth=depth, labels=wanted, limit=limit)
     if not sub.nodes:
         raise not_found(f"{label} {key}")
     ctx.disclosed.subject = f"{label}/{key}"
