@@ -34,11 +34,6 @@ class PageParams:
         return {"items": items, "page": self.page, "size": self.size, "total": total,
                 "pages": math.ceil(total / self.size) if total else 0}
 
-    def slice(self, items: list[Any]) -> dict[str, Any]:
-        """Page a list held in full."""
-        return self.wrap(items[self.offset:self.offset + self.size], len(items))
-
-
 def page_params(
     page: int = Query(1, ge=1, le=1_000_000, description="page number, from 1"),
     size: int = Query(DEFAULT_SIZE, ge=1, le=MAX_SIZE, description=f"items per page (at most {MAX_SIZE})"),

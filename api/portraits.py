@@ -73,9 +73,7 @@ def latest_assessments(builder: ViewBuilder, root: ViewNode) -> list[dict[str, A
 
 
 def recommendations(builder: ViewBuilder, root: ViewNode) -> list[dict[str, Any]]:
-    """Recommendation nodes in the view, when the ontology and the graph have them; else empty."""
-    if RECOMMENDATION not in builder.schema.onto.classes:
-        return []
+    """The recommendation nodes in the view (written by `riskgraph assess`); empty before that."""
     labels = set(builder.schema.descendants(RECOMMENDATION))
     found = [n for n in root.walk() if n.label in labels]
     # the subject's own recommendations first (a risk point's before its hidden dangers'), best first

@@ -122,10 +122,6 @@ class Keyring:
             raise KeyringError(f"{self.path}: exactly one signing key must be active")
         self._stamp = stamp
 
-    def refresh(self) -> None:
-        with self._lock:
-            self._reload()
-
     def _save(self) -> None:
         data = {"format": FORMAT, "signing": [e.to_json() for _, e in sorted(self.signing.items())],
                 "encryption": [e.to_json() for _, e in sorted(self.encryption.items())]}

@@ -260,11 +260,6 @@ def b32decode(text: str) -> bytes:
         raise TokenError("token_malformed", "the code is not valid base32") from None
 
 
-def token_chars(raw_length: int) -> int:
-    """Characters of base32 for that many bytes."""
-    return (raw_length * 8 + 4) // 5
-
-
 def token_id(raw: bytes) -> str:
     return b32encode(hashlib.sha256(raw).digest()[:10])
 

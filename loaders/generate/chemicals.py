@@ -25,19 +25,6 @@ class Chemical:
     named: bool    # named in Table 1
 
 
-# Table 4 β by category; Table 2 Q by category (standards.md §1).
-CATEGORY_BETA = {"J1": 4, "J3": 2, "J4": 2, "W1.1": 2, "W1.2": 2, "W1.3": 2, "W2": 1.5, "W5.1": 1.5,
-                 "W6.1": 1.5, "W7.1": 1.5}
-CATEGORY_Q = {"J1": 5, "J2": 50, "J3": 50, "J4": 50, "J5": 500, "W1.1": 1, "W1.2": 10, "W1.3": 50,
-              "W2": 10, "W3": 150, "W4": 50, "W5.1": 10, "W5.2": 50, "W5.3": 1000, "W5.4": 5000,
-              "W6.1": 10, "W6.2": 50, "W7.1": 10, "W7.2": 50, "W8": 50, "W9.1": 50, "W9.2": 200,
-              "W10": 200, "W11": 200}
-
-
-def category_beta(cat: str) -> float:
-    return float(CATEGORY_BETA.get(cat, 1.0))
-
-
 CHEMICALS: dict[str, Chemical] = {c.name: c for c in (
     # named in Table 1; β from Table 3 for the named toxic gases, otherwise from the category
     Chemical("液氯", "7782-50-5", "J3", 5, 4, True),

@@ -57,11 +57,6 @@ def rand_date(rng: random.Random, start: date, end: date) -> date:
     return start + timedelta(days=rng.randint(0, (end - start).days))
 
 
-def rand_datetime(rng: random.Random, start: date, end: date) -> datetime:
-    d = rand_date(rng, start, end)
-    return datetime(d.year, d.month, d.day, rng.randrange(24), rng.randrange(60), rng.randrange(60))
-
-
 def iso_cst(dt: datetime) -> str:
     """ISO 8601 with the China Standard Time offset, e.g. 2026-07-01T08:15:00+08:00."""
     return dt.strftime("%Y-%m-%dT%H:%M:%S") + "+08:00"
