@@ -257,12 +257,9 @@ class Schema:
         return self.onto.properties_of(prop[0])[prop[1]].vocabulary
 
     def closed_states(self) -> list[str]:
-        """Hidden-danger states at or past rectification, by the state vocabulary's life-cycle rank."""
-        vocab = self.onto.vocabulary(self.vocabulary_of(DANGER_STATE) or "")
-        threshold = vocab.concepts[RECTIFIED_STATE].rank if RECTIFIED_STATE in vocab.concepts else None
-        if threshold is None:
-            return []
-        return [c.notation for c in vocab.concepts.values() if c.rank is not None and c.rank >= threshold]
+        """Hidden-danger states at or past rectification: an "open" danger in the API is one not yet
+        rectified (the reasoning models keep a major danger on their books until it is verified)."""
+        return self.onto.vocabulary(self.vocabulary_of(DANGER_STATE) or "").at_or_after(RECTIFIED_STATE)
 
     def top_grade(self) -> str | None:
         """The most severe hidden-danger grade (highest rank in its vocabulary)."""

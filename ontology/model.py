@@ -138,6 +138,14 @@ class Vocabulary:
     def __contains__(self, notation: object) -> bool:
         return notation in self.concepts
 
+    def at_or_after(self, notation: str) -> list[str]:
+        """Notations ranked at or above `notation` in an ordered scheme (a life cycle, a severity
+        scale): e.g. the hidden-danger states from RECTIFIED on. Empty if `notation` has no rank."""
+        floor = self.concepts[notation].rank if notation in self.concepts else None
+        if floor is None:
+            return []
+        return [c.notation for c in self.concepts.values() if c.rank is not None and c.rank >= floor]
+
     def narrower(self, notation: str) -> list[str]:
         """The notation and every concept below it (empty when the scheme does not have it)."""
         if notation not in self.concepts:

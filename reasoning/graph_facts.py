@@ -93,16 +93,14 @@ def ms_datetime(ms: Any) -> dt.datetime | None:
 # ---------------------------------------------------------------- vocabulary-derived state sets
 def closed_states() -> list[str]:
     """HiddenDangerState notations of a closed danger: the last life-cycle rank (as the models read it)."""
-    concepts = vocabulary("HiddenDangerState").concepts.values()
-    top = max(c.rank for c in concepts if c.rank is not None)
-    return [c.notation for c in concepts if c.rank == top]
+    states = vocabulary("HiddenDangerState")
+    top = max(c.rank for c in states.concepts.values() if c.rank is not None)
+    return [c.notation for c in states.concepts.values() if c.rank == top]
 
 
 def rectified_states() -> list[str]:
     """States at or past RECTIFIED."""
-    vocab = vocabulary("HiddenDangerState").concepts
-    floor = vocab["RECTIFIED"].rank
-    return [c.notation for c in vocab.values() if c.rank is not None and c.rank >= floor]
+    return vocabulary("HiddenDangerState").at_or_after("RECTIFIED")
 
 
 # ---------------------------------------------------------------- paging

@@ -45,9 +45,7 @@ class RunSummary:
 
 def rectified_states(onto) -> set[str]:
     """HiddenDangerState notations at or past RECTIFIED (by the vocabulary's life-cycle rank)."""
-    vocab = onto.vocabulary("HiddenDangerState").concepts
-    floor = vocab["RECTIFIED"].rank
-    return {c.notation for c in vocab.values() if c.rank is not None and c.rank >= floor}
+    return set(onto.vocabulary("HiddenDangerState").at_or_after("RECTIFIED"))
 
 
 def batched(items: Sequence[str], size: int) -> Iterator[list[str]]:
