@@ -57,7 +57,9 @@ class Layer:
     def node(self, label: str, props: dict[str, Any], level: Disclosure, **extra: Any) -> None:
         key = str(props.get(self.ctx.onto.key_of(label)))
         shown = self.ctx.disclosed.properties(label, props, level)
-        self.add(f"{label}/{key}", props.get(LON[1]), props.get(LAT[1]),
+        # the point is itself data: drawn only where the caller may read the coordinates
+        visible = all(self.ctx.disclosed.allows(label, p[1], level) for p in (LON, LAT))
+        self.add(f"{label}/{key}", props.get(LON[1]) if visible else None, props.get(LAT[1]) if visible else None,
                  {"label": label, "key": key, **shown, **extra})
 
     def region_condition(self, var: str, prop: str = REGION_CODE) -> tuple[list[str], dict[str, Any]]:

@@ -498,6 +498,8 @@ def revoke(body: RevocationIn = Body(...), ctx: Context = CONTEXT) -> dict:
     if body.token:
         try:
             parsed = parse(body.token)
+            # only a code this service signed can be revoked: a forged one would only add junk to the list
+            parsed.verify(qr.keyring.verifier(parsed.claims.kid))
         except TokenError as exc:
             raise ApiError(400, exc.code, exc.message) from None
         token_id, label, key = parsed.token_id, parsed.claims.label, parsed.claims.key
