@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from graph.dialect import ident
+from loaders.anchors import CHANGE_EVENT, DERIVED_FROM, ENTERPRISE, QUARANTINED_ROW, SOURCE_RECORD
 from graph.store import GraphStore
 from graph.values import encode_properties
 from ontology.model import TIME_SUFFIX, TOKENS_SUFFIX
@@ -118,7 +119,7 @@ class FileLoader:
     def _fill(self, p: Prepared) -> None:
         spec = self.spec
         values = self._values(spec.fields, spec.label, p)
-        if spec.label == "Enterprise":
+        if spec.label == ENTERPRISE:
             key_value: Any = self._enterprise_key(values, p)
         else:
             key_value = values.get(spec.key)
@@ -195,7 +196,7 @@ class FileLoader:
             p.flags.append("uscc_legacy_check:uscc")
         if self._located and values.get("regionCode") is None:
             values["regionCode"] = self.index.region_of(resolution.uscc)  # it lies where its enterprise is
-        facts = self._values(ent.fields, "Enterprise", p)
+        facts = self._values(ent.fields, ENTERPRISE, p)
         p.enterprise_facts = {k: v for k, v in facts.items() if v is not None}
 
     # ------------------------------------------------------------------ writing batches
@@ -232,11 +233,11 @@ class FileLoader:
     def _existing(self, batch: list[Prepared]) -> tuple[set[str], set[str]]:
         """Which of the batch's rows an earlier load already recorded, as loaded and as quarantined."""
         rows = self.store.read(
-            "UNWIND $ids AS i MATCH (s:SourceRecord {id: i}) RETURN i",
+            f"UNWIND $ids AS i MATCH (s:{ident(SOURCE_RECORD)} {{id: i}}) RETURN i",
             {"ids": [self._record_id(p) for p in batch if p.error is None]},
         )
         quarantined = self.store.read(
-            "UNWIND $ids AS i MATCH (q:QuarantinedRow {id: i}) RETURN i",
+            f"UNWIND $ids AS i MATCH (q:{ident(QUARANTINED_ROW)} {{id: i}}) RETURN i",
             {"ids": [self._quarantine_id(p) for p in batch]},
         )
         return {r["i"] for r in rows}, {r["i"] for r in quarantined}
@@ -307,7 +308,7 @@ class FileLoader:
                         "rowNumber": p.row.number, "loadId": self.load_id,
                     })
         if events:
-            self.store.upsert_nodes("ChangeEvent", events)
+            self.store.upsert_nodes(CHANGE_EVENT, events)
             self.stats.changes += len(events)
 
     def _write_nodes(self, todo: list[Prepared]) -> None:
@@ -321,7 +322,7 @@ class FileLoader:
             self._fill_gaps(label, rows)
         # rows of one batch that share a key merge in order; the later row's values win
         self.store.upsert_nodes(self.spec.label, [p.props for p in todo])
-        if self.spec.label == "Enterprise":
+        if self.spec.label == ENTERPRISE:
             for p in todo:
                 self.index.add(p.key, p.props.get("name", ""), p.props.get("regionCode"))
         ent = self.spec.enterprise
@@ -329,10 +330,10 @@ class FileLoader:
             pairs = [(p.resolution.uscc, p.key) for p in todo if p.resolution and p.resolution.resolved]
             if ent.outgoing:
                 self.store.upsert_relationships(ent.relation, [{"from": e, "to": k} for e, k in pairs],
-                                                from_label="Enterprise", to_label=self.spec.label)
+                                                from_label=ENTERPRISE, to_label=self.spec.label)
             else:
                 self.store.upsert_relationships(ent.relation, [{"from": k, "to": e} for e, k in pairs],
-                                                from_label=self.spec.label, to_label="Enterprise")
+                                                from_label=self.spec.label, to_label=ENTERPRISE)
         for p in todo:
             self.stats.loaded += 1
             if p.resolution is not None and p.resolution.method != "uscc":
@@ -362,14 +363,15 @@ class FileLoader:
         if not facts:
             return
         codes = sorted({p.resolution.uscc for p in facts})  # type: ignore[union-attr]
-        rows = self.store.read("UNWIND $codes AS c MATCH (e:Enterprise {uscc: c}) RETURN c, properties(e) AS p",
+        key = ident(self.onto.key_of(ENTERPRISE))
+        rows = self.store.read(f"UNWIND $codes AS c MATCH (e:{ident(ENTERPRISE)} {{{key}: c}}) RETURN c, properties(e) AS p",
                                {"codes": codes})
         current = {r["c"]: r["p"] for r in rows}
         updates: dict[str, dict[str, Any]] = {}
         for p in facts:
             code = p.resolution.uscc  # type: ignore[union-attr]
             before = current.get(code, {})
-            encoded = encode_properties(self.onto, "Enterprise", p.enterprise_facts)
+            encoded = encode_properties(self.onto, ENTERPRISE, p.enterprise_facts)
             update = updates.setdefault(code, {"uscc": code})
             flags = set(before.get("dataQuality") or []) | set(update.get("dataQuality") or [])
             for prop, value in p.enterprise_facts.items():
@@ -379,7 +381,7 @@ class FileLoader:
                     flags.add(f"conflict:{prop}")
             if flags != set(before.get("dataQuality") or []):
                 update["dataQuality"] = sorted(flags)
-        self.store.upsert_nodes("Enterprise", [u for u in updates.values() if len(u) > 1])
+        self.store.upsert_nodes(ENTERPRISE, [u for u in updates.values() if len(u) > 1])
 
     def _write_links(self, todo: list[Prepared]) -> None:
         grouped: dict[tuple[str, str, bool], list[dict[str, str]]] = {}
@@ -416,13 +418,13 @@ class FileLoader:
             if p.row.encoding_note:
                 record["dataQuality"] = [p.row.encoding_note]
             records.append(record)
-        self.store.upsert_nodes("SourceRecord", records)
+        self.store.upsert_nodes(SOURCE_RECORD, records)
         derived = [{"from": p.key, "to": self._record_id(p)} for p in todo]
-        self.store.upsert_relationships("DERIVED_FROM", derived, from_label=self.spec.label)
+        self.store.upsert_relationships(DERIVED_FROM, derived, from_label=self.spec.label)
         from_enterprise = [{"from": p.resolution.uscc, "to": self._record_id(p)}
-                           for p in todo if p.enterprise_facts and p.resolution and self.spec.label != "Enterprise"]
+                           for p in todo if p.enterprise_facts and p.resolution and self.spec.label != ENTERPRISE]
         if from_enterprise:
-            self.store.upsert_relationships("DERIVED_FROM", from_enterprise, from_label="Enterprise")
+            self.store.upsert_relationships(DERIVED_FROM, from_enterprise, from_label=ENTERPRISE)
 
     def _write_quarantine(self, bad: list[Prepared]) -> None:
         if not bad:
@@ -433,7 +435,7 @@ class FileLoader:
             self.stats.quarantined[p.error.reason] += 1
             rows.append({**self._provenance(p), "id": self._quarantine_id(p), "reasonCode": p.error.reason,
                          "description": p.error.message, "field": p.error.field})
-        self.store.upsert_nodes("QuarantinedRow", rows)
+        self.store.upsert_nodes(QUARANTINED_ROW, rows)
 
     def quarantine_unreadable(self, number: int, error: RowError) -> None:
         """A line no encoding could read: kept as its error, counted, never dropped."""

@@ -47,6 +47,7 @@ from typing import Any
 
 import yaml
 
+from loaders.anchors import ENTERPRISE
 from ontology.model import Ontology
 
 FIELD_TYPES = {"text", "name", "uscc", "date", "datetime", "money", "mass_t", "integer", "decimal", "boolean",
@@ -155,13 +156,13 @@ def _enterprise(ent: dict[str, Any] | None, label: str, onto: Ontology, where: s
     outgoing = ent.get("direction", "out") == "out"
     if relation:
         rel = onto.relation(relation)
-        src, dst = ("Enterprise", label) if outgoing else (label, "Enterprise")
+        src, dst = (ENTERPRISE, label) if outgoing else (label, ENTERPRISE)
         if not (onto.is_a(src, rel.domain) and onto.is_a(dst, rel.range)):
             raise MappingError(f"{where}: {relation} cannot go from {src} to {dst}")
     return EnterpriseSpec(
         uscc=ent.get("uscc"), name=ent.get("name"), relation=relation, required=bool(ent.get("required", True)),
         region_column=ent.get("region_column"), outgoing=outgoing,
-        fields=_fields(ent.get("fields"), "Enterprise", onto, where + " enterprise"),
+        fields=_fields(ent.get("fields"), ENTERPRISE, onto, where + " enterprise"),
     )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from graph.store import GraphStore
+from loaders.anchors import BROADER_INDUSTRY, CHEMICAL, INDUSTRY, PART_OF, REGION
 from loaders.normalise.regions import region_table
 
 
@@ -26,12 +27,12 @@ def load_reference(store: GraphStore, *, province_prefix: str | None = None) -> 
     regions = [
         r for r in region_table().values() if province_prefix is None or r.code.startswith(province_prefix)
     ]
-    store.upsert_nodes("Region", [
+    store.upsert_nodes(REGION, [
         {"code": r.code, "name": r.name, "regionLevel": r.level,
          "lon": r.lon or None, "lat": r.lat or None, "regionCode": r.code}
         for r in regions
     ])
-    store.upsert_relationships("PART_OF", [{"from": r.code, "to": r.parent} for r in regions if r.parent])
+    store.upsert_relationships(PART_OF, [{"from": r.code, "to": r.parent} for r in regions if r.parent])
 
     onto = store.ontology
     industries = []
@@ -42,15 +43,15 @@ def load_reference(store: GraphStore, *, province_prefix: str | None = None) -> 
             broader.extend({"from": concept.notation, "to": b} for b in concept.broader)
             if "supervisionIndustry" in concept.data and not concept.broader:
                 broader.append({"from": concept.notation, "to": concept.data["supervisionIndustry"]})
-    store.upsert_nodes("Industry", industries)
-    store.upsert_relationships("BROADER_INDUSTRY", broader)
+    store.upsert_nodes(INDUSTRY, industries)
+    store.upsert_relationships(BROADER_INDUSTRY, broader)
 
     chemicals = [
         {"id": c.notation, "name": c.pref_zh, "casNumber": c.data.get("casNumber"),
          "hazardCategory": c.data.get("hazardCategory")}
         for c in onto.vocabulary("NamedChemical").concepts.values()
     ]
-    store.upsert_nodes("Chemical", chemicals)
+    store.upsert_nodes(CHEMICAL, chemicals)
     return ReferenceCounts(len(regions), len(industries), len(chemicals))
 
 
@@ -76,9 +77,9 @@ def parks() -> list[Park]:
 def load_parks(store: GraphStore) -> list[Park]:
     """Parks as Region nodes (level PARK) inside their county."""
     found = parks()
-    store.upsert_nodes("Region", [
+    store.upsert_nodes(REGION, [
         {"code": p.code, "name": p.name, "regionLevel": "PARK", "lon": p.lon, "lat": p.lat, "regionCode": p.county_code}
         for p in found
     ])
-    store.upsert_relationships("PART_OF", [{"from": p.code, "to": p.county_code} for p in found])
+    store.upsert_relationships(PART_OF, [{"from": p.code, "to": p.county_code} for p in found])
     return found

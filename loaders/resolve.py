@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from graph.dialect import ident
 from graph.store import GraphStore
+from loaders.anchors import ENTERPRISE
 from loaders.normalise.names import legal_key, match_key
 from loaders.normalise.uscc import parse_uscc
 
@@ -61,7 +63,8 @@ class EnterpriseIndex:
     @classmethod
     def from_store(cls, store: GraphStore) -> "EnterpriseIndex":
         index = cls()
-        for row in store.read("MATCH (e:Enterprise) RETURN e.uscc AS u, e.name AS n, e.regionCode AS r"):
+        key = ident(store.ontology.key_of(ENTERPRISE))
+        for row in store.read(f"MATCH (e:{ident(ENTERPRISE)}) RETURN e.{key} AS u, e.name AS n, e.regionCode AS r"):
             if row["n"]:
                 index.add(row["u"], row["n"], row["r"])
         return index
