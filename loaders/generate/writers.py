@@ -159,14 +159,7 @@ class JsonlWriter(_Rows):
         return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
     def write(self, obj: Any) -> int:
-        self._buf.append(self.dumps(obj) + "\n")
-        self.rows += 1
-        n = self.rows
-        if len(self._buf) >= _FLUSH_EVERY:
-            self._f.write("".join(self._buf))
-            self._buf.clear()
-        self._tick()
-        return n
+        return self.write_line(self.dumps(obj))
 
     def write_line(self, line: str) -> int:
         """Append a pre-serialised line (no trailing newline)."""
