@@ -63,7 +63,7 @@ def store():
 
 # ---------------------------------------------------------------------- helpers
 def decode_png(data: bytes) -> tuple[str, dict]:
-    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(data)))
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(data)), formats=zxingcpp.BarcodeFormat.QRCode)
     assert len(found) == 1, found
     assert found[0].format == zxingcpp.BarcodeFormat.QRCode
     return found[0].text, found[0].extra

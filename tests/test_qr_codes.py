@@ -70,8 +70,9 @@ def qr(store, tmp_path):
 
 
 def decode(img: Image.Image) -> tuple[str, dict]:
-    found = zxingcpp.read_barcodes(img)
-    assert len(found) == 1, found
+    # a placard's printed name can look like a linear barcode to a decoder asked for every format
+    found = zxingcpp.read_barcodes(img, formats=zxingcpp.BarcodeFormat.QRCode)
+    assert len(found) == 1, [(f.format, f.text) for f in found]
     return found[0].text, found[0].extra
 
 
