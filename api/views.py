@@ -43,6 +43,8 @@ class ViewNode:
     relations: dict[str, list["ViewNode | tuple[str, str]"]] = field(default_factory=dict)
     truncated: dict[str, int] = field(default_factory=dict)
     level: Disclosure = Disclosure.PUBLIC
+    #: the recency value the store ordered this node by among its siblings (-1: none)
+    recent: float = -1.0
 
     @property
     def ref(self) -> tuple[str, str]:
@@ -116,7 +118,8 @@ class ViewBuilder:
             f"MATCH (a:{ident(label)}){arrow}(b) WHERE a.{key} IN $keys AND type(r) IN $types "
             f"WITH a.{key} AS parent, type(r) AS rel, b {order}"
             "WITH parent, rel, collect(b)[0..$limit] AS items, count(b) AS total "
-            "UNWIND items AS b RETURN parent, rel, total, labels(b) AS labels, properties(b) AS props",
+            "UNWIND items AS b RETURN parent, rel, total, labels(b) AS labels, properties(b) AS props, "
+            f"{('coalesce(' + recency + ', -1)') if recency else '-1'} AS recent",
             {"keys": list(by_key), "types": sorted({h.rel.type for h in hops}), "limit": limit},
         )
         by_type = {h.rel.type: h for h in hops}
@@ -146,13 +149,15 @@ class ViewBuilder:
                 in_budget=0 if outgoing else parent.in_budget - 1,
                 compact=far in s.independent,
                 inherits=s.is_ownership(hop) or s.is_annotation(hop),
+                recent=float(row["recent"]),
             )
             seen[ref] = child
             items.append(child)
             found.append(child)
+        # the order the store chose the kept items by, so a capped list shows what it kept, in that order
         for node in nodes:
             for name, items in node.relations.items():
-                items.sort(key=self.sort_key, reverse=True)
+                items.sort(key=lambda i: (i.recent, i.key) if isinstance(i, ViewNode) else (-1.0, i[1]), reverse=True)
         return found
 
     def sort_key(self, item: "ViewNode | tuple[str, str]") -> tuple:
