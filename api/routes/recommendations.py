@@ -27,6 +27,15 @@ from api.deps import CONTEXT, Context
 from api.disclosure import level_name
 from api.errors import invalid, not_found
 from api.routes.common import node_out
+from api.schema import (
+    CONTROL_MEASURE,
+    ENTERPRISE,
+    HIDDEN_DANGER,
+    RECOMMENDATION,
+    RECTIFICATION,
+    RISK_POINT,
+)
+from graph.dialect import ident
 from graph.store import GraphStore
 from graph.values import LOCAL_TZ
 from reasoning.recommend.config import load_config
@@ -36,8 +45,6 @@ from reasoning.recommend.kb import MEASURE, knowledge_base
 from reasoning.recommend.run import recommender_for, rectified_states
 
 router = APIRouter(tags=["recommendations"])
-
-RECOMMENDATION = "Recommendation"
 
 
 class NodeOut(BaseModel):
@@ -72,7 +79,7 @@ class _Trained:
 
     @staticmethod
     def signature(store: GraphStore) -> tuple:
-        rows = store.read("MATCH (r:Rectification) RETURN count(r) AS n, max(r.verifiedOnMs) AS v, "
+        rows = store.read(f"MATCH (r:{ident(RECTIFICATION)}) RETURN count(r) AS n, max(r.verifiedOnMs) AS v, "
                           "max(r.completedOnMs) AS c")
         row = rows[0] if rows else {}
         return row.get("n"), row.get("v"), row.get("c")
@@ -98,13 +105,13 @@ def compute(store: GraphStore, rec: Recommender, label: str, key: str, uscc: str
         raise not_found(f"enterprise {uscc}")
     closed = rectified_states(store.ontology)
     open_dangers = [d for d in facts.dangers.values() if d.state not in closed]
-    if label == "HiddenDanger":
+    if label == HIDDEN_DANGER:
         danger = facts.dangers.get(key)
         if danger is None:
             raise not_found(f"hidden danger {key}")
         return rec.for_danger(facts, danger, top_k=top)
     learned = rec.learned_for(facts, open_dangers)
-    if label == "RiskPoint":
+    if label == RISK_POINT:
         point = facts.risk_points.get(key)
         if point is None:
             raise not_found(f"risk point {key}")
@@ -140,8 +147,8 @@ def get_recommendations(
         raise invalid("give exactly one of enterprise, risk_point, hidden_danger",
                       given[1][0] if given else "enterprise")
     field, value = given[0]
-    label = {"enterprise": "Enterprise", "risk_point": "RiskPoint", "hidden_danger": "HiddenDanger"}[field]
-    if label == "Enterprise":
+    label = {"enterprise": ENTERPRISE, "risk_point": RISK_POINT, "hidden_danger": HIDDEN_DANGER}[field]
+    if label == ENTERPRISE:
         try:
             value = check_uscc(value)
         except ValueError as exc:
@@ -150,7 +157,7 @@ def get_recommendations(
     if subject is None:
         raise not_found(f"{label} {value}")
     key = str(subject[ctx.onto.key_of(label)])
-    uscc = key if label == "Enterprise" else Reader(ctx.store).owner_of(label, key)
+    uscc = key if label == ENTERPRISE else Reader(ctx.store).owner_of(label, key)
     if uscc is None:
         raise not_found(f"the enterprise of {label} {key}")
     rec = TRAINED.get(ctx.store)
@@ -180,7 +187,7 @@ def _gaps(ctx: Context, gaps: dict[str, Any] | None, level, subject: str) -> dic
     """The gap analysis; which KB measures the own measure texts match only for those who may read the texts."""
     if gaps is None:
         return None
-    if ctx.disclosed.allows("ControlMeasure", "description", level):
+    if ctx.disclosed.allows(CONTROL_MEASURE, "description", level):
         ctx.disclosed.mark(f"{subject}#controlGaps", min(level, ctx.caller.ceiling))
         return gaps
     out = dict(gaps)
