@@ -48,6 +48,17 @@ class Dirt:
         kind, v = self.rng.choice(vs)
         return v, kind
 
+    def misspell(self, e, row: list, index: int, field: str, typo_rate: float = 0.0) -> tuple | None:
+        """In a free-typed source, sometimes write enterprise ``e``'s name the way a clerk might:
+        ``row[index]`` is changed and the defect record for ``field`` returned (else None)."""
+        if not self.hit(NAME_VARIANT_MULT):
+            return None
+        v = self.name_variant(e, typo=typo_rate > 0 and self.rng.random() < typo_rate)
+        if not v:
+            return None
+        row[index] = v[0]
+        return (field, "name_variant", e.name, v[0], REPAIR, None, e.name, {"variant": v[1]})
+
     # -- recording ---------------------------------------------------------------------------
     def defect(self, file: str, row: int | None, field: str | None, code: str, original: Any, injected: Any,
                expected: str, reason: str | None = None, expected_value: Any = None, **extra: Any) -> None:

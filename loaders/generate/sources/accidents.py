@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from ..context import EntState, Source
-from ..dirt import NAME_VARIANT_MULT
 from ..formats import cn_amount
 from ..hazards import GB6441, RISK_POINTS
 from ..truth import FLAG, QUARANTINE, REPAIR
@@ -88,11 +87,9 @@ class Accidents(Source):
 
     def _write(self, e, row, d) -> None:
         rec = []
-        if d.hit(NAME_VARIANT_MULT):
-            v = d.name_variant(e)
-            if v:
-                row[2] = v[0]
-                rec.append(("企业名称", "name_variant", e.name, v[0], REPAIR, None, e.name, {"variant": v[1]}))
+        misspelt = d.misspell(e, row, 2, "企业名称")
+        if misspelt:
+            rec.append(misspelt)
         kind = None
         if not rec and d.hit():
             menu = [("future", 1), ("loss", 2), ("deaths", 1), ("missing", 1)]

@@ -10,9 +10,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from ..context import EntState, Source
-from ..dirt import NAME_VARIANT_MULT
 from ..formats import bad_date, rand_date
-from ..truth import QUARANTINE, REPAIR
+from ..truth import QUARANTINE
 from .common import legacy_flag
 
 FILE = "credit/credit_records.csv"
@@ -59,11 +58,9 @@ class Credit(Source):
     def _write(self, e, row: list) -> None:
         d = self.dirt
         rec = []
-        if d.hit(NAME_VARIANT_MULT):
-            v = d.name_variant(e, typo=d.rng.random() < 0.2)
-            if v:
-                row[1] = v[0]
-                rec.append(("企业名称", "name_variant", e.name, v[0], REPAIR, None, e.name, {"variant": v[1]}))
+        misspelt = d.misspell(e, row, 1, "企业名称", typo_rate=0.2)
+        if misspelt:
+            rec.append(misspelt)
         kind = None
         if not rec and d.hit():
             menu = [("missing", 1), ("bad_date", 1)] + ([("uscc", 2)] if row[0] and not e.legacy else [])

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from ..context import EntState, Source
-from ..dirt import NAME_VARIANT_MULT
 from ..formats import bad_date, cn_amount, cn_date, mixed_date, money, out_of_range_date, rand_date
 from ..hazards import ACCIDENT_VIOLATION, VIOLATIONS
 from ..names import person
@@ -85,11 +84,9 @@ class Enforcement(Source):
         rec = []
         if not is_iso:
             rec.append(("检查日期", "date_format", None, date_txt, REPAIR, None, day.isoformat(), {}))
-        if d.hit(NAME_VARIANT_MULT):
-            v = d.name_variant(e, typo=d.rng.random() < 0.3)
-            if v:
-                row[1] = v[0]
-                rec.append(("被检查单位", "name_variant", e.name, v[0], REPAIR, None, e.name, {"variant": v[1]}))
+        misspelt = d.misspell(e, row, 1, "被检查单位", typo_rate=0.3)
+        if misspelt:
+            rec.append(misspelt)
         kind = None
         if not any(r[1] == "name_variant" for r in rec) and d.hit():
             menu = [("missing_id", 1), ("missing_both", 1), ("bad_date", 1), ("odd_date", 1), ("problems", 1)]
@@ -180,11 +177,9 @@ class Enforcement(Source):
             rec.append(("罚款金额", "money_unit", None, text, REPAIR, None, float(amount), {}))
         if not is_iso:
             rec.append(("处罚日期", "date_format", None, date_txt, REPAIR, None, day.isoformat(), {}))
-        if d.hit(NAME_VARIANT_MULT):
-            v = d.name_variant(e)
-            if v:
-                row[1] = v[0]
-                rec.append(("当事人名称", "name_variant", e.name, v[0], REPAIR, None, e.name, {"variant": v[1]}))
+        misspelt = d.misspell(e, row, 1, "当事人名称")
+        if misspelt:
+            rec.append(misspelt)
         kind = None
         if not any(r[1] == "name_variant" for r in rec) and d.hit():
             menu = [("unparseable", 2), ("negative", 1), ("missing", 1), ("gb18030", 2), ("bad_bytes", 1),
