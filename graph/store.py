@@ -14,7 +14,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 from graph.dialect import Dialect, Statement, ident
 from graph.subgraph import Subgraph, fetch_neighbourhood
 from graph.values import encode_properties, search_tokens
-from ontology.model import Ontology, load_ontology
+from ontology.model import TOKENS_SUFFIX, Ontology, load_ontology
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +238,7 @@ class GraphStore(ABC):
     def search(self, label: str, text: str, *, prop: str = "name", limit: int = 20) -> list[dict[str, Any]]:
         """Full-text search over a label's jieba-tokenised text property; best matches first."""
         self.ontology.check_label(label)
-        tokens_prop = prop + "Tokens"
+        tokens_prop = prop + TOKENS_SUFFIX
         if (label, tokens_prop) not in self.ontology.fulltext_specs():
             raise KeyError(f"{label}.{prop} has no full-text index")
         expression = self.dialect.fulltext_expression(search_tokens(text).split())

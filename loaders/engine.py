@@ -103,7 +103,7 @@ class FileLoader:
         values: dict[str, Any] = {}
         for f in fields:
             try:
-                values[f.prop] = normalise(f, label, raw_value(f, p.row.values), self.ctx, values)
+                values[f.prop] = normalise(f, label, raw_value(f, p.row.values), self.ctx)
             except RowError as exc:
                 if f.options.get("invalid") != "flag" or exc.reason == "missing_required":
                     raise

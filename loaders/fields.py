@@ -52,15 +52,15 @@ def raw_value(spec: FieldSpec, values: Mapping[str, str | None]) -> str | None:
     return None
 
 
-def normalise(spec: FieldSpec, label: str, raw: str | None, ctx: FieldContext, row: Mapping[str, Any]) -> Any:
+def normalise(spec: FieldSpec, label: str, raw: str | None, ctx: FieldContext) -> Any:
     """The typed value of one field, or None when the cell is empty (RowError if required)."""
-    value = _convert(spec, label, raw, ctx, row) if raw is not None else None
+    value = _convert(spec, label, raw, ctx) if raw is not None else None
     if value is None and spec.required:
         raise RowError("missing_required", f"{spec.columns[0]} is empty", spec.columns[0])
     return value
 
 
-def _convert(spec: FieldSpec, label: str, raw: str, ctx: FieldContext, row: Mapping[str, Any]) -> Any:
+def _convert(spec: FieldSpec, label: str, raw: str, ctx: FieldContext) -> Any:
     kind, opts, name = spec.type, spec.options, spec.columns[0]
     if kind == "text":
         text = unicodedata.normalize("NFKC", raw).strip()
