@@ -61,11 +61,8 @@ def read_manifest(root: Path) -> dict | None:
         raise LoadError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
 
 
-def plan(root: Path, mappings: dict[str, SourceMapping]) -> list[tuple[SourceMapping, list]]:
+def plan(root: Path, mappings: dict[str, SourceMapping], manifest: dict | None) -> list[tuple[SourceMapping, list]]:
     """Which mapped files to load, in order; refuses missing files and unknown sources."""
-    if not root.is_dir():
-        raise LoadError(f"{root} is not a folder")
-    manifest = read_manifest(root)
     if manifest is not None:
         # the generator's ground truth rides along in the manifest; it is for tests, not for loading
         listed = [e for e in manifest.get("files", []) if e.get("source") != TRUTH_SOURCE]
@@ -108,8 +105,11 @@ def load_directory(store: GraphStore, root: Path, *, today: dt.date | None = Non
     by default it comes from the manifest. `progress(file, rows_done)` is called as batches finish."""
     root = Path(root)
     mappings = load_mappings(store.ontology, mapping_dir)
-    steps = plan(root, mappings)
-    manifest = read_manifest(root) or {}
+    if not root.is_dir():
+        raise LoadError(f"{root} is not a folder")
+    manifest = read_manifest(root)
+    steps = plan(root, mappings, manifest)
+    manifest = manifest or {}
     province = province or (manifest.get("province") or {}).get("code", "")[:2] or None
     stated_today = (manifest.get("parameters") or {}).get("today")
     today = today or (dt.date.fromisoformat(stated_today) if stated_today else dt.date.today())
