@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from ontology.model import Disclosure
+from riskgraph.ontology.model import Disclosure
 
 
 class Role(StrEnum):

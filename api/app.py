@@ -10,18 +10,18 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.concurrency import run_in_threadpool
 
-import graph
-from api import errors
-from api.audit import AuditLog
-from api.auth import TokenService, load_secret
-from api.deps import Services
-from api.routes import admin, analyst, assessments, auth, enterprises, health, layers, nodes, qr, recommendations, risk_points
-from api.schema import Schema
-from api.settings import Settings
-from api.users import UserStore
-from ontology.model import load_ontology
+from riskgraph import graph
+from riskgraph.api import errors
+from riskgraph.api.audit import AuditLog
+from riskgraph.api.auth import TokenService, load_secret
+from riskgraph.api.deps import Services
+from riskgraph.api.routes import admin, analyst, assessments, auth, enterprises, health, layers, nodes, qr, recommendations, risk_points
+from riskgraph.api.schema import Schema
+from riskgraph.api.settings import Settings
+from riskgraph.api.users import UserStore
+from riskgraph.ontology.model import load_ontology
 
-log = logging.getLogger("api")
+log = logging.getLogger("riskgraph.api")
 
 DESCRIPTION = """
 一企一档一码 knowledge-graph risk service: enterprise and risk-point portraits, subgraphs and RDF

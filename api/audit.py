@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from api.access import Caller
-from api.sqlite import connection, initialise
+from riskgraph.api.access import Caller
+from riskgraph.api.sqlite import connection, initialise
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import jwt
 
-from api.access import ANONYMOUS, Caller
-from api.errors import unauthorized
-from api.users import User, UserStore
+from riskgraph.api.access import ANONYMOUS, Caller
+from riskgraph.api.errors import unauthorized
+from riskgraph.api.users import User, UserStore
 
 ALGORITHM = "HS256"
 ISSUER = "riskgraph"

@@ -12,17 +12,17 @@ from typing import Callable, Iterator
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from api.access import Caller, Role
-from api.audit import AuditLog
-from api.auth import TokenService
-from api.disclosure import Disclosed
-from api.errors import forbidden, unauthorized
-from api.schema import Schema
-from api.scope import Scope
-from api.settings import Settings
-from api.users import UserStore
-from graph.store import GraphStore
-from ontology.model import Ontology
+from riskgraph.api.access import Caller, Role
+from riskgraph.api.audit import AuditLog
+from riskgraph.api.auth import TokenService
+from riskgraph.api.disclosure import Disclosed
+from riskgraph.api.errors import forbidden, unauthorized
+from riskgraph.api.schema import Schema
+from riskgraph.api.scope import Scope
+from riskgraph.api.settings import Settings
+from riskgraph.api.users import UserStore
+from riskgraph.graph.store import GraphStore
+from riskgraph.ontology.model import Ontology
 
 
 @dataclass

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from api.access import Caller
-from graph.values import decode_properties
-from ontology.model import Disclosure, Ontology
+from riskgraph.api.access import Caller
+from riskgraph.graph.values import decode_properties
+from riskgraph.ontology.model import Disclosure, Ontology
 
 
 def level_name(level: Disclosure) -> str:

@@ -16,9 +16,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from graph.store import QueryTimeout, ReadOnlyViolation, StoreError
+from riskgraph.graph.store import QueryTimeout, ReadOnlyViolation, StoreError
 
-log = logging.getLogger("api")
+log = logging.getLogger("riskgraph.api")
 
 _STATUS_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.deps import Context
-from api.disclosure import level_name
-from api.routes.common import node_out
-from api.schema import (
+from riskgraph.api.deps import Context
+from riskgraph.api.disclosure import level_name
+from riskgraph.api.routes.common import node_out
+from riskgraph.api.schema import (
     ASSESSMENT, ASSESSMENT_METHOD, ASSESSMENT_TIME, DANGER_GRADE, DANGER_STATE, DEADLINE, ENTERPRISE,
     HIDDEN_DANGER, MONITORING_ALARM, NATURAL_DISASTER_POINT, RECOMMENDATION, REGION_CODE, RISK_POINT,
 )
-from api.views import ViewBuilder, ViewNode
-from graph.dialect import ident
-from ontology.model import TIME_SUFFIX, Disclosure
+from riskgraph.api.views import ViewBuilder, ViewNode
+from riskgraph.graph.dialect import ident
+from riskgraph.ontology.model import TIME_SUFFIX, Disclosure
 
 ENTERPRISE_OUT_DEPTH = 3  # enterprise → hazard source → inventory → chemical
 ENTERPRISE_IN_DEPTH = 1   # assessments of it, reports and warnings about it

@@ -13,8 +13,8 @@ from collections import deque
 from dataclasses import dataclass
 from functools import cached_property
 
-from graph.dialect import ident
-from ontology.model import TIME_SUFFIX, Disclosure, Ontology, RelationDef
+from riskgraph.graph.dialect import ident
+from riskgraph.ontology.model import TIME_SUFFIX, Disclosure, Ontology, RelationDef
 
 ENTERPRISE = "Enterprise"
 REGION = "Region"

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Iterable, Mapping
 
-from api.access import Caller, Role
-from api.schema import ENTERPRISE, REGION_CODE, Schema
-from graph.dialect import ident
-from graph.store import GraphStore
-from ontology.model import Disclosure
+from riskgraph.api.access import Caller, Role
+from riskgraph.api.schema import ENTERPRISE, REGION_CODE, Schema
+from riskgraph.graph.dialect import ident
+from riskgraph.graph.store import GraphStore
+from riskgraph.ontology.model import Disclosure
 
 NodeRef = tuple[str, str]
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import uvicorn
 
-from api.app import create_app
+from riskgraph.api.app import create_app
 
-log = logging.getLogger("api")
+log = logging.getLogger("riskgraph.api")
 
 
 def serve(store_url: str | None, host: str = "127.0.0.1", port: int = 8000, *,

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from graph.connect import ENV_URL, default_data_dir
+from riskgraph.graph.connect import ENV_URL, default_data_dir
 
 ENV_JWT_SECRET = "RISKGRAPH_JWT_SECRET"
 ENV_TOKEN_MINUTES = "RISKGRAPH_TOKEN_MINUTES"

@@ -2,7 +2,7 @@
 
 From Python (the CLI calls these):
 
-    from api.users import create_user
+    from riskgraph.api.users import create_user
     create_user("zhang.san", password, "inspector", regions=["130100"])       # 石家庄市 and its counties
     create_user("qiye01", password, "enterprise", uscc="91130100MA0CEFGH1X")
     create_user("ops", password, "admin")
@@ -27,9 +27,9 @@ from typing import Iterable
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from api.access import ACCOUNT_ROLES, Caller, Role, check_uscc, region_prefix
-from api.sqlite import connection, initialise
-from graph.connect import default_data_dir
+from riskgraph.api.access import ACCOUNT_ROLES, Caller, Role, check_uscc, region_prefix
+from riskgraph.api.sqlite import connection, initialise
+from riskgraph.graph.connect import default_data_dir
 
 USERS_FILE = "users.sqlite3"
 MIN_PASSWORD_LENGTH = 10

@@ -20,12 +20,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.disclosure import Disclosed, parse_json_fields
-from api.schema import DANGER_STATE, DEADLINE, HIDDEN_DANGER, Hop, Schema
-from api.scope import Scope
-from graph.dialect import ident
-from graph.store import GraphStore
-from ontology.model import TIME_SUFFIX, Disclosure
+from riskgraph.api.disclosure import Disclosed, parse_json_fields
+from riskgraph.api.schema import DANGER_STATE, DEADLINE, HIDDEN_DANGER, Hop, Schema
+from riskgraph.api.scope import Scope
+from riskgraph.graph.dialect import ident
+from riskgraph.graph.store import GraphStore
+from riskgraph.ontology.model import TIME_SUFFIX, Disclosure
 
 DAY_MS = 86_400_000
 

@@ -20,11 +20,11 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-import graph
-from api.app import create_app
-from loaders.generate import generate
-from loaders.load import load_directory
-from reasoning.assess import run_all
+from riskgraph import graph
+from riskgraph.api.app import create_app
+from riskgraph.synth import generate
+from riskgraph.loaders.load import load_directory
+from riskgraph.reasoning.assess import run_all
 
 
 def free_port() -> int:

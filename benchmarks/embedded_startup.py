@@ -16,7 +16,7 @@ from pathlib import Path
 from falkordb import FalkorDB
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from graph.embedded_server import EmbeddedServer  # noqa: E402
+from riskgraph.graph.embedded_server import EmbeddedServer  # noqa: E402
 
 BATCH = 5000
 

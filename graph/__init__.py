@@ -1,6 +1,6 @@
 """The graph store: one interface over embedded FalkorDB and Neo4j, the same Cypher for both."""
-from graph.connect import connect, default_data_dir, default_url, redact
-from graph.store import (
+from riskgraph.graph.connect import connect, default_data_dir, default_url, redact
+from riskgraph.graph.store import (
     ConstraintViolation,
     GraphStore,
     QueryResult,
@@ -10,7 +10,7 @@ from graph.store import (
     StoreError,
     UpsertResult,
 )
-from graph.subgraph import Subgraph
+from riskgraph.graph.subgraph import Subgraph
 
 __all__ = [
     "ConstraintViolation",

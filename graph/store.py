@@ -11,10 +11,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from graph.dialect import Dialect, Statement, ident
-from graph.subgraph import Subgraph, fetch_neighbourhood
-from graph.values import encode_properties, search_tokens
-from ontology.model import TOKENS_SUFFIX, Ontology, load_ontology
+from riskgraph.graph.dialect import Dialect, Statement, ident
+from riskgraph.graph.subgraph import Subgraph, fetch_neighbourhood
+from riskgraph.graph.values import encode_properties, search_tokens
+from riskgraph.ontology.model import TOKENS_SUFFIX, Ontology, load_ontology
 
 log = logging.getLogger(__name__)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
-from graph.dialect import ident
+from riskgraph.graph.dialect import ident
 
 if TYPE_CHECKING:
-    from graph.store import GraphStore
+    from riskgraph.graph.store import GraphStore
 
 NodeRef = tuple[str, str]  # (label, key value)
 

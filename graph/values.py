@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
-from ontology.model import TIME_SUFFIX, TOKENS_SUFFIX, Ontology, PropertyDef
+from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX, Ontology, PropertyDef
 
 #: Dates without a time zone are local to the bureaus that record them.
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")

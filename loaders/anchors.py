@@ -3,7 +3,7 @@ relationship comes from the mapping files). Checked against the ontology on impo
 the Turtle fails loudly here instead of silently loading nothing."""
 from __future__ import annotations
 
-from ontology.model import load_ontology
+from riskgraph.ontology.model import load_ontology
 
 ENTERPRISE = "Enterprise"
 REGION = "Region"

@@ -19,18 +19,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from graph.dialect import ident
-from loaders.anchors import CHANGE_EVENT, DERIVED_FROM, ENTERPRISE, QUARANTINED_ROW, SOURCE_RECORD
-from graph.store import GraphStore
-from graph.values import encode_properties
-from ontology.model import TIME_SUFFIX, TOKENS_SUFFIX
-from loaders.fields import FieldContext, normalise, raw_value
-from loaders.mapping import FieldSpec, FileSpec, LinkSpec, SourceMapping
-from loaders.normalise.errors import RowError
-from loaders.normalise.regions import region_from_address, region_table
-from loaders.normalise.uscc import Uscc, parse_uscc
-from loaders.readers import SourceRow, read_rows
-from loaders.resolve import EnterpriseIndex, Resolution
+from riskgraph.graph.dialect import ident
+from riskgraph.loaders.anchors import CHANGE_EVENT, DERIVED_FROM, ENTERPRISE, QUARANTINED_ROW, SOURCE_RECORD
+from riskgraph.graph.store import GraphStore
+from riskgraph.graph.values import encode_properties
+from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX
+from riskgraph.loaders.fields import FieldContext, normalise, raw_value
+from riskgraph.loaders.mapping import FieldSpec, FileSpec, LinkSpec, SourceMapping
+from riskgraph.loaders.normalise.errors import RowError
+from riskgraph.loaders.normalise.regions import region_from_address, region_table
+from riskgraph.loaders.normalise.uscc import Uscc, parse_uscc
+from riskgraph.loaders.readers import SourceRow, read_rows
+from riskgraph.loaders.resolve import EnterpriseIndex, Resolution
 
 BATCH_ROWS = 1_000
 

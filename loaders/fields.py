@@ -11,14 +11,14 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from loaders.mapping import FieldSpec
-from loaders.normalise.dates import parse_date, parse_datetime
-from loaders.normalise.errors import RowError
-from loaders.normalise.names import clean_name
-from loaders.normalise.numbers import parse_mass_t, parse_money, parse_number
-from loaders.normalise.regions import region_from_address, region_table
-from loaders.normalise.uscc import parse_uscc
-from ontology.model import Ontology
+from riskgraph.loaders.mapping import FieldSpec
+from riskgraph.loaders.normalise.dates import parse_date, parse_datetime
+from riskgraph.loaders.normalise.errors import RowError
+from riskgraph.loaders.normalise.names import clean_name
+from riskgraph.loaders.normalise.numbers import parse_mass_t, parse_money, parse_number
+from riskgraph.loaders.normalise.regions import region_from_address, region_table
+from riskgraph.loaders.normalise.uscc import parse_uscc
+from riskgraph.ontology.model import Ontology
 
 _TRUE = {"是", "true", "1", "yes", "y", "已处置", "已处理"}
 _FALSE = {"否", "false", "0", "no", "n", "未处置", "未处理"}

@@ -13,18 +13,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from graph.store import GraphStore
-from graph.values import LOCAL_TZ
-from loaders.engine import FileLoader, FileStats
-from loaders.fields import FieldContext
-from loaders.mapping import SourceMapping, load_mappings
-from loaders.normalise.names import clean_name
-from loaders.normalise.regions import region_table
-from loaders.reference import load_parks, load_reference
-from loaders.resolve import EnterpriseIndex
+from riskgraph.graph.store import GraphStore
+from riskgraph.graph.values import LOCAL_TZ
+from riskgraph.loaders.engine import FileLoader, FileStats
+from riskgraph.loaders.fields import FieldContext
+from riskgraph.loaders.mapping import SourceMapping, load_mappings
+from riskgraph.loaders.normalise.names import clean_name
+from riskgraph.loaders.normalise.regions import region_table
+from riskgraph.loaders.reference import load_parks, load_reference
+from riskgraph.loaders.resolve import EnterpriseIndex
 
 MANIFEST = "manifest.json"
-TRUTH_SOURCE = "truth"
 #: Margin around the province's county centroids within which coordinates are plausible.
 BOUNDS_MARGIN_DEG = 0.6
 
@@ -64,8 +63,7 @@ def read_manifest(root: Path) -> dict | None:
 def plan(root: Path, mappings: dict[str, SourceMapping], manifest: dict | None) -> list[tuple[SourceMapping, list]]:
     """Which mapped files to load, in order; refuses missing files and unknown sources."""
     if manifest is not None:
-        # the generator's ground truth rides along in the manifest; it is for tests, not for loading
-        listed = [e for e in manifest.get("files", []) if e.get("source") != TRUTH_SOURCE]
+        listed = manifest.get("files", [])
         for entry in listed:
             source = entry.get("source") or entry.get("source_system")
             if source not in mappings:
@@ -102,7 +100,8 @@ def load_directory(store: GraphStore, root: Path, *, today: dt.date | None = Non
                    mapping_dir: Path | None = None,
                    progress: Callable[[str, int], None] | None = None) -> LoadReport:
     """Load every mapped file under `root`. `province` ("13") narrows plausible regions and coordinates;
-    by default it comes from the manifest. `progress(file, rows_done)` is called as batches finish."""
+    by default it comes from the manifest, as does the export's date (`exportedOn`: "today" for dates
+    that must not lie in the future, and for ages). `progress(file, rows_done)` is called as batches finish."""
     root = Path(root)
     mappings = load_mappings(store.ontology, mapping_dir)
     if not root.is_dir():
@@ -111,7 +110,7 @@ def load_directory(store: GraphStore, root: Path, *, today: dt.date | None = Non
     steps = plan(root, mappings, manifest)
     manifest = manifest or {}
     province = province or (manifest.get("province") or {}).get("code", "")[:2] or None
-    stated_today = (manifest.get("parameters") or {}).get("today")
+    stated_today = manifest.get("exportedOn")
     today = today or (dt.date.fromisoformat(stated_today) if stated_today else dt.date.today())
     now = dt.datetime.now(tz=LOCAL_TZ).replace(microsecond=0)
     load_id = make_load_id(root, steps, now)

@@ -47,8 +47,8 @@ from typing import Any
 
 import yaml
 
-from loaders.anchors import ENTERPRISE
-from ontology.model import Ontology
+from riskgraph.loaders.anchors import ENTERPRISE
+from riskgraph.ontology.model import Ontology
 
 FIELD_TYPES = {"text", "name", "uscc", "date", "datetime", "money", "mass_t", "integer", "decimal", "boolean",
                "vocab", "region", "park", "json", "compose", "sum"}
@@ -217,7 +217,7 @@ def parse_mapping(data: dict[str, Any], onto: Ontology, where: str = "mapping") 
 def load_mappings(onto: Ontology, directory: Path | None = None) -> dict[str, SourceMapping]:
     """Every mapping in `directory` (default: the shipped ones), by source id, in load order."""
     if directory is None:
-        entries = [(p.name, p.read_text(encoding="utf-8")) for p in resources.files("loaders").joinpath("mappings").iterdir()
+        entries = [(p.name, p.read_text(encoding="utf-8")) for p in resources.files("riskgraph.loaders").joinpath("mappings").iterdir()
                    if p.name.endswith((".yaml", ".yml"))]
     else:
         entries = [(p.name, p.read_text(encoding="utf-8")) for p in sorted(directory.glob("*.y*ml"))]

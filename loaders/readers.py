@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from loaders.normalise.errors import RowError
+from riskgraph.loaders.normalise.errors import RowError
 
 #: Encodings tried, in order, when the mapping says "auto".
 CANDIDATE_ENCODINGS = ("utf-8", "gb18030")

@@ -10,9 +10,9 @@ import io
 from dataclasses import dataclass
 from importlib import resources
 
-from graph.store import GraphStore
-from loaders.anchors import BROADER_INDUSTRY, CHEMICAL, INDUSTRY, PART_OF, REGION
-from loaders.normalise.regions import region_table
+from riskgraph.graph.store import GraphStore
+from riskgraph.loaders.anchors import BROADER_INDUSTRY, CHEMICAL, INDUSTRY, PART_OF, REGION
+from riskgraph.loaders.normalise.regions import region_table
 
 
 @dataclass
@@ -69,7 +69,7 @@ def parks() -> list[Park]:
 
     GB/T 2260 has no codes for parks, so they carry ours: P + county code + a 3-digit sequence.
     """
-    text = (resources.files("loaders") / "data" / "parks.csv").read_text(encoding="utf-8")
+    text = (resources.files("riskgraph.loaders") / "data" / "parks.csv").read_text(encoding="utf-8")
     return [Park(r["code"], r["name"], r["county_code"], float(r["lon"]), float(r["lat"]))
             for r in csv.DictReader(io.StringIO(text))]
 

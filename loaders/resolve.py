@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from graph.dialect import ident
-from graph.store import GraphStore
-from loaders.anchors import ENTERPRISE
-from loaders.normalise.names import legal_key, match_key
-from loaders.normalise.uscc import parse_uscc
+from riskgraph.graph.dialect import ident
+from riskgraph.graph.store import GraphStore
+from riskgraph.loaders.anchors import ENTERPRISE
+from riskgraph.loaders.normalise.names import legal_key, match_key
+from riskgraph.loaders.normalise.uscc import parse_uscc
 
 #: A near name may differ by this many edits (a mistyped or homophone character) …
 MAX_EDITS = 1

@@ -12,8 +12,8 @@ import json
 import networkx as nx
 import pandas as pd
 
-import graph
-from graph.export import read_all, to_networkx
+from riskgraph import graph
+from riskgraph.graph.export import read_all, to_networkx
 
 store = graph.connect()
 stats = store.counts()

@@ -1,5 +1,5 @@
 """The RiskGraph ontology (Turtle + SHACL) and the schema derived from it."""
-from ontology.model import (
+from riskgraph.ontology.model import (
     RG,
     RGV,
     ClassDef,

@@ -438,7 +438,7 @@ def read_turtle(names: Iterable[str]) -> Graph:
     graph.bind("rg", RG)
     graph.bind("rgv", RGV)
     graph.bind("skos", SKOS)
-    package = resources.files("ontology")
+    package = resources.files("riskgraph.ontology")
     for name in names:
         resource = package / name
         if resource.is_file():

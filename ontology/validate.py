@@ -7,7 +7,7 @@ from functools import lru_cache
 from pyshacl import validate as shacl_validate
 from rdflib import Graph, Namespace
 
-from ontology.model import SHAPES_FILE, load_ontology, read_turtle
+from riskgraph.ontology.model import SHAPES_FILE, load_ontology, read_turtle
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 

@@ -50,15 +50,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable
 
-from graph.store import GraphStore
-from reasoning.run_context import ModelRun, Run
-from reasoning.steps.coupling import step_ccd, step_nk, step_spatial
-from reasoning.steps.enterprises import step_enterprises
-from reasoning.steps.inform import step_inform_industries, step_inform_regions
-from reasoning.steps.major_hazard import step_major_hazard
-from reasoning.steps.recommend import step_recommend
-from reasoning.steps.risk_points import step_risk_points
-from reasoning.steps.temporal import step_temporal
+from riskgraph.graph.store import GraphStore
+from riskgraph.reasoning.run_context import ModelRun, Run
+from riskgraph.reasoning.steps.coupling import step_ccd, step_nk, step_spatial
+from riskgraph.reasoning.steps.enterprises import step_enterprises
+from riskgraph.reasoning.steps.inform import step_inform_industries, step_inform_regions
+from riskgraph.reasoning.steps.major_hazard import step_major_hazard
+from riskgraph.reasoning.steps.recommend import step_recommend
+from riskgraph.reasoning.steps.risk_points import step_risk_points
+from riskgraph.reasoning.steps.temporal import step_temporal
 
 __all__ = ["ALIASES", "STEPS", "ModelRun", "run_all", "select_steps"]
 

@@ -16,11 +16,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from graph.dialect import ident
-from graph.store import GraphStore
-from graph.values import from_epoch_ms, to_epoch_ms
-from reasoning.models.config import ModelConfig, load_config
-from reasoning.models.facts import (
+from riskgraph.graph.dialect import ident
+from riskgraph.graph.store import GraphStore
+from riskgraph.graph.values import from_epoch_ms, to_epoch_ms
+from riskgraph.reasoning.models.config import ModelConfig, load_config
+from riskgraph.reasoning.models.facts import (
     Accident,
     Alarm,
     CreditRecord,
@@ -34,9 +34,9 @@ from reasoning.models.facts import (
     TailingsPondFact,
     years_before,
 )
-from reasoning.models.major_hazard import InventoryItem
-from reasoning.models.temporal import DisasterEventFact
-from reasoning.models.vocab import vocabulary
+from riskgraph.reasoning.models.major_hazard import InventoryItem
+from riskgraph.reasoning.models.temporal import DisasterEventFact
+from riskgraph.reasoning.models.vocab import vocabulary
 
 #: aggregation queries scan a whole label: give them more time than the store's default
 AGGREGATE_TIMEOUT_MS = 300_000

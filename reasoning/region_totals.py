@@ -5,8 +5,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Mapping
 
-from reasoning import graph_facts as gf
-from reasoning.run_context import Run
+from riskgraph.reasoning import graph_facts as gf
+from riskgraph.reasoning.run_context import Run
 
 
 def region_ancestors(regions: Mapping[str, gf.RegionRow], code: str | None) -> list[str]:

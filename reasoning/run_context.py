@@ -11,10 +11,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
-from graph.store import GraphStore
-from graph.values import LOCAL_TZ, to_epoch_ms
-from reasoning import graph_facts as gf
-from reasoning.models.config import ModelConfig, load_config
+from riskgraph.graph.store import GraphStore
+from riskgraph.graph.values import LOCAL_TZ, to_epoch_ms
+from riskgraph.reasoning import graph_facts as gf
+from riskgraph.reasoning.models.config import ModelConfig, load_config
 
 
 class ModelRun(NamedTuple):

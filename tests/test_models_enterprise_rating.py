@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reasoning.models.config import load_config
-from reasoning.models.enterprise_rating import EnterpriseFacts, automatic_red, rate_enterprise
-from reasoning.models.facts import (
+from riskgraph.reasoning.models.config import load_config
+from riskgraph.reasoning.models.enterprise_rating import EnterpriseFacts, automatic_red, rate_enterprise
+from riskgraph.reasoning.models.facts import (
     Accident,
     Alarm,
     CreditRecord,
@@ -28,7 +28,7 @@ from reasoning.models.facts import (
     Penalty,
     Process,
 )
-from reasoning.models.vocab import colour_rank
+from riskgraph.reasoning.models.vocab import colour_rank
 
 AS_OF = dt.date(2024, 6, 30)
 CFG = load_config("enterprise_rating")

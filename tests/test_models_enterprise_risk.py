@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reasoning.models.enterprise_risk import assess_enterprise_risk, supervision_tags
-from reasoning.models.facts import (
+from riskgraph.reasoning.models.enterprise_risk import assess_enterprise_risk, supervision_tags
+from riskgraph.reasoning.models.facts import (
     Alarm,
     CreditRecord,
     EnterpriseFacts,
@@ -25,7 +25,7 @@ from reasoning.models.facts import (
     RiskPointFact,
     TailingsPondFact,
 )
-from reasoning.models.vocab import colour_rank
+from riskgraph.reasoning.models.vocab import colour_rank
 
 AS_OF = dt.date(2024, 6, 30)
 

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reasoning.models.config import load_config
-from reasoning.models.inform import inform_index
+from riskgraph.reasoning.models.config import load_config
+from riskgraph.reasoning.models.inform import inform_index
 
 CFG = load_config("inform")
 PEERS = {

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reasoning.models.config import load_config
-from reasoning.models.major_hazard import InventoryItem, assess_unit
-from reasoning.models.vocab import vocabulary
+from riskgraph.reasoning.models.config import load_config
+from riskgraph.reasoning.models.major_hazard import InventoryItem, assess_unit
+from riskgraph.reasoning.models.vocab import vocabulary
 
 CFG = load_config("major_hazard")
 

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from reasoning.models.bands import band_set
-from reasoning.models.config import CONFIG_DIR, load_config
-from reasoning.models.result import Component, ModelResult
+from riskgraph.reasoning.models.bands import band_set
+from riskgraph.reasoning.models.config import CONFIG_DIR, load_config
+from riskgraph.reasoning.models.result import Component, ModelResult
 
 CONFIGS = sorted(p.stem for p in CONFIG_DIR.glob("*.toml"))
 

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reasoning.models.config import load_config
-from reasoning.models.risk_point import grade_lec, lec, ls
-from reasoning.models.vocab import colour_rank
+from riskgraph.reasoning.models.config import load_config
+from riskgraph.reasoning.models.risk_point import grade_lec, lec, ls
+from riskgraph.reasoning.models.vocab import colour_rank
 
 CFG = load_config("risk_point")
 L, E, C = (list(CFG["lec"][k]) for k in "LEC")

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reasoning.models.config import load_config
-from reasoning.models.temporal import DisasterEventFact, Exposure, temporal_risk
+from riskgraph.reasoning.models.config import load_config
+from riskgraph.reasoning.models.temporal import DisasterEventFact, Exposure, temporal_risk
 
 CFG = load_config("temporal")
 FULL = Exposure(population=1_000_000, disaster_points=200, evidence=("region:330102",))  # E = 1

@@ -6,13 +6,13 @@ import datetime as dt
 import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
-from loaders.normalise.dates import parse_date
-from loaders.normalise.errors import RowError
-from loaders.normalise.names import clean_name, legal_key, match_key
-from loaders.normalise.numbers import parse_mass_t, parse_money, parse_number
-from loaders.normalise.regions import region_from_address
-from loaders.normalise.uscc import parse_uscc
-from loaders.resolve import EnterpriseIndex
+from riskgraph.loaders.normalise.dates import parse_date
+from riskgraph.loaders.normalise.errors import RowError
+from riskgraph.loaders.normalise.names import clean_name, legal_key, match_key
+from riskgraph.loaders.normalise.numbers import parse_mass_t, parse_money, parse_number
+from riskgraph.loaders.normalise.regions import region_from_address
+from riskgraph.loaders.normalise.uscc import parse_uscc
+from riskgraph.loaders.resolve import EnterpriseIndex
 
 TODAY = dt.date(2026, 11, 1)
 VALID = "91130100MA0CEFGH1" + stdnum_uscc.calc_check_digit("91130100MA0CEFGH1")

@@ -6,10 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import graph
-from loaders.generate import generate
-from loaders.load import load_directory
-from reasoning.assess import run_all
+from riskgraph import graph
+from riskgraph.synth import generate
+from riskgraph.loaders.load import load_directory
+from riskgraph.reasoning.assess import run_all
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 

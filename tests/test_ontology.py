@@ -5,11 +5,11 @@ import pytest
 from rdflib import RDF, Graph
 from rdflib.namespace import OWL, SKOS
 
-from graph.export import to_rdf
-from graph.subgraph import Subgraph
-from ontology import Disclosure, load_ontology
-from ontology.model import RG, relation_type_name
-from ontology.validate import validate
+from riskgraph.graph.export import to_rdf
+from riskgraph.graph.subgraph import Subgraph
+from riskgraph.ontology import Disclosure, load_ontology
+from riskgraph.ontology.model import RG, relation_type_name
+from riskgraph.ontology.validate import validate
 
 onto = load_ontology()
 

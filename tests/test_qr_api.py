@@ -19,11 +19,11 @@ import zxingcpp
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from PIL import Image
 
-from api.qr.config import QrSettings
-from api.qr.keyring import Keyring
-from api.qr.ratelimit import TokenBucket
-from api.qr.token import Claims, b32decode, b32encode, encode, parse
-from ontology.model import TIME_SUFFIX, TOKENS_SUFFIX, Disclosure, load_ontology
+from riskgraph.api.qr.config import QrSettings
+from riskgraph.api.qr.keyring import Keyring
+from riskgraph.api.qr.ratelimit import TokenBucket
+from riskgraph.api.qr.token import Claims, b32decode, b32encode, encode, parse
+from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX, Disclosure, load_ontology
 from test_api_support import E1, E2, E3, ROLES, ROLE_USER, api, assert_error, monkeypatch_module, nodes_in  # noqa: F401
 
 ONTO = load_ontology()

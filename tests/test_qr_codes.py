@@ -17,19 +17,19 @@ import segno
 import zxingcpp
 from PIL import Image, ImageFont
 
-import graph
-from api.qr.config import QrSettings
-from api.qr.keyring import Keyring, KeyringError
-from api.qr.ratelimit import TokenBucket
-from api.qr.render import QrTooLarge, code_url, find_font, make_qr, split_url
-from api.qr.service import QrService
-from api.qr.token import (
+from riskgraph import graph
+from riskgraph.api.qr.config import QrSettings
+from riskgraph.api.qr.keyring import Keyring, KeyringError
+from riskgraph.api.qr.ratelimit import TokenBucket
+from riskgraph.api.qr.render import QrTooLarge, code_url, find_font, make_qr, split_url
+from riskgraph.api.qr.service import QrService
+from riskgraph.api.qr.token import (
     HEADER, SIGNATURE_LENGTH, Summary, TokenError, b32decode, b32encode, pack_id, packed_size, parse, token_id,
     token_size,
 )
-from api.qr_cli import add_qr_commands
-from api.schema import Schema
-from ontology.model import load_ontology
+from riskgraph.cli.qr import add_qr_commands
+from riskgraph.api.schema import Schema
+from riskgraph.ontology.model import load_ontology
 
 BASE = "https://yjj.hebei.gov.cn"            # a realistic bureau address: HTTPS://YJJ.HEBEI.GOV.CN/Q/ (27)
 LONG_BASE = "https://riskgraph.yjj.hebei.gov.cn"  # a longer one (37)

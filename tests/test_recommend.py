@@ -10,17 +10,17 @@ import httpx
 import pytest
 from test_api_support import PASSWORD, LogCapture, start_server
 
-import graph
-from api.app import create_app
-from api.users import create_user
-from loaders.generate import generate
-from loaders.load import load_directory
-from reasoning.recommend.config import load_config
-from reasoning.recommend.engine import Recommender
-from reasoning.recommend.evaluate import evaluate, split
-from reasoning.recommend.kb import MEASURE, knowledge_base, parse_ref
-from reasoning.recommend.learned import verified
-from reasoning.recommend.run import LABEL, read_province, rectified_states, run, train
+from riskgraph import graph
+from riskgraph.api.app import create_app
+from riskgraph.api.users import create_user
+from riskgraph.synth import generate
+from riskgraph.loaders.load import load_directory
+from riskgraph.reasoning.recommend.config import load_config
+from riskgraph.reasoning.recommend.engine import Recommender
+from riskgraph.reasoning.recommend.evaluate import evaluate, split
+from riskgraph.reasoning.recommend.kb import MEASURE, knowledge_base, parse_ref
+from riskgraph.reasoning.recommend.learned import verified
+from riskgraph.reasoning.recommend.run import LABEL, read_province, rectified_states, run, train
 
 KB = knowledge_base()
 CONFIG = load_config()
@@ -78,7 +78,7 @@ def test_a_known_hidden_danger_gets_the_measure_its_verified_rectification_used(
 
 
 def _features(e, d):
-    from reasoning.recommend.learned import features
+    from riskgraph.reasoning.recommend.learned import features
     return features(KB, e, d)
 
 
@@ -238,7 +238,7 @@ def test_evaluation_split_is_deterministic_and_leak_free(province, kind):
     assert not test_ids & {r.danger_id for r in a.train}
     assert not {x for r in a.test for x in r.rectification_ids} & {x for r in a.train for x in r.rectification_ids}
     if kind == "time":
-        from graph.values import to_epoch_ms
+        from riskgraph.graph.values import to_epoch_ms
         cut = to_epoch_ms(a.cutoff)
         assert all(r.found_ms < cut and r.verified_ms < cut for r in a.train)
         assert all(r.found_ms >= cut for r in a.test)
@@ -352,7 +352,7 @@ def test_api_refuses_bad_requests(api):
 def test_as_of_leaves_out_later_dangers_and_later_verifications(province):
     import datetime as dt
 
-    from graph.values import to_epoch_ms
+    from riskgraph.graph.values import to_epoch_ms
 
     facts = province["facts"]
     found = sorted(d.found_ms for e in facts.values() for d in e.dangers.values() if d.found_ms)

@@ -8,9 +8,9 @@ from pyshacl import validate as shacl_validate
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS
 
-from loaders.generate.hazards import HIDDEN_DANGERS, MEASURES
-from ontology.model import RG, load_ontology, read_turtle
-from reasoning.recommend.kb import (
+from riskgraph.synth.hazards import HIDDEN_DANGERS, MEASURES
+from riskgraph.ontology.model import RG, load_ontology, read_turtle
+from riskgraph.reasoning.recommend.kb import (
     CONCEPT,
     LINKS,
     MEASURE,
@@ -20,7 +20,7 @@ from reasoning.recommend.kb import (
     load_knowledge_base,
     parse,
 )
-from reasoning.recommend.textmatch import Matcher, Term
+from riskgraph.reasoning.recommend.textmatch import Matcher, Term
 
 ONTO = load_ontology()
 KB = knowledge_base()

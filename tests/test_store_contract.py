@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from rdflib import Graph
 
-from graph import ConstraintViolation, QueryTimeout, ReadOnlyViolation
-from graph.export import from_rdf, read_all, to_networkx, to_rdf
+from riskgraph.graph import ConstraintViolation, QueryTimeout, ReadOnlyViolation
+from riskgraph.graph.export import from_rdf, read_all, to_networkx, to_rdf
 
 INJECTION = "x'}) DETACH DELETE n //"
 

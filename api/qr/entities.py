@@ -10,13 +10,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from api.schema import (
+from riskgraph.api.schema import (
     ENTERPRISE, HAZARD_SOURCE, MAJOR_HAZARD_LEVEL, REGION_CODE, RISK_POINT, SUPPLY, WAREHOUSE, Schema,
 )
-from api.qr.token import TYPE_CODES, Summary
-from graph.dialect import ident
-from graph.store import GraphStore
-from ontology.model import Disclosure
+from riskgraph.api.qr.token import TYPE_CODES, Summary
+from riskgraph.graph.dialect import ident
+from riskgraph.graph.store import GraphStore
+from riskgraph.ontology.model import Disclosure
 
 QR_LABELS: tuple[str, ...] = tuple(TYPE_CODES)
 #: public properties whose change makes a printed code stale (its placard, its summary)

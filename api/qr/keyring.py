@@ -28,7 +28,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from api.qr.token import TokenError
+from riskgraph.api.qr.token import TokenError
 
 KEYRING_FILE = "qr-keyring.json"
 FORMAT = 1

@@ -5,9 +5,9 @@ import json
 from html import escape
 from typing import Any
 
-from api.qr.entities import COLOUR_ZH, LABEL_ZH
-from api.qr.render import COLOUR_RGB
-from ontology.model import Ontology
+from riskgraph.api.qr.entities import COLOUR_ZH, LABEL_ZH
+from riskgraph.api.qr.render import COLOUR_RGB
+from riskgraph.ontology.model import Ontology
 
 _STYLE = """
 body{font-family:'PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;margin:0;background:#f5f5f5;color:#222}

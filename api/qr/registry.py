@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from api.sqlite import connection, initialise
+from riskgraph.api.sqlite import connection, initialise
 
 REGISTRY_FILE = "qr.sqlite3"
 

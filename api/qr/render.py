@@ -19,7 +19,7 @@ import segno
 from PIL import Image, ImageDraw, ImageFont
 from segno import consts
 
-log = logging.getLogger("api.qr")
+log = logging.getLogger(__name__)
 
 ALPHANUMERIC = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 ERROR = "M"

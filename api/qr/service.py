@@ -17,21 +17,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from api.qr.config import QrSettings
-from api.qr.entities import COLOUR_ZH, LABEL_ZH, QR_LABELS, Entities, Facts
-from api.qr.keyring import KEYRING_FILE, Keyring, KeyringError
-from api.qr.ratelimit import TokenBucket
-from api.qr.registry import REGISTRY_FILE, CodeRecord, Registry
-from api.qr.render import (
+from riskgraph.api.qr.config import QrSettings
+from riskgraph.api.qr.entities import COLOUR_ZH, LABEL_ZH, QR_LABELS, Entities, Facts
+from riskgraph.api.qr.keyring import KEYRING_FILE, Keyring, KeyringError
+from riskgraph.api.qr.ratelimit import TokenBucket
+from riskgraph.api.qr.registry import REGISTRY_FILE, CodeRecord, Registry
+from riskgraph.api.qr.render import (
     Placard, QrTooLarge, code_url, find_font, make_qr, placard_png, placard_svg, png_bytes, sheet_pdf, split_url,
     token_capacity,
 )
-from api.qr.token import (
+from riskgraph.api.qr.token import (
     MAX_NAME_BYTES, Claims, Parsed, Summary, TokenError, encode, parse, shorten_name, token_id, token_size,
 )
-from api.schema import Schema
-from graph.store import GraphStore
-from graph.values import LOCAL_TZ
+from riskgraph.api.schema import Schema
+from riskgraph.graph.store import GraphStore
+from riskgraph.graph.values import LOCAL_TZ
 
 DAY = 86_400
 DEFAULT_BASE = "http://127.0.0.1:8000"

@@ -6,10 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from api.access import Caller, Role
-from api.audit import AuditQuery
-from api.deps import require, services
-from api.pagination import Page, PageParams, page_params
+from riskgraph.api.access import Caller, Role
+from riskgraph.api.audit import AuditQuery
+from riskgraph.api.deps import require, services
+from riskgraph.api.pagination import Page, PageParams, page_params
 
 router = APIRouter(tags=["admin"], prefix="/admin")
 

@@ -7,10 +7,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, Field
 
-from api.access import Caller, Role
-from api.deps import client_of, require, services
-from api.errors import ApiError, bad_request
-from graph.store import ANALYST_ROW_LIMIT, ANALYST_TIMEOUT_MS, QueryTimeout, ReadOnlyViolation, StoreError
+from riskgraph.api.access import Caller, Role
+from riskgraph.api.deps import client_of, require, services
+from riskgraph.api.errors import ApiError, bad_request
+from riskgraph.graph.store import ANALYST_ROW_LIMIT, ANALYST_TIMEOUT_MS, QueryTimeout, ReadOnlyViolation, StoreError
 
 router = APIRouter(tags=["analyst"])
 

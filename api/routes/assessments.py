@@ -10,15 +10,15 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from api.deps import CONTEXT, Context
-from api.disclosure import level_name
-from api.errors import not_found
-from api.pagination import Page, PageParams, page_params
-from api.routes.common import node_out, region_param, where
-from api.schema import ASSESSMENT, ASSESSMENT_METHOD, ASSESSMENT_TIME, INDUSTRY, REGION, REGION_CODE
-from api.views import ontology_label
-from graph.dialect import ident
-from ontology.model import TIME_SUFFIX
+from riskgraph.api.deps import CONTEXT, Context
+from riskgraph.api.disclosure import level_name
+from riskgraph.api.errors import not_found
+from riskgraph.api.pagination import Page, PageParams, page_params
+from riskgraph.api.routes.common import node_out, region_param, where
+from riskgraph.api.schema import ASSESSMENT, ASSESSMENT_METHOD, ASSESSMENT_TIME, INDUSTRY, REGION, REGION_CODE
+from riskgraph.api.views import ontology_label
+from riskgraph.graph.dialect import ident
+from riskgraph.ontology.model import TIME_SUFFIX
 
 router = APIRouter(tags=["risk"])
 

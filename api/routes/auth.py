@@ -5,9 +5,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from api.access import ANONYMOUS, Caller
-from api.deps import client_of, get_caller, services
-from api.errors import ApiError
+from riskgraph.api.access import ANONYMOUS, Caller
+from riskgraph.api.deps import client_of, get_caller, services
+from riskgraph.api.errors import ApiError
 
 router = APIRouter(tags=["auth"])
 

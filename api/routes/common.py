@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from api.access import Role, region_prefix
-from api.deps import Context
-from api.disclosure import parse_json_fields
-from api.errors import forbidden, invalid, not_found
-from api.schema import ENTERPRISE, REGION_CODE
-from graph.dialect import ident
-from ontology.model import Disclosure
+from riskgraph.api.access import Role, region_prefix
+from riskgraph.api.deps import Context
+from riskgraph.api.disclosure import parse_json_fields
+from riskgraph.api.errors import forbidden, invalid, not_found
+from riskgraph.api.schema import ENTERPRISE, REGION_CODE
+from riskgraph.graph.dialect import ident
+from riskgraph.ontology.model import Disclosure
 
 
 def node_out(ctx: Context, label: str, props: Mapping[str, Any], level: Disclosure) -> dict[str, Any]:

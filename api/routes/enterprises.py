@@ -5,15 +5,15 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from api.access import check_uscc
-from api.deps import CONTEXT, Context
-from api.errors import invalid, not_found
-from api.pagination import Page, PageParams, page_params
-from api.portraits import enterprise_portrait
-from api.routes.common import node_out, region_param, scope_condition, vocabulary_param, where
-from api.schema import ENTERPRISE, INDUSTRY_CODE, REGION_CODE, RISK_COLOUR, SUPERVISION_INDUSTRY, TAGS
-from graph.dialect import ident
-from ontology.model import Disclosure
+from riskgraph.api.access import check_uscc
+from riskgraph.api.deps import CONTEXT, Context
+from riskgraph.api.errors import invalid, not_found
+from riskgraph.api.pagination import Page, PageParams, page_params
+from riskgraph.api.portraits import enterprise_portrait
+from riskgraph.api.routes.common import node_out, region_param, scope_condition, vocabulary_param, where
+from riskgraph.api.schema import ENTERPRISE, INDUSTRY_CODE, REGION_CODE, RISK_COLOUR, SUPERVISION_INDUSTRY, TAGS
+from riskgraph.graph.dialect import ident
+from riskgraph.ontology.model import Disclosure
 
 router = APIRouter(tags=["enterprises"])
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from api.deps import services
+from riskgraph.api.deps import services
 
 router = APIRouter(tags=["health"])
 

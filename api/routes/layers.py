@@ -10,19 +10,19 @@ from typing import Any, Callable
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import CONTEXT, Context
-from api.errors import not_found
-from api.routes.common import region_param, scope_condition, where
-from api.schema import (
+from riskgraph.api.deps import CONTEXT, Context
+from riskgraph.api.errors import not_found
+from riskgraph.api.routes.common import region_param, scope_condition, where
+from riskgraph.api.schema import (
     DANGER_GRADE, DANGER_STATE, DEADLINE, ENTERPRISE, HAZARD_SOURCE, HIDDEN_DANGER, INSPECTED_ON, INSPECTION,
     LAT, LON, MAJOR_HAZARD_LEVEL, NATURAL_DISASTER_POINT, REGION, REGION_CODE, RESCUE_TEAM, SHELTER, SUPPLY,
     WAREHOUSE,
 )
-from api.scope import Owners
-from api.views import DAY_MS
-from graph.dialect import ident
-from graph.values import from_epoch_ms
-from ontology.model import TIME_SUFFIX, Disclosure
+from riskgraph.api.scope import Owners
+from riskgraph.api.views import DAY_MS
+from riskgraph.graph.dialect import ident
+from riskgraph.graph.values import from_epoch_ms
+from riskgraph.ontology.model import TIME_SUFFIX, Disclosure
 
 router = APIRouter(tags=["layers"])
 

@@ -7,12 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from api.deps import CONTEXT, Context
-from api.errors import invalid, not_found
-from api.routes.common import known_label
-from graph.export import to_rdf
-from ontology.model import Disclosure
-from graph.subgraph import MAX_DEPTH, Subgraph
+from riskgraph.api.deps import CONTEXT, Context
+from riskgraph.api.errors import invalid, not_found
+from riskgraph.api.routes.common import known_label
+from riskgraph.graph.export import to_rdf
+from riskgraph.ontology.model import Disclosure
+from riskgraph.graph.subgraph import MAX_DEPTH, Subgraph
 
 router = APIRouter(tags=["nodes"])
 

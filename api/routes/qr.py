@@ -27,21 +27,21 @@ from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.access import Role
-from api.deps import CONTEXT, Context, client_of, services
-from api.disclosure import level_name
-from api.errors import ApiError, forbidden, invalid, not_found, unauthorized
-from api.portraits import enterprise_portrait, risk_point_portrait
-from api.qr.entities import QR_LABELS, Facts
-from api.qr.page import render_page
-from api.qr.render import QrTooLarge
-from api.qr.service import Issued, QrService, Verified, iso, safe_name
-from api.qr.token import TokenError, parse
-from api.routes.common import region_param
-from api.schema import ENTERPRISE, HIDDEN_DANGER, INSPECTION, RISK_POINT
-from api.views import ViewBuilder
-from graph.values import LOCAL_TZ
-from ontology.model import Disclosure
+from riskgraph.api.access import Role
+from riskgraph.api.deps import CONTEXT, Context, client_of, services
+from riskgraph.api.disclosure import level_name
+from riskgraph.api.errors import ApiError, forbidden, invalid, not_found, unauthorized
+from riskgraph.api.portraits import enterprise_portrait, risk_point_portrait
+from riskgraph.api.qr.entities import QR_LABELS, Facts
+from riskgraph.api.qr.page import render_page
+from riskgraph.api.qr.render import QrTooLarge
+from riskgraph.api.qr.service import Issued, QrService, Verified, iso, safe_name
+from riskgraph.api.qr.token import TokenError, parse
+from riskgraph.api.routes.common import region_param
+from riskgraph.api.schema import ENTERPRISE, HIDDEN_DANGER, INSPECTION, RISK_POINT
+from riskgraph.api.views import ViewBuilder
+from riskgraph.graph.values import LOCAL_TZ
+from riskgraph.ontology.model import Disclosure
 
 router = APIRouter(tags=["qr codes"])
 

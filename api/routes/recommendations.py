@@ -22,12 +22,12 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.access import check_uscc
-from api.deps import CONTEXT, Context
-from api.disclosure import level_name
-from api.errors import invalid, not_found
-from api.routes.common import node_out
-from api.schema import (
+from riskgraph.api.access import check_uscc
+from riskgraph.api.deps import CONTEXT, Context
+from riskgraph.api.disclosure import level_name
+from riskgraph.api.errors import invalid, not_found
+from riskgraph.api.routes.common import node_out
+from riskgraph.api.schema import (
     CONTROL_MEASURE,
     ENTERPRISE,
     HIDDEN_DANGER,
@@ -35,14 +35,14 @@ from api.schema import (
     RECTIFICATION,
     RISK_POINT,
 )
-from graph.dialect import ident
-from graph.store import GraphStore
-from graph.values import LOCAL_TZ
-from reasoning.recommend.config import load_config
-from reasoning.recommend.engine import Recommender, SubjectResult
-from reasoning.recommend.facts import Reader
-from reasoning.recommend.kb import MEASURE, knowledge_base
-from reasoning.recommend.run import recommender_for, rectified_states
+from riskgraph.graph.dialect import ident
+from riskgraph.graph.store import GraphStore
+from riskgraph.graph.values import LOCAL_TZ
+from riskgraph.reasoning.recommend.config import load_config
+from riskgraph.reasoning.recommend.engine import Recommender, SubjectResult
+from riskgraph.reasoning.recommend.facts import Reader
+from riskgraph.reasoning.recommend.kb import MEASURE, knowledge_base
+from riskgraph.reasoning.recommend.run import recommender_for, rectified_states
 
 router = APIRouter(tags=["recommendations"])
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import CONTEXT, Context
-from api.errors import not_found
-from api.portraits import risk_point_portrait
+from riskgraph.api.deps import CONTEXT, Context
+from riskgraph.api.errors import not_found
+from riskgraph.api.portraits import risk_point_portrait
 
 router = APIRouter(tags=["risk points"])
 

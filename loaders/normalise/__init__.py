@@ -1,4 +1,4 @@
 """Cleaning and standardising source values; each failure is a RowError with a reason code."""
-from loaders.normalise.errors import RowError
+from riskgraph.loaders.normalise.errors import RowError
 
 __all__ = ["RowError"]

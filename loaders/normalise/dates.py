@@ -5,8 +5,8 @@ import datetime as dt
 import re
 import unicodedata
 
-from graph.values import LOCAL_TZ
-from loaders.normalise.errors import RowError
+from riskgraph.graph.values import LOCAL_TZ
+from riskgraph.loaders.normalise.errors import RowError
 
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")

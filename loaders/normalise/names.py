@@ -31,7 +31,7 @@ def clean_name(text: str | None) -> str:
 @lru_cache(maxsize=1)
 def _places() -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]]:
     """Every GB/T 2260 place name, with and without its 省/市/县/区 suffix, and the codes it names."""
-    from loaders.normalise.regions import region_table
+    from riskgraph.loaders.normalise.regions import region_table
 
     codes: dict[str, set[str]] = {}
     for entry in region_table().values():

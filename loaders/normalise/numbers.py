@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from loaders.normalise.errors import RowError
+from riskgraph.loaders.normalise.errors import RowError
 
 _NUMBER = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(.*)$")
 _MONEY_UNITS = {"": None, "元": 1.0, "万元": 10_000.0, "万": 10_000.0, "亿元": 100_000_000.0, "亿": 100_000_000.0}

@@ -4,7 +4,7 @@ No graph access: callers read the graph, pass plain facts with their node keys a
 write `ModelResult.to_json()` back. Tables come from the ontology vocabularies, weights and named
 choices from the versioned TOML files in reasoning/config/.
 """
-from reasoning.models.config import ModelConfig, load_config
-from reasoning.models.result import Component, ModelResult
+from riskgraph.reasoning.models.config import ModelConfig, load_config
+from riskgraph.reasoning.models.result import Component, ModelResult
 
 __all__ = ["Component", "ModelConfig", "ModelResult", "load_config"]

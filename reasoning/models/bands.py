@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from reasoning.models.vocab import check_colour
+from riskgraph.reasoning.models.vocab import check_colour
 
 EDGE_CONVENTIONS = ("lower", "upper")
 

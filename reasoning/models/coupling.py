@@ -24,10 +24,10 @@ from typing import Iterable, Mapping, Sequence
 import networkx as nx
 import numpy as np
 
-from reasoning.models.bands import band_set, bands_summary
-from reasoning.models.config import ModelConfig, load_config
-from reasoning.models.result import Component, ModelResult, unique
-from reasoning.models.vocab import top_concept, vocabulary
+from riskgraph.reasoning.models.bands import band_set, bands_summary
+from riskgraph.reasoning.models.config import ModelConfig, load_config
+from riskgraph.reasoning.models.result import Component, ModelResult, unique
+from riskgraph.reasoning.models.vocab import top_concept, vocabulary
 
 Records = Iterable[Iterable[str]] | Mapping[str, Iterable[str]]
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Mapping
 
-from reasoning.models.bands import band_set, bands_summary
-from reasoning.models.config import ModelConfig, load_config
-from reasoning.models.facts import EnterpriseFacts, within_days, within_years
-from reasoning.models.result import Component, ModelResult, unique
-from reasoning.models.vocab import rank
+from riskgraph.reasoning.models.bands import band_set, bands_summary
+from riskgraph.reasoning.models.config import ModelConfig, load_config
+from riskgraph.reasoning.models.facts import EnterpriseFacts, within_days, within_years
+from riskgraph.reasoning.models.result import Component, ModelResult, unique
+from riskgraph.reasoning.models.vocab import rank
 
 __all__ = ["EnterpriseFacts", "rate_enterprise", "automatic_red"]
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from reasoning.models.bands import band_set, bands_summary
-from reasoning.models.config import ModelConfig, load_config
-from reasoning.models.facts import EnterpriseFacts, within_days
-from reasoning.models.result import Component, ModelResult, unique
+from riskgraph.reasoning.models.bands import band_set, bands_summary
+from riskgraph.reasoning.models.config import ModelConfig, load_config
+from riskgraph.reasoning.models.facts import EnterpriseFacts, within_days
+from riskgraph.reasoning.models.result import Component, ModelResult, unique
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from typing import Mapping, Sequence
 
-from reasoning.models.bands import band_set, bands_summary
-from reasoning.models.config import ModelConfig, load_config
-from reasoning.models.result import Component, ModelResult, unique
+from riskgraph.reasoning.models.bands import band_set, bands_summary
+from riskgraph.reasoning.models.config import ModelConfig, load_config
+from riskgraph.reasoning.models.result import Component, ModelResult, unique
 
 Indicators = Mapping[str, float | None]
 #: INFORM scores every indicator and dimension on 0–10.

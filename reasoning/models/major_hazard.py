@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from ontology import Concept
-from reasoning.models.config import ModelConfig, load_config
-from reasoning.models.result import Component, ModelResult, unique
-from reasoning.models.vocab import check_colour, vocabulary
+from riskgraph.ontology import Concept
+from riskgraph.reasoning.models.config import ModelConfig, load_config
+from riskgraph.reasoning.models.result import Component, ModelResult, unique
+from riskgraph.reasoning.models.vocab import check_colour, vocabulary
 
 
 @dataclass(frozen=True)

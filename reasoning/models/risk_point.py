@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from reasoning.models.bands import BandSet, bands_summary, named_band_set
-from reasoning.models.config import ModelConfig, load_config
-from reasoning.models.result import Component, ModelResult, unique
+from riskgraph.reasoning.models.bands import BandSet, bands_summary, named_band_set
+from riskgraph.reasoning.models.config import ModelConfig, load_config
+from riskgraph.reasoning.models.result import Component, ModelResult, unique
 
 
 def lec(

@@ -21,10 +21,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from reasoning.models.bands import band_set, bands_summary
-from reasoning.models.config import ModelConfig, load_config
-from reasoning.models.result import Component, ModelResult, unique
-from reasoning.models.vocab import top_concept
+from riskgraph.reasoning.models.bands import band_set, bands_summary
+from riskgraph.reasoning.models.config import ModelConfig, load_config
+from riskgraph.reasoning.models.result import Component, ModelResult, unique
+from riskgraph.reasoning.models.vocab import top_concept
 
 PERIODS = {"month": 12, "quarter": 4, "year": 1}
 

@@ -1,7 +1,7 @@
 """The ontology vocabularies the models read their tables and codes from (never copied into code)."""
 from __future__ import annotations
 
-from ontology import Concept, Vocabulary, load_ontology
+from riskgraph.ontology import Concept, Vocabulary, load_ontology
 
 
 def vocabulary(name: str) -> Vocabulary:

@@ -10,7 +10,7 @@
 
 Parameters: `recommend.toml` (versioned).
 """
-from reasoning.recommend.kb import knowledge_base, load_knowledge_base
-from reasoning.recommend.run import recommend_all
+from riskgraph.reasoning.recommend.kb import knowledge_base, load_knowledge_base
+from riskgraph.reasoning.recommend.run import recommend_all
 
 __all__ = ["knowledge_base", "load_knowledge_base", "recommend_all"]

@@ -5,7 +5,7 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 
-from reasoning.models.config import ModelConfig, _freeze
+from riskgraph.reasoning.models.config import ModelConfig, _freeze
 
 CONFIG_PATH = Path(__file__).resolve().parent / "recommend.toml"
 

@@ -21,10 +21,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from reasoning.models.config import ModelConfig
-from reasoning.recommend.config import load_config
-from reasoning.recommend.facts import DangerFact, EnterpriseFact, RiskPointFact
-from reasoning.recommend.kb import (
+from riskgraph.reasoning.models.config import ModelConfig
+from riskgraph.reasoning.recommend.config import load_config
+from riskgraph.reasoning.recommend.facts import DangerFact, EnterpriseFact, RiskPointFact
+from riskgraph.reasoning.recommend.kb import (
     CONCEPT,
     MEASURE,
     PATTERN,
@@ -34,7 +34,7 @@ from reasoning.recommend.kb import (
     knowledge_base,
     ref,
 )
-from reasoning.recommend.learned import LearnedScores, NeighbourModel, features
+from riskgraph.reasoning.recommend.learned import LearnedScores, NeighbourModel, features
 
 ENTERPRISE, RISK_POINT, HIDDEN_DANGER = "Enterprise", "RiskPoint", "HiddenDanger"
 #: order in which reasons are told

@@ -22,15 +22,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from graph.store import GraphStore
-from graph.values import from_epoch_ms
-from reasoning.models.config import ModelConfig
-from reasoning.recommend.config import load_config
-from reasoning.recommend.engine import Recommender
-from reasoning.recommend.facts import DangerFact, EnterpriseFact
-from reasoning.recommend.kb import KnowledgeBase, knowledge_base
-from reasoning.recommend.learned import Example, NeighbourModel, examples
-from reasoning.recommend.run import read_province
+from riskgraph.graph.store import GraphStore
+from riskgraph.graph.values import from_epoch_ms
+from riskgraph.reasoning.models.config import ModelConfig
+from riskgraph.reasoning.recommend.config import load_config
+from riskgraph.reasoning.recommend.engine import Recommender
+from riskgraph.reasoning.recommend.facts import DangerFact, EnterpriseFact
+from riskgraph.reasoning.recommend.kb import KnowledgeBase, knowledge_base
+from riskgraph.reasoning.recommend.learned import Example, NeighbourModel, examples
+from riskgraph.reasoning.recommend.run import read_province
 
 METHODS = ("blend", "rules", "learned", "popularity")
 
@@ -54,7 +54,7 @@ class Split:
         if self.kind == "enterprise":
             out["enterprises"] = len({e.uscc for e in self.train} & {e.uscc for e in self.test})
         if self.kind == "time" and self.cutoff is not None:
-            from graph.values import to_epoch_ms
+            from riskgraph.graph.values import to_epoch_ms
             cut = to_epoch_ms(self.cutoff)
             out["trainedOnLaterFacts"] = sum(1 for e in self.train
                                              if (e.found_ms or 0) >= cut or (e.verified_ms or 0) >= cut)

@@ -11,9 +11,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
-from graph.dialect import ident
-from graph.store import GraphStore
-from graph.values import to_epoch_ms
+from riskgraph.graph.dialect import ident
+from riskgraph.graph.store import GraphStore
+from riskgraph.graph.values import to_epoch_ms
 
 #: reading whole labels can take longer than the store's default time limit
 READ_TIMEOUT_MS = 300_000

@@ -15,10 +15,10 @@ from typing import Iterable
 from rdflib import RDF, RDFS, Literal, URIRef
 from rdflib.namespace import OWL, SKOS
 
-from graph.dialect import ident
-from graph.store import GraphStore
-from ontology.model import RG, Ontology, load_ontology
-from reasoning.recommend.textmatch import Match, Matcher, contains_any
+from riskgraph.graph.dialect import ident
+from riskgraph.graph.store import GraphStore
+from riskgraph.ontology.model import RG, Ontology, load_ontology
+from riskgraph.reasoning.recommend.textmatch import Match, Matcher, contains_any
 
 KB = "https://w3id.org/riskgraph/kb/"
 KB_DOCUMENT = URIRef(KB + "control-measures")

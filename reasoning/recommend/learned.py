@@ -20,9 +20,9 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-from reasoning.recommend.facts import DangerFact, EnterpriseFact
-from reasoning.recommend.kb import KnowledgeBase
-from reasoning.recommend.textmatch import normalise
+from riskgraph.reasoning.recommend.facts import DangerFact, EnterpriseFact
+from riskgraph.reasoning.recommend.kb import KnowledgeBase
+from riskgraph.reasoning.recommend.textmatch import normalise
 
 
 @lru_cache(maxsize=1)

@@ -15,15 +15,15 @@ import time
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
-from graph.dialect import ident
-from graph.store import GraphStore
-from graph.values import LOCAL_TZ, to_epoch_ms
-from reasoning.models.config import ModelConfig
-from reasoning.recommend.config import load_config
-from reasoning.recommend.engine import Recommendation, Recommender, SubjectResult
-from reasoning.recommend.facts import EnterpriseFact, Reader
-from reasoning.recommend.kb import KnowledgeBase, knowledge_base, load_knowledge_base
-from reasoning.recommend.learned import NeighbourModel, examples
+from riskgraph.graph.dialect import ident
+from riskgraph.graph.store import GraphStore
+from riskgraph.graph.values import LOCAL_TZ, to_epoch_ms
+from riskgraph.reasoning.models.config import ModelConfig
+from riskgraph.reasoning.recommend.config import load_config
+from riskgraph.reasoning.recommend.engine import Recommendation, Recommender, SubjectResult
+from riskgraph.reasoning.recommend.facts import EnterpriseFact, Reader
+from riskgraph.reasoning.recommend.kb import KnowledgeBase, knowledge_base, load_knowledge_base
+from riskgraph.reasoning.recommend.learned import NeighbourModel, examples
 
 log = logging.getLogger(__name__)
 

@@ -6,13 +6,13 @@ import math
 from collections import Counter, defaultdict
 from typing import Sequence
 
-from graph.dialect import ident
-from reasoning import graph_facts as gf
-from reasoning.models.config import ModelConfig, load_config
-from reasoning.models.coupling import Point, coordination, haversine_m, nk_coupling, spatial_coupling
-from reasoning.region_totals import region_ancestors, region_totals
-from reasoning.run_context import ModelRun, Run, Timer
-from reasoning.writeback import ASSESSMENT, Written, remove_stale, write_assessments
+from riskgraph.graph.dialect import ident
+from riskgraph.reasoning import graph_facts as gf
+from riskgraph.reasoning.models.config import ModelConfig, load_config
+from riskgraph.reasoning.models.coupling import Point, coordination, haversine_m, nk_coupling, spatial_coupling
+from riskgraph.reasoning.region_totals import region_ancestors, region_totals
+from riskgraph.reasoning.run_context import ModelRun, Run, Timer
+from riskgraph.reasoning.writeback import ASSESSMENT, Written, remove_stale, write_assessments
 
 
 # ====================================================================== N-K coupling

@@ -4,13 +4,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Iterable
 
-from reasoning import graph_facts as gf
-from reasoning.models.config import ModelConfig, load_config
-from reasoning.models.enterprise_rating import rate_enterprise
-from reasoning.models.enterprise_risk import assess_enterprise_risk, supervision_tags
-from reasoning.models.result import ModelResult
-from reasoning.run_context import ModelRun, Run, Timer
-from reasoning.writeback import Written, clear_property, remove_stale, set_properties, write_assessments
+from riskgraph.reasoning import graph_facts as gf
+from riskgraph.reasoning.models.config import ModelConfig, load_config
+from riskgraph.reasoning.models.enterprise_rating import rate_enterprise
+from riskgraph.reasoning.models.enterprise_risk import assess_enterprise_risk, supervision_tags
+from riskgraph.reasoning.models.result import ModelResult
+from riskgraph.reasoning.run_context import ModelRun, Run, Timer
+from riskgraph.reasoning.writeback import Written, clear_property, remove_stale, set_properties, write_assessments
 
 
 _NOT_APPLICABLE = dict(major_hazards=(), processes=(), in_park=None, safety_distance_met=None, standardisation=None,

@@ -4,12 +4,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Mapping
 
-from reasoning import graph_facts as gf
-from reasoning.models.config import ModelConfig, load_config
-from reasoning.models.inform import inform_index
-from reasoning.region_totals import RegionTotals, region_totals
-from reasoning.run_context import ModelRun, Run, Timer
-from reasoning.writeback import Written, clear_property, remove_stale, set_properties, write_assessments
+from riskgraph.reasoning import graph_facts as gf
+from riskgraph.reasoning.models.config import ModelConfig, load_config
+from riskgraph.reasoning.models.inform import inform_index
+from riskgraph.reasoning.region_totals import RegionTotals, region_totals
+from riskgraph.reasoning.run_context import ModelRun, Run, Timer
+from riskgraph.reasoning.writeback import Written, clear_property, remove_stale, set_properties, write_assessments
 
 
 def inform_config(run: Run, indicator_set: str) -> ModelConfig:

@@ -1,11 +1,11 @@
 """GB 18218-2018 per HazardSource; sets HazardSource.majorHazardLevel (removed when no longer major)."""
 from __future__ import annotations
 
-from reasoning import graph_facts as gf
-from reasoning.models.config import load_config
-from reasoning.models.major_hazard import assess_unit
-from reasoning.run_context import ModelRun, Run, Timer
-from reasoning.writeback import Written, clear_property, remove_stale, set_properties, write_assessments
+from riskgraph.reasoning import graph_facts as gf
+from riskgraph.reasoning.models.config import load_config
+from riskgraph.reasoning.models.major_hazard import assess_unit
+from riskgraph.reasoning.run_context import ModelRun, Run, Timer
+from riskgraph.reasoning.writeback import Written, clear_property, remove_stale, set_properties, write_assessments
 
 
 def step_major_hazard(run: Run) -> ModelRun:

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import time
 
-from reasoning.run_context import ModelRun, Run
+from riskgraph.reasoning.run_context import ModelRun, Run
 
 
 def step_recommend(run: Run) -> ModelRun:
     """Control measures for every enterprise, risk point and open hidden danger (reasoning/recommend)."""
-    from reasoning.recommend.run import run as recommend
+    from riskgraph.reasoning.recommend.run import run as recommend
 
     started = time.monotonic()
     summary = recommend(run.store, as_of=run.as_of)

@@ -4,12 +4,12 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping
 
-from reasoning import graph_facts as gf
-from reasoning.models.config import ModelConfig, load_config
-from reasoning.models.result import ModelResult
-from reasoning.models.risk_point import lec, ls
-from reasoning.run_context import ModelRun, Run, Timer
-from reasoning.writeback import Written, clear_property, remove_stale, set_properties, write_assessments
+from riskgraph.reasoning import graph_facts as gf
+from riskgraph.reasoning.models.config import ModelConfig, load_config
+from riskgraph.reasoning.models.result import ModelResult
+from riskgraph.reasoning.models.risk_point import lec, ls
+from riskgraph.reasoning.run_context import ModelRun, Run, Timer
+from riskgraph.reasoning.writeback import Written, clear_property, remove_stale, set_properties, write_assessments
 
 log = logging.getLogger(__name__)
 

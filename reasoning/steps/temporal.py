@@ -5,13 +5,13 @@ from collections import Counter
 from dataclasses import replace
 from typing import Sequence
 
-from reasoning import graph_facts as gf
-from reasoning.models.config import load_config
-from reasoning.models.result import ModelResult
-from reasoning.models.temporal import Exposure, temporal_risk
-from reasoning.region_totals import region_totals
-from reasoning.run_context import ModelRun, Run, Timer
-from reasoning.writeback import Written, remove_stale, write_assessments
+from riskgraph.reasoning import graph_facts as gf
+from riskgraph.reasoning.models.config import load_config
+from riskgraph.reasoning.models.result import ModelResult
+from riskgraph.reasoning.models.temporal import Exposure, temporal_risk
+from riskgraph.reasoning.region_totals import region_totals
+from riskgraph.reasoning.run_context import ModelRun, Run, Timer
+from riskgraph.reasoning.writeback import Written, remove_stale, write_assessments
 
 
 def step_temporal(run: Run) -> list[ModelRun]:

@@ -20,14 +20,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-import graph
-from api.qr.entities import QR_LABELS
-from api.qr.keyring import KEYRING_FILE, Keyring
-from api.qr.service import QrService, iso, safe_name
-from api.qr.token import parse
-from api.schema import Schema
-from api.settings import Settings
-from ontology.model import load_ontology
+from riskgraph import graph
+from riskgraph.api.qr.entities import QR_LABELS
+from riskgraph.api.qr.keyring import KEYRING_FILE, Keyring
+from riskgraph.api.qr.service import QrService, iso, safe_name
+from riskgraph.api.qr.token import parse
+from riskgraph.api.schema import Schema
+from riskgraph.api.settings import Settings
+from riskgraph.ontology.model import load_ontology
 
 
 def _data_dir(args: argparse.Namespace) -> Path | None:
@@ -84,7 +84,7 @@ def cmd_qr(args: argparse.Namespace) -> int:
 
 
 def cmd_qr_batch(args: argparse.Namespace) -> int:
-    from api.access import region_prefix
+    from riskgraph.api.access import region_prefix
 
     out = Path(args.out)
     kind = out.suffix.lower()

@@ -10,9 +10,9 @@ from typing import Any, Callable, Sequence
 from rich.console import Console
 from rich.table import Table
 
-import graph
-from graph.dialect import ident
-from graph.store import ANALYST_ROW_LIMIT, ANALYST_TIMEOUT_MS, GraphStore, StoreError
+from riskgraph import graph
+from riskgraph.graph.dialect import ident
+from riskgraph.graph.store import ANALYST_ROW_LIMIT, ANALYST_TIMEOUT_MS, GraphStore, StoreError
 
 # piped output (CI logs, files) gets wide tables instead of rich's 80-column default
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -72,7 +72,7 @@ def _cell(value: Any) -> str:
 
 
 def cmd_export_rdf(args: argparse.Namespace) -> int:
-    from graph.export import to_rdf
+    from riskgraph.graph.export import to_rdf
 
     with _open(args) as store:
         ref = _find(store, args.id, args.label)
@@ -100,7 +100,7 @@ def _find(store: GraphStore, key: str, label: str | None) -> tuple[str, str]:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from loaders.generate import generate
+    from riskgraph.synth import generate
 
     summary = generate(args.out, enterprises=args.enterprises, seed=args.seed, dirt_rate=args.dirt_rate)
     table = Table(title=f"generated into {args.out}")
@@ -116,7 +116,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_load(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from loaders.load import load_directory
+    from riskgraph.loaders.load import load_directory
 
     with _open(args) as store, Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                         TimeElapsedColumn(), console=err_console, transient=True) as bar:
@@ -172,7 +172,7 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 def cmd_assess(args: argparse.Namespace) -> int:
     import datetime as dt
 
-    from reasoning.assess import run_all
+    from riskgraph.reasoning.assess import run_all
 
     as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
     with _open(args) as store:
@@ -191,7 +191,7 @@ def print_runs(runs) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from api.server import serve
+    from riskgraph.api.server import serve
 
     console.print(f"serving {graph.redact(args.graph or graph.default_url())} on http://{args.host}:{args.port} "
                   f"(API docs at /docs)")
@@ -201,9 +201,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Generate a province, load it, assess it, and serve it: the whole system on the embedded store."""
-    from loaders.generate import generate
-    from loaders.load import load_directory
-    from reasoning.assess import run_all
+    from riskgraph.synth import generate
+    from riskgraph.loaders.load import load_directory
+    from riskgraph.reasoning.assess import run_all
 
     demo_dir = graph.default_data_dir() / "demo"
     export = demo_dir / f"export-{args.enterprises}-seed{args.seed}"
@@ -218,8 +218,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _print_stats(store)
     if args.no_serve:
         return 0
-    from api.demo_users import ensure_demo_users
-    from api.server import serve
+    from riskgraph.cli.demo_users import ensure_demo_users
+    from riskgraph.api.server import serve
 
     with graph.connect(url) as store:
         credentials = ensure_demo_users(demo_dir, store)
@@ -291,8 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("serve", cmd_serve, "serve the HTTP API and pages")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    from api.qr_cli import add_qr_commands
-    from api.users import add_user_commands
+    from riskgraph.cli.qr import add_qr_commands
+    from riskgraph.api.users import add_user_commands
 
     add_user_commands(sub)
     add_qr_commands(sub)

@@ -2,11 +2,11 @@
 
 Public entry point::
 
-    from loaders.generate import generate
+    from riskgraph.synth import generate
     summary = generate("out/", enterprises=2000, seed=1, dirt_rate=0.05)
 
 Same seed + arguments → byte-identical files.  File formats, the truth files and
-every defect code are documented in ``loaders/generate/FORMATS.md``.
+every defect code are documented in ``synth/FORMATS.md``.
 """
 from __future__ import annotations
 

@@ -31,7 +31,9 @@ from .sources.public_reports import PublicReports
 from .sources.resources import Resources
 from .truth import Truth
 
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "1.1"
+#: The generator's parameters and ground truth, beside the truth files (never read by the loader).
+GENERATION_FILE = "truth/generation.json"
 DEFAULT_TODAY = date(2026, 11, 1)
 
 
@@ -95,20 +97,32 @@ def run(out_dir: str | Path, *, enterprises: int = 200, seed: int = 1, dirt_rate
         s.finish()
     truth.close()
 
-    files = ctx.files + truth.files()
+    truth_files = truth.files()
+    files = ctx.files + truth_files
+    # manifest.json is the neutral export manifest any source system could write: the loader reads only it
     manifest = {
-        "generator": "riskgraph.loaders.generate", "version": GENERATOR_VERSION,
+        "exportedOn": today.isoformat(),
         "province": {"code": "130000", "name": "河北省"},
-        "parameters": {"enterprises": enterprises, "seed": seed, "dirt_rate": dirt_rate, "today": today.isoformat()},
-        "files": [{"source": f.source, "path": f.path, "format": f.format, "encoding": f.encoding, "rows": f.rows,
-                   **({"columns": list(f.columns)} if f.columns else {})} for f in files],
-        "defects": dict(sorted(truth.counts.items())),
-        "expected_outcomes": dict(sorted(truth.outcomes.items())),
-        "documentation": "loaders/generate/FORMATS.md",
+        "files": [_file_entry(f) for f in ctx.files],
     }
     (root / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    # the generator's own account (parameters, ground truth) stays under truth/, for tests and benchmarks
+    generation = {
+        "generator": "riskgraph.synth", "version": GENERATOR_VERSION,
+        "parameters": {"enterprises": enterprises, "seed": seed, "dirt_rate": dirt_rate, "today": today.isoformat()},
+        "files": [_file_entry(f) for f in truth_files],
+        "defects": dict(sorted(truth.counts.items())),
+        "expected_outcomes": dict(sorted(truth.outcomes.items())),
+        "documentation": "synth/FORMATS.md",
+    }
+    (root / GENERATION_FILE).write_text(json.dumps(generation, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return GenerationSummary(
         out_dir=root, seed=seed, enterprises=enterprises, dirt_rate=dirt_rate, today=today,
-        files=[f.path for f in files] + ["manifest.json"], row_counts={f.path: f.rows for f in files},
+        files=[f.path for f in files] + ["manifest.json", GENERATION_FILE], row_counts={f.path: f.rows for f in files},
         defects=dict(sorted(truth.counts.items())), outcomes=dict(sorted(truth.outcomes.items())),
         chemical_enterprises=hazard.chem_ent, major_hazard_enterprises=hazard.major_ent)
+
+
+def _file_entry(f) -> dict:
+    return {"source": f.source, "path": f.path, "format": f.format, "encoding": f.encoding, "rows": f.rows,
+            **({"columns": list(f.columns)} if f.columns else {})}

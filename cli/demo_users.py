@@ -5,8 +5,8 @@ import os
 import secrets
 from pathlib import Path
 
-from api.users import user_store
-from graph.store import GraphStore
+from riskgraph.api.users import user_store
+from riskgraph.graph.store import GraphStore
 
 CREDENTIALS_FILE = "demo-accounts.txt"
 #: the demo inspector supervises 沧州市, where the province's chemical parks cluster

@@ -6,7 +6,7 @@ generated registry names exactly the parks a load recognises.
 """
 from __future__ import annotations
 
-from loaders.reference import Park, parks
+from riskgraph.loaders.reference import Park, parks
 
 PARKS: tuple[Park, ...] = tuple(parks())
 
