@@ -65,7 +65,7 @@ class AuditLog:
                 "INSERT INTO audit (at, at_ms, username, role, action, method, path, subject, result, status, client, details) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    dt.datetime.fromtimestamp(now, dt.timezone.utc).isoformat(timespec="milliseconds"),
+                    dt.datetime.fromtimestamp(now, dt.UTC).isoformat(timespec="milliseconds"),
                     int(now * 1000),
                     username if username is not None else caller.username,
                     caller.role.value,

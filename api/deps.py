@@ -6,8 +6,8 @@ one audit entry (a failed request writes none: nothing was read).
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer

@@ -8,7 +8,8 @@ remembers every node that kept a non-public field, so the request can be audited
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from riskgraph.api.access import Caller
 from riskgraph.graph.values import decode_properties

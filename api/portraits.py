@@ -13,8 +13,19 @@ from riskgraph.api.deps import Context
 from riskgraph.api.disclosure import level_name
 from riskgraph.api.routes.common import node_out
 from riskgraph.api.schema import (
-    ASSESSMENT, ASSESSMENT_METHOD, ASSESSMENT_TIME, DANGER_GRADE, DANGER_STATE, DEADLINE, ENTERPRISE,
-    HIDDEN_DANGER, MONITORING_ALARM, NATURAL_DISASTER_POINT, RECOMMENDATION, REGION_CODE, RISK_POINT,
+    ASSESSMENT,
+    ASSESSMENT_METHOD,
+    ASSESSMENT_TIME,
+    DANGER_GRADE,
+    DANGER_STATE,
+    DEADLINE,
+    ENTERPRISE,
+    HIDDEN_DANGER,
+    MONITORING_ALARM,
+    NATURAL_DISASTER_POINT,
+    RECOMMENDATION,
+    REGION_CODE,
+    RISK_POINT,
 )
 from riskgraph.api.views import ViewBuilder, ViewNode
 from riskgraph.graph.dialect import ident

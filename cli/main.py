@@ -4,8 +4,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -201,9 +202,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Generate a province, load it, assess it, and serve it: the whole system on the embedded store."""
-    from riskgraph.synth import generate
     from riskgraph.loaders.load import load_directory
     from riskgraph.reasoning.assess import run_all
+    from riskgraph.synth import generate
 
     demo_dir = graph.default_data_dir() / "demo"
     export = demo_dir / f"export-{args.enterprises}-seed{args.seed}"
@@ -218,8 +219,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _print_stats(store)
     if args.no_serve:
         return 0
-    from riskgraph.cli.demo_users import ensure_demo_users
     from riskgraph.api.server import serve
+    from riskgraph.cli.demo_users import ensure_demo_users
 
     with graph.connect(url) as store:
         credentials = ensure_demo_users(demo_dir, store)
@@ -291,8 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("serve", cmd_serve, "serve the HTTP API and pages")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    from riskgraph.cli.qr import add_qr_commands
     from riskgraph.api.users import add_user_commands
+    from riskgraph.cli.qr import add_qr_commands
 
     add_user_commands(sub)
     add_qr_commands(sub)

@@ -16,9 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from riskgraph import graph
 from riskgraph.api.qr.entities import QR_LABELS
@@ -169,7 +169,7 @@ def cmd_qr_decode(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_qr_commands(sub: "argparse._SubParsersAction") -> None:
+def add_qr_commands(sub: argparse._SubParsersAction) -> None:
     """Register the QR commands on the CLI's subparsers (each sets `func` and returns an exit code)."""
     def add(name: str, func, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)

@@ -6,8 +6,9 @@ links to their SKOS concepts, nodes as `https://w3id.org/riskgraph/id/{Label}/{k
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import quote, unquote
 
 import networkx as nx
@@ -39,7 +40,7 @@ def parse_node_iri(iri: str) -> NodeRef | None:
 def read_all(store: GraphStore, labels: Iterable[str] | None = None) -> Subgraph:
     """Every node of the given labels (default: all) and the relationships among them, paged."""
     onto = store.ontology
-    wanted = [onto.check_label(l).name for l in (labels or onto.labels)]
+    wanted = [onto.check_label(lbl).name for lbl in (labels or onto.labels)]
     sub = Subgraph()
     for label in wanted:
         key = onto.key_of(label)

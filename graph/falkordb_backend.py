@@ -1,7 +1,8 @@
 """FalkorDB backend: the embedded default (our own managed server) and remote FalkorDB servers."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import falkordb
 import redis
@@ -38,7 +39,7 @@ class FalkorStore(GraphStore):
 
     @classmethod
     def embedded(cls, data_dir: str, *, graph_name: str = DEFAULT_GRAPH, thread_count: int = 2,
-                 **options: Any) -> "FalkorStore":
+                 **options: Any) -> FalkorStore:
         server = EmbeddedServer(data_dir, thread_count=thread_count,
                                 timeout_default_ms=options.get("timeout_ms", 30_000)).start()
         db = falkordb.FalkorDB(unix_socket_path=server.socket_path)
@@ -46,7 +47,7 @@ class FalkorStore(GraphStore):
 
     @classmethod
     def remote(cls, host: str, port: int, *, password: str | None = None, graph_name: str = DEFAULT_GRAPH,
-               **options: Any) -> "FalkorStore":
+               **options: Any) -> FalkorStore:
         db = falkordb.FalkorDB(host=host, port=port, password=password)
         return cls(db, url=f"falkor://{host}:{port}/{graph_name}", graph_name=graph_name, **options)
 

@@ -1,7 +1,8 @@
 """Neo4j 5 backend through the official driver: for production, clusters and Aura."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import neo4j
 from neo4j import GraphDatabase, unit_of_work

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from riskgraph.graph.dialect import Dialect, Statement, ident
 from riskgraph.graph.subgraph import Subgraph, fetch_neighbourhood
@@ -47,7 +48,7 @@ class QueryResult:
     truncated: bool = False
 
     def records(self) -> list[dict[str, Any]]:
-        return [dict(zip(self.columns, row)) for row in self.rows]
+        return [dict(zip(self.columns, row, strict=False)) for row in self.rows]
 
 
 @dataclass
@@ -99,10 +100,10 @@ class GraphStore(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    def compact(self) -> None:
+    def compact(self) -> None:  # noqa: B027 -- an optional hook: backends with nothing to tidy keep it
         """After a bulk load: let the backend tidy its storage (the embedded store rewrites its log)."""
 
-    def __enter__(self) -> "GraphStore":
+    def __enter__(self) -> GraphStore:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,8 +1,9 @@
 """A subgraph in plain Python: what neighbourhood reads return and exports consume."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from riskgraph.graph.dialect import ident
 
@@ -26,7 +27,7 @@ class Subgraph:
         return ref
 
 
-def fetch_neighbourhood(store: "GraphStore", label: str, key: str, *, depth: int = 1,
+def fetch_neighbourhood(store: GraphStore, label: str, key: str, *, depth: int = 1,
                         labels: Iterable[str] | None = None, limit: int = 500) -> Subgraph:
     """Read the nodes and relationships within `depth` hops of (label, key).
 
@@ -64,6 +65,6 @@ def fetch_neighbourhood(store: "GraphStore", label: str, key: str, *, depth: int
     return sub
 
 
-def _ref(store: "GraphStore", labels: list[str], props: dict[str, Any]) -> NodeRef:
-    label = next(l for l in labels if l in store.ontology.classes)
+def _ref(store: GraphStore, labels: list[str], props: dict[str, Any]) -> NodeRef:
+    label = next(lbl for lbl in labels if lbl in store.ontology.classes)
     return label, str(props[store.ontology.key_of(label)])

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX, Ontology, PropertyDef

@@ -15,15 +15,15 @@ import hashlib
 import json
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from riskgraph.graph.dialect import ident
-from riskgraph.loaders.anchors import CHANGE_EVENT, DERIVED_FROM, ENTERPRISE, QUARANTINED_ROW, SOURCE_RECORD
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import encode_properties
-from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX
+from riskgraph.loaders.anchors import CHANGE_EVENT, DERIVED_FROM, ENTERPRISE, QUARANTINED_ROW, SOURCE_RECORD
 from riskgraph.loaders.fields import FieldContext, normalise, raw_value
 from riskgraph.loaders.mapping import FieldSpec, FileSpec, LinkSpec, SourceMapping
 from riskgraph.loaders.normalise.errors import RowError
@@ -31,6 +31,7 @@ from riskgraph.loaders.normalise.regions import region_from_address, region_tabl
 from riskgraph.loaders.normalise.uscc import Uscc, parse_uscc
 from riskgraph.loaders.readers import SourceRow, read_rows
 from riskgraph.loaders.resolve import EnterpriseIndex, Resolution
+from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX
 
 BATCH_ROWS = 1_000
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from riskgraph.loaders.mapping import FieldSpec
 from riskgraph.loaders.normalise.dates import parse_date, parse_datetime
@@ -107,7 +108,7 @@ def _convert(spec: FieldSpec, label: str, raw: str, ctx: FieldContext) -> Any:
         return ":".join(unicodedata.normalize("NFKC", part) for part in raw.split("\x1f"))
     if kind == "sum":
         total = 0
-        for column, part in zip(spec.columns, raw.split("\x1f")):
+        for column, part in zip(spec.columns, raw.split("\x1f"), strict=False):
             total += parse_number(part, column, minimum=0, integer=True) or 0
         return total
     if kind == "json":

@@ -61,7 +61,7 @@ class EnterpriseIndex:
             self.by_key[key].append(uscc)
 
     @classmethod
-    def from_store(cls, store: GraphStore) -> "EnterpriseIndex":
+    def from_store(cls, store: GraphStore) -> EnterpriseIndex:
         index = cls()
         key = ident(store.ontology.key_of(ENTERPRISE))
         for row in store.read(f"MATCH (e:{ident(ENTERPRISE)}) RETURN e.{key} AS u, e.name AS n, e.regionCode AS r"):

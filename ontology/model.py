@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from functools import cached_property, lru_cache
 from importlib import resources
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import OWL, SKOS
@@ -35,7 +36,7 @@ class Disclosure(IntEnum):
     INTERNAL = 3
 
     @classmethod
-    def parse(cls, text: str) -> "Disclosure":
+    def parse(cls, text: str) -> Disclosure:
         try:
             return cls[text.strip().upper()]
         except KeyError:

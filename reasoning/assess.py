@@ -48,7 +48,7 @@ the measures rolled up it (INFORM, coupling and temporal steps).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable
+from collections.abc import Iterable
 
 from riskgraph.graph.store import GraphStore
 from riskgraph.reasoning.run_context import ModelRun, Run

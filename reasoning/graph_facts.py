@@ -13,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
@@ -201,7 +202,7 @@ class Windows:
     accident_years: int
 
     @classmethod
-    def from_configs(cls, rating: ModelConfig | None = None, risk: ModelConfig | None = None) -> "Windows":
+    def from_configs(cls, rating: ModelConfig | None = None, risk: ModelConfig | None = None) -> Windows:
         rating = rating or load_config("enterprise_rating")
         risk = risk or load_config("enterprise_risk")
         auto = rating["auto_red"]

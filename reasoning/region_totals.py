@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from riskgraph.reasoning import graph_facts as gf
 from riskgraph.reasoning.run_context import Run

@@ -8,8 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ, to_epoch_ms
@@ -34,7 +35,7 @@ class Run:
     _cache: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, store: GraphStore, as_of: dt.date | None) -> "Run":
+    def start(cls, store: GraphStore, as_of: dt.date | None) -> Run:
         now = dt.datetime.now(tz=LOCAL_TZ)
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)
         return cls(store, as_of or now.date(), now, load_config("assess"))

@@ -8,8 +8,9 @@ import json
 import logging
 import math
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore

@@ -37,7 +37,7 @@ class Dirt:
         return self.rate > 0 and self.rng.random() < min(0.95, self.rate * mult)
 
     def choose(self, menu: list[tuple[str, float]]) -> str:
-        kinds, weights = zip(*menu)
+        kinds, weights = zip(*menu, strict=False)
         return self.rng.choices(kinds, weights)[0]
 
     def name_variant(self, e, typo: bool = False) -> tuple[str, str] | None:

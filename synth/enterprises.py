@@ -112,8 +112,8 @@ def build(region: Region, n: int, rng: random.Random, drng: random.Random, dirt_
     names = NameFactory(random.Random(rng.random()))
     weights = _county_weights(region)
     counties = region.counties
-    sectors, shares = zip(*SECTOR_SHARE.items())
-    status_names, status_w = zip(*STATUSES)
+    sectors, shares = zip(*SECTOR_SHARE.items(), strict=False)
+    status_names, status_w = zip(*STATUSES, strict=False)
     seen: set[str] = set()
     out: list[Enterprise] = []
     legacy_rate = min(1.0, dirt_rate * 0.1)

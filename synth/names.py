@@ -111,7 +111,7 @@ class NameFactory:
             place = county.city_name
         else:
             place = county.stem
-        forms, weights = zip(*ORG_FORMS)
+        forms, weights = zip(*ORG_FORMS, strict=False)
         form = r.choices(forms, weights)[0]
         if form == "集团有限公司" and r.random() < 0.5:
             form = "（集团）有限公司"

@@ -30,7 +30,7 @@ def org_code(rng: random.Random) -> str:
             body.append(rng.choice(_ORG_BODY_LETTERS))
         else:
             body.append(str(rng.randrange(10)))
-    s = sum(_org_value(c) * w for c, w in zip(body, _ORG_WEIGHTS))
+    s = sum(_org_value(c) * w for c, w in zip(body, _ORG_WEIGHTS, strict=False))
     c9 = 11 - s % 11
     check = "X" if c9 == 10 else "0" if c9 == 11 else str(c9)
     return "".join(body) + check

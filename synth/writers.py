@@ -13,9 +13,10 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 FIXED_ZIP_TIME = (2026, 11, 1, 0, 0, 0)
 _FLUSH_EVERY = 4000

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
+from api_support import Api, serve_app
 
 from riskgraph import graph
 from riskgraph.graph.store import GraphStore
@@ -30,3 +31,17 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore
         yield s
     finally:
         s.close()
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest,
+        monkeypatch_module: pytest.MonkeyPatch) -> Iterator[Api]:
+    """The HTTP service on the fixture province of api_support.py, over real HTTP."""
+    yield from serve_app(tmp_path_factory.mktemp("api"), request, monkeypatch_module)

@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from api_support import E1, E2, E3, ROLE_USER, ROLES, assert_error, find, nodes_in
 from rdflib import Graph
 
 from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX, Disclosure, load_ontology
-from test_api_support import E1, E2, E3, ROLE_USER, ROLES, api, assert_error, find, monkeypatch_module, nodes_in  # noqa: F401
 
 ONTO = load_ontology()
 CEILING = {"public": Disclosure.PUBLIC, "enterprise": Disclosure.ENTERPRISE, "inspector": Disclosure.INSPECTOR,

@@ -7,9 +7,9 @@ import time
 import httpx
 import jwt
 import pytest
+from api_support import E1, E2, PASSWORD, assert_error
 
 from riskgraph.api.users import UserError, create_user, user_store
-from test_api_support import E1, E2, PASSWORD, api, assert_error, monkeypatch_module  # noqa: F401
 
 
 def login(api, username: str, password: str = PASSWORD) -> httpx.Response:

@@ -5,8 +5,7 @@ import time
 
 import jwt
 import pytest
-
-from test_api_support import E1, api, assert_error, monkeypatch_module  # noqa: F401
+from api_support import E1, assert_error
 
 
 def configure_app(app):

@@ -1,9 +1,10 @@
 """What the portraits, risk endpoints, searches and layers contain (read as an admin unless said)."""
 from __future__ import annotations
 
+from api_support import E1, E2, E3, assert_error, nodes_in
+
 from riskgraph.api.schema import Schema
 from riskgraph.ontology.model import load_ontology
-from test_api_support import E1, E2, E3, api, assert_error, find, monkeypatch_module, nodes_in  # noqa: F401
 
 ONTO = load_ontology()
 

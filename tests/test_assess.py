@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 
 from riskgraph import graph
-from riskgraph.synth import generate
 from riskgraph.loaders.load import load_directory
 from riskgraph.reasoning import graph_facts as gf
 from riskgraph.reasoning.assess import STEPS, run_all, select_steps
-from riskgraph.reasoning.models.coupling import Point, spatial_coupling
 from riskgraph.reasoning.models.config import load_config
+from riskgraph.reasoning.models.coupling import Point, spatial_coupling
 from riskgraph.reasoning.models.vocab import vocabulary
 from riskgraph.reasoning.writeback import assessment_id
+from riskgraph.synth import generate
 
 SEED, ENTERPRISES = 1, 200
 AS_OF = dt.date(2026, 11, 1)
@@ -225,7 +225,7 @@ def _spearman(xs: list[float], ys: list[float]) -> float:
 
     rx, ry = ranks(xs), ranks(ys)
     mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
-    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
+    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=False))
     return cov / math.sqrt(sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry))
 
 

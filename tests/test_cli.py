@@ -9,6 +9,7 @@ from pathlib import Path
 from rdflib import Graph
 
 from riskgraph import graph
+
 USCC = "91130100MA0CEFGH1X"
 
 

@@ -260,7 +260,7 @@ def test_defect_records_are_well_formed(small: Path) -> None:
              "conflicting_value", "duplicate_row", "date_format", "money_unit", "quantity_unit"}
     reasons = {"missing_required", "out_of_range", "unparseable_date", "unparseable_number", "orphan_reference",
                "unresolved_entity", "encoding_error", "duplicate_row"}
-    registry = {json.loads(l)["uscc"] for l in open(small / "truth/enterprises.jsonl", encoding="utf-8")}
+    registry = {json.loads(ln)["uscc"] for ln in open(small / "truth/enterprises.jsonl", encoding="utf-8")}
     for d in defects(small):
         assert d["defect"] in codes
         assert d["expected"] in ("repair", "quarantine", "flag")
@@ -288,8 +288,8 @@ def test_gb18030_registry_is_gb18030_not_utf8(small: Path) -> None:
 
 
 def test_entities_cover_enterprise_rows(small: Path) -> None:
-    registry = {json.loads(l)["uscc"] for l in open(small / "truth/enterprises.jsonl", encoding="utf-8")}
-    ents = [json.loads(l) for l in open(small / "truth/entities.jsonl", encoding="utf-8")]
+    registry = {json.loads(ln)["uscc"] for ln in open(small / "truth/enterprises.jsonl", encoding="utf-8")}
+    ents = [json.loads(ln) for ln in open(small / "truth/entities.jsonl", encoding="utf-8")]
     keyed = Counter((e["file"], e["row"]) for e in ents)
     assert max(keyed.values()) == 1
     m = {f["path"]: f["rows"] for f in manifest(small)["files"]}
@@ -309,7 +309,8 @@ def test_entities_cover_enterprise_rows(small: Path) -> None:
 def test_no_clean_row_references_a_quarantined_hidden_danger(small: Path) -> None:
     header, rows = read_csv(small, "dual_prevention/hidden_dangers.csv", "utf-8")
     q = {rows[d["row"] - 1][0] for d in defects(small)
-         if d["file"] == "dual_prevention/hidden_dangers.csv" and d["expected"] == "quarantine" and d["defect"] != "duplicate_row" and rows[d["row"] - 1][0]}
+         if d["file"] == "dual_prevention/hidden_dangers.csv" and d["expected"] == "quarantine"
+         and d["defect"] != "duplicate_row" and rows[d["row"] - 1][0]}
     _, rect = read_csv(small, "dual_prevention/rectifications.csv", "utf-8")
     assert not q & {r[1] for r in rect}
 
@@ -338,13 +339,13 @@ def test_medium_run_and_major_hazard_share(medium) -> None:
         uid, chem, _cas, cat, qty = r
         Q = Q_NAMED.get(chem) or Q_CATEGORY[cat]
         S[uid] += tonnes(qty) / Q
-    chem_ents = {json.loads(l)["uscc"] for l in open(root / "truth/enterprises.jsonl", encoding="utf-8")
-                 if json.loads(l)["sector"] == "危险化学品"}
+    chem_ents = {json.loads(ln)["uscc"] for ln in open(root / "truth/enterprises.jsonl", encoding="utf-8")
+                 if json.loads(ln)["sector"] == "危险化学品"}
     major = {unit_owner[u] for u, s in S.items() if s >= 1 and u in unit_owner}
     share = len(major & chem_ents) / len(chem_ents)
     assert 0.22 <= share <= 0.38, share
     # the truth agrees with what a loader computes from the files (units untouched by quarantine)
-    truth_units = [json.loads(l) for l in open(root / "truth/hazard_units.jsonl", encoding="utf-8")]
+    truth_units = [json.loads(ln) for ln in open(root / "truth/hazard_units.jsonl", encoding="utf-8")]
     for t in truth_units:
         if not t["affected_by_defects"]:
             assert abs(S[t["unit_id"]] - t["S"]) < 1e-6, t["unit_id"]
@@ -365,7 +366,7 @@ def test_clean_dates_are_before_today(small: Path) -> None:
         for i, row in enumerate(rows, start=1):
             if (f["path"], i) in dirty:
                 continue
-            for h, v in zip(header, row):
+            for h, v in zip(header, row, strict=False):
                 m = iso.match(v)
                 if m and h not in future_ok:
                     assert "1990-01-01" <= v[:10] < "2026-11-01" or h == "成立日期", (f["path"], i, h, v)

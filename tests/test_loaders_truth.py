@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from riskgraph import graph
-from riskgraph.synth import generate
 from riskgraph.loaders.load import load_directory
+from riskgraph.synth import generate
 
 SEED, ENTERPRISES, DIRT = 7, 200, 0.05
 

@@ -197,7 +197,7 @@ danger_st = st.builds(
     st.one_of(st.none(), day_st), st.one_of(st.none(), day_st), st.integers())
 facts_st = st.builds(
     lambda mh, pr, park, std, acc, al, dangers, cr, pens: EnterpriseFacts(
-        as_of=AS_OF, subject="ent:1", major_hazards=tuple(MajorHazard(l, f"mh:{i}") for i, l in enumerate(mh)),
+        as_of=AS_OF, subject="ent:1", major_hazards=tuple(MajorHazard(lbl, f"mh:{i}") for i, lbl in enumerate(mh)),
         processes=tuple(Process(p, f"p:{p}") for p in pr), in_park=park, standardisation=std, accidents=tuple(acc),
         alarms=tuple(al), hidden_dangers=tuple(dangers), credit_records=tuple(cr), penalties=tuple(pens)),
     st.lists(st.sampled_from(["L1", "L2", "L3", "L4"]), max_size=3),
@@ -221,7 +221,7 @@ worsening_st = st.one_of(
     st.builds(lambda d, amt: ("penalties", Penalty(d, amt, "pen:new")), day_st, st.floats(0, 1e6)),
     st.builds(lambda d, n: ("inspections", Inspection(d, n, "insp:new")), day_st, st.integers(0, 30)),
     st.sampled_from(["BLACKLIST", "JOINT_PUNISHMENT", "ABNORMAL"]).map(lambda t: ("credit_records", CreditRecord(t, True, "cr:new"))),
-    st.sampled_from(["L1", "L2", "L3", "L4"]).map(lambda l: ("major_hazards", MajorHazard(l, "mh:new"))),
+    st.sampled_from(["L1", "L2", "L3", "L4"]).map(lambda lbl: ("major_hazards", MajorHazard(lbl, "mh:new"))),
 )
 
 

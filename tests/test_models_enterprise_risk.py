@@ -71,7 +71,7 @@ def test_worked_example():
 )
 def test_band_edges_without_control_data(levels, residual, colour):
     # no control data: E = 0 (flagged) → R = I
-    f = EnterpriseFacts(as_of=AS_OF, major_hazards=tuple(MajorHazard(l, f"mh:{l}") for l in levels))
+    f = EnterpriseFacts(as_of=AS_OF, major_hazards=tuple(MajorHazard(lbl, f"mh:{lbl}") for lbl in levels))
     r = assess_enterprise_risk(f)
     assert (r.score, r.colour) == (residual, colour)
     assert "control-no-data" in r.flags
@@ -125,7 +125,7 @@ def test_supervision_tags():
 # ---------------------------------------------------------------- properties
 facts_st = st.builds(
     lambda mh, rp, tp, pr, dangers, alarms: EnterpriseFacts(
-        as_of=AS_OF, major_hazards=tuple(MajorHazard(l, f"mh:{i}") for i, l in enumerate(mh)),
+        as_of=AS_OF, major_hazards=tuple(MajorHazard(lbl, f"mh:{i}") for i, lbl in enumerate(mh)),
         risk_points=tuple(RiskPointFact(c, f"rp:{i}") for i, c in enumerate(rp)),
         tailings_ponds=tuple(TailingsPondFact(c, f"tp:{i}") for i, c in enumerate(tp)),
         processes=tuple(Process(p, f"p:{p}") for p in pr), hidden_dangers=tuple(dangers), alarms=tuple(alarms)),
@@ -140,7 +140,7 @@ facts_st = st.builds(
                        st.integers(0, 300), st.floats(0, 48), st.booleans(), st.integers()), max_size=4),
 )
 hazard_st = st.one_of(
-    st.sampled_from(["L1", "L2", "L3", "L4"]).map(lambda l: ("major_hazards", MajorHazard(l, "mh:new"))),
+    st.sampled_from(["L1", "L2", "L3", "L4"]).map(lambda lbl: ("major_hazards", MajorHazard(lbl, "mh:new"))),
     st.sampled_from(["RED", "ORANGE", "YELLOW", "BLUE"]).map(lambda c: ("risk_points", RiskPointFact(c, "rp:new"))),
     st.sampled_from(["DANGER", "RISK", "ILL", "NORMAL"]).map(lambda c: ("tailings_ponds", TailingsPondFact(c, "tp:new"))),
 )

@@ -98,7 +98,7 @@ def test_lec_off_scale_values_are_flagged_or_rejected():
         (1, 1, 1, "BLUE", "BLUE"),
     ],
 )
-def test_ls_band_variants(l, s, r, gb_common, abcd):
+def test_ls_band_variants(l, s, r, gb_common, abcd):  # noqa: E741 -- L of the LS method
     default = ls(l, s)
     assert (default.method, default.score, default.colour) == ("ls-matrix", r, gb_common)
     assert ls(l, s, bands="ls-abcd-15").colour == abcd

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from riskgraph import graph
-from riskgraph.synth import generate
 from riskgraph.loaders.load import load_directory
 from riskgraph.reasoning.assess import run_all
+from riskgraph.synth import generate
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 

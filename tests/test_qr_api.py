@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import zxingcpp
+from api_support import E1, E2, E3, ROLE_USER, ROLES, assert_error, nodes_in
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from PIL import Image
 
@@ -24,7 +25,6 @@ from riskgraph.api.qr.keyring import Keyring
 from riskgraph.api.qr.ratelimit import TokenBucket
 from riskgraph.api.qr.token import Claims, b32decode, b32encode, encode, parse
 from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX, Disclosure, load_ontology
-from test_api_support import E1, E2, E3, ROLES, ROLE_USER, api, assert_error, monkeypatch_module, nodes_in  # noqa: F401
 
 ONTO = load_ontology()
 CEILING = {"public": Disclosure.PUBLIC, "enterprise": Disclosure.ENTERPRISE, "inspector": Disclosure.INSPECTOR,

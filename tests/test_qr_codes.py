@@ -24,11 +24,20 @@ from riskgraph.api.qr.ratelimit import TokenBucket
 from riskgraph.api.qr.render import QrTooLarge, code_url, find_font, make_qr, split_url
 from riskgraph.api.qr.service import QrService
 from riskgraph.api.qr.token import (
-    HEADER, SIGNATURE_LENGTH, Summary, TokenError, b32decode, b32encode, pack_id, packed_size, parse, token_id,
+    HEADER,
+    SIGNATURE_LENGTH,
+    Summary,
+    TokenError,
+    b32decode,
+    b32encode,
+    pack_id,
+    packed_size,
+    parse,
+    token_id,
     token_size,
 )
-from riskgraph.cli.qr import add_qr_commands
 from riskgraph.api.schema import Schema
+from riskgraph.cli.qr import add_qr_commands
 from riskgraph.ontology.model import load_ontology
 
 BASE = "https://yjj.hebei.gov.cn"            # a realistic bureau address: HTTPS://YJJ.HEBEI.GOV.CN/Q/ (27)

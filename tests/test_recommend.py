@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from typing import Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
-from test_api_support import PASSWORD, LogCapture, start_server
+from api_support import PASSWORD, LogCapture, start_server
 
 from riskgraph import graph
 from riskgraph.api.app import create_app
 from riskgraph.api.users import create_user
-from riskgraph.synth import generate
 from riskgraph.loaders.load import load_directory
 from riskgraph.reasoning.recommend.config import load_config
 from riskgraph.reasoning.recommend.engine import Recommender
@@ -21,6 +20,7 @@ from riskgraph.reasoning.recommend.evaluate import evaluate, split
 from riskgraph.reasoning.recommend.kb import MEASURE, knowledge_base, parse_ref
 from riskgraph.reasoning.recommend.learned import verified
 from riskgraph.reasoning.recommend.run import LABEL, read_province, rectified_states, run, train
+from riskgraph.synth import generate
 
 KB = knowledge_base()
 CONFIG = load_config()
@@ -89,7 +89,7 @@ def test_recommendations_are_ranked_explained_and_cited(province):
                    rec.for_danger(e, next(iter(e.dangers.values())))):
         recs = result.recommendations
         assert recs and [r.position for r in recs] == list(range(1, len(recs) + 1))
-        assert all(a.score >= b.score for a, b in zip(recs, recs[1:]))
+        assert all(a.score >= b.score for a, b in zip(recs, recs[1:], strict=False))
         assert len({r.measure.id for r in recs}) == len(recs)
         for r in recs:
             assert r.explanation and r.citation and r.paths
@@ -283,13 +283,6 @@ def api(province, tmp_path_factory: pytest.TempPathFactory, monkeypatch_module) 
     finally:
         server.should_exit = True
         thread.join(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
-    mp = pytest.MonkeyPatch()
-    yield mp
-    mp.undo()
 
 
 def test_api_returns_ranked_explained_recommendations(api, province):

@@ -8,7 +8,6 @@ from pyshacl import validate as shacl_validate
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS
 
-from riskgraph.synth.hazards import HIDDEN_DANGERS, MEASURES
 from riskgraph.ontology.model import RG, load_ontology, read_turtle
 from riskgraph.reasoning.recommend.kb import (
     CONCEPT,
@@ -21,6 +20,7 @@ from riskgraph.reasoning.recommend.kb import (
     parse,
 )
 from riskgraph.reasoning.recommend.textmatch import Matcher, Term
+from riskgraph.synth.hazards import HIDDEN_DANGERS, MEASURES
 
 ONTO = load_ontology()
 KB = knowledge_base()
@@ -165,7 +165,7 @@ def test_field_terms_follow_the_syntax():
 @pytest.mark.parametrize("code", sorted(MEASURES))
 def test_every_generator_control_measure_maps_to_the_knowledge_base(code):
     """The enterprises' own measures (措施内容 per GB 6441 code) are recognised, and by a measure for that code."""
-    for kind, texts in MEASURES[code].items():
+    for _kind, texts in MEASURES[code].items():
         for text in texts:
             found = [m.key for m in KB.map_text(text)]
             assert found, text

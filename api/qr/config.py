@@ -57,7 +57,7 @@ class QrSettings:
     batch_limit: int = 5000
 
     @classmethod
-    def from_env(cls) -> "QrSettings":
+    def from_env(cls) -> QrSettings:
         max_version = _int("RISKGRAPH_QR_MAX_VERSION", 10)
         if max_version > 40:
             raise ValueError("RISKGRAPH_QR_MAX_VERSION is at most 40")

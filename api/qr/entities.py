@@ -7,13 +7,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
-from riskgraph.api.schema import (
-    ENTERPRISE, HAZARD_SOURCE, MAJOR_HAZARD_LEVEL, REGION_CODE, RISK_POINT, SUPPLY, WAREHOUSE, Schema,
-)
 from riskgraph.api.qr.token import TYPE_CODES, Summary
+from riskgraph.api.schema import (
+    ENTERPRISE,
+    HAZARD_SOURCE,
+    MAJOR_HAZARD_LEVEL,
+    REGION_CODE,
+    RISK_POINT,
+    SUPPLY,
+    WAREHOUSE,
+    Schema,
+)
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.ontology.model import Disclosure

@@ -37,7 +37,7 @@ MAX_KID = 255
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _b64(data: bytes) -> str:
@@ -61,7 +61,7 @@ class KeyEntry:
                 "created": self.created, "retired": self.retired}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "KeyEntry":
+    def from_json(cls, data: dict[str, Any]) -> KeyEntry:
         return cls(kid=int(data["kid"]), secret=_unb64(data["secret"]) if data.get("secret") else b"",
                    status=str(data["status"]), created=str(data.get("created") or ""), retired=data.get("retired"))
 

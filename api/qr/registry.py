@@ -8,9 +8,9 @@ later are good again: that is how a lost or misused placard is replaced).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from riskgraph.api.sqlite import connection, initialise
 

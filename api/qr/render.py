@@ -239,7 +239,7 @@ def placard_svg(placard: Placard, qr: segno.QRCode, *, scale: int = 8, font_path
         parts.append(f'<rect width="{width}" height="{band}" fill="rgb({r},{g},{b})"/>')
     parts.append(f'<path fill="#000" shape-rendering="crispEdges" d="{"".join(runs)}"/>')
     y = band + side + 4
-    for (lines, font, step), size in zip(blocks, (34, 22, 17)):
+    for (lines, _font, step), size in zip(blocks, (34, 22, 17), strict=False):
         for line in lines:
             parts.append(f'<text x="{width / 2:g}" y="{y + size * 0.88:.0f}" font-family="{escape(SVG_FONTS)}" '
                          f'font-size="{size}" text-anchor="middle">{escape(line)}</text>')

@@ -13,9 +13,9 @@ import re
 import time
 import zipfile
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from riskgraph.api.qr.config import QrSettings
 from riskgraph.api.qr.entities import COLOUR_ZH, LABEL_ZH, QR_LABELS, Entities, Facts
@@ -23,11 +23,29 @@ from riskgraph.api.qr.keyring import KEYRING_FILE, Keyring, KeyringError
 from riskgraph.api.qr.ratelimit import TokenBucket
 from riskgraph.api.qr.registry import REGISTRY_FILE, CodeRecord, Registry
 from riskgraph.api.qr.render import (
-    Placard, QrTooLarge, code_url, find_font, make_qr, placard_png, placard_svg, png_bytes, sheet_pdf, split_url,
+    Placard,
+    QrTooLarge,
+    code_url,
+    find_font,
+    make_qr,
+    placard_png,
+    placard_svg,
+    png_bytes,
+    sheet_pdf,
+    split_url,
     token_capacity,
 )
 from riskgraph.api.qr.token import (
-    MAX_NAME_BYTES, Claims, Parsed, Summary, TokenError, encode, parse, shorten_name, token_id, token_size,
+    MAX_NAME_BYTES,
+    Claims,
+    Parsed,
+    Summary,
+    TokenError,
+    encode,
+    parse,
+    shorten_name,
+    token_id,
+    token_size,
 )
 from riskgraph.api.schema import Schema
 from riskgraph.graph.store import GraphStore

@@ -11,13 +11,14 @@ from riskgraph.api.audit import AuditQuery
 from riskgraph.api.deps import require, services
 from riskgraph.api.pagination import Page, PageParams, page_params
 
+ADMIN = Depends(require(Role.ADMIN))
 router = APIRouter(tags=["admin"], prefix="/admin")
 
 
 def _ms(value: dt.datetime | None) -> int | None:
     if value is None:
         return None
-    aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     return int(aware.timestamp() * 1000)
 
 
@@ -31,7 +32,7 @@ def audit_log(
     since: dt.datetime | None = Query(None, description="ISO 8601; UTC when no offset"),
     until: dt.datetime | None = Query(None),
     paging: PageParams = Depends(page_params),
-    caller: Caller = Depends(require(Role.ADMIN)),
+    caller: Caller = ADMIN,
 ) -> dict:
     q = AuditQuery(username=username, action=action, subject=subject, result=result,
                    since_ms=_ms(since), until_ms=_ms(until))
@@ -40,5 +41,5 @@ def audit_log(
 
 
 @router.get("/users", summary="the service's accounts (never their password hashes)")
-def users(request: Request, caller: Caller = Depends(require(Role.ADMIN))) -> dict:
+def users(request: Request, caller: Caller = ADMIN) -> dict:
     return {"users": [u.public() for u in services(request).users.list()]}

@@ -12,6 +12,7 @@ from riskgraph.api.deps import client_of, require, services
 from riskgraph.api.errors import ApiError, bad_request
 from riskgraph.graph.store import ANALYST_ROW_LIMIT, ANALYST_TIMEOUT_MS, QueryTimeout, ReadOnlyViolation, StoreError
 
+ANALYSTS = Depends(require(Role.ANALYST, Role.ADMIN))
 router = APIRouter(tags=["analyst"])
 
 #: how much of a query the audit log keeps
@@ -37,7 +38,7 @@ class AnalystResult(BaseModel):
              responses={400: {"description": "the query writes, or is not valid Cypher"},
                         504: {"description": "the query ran past its time limit"}})
 def analyst_query(body: AnalystQuery, request: Request,
-                  caller: Caller = Depends(require(Role.ANALYST, Role.ADMIN))) -> dict:
+                  caller: Caller = ANALYSTS) -> dict:
     svc = services(request)
     details: dict[str, Any] = {"cypher": body.cypher[:AUDIT_CYPHER_CHARS], "params": sorted(body.params),
                                "limit": body.limit}

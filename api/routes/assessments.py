@@ -25,6 +25,8 @@ router = APIRouter(tags=["risk"])
 #: method-name prefixes the reasoning package writes (configurable per request)
 TEMPORAL_METHODS = ("temporal-",)
 COUPLING_METHODS = ("nk-coupling", "ccd", "spatial-coupling")
+TEMPORAL_HELP = f"method prefixes (default {', '.join(TEMPORAL_METHODS)})"
+COUPLING_HELP = f"method prefixes (default {', '.join(COUPLING_METHODS)})"
 HISTORY_CAP = 500
 
 
@@ -127,7 +129,7 @@ def list_assessments(ctx: Context, methods: list[str], region: str | None, pagin
             summary="time-series risk assessments (methods temporal-*), newest first")
 def temporal_risk(
     region: str | None = Query(None, description="only subjects in this region (GB/T 2260 prefix)"),
-    method: list[str] | None = Query(None, description=f"method prefixes (default {', '.join(TEMPORAL_METHODS)})"),
+    method: list[str] | None = Query(None, description=TEMPORAL_HELP),
     paging: PageParams = Depends(page_params),
     ctx: Context = CONTEXT,
 ) -> dict:
@@ -138,7 +140,7 @@ def temporal_risk(
             summary="risk-coupling assessments (N-K coupling, coupling coordination degree, spatial clusters), newest first")
 def coupling(
     region: str | None = Query(None),
-    method: list[str] | None = Query(None, description=f"method prefixes (default {', '.join(COUPLING_METHODS)})"),
+    method: list[str] | None = Query(None, description=COUPLING_HELP),
     paging: PageParams = Depends(page_params),
     ctx: Context = CONTEXT,
 ) -> dict:

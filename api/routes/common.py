@@ -1,7 +1,8 @@
 """Helpers the route modules share: node output, label checks, scope conditions in Cypher."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from riskgraph.api.access import Role, region_prefix
 from riskgraph.api.deps import Context

@@ -6,7 +6,8 @@ had more features than `limit`.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Path, Query
 
@@ -14,8 +15,23 @@ from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.errors import not_found
 from riskgraph.api.routes.common import region_param, scope_condition, where
 from riskgraph.api.schema import (
-    DANGER_GRADE, DANGER_STATE, DEADLINE, ENTERPRISE, HAZARD_SOURCE, HIDDEN_DANGER, INSPECTED_ON, INSPECTION,
-    LAT, LON, MAJOR_HAZARD_LEVEL, NATURAL_DISASTER_POINT, REGION, REGION_CODE, RESCUE_TEAM, SHELTER, SUPPLY,
+    DANGER_GRADE,
+    DANGER_STATE,
+    DEADLINE,
+    ENTERPRISE,
+    HAZARD_SOURCE,
+    HIDDEN_DANGER,
+    INSPECTED_ON,
+    INSPECTION,
+    LAT,
+    LON,
+    MAJOR_HAZARD_LEVEL,
+    NATURAL_DISASTER_POINT,
+    REGION,
+    REGION_CODE,
+    RESCUE_TEAM,
+    SHELTER,
+    SUPPLY,
     WAREHOUSE,
 )
 from riskgraph.api.scope import Owners
@@ -171,7 +187,7 @@ def hidden_danger_hotspots(layer: Layer) -> None:
     rel = schema.relation_between(ENTERPRISE, HIDDEN_DANGER)
     conditions, params = layer.region_condition("e")
     state, deadline, grade = (ident(DANGER_STATE[1]), ident(DEADLINE[1] + TIME_SUFFIX), ident(DANGER_GRADE[1]))
-    now = int(dt.datetime.now(dt.timezone.utc).timestamp() * 1000)
+    now = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
     rows = ctx.store.read(
         f"MATCH (e:{ident(ENTERPRISE)})-[:{ident(rel.type)}]->(h){where([f'e.{ident(REGION_CODE)} IS NOT NULL', *conditions])} "
         f"WITH e, h, (h.{state} IS NULL OR NOT h.{state} IN $closed) AS isOpen "
@@ -217,7 +233,7 @@ def no_recent_enforcement(layer: Layer) -> None:
     conditions, region_params = layer.region_condition("e")
     conditions += [cond] if cond else []
     rel = ctx.schema.relation_between(ENTERPRISE, INSPECTION)
-    now = int(dt.datetime.now(dt.timezone.utc).timestamp() * 1000)
+    now = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
     rows = ctx.store.read(
         f"MATCH (e:{ident(ENTERPRISE)}){where(conditions)} "
         f"OPTIONAL MATCH (e)-[:{ident(rel.type)}]->(i) "

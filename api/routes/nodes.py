@@ -11,8 +11,8 @@ from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.errors import invalid, not_found
 from riskgraph.api.routes.common import known_label
 from riskgraph.graph.export import to_rdf
-from riskgraph.ontology.model import Disclosure
 from riskgraph.graph.subgraph import MAX_DEPTH, Subgraph
+from riskgraph.ontology.model import Disclosure
 
 router = APIRouter(tags=["nodes"])
 
@@ -53,7 +53,7 @@ def _neighbourhood(ctx: Context, label: str, key: str, depth: int, labels: list[
         hidden = ctx.schema.bookkeeping
         if label in hidden:
             raise not_found(f"{label} {key}")
-        wanted = [l for l in (wanted or ctx.onto.labels) if l not in hidden]
+        wanted = [lbl for lbl in (wanted or ctx.onto.labels) if lbl not in hidden]
     sub = ctx.store.neighbourhood(label, key, depth=depth, labels=wanted, limit=limit)
     if not sub.nodes:
         raise not_found(f"{label} {key}")

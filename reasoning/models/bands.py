@@ -8,8 +8,9 @@ it is unrated (None).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from riskgraph.reasoning.models.vocab import check_colour
 

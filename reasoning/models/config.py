@@ -7,11 +7,12 @@ config is read-only; `with_overrides` makes a varied copy (what-if analysis, tes
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 
@@ -28,7 +29,7 @@ class ModelConfig:
     def get(self, key: str, default: Any = None) -> Any:
         return self.data.get(key, default)
 
-    def with_overrides(self, changes: Mapping[str, Any], version: str | None = None) -> "ModelConfig":
+    def with_overrides(self, changes: Mapping[str, Any], version: str | None = None) -> ModelConfig:
         """A copy with `changes` deep-merged in; the version says it was varied unless one is given."""
         merged = _merge(_thaw(self.data), changes)
         return ModelConfig(self.name, version or f"{self.version}+override", _freeze(merged))
@@ -46,7 +47,7 @@ def load_config(name: str) -> ModelConfig:
     return _load(name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str) -> ModelConfig:
     path = CONFIG_DIR / f"{name}.toml"
     with path.open("rb") as fh:

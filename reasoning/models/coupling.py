@@ -18,8 +18,8 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 import networkx as nx
 import numpy as np
@@ -92,7 +92,7 @@ def _multi_information(states: np.ndarray, base: float) -> float:
     total = 0.0
     for state, count in Counter(map(tuple, states.tolist())).items():
         p = count / n
-        independent = math.prod(m if s else 1 - m for s, m in zip(state, marginal_one))
+        independent = math.prod(m if s else 1 - m for s, m in zip(state, marginal_one, strict=False))
         total += p * math.log(p / independent, base)
     return max(0.0, total)  # ≥ 0 in exact arithmetic; clip rounding noise
 
@@ -179,7 +179,7 @@ def spatial_coupling(
     hh = _distances(hazards, hazards, radius)
     graph = nx.Graph()
     graph.add_nodes_from(range(len(hazards)))
-    graph.add_edges_from((i, j) for i, j in zip(*np.nonzero(hh <= reach)) if i < j)
+    graph.add_edges_from((i, j) for i, j in zip(*np.nonzero(hh <= reach), strict=False) if i < j)
     he = _distances(hazards, exposed, radius)
     results = []
     clusters = sorted(nx.connected_components(graph), key=lambda c: (-len(c), min(hazards[i].id for i in c)))

@@ -11,7 +11,8 @@ in the flags. Components sum with the base to the unclamped score, so the API ca
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from riskgraph.reasoning.models.bands import band_set, bands_summary
 from riskgraph.reasoning.models.config import ModelConfig, load_config

@@ -11,8 +11,8 @@ groups add their (scaled) points, control indicators subtract I · r_max · w_k 
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from riskgraph.reasoning.models.bands import band_set, bands_summary
 from riskgraph.reasoning.models.config import ModelConfig, load_config
@@ -143,7 +143,8 @@ def _first_per_code(coded: Iterable[tuple[str, str]]) -> Iterable[tuple[str, str
 
 
 def _scaled(c: Component, scale: float) -> Component:
-    return Component(c.name, c.value, c.weight, c.contribution * scale, c.evidence, c.note + f"; scaled ×{scale:.3g} to the inherent maximum")
+    return Component(c.name, c.value, c.weight, c.contribution * scale, c.evidence,
+                     c.note + f"; scaled ×{scale:.3g} to the inherent maximum")
 
 
 def _control_indicators(facts: EnterpriseFacts, control: Mapping) -> dict[str, tuple[float, tuple[str, ...]]]:

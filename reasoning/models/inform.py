@@ -11,7 +11,7 @@ indicators are left out of their dimension's mean (flagged); a dimension with no
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from riskgraph.reasoning.models.bands import band_set, bands_summary
 from riskgraph.reasoning.models.config import ModelConfig, load_config

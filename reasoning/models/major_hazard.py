@@ -11,8 +11,8 @@ out, never a crash: one bad inventory row must not stop a bureau-wide run.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from riskgraph.ontology import Concept
 from riskgraph.reasoning.models.config import ModelConfig, load_config

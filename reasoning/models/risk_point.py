@@ -9,7 +9,7 @@ The score is a product, so each factor is a multiplicative component (contributi
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from riskgraph.reasoning.models.bands import BandSet, bands_summary, named_band_set
 from riskgraph.reasoning.models.config import ModelConfig, load_config
@@ -17,7 +17,7 @@ from riskgraph.reasoning.models.result import Component, ModelResult, unique
 
 
 def lec(
-    l: float,
+    l: float,  # noqa: E741 -- the standard names the likelihood L (LEC: D = L × E × C)
     e: float,
     c: float,
     *,
@@ -51,7 +51,7 @@ def grade_lec(d: float, *, colour_bands: str | None = None, danger_bands: str | 
 
 
 def ls(
-    l: int,
+    l: int,  # noqa: E741 -- the standard names the likelihood L (LS: R = L × S)
     s: int,
     *,
     evidence: Sequence[str] = (),

@@ -18,8 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from riskgraph.reasoning.models.bands import band_set, bands_summary
 from riskgraph.reasoning.models.config import ModelConfig, load_config

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from riskgraph.reasoning.models.config import ModelConfig
 from riskgraph.reasoning.recommend.config import load_config
@@ -54,7 +55,7 @@ class Path:
     nodes: tuple[str, ...]
     text: str
 
-    def scaled(self, factor: float) -> "Path":
+    def scaled(self, factor: float) -> Path:
         return Path(self.kind, self.weight * factor, self.nodes, self.text)
 
     def to_json(self) -> dict[str, Any]:
@@ -244,7 +245,7 @@ class Recommender:
                     "missingLevels": missing, "presentMeasures": present,
                     "coverage": round(len([lv for lv in levels if lv in covered]) / len(levels), 4) if levels else None,
                 })
-        for notation, word in kb.match_equipment(rp.name):
+        for notation, _word in kb.match_equipment(rp.name):
             for mid in kb.measures_for("appliesToEquipment", [notation]):
                 _add(cands, mid, Path("equipment", self.w["equipment"], (
                     *head, rp_ref, ref(CONCEPT, concept_id("EquipmentType", notation)), ref(MEASURE, mid)),
@@ -405,7 +406,7 @@ class Recommender:
         if self.model is None or not dangers:
             return {}
         feats = [features(self.kb, e, d) for d in dangers]
-        return {d.id: s for d, s in zip(dangers, self.model.score(feats, exclude=exclude))}
+        return {d.id: s for d, s in zip(dangers, self.model.score(feats, exclude=exclude), strict=False)}
 
     def top_k(self, label: str) -> int:
         return int(self.config["output"]["top_k"][label])

@@ -19,8 +19,8 @@ import datetime as dt
 import hashlib
 import time
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import from_epoch_ms
@@ -155,7 +155,7 @@ def evaluate(store: GraphStore | None = None, *, enterprises: Mapping[str, Enter
     started = time.monotonic()
     learned_all = model.score([r.features for r in sp.test])
     metrics["learned"].seconds = time.monotonic() - started
-    for record, learned in zip(sp.test, learned_all):
+    for record, learned in zip(sp.test, learned_all, strict=False):
         e, d = danger_of[record.danger_id]
         targets = set(record.labels)
         t0 = time.monotonic()

@@ -8,8 +8,9 @@ relationship types only through `ident()` after the ontology has confirmed them.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore

@@ -8,9 +8,9 @@ removes knowledge-base nodes and links a newer file no longer has. Running it tw
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Iterable
 
 from rdflib import RDF, RDFS, Literal, URIRef
 from rdflib.namespace import OWL, SKOS

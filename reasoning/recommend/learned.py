@@ -11,9 +11,9 @@ Rectification nodes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 from scipy import sparse
@@ -128,11 +128,11 @@ class NeighbourModel:
         self.examples: list[Example] = []
 
     @classmethod
-    def from_config(cls, section: Mapping) -> "NeighbourModel":
+    def from_config(cls, section: Mapping) -> NeighbourModel:
         return cls(neighbours=int(section["neighbours"]), min_similarity=float(section["min_similarity"]),
                    power=float(section["power"]), context_weight=float(section["context_weight"]))
 
-    def fit(self, examples: Sequence[Example]) -> "NeighbourModel":
+    def fit(self, examples: Sequence[Example]) -> NeighbourModel:
         self.examples = list(examples)
         if not self.examples:
             return self

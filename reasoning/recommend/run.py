@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
 
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 #: what separates independent measures in one rectification text (the generator joins with "；")
 CLAUSE_SPLIT = re.compile(r"[；;。\n]+")
@@ -35,7 +35,7 @@ class Term:
     groups: tuple[tuple[str, ...], ...]
 
     @classmethod
-    def parse(cls, text: str) -> "Term":
+    def parse(cls, text: str) -> Term:
         groups = []
         for group in normalise(text).split("+"):
             alternatives = tuple(sorted({a for a in group.split("|") if a}, key=lambda a: (-len(a), a)))

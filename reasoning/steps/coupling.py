@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter, defaultdict
-from typing import Sequence
+from collections.abc import Sequence
 
 from riskgraph.graph.dialect import ident
 from riskgraph.reasoning import graph_facts as gf

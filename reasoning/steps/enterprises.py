@@ -1,8 +1,8 @@
 """Enterprises in one pass: 应急〔2018〕19号 rating, residual risk (Enterprise.riskColour) and supervision tags."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Iterable
 
 from riskgraph.reasoning import graph_facts as gf
 from riskgraph.reasoning.models.config import ModelConfig, load_config
@@ -11,7 +11,6 @@ from riskgraph.reasoning.models.enterprise_risk import assess_enterprise_risk, s
 from riskgraph.reasoning.models.result import ModelResult
 from riskgraph.reasoning.run_context import ModelRun, Run, Timer
 from riskgraph.reasoning.writeback import Written, clear_property, remove_stale, set_properties, write_assessments
-
 
 _NOT_APPLICABLE = dict(major_hazards=(), processes=(), in_park=None, safety_distance_met=None, standardisation=None,
                        own_fire_brigade=False, accidents=(), unqualified_special_operators=None,

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Sequence
 
 from riskgraph.reasoning import graph_facts as gf
 from riskgraph.reasoning.models.config import load_config

@@ -128,7 +128,8 @@ class DualPrevention(Source):
             self._write_rp(e, row)
             for k in range(rng.choice((1, 1, 2))):
                 au_id = self._id("au", "FXDY")
-                au_name = name + ("" if k == 0 and rng.random() < 0.5 else rng.choice(("-设备本体", "-作业过程", "-周边环境", f"-{k + 1}#")))
+                suffixes = ("-设备本体", "-作业过程", "-周边环境", f"-{k + 1}#")
+                au_name = name + ("" if k == 0 and rng.random() < 0.5 else rng.choice(suffixes))
                 self._plain(self.wau, AU, [au_id, rp_id, au_name, rng.choice(DEPTS), person(rng)])
                 first_cm = None
                 evs = rng.sample(t.events, rng.randint(1, len(t.events)))
@@ -141,7 +142,9 @@ class DualPrevention(Source):
                     for mk in kinds:
                         cm_id = self._id("cm", "GKCS")
                         first_cm = first_cm or cm_id
-                        self._plain(self.wcm, CM, [cm_id, ev_id, mk, rng.choice(cat[mk]), rng.choice(("班组长", "岗位操作工", "车间主任", "安全员", "设备员"))])
+                        measure = rng.choice(cat[mk])
+                        owner = rng.choice(("班组长", "岗位操作工", "车间主任", "安全员", "设备员"))
+                        self._plain(self.wcm, CM, [cm_id, ev_id, mk, measure, owner])
                 tk_id = self._id("tk", "PCRW")
                 cycle = rng.choice(CYCLES)
                 start = rand_date(rng, date(2022, 1, 1), date(2024, 6, 30))
@@ -211,7 +214,7 @@ class DualPrevention(Source):
         rng = self.rng
         cat = HIDDEN_DANGERS[e.sector]
         sources: list[tuple[str, str, str, datetime]] = []  # (来源, record id, inspection id, when)
-        for rc_id, rp_id, when in self._found:
+        for rc_id, _rp_id, when in self._found:
             sources.append(("企业自查", rc_id, "", when))
         self._found.clear()
         for ins_id, day, problems in st.inspections:

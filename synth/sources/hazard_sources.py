@@ -61,16 +61,16 @@ class HazardSources(Source):
         a = alpha(residents)
         if not major:
             S = rng.uniform(0.03, 0.85)
-            return [(c, S * s * CHEMICALS[c].Q) for c, s in zip(chems, shares)]
+            return [(c, S * s * CHEMICALS[c].Q) for c, s in zip(chems, shares, strict=False)]
         for _ in range(30):
             grade = rng.choices([g for g, _ in GRADES], [w for _, w in GRADES])[0]
             lo, hi = GRADE_R[grade]
             R = rng.uniform(lo, hi)
-            S = R / (a * sum(CHEMICALS[c].beta * s for c, s in zip(chems, shares)))
+            S = R / (a * sum(CHEMICALS[c].beta * s for c, s in zip(chems, shares, strict=False)))
             if 1.08 <= S <= 400:
-                return [(c, S * s * CHEMICALS[c].Q) for c, s in zip(chems, shares)]
+                return [(c, S * s * CHEMICALS[c].Q) for c, s in zip(chems, shares, strict=False)]
         S = rng.uniform(1.1, 3.0)
-        return [(c, S * s * CHEMICALS[c].Q) for c, s in zip(chems, shares)]
+        return [(c, S * s * CHEMICALS[c].Q) for c, s in zip(chems, shares, strict=False)]
 
     def emit(self, e, st: EntState) -> None:
         if e.sector != "危险化学品":

