@@ -30,7 +30,9 @@ class Neo4jStore(GraphStore):
         super().__init__(**options)
         self.url = uri
         self.database = database
-        auth = (user, password) if user else None
+        if user and password is None:
+            raise StoreError(f"Neo4j at {uri}: a user is given ({user}) but no password (set NEO4J_PASSWORD)")
+        auth = (user, password) if user and password is not None else None
         self._driver = GraphDatabase.driver(uri, auth=auth)
         try:
             self._driver.verify_connectivity()
@@ -44,7 +46,7 @@ class Neo4jStore(GraphStore):
         def work(tx: neo4j.ManagedTransaction) -> QueryResult:
             result = tx.run(cypher, dict(params or {}))
             columns = list(result.keys())
-            rows = []
+            rows: list[list[Any]] = []
             truncated = False
             for record in result:
                 if row_limit is not None and len(rows) >= row_limit:

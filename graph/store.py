@@ -174,7 +174,7 @@ class GraphStore(ABC):
         size = batch_size or self.batch_size
         for start in range(0, len(rows), size):
             chunk = rows[start:start + size]
-            payload = [
+            payload: list[dict[str, Any]] = [
                 {"i": start + n, "f": str(r["from"]), "t": str(r["to"]), "p": _relationship_props(r.get("props"))}
                 for n, r in enumerate(chunk)
             ]

@@ -160,11 +160,11 @@ class FileLoader:
         if not values.get("name"):
             raise RowError("missing_required", "neither a 统一社会信用代码 nor a name", "uscc")
         resolution = self.index.resolve(None, values.get("name"), values.get("regionCode"))
-        if not resolution.resolved:
+        if resolution.uscc is None:
             raise RowError("unresolved_entity", "no valid 统一社会信用代码 and no unique registry match: "
                            + "; ".join(resolution.reasons), "uscc")
         p.resolution = resolution
-        return resolution.uscc  # type: ignore[return-value]
+        return resolution.uscc
 
     def _resolve_enterprise(self, values: dict[str, Any], p: Prepared) -> None:
         """Which registered enterprise the row is about; the reason code says why not, if none."""
@@ -179,7 +179,7 @@ class FileLoader:
         if hint is None and code is not None and code.region_code in region_table():
             hint = code.region_code
         resolution = self.index.resolve(uscc_raw or None, name_raw or None, hint)
-        if not resolution.resolved:
+        if resolution.uscc is None:
             if not ent.required and not uscc_raw and not name_raw:
                 return
             column = ent.uscc or ent.name
@@ -251,10 +251,10 @@ class FileLoader:
             for link, keys in p.links:
                 wanted.setdefault(link.other, set()).update(keys)
         found: dict[str, set[str]] = {}
-        for label, keys in wanted.items():
+        for label, wanted_keys in wanted.items():
             key_prop = self.onto.key_of(label)
             rows = self.store.read(
-                f"UNWIND $keys AS k MATCH (n:{ident(label)} {{{ident(key_prop)}: k}}) RETURN k", {"keys": sorted(keys)}
+                f"UNWIND $keys AS k MATCH (n:{ident(label)} {{{ident(key_prop)}: k}}) RETURN k", {"keys": sorted(wanted_keys)}
             )
             found[label] = {r["k"] for r in rows}
         for p in todo:  # rows of this same batch, and nodes they imply, count as existing
@@ -360,17 +360,16 @@ class FileLoader:
     def _write_enterprise_facts(self, todo: list[Prepared]) -> None:
         """Facts other sources assert about an enterprise fill gaps but never override; a
         disagreement is flagged on the enterprise and both values stay in the SourceRecords."""
-        facts = [p for p in todo if p.enterprise_facts and p.resolution]
+        facts = [(p, p.resolution.uscc) for p in todo if p.enterprise_facts and p.resolution and p.resolution.uscc]
         if not facts:
             return
-        codes = sorted({p.resolution.uscc for p in facts})  # type: ignore[union-attr]
+        codes = sorted({code for _, code in facts})
         key = ident(self.onto.key_of(ENTERPRISE))
         rows = self.store.read(f"UNWIND $codes AS c MATCH (e:{ident(ENTERPRISE)} {{{key}: c}}) RETURN c, properties(e) AS p",
                                {"codes": codes})
         current = {r["c"]: r["p"] for r in rows}
         updates: dict[str, dict[str, Any]] = {}
-        for p in facts:
-            code = p.resolution.uscc  # type: ignore[union-attr]
+        for p, code in facts:
             before = current.get(code, {})
             encoded = encode_properties(self.onto, ENTERPRISE, p.enterprise_facts)
             update = updates.setdefault(code, {"uscc": code})

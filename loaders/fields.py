@@ -109,7 +109,7 @@ def _convert(spec: FieldSpec, label: str, raw: str, ctx: FieldContext) -> Any:
     if kind == "sum":
         total = 0
         for column, part in zip(spec.columns, raw.split("\x1f"), strict=False):
-            total += parse_number(part, column, minimum=0, integer=True) or 0
+            total += int(parse_number(part, column, minimum=0, integer=True) or 0)
         return total
     if kind == "json":
         try:
@@ -146,9 +146,10 @@ def _region(raw: str, ctx: FieldContext, name: str) -> str:
             raise RowError("orphan_reference", f"{name}: {text} is not a GB/T 2260 code", name)
         code = text
     else:
-        code = region_from_address(text)
-        if code is None:
+        found = region_from_address(text)
+        if found is None:
             raise RowError("invalid_value", f"{name}: {raw!r} names no GB/T 2260 region", name)
+        code = found
     if ctx.province and not code.startswith(ctx.province):
         raise RowError("out_of_range", f"{name}: region {code} is outside the province {ctx.province}0000", name)
     return code

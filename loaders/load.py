@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from riskgraph.graph.store import GraphStore
@@ -127,6 +128,6 @@ def load_directory(store: GraphStore, root: Path, *, today: dt.date | None = Non
     for mapping, specs in steps:
         for spec in specs:
             loader = FileLoader(store, mapping, spec, ctx, index, load_id, now)
-            report.files.append(loader.run(root, (lambda n, path=spec.path: progress(path, n)) if progress else None))
+            report.files.append(loader.run(root, partial(progress, spec.path) if progress else None))
     store.compact()
     return report

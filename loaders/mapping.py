@@ -128,7 +128,7 @@ class SourceMapping:
     files: tuple[FileSpec, ...]
 
 
-def _fields(raw: dict[str, Any], label: str, onto: Ontology, where: str) -> tuple[FieldSpec, ...]:
+def _fields(raw: dict[str, Any] | None, label: str, onto: Ontology, where: str) -> tuple[FieldSpec, ...]:
     declared = onto.properties_of(label)
     specs = []
     for prop, spec in (raw or {}).items():

@@ -36,7 +36,7 @@ def load_reference(store: GraphStore, *, province_prefix: str | None = None) -> 
 
     onto = store.ontology
     industries = []
-    broader = []
+    broader: list[dict[str, str]] = []
     for scheme in ("SupervisionIndustry", "IndustryClass"):
         for concept in onto.vocabulary(scheme).concepts.values():
             industries.append({"code": concept.notation, "name": concept.pref_zh})

@@ -16,6 +16,7 @@ from typing import Any
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import OWL, SKOS
+from rdflib.term import Node
 
 RG = Namespace("https://w3id.org/riskgraph#")
 RGV = Namespace("https://w3id.org/riskgraph/vocab/")
@@ -196,21 +197,21 @@ class Ontology:
         self._by_type = {r.type: r for r in self.relations.values()}
 
     # ------------------------------------------------------------------ reading
-    def _local(self, iri: URIRef) -> str:
+    def _local(self, iri: Node) -> str:
         text = str(iri)
         if not text.startswith(str(RG)):
             raise ValueError(f"{text} is outside the RiskGraph namespace")
         return text[len(str(RG)):]
 
-    def _label(self, subject: URIRef, lang: str) -> str:
+    def _label(self, subject: Node, lang: str) -> str:
         for value in self.graph.objects(subject, RDFS.label):
             if isinstance(value, Literal) and value.language == lang:
                 return str(value)
         return ""
 
-    def _flag(self, subject: URIRef, prop: URIRef) -> bool:
+    def _flag(self, subject: Node, prop: URIRef) -> bool:
         value = self.graph.value(subject, prop)
-        return bool(value is not None and value.toPython() is True)
+        return bool(isinstance(value, Literal) and value.toPython() is True)
 
     def _read_classes(self) -> dict[str, ClassDef]:
         g = self.graph
@@ -253,9 +254,9 @@ class Ontology:
             disclosure = g.value(prop, RG.disclosure)
             domain = g.value(prop, RDFS.domain)
             vocab = g.value(prop, RG.vocabulary)
-            if rng not in _DATATYPES:
+            if not isinstance(rng, URIRef) or rng not in _DATATYPES:
                 raise ValueError(f"property {name} has unsupported range {rng}")
-            if disclosure not in _DISCLOSURE_IRIS:
+            if not isinstance(disclosure, URIRef) or disclosure not in _DISCLOSURE_IRIS:
                 raise ValueError(f"property {name} has no disclosure level")
             props[name] = PropertyDef(
                 name=name,
@@ -309,17 +310,21 @@ class Ontology:
             concepts = {}
             for concept in g.subjects(SKOS.inScheme, scheme):
                 notation = str(g.value(concept, SKOS.notation))
-                labels = {lit.language: str(lit) for lit in g.objects(concept, SKOS.prefLabel)}
+                labels = {lit.language: str(lit) for lit in g.objects(concept, SKOS.prefLabel) if isinstance(lit, Literal)}
                 data: dict[str, Any] = {}
                 for iri, key in data_props.items():
                     value = g.value(concept, iri)
                     if value is not None:
+                        if not isinstance(value, Literal):
+                            raise ValueError(f"concept {concept}: {key} must be a literal, not {value}")
                         data[key] = value.toPython()
                 for iri, key in link_props.items():
                     value = g.value(concept, iri)
                     if value is not None:
                         data[key] = str(g.value(value, SKOS.notation))
                 rank = g.value(concept, RG.rank)
+                if rank is not None and not isinstance(rank, Literal):
+                    raise ValueError(f"concept {concept}: rank must be a literal, not {rank}")
                 concepts[notation] = Concept(
                     notation=notation,
                     iri=str(concept),
@@ -327,11 +332,11 @@ class Ontology:
                     pref_zh=labels.get("zh", ""),
                     pref_en=labels.get("en", ""),
                     alt_labels=tuple(sorted(str(a) for a in g.objects(concept, SKOS.altLabel))),
-                    rank=int(rank) if rank is not None else None,
+                    rank=int(rank) if isinstance(rank, Literal) else None,
                     broader=tuple(sorted(str(g.value(b, SKOS.notation)) for b in g.objects(concept, SKOS.broader))),
                     data=data,
                 )
-            labels = {lit.language: str(lit) for lit in g.objects(scheme, SKOS.prefLabel)}
+            labels = {lit.language: str(lit) for lit in g.objects(scheme, SKOS.prefLabel) if isinstance(lit, Literal)}
             vocabularies[scheme_name] = Vocabulary(
                 name=scheme_name, iri=str(scheme), label_zh=labels.get("zh", ""), concepts=dict(sorted(concepts.items()))
             )

@@ -91,6 +91,17 @@ def ms_datetime(ms: Any) -> dt.datetime | None:
     return None if ms is None else from_epoch_ms(int(ms))
 
 
+def required_ms_datetime(ms: Any, what: str) -> dt.datetime:
+    """A timestamp the query's WHERE already requires (a range or IS NOT NULL): a null is a query bug, said so."""
+    if ms is None:
+        raise ValueError(f"{what}: the query requires a timestamp but read a null")
+    return from_epoch_ms(int(ms))
+
+
+def required_ms_date(ms: Any, what: str) -> dt.date:
+    return required_ms_datetime(ms, what).date()
+
+
 # ---------------------------------------------------------------- vocabulary-derived state sets
 def closed_states() -> list[str]:
     """HiddenDangerState notations of a closed danger: the last life-cycle rank (as the models read it)."""
@@ -284,12 +295,12 @@ def enterprise_batch(store: GraphStore, keys: Sequence[str], as_of: dt.date, *, 
             safety_distance_met=None,
             standardisation=row["std"],
             own_fire_brigade=any(r["type"] in brigade for r in d["team"]),
-            accidents=tuple(Accident(ms_date(r["at"]), r["grade"] or "", int(r["deaths"] or 0), r["id"])
+            accidents=tuple(Accident(required_ms_date(r["at"], r["id"]), r["grade"] or "", int(r["deaths"] or 0), r["id"])
                             for r in d["accident"]),
-            alarms=tuple(Alarm(ms_datetime(r["at"]), r["level"] or "", ms_datetime(r["handled"]), r["id"])
+            alarms=tuple(Alarm(required_ms_datetime(r["at"], r["id"]), r["level"] or "", ms_datetime(r["handled"]), r["id"])
                          for r in d["alarm"] if r["at"] is not None),
-            inspections=tuple(Inspection(ms_date(r["on"]), int(r["findings"] or 0), r["id"]) for r in d["inspection"]),
-            penalties=tuple(Penalty(ms_date(r["on"]), float(r["amount"] or 0.0), r["id"]) for r in d["penalty"]),
+            inspections=tuple(Inspection(required_ms_date(r["on"], r["id"]), int(r["findings"] or 0), r["id"]) for r in d["inspection"]),
+            penalties=tuple(Penalty(required_ms_date(r["on"], r["id"]), float(r["amount"] or 0.0), r["id"]) for r in d["penalty"]),
             hidden_dangers=_hidden_dangers(d["hd"], failed),
             credit_records=tuple(
                 CreditRecord(r["type"] or "", r["removed"] is None or int(r["removed"]) >= until, r["id"])
@@ -360,7 +371,7 @@ def enterprise_groups(store: GraphStore, as_of: dt.date, *, control_window_days:
             key = (row["region"], row["park"], row["si"], row["ic"])
             for name, column in measures.items():
                 label = f"{name}_{row[suffix]}" if suffix else name
-                groups[key][label] += float(row[column] or 0)
+                groups[key][label] += float(row[column] or 0)  # type: ignore[assignment]  # float tally; typeshed: Counter values are int
 
     add(f"MATCH (e:Enterprise) RETURN {_G}, count(e) AS n, sum(coalesce(e.employees, 0)) AS emp",
         {"enterprises": "n", "employees": "emp"})
@@ -420,8 +431,8 @@ def area_measures(store: GraphStore) -> dict[str, Counter]:
         for row in read(store, statement, timeout_ms=AGGREGATE_TIMEOUT_MS):
             if row["region"] is None:
                 continue
-            out[row["region"]][a] += float(row["a"] or 0)
-            out[row["region"]][b] += float(row["b"] or 0)
+            out[row["region"]][a] += float(row["a"] or 0)  # type: ignore[assignment]  # float tally; typeshed: Counter values are int
+            out[row["region"]][b] += float(row["b"] or 0)  # type: ignore[assignment]  # float tally; typeshed: Counter values are int
     return dict(out)
 
 
@@ -485,6 +496,6 @@ def disaster_events(store: GraphStore, as_of: dt.date, *, page: int = 5000) -> d
         if r["regionCode"] is None:
             continue
         out[r["regionCode"]].append(DisasterEventFact(
-            on=ms_date(r["occurredAtMs"]), type=r["disasterType"], deaths=int(r["deaths"] or 0),
+            on=required_ms_date(r["occurredAtMs"], r["key"]), type=r["disasterType"], deaths=int(r["deaths"] or 0),
             affected=int(r["affectedPeople"] or 0), loss_10k=float(r["directLoss10k"] or 0.0), evidence=r["key"]))
     return dict(out)

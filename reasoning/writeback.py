@@ -79,7 +79,7 @@ def write_assessments(run: Run, items: Sequence[Written], *, multi_target: bool 
     if multi_target:  # the subject set may have changed (a cluster's members): edges are rewritten
         gf.execute(store, f"UNWIND $ids AS id MATCH (a:{ident(ASSESSMENT)} {{{key}: id}})-[r:ASSESSES]->() DELETE r",
                    {"ids": [w.id for w in items]})
-    orphans = []
+    orphans: list[str] = []
     for label, rels in by_label.items():
         result = store.upsert_relationships("ASSESSES", rels, from_label=ASSESSMENT, to_label=label)
         orphans.extend(rels[i]["from"] for i in result.missing)

@@ -9,11 +9,18 @@ correct loader must reach.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from typing import Any
 
 from . import uscc as uscc_mod
 from .names import variants
 from .truth import FLAG, QUARANTINE, REPAIR, Truth
+
+#: one defect a source decides on before writing its row, handed to `Dirt.defect` after:
+#: (field, code, original, injected, expected, reason, expected_value, extra)
+DefectRecord = tuple[str | None, str, Any, Any, str, str | None, Any, dict[str, Any]]
+#: the same without `extra`, for sources whose defects carry none
+PlainDefectRecord = tuple[str | None, str, Any, Any, str, str | None, Any]
 
 #: Free-typed sources (inspectors, clerks, citizens) misspell names this many times more often.
 NAME_VARIANT_MULT = 3.0
@@ -36,7 +43,7 @@ class Dirt:
         """True with probability ``rate × mult`` (never when rate is 0)."""
         return self.rate > 0 and self.rng.random() < min(0.95, self.rate * mult)
 
-    def choose(self, menu: list[tuple[str, float]]) -> str:
+    def choose(self, menu: Sequence[tuple[str, float]]) -> str:
         kinds, weights = zip(*menu, strict=False)
         return self.rng.choices(kinds, weights)[0]
 

@@ -113,7 +113,7 @@ def build(region: Region, n: int, rng: random.Random, drng: random.Random, dirt_
     weights = _county_weights(region)
     counties = region.counties
     sectors, shares = zip(*SECTOR_SHARE.items(), strict=False)
-    status_names, status_w = zip(*STATUSES, strict=False)
+    status_names, status_w = [s for s, _ in STATUSES], [w for _, w in STATUSES]
     seen: set[str] = set()
     out: list[Enterprise] = []
     legacy_rate = min(1.0, dirt_rate * 0.1)

@@ -111,7 +111,7 @@ class NameFactory:
             place = county.city_name
         else:
             place = county.stem
-        forms, weights = zip(*ORG_FORMS, strict=False)
+        forms, weights = [f for f, _ in ORG_FORMS], [w for _, w in ORG_FORMS]
         form = r.choices(forms, weights)[0]
         if form == "集团有限公司" and r.random() < 0.5:
             form = "（集团）有限公司"

@@ -23,6 +23,16 @@ def _split(text: str | None, field: str) -> tuple[float, str] | None:
     return float(match[1]), match[2].strip()
 
 
+def _factor(units: dict[str, float | None], unit: str, default_unit: str, kind: str) -> float:
+    """The multiplier for `unit`, or for `default_unit` when the value carries none.
+
+    A mapping whose default unit is not a known unit is a configuration error, said as such."""
+    factor = units[unit] or units.get(default_unit)
+    if factor is None:
+        raise ValueError(f"default unit {default_unit!r} is not a known {kind} unit ({', '.join(u for u in units if u)})")
+    return factor
+
+
 def parse_money(text: str | None, field: str, *, default_unit: str = "元") -> float | None:
     """An amount in 元. Bare numbers are in `default_unit`."""
     parts = _split(text, field)
@@ -31,7 +41,7 @@ def parse_money(text: str | None, field: str, *, default_unit: str = "元") -> f
     number, unit = parts
     if unit not in _MONEY_UNITS:
         raise RowError("unparseable_number", f"{field}: unknown money unit {unit!r} in {text!r}", field)
-    factor = _MONEY_UNITS[unit] or _MONEY_UNITS[default_unit]
+    factor = _factor(_MONEY_UNITS, unit, default_unit, "money")
     if number < 0:
         raise RowError("out_of_range", f"{field}: negative amount {text!r}", field)
     return round(number * factor, 2)
@@ -48,7 +58,7 @@ def parse_mass_t(text: str | None, field: str, *, default_unit: str = "t") -> fl
         raise RowError("unparseable_number", f"{field}: unknown mass unit {unit!r} in {text!r}", field)
     if number < 0:
         raise RowError("out_of_range", f"{field}: negative quantity {text!r}", field)
-    return number * (_MASS_UNITS[unit_key] or _MASS_UNITS[default_unit])
+    return number * _factor(_MASS_UNITS, unit_key, default_unit, "mass")
 
 
 def parse_number(text: str | None, field: str, *, minimum: float | None = None, maximum: float | None = None,

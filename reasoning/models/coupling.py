@@ -110,9 +110,9 @@ def coordination(
     section = cfg["ccd"]
     if len(scores) < 2:
         raise ValueError("coupling needs at least two subsystems")
-    for name, u in scores.items():
-        if not 0.0 <= float(u) <= 1.0:
-            raise ValueError(f"U[{name}] = {u!r} is outside [0, 1]")
+    for name, score in scores.items():
+        if not 0.0 <= float(score) <= 1.0:
+            raise ValueError(f"U[{name}] = {score!r} is outside [0, 1]")
     flags: list[str] = []
     alpha = _weights(scores, weights, flags)
     u = {k: float(v) for k, v in scores.items()}

@@ -29,19 +29,21 @@ def rate_enterprise(facts: EnterpriseFacts, *, config: ModelConfig | None = None
     """The rating of one enterprise as of `facts.as_of`."""
     cfg = config or load_config("enterprise_rating")
     flags: list[str] = []
-    components = [
+    candidates = [
         *(_deduction(key, cfg["static"][key], fn(facts, cfg["static"][key], flags)) for key, fn in _STATIC.items()),
         *(_deduction(key, cfg["dynamic"][key], fn(facts, cfg["dynamic"][key], flags)) for key, fn in _DYNAMIC.items()),
         *(_bonus(key, cfg["static"][key], fn(facts, cfg["static"][key], flags)) for key, fn in _BONUSES.items()),
     ]
-    components = [c for c in components if c is not None]
+    components = [c for c in candidates if c is not None]
     raw = float(cfg["base"]) + sum(c.contribution for c in components)
     score = min(float(cfg["max_score"]), max(float(cfg["min_score"]), raw))
     if raw > score:
         flags.append(f"capped-at-{cfg['max_score']:g}: bonuses cannot lift the score above the maximum")
     bands = band_set("enterprise_rating", cfg["bands"])
     band = bands.classify(score)
-    level, colour = band.label, band.colour
+    if band is None:
+        flags.append(f"unrated:below-{bands.bands[-1].lower:g}")
+    level, colour = (band.label, band.colour) if band else (None, None)
     red_rules = automatic_red(facts, config=cfg)
     if red_rules:
         red = next(b for b in bands.bands if b.colour == "RED")
@@ -65,7 +67,7 @@ def rate_enterprise(facts: EnterpriseFacts, *, config: ModelConfig | None = None
             "major_hazard_aggregate": cfg["static"]["major_hazard"]["aggregate"],
         },
         flags=tuple(flags),
-        details={"raw_score": raw, "score_band_colour": band.colour, "auto_red_rules": list(red_rules)},
+        details={"raw_score": raw, "score_band_colour": band.colour if band else None, "auto_red_rules": list(red_rules)},
     )
 
 
@@ -146,7 +148,7 @@ def _major_hazard(f: EnterpriseFacts, spec: Mapping, flags: list[str]) -> list[_
 
 
 def _processes(f: EnterpriseFacts, spec: Mapping, flags: list[str]) -> list[_Item]:
-    first = {}
+    first: dict[str, str] = {}
     for p in f.processes:
         first.setdefault(p.code, p.evidence)
     return [(float(spec["per_process"]), evidence) for evidence in first.values()]

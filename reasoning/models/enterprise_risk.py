@@ -62,13 +62,15 @@ def assess_enterprise_risk(facts: EnterpriseFacts, *, config: ModelConfig | None
     residual = inherent * (1 - reduction * effectiveness)
     bands = band_set("enterprise_risk", cfg["bands"])
     band = bands.classify(residual)
+    if band is None:
+        flags.append(f"unrated:below-{bands.bands[-1].lower:g}")
     components = (*groups, *controls)
     return ModelResult(
         method=cfg["method"],
         version=cfg.version,
         score=residual,
-        level=band.label,
-        colour=band.colour,
+        level=band.label if band else None,
+        colour=band.colour if band else None,
         components=components,
         evidence=unique([facts.subject, *(e for c in components for e in c.evidence)]),
         parameters={"as_of": facts.as_of.isoformat(), "max_reduction": reduction, "bands": bands_summary(bands),
@@ -162,7 +164,8 @@ def _control_indicators(facts: EnterpriseFacts, control: Mapping) -> dict[str, t
                                       unique(a.evidence for a in alarms))
     handled = [a for a in alarms if a.handled_at is not None]
     if handled:
-        hours = sum(max(0.0, (a.handled_at - a.at).total_seconds()) for a in handled) / 3600 / len(handled)
+        waits = [a.handled_at - a.at for a in handled if a.handled_at is not None]
+        hours = sum(max(0.0, w.total_seconds()) for w in waits) / 3600 / len(handled)
         timing = control["alarm_handling_time"]
         target, worst = float(timing["target_hours"]), float(timing["worst_hours"])
         out["alarm_handling_time"] = (min(1.0, max(0.0, (worst - hours) / (worst - target))),

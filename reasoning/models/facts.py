@@ -157,4 +157,4 @@ def within_days(day: dt.date, as_of: dt.date, days: int) -> bool:
 
 
 def _closed_rank() -> int:
-    return max(c.rank for c in vocabulary("HiddenDangerState").concepts.values())
+    return max(rank("HiddenDangerState", notation) for notation in vocabulary("HiddenDangerState").concepts)

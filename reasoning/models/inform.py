@@ -39,8 +39,9 @@ def inform_index(
     partial = {}
     for peer in peers:
         dims, components = _dimensions(peer, scores, cfg, flags[peer])
-        if all(v is not None for v in dims.values()):
-            risk = round(math.prod(dims.values()) ** (1 / len(dims)), int(cfg["round_digits"]))
+        rated = [v for v in dims.values() if v is not None]
+        if len(rated) == len(dims):
+            risk = round(math.prod(rated) ** (1 / len(dims)), int(cfg["round_digits"]))
         else:
             risk = None
             flags[peer].append("unrated:dimension-without-data")
@@ -131,9 +132,10 @@ def _dimensions(peer: str, scores: Mapping[str, Mapping[str, tuple[float, float]
                           note=f"{specs[n]['label']}: raw {raw:g}" + ("; inverted" if dim_spec.get("inverted") else ""))
             )
         total_score = sum(c.contribution for c in indicator_components if c.name.startswith(dim + "."))
-        dims[dim] = min(SCALE, max(0.0, total_score))  # a weighted mean of 0–10 scores; clip rounding noise
+        dim_score = min(SCALE, max(0.0, total_score))  # a weighted mean of 0–10 scores; clip rounding noise
+        dims[dim] = dim_score
         dim_components.append(
-            Component(dim, dims[dim], 1 / len(cfg["dimensions"]), dims[dim] ** (1 / len(cfg["dimensions"])),
+            Component(dim, dim_score, 1 / len(cfg["dimensions"]), dim_score ** (1 / len(cfg["dimensions"])),
                       note=f"{dim_spec['label']}: Risk = Π contribution (geometric mean)")
         )
     if any(v is None for v in dims.values()):
@@ -148,7 +150,7 @@ def _percentile(risk: float | None, peer: str, risks: Mapping[str, float], metho
     others = [r for p, r in risks.items() if p != peer]
     if not others:
         return None
-    below = sum(r < risk for r in others)
+    below: float = sum(r < risk for r in others)
     if method == "mid-rank":
         below += 0.5 * sum(r == risk for r in others)
     elif method != "strictly-below":

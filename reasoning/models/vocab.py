@@ -19,7 +19,7 @@ def check_colour(notation: str | None) -> str | None:
 
 def colour_rank(notation: str | None) -> int:
     """Severity of a RiskColour (BLUE 1 … RED 4); 0 for no colour."""
-    return 0 if notation is None else int(vocabulary("RiskColour").concepts[notation].rank)
+    return 0 if notation is None else rank("RiskColour", notation)
 
 
 def rank(scheme: str, notation: str, default: int | None = None) -> int:

@@ -191,7 +191,8 @@ class Recommender:
 
         `head` is the way from the subject to the enterprise (a hidden danger or risk point of it).
         """
-        kb, cands = self.kb, {}
+        kb = self.kb
+        cands: Candidates = {}
         e_ref = ref(ENTERPRISE, e.uscc)
         head = (*head, e_ref)
         for h in e.holdings:
@@ -214,7 +215,8 @@ class Recommender:
     def point_paths(self, rp: RiskPointFact, *, head: tuple[str, ...] = (), gaps: bool = False,
                     ) -> tuple[Candidates, list[dict[str, Any]]]:
         """Paths through a risk point: its events' accident types, its equipment; with `gaps`, the levels missing."""
-        kb, cands = self.kb, {}
+        kb = self.kb
+        cands: Candidates = {}
         rp_ref = ref(RISK_POINT, rp.id)
         gap_rows = []
         for ev in rp.events:
@@ -258,7 +260,8 @@ class Recommender:
 
         `head` is the way from the subject to the danger (its risk point or enterprise).
         """
-        kb, cands = self.kb, {}
+        kb = self.kb
+        cands: Candidates = {}
         h_ref = ref(HIDDEN_DANGER, d.id)
         first = (*head, h_ref)
         matches = kb.match_patterns(d.name) or kb.match_patterns(d.description)
@@ -382,7 +385,8 @@ class Recommender:
         return out
 
     def explain(self, paths: list[Path], learned: LearnedScores | None, mid: str, present: bool) -> str:
-        said, sentences = set(), []
+        said: set[str] = set()
+        sentences: list[str] = []
         for kind in KIND_ORDER:
             if kind in ("learned", "present"):
                 continue

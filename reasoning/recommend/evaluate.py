@@ -74,12 +74,12 @@ def split(kb: KnowledgeBase, enterprises: Mapping[str, EnterpriseFact], config: 
     accepted, recurred = list(learned["accepted_conclusions"]), bool(learned["exclude_recurred"])
     records = examples(kb, enterprises.values(), accepted=accepted, exclude_recurred=recurred)
     if kind == "time":
-        dated = sorted((r for r in records if r.found_ms is not None), key=lambda r: (r.found_ms, r.danger_id))
+        dated = sorted(((r.found_ms, r) for r in records if r.found_ms is not None), key=lambda fr: (fr[0], fr[1].danger_id))
         if not dated:
             return Split(kind, [], [])
-        cut_ms = dated[min(len(dated) - 1, int(len(dated) * (1 - fraction)))].found_ms
+        cut_ms = dated[min(len(dated) - 1, int(len(dated) * (1 - fraction)))][0]
         cutoff = from_epoch_ms(cut_ms).date()
-        test = [r for r in dated if r.found_ms >= cut_ms]
+        test = [r for found_ms, r in dated if found_ms >= cut_ms]
         known = examples(kb, enterprises.values(), accepted=accepted, exclude_recurred=recurred,
                          verified_before_ms=cut_ms)
         train = [r for r in known if r.found_ms is not None and r.found_ms < cut_ms]

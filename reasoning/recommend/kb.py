@@ -14,6 +14,7 @@ from functools import cached_property, lru_cache
 
 from rdflib import RDF, RDFS, Literal, URIRef
 from rdflib.namespace import OWL, SKOS
+from rdflib.term import Node
 
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
@@ -189,7 +190,7 @@ class KnowledgeBase:
 
 
 # ---------------------------------------------------------------------- parsing
-def _local(iri: URIRef, base: str) -> str:
+def _local(iri: Node, base: str) -> str:
     text = str(iri)
     if not text.startswith(base):
         raise ValueError(f"{text} is not under {base}")
@@ -203,7 +204,7 @@ def _zh(graph, subject) -> str:
     return ""
 
 
-def _notation(graph, iri: URIRef) -> str:
+def _notation(graph, iri: Node) -> str:
     value = graph.value(iri, SKOS.notation)
     if value is None:
         raise ValueError(f"{iri} is not a SKOS concept with a notation")
@@ -222,7 +223,7 @@ def parse(ontology: Ontology) -> KnowledgeBase:
         pid = _local(p, KB)
         major = g.value(p, RG.impliesMajor)
         patterns[pid] = Pattern(
-            pid, _zh(g, p), bool(major is not None and major.toPython() is True),
+            pid, _zh(g, p), bool(isinstance(major, Literal) and major.toPython() is True),
             tuple(sorted(_local(s, KB) for s in g.objects(p, RG.patternSource))),
             tuple(sorted(str(t) for t in g.objects(p, RG.fieldTerms))),
         )
@@ -274,7 +275,7 @@ def _concept_nodes(kb: KnowledgeBase) -> list[dict]:
 
 def graph_rows(kb: KnowledgeBase) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
     """The nodes per label and relationships per type that represent the knowledge base."""
-    nodes = {
+    nodes: dict[str, list[dict]] = {
         SOURCE: [{"id": s.id, "name": s.name, "standardCode": s.code, "standardTitle": s.title,
                   "clause": s.clause or None} for s in kb.sources.values()],
         PATTERN: [{"id": p.id, "name": p.name, "impliesMajor": p.major, "citation": kb.citation(p),
@@ -288,7 +289,7 @@ def graph_rows(kb: KnowledgeBase) -> tuple[dict[str, list[dict]], dict[str, list
         for pred, notations in m.links.items():
             rel_type, scheme = LINKS[pred]
             for n in notations:
-                target = n if rel_type == "APPLIES_TO_INDUSTRY" else concept_id(scheme, n)
+                target = n if rel_type == "APPLIES_TO_INDUSTRY" or scheme is None else concept_id(scheme, n)
                 rels[rel_type].append({"from": m.id, "to": target})
         rels["REMEDIES"].extend({"from": m.id, "to": p} for p in m.patterns)
         rels["CITES"].extend({"from": m.id, "to": s} for s in m.sources)

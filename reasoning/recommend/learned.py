@@ -163,7 +163,7 @@ class NeighbourModel:
             row = sims[qi]
             banned = (exclude or {}).get(q.id, set()) | {q.id}
             order = np.argsort(-row, kind="stable")
-            picked = []
+            picked: list[int] = []
             for j in order:
                 if len(picked) >= self.k or row[j] < self.min_similarity:
                     break

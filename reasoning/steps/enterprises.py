@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import Any
 
 from riskgraph.reasoning import graph_facts as gf
 from riskgraph.reasoning.models.config import ModelConfig, load_config
@@ -12,9 +13,9 @@ from riskgraph.reasoning.models.result import ModelResult
 from riskgraph.reasoning.run_context import ModelRun, Run, Timer
 from riskgraph.reasoning.writeback import Written, clear_property, remove_stale, set_properties, write_assessments
 
-_NOT_APPLICABLE = dict(major_hazards=(), processes=(), in_park=None, safety_distance_met=None, standardisation=None,
-                       own_fire_brigade=False, accidents=(), unqualified_special_operators=None,
-                       untested_new_process=None, plant_without_formal_design=None)
+_NOT_APPLICABLE: dict[str, Any] = dict(major_hazards=(), processes=(), in_park=None, safety_distance_met=None, standardisation=None,
+                                       own_fire_brigade=False, accidents=(), unqualified_special_operators=None,
+                                       untested_new_process=None, plant_without_formal_design=None)
 
 
 def rate(record: gf.EnterpriseRecord, full: ModelConfig, dynamic: ModelConfig,
@@ -74,7 +75,7 @@ def step_enterprises(run: Run, *, rating: bool, risk: bool) -> list[ModelRun]:
                     tags = supervision_tags(rec.facts, config=risk_cfg)
                     items.append(Written("Enterprise", rec.uscc, result, extra={
                         "tags": [{"code": tag.code, "label": tag.label, "evidence": list(tag.evidence)} for tag in tags]}))
-                    update = {"uscc": rec.uscc, "riskColour": result.colour}
+                    update: dict[str, Any] = {"uscc": rec.uscc, "riskColour": result.colour}
                     if tags:
                         update["tags"] = [tag.code for tag in tags]
                     else:

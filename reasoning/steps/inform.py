@@ -57,11 +57,13 @@ def region_indicators(totals: RegionTotals, code: str) -> dict[str, float | None
 
 def park_indicators(totals: RegionTotals, regions: Mapping[str, gf.RegionRow], code: str) -> dict[str, float | None]:
     ent = totals.park.get(code, Counter())
-    county = regions[code].parent
+    county = regions[code].parent  # None for a park not placed in a county: no coping data then
+    area = totals.area.get(county, Counter()) if county is not None else Counter()
+    population = totals.population.get(county) if county is not None else None
     return {
         **_hazard_exposure(ent),
         "enterprises": ent["enterprises"], "employees": ent["employees"], "residents_500m": ent["residents_500m"],
-        **_coping(totals.area.get(county, Counter()), totals.population.get(county)),
+        **_coping(area, population),
     }
 
 
@@ -92,11 +94,11 @@ def step_inform_regions(run: Run) -> list[ModelRun]:
         items = []
         for code in subjects:
             result = results[code]
+            counted_in = regions[code].parent if level == "PARK" else code
             items.append(Written("Region", code, result, extra={
                 "peerSet": name if level != "PROVINCE" else "province+cities", "regionLevel": level,
                 "indicators": values[code],
-                "countiesWithoutPopulation": totals.population_missing.get(
-                    regions[code].parent if level == "PARK" else code, 0)}))
+                "countiesWithoutPopulation": totals.population_missing.get(counted_in, 0) if counted_in is not None else 0}))
             if result.colour is not None:
                 colours.append({"code": code, "riskColour": result.colour})
             else:

@@ -14,6 +14,7 @@ import math
 from datetime import date, timedelta
 
 from ..context import Source
+from ..dirt import PlainDefectRecord
 from ..formats import bad_date, cn_amount, cn_date, mixed_date, out_of_range_date
 from ..names import SURNAMES, town, village
 from ..regions import jitter
@@ -215,8 +216,8 @@ class DisasterCensus(Source):
                             sub, months = rng.choice(WEATHER)
                             day = date(year, rng.choice(months), rng.randint(1, 28))
                         else:
-                            months = MONTHS[typ]
-                            mo = rng.choices([m for m, _ in months], [w for _, w in months])[0]
+                            month_weights = MONTHS[typ]
+                            mo = rng.choices([m for m, _ in month_weights], [w for _, w in month_weights])[0]
                             day = date(year, mo, rng.randint(1, 28))
                         if day > last:
                             continue
@@ -236,7 +237,7 @@ class DisasterCensus(Source):
             seq += 1
             date_txt, is_iso = mixed_date(rng, day, 0.8, (cn_date,))
             row = [f"SJ{day.year}{seq:06d}", typ, sub, code, date_txt, str(deaths), str(affected), f"{loss:g}", desc]
-            rec = []
+            rec: list[PlainDefectRecord] = []
             if not is_iso:
                 rec.append(("发生日期", "date_format", None, date_txt, REPAIR, None, day.isoformat()))
             kind = d.choose([("odd_date", 1), ("bad_date", 1), ("deaths", 1), ("loss", 1)]) if d.hit() else None

@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from ..context import EntState, Source
+from ..dirt import DefectRecord
 from ..formats import bad_date, rand_date
 from ..hazards import FACTORS, GB6441, HIDDEN_DANGERS, MEASURE_TYPES, MEASURES, RISK_POINTS
 from ..names import person
@@ -57,7 +58,7 @@ def lec_colour(D: float) -> str:
     return "红" if D >= 320 else "橙" if D >= 160 else "黄" if D >= 70 else "蓝"
 
 
-def ls_colour(R: int) -> str:
+def ls_colour(R: float) -> str:
     """Default LS bands: 20–25 红, 9–16 橙, 4–8 黄, 1–3 蓝."""
     return "红" if R >= 20 else "橙" if R >= 9 else "黄" if R >= 4 else "蓝"
 
@@ -92,7 +93,7 @@ class DualPrevention(Source):
         rng = self.rng
         if rng.random() < 0.3:
             hi = 5 if sev >= 2 else 4
-            L = rng.choices((1, 2, 3, 4, 5), (30, 30, 22, 12, 6))[0]
+            L: float = rng.choices((1, 2, 3, 4, 5), (30, 30, 22, 12, 6))[0]
             S = rng.randint(max(1, sev), hi)
             R = L * S
             return "LS", [str(L), "", "", str(S)], R, ls_colour(R)
@@ -266,7 +267,7 @@ class DualPrevention(Source):
     def _write_hd(self, e, row: list) -> bool:
         """Write a hidden danger; False if the truth says it must be quarantined."""
         d = self.dirt
-        rec = None
+        rec: DefectRecord | None = None
         kind = None
         if d.hit():
             menu = [("orphan_rp", 3), ("missing", 1), ("bad_date", 1), ("future", 1)]
@@ -305,19 +306,19 @@ class DualPrevention(Source):
     def _rectify(self, e, hd_id: str, found: date, deadline: date, status: str, done: date | None,
                  measures: tuple[str, ...]) -> None:
         rng, d = self.rng, self.dirt
-        rows = []
+        rows: list[tuple[str, date, date | None, str, str]] = []  # measure, done, accepted, verdict, relapse
         last = e.active_until(self.today)
         if status == "整改中" and rng.random() < 0.15 and last > found + timedelta(days=2):
             # a failed first attempt: acceptance rejected
             day = found + timedelta(days=rng.randint(1, max(1, min((last - found).days - 1, 20))))
-            rows.append([rng.choice(measures), day, day + timedelta(days=1), "不合格", "否"])
+            rows.append((rng.choice(measures), day, day + timedelta(days=1), "不合格", "否"))
         if done is not None:
             acc = min(done + timedelta(days=rng.randint(0, 7)), last) if status == "已验收" else None
             text = rng.choice(measures)
             if len(measures) > 1 and rng.random() < 0.25:
                 text = "；".join(measures)
             relapse = "是" if rng.random() < 0.04 + 0.15 * e.risk else "否"
-            rows.append([text, done, acc, "合格" if acc else "", relapse])
+            rows.append((text, done, acc, "合格" if acc else "", relapse))
         for text, dn, acc, verdict, relapse in rows:
             rf_id = self._id("rf", "ZG", 10)
             row = [rf_id, hd_id, text, dn.isoformat(), acc.isoformat() if acc else "", person(rng) if acc else "",
@@ -355,7 +356,7 @@ class DualPrevention(Source):
             ep_id = f"YA{e.county.code}{self.c['ep']:07d}"
             row = [ep_id, e.uscc, name, typ, filed.isoformat(), "|".join(rps)]
             kind = d.choose([("orphan", 2), ("bad_date", 1)]) if d.hit() else None
-            rec = None
+            rec: DefectRecord | None = None
             if kind == "orphan":
                 bad = f"FXD{900000000 + d.rng.randrange(99999999):09d}"
                 orig = row[5]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from ..context import EntState, Source
+from ..dirt import DefectRecord
 from ..formats import bad_date, cn_amount, cn_date, mixed_date, money, out_of_range_date, rand_date
 from ..hazards import ACCIDENT_VIOLATION, VIOLATIONS
 from ..names import person
@@ -81,7 +82,7 @@ class Enforcement(Source):
         row = [ins_id, e.name, "" if blank_uscc else e.uscc, self._authority(e), date_txt,
                rng.choices([t for t, _ in INS_TYPES], [w for _, w in INS_TYPES])[0],
                person(rng) + "、" + person(rng), str(problems), conclusion(problems, rng)]
-        rec = []
+        rec: list[DefectRecord] = []
         if not is_iso:
             rec.append(("检查日期", "date_format", None, date_txt, REPAIR, None, day.isoformat(), {}))
         misspelt = d.misspell(e, row, 1, "被检查单位", typo_rate=0.3)
@@ -172,7 +173,7 @@ class Enforcement(Source):
         date_txt, is_iso = mixed_date(rng, day, 0.8, (cn_date,))
         row = [self._pen_no(e, day), e.name, "" if rng.random() < 0.2 else e.uscc, viol[0], viol[1],
                "罚款" if rng.random() < 0.85 else "警告、罚款", text, date_txt, e.county.full_name + "应急管理局", ins_id]
-        rec = []
+        rec: list[DefectRecord] = []
         if not canonical:
             rec.append(("罚款金额", "money_unit", None, text, REPAIR, None, float(amount), {}))
         if not is_iso:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..chemicals import CHEMICALS, alpha, level, s_and_r
 from ..context import EntState, Source
+from ..dirt import DefectRecord, PlainDefectRecord
 from ..formats import cn_amount, quantity
 from ..regions import jitter
 from ..truth import FLAG, QUARANTINE, REPAIR
@@ -84,8 +85,7 @@ class HazardSources(Source):
         major_ent = rng.random() < P_MAJOR[key] and ind.code != "5265"
         n_units = 1 if ind.subtype == "经营" else rng.choice((1, 1, 2, 2, 3))
         major_idx = rng.randrange(n_units) if major_ent else -1
-        ent_major = False
-        best = None
+        best = None  # the largest R of a major unit, if any
         for k in range(n_units):
             self.n_units += 1
             uid = f"WXY{self.n_units:08d}"
@@ -108,7 +108,6 @@ class HazardSources(Source):
                 affected |= self._write_inventory(e, uid, c, q, clean)
             S, R = s_and_r(clean, residents)
             major = S >= 1
-            ent_major |= major
             if major and (best is None or R > best):
                 best = R
             self.ctx.truth.units.write({
@@ -118,14 +117,14 @@ class HazardSources(Source):
                            "q_t": q, "Q_t": CHEMICALS[c].Q, "beta": CHEMICALS[c].beta} for c, q in clean],
                 "S": round(S, 6), "R": round(R, 6), "major": major, "level": level(R) if major else None,
                 "affected_by_defects": affected})
-        if ent_major:
+        if best is not None:
             self.major_ent += 1
             st.major_hazard = level(best)
 
     def _write_unit(self, e, uid, uname, utype, residents, lon, lat) -> bool:
         d = self.dirt
         row = [uid, e.uscc, uname, utype, str(residents), f"{lon:.6f}", f"{lat:.6f}"]
-        rec = None
+        rec: DefectRecord | None = None
         kind = None
         if d.hit():
             menu = [("residents", 2), ("coords", 2)] + ([("uscc_lower", 1)] if not e.legacy else [])
@@ -161,7 +160,7 @@ class HazardSources(Source):
         text, canonical, t = quantity(rng, q)
         clean.append((chem, t))
         row = [uid, chem, c.cas, c.category, text]
-        rec = []
+        rec: list[PlainDefectRecord] = []
         if not canonical:
             rec.append(("最大存量", "quantity_unit", None, text, REPAIR, None, t))
         kind = d.choose([("negative", 2), ("unparseable", 1), ("orphan", 1), ("missing", 1)]) if d.hit() else None

@@ -9,8 +9,10 @@ rating.  Thresholds follow the monitored quantity's direction: for 浸润线埋�
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from ..context import EntState, Source
+from ..dirt import DefectRecord
 from ..formats import bad_date, iso_cst, rand_date
 from ..truth import FLAG, QUARANTINE, REPAIR
 from .common import legacy_flag
@@ -107,7 +109,7 @@ class Iot(Source):
         installed = rand_date(rng, date(2019, 1, 1), date(2025, 6, 30))
         row = [sid, e.uscc, otype, oid, metric, medium, unit, "下限" if metric in LOWER else "上限",
                *[f"{t:g}" for t in th], installed.isoformat(), "在线" if rng.random() < 0.93 else "离线"]
-        rec = None
+        rec: DefectRecord | None = None
         kind = d.choose([("orphan_obj", 1)] + ([("uscc_lower", 1)] if not e.legacy else [])) if d.hit(0.5) else None
         if kind == "orphan_obj":
             orig = row[3]
@@ -154,7 +156,7 @@ class Iot(Source):
                 value = a
             handled = t.date() < end and rng.random() < 0.93 - 0.2 * e.risk
             self.n_a += 1
-            obj = {"alarm_id": f"BJ{self.n_a:010d}", "sensor_id": sid, "metric": metric, "value": value, "unit": unit,
+            obj: dict[str, Any] = {"alarm_id": f"BJ{self.n_a:010d}", "sensor_id": sid, "metric": metric, "value": value, "unit": unit,
                    "thresholds": dict(zip(LEVELS, th, strict=False)), "level": lv, "time": iso_cst(t), "handled": handled,
                    "handled_time": iso_cst(t + timedelta(minutes=rng.randint(3, 720))) if handled else None}
             kind = d.choose([("orphan", 2), ("negative", 1), ("bad_time", 1)]) if d.hit(0.5) else None
@@ -163,9 +165,9 @@ class Iot(Source):
                 r = self.wa.write(obj)
                 d.defect(ALM, r, "sensor_id", "orphan_reference", orig, obj["sensor_id"], QUARANTINE, "orphan_reference", None)
             elif kind == "negative" and metric != "温度":
-                orig, obj["value"] = value, -abs(value) - 1
+                orig_value, obj["value"] = value, -abs(value) - 1
                 r = self.wa.write(obj)
-                d.defect(ALM, r, "value", "out_of_range", orig, obj["value"], QUARANTINE, "out_of_range", None)
+                d.defect(ALM, r, "value", "out_of_range", orig_value, obj["value"], QUARANTINE, "out_of_range", None)
             elif kind == "bad_time":
                 orig = obj["time"]
                 obj["time"] = bad_date(d.rng)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from ..context import EntState, Source
+from ..dirt import DefectRecord
 from ..formats import bad_date, cn_date, dot_date
 from ..industries import CHEM, MINE
 from ..names import person, road
@@ -98,14 +99,14 @@ class Licensing(Source):
                 self._write(e, row, d)
 
     def _write(self, e, row: list, d) -> None:
-        rec = []
+        rec: list[DefectRecord] = []
         # baseline: ~15 % of date cells typed as text by clerks
-        for fld in ("发证日期", "有效期至"):
+        for column in ("发证日期", "有效期至"):
             if self.rng.random() < 0.075:
-                dv: date = row[C[fld]]
+                dv: date = row[C[column]]
                 txt = (dot_date if self.rng.random() < 0.6 else cn_date)(dv)
-                row[C[fld]] = txt
-                rec.append((fld, "date_format", dv.isoformat(), txt, REPAIR, None, dv.isoformat(), {}))
+                row[C[column]] = txt
+                rec.append((column, "date_format", dv.isoformat(), txt, REPAIR, None, dv.isoformat(), {}))
         kind = None
         if d.hit():
             menu = [("conflicting_value", 4), ("name_variant", 2), ("missing_required", 1),

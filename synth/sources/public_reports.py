@@ -9,9 +9,10 @@ truth/entities.jsonl.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from ..context import EntState, Source
-from ..dirt import NAME_VARIANT_MULT
+from ..dirt import NAME_VARIANT_MULT, DefectRecord
 from ..formats import bad_date, iso_cst, rand_date
 from ..names import masked_phone, road, village
 from ..regions import jitter
@@ -45,7 +46,7 @@ class PublicReports(Source):
     def _base(self, when: datetime, content: str, lon: float, lat: float, named: str | None) -> dict:
         rng = self.rng
         self.n += 1
-        obj = {"report_id": f"SSP{when:%Y%m%d}{self.n:07d}", "channel": rng.choice(("随手拍", "随手拍", "随手记")),
+        obj: dict[str, Any] = {"report_id": f"SSP{when:%Y%m%d}{self.n:07d}", "channel": rng.choice(("随手拍", "随手拍", "随手记")),
                "time": iso_cst(when), "content": content}
         if named is not None:
             obj["named_unit"] = named
@@ -64,7 +65,7 @@ class PublicReports(Source):
         when = datetime(day.year, day.month, day.day, rng.randrange(6, 24), rng.randrange(60), rng.randrange(60))
         lon, lat = jitter(rng, e.lon, e.lat, 0.003)
         named = rng.random() < 0.45
-        rec = None
+        rec: DefectRecord | None = None
         shown = e.name
         if named and d.hit(NAME_VARIANT_MULT):
             v = d.name_variant(e, typo=d.rng.random() < 0.5)

@@ -8,6 +8,7 @@ counties 矿山救援, forested counties 森林消防.
 from __future__ import annotations
 
 from ..context import Source
+from ..dirt import DefectRecord
 from ..names import masked_phone, road
 from ..regions import jitter
 from ..truth import FLAG, QUARANTINE, REPAIR
@@ -71,7 +72,7 @@ class Resources(Source):
         lon, lat = (jitter(rng, e.lon, e.lat, 0.003) if e else jitter(rng, c.lon, c.lat, 0.02))
         row = [f"DW{c.code}{self.n_t:05d}", name, typ, str(size), c.code, f"{lon:.6f}", f"{lat:.6f}", EQUIP[typ],
                uscc, masked_phone(rng)]
-        rec = None
+        rec: DefectRecord | None = None
         if d.hit():
             menu = [("coords", 2), ("size", 1), ("missing", 1)]
             if e is not None and not e.legacy:
