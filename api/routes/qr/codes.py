@@ -95,6 +95,8 @@ def code_json(label: str = LABEL_P, key: str = Path(..., min_length=1, max_lengt
 def _batch(ctx: Context, code: str, summary: bool) -> tuple[QrService, list[Issued], str]:
     qr = qr_service(ctx.request)
     prefix = region_param(code, "code")
+    if prefix is None:  # region_param reads "" as "no filter"; a batch always needs its region
+        raise invalid("give the region's GB/T 2260 code", "code")
     caller = ctx.caller
     if caller.anonymous:
         raise unauthorized("log in: batch exports are for inspectors and admins")
