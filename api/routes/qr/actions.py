@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from riskgraph.api.access import Role
 from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.errors import invalid
+from riskgraph.api.models import PROPERTIES, Out
 from riskgraph.api.qr.entities import Facts
 from riskgraph.api.routes.qr.common import _audit, _deny, _rate_limit, _verify, qr_service
 from riskgraph.api.schema import ENTERPRISE, HIDDEN_DANGER, INSPECTION, RISK_POINT
@@ -27,6 +28,21 @@ CONCERNS = "CONCERNS"
 SELF_INSPECTION = "企业自查"
 #: what a public report filed through a code records as its source
 SCAN_REPORT = "扫码举报"
+
+
+class LinkOut(Out):
+    type: str = Field(description="the relationship type written")
+    from_: str = Field(alias="from", description="Label/key of its start node")
+    to: str = Field(description="Label/key of its end node")
+
+
+class CreatedOut(Out):
+    """The node the action wrote, as the caller may read it, and the relationships written with it."""
+
+    label: str
+    key: str
+    properties: dict[str, Any] = Field(description=PROPERTIES)
+    links: list[LinkOut]
 
 
 class HiddenDangerIn(BaseModel):
@@ -96,7 +112,7 @@ def _enterprise_action(ctx: Context, token: str, action: str, what: str):
     return qr, verified, uscc, region, f"{verified.facts.label}/{verified.facts.key}"
 
 
-@router.post("/q/{token}/hidden-dangers", status_code=201,
+@router.post("/q/{token}/hidden-dangers", status_code=201, response_model=CreatedOut,
              summary="an enterprise files a self-inspection hidden danger against its own code (state REPORTED)")
 def file_hidden_danger(token: str = Path(...), body: HiddenDangerIn = Body(...), ctx: Context = CONTEXT) -> dict:
     qr, verified, uscc, region, subject = _enterprise_action(ctx, token, "qr_hidden_danger", "hidden dangers")
@@ -145,7 +161,7 @@ def mask_contact(text: str | None) -> str | None:
     return value[:1] + "***" + (value[-1:] if len(value) > 2 else "")
 
 
-@router.post("/q/{token}/reports", status_code=201,
+@router.post("/q/{token}/reports", status_code=201, response_model=CreatedOut,
              summary="anyone files a hazard report about the code's entity (anonymous allowed, rate-limited)")
 def file_report(token: str = Path(...), body: ReportIn = Body(...), ctx: Context = CONTEXT) -> dict:
     qr = qr_service(ctx.request)
@@ -176,7 +192,7 @@ def file_report(token: str = Path(...), body: ReportIn = Body(...), ctx: Context
                     [{"type": concerns.type, "from": f"{PUBLIC_REPORT}/{report_id}", "to": f"{target[0]}/{target[1]}"}])
 
 
-@router.post("/q/{token}/inspections", status_code=201,
+@router.post("/q/{token}/inspections", status_code=201, response_model=CreatedOut,
              summary="an inspector records an inspection of the code's enterprise (within the inspector's regions)")
 def record_inspection(token: str = Path(...), body: InspectionIn = Body(...), ctx: Context = CONTEXT) -> dict:
     qr, verified, uscc, region, subject = _enterprise_action(ctx, token, "qr_inspection", "inspections")

@@ -2,6 +2,8 @@
 and re-issue."""
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -9,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from riskgraph.api.access import Role
 from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.errors import ApiError, invalid, not_found, unauthorized
+from riskgraph.api.models import Out, file_response
 from riskgraph.api.qr.entities import QR_LABELS, Facts
 from riskgraph.api.qr.render import QrTooLarge
 from riskgraph.api.qr.service import Issued, QrService, safe_name
@@ -17,6 +20,77 @@ from riskgraph.api.routes.common import region_param
 from riskgraph.api.routes.qr.common import _audit, _deny, base_of, qr_service
 
 router = APIRouter(tags=["qr codes"])
+
+
+class PublicKey(Out):
+    """A signing key as a JWK (RFC 8037); a key whose secret was erased (retired) has no `x`."""
+
+    kid: int
+    status: str = Field(description="active (signs new codes), verify (still verifies), retired (refused)")
+    created: str
+    kty: Literal["OKP"] | None = None
+    crv: Literal["Ed25519"] | None = None
+    x: str | None = Field(None, description="the public key, base64url without padding")
+    retired: str | None = Field(None, description="when it was retired")
+
+
+class PublicKeys(Out):
+    keys: list[PublicKey]
+
+
+class IssuedCode(Out):
+    tokenId: str = Field(description="the code's id, printed on the placard")
+    token: str
+    url: str = Field(description="what the QR symbol holds")
+    label: str
+    key: str
+    keyId: int
+    issuedAt: str
+    expiresAt: str
+    encryptedSummary: bool
+    qrVersion: str = Field(description="QR version and error-correction level, e.g. 5-M")
+    reused: bool = Field(description="the entity's current code was handed out again rather than a new one issued")
+
+
+class TokenRevoked(Out):
+    tokenId: str
+    revoked: Literal[True]
+    already: bool = Field(description="it had been revoked before")
+
+
+class EntityRevoked(Out):
+    label: str
+    key: str
+    revoked: Literal[True]
+    issuedUpTo: str = Field(description="every code of the entity issued up to this moment is revoked")
+
+
+class RevokedToken(Out):
+    token_id: str
+    at: int = Field(description="Unix seconds")
+    by: str | None
+    reason: str | None
+
+
+class RevokedEntity(Out):
+    label: str
+    key: str
+    before: int = Field(description="codes issued at or before this moment (Unix seconds) are revoked")
+    by: str | None
+    reason: str | None
+
+
+class RevocationList(Out):
+    tokens: list[RevokedToken]
+    entities: list[RevokedEntity]
+
+
+class ReissuedEntity(IssuedCode):
+    previousTokenId: str = Field(description="the stale code it replaces")
+
+
+class Reissued(Out):
+    reissued: list[ReissuedEntity]
 
 
 def _issuer(ctx: Context, facts: Facts, action: str) -> None:
@@ -64,12 +138,13 @@ DAYS_Q = Query(None, ge=1, le=36_500, description="lifetime of a new code in day
 LABEL_P = Path(..., description=f"one of {', '.join(QR_LABELS)}")
 
 
-@router.get("/qr/keys", summary="the codes' public signing keys (JWK, Ed25519), for offline verification")
+@router.get("/qr/keys", response_model=PublicKeys, response_model_exclude_unset=True,
+            summary="the codes' public signing keys (JWK, Ed25519), for offline verification")
 def public_keys(request: Request) -> dict:
     return {"keys": qr_service(request).keyring.public_keys()}
 
 
-@router.get("/qr/{label}/{key}.png", response_class=Response, responses={200: {"content": {"image/png": {}}}},
+@router.get("/qr/{label}/{key}.png", response_class=Response, responses=file_response("image/png", "the placard"),
             summary="the entity's placard as PNG (inspector within its regions, admin)")
 def code_png(label: str = LABEL_P, key: str = Path(..., min_length=1, max_length=200), summary: bool = SUMMARY_Q,
              new: bool = NEW_Q, days: int | None = DAYS_Q, ctx: Context = CONTEXT) -> Response:
@@ -77,7 +152,8 @@ def code_png(label: str = LABEL_P, key: str = Path(..., min_length=1, max_length
     return Response(qr.png(issued), media_type="image/png", headers=_image_headers(issued, "png"))
 
 
-@router.get("/qr/{label}/{key}.svg", response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}},
+@router.get("/qr/{label}/{key}.svg", response_class=Response,
+            responses=file_response("image/svg+xml", "the placard", text=True),
             summary="the entity's placard as SVG (inspector within its regions, admin)")
 def code_svg(label: str = LABEL_P, key: str = Path(..., min_length=1, max_length=200), summary: bool = SUMMARY_Q,
              new: bool = NEW_Q, days: int | None = DAYS_Q, ctx: Context = CONTEXT) -> Response:
@@ -85,7 +161,7 @@ def code_svg(label: str = LABEL_P, key: str = Path(..., min_length=1, max_length
     return Response(qr.svg(issued), media_type="image/svg+xml", headers=_image_headers(issued, "svg"))
 
 
-@router.get("/qr/{label}/{key}.json", summary="the entity's current code: token, URL, dates (inspector, admin)")
+@router.get("/qr/{label}/{key}.json", response_model=IssuedCode, summary="the entity's current code: token, URL, dates (inspector, admin)")
 def code_json(label: str = LABEL_P, key: str = Path(..., min_length=1, max_length=200), summary: bool = SUMMARY_Q,
               new: bool = NEW_Q, days: int | None = DAYS_Q, ctx: Context = CONTEXT) -> dict:
     _, issued = _issue(ctx, label, key, summary, new, days)
@@ -110,7 +186,8 @@ def _batch(ctx: Context, code: str, summary: bool) -> tuple[QrService, list[Issu
     return qr, codes, prefix
 
 
-@router.get("/qr/regions/{code}.zip", response_class=Response, responses={200: {"content": {"application/zip": {}}}},
+@router.get("/qr/regions/{code}.zip", response_class=Response,
+            responses=file_response("application/zip", "PNG and SVG placards per entity, and index.csv"),
             summary="every code of a region: PNG and SVG placards per entity and index.csv (inspector, admin)")
 def region_zip(code: str = Path(..., description="GB/T 2260 code (130100 covers its counties)"),
                summary: bool = SUMMARY_Q, ctx: Context = CONTEXT) -> Response:
@@ -119,7 +196,8 @@ def region_zip(code: str = Path(..., description="GB/T 2260 code (130100 covers 
                     headers={"Content-Disposition": f'attachment; filename="qr-{code}.zip"', "X-QR-Count": str(len(codes))})
 
 
-@router.get("/qr/regions/{code}.pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}},
+@router.get("/qr/regions/{code}.pdf", response_class=Response,
+            responses=file_response("application/pdf", "A4 sheets of placards"),
             summary="every code of a region as a printable A4 sheet, 6 placards a page (inspector, admin)")
 def region_pdf(code: str = Path(...), summary: bool = SUMMARY_Q, ctx: Context = CONTEXT) -> Response:
     qr, codes, _ = _batch(ctx, code, summary)
@@ -137,8 +215,8 @@ class RevocationIn(BaseModel):
     reason: str | None = Field(None, max_length=500)
 
 
-@router.post("/qr/revocations", summary="revoke a code, or every code so far of an entity (inspector within "
-                                        "its regions, admin)")
+@router.post("/qr/revocations", response_model=TokenRevoked | EntityRevoked,
+             summary="revoke a code, or every code so far of an entity (inspector within its regions, admin)")
 def revoke(body: RevocationIn = Body(...), ctx: Context = CONTEXT) -> dict:
     qr = qr_service(ctx.request)
     if ctx.caller.anonymous:
@@ -168,14 +246,14 @@ def revoke(body: RevocationIn = Body(...), ctx: Context = CONTEXT) -> dict:
     return result
 
 
-@router.get("/qr/revocations", summary="the revocation list (admin)")
+@router.get("/qr/revocations", response_model=RevocationList, summary="the revocation list (admin)")
 def revocations(ctx: Context = CONTEXT) -> dict:
     if ctx.caller.role is not Role.ADMIN:
         raise _deny(ctx, "qr_revocations", "the revocation list is for admins", "qr")
     return qr_service(ctx.request).registry.revocations()
 
 
-@router.post("/qr/reissue", summary="re-issue the code of every entity whose public fields changed since (admin)")
+@router.post("/qr/reissue", response_model=Reissued, summary="re-issue the code of every entity whose public fields changed since (admin)")
 def reissue(ctx: Context = CONTEXT) -> dict:
     if ctx.caller.role is not Role.ADMIN:
         raise _deny(ctx, "qr_reissue", "re-issuing every changed code is for admins", "qr")

@@ -5,10 +5,12 @@ from typing import Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
+from pydantic import Field
 
 from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.disclosure import level_name
-from riskgraph.api.errors import not_found
+from riskgraph.api.errors import ErrorBody, not_found
+from riskgraph.api.models import LEVEL, EnterprisePortrait, EntityView, LevelName, Out, RiskPointPortrait
 from riskgraph.api.portraits import enterprise_portrait, risk_point_portrait
 from riskgraph.api.qr.entities import Facts
 from riskgraph.api.qr.page import render_page
@@ -21,6 +23,47 @@ router = APIRouter(tags=["qr codes"])
 
 DEFAULT_LIMIT = 50
 OTHER_OUT_DEPTH, OTHER_IN_DEPTH = 2, 1
+
+
+class ReissuedCode(Out):
+    """The entity's current code, when the one scanned is stale: print this one instead."""
+
+    tokenId: str
+    token: str
+    url: str
+    issuedAt: str
+    expiresAt: str
+
+
+class CodeOut(Out):
+    """What the scanned code says, once verified."""
+
+    tokenId: str = Field(description="the code's id (16 base32 characters), printed on the placard")
+    version: int = Field(description="token format version")
+    label: str
+    key: str
+    keyId: int = Field(description="the signing key (see GET /qr/keys)")
+    issuedAt: str
+    expiresAt: str
+    encryptedSummary: bool = Field(description="the code carries an AES-GCM encrypted summary")
+    stale: bool = Field(description="the entity's public fields changed since the code was issued")
+    reissued: ReissuedCode | None
+
+
+class ScanOut(Out):
+    code: CodeOut
+    level: LevelName = Field(description=LEVEL)
+    dossier: EnterprisePortrait | RiskPointPortrait | EntityView = Field(
+        description="an enterprise's portrait, a risk point's chain, or any other entity with its surroundings")
+
+
+_SCAN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {"schema": {"type": "string", "description": "a mobile page of the same data"}}}},
+    400: {"model": ErrorBody, "description": "token_malformed"},
+    403: {"model": ErrorBody, "description": "unknown_key, token_invalid_signature"},
+    410: {"model": ErrorBody, "description": "token_expired, token_revoked"},
+    429: {"model": ErrorBody, "description": "too_many_requests"},
+}
 
 
 def _code_out(verified: Verified, reissued: Issued | None) -> dict[str, Any]:
@@ -63,11 +106,9 @@ def _wants_html(request: Request, fmt: str | None) -> bool:
 
 
 # ---------------------------------------------------------------------- scanning
-@router.get("/Q/{token}", include_in_schema=False)
-@router.get("/q/{token}", summary="scan a code: verify it, then the entity's dossier at the caller's level",
-            responses={200: {"content": {"application/json": {}, "text/html": {}}},
-                       400: {"description": "token_malformed"}, 403: {"description": "unknown_key, token_invalid_signature"},
-                       410: {"description": "token_expired, token_revoked"}, 429: {"description": "too_many_requests"}})
+@router.get("/Q/{token}", include_in_schema=False, response_model=ScanOut, response_model_exclude_unset=True)
+@router.get("/q/{token}", response_model=ScanOut, response_model_exclude_unset=True, responses=_SCAN_RESPONSES,
+            summary="scan a code: verify it, then the entity's dossier at the caller's level")
 def scan(
     token: str = Path(..., description="the code's token (base32; case does not matter)"),
     format: str | None = Query(None, pattern="^(json|html)$", description="json or html (default: from Accept)"),
