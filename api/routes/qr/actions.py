@@ -1,5 +1,6 @@
 """Acting through a code: an enterprise files a hidden danger, anyone files a report, an inspector records
-an inspection."""
+an inspection. Each write goes through `riskgraph.workflows` (api/writes.py): checked against the
+ontology, and recorded with who, when and through which endpoint and request."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from riskgraph.api import writes
 from riskgraph.api.access import Role
 from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.errors import invalid
@@ -19,6 +21,7 @@ from riskgraph.api.routes.qr.common import _audit, _deny, _rate_limit, _verify, 
 from riskgraph.api.schema import ENTERPRISE, HIDDEN_DANGER, INSPECTION, RISK_POINT
 from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.ontology.model import Disclosure
+from riskgraph.workflows.writes import Link, Written
 
 router = APIRouter(tags=["qr codes"])
 
@@ -28,6 +31,8 @@ CONCERNS = "CONCERNS"
 SELF_INSPECTION = "企业自查"
 #: what a public report filed through a code records as its source
 SCAN_REPORT = "扫码举报"
+#: the state a hidden danger filed through a code starts in (HiddenDangerState)
+REPORTED = "REPORTED"
 
 
 class LinkOut(Out):
@@ -71,15 +76,6 @@ class InspectionIn(BaseModel):
     inspectors: str | None = Field(None, max_length=200, description="default: the caller's account")
 
 
-def _concept(ctx: Context, label: str, prop: str, value: str, field: str) -> str:
-    vocab = ctx.onto.properties_of(label)[prop].vocabulary
-    concept = ctx.onto.vocabulary(vocab).lookup(value) if vocab else None
-    if concept is None:
-        known = sorted(ctx.onto.vocabulary(vocab).concepts) if vocab else []
-        raise invalid(f"{value!r} is not a {prop} value; one of {known}", field)
-    return concept.notation
-
-
 def _new_id(prefix: str) -> str:
     return f"{prefix}-QR-{uuid.uuid4().hex[:12].upper()}"
 
@@ -97,9 +93,12 @@ def _owning_enterprise(ctx: Context, facts: Facts, what: str) -> tuple[str, str 
     return uscc, facts.enterprise_region
 
 
-def _created(ctx: Context, label: str, key: str, level: Disclosure, links: list[dict[str, str]]) -> dict[str, Any]:
-    props = ctx.store.get_node(label, key) or {}
-    return {"label": label, "key": key, "properties": ctx.disclosed.properties(label, props, level), "links": links}
+def _created(ctx: Context, written: Written, level: Disclosure) -> dict[str, Any]:
+    """The node written, as the caller may read it, and the relationships written with it."""
+    return {"label": written.label, "key": written.key,
+            "properties": ctx.disclosed.properties(written.label, written.properties, level),
+            "links": [{"type": link.type, "from": "/".join(link.source), "to": "/".join(link.target)}
+                      for link in written.links]}
 
 
 def _enterprise_action(ctx: Context, token: str, action: str, what: str):
@@ -122,26 +121,18 @@ def file_hidden_danger(token: str = Path(...), body: HiddenDangerIn = Body(...),
         raise _deny(ctx, "qr_hidden_danger", "only the enterprise's own account may file a self-inspection "
                                              "hidden danger through its code", subject)
     schema = ctx.schema
-    hd_id = _new_id("HD")
     row = {
-        "id": hd_id, "name": body.name.strip(),
-        "grade": _concept(ctx, HIDDEN_DANGER, "grade", body.grade, "grade"),
-        "state": _concept(ctx, HIDDEN_DANGER, "state", "REPORTED", "state"),
+        "id": _new_id("HD"), "name": body.name.strip(), "grade": body.grade, "state": REPORTED,
         "foundOn": _today(), "deadline": body.deadline, "description": body.description,
-        "hazardFactors": [_concept(ctx, HIDDEN_DANGER, "hazardFactors", f, "hazardFactors") for f in body.hazardFactors] or None,
-        "regionCode": region, "reportSource": SELF_INSPECTION,
+        "hazardFactors": body.hazardFactors or None, "regionCode": region, "reportSource": SELF_INSPECTION,
     }
-    ctx.store.upsert_nodes(HIDDEN_DANGER, [row])
-    has = schema.relation_between(ENTERPRISE, HIDDEN_DANGER).type
-    links = [{"type": has, "from": f"{ENTERPRISE}/{uscc}", "to": f"{HIDDEN_DANGER}/{hd_id}"}]
-    ctx.store.upsert_relationships(has, [{"from": uscc, "to": hd_id}])
+    links = [Link(schema.relation_between(ENTERPRISE, HIDDEN_DANGER).type, (ENTERPRISE, uscc), outgoing=False)]
     if facts.label == RISK_POINT:
-        at = schema.relation_between(HIDDEN_DANGER, RISK_POINT).type
-        ctx.store.upsert_relationships(at, [{"from": hd_id, "to": facts.key}])
-        links.append({"type": at, "from": f"{HIDDEN_DANGER}/{hd_id}", "to": subject})
-    _audit(ctx, "qr_hidden_danger", "ok", 201, subject=f"{HIDDEN_DANGER}/{hd_id}",
-           details={"tokenId": verified.token_id, "entity": subject})
-    return _created(ctx, HIDDEN_DANGER, hd_id, caller.enterprise_level(uscc, region), links)
+        links.append(Link(schema.relation_between(HIDDEN_DANGER, RISK_POINT).type, (RISK_POINT, facts.key)))
+    written = writes.create(ctx, HIDDEN_DANGER, row, links=links, raw=body.model_dump(mode="json"))
+    _audit(ctx, "qr_hidden_danger", "ok", 201, subject=f"{HIDDEN_DANGER}/{written.key}",
+           details={"tokenId": verified.token_id, "entity": subject, "record": written.record})
+    return _created(ctx, written, caller.enterprise_level(uscc, region))
 
 
 _PHONE = re.compile(r"^\+?\d[\d -]{6,}\d$")
@@ -175,21 +166,19 @@ def file_report(token: str = Path(...), body: ReportIn = Body(...), ctx: Context
         target = ("Warehouse", facts.warehouses[0][0])
     else:
         raise invalid(f"a report must concern a place; this {facts.label} is stored nowhere", "token")
-    report_id = _new_id("PR")
+    contact = mask_contact(body.contact)
     row = {
-        "id": report_id, "name": f"扫码举报：{facts.name}"[:200], "text": body.text.strip(),
-        "reviewState": "pending", "contact": mask_contact(body.contact), "regionCode": facts.region,
+        "id": _new_id("PR"), "name": f"扫码举报：{facts.name}"[:200], "text": body.text.strip(),
+        "reviewState": "pending", "contact": contact, "regionCode": facts.region,
         "lon": body.lon, "lat": body.lat, "occurredAt": dt.datetime.now(LOCAL_TZ).replace(microsecond=0),
         "reportSource": SCAN_REPORT,
     }
-    ctx.store.upsert_nodes(PUBLIC_REPORT, [row])
-    ctx.store.upsert_relationships(concerns.type, [{"from": report_id, "to": target[1]}], to_label=target[0])
-    _audit(ctx, "qr_report", "ok", 201, subject=f"{PUBLIC_REPORT}/{report_id}",
-           details={"tokenId": verified.token_id, "entity": f"{facts.label}/{facts.key}"})
-    props = ctx.store.get_node(PUBLIC_REPORT, report_id) or {}
-    level = ctx.scope.level(PUBLIC_REPORT, props)
-    return _created(ctx, PUBLIC_REPORT, report_id, level,
-                    [{"type": concerns.type, "from": f"{PUBLIC_REPORT}/{report_id}", "to": f"{target[0]}/{target[1]}"}])
+    # the record keeps what was sent as the loaders keep a raw row, the contact masked as on the node
+    raw = {**body.model_dump(mode="json"), "contact": contact}
+    written = writes.create(ctx, PUBLIC_REPORT, row, links=[Link(concerns.type, target)], raw=raw)
+    _audit(ctx, "qr_report", "ok", 201, subject=f"{PUBLIC_REPORT}/{written.key}",
+           details={"tokenId": verified.token_id, "entity": f"{facts.label}/{facts.key}", "record": written.record})
+    return _created(ctx, written, ctx.scope.level(PUBLIC_REPORT, written.properties))
 
 
 @router.post("/q/{token}/inspections", status_code=201, response_model=CreatedOut,
@@ -203,18 +192,15 @@ def record_inspection(token: str = Path(...), body: InspectionIn = Body(...), ct
     day = body.inspectedOn or _today()
     if day > _today():
         raise invalid("an inspection cannot be recorded for a future day", "inspectedOn")
-    ins_id = _new_id("IN")
     row = {
-        "id": ins_id, "inspectedOn": day,
-        "inspectionType": _concept(ctx, INSPECTION, "inspectionType", body.inspectionType, "inspectionType"),
+        "id": _new_id("IN"), "inspectedOn": day, "inspectionType": body.inspectionType,
         "inspectors": (body.inspectors or caller.username or "").strip() or None, "findings": body.findings,
         "conclusion": body.conclusion, "regionCode": region,
     }
-    ctx.store.upsert_nodes(INSPECTION, [row])
     has = ctx.schema.relation_between(ENTERPRISE, INSPECTION).type
-    ctx.store.upsert_relationships(has, [{"from": uscc, "to": ins_id}])
-    _audit(ctx, "qr_inspection", "ok", 201, subject=f"{INSPECTION}/{ins_id}",
-           details={"tokenId": verified.token_id, "entity": subject})
-    return _created(ctx, INSPECTION, ins_id, caller.enterprise_level(uscc, region),
-                    [{"type": has, "from": f"{ENTERPRISE}/{uscc}", "to": f"{INSPECTION}/{ins_id}"}])
+    written = writes.create(ctx, INSPECTION, row, links=[Link(has, (ENTERPRISE, uscc), outgoing=False)],
+                            raw=body.model_dump(mode="json"))
+    _audit(ctx, "qr_inspection", "ok", 201, subject=f"{INSPECTION}/{written.key}",
+           details={"tokenId": verified.token_id, "entity": subject, "record": written.record})
+    return _created(ctx, written, caller.enterprise_level(uscc, region))
 
