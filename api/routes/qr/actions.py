@@ -84,7 +84,6 @@ def _today() -> dt.date:
     return dt.datetime.now(LOCAL_TZ).date()
 
 
-
 def _owning_enterprise(ctx: Context, facts: Facts, what: str) -> tuple[str, str | None]:
     uscc = facts.enterprise
     if uscc is None:

@@ -81,7 +81,6 @@ def _verify(ctx: Context, qr: QrService, token: str, action: str) -> Verified:
         raise not_found(str(exc).replace(" is no longer in the graph", "")) from None
 
 
-
 def _deny(ctx: Context, action: str, message: str, subject: str) -> ApiError:
     if ctx.caller.anonymous:
         return unauthorized(message)
