@@ -83,7 +83,8 @@ class AuditLog:
                     details={"restricted": len(restricted), "nodes": listed})
 
     def query(self, q: AuditQuery, *, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
-        where, params = [], []
+        where: list[str] = []
+        params: list[str | int] = []
         for column, value in (("username", q.username), ("action", q.action), ("result", q.result)):
             if value is not None:
                 where.append(f"{column} = ?")

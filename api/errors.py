@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from riskgraph.graph.store import QueryTimeout, ReadOnlyViolation, StoreError
@@ -31,7 +31,9 @@ _STATUS_CODES = {
 class ErrorDetail(BaseModel):
     code: str
     message: str
-    details: Any = None
+    details: Any = Field(None, description="depends on the code: `validation_error` a list of {field, in, message, "
+                                           "type}; `internal_error` and `store_unavailable` {ref}; others null or "
+                                           "a small object (the role required, the values allowed …)")
 
 
 class ErrorBody(BaseModel):

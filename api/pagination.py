@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Query
-from pydantic import BaseModel
+
+from riskgraph.api.models import Out
 
 MAX_SIZE = 200
 DEFAULT_SIZE = 20
 
 
-class Page[T](BaseModel):
+class Page[T](Out):
     items: list[T]
     page: int
     size: int

@@ -267,5 +267,5 @@ class Schema:
     def top_grade(self) -> str | None:
         """The most severe hidden-danger grade (highest rank in its vocabulary)."""
         vocab = self.onto.vocabulary(self.vocabulary_of(DANGER_GRADE) or "")
-        ranked = [c for c in vocab.concepts.values() if c.rank is not None]
-        return max(ranked, key=lambda c: c.rank).notation if ranked else None
+        ranked = [(c.rank, c.notation) for c in vocab.concepts.values() if c.rank is not None]
+        return max(ranked)[1] if ranked else None

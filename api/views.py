@@ -221,8 +221,9 @@ def danger_status(schema: Schema, props: dict[str, Any], now_ms: int) -> dict[st
     if state is None and deadline is None:
         return {}
     is_open = state not in schema.closed_states()
-    overdue = bool(is_open and isinstance(deadline, (int, float)) and deadline < now_ms)
+    late_ms = now_ms - deadline if isinstance(deadline, (int, float)) and deadline < now_ms else None
+    overdue = is_open and late_ms is not None
     out: dict[str, Any] = {"open": is_open, "overdue": overdue}
-    if overdue:
-        out["daysOverdue"] = int((now_ms - deadline) // DAY_MS)
+    if is_open and late_ms is not None:
+        out["daysOverdue"] = int(late_ms // DAY_MS)
     return out

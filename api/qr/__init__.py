@@ -12,5 +12,5 @@
 | `config.py` | settings from the environment |
 | `page.py` | the minimal mobile page for `Accept: text/html` |
 
-The HTTP side is `api/routes/qr.py`; the command line is `cli/qr.py`.
+The HTTP side is `api/routes/qr/` (scan, actions, codes); the command line is `cli/qr.py`.
 """

@@ -10,6 +10,7 @@ import glob
 import io
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
@@ -79,16 +80,30 @@ def _segments(prefix: str, token: str) -> list[tuple[str, int]]:
     return [(prefix, consts.MODE_BYTE), (token, token_mode)]
 
 
+#: segno.make also takes structured content, a list of (data, mode) segments (segno.encoder.prepare_data
+#: reads them), though its stub names only str, int and bytes: called through this wider type
+_make_segments: Callable[..., segno.QRCode] = segno.make
+
+
+def symbol_version(qr: segno.QRCode) -> int:
+    """The version of a QR symbol (1–40). segno types it `int | str` because Micro QR versions are 'M1'…'M4';
+    this module never makes those (micro=False)."""
+    version = qr.version
+    if not isinstance(version, int):
+        raise ValueError(f"a Micro QR symbol ({version}) where a full QR symbol was made")
+    return version
+
+
 def make_qr(url: str, *, max_version: int | None = None) -> segno.QRCode:
     """The QR symbol of a code URL, level M; `QrTooLarge` above `max_version`."""
     prefix, token = split_url(url)
     try:
-        qr = segno.make(_segments(prefix, token), error=ERROR, boost_error=False, micro=False,
-                        version=None)
+        qr = _make_segments(_segments(prefix, token), error=ERROR, boost_error=False, micro=False, version=None)
     except segno.DataOverflowError:
         raise QrTooLarge("the code is too long for any QR version") from None
-    if max_version is not None and qr.version > max_version:
-        raise QrTooLarge(f"the code needs QR version {qr.version}-{ERROR}; the limit is {max_version}-{ERROR}")
+    version = symbol_version(qr)
+    if max_version is not None and version > max_version:
+        raise QrTooLarge(f"the code needs QR version {version}-{ERROR}; the limit is {max_version}-{ERROR}")
     return qr
 
 
@@ -99,7 +114,8 @@ def token_capacity(prefix: str, max_version: int) -> int:
     while low < high:
         mid = (low + high + 1) // 2
         try:
-            segno.make(_segments(prefix, "A" * mid), error=ERROR, boost_error=False, micro=False, version=max_version)
+            _make_segments(_segments(prefix, "A" * mid), error=ERROR, boost_error=False, micro=False,
+                           version=max_version)
             low = mid
         except (segno.DataOverflowError, ValueError):
             high = mid - 1
@@ -151,6 +167,8 @@ def symbol_image(qr: segno.QRCode, scale: int) -> Image.Image:
     size = len(matrix) + 2 * QUIET
     small = Image.new("L", (size, size), 255)
     pixels = small.load()
+    if pixels is None:  # PIL returns None only for an image without pixel data
+        raise RuntimeError("PIL gave no pixel access to a new image")
     for y, row in enumerate(matrix):
         for x, dark in enumerate(row):
             if dark & 1:

@@ -33,6 +33,7 @@ from riskgraph.api.qr.render import (
     png_bytes,
     sheet_pdf,
     split_url,
+    symbol_version,
     token_capacity,
 )
 from riskgraph.api.qr.token import (
@@ -150,7 +151,7 @@ class QrService:
         self.registry.add(CodeRecord(token_id=tid, label=label, key=facts.key, kid=kid, issued_at=issued_at,
                                      expires_at=claims.expires_at, fingerprint=claims.fingerprint.hex(),
                                      summary=summary, token=token, issued_by=issued_by, note=note))
-        return Issued(token=token, token_id=tid, url=url, claims=claims, facts=facts, qr_version=qr.version,
+        return Issued(token=token, token_id=tid, url=url, claims=claims, facts=facts, qr_version=symbol_version(qr),
                       summary=content)
 
     def _fit_summary(self, base: str, facts: Facts) -> Summary:
@@ -189,7 +190,7 @@ class QrService:
             except QrTooLarge:
                 continue  # the base URL grew since
             return Issued(token=rec.token, token_id=rec.token_id, url=url, claims=parsed.claims, facts=facts,
-                          qr_version=qr.version, reused=True)
+                          qr_version=symbol_version(qr), reused=True)
         return None
 
     def code(self, label: str, key: str, *, base_url: str | None = None, summary: bool = False, new: bool = False,
@@ -315,7 +316,7 @@ class QrService:
                 zf.writestr(stem + ".png", png_bytes(placard_png(placard, qr, font_path=self.font_path)))
                 zf.writestr(stem + ".svg", placard_svg(placard, qr, font_path=self.font_path))
                 writer.writerow([f.label, f.key, f.name, f.region or "", issued.token_id, issued.url,
-                                 iso(issued.claims.issued_at), iso(issued.claims.expires_at), f"{qr.version}-M",
+                                 iso(issued.claims.issued_at), iso(issued.claims.expires_at), f"{symbol_version(qr)}-M",
                                  int(issued.claims.has_summary), stem + ".png", stem + ".svg"])
             zf.writestr("index.csv", "\ufeff" + index.getvalue())
         return buf.getvalue()

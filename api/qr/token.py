@@ -32,6 +32,7 @@ by the token's content.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import os
 import re
@@ -256,7 +257,7 @@ def b32decode(text: str) -> bytes:
         raise TokenError("token_malformed", "the code is not a RiskGraph code (bad characters or length)")
     try:
         return base64.b32decode(body + "=" * (-len(body) % 8))
-    except (ValueError, base64.binascii.Error):
+    except (ValueError, binascii.Error):
         raise TokenError("token_malformed", "the code is not valid base32") from None
 
 

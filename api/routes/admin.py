@@ -5,14 +5,48 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import Field
 
 from riskgraph.api.access import Caller, Role
 from riskgraph.api.audit import AuditQuery
 from riskgraph.api.deps import require, services
+from riskgraph.api.models import Out
 from riskgraph.api.pagination import Page, PageParams, page_params
 
 ADMIN = Depends(require(Role.ADMIN))
 router = APIRouter(tags=["admin"], prefix="/admin")
+
+
+class AuditEntry(Out):
+    id: int
+    at: str = Field(description="ISO 8601, UTC, milliseconds")
+    username: str | None = Field(description="null for the anonymous public")
+    role: str
+    action: str = Field(description="route name (get_enterprise, subgraph, analyst_query, qr_scan, login …)")
+    method: str | None
+    path: str | None
+    subject: str | None = Field(description="the node concerned, as Label/key")
+    result: str = Field(description="ok, denied, refused, timeout, error, failed, or a code's refusal reason")
+    status: int | None = Field(description="the HTTP status answered")
+    client: str | None = Field(description="the client's address")
+    details: dict[str, Any] | None = Field(
+        description="what the action recorded; its keys depend on the action: a restricted read lists `nodes` "
+                    "(Label/key → level) and their count `restricted`; an analyst query its `cypher`, parameter "
+                    "names, `limit`, `rows`; a code action its `tokenId` and entity; a write its provenance `record`")
+
+
+class UserOut(Out):
+    username: str
+    role: str
+    uscc: str | None
+    regions: list[str]
+    active: bool
+    createdAt: str
+    updatedAt: str
+
+
+class Users(Out):
+    users: list[UserOut]
 
 
 def _ms(value: dt.datetime | None) -> int | None:
@@ -22,7 +56,7 @@ def _ms(value: dt.datetime | None) -> int | None:
     return int(aware.timestamp() * 1000)
 
 
-@router.get("/audit", response_model=Page[dict[str, Any]], summary="the audit log, newest first")
+@router.get("/audit", response_model=Page[AuditEntry], summary="the audit log, newest first")
 def audit_log(
     request: Request,
     username: str | None = Query(None),
@@ -40,6 +74,6 @@ def audit_log(
     return paging.wrap(items, total)
 
 
-@router.get("/users", summary="the service's accounts (never their password hashes)")
+@router.get("/users", response_model=Users, summary="the service's accounts (never their password hashes)")
 def users(request: Request, caller: Caller = ADMIN) -> dict:
     return {"users": [u.public() for u in services(request).users.list()]}

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from riskgraph.api.access import Caller, Role
 from riskgraph.api.deps import client_of, require, services
 from riskgraph.api.errors import ApiError, bad_request
+from riskgraph.api.models import Out
 from riskgraph.graph.store import ANALYST_ROW_LIMIT, ANALYST_TIMEOUT_MS, QueryTimeout, ReadOnlyViolation, StoreError
 
 ANALYSTS = Depends(require(Role.ANALYST, Role.ADMIN))
@@ -26,10 +27,11 @@ class AnalystQuery(BaseModel):
     timeout_ms: int = Field(ANALYST_TIMEOUT_MS, ge=100, le=ANALYST_TIMEOUT_MS, description="time limit")
 
 
-class AnalystResult(BaseModel):
+class AnalystResult(Out):
     columns: list[str]
-    rows: list[list[Any]]
-    truncated: bool
+    rows: list[list[Any]] = Field(description="one list per row, values in the order of `columns`: whatever the "
+                                              "query returns (numbers, text, lists, maps of node properties)")
+    truncated: bool = Field(description="the query had more rows than `limit`")
     rowCount: int
 
 

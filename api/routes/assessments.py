@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query
+from pydantic import Field
 
 from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.disclosure import level_name
 from riskgraph.api.errors import not_found
+from riskgraph.api.models import LEVEL, LevelName, NodeOut, Out
 from riskgraph.api.pagination import Page, PageParams, page_params
 from riskgraph.api.routes.common import node_out, region_param, where
 from riskgraph.api.schema import ASSESSMENT, ASSESSMENT_METHOD, ASSESSMENT_TIME, INDUSTRY, REGION, REGION_CODE
@@ -28,6 +30,22 @@ COUPLING_METHODS = ("nk-coupling", "ccd", "spatial-coupling")
 TEMPORAL_HELP = f"method prefixes (default {', '.join(TEMPORAL_METHODS)})"
 COUPLING_HELP = f"method prefixes (default {', '.join(COUPLING_METHODS)})"
 HISTORY_CAP = 500
+
+
+class SubjectRisk(Out):
+    subject: NodeOut = Field(description="the region or industry")
+    level: LevelName = Field(description=LEVEL)
+    assessments: list[NodeOut] = Field(description="Assessment nodes, newest first (per method unless `history`)")
+
+
+class SubjectRef(Out):
+    label: str
+    key: str
+    name: str | None
+
+
+class AssessmentItem(NodeOut):
+    subject: SubjectRef = Field(description="what the assessment assesses")
 
 
 def _assesses(ctx: Context) -> str:
@@ -67,7 +85,8 @@ def subject_assessments(ctx: Context, label: str, code: str, methods: list[str] 
             "assessments": items}
 
 
-@router.get("/regions/{code}/risk", summary="a region's assessments (INFORM-style indices and others), newest per method")
+@router.get("/regions/{code}/risk", response_model=SubjectRisk,
+            summary="a region's assessments (INFORM-style indices and others), newest per method")
 def region_risk(
     code: str = Path(..., pattern=r"^[A-Za-z0-9]{2,16}$", description="GB/T 2260 code (or a chemical park's code)"),
     method: list[str] | None = Query(None, description="only methods starting with these (repeat)"),
@@ -77,7 +96,7 @@ def region_risk(
     return subject_assessments(ctx, REGION, code, method, history)
 
 
-@router.get("/industries/{code}/risk", summary="an industry's assessments, newest per method")
+@router.get("/industries/{code}/risk", response_model=SubjectRisk, summary="an industry's assessments, newest per method")
 def industry_risk(
     code: str = Path(..., min_length=1, max_length=32),
     method: list[str] | None = Query(None),
@@ -125,7 +144,7 @@ def list_assessments(ctx: Context, methods: list[str], region: str | None, pagin
     return paging.wrap(items, total)
 
 
-@router.get("/temporal-risk", response_model=Page[dict[str, Any]],
+@router.get("/temporal-risk", response_model=Page[AssessmentItem],
             summary="time-series risk assessments (methods temporal-*), newest first")
 def temporal_risk(
     region: str | None = Query(None, description="only subjects in this region (GB/T 2260 prefix)"),
@@ -136,7 +155,7 @@ def temporal_risk(
     return list_assessments(ctx, method or list(TEMPORAL_METHODS), region, paging)
 
 
-@router.get("/coupling", response_model=Page[dict[str, Any]],
+@router.get("/coupling", response_model=Page[AssessmentItem],
             summary="risk-coupling assessments (N-K coupling, coupling coordination degree, spatial clusters), newest first")
 def coupling(
     region: str | None = Query(None),

@@ -3,27 +3,28 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel
+from pydantic import Field
 
 from riskgraph.api.access import ANONYMOUS, Caller
 from riskgraph.api.deps import client_of, get_caller, services
 from riskgraph.api.errors import ApiError
+from riskgraph.api.models import LevelName, Out
 
 router = APIRouter(tags=["auth"])
 
 
-class TokenResponse(BaseModel):
-    access_token: str
+class TokenResponse(Out):
+    access_token: str = Field(description="send it as `Authorization: Bearer <token>`")
     token_type: str = "bearer"
-    expires_in: int
+    expires_in: int = Field(description="seconds until the token expires")
 
 
-class Me(BaseModel):
-    username: str | None
-    role: str
-    uscc: str | None
-    regions: list[str]
-    level: str
+class Me(Out):
+    username: str | None = Field(description="null for the anonymous public")
+    role: str = Field(description="public, enterprise, inspector, analyst or admin")
+    uscc: str | None = Field(description="an enterprise account's 统一社会信用代码")
+    regions: list[str] = Field(description="an inspector account's GB/T 2260 codes")
+    level: LevelName = Field(description="the highest disclosure level the caller reads")
 
 
 @router.post("/auth/token", response_model=TokenResponse,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from riskgraph.api.access import check_uscc
 from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.errors import invalid, not_found
+from riskgraph.api.models import EnterprisePortrait, NodeOut
 from riskgraph.api.pagination import Page, PageParams, page_params
 from riskgraph.api.portraits import enterprise_portrait
 from riskgraph.api.routes.common import node_out, region_param, scope_condition, vocabulary_param, where
@@ -21,7 +22,7 @@ router = APIRouter(tags=["enterprises"])
 SEARCH_CAP = 1_000
 
 
-@router.get("/enterprises", response_model=Page[dict[str, Any]],
+@router.get("/enterprises", response_model=Page[NodeOut],
             summary="search enterprises: fuzzy Chinese name, USCC, region prefix, industry, risk colour, tag")
 def list_enterprises(
     q: str | None = Query(None, max_length=100, description="name, fuzzy (jieba-segmented full-text search)"),
@@ -96,13 +97,14 @@ def list_enterprises(
     return paging.wrap([node_out(ctx, ENTERPRISE, p, ctx.scope.enterprise_level(p)) for p in items], total)
 
 
-@router.get("/enterprises/{uscc}", summary="the enterprise's portrait (一企一档) in one call")
+@router.get("/enterprises/{uscc}", response_model=EnterprisePortrait, response_model_exclude_unset=True,
+            summary="the enterprise's portrait (一企一档) in one call")
 def get_enterprise(
     uscc: str = Path(..., min_length=1, max_length=64, description="统一社会信用代码"),
     limit: int = Query(100, ge=1, le=500, description="most items per relationship list (newest first)"),
     alarms: int = Query(20, ge=1, le=200, description="most recent IoT alarms"),
     ctx: Context = CONTEXT,
-) -> dict:
+) -> dict[str, Any]:
     portrait = enterprise_portrait(ctx, uscc.strip().upper(), cap=limit, alarms=alarms)
     if portrait is None:
         raise not_found(f"enterprise {uscc}")

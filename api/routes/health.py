@@ -1,19 +1,32 @@
 """Liveness and readiness."""
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Request
+from pydantic import Field
 
 from riskgraph.api.deps import services
+from riskgraph.api.models import Out
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", summary="liveness: the process answers")
+class Health(Out):
+    status: Literal["ok"]
+
+
+class Ready(Out):
+    status: Literal["ready"]
+    store: str = Field(description="the store's Cypher dialect: falkordb or neo4j")
+
+
+@router.get("/health", response_model=Health, summary="liveness: the process answers")
 def health() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/ready", summary="readiness: the graph store answers a trivial read (503 when it does not)")
+@router.get("/ready", response_model=Ready, summary="readiness: the graph store answers a trivial read (503 when it does not)")
 def ready(request: Request) -> dict:
     store = services(request).store
     store.read("RETURN 1 AS ok")

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Path, Query
+from fastapi.responses import JSONResponse
+from pydantic import Field
 
 from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.errors import not_found
+from riskgraph.api.models import Out
 from riskgraph.api.routes.common import region_param, scope_condition, where
 from riskgraph.api.schema import (
     DANGER_GRADE,
@@ -44,6 +47,47 @@ router = APIRouter(tags=["layers"])
 
 DEFAULT_LIMIT = 5_000
 MAX_LIMIT = 20_000
+
+
+class GeoJSONResponse(JSONResponse):
+    """GeoJSON's own media type (RFC 7946 §12)."""
+
+    media_type = "application/geo+json"
+
+
+class LayerInfo(Out):
+    name: str
+    description: str
+
+
+class LayerList(Out):
+    layers: list[LayerInfo]
+
+
+class Point(Out):
+    type: Literal["Point"]
+    coordinates: tuple[float, float] = Field(description="[longitude, latitude], WGS 84 as stored")
+
+
+class Feature(Out):
+    type: Literal["Feature"]
+    id: str = Field(description="Label/key of the node drawn (Region/code for a hotspot)")
+    geometry: Point
+    properties: dict[str, Any] = Field(
+        description="a node's `label`, `key` and the properties the caller may read at that node's level "
+                    "(names and types from the ontology; lon and lat are in the geometry), plus the layer's "
+                    "extras: major-hazard-sources `enterprise` {uscc, name}; supplies `supplies` (the warehouse's "
+                    "supplies' properties); no-recent-enforcement `lastInspection`, `daysSinceInspection`; "
+                    "hidden-danger-hotspots instead `regionCode`, `name`, `total` and, where the caller may read "
+                    "what they count, `open`, `overdue`, `major`")
+
+
+class FeatureCollection(Out):
+    type: Literal["FeatureCollection"]
+    name: str = Field(description="the layer")
+    features: list[Feature]
+    skipped: int = Field(description="nodes left out because they have no coordinates (or the caller may not read them)")
+    truncated: bool = Field(description="the layer had more features than `limit`")
 
 
 class Layer:
@@ -267,20 +311,20 @@ LAYERS: dict[str, tuple[Callable[[Layer], None], str]] = {
 }
 
 
-@router.get("/layers", summary="the map layers there are")
-def list_layers() -> dict:
+@router.get("/layers", response_model=LayerList, summary="the map layers there are")
+def list_layers() -> dict[str, Any]:
     return {"layers": [{"name": name, "description": text} for name, (_, text) in LAYERS.items()]}
 
 
-@router.get("/layers/{name}", summary="one map layer as a GeoJSON FeatureCollection",
-            responses={200: {"content": {"application/geo+json": {}}}})
+@router.get("/layers/{name}", response_model=FeatureCollection, response_class=GeoJSONResponse,
+            summary="one map layer as a GeoJSON FeatureCollection")
 def get_layer(
     name: str = Path(..., description=", ".join(LAYERS)),
     region: str | None = Query(None, description="only features in this region (GB/T 2260 prefix)"),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
     days: int = Query(365, ge=1, le=3650, description="no-recent-enforcement: the look-back window"),
     ctx: Context = CONTEXT,
-) -> dict:
+) -> dict[str, Any]:
     entry = LAYERS.get(name)
     if entry is None:
         raise not_found(f"layer {name!r}", {"layers": list(LAYERS)})

@@ -6,9 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
+from pydantic import Field
 
 from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.errors import invalid, not_found
+from riskgraph.api.models import PROPERTIES, Out
 from riskgraph.api.routes.common import known_label
 from riskgraph.graph.export import to_rdf
 from riskgraph.graph.subgraph import MAX_DEPTH, Subgraph
@@ -26,6 +28,43 @@ class DossierFormat(StrEnum):
 
 _MEDIA = {DossierFormat.jsonld: ("json-ld", "application/ld+json"),
           DossierFormat.turtle: ("turtle", "text/turtle; charset=utf-8")}
+
+#: expanded JSON-LD as rdflib writes it: one object per node, every value a list of `{"@id"}` or `{"@value"}`
+_JSONLD_SCHEMA = {
+    "type": "array",
+    "description": "expanded JSON-LD: one object per node, IRIs from the ontology (rg: properties and relations, "
+                   "rgv: vocabulary concepts, nodes as https://w3id.org/riskgraph/id/{Label}/{key})",
+    "items": {
+        "type": "object",
+        "required": ["@id"],
+        "properties": {"@id": {"type": "string"}, "@type": {"type": "array", "items": {"type": "string"}}},
+        "additionalProperties": {
+            "type": "array",
+            "description": "a property's or relation's values",
+            "items": {"type": "object", "properties": {"@id": {"type": "string"}, "@value": {}, "@type": {"type": "string"}}},
+        },
+    },
+}
+
+
+class SubgraphNode(Out):
+    id: str = Field(description="Label/key")
+    label: str
+    key: str
+    properties: dict[str, Any] = Field(description=PROPERTIES)
+
+
+class SubgraphEdge(Out):
+    source: str = Field(description="Label/key of the start node")
+    target: str = Field(description="Label/key of the end node")
+    type: str = Field(description="the relationship type (HAS_LICENCE …)")
+
+
+class SubgraphOut(Out):
+    centre: str = Field(description="Label/key of the node asked for")
+    nodes: list[SubgraphNode]
+    edges: list[SubgraphEdge]
+    truncated: bool = Field(description="there were more relationships than `limit`")
 
 
 def _labels(ctx: Context, labels: list[str] | None) -> list[str] | None:
@@ -70,7 +109,7 @@ def _id(ref: tuple[str, str]) -> str:
     return f"{ref[0]}/{ref[1]}"
 
 
-@router.get("/nodes/{label}/{key}/subgraph",
+@router.get("/nodes/{label}/{key}/subgraph", response_model=SubgraphOut,
             summary="the node's neighbourhood as nodes and edges, for visualisation")
 def subgraph(
     label: str = Path(..., description="an ontology class, e.g. Enterprise, HazardSource, Region"),
@@ -94,7 +133,9 @@ def subgraph(
 @router.get("/nodes/{label}/{key}/dossier",
             summary="the node's dossier (its neighbourhood) as RDF in the ontology's terms",
             response_class=Response,
-            responses={200: {"content": {"application/ld+json": {}, "text/turtle": {}}}})
+            responses={200: {"description": "the dossier", "content": {
+                "application/ld+json": {"schema": _JSONLD_SCHEMA},
+                "text/turtle": {"schema": {"type": "string", "description": "Turtle, in the ontology's terms"}}}}})
 def dossier(
     label: str = Path(...),
     key: str = Path(..., min_length=1, max_length=200),

@@ -20,12 +20,13 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from riskgraph.api.access import check_uscc
 from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.disclosure import level_name
 from riskgraph.api.errors import invalid, not_found
+from riskgraph.api.models import LevelName, NodeOut, Out
 from riskgraph.api.routes.common import node_out
 from riskgraph.api.schema import (
     CONTROL_MEASURE,
@@ -47,27 +48,66 @@ from riskgraph.reasoning.recommend.run import recommender_for, rectified_states
 router = APIRouter(tags=["recommendations"])
 
 
-class NodeOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    label: str
-    key: str | None
-    properties: dict[str, Any]
-
-
 class RecommendationOut(NodeOut):
     measure: NodeOut = Field(description="the knowledge-base ControlMeasureType node")
 
 
-class RecommendationsOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class EventGap(Out):
+    """One risk event of a risk point: which levels of the hierarchy of controls its own measures cover."""
+
+    riskEvent: str
+    name: str
+    accidentType: str = Field(description="GB 6441 accident type notation")
+    accidentTypeName: str
+    ownMeasures: list[str] = Field(description="the risk event's own ControlMeasure ids")
+    coveredLevels: list[str]
+    applicableLevels: list[str] = Field(description="levels the knowledge base has measures at, most effective first")
+    missingLevels: list[str]
+    presentMeasures: list[str] | None = Field(
+        None, description="knowledge-base measures the own measures' texts match; only for callers who may read "
+                          "those texts (enterprise level)")
+    coverage: float | None = Field(description="share of the applicable levels covered")
+
+
+class PointGaps(Out):
+    """A risk point's coverage, per risk event."""
+
+    coverage: float | None
+    events: list[EventGap]
+
+
+class AccidentTypeGap(Out):
+    events: int
+    coverage: float
+    missingLevels: dict[str, int] = Field(description="level → number of events missing it, most often first")
+
+
+class PointCoverage(Out):
+    riskPoint: str
+    name: str
+    coverage: float
+
+
+class EnterpriseGaps(Out):
+    """An enterprise's coverage over all its risk points."""
+
+    riskPoints: int
+    events: int = Field(description="risk events with applicable measures")
+    coverage: float | None
+    byAccidentType: dict[str, AccidentTypeGap] = Field(description="accident type notation → its coverage")
+    leastCovered: list[PointCoverage] = Field(description="the five least covered risk points")
+
+
+class RecommendationsOut(Out):
     subject: NodeOut
-    level: str = Field(description="the level the caller reads the subject (and its recommendations) at")
+    level: LevelName = Field(description="the level the caller reads the subject (and its recommendations) at")
     method: str
     version: str = Field(description="recommend.toml version + knowledge-base version")
     knowledgeBase: str
     recommendations: list[RecommendationOut] = Field(description="best first; properties.position is the rank")
-    gaps: dict[str, Any] | None = Field(None, description="coverage of the hierarchy of controls by the "
-                                                            "subject's own control measures (risk point, enterprise)")
+    gaps: PointGaps | EnterpriseGaps | None = Field(
+        description="coverage of the hierarchy of controls by the subject's own control measures (risk point, "
+                    "enterprise); null for a hidden danger")
 
 
 class _Trained:
@@ -122,6 +162,7 @@ def compute(store: GraphStore, rec: Recommender, label: str, key: str, uscc: str
 @router.get(
     "/recommendations",
     response_model=RecommendationsOut,
+    response_model_exclude_unset=True,
     summary="recommended control measures for an enterprise, a risk point or a hidden danger: ranked, explained "
             "(graph paths), cited, with what the enterprise already has and its control gaps",
     description=(
