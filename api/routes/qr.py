@@ -28,6 +28,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from riskgraph.api.access import Role
+from riskgraph.api.background import wrote
 from riskgraph.api.deps import CONTEXT, Context, client_of, services
 from riskgraph.api.disclosure import level_name
 from riskgraph.api.errors import ApiError, forbidden, invalid, not_found, unauthorized
@@ -290,6 +291,7 @@ def file_hidden_danger(token: str = Path(...), body: HiddenDangerIn = Body(...),
         at = schema.relation_between(HIDDEN_DANGER, RISK_POINT).type
         ctx.store.upsert_relationships(at, [{"from": hd_id, "to": facts.key}])
         links.append({"type": at, "from": f"{HIDDEN_DANGER}/{hd_id}", "to": subject})
+    wrote(ctx.request, [(HIDDEN_DANGER, hd_id)])
     _audit(ctx, "qr_hidden_danger", "ok", 201, subject=f"{HIDDEN_DANGER}/{hd_id}",
            details={"tokenId": verified.token_id, "entity": subject})
     return _created(ctx, HIDDEN_DANGER, hd_id, caller.enterprise_level(uscc, region), links)
@@ -335,6 +337,7 @@ def file_report(token: str = Path(...), body: ReportIn = Body(...), ctx: Context
     }
     ctx.store.upsert_nodes(PUBLIC_REPORT, [row])
     ctx.store.upsert_relationships(concerns.type, [{"from": report_id, "to": target[1]}], to_label=target[0])
+    wrote(ctx.request, [(PUBLIC_REPORT, report_id)])
     _audit(ctx, "qr_report", "ok", 201, subject=f"{PUBLIC_REPORT}/{report_id}",
            details={"tokenId": verified.token_id, "entity": f"{facts.label}/{facts.key}"})
     props = ctx.store.get_node(PUBLIC_REPORT, report_id) or {}
@@ -364,6 +367,7 @@ def record_inspection(token: str = Path(...), body: InspectionIn = Body(...), ct
     ctx.store.upsert_nodes(INSPECTION, [row])
     has = ctx.schema.relation_between(ENTERPRISE, INSPECTION).type
     ctx.store.upsert_relationships(has, [{"from": uscc, "to": ins_id}])
+    wrote(ctx.request, [(INSPECTION, ins_id)])
     _audit(ctx, "qr_inspection", "ok", 201, subject=f"{INSPECTION}/{ins_id}",
            details={"tokenId": verified.token_id, "entity": subject})
     return _created(ctx, INSPECTION, ins_id, caller.enterprise_level(uscc, region),
