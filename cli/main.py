@@ -199,13 +199,13 @@ def cmd_assess(args: argparse.Namespace) -> int:
     return 0
 
 
-def _warn(store: GraphStore) -> None:
+def _warn(store: GraphStore, data_dir: Path | None = None) -> None:
     """`assess`, `load` and `demo` run the warning rules too (riskgraph warn runs only them)."""
     from riskgraph.cli.warn import print_generation
     from riskgraph.notify.channels import channel_registry
     from riskgraph.workflows.warnings import generate
 
-    print_generation(generate(store, registry=channel_registry()))
+    print_generation(generate(store, registry=channel_registry(data_dir)))
 
 
 def print_runs(runs) -> None:
@@ -242,7 +242,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         console.print(f"loading into {graph.redact(url)} …")
         print_load_report(load_directory(store, export))
         print_runs(run_all(store))
-        _warn(store)
+        _warn(store, demo_dir)
         _print_stats(store)
     if args.no_serve:
         return 0

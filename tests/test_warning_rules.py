@@ -158,3 +158,47 @@ def test_assessments_log_changed_colours_for_the_rules(store):
     store.execute("MATCH (e:Enterprise {uscc: '91130100MA0XYZAB3C'}) SET e.riskColour = 'RED'")
     [event] = log_changes(store, before, include_new=True)
     assert event["oldValue"] == '"ORANGE"' and store.read("MATCH (c:ChangeEvent) RETURN count(c) AS n")[0]["n"] == 2
+
+
+def test_approval_needs_a_scope_the_level_allows():
+    from riskgraph.api.access import Role
+    from riskgraph.workflows.warnings import Actor, can_acknowledge, can_approve, can_see
+
+    county = Actor("insp.county", Role.INSPECTOR, ("130102",))
+    city = Actor("insp.city", Role.INSPECTOR, ("130100",))
+    elsewhere = Actor("insp.ts", Role.INSPECTOR, ("130209",))
+    red = {"regionCode": "130102", "warningLevel": "RED", "warningState": "draft", "responsibleEnterprise": OWNER.uscc}
+    yellow = {**red, "warningLevel": "YELLOW"}
+    assert not can_approve(county, red, RULES) and can_approve(county, yellow, RULES)
+    assert can_approve(city, red, RULES) and not can_approve(elsewhere, yellow, RULES)
+    assert not can_approve(Actor("a", Role.ANALYST), yellow, RULES) and can_approve(Actor("root", Role.ADMIN), red, RULES)
+    ent = Actor("ent", Role.ENTERPRISE, uscc=OWNER.uscc)
+    assert not can_see(ent, red) and can_see(ent, {**red, "warningState": "published"})
+    assert can_acknowledge(ent, red) and not can_acknowledge(Actor("other", Role.ENTERPRISE, uscc="91130200MA0ABCDE2Y"), red)
+
+
+def test_a_watch_shows_only_what_the_subscriber_may_read(store, tmp_path):
+    from riskgraph.api.users import UserStore
+    from riskgraph.notify import outbox
+    from riskgraph.notify.watches import Change, notify_changes, subscribe
+
+    users = UserStore(tmp_path / "users.sqlite3")
+    users.create("ent.other", "a-long-password-1", "enterprise", uscc="91130200MA0ABCDE2Y")
+    users.create("insp.city", "a-long-password-2", "inspector", regions=["130100"])
+    store.upsert_nodes("Enterprise", [{"uscc": OWNER.uscc, "name": "甲化工", "regionCode": "130102", "employees": 420}])
+    store.upsert_nodes("Region", [{"code": "130100", "name": "石家庄市"}])
+    subscribe(store, "ent.other", "Enterprise", OWNER.uscc)
+    subscribe(store, "insp.city", "Region", "130100")
+    change = Change("Enterprise", OWNER.uscc, "changed", (("name", "甲化工", "甲化工集团"), ("employees", 420, 380)),
+                    "甲化工集团", region="130102")
+    report = notify_changes(store, [change], users=users, batch="load-1")
+    assert (report.notifications, report.subscribers) == (2, 2)
+    assert notify_changes(store, [change], users=users, batch="load-1").notifications == 0  # one per batch
+    _, rows = outbox.deliveries(store, limit=10)
+    by_user = {}
+    for d in rows:
+        props = store.get_node("Delivery", d["id"])
+        by_user[props["deliveryAddress"]] = outbox.Delivery.from_props(props).body()["changes"][0]
+    public = by_user["ent.other"]  # another enterprise reads this one at the public level
+    assert [c["property"] for c in public["changes"]] == ["name"] and public["notShown"] == 1
+    assert [c["property"] for c in by_user["insp.city"]["changes"]] == ["name", "employees"]

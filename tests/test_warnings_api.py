@@ -47,6 +47,11 @@ def _cli(api, *argv: str, stdin: str | None = None) -> subprocess.CompletedProce
                           input=stdin, capture_output=True, text=True, timeout=300)
 
 
+def _put(api, user: str, path: str, **kwargs) -> httpx.Response:
+    with api.client(user) as c:
+        return c.put(path, **kwargs)
+
+
 class SseClient:
     """A signed-in browser's EventSource: reads `GET /events` on a thread and keeps the events."""
 
@@ -255,6 +260,25 @@ def test_watches_batch_changes_per_subscriber(service):
     major = wait_for(lambda: [w for w in service.get("insp.sjz", "/warnings", params={"type": "major_hidden_danger"}).json()["items"]
                               if w["subject"]["key"] == hd], 60, "the major hidden danger warning")
     assert major[0]["state"] == "draft" and major[0]["level"] == "ORANGE"
+    STATE["major"] = major[0]["id"]
+
+
+def test_the_push_plan_is_editable_until_published(service):
+    wid = STATE["major"]
+    plan = service.get("insp.sjz", f"/warnings/{wid}").json()["pushPlan"]
+    kept = [r for r in plan["recipients"] if r["kind"] != "bureau"] + [
+        {"id": "bureau:130100", "kind": "bureau", "region": "130100", "name": "石家庄市应急管理局", "channels": ["web"]}]
+    assert_error(_put(service, "insp.sjz", f"/warnings/{wid}/plan", json={"recipients": [{"id": "x", "kind": "alien"}]}), 422)
+    assert_error(_put(service, "ent.e1", f"/warnings/{wid}/plan", json={"recipients": kept}), 404)
+    r = _put(service, "insp.sjz", f"/warnings/{wid}/plan", json={"recipients": kept, "note": "只报市局"})
+    assert r.status_code == 200, r.text
+    edited = r.json()["pushPlan"]
+    assert [x["id"] for x in edited["recipients"] if x["kind"] == "bureau"] == ["bureau:130100"]
+    assert edited["editedBy"] == "insp.sjz" and "push plan edited" in r.json()["transitions"][-1]["note"]
+    service.post("insp.sjz", f"/warnings/{wid}/approve", json={"note": "ok"})
+    published = service.post("insp.sjz", f"/warnings/{wid}/publish", json={}).json()
+    assert published["warning"]["state"] == "published"
+    assert_error(_put(service, "insp.sjz", f"/warnings/{wid}/plan", json={"recipients": kept}), 409)
 
 
 def test_passwords_and_secrets_stay_out_of_the_logs(service):

@@ -44,6 +44,9 @@ log = logging.getLogger("riskgraph.freshness")
 AREA_LABELS = frozenset({"Region", "NaturalDisasterRiskPoint", "Shelter", "RescueTeam", "Warehouse", "Supply"})
 #: past this many touched enterprises a load is a bulk load: every enterprise is re-assessed
 BULK = 500
+#: past this many touched nodes (a first load of a province) nothing is located one by one: every
+#: subject is re-assessed, and watchers hear of changes to the enterprises and risk points themselves
+BULK_NODES = 5_000
 
 
 @dataclass
@@ -169,6 +172,20 @@ def locate(store: GraphStore, schema: Schema, changes: Sequence[Change]) -> tupl
     return located, subjects, regions
 
 
+def _bulk(store: GraphStore, changes: Sequence[Change]) -> tuple[list[Change], Subjects, dict[str, str | None]]:
+    """Every subject, without locating each change (a first load of a province touches all of them)."""
+    def keys(label: str) -> set[str]:
+        key = ident(store.ontology.key_of(label))
+        return {str(r["k"]) for r in store.read(f"MATCH (n:{ident(label)}) RETURN n.{key} AS k")}
+
+    subjects = Subjects(enterprises=keys("Enterprise"), hazard_sources=keys("HazardSource"), risk_points=keys("RiskPoint"),
+                        areas=True, disaster_events=True)
+    regions = {str(r["u"]): r["r"] for r in store.read("MATCH (e:Enterprise) RETURN e.uscc AS u, e.regionCode AS r")}
+    located = [Change(c.label, c.key, c.kind, c.changes, c.name, region=regions.get(c.key) if c.label == "Enterprise" else None)
+               for c in changes if c.label in ("Enterprise", "RiskPoint")]
+    return located, subjects, regions
+
+
 def after_change(store: GraphStore, changes: Sequence[Change], *, batch: str, data_dir: Path | None = None,
                  registry: ChannelRegistry | None = None, as_of: dt.date | None = None,
                  schema: Schema | None = None) -> PipelineReport:
@@ -179,7 +196,10 @@ def after_change(store: GraphStore, changes: Sequence[Change], *, batch: str, da
     schema = schema or Schema(store.ontology)
     registry = registry if registry is not None else channel_registry(data_dir)
     started = time.perf_counter()
-    located, subjects, regions = locate(store, schema, changes)
+    if len(changes) > BULK_NODES:
+        located, subjects, regions = _bulk(store, changes)
+    else:
+        located, subjects, regions = locate(store, schema, changes)
     if len(subjects.enterprises) > BULK:  # a bulk load: every enterprise, once
         subjects.enterprises = {str(r["u"]) for r in store.read("MATCH (e:Enterprise) RETURN e.uscc AS u")}
     report.subjects = subjects.describe()

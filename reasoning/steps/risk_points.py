@@ -24,7 +24,7 @@ def step_risk_points(run: Run, method: str, ids: Iterable[str] | None = None) ->
     model_method = cfg[method]["method"]
     fields = ("likelihood", "exposure", "consequence", "severity", "reportedColour", "riskColour", "dataQuality")
     n = 0
-    where, params = "n.assessmentMethod = $m", {"m": notation}
+    where, params = "n.assessmentMethod = $m", dict[str, Any](m=notation)
     if ids is not None:
         where, params = where + " AND n.id IN $only", {**params, "only": sorted(set(ids))}
     for rows in gf.scan_pages(run.store, "RiskPoint", fields, where=where, params=params, page=run.page):
