@@ -89,7 +89,8 @@ def touched_by_load(store: GraphStore, load_id: str) -> list[Change]:
         key = {"uscc": r["uscc"], "code": r["code"]}.get(_key_column(store, label), r["id"])
         if key is not None:
             nodes[(label, str(key))] = r["name"]
-    earlier = _loaded_before(store, nodes, load_id)
+    # a first load of a province: everything is new, and looking each node up again would cost minutes
+    earlier = _loaded_before(store, nodes, load_id) if len(nodes) <= BULK_NODES else set()
     out = []
     for (label, key), name in sorted(nodes.items()):
         if (label, key) in changed:

@@ -280,6 +280,7 @@ def record(store: GraphStore, candidates: Sequence[Candidate], rules: Rules, *, 
     for r in store.read(f"MATCH (w:{ident(WARNING)}) WHERE w.triggerKey IN $keys RETURN properties(w) AS p", {"keys": keys}):
         existing[r["p"]["triggerKey"]].append(r["p"])
     limit = int(rules["evidence"]["limit"])
+    batch = _Creations()
     for c in candidates:
         history = sorted(existing.get(c.trigger_key, []), key=lambda p: (p.get("firstTriggeredAtMs") or 0, p["id"]))
         latest = history[-1] if history else None
@@ -300,11 +301,12 @@ def record(store: GraphStore, candidates: Sequence[Candidate], rules: Rules, *, 
                 report.suppressed += 1
                 continue
         wid = warning_id(c.region, c.trigger_key, len(history))
-        _create(store, wid, c, fresh, limit, rules, registry, at)
+        batch.add(store, wid, c, fresh, limit, rules, registry, at)
         existing[c.trigger_key].append({"id": wid, "triggerKey": c.trigger_key, "warningState": DRAFT,
                                         "warningLevel": c.level, "firstTriggeredAtMs": 2**62,
                                         "warningEvidence": _json({"items": fresh})})
         report.created.append(wid)
+    batch.write(store)
     return report
 
 
@@ -314,18 +316,57 @@ def _write(store: GraphStore, warning: str, values: Mapping[str, Any]) -> None:
     store.execute(f"MATCH (w:{ident(WARNING)} {{id: $id}}) SET w += $p", {"id": warning, "p": props})
 
 
-def _log(store: GraphStore, warning: str, from_state: str | None, to_state: str, actor: Actor, note: str | None,
-         at: dt.datetime) -> None:
+def _transition(warning: str, from_state: str | None, to_state: str, actor: Actor, note: str | None,
+                at: dt.datetime) -> dict[str, Any]:
     tid = hashlib.sha256(f"{warning}|{from_state}|{to_state}|{actor.username}|{at.isoformat()}|{note}".encode()).hexdigest()[:24]
     role = SYSTEM if actor is SYSTEM_ACTOR else actor.role.value
-    store.upsert_nodes(TRANSITION, [{"id": tid, "fromState": from_state, "toState": to_state, "transitionActor": actor.username,
-                                     "transitionRole": role, "transitionNote": note, "transitionedAt": at}])
-    store.upsert_relationships(HAS_TRANSITION, [{"from": warning, "to": tid}])
+    return {"id": tid, "fromState": from_state, "toState": to_state, "transitionActor": actor.username,
+            "transitionRole": role, "transitionNote": note, "transitionedAt": at}
 
 
-def _create(store: GraphStore, wid: str, c: Candidate, evidence: list[dict[str, Any]], limit: int, rules: Rules,
+def _log(store: GraphStore, warning: str, from_state: str | None, to_state: str, actor: Actor, note: str | None,
+         at: dt.datetime) -> None:
+    row = _transition(warning, from_state, to_state, actor, note, at)
+    store.upsert_nodes(TRANSITION, [row])
+    store.upsert_relationships(HAS_TRANSITION, [{"from": warning, "to": row["id"]}])
+
+
+class _Creations:
+    """New drafts of one run, written in a few batched statements (the store syncs every write to disk)."""
+
+    def __init__(self) -> None:
+        self.warnings: list[dict[str, Any]] = []
+        self.transitions: list[dict[str, Any]] = []
+        self.warns: dict[str, list[dict[str, str]]] = defaultdict(list)
+        self.regions: list[dict[str, str]] = []
+
+    def add(self, store: GraphStore, wid: str, c: Candidate, evidence: list[dict[str, Any]], limit: int, rules: Rules,
             registry: ChannelRegistry | None, at: dt.datetime) -> None:
-    values = {
+        values = _draft(store, wid, c, evidence, limit, rules)
+        values["pushPlan"] = _json(push_plan.propose(store, values, rules, registry))
+        self.warnings.append(values)
+        onto = store.ontology
+        if c.subject_label in onto.labels and onto.is_a(c.subject_label, onto.relation(WARNS).range):
+            self.warns[c.subject_label].append({"from": wid, "to": c.subject_key})
+        if c.region:
+            self.regions.append({"from": wid, "to": c.region})
+        self.transitions.append({**_transition(wid, None, DRAFT, SYSTEM_ACTOR,
+                                               f"{c.rule} ({rules.stamp}): {c.description}"[:500], at), "_w": wid})
+
+    def write(self, store: GraphStore) -> None:
+        if not self.warnings:
+            return
+        store.upsert_nodes(WARNING, self.warnings)
+        for label, rows in self.warns.items():
+            store.upsert_relationships(WARNS, rows, to_label=label)
+        if self.regions:
+            store.upsert_relationships(WARNS_REGION, self.regions)
+        store.upsert_nodes(TRANSITION, [{k: v for k, v in t.items() if k != "_w"} for t in self.transitions])
+        store.upsert_relationships(HAS_TRANSITION, [{"from": t["_w"], "to": t["id"]} for t in self.transitions])
+
+
+def _draft(store: GraphStore, wid: str, c: Candidate, evidence: list[dict[str, Any]], limit: int, rules: Rules) -> dict[str, Any]:
+    return {
         "id": wid, "name": c.title, "description": c.description, "warningType": c.type, "warningLevel": c.level,
         "warningState": DRAFT, "ruleId": c.rule, "ruleVersion": rules.stamp, "triggerKey": c.trigger_key,
         "triggerCount": 1, "firstTriggeredAt": c.triggered_at, "lastTriggeredAt": c.triggered_at,
@@ -335,15 +376,6 @@ def _create(store: GraphStore, wid: str, c: Candidate, evidence: list[dict[str, 
         "suggestedMeasures": _json(_suggested_measures(store, c, int(rules["measures"]["limit"]))),
         "acknowledgements": "[]", "planEdited": False, **_cap_codes(rules, c.type, c.level),
     }
-    store.upsert_nodes(WARNING, [values])
-    values["pushPlan"] = _json(push_plan.propose(store, values, rules, registry))
-    _write(store, wid, {"pushPlan": values["pushPlan"]})
-    onto = store.ontology
-    if c.subject_label in onto.labels and onto.is_a(c.subject_label, onto.relation(WARNS).range):
-        store.upsert_relationships(WARNS, [{"from": wid, "to": c.subject_key}], to_label=c.subject_label)
-    if c.region:
-        store.upsert_relationships(WARNS_REGION, [{"from": wid, "to": c.region}])
-    _log(store, wid, None, DRAFT, SYSTEM_ACTOR, f"{c.rule} ({rules.stamp}): {c.description}"[:500], at)
 
 
 def _update(store: GraphStore, w: Mapping[str, Any], c: Candidate, new_items: list[dict[str, Any]], doc: Mapping[str, Any],
