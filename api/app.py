@@ -14,8 +14,23 @@ from riskgraph import graph
 from riskgraph.api import errors
 from riskgraph.api.audit import AuditLog
 from riskgraph.api.auth import TokenService, load_secret
+from riskgraph.api.background import start_background
 from riskgraph.api.deps import Services
-from riskgraph.api.routes import admin, analyst, assessments, auth, enterprises, health, layers, nodes, qr, recommendations, risk_points
+from riskgraph.api.routes import (
+    admin,
+    analyst,
+    assessments,
+    auth,
+    enterprises,
+    events,
+    health,
+    layers,
+    nodes,
+    qr,
+    recommendations,
+    risk_points,
+    warnings,
+)
 from riskgraph.api.schema import Schema
 from riskgraph.api.settings import Settings
 from riskgraph.api.users import UserStore
@@ -44,10 +59,12 @@ def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = await run_in_threadpool(_open_services, settings)
         app.state.services = svc
+        app.state.background = await run_in_threadpool(start_background, svc)
         log.info("serving %s", graph.redact(settings.store_url))
         try:
             yield
         finally:
+            await run_in_threadpool(app.state.background.stop)
             await run_in_threadpool(svc.store.close)
 
     app = FastAPI(
@@ -59,6 +76,8 @@ def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
     )
     errors.install(app)
     for module in (health, auth, enterprises, risk_points, nodes, assessments, layers, analyst, admin, qr, recommendations):
+        app.include_router(module.router)
+    for module in (warnings, events):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

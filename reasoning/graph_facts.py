@@ -166,9 +166,10 @@ class UnitRecord:
     items: list[InventoryItem] = field(default_factory=list)
 
 
-def hazard_units(store: GraphStore, page: int = 5000) -> Iterator[list[UnitRecord]]:
-    """Hazard sources in pages, each with its inventory items (one extra query per page)."""
-    for rows in scan_pages(store, "HazardSource", ("residents500m", "majorHazardLevel"), page=page):
+def hazard_units(store: GraphStore, page: int = 5000, ids: Iterable[str] | None = None) -> Iterator[list[UnitRecord]]:
+    """Hazard sources (all, or only `ids`) in pages, each with its inventory items (one extra query per page)."""
+    where, params = ("n.id IN $only", {"only": sorted(set(ids))}) if ids is not None else ("", None)
+    for rows in scan_pages(store, "HazardSource", ("residents500m", "majorHazardLevel"), where=where, params=params, page=page):
         units = {r["key"]: UnitRecord(r["key"], _int(r["residents500m"]), r["majorHazardLevel"]) for r in rows}
         for row in read(
             store, "UNWIND $ids AS hid MATCH (h:HazardSource {id: hid})-[:HOLDS]->(i:Inventory) "
