@@ -95,6 +95,16 @@ def _open_services(settings: Settings) -> Services:
     return Services(settings=settings, store=store, onto=onto, schema=schema, users=users, tokens=tokens, audit=audit)
 
 
+def _stream_as_openapi_31(content: dict) -> None:
+    """FastAPI describes a Server-Sent Events stream with OpenAPI 3.2's `itemSchema`, which a 3.1 document
+    (what FastAPI declares) may not hold: say it the 3.1 way, a text stream, keeping each event's schema."""
+    stream = content.get("text/event-stream")
+    if stream and "itemSchema" in stream:
+        item = stream.pop("itemSchema")
+        stream["schema"] = {"type": "string", "description": "Server-Sent Events; each event is described by x-itemSchema"}
+        stream["x-itemSchema"] = item
+
+
 def _openapi(app: FastAPI) -> dict:
     """The OpenAPI document, with validation errors described in the service's one error shape."""
     if app.openapi_schema:
@@ -106,6 +116,8 @@ def _openapi(app: FastAPI) -> dict:
             if response:
                 response["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
                 response["description"] = "invalid parameters"
+            for answer in op.get("responses", {}).values():
+                _stream_as_openapi_31(answer.get("content", {}))
     schemas = doc.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)

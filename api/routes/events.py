@@ -51,7 +51,7 @@ class NotificationOut(BaseModel):
     at: str | None
     read: bool
     readAt: str | None = None
-    body: dict[str, Any] | None
+    body: dict[str, Any] | None = Field(description="what changed or what the warning says: its fields depend on `kind`")
 
 
 def _inbox(store: GraphStore, username: str, *, unread: bool, offset: int, limit: int, after_ms: int | None = None

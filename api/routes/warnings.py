@@ -78,7 +78,8 @@ class Transition(BaseModel):
 class WarningDetail(WarningOut):
     pushPlan: dict[str, Any] | None = Field(None, description="recipients and channels (inspectors and above)")
     transitions: list[Transition] | None = Field(None, description="every step: who, role, why, when (inspectors and above)")
-    acknowledgements: list[dict[str, Any]] | None = None
+    acknowledgements: list[dict[str, Any]] | None = Field(
+        None, description="recipients' acknowledgements and feedback: who, when, note (inspectors and above)")
     deliveries: dict[str, int] | None = Field(None, description="deliveries per state (inspectors and above)")
 
 
@@ -266,7 +267,10 @@ def close(warning_id: str = ID, body: NoteIn = Body(...), ctx: Context = CONTEXT
     return _out(ctx, props, detail=True)
 
 
-@router.get("/warnings/{warning_id}/cap", response_class=Response, responses={200: {"content": {cap.MEDIA_TYPE: {}}}},
+CAP_SCHEMA = {"schema": {"type": "string", "description": "an OASIS CAP 1.2 alert (XML)"}}
+
+
+@router.get("/warnings/{warning_id}/cap", response_class=Response, responses={200: {"content": {cap.MEDIA_TYPE: CAP_SCHEMA}}},
             summary="a published warning as CAP 1.2 XML (application/cap+xml)")
 def warning_cap(warning_id: str = ID, ctx: Context = CONTEXT) -> Response:
     w = _visible(ctx, warning_id)
@@ -303,7 +307,7 @@ class DeliveryOut(BaseModel):
     nextAttemptAt: str | None = None
     deliveredAt: str | None = None
     error: str | None = None
-    receipt: dict[str, Any] | None = None
+    receipt: dict[str, Any] | None = Field(None, description="what the channel answered (status, message id), as stored")
     warningId: str | None = None
 
 
@@ -324,7 +328,11 @@ def list_deliveries(state: str | None = Query(None, pattern="^(pending|sending|d
     return paging.wrap(rows, total)
 
 
-@router.post("/deliveries/requeue", summary="send dead letters again (admin)")
+class Requeued(BaseModel):
+    requeued: int = Field(description="how many dead letters were put back in the outbox")
+
+
+@router.post("/deliveries/requeue", response_model=Requeued, summary="send dead letters again (admin)")
 def requeue(body: RequeueIn = Body(...), ctx: Context = CONTEXT) -> dict:
     if ctx.caller.role is not Role.ADMIN:
         raise unauthorized("log in as an admin") if ctx.caller.anonymous else forbidden("the outbox is for admins")
