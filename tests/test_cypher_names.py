@@ -1,4 +1,4 @@
-"""Names in Cypher are checked against the ontology before a statement reaches a store.
+"""Names in Cypher are checked against the ontology; the names the code is built on are declared once.
 
 The unit tests read statements without a store; the store tests show the check sits on the one
 path every project statement takes (and not on the analysts' own queries).
@@ -9,9 +9,11 @@ import re
 from pathlib import Path
 
 import pytest
+from rdflib import RDF
 
 from riskgraph.graph.cypher import CypherNameError, check_cypher, cypher_problems, names_in
-from riskgraph.ontology.model import load_ontology
+from riskgraph.ontology import anchors
+from riskgraph.ontology.model import ONTOLOGY_FILES, RG, Ontology, load_ontology, read_turtle
 
 ROOT = Path(__file__).resolve().parents[1]
 ONTO = load_ontology()
@@ -134,3 +136,35 @@ def test_no_project_code_sends_cypher_around_the_check():
     assert [o for o in offenders if not allowed.match(o)] == []
     store_calls = [o for o in offenders if o.startswith("graph/store.py")]
     assert len(store_calls) == 2, store_calls  # _send and analyst_query
+
+
+# ---------------------------------------------------------------- the anchors
+def test_the_anchors_are_all_in_the_ontology():
+    assert anchors.missing(ONTO) == []
+    assert ONTO.key_of(anchors.ENTERPRISE) == "uscc"
+    assert anchors.DEADLINE.name in ONTO.properties_of(anchors.DEADLINE.cls)
+
+
+def test_an_ontology_without_an_anchor_is_refused_by_name():
+    graph = read_turtle(ONTOLOGY_FILES)
+    graph.remove((RG.deadline, None, None))
+    graph.remove((RG.PublicReport, RDF.type, None))
+    graph.remove((RG.recommends, None, None))
+    lacking = anchors.missing(Ontology(graph))
+    assert {"property HiddenDanger.deadline", "relationship type RECOMMENDS"} <= set(lacking)
+    assert "class PublicReport" in lacking
+    with pytest.raises(anchors.AnchorError, match="HiddenDanger.deadline"):
+        anchors.check(Ontology(graph))
+
+
+def test_no_module_declares_an_anchor_again():
+    """The names `ontology/anchors.py` declares are assigned nowhere else."""
+    declared = {name for name in vars(anchors) if name.isupper()}
+    again = []
+    for folder in ("api", "cli", "graph", "loaders", "reasoning"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                m = re.match(r"([A-Z_]+)\s*=\s*[\"(]", line)
+                if m and m.group(1) in declared:
+                    again.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert again == []

@@ -41,6 +41,7 @@ from riskgraph.api.routes.common import region_param
 from riskgraph.api.schema import ENTERPRISE, HIDDEN_DANGER, INSPECTION, RISK_POINT
 from riskgraph.api.views import ViewBuilder
 from riskgraph.graph.values import LOCAL_TZ
+from riskgraph.ontology.anchors import CONCERNS, PUBLIC_REPORT
 from riskgraph.ontology.model import Disclosure
 
 router = APIRouter(tags=["qr codes"])
@@ -48,8 +49,6 @@ router = APIRouter(tags=["qr codes"])
 #: HTTP status for each reason a code is refused
 TOKEN_STATUS = {"token_malformed": 400, "unknown_key": 403, "token_invalid_signature": 403,
                 "token_expired": 410, "token_revoked": 410}
-PUBLIC_REPORT = "PublicReport"
-CONCERNS = "CONCERNS"
 #: what a hidden danger filed through a code records as its source (rg:reportSource)
 SELF_INSPECTION = "企业自查"
 #: what a public report filed through a code records as its source
