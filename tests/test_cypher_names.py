@@ -5,6 +5,7 @@ path every project statement takes (and not on the analysts' own queries).
 """
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -136,6 +137,45 @@ def test_no_project_code_sends_cypher_around_the_check():
     assert [o for o in offenders if not allowed.match(o)] == []
     store_calls = [o for o in offenders if o.startswith("graph/store.py")]
     assert len(store_calls) == 2, store_calls  # _send and analyst_query
+
+
+def _statements_in_the_code() -> list[tuple[str, str]]:
+    """(where, text) of every string literal in the project's code that looks like Cypher; the
+    `{…}` of an f-string becomes `__ANY__`, a name the checker does not know and problems about it
+    are ignored (what is spliced in is checked when the statement is sent)."""
+    looks_like_cypher = re.compile(r"\b(MATCH|MERGE|UNWIND)\b|\)-\[|\]->\(|<-\[")
+    found = []
+    for folder in ("api", "cli", "graph", "loaders", "reasoning", "notebooks"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            skip = set()
+            for node in ast.walk(tree):
+                if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body:
+                    first = node.body[0]
+                    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                        skip.add(id(first.value))  # docstrings
+                if isinstance(node, ast.JoinedStr):
+                    skip.update(id(v) for v in node.values)
+            for node in ast.walk(tree):
+                if isinstance(node, ast.JoinedStr):
+                    text = "".join(v.value if isinstance(v, ast.Constant) else "__ANY__" for v in node.values)
+                elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
+                    text = node.value
+                else:
+                    continue
+                if looks_like_cypher.search(text):
+                    found.append((f"{path.relative_to(ROOT)}:{node.lineno}", text))
+    return found
+
+
+def test_every_statement_written_in_the_code_names_only_ontology_names():
+    """A static pass over the code's Cypher, beside the check every statement gets when it is sent:
+    it also covers statements no test happens to send."""
+    statements = _statements_in_the_code()
+    assert len(statements) > 80  # the store, loaders, reasoning, recommender, API and CLI all have some
+    problems = [f"{where}: {p}" for where, text in statements
+                for p in cypher_problems(text, ONTO) if "__ANY__" not in p]
+    assert problems == []
 
 
 # ---------------------------------------------------------------- the anchors
