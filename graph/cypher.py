@@ -173,9 +173,9 @@ def _scan(query: str) -> _Names:
                 stack.append(_Context("map"))
         elif text in (")", "]", "}"):
             if stack:
-                ctx = stack.pop()
-                el = ctx.element
-                if ctx.kind in ("node", "rel") and el is not None and el.var is not None:
+                closed = stack.pop()
+                el = closed.element
+                if closed.kind in ("node", "rel") and el is not None and el.var is not None:
                     was_rel, given = names.bound.get(el.var, (el.rel, set()))
                     names.bound[el.var] = (was_rel or el.rel, given | set(el.names))
         elif text == ":" and inner() not in ("map", "props", "projection"):
@@ -212,7 +212,8 @@ def _scan(query: str) -> _Names:
                 if not _is_op(peek(i + 3), ".", "("):
                     names.reads.append((tok.text, toks[i + 2].text))
                 i += 2
-        elif text == "." and stack and stack[-1].kind == "projection" and _is_op(prev, "{", ",") and _is_name(nxt):
+        elif (text == "." and stack and stack[-1].kind == "projection" and _is_op(prev, "{", ",")
+              and nxt is not None and nxt.is_name):
             names.reads.append((stack[-1].owner or "", nxt.text))
             i += 1
         i += 1
