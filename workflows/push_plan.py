@@ -19,7 +19,6 @@ from riskgraph.api.users import UserStore
 from riskgraph.graph.store import GraphStore
 from riskgraph.notify.channels import KINDS, WEB, ChannelRegistry
 from riskgraph.notify.outbox import NewDelivery, idempotency_key
-from riskgraph.reasoning import graph_facts as gf
 from riskgraph.reasoning.warnings.rules import Rules, colour_rank
 
 RECIPIENT_KINDS = ("enterprise", "person", "bureau", "webhook")
@@ -33,14 +32,14 @@ class PlanError(ValueError):
 
 
 def _people(store: GraphStore, uscc: str, roles: Sequence[str]) -> list[dict[str, Any]]:
-    rows = gf.read(store, "MATCH (e:Enterprise {uscc: $u})-[:HAS_PERSON]->(p:Person) WHERE p.role IN $roles "
+    rows = store.read("MATCH (e:Enterprise {uscc: $u})-[:HAS_PERSON]->(p:Person) WHERE p.role IN $roles "
                           "RETURN p.id AS id, p.name AS name, p.role AS role ORDER BY id", {"u": uscc, "roles": list(roles)})
     order = {r: i for i, r in enumerate(roles)}
     return sorted(rows, key=lambda r: (order.get(r["role"], 99), r["id"]))
 
 
 def _region_names(store: GraphStore, codes: Iterable[str]) -> dict[str, str]:
-    rows = gf.read(store, "UNWIND $codes AS c MATCH (r:Region {code: c}) RETURN c, r.name AS name", {"codes": sorted(set(codes))})
+    rows = store.read("UNWIND $codes AS c MATCH (r:Region {code: c}) RETURN c, r.name AS name", {"codes": sorted(set(codes))})
     return {r["c"]: r["name"] for r in rows}
 
 
@@ -51,7 +50,7 @@ def propose(store: GraphStore, warning: Mapping[str, Any], rules: Rules, registr
     recipients: list[dict[str, Any]] = []
     uscc = warning.get("responsibleEnterprise")
     if uscc:
-        named = gf.read(store, "MATCH (e:Enterprise {uscc: $u}) RETURN e.name AS name", {"u": uscc})
+        named = store.read("MATCH (e:Enterprise {uscc: $u}) RETURN e.name AS name", {"u": uscc})
         recipients.append({"id": f"enterprise:{uscc}", "kind": "enterprise", "name": named[0]["name"] if named else uscc,
                            "uscc": uscc,
                            "channels": [c for c in push["enterprise_channels"] if c == WEB or c in configured]})

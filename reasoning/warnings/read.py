@@ -50,7 +50,7 @@ def owners(store: GraphStore, usccs: Iterable[str], person_roles: Iterable[str])
     keys = sorted({u for u in usccs if u})
     if not keys:
         return {}
-    rows = gf.read(store, "UNWIND $keys AS k MATCH (e:Enterprise {uscc: k}) "
+    rows = store.read("UNWIND $keys AS k MATCH (e:Enterprise {uscc: k}) "
                           "OPTIONAL MATCH (e)-[:HAS_PERSON]->(p:Person) WHERE p.role IN $roles "
                           "RETURN k, e.name AS name, e.regionCode AS region, e.legalRepresentative AS rep, "
                           "collect(p.role + '|' + p.name) AS people", {"keys": keys, "roles": list(person_roles)})
@@ -71,7 +71,7 @@ def _owners_of(store: GraphStore, label: str, keys: Iterable[str]) -> dict[str, 
     path = OWNER_PATHS.get(label)
     if path is None or not keys:
         return {}
-    rows = gf.read(store, f"UNWIND $keys AS k MATCH {path} WHERE n.id = k RETURN k, e.uscc AS u", {"keys": keys})
+    rows = store.read(f"UNWIND $keys AS k MATCH {path} WHERE n.id = k RETURN k, e.uscc AS u", {"keys": keys})
     return {r["k"]: r["u"] for r in rows}
 
 
@@ -93,7 +93,7 @@ def _json(text: Any) -> Any:
 
 
 def read_alarms(store: GraphStore, since: dt.datetime, until: dt.datetime) -> list[dict[str, Any]]:
-    return gf.read(store, "MATCH (s:Sensor)-[:RAISED]->(a:MonitoringAlarm) WHERE a.occurredAtMs >= $since AND a.occurredAtMs <= $until "
+    return store.read("MATCH (s:Sensor)-[:RAISED]->(a:MonitoringAlarm) WHERE a.occurredAtMs >= $since AND a.occurredAtMs <= $until "
                           "OPTIONAL MATCH (e:Enterprise)-[:HAS_SENSOR]->(s) OPTIONAL MATCH (s)-[:MONITORS]->(t) "
                           "RETURN a.id AS id, a.alarmLevel AS level, a.occurredAtMs AS at, a.value AS value, a.metric AS metric, "
                           "a.unit AS unit, a.thresholds AS thresholds, a.handledAtMs AS handled, s.id AS sensor, s.name AS sname, "
@@ -125,7 +125,7 @@ def read_facts(store: GraphStore, rules: Rules, as_of: dt.datetime | None = None
         days = max(float(r["window_days"]) for r in change_rules)
         wanted = sorted({lbl for r in _rules_of(rules, "colour_raised") for lbl in r["labels"]}
                         | ({"HazardSource"} if _rules_of(rules, "major_hazard_raised") else set()))
-        change_rows = gf.read(store, "MATCH (c:ChangeEvent) WHERE c.changedAtMs >= $since AND c.changedAtMs <= $until "
+        change_rows = store.read("MATCH (c:ChangeEvent) WHERE c.changedAtMs >= $since AND c.changedAtMs <= $until "
                                      "AND c.entityLabel IN $labels AND c.property IN ['riskColour', 'majorHazardLevel'] "
                                      "RETURN c.id AS id, c.entityLabel AS label, c.entityKey AS key, c.property AS prop, "
                                      "c.oldValue AS old, c.newValue AS new, c.changedAtMs AS at ORDER BY at, id",
@@ -150,7 +150,7 @@ def read_facts(store: GraphStore, rules: Rules, as_of: dt.datetime | None = None
         rectified = gf.rectified_states()
         days = max([int(r["window_days"]) for r in _rules_of(rules, "major_hidden_danger")] or [0])
         grades = [r["grade"] for r in _rules_of(rules, "major_hidden_danger")]
-        danger_rows = gf.read(store, "MATCH (e:Enterprise)-[:HAS_HIDDEN_DANGER]->(h:HiddenDanger) "
+        danger_rows = store.read("MATCH (e:Enterprise)-[:HAS_HIDDEN_DANGER]->(h:HiddenDanger) "
                                      "WITH e, h WHERE NOT h.state IN $rectified AND (h.deadlineMs < $today "
                                      "OR (h.grade IN $grades AND h.foundOnMs >= $since)) "
                                      "OPTIONAL MATCH (h)-[:AT_RISK_POINT]->(r:RiskPoint) "
@@ -164,7 +164,7 @@ def read_facts(store: GraphStore, rules: Rules, as_of: dt.datetime | None = None
     if _rules_of(rules, "credit_listing"):
         days = max(int(r["window_days"]) for r in _rules_of(rules, "credit_listing"))
         types = sorted({t for r in _rules_of(rules, "credit_listing") for t in r["levels"]})
-        credit_rows = gf.read(store, "MATCH (e:Enterprise)-[:HAS_CREDIT_RECORD]->(c:CreditRecord) "
+        credit_rows = store.read("MATCH (e:Enterprise)-[:HAS_CREDIT_RECORD]->(c:CreditRecord) "
                                      "WITH e, c WHERE c.listedOnMs >= $since AND c.listedOnMs < $until AND c.recordType IN $types "
                                      "RETURN c.id AS id, c.recordType AS type, c.listedOnMs AS listed, c.removedOnMs AS removed, "
                                      "c.reason AS reason, e.uscc AS uscc ORDER BY id",
@@ -174,7 +174,7 @@ def read_facts(store: GraphStore, rules: Rules, as_of: dt.datetime | None = None
 
     cluster_rows: list[dict[str, Any]] = []
     for rule in _rules_of(rules, "coupled_cluster"):
-        cluster_rows += gf.read(store, "MATCH (a:Assessment)-[:ASSESSES]->(h:HazardSource) WHERE a.method = $m "
+        cluster_rows += store.read("MATCH (a:Assessment)-[:ASSESSES]->(h:HazardSource) WHERE a.method = $m "
                                        "OPTIONAL MATCH (e:Enterprise)-[:HAS_HAZARD_SOURCE]->(h) "
                                        "RETURN a.id AS id, a.components AS components, a.computedAtMs AS at, h.id AS hid, "
                                        "h.name AS name, h.regionCode AS region, e.uscc AS uscc ORDER BY id",
@@ -226,7 +226,7 @@ def read_facts(store: GraphStore, rules: Rules, as_of: dt.datetime | None = None
 def read_temporal(store: GraphStore, method: str, min_colour: str) -> list[TemporalFact]:
     """Monthly temporal assessments whose peak reaches `min_colour` (no month of the others can)."""
     colours = [c for c in store.ontology.vocabulary("RiskColour").concepts if colour_rank(c) >= colour_rank(min_colour)]
-    rows = gf.read(store, "MATCH (a:Assessment)-[:ASSESSES]->(r:Region) WHERE a.method = $m AND a.riskColour IN $colours "
+    rows = store.read("MATCH (a:Assessment)-[:ASSESSES]->(r:Region) WHERE a.method = $m AND a.riskColour IN $colours "
                           "AND a.id ENDS WITH ':month' RETURN a.id AS id, a.components AS components, r.code AS code, "
                           "r.name AS name ORDER BY id", {"m": method, "colours": colours})
     out = []
