@@ -128,6 +128,15 @@ def cmd_load(args: argparse.Namespace) -> int:
 
         report = load_directory(store, Path(args.directory), province=args.province, progress=advance)
     print_load_report(report)
+    for stats in report.files:
+        for note in stats.warnings:
+            err_console.print(f"[yellow]warning:[/yellow] {stats.file}: {note}", soft_wrap=True)
+    for stats in report.failed:
+        err_console.print(f"[red]error:[/red] {stats.error}", soft_wrap=True)
+    if report.failed:
+        err_console.print(f"[red]{len(report.failed)} file(s) could not be loaded; the others were.[/red] "
+                          "Fix them and run the load again: rows already loaded are skipped.")
+        return 1
     return 0
 
 

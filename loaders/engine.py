@@ -29,7 +29,7 @@ from riskgraph.loaders.mapping import FieldSpec, FileSpec, LinkSpec, SourceMappi
 from riskgraph.loaders.normalise.errors import RowError
 from riskgraph.loaders.normalise.regions import region_from_address, region_table
 from riskgraph.loaders.normalise.uscc import Uscc, parse_uscc
-from riskgraph.loaders.readers import SourceRow, read_rows
+from riskgraph.loaders.readers import SourceFileError, SourceRow, read_rows
 from riskgraph.loaders.resolve import EnterpriseIndex, Resolution
 from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX
 
@@ -46,6 +46,10 @@ class FileStats:
     unchanged: int = 0    # rows already loaded with the same content
     changes: int = 0      # facts changed by a newer export
     quarantined: Counter = field(default_factory=Counter)
+    #: the file could not be read (whole or from some point on): why, naming the file
+    error: str | None = None
+    #: columns the mapping reads that the file's header lacks (their values are empty)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def quarantined_total(self) -> int:
@@ -64,6 +68,42 @@ class Prepared:
     extra_nodes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     error: RowError | None = None
+
+
+def required_columns(spec: FileSpec) -> list[tuple[str, tuple[str, ...]]]:
+    """What the header must have, as (what it is for, columns any one of which will do): the key's
+    columns, required fields' columns and the columns that name the row's enterprise."""
+    needed: list[tuple[str, tuple[str, ...]]] = []
+    for f in spec.fields:
+        if f.prop != spec.key and not f.required:
+            continue
+        what = f"{f.prop}" + (f", the key of {spec.label}" if f.prop == spec.key else ", a required field")
+        if f.type in ("compose", "sum"):
+            optional = set(f.options.get("optional", ()))
+            needed += [(what, (c,)) for c in f.columns if c not in optional]
+        else:
+            needed.append((what, f.columns))
+    ent = spec.enterprise
+    if ent is not None and ent.required:
+        needed += [("the enterprise the row is about", (c,)) for c in (ent.uscc, ent.name) if c]
+    return needed
+
+
+def check_header(spec: FileSpec, warnings: list[str]) -> Callable[[list[str]], str | None]:
+    """A reader's header check for this file: a missing required column refuses the file (the
+    message says which and what for); a missing optional one is noted in `warnings`."""
+    def check(header: list[str]) -> str | None:
+        present = set(header)
+        missing = [f"{' or '.join(cols)} ({what})" for what, cols in required_columns(spec) if not present & set(cols)]
+        if missing:
+            return "the header has no column " + "; no column ".join(missing) + f" — it has: {', '.join(header)}"
+        for f in spec.fields:
+            if not present & set(f.columns) and not (f.type in ("compose", "sum") and present & set(f.columns)):
+                note = f"no column {' or '.join(f.columns)}: {f.prop} is empty in every row"
+                if note not in warnings:
+                    warnings.append(note)
+        return None
+    return check
 
 
 def row_digest(row: SourceRow) -> str:
@@ -89,7 +129,7 @@ class FileLoader:
 
     # ------------------------------------------------------------------ preparing rows
     def prepare(self, row: SourceRow) -> Prepared:
-        prepared = Prepared(row=row, digest=row_digest(row))
+        prepared = Prepared(row=row, digest=row_digest(row), flags=list(row.flags))
         first = self._seen_digests.setdefault(prepared.digest, row.number)
         try:
             if first != row.number:
@@ -416,8 +456,9 @@ class FileLoader:
                 record["matchMethod"] = json.dumps(
                     {"method": p.resolution.method, "score": p.resolution.score, "reasons": list(p.resolution.reasons)},
                     ensure_ascii=False)
-            if p.row.encoding_note:
-                record["dataQuality"] = [p.row.encoding_note]
+            notes = ([p.row.encoding_note] if p.row.encoding_note else []) + p.row.flags
+            if notes:
+                record["dataQuality"] = notes
             records.append(record)
         self.store.upsert_nodes(SOURCE_RECORD, records)
         derived = [{"from": p.key, "to": self._record_id(p)} for p in todo]
@@ -449,18 +490,25 @@ class FileLoader:
 
     # ------------------------------------------------------------------ driving
     def run(self, root: Path, on_rows: Callable[[int], None] | None = None) -> FileStats:
+        """Load the file; one that cannot be read (a corrupt workbook, a header without a required
+        column) is reported in `stats.error` — the rows read before the break are still written."""
         batch: list[Prepared] = []
-        for item in read_rows(root / self.spec.path, self.spec.format, self.spec.encoding):
-            self.stats.read += 1
-            if isinstance(item, RowError):
-                self.quarantine_unreadable(self.stats.read, item)
-                continue
-            batch.append(self.prepare(item))
-            if len(batch) >= BATCH_ROWS:
-                self.write(batch)
-                batch = []
-                if on_rows:
-                    on_rows(BATCH_ROWS)
+        rows = read_rows(root / self.spec.path, self.spec.format, self.spec.encoding,
+                         check_header(self.spec, self.stats.warnings))
+        try:
+            for item in rows:
+                self.stats.read += 1
+                if isinstance(item, RowError):
+                    self.quarantine_unreadable(self.stats.read, item)
+                    continue
+                batch.append(self.prepare(item))
+                if len(batch) >= BATCH_ROWS:
+                    self.write(batch)
+                    batch = []
+                    if on_rows:
+                        on_rows(BATCH_ROWS)
+        except SourceFileError as exc:
+            self.stats.error = str(exc)
         if batch:
             self.write(batch)
             if on_rows:
