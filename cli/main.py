@@ -13,7 +13,7 @@ from rich.table import Table
 
 from riskgraph import graph
 from riskgraph.graph.dialect import ident
-from riskgraph.graph.store import ANALYST_ROW_LIMIT, ANALYST_TIMEOUT_MS, GraphStore, StoreError
+from riskgraph.graph.store import ANALYST_ROW_LIMIT, ANALYST_TIMEOUT_MS, MAX_TIMEOUT_MS, GraphStore, StoreError
 
 # piped output (CI logs, files) gets wide tables instead of rich's 80-column default
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -253,6 +253,27 @@ def _print_stats(store: GraphStore) -> None:
     console.print(table)
 
 
+def _timeout_ms(text: str) -> int:
+    """--timeout-ms: 1 … MAX_TIMEOUT_MS; 0 is refused, because the server would read it as "my default" (30 s)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of milliseconds") from None
+    if not 1 <= value <= MAX_TIMEOUT_MS:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_TIMEOUT_MS:,} ms, not {value}")
+    return value
+
+
+def _row_limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="riskgraph",
@@ -275,8 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("query", cmd_query, "run read-only Cypher and print a table (writes are refused)")
     p.add_argument("cypher")
     p.add_argument("--params", help="query parameters as a JSON object")
-    p.add_argument("--limit", type=int, default=ANALYST_ROW_LIMIT, help="row limit (default %(default)s)")
-    p.add_argument("--timeout-ms", type=int, default=ANALYST_TIMEOUT_MS, help="time limit (default %(default)s ms)")
+    p.add_argument("--limit", type=_row_limit, default=ANALYST_ROW_LIMIT, help="row limit (default %(default)s)")
+    p.add_argument("--timeout-ms", type=_timeout_ms, default=ANALYST_TIMEOUT_MS,
+                   help=f"time limit, 1 to {MAX_TIMEOUT_MS:,} ms (default %(default)s)")
     p.add_argument("--json", action="store_true", help="print JSON records")
     p = add("export-rdf", cmd_export_rdf, "write a node's dossier subgraph as Turtle or JSON-LD")
     p.add_argument("id", help="the node's key (统一社会信用代码 for an enterprise)")

