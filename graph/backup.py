@@ -226,7 +226,10 @@ def dump(store: GraphStore, path: Path) -> Summary:
         out.write(_canonical({"format": FORMAT, "version": VERSION, "ontology": store.ontology.version,
                               "source": redact(store.url),
                               "createdAt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}) + "\n")
-        summary = summarise(records(store), lambda _item, line: out.write(line + "\n"))
+        def write(_item: dict[str, Any], line: str) -> None:
+            out.write(line + "\n")
+
+        summary = summarise(records(store), write)
         out.write(_canonical({"end": summary.as_dict()}) + "\n")
     tmp.replace(path)
     return summary

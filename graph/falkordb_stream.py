@@ -97,7 +97,7 @@ def first_rows(pool: redis.ConnectionPool, command: list[Any], row_limit: int, d
     try:
         conn.connect()
         conn.send_command(*command)
-        reader = _Reader(conn._sock, deadline)  # type: ignore[arg-type]
+        reader = _Reader(conn._sock, deadline)
         head = reader.line()
         if head[:1] == b"-":
             raise ResponseError(head[1:].decode(errors="replace"))

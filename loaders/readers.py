@@ -255,18 +255,18 @@ def read_xlsx(path: Path, check_header: HeaderCheck | None = None) -> Iterator[S
     try:
         sheets = []
         for sheet in book.worksheets:
-            header = next(sheet.iter_rows(values_only=True), None)
-            if header is None:
+            first = next(sheet.iter_rows(values_only=True), None)
+            if first is None:
                 continue
-            header = [str(h).strip() if h is not None else "" for h in header]
+            header = [str(h).strip() if h is not None else "" for h in first]
             while header and header[-1] == "":
                 header.pop()
             has_rows = next(sheet.iter_rows(min_row=2, values_only=True), None) is not None
             problem = check_header(header) if check_header is not None else None
             if problem and has_rows:
-                names = ", ".join(f"{s.title!r}" for s in book.worksheets)
+                titles = ", ".join(f"{s.title!r}" for s in book.worksheets)
                 raise SourceFileError(f"{path}: sheet {sheet.title!r} has rows but not the mapping's header ({problem}); "
-                                      f"the workbook's sheets: {names}")
+                                      f"the workbook's sheets: {titles}")
             if not problem:
                 sheets.append((sheet, header))
         if not sheets and check_header is not None:
@@ -301,13 +301,14 @@ def _merged_ranges(sheet) -> list[tuple[int, int, int, int]]:
 
     from openpyxl.utils.cell import range_boundaries
 
-    ranges = []
+    ranges: list[tuple[int, int, int, int]] = []
     with sheet._get_source() as source:
         for _, element in iterparse(source):
             if element.tag.endswith("}mergeCell") and element.get("ref"):
-                ranges.append(tuple(range_boundaries(element.get("ref"))))
+                min_col, min_row, max_col, max_row = range_boundaries(element.get("ref"))
+                ranges.append((min_col, min_row, max_col, max_row))
             element.clear()
-    return ranges  # type: ignore[return-value]
+    return ranges
 
 
 def _fill_merged(texts: list[str | None], row: int, merged: list[tuple[int, int, int, int]],
