@@ -223,7 +223,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not (export / "manifest.json").is_file():
         console.print(f"generating a province of {args.enterprises:,} enterprises into {export} …")
         generate(export, enterprises=args.enterprises, seed=args.seed, dirt_rate=args.dirt_rate)
-    with graph.connect(url) as store:
+    from riskgraph.loaders.lock import load_lock
+
+    with graph.connect(url) as store, load_lock(store):
         console.print(f"loading into {graph.redact(url)} …")
         print_load_report(load_directory(store, export))
         print_runs(run_all(store))

@@ -79,6 +79,14 @@ def test_an_oversized_body_is_refused_before_it_is_parsed(limited):
     assert_error(streamed, 413, "payload_too_large")
 
 
+def test_anonymous_reports_are_rate_limited_before_their_body_is_read(limited):
+    answers = [limited.post(None, "/q/NOTATOKEN/reports", content=b'{"text": "x"}',
+                            headers={"content-type": "application/json"}) for _ in range(3)]
+    assert [a.status_code for a in answers[:2]] != [429, 429]
+    assert_error(answers[2], 429, "too_many_requests")
+    assert int(answers[2].headers["Retry-After"]) >= 1
+
+
 def test_heavy_anonymous_reads_are_rate_limited_per_client(limited):
     path = "/nodes/Region/130102/dossier"
     answers = [limited.get(None, path).status_code for _ in range(4)]
