@@ -9,10 +9,12 @@ kept whole and named in its `flags`.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from riskgraph.loaders.normalise.errors import RowError
 
@@ -360,9 +362,10 @@ def read_jsonl(path: Path, encoding: str = "auto") -> Iterator[SourceRow | RowEr
         if not line.strip():
             continue
         number += 1
+        repeated: list[str] = []
         try:
             text, note = _decode_line(line.lstrip(b"\xef\xbb\xbf"), chosen)
-            obj = json.loads(text)
+            obj = json.loads(text, object_pairs_hook=functools.partial(_keep_repeats, repeated=repeated))
         except UnicodeDecodeError:
             yield RowError("encoding_error", f"row {number}: not valid text in any expected encoding",
                            raw=line.decode("utf-8", "backslashreplace"))
@@ -373,7 +376,21 @@ def read_jsonl(path: Path, encoding: str = "auto") -> Iterator[SourceRow | RowEr
         if not isinstance(obj, dict):
             yield RowError("invalid_value", f"row {number}: a JSON line must be an object", raw=text)
             continue
-        yield SourceRow(number, _flatten(obj), text, note)
+        yield SourceRow(number, _flatten(obj), text, note, [f"duplicate_column:{k}" for k in sorted(set(repeated))])
+
+
+def _keep_repeats(pairs: list[tuple[str, Any]], repeated: list[str]) -> dict[str, Any]:
+    """A JSON object whose repeated key keeps every value (`key#2`…), as a repeated CSV column does."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            repeated.append(key)
+            n = 2
+            while f"{key}#{n}" in out:
+                n += 1
+            key = f"{key}#{n}"
+        out[key] = value
+    return out
 
 
 def _flatten(obj: dict, prefix: str = "") -> dict[str, str | None]:

@@ -144,6 +144,16 @@ def test_a_repeated_column_keeps_both_values_and_flags_the_row(tmp_path, store):
     assert raw["企业名称"] == "石家庄测试01化工有限公司" and raw["企业名称#11"] == "石家庄另一个名字有限公司"
 
 
+def test_a_repeated_json_key_keeps_both_values(tmp_path):
+    from riskgraph.loaders.readers import read_jsonl
+
+    path = tmp_path / "alarms.jsonl"
+    path.write_text('{"id": "A1", "value": "1.5", "value": "9.9"}\n', encoding="utf-8")
+    [row] = list(read_jsonl(path))
+    assert row.values["value"] == "1.5" and row.values["value#2"] == "9.9"
+    assert row.flags == ["duplicate_column:value"]
+
+
 def test_extra_cells_and_a_truncated_last_line_are_kept_and_flagged(tmp_path, store):
     rows = [registry_row(1) + ["多出来的", "两格"], registry_row(2)[:6]]
     path = write_registry(tmp_path, csv_text(REGISTRY_HEADER, rows).rstrip("\r\n"))  # no final line break
