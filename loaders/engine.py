@@ -4,8 +4,9 @@ Per batch of rows, in this order so that a kill -9 at any point followed by a re
 same graph as an uninterrupted load:
 1. change events for facts the rows change (deterministic ids: rewriting them is harmless);
 2. the row nodes, their enterprise relationships, enterprise facts and links (idempotent MERGEs);
-3. last, the rows' SourceRecords with their content hash — a row whose record exists with the
-   same hash is skipped next time, so a row is only "done" once everything it wrote is written.
+3. last, the rows' SourceRecords with their content hash and their DERIVED_FROM links, in one
+   statement — a row whose record exists, linked, with the same hash is skipped next time, so a
+   row is only "done" once everything it wrote is written.
 Rejected rows become QuarantinedRow nodes with a reason code, written the same way.
 """
 from __future__ import annotations
@@ -28,7 +29,7 @@ from riskgraph.loaders.mapping import FieldSpec, FileSpec, LinkSpec, SourceMappi
 from riskgraph.loaders.normalise.errors import RowError
 from riskgraph.loaders.normalise.regions import region_from_address, region_table
 from riskgraph.loaders.normalise.uscc import Uscc, parse_uscc
-from riskgraph.loaders.readers import SourceRow, read_rows
+from riskgraph.loaders.readers import SourceFileError, SourceRow, read_rows
 from riskgraph.loaders.resolve import EnterpriseIndex, Resolution
 from riskgraph.ontology.anchors import CHANGE_EVENT, DERIVED_FROM, ENTERPRISE, QUARANTINED_ROW, SOURCE_RECORD
 from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX
@@ -46,6 +47,10 @@ class FileStats:
     unchanged: int = 0    # rows already loaded with the same content
     changes: int = 0      # facts changed by a newer export
     quarantined: Counter = field(default_factory=Counter)
+    #: the file could not be read (whole or from some point on): why, naming the file
+    error: str | None = None
+    #: columns the mapping reads that the file's header lacks (their values are empty)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def quarantined_total(self) -> int:
@@ -64,6 +69,42 @@ class Prepared:
     extra_nodes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     error: RowError | None = None
+
+
+def required_columns(spec: FileSpec) -> list[tuple[str, tuple[str, ...]]]:
+    """What the header must have, as (what it is for, columns any one of which will do): the key's
+    columns, required fields' columns and the columns that name the row's enterprise."""
+    needed: list[tuple[str, tuple[str, ...]]] = []
+    for f in spec.fields:
+        if f.prop != spec.key and not f.required:
+            continue
+        what = f"{f.prop}" + (f", the key of {spec.label}" if f.prop == spec.key else ", a required field")
+        if f.type in ("compose", "sum"):
+            optional = set(f.options.get("optional", ()))
+            needed += [(what, (c,)) for c in f.columns if c not in optional]
+        else:
+            needed.append((what, f.columns))
+    ent = spec.enterprise
+    if ent is not None and ent.required:
+        needed += [("the enterprise the row is about", (c,)) for c in (ent.uscc, ent.name) if c]
+    return needed
+
+
+def check_header(spec: FileSpec, warnings: list[str]) -> Callable[[list[str]], str | None]:
+    """A reader's header check for this file: a missing required column refuses the file (the
+    message says which and what for); a missing optional one is noted in `warnings`."""
+    def check(header: list[str]) -> str | None:
+        present = set(header)
+        missing = [f"{' or '.join(cols)} ({what})" for what, cols in required_columns(spec) if not present & set(cols)]
+        if missing:
+            return "the header has no column " + "; no column ".join(missing) + f" — it has: {', '.join(header)}"
+        for f in spec.fields:
+            if not present & set(f.columns) and not (f.type in ("compose", "sum") and present & set(f.columns)):
+                note = f"no column {' or '.join(f.columns)}: {f.prop} is empty in every row"
+                if note not in warnings:
+                    warnings.append(note)
+        return None
+    return check
 
 
 def row_digest(row: SourceRow) -> str:
@@ -89,7 +130,7 @@ class FileLoader:
 
     # ------------------------------------------------------------------ preparing rows
     def prepare(self, row: SourceRow) -> Prepared:
-        prepared = Prepared(row=row, digest=row_digest(row))
+        prepared = Prepared(row=row, digest=row_digest(row), flags=list(row.flags))
         first = self._seen_digests.setdefault(prepared.digest, row.number)
         try:
             if first != row.number:
@@ -233,8 +274,10 @@ class FileLoader:
 
     def _existing(self, batch: list[Prepared]) -> tuple[set[str], set[str]]:
         """Which of the batch's rows an earlier load already recorded, as loaded and as quarantined."""
+        # a record counts only with its DERIVED_FROM link: one left without it (by a load killed
+        # in an older version) is written again, links and all
         rows = self.store.read(
-            f"UNWIND $ids AS i MATCH (s:{SOURCE_RECORD} {{id: i}}) RETURN i",
+            f"UNWIND $ids AS i MATCH (s:{SOURCE_RECORD} {{id: i}}) WHERE (s)<-[:{DERIVED_FROM}]-() RETURN i",
             {"ids": [self._record_id(p) for p in batch if p.error is None]},
         )
         quarantined = self.store.read(
@@ -415,16 +458,31 @@ class FileLoader:
                 record["matchMethod"] = json.dumps(
                     {"method": p.resolution.method, "score": p.resolution.score, "reasons": list(p.resolution.reasons)},
                     ensure_ascii=False)
-            if p.row.encoding_note:
-                record["dataQuality"] = [p.row.encoding_note]
+            notes = ([p.row.encoding_note] if p.row.encoding_note else []) + p.row.flags
+            if notes:
+                record["dataQuality"] = notes
             records.append(record)
-        self.store.upsert_nodes(SOURCE_RECORD, records)
-        derived = [{"from": p.key, "to": self._record_id(p)} for p in todo]
-        self.store.upsert_relationships(DERIVED_FROM, derived, from_label=self.spec.label)
-        from_enterprise = [{"from": p.resolution.uscc, "to": self._record_id(p)}
-                           for p in todo if p.enterprise_facts and p.resolution and self.spec.label != ENTERPRISE]
-        if from_enterprise:
-            self.store.upsert_relationships(DERIVED_FROM, from_enterprise, from_label=ENTERPRISE)
+        self._write_records_with_links(todo, records)
+
+    def _write_records_with_links(self, todo: list[Prepared], records: list[dict[str, Any]]) -> None:
+        """Each SourceRecord and its DERIVED_FROM links in one statement: a kill can never leave a
+        record without the links that make its row count as loaded."""
+        onto = self.onto
+        rows = []
+        for p, record in zip(todo, records, strict=True):
+            encoded = encode_properties(onto, SOURCE_RECORD, record)
+            ents = [p.resolution.uscc] if p.enterprise_facts and p.resolution and self.spec.label != ENTERPRISE else []
+            rows.append({"k": encoded["id"], "p": encoded, "node": p.key, "ents": ents})
+        label, ent = self.spec.label, ENTERPRISE
+        self.store.execute(
+            f"UNWIND $rows AS row "
+            f"MERGE (s:{ident(SOURCE_RECORD)} {{{ident(onto.key_of(SOURCE_RECORD))}: row.k}}) SET s += row.p "
+            f"WITH s, row MATCH (n:{ident(label)} {{{ident(onto.key_of(label))}: row.node}}) "
+            f"MERGE (n)-[:{ident(DERIVED_FROM)}]->(s) "
+            f"WITH s, row UNWIND row.ents AS code MATCH (e:{ident(ent)} {{{ident(onto.key_of(ent))}: code}}) "
+            f"MERGE (e)-[:{ident(DERIVED_FROM)}]->(s) RETURN count(s) AS c",
+            {"rows": rows},
+        )
 
     def _write_quarantine(self, bad: list[Prepared]) -> None:
         if not bad:
@@ -448,18 +506,25 @@ class FileLoader:
 
     # ------------------------------------------------------------------ driving
     def run(self, root: Path, on_rows: Callable[[int], None] | None = None) -> FileStats:
+        """Load the file; one that cannot be read (a corrupt workbook, a header without a required
+        column) is reported in `stats.error` — the rows read before the break are still written."""
         batch: list[Prepared] = []
-        for item in read_rows(root / self.spec.path, self.spec.format, self.spec.encoding):
-            self.stats.read += 1
-            if isinstance(item, RowError):
-                self.quarantine_unreadable(self.stats.read, item)
-                continue
-            batch.append(self.prepare(item))
-            if len(batch) >= BATCH_ROWS:
-                self.write(batch)
-                batch = []
-                if on_rows:
-                    on_rows(BATCH_ROWS)
+        rows = read_rows(root / self.spec.path, self.spec.format, self.spec.encoding,
+                         check_header(self.spec, self.stats.warnings))
+        try:
+            for item in rows:
+                self.stats.read += 1
+                if isinstance(item, RowError):
+                    self.quarantine_unreadable(self.stats.read, item)
+                    continue
+                batch.append(self.prepare(item))
+                if len(batch) >= BATCH_ROWS:
+                    self.write(batch)
+                    batch = []
+                    if on_rows:
+                        on_rows(BATCH_ROWS)
+        except SourceFileError as exc:
+            self.stats.error = str(exc)
         if batch:
             self.write(batch)
             if on_rows:
