@@ -10,7 +10,7 @@ quarantined. Every outcome carries its method, score, candidates and reasons.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
@@ -160,9 +160,12 @@ class EnterpriseIndex:
         comp.score = self.scorer.score(comp.features)
         candidate = _candidate(comp)
         if comp.level == "weak" and comp.features.get("body_similarity", 0.0) < 0.5:
+            # the code and the name disagree: a person decides, with what the name alone would find
+            by_name = decide(replace(query, uscc=None), self.compare_all(replace(query, uscc=None)))
+            others = tuple(_candidate(c) for c in by_name.ranked if c.entry.uscc != entry.uscc)
             why = f"{found} to {entry.name}, but the record names {query.name!r}"
             return Resolution(None, "none", comp.score, (why, *comp.reasons), ambiguous=True, outcome=REVIEW,
-                              candidates=(candidate,))
+                              candidates=(others + (candidate,))[:KEEP])
         return Resolution(entry.uscc, "uscc", 1.0, (found, *comp.reasons[:1]), outcome=LINK, candidates=(candidate,))
 
     def resolve(self, uscc_text: str | None, name: str | None, region: str | None = None, **fields: str | None) -> Resolution:

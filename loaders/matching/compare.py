@@ -145,6 +145,8 @@ def _compare_regions(query: Query, entry: Entry, comp: Comparison) -> None:
     stated: list[tuple[str, str]] = []
     if query.parsed is not None and query.parsed.place:
         stated.append(("name", query.parsed.place))
+    if query.parsed is not None and query.parsed.branch and query.parsed.branch.isdigit():
+        stated.append(("branch", query.parsed.branch))  # 华润化工有限公司黄骅分公司: the branch is in 黄骅
     if query.region:
         stated.append(("authority", query.region))
     relations = []

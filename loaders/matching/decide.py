@@ -42,8 +42,10 @@ def linkable(query: Query, c: Comparison) -> str | None:
     """Why the candidate may be linked, or None."""
     if c.blocks or c.region == "contradicts" or c.uscc_contradicts or c.score < LINK_SCORE:
         return None
-    if c.level == "exact_full":
+    if c.level == "exact_full" and (query.parsed is not None and query.parsed.place or c.region == "agrees"):
         return "the registered full name"
+    if c.level == "exact_full" and c.second:  # no place on either side: the name alone is not enough
+        return f"the full name with {', '.join(c.second)} agreeing"
     if c.level == "exact_body" and c.region == "agrees":
         return "字号 + 行业 with the county agreeing"
     if c.level == "exact_body" and c.second:

@@ -30,6 +30,7 @@ _OTHER_FORMS = ("经营部", "门市部", "加工厂", "商店", "超市", "工�
 COMPANY_CLASSES = frozenset({"llc", "jsc", "company"})
 _BRANCH = re.compile(r"^(?P<parent>.+?(?:公司|厂))(?P<label>[^公厂]*?)分(?:公司|厂)$")
 _BRACKETS = re.compile(r"（([^（）]*)）")
+_TOWN = re.compile(r"^[\u4e00-\u9fff]{2,3}?(?:镇|乡|街道)")
 _ZONE_SUFFIXES = ("高新技术产业开发区", "经济技术开发区", "化学工业园区", "经济开发区", "化工园区", "工业园区", "产业园区",
                   "高新区", "开发区", "工业园", "产业园", "园区")
 #: a mistyped place is only read as one when it still ends like a place (仓州, 沧县市 …)
@@ -261,6 +262,9 @@ def parse_company(text: str | None) -> CompanyName:
             rest2, more, more_text = _strip_leading_places(rest)  # 仓州市运河区…
             if more and all(c.startswith(_area(code)) for c in more):
                 rest, places, place_text = rest2, [code, *more], place + more_text
+    town = _TOWN.match(rest)  # 沧县旧州镇李刚五金店: a town is finer than GB/T 2260, kept as text
+    if town and len(rest) - town.end() >= 3:
+        rest = rest[town.end():]
     rest, zone, zone_county = _zone(rest, places)
     if zone_county and zone_county not in places:
         places.append(zone_county)
