@@ -58,7 +58,8 @@ def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
         responses=errors.COMMON_RESPONSES,
     )
     errors.install(app)
-    for module in (health, auth, enterprises, risk_points, nodes, assessments, layers, analyst, admin, qr, recommendations):
+    from riskgraph.api.routes import match, review  # entity resolution: GET /match, the review queue
+    for module in (health, auth, enterprises, risk_points, nodes, assessments, layers, analyst, admin, qr, recommendations, match, review):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
