@@ -140,13 +140,24 @@ def evaluate_generated(enterprises: int, seed: int, dirt: float) -> tuple[dict[s
         quarantine_expected = {f"{d['source']}:{d['file']}:{d['row']}" for d in map(
             json.loads, (root / "export" / "truth" / "defects.jsonl").read_text(encoding="utf-8").splitlines())
             if d["expected"] == "quarantine" and d["row"] is not None}
+        with_lookalike: set[str] = set()
+        for line in (root / "export" / "truth" / "enterprises.jsonl").read_text(encoding="utf-8").splitlines():
+            e = json.loads(line)
+            if e.get("sibling_of"):
+                with_lookalike |= {e["uscc"], e["sibling_of"]}
     tallies: dict[str, Tally] = defaultdict(Tally)
     for t in truth:
         rid = f"{t['source']}:{t['file']}:{t['row']}"
         if rid in quarantine_expected or t["via"] in ("location", "none") or t["source"] == "market_registry":
             continue
+        if "pattern" not in t:
+            group = "USCC column only"
+        else:
+            group = f"{t['pattern']}, {'USCC+name' if '统一社会信用代码' in t['via'] else 'name only'}"
+            if t["true_uscc"] in with_lookalike:
+                group += " *"
         kind, linked, candidates = outcome.get(rid, ("none", None, []))
-        tallies[t.get("pattern", "exact")].add(t["true_uscc"], kind, linked, candidates, f"{rid} ({t.get('written', '')})")
+        tallies[group].add(t["true_uscc"], kind, linked, candidates, f"{rid} (expected {t.get('expect', 'link')})")
     return tallies, times
 
 
@@ -184,7 +195,7 @@ def main() -> int:
     if not args.labelled_only:
         tallies, times = evaluate_generated(args.enterprises, args.seed, args.dirt)
         print_table(f"generator truth: {args.enterprises} enterprises, seed {args.seed}, dirt {args.dirt} "
-                    "(rows resolved by name or USCC; registry rows and location-only reports left out)", tallies)
+                    "(registry rows and location-only reports left out; * = a look-alike company is registered)", tallies)
         print("\n" + ", ".join(f"{k} {v:.1f}" for k, v in times.items()))
     return 0
 
