@@ -152,7 +152,9 @@ def variants(name: str, place: str, core: str, rng: random.Random, typo: bool,
     as enforcement records write it), typo (homophone, public reports and inspectors only).
     """
     out: list[tuple[str, str]] = []
-    if "有限责任公司" in name:
+    if "股份有限公司" in name:  # 股份 dropped, as enforcement records often write it
+        out.append(("org_form", name.replace("股份有限公司", "有限公司")))
+    elif "有限责任公司" in name:
         out.append(("org_form", name.replace("有限责任公司", "有限公司")))
     elif name.endswith("有限公司") and "股份" not in name:
         out.append(("org_form", name[: -len("有限公司")] + "有限责任公司"))

@@ -6,8 +6,9 @@ A candidate may be linked only when
 - and the evidence is one of: the registered full name itself; 字号 + 行业 with the county
   agreeing or a second field agreeing; a near name (one edit) with a second field agreeing;
 - and its learned score clears LINK_SCORE, and no other candidate is as good.
-A coarse or missing place confirms nothing. Otherwise the best candidates go to review when one
-of them is plausible (REVIEW_SCORE), else the record has no match and is quarantined.
+A coarse or missing place confirms nothing. Otherwise the candidates go to review when one of
+them is plausible (a name-level neighbour; a 字号-only likeness above REVIEW_SCORE), else the
+record has no match and is quarantined.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from riskgraph.loaders.matching.compare import Comparison
 from riskgraph.loaders.matching.records import Query
 
-LINK_SCORE = 0.8
+LINK_SCORE = 0.7
 REVIEW_SCORE = 0.05
 #: candidates kept on a review item or a /match answer
 KEEP = 5
@@ -78,7 +79,8 @@ def decide(query: Query, comparisons: list[Comparison]) -> Decision:
                             f"linked on {grounds[id(best)]}")
         why = f"{best.entry.name} fits, but so might {', '.join(r.entry.name for r in rivals[:3])}"
         return Decision("review", None, plausible[:KEEP], why)
-    reviewable = [c for c in plausible if c.score >= REVIEW_SCORE]
+    # every name-level neighbour is shown; a 字号-only likeness only when the model finds it plausible
+    reviewable = [c for c in plausible if c.level != "trade" or c.score >= REVIEW_SCORE]
     if reviewable:
         top = reviewable[0]
         return Decision("review", None, reviewable[:KEEP],
