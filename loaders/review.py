@@ -167,7 +167,7 @@ class ReviewService:
             raise ReviewError("invalid", f"{label} facts are not linked to enterprises by any source mapping")
         return found
 
-    def list(self, *, status: str | None = OPEN, prefixes: Iterable[str] | None = None, uscc: str | None = None,
+    def list_items(self, *, status: str | None = OPEN, prefixes: Iterable[str] | None = None, uscc: str | None = None,
              offset: int = 0, limit: int = 20) -> tuple[int, list[dict[str, Any]]]:
         """(total, items) newest load first; `prefixes` keeps items of those regions (an inspector's scope)."""
         if status is not None and status not in STATUSES:

@@ -120,8 +120,7 @@ def _word(core: str, words: tuple[str, ...]) -> str:
 
 def _sibling(prev: Enterprise, names: NameFactory, region: Region, srng: random.Random, taken: set[str]):
     """(kind, county, industry, name, place, core, trade) of a look-alike of ``prev``, or None."""
-    kinds, weights = zip(*SIBLING_KINDS, strict=True)
-    kind = srng.choices(kinds, weights)[0]
+    kind = srng.choices([k for k, _ in SIBLING_KINDS], [w for _, w in SIBLING_KINDS])[0]
     word = _word(prev.core, prev.industry.words)
     county, ind, place = prev.county, prev.industry, prev.county.stem
     if kind == "lookalike":

@@ -134,7 +134,7 @@ def list_items(
         prefixes = [prefix if prefix and prefix.startswith(p) else p for p in caller.prefixes
                     if not prefix or prefix.startswith(p) or p.startswith(prefix)]
     try:
-        total, items = _service(request).list(status=status or None, prefixes=prefixes, uscc=uscc,
+        total, items = _service(request).list_items(status=status or None, prefixes=prefixes, uscc=uscc,
                                               offset=paging.offset, limit=paging.size)
     except ReviewError as exc:
         raise _error(exc) from None

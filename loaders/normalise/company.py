@@ -131,7 +131,8 @@ def _strip_leading_places(name: str, min_rest: int = MIN_BODY) -> tuple[str, lis
     """Remove leading place names, each inside the one before (河北省沧州市运河区…), while at least
     `min_rest` characters remain; returns the rest, the codes (outermost first) and the place text."""
     pattern, codes = _places()
-    within, found, text = "", [], ""
+    within, text = "", ""
+    found: list[str] = []
     while True:
         match = pattern.match(name)
         if not match or len(name) - match.end() < min_rest:
