@@ -26,9 +26,11 @@ from riskgraph.api.routes import (
     events,
     health,
     layers,
+    match,
     nodes,
     qr,
     recommendations,
+    review,
     risk_points,
     warnings,
 )
@@ -78,7 +80,7 @@ def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
     errors.install(app)
     app.state.limits = Edge(limits or Limits.from_env())  # see api/limits.py
     app.add_middleware(EdgeMiddleware)
-    for module in (health, auth, enterprises, risk_points, nodes, assessments, layers, analyst, admin, qr, recommendations):
+    for module in (health, auth, enterprises, risk_points, nodes, assessments, layers, analyst, admin, qr, recommendations, match, review):
         app.include_router(module.router)
     for module in (warnings, events):
         app.include_router(module.router)

@@ -26,15 +26,19 @@ from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import encode_properties
 from riskgraph.loaders.fields import FieldContext, normalise, raw_value
 from riskgraph.loaders.mapping import FieldSpec, FileSpec, LinkSpec, SourceMapping
+from riskgraph.loaders.matching.records import Query
 from riskgraph.loaders.normalise.errors import RowError
-from riskgraph.loaders.normalise.regions import region_from_address, region_table
-from riskgraph.loaders.normalise.uscc import Uscc, parse_uscc
+from riskgraph.loaders.normalise.regions import region_table
+from riskgraph.loaders.normalise.uscc import Uscc
 from riskgraph.loaders.readers import SourceFileError, SourceRow, read_rows
-from riskgraph.loaders.resolve import EnterpriseIndex, Resolution
+from riskgraph.loaders.resolve import REVIEW, EnterpriseIndex, Resolution, record_query
+from riskgraph.loaders.review import apply_decision, decisions_for, draft, write_items
 from riskgraph.ontology.anchors import CHANGE_EVENT, DERIVED_FROM, ENTERPRISE, QUARANTINED_ROW, SOURCE_RECORD
 from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX
 
 BATCH_ROWS = 1_000
+#: provenance a review item keeps of the row that raised it
+_ITEM_PROVENANCE = ("sourceSystem", "sourceFile", "rowNumber", "loadId", "loadedAt")
 
 
 @dataclass
@@ -44,6 +48,7 @@ class FileStats:
     read: int = 0
     loaded: int = 0
     merged: int = 0       # rows whose enterprise was found by name rather than by its USCC
+    review: int = 0       # rows loaded without an enterprise until a person decides which
     unchanged: int = 0    # rows already loaded with the same content
     changes: int = 0      # facts changed by a newer export
     quarantined: Counter = field(default_factory=Counter)
@@ -64,6 +69,7 @@ class Prepared:
     props: dict[str, Any] = field(default_factory=dict)
     key: str = ""
     resolution: Resolution | None = None
+    review: dict[str, Any] | None = None  # the review item the row raises (loaded without an enterprise)
     enterprise_facts: dict[str, Any] = field(default_factory=dict)
     links: list[tuple[LinkSpec, list[str]]] = field(default_factory=list)
     extra_nodes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -127,6 +133,8 @@ class FileLoader:
         self.stats = FileStats(mapping.source, spec.path)
         self._seen_digests: dict[str, int] = {}
         self._located = self.onto.is_a(spec.label, "GeoFeature")
+        #: people's decisions about this class's facts, which every load applies
+        self.decisions = decisions_for(store, spec.label) if spec.enterprise is not None else {}
 
     # ------------------------------------------------------------------ preparing rows
     def prepare(self, row: SourceRow) -> Prepared:
@@ -200,8 +208,9 @@ class FileLoader:
             return code.code
         if not values.get("name"):
             raise RowError("missing_required", "neither a 统一社会信用代码 nor a name", "uscc")
-        resolution = self.index.resolve(None, values.get("name"), values.get("regionCode"))
-        if resolution.uscc is None:
+        resolution = self.index.match(Query(name=values.get("name"), region=values.get("regionCode"),
+                                            address=values.get("address"), legal_rep=values.get("legalRepresentative")))
+        if not resolution.resolved or resolution.uscc is None:
             raise RowError("unresolved_entity", "no valid 统一社会信用代码 and no unique registry match: "
                            + "; ".join(resolution.reasons), "uscc")
         p.resolution = resolution
@@ -211,16 +220,17 @@ class FileLoader:
         """Which registered enterprise the row is about; the reason code says why not, if none."""
         ent = self.spec.enterprise
         assert ent is not None
-        uscc_raw = (p.row.values.get(ent.uscc) or "").strip() if ent.uscc else ""
-        name_raw = (p.row.values.get(ent.name) or "").strip() if ent.name else ""
-        code = parse_uscc(uscc_raw)
-        hint = None
-        if ent.region_column and p.row.values.get(ent.region_column):
-            hint = region_from_address(p.row.values[ent.region_column] or "")
-        if hint is None and code is not None and code.region_code in region_table():
-            hint = code.region_code
-        resolution = self.index.resolve(uscc_raw or None, name_raw or None, hint)
-        if resolution.uscc is None:
+        query = record_query(ent, p.row.values)
+        uscc_raw, name_raw, code = query.uscc or "", query.name or "", query.code
+        resolution = apply_decision(self.index.match(query), self.decisions.get(p.key))
+        if resolution.outcome == REVIEW:
+            # loaded without an enterprise; the facts it asserts about one wait on the review item
+            facts = self._values(ent.fields, ENTERPRISE, p)
+            p.resolution = resolution
+            p.review = draft(self.spec.label, p.key, resolution, query,
+                             _jsonable({k: v for k, v in facts.items() if v is not None}))
+            return
+        if not resolution.resolved or resolution.uscc is None:
             if not ent.required and not uscc_raw and not name_raw:
                 return
             column = ent.uscc or ent.name
@@ -259,6 +269,7 @@ class FileLoader:
         self._write_nodes(todo)
         self._write_enterprise_facts(todo)
         self._write_links(todo)
+        self._write_reviews(todo)
         self._write_records(todo)
         self._write_quarantine([p for p in bad if self._quarantine_id(p) not in quarantined])
         self.stats.unchanged += sum(1 for p in bad if self._quarantine_id(p) in quarantined)
@@ -368,9 +379,11 @@ class FileLoader:
         self.store.upsert_nodes(self.spec.label, [p.props for p in todo])
         if self.spec.label == ENTERPRISE:
             for p in todo:
-                self.index.add(p.key, p.props.get("name", ""), p.props.get("regionCode"))
+                self.index.add(p.key, p.props.get("name", ""), p.props.get("regionCode"),
+                               address=p.props.get("address"), legal_rep=p.props.get("legalRepresentative"))
         ent = self.spec.enterprise
         if ent is not None and ent.relation:
+            self._detach_stale(todo)
             pairs = [(p.resolution.uscc, p.key) for p in todo if p.resolution and p.resolution.resolved]
             if ent.outgoing:
                 self.store.upsert_relationships(ent.relation, [{"from": e, "to": k} for e, k in pairs],
@@ -380,8 +393,28 @@ class FileLoader:
                                                 from_label=self.spec.label, to_label=ENTERPRISE)
         for p in todo:
             self.stats.loaded += 1
-            if p.resolution is not None and p.resolution.method != "uscc":
+            if p.resolution is not None and p.resolution.resolved and p.resolution.method != "uscc":
                 self.stats.merged += 1
+            self.stats.review += p.review is not None
+
+    def _detach_stale(self, todo: list[Prepared]) -> None:
+        """A newer version of a row may name another enterprise, or need review: its old link goes."""
+        ent = self.spec.enterprise
+        assert ent is not None and ent.relation
+        rows = [{"k": p.key, "u": p.resolution.uscc if p.resolution is not None else None} for p in todo]
+        node = f"(n:{ident(self.spec.label)} {{{ident(self.onto.key_of(self.spec.label))}: row.k}})"
+        rel = f"[r:{ident(ent.relation)}]"
+        other = f"(e:{ident(ENTERPRISE)})"
+        pattern = f"{other}-{rel}->{node}" if ent.outgoing else f"{node}-{rel}->{other}"
+        self.store.execute(f"UNWIND $rows AS row MATCH {pattern} "
+                           f"WHERE row.u IS NULL OR e.{ident(self.onto.key_of(ENTERPRISE))} <> row.u DELETE r", {"rows": rows})
+
+    def _write_reviews(self, todo: list[Prepared]) -> None:
+        """Review items for the rows whose enterprise a person must decide (before the rows' records)."""
+        drafts = [p.review for p in todo if p.review is not None]
+        provenance = {p.review["id"]: {k: v for k, v in self._provenance(p).items() if k in _ITEM_PROVENANCE}
+                      for p in todo if p.review is not None}
+        write_items(self.store, self.spec.label, drafts, provenance)
 
     def _fill_gaps(self, label: str, rows: list[dict[str, Any]]) -> None:
         """Nodes a row only implies (the chemical an inventory names): created when absent; an existing
@@ -456,8 +489,9 @@ class FileLoader:
                       "facts": json.dumps(facts, ensure_ascii=False, sort_keys=True)}
             if p.resolution is not None:
                 record["matchMethod"] = json.dumps(
-                    {"method": p.resolution.method, "score": p.resolution.score, "reasons": list(p.resolution.reasons)},
-                    ensure_ascii=False)
+                    {"method": p.resolution.method, "outcome": p.resolution.outcome, "score": p.resolution.score,
+                     "reasons": list(p.resolution.reasons),
+                     "candidates": [[c.uscc, c.score] for c in p.resolution.candidates]}, ensure_ascii=False)
             notes = ([p.row.encoding_note] if p.row.encoding_note else []) + p.row.flags
             if notes:
                 record["dataQuality"] = notes

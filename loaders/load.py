@@ -52,6 +52,7 @@ class LoadReport:
             total.read += f.read
             total.loaded += f.loaded
             total.merged += f.merged
+            total.review += f.review
             total.unchanged += f.unchanged
             total.changes += f.changes
             total.quarantined.update(f.quarantined)
