@@ -163,15 +163,17 @@ def hazard_units(store: GraphStore, page: int = 5000) -> Iterator[list[UnitRecor
             store, "UNWIND $ids AS hid MATCH (h:HazardSource {id: hid})-[:HOLDS]->(i:Inventory) "
             "OPTIONAL MATCH (i)-[:OF_CHEMICAL]->(c:Chemical) "
             "RETURN hid, i.id AS id, i.maxQuantityT AS q, i.name AS iname, c.id AS cas, c.name AS cname, "
-            "c.hazardCategory AS category ORDER BY hid, id",
+            "coalesce(i.hazardCategory, c.hazardCategory) AS category, i.concentrationPct AS pct, "
+            "i.specification AS spec ORDER BY hid, id",
             {"ids": list(units)},
         ):
             if row["q"] is None:
                 continue
             category = row["category"]
             units[row["hid"]].items.append(InventoryItem(
-                quantity_t=float(row["q"]), name=row["cname"] or row["iname"], cas=row["cas"],
-                categories=(category,) if category else (), evidence=row["id"]))
+                quantity_t=float(row["q"]), name=row["iname"] or row["cname"], cas=row["cas"],
+                categories=(category,) if category else (), evidence=row["id"],
+                concentration_pct=None if row["pct"] is None else float(row["pct"]), specification=row["spec"]))
         yield list(units.values())
 
 
