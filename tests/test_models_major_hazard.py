@@ -155,6 +155,7 @@ def test_unknown_chemical_is_flagged_and_excluded_never_a_crash():
 def test_empty_unit_is_not_major():
     r = assess_unit([], 10)
     assert (r.details["S"], r.score, r.level, r.components) == (0, 0, None, ())
+    assert any(f.startswith("no-inventory-records") for f in r.flags)  # unknown, not "nothing held"
 
 
 def test_colour_mapping_is_a_named_parameter():

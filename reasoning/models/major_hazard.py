@@ -100,6 +100,8 @@ def assess_unit(
         )
     if left_out:
         flags.append(f"incomplete:{left_out} item(s) left out, S and R may be understated")
+    if not components and not left_out:
+        flags.append("no-inventory-records: S = 0 only because no inventory is known, not a measured absence")
     s = sum(c.value for c in components)
     r = sum(c.contribution for c in components)
     major = s >= float(cfg["identification_threshold"])
