@@ -28,10 +28,12 @@ from riskgraph.reasoning.models.facts import (
     EnterpriseFacts,
     HiddenDanger,
     Inspection,
+    LicenceFact,
     MajorHazard,
     Penalty,
     Process,
     RiskPointFact,
+    SubstanceFact,
     TailingsPondFact,
     years_before,
 )
@@ -212,7 +214,7 @@ class Windows:
             alarms_days=max(int(rating["dynamic"]["alarms"]["window_days"]), int(risk["control"]["window_days"])),
             enforcement_days=int(rating["dynamic"]["enforcement"]["window_days"]),
             accident_years=max(int(rating["static"]["performance"]["years"]), int(rating["static"]["accident_free"]["years"]),
-                               *(int(auto[k]["years"]) for k in auto)),
+                               *(int(auto[k]["years"]) for k in auto if "years" in auto[k])),
         )
 
 
@@ -222,7 +224,7 @@ _E = "UNWIND $keys AS k MATCH (e:Enterprise {uscc: k})"
 def enterprise_batch(store: GraphStore, keys: Sequence[str], as_of: dt.date, *, windows: Windows,
                      failed_conclusions: Sequence[str] = (), fire_brigade_types: Sequence[str] = ()
                      ) -> list[EnterpriseRecord]:
-    """EnterpriseFacts for a batch of USCCs, in eleven queries whatever the batch size."""
+    """EnterpriseFacts for a batch of USCCs, in thirteen queries whatever the batch size."""
     until = as_of_end_ms(as_of)
     p = {"keys": list(keys), "until": until}
     base = read(
@@ -241,7 +243,15 @@ def enterprise_batch(store: GraphStore, keys: Sequence[str], as_of: dt.date, *, 
                 per[row["k"]][kind].append(row)
 
     collect("hazard", "-[:HAS_HAZARD_SOURCE]->(h:HazardSource)", "h",
-            "RETURN k, h.id AS id, h.majorHazardLevel AS level ORDER BY id", "h.majorHazardLevel IS NOT NULL")
+            "OPTIONAL MATCH (s:Sensor)-[:MONITORS]->(h) "
+            "WITH k, h, count(s) AS sensors RETURN k, h.id AS id, h.majorHazardLevel AS level, sensors ORDER BY id",
+            "h.majorHazardLevel IS NOT NULL")
+    collect("substance", "-[:HAS_HAZARD_SOURCE]->(:HazardSource)-[:HOLDS]->(i:Inventory)", "i",
+            "OPTIONAL MATCH (i)-[:OF_CHEMICAL]->(c:Chemical) "
+            "RETURN k, i.id AS id, coalesce(i.name, c.name) AS name, c.id AS cas, "
+            "coalesce(i.hazardCategory, c.hazardCategory) AS category ORDER BY id")
+    collect("licence", "-[:HAS_LICENCE]->(l:Licence)", "l",
+            "RETURN k, l.id AS id, l.licenceType AS type, l.validUntilMs AS until ORDER BY id")
     collect("rp", "-[:HAS_RISK_POINT]->(r:RiskPoint)", "r",
             "RETURN k, r.id AS id, coalesce(r.riskColour, r.reportedColour) AS colour ORDER BY id")
     collect("pond", "-[:HAS_TAILINGS_POND]->(t:TailingsPond)", "t",
@@ -249,7 +259,8 @@ def enterprise_batch(store: GraphStore, keys: Sequence[str], as_of: dt.date, *, 
     collect("hd", "-[:HAS_HIDDEN_DANGER]->(h:HiddenDanger)", "h",
             "OPTIONAL MATCH (h)-[:RECTIFIED_BY]->(r:Rectification) "
             "RETURN k, h.id AS id, h.grade AS grade, h.state AS state, h.deadlineMs AS deadline, "
-            "h.foundOnMs AS found, r.completedOnMs AS done, r.conclusion AS verdict ORDER BY id",
+            "h.foundOnMs AS found, h.description AS description, r.completedOnMs AS done, r.conclusion AS verdict "
+            "ORDER BY id",
             "h.foundOnMs IS NULL OR h.foundOnMs < $until")
     collect("alarm", "-[:HAS_SENSOR]->(:Sensor)-[:RAISED]->(a:MonitoringAlarm)", "a",
             "RETURN k, a.id AS id, a.alarmLevel AS level, a.occurredAtMs AS at, a.handledAtMs AS handled ORDER BY id",
@@ -260,13 +271,14 @@ def enterprise_batch(store: GraphStore, keys: Sequence[str], as_of: dt.date, *, 
             "RETURN k, i.id AS id, i.inspectedOnMs AS on, i.findings AS findings ORDER BY id",
             "i.inspectedOnMs >= $since AND i.inspectedOnMs < $until", {"since": since_enf})
     collect("penalty", "-[:HAS_PENALTY]->(x:Penalty)", "x",
-            "RETURN k, x.id AS id, x.decidedOnMs AS on, x.fineAmount AS amount ORDER BY id",
+            "RETURN k, x.id AS id, x.decidedOnMs AS on, x.fineAmount AS amount, x.violation AS violation ORDER BY id",
             "x.decidedOnMs >= $since AND x.decidedOnMs < $until", {"since": since_enf})
     collect("credit", "-[:HAS_CREDIT_RECORD]->(c:CreditRecord)", "c",
             "RETURN k, c.id AS id, c.recordType AS type, c.removedOnMs AS removed ORDER BY id",
             "c.listedOnMs IS NULL OR c.listedOnMs < $until")
     collect("accident", "-[:HAD_ACCIDENT]->(a:Accident)", "a",
-            "RETURN k, a.id AS id, a.occurredAtMs AS at, a.accidentGrade AS grade, a.deaths AS deaths ORDER BY id",
+            "RETURN k, a.id AS id, a.occurredAtMs AS at, a.accidentGrade AS grade, a.deaths AS deaths, "
+            "a.accidentType AS type ORDER BY id",
             "a.occurredAtMs >= $since AND a.occurredAtMs < $until",
             {"since": day_start_ms(years_before(as_of, windows.accident_years))})
     collect("team", "-[:HAS_RESCUE_TEAM]->(t:RescueTeam)", "t", "RETURN k, t.id AS id, t.teamType AS type ORDER BY id")
@@ -280,18 +292,23 @@ def enterprise_batch(store: GraphStore, keys: Sequence[str], as_of: dt.date, *, 
         facts = EnterpriseFacts(
             as_of=as_of,
             subject=k,
-            major_hazards=tuple(MajorHazard(r["level"], r["id"]) for r in d["hazard"]),
+            major_hazards=tuple(MajorHazard(r["level"], r["id"], int(r["sensors"] or 0) > 0) for r in d["hazard"]),
             processes=tuple(Process(code, k) for code in (row["processes"] or [])),
+            processes_known=row["processes"] is not None,
+            substances=tuple(SubstanceFact(r["name"], r["cas"], r["category"], r["id"]) for r in d["substance"])
+            if d["substance"] else None,
+            licences=tuple(LicenceFact(r["type"] or "", ms_date(r["until"]), r["id"]) for r in d["licence"]),
             in_park=row["park"] is not None,
             safety_distance_met=None,
             standardisation=row["std"],
             own_fire_brigade=any(r["type"] in brigade for r in d["team"]),
-            accidents=tuple(Accident(ms_date(r["at"]), r["grade"] or "", int(r["deaths"] or 0), r["id"])
+            accidents=tuple(Accident(ms_date(r["at"]), r["grade"] or "", int(r["deaths"] or 0), r["id"], r["type"])
                             for r in d["accident"]),
             alarms=tuple(Alarm(ms_datetime(r["at"]), r["level"] or "", ms_datetime(r["handled"]), r["id"])
                          for r in d["alarm"] if r["at"] is not None),
             inspections=tuple(Inspection(ms_date(r["on"]), int(r["findings"] or 0), r["id"]) for r in d["inspection"]),
-            penalties=tuple(Penalty(ms_date(r["on"]), float(r["amount"] or 0.0), r["id"]) for r in d["penalty"]),
+            penalties=tuple(Penalty(ms_date(r["on"]), float(r["amount"] or 0.0), r["id"], r["violation"] or "")
+                            for r in d["penalty"]),
             hidden_dangers=_hidden_dangers(d["hd"], failed),
             credit_records=tuple(
                 CreditRecord(r["type"] or "", r["removed"] is None or int(r["removed"]) >= until, r["id"])
@@ -313,7 +330,8 @@ def _hidden_dangers(rows: Iterable[Mapping[str, Any]], failed: set[str]) -> tupl
                 current["done"] = r["done"]
     return tuple(
         HiddenDanger(grade=r["grade"] or "", state=r["state"] or "", deadline=ms_date(r["deadline"]),
-                     rectified_on=ms_date(r["done"]), found_on=ms_date(r["found"]), evidence=r["id"])
+                     rectified_on=ms_date(r["done"]), found_on=ms_date(r["found"]), evidence=r["id"],
+                     description=r["description"] or "")
         for r in by_id.values()
     )
 
