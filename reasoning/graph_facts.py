@@ -336,6 +336,16 @@ def _hidden_dangers(rows: Iterable[Mapping[str, Any]], failed: set[str]) -> tupl
     )
 
 
+# ---------------------------------------------------------------- the data a run saw
+def data_version(store: GraphStore) -> dict[str, Any]:
+    """{loadedAt, loadId} of the newest SourceRecord in the store (both None for a store never loaded)."""
+    rows = read(store, "MATCH (r:SourceRecord) WITH max(r.loadedAtMs) AS t MATCH (r:SourceRecord) WHERE r.loadedAtMs = t "
+                "RETURN t, r.loadId AS load LIMIT 1", timeout_ms=AGGREGATE_TIMEOUT_MS)
+    if not rows or rows[0]["t"] is None:
+        return {"loadedAt": None, "loadId": None}
+    return {"loadedAt": from_epoch_ms(int(rows[0]["t"])).isoformat(), "loadId": rows[0]["load"]}
+
+
 # ---------------------------------------------------------------- regions
 @dataclass(frozen=True)
 class RegionRow:

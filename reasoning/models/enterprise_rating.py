@@ -145,7 +145,7 @@ def rate_enterprise(facts: EnterpriseFacts, *, config: ModelConfig | None = None
         details={
             "raw_score": raw,
             "score_band_colour": _band(bands, score).colour,
-            "score_range": [round(lowest, 6), round(highest, 6)],
+            "score_range": [lowest, highest],
             "colour_range": [_band(bands, lowest).colour, _band(bands, highest).colour],
             "open_points": open_points,
             "open_bonus": open_bonus,

@@ -8,6 +8,7 @@ from riskgraph.reasoning.models.config import ModelConfig, load_config
 from riskgraph.reasoning.models.enterprise_rating import rate_enterprise
 from riskgraph.reasoning.models.enterprise_risk import assess_enterprise_risk, supervision_tags
 from riskgraph.reasoning.models.result import ModelResult
+from riskgraph.reasoning.official_colour import apply_official_colour
 from riskgraph.reasoning.run_context import ModelRun, Run, Timer
 from riskgraph.reasoning.writeback import Written, clear_property, remove_stale, set_properties, write_assessments
 
@@ -63,14 +64,14 @@ def step_enterprises(run: Run, *, rating: bool, risk: bool) -> list[ModelRun]:
                     tags = supervision_tags(rec.facts, config=risk_cfg)
                     items.append(Written("Enterprise", rec.uscc, result, extra={
                         "tags": [{"code": tag.code, "label": tag.label, "evidence": list(tag.evidence)} for tag in tags]}))
-                    update = {"uscc": rec.uscc, "riskColour": result.colour}
+                    update: dict = {"uscc": rec.uscc}
                     if tags:
                         update["tags"] = [tag.code for tag in tags]
                     else:
                         untagged.append(rec.uscc)
                     updates.append(update)
                 n_risk += write_assessments(run, items)
-                set_properties(run.store, "Enterprise", updates)
+                set_properties(run.store, "Enterprise", [u for u in updates if len(u) > 1])
                 clear_property(run.store, "Enterprise", "tags", untagged)
                 risk_s += t.seconds
     out = []
@@ -82,4 +83,5 @@ def step_enterprises(run: Run, *, rating: bool, risk: bool) -> list[ModelRun]:
     if risk:
         remove_stale(run, risk_cfg["method"], "Enterprise")
         out.append(ModelRun("enterprise_risk", risk_cfg["method"], risk_cfg.version, n_risk, risk_s + share))
+    apply_official_colour(run)  # Enterprise.riskColour from the model the bureau chose, the other as secondary
     return out
