@@ -432,17 +432,26 @@ def enterprise_groups(store: GraphStore, as_of: dt.date, *, control_window_days:
     return dict(groups)
 
 
+#: area-measure key of a supply quantity: never summed across categories or units
+SUPPLY_PREFIX = "supply|"
+
+
+def supply_key(category: str | None, unit: str | None) -> str:
+    return f"{SUPPLY_PREFIX}{category or '未分类'}|{unit or '未注明单位'}"
+
+
 def area_measures(store: GraphStore) -> dict[str, Counter]:
     """Per regionCode: disaster points and their threatened people, rescue team members, supply
-    quantity (over the warehouses there) and shelter capacity."""
+    quantities per category and unit (`supply|<category>|<unit>`, over the warehouses there; 台 and 箱
+    are never added up) and shelter capacity."""
     out: dict[str, Counter] = defaultdict(Counter)
     queries = (
         ("MATCH (p:NaturalDisasterRiskPoint) RETURN p.regionCode AS region, count(p) AS a, "
          "sum(coalesce(p.threatenedPeople, 0)) AS b", ("disaster_points", "threatened_people")),
         ("MATCH (t:RescueTeam) RETURN t.regionCode AS region, sum(coalesce(t.members, 0)) AS a, count(t) AS b",
          ("rescue_members", "rescue_teams")),
-        ("MATCH (s:Supply)-[:STORED_IN]->(w:Warehouse) RETURN w.regionCode AS region, sum(coalesce(s.quantity, 0)) AS a, "
-         "count(s) AS b", ("supplies", "supply_items")),
+        ("MATCH (s:Supply)-[:STORED_IN]->(w:Warehouse) RETURN w.regionCode AS region, count(s) AS a, count(w) AS b",
+         ("supply_items", "supply_rows")),
         ("MATCH (s:Shelter) RETURN s.regionCode AS region, sum(coalesce(s.capacityPeople, 0)) AS a, count(s) AS b",
          ("shelter_capacity", "shelters")),
     )
@@ -452,6 +461,11 @@ def area_measures(store: GraphStore) -> dict[str, Counter]:
                 continue
             out[row["region"]][a] += float(row["a"] or 0)
             out[row["region"]][b] += float(row["b"] or 0)
+    for row in read(store, "MATCH (s:Supply)-[:STORED_IN]->(w:Warehouse) RETURN w.regionCode AS region, "
+                    "s.category AS category, s.unit AS unit, sum(coalesce(s.quantity, 0)) AS q",
+                    timeout_ms=AGGREGATE_TIMEOUT_MS):
+        if row["region"] is not None:
+            out[row["region"]][supply_key(row["category"], row["unit"])] += float(row["q"] or 0)
     return dict(out)
 
 
