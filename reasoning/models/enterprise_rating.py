@@ -76,6 +76,9 @@ def rate_enterprise(facts: EnterpriseFacts, *, config: ModelConfig | None = None
     flags: list[str] = []
     found = findings(facts, cfg) if static else []
     sections = {key: fn(facts, cfg["static"][key], found, flags) for key, fn in _STATIC.items()} if static else {}
+    for finding in found:  # every finding names the item it states (121号 第N项, or the penalty)
+        if finding.section in sections:
+            sections[finding.section].notes.append(f"{finding.source}: {finding.evidence}")
     components: list[Component] = []
     open_points = 0.0
     section_report = {}
