@@ -10,10 +10,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from riskgraph.api.deps import Context
-from riskgraph.api.schema import ENTERPRISE
+from riskgraph.api.schema import ASSESSMENT, ENTERPRISE
 from riskgraph.api.views import ViewNode
 from riskgraph.graph.dialect import ident
 from riskgraph.reasoning.models.config import load_config
@@ -58,8 +59,11 @@ def score_provenance(ctx: Context, root: ViewNode, assessments: list[dict[str, A
             "asOf": components.get("asOf"),
             "data": components.get("data"),
             "dataChangedSince": None if latest is None or computed_ms is None else int(latest) > computed_ms,
+            "notKnown": [f for f in components.get("flags", ()) if _unknown(f)],
         })
     out: dict[str, Any] = {"scores": scores}
+    if ctx.disclosed.allows(ASSESSMENT, "components", root.level):
+        out["hazardSources"] = hazard_source_unknowns(ctx, root)
     if ctx.disclosed.allows(SOURCE_RECORD, "loadedAt", root.level):  # load times are internal bookkeeping
         out["latestDataLoadedAt"] = None if latest is None else _iso(int(latest))
     else:
@@ -79,3 +83,32 @@ def _ms(text: Any) -> int | None:
 
 def _iso(ms: int) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone(dt.timedelta(hours=8))).isoformat()
+
+
+#: flags that say something was not known (the rest say what was found or decided)
+UNKNOWN_PREFIXES = ("not-assessed", "partly-assessed", "auto-red-unknown", "accident-free-unknown", "qualifier-unknown",
+                    "mixture-category-unknown", "incomplete", "no-inventory-records", "unidentified-chemical",
+                    "table1-not-applicable-and-no-category", "beta-defaulted", "residents-unknown", "in-park-unknown",
+                    "name-cas-disagree", "unknown-")
+
+
+def _unknown(flag: Any) -> bool:
+    return isinstance(flag, str) and flag.startswith(UNKNOWN_PREFIXES)
+
+
+def hazard_source_unknowns(ctx: Context, root: ViewNode) -> list[dict[str, Any]]:
+    """The GB 18218 result of each of the enterprise's units with what it could not know (qualifier, mixture …)."""
+    key = ident(ctx.onto.key_of(ENTERPRISE))
+    rows = ctx.store.read(
+        f"MATCH (e:{ident(ENTERPRISE)} {{{key}: $key}})-[:HAS_HAZARD_SOURCE]->(h)<-[:ASSESSES]-(a:{ident(ASSESSMENT)}) "
+        "RETURN h.id AS unit, a.method AS method, a.computedAt AS computedAt, a.components AS components ORDER BY unit",
+        {"key": root.key})
+    out = []
+    for r in rows:
+        try:
+            doc = json.loads(r["components"] or "{}")
+        except ValueError:
+            doc = {}
+        out.append({"unit": r["unit"], "method": r["method"], "computedAt": r["computedAt"],
+                     "notKnown": [f for f in doc.get("flags", ()) if _unknown(f)]})
+    return out

@@ -132,6 +132,11 @@ def test_portrait_shows_the_official_colour_and_when_its_scores_were_computed(pr
     rating = scores[RATING["method"]]
     assert rating["computedAt"] and rating["asOf"] == AS_OF.isoformat()
     assert rating["data"]["loadId"] == load_id and rating["dataChangedSince"] is False
+    # what the rating could not know is listed, never silent (sections not assessed, auto-red conditions)
+    assert any(f.startswith("not-assessed:") for f in rating["notKnown"])
+    assert any(f.startswith("auto-red-unknown:") for f in rating["notKnown"])
+    units = {u["unit"] for u in body["scoreProvenance"]["hazardSources"]}
+    assert units == {n["key"] for n in body["relations"]["hasHazardSource"]}
     # a newer load of this enterprise's records: its scores are now older than its data
     later = int(dt.datetime.now().timestamp() * 1000) + 3_600_000
     store = graph.connect(api.store_url)
