@@ -57,7 +57,8 @@ def apply_official_colour(run: Run) -> int:
                 entry = per.setdefault(r["k"], {"si": r["si"]})
                 if r["method"] is not None:
                     entry[r["method"]] = r
-            updates, cleared = [], {p: [] for p in PROPERTIES}
+            updates: list[dict[str, Any]] = []
+            cleared: dict[str, list[str]] = {p: [] for p in PROPERTIES}
             for uscc, entry in per.items():
                 official = official_method(choice, entry["si"])
                 secondary = next(m for m in both if m != official)

@@ -111,7 +111,8 @@ def park_indicators(totals: RegionTotals, regions: Mapping[str, gf.RegionRow], c
 
 def _area_of(totals: RegionTotals, regions: Mapping[str, gf.RegionRow], code: str, level: str) -> Counter:
     """The area whose coping capacity a peer draws on: its own, or for a park its county's."""
-    return totals.area.get(regions[code].parent if level == "PARK" else code, Counter()) or Counter()
+    area = regions[code].parent if level == "PARK" else code
+    return totals.area.get(area, Counter()) if area is not None else Counter()
 
 
 def step_inform_regions(run: Run) -> list[ModelRun]:
