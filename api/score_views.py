@@ -17,10 +17,10 @@ from riskgraph.api.deps import Context
 from riskgraph.api.schema import ASSESSMENT, ENTERPRISE
 from riskgraph.api.views import ViewNode
 from riskgraph.graph.dialect import ident
+from riskgraph.ontology.anchors import SOURCE_RECORD
 from riskgraph.reasoning.models.config import load_config
 
 CHOICE_SOURCE = "reasoning/config/assess.toml [enterprise.official_colour]"
-SOURCE_RECORD = "SourceRecord"
 
 
 def colour_view(ctx: Context, root: ViewNode) -> dict[str, Any] | None:

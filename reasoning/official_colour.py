@@ -21,7 +21,7 @@ from riskgraph.reasoning.models.config import load_config
 from riskgraph.reasoning.run_context import Run
 from riskgraph.reasoning.writeback import ASSESSMENT, clear_property, set_properties
 
-PROPERTIES = ("riskColour", "riskColourMethod", "secondaryRiskColour", "secondaryRiskColourMethod",
+COLOUR_PROPERTIES = ("riskColour", "riskColourMethod", "secondaryRiskColour", "secondaryRiskColourMethod",
               "ratingScore", "ratingScoreMin")
 
 
@@ -58,7 +58,7 @@ def apply_official_colour(run: Run) -> int:
                 if r["method"] is not None:
                     entry[r["method"]] = r
             updates: list[dict[str, Any]] = []
-            cleared: dict[str, list[str]] = {p: [] for p in PROPERTIES}
+            cleared: dict[str, list[str]] = {p: [] for p in COLOUR_PROPERTIES}
             for uscc, entry in per.items():
                 official = official_method(choice, entry["si"])
                 secondary = next(m for m in both if m != official)

@@ -171,3 +171,16 @@ def test_gb18218_table1_has_all_85_entries_with_cas_numbers_and_sources():
     assert by_entry[8].data["condition"] == "content>90" and by_entry[81].data["condition"] == "content>70"
     assert by_entry[11].data["condition"] == "state=anhydrous"
     assert {int(c.data["tableEntry"]) for c in chemicals if c.data.get("entryGroup") == "硝化纤维素"} == set(range(37, 43))
+
+
+def test_every_property_is_declared_once_with_one_domain():
+    """Two declarations of one property (say `subjectKey` for recommendations and for review items)
+    give it two domains, which OWL reads as their intersection: no node could carry it."""
+    from rdflib import OWL, RDF, RDFS
+
+    from riskgraph.ontology.model import ONTOLOGY_FILES, read_turtle
+
+    graph = read_turtle(ONTOLOGY_FILES)
+    twice = [str(p) for kind in (OWL.DatatypeProperty, OWL.ObjectProperty)
+             for p in graph.subjects(RDF.type, kind) if len(set(graph.objects(p, RDFS.domain))) > 1]
+    assert twice == []
