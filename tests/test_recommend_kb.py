@@ -19,7 +19,7 @@ from riskgraph.reasoning.recommend.kb import (
     load_knowledge_base,
     parse,
 )
-from riskgraph.reasoning.recommend.textmatch import Matcher, Term
+from riskgraph.reasoning.recommend.textmatch import Atom, Lexicon, Matcher, Term
 from riskgraph.synth.hazards import HIDDEN_DANGERS, MEASURES
 
 ONTO = load_ontology()
@@ -153,13 +153,34 @@ def test_the_shapes_catch_a_broken_entry(breakage):
 
 # ---------------------------------------------------------------- field language
 def test_field_terms_follow_the_syntax():
-    assert Term.parse("A|B+C").groups == (("a", "b"), ("c",))
+    assert Term.parse("A|B+C").groups == ((Atom("a"), Atom("b")), (Atom("c"),))
+    assert Term.parse("~防爆+!照明").groups == ((Atom("防爆", "neg"),), (Atom("照明", "pos"),))
     with pytest.raises(ValueError):
         Term.parse("A++C")
+    with pytest.raises(ValueError):
+        Term.parse("~")
     m = Matcher({"X": ["降低库水位"], "Y": ["坝体+加固"], "Z": ["库水位"]})
     # a text naming two measures gives both; a weaker match inside a stronger one is dropped
     assert [x.key for x in m.match("降低库水位，委托设计单位制定坝体加固方案并实施")] == ["X", "Y"]
     assert [x.key for x in m.match_clauses("坝体加固；降低库水位")] == ["X", "Y"]
+
+
+def test_words_match_at_word_boundaries_with_negation_and_synonyms():
+    lexicon = Lexicon([("有限空间", "受限空间"), ("不足", "少于", "小于")], words=["一氧化碳"])
+    m = Matcher({"LAMP": ["照明+不足|昏暗"], "EXPROOF": ["~防爆+灯具|照明"], "PLAIN": ["!防爆+电气"],
+                 "CONFINED": ["有限空间+~通风"], "BEACH": ["干滩+少于"]}, lexicon)
+    # 非 negates only the next word: the lamps are not explosion-proof, the lighting is not said to be poor
+    assert [x.key for x in m.match("爆炸危险区域使用非防爆照明灯具")] == ["EXPROOF"]
+    assert [x.key for x in m.match("作业场所照明不足")] == ["LAMP"]
+    assert [x.key for x in m.match("采用防爆型电气设备")] == ["PLAIN"]
+    assert [x.key for x in m.match("爆炸危险场所电气设备未采用防爆型")] == []
+    # 未 negates the rest of its clause; a synonym (受限空间) is the same word
+    assert [x.key for x in m.match("受限空间作业前未先通风再检测")] == ["CONFINED"]
+    assert [x.key for x in m.match("受限空间作业前已通风，未检测")] == []
+    assert [x.key for x in m.match("干滩长度小于设计值")] == ["BEACH"]
+    # a word is not found inside another word
+    assert Matcher({"W": ["注水"]}, lexicon).match("罐区注水设施缺失") and not \
+        Matcher({"W": ["氧化"]}, lexicon).match("一氧化碳报警")
 
 
 @pytest.mark.parametrize("code", sorted(MEASURES))

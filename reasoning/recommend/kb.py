@@ -19,7 +19,7 @@ from rdflib.term import Node
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.ontology.model import RG, Ontology, load_ontology
-from riskgraph.reasoning.recommend.textmatch import Match, Matcher, contains_any
+from riskgraph.reasoning.recommend.textmatch import Lexicon, Match, Matcher
 
 KB = "https://w3id.org/riskgraph/kb/"
 KB_DOCUMENT = URIRef(KB + "control-measures")
@@ -86,6 +86,8 @@ class MeasureType:
     patterns: tuple[str, ...]
     sources: tuple[str, ...]
     terms: tuple[str, ...]
+    #: a decision of the bureau or the enterprise's management (停产停业整改), shown apart, never ranked
+    decision: bool = False
 
     def linked(self, predicate: str) -> tuple[str, ...]:
         return self.links.get(predicate, ())
@@ -119,12 +121,26 @@ class KnowledgeBase:
         return {p: tuple(sorted(ids)) for p, ids in out.items()}
 
     @cached_property
+    def lexicon(self) -> Lexicon:
+        """jieba dictionary of every knowledge-base word, with the FieldTerm synonym sets (SKOS labels)."""
+        vocab = self.ontology.vocabularies.get(FIELD_TERM_SCHEME)
+        synonyms = [(c.pref_zh, *c.alt_labels) for c in vocab.concepts.values()] if vocab else []
+        return Lexicon(synonyms)
+
+    @cached_property
     def measure_matcher(self) -> Matcher:
-        return Matcher({m.id: m.terms for m in self.measures.values()})
+        return Matcher({m.id: m.terms for m in self.measures.values()}, self.lexicon)
 
     @cached_property
     def pattern_matcher(self) -> Matcher:
-        return Matcher({p.id: p.terms for p in self.patterns.values()})
+        return Matcher({p.id: p.terms for p in self.patterns.values()}, self.lexicon)
+
+    @cached_property
+    def equipment_matcher(self) -> Matcher:
+        """Risk-point names → EquipmentType concepts, by their SKOS labels (each label one word)."""
+        concepts = self.ontology.vocabulary("EquipmentType").concepts.values()
+        return Matcher({c.notation: [x.replace("+", "").replace("|", "") for x in (c.pref_zh, *c.alt_labels) if x]
+                        for c in concepts}, self.lexicon)
 
     @cached_property
     def hierarchy_rank(self) -> dict[str, int]:
@@ -142,7 +158,7 @@ class KnowledgeBase:
         return found
 
     @cached_property
-    def _memo(self) -> dict[tuple[str, str], tuple[Match, ...]]:
+    def _memo(self) -> dict[tuple, tuple[Match, ...]]:
         return {}
 
     def map_text(self, text: str | None) -> tuple[Match, ...]:
@@ -152,23 +168,84 @@ class KnowledgeBase:
             self._memo[key] = tuple(self.measure_matcher.match_clauses(text or ""))
         return self._memo[key]
 
-    def match_patterns(self, text: str | None) -> tuple[Match, ...]:
-        """The hazard patterns a hidden danger's name (or description) names."""
-        key = ("p", text or "")
+    def match_patterns(self, text: str | None, scope: tuple[str, ...] | None = None) -> tuple[Match, ...]:
+        """The hazard patterns a hidden danger's name (or description) names.
+
+        With `scope` (an enterprise's industries, `scope()`), only patterns with a remedy in that scope
+        compete, so a 冶金 pattern never hides the 危化 pattern a chemical plant's danger also names.
+        """
+        key = ("p", text or "", scope)
         if key not in self._memo:
-            self._memo[key] = tuple(self.pattern_matcher.match(text or ""))
+            keep = None if scope is None else (lambda pid: self.pattern_in_scope(pid, scope) is not False)
+            self._memo[key] = tuple(self.pattern_matcher.match(text or "", keep=keep))
         return self._memo[key]
+
+    def pattern_in_scope(self, pattern_id: str, scope: tuple[str, ...]) -> bool | None:
+        """A pattern applies where at least one of its remedies (decisions aside) applies."""
+        answers = [self.measure_in_scope(self.measures[m], scope) for m in self.by_pattern.get(pattern_id, ())
+                   if not self.measures[m].decision]
+        if any(a is True for a in answers):
+            return True
+        return None if any(a is None for a in answers) else False
 
     def match_equipment(self, name: str | None) -> list[tuple[str, str]]:
         """(notation, matched label) of every EquipmentType concept a risk-point name mentions."""
         if not name:
             return []
-        out = []
-        for c in self.ontology.vocabulary("EquipmentType").concepts.values():
-            hit = contains_any(name, (c.pref_zh, *c.alt_labels))
-            if hit:
-                out.append((c.notation, hit))
+        key = ("e", name)
+        if key not in self._memo:
+            self._memo[key] = tuple(self.equipment_matcher.candidates(name))
+        return sorted((m.key, m.words[0]) for m in self._memo[key])
+
+    # ------------------------------------------------------------------ industry scope
+    @cached_property
+    def _subsector_of_class(self) -> dict[str, str]:
+        """GB/T 4754 class → the 工贸 / 非煤 sub-sector it belongs to (skos:related in the ontology)."""
+        g = self.ontology.graph
+        out = {}
+        vocab = self.ontology.vocabularies.get("IndustryClass")
+        for c in (vocab.concepts.values() if vocab else ()):
+            related = g.value(URIRef(c.iri), SKOS.related)
+            notation = g.value(related, SKOS.notation) if related is not None else None
+            if notation is not None:
+                out[c.notation] = str(notation)
         return out
+
+    def scope(self, industry: str | None, industry_code: str | None = None) -> tuple[str, ...]:
+        """The supervision industries an enterprise belongs to, narrowest first (empty: unknown).
+
+        The line (HC / NCM / ITR) is the enterprise's; the sub-sector (冶金, 轻工, …) comes from its
+        GB/T 4754 class when the class belongs to that line.
+        """
+        sub = self._subsector_of_class.get(industry_code or "")
+        if sub and (not industry or industry in self.broader_chain("SupervisionIndustry", sub)):
+            return tuple(self.broader_chain("SupervisionIndustry", sub))
+        return tuple(self.broader_chain("SupervisionIndustry", industry)) if industry else ()
+
+    def in_scope(self, industries: tuple[str, ...], scope: tuple[str, ...]) -> bool | None:
+        """Whether something written for `industries` (empty: any) applies to an enterprise of `scope`.
+
+        None when the enterprise's industry is unknown. A measure for a sub-sector applies to an enterprise
+        whose line is known but whose sub-sector is not (a 工贸 enterprise without a class).
+        """
+        if not industries:
+            return True
+        if not scope:
+            return None
+        if set(industries) & set(scope):
+            return True
+        vocab = self.ontology.vocabulary("SupervisionIndustry")
+        narrowest = scope[0]
+        if vocab.concepts.get(narrowest) is not None and len(vocab.narrower(narrowest)) > 1:
+            return any(narrowest in self.broader_chain("SupervisionIndustry", i) for i in industries)
+        return False
+
+    def measure_in_scope(self, measure: MeasureType, scope: tuple[str, ...]) -> bool | None:
+        return self.in_scope(measure.linked("appliesToIndustry"), scope)
+
+    def article_sources(self, item: MeasureType | Pattern) -> tuple[str, ...]:
+        """The sources of an entry that name an article or clause (not just a standard)."""
+        return tuple(s for s in item.sources if self.sources[s].clause)
 
     def citation(self, measure_or_pattern: MeasureType | Pattern) -> str:
         return "；".join(self.sources[s].name for s in measure_or_pattern.sources)
@@ -187,6 +264,10 @@ class KnowledgeBase:
         """The notation and everything below it."""
         vocab = self.ontology.vocabularies.get(scheme)
         return (vocab.narrower(notation) or [notation]) if vocab is not None else [notation]
+
+
+#: the SKOS scheme of synonym sets for field language (有限空间 / 受限空间, 未投用 / 未投入使用 …)
+FIELD_TERM_SCHEME = "FieldTerm"
 
 
 # ---------------------------------------------------------------------- parsing
@@ -209,6 +290,10 @@ def _notation(graph, iri: Node) -> str:
     if value is None:
         raise ValueError(f"{iri} is not a SKOS concept with a notation")
     return str(value)
+
+
+def _true(value: Node | None) -> bool:
+    return bool(isinstance(value, Literal) and value.toPython() is True)
 
 
 def parse(ontology: Ontology) -> KnowledgeBase:
@@ -244,6 +329,7 @@ def parse(ontology: Ontology) -> KnowledgeBase:
             patterns=tuple(sorted(_local(p, KB) for p in g.objects(m, RG.remedies))),
             sources=tuple(sorted(_local(s, KB) for s in g.objects(m, RG.cites))),
             terms=tuple(sorted(str(t) for t in g.objects(m, RG.fieldTerms))),
+            decision=_true(g.value(m, RG.isDecision)),
         )
     version = str(g.value(KB_DOCUMENT, OWL.versionInfo) or "")
     return KnowledgeBase(version, dict(sorted(measures.items())), dict(sorted(patterns.items())),
