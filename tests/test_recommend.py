@@ -224,6 +224,34 @@ def test_recommend_all_writes_top_k_per_subject_and_is_idempotent(province):
     assert ids == {row["id"] for row in rows}
 
 
+def test_decisions_are_never_written_as_recommendations(province):
+    decisions = [m.id for m in KB.measures.values() if m.decision]
+    assert decisions
+    rows = province["store"].read(f"MATCH (r:{LABEL})-[:RECOMMENDS]->(m:ControlMeasureType) WHERE m.id IN $d "
+                                  "RETURN count(r) AS n", {"d": decisions})
+    assert rows[0]["n"] == 0
+
+
+def test_a_danger_without_a_measure_is_flagged_for_the_maintainers_and_unflagged_when_gone(province):
+    store, facts = province["store"], province["facts"]
+    owner = next(e for e in sorted(facts.values(), key=lambda e: e.uscc) if e.industry)
+    store.upsert_nodes("HiddenDanger", [{"id": "YH-GAP-TEST", "name": "食堂餐具消毒柜未定期清洗", "state": "REPORTED"}])
+    store.upsert_relationships("HAS_HIDDEN_DANGER", [{"from": owner.uscc, "to": "YH-GAP-TEST"}])
+    try:
+        summary = run(store)
+        rows = store.read("MATCH (g:KnowledgeGap)-[:GAP_FOR]->(h:HiddenDanger) RETURN g.id AS id, h.id AS h, "
+                          "g.gapReason AS reason, g.gapText AS text, g.gapIndustry AS ind")
+        assert summary.knowledge_gaps == len(rows) >= 1
+        mine = next(r for r in rows if r["h"] == "YH-GAP-TEST")
+        assert mine["reason"] == "知识库中没有针对此隐患的措施" and mine["text"] == "食堂餐具消毒柜未定期清洗"
+        assert mine["ind"] == owner.industry
+        assert not store.read(f"MATCH (r:{LABEL}) WHERE r.subjectKey = 'YH-GAP-TEST' RETURN r.id AS id")
+    finally:
+        store.execute("MATCH (h:HiddenDanger {id: 'YH-GAP-TEST'}) DETACH DELETE h RETURN count(*) AS c")
+    run(store)
+    assert not store.read("MATCH (g:KnowledgeGap {id: 'gap:HiddenDanger:YH-GAP-TEST'}) RETURN g.id AS id")
+
+
 # ---------------------------------------------------------------- evaluation
 @pytest.mark.parametrize("kind", ["time", "enterprise"])
 def test_evaluation_split_is_deterministic_and_leak_free(province, kind):

@@ -66,6 +66,8 @@ class Source:
     code: str
     title: str
     clause: str
+    #: supervision industries the standard or article is written for (empty: any)
+    industries: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ class Pattern:
     major: bool
     sources: tuple[str, ...]
     terms: tuple[str, ...]
+    #: the measure that answers the pattern's article (it cites it); ranked first among the remedies
+    answer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -176,12 +180,29 @@ class KnowledgeBase:
         """
         key = ("p", text or "", scope)
         if key not in self._memo:
-            keep = None if scope is None else (lambda pid: self.pattern_in_scope(pid, scope) is not False)
-            self._memo[key] = tuple(self.pattern_matcher.match(text or "", keep=keep))
+            if scope is None:
+                self._memo[key] = tuple(self.pattern_matcher.match(text or ""))
+            else:
+                # articles written for the enterprise's industry (and common patterns) compete first, so a
+                # 工贸 article is not hidden by the 危化 twin its words also match
+                self._memo[key] = tuple(self.pattern_matcher.match(
+                    text or "", keep=lambda pid: self.pattern_in_scope(pid, scope) is not False,
+                    prefer=lambda pid: 0 if self.article_in_scope(pid, scope) is not False else 1))
         return self._memo[key]
 
+    def article_in_scope(self, pattern_id: str, scope: tuple[str, ...]) -> bool | None:
+        """Whether the pattern's own articles (sources with a clause) are written for the enterprise's industry."""
+        articles = self.article_sources(self.patterns[pattern_id])
+        answers = [self.in_scope(self.sources[a].industries, scope) for a in articles]
+        if not answers or any(a is True for a in answers):
+            return True
+        return None if any(a is None for a in answers) else False
+
     def pattern_in_scope(self, pattern_id: str, scope: tuple[str, ...]) -> bool | None:
-        """A pattern applies where at least one of its remedies (decisions aside) applies."""
+        """A pattern applies where the measure answering it applies (without one: where any remedy applies)."""
+        answer = self.patterns[pattern_id].answer
+        if answer is not None:
+            return self.measure_in_scope(self.measures[answer], scope)
         answers = [self.measure_in_scope(self.measures[m], scope) for m in self.by_pattern.get(pattern_id, ())
                    if not self.measures[m].decision]
         if any(a is True for a in answers):
@@ -247,8 +268,16 @@ class KnowledgeBase:
         """The sources of an entry that name an article or clause (not just a standard)."""
         return tuple(s for s in item.sources if self.sources[s].clause)
 
-    def citation(self, measure_or_pattern: MeasureType | Pattern) -> str:
-        return "；".join(self.sources[s].name for s in measure_or_pattern.sources)
+    def citation(self, measure_or_pattern: MeasureType | Pattern, scope: tuple[str, ...] | None = None) -> str:
+        """The cited sources as one text; with `scope`, only those written for the enterprise's industry."""
+        return "；".join(self.sources[s].name for s in self.cited(measure_or_pattern, scope))
+
+    def cited(self, item: MeasureType | Pattern, scope: tuple[str, ...] | None = None) -> tuple[str, ...]:
+        """Source ids of an entry; with `scope`, those whose industries include the enterprise's (or any)."""
+        if scope is None:
+            return item.sources
+        kept = tuple(s for s in item.sources if self.in_scope(self.sources[s].industries, scope) is not False)
+        return kept or item.sources
 
     def concept_name(self, scheme: str, notation: str) -> str:
         vocab = self.ontology.vocabularies.get(scheme)
@@ -302,7 +331,8 @@ def parse(ontology: Ontology) -> KnowledgeBase:
     for s in g.subjects(RDF.type, RG.StandardClause):
         sid = _local(s, KB)
         sources[sid] = Source(sid, _zh(g, s), str(g.value(s, RG.standardCode) or ""),
-                              str(g.value(s, RG.standardTitle) or ""), str(g.value(s, RG.clause) or ""))
+                              str(g.value(s, RG.standardTitle) or ""), str(g.value(s, RG.clause) or ""),
+                              tuple(sorted(_notation(g, o) for o in g.objects(s, RG.sourceIndustry))))
     patterns = {}
     for p in g.subjects(RDF.type, RG.HazardPattern):
         pid = _local(p, KB)
@@ -311,6 +341,7 @@ def parse(ontology: Ontology) -> KnowledgeBase:
             pid, _zh(g, p), bool(isinstance(major, Literal) and major.toPython() is True),
             tuple(sorted(_local(s, KB) for s in g.objects(p, RG.patternSource))),
             tuple(sorted(str(t) for t in g.objects(p, RG.fieldTerms))),
+            _local(answer, KB) if (answer := g.value(p, RG.answeredBy)) is not None else None,
         )
     measures = {}
     for m in g.subjects(RDF.type, RG.ControlMeasureType):
@@ -381,6 +412,10 @@ def graph_rows(kb: KnowledgeBase) -> tuple[dict[str, list[dict]], dict[str, list
         rels["CITES"].extend({"from": m.id, "to": s} for s in m.sources)
     for p in kb.patterns.values():
         rels["PATTERN_SOURCE"].extend({"from": p.id, "to": s} for s in p.sources)
+        if p.answer:
+            rels["ANSWERED_BY"].append({"from": p.id, "to": p.answer})
+    for src in kb.sources.values():
+        rels["SOURCE_INDUSTRY"].extend({"from": src.id, "to": i} for i in src.industries)
     return nodes, dict(rels)
 
 
@@ -392,7 +427,7 @@ def load_knowledge_base(store: GraphStore, kb: KnowledgeBase | None = None) -> K
     """
     kb = kb or knowledge_base()
     nodes, rels = graph_rows(kb)
-    industries = sorted({r["to"] for r in rels.get("APPLIES_TO_INDUSTRY", [])})
+    industries = sorted({r["to"] for t in ("APPLIES_TO_INDUSTRY", "SOURCE_INDUSTRY") for r in rels.get(t, [])})
     key = ident(store.ontology.key_of(INDUSTRY))
     have = {str(r["c"]) for r in store.read(f"MATCH (i:{ident(INDUSTRY)}) WHERE i.{key} IN $codes RETURN i.{key} AS c",
                                             {"codes": industries})}

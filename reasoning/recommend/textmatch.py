@@ -250,8 +250,8 @@ class Lexicon:
                 in_scope = True
             elif word in PREFIX_NEGATORS:
                 prefix = True
-            elif len(word) > 1 and word not in self._words and word[0] in _NEGATING_LEAD:
-                # an unknown word like 未投运 or 没装: negates its own rest and what follows
+            elif len(word) > 1 and word[0] in _NEGATING_LEAD:
+                # a word like 未设置, 未投运 or 没装: negates its own rest and what follows
                 negated.update(range(s + 1, e))
                 starts.add(s + 1)
                 in_scope = True
@@ -340,14 +340,20 @@ class Matcher:
         found.sort(key=lambda m: (-m.score, m.key))
         return found
 
-    def match(self, text: str, keep: Callable[[str], bool] | None = None) -> list[Match]:
+    def match(self, text: str, keep: Callable[[str], bool] | None = None,
+              prefer: Callable[[str], int] | None = None) -> list[Match]:
         """Non-overlapping matches, strongest first (ties by key, so the result is stable).
+
+        With `prefer(key)` (lower first), preferred entries compete before the others, strongest first.
 
         `keep(key)` filters the candidates before they compete for the text's characters.
         """
         used: set[int] = set()
         out = []
-        for cand in self.candidates(text):
+        found = self.candidates(text)
+        if prefer is not None:
+            found.sort(key=lambda m: (prefer(m.key), -m.score, m.key))
+        for cand in found:
             if keep is not None and not keep(cand.key):
                 continue
             chars = {i for s, e in cand.spans for i in range(s, e)}
