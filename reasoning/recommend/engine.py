@@ -328,10 +328,12 @@ class Recommender:
         first = (*head, h_ref)
         scope = self.scope(e)
         matches = self.fired_patterns(e, d)
-        best = max((m.score for m in matches), default=0)
+        # a pattern's strength: the characters its words cover, plus one per condition (group) they meet —
+        # of two patterns covering as much text, the one whose term asks more of the text is more specific
+        best = max((_evidence(m) for m in matches), default=0)
         for match in matches:
             pattern = kb.patterns[match.key]
-            strength = match.score / best if best else 0.0
+            strength = _evidence(match) / best if best else 0.0
             words = "、".join(f"“{w}”" for w in dict.fromkeys(match.words))
             article = kb.citation(pattern, scope)
             for mid in kb.by_pattern.get(pattern.id, ()):
@@ -636,6 +638,10 @@ class Recommender:
         recs = self.rank(ENTERPRISE, e.uscc, e, cands, combined, present, top_k or self.top_k(ENTERPRISE))
         return SubjectResult(ENTERPRISE, e.uscc, e.name, e.uscc, recs, gaps=enterprise_gaps(gap_by_point),
                              decision=self.decision_for(e, dangers))
+
+
+def _evidence(match: Match) -> int:
+    return match.score + len(match.words)
 
 
 def shared_words(a: str, b: str, limit: int = 3) -> list[str]:

@@ -105,12 +105,18 @@ class Metrics:
     reciprocal: float = 0.0
     n: int = 0
     seconds: float = 0.0
+    firsts: int = 0
 
     def add(self, rank: int | None, k: int) -> None:
         self.n += 1
         if rank is not None:
             self.reciprocal += 1.0 / rank
             self.hits += rank <= k
+            self.firsts += rank == 1
+
+    @property
+    def hit_at_1(self) -> float:
+        return self.firsts / self.n if self.n else 0.0
 
     @property
     def hit_at_k(self) -> float:

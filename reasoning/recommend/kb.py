@@ -19,7 +19,7 @@ from rdflib.term import Node
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.ontology.model import RG, Ontology, load_ontology
-from riskgraph.reasoning.recommend.textmatch import Lexicon, Match, Matcher
+from riskgraph.reasoning.recommend.textmatch import Lexicon, Match, Matcher, Term
 
 KB = "https://w3id.org/riskgraph/kb/"
 KB_DOCUMENT = URIRef(KB + "control-measures")
@@ -129,7 +129,11 @@ class KnowledgeBase:
         """jieba dictionary of every knowledge-base word, with the FieldTerm synonym sets (SKOS labels)."""
         vocab = self.ontology.vocabularies.get(FIELD_TERM_SCHEME)
         synonyms = [(c.pref_zh, *c.alt_labels) for c in vocab.concepts.values()] if vocab else []
-        return Lexicon(synonyms)
+        # every word of every matcher from the start, so a text segments the same whichever matcher runs first
+        terms = [t for m in self.measures.values() for t in m.terms] + [t for p in self.patterns.values() for t in p.terms]
+        words = {w for t in terms for w in Term.parse(t).words()}
+        words |= {x for c in self.ontology.vocabulary("EquipmentType").concepts.values() for x in (c.pref_zh, *c.alt_labels)}
+        return Lexicon(synonyms, words)
 
     @cached_property
     def measure_matcher(self) -> Matcher:

@@ -190,29 +190,26 @@ class Lexicon:
 
     @lru_cache(maxsize=50_000)  # noqa: B019 - one lexicon per knowledge base, kept for the process
     def _splits(self, word: str) -> frozenset[int]:
-        """Offsets inside `word` where it splits into dictionary words (at most one one-character piece)."""
+        """Offsets inside `word` where it splits into dictionary words, with at most one unknown affix of one
+        or two characters at either end (厂内 + 机动车辆, 接地 + 线; not 一 + 氧化 + 碳)."""
         n = len(word)
-        # reach[(i, singles)]: word[:i] tiles with `singles` one-character pieces
-        reach = {(0, 0)}
+        # paths[(i, affix)]: split points of the ways word[:i] tiles, `affix` = the unknown affix is used
         paths: dict[tuple[int, int], set[int]] = {(0, 0): set()}
         for i in range(n):
-            for singles in (0, 1):
-                if (i, singles) not in reach:
+            for affix in (0, 1):
+                if (i, affix) not in paths:
                     continue
                 for j in range(i + 1, n + 1):
                     if (i, j) == (0, n):
                         continue
                     piece = word[i:j]
-                    extra = 1 if j - i == 1 else 0
-                    if singles + extra > 1 or (j - i > 1 and not self._known(piece)):
+                    known = len(piece) > 1 and self._known(piece)
+                    unknown_ok = not known and affix == 0 and len(piece) <= 2 and (i == 0 or j == n)
+                    if not known and not unknown_ok:
                         continue
-                    state = (j, singles + extra)
-                    reach.add(state)
-                    paths.setdefault(state, set()).update(paths[(i, singles)] | {i} - {0})
-        out: set[int] = set()
-        for singles in (0, 1):
-            out |= paths.get((n, singles), set())
-        return frozenset(out)
+                    state = (j, affix + (0 if known else 1))
+                    paths.setdefault(state, set()).update(paths[(i, affix)] | ({i} - {0}))
+        return frozenset(paths.get((n, 0), set()) | paths.get((n, 1), set()))
 
     def is_word(self, word: str) -> bool:
         return word in self._words
