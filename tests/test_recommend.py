@@ -328,7 +328,7 @@ def test_api_returns_ranked_explained_recommendations(api, province):
         assert first["properties"]["explanation"] and first["properties"]["citation"]
         assert isinstance(first["properties"]["paths"], list) and first["properties"]["paths"][0]["nodes"]
         assert isinstance(first["properties"]["alreadyPresent"], bool)
-        assert body["gaps"] is None
+        assert body["gaps"] is None and "decision" in body and body["knowledgeBaseGap"] is None
         point = c.get("/recommendations", params={"risk_point": sorted(owner.risk_points)[0], "top": 3}).json()
         assert len(point["recommendations"]) <= 3 and point["gaps"]["events"]
         whole = c.get("/recommendations", params={"enterprise": owner.uscc}).json()
@@ -349,6 +349,7 @@ def test_api_disclosure_follows_the_subject(api):
         body = anonymous.get("/recommendations", params={"hidden_danger": danger}).json()
         props = body["recommendations"][0]["properties"]
         assert body["level"] == "public" and "position" in props and "citation" in props
+        assert body["decision"] is None  # it would tell the danger is major: enterprise level
         assert not {"relevance", "explanation", "paths", "alreadyPresent"} & set(props)
         point = anonymous.get("/recommendations", params={"risk_point": sorted(owner.risk_points)[0]}).json()
         assert all("presentMeasures" not in e for e in point["gaps"]["events"])
@@ -359,6 +360,18 @@ def test_api_disclosure_follows_the_subject(api):
         props = body["recommendations"][0]["properties"]
         assert body["level"] == "enterprise" and "explanation" in props and "alreadyPresent" in props
         assert "paths" not in props  # they cite other enterprises' records: inspector level
+
+
+def test_api_shows_the_decision_apart_to_who_may_know_the_danger_is_major(api, province):
+    rec = Recommender(KB, CONFIG)
+    major = next(d for e in sorted(province["facts"].values(), key=lambda e: e.uscc)
+                 for d in sorted(e.dangers.values(), key=lambda d: d.id) if rec.decision_for(e, [d]))
+    with api["client"]("admin1") as c:
+        body = c.get("/recommendations", params={"hidden_danger": major.id}).json()
+        assert body["decision"]["id"] == "CM-STOP-UNTIL-FIXED" and body["decision"]["because"][0]["hiddenDanger"] == major.id
+        assert "CM-STOP-UNTIL-FIXED" not in {i["measure"]["key"] for i in body["recommendations"]}
+    with api["client"]() as anonymous:
+        assert anonymous.get("/recommendations", params={"hidden_danger": major.id}).json()["decision"] is None
 
 
 def test_api_refuses_bad_requests(api):
