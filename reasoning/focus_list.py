@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from riskgraph.graph.store import GraphStore
+from riskgraph.graph.values import canonical_float
 from riskgraph.reasoning import graph_facts as gf
 from riskgraph.reasoning.models.config import load_config
 
@@ -106,7 +107,9 @@ def _entry(r: Mapping[str, Any], threshold: float, top: int) -> FocusEntry:
         reasons.append(f"{open_points:g} 分未能评估（得分可能低至 {score_range[0]:.1f}）")
     return FocusEntry(
         county=r["county"], county_name=r["countyName"], uscc=r["uscc"], name=r["name"], score=r["score"],
-        score_min=score_range[0], rating_colour=r["ratingColour"], official_colour=r["colour"],
+        # the stored score is canonical (15 digits); the range from the JSON document must be too, to compare
+        score_min=None if score_range[0] is None else canonical_float(score_range[0]),
+        rating_colour=r["ratingColour"], official_colour=r["colour"],
         official_method=r["method"], secondary_colour=r["secondary"], secondary_method=r["secondaryMethod"],
         auto_red=auto_red, reasons=tuple(reasons), computed_at=r["computedAt"], as_of=doc.get("asOf"),
         assessment=r["id"])
