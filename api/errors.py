@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from riskgraph.graph.store import QueryTimeout, ReadOnlyViolation, StoreError
+from riskgraph.ontology.errors import RiskGraphError
 
 log = logging.getLogger("riskgraph.api")
 
@@ -40,7 +41,7 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
-class ApiError(Exception):
+class ApiError(RiskGraphError):
     """An error the service raises on purpose; becomes the one error shape."""
 
     def __init__(self, status: int, code: str, message: str, details: Any = None,

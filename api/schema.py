@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from riskgraph.graph.dialect import ident
+from riskgraph.ontology.errors import RiskGraphError
 from riskgraph.ontology.model import TIME_SUFFIX, Disclosure, Ontology, RelationDef
 
 ENTERPRISE = "Enterprise"
@@ -60,7 +61,7 @@ _ANCHOR_PROPERTIES = (DEADLINE, DANGER_STATE, DANGER_GRADE, INSPECTED_ON, MAJOR_
                       (ENTERPRISE, REGION_CODE))
 
 
-class SchemaError(RuntimeError):
+class SchemaError(RiskGraphError, RuntimeError):
     """The ontology lacks something the service is built on."""
 
 

@@ -13,7 +13,8 @@ from rich.table import Table
 
 from riskgraph import graph
 from riskgraph.graph.dialect import ident
-from riskgraph.graph.store import ANALYST_ROW_LIMIT, ANALYST_TIMEOUT_MS, GraphStore, StoreError
+from riskgraph.graph.store import ANALYST_ROW_LIMIT, ANALYST_TIMEOUT_MS, GraphStore
+from riskgraph.ontology.errors import RiskGraphError
 
 # piped output (CI logs, files) gets wide tables instead of rich's 80-column default
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -311,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (StoreError, LookupError, ValueError, KeyError, RuntimeError, FileNotFoundError) as exc:
+    except (RiskGraphError, LookupError, ValueError, KeyError, RuntimeError, FileNotFoundError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         err_console.print(f"[red]error:[/red] {message}")
         return 2

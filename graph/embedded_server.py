@@ -36,6 +36,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from riskgraph.ontology.errors import RiskGraphError
+
 log = logging.getLogger(__name__)
 
 _SOCKET_NAME = "falkordb.sock"
@@ -52,7 +54,7 @@ _Started = subprocess.Popen[bytes] | BaseException  # what the keeper thread han
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-class EmbeddedServerError(RuntimeError):
+class EmbeddedServerError(RiskGraphError, RuntimeError):
     """The embedded server cannot be started, attached to or used; the message says why."""
 
 

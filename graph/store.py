@@ -15,6 +15,7 @@ from typing import Any
 from riskgraph.graph.dialect import Dialect, Statement, ident
 from riskgraph.graph.subgraph import Subgraph, fetch_neighbourhood
 from riskgraph.graph.values import encode_properties, search_tokens
+from riskgraph.ontology.errors import RiskGraphError
 from riskgraph.ontology.model import TOKENS_SUFFIX, Ontology, load_ontology
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ ANALYST_TIMEOUT_MS = 10_000
 ANALYST_ROW_LIMIT = 1_000
 
 
-class StoreError(RuntimeError):
+class StoreError(RiskGraphError, RuntimeError):
     """The store failed to do what was asked; the message says why."""
 
 

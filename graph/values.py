@@ -13,13 +13,14 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from riskgraph.ontology.errors import RiskGraphError
 from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX, Ontology, PropertyDef
 
 #: Dates without a time zone are local to the bureaus that record them.
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
-class PropertyValueError(ValueError):
+class PropertyValueError(RiskGraphError, ValueError):
     """A value that does not fit its declared datatype."""
 
 

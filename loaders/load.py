@@ -22,13 +22,14 @@ from riskgraph.loaders.normalise.names import clean_name
 from riskgraph.loaders.normalise.regions import region_table
 from riskgraph.loaders.reference import load_parks, load_reference
 from riskgraph.loaders.resolve import EnterpriseIndex
+from riskgraph.ontology.errors import RiskGraphError
 
 MANIFEST = "manifest.json"
 #: Margin around the province's county centroids within which coordinates are plausible.
 BOUNDS_MARGIN_DEG = 0.6
 
 
-class LoadError(RuntimeError):
+class LoadError(RiskGraphError, RuntimeError):
     """The export cannot be loaded at all (missing file, unknown source)."""
 
 

@@ -48,6 +48,7 @@ from typing import Any
 import yaml
 
 from riskgraph.loaders.anchors import ENTERPRISE
+from riskgraph.ontology.errors import RiskGraphError
 from riskgraph.ontology.model import Ontology
 
 FIELD_TYPES = {"text", "name", "uscc", "date", "datetime", "money", "mass_t", "integer", "decimal", "boolean",
@@ -55,7 +56,7 @@ FIELD_TYPES = {"text", "name", "uscc", "date", "datetime", "money", "mass_t", "i
 FORMATS = {"csv", "xlsx", "jsonl"}
 
 
-class MappingError(ValueError):
+class MappingError(RiskGraphError, ValueError):
     """A mapping file that does not fit the ontology or the mapping format."""
 
 
