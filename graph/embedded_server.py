@@ -272,7 +272,8 @@ class EmbeddedServer:
             raise EmbeddedServerError(f"cannot open lock file in {self._data_dir}: {exc}") from exc
 
     def _try_lock(self) -> bool:
-        assert self._lock_fd is not None
+        if self._lock_fd is None:
+            raise EmbeddedServerError("internal: the lock file is not open")
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -284,7 +285,8 @@ class EmbeddedServer:
     def _own_or_attach(self) -> None:
         """Take the lock and start a server, or attach to the lock holder's once it answers."""
         fd = self._lock_fd
-        assert fd is not None
+        if fd is None:
+            raise EmbeddedServerError("internal: the lock file is not open")
         deadline = time.monotonic() + self._start_timeout_s
         while True:
             if self._try_lock():
@@ -395,7 +397,8 @@ class EmbeddedServer:
         return str(path)
 
     def _wait_ready(self, log_offset: int) -> None:
-        assert self._proc is not None
+        if self._proc is None:
+            raise EmbeddedServerError("internal: no server process to wait for")
         deadline = time.monotonic() + self._start_timeout_s
         while not _ping(self._socket_path):
             code = self._proc.poll()
@@ -461,7 +464,8 @@ class EmbeddedServer:
         self._pid, self._socket_path = 0, ""
 
     def _shutdown_server(self) -> None:
-        assert self._proc is not None
+        if self._proc is None:
+            raise EmbeddedServerError("internal: no server process to shut down")
         self._info_path.unlink(missing_ok=True)
         if self._proc.poll() is None:
             client = _connect(self._socket_path, timeout_s=_SHUTDOWN_WAIT_S)

@@ -88,7 +88,7 @@ def _coerce(prop: PropertyDef, value: Any) -> Any:
         if isinstance(value, bool):
             return value
         raise PropertyValueError(f"{prop.name}: {value!r} is not a boolean")
-    raise AssertionError(kind)
+    raise PropertyValueError(f"{prop.name}: the ontology's datatype {kind!r} has no conversion")
 
 
 def encode_properties(ontology: Ontology, label: str, values: Mapping[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import encode_properties
 from riskgraph.loaders.anchors import CHANGE_EVENT, DERIVED_FROM, ENTERPRISE, QUARANTINED_ROW, SOURCE_RECORD
 from riskgraph.loaders.fields import FieldContext, normalise, raw_value
-from riskgraph.loaders.mapping import FieldSpec, FileSpec, LinkSpec, SourceMapping
+from riskgraph.loaders.mapping import EnterpriseSpec, FieldSpec, FileSpec, LinkSpec, SourceMapping
 from riskgraph.loaders.normalise.errors import RowError
 from riskgraph.loaders.normalise.regions import region_from_address, region_table
 from riskgraph.loaders.normalise.uscc import Uscc, parse_uscc
@@ -129,7 +129,7 @@ class FileLoader:
         p.key = str(key_value)
         values[spec.key] = p.key
         if spec.enterprise is not None:
-            self._resolve_enterprise(values, p)
+            self._resolve_enterprise(spec.enterprise, values, p)
         for node in spec.nodes:
             node_values = self._values(node.fields, node.label, p)
             if node_values.get(node.key) is not None:
@@ -166,10 +166,8 @@ class FileLoader:
         p.resolution = resolution
         return resolution.uscc  # type: ignore[return-value]
 
-    def _resolve_enterprise(self, values: dict[str, Any], p: Prepared) -> None:
+    def _resolve_enterprise(self, ent: EnterpriseSpec, values: dict[str, Any], p: Prepared) -> None:
         """Which registered enterprise the row is about; the reason code says why not, if none."""
-        ent = self.spec.enterprise
-        assert ent is not None
         uscc_raw = (p.row.values.get(ent.uscc) or "").strip() if ent.uscc else ""
         name_raw = (p.row.values.get(ent.name) or "").strip() if ent.name else ""
         code = parse_uscc(uscc_raw)
@@ -432,7 +430,8 @@ class FileLoader:
             return
         rows = []
         for p in bad:
-            assert p.error is not None
+            if p.error is None:
+                raise RuntimeError(f"internal: row {p.row.number} of {self.spec.path} was set aside without a reason")
             self.stats.quarantined[p.error.reason] += 1
             rows.append({**self._provenance(p), "id": self._quarantine_id(p), "reasonCode": p.error.reason,
                          "description": p.error.message, "field": p.error.field})

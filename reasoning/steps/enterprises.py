@@ -31,7 +31,7 @@ def rate(record: gf.EnterpriseRecord, full: ModelConfig, dynamic: ModelConfig,
     static = set(dynamic["static"])
     dropped = [c for c in result.components if c.name in static]
     if any(c.contribution != 0 for c in dropped):
-        raise AssertionError(f"dynamic-only rating of {record.uscc} kept static points: {dropped}")
+        raise ValueError(f"the dynamic-only config {dynamic.version} leaves static points in the rating of {record.uscc}: {dropped}")
     return replace(result, components=tuple(c for c in result.components if c.name not in static),
                    flags=tuple(f for f in result.flags if f != "in-park-unknown")), "dynamic-only"
 
