@@ -15,6 +15,7 @@ from riskgraph.api import errors
 from riskgraph.api.audit import AuditLog
 from riskgraph.api.auth import TokenService, load_secret
 from riskgraph.api.deps import Services
+from riskgraph.api.request_context import RequestContext
 from riskgraph.api.routes import admin, analyst, assessments, auth, enterprises, health, layers, nodes, qr, recommendations, risk_points
 from riskgraph.api.schema import Schema
 from riskgraph.api.settings import Settings
@@ -58,6 +59,7 @@ def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
         responses=errors.COMMON_RESPONSES,
     )
     errors.install(app)
+    app.add_middleware(RequestContext)  # a request id on every log line and response
     for module in (health, auth, enterprises, risk_points, nodes, assessments, layers, analyst, admin, qr, recommendations):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from riskgraph import graph
+from riskgraph.graph import logs
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import ANALYST_ROW_LIMIT, ANALYST_TIMEOUT_MS, GraphStore
 from riskgraph.ontology.errors import RiskGraphError
@@ -311,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        logs.configure()  # once, for every command: structured lines on stderr (RISKGRAPH_LOG_LEVEL, _FORMAT)
         return args.func(args)
     except (RiskGraphError, LookupError, ValueError, KeyError, RuntimeError, FileNotFoundError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
