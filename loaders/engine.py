@@ -4,8 +4,9 @@ Per batch of rows, in this order so that a kill -9 at any point followed by a re
 same graph as an uninterrupted load:
 1. change events for facts the rows change (deterministic ids: rewriting them is harmless);
 2. the row nodes, their enterprise relationships, enterprise facts and links (idempotent MERGEs);
-3. last, the rows' SourceRecords with their content hash — a row whose record exists with the
-   same hash is skipped next time, so a row is only "done" once everything it wrote is written.
+3. the rows' SourceRecords and their DERIVED_FROM links, and last each record's content hash — a
+   row whose record has its hash is skipped next time, so a row is only "done" once everything it
+   wrote is written (a record without its hash, left by a kill, is written again).
 Rejected rows become QuarantinedRow nodes with a reason code, written the same way.
 """
 from __future__ import annotations
@@ -231,8 +232,8 @@ class FileLoader:
 
     def _existing(self, batch: list[Prepared]) -> tuple[set[str], set[str]]:
         """Which of the batch's rows an earlier load already recorded, as loaded and as quarantined."""
-        rows = self.store.read(
-            f"UNWIND $ids AS i MATCH (s:{ident(SOURCE_RECORD)} {{id: i}}) RETURN i",
+        rows = self.store.read(  # the hash is written last: a record without it is unfinished
+            f"UNWIND $ids AS i MATCH (s:{ident(SOURCE_RECORD)} {{id: i}}) WHERE s.contentHash IS NOT NULL RETURN i",
             {"ids": [self._record_id(p) for p in batch if p.error is None]},
         )
         quarantined = self.store.read(
@@ -408,7 +409,7 @@ class FileLoader:
             facts = {f"{self.spec.label}:{p.key}": _jsonable(p.props)}
             if p.enterprise_facts and p.resolution:
                 facts[f"Enterprise:{p.resolution.uscc}"] = _jsonable(p.enterprise_facts)
-            record = {**self._provenance(p), "id": self._record_id(p),
+            record = {**self._provenance(p), "id": self._record_id(p), "contentHash": None,
                       "facts": json.dumps(facts, ensure_ascii=False, sort_keys=True)}
             if p.resolution is not None:
                 record["matchMethod"] = json.dumps(
@@ -424,6 +425,8 @@ class FileLoader:
                            for p in todo if p.enterprise_facts and p.resolution and self.spec.label != ENTERPRISE]
         if from_enterprise:
             self.store.upsert_relationships(DERIVED_FROM, from_enterprise, from_label=ENTERPRISE)
+        # the mark that the rows are done: only now would a rerun skip them
+        self.store.upsert_nodes(SOURCE_RECORD, [{"id": self._record_id(p), "contentHash": p.digest} for p in todo])
 
     def _write_quarantine(self, bad: list[Prepared]) -> None:
         if not bad:
