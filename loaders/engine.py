@@ -409,7 +409,7 @@ class FileLoader:
             facts = {f"{self.spec.label}:{p.key}": _jsonable(p.props)}
             if p.enterprise_facts and p.resolution:
                 facts[f"Enterprise:{p.resolution.uscc}"] = _jsonable(p.enterprise_facts)
-            record = {**self._provenance(p), "id": self._record_id(p), "contentHash": None,
+            record = {**self._provenance(p), "id": self._record_id(p), "contentHash": None,  # set last, below
                       "facts": json.dumps(facts, ensure_ascii=False, sort_keys=True)}
             if p.resolution is not None:
                 record["matchMethod"] = json.dumps(
