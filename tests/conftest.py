@@ -1,6 +1,6 @@
 """Shared fixtures: real stores only. Neo4j joins the matrix when NEO4J_URI is set.
 
-Runs in parallel with pytest-xdist (`-n auto --dist loadfile`): every store, server and file lives
+Runs in parallel with pytest-xdist (`-n auto`; a file stays on one worker): every store, server and file lives
 under the worker's own temporary directory, servers take free ports, and the one thing workers
 share — each generated province — is made once per run under a file lock.
 """
