@@ -17,6 +17,7 @@ from riskgraph.api.auth import TokenService, load_secret
 from riskgraph.api.background import start_background
 from riskgraph.api.deps import Services
 from riskgraph.api.limits import Edge, EdgeMiddleware, Limits
+from riskgraph.api.request_context import RequestContext
 from riskgraph.api.routes import (
     admin,
     analyst,
@@ -80,6 +81,7 @@ def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
     errors.install(app)
     app.state.limits = Edge(limits or Limits.from_env())  # see api/limits.py
     app.add_middleware(EdgeMiddleware)
+    app.add_middleware(RequestContext)  # a request id on every log line and response
     for module in (health, auth, enterprises, risk_points, nodes, assessments, layers, analyst, admin, qr, recommendations, match, review):
         app.include_router(module.router)
     for module in (warnings, events):

@@ -2,7 +2,7 @@
 
 Routing misses (404, 405), validation (422), authentication (401), authorisation (403), the
 store's refusals and time-outs and unhandled exceptions all come out in it. An unhandled error
-says only "internal error" and a reference; the traceback goes to the server log.
+says only "internal error" and a reference (the request id); the traceback goes to the server log.
 """
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from riskgraph.graph.logs import REQUEST_ID
 from riskgraph.graph.store import QueryTimeout, ReadOnlyViolation, StoreError
+from riskgraph.ontology.errors import RiskGraphError
 
 log = logging.getLogger("riskgraph.api")
 
@@ -42,7 +44,7 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
-class ApiError(Exception):
+class ApiError(RiskGraphError):
     """An error the service raises on purpose; becomes the one error shape."""
 
     def __init__(self, status: int, code: str, message: str, details: Any = None,
@@ -131,12 +133,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StoreError)
     async def _store_error(request: Request, exc: StoreError) -> JSONResponse:
-        ref = uuid.uuid4().hex[:12]
+        ref = REQUEST_ID.get() or uuid.uuid4().hex[:12]
         log.error("store error (ref %s) on %s %s: %s", ref, request.method, request.url.path, exc)
         return error_response(503, "store_unavailable", "the graph store could not answer", {"ref": ref})
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-        ref = uuid.uuid4().hex[:12]
+        ref = REQUEST_ID.get() or uuid.uuid4().hex[:12]
         log.exception("unhandled error (ref %s) on %s %s", ref, request.method, request.url.path)
         return error_response(500, "internal_error", "internal error", {"ref": ref})

@@ -50,10 +50,11 @@ from riskgraph.ontology.anchors import (  # noqa: F401 -- re-exported: the servi
     TAGS,
     WAREHOUSE,
 )
+from riskgraph.ontology.errors import RiskGraphError
 from riskgraph.ontology.model import TIME_SUFFIX, Disclosure, Ontology, RelationDef
 
 
-class SchemaError(RuntimeError):
+class SchemaError(RiskGraphError, RuntimeError):
     """The ontology lacks something the service is built on."""
 
 

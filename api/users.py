@@ -30,6 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from riskgraph.api.access import ACCOUNT_ROLES, Caller, Role, check_uscc, region_prefix
 from riskgraph.api.sqlite import connection, initialise
 from riskgraph.graph.connect import default_data_dir
+from riskgraph.ontology.errors import RiskGraphError
 
 USERS_FILE = "users.sqlite3"
 MIN_PASSWORD_LENGTH = 10
@@ -53,7 +54,7 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 _DUMMY_HASH = _hasher.hash("riskgraph: equalises the time of a login with an unknown name")
 
 
-class UserError(ValueError):
+class UserError(RiskGraphError, ValueError):
     """A request about accounts that cannot be done; the message says why."""
 
 

@@ -50,7 +50,8 @@ def write_xlsx(counties: list[County], path: Path, *, below: float | None, regio
     cfg = load_config("enterprise_rating")
     wb = Workbook()
     ws = wb.active
-    assert ws is not None
+    if ws is None:  # a new workbook always has its first sheet
+        ws = wb.create_sheet()
     ws.title = "重点监管"
     ws.append(HEADER)
     for cell in ws[1]:

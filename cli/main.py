@@ -12,8 +12,10 @@ from rich.console import Console
 from rich.table import Table
 
 from riskgraph import graph
+from riskgraph.graph import logs
 from riskgraph.graph.dialect import ident
-from riskgraph.graph.store import ANALYST_ROW_LIMIT, ANALYST_TIMEOUT_MS, MAX_TIMEOUT_MS, GraphStore, StoreError
+from riskgraph.graph.store import ANALYST_ROW_LIMIT, ANALYST_TIMEOUT_MS, MAX_TIMEOUT_MS, GraphStore
+from riskgraph.ontology.errors import RiskGraphError
 
 # piped output (CI logs, files) gets wide tables instead of rich's 80-column default
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -381,8 +383,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        logs.configure()  # once, for every command: structured lines on stderr (RISKGRAPH_LOG_LEVEL, _FORMAT)
         return args.func(args)
-    except (StoreError, LookupError, ValueError, KeyError, RuntimeError, FileNotFoundError) as exc:
+    except (RiskGraphError, LookupError, ValueError, KeyError, RuntimeError, FileNotFoundError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         err_console.print(f"[red]error:[/red] {message}")
         return 2

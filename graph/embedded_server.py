@@ -36,6 +36,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from riskgraph.ontology.errors import RiskGraphError
+
 log = logging.getLogger(__name__)
 
 _SOCKET_NAME = "falkordb.sock"
@@ -58,7 +60,7 @@ _Started = subprocess.Popen[bytes] | BaseException  # what the keeper thread han
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-class EmbeddedServerError(RuntimeError):
+class EmbeddedServerError(RiskGraphError, RuntimeError):
     """The embedded server cannot be started, attached to or used; the message says why."""
 
 
@@ -310,7 +312,8 @@ class EmbeddedServer:
             raise EmbeddedServerError(f"cannot open lock file in {self._data_dir}: {exc}") from exc
 
     def _try_lock(self) -> bool:
-        assert self._lock_fd is not None
+        if self._lock_fd is None:
+            raise EmbeddedServerError("internal: the lock file is not open")
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -322,7 +325,8 @@ class EmbeddedServer:
     def _own_or_attach(self) -> None:
         """Take the lock and start a server, or attach to the lock holder's once it answers."""
         fd = self._lock_fd
-        assert fd is not None
+        if fd is None:
+            raise EmbeddedServerError("internal: the lock file is not open")
         deadline = time.monotonic() + self._start_timeout_s
         while True:
             if self._try_lock():
@@ -433,7 +437,8 @@ class EmbeddedServer:
         return str(path)
 
     def _wait_ready(self, log_offset: int) -> None:
-        assert self._proc is not None
+        if self._proc is None:
+            raise EmbeddedServerError("internal: no server process to wait for")
         deadline = time.monotonic() + self._start_timeout_s
         while not _ping(self._socket_path):
             code = self._proc.poll()
@@ -499,7 +504,8 @@ class EmbeddedServer:
         self._pid, self._socket_path = 0, ""
 
     def _shutdown_server(self) -> None:
-        assert self._proc is not None
+        if self._proc is None:
+            raise EmbeddedServerError("internal: no server process to shut down")
         self._info_path.unlink(missing_ok=True)
         if self._proc.poll() is None:
             client = _connect(self._socket_path, timeout_s=_SHUTDOWN_WAIT_S)

@@ -166,7 +166,8 @@ class FalkorStore(GraphStore):
 
     def _take_over(self) -> None:
         server = self._server
-        assert server is not None
+        if server is None:  # only an embedded store has a server to take over
+            return
         delay = 0.1
         while self._server is server:
             self.recovering = f"the store's server has stopped; taking the store over ({server.data_dir})"

@@ -17,6 +17,7 @@ from riskgraph.graph.cypher import check_cypher, cypher_problems
 from riskgraph.graph.dialect import Dialect, Statement, ident
 from riskgraph.graph.subgraph import Subgraph, fetch_neighbourhood
 from riskgraph.graph.values import encode_properties, search_tokens
+from riskgraph.ontology.errors import RiskGraphError
 from riskgraph.ontology.model import TOKENS_SUFFIX, Ontology, load_ontology
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ ANALYST_ROW_LIMIT = 1_000
 MAX_TIMEOUT_MS = 300_000
 
 
-class StoreError(RuntimeError):
+class StoreError(RiskGraphError, RuntimeError):
     """The store failed to do what was asked; the message says why."""
 
 

@@ -13,13 +13,14 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from riskgraph.ontology.errors import RiskGraphError
 from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX, Ontology, PropertyDef
 
 #: Dates without a time zone are local to the bureaus that record them.
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
-class PropertyValueError(ValueError):
+class PropertyValueError(RiskGraphError, ValueError):
     """A value that does not fit its declared datatype."""
 
 
@@ -87,7 +88,7 @@ def _coerce(prop: PropertyDef, value: Any) -> Any:
         if isinstance(value, bool):
             return value
         raise PropertyValueError(f"{prop.name}: {value!r} is not a boolean")
-    raise AssertionError(kind)
+    raise PropertyValueError(f"{prop.name}: the ontology's datatype {kind!r} has no conversion")
 
 
 #: significant digits a stored decimal keeps: FalkorDB answers doubles with 15, so a value written

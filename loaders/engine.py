@@ -25,7 +25,7 @@ from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import encode_properties
 from riskgraph.loaders.fields import FieldContext, normalise, raw_value
-from riskgraph.loaders.mapping import FieldSpec, FileSpec, LinkSpec, SourceMapping
+from riskgraph.loaders.mapping import EnterpriseSpec, FieldSpec, FileSpec, LinkSpec, SourceMapping
 from riskgraph.loaders.matching.records import Query
 from riskgraph.loaders.normalise.errors import RowError
 from riskgraph.loaders.normalise.regions import region_table
@@ -178,7 +178,7 @@ class FileLoader:
         p.key = str(key_value)
         values[spec.key] = p.key
         if spec.enterprise is not None:
-            self._resolve_enterprise(values, p)
+            self._resolve_enterprise(spec.enterprise, values, p)
         for node in spec.nodes:
             node_values = self._values(node.fields, node.label, p)
             if node_values.get(node.key) is not None:
@@ -216,10 +216,8 @@ class FileLoader:
         p.resolution = resolution
         return resolution.uscc
 
-    def _resolve_enterprise(self, values: dict[str, Any], p: Prepared) -> None:
+    def _resolve_enterprise(self, ent: EnterpriseSpec, values: dict[str, Any], p: Prepared) -> None:
         """Which registered enterprise the row is about; the reason code says why not, if none."""
-        ent = self.spec.enterprise
-        assert ent is not None
         query = record_query(ent, p.row.values)
         uscc_raw, name_raw, code = query.uscc or "", query.name or "", query.code
         resolution = apply_decision(self.index.match(query), self.decisions.get(p.key))
@@ -400,7 +398,8 @@ class FileLoader:
     def _detach_stale(self, todo: list[Prepared]) -> None:
         """A newer version of a row may name another enterprise, or need review: its old link goes."""
         ent = self.spec.enterprise
-        assert ent is not None and ent.relation
+        if ent is None or not ent.relation:
+            return  # rows of this file name no enterprise: no link to move
         rows = [{"k": p.key, "u": p.resolution.uscc if p.resolution is not None else None} for p in todo]
         node = f"(n:{ident(self.spec.label)} {{{ident(self.onto.key_of(self.spec.label))}: row.k}})"
         rel = f"[r:{ident(ent.relation)}]"
@@ -485,7 +484,7 @@ class FileLoader:
             facts = {f"{self.spec.label}:{p.key}": _jsonable(p.props)}
             if p.enterprise_facts and p.resolution:
                 facts[f"Enterprise:{p.resolution.uscc}"] = _jsonable(p.enterprise_facts)
-            record = {**self._provenance(p), "id": self._record_id(p),
+            record = {**self._provenance(p), "id": self._record_id(p), "contentHash": None,  # set last, below
                       "facts": json.dumps(facts, ensure_ascii=False, sort_keys=True)}
             if p.resolution is not None:
                 record["matchMethod"] = json.dumps(
@@ -523,7 +522,8 @@ class FileLoader:
             return
         rows = []
         for p in bad:
-            assert p.error is not None
+            if p.error is None:
+                raise RuntimeError(f"internal: row {p.row.number} of {self.spec.path} was set aside without a reason")
             self.stats.quarantined[p.error.reason] += 1
             rows.append({**self._provenance(p), "id": self._quarantine_id(p), "reasonCode": p.error.reason,
                          "description": p.error.message, "field": p.error.field})

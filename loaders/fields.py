@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from riskgraph.loaders.mapping import FieldSpec
+from riskgraph.loaders.mapping import FieldSpec, MappingError
 from riskgraph.loaders.normalise.dates import parse_date, parse_datetime
 from riskgraph.loaders.normalise.errors import RowError
 from riskgraph.loaders.normalise.names import clean_name
@@ -116,7 +116,7 @@ def _convert(spec: FieldSpec, label: str, raw: str, ctx: FieldContext) -> Any:
             return json.dumps(json.loads(raw), ensure_ascii=False, sort_keys=True)
         except json.JSONDecodeError:
             raise RowError("invalid_value", f"{name}: not JSON", name) from None
-    raise AssertionError(kind)
+    raise MappingError(f"{name}: field type {kind!r} has no conversion")
 
 
 def _vocab(spec: FieldSpec, label: str, raw: str, ctx: FieldContext, name: str) -> Any:

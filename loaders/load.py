@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
+from riskgraph.graph.logs import LOAD_ID, bound
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.loaders.engine import FileLoader, FileStats
@@ -25,13 +27,16 @@ from riskgraph.loaders.normalise.names import clean_name
 from riskgraph.loaders.normalise.regions import region_table
 from riskgraph.loaders.reference import load_parks, load_reference
 from riskgraph.loaders.resolve import EnterpriseIndex
+from riskgraph.ontology.errors import RiskGraphError
 
 MANIFEST = "manifest.json"
 #: Margin around the province's county centroids within which coordinates are plausible.
 BOUNDS_MARGIN_DEG = 0.6
 
+log = logging.getLogger(__name__)
 
-class LoadError(RuntimeError):
+
+class LoadError(RiskGraphError, RuntimeError):
     """The export cannot be loaded at all (missing file, unknown source)."""
 
 
@@ -110,7 +115,9 @@ def load_directory(store: GraphStore, root: Path, *, today: dt.date | None = Non
                    progress: Callable[[str, int], None] | None = None) -> LoadReport:
     """Load every mapped file under `root`. `province` ("13") narrows plausible regions and coordinates;
     by default it comes from the manifest, as does the export's date (`exportedOn`: "today" for dates
-    that must not lie in the future, and for ages). `progress(file, rows_done)` is called as batches finish."""
+    that must not lie in the future, and for ages). `progress(file, rows_done)` is called as batches finish.
+    Each file is logged as it starts and ends (rows read, loaded, unchanged, quarantined, seconds),
+    each batch at debug level, every line with the load id."""
     root = Path(root)
     mappings = load_mappings(store.ontology, mapping_dir)
     if not root.is_dir():
@@ -123,7 +130,14 @@ def load_directory(store: GraphStore, root: Path, *, today: dt.date | None = Non
     today = today or (dt.date.fromisoformat(stated_today) if stated_today else dt.date.today())
     now = dt.datetime.now(tz=LOCAL_TZ).replace(microsecond=0)
     load_id = make_load_id(root, steps, now)
+    with bound(LOAD_ID, load_id):
+        return _load(store, root, steps, load_id, now, today, province, progress)
 
+
+def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]], load_id: str, now: dt.datetime,
+          today: dt.date, province: str | None, progress: Callable[[str, int], None] | None) -> LoadReport:
+    started = time.perf_counter()
+    log.info("load started", extra={"folder": str(root), "files": sum(len(specs) for _, specs in steps)})
     store.bootstrap_schema()
     load_reference(store, province_prefix=province)
     parks = load_parks(store)
@@ -136,6 +150,33 @@ def load_directory(store: GraphStore, root: Path, *, today: dt.date | None = Non
     for mapping, specs in steps:
         for spec in specs:
             loader = FileLoader(store, mapping, spec, ctx, index, load_id, now)
-            report.files.append(loader.run(root, partial(progress, spec.path) if progress else None))
+            report.files.append(_load_file(loader, root, progress))
     store.compact()
+    files = report.files
+    log.info("load finished", extra={"rows_read": sum(f.read for f in files), "rows_loaded": sum(f.loaded for f in files),
+                                     "rows_unchanged": sum(f.unchanged for f in files),
+                                     "rows_quarantined": sum(f.quarantined_total for f in files),
+                                     "seconds": round(time.perf_counter() - started, 3)})
     return report
+
+
+def _load_file(loader: FileLoader, root: Path, progress: Callable[[str, int], None] | None) -> FileStats:
+    """One file, logged as it starts, after each batch (debug) and when it is done."""
+    path = loader.spec.path
+    where = {"source": loader.mapping.source, "file": path}
+    done = 0
+
+    def batch_written(rows: int) -> None:
+        nonlocal done
+        done += rows
+        log.debug("batch written", extra={**where, "rows_done": done})
+        if progress:
+            progress(path, rows)
+
+    log.info("file started", extra=where)
+    started = time.perf_counter()
+    stats = loader.run(root, batch_written)
+    log.info("file loaded", extra={**where, "rows_read": stats.read, "rows_loaded": stats.loaded,
+                                   "rows_unchanged": stats.unchanged, "rows_quarantined": stats.quarantined_total,
+                                   "changes": stats.changes, "seconds": round(time.perf_counter() - started, 3)})
+    return stats

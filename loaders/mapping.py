@@ -50,6 +50,7 @@ from typing import Any
 import yaml
 
 from riskgraph.ontology.anchors import ENTERPRISE
+from riskgraph.ontology.errors import RiskGraphError
 from riskgraph.ontology.model import Ontology
 
 FIELD_TYPES = {"text", "name", "uscc", "date", "datetime", "money", "mass_t", "integer", "decimal", "boolean",
@@ -60,7 +61,7 @@ FORMATS = {"csv", "xlsx", "jsonl"}
 COMPARE_FIELDS = {"address", "legal_rep", "phone", "licence"}
 
 
-class MappingError(ValueError):
+class MappingError(RiskGraphError, ValueError):
     """A mapping file that does not fit the ontology or the mapping format."""
 
 

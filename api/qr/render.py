@@ -20,6 +20,8 @@ import segno
 from PIL import Image, ImageDraw, ImageFont
 from segno import consts
 
+from riskgraph.ontology.errors import RiskGraphError
+
 log = logging.getLogger(__name__)
 
 ALPHANUMERIC = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
@@ -41,7 +43,7 @@ FONT_GLOBS = ("/usr/share/fonts/**/*[Ww][Qq][Yy]*.tt[cf]", "/usr/share/fonts/**/
 SVG_FONTS = "'WenQuanYi Micro Hei', 'Noto Sans CJK SC', 'Source Han Sans SC', 'Microsoft YaHei', 'PingFang SC', sans-serif"
 
 
-class QrTooLarge(ValueError):
+class QrTooLarge(RiskGraphError, ValueError):
     """The code would need a QR version above the limit."""
 
 

@@ -44,6 +44,8 @@ from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from riskgraph.ontology.errors import RiskGraphError
+
 VERSION = 1
 EPOCH = 1_577_836_800  # 2020-01-01T00:00:00Z
 MAX_CLOCK = 0xFFFF_FFFF
@@ -73,7 +75,7 @@ MAX_TOKEN_CHARS = 700
 _BASE32 = re.compile(r"^[A-Z2-7]+$")
 
 
-class TokenError(ValueError):
+class TokenError(RiskGraphError, ValueError):
     """A token that cannot be accepted; `code` says why (the API's error code)."""
 
     def __init__(self, code: str, message: str) -> None:

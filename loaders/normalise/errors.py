@@ -1,6 +1,8 @@
 """Why a row cannot be loaded: a reason code from a fixed list, and a message for people."""
 from __future__ import annotations
 
+from riskgraph.ontology.errors import RiskGraphError
+
 #: Reason codes a quarantined row can carry.
 REASONS = {
     "missing_required": "a required field is empty",
@@ -16,7 +18,7 @@ REASONS = {
 }
 
 
-class RowError(ValueError):
+class RowError(RiskGraphError, ValueError):
     """A value that makes its row unloadable."""
 
     def __init__(self, reason: str, message: str, field: str | None = None, *, raw: str | None = None) -> None:

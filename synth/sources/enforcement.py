@@ -242,7 +242,8 @@ class Enforcement(Source):
         head = csv_line([row[0]]).encode("utf-8")[:-2] + b","
         nb = name.encode("utf-8")
         bad = name[:i].encode("utf-8") + b"\xff\xfe" + name[i + 1:].encode("utf-8")
-        assert line.startswith(head + nb)
+        if not line.startswith(head + nb):
+            raise ValueError(f"cannot garble {name!r}: the CSV writer quoted or moved it")
         return head + bad + line[len(head) + len(nb):]
 
     def _orphan_penalty(self, e, day: date) -> None:
