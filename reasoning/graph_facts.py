@@ -104,10 +104,8 @@ def required_ms_date(ms: Any, what: str) -> dt.date:
 
 # ---------------------------------------------------------------- vocabulary-derived state sets
 def closed_states() -> list[str]:
-    """HiddenDangerState notations of a closed danger: the last life-cycle rank (as the models read it)."""
-    states = vocabulary("HiddenDangerState")
-    top = max(c.rank for c in states.concepts.values() if c.rank is not None)
-    return [c.notation for c in states.concepts.values() if c.rank == top]
+    """HiddenDangerState notations of a closed danger: accepted (VERIFIED) and on (as the models read it)."""
+    return vocabulary("HiddenDangerState").at_or_after("VERIFIED")
 
 
 def rectified_states() -> list[str]:

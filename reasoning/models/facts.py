@@ -56,7 +56,7 @@ class Penalty:
 
 @dataclass(frozen=True)
 class HiddenDanger:
-    """A 隐患 with its life-cycle state; open until the last HiddenDangerState (verified, closed).
+    """A 隐患 with its life-cycle state; open until accepted (VERIFIED) or closed (CLOSED, 销号).
 
     An unknown state counts as open and unrectified (rank 0): the conservative reading.
     """
@@ -157,4 +157,5 @@ def within_days(day: dt.date, as_of: dt.date, days: int) -> bool:
 
 
 def _closed_rank() -> int:
-    return max(rank("HiddenDangerState", notation) for notation in vocabulary("HiddenDangerState").concepts)
+    """Off the books from acceptance (VERIFIED) on: closing (销号, rank 6) is the administrative last step."""
+    return rank("HiddenDangerState", "VERIFIED")
