@@ -16,6 +16,7 @@ from riskgraph.api.audit import AuditLog
 from riskgraph.api.auth import TokenService, load_secret
 from riskgraph.api.deps import Services
 from riskgraph.api.routes import admin, analyst, assessments, auth, enterprises, health, layers, nodes, qr, recommendations, risk_points
+from riskgraph.api.routes.selfservice import router as selfservice
 from riskgraph.api.schema import Schema
 from riskgraph.api.settings import Settings
 from riskgraph.api.users import UserStore
@@ -60,6 +61,7 @@ def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
     errors.install(app)
     for module in (health, auth, enterprises, risk_points, nodes, assessments, layers, analyst, admin, qr, recommendations):
         app.include_router(module.router)
+    app.include_router(selfservice)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

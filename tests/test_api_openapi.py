@@ -26,6 +26,11 @@ ROUTES = {
     ("GET", "/qr/{label}/{key}.svg"), ("GET", "/qr/{label}/{key}.json"), ("GET", "/qr/regions/{code}.zip"),
     ("GET", "/qr/regions/{code}.pdf"), ("GET", "/qr/revocations"), ("POST", "/qr/revocations"), ("POST", "/qr/reissue"),
     ("GET", "/recommendations"),
+    ("GET", "/enterprises/{uscc}/tasks"), ("POST", "/tasks/{id}/record"), ("PUT", "/enterprises/{uscc}/commitment"),
+    ("POST", "/hidden-dangers/{id}/assign"), ("POST", "/hidden-dangers/{id}/rectification"),
+    ("POST", "/hidden-dangers/{id}/accept"), ("POST", "/hidden-dangers/{id}/reject"), ("POST", "/hidden-dangers/{id}/close"),
+    ("GET", "/hidden-dangers/{id}/history"), ("PUT", "/risk-points/{id}/analysis"),
+    ("GET", "/risk-points/{id}/analysis/history"), ("POST", "/photos"), ("GET", "/photos/{id}"),
 }
 
 
