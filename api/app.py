@@ -14,8 +14,23 @@ from riskgraph import graph
 from riskgraph.api import errors
 from riskgraph.api.audit import AuditLog
 from riskgraph.api.auth import TokenService, load_secret
+from riskgraph.api.background import start_background
 from riskgraph.api.deps import Services
-from riskgraph.api.routes import admin, analyst, assessments, auth, enterprises, health, layers, nodes, qr, recommendations, risk_points
+from riskgraph.api.routes import (
+    admin,
+    analyst,
+    assessments,
+    auth,
+    enterprises,
+    events,
+    health,
+    layers,
+    nodes,
+    qr,
+    recommendations,
+    risk_points,
+    warnings,
+)
 from riskgraph.api.routes.selfservice import router as selfservice
 from riskgraph.api.schema import Schema
 from riskgraph.api.settings import Settings
@@ -45,10 +60,12 @@ def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = await run_in_threadpool(_open_services, settings)
         app.state.services = svc
+        app.state.background = await run_in_threadpool(start_background, svc)
         log.info("serving %s", graph.redact(settings.store_url))
         try:
             yield
         finally:
+            await run_in_threadpool(app.state.background.stop)
             await run_in_threadpool(svc.store.close)
 
     app = FastAPI(
@@ -60,6 +77,8 @@ def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
     )
     errors.install(app)
     for module in (health, auth, enterprises, risk_points, nodes, assessments, layers, analyst, admin, qr, recommendations):
+        app.include_router(module.router)
+    for module in (warnings, events):
         app.include_router(module.router)
     app.include_router(selfservice)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
@@ -78,6 +97,16 @@ def _open_services(settings: Settings) -> Services:
     return Services(settings=settings, store=store, onto=onto, schema=schema, users=users, tokens=tokens, audit=audit)
 
 
+def _stream_as_openapi_31(content: dict) -> None:
+    """FastAPI describes a Server-Sent Events stream with OpenAPI 3.2's `itemSchema`, which a 3.1 document
+    (what FastAPI declares) may not hold: say it the 3.1 way, a text stream, keeping each event's schema."""
+    stream = content.get("text/event-stream")
+    if stream and "itemSchema" in stream:
+        item = stream.pop("itemSchema")
+        stream["schema"] = {"type": "string", "description": "Server-Sent Events; each event is described by x-itemSchema"}
+        stream["x-itemSchema"] = item
+
+
 def _openapi(app: FastAPI) -> dict:
     """The OpenAPI document, with validation errors described in the service's one error shape."""
     if app.openapi_schema:
@@ -89,6 +118,8 @@ def _openapi(app: FastAPI) -> dict:
             if response:
                 response["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
                 response["description"] = "invalid parameters"
+            for answer in op.get("responses", {}).values():
+                _stream_as_openapi_31(answer.get("content", {}))
     schemas = doc.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)

@@ -1,11 +1,12 @@
 """What the HTTP service needs to know about the graph, derived from the ontology once.
 
 The service names a handful of anchor classes and properties (the enterprise, the region and its
-code, the assessment, the hidden danger's deadline and state). They are checked against the
-ontology when the app starts, so an ontology change that removes one fails loudly instead of
-quietly serving nothing. Everything else — which relationships leave a class, which nodes hang
-off an enterprise, what is reference data, which time property orders a list — is read from the
-ontology, never listed here.
+code, the assessment, the hidden danger's deadline and state). They are declared, with every other
+name the code is built on, in `riskgraph.ontology.anchors` (re-exported here for the service's
+modules) and checked against the ontology the app is given when it starts, so an ontology change
+that removes one fails loudly instead of quietly serving nothing. Everything else — which
+relationships leave a class, which nodes hang off an enterprise, what is reference data, which time
+property orders a list — is read from the ontology, never listed here.
 """
 from __future__ import annotations
 
@@ -14,50 +15,42 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from riskgraph.graph.dialect import ident
+from riskgraph.ontology import anchors
+from riskgraph.ontology.anchors import (  # noqa: F401 -- re-exported: the service's modules import them from here
+    ASSESSMENT,
+    ASSESSMENT_METHOD,
+    ASSESSMENT_TIME,
+    CONTROL_MEASURE,
+    DANGER_GRADE,
+    DANGER_STATE,
+    DEADLINE,
+    ENTERPRISE,
+    HAZARD_SOURCE,
+    HIDDEN_DANGER,
+    INDUSTRY,
+    INDUSTRY_CODE,
+    INSPECTED_ON,
+    INSPECTION,
+    LAT,
+    LON,
+    MAJOR_HAZARD_LEVEL,
+    MONITORING_ALARM,
+    NATURAL_DISASTER_POINT,
+    RECOMMENDATION,
+    RECTIFICATION,
+    RECTIFIED_STATE,
+    REGION,
+    REGION_CODE,
+    RESCUE_TEAM,
+    RISK_COLOUR,
+    RISK_POINT,
+    SHELTER,
+    SUPERVISION_INDUSTRY,
+    SUPPLY,
+    TAGS,
+    WAREHOUSE,
+)
 from riskgraph.ontology.model import TIME_SUFFIX, Disclosure, Ontology, RelationDef
-
-ENTERPRISE = "Enterprise"
-REGION = "Region"
-REGION_CODE = "regionCode"
-ASSESSMENT = "Assessment"
-HIDDEN_DANGER = "HiddenDanger"
-HAZARD_SOURCE = "HazardSource"
-MONITORING_ALARM = "MonitoringAlarm"
-INSPECTION = "Inspection"
-NATURAL_DISASTER_POINT = "NaturalDisasterRiskPoint"
-RISK_POINT = "RiskPoint"
-RESCUE_TEAM = "RescueTeam"
-WAREHOUSE = "Warehouse"
-SUPPLY = "Supply"
-SHELTER = "Shelter"
-INDUSTRY = "Industry"
-RECOMMENDATION = "Recommendation"
-RECTIFICATION = "Rectification"
-CONTROL_MEASURE = "ControlMeasure"
-
-#: anchor properties, as (class, property)
-DEADLINE = (HIDDEN_DANGER, "deadline")
-DANGER_STATE = (HIDDEN_DANGER, "state")
-DANGER_GRADE = (HIDDEN_DANGER, "grade")
-INSPECTED_ON = (INSPECTION, "inspectedOn")
-MAJOR_HAZARD_LEVEL = (HAZARD_SOURCE, "majorHazardLevel")
-ASSESSMENT_METHOD = (ASSESSMENT, "method")
-ASSESSMENT_TIME = (ASSESSMENT, "computedAt")
-RISK_COLOUR = (ENTERPRISE, "riskColour")
-TAGS = (ENTERPRISE, "tags")
-INDUSTRY_CODE = (ENTERPRISE, "industryCode")
-SUPERVISION_INDUSTRY = (ENTERPRISE, "supervisionIndustry")
-LON = (ENTERPRISE, "lon")
-LAT = (ENTERPRISE, "lat")
-#: the hidden-danger state from which a danger counts as rectified (the vocabulary ranks its life cycle)
-RECTIFIED_STATE = "RECTIFIED"
-
-_ANCHOR_CLASSES = (ENTERPRISE, RECOMMENDATION, RECTIFICATION, CONTROL_MEASURE, REGION, ASSESSMENT, HIDDEN_DANGER, HAZARD_SOURCE,
-                   MONITORING_ALARM, INSPECTION,
-                   NATURAL_DISASTER_POINT, RISK_POINT, RESCUE_TEAM, WAREHOUSE, SUPPLY, SHELTER, INDUSTRY)
-_ANCHOR_PROPERTIES = (DEADLINE, DANGER_STATE, DANGER_GRADE, INSPECTED_ON, MAJOR_HAZARD_LEVEL, ASSESSMENT_METHOD,
-                      ASSESSMENT_TIME, RISK_COLOUR, TAGS, INDUSTRY_CODE, SUPERVISION_INDUSTRY, LON, LAT,
-                      (ENTERPRISE, REGION_CODE))
 
 
 class SchemaError(RuntimeError):
@@ -86,11 +79,9 @@ class Schema:
 
     def __init__(self, ontology: Ontology) -> None:
         self.onto = ontology
-        missing = [c for c in _ANCHOR_CLASSES if c not in ontology.classes]
-        missing += [f"{c}.{p}" for c, p in _ANCHOR_PROPERTIES
-                    if c in ontology.classes and p not in ontology.properties_of(c)]
+        missing = anchors.missing(ontology)
         if missing:
-            raise SchemaError(f"the ontology lacks what the HTTP service is built on: {', '.join(missing)}")
+            raise SchemaError(f"the ontology lacks what the code is built on: {', '.join(missing)}")
         self._hops: dict[str, list[Hop]] = {}
 
     # ------------------------------------------------------------------ classes

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Request
 
+from riskgraph.api.background import wrote
 from riskgraph.api.deps import Context
 from riskgraph.api.errors import ApiError
 from riskgraph.workflows.origin import API, Origin, new_request_id
@@ -45,9 +46,13 @@ def api_error(exc: WriteError) -> ApiError:
 
 def create(ctx: Context, label: str, properties: Mapping[str, Any], *, links: Sequence[Link] = (),
            raw: Mapping[str, Any] | None = None) -> Written:
-    """A new node written for the caller, with its provenance; a refusal becomes an ApiError."""
+    """A new node written for the caller, with its provenance; a refusal becomes an ApiError. The
+    background then re-assesses what the node touches and runs the warning rules and watches."""
     try:
-        return WriteService(ctx.store).create(label, properties, origin_of(ctx), links=links, raw=raw)
+        written = WriteService(ctx.store).create(label, properties, origin_of(ctx), links=links, raw=raw)
     except WriteError as exc:
         raise api_error(exc) from None
+    # fresh scores, warning rules and watches follow every write, in the background
+    wrote(ctx.request, [(written.label, written.key)])
+    return written
 

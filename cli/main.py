@@ -128,7 +128,23 @@ def cmd_load(args: argparse.Namespace) -> int:
 
         report = load_directory(store, Path(args.directory), province=args.province, progress=advance)
     print_load_report(report)
+    if not args.no_fresh:
+        _fresh_after_load(args, report)
     return 0
+
+
+def _fresh_after_load(args: argparse.Namespace, report) -> None:
+    """Fresh scores for what the load touched, the warning rules, watches (workflows/freshness.py)."""
+    from riskgraph.cli.warn import print_generation
+    from riskgraph.workflows.freshness import after_change, touched_by_load
+
+    with _open(args) as store:
+        result = after_change(store, touched_by_load(store, report.load_id), batch=report.load_id)
+    console.print(f"fresh scores: {result.subjects or 'nothing touched'} re-assessed in "
+                  f"{result.seconds.get('reassess', 0):.2f} s; {result.watches.notifications if result.watches else 0} "
+                  "watch notifications")
+    if result.warnings:
+        print_generation(result.warnings)
 
 
 def print_load_report(report) -> None:
@@ -178,8 +194,18 @@ def cmd_assess(args: argparse.Namespace) -> int:
     as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
     with _open(args) as store:
         runs = run_all(store, as_of=as_of, only=set(args.only) if args.only else None)
-    print_runs(runs)
+        print_runs(runs)
+        _warn(store)
     return 0
+
+
+def _warn(store: GraphStore, data_dir: Path | None = None) -> None:
+    """`assess`, `load` and `demo` run the warning rules too (riskgraph warn runs only them)."""
+    from riskgraph.cli.warn import print_generation
+    from riskgraph.notify.channels import channel_registry
+    from riskgraph.workflows.warnings import generate
+
+    print_generation(generate(store, registry=channel_registry(data_dir)))
 
 
 def print_runs(runs) -> None:
@@ -216,6 +242,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         console.print(f"loading into {graph.redact(url)} …")
         print_load_report(load_directory(store, export))
         print_runs(run_all(store))
+        _warn(store, demo_dir)
         _print_stats(store)
     if args.no_serve:
         return 0
@@ -281,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("load", cmd_load, "load an export folder: clean, resolve, keep provenance, quarantine bad rows")
     p.add_argument("directory")
     p.add_argument("--province", help="two-digit GB/T 2260 province prefix (default: from the manifest)")
+    p.add_argument("--no-fresh", action="store_true", help="skip re-assessing what the load touched, the warning rules and watches")
     p = add("quarantine", cmd_quarantine, "list rows that could not be loaded, with their reasons")
     p.add_argument("--reason", help="only this reason code")
     p.add_argument("--source", help="only this source system")
@@ -294,9 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     from riskgraph.api.users import add_user_commands
     from riskgraph.cli.qr import add_qr_commands
+    from riskgraph.cli.warn import add_warning_commands
 
     add_user_commands(sub)
     add_qr_commands(sub)
+    add_warning_commands(sub)
     p = add("demo", cmd_demo, "generate a province, load it, assess it and serve it (embedded store)")
     p.add_argument("--enterprises", type=int, default=2000)
     p.add_argument("--seed", type=int, default=1)

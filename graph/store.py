@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from riskgraph.graph.cypher import check_cypher, cypher_problems
 from riskgraph.graph.dialect import Dialect, Statement, ident
 from riskgraph.graph.subgraph import Subgraph, fetch_neighbourhood
 from riskgraph.graph.values import encode_properties, search_tokens
@@ -110,21 +111,33 @@ class GraphStore(ABC):
         self.close()
 
     # ------------------------------------------------------------------ queries
+    def _send(self, cypher: str, params: Mapping[str, Any] | None, *, read_only: bool,
+              timeout_ms: int) -> QueryResult:
+        """The one way the project's own statements reach the backend: names checked first."""
+        check_cypher(cypher, self.ontology)
+        return self._run(cypher, params, read_only=read_only, timeout_ms=timeout_ms)
+
     def execute(self, cypher: str, params: Mapping[str, Any] | None = None, *,
                 timeout_ms: int | None = None) -> list[dict[str, Any]]:
         """A write-capable statement for the application's own, trusted Cypher."""
-        return self._run(cypher, params, read_only=False, timeout_ms=timeout_ms or self.timeout_ms).records()
+        return self._send(cypher, params, read_only=False, timeout_ms=timeout_ms or self.timeout_ms).records()
 
     def read(self, cypher: str, params: Mapping[str, Any] | None = None, *,
              timeout_ms: int | None = None) -> list[dict[str, Any]]:
         """A read-only statement (routable to cluster followers on Neo4j)."""
-        return self._run(cypher, params, read_only=True, timeout_ms=timeout_ms or self.timeout_ms).records()
+        return self._send(cypher, params, read_only=True, timeout_ms=timeout_ms or self.timeout_ms).records()
 
     def analyst_query(self, cypher: str, params: Mapping[str, Any] | None = None, *,
                       timeout_ms: int = ANALYST_TIMEOUT_MS, row_limit: int = ANALYST_ROW_LIMIT) -> QueryResult:
-        """Untrusted read-only Cypher: refused if it writes, stopped at the timeout, cut at row_limit."""
+        """Untrusted read-only Cypher: refused if it writes, stopped at the timeout, cut at row_limit.
+
+        Its names are not checked against the ontology (they are the analyst's business), only noted.
+        """
         if row_limit < 1:
             raise ValueError("row_limit must be at least 1")
+        unknown = cypher_problems(cypher, self.ontology)
+        if unknown:
+            log.info("analyst query names what the ontology does not declare: %s", "; ".join(unknown))
         return self._run(cypher, params, read_only=True, timeout_ms=timeout_ms, row_limit=row_limit)
 
     # ------------------------------------------------------------------ writes
@@ -145,7 +158,7 @@ class GraphStore(ABC):
                     raise ValueError(f"{label} row without its key {key!r}: {dict(row)!r}")
                 props = encode_properties(self.ontology, label, row)
                 payload.append({"k": props[key], "p": props})
-            result = self._run(cypher, {"rows": payload}, read_only=False, timeout_ms=self.timeout_ms)
+            result = self._send(cypher, {"rows": payload}, read_only=False, timeout_ms=self.timeout_ms)
             written += int(result.rows[0][0]) if result.rows else 0
         return written
 
@@ -175,10 +188,10 @@ class GraphStore(ABC):
         for start in range(0, len(rows), size):
             chunk = rows[start:start + size]
             payload: list[dict[str, Any]] = [
-                {"i": start + n, "f": str(r["from"]), "t": str(r["to"]), "p": _relationship_props(r.get("props"))}
+                {"i": start + n, "f": str(r["from"]), "t": str(r["to"]), "p": _relationship_props(self.ontology, r.get("props"))}
                 for n, r in enumerate(chunk)
             ]
-            done = {row[0] for row in self._run(cypher, {"rows": payload}, read_only=False, timeout_ms=self.timeout_ms).rows}
+            done = {row[0] for row in self._send(cypher, {"rows": payload}, read_only=False, timeout_ms=self.timeout_ms).rows}
             result.written += len(done)
             result.missing.extend(p["i"] for p in payload if p["i"] not in done)
         return result
@@ -206,7 +219,7 @@ class GraphStore(ABC):
             if stmt.command is not None:
                 self._command(*stmt.command)
             else:
-                self._run(stmt.cypher or "", stmt.params, read_only=False, timeout_ms=self.timeout_ms)
+                self._send(stmt.cypher or "", stmt.params, read_only=False, timeout_ms=self.timeout_ms)
             return True
         except StoreError as exc:
             if _already_exists(str(exc)):
@@ -255,15 +268,16 @@ class GraphStore(ABC):
         ]
 
 
-def _relationship_props(props: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Relationships carry only plain provenance scalars (source, load id)."""
+def _relationship_props(ontology: Ontology, props: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Relationships carry only plain provenance scalars (source, load id), named in the ontology."""
     out = {}
     for k, v in (props or {}).items():
         if v is None:
             continue
         if not isinstance(v, (str, int, float, bool)):
             raise ValueError(f"relationship property {k!r} must be a scalar, got {type(v).__name__}")
-        ident(k)
+        if k not in ontology.properties:
+            raise KeyError(f"relationship property {k!r} is not a property of the ontology")
         out[k] = v
     return out
 

@@ -23,7 +23,6 @@ from typing import Any
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import encode_properties
-from riskgraph.loaders.anchors import CHANGE_EVENT, DERIVED_FROM, ENTERPRISE, QUARANTINED_ROW, SOURCE_RECORD
 from riskgraph.loaders.fields import FieldContext, normalise, raw_value
 from riskgraph.loaders.mapping import FieldSpec, FileSpec, LinkSpec, SourceMapping
 from riskgraph.loaders.normalise.errors import RowError
@@ -31,6 +30,7 @@ from riskgraph.loaders.normalise.regions import region_from_address, region_tabl
 from riskgraph.loaders.normalise.uscc import Uscc, parse_uscc
 from riskgraph.loaders.readers import SourceRow, read_rows
 from riskgraph.loaders.resolve import EnterpriseIndex, Resolution
+from riskgraph.ontology.anchors import CHANGE_EVENT, DERIVED_FROM, ENTERPRISE, QUARANTINED_ROW, SOURCE_RECORD
 from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX
 
 BATCH_ROWS = 1_000
@@ -234,11 +234,11 @@ class FileLoader:
     def _existing(self, batch: list[Prepared]) -> tuple[set[str], set[str]]:
         """Which of the batch's rows an earlier load already recorded, as loaded and as quarantined."""
         rows = self.store.read(
-            f"UNWIND $ids AS i MATCH (s:{ident(SOURCE_RECORD)} {{id: i}}) RETURN i",
+            f"UNWIND $ids AS i MATCH (s:{SOURCE_RECORD} {{id: i}}) RETURN i",
             {"ids": [self._record_id(p) for p in batch if p.error is None]},
         )
         quarantined = self.store.read(
-            f"UNWIND $ids AS i MATCH (q:{ident(QUARANTINED_ROW)} {{id: i}}) RETURN i",
+            f"UNWIND $ids AS i MATCH (q:{QUARANTINED_ROW} {{id: i}}) RETURN i",
             {"ids": [self._quarantine_id(p) for p in batch]},
         )
         return {r["i"] for r in rows}, {r["i"] for r in quarantined}
@@ -364,8 +364,8 @@ class FileLoader:
         if not facts:
             return
         codes = sorted({code for _, code in facts})
-        key = ident(self.onto.key_of(ENTERPRISE))
-        rows = self.store.read(f"UNWIND $codes AS c MATCH (e:{ident(ENTERPRISE)} {{{key}: c}}) RETURN c, properties(e) AS p",
+        key = self.onto.key_of(ENTERPRISE)
+        rows = self.store.read(f"UNWIND $codes AS c MATCH (e:{ENTERPRISE} {{{key}: c}}) RETURN c, properties(e) AS p",
                                {"codes": codes})
         current = {r["c"]: r["p"] for r in rows}
         updates: dict[str, dict[str, Any]] = {}

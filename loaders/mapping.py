@@ -47,7 +47,7 @@ from typing import Any
 
 import yaml
 
-from riskgraph.loaders.anchors import ENTERPRISE
+from riskgraph.ontology.anchors import ENTERPRISE
 from riskgraph.ontology.model import Ontology
 
 FIELD_TYPES = {"text", "name", "uscc", "date", "datetime", "money", "mass_t", "integer", "decimal", "boolean",

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 from riskgraph.graph.store import GraphStore
-from riskgraph.loaders.anchors import BROADER_INDUSTRY, CHEMICAL, INDUSTRY, PART_OF, REGION
 from riskgraph.loaders.normalise.regions import region_table
+from riskgraph.ontology.anchors import BROADER_INDUSTRY, CHEMICAL, INDUSTRY, PART_OF, REGION
 
 
 @dataclass

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
-from riskgraph.loaders.anchors import ENTERPRISE
 from riskgraph.loaders.normalise.names import legal_key, match_key
 from riskgraph.loaders.normalise.uscc import parse_uscc
+from riskgraph.ontology.anchors import ENTERPRISE, REGION_CODE
 
 #: A near name may differ by this many edits (a mistyped or homophone character) …
 MAX_EDITS = 1
@@ -63,8 +62,8 @@ class EnterpriseIndex:
     @classmethod
     def from_store(cls, store: GraphStore) -> EnterpriseIndex:
         index = cls()
-        key = ident(store.ontology.key_of(ENTERPRISE))
-        for row in store.read(f"MATCH (e:{ident(ENTERPRISE)}) RETURN e.{key} AS u, e.name AS n, e.regionCode AS r"):
+        key = store.ontology.key_of(ENTERPRISE)
+        for row in store.read(f"MATCH (e:{ENTERPRISE}) RETURN e.{key} AS u, e.name AS n, e.{REGION_CODE} AS r"):
             if row["n"]:
                 index.add(row["u"], row["n"], row["r"])
         return index

@@ -386,6 +386,15 @@ class Ontology:
         lineage = set(self.ancestors(label))
         return {n: p for n, p in self.properties.items() if p.domain is None or p.domain in lineage}
 
+    def stored_names(self, label: str | None = None) -> set[str]:
+        """Property names a node (of `label`, or of any class) may carry in the store: the declared
+        ones and the companions the store adds (`<time>Ms` epoch numbers, `<text>Tokens` for search)."""
+        props = self.properties_of(label) if label is not None else self.properties
+        names = set(props)
+        names.update(p.name + TIME_SUFFIX for p in props.values() if p.is_time)
+        names.update(p.name + TOKENS_SUFFIX for p in props.values() if p.fulltext)
+        return names
+
     def relations_from(self, label: str) -> list[RelationDef]:
         lineage = set(self.ancestors(label))
         return [r for r in self.relations.values() if r.domain in lineage]

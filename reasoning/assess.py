@@ -51,6 +51,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from riskgraph.graph.store import GraphStore
+from riskgraph.reasoning.derived_changes import Snapshot, log_changes
 from riskgraph.reasoning.run_context import ModelRun, Run
 from riskgraph.reasoning.steps.coupling import step_ccd, step_nk, step_spatial
 from riskgraph.reasoning.steps.enterprises import step_enterprises
@@ -76,6 +77,7 @@ def run_all(store: GraphStore, *, as_of: dt.date | None = None, only: set[str] |
     """Run the selected steps (all by default) as of `as_of` (default: today, local time); one ModelRun per model."""
     run = Run.start(store, as_of)
     steps = select_steps(only)
+    before = Snapshot.take(store)  # derived colours and levels, to log what this run changes
     runs: list[ModelRun] = []
     if "major_hazard" in steps:
         runs.append(step_major_hazard(run))
@@ -98,6 +100,7 @@ def run_all(store: GraphStore, *, as_of: dt.date | None = None, only: set[str] |
         runs.extend(step_temporal(run))
     if "recommend" in steps:
         runs.append(step_recommend(run))
+    log_changes(store, before, include_new=False, at=run.computed_at, run=f"assess-{run.run_ms}")
     return runs
 
 

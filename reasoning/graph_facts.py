@@ -1,8 +1,9 @@
 """Read the models' inputs from the graph: a few batched queries, never one query per subject.
 
-Every statement is parameterised openCypher that FalkorDB and Neo4j both run: labels and types
-only through `ident()`, times compared as the `<name>Ms` epoch numbers, aggregation done in
-`WITH`/`RETURN` or in Python. Large sets are read in keyset pages (`iter_keys`, `scan`) and
+Every statement is parameterised openCypher that FalkorDB and Neo4j both run: labels, types and
+properties written plainly (the store checks each against the ontology before sending it; names
+passed in as arguments go through `ident()`), times compared as the `<name>Ms` epoch numbers,
+aggregation done in `WITH`/`RETURN` or in Python. Large sets are read in keyset pages (`iter_keys`, `scan`) and
 per-subject facts in UNWIND batches of keys (`enterprise_batch`, `inventory_batch`).
 
 Facts keep the node key they came from as their `evidence`, so every component of a result can
@@ -11,7 +12,6 @@ cite the nodes it was computed from.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +20,7 @@ from typing import Any
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import from_epoch_ms, to_epoch_ms
+from riskgraph.ontology.anchors import HIDDEN_DANGER_STATES, RECTIFIED_STATE
 from riskgraph.reasoning.models.config import ModelConfig, load_config
 from riskgraph.reasoning.models.facts import (
     Accident,
@@ -41,35 +42,6 @@ from riskgraph.reasoning.models.vocab import vocabulary
 
 #: aggregation queries scan a whole label: give them more time than the store's default
 AGGREGATE_TIMEOUT_MS = 300_000
-
-_NAMED = re.compile(r"(?<=[(\[])(\w*):([A-Za-z_]\w*)")
-
-
-# ---------------------------------------------------------------- statements
-def cypher(store: GraphStore, text: str) -> str:
-    """The statement with every node label and relationship type checked against the ontology and quoted.
-
-    Labels and types are written plainly in this package's Cypher (`(e:Enterprise)-[:HAS_RISK_POINT]->`)
-    for legibility; this passes each through `ident()` after checking the ontology has it, so a
-    renamed class or relation fails loudly instead of matching nothing.
-    """
-    onto = store.ontology
-
-    def quote(m: re.Match) -> str:
-        name = m.group(2)
-        if name not in onto.labels and name not in onto.relationship_types:
-            raise KeyError(f"{name!r} is neither a label nor a relationship type of the ontology")
-        return f"{m.group(1)}:{ident(name)}"
-
-    return _NAMED.sub(quote, text)
-
-
-def read(store: GraphStore, text: str, params: Mapping[str, Any] | None = None, **kw: Any) -> list[dict[str, Any]]:
-    return store.read(cypher(store, text), params, **kw)
-
-
-def execute(store: GraphStore, text: str, params: Mapping[str, Any] | None = None, **kw: Any) -> list[dict[str, Any]]:
-    return store.execute(cypher(store, text), params, **kw)
 
 
 # ---------------------------------------------------------------- time
@@ -105,12 +77,12 @@ def required_ms_date(ms: Any, what: str) -> dt.date:
 # ---------------------------------------------------------------- vocabulary-derived state sets
 def closed_states() -> list[str]:
     """HiddenDangerState notations of a closed danger: accepted (VERIFIED) and on (as the models read it)."""
-    return vocabulary("HiddenDangerState").at_or_after("VERIFIED")
+    return vocabulary(HIDDEN_DANGER_STATES).at_or_after("VERIFIED")
 
 
 def rectified_states() -> list[str]:
     """States at or past RECTIFIED."""
-    return vocabulary("HiddenDangerState").at_or_after("RECTIFIED")
+    return vocabulary(HIDDEN_DANGER_STATES).at_or_after(RECTIFIED_STATE)
 
 
 # ---------------------------------------------------------------- paging
@@ -141,7 +113,7 @@ def scan_pages(store: GraphStore, label: str, fields: Sequence[str], *, where: s
               f"RETURN n.{key} AS key{cols} ORDER BY key LIMIT $page")
     after = ""
     while True:
-        rows = read(store, statement, {**(params or {}), "after": after, "page": page})
+        rows = store.read(statement, {**(params or {}), "after": after, "page": page})
         if not rows:
             return
         yield rows
@@ -164,12 +136,13 @@ class UnitRecord:
     items: list[InventoryItem] = field(default_factory=list)
 
 
-def hazard_units(store: GraphStore, page: int = 5000) -> Iterator[list[UnitRecord]]:
-    """Hazard sources in pages, each with its inventory items (one extra query per page)."""
-    for rows in scan_pages(store, "HazardSource", ("residents500m", "majorHazardLevel"), page=page):
+def hazard_units(store: GraphStore, page: int = 5000, ids: Iterable[str] | None = None) -> Iterator[list[UnitRecord]]:
+    """Hazard sources (all, or only `ids`) in pages, each with its inventory items (one extra query per page)."""
+    where, params = ("n.id IN $only", {"only": sorted(set(ids))}) if ids is not None else ("", None)
+    for rows in scan_pages(store, "HazardSource", ("residents500m", "majorHazardLevel"), where=where, params=params, page=page):
         units = {r["key"]: UnitRecord(r["key"], _int(r["residents500m"]), r["majorHazardLevel"]) for r in rows}
-        for row in read(
-            store, "UNWIND $ids AS hid MATCH (h:HazardSource {id: hid})-[:HOLDS]->(i:Inventory) "
+        for row in store.read(
+            "UNWIND $ids AS hid MATCH (h:HazardSource {id: hid})-[:HOLDS]->(i:Inventory) "
             "OPTIONAL MATCH (i)-[:OF_CHEMICAL]->(c:Chemical) "
             "RETURN hid, i.id AS id, i.maxQuantityT AS q, i.name AS iname, c.id AS cas, c.name AS cname, "
             "c.hazardCategory AS category ORDER BY hid, id",
@@ -232,8 +205,8 @@ def enterprise_batch(store: GraphStore, keys: Sequence[str], as_of: dt.date, *, 
     """EnterpriseFacts for a batch of USCCs, in eleven queries whatever the batch size."""
     until = as_of_end_ms(as_of)
     p = {"keys": list(keys), "until": until}
-    base = read(
-        store, f"{_E} RETURN k, e.name AS name, e.regionCode AS region, e.parkCode AS park, "
+    base = store.read(
+        f"{_E} RETURN k, e.name AS name, e.regionCode AS region, e.parkCode AS park, "
         "e.supervisionIndustry AS si, e.industryCode AS ic, e.standardisationGrade AS std, "
         "e.hazardousProcesses AS processes", p)
     per: dict[str, dict[str, list]] = {r["k"]: defaultdict(list) for r in base}
@@ -243,7 +216,7 @@ def enterprise_batch(store: GraphStore, keys: Sequence[str], as_of: dt.date, *, 
         # the filter comes after the traversal (WITH … WHERE): a WHERE on the far node would let
         # FalkorDB's planner start from a scan of that whole label instead of the keyed enterprises
         statement = f"{_E}{pattern} WITH k, {node}" + (f" WHERE {where}" if where else "") + f" {returns}"
-        for row in read(store, statement, {**p, **(params or {})}):
+        for row in store.read(statement, {**p, **(params or {})}):
             if row["k"] in per:
                 per[row["k"]][kind].append(row)
 
@@ -336,8 +309,8 @@ class RegionRow:
 
 
 def regions(store: GraphStore) -> dict[str, RegionRow]:
-    rows = read(
-        store, "MATCH (r:Region) OPTIONAL MATCH (r)-[:PART_OF]->(p:Region) "
+    rows = store.read(
+        "MATCH (r:Region) OPTIONAL MATCH (r)-[:PART_OF]->(p:Region) "
         "RETURN r.code AS code, r.regionLevel AS level, p.code AS parent, r.population AS population, "
         "r.vulnerableSites AS sites ORDER BY code", timeout_ms=AGGREGATE_TIMEOUT_MS)
     return {r["code"]: RegionRow(r["code"], r["level"], r["parent"], _int(r["population"]), _int(r["sites"]))
@@ -365,7 +338,7 @@ def enterprise_groups(store: GraphStore, as_of: dt.date, *, control_window_days:
 
     def add(statement: str, measures: Mapping[str, str], params: Mapping[str, Any] | None = None,
             suffix: str | None = None) -> None:
-        for row in read(store, statement, {"until": until, "since": since, **(params or {})}, timeout_ms=AGGREGATE_TIMEOUT_MS):
+        for row in store.read(statement, {"until": until, "since": since, **(params or {})}, timeout_ms=AGGREGATE_TIMEOUT_MS):
             key = (row["region"], row["park"], row["si"], row["ic"])
             for name, column in measures.items():
                 label = f"{name}_{row[suffix]}" if suffix else name
@@ -426,7 +399,7 @@ def area_measures(store: GraphStore) -> dict[str, Counter]:
          ("shelter_capacity", "shelters")),
     )
     for statement, (a, b) in queries:
-        for row in read(store, statement, timeout_ms=AGGREGATE_TIMEOUT_MS):
+        for row in store.read(statement, timeout_ms=AGGREGATE_TIMEOUT_MS):
             if row["region"] is None:
                 continue
             out[row["region"]][a] += float(row["a"] or 0)  # type: ignore[assignment]  # float tally; typeshed: Counter values are int
@@ -448,8 +421,8 @@ def factor_records(store: GraphStore, as_of: dt.date, *, page: int = 5000, batch
     until = as_of_end_ms(as_of)
     for keys in iter_keys(store, "Enterprise", page=page):
         for chunk in batched(keys, batch):
-            for row in read(
-                store, f"{_E}-[:HAS_HIDDEN_DANGER]->(h:HiddenDanger) WITH e, h "
+            for row in store.read(
+                f"{_E}-[:HAS_HIDDEN_DANGER]->(h:HiddenDanger) WITH e, h "
                 "WHERE h.hazardFactors IS NOT NULL AND (h.foundOnMs IS NULL OR h.foundOnMs < $until) "
                 "RETURN h.id AS id, h.hazardFactors AS f, e.regionCode AS region, e.supervisionIndustry AS si ORDER BY id",
                 {"keys": list(chunk), "until": until},
@@ -458,8 +431,8 @@ def factor_records(store: GraphStore, as_of: dt.date, *, page: int = 5000, batch
                     yield FactorRecord(row["id"], tuple(row["f"]), row["region"], row["si"])
     for rows in scan_pages(store, "Accident", ("hazardFactors", "regionCode"), where="n.occurredAtMs < $until",
                            params={"until": until}, page=page):
-        owners = {r["id"]: r for r in read(
-            store, "UNWIND $ids AS aid MATCH (e:Enterprise)-[:HAD_ACCIDENT]->(a:Accident {id: aid}) "
+        owners = {r["id"]: r for r in store.read(
+            "UNWIND $ids AS aid MATCH (e:Enterprise)-[:HAD_ACCIDENT]->(a:Accident {id: aid}) "
             "RETURN aid AS id, e.regionCode AS region, e.supervisionIndustry AS si", {"ids": [r["key"] for r in rows]})}
         for r in rows:
             if r["hazardFactors"]:

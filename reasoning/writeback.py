@@ -15,13 +15,13 @@ from typing import Any
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import encode_properties
+from riskgraph.ontology.anchors import ASSESSES, ASSESSMENT
+from riskgraph.ontology.model import TIME_SUFFIX
 from riskgraph.reasoning import graph_facts as gf
 from riskgraph.reasoning.models.result import ModelResult
 from riskgraph.reasoning.run_context import Run
 
 log = logging.getLogger(__name__)
-
-ASSESSMENT = "Assessment"
 
 
 @dataclass
@@ -75,27 +75,27 @@ def write_assessments(run: Run, items: Sequence[Written], *, multi_target: bool 
     for w in items:
         for target in w.targets or (w.key,):
             by_label[w.label].append({"from": w.id, "to": target})
-    key = ident(store.ontology.key_of(ASSESSMENT))
+    key = store.ontology.key_of(ASSESSMENT)
     if multi_target:  # the subject set may have changed (a cluster's members): edges are rewritten
-        gf.execute(store, f"UNWIND $ids AS id MATCH (a:{ident(ASSESSMENT)} {{{key}: id}})-[r:ASSESSES]->() DELETE r",
-                   {"ids": [w.id for w in items]})
+        store.execute(f"UNWIND $ids AS id MATCH (a:{ASSESSMENT} {{{key}: id}})-[r:{ASSESSES}]->() DELETE r",
+                      {"ids": [w.id for w in items]})
     orphans: list[str] = []
     for label, rels in by_label.items():
-        result = store.upsert_relationships("ASSESSES", rels, from_label=ASSESSMENT, to_label=label)
+        result = store.upsert_relationships(ASSESSES, rels, from_label=ASSESSMENT, to_label=label)
         orphans.extend(rels[i]["from"] for i in result.missing)
     if orphans:  # a subject deleted while the run read it: its assessment goes with it
         log.warning("%d assessments lost their subject while running", len(orphans))
-        gf.execute(store, f"UNWIND $ids AS id MATCH (a:{ident(ASSESSMENT)} {{{key}: id}}) "
-                   "OPTIONAL MATCH (a)-[r:ASSESSES]->() WITH a, count(r) AS n WHERE n = 0 DETACH DELETE a",
-                   {"ids": sorted(set(orphans))})
+        store.execute(f"UNWIND $ids AS id MATCH (a:{ASSESSMENT} {{{key}: id}}) "
+                      f"OPTIONAL MATCH (a)-[r:{ASSESSES}]->() WITH a, count(r) AS n WHERE n = 0 DETACH DELETE a",
+                      {"ids": sorted(set(orphans))})
     return len(items) - len(set(orphans))
 
 
 def remove_stale(run: Run, method: str, label: str) -> int:
     """Delete the (method, label) Assessments this run did not write: their subjects are gone."""
-    rows = gf.execute(run.store, f"MATCH (a:{ident(ASSESSMENT)}) WHERE a.method = $method AND a.id STARTS WITH $prefix "
-                      "AND (a.computedAtMs IS NULL OR a.computedAtMs <> $run) WITH a DETACH DELETE a RETURN count(*) AS c",
-                      {"method": method, "prefix": f"{method}:{label}:", "run": run.run_ms})
+    rows = run.store.execute(f"MATCH (a:{ASSESSMENT}) WHERE a.method = $method AND a.id STARTS WITH $prefix "
+                             "AND (a.computedAtMs IS NULL OR a.computedAtMs <> $run) WITH a DETACH DELETE a RETURN count(*) AS c",
+                             {"method": method, "prefix": f"{method}:{label}:", "run": run.run_ms})
     return int(rows[0]["c"]) if rows else 0
 
 
@@ -107,8 +107,8 @@ def set_properties(store: GraphStore, label: str, rows: Sequence[Mapping[str, An
         for row in chunk:
             props = encode_properties(store.ontology, label, row)
             payload.append({"k": props.pop(key), "p": props})
-        gf.execute(store, f"UNWIND $rows AS row MATCH (n:{ident(label)} {{{ident(key)}: row.k}}) SET n += row.p",
-                   {"rows": payload})
+        store.execute(f"UNWIND $rows AS row MATCH (n:{ident(label)} {{{ident(key)}: row.k}}) SET n += row.p",
+                      {"rows": payload})
 
 
 def clear_property(store: GraphStore, label: str, prop: str, keys: Sequence[str]) -> None:
@@ -120,10 +120,10 @@ def clear_property(store: GraphStore, label: str, prop: str, keys: Sequence[str]
     key = store.ontology.key_of(label)
     extra = ""
     if store.ontology.properties_of(label)[prop].is_time:
-        extra = f", n.{ident(prop + 'Ms')} = null"
+        extra = f", n.{ident(prop + TIME_SUFFIX)} = null"
     for chunk in gf.batched(list(keys), store.batch_size):
-        gf.execute(store, f"UNWIND $keys AS k MATCH (n:{ident(label)} {{{ident(key)}: k}}) "
-                   f"SET n.{ident(prop)} = null{extra}", {"keys": list(chunk)})
+        store.execute(f"UNWIND $keys AS k MATCH (n:{ident(label)} {{{ident(key)}: k}}) "
+                      f"SET n.{ident(prop)} = null{extra}", {"keys": list(chunk)})
 
 
 def _finite(x: float | None) -> float | None:

@@ -14,12 +14,13 @@ from riskgraph import graph
 from riskgraph.api.app import create_app
 from riskgraph.api.users import create_user
 from riskgraph.loaders.load import load_directory
+from riskgraph.ontology.anchors import RECOMMENDATION
 from riskgraph.reasoning.recommend.config import load_config
 from riskgraph.reasoning.recommend.engine import Recommender
 from riskgraph.reasoning.recommend.evaluate import evaluate, split
 from riskgraph.reasoning.recommend.kb import MEASURE, knowledge_base, parse_ref
 from riskgraph.reasoning.recommend.learned import verified
-from riskgraph.reasoning.recommend.run import LABEL, read_province, rectified_states, run, train
+from riskgraph.reasoning.recommend.run import read_province, rectified_states, run, train
 from riskgraph.synth import generate
 
 KB = knowledge_base()
@@ -98,7 +99,7 @@ def test_recommendations_are_ranked_explained_and_cited(province):
 
 def test_reasons_are_paths_of_real_node_ids(province):
     store = province["store"]
-    rows = store.read(f"MATCH (r:{LABEL}) RETURN r.id AS id, r.paths AS paths, r.pathNodes AS nodes, "
+    rows = store.read(f"MATCH (r:{RECOMMENDATION}) RETURN r.id AS id, r.paths AS paths, r.pathNodes AS nodes, "
                       "r.subjectLabel AS l, r.subjectKey AS k ORDER BY r.id")
     assert len(rows) == province["summary"].written
     wanted: dict[str, set[str]] = defaultdict(set)
@@ -123,7 +124,7 @@ def test_reasons_are_paths_of_real_node_ids(province):
                                                  {"keys": sorted(keys)})}
         assert found == keys, (label, sorted(keys - found)[:5])
     # the structural hops of a pattern path are real relationships
-    sample = store.read(f"MATCH (r:{LABEL}) WHERE r.subjectLabel = 'HiddenDanger' RETURN r.paths AS p LIMIT 50")
+    sample = store.read(f"MATCH (r:{RECOMMENDATION}) WHERE r.subjectLabel = 'HiddenDanger' RETURN r.paths AS p LIMIT 50")
     for row in sample:
         for p in json.loads(row["p"]):
             if p["kind"] == "pattern":
@@ -160,7 +161,7 @@ def test_already_present_is_true_exactly_for_measures_the_enterprise_has(provinc
     assert checked >= 20
     # the graph's copy says the same: presentAs are that risk point's own control measures matching the measure
     store = province["store"]
-    rows = store.read(f"MATCH (r:{LABEL})-[:RECOMMENDED_FOR]->(rp:RiskPoint) WHERE r.alreadyPresent = true "
+    rows = store.read(f"MATCH (r:{RECOMMENDATION})-[:RECOMMENDED_FOR]->(rp:RiskPoint) WHERE r.alreadyPresent = true "
                       "MATCH (r)-[:RECOMMENDS]->(m:ControlMeasureType) "
                       "RETURN rp.id AS rp, m.id AS m, r.presentAs AS cms LIMIT 30")
     assert rows
@@ -203,7 +204,7 @@ def test_recommend_all_writes_top_k_per_subject_and_is_idempotent(province):
     open_dangers = sum(1 for e in facts.values() for d in e.dangers.values() if d.state not in closed)
     assert summary.enterprises == len(facts) and summary.hidden_dangers == open_dangers
     assert summary.risk_points == sum(len(e.risk_points) for e in facts.values())
-    rows = store.read(f"MATCH (r:{LABEL})-[:RECOMMENDED_FOR]->(s) MATCH (r)-[:RECOMMENDS]->(m:ControlMeasureType) "
+    rows = store.read(f"MATCH (r:{RECOMMENDATION})-[:RECOMMENDED_FOR]->(s) MATCH (r)-[:RECOMMENDS]->(m:ControlMeasureType) "
                       "RETURN r.id AS id, r.subjectLabel AS l, r.subjectKey AS k, r.position AS pos, labels(s) AS sl, "
                       "m.id AS m")
     assert len(rows) == summary.written
@@ -216,11 +217,11 @@ def test_recommend_all_writes_top_k_per_subject_and_is_idempotent(province):
         assert sorted(positions) == list(range(1, len(positions) + 1)) and len(positions) <= top_k[label]
     assert sum(1 for label, _ in by_subject if label == "Enterprise") == len(facts)
     # a stale recommendation (an earlier run's) is removed; a second run rewrites the same nodes
-    store.upsert_nodes(LABEL, [{"id": "rec:stale", "name": "x", "recommender": summary.method,
+    store.upsert_nodes(RECOMMENDATION, [{"id": "rec:stale", "name": "x", "recommender": summary.method,
                                 "recommendedAt": "2020-01-01T00:00:00+08:00"}])
     again = run(store)
     assert again.written == summary.written and again.removed == 1
-    ids = {r["id"] for r in store.read(f"MATCH (r:{LABEL}) RETURN r.id AS id")}
+    ids = {r["id"] for r in store.read(f"MATCH (r:{RECOMMENDATION}) RETURN r.id AS id")}
     assert ids == {row["id"] for row in rows}
 
 

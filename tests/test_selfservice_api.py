@@ -103,7 +103,7 @@ def test_general_danger_goes_round_the_loop_with_every_permission_checked(api):
     out = go(api, "ent.e1", key, "assign", ASSIGN)
     assert out["state"] == "RECTIFYING" and out["previousState"] == "REPORTED"
     assert out["danger"]["properties"]["deadline"] == IN_A_WEEK
-    assert out["danger"]["properties"]["responsiblePerson"] == "张工"
+    assert out["danger"]["properties"]["rectificationPerson"] == "张工"
     assert "submit" in out["allowed"] and "accept" not in out["allowed"]
     # accepting before anything was submitted is a wrong state
     go(api, "insp.sjz", key, "accept", {}, 409)
@@ -142,7 +142,7 @@ def test_general_danger_goes_round_the_loop_with_every_permission_checked(api):
     assert [e["by"] for e in entries] == ["ent.e1", "ent.e1", "ent.e1", "insp.sjz", "ent.e1", "ent.e1", "ent.e1"]
     assert [e["toState"] for e in entries] == ["REPORTED", "RECTIFYING", "RECTIFIED", "RECTIFYING", "RECTIFIED",
                                                "VERIFIED", "CLOSED"]
-    assert entries[3]["note"] == "警示标识位置不对" and entries[1]["values"]["responsiblePerson"] == "张工"
+    assert entries[3]["note"] == "警示标识位置不对" and entries[1]["values"]["rectificationPerson"] == "张工"
     assert entries[2]["evidence"]["cost"] == 350.5 and entries[4]["evidence"]["measure"] == "警示标识移至门口正上方"
     assert all(e["at"] for e in entries)
     assert api.get("insp.sjz", f"/hidden-dangers/{key}/history").status_code == 200

@@ -35,7 +35,7 @@ from riskgraph.api.schema import ENTERPRISE, HIDDEN_DANGER, RECTIFICATION, REGIO
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import decode_properties
-from riskgraph.loaders.anchors import CHANGE_EVENT, DERIVED_FROM, SOURCE_RECORD
+from riskgraph.ontology.anchors import CHANGE_EVENT, DERIVED_FROM, SOURCE_RECORD
 from riskgraph.workflows.actors import Denied, Missing, Owner, WorkflowError, WrongState, is_bureau, is_owner, level, require
 from riskgraph.workflows.origin import Origin
 from riskgraph.workflows.photos import PhotoError, PhotoStore
@@ -167,7 +167,7 @@ class Loop:
         row = {
             "id": f"{prefix}-{uuid.uuid4().hex[:12].upper()}", "name": name.strip(), GRADE: grade,
             STATE: RECTIFYING if deadline is not None and responsible else REPORTED, "foundOn": today,
-            "deadline": deadline, "responsiblePerson": responsible, "description": description,
+            "deadline": deadline, "rectificationPerson": responsible, "description": description,
             "hazardFactors": list(hazard_factors) or None, REGION_CODE: owner.region, "reportSource": source,
             "photos": photo_ids or None, "handledBy": caller.username, "stateChangedAt": origin.at,
         }
@@ -186,7 +186,7 @@ class Loop:
         if not responsible.strip():
             raise WorkflowError("name the person responsible for the rectification", "responsible")
         return self._move(caller, origin, "assign", danger_id,
-                          {"deadline": deadline, "responsiblePerson": responsible.strip(), "stateNote": note}, raw)
+                          {"deadline": deadline, "rectificationPerson": responsible.strip(), "stateNote": note}, raw)
 
     def submit(self, caller: Caller, origin: Origin, danger_id: str, *, description: str, cost: float | None = None,
                photos: Sequence[str] = (), raw: Mapping[str, Any] | None = None) -> Moved:

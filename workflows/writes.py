@@ -27,7 +27,7 @@ from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.subgraph import NodeRef, Subgraph
 from riskgraph.graph.values import decode_properties, encode_properties
-from riskgraph.loaders.anchors import CHANGE_EVENT, DERIVED_FROM, QUARANTINED_ROW, SOURCE_RECORD
+from riskgraph.ontology.anchors import CHANGE_EVENT, DERIVED_FROM, QUARANTINED_ROW, SOURCE_RECORD
 from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX, ClassDef, RelationDef, load_ontology
 from riskgraph.workflows.origin import Origin
 from riskgraph.workflows.validation import (

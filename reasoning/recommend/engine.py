@@ -22,6 +22,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from riskgraph.ontology.anchors import (
+    CHEMICAL,
+    CONTROL_MEASURE,
+    ENTERPRISE,
+    HIDDEN_DANGER,
+    INDUSTRY,
+    RECTIFICATION,
+    RISK_ANALYSIS_UNIT,
+    RISK_EVENT,
+    RISK_POINT,
+)
 from riskgraph.reasoning.models.config import ModelConfig
 from riskgraph.reasoning.recommend.config import load_config
 from riskgraph.reasoning.recommend.facts import DangerFact, EnterpriseFact, RiskPointFact
@@ -37,7 +48,6 @@ from riskgraph.reasoning.recommend.kb import (
 )
 from riskgraph.reasoning.recommend.learned import LearnedScores, NeighbourModel, features
 
-ENTERPRISE, RISK_POINT, HIDDEN_DANGER = "Enterprise", "RiskPoint", "HiddenDanger"
 #: order in which reasons are told
 KIND_ORDER = ("pattern", "learned", "gap", "accident", "equipment", "factor", "category", "process", "industry",
               "present")
@@ -201,7 +211,7 @@ class Recommender:
             for mid in kb.measures_for("appliesToCategory", [h.category]):
                 _add(cands, mid, Path("category", self.w["category"], (
                     *head, ref(h.source_label, h.source_id), ref("Inventory", h.inventory_id),
-                    ref("Chemical", h.chemical_id),
+                    ref(CHEMICAL, h.chemical_id),
                     ref(CONCEPT, concept_id("HazardCategory", h.category)), ref(MEASURE, mid)),
                     f"企业危险源存有{h.chemical_name}（GB 18218 {h.category} "
                     f"{kb.concept_name('HazardCategory', h.category).split('：')[0]}）"))
@@ -224,7 +234,7 @@ class Recommender:
                 continue
             a = ev.accident_type
             a_name = kb.concept_name("AccidentType", a)
-            chain = (*head, rp_ref, ref("RiskAnalysisUnit", ev.unit_id), ref("RiskEvent", ev.id),
+            chain = (*head, rp_ref, ref(RISK_ANALYSIS_UNIT, ev.unit_id), ref(RISK_EVENT, ev.id),
                      ref(CONCEPT, concept_id("AccidentType", a)))
             applicable = kb.measures_for("mitigatesAccident", [a])
             own = [cm for cm in rp.measures if cm.event_id == ev.id]
@@ -309,7 +319,7 @@ class Recommender:
                 ind = next(i for i in m.linked("appliesToIndustry")
                            if i in kb.broader_chain("SupervisionIndustry", e.industry or "")
                            or (e.industry or "") in kb.broader_chain("SupervisionIndustry", i))
-                cand.add(Path("industry", self.w["industry"], (*head, ref(ENTERPRISE, e.uscc), ref("Industry", ind),
+                cand.add(Path("industry", self.w["industry"], (*head, ref(ENTERPRISE, e.uscc), ref(INDUSTRY, ind),
                                                                ref(MEASURE, mid)),
                               f"适用于企业所属行业「{kb.concept_name('SupervisionIndustry', ind)}」"))
             base = sum(cand.kinds.values())
@@ -330,7 +340,7 @@ class Recommender:
             for nb in sorted(learned.evidence.get(mid, []), key=lambda n: -n.similarity)[:3]:
                 via = (ref(HIDDEN_DANGER, learned.via[mid]),) if mid in learned.via else ()
                 nodes = (subject_ref, *via, ref(HIDDEN_DANGER, nb.danger_id),
-                         *(ref("Rectification", r) for r in nb.rectification_ids[:1]), ref(MEASURE, mid))
+                         *(ref(RECTIFICATION, r) for r in nb.rectification_ids[:1]), ref(MEASURE, mid))
                 _add(cands, mid, Path("learned", share, nodes,
                                       f"相似隐患（相似度{nb.similarity:.2f}）经验收合格且未复发的整改采用了此措施"))
         return cands
@@ -374,8 +384,8 @@ class Recommender:
             for rp, cm in owners[:2]:
                 start = () if label == RISK_POINT else (*to_owner, ref(ENTERPRISE, e.uscc))
                 paths.append(Path("present", 0.0, (*start, ref(RISK_POINT, rp.id),
-                                                   ref("RiskAnalysisUnit", cm.unit_id), ref("RiskEvent", cm.event_id),
-                                                   ref("ControlMeasure", cm.id), ref(MEASURE, mid)),
+                                                   ref(RISK_ANALYSIS_UNIT, cm.unit_id), ref(RISK_EVENT, cm.event_id),
+                                                   ref(CONTROL_MEASURE, cm.id), ref(MEASURE, mid)),
                                   f"企业已有管控措施「{cm.text}」（风险点「{rp.name}」）"))
             out.append(Recommendation(
                 subject_label=label, subject_key=key, measure=m, position=position, score=final[mid],

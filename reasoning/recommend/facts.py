@@ -2,8 +2,8 @@
 
 For each enterprise: its industry and processes, its risk points with their analysis units, risk
 events and own control measures, the chemicals its hazard sources hold, and its hidden dangers with
-their rectifications. Every query is parameterised openCypher both backends run, with labels and
-relationship types only through `ident()` after the ontology has confirmed them.
+their rectifications. Every query is parameterised openCypher both backends run; the store checks
+its labels, relationship types and properties against the ontology before sending it.
 """
 from __future__ import annotations
 
@@ -12,9 +12,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import to_epoch_ms
+from riskgraph.ontology.anchors import (
+    ENTERPRISE,
+    HAS_HIDDEN_DANGER,
+    HAS_RISK_POINT,
+    HAZARD_SOURCE,
+    HIDDEN_DANGER,
+    RISK_POINT,
+)
 
 #: reading whole labels can take longer than the store's default time limit
 READ_TIMEOUT_MS = 300_000
@@ -97,15 +104,11 @@ class EnterpriseFact:
 
 
 class Reader:
-    """Batched reads against one store; relationship types checked against the ontology once."""
+    """Batched reads against one store."""
 
     def __init__(self, store: GraphStore) -> None:
         self.store = store
-        onto = store.ontology
-        for t in ("HAS_RISK_POINT", "HAS_ANALYSIS_UNIT", "HAS_RISK_EVENT", "CONTROLLED_BY", "HAS_HIDDEN_DANGER",
-                  "AT_RISK_POINT", "RECTIFIED_BY", "HAS_HAZARD_SOURCE", "HOLDS", "OF_CHEMICAL"):
-            onto.relation(t)
-        self.onto = onto
+        self.onto = store.ontology
 
     def _read(self, cypher: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         return self.store.read(cypher, params, timeout_ms=READ_TIMEOUT_MS)
@@ -124,8 +127,8 @@ class Reader:
 
     def owner_of(self, label: str, key: str) -> str | None:
         """The USCC of the enterprise a risk point or hidden danger belongs to."""
-        rel = {"RiskPoint": "HAS_RISK_POINT", "HiddenDanger": "HAS_HIDDEN_DANGER"}[label]
-        rows = self._read(f"MATCH (e:Enterprise)-[:{ident(rel)}]->(n:{ident(label)} {{id: $key}}) "
+        rel = {RISK_POINT: HAS_RISK_POINT, HIDDEN_DANGER: HAS_HIDDEN_DANGER}[label]
+        rows = self._read(f"MATCH (e:{ENTERPRISE})-[:{rel}]->(n:{label} {{id: $key}}) "
                           "RETURN e.uscc AS u ORDER BY u LIMIT 1", {"key": key})
         return str(rows[0]["u"]) if rows else None
 
@@ -202,7 +205,7 @@ class Reader:
             "-[:OF_CHEMICAL]->(c) RETURN k AS u, labels(hs) AS hl, hs.id AS hs, inv.id AS inv, c.id AS c, "
             "c.name AS name, c.hazardCategory AS cat ORDER BY u, hs, inv, c", {"keys": keys}
         ):
-            label = next((x for x in r["hl"] if x in self.onto.classes), "HazardSource")
+            label = next((x for x in r["hl"] if x in self.onto.classes), HAZARD_SOURCE)
             out[str(r["u"])].holdings.append(Holding(label, str(r["hs"]), str(r["inv"]), str(r["c"]),
                                                      str(r["name"] or ""), r["cat"] and str(r["cat"])))
         return out

@@ -16,28 +16,37 @@ from rdflib import RDF, RDFS, Literal, URIRef
 from rdflib.namespace import OWL, SKOS
 from rdflib.term import Node
 
-from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
+from riskgraph.ontology.anchors import (
+    ADDRESSES_FACTOR,
+    APPLIES_TO_CATEGORY,
+    APPLIES_TO_EQUIPMENT,
+    APPLIES_TO_INDUSTRY,
+    APPLIES_TO_PROCESS,
+    CITES,
+    INDUSTRY,
+    MITIGATES_ACCIDENT,
+    PATTERN_SOURCE,
+    REMEDIES,
+)
+from riskgraph.ontology.anchors import CONTROL_MEASURE_TYPE as MEASURE
+from riskgraph.ontology.anchors import HAZARD_CONCEPT as CONCEPT
+from riskgraph.ontology.anchors import HAZARD_PATTERN as PATTERN
+from riskgraph.ontology.anchors import STANDARD_CLAUSE as SOURCE
 from riskgraph.ontology.model import RG, Ontology, load_ontology
 from riskgraph.reasoning.recommend.textmatch import Match, Matcher, contains_any
 
 KB = "https://w3id.org/riskgraph/kb/"
 KB_DOCUMENT = URIRef(KB + "control-measures")
 
-MEASURE = "ControlMeasureType"
-PATTERN = "HazardPattern"
-CONCEPT = "HazardConcept"
-SOURCE = "StandardClause"
-INDUSTRY = "Industry"
-
 #: link predicate -> (relationship type, SKOS scheme of its targets; None = knowledge-base node)
 LINKS: dict[str, tuple[str, str | None]] = {
-    "mitigatesAccident": ("MITIGATES_ACCIDENT", "AccidentType"),
-    "addressesFactor": ("ADDRESSES_FACTOR", "HazardFactor"),
-    "appliesToCategory": ("APPLIES_TO_CATEGORY", "HazardCategory"),
-    "appliesToProcess": ("APPLIES_TO_PROCESS", "HazardousProcess"),
-    "appliesToEquipment": ("APPLIES_TO_EQUIPMENT", "EquipmentType"),
-    "appliesToIndustry": ("APPLIES_TO_INDUSTRY", "SupervisionIndustry"),
+    "mitigatesAccident": (MITIGATES_ACCIDENT, "AccidentType"),
+    "addressesFactor": (ADDRESSES_FACTOR, "HazardFactor"),
+    "appliesToCategory": (APPLIES_TO_CATEGORY, "HazardCategory"),
+    "appliesToProcess": (APPLIES_TO_PROCESS, "HazardousProcess"),
+    "appliesToEquipment": (APPLIES_TO_EQUIPMENT, "EquipmentType"),
+    "appliesToIndustry": (APPLIES_TO_INDUSTRY, "SupervisionIndustry"),
 }
 #: the schemes whose concepts become HazardConcept nodes
 CONCEPT_SCHEMES = ("AccidentType", "HazardFactor", "HazardCategory", "HazardousProcess", "EquipmentType")
@@ -289,12 +298,12 @@ def graph_rows(kb: KnowledgeBase) -> tuple[dict[str, list[dict]], dict[str, list
         for pred, notations in m.links.items():
             rel_type, scheme = LINKS[pred]
             for n in notations:
-                target = n if rel_type == "APPLIES_TO_INDUSTRY" or scheme is None else concept_id(scheme, n)
+                target = n if rel_type == APPLIES_TO_INDUSTRY or scheme is None else concept_id(scheme, n)
                 rels[rel_type].append({"from": m.id, "to": target})
-        rels["REMEDIES"].extend({"from": m.id, "to": p} for p in m.patterns)
-        rels["CITES"].extend({"from": m.id, "to": s} for s in m.sources)
+        rels[REMEDIES].extend({"from": m.id, "to": p} for p in m.patterns)
+        rels[CITES].extend({"from": m.id, "to": s} for s in m.sources)
     for p in kb.patterns.values():
-        rels["PATTERN_SOURCE"].extend({"from": p.id, "to": s} for s in p.sources)
+        rels[PATTERN_SOURCE].extend({"from": p.id, "to": s} for s in p.sources)
     return nodes, dict(rels)
 
 
@@ -306,9 +315,9 @@ def load_knowledge_base(store: GraphStore, kb: KnowledgeBase | None = None) -> K
     """
     kb = kb or knowledge_base()
     nodes, rels = graph_rows(kb)
-    industries = sorted({r["to"] for r in rels.get("APPLIES_TO_INDUSTRY", [])})
-    key = ident(store.ontology.key_of(INDUSTRY))
-    have = {str(r["c"]) for r in store.read(f"MATCH (i:{ident(INDUSTRY)}) WHERE i.{key} IN $codes RETURN i.{key} AS c",
+    industries = sorted({r["to"] for r in rels.get(APPLIES_TO_INDUSTRY, [])})
+    key = store.ontology.key_of(INDUSTRY)
+    have = {str(r["c"]) for r in store.read(f"MATCH (i:{INDUSTRY}) WHERE i.{key} IN $codes RETURN i.{key} AS c",
                                             {"codes": industries})}
     store.upsert_nodes(INDUSTRY, [{"code": c, "name": kb.concept_name("SupervisionIndustry", c)}
                                   for c in industries if c not in have])
@@ -330,15 +339,15 @@ def _prune(store: GraphStore, nodes: dict[str, list[dict]], rels: dict[str, list
     for label in (MEASURE, PATTERN, SOURCE):
         keep = [r["id"] for r in nodes[label]]
         rows = store.execute(
-            f"MATCH (n:{ident(label)}) WHERE NOT n.id IN $keep DETACH DELETE n RETURN count(*) AS c", {"keep": keep})
+            f"MATCH (n:{label}) WHERE NOT n.id IN $keep DETACH DELETE n RETURN count(*) AS c", {"keep": keep})
         removed += int(rows[0]["c"]) if rows else 0
     for rel_type, rows in rels.items():
         rel = store.ontology.relation(rel_type)
         src_key, dst_key = store.ontology.key_of(rel.domain), store.ontology.key_of(rel.range)
         keep = [f"{r['from']}|{r['to']}" for r in rows]
         out = store.execute(
-            f"MATCH (a:{ident(rel.domain)})-[r:{ident(rel_type)}]->(b:{ident(rel.range)}) "
-            f"WHERE NOT (a.{ident(src_key)} + '|' + b.{ident(dst_key)}) IN $keep DELETE r RETURN count(*) AS c",
+            f"MATCH (a:{rel.domain})-[r:{rel_type}]->(b:{rel.range}) "
+            f"WHERE NOT (a.{src_key} + '|' + b.{dst_key}) IN $keep DELETE r RETURN count(*) AS c",
             {"keep": keep})
         removed += int(out[0]["c"]) if out else 0
     return removed

@@ -15,9 +15,17 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ, to_epoch_ms
+from riskgraph.ontology.anchors import (
+    HIDDEN_DANGER,
+    HIDDEN_DANGER_STATES,
+    RECOMMENDATION,
+    RECOMMENDED_FOR,
+    RECOMMENDS,
+    RECTIFIED_STATE,
+    RISK_POINT,
+)
 from riskgraph.reasoning.models.config import ModelConfig
 from riskgraph.reasoning.recommend.config import load_config
 from riskgraph.reasoning.recommend.engine import Recommendation, Recommender, SubjectResult
@@ -26,8 +34,6 @@ from riskgraph.reasoning.recommend.kb import KnowledgeBase, knowledge_base, load
 from riskgraph.reasoning.recommend.learned import NeighbourModel, examples
 
 log = logging.getLogger(__name__)
-
-LABEL = "Recommendation"
 
 
 @dataclass
@@ -45,7 +51,7 @@ class RunSummary:
 
 def rectified_states(onto) -> set[str]:
     """HiddenDangerState notations at or past RECTIFIED (by the vocabulary's life-cycle rank)."""
-    return set(onto.vocabulary("HiddenDangerState").at_or_after("RECTIFIED"))
+    return set(onto.vocabulary(HIDDEN_DANGER_STATES).at_or_after(RECTIFIED_STATE))
 
 
 def batched(items: Sequence[str], size: int) -> Iterator[list[str]]:
@@ -118,10 +124,10 @@ class _Writer:
     def flush(self) -> None:
         if not self.nodes:
             return
-        self.written += self.store.upsert_nodes(LABEL, self.nodes)
-        self.store.upsert_relationships("RECOMMENDS", self.measures)
+        self.written += self.store.upsert_nodes(RECOMMENDATION, self.nodes)
+        self.store.upsert_relationships(RECOMMENDS, self.measures)
         for label, rows in self.subjects.items():
-            self.store.upsert_relationships("RECOMMENDED_FOR", rows, from_label=LABEL, to_label=label)
+            self.store.upsert_relationships(RECOMMENDED_FOR, rows, from_label=RECOMMENDATION, to_label=label)
         self.nodes, self.measures, self.subjects = [], [], {}
 
 
@@ -139,9 +145,9 @@ def run(store: GraphStore, *, as_of: dt.date | None = None, config: ModelConfig 
     for uscc in sorted(facts):
         e = facts[uscc]
         for result in recommend_enterprise(rec, e, closed, open_only=open_only):
-            if result.label == "HiddenDanger":
+            if result.label == HIDDEN_DANGER:
                 summary.hidden_dangers += 1
-            elif result.label == "RiskPoint":
+            elif result.label == RISK_POINT:
                 summary.risk_points += 1
             for r in result.recommendations:
                 writer.add(r)
@@ -160,7 +166,7 @@ def remove_stale(store: GraphStore, method: str, before_ms: int, chunk: int = 50
     removed = 0
     while True:
         rows = store.execute(
-            f"MATCH (r:{ident(LABEL)}) WHERE r.recommender = $m AND r.recommendedAtMs < $t "
+            f"MATCH (r:{RECOMMENDATION}) WHERE r.recommender = $m AND r.recommendedAtMs < $t "
             "WITH r LIMIT $n DETACH DELETE r RETURN count(*) AS c", {"m": method, "t": before_ms, "n": chunk})
         done = int(rows[0]["c"]) if rows else 0
         removed += done

@@ -6,13 +6,12 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-from riskgraph.graph.dialect import ident
 from riskgraph.reasoning import graph_facts as gf
 from riskgraph.reasoning.models.config import ModelConfig, load_config
 from riskgraph.reasoning.models.coupling import Point, coordination, haversine_m, nk_coupling, spatial_coupling
 from riskgraph.reasoning.region_totals import region_ancestors, region_totals
 from riskgraph.reasoning.run_context import ModelRun, Run, Timer
-from riskgraph.reasoning.writeback import ASSESSMENT, Written, remove_stale, write_assessments
+from riskgraph.reasoning.writeback import Written, remove_stale, write_assessments
 
 
 # ====================================================================== N-K coupling
@@ -71,9 +70,9 @@ def step_ccd(run: Run) -> ModelRun:
     totals = region_totals(run)
     inform_method = load_config("inform")["method"]
     informs = {}
-    for row in gf.read(run.store, f"MATCH (a:{ident(ASSESSMENT)})-[:ASSESSES]->(r:Region) "
-                       "WHERE a.method = $m AND r.regionLevel = $level "
-                       "RETURN r.code AS code, a.id AS id, a.components AS c", {"m": inform_method, "level": "COUNTY"}):
+    for row in run.store.read("MATCH (a:Assessment)-[:ASSESSES]->(r:Region) "
+                              "WHERE a.method = $m AND r.regionLevel = $level "
+                              "RETURN r.code AS code, a.id AS id, a.components AS c", {"m": inform_method, "level": "COUNTY"}):
         informs[row["code"]] = (row["id"], json.loads(row["c"])["details"])
     section = run.cfg["ccd"]
     weights = {k: float(section["weights"][k]) for k in section["subsystems"]}

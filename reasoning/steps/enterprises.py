@@ -41,7 +41,8 @@ def dynamic_only_config(cfg: ModelConfig) -> ModelConfig:
     return cfg.with_overrides({"static": {"accident_free": {"bonus": 0.0}}}, version=f"{cfg.version}+dynamic-only")
 
 
-def step_enterprises(run: Run, *, rating: bool, risk: bool) -> list[ModelRun]:
+def step_enterprises(run: Run, *, rating: bool, risk: bool, keys: Iterable[str] | None = None) -> list[ModelRun]:
+    """Every enterprise, or only `keys` (an incremental run: stale results of the others are left alone)."""
     rating_cfg, risk_cfg = load_config("enterprise_rating"), load_config("enterprise_risk")
     dynamic_cfg = dynamic_only_config(rating_cfg)
     full_industries = list(run.cfg["enterprise"]["full_rating_industries"])
@@ -49,8 +50,9 @@ def step_enterprises(run: Run, *, rating: bool, risk: bool) -> list[ModelRun]:
     read_s = rating_s = risk_s = 0.0
     n_rating = n_risk = 0
     rating_versions: set[str] = set()
-    for keys in gf.iter_keys(run.store, "Enterprise", page=run.page):
-        for chunk in gf.batched(keys, run.batch):
+    pages = gf.iter_keys(run.store, "Enterprise", page=run.page) if keys is None else [sorted(set(keys))]
+    for page in pages:
+        for chunk in gf.batched(page, run.batch):
             t = Timer()
             records = gf.enterprise_batch(
                 run.store, chunk, run.as_of, windows=windows,
@@ -88,10 +90,12 @@ def step_enterprises(run: Run, *, rating: bool, risk: bool) -> list[ModelRun]:
     out = []
     share = read_s / (int(rating) + int(risk))
     if rating:
-        remove_stale(run, rating_cfg["method"], "Enterprise")
+        if keys is None:
+            remove_stale(run, rating_cfg["method"], "Enterprise")
         version = ", ".join(sorted(rating_versions)) or rating_cfg.version
         out.append(ModelRun("enterprise_rating", rating_cfg["method"], version, n_rating, rating_s + share))
     if risk:
-        remove_stale(run, risk_cfg["method"], "Enterprise")
+        if keys is None:
+            remove_stale(run, risk_cfg["method"], "Enterprise")
         out.append(ModelRun("enterprise_risk", risk_cfg["method"], risk_cfg.version, n_risk, risk_s + share))
     return out

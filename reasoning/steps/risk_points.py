@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from riskgraph.reasoning import graph_facts as gf
@@ -17,14 +17,17 @@ log = logging.getLogger(__name__)
 CONFLICT_FLAG = "conflict:reportedColour"
 
 
-def step_risk_points(run: Run, method: str) -> ModelRun:
+def step_risk_points(run: Run, method: str, ids: Iterable[str] | None = None) -> ModelRun:
+    """Every risk point assessed by `method`, or only `ids` (an incremental run leaves the others alone)."""
     timer, cfg = Timer(), load_config("risk_point")
     notation = method.upper()
     model_method = cfg[method]["method"]
     fields = ("likelihood", "exposure", "consequence", "severity", "reportedColour", "riskColour", "dataQuality")
     n = 0
-    for rows in gf.scan_pages(run.store, "RiskPoint", fields, where="n.assessmentMethod = $m",
-                              params={"m": notation}, page=run.page):
+    where, params = "n.assessmentMethod = $m", dict[str, Any](m=notation)
+    if ids is not None:
+        where, params = where + " AND n.id IN $only", {**params, "only": sorted(set(ids))}
+    for rows in gf.scan_pages(run.store, "RiskPoint", fields, where=where, params=params, page=run.page):
         items, updates, cleared, no_quality = [], [], [], []
         for row in rows:
             result = _risk_point_result(row, method, cfg)
@@ -51,7 +54,8 @@ def step_risk_points(run: Run, method: str) -> ModelRun:
         set_properties(run.store, "RiskPoint", updates)
         clear_property(run.store, "RiskPoint", "riskColour", cleared)
         clear_property(run.store, "RiskPoint", "dataQuality", no_quality)
-    remove_stale(run, model_method, "RiskPoint")
+    if ids is None:
+        remove_stale(run, model_method, "RiskPoint")
     return ModelRun(f"risk_point_{method}", model_method, cfg.version, n, timer.seconds)
 
 

@@ -22,6 +22,7 @@ from riskgraph.api.routes.qr.common import _audit, _deny, _rate_limit, _verify, 
 from riskgraph.api.routes.workflow_common import photo_store, step
 from riskgraph.api.schema import HIDDEN_DANGER, INSPECTION, RISK_POINT
 from riskgraph.graph.values import LOCAL_TZ
+from riskgraph.ontology.anchors import CONCERNS, PUBLIC_REPORT
 from riskgraph.ontology.model import Disclosure
 from riskgraph.workflows.actors import Owner
 from riskgraph.workflows.hidden_dangers import Loop
@@ -30,8 +31,6 @@ from riskgraph.workflows.writes import Link, Written
 
 router = APIRouter(tags=["qr codes"])
 
-PUBLIC_REPORT = "PublicReport"
-CONCERNS = "CONCERNS"
 #: what a hidden danger filed through a code records as its source (rg:reportSource)
 SELF_INSPECTION = "企业自查"
 #: what a public report filed through a code records as its source

@@ -1,0 +1,289 @@
+"""After every load and every write through the API: fresh scores, the warning rules, watches.
+
+    report = after_change(store, changes, batch="load-…", data_dir=…)
+
+1. which subjects the changes touch (the owning enterprise of a hidden danger or an alarm, a hazard
+   source holding a changed inventory, the area aggregates for regions and resources …), along the
+   ontology's ownership relations;
+2. `reasoning.incremental.reassess` for those subjects and the aggregates over them;
+3. the warning rules (`workflows.warnings.generate`), which also see the colours and levels step 2 changed;
+4. watch notifications for the subscribers of what changed (notify/watches.py).
+
+`riskgraph load` runs it after the load (`touched_by_load` reads what the load wrote from its
+SourceRecords and ChangeEvents); the service runs it in the background after its own writes
+(`FreshnessWorker`), so a request never waits for the models.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from riskgraph.api.schema import Schema
+from riskgraph.api.users import user_store
+from riskgraph.graph.dialect import ident
+from riskgraph.graph.store import GraphStore
+from riskgraph.notify.channels import ChannelRegistry, channel_registry
+from riskgraph.notify.watches import Change, WatchReport, notify_changes
+from riskgraph.reasoning.incremental import Subjects, reassess
+from riskgraph.reasoning.run_context import ModelRun
+from riskgraph.reasoning.warnings import load_rules
+from riskgraph.workflows.warnings import GenerationReport, generate
+
+log = logging.getLogger("riskgraph.freshness")
+
+AREA_LABELS = frozenset({"Region", "NaturalDisasterRiskPoint", "Shelter", "RescueTeam", "Warehouse", "Supply"})
+#: past this many touched enterprises a load is a bulk load: every enterprise is re-assessed
+BULK = 500
+#: past this many touched nodes (a first load of a province) nothing is located one by one: every
+#: subject is re-assessed, and watchers hear of changes to the enterprises and risk points themselves
+BULK_NODES = 5_000
+
+
+@dataclass
+class PipelineReport:
+    batch: str
+    touched: int = 0
+    subjects: dict[str, Any] = field(default_factory=dict)
+    runs: list[ModelRun] = field(default_factory=list)
+    warnings: GenerationReport | None = None
+    watches: WatchReport | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        return {"batch": self.batch, "touched": self.touched, "subjects": self.subjects,
+                "models": len(self.runs), "warnings": self.warnings.summary() if self.warnings else None,
+                "watchNotifications": self.watches.notifications if self.watches else 0,
+                "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}
+
+
+def _key_column(store: GraphStore, label: str) -> str:
+    return store.ontology.key_of(label)
+
+
+def touched_by_load(store: GraphStore, load_id: str) -> list[Change]:
+    """The nodes one load wrote (new or changed rows) and the facts it changed, from its provenance."""
+    rows = store.read("MATCH (n)-[:DERIVED_FROM]->(s:SourceRecord) WHERE s.loadId = $id "
+                      "RETURN DISTINCT labels(n) AS l, n.id AS id, n.uscc AS uscc, n.code AS code, n.name AS name",
+                      {"id": load_id})
+    events = store.read("MATCH (c:ChangeEvent) WHERE c.loadId = $id RETURN c.entityLabel AS label, c.entityKey AS key, "
+                        "c.property AS prop, c.oldValue AS old, c.newValue AS new", {"id": load_id})
+    changed: dict[tuple[str, str], list[tuple[str, Any, Any]]] = defaultdict(list)
+    for e in events:
+        changed[(e["label"], e["key"])].append((e["prop"], _loads(e["old"]), _loads(e["new"])))
+    labels = set(store.ontology.labels)
+    nodes: dict[tuple[str, str], str | None] = {}
+    for r in rows:
+        label = next((lbl for lbl in r["l"] if lbl in labels), None)
+        if label is None:
+            continue
+        key = {"uscc": r["uscc"], "code": r["code"]}.get(_key_column(store, label), r["id"])
+        if key is not None:
+            nodes[(label, str(key))] = r["name"]
+    # a first load of a province: everything is new, and looking each node up again would cost minutes
+    earlier = _loaded_before(store, nodes, load_id) if len(nodes) <= BULK_NODES else set()
+    out = []
+    for (label, key), name in sorted(nodes.items()):
+        if (label, key) in changed:
+            out.append(Change(label, key, "changed", tuple(changed[(label, key)]), name))
+        elif (label, key) not in earlier:
+            out.append(Change(label, key, "new", (), name))
+        else:  # re-stated without a changed fact (a re-sorted row): still re-assessed, never announced
+            out.append(Change(label, key, "restated", (), name))
+    return out
+
+
+def _loaded_before(store: GraphStore, nodes: dict[tuple[str, str], Any], load_id: str) -> set[tuple[str, str]]:
+    by_label: dict[str, list[str]] = defaultdict(list)
+    for label, key in nodes:
+        by_label[label].append(key)
+    out = set()
+    for label, keys in by_label.items():
+        key = ident(_key_column(store, label))
+        for r in store.read(f"UNWIND $keys AS k MATCH (n:{ident(label)} {{{key}: k}})-[:DERIVED_FROM]->(s:SourceRecord) "
+                            "WHERE s.loadId <> $id RETURN DISTINCT k", {"keys": keys, "id": load_id}):
+            out.add((label, str(r["k"])))
+    return out
+
+
+def _loads(text: Any) -> Any:
+    try:
+        return json.loads(text) if isinstance(text, str) else text
+    except json.JSONDecodeError:
+        return text
+
+
+def locate(store: GraphStore, schema: Schema, changes: Sequence[Change]) -> tuple[list[Change], Subjects, dict[str, str | None]]:
+    """Each change with its enterprises, risk points and region; the subjects to re-assess; enterprise regions."""
+    by_label: dict[str, list[str]] = defaultdict(list)
+    for c in changes:
+        by_label[c.label].append(c.key)
+    owners: dict[tuple[str, str], set[str]] = defaultdict(set)
+    e_key = ident(store.ontology.key_of("Enterprise"))
+    for label, keys in by_label.items():
+        if label in schema.owned:
+            key = ident(store.ontology.key_of(label))
+            for r in store.read(f"MATCH (e:Enterprise)-{schema.ownership_pattern(1)}->(n:{ident(label)}) WHERE n.{key} IN $keys "
+                                f"RETURN n.{key} AS k, collect(DISTINCT e.{e_key}) AS u", {"keys": keys}):
+                owners[(label, str(r["k"]))].update(str(u) for u in r["u"] if u)
+    points: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for r in store.read("MATCH (h:HiddenDanger)-[:AT_RISK_POINT]->(p:RiskPoint) WHERE h.id IN $keys RETURN h.id AS k, p.id AS p",
+                        {"keys": by_label.get("HiddenDanger", []) + []}):
+        points[("HiddenDanger", r["k"])].add(r["p"])
+    for r in store.read("MATCH (h:HiddenDanger)-[:RECTIFIED_BY]->(x:Rectification), (h)-[:AT_RISK_POINT]->(p:RiskPoint) "
+                        "WHERE x.id IN $keys RETURN x.id AS k, p.id AS p", {"keys": by_label.get("Rectification", [])}):
+        points[("Rectification", r["k"])].add(r["p"])
+    holders = store.read("MATCH (h:HazardSource)-[:HOLDS]->(i:Inventory) WHERE i.id IN $keys RETURN DISTINCT h.id AS h",
+                         {"keys": by_label.get("Inventory", [])})
+    subjects = Subjects()
+    subjects.hazard_sources.update(by_label.get("HazardSource", []), (r["h"] for r in holders))
+    subjects.risk_points.update(by_label.get("RiskPoint", []))
+    subjects.enterprises.update(by_label.get("Enterprise", []))
+    subjects.areas = any(label in AREA_LABELS for label in by_label)
+    subjects.disaster_events = "DisasterEvent" in by_label
+    for usccs in owners.values():
+        subjects.enterprises.update(usccs)
+    regions = {str(r["u"]): r["r"] for r in store.read(
+        f"UNWIND $keys AS k MATCH (e:Enterprise {{{e_key}: k}}) RETURN k AS u, e.regionCode AS r",
+        {"keys": sorted(subjects.enterprises)})}
+    node_regions: dict[tuple[str, str], str | None] = {}
+    for label, keys in by_label.items():
+        if "regionCode" in store.ontology.properties_of(label):
+            key = ident(store.ontology.key_of(label))
+            for r in store.read(f"UNWIND $keys AS k MATCH (n:{ident(label)} {{{key}: k}}) RETURN k, n.regionCode AS r",
+                                {"keys": keys}):
+                node_regions[(label, str(r["k"]))] = r["r"]
+    located = []
+    for c in changes:
+        ents = tuple(sorted(owners.get((c.label, c.key), set())))
+        region = node_regions.get((c.label, c.key)) or next((regions.get(u) for u in ents if regions.get(u)), None)
+        if c.label == "Region":
+            region = c.key
+        located.append(Change(c.label, c.key, c.kind, c.changes, c.name, ents,
+                              tuple(sorted(points.get((c.label, c.key), set()))), region))
+    return located, subjects, regions
+
+
+def _bulk(store: GraphStore, changes: Sequence[Change]) -> tuple[list[Change], Subjects, dict[str, str | None]]:
+    """Every subject, without locating each change (a first load of a province touches all of them)."""
+    def keys(label: str) -> set[str]:
+        key = ident(store.ontology.key_of(label))
+        return {str(r["k"]) for r in store.read(f"MATCH (n:{ident(label)}) RETURN n.{key} AS k")}
+
+    subjects = Subjects(enterprises=keys("Enterprise"), hazard_sources=keys("HazardSource"), risk_points=keys("RiskPoint"),
+                        areas=True, disaster_events=True)
+    regions = {str(r["u"]): r["r"] for r in store.read("MATCH (e:Enterprise) RETURN e.uscc AS u, e.regionCode AS r")}
+    located = [Change(c.label, c.key, c.kind, c.changes, c.name, region=regions.get(c.key) if c.label == "Enterprise" else None)
+               for c in changes if c.label in ("Enterprise", "RiskPoint")]
+    return located, subjects, regions
+
+
+def after_change(store: GraphStore, changes: Sequence[Change], *, batch: str, data_dir: Path | None = None,
+                 registry: ChannelRegistry | None = None, as_of: dt.date | None = None,
+                 schema: Schema | None = None) -> PipelineReport:
+    """Fresh scores for what changed, then the warning rules, then the watches."""
+    report = PipelineReport(batch=batch, touched=len(changes))
+    if not changes:
+        return report
+    schema = schema or Schema(store.ontology)
+    registry = registry if registry is not None else channel_registry(data_dir)
+    started = time.perf_counter()
+    if len(changes) > BULK_NODES:
+        located, subjects, regions = _bulk(store, changes)
+    else:
+        located, subjects, regions = locate(store, schema, changes)
+    if len(subjects.enterprises) > BULK:  # a bulk load: every enterprise, once
+        subjects.enterprises = {str(r["u"]) for r in store.read("MATCH (e:Enterprise) RETURN e.uscc AS u")}
+    report.subjects = subjects.describe()
+    report.seconds["locate"] = time.perf_counter() - started
+    t = time.perf_counter()
+    report.runs = reassess(store, subjects, as_of=as_of)
+    report.seconds["reassess"] = time.perf_counter() - t
+    t = time.perf_counter()
+    rules = load_rules()
+    report.warnings = generate(store, rules=rules, registry=registry)
+    report.seconds["warnings"] = time.perf_counter() - t
+    t = time.perf_counter()
+    announced = [c for c in located if c.kind in ("new", "changed")]
+    report.watches = notify_changes(store, announced, users=user_store(data_dir), batch=batch, registry=registry,
+                                    watched_labels=rules["watch"]["labels"], regions=regions)
+    report.seconds["watches"] = time.perf_counter() - t
+    report.seconds["total"] = time.perf_counter() - started
+    log.info("fresh scores after %s: %s", batch, report.summary())
+    return report
+
+
+class FreshnessWorker:
+    """The service's background pipeline: writes are queued, coalesced and processed off the request path."""
+
+    def __init__(self, store: GraphStore, *, data_dir: Path, registry: ChannelRegistry, schema: Schema,
+                 on_done: Callable[[PipelineReport], None] | None = None, coalesce_s: float = 0.2) -> None:
+        self.store = store
+        self.data_dir = data_dir
+        self.registry = registry
+        self.schema = schema
+        self.on_done = on_done
+        self.coalesce_s = coalesce_s
+        self._queue: queue.Queue[list[Change] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self.reports: list[PipelineReport] = []
+        self._idle = threading.Event()
+        self._idle.set()
+
+    def submit(self, changes: Iterable[Change]) -> None:
+        items = list(changes)
+        if items:
+            self._idle.clear()
+            self._queue.put(items)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="riskgraph-freshness", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._queue.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wait_idle(self, timeout: float) -> bool:
+        return self._idle.wait(timeout)
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = list(first)
+            deadline = time.monotonic() + self.coalesce_s
+            stop = False
+            while True:
+                try:
+                    more = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.extend(more)
+            try:
+                report = after_change(self.store, batch, batch=f"write-{uuid.uuid4().hex[:12]}", data_dir=self.data_dir,
+                                      registry=self.registry, schema=self.schema)
+                self.reports = (self.reports + [report])[-20:]
+                if self.on_done:
+                    self.on_done(report)
+            except Exception:
+                log.exception("fresh scores after %d writes failed", len(batch))
+            if self._queue.empty():
+                self._idle.set()
+            if stop:
+                return
