@@ -28,6 +28,7 @@ from riskgraph.api.schema import ASSESSMENT, ENTERPRISE, REGION_CODE, RISK_POINT
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import decode_properties
+from riskgraph.ontology.anchors import RISK_ANALYSIS
 from riskgraph.reasoning.models.config import ModelConfig, load_config
 from riskgraph.reasoning.models.result import ModelResult
 from riskgraph.reasoning.models.risk_point import lec, ls
@@ -36,7 +37,7 @@ from riskgraph.workflows.actors import Missing, Owner, WorkflowError, WrongState
 from riskgraph.workflows.origin import Origin
 from riskgraph.workflows.writes import Link, WriteConflict, WriteService, Written
 
-ANALYSIS = "RiskAnalysis"
+ANALYSIS = RISK_ANALYSIS
 #: the methods an enterprise files through its code, and the factors each takes (property: letter)
 FACTORS = {"LEC": {"likelihood": "L", "exposure": "E", "consequence": "C"}, "LS": {"likelihood": "L", "severity": "S"}}
 #: what a version compares with the one before it

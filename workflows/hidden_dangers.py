@@ -35,7 +35,14 @@ from riskgraph.api.schema import ENTERPRISE, HIDDEN_DANGER, RECTIFICATION, REGIO
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import decode_properties
-from riskgraph.ontology.anchors import CHANGE_EVENT, DERIVED_FROM, SOURCE_RECORD
+from riskgraph.ontology.anchors import (
+    ACCEPTED_STATE,
+    CHANGE_EVENT,
+    CLOSED_STATE,
+    DERIVED_FROM,
+    RECTIFIED_STATE,
+    SOURCE_RECORD,
+)
 from riskgraph.workflows.actors import Denied, Missing, Owner, WorkflowError, WrongState, is_bureau, is_owner, level, require
 from riskgraph.workflows.origin import Origin
 from riskgraph.workflows.photos import PhotoError, PhotoStore
@@ -44,7 +51,7 @@ from riskgraph.workflows.writes import Link, WriteConflict, WriteService, Writte
 STATE = "state"
 GRADE = "grade"
 REPORTED, ASSIGNED, RECTIFYING = "REPORTED", "ASSIGNED", "RECTIFYING"
-SUBMITTED, ACCEPTED, CLOSED = "RECTIFIED", "VERIFIED", "CLOSED"
+SUBMITTED, ACCEPTED, CLOSED = RECTIFIED_STATE, ACCEPTED_STATE, CLOSED_STATE
 OPEN = (REPORTED, ASSIGNED, RECTIFYING)
 GENERAL = "GENERAL"
 #: who may take a step: the enterprise, its bureau, or (acceptance) the enterprise for 一般隐患 only

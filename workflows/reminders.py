@@ -19,12 +19,12 @@ from riskgraph.api.schema import DANGER_STATE, DEADLINE, ENTERPRISE, HIDDEN_DANG
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import to_epoch_ms
+from riskgraph.ontology.anchors import REMINDER
 from riskgraph.workflows.hidden_dangers import OPEN
 from riskgraph.workflows.origin import Origin
 from riskgraph.workflows.tasks import Tasks, overdue_checks
 from riskgraph.workflows.writes import Link, WriteConflict, WriteService
 
-REMINDER = "Reminder"
 DEADLINE_NEAR, DEADLINE_PASSED, CHECKS_LAPSED, PLACARD_OUTDATED = (
     "deadline_near", "deadline_passed", "checks_overdue", "placard_outdated")
 #: remind this many days before a rectification deadline

@@ -28,6 +28,8 @@ from riskgraph.api.schema import CONTROL_MEASURE, ENTERPRISE, REGION_CODE, RISK_
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import decode_properties, to_epoch_ms
+from riskgraph.ontology import anchors
+from riskgraph.ontology.anchors import HIDDEN_DANGER, INSPECTION_RECORD, INSPECTION_TASK, RISK_ANALYSIS_UNIT
 from riskgraph.workflows.actors import Missing, Owner, WorkflowError, WrongState, is_owner, level, require
 from riskgraph.workflows.hidden_dangers import GENERAL, Loop
 from riskgraph.workflows.origin import Origin
@@ -35,11 +37,7 @@ from riskgraph.workflows.photos import PhotoError, PhotoStore
 from riskgraph.workflows.schedule import Period, lapsed, parse_period, period_of
 from riskgraph.workflows.writes import Link, WriteConflict, WriteService, Written
 
-ANALYSIS_UNIT = "RiskAnalysisUnit"
-RISK_EVENT = "RiskEvent"
-TASK = "InspectionTask"
-RECORD = "InspectionRecord"
-HIDDEN_DANGER = "HiddenDanger"
+ANALYSIS_UNIT, RISK_EVENT, TASK, RECORD = RISK_ANALYSIS_UNIT, anchors.RISK_EVENT, INSPECTION_TASK, INSPECTION_RECORD
 #: a task the source system stopped (任务状态) is not due
 STOPPED = ("已停止", "停止", "STOPPED")
 #: the source a hidden danger found by a check records (rg:reportSource)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.models import PROPERTIES, LevelName, NodeOut, Out
-from riskgraph.api.routes.workflow_common import audit, node, step
+from riskgraph.api.routes.workflow_common import after, audit, node, step
 from riskgraph.api.schema import RISK_POINT
 from riskgraph.api.writes import origin_of
 from riskgraph.workflows.actors import level
@@ -79,6 +79,7 @@ def file_analysis(id: str = ID, body: AnalysisIn = Body(...), ctx: Context = CON
         controls=body.controls, note=body.note, raw=body.model_dump(mode="json")))
     audit(ctx, "risk_analysis", "ok", 200, subject=f"{RISK_POINT}/{id}",
           details={"record": filed.point.record, "revision": filed.revision})
+    after(ctx, filed.point, filed.version, filed.assessment)
     _, owner = analyses.point(id)
     return {"riskPoint": id, "revision": filed.revision, "method": filed.point.properties["assessmentMethod"],
             "value": filed.result.score, "level": filed.result.level, "colour": filed.result.colour,

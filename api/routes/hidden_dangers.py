@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.models import PROPERTIES, LevelName, NodeOut, Out
-from riskgraph.api.routes.workflow_common import audit, node, photo_store, step
+from riskgraph.api.routes.workflow_common import after, audit, node, photo_store, step
 from riskgraph.api.schema import HIDDEN_DANGER
 from riskgraph.api.writes import origin_of
 from riskgraph.workflows.actors import level
@@ -97,6 +97,7 @@ def _answer(ctx: Context, loop: Loop, action: str, moved: Moved) -> dict[str, An
     if moved.rectification is not None:
         details["rectification"] = moved.rectification.key
     audit(ctx, action, "ok", 200, subject=subject, details=details)
+    after(ctx, moved.written, moved.rectification)
     danger = node(ctx, moved.written, seen)
     return {"id": moved.danger.id, "state": danger["properties"].get("state"), "previousState":
             moved.previous if "state" in danger["properties"] else None,

@@ -16,7 +16,7 @@ from riskgraph.api.access import check_uscc
 from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.errors import invalid
 from riskgraph.api.models import PROPERTIES, NodeOut, Out
-from riskgraph.api.routes.workflow_common import audit, node, photo_store, step
+from riskgraph.api.routes.workflow_common import after, audit, node, photo_store, step
 from riskgraph.api.schema import ENTERPRISE
 from riskgraph.api.writes import origin_of
 from riskgraph.graph.values import LOCAL_TZ
@@ -162,6 +162,7 @@ def record(id: str = Path(..., min_length=1, max_length=300, description="<task 
     if done.danger is not None:
         details["hiddenDanger"] = done.danger.key
     audit(ctx, "task_record", "ok", 201, subject=f"InspectionTask/{done.occurrence.task.id}", details=details)
+    after(ctx, done.record, done.danger)
     return {"id": done.occurrence.id, "status": "done", "record": node(ctx, done.record, seen),
             "hiddenDanger": node(ctx, done.danger, seen) if done.danger is not None else None}
 
@@ -179,5 +180,6 @@ def commitment(uscc: str = Path(...), body: CommitmentIn = Body(...), ctx: Conte
         ENTERPRISE, code, {"safetyCommitment": body.text.strip(), "commitmentOn": origin.at.date()}, origin,
         raw=body.model_dump(mode="json")))
     audit(ctx, "commitment", "ok", 200, subject=f"{ENTERPRISE}/{code}", details={"record": written.record})
+    after(ctx, written)
     return {"uscc": code, "safetyCommitment": written.properties["safetyCommitment"],
             "commitmentOn": written.properties["commitmentOn"]}

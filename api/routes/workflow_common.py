@@ -13,6 +13,7 @@ from riskgraph.api.deps import Context, client_of, services
 from riskgraph.api.errors import ApiError
 from riskgraph.api.models import NodeOut
 from riskgraph.api.writes import api_error
+from riskgraph.notify.watches import Change
 from riskgraph.ontology.model import Disclosure
 from riskgraph.workflows.actors import Denied, WorkflowError
 from riskgraph.workflows.photos import PhotoStore
@@ -64,10 +65,21 @@ def step[T](ctx: Context, action: str, subject: str, run: Callable[[], T]) -> T:
         raise api_error(exc) from None
 
 
+def after(ctx: Context, *written: Written | None) -> None:
+    """Tell the background what the step wrote: fresh scores, the warning rules and watches follow,
+    off the request (as for every write through the API)."""
+    bg = getattr(ctx.request.app.state, "background", None)
+    if bg is None:
+        return
+    bg.freshness.submit([Change(w.label, w.key, "new" if w.created else "changed",
+                                tuple((c.property, c.old, c.new) for c in w.changes))
+                         for w in written if w is not None])
+
+
 def node(ctx: Context, written: Written, level: Disclosure) -> dict[str, Any]:
     """A node a step wrote, as the caller may read it."""
     return {"label": written.label, "key": written.key,
             "properties": ctx.disclosed.properties(written.label, written.properties, level)}
 
 
-__all__ = ["NodeOut", "audit", "node", "photo_store", "step"]
+__all__ = ["NodeOut", "after", "audit", "node", "photo_store", "step"]

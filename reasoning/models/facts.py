@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from riskgraph.reasoning.models.vocab import rank, vocabulary
+from riskgraph.reasoning.models.vocab import rank
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from riskgraph.api.errors import invalid
 from riskgraph.api.models import PROPERTIES, Out
 from riskgraph.api.qr.entities import Facts
 from riskgraph.api.routes.qr.common import _audit, _deny, _rate_limit, _verify, qr_service
-from riskgraph.api.routes.workflow_common import photo_store, step
+from riskgraph.api.routes.workflow_common import after, photo_store, step
 from riskgraph.api.schema import HIDDEN_DANGER, INSPECTION, RISK_POINT
 from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.ontology.anchors import CONCERNS, PUBLIC_REPORT
@@ -155,6 +155,7 @@ def file_hidden_danger(token: str = Path(...), body: HiddenDangerIn = Body(...),
         source=SELF_INSPECTION, photos=body.photos, raw=raw, prefix="HD-QR"))
     _audit(ctx, "qr_hidden_danger", "ok", 201, subject=f"{HIDDEN_DANGER}/{written.key}",
            details={"tokenId": verified.token_id, "entity": subject, "record": written.record})
+    after(ctx, written)
     return _created(ctx, written, caller.enterprise_level(uscc, region))
 
 
@@ -224,6 +225,7 @@ def record_inspection(token: str = Path(...), body: InspectionIn = Body(...), ct
     _audit(ctx, "qr_inspection", "ok", 201, subject=f"{INSPECTION}/{written.key}",
            details={"tokenId": verified.token_id, "entity": subject, "record": written.record,
                     "hiddenDangers": [d.key for d in done.dangers]})
+    after(ctx, written, *done.dangers)
     seen = caller.enterprise_level(uscc, region)
     return {**_created(ctx, written, seen), "hiddenDangers": [_created(ctx, d, seen) for d in done.dangers]}
 
