@@ -16,6 +16,7 @@ from riskgraph.api.audit import AuditLog
 from riskgraph.api.auth import TokenService, load_secret
 from riskgraph.api.background import start_background
 from riskgraph.api.deps import Services
+from riskgraph.api.limits import Edge, EdgeMiddleware, Limits
 from riskgraph.api.routes import (
     admin,
     analyst,
@@ -25,9 +26,11 @@ from riskgraph.api.routes import (
     events,
     health,
     layers,
+    match,
     nodes,
     qr,
     recommendations,
+    review,
     risk_points,
     warnings,
 )
@@ -50,7 +53,7 @@ Anonymous callers read public fields. Log in at `POST /auth/token` (OAuth2 passw
 
 
 def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
-               settings: Settings | None = None) -> FastAPI:
+               settings: Settings | None = None, limits: Limits | None = None) -> FastAPI:
     """The service over the store at `store_url` (default: RISKGRAPH_GRAPH_URL, else the embedded
     store in `data_dir`), keeping accounts, the audit log and the token secret in `data_dir`
     (default: RISKGRAPH_DATA_DIR, else the user's data directory)."""
@@ -76,7 +79,9 @@ def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
         responses=errors.COMMON_RESPONSES,
     )
     errors.install(app)
-    for module in (health, auth, enterprises, risk_points, nodes, assessments, layers, analyst, admin, qr, recommendations):
+    app.state.limits = Edge(limits or Limits.from_env())  # see api/limits.py
+    app.add_middleware(EdgeMiddleware)
+    for module in (health, auth, enterprises, risk_points, nodes, assessments, layers, analyst, admin, qr, recommendations, match, review):
         app.include_router(module.router)
     for module in (warnings, events):
         app.include_router(module.router)

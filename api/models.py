@@ -24,7 +24,7 @@ LevelName = Literal["public", "enterprise", "inspector", "internal"]
 if set(get_args(LevelName)) != {d.name.lower() for d in Disclosure}:
     raise RuntimeError("api.models.LevelName no longer matches ontology.model.Disclosure")
 
-PROPERTIES = (
+PROPERTIES_DESCRIPTION = (
     "the node's properties that the caller's disclosure level may read: names and datatypes are those the "
     "ontology declares for the node's class (ontology/riskgraph.ttl); dates and times as ISO 8601 text, "
     "vocabulary values as SKOS notations, multi-valued properties as lists, JSON-text properties (an "
@@ -45,7 +45,7 @@ class NodeOut(Out):
 
     label: str = Field(description="the node's ontology class")
     key: str | None = Field(description=KEY)
-    properties: dict[str, Any] = Field(description=PROPERTIES)
+    properties: dict[str, Any] = Field(description=PROPERTIES_DESCRIPTION)
 
 
 class NodeRefOut(Out):
@@ -69,7 +69,7 @@ class ViewNodeOut(Out):
 
     label: str = Field(description="the node's ontology class")
     key: str = Field(description=KEY)
-    properties: dict[str, Any] = Field(description=PROPERTIES)
+    properties: dict[str, Any] = Field(description=PROPERTIES_DESCRIPTION)
     derived: DangerStatus | None = Field(None, description="hidden dangers: open / overdue, computed at read time")
     relations: dict[str, list[ViewNodeOut | NodeRefOut]] | None = Field(
         None, description="lists of related nodes named after the ontology relation (`hasLicence`; `^assesses` "

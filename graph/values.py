@@ -82,12 +82,23 @@ def _coerce(prop: PropertyDef, value: Any) -> Any:
         number = float(value)
         if math.isnan(number) or math.isinf(number):
             raise PropertyValueError(f"{prop.name}: {value!r} is not a finite number")
-        return number
+        return canonical_float(number)
     if kind == "boolean":
         if isinstance(value, bool):
             return value
         raise PropertyValueError(f"{prop.name}: {value!r} is not a boolean")
     raise AssertionError(kind)
+
+
+#: significant digits a stored decimal keeps: FalkorDB answers doubles with 15, so a value written
+#: with more (7997.6230000000005) would come back different and look changed on the next load
+FLOAT_DIGITS = 15
+
+
+def canonical_float(number: float) -> float:
+    """The number as the stores give it back (15 significant digits), so that what is written and
+    what is read compare equal."""
+    return float(f"{number:.{FLOAT_DIGITS}g}")
 
 
 def encode_properties(ontology: Ontology, label: str, values: Mapping[str, Any]) -> dict[str, Any]:

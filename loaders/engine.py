@@ -4,8 +4,9 @@ Per batch of rows, in this order so that a kill -9 at any point followed by a re
 same graph as an uninterrupted load:
 1. change events for facts the rows change (deterministic ids: rewriting them is harmless);
 2. the row nodes, their enterprise relationships, enterprise facts and links (idempotent MERGEs);
-3. last, the rows' SourceRecords with their content hash — a row whose record exists with the
-   same hash is skipped next time, so a row is only "done" once everything it wrote is written.
+3. last, the rows' SourceRecords with their content hash and their DERIVED_FROM links, in one
+   statement — a row whose record exists, linked, with the same hash is skipped next time, so a
+   row is only "done" once everything it wrote is written.
 Rejected rows become QuarantinedRow nodes with a reason code, written the same way.
 """
 from __future__ import annotations
@@ -25,15 +26,19 @@ from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import encode_properties
 from riskgraph.loaders.fields import FieldContext, normalise, raw_value
 from riskgraph.loaders.mapping import FieldSpec, FileSpec, LinkSpec, SourceMapping
+from riskgraph.loaders.matching.records import Query
 from riskgraph.loaders.normalise.errors import RowError
-from riskgraph.loaders.normalise.regions import region_from_address, region_table
-from riskgraph.loaders.normalise.uscc import Uscc, parse_uscc
-from riskgraph.loaders.readers import SourceRow, read_rows
-from riskgraph.loaders.resolve import EnterpriseIndex, Resolution
+from riskgraph.loaders.normalise.regions import region_table
+from riskgraph.loaders.normalise.uscc import Uscc
+from riskgraph.loaders.readers import SourceFileError, SourceRow, read_rows
+from riskgraph.loaders.resolve import REVIEW, EnterpriseIndex, Resolution, record_query
+from riskgraph.loaders.review import apply_decision, decisions_for, draft, write_items
 from riskgraph.ontology.anchors import CHANGE_EVENT, DERIVED_FROM, ENTERPRISE, QUARANTINED_ROW, SOURCE_RECORD
 from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX
 
 BATCH_ROWS = 1_000
+#: provenance a review item keeps of the row that raised it
+_ITEM_PROVENANCE = ("sourceSystem", "sourceFile", "rowNumber", "loadId", "loadedAt")
 
 
 @dataclass
@@ -43,9 +48,14 @@ class FileStats:
     read: int = 0
     loaded: int = 0
     merged: int = 0       # rows whose enterprise was found by name rather than by its USCC
+    review: int = 0       # rows loaded without an enterprise until a person decides which
     unchanged: int = 0    # rows already loaded with the same content
     changes: int = 0      # facts changed by a newer export
     quarantined: Counter = field(default_factory=Counter)
+    #: the file could not be read (whole or from some point on): why, naming the file
+    error: str | None = None
+    #: columns the mapping reads that the file's header lacks (their values are empty)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def quarantined_total(self) -> int:
@@ -59,11 +69,48 @@ class Prepared:
     props: dict[str, Any] = field(default_factory=dict)
     key: str = ""
     resolution: Resolution | None = None
+    review: dict[str, Any] | None = None  # the review item the row raises (loaded without an enterprise)
     enterprise_facts: dict[str, Any] = field(default_factory=dict)
     links: list[tuple[LinkSpec, list[str]]] = field(default_factory=list)
     extra_nodes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     error: RowError | None = None
+
+
+def required_columns(spec: FileSpec) -> list[tuple[str, tuple[str, ...]]]:
+    """What the header must have, as (what it is for, columns any one of which will do): the key's
+    columns, required fields' columns and the columns that name the row's enterprise."""
+    needed: list[tuple[str, tuple[str, ...]]] = []
+    for f in spec.fields:
+        if f.prop != spec.key and not f.required:
+            continue
+        what = f"{f.prop}" + (f", the key of {spec.label}" if f.prop == spec.key else ", a required field")
+        if f.type in ("compose", "sum"):
+            optional = set(f.options.get("optional", ()))
+            needed += [(what, (c,)) for c in f.columns if c not in optional]
+        else:
+            needed.append((what, f.columns))
+    ent = spec.enterprise
+    if ent is not None and ent.required:
+        needed += [("the enterprise the row is about", (c,)) for c in (ent.uscc, ent.name) if c]
+    return needed
+
+
+def check_header(spec: FileSpec, warnings: list[str]) -> Callable[[list[str]], str | None]:
+    """A reader's header check for this file: a missing required column refuses the file (the
+    message says which and what for); a missing optional one is noted in `warnings`."""
+    def check(header: list[str]) -> str | None:
+        present = set(header)
+        missing = [f"{' or '.join(cols)} ({what})" for what, cols in required_columns(spec) if not present & set(cols)]
+        if missing:
+            return "the header has no column " + "; no column ".join(missing) + f" — it has: {', '.join(header)}"
+        for f in spec.fields:
+            if not present & set(f.columns) and not (f.type in ("compose", "sum") and present & set(f.columns)):
+                note = f"no column {' or '.join(f.columns)}: {f.prop} is empty in every row"
+                if note not in warnings:
+                    warnings.append(note)
+        return None
+    return check
 
 
 def row_digest(row: SourceRow) -> str:
@@ -86,10 +133,12 @@ class FileLoader:
         self.stats = FileStats(mapping.source, spec.path)
         self._seen_digests: dict[str, int] = {}
         self._located = self.onto.is_a(spec.label, "GeoFeature")
+        #: people's decisions about this class's facts, which every load applies
+        self.decisions = decisions_for(store, spec.label) if spec.enterprise is not None else {}
 
     # ------------------------------------------------------------------ preparing rows
     def prepare(self, row: SourceRow) -> Prepared:
-        prepared = Prepared(row=row, digest=row_digest(row))
+        prepared = Prepared(row=row, digest=row_digest(row), flags=list(row.flags))
         first = self._seen_digests.setdefault(prepared.digest, row.number)
         try:
             if first != row.number:
@@ -159,8 +208,9 @@ class FileLoader:
             return code.code
         if not values.get("name"):
             raise RowError("missing_required", "neither a 统一社会信用代码 nor a name", "uscc")
-        resolution = self.index.resolve(None, values.get("name"), values.get("regionCode"))
-        if resolution.uscc is None:
+        resolution = self.index.match(Query(name=values.get("name"), region=values.get("regionCode"),
+                                            address=values.get("address"), legal_rep=values.get("legalRepresentative")))
+        if not resolution.resolved or resolution.uscc is None:
             raise RowError("unresolved_entity", "no valid 统一社会信用代码 and no unique registry match: "
                            + "; ".join(resolution.reasons), "uscc")
         p.resolution = resolution
@@ -170,16 +220,17 @@ class FileLoader:
         """Which registered enterprise the row is about; the reason code says why not, if none."""
         ent = self.spec.enterprise
         assert ent is not None
-        uscc_raw = (p.row.values.get(ent.uscc) or "").strip() if ent.uscc else ""
-        name_raw = (p.row.values.get(ent.name) or "").strip() if ent.name else ""
-        code = parse_uscc(uscc_raw)
-        hint = None
-        if ent.region_column and p.row.values.get(ent.region_column):
-            hint = region_from_address(p.row.values[ent.region_column] or "")
-        if hint is None and code is not None and code.region_code in region_table():
-            hint = code.region_code
-        resolution = self.index.resolve(uscc_raw or None, name_raw or None, hint)
-        if resolution.uscc is None:
+        query = record_query(ent, p.row.values)
+        uscc_raw, name_raw, code = query.uscc or "", query.name or "", query.code
+        resolution = apply_decision(self.index.match(query), self.decisions.get(p.key))
+        if resolution.outcome == REVIEW:
+            # loaded without an enterprise; the facts it asserts about one wait on the review item
+            facts = self._values(ent.fields, ENTERPRISE, p)
+            p.resolution = resolution
+            p.review = draft(self.spec.label, p.key, resolution, query,
+                             _jsonable({k: v for k, v in facts.items() if v is not None}))
+            return
+        if not resolution.resolved or resolution.uscc is None:
             if not ent.required and not uscc_raw and not name_raw:
                 return
             column = ent.uscc or ent.name
@@ -218,6 +269,7 @@ class FileLoader:
         self._write_nodes(todo)
         self._write_enterprise_facts(todo)
         self._write_links(todo)
+        self._write_reviews(todo)
         self._write_records(todo)
         self._write_quarantine([p for p in bad if self._quarantine_id(p) not in quarantined])
         self.stats.unchanged += sum(1 for p in bad if self._quarantine_id(p) in quarantined)
@@ -233,8 +285,10 @@ class FileLoader:
 
     def _existing(self, batch: list[Prepared]) -> tuple[set[str], set[str]]:
         """Which of the batch's rows an earlier load already recorded, as loaded and as quarantined."""
+        # a record counts only with its DERIVED_FROM link: one left without it (by a load killed
+        # in an older version) is written again, links and all
         rows = self.store.read(
-            f"UNWIND $ids AS i MATCH (s:{SOURCE_RECORD} {{id: i}}) RETURN i",
+            f"UNWIND $ids AS i MATCH (s:{SOURCE_RECORD} {{id: i}}) WHERE (s)<-[:{DERIVED_FROM}]-() RETURN i",
             {"ids": [self._record_id(p) for p in batch if p.error is None]},
         )
         quarantined = self.store.read(
@@ -325,9 +379,11 @@ class FileLoader:
         self.store.upsert_nodes(self.spec.label, [p.props for p in todo])
         if self.spec.label == ENTERPRISE:
             for p in todo:
-                self.index.add(p.key, p.props.get("name", ""), p.props.get("regionCode"))
+                self.index.add(p.key, p.props.get("name", ""), p.props.get("regionCode"),
+                               address=p.props.get("address"), legal_rep=p.props.get("legalRepresentative"))
         ent = self.spec.enterprise
         if ent is not None and ent.relation:
+            self._detach_stale(todo)
             pairs = [(p.resolution.uscc, p.key) for p in todo if p.resolution and p.resolution.resolved]
             if ent.outgoing:
                 self.store.upsert_relationships(ent.relation, [{"from": e, "to": k} for e, k in pairs],
@@ -337,8 +393,28 @@ class FileLoader:
                                                 from_label=self.spec.label, to_label=ENTERPRISE)
         for p in todo:
             self.stats.loaded += 1
-            if p.resolution is not None and p.resolution.method != "uscc":
+            if p.resolution is not None and p.resolution.resolved and p.resolution.method != "uscc":
                 self.stats.merged += 1
+            self.stats.review += p.review is not None
+
+    def _detach_stale(self, todo: list[Prepared]) -> None:
+        """A newer version of a row may name another enterprise, or need review: its old link goes."""
+        ent = self.spec.enterprise
+        assert ent is not None and ent.relation
+        rows = [{"k": p.key, "u": p.resolution.uscc if p.resolution is not None else None} for p in todo]
+        node = f"(n:{ident(self.spec.label)} {{{ident(self.onto.key_of(self.spec.label))}: row.k}})"
+        rel = f"[r:{ident(ent.relation)}]"
+        other = f"(e:{ident(ENTERPRISE)})"
+        pattern = f"{other}-{rel}->{node}" if ent.outgoing else f"{node}-{rel}->{other}"
+        self.store.execute(f"UNWIND $rows AS row MATCH {pattern} "
+                           f"WHERE row.u IS NULL OR e.{ident(self.onto.key_of(ENTERPRISE))} <> row.u DELETE r", {"rows": rows})
+
+    def _write_reviews(self, todo: list[Prepared]) -> None:
+        """Review items for the rows whose enterprise a person must decide (before the rows' records)."""
+        drafts = [p.review for p in todo if p.review is not None]
+        provenance = {p.review["id"]: {k: v for k, v in self._provenance(p).items() if k in _ITEM_PROVENANCE}
+                      for p in todo if p.review is not None}
+        write_items(self.store, self.spec.label, drafts, provenance)
 
     def _fill_gaps(self, label: str, rows: list[dict[str, Any]]) -> None:
         """Nodes a row only implies (the chemical an inventory names): created when absent; an existing
@@ -413,18 +489,34 @@ class FileLoader:
                       "facts": json.dumps(facts, ensure_ascii=False, sort_keys=True)}
             if p.resolution is not None:
                 record["matchMethod"] = json.dumps(
-                    {"method": p.resolution.method, "score": p.resolution.score, "reasons": list(p.resolution.reasons)},
-                    ensure_ascii=False)
-            if p.row.encoding_note:
-                record["dataQuality"] = [p.row.encoding_note]
+                    {"method": p.resolution.method, "outcome": p.resolution.outcome, "score": p.resolution.score,
+                     "reasons": list(p.resolution.reasons),
+                     "candidates": [[c.uscc, c.score] for c in p.resolution.candidates]}, ensure_ascii=False)
+            notes = ([p.row.encoding_note] if p.row.encoding_note else []) + p.row.flags
+            if notes:
+                record["dataQuality"] = notes
             records.append(record)
-        self.store.upsert_nodes(SOURCE_RECORD, records)
-        derived = [{"from": p.key, "to": self._record_id(p)} for p in todo]
-        self.store.upsert_relationships(DERIVED_FROM, derived, from_label=self.spec.label)
-        from_enterprise = [{"from": p.resolution.uscc, "to": self._record_id(p)}
-                           for p in todo if p.enterprise_facts and p.resolution and self.spec.label != ENTERPRISE]
-        if from_enterprise:
-            self.store.upsert_relationships(DERIVED_FROM, from_enterprise, from_label=ENTERPRISE)
+        self._write_records_with_links(todo, records)
+
+    def _write_records_with_links(self, todo: list[Prepared], records: list[dict[str, Any]]) -> None:
+        """Each SourceRecord and its DERIVED_FROM links in one statement: a kill can never leave a
+        record without the links that make its row count as loaded."""
+        onto = self.onto
+        rows = []
+        for p, record in zip(todo, records, strict=True):
+            encoded = encode_properties(onto, SOURCE_RECORD, record)
+            ents = [p.resolution.uscc] if p.enterprise_facts and p.resolution and self.spec.label != ENTERPRISE else []
+            rows.append({"k": encoded["id"], "p": encoded, "node": p.key, "ents": ents})
+        label, ent = self.spec.label, ENTERPRISE
+        self.store.execute(
+            f"UNWIND $rows AS row "
+            f"MERGE (s:{ident(SOURCE_RECORD)} {{{ident(onto.key_of(SOURCE_RECORD))}: row.k}}) SET s += row.p "
+            f"WITH s, row MATCH (n:{ident(label)} {{{ident(onto.key_of(label))}: row.node}}) "
+            f"MERGE (n)-[:{ident(DERIVED_FROM)}]->(s) "
+            f"WITH s, row UNWIND row.ents AS code MATCH (e:{ident(ent)} {{{ident(onto.key_of(ent))}: code}}) "
+            f"MERGE (e)-[:{ident(DERIVED_FROM)}]->(s) RETURN count(s) AS c",
+            {"rows": rows},
+        )
 
     def _write_quarantine(self, bad: list[Prepared]) -> None:
         if not bad:
@@ -448,18 +540,25 @@ class FileLoader:
 
     # ------------------------------------------------------------------ driving
     def run(self, root: Path, on_rows: Callable[[int], None] | None = None) -> FileStats:
+        """Load the file; one that cannot be read (a corrupt workbook, a header without a required
+        column) is reported in `stats.error` — the rows read before the break are still written."""
         batch: list[Prepared] = []
-        for item in read_rows(root / self.spec.path, self.spec.format, self.spec.encoding):
-            self.stats.read += 1
-            if isinstance(item, RowError):
-                self.quarantine_unreadable(self.stats.read, item)
-                continue
-            batch.append(self.prepare(item))
-            if len(batch) >= BATCH_ROWS:
-                self.write(batch)
-                batch = []
-                if on_rows:
-                    on_rows(BATCH_ROWS)
+        rows = read_rows(root / self.spec.path, self.spec.format, self.spec.encoding,
+                         check_header(self.spec, self.stats.warnings))
+        try:
+            for item in rows:
+                self.stats.read += 1
+                if isinstance(item, RowError):
+                    self.quarantine_unreadable(self.stats.read, item)
+                    continue
+                batch.append(self.prepare(item))
+                if len(batch) >= BATCH_ROWS:
+                    self.write(batch)
+                    batch = []
+                    if on_rows:
+                        on_rows(BATCH_ROWS)
+        except SourceFileError as exc:
+            self.stats.error = str(exc)
         if batch:
             self.write(batch)
             if on_rows:

@@ -1,8 +1,10 @@
 """`riskgraph load DIR`: every mapped source of one export folder, in dependency order.
 
 Unusable input (no such folder, a file the manifest lists but that is missing, a source no
-mapping knows) stops the load with a LoadError before anything is written. Bad rows never
-do: they are quarantined and counted.
+mapping knows) stops the load with a LoadError before anything is written. A file that cannot
+be read (a corrupt workbook, a header without a required column) is reported in the file's
+`error` and the other files still load; `riskgraph load` then exits non-zero. Bad rows never
+stop anything: they are quarantined and counted.
 """
 from __future__ import annotations
 
@@ -38,6 +40,11 @@ class LoadReport:
     load_id: str
     files: list[FileStats] = field(default_factory=list)
 
+    @property
+    def failed(self) -> list[FileStats]:
+        """Files that could not be read (the load went on with the others)."""
+        return [f for f in self.files if f.error]
+
     def by_source(self) -> dict[str, FileStats]:
         out: dict[str, FileStats] = {}
         for f in self.files:
@@ -45,6 +52,7 @@ class LoadReport:
             total.read += f.read
             total.loaded += f.loaded
             total.merged += f.merged
+            total.review += f.review
             total.unchanged += f.unchanged
             total.changes += f.changes
             total.quarantined.update(f.quarantined)

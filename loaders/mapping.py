@@ -14,9 +14,11 @@ files:
     fields:                    # ontology property: {column, type, required, …options}
       id: {column: 检查编号, required: true}
       inspectedOn: {column: 检查日期, type: date, required: true}
-    enterprise:                # which enterprise the row is about (resolved: USCC, then name+region)
+    enterprise:                # which enterprise the row is about (loaders/resolve.py: link, review or none)
       uscc: 统一社会信用代码
       name: 被检查单位
+      region_column: 执法机关    # the authority's region: a county confirms, a city or province does not
+      compare: {phone: 联系电话}  # further columns compared with the registry (address, legal_rep, phone, licence)
       relation: HAS_INSPECTION  # (Enterprise)-[HAS_INSPECTION]->(row node)
       required: true            # unresolved → quarantined as unresolved_entity
     links:                     # other relationships, to nodes that must already exist
@@ -53,6 +55,9 @@ from riskgraph.ontology.model import Ontology
 FIELD_TYPES = {"text", "name", "uscc", "date", "datetime", "money", "mass_t", "integer", "decimal", "boolean",
                "vocab", "region", "park", "json", "compose", "sum"}
 FORMATS = {"csv", "xlsx", "jsonl"}
+#: what an `enterprise: compare:` block may name (the legal representative and address are also
+#: compared when they are mapped as enterprise `fields`)
+COMPARE_FIELDS = {"address", "legal_rep", "phone", "licence"}
 
 
 class MappingError(ValueError):
@@ -101,6 +106,8 @@ class EnterpriseSpec:
     outgoing: bool = True
     #: enterprise facts this source also asserts: kept per fact, never overriding the registry
     fields: tuple[FieldSpec, ...] = ()
+    #: columns entity resolution compares with the registry (address, legal_rep, phone, licence)
+    compare: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -163,7 +170,15 @@ def _enterprise(ent: dict[str, Any] | None, label: str, onto: Ontology, where: s
         uscc=ent.get("uscc"), name=ent.get("name"), relation=relation, required=bool(ent.get("required", True)),
         region_column=ent.get("region_column"), outgoing=outgoing,
         fields=_fields(ent.get("fields"), ENTERPRISE, onto, where + " enterprise"),
+        compare=_compare(ent.get("compare"), where),
     )
+
+
+def _compare(raw: dict[str, Any] | None, where: str) -> tuple[tuple[str, str], ...]:
+    unknown = set(raw or {}) - COMPARE_FIELDS
+    if unknown:
+        raise MappingError(f"{where}: enterprise compare has unknown fields {sorted(unknown)}; known: {sorted(COMPARE_FIELDS)}")
+    return tuple(sorted((raw or {}).items()))
 
 
 def _link(link: dict[str, Any], label: str, fields: tuple[FieldSpec, ...], onto: Ontology, where: str) -> LinkSpec:

@@ -1,15 +1,20 @@
 """Read source exports row by row: CSV (UTF-8 or GB18030, detected per file and per line), XLSX, JSON lines.
 
-Every row comes out as (row number, {column: text}) or as a RowError for bytes no expected
-encoding can read — never silently skipped. Row numbers count data rows from 1, header excluded.
+Every row comes out as (row number, {column: text}) or as a RowError carrying its raw text (bytes
+no expected encoding can read, a quote never closed, a cell over the size limit) — never silently
+skipped. Row numbers count data rows from 1, header excluded, across an XLSX file's sheets. A
+row's odd shape (a repeated column name, cells beyond the header, a short row, merged cells) is
+kept whole and named in its `flags`.
 """
 from __future__ import annotations
 
 import csv
+import functools
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from riskgraph.loaders.normalise.errors import RowError
 
@@ -24,6 +29,64 @@ class SourceRow:
     raw: str
     #: set when this line needed another encoding than the file's
     encoding_note: str | None = None
+    #: what the reader saw wrong with the row's shape (duplicate columns, extra or missing cells,
+    #: merged cells): the row is kept whole, and these join its dataQuality flags
+    flags: list[str] = field(default_factory=list)
+
+
+class SourceFileError(RuntimeError):
+    """The file as a whole cannot be read (corrupt workbook, a header without a required column).
+    The message names the file; the load goes on with the other files."""
+
+
+#: Given a file's header, what the mapping misses in it (None: the header will do).
+HeaderCheck = Callable[[list[str]], str | None]
+
+#: A cell longer than this is not split out: its row is quarantined whole (Python's csv default limit).
+MAX_FIELD_CHARS = 131_072
+#: A quoted cell may span lines, but not more than this many: past it, its opening quote is unmatched.
+MAX_RECORD_LINES = 500
+
+
+def column_names(header: list[str]) -> tuple[list[str], list[str]]:
+    """Unique names for a header's columns, and flags for the repeats.
+
+    A repeated name keeps its first column; later ones are named `名称#<position>` (1-based), so
+    no value overwrites another and the raw record keeps both."""
+    names: list[str] = []
+    flags: list[str] = []
+    seen: set[str] = set()
+    for position, name in enumerate(header, start=1):
+        if name in seen:
+            names.append(f"{name}#{position}")
+            flags.append(f"duplicate_column:{name}")
+        else:
+            names.append(name)
+        seen.add(name)
+    return names, sorted(set(flags))
+
+
+def shape_row(names: list[str], header_flags: list[str], cells: list[str | None]) -> tuple[dict[str, str | None], list[str]]:
+    """The row's values by column, with every cell kept: cells beyond the header become `#<position>`
+    (flagged extra_cells), a short row is flagged missing_cells, and a repeated column's values are
+    both kept (flagged duplicate_column when they differ)."""
+    values: dict[str, str | None] = {}
+    flags: list[str] = []
+    for i, name in enumerate(names):
+        values[name] = cells[i] if i < len(cells) else None
+    extra = [(i + 1, c) for i, c in enumerate(cells[len(names):], start=len(names)) if c is not None]
+    for position, cell in extra:
+        values[f"#{position}"] = cell
+    if extra:
+        flags.append(f"extra_cells:{len(extra)}")
+    if len(cells) < len(names):
+        flags.append(f"missing_cells:{len(names) - len(cells)}")
+    for flag in header_flags:
+        name = flag.split(":", 1)[1]
+        repeats = [values[n] for n in names if n == name or n.startswith(name + "#")]
+        if len({v for v in repeats if v is not None}) > 1:
+            flags.append(flag)
+    return values, flags
 
 
 def detect_encoding(data: bytes, declared: str = "auto") -> str:
@@ -57,7 +120,48 @@ def _decode_line(line: bytes, encoding: str) -> tuple[str, str | None]:
     raise UnicodeDecodeError(encoding, line, 0, len(line), "no candidate encoding decodes this line")
 
 
-def read_csv(path: Path, encoding: str = "auto") -> Iterator[SourceRow | RowError]:
+_START, _UNQUOTED, _QUOTED, _QUOTE_SEEN = range(4)
+
+
+def ends_inside_quotes(text: str, quoted: bool = False) -> bool:
+    """True if `text` (one physical line) ends inside a quoted cell; `quoted`: it starts inside one.
+
+    The csv module's reading: a quote opens a quoted cell only at the start of a cell (elsewhere it
+    is a literal character), and `""` inside a quoted cell is one quote."""
+    if not quoted and '"' not in text:
+        return False
+    state = _QUOTED if quoted else _START
+    for ch in text:
+        if state == _QUOTED:
+            if ch == '"':
+                state = _QUOTE_SEEN
+        elif state == _QUOTE_SEEN:
+            state = _QUOTED if ch == '"' else _START if ch == "," else _UNQUOTED
+        elif ch == ",":
+            state = _START
+        elif state == _START and ch == '"':
+            state = _QUOTED
+        elif ch not in "\r\n":
+            state = _UNQUOTED
+    return state == _QUOTED
+
+
+#: csv's own limit is raised past MAX_FIELD_CHARS so that an oversized cell is split out and named
+#: (then refused by read_csv), not reported as a bare csv.Error
+_CSV_FIELD_LIMIT = 64 * 2**20
+
+
+def _split(text: str) -> list[str]:
+    """One record's cells (csv.Error for text csv cannot read)."""
+    if csv.field_size_limit() < _CSV_FIELD_LIMIT:
+        csv.field_size_limit(_CSV_FIELD_LIMIT)
+    return next(csv.reader([text]), [])
+
+
+def read_csv(path: Path, encoding: str = "auto", check_header: HeaderCheck | None = None) -> Iterator[SourceRow | RowError]:
+    """Rows of a CSV file. A record that cannot be read — an opening quote never closed, a cell over
+    MAX_FIELD_CHARS — becomes a RowError with its raw text, and reading resumes at the next line:
+    after an unmatched quote, at the first later line that reads as a whole row by itself."""
     data = path.read_bytes()
     chosen = detect_encoding(data, encoding)
     if chosen == "utf-8-sig":
@@ -67,49 +171,172 @@ def read_csv(path: Path, encoding: str = "auto") -> Iterator[SourceRow | RowErro
     if not lines:
         return
     header_text, _ = _decode_line(lines[0], chosen)
-    header = [h.strip() for h in next(csv.reader([header_text]))]
-    number = 0
-    pending = ""  # a quoted field may span physical lines
-    note: str | None = None
-    for line in lines[1:]:
-        try:
-            text, line_note = _decode_line(line, chosen)
-        except UnicodeDecodeError:
-            number += 1
-            yield RowError("encoding_error", f"row {number}: the bytes are neither UTF-8 nor GB18030",
-                           raw=line.rstrip(b"\r\n").decode("utf-8", "backslashreplace"))
-            continue
-        note = note or line_note
-        pending += text
-        if pending.count('"') % 2:  # inside a quoted field: keep reading
-            continue
-        record_text, pending = pending, ""
-        if not record_text.strip():
-            continue
-        number += 1
-        cells = next(csv.reader([record_text]))
-        values = {h: (cells[i].strip() if i < len(cells) and cells[i].strip() else None) for i, h in enumerate(header)}
-        yield SourceRow(number, values, record_text.rstrip("\r\n"), note)
-        note = None
-
-
-def read_xlsx(path: Path) -> Iterator[SourceRow | RowError]:
-    from openpyxl import load_workbook
-
-    book = load_workbook(path, read_only=True, data_only=True)
     try:
-        sheet = book.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = [str(h).strip() if h is not None else "" for h in next(rows, [])]
-        number = 0
-        for cells in rows:
-            if cells is None or all(c is None or str(c).strip() == "" for c in cells):
-                continue
+        header = [h.strip() for h in _split(header_text)]
+    except csv.Error as exc:
+        raise SourceFileError(f"{path}: the header line cannot be read ({exc})") from None
+    if check_header is not None and (problem := check_header(header)):
+        raise SourceFileError(f"{path}: {problem}")
+    names, header_flags = column_names(header)
+    decoded: list[tuple[str, str | None] | None] = []
+    for line in lines:
+        try:
+            decoded.append(_decode_line(line, chosen))
+        except UnicodeDecodeError:
+            decoded.append(None)
+
+    def whole_row(i: int) -> bool:
+        """Line i reads as one complete row of the header's width by itself."""
+        entry = decoded[i]
+        if entry is None or ends_inside_quotes(entry[0]):
+            return False
+        try:
+            return len(_split(entry[0])) == len(header)
+        except csv.Error:
+            return False
+
+    number = 0
+    i = 1
+    while i < len(lines):
+        entry = decoded[i]
+        if entry is None:
             number += 1
-            values = {h: _cell_text(cells[i]) if i < len(cells) else None for i, h in enumerate(header)}
-            yield SourceRow(number, values, json.dumps([_cell_text(c) for c in cells], ensure_ascii=False))
+            yield RowError("encoding_error", f"row {number} (line {i + 1}): the bytes are neither UTF-8 nor GB18030",
+                           raw=lines[i].rstrip(b"\r\n").decode("utf-8", "backslashreplace"))
+            i += 1
+            continue
+        text, note = entry
+        if not text.strip():
+            i += 1
+            continue
+        end = i + 1  # the record is lines[i:end]
+        open_quote = ends_inside_quotes(text)
+        while open_quote and end < len(lines) and end - i < MAX_RECORD_LINES:
+            if decoded[end] is None or whole_row(end):
+                break  # the next line stands on its own: the quote on line i was never closed
+            open_quote = ends_inside_quotes(decoded[end][0], quoted=True)  # type: ignore[index]
+            end += 1
+        number += 1
+        if open_quote:
+            yield RowError("malformed_row", f"row {number} (line {i + 1}): a quoted cell opened here is never closed; "
+                           f"the line is kept as it is and reading resumes at line {i + 2}", raw=text.rstrip("\r\n"))
+            i += 1
+            continue
+        record = "".join(decoded[k][0] for k in range(i, end))  # type: ignore[index]
+        notes = [n for k in range(i, end) if (n := decoded[k][1])]  # type: ignore[index]
+        start, i = i, end
+        try:
+            cells = _split(record)
+        except csv.Error as exc:
+            yield RowError("malformed_row", f"row {number} (line {start + 1}): {exc}", raw=record.rstrip("\r\n"))
+            continue
+        oversized = [names[k] if k < len(names) else f"#{k + 1}" for k, c in enumerate(cells) if len(c) > MAX_FIELD_CHARS]
+        if oversized:
+            yield RowError("malformed_row", f"row {number} (line {start + 1}): the cell {', '.join(oversized)} is over "
+                           f"{MAX_FIELD_CHARS:,} characters; the row is kept as it is", raw=record.rstrip("\r\n"))
+            continue
+        values, flags = shape_row(names, header_flags, [c.strip() or None for c in cells])
+        yield SourceRow(number, values, record.rstrip("\r\n"), notes[0] if notes else note, flags)
+
+
+def read_xlsx(path: Path, check_header: HeaderCheck | None = None) -> Iterator[SourceRow | RowError]:
+    """Rows of every worksheet that has rows. Each sheet's first row is its header; a sheet with
+    rows but without the mapping's header refuses the file (naming the sheets), so no sheet's rows
+    are skipped unseen. Cells a merged range covers take its value and flag merged_cell:<column>."""
+    import zipfile
+    from xml.etree.ElementTree import ParseError
+
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    broken = (zipfile.BadZipFile, InvalidFileException, ParseError, KeyError, OSError, EOFError, ValueError, TypeError)
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except broken as exc:
+        raise SourceFileError(f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
+    try:
+        sheets = []
+        for sheet in book.worksheets:
+            first = next(sheet.iter_rows(values_only=True), None)
+            if first is None:
+                continue
+            header = [str(h).strip() if h is not None else "" for h in first]
+            while header and header[-1] == "":
+                header.pop()
+            has_rows = next(sheet.iter_rows(min_row=2, values_only=True), None) is not None
+            problem = check_header(header) if check_header is not None else None
+            if problem and has_rows:
+                titles = ", ".join(f"{s.title!r}" for s in book.worksheets)
+                raise SourceFileError(f"{path}: sheet {sheet.title!r} has rows but not the mapping's header ({problem}); "
+                                      f"the workbook's sheets: {titles}")
+            if not problem:
+                sheets.append((sheet, header))
+        if not sheets and check_header is not None:
+            raise SourceFileError(f"{path}: no sheet has the mapping's header")
+        number = 0
+        for sheet, header in sheets:
+            names, header_flags = column_names(header)
+            merged = _merged_ranges(sheet)
+            anchors: dict[tuple[int, int], str | None] = {}
+            for row_index, cells in enumerate(sheet.iter_rows(min_row=2, values_only=True), start=2):
+                texts = [_cell_text(c) for c in cells]
+                while texts and texts[-1] is None and len(texts) > len(names):
+                    texts.pop()
+                filled, merged_columns = _fill_merged(texts, row_index, merged, anchors, names)
+                if all(t is None for t in filled):
+                    continue
+                number += 1
+                values, flags = shape_row(names, header_flags, filled)
+                flags += [f"merged_cell:{c}" for c in merged_columns]
+                raw = json.dumps({"sheet": sheet.title, "row": row_index, "cells": texts}, ensure_ascii=False)
+                yield SourceRow(number, values, raw, None, flags)
+    except broken as exc:
+        raise SourceFileError(f"{path}: the workbook breaks off while being read ({type(exc).__name__}: {exc})") from None
     finally:
         book.close()
+
+
+def _merged_ranges(sheet) -> list[tuple[int, int, int, int]]:
+    """(min_col, min_row, max_col, max_row) of the sheet's merged ranges, 1-based. Read-only sheets
+    do not expose them, so the sheet's XML is scanned for its <mergeCell> elements."""
+    from xml.etree.ElementTree import iterparse
+
+    from openpyxl.utils.cell import range_boundaries
+
+    ranges: list[tuple[int, int, int, int]] = []
+    with sheet._get_source() as source:
+        for _, element in iterparse(source):
+            if element.tag.endswith("}mergeCell") and element.get("ref"):
+                min_col, min_row, max_col, max_row = range_boundaries(element.get("ref"))
+                ranges.append((min_col, min_row, max_col, max_row))
+            element.clear()
+    return ranges
+
+
+def _fill_merged(texts: list[str | None], row: int, merged: list[tuple[int, int, int, int]],
+                 anchors: dict[tuple[int, int], str | None], names: list[str]) -> tuple[list[str | None], list[str]]:
+    """The row's cells with merged ranges spread over the cells they cover (in a read-only sheet
+    only the top-left cell holds the value; `anchors` remembers it for the rows below), and the
+    columns that were filled so."""
+    if not merged:
+        return texts, []
+    filled = list(texts)
+    columns = []
+    for min_col, min_row, max_col, max_row in merged:
+        if not (min_row <= row <= max_row):
+            continue
+        if row == min_row:
+            anchors[(min_col, min_row)] = texts[min_col - 1] if min_col - 1 < len(texts) else None
+        value = anchors.get((min_col, min_row))
+        for col in range(min_col, max_col + 1):
+            if (col, row) == (min_col, min_row) or value is None:
+                continue
+            while len(filled) < col:
+                filled.append(None)
+            if filled[col - 1] is None:
+                filled[col - 1] = value
+                columns.append(names[col - 1] if col - 1 < len(names) else f"#{col}")
+    return filled, columns
 
 
 def _cell_text(value: object) -> str | None:
@@ -135,9 +362,10 @@ def read_jsonl(path: Path, encoding: str = "auto") -> Iterator[SourceRow | RowEr
         if not line.strip():
             continue
         number += 1
+        repeated: list[str] = []
         try:
             text, note = _decode_line(line.lstrip(b"\xef\xbb\xbf"), chosen)
-            obj = json.loads(text)
+            obj = json.loads(text, object_pairs_hook=functools.partial(_keep_repeats, repeated=repeated))
         except UnicodeDecodeError:
             yield RowError("encoding_error", f"row {number}: not valid text in any expected encoding",
                            raw=line.decode("utf-8", "backslashreplace"))
@@ -148,7 +376,21 @@ def read_jsonl(path: Path, encoding: str = "auto") -> Iterator[SourceRow | RowEr
         if not isinstance(obj, dict):
             yield RowError("invalid_value", f"row {number}: a JSON line must be an object", raw=text)
             continue
-        yield SourceRow(number, _flatten(obj), text, note)
+        yield SourceRow(number, _flatten(obj), text, note, [f"duplicate_column:{k}" for k in sorted(set(repeated))])
+
+
+def _keep_repeats(pairs: list[tuple[str, Any]], repeated: list[str]) -> dict[str, Any]:
+    """A JSON object whose repeated key keeps every value (`key#2`…), as a repeated CSV column does."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            repeated.append(key)
+            n = 2
+            while f"{key}#{n}" in out:
+                n += 1
+            key = f"{key}#{n}"
+        out[key] = value
+    return out
 
 
 def _flatten(obj: dict, prefix: str = "") -> dict[str, str | None]:
@@ -168,14 +410,17 @@ def _flatten(obj: dict, prefix: str = "") -> dict[str, str | None]:
     return out
 
 
-def read_rows(path: Path, fmt: str, encoding: str = "auto") -> Iterator[SourceRow | RowError]:
-    """Rows of one export file in the given format (csv | xlsx | jsonl)."""
+def read_rows(path: Path, fmt: str, encoding: str = "auto",
+              check_header: HeaderCheck | None = None) -> Iterator[SourceRow | RowError]:
+    """Rows of one export file in the given format (csv | xlsx | jsonl). `check_header` vets a
+    CSV's or a sheet's header; a SourceFileError (raised as the rows are read) names a file that
+    cannot be read at all."""
     if not path.is_file():
         raise FileNotFoundError(f"source file {path} does not exist")
     if fmt == "csv":
-        return read_csv(path, encoding)
+        return read_csv(path, encoding, check_header)
     if fmt == "xlsx":
-        return read_xlsx(path)
+        return read_xlsx(path, check_header)
     if fmt == "jsonl":
         return read_jsonl(path, encoding)
     raise ValueError(f"unknown source format {fmt!r} (csv, xlsx, jsonl)")

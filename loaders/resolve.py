@@ -1,135 +1,202 @@
-"""Entity resolution for enterprises: USCC first, then normalised name + region, scored and explained.
+"""Entity resolution for enterprises: which registered enterprise a source record is about.
 
-Sources other than the market registry often leave the USCC blank or mistype it, and spell the
-name their own way. A record is matched to a registry enterprise only when the evidence clears
-a threshold; every match carries its method, score and reasons so that a reviewer can follow it.
+For a regulator the worst data error is a penalty, an accident or a hidden danger on the wrong
+company, so a record is linked only on evidence that tells companies apart (`matching/decide.py`):
+a registered USCC; the registered full name; 字号 + 行业 with the county agreeing or a second
+field agreeing; a near name only with a second field agreeing. Whatever is plausible but not
+certain goes to review (an analyst decides, the decision is kept); the rest has no match and is
+quarantined. Every outcome carries its method, score, candidates and reasons.
 """
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
-from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
-
+from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
-from riskgraph.loaders.normalise.names import legal_key, match_key
+from riskgraph.loaders.fields import raw_value
+from riskgraph.loaders.mapping import EnterpriseSpec
+from riskgraph.loaders.matching.blocking import Blocker
+from riskgraph.loaders.matching.compare import Comparison, compare
+from riskgraph.loaders.matching.decide import KEEP, decide
+from riskgraph.loaders.matching.records import Entry, Query, clean_phone
+from riskgraph.loaders.matching.scorer import Scorer, default_scorer
+from riskgraph.loaders.normalise.regions import region_from_address, region_table
 from riskgraph.loaders.normalise.uscc import parse_uscc
-from riskgraph.ontology.anchors import ENTERPRISE, REGION_CODE
+from riskgraph.ontology.anchors import ADDRESS, ENTERPRISE, LEGAL_REP, LICENCE, PERSON, PHONE, REGION_CODE
 
-#: A near name may differ by this many edits (a mistyped or homophone character) …
-MAX_EDITS = 1
-#: … and only when the key is at least this long, so that one edit is a small part of it.
-MIN_FUZZY_LENGTH = 5
-#: Score given to an exact normalised-name match (region agreeing or unknown).
-EXACT_NAME_SCORE = 0.97
+LINK, REVIEW, NONE = "link", "review", "none"
+#: the classes and properties an enterprise is also known by (checked against the ontology on import)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    uscc: str
+    name: str
+    region: str | None
+    score: float
+    level: str
+    reasons: tuple[str, ...]
+
+    def as_dict(self) -> dict:
+        return {"uscc": self.uscc, "name": self.name, "regionCode": self.region, "score": self.score,
+                "level": self.level, "reasons": list(self.reasons)}
 
 
 @dataclass(frozen=True)
 class Resolution:
     uscc: str | None
-    method: str  # uscc | name_region | name | none
+    method: str  # uscc | name | name_region | name_second_field | review_decision | none
     score: float
     reasons: tuple[str, ...] = ()
-    #: the name fits several enterprises equally well
+    #: several enterprises fit (or one might): an analyst must decide
     ambiguous: bool = False
+    outcome: str = NONE
+    candidates: tuple[Candidate, ...] = field(default=(), compare=False)
 
     @property
     def resolved(self) -> bool:
         return self.uscc is not None
 
 
-@dataclass
-class EnterpriseIndex:
-    """What resolution needs to know of every enterprise: its code, matching key and region."""
+def _candidate(c: Comparison) -> Candidate:
+    return Candidate(c.entry.uscc, c.entry.name, c.entry.region, round(c.score, 4), c.level, tuple(c.reasons))
 
-    by_uscc: dict[str, tuple[str, str | None]] = field(default_factory=dict)
-    by_key: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+class EnterpriseIndex:
+    """Every registered enterprise as resolution needs it, with the block keys to find candidates."""
+
+    def __init__(self, scorer: Scorer | None = None) -> None:
+        self.blocker = Blocker()
+        self.scorer = scorer or default_scorer()
+
+    @property
+    def by_uscc(self) -> dict[str, Entry]:
+        return self.blocker.entries
 
     def region_of(self, uscc: str) -> str | None:
-        entry = self.by_uscc.get(uscc)
-        return entry[1] if entry else None
+        entry = self.blocker.entries.get(uscc)
+        return entry.region if entry else None
 
-    def add(self, uscc: str, name: str, region: str | None) -> None:
-        key = match_key(name)
-        previous = self.by_uscc.get(uscc)
-        if previous and previous[0] != key:
-            self.by_key[previous[0]].remove(uscc)
-        self.by_uscc[uscc] = (key, region)
-        if uscc not in self.by_key[key]:
-            self.by_key[key].append(uscc)
+    def add(self, uscc: str, name: str, region: str | None, *, address: str | None = None,
+            legal_rep: str | None = None, phones: set[str] | None = None, licences: set[str] | None = None) -> None:
+        """Add or update one enterprise (a registry row just loaded)."""
+        previous = self.blocker.entries.get(uscc)
+        entry = Entry(uscc, name, region, address, legal_rep,
+                      set(phones or ()) | (previous.phones if previous else set()),
+                      set(licences or ()) | (previous.licences if previous else set()))
+        self.blocker.add(entry)
 
     @classmethod
-    def from_store(cls, store: GraphStore) -> EnterpriseIndex:
-        index = cls()
-        key = store.ontology.key_of(ENTERPRISE)
-        for row in store.read(f"MATCH (e:{ENTERPRISE}) RETURN e.{key} AS u, e.name AS n, e.{REGION_CODE} AS r"):
+    def from_store(cls, store: GraphStore, scorer: Scorer | None = None) -> EnterpriseIndex:
+        index = cls(scorer)
+        onto = store.ontology
+        key = ident(onto.key_of(ENTERPRISE))
+        label = ident(ENTERPRISE)
+        licences: dict[str, set[str]] = {}
+        for rel in onto.relations_from(ENTERPRISE):
+            if rel.range == LICENCE:
+                for row in store.read(f"MATCH (e:{label})-[:{ident(rel.type)}]->(l:{ident(LICENCE)}) "
+                                      f"RETURN e.{key} AS u, l.{ident(onto.key_of(LICENCE))} AS l"):
+                    licences.setdefault(row["u"], set()).add(str(row["l"]))
+        phones: dict[str, set[str]] = {}
+        for rel in onto.relations_from(ENTERPRISE):
+            if rel.range == PERSON:
+                for row in store.read(f"MATCH (e:{label})-[:{ident(rel.type)}]->(p:{ident(PERSON)}) "
+                                      f"WHERE p.{PHONE.name} IS NOT NULL RETURN e.{key} AS u, p.{PHONE.name} AS p"):
+                    phone = clean_phone(row["p"])
+                    if phone:
+                        phones.setdefault(row["u"], set()).add(phone)
+        for row in store.read(f"MATCH (e:{label}) RETURN e.{key} AS u, e.name AS n, e.{REGION_CODE} AS r, "
+                              f"e.{ADDRESS.name} AS a, e.{LEGAL_REP.name} AS l"):
             if row["n"]:
-                index.add(row["u"], row["n"], row["r"])
+                index.add(row["u"], row["n"], row["r"], address=row["a"], legal_rep=row["l"],
+                          phones=phones.get(row["u"]), licences=licences.get(row["u"]))
         return index
 
-    def resolve(self, uscc_text: str | None, name: str | None, region: str | None = None) -> Resolution:
-        """The registry enterprise a record refers to, or an unresolved Resolution saying why."""
+    # ------------------------------------------------------------------ resolving
+    def compare_all(self, query: Query) -> list[Comparison]:
+        """Every blocked candidate compared and scored, best first."""
+        out = []
+        for entry in self.blocker.candidates(query):
+            comp = compare(query, entry)
+            comp.score = self.scorer.score(comp.features)
+            out.append(comp)
+        return sorted(out, key=lambda c: (-c.score, c.rank, c.entry.uscc))
+
+    def match(self, query: Query) -> Resolution:
+        """Resolve a record given as a Query (the loader's rows and the /match endpoint)."""
         reasons: list[str] = []
-        code = parse_uscc(uscc_text)
+        code = query.code
         if code is not None:
-            if code.code in self.by_uscc:
-                return Resolution(code.code, "uscc", 1.0, (f"USCC {code.code} is registered",))
+            entry = self.blocker.entries.get(code.code)
+            if entry is not None:
+                return self._by_uscc(query, entry)
             reasons.append(f"USCC {code.code} is not registered")
-        elif uscc_text and str(uscc_text).strip():
-            reasons.append(f"{uscc_text!r} is not a well-formed USCC")
-        if not name or not name.strip():
+        elif query.uscc_text:
+            reasons.append(f"{query.uscc!r} is not a well-formed USCC")
+        if query.parsed is None or not query.parsed.body:
             return Resolution(None, "none", 0.0, tuple(reasons + ["no name to match on"]))
-        # a name written without its place prefix may itself start with a place-like 字号 (安顺化工):
-        # try it as written before stripping what looks like a place
-        key = next((k for k in (legal_key(name), match_key(name)) if self.by_key.get(k)), match_key(name))
-        candidates = list(self.by_key.get(key, []))
-        if region and len(candidates) > 1:
-            same_region = [u for u in candidates if _same_area(self.by_uscc[u][1], region)]
-            candidates = same_region or candidates
-        if len(candidates) == 1:
-            found = candidates[0]
-            found_region = self.by_uscc[found][1]
-            if region and found_region and not _same_area(found_region, region):
-                reasons.append(f"name matches {found} but its region {found_region} differs from {region}")
-                return Resolution(None, "none", 0.0, tuple(reasons))
-            method = "name_region" if region and found_region else "name"
-            return Resolution(found, method, EXACT_NAME_SCORE, tuple(reasons + [f"normalised name {key!r} matches"]))
-        if len(candidates) > 1:
-            return Resolution(None, "none", 0.0, tuple(reasons + [f"name {key!r} matches {len(candidates)} enterprises"]),
-                              ambiguous=True)
-        return self._fuzzy(key, region, reasons)
+        decision = decide(query, self.compare_all(query))
+        candidates = tuple(_candidate(c) for c in decision.ranked[:KEEP])
+        if decision.outcome == LINK and decision.chosen is not None:
+            chosen = decision.chosen
+            method = ("name" if chosen.level == "exact_full" else
+                      "name_second_field" if chosen.second else "name_region")
+            return Resolution(chosen.entry.uscc, method, round(chosen.score, 4),
+                              tuple(reasons + [decision.why] + chosen.reasons), outcome=LINK, candidates=candidates)
+        return Resolution(None, "none", round(decision.ranked[0].score, 4) if decision.ranked else 0.0,
+                          tuple(reasons + [decision.why]), ambiguous=decision.outcome == REVIEW,
+                          outcome=decision.outcome, candidates=candidates)
 
-    def _fuzzy(self, key: str, region: str | None, reasons: list[str]) -> Resolution:
-        """A name one edit away from exactly one enterprise of the same area: only with a region to confirm it."""
-        if not region:
-            return Resolution(None, "none", 0.0, tuple(reasons + ["no exact name match and no region to confirm a near one"]))
-        if len(key) < MIN_FUZZY_LENGTH:
-            return Resolution(None, "none", 0.0, tuple(reasons + [f"name {key!r} too short to match approximately"]))
-        pool = [k for k, codes in self.by_key.items() if any(_same_area(self.by_uscc[u][1], region) for u in codes)]
-        near = process.extract(key, pool, scorer=Levenshtein.distance, score_cutoff=MAX_EDITS, limit=2)
-        if not near:
-            return Resolution(None, "none", 0.0, tuple(reasons + [f"no name within {MAX_EDITS} edit(s) in region {region}"]))
-        codes = [u for k, _, _ in near for u in self.by_key[k] if _same_area(self.by_uscc[u][1], region)]
-        if len(codes) != 1:
-            return Resolution(None, "none", 0.0, tuple(reasons + [f"near name {key!r} fits {len(codes)} enterprises"]),
-                              ambiguous=True)
-        matched_key, edits, _ = near[0]
-        return Resolution(
-            codes[0], "name_region", round(0.95 * (1 - edits / len(key)), 3),
-            tuple(reasons + [f"name {key!r} ≈ {matched_key!r} ({edits} edit) in region {region}"]),
-        )
+    def _by_uscc(self, query: Query, entry: Entry) -> Resolution:
+        """A registered USCC links, unless the record's name plainly names another company."""
+        found = f"USCC {entry.uscc} is registered"
+        if query.parsed is None or not query.parsed.body:
+            return Resolution(entry.uscc, "uscc", 1.0, (found,), outcome=LINK)
+        comp = compare(query, entry)
+        comp.score = self.scorer.score(comp.features)
+        candidate = _candidate(comp)
+        if comp.level == "weak" and comp.features.get("body_similarity", 0.0) < 0.5:
+            # the code and the name disagree: a person decides, with what the name alone would find
+            by_name = decide(replace(query, uscc=None), self.compare_all(replace(query, uscc=None)))
+            others = tuple(_candidate(c) for c in by_name.ranked if c.entry.uscc != entry.uscc)
+            why = f"{found} to {entry.name}, but the record names {query.name!r}"
+            return Resolution(None, "none", comp.score, (why, *comp.reasons), ambiguous=True, outcome=REVIEW,
+                              candidates=(others + (candidate,))[:KEEP])
+        return Resolution(entry.uscc, "uscc", 1.0, (found, *comp.reasons[:1]), outcome=LINK, candidates=(candidate,))
+
+    def resolve(self, uscc_text: str | None, name: str | None, region: str | None = None, **fields: str | None) -> Resolution:
+        """The registry enterprise a record refers to, or an unresolved Resolution saying why."""
+        return self.match(Query(name=name, uscc=uscc_text, region=region, **fields))
 
 
-def _same_area(a: str | None, b: str | None) -> bool:
-    """Same county, or one code is the other's city or province (a record may only name the city)."""
-    if not a or not b:
-        return True
-    if a == b:
-        return True
-    for x, y in ((a, b), (b, a)):
-        if x.endswith("0000") and y[:2] == x[:2]:
-            return True
-        if x.endswith("00") and y[:4] == x[:4]:
-            return True
-    return False
+
+
+#: enterprise facts a mapping may declare that resolution also compares
+_FACTS_COMPARED = {LEGAL_REP.name: "legal_rep", ADDRESS.name: "address"}
+
+
+def record_query(ent: EnterpriseSpec, values: Mapping[str, str | None]) -> Query:
+    """What one source row says about its enterprise, by the mapping's `enterprise` block."""
+
+    def cell(column: str | None) -> str | None:
+        value = values.get(column) if column else None
+        text = str(value).strip() if value is not None else ""
+        return text or None
+
+    uscc = cell(ent.uscc)
+    hint = None
+    authority = cell(ent.region_column)
+    if authority:
+        hint = region_from_address(authority)
+    code = parse_uscc(uscc)
+    if hint is None and code is not None and code.region_code in region_table():
+        hint = code.region_code
+    fields: dict[str, str | None] = {}
+    for f in ent.fields:
+        if f.prop in _FACTS_COMPARED:
+            fields[_FACTS_COMPARED[f.prop]] = raw_value(f, values)
+    for kind, column in ent.compare:
+        fields[kind] = cell(column)
+    return Query(name=cell(ent.name), uscc=uscc, region=hint, **fields)

@@ -22,8 +22,8 @@ from typing import Any
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ
+from riskgraph.ontology.anchors import CHANGE_EVENT
 
-CHANGE_EVENT = "ChangeEvent"
 SOURCE = "assess"
 #: (label, derived property) pairs the models set
 TRACKED: tuple[tuple[str, str], ...] = (("Enterprise", "riskColour"), ("RiskPoint", "riskColour"),

@@ -95,8 +95,9 @@ class Source:
         self._writers.append(w)
         return w
 
-    def entity(self, file: str, row: int, uscc: str | None, via: str) -> None:
-        self.ctx.truth.entity(self.id, file, row, uscc, via)
+    def entity(self, file: str, row: int, uscc: str | None, via: str, pattern: str | None = None,
+               expect: str | None = None) -> None:
+        self.ctx.truth.entity(self.id, file, row, uscc, via, pattern, expect)
 
     def emit(self, e, st: EntState) -> None:  # pragma: no cover - overridden
         pass

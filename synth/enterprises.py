@@ -18,6 +18,11 @@ from .parks import PARKS_BY_COUNTY, Park
 from .regions import CITY_WEIGHT, MINING_HOT, County, Region, jitter
 
 ACTIVE = "存续（在营、开业、在册）"
+#: share of enterprises created as a look-alike of an earlier one: how real registries look, and what
+#: entity resolution must not merge — another 字号 one character away in the same county (华润/华瑞),
+#: the same 字号 in another trade (华通化工/华通化肥), the same 字号 + 行业 in another county
+SIBLING_RATE = 0.08
+SIBLING_KINDS = (("lookalike", 2), ("other_trade", 1), ("same_core", 1))
 STATUSES = ((ACTIVE, 94), ("吊销，未注销", 2), ("注销", 3), ("迁出", 1))
 
 
@@ -45,6 +50,9 @@ class Enterprise:
     risk: float             # latent risk propensity, 0..1
     has_units: bool         # holds hazardous chemicals in production/storage units
     noisy_iot: bool         # one of the few enterprises whose sensors alarm a lot
+    trade: str = ""         # 字号 (the core without its industry word)
+    sibling_of: str | None = None    # the enterprise whose look-alike this one is (USCC)
+    sibling_kind: str | None = None  # lookalike | other_trade | same_core (see SIBLING_KINDS)
 
     @property
     def sector(self) -> str:
@@ -106,15 +114,52 @@ def _address(rng: random.Random, county: County, park: Park | None, ind: Industr
     return head + town(rng) + village(rng) + rng.choice(("", "东", "西", "南", "北")) + rng.choice(("", "工业区"))
 
 
+def _word(core: str, words: tuple[str, ...]) -> str:
+    return max((w for w in words if core.endswith(w)), key=len, default="")
+
+
+def _sibling(prev: Enterprise, names: NameFactory, region: Region, srng: random.Random, taken: set[str]):
+    """(kind, county, industry, name, place, core, trade) of a look-alike of ``prev``, or None."""
+    kind = srng.choices([k for k, _ in SIBLING_KINDS], [w for _, w in SIBLING_KINDS])[0]
+    word = _word(prev.core, prev.industry.words)
+    county, ind, place = prev.county, prev.industry, prev.county.stem
+    if kind == "lookalike":
+        trade = names.lookalike(prev.trade, word, srng)
+        if trade is None:
+            return None
+        core = trade + word
+    elif kind == "other_trade":
+        options = [(i, w) for i in BY_SECTOR[prev.sector] for w in i.words
+                   if w != word and not w.endswith(word) and prev.trade + w not in names.cores]
+        if not options:
+            return None
+        ind, other = srng.choice(options)
+        trade, core = prev.trade, prev.trade + other
+        names.cores.add(core)
+    else:
+        counties = [c for c in region.counties if c.code != prev.county.code and not c.name.endswith("区")
+                    and c.stem not in (prev.place, prev.county.stem)]
+        if not counties:
+            return None
+        county = srng.choice(counties)
+        trade, core, place = prev.trade, prev.core, county.stem
+    name = place + core + prev.org_form
+    if name in taken:
+        return None
+    return kind, county, ind, name, place, core, trade
+
+
 def build(region: Region, n: int, rng: random.Random, drng: random.Random, dirt_rate: float,
-          today: date) -> tuple[list[Enterprise], NameFactory]:
-    """Create ``n`` enterprises.  ``rng`` drives clean data; ``drng`` only decides legacy codes."""
+          today: date, siblings: random.Random | None = None) -> tuple[list[Enterprise], NameFactory]:
+    """Create ``n`` enterprises.  ``rng`` drives clean data; ``drng`` only decides legacy codes;
+    ``siblings`` decides which enterprises are look-alikes of earlier ones (none without it)."""
     names = NameFactory(random.Random(rng.random()))
     weights = _county_weights(region)
     counties = region.counties
     sectors, shares = zip(*SECTOR_SHARE.items(), strict=False)
     status_names, status_w = [s for s, _ in STATUSES], [w for _, w in STATUSES]
     seen: set[str] = set()
+    taken: set[str] = set()
     out: list[Enterprise] = []
     legacy_rate = min(1.0, dirt_rate * 0.1)
     for i in range(n):
@@ -127,6 +172,18 @@ def build(region: Region, n: int, rng: random.Random, drng: random.Random, dirt_
         if parks and sector == CHEM and ind.subtype in ("生产", "使用") and rng.random() < 0.75:
             park = rng.choice(parks)
         name, place, core, form = names.company(county, ind.words)
+        trade = core[: len(core) - len(_word(core, ind.words))]
+        sibling = None
+        if siblings is not None and out and siblings.random() < SIBLING_RATE:
+            prev = siblings.choice(out)
+            found = _sibling(prev, names, region, siblings, taken)
+            if found is not None:
+                kind, county, ind, name, place, core, trade = found
+                form = prev.org_form
+                sibling = (prev.uscc, kind)
+                if park is not None and park.code not in {p.code for p in PARKS_BY_COUNTY.get(county.code, ())}:
+                    park = None
+        taken.add(name)
         code = uscc_mod.make(rng, county.code)
         while code in seen:
             code = uscc_mod.make(rng, county.code)
@@ -158,7 +215,8 @@ def build(region: Region, n: int, rng: random.Random, drng: random.Random, dirt_
             idx=i, uscc=code, legacy=legacy, name=name, place=place, core=core, org_form=form,
             county=county, industry=ind, legal_rep=person(rng), address=_address(rng, county, park, ind),
             established=established, capital=capital, status=status, end=end, employees=emp, park=park,
-            lon=lon, lat=lat, risk=round(risk, 4), has_units=has_units, noisy_iot=rng.random() < 0.05))
+            lon=lon, lat=lat, risk=round(risk, 4), has_units=has_units, noisy_iot=rng.random() < 0.05,
+            trade=trade, sibling_of=sibling[0] if sibling else None, sibling_kind=sibling[1] if sibling else None))
     return out, names
 
 
@@ -173,4 +231,5 @@ def enterprise_truth(e: Enterprise) -> dict:
         "status_end": e.end.isoformat() if e.end else None, "employees": e.employees,
         "park_code": e.park.code if e.park else None, "park_name": e.park.name if e.park else None,
         "lon": e.lon, "lat": e.lat, "latent_risk": e.risk,
+        **({"sibling_of": e.sibling_of, "sibling_kind": e.sibling_kind} if e.sibling_of else {}),
     }

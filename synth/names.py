@@ -119,6 +119,18 @@ class NameFactory:
             form = "（" + county.stem + "）" + form  # e.g. 华鑫化工（黄骅）有限公司
         return place + core + form, place, core, form
 
+    def lookalike(self, trade: str, word: str, rng: random.Random) -> str | None:
+        """A 字号 one character from ``trade`` (华润 → 华瑞, 恒信 → 衡信) whose core is still free."""
+        for _ in range(30):
+            i = rng.randrange(len(trade))
+            c = trade[i]
+            new = TYPO.get(c) if c in TYPO and rng.random() < 0.6 else rng.choice(TRADE_CHARS)
+            candidate = trade[:i] + (new or rng.choice(TRADE_CHARS)) + trade[i + 1:]
+            if candidate != trade and candidate + word not in self.cores and len(set(candidate)) == len(candidate):
+                self.cores.add(candidate + word)
+                return candidate
+        return None
+
     def unregistered(self, county, industry_words: tuple[str, ...]) -> str:
         """A name guaranteed *not* to belong to any registered enterprise (for orphans)."""
         name, _, core, _ = self.company(county, industry_words)
@@ -136,10 +148,13 @@ def variants(name: str, place: str, core: str, rng: random.Random, typo: bool,
 
     Kinds: org_form (有限公司↔有限责任公司), bracket_width (（）↔()), spaces, fullwidth
     (digits/latin), drop_prefix (河北省→河北, 沧州市→沧州, or the place dropped entirely),
-    typo (homophone, public reports and inspectors only).
+    no_place (any place dropped: only the authority's region is left), no_form (no 有限公司 at all,
+    as enforcement records write it), typo (homophone, public reports and inspectors only).
     """
     out: list[tuple[str, str]] = []
-    if "有限责任公司" in name:
+    if "股份有限公司" in name:  # 股份 dropped, as enforcement records often write it
+        out.append(("org_form", name.replace("股份有限公司", "有限公司")))
+    elif "有限责任公司" in name:
         out.append(("org_form", name.replace("有限责任公司", "有限公司")))
     elif name.endswith("有限公司") and "股份" not in name:
         out.append(("org_form", name[: -len("有限公司")] + "有限责任公司"))
@@ -154,8 +169,13 @@ def variants(name: str, place: str, core: str, rng: random.Random, typo: bool,
         rest = name[len(place):]
         if place.endswith(("省", "市")):
             out.append(("drop_prefix", place[:-1] + rest))
+            out.append(("no_place", rest))
         else:
             out.append(("drop_prefix", rest))
+    for form in ("股份有限公司", "有限责任公司", "有限公司"):  # 集团 and a bracketed place stay
+        if name.endswith(form):
+            out.append(("no_form", name[: -len(form)]))
+            break
     if typo:
         cands = [i for i, c in enumerate(core) if c in TYPO]
         if cands:

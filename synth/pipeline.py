@@ -31,7 +31,7 @@ from .sources.public_reports import PublicReports
 from .sources.resources import Resources
 from .truth import Truth
 
-GENERATOR_VERSION = "1.1"
+GENERATOR_VERSION = "1.2"
 #: The generator's parameters and ground truth, beside the truth files (never read by the loader).
 GENERATION_FILE = "truth/generation.json"
 DEFAULT_TODAY = date(2026, 11, 1)
@@ -65,7 +65,8 @@ def run(out_dir: str | Path, *, enterprises: int = 200, seed: int = 1, dirt_rate
     region = load_region()
     truth = Truth(root)
     ents, names = ent_mod.build(region, enterprises, random.Random(f"{seed}:enterprises"),
-                                random.Random(f"{seed}:enterprises:dirt"), dirt_rate, today)
+                                random.Random(f"{seed}:enterprises:dirt"), dirt_rate, today,
+                                siblings=random.Random(f"{seed}:siblings"))
     ctx = Ctx(root=root, seed=seed, dirt_rate=dirt_rate, today=today, region=region, truth=truth, names=names,
               registered={e.uscc for e in ents})
     registry = MarketRegistry(ctx)

@@ -44,11 +44,17 @@ class Truth:
         self.counts: Counter[str] = Counter()
         self.outcomes: Counter[str] = Counter()
 
-    def entity(self, source: str, file: str, row: int, true_uscc: str | None, via: str) -> None:
-        """Row ``row`` of ``file`` refers to enterprise ``true_uscc`` (None = not in the registry)."""
+    def entity(self, source: str, file: str, row: int, true_uscc: str | None, via: str,
+               pattern: str | None = None, expect: str | None = None) -> None:
+        """Row ``row`` of ``file`` refers to enterprise ``true_uscc`` (None = not in the registry).
+
+        ``pattern``: how the row writes the name (exact, org_form, no_place, typo …); ``expect``: what
+        a correct resolver does with it — link, or review where the issue's rules say a person must
+        decide (a one-edit name alone, 字号 + 行业 with only a city, province or no region)."""
         u = "null" if true_uscc is None else '"' + true_uscc + '"'
+        extra = (f',"pattern":"{pattern}"' if pattern else "") + (f',"expect":"{expect}"' if expect else "")
         self.entities.write_line(
-            f'{{"source":"{source}","file":"{file}","row":{row},"true_uscc":{u},"via":"{via}"}}')
+            f'{{"source":"{source}","file":"{file}","row":{row},"true_uscc":{u},"via":"{via}"{extra}}}')
 
     def defect(self, source: str, file: str, row: int | None, field: str | None, defect: str,
                original: Any, injected: Any, expected: str, reason: str | None = None,

@@ -20,6 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 ONTO = load_ontology()
 
 
+#: every package of the project's own code (the generator is test data, not project code)
+PROJECT_FOLDERS = tuple(sorted(p.name for p in (ROOT / "riskgraph").iterdir() if p.is_symlink() and p.name != "synth"))
+
 def refused(query: str) -> str:
     with pytest.raises(CypherNameError) as caught:
         check_cypher(query, ONTO)
@@ -128,7 +131,7 @@ def test_analysts_own_queries_are_theirs(store):
 def test_no_project_code_sends_cypher_around_the_check():
     """Only the store's `_send` (and the unchecked analyst entry) may call a backend's `_run`."""
     offenders = []
-    for folder in ("api", "cli", "graph", "loaders", "reasoning", "ontology"):
+    for folder in PROJECT_FOLDERS:
         for path in (ROOT / folder).rglob("*.py"):
             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
                 if re.search(r"\._run\(|\.ro_query\(|_graph\.query\(|tx\.run\(", line):
@@ -145,7 +148,7 @@ def _statements_in_the_code() -> list[tuple[str, str]]:
     are ignored (what is spliced in is checked when the statement is sent)."""
     looks_like_cypher = re.compile(r"\b(MATCH|MERGE|UNWIND)\b|\)-\[|\]->\(|<-\[")
     found = []
-    for folder in ("api", "cli", "graph", "loaders", "reasoning", "notebooks"):
+    for folder in (*PROJECT_FOLDERS, "notebooks"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             tree = ast.parse(path.read_text(encoding="utf-8"))
             skip = set()
@@ -201,8 +204,10 @@ def test_no_module_declares_an_anchor_again():
     """The names `ontology/anchors.py` declares are assigned nowhere else."""
     declared = {name for name in vars(anchors) if name.isupper()}
     again = []
-    for folder in ("api", "cli", "graph", "loaders", "reasoning"):
+    for folder in PROJECT_FOLDERS:
         for path in (ROOT / folder).rglob("*.py"):
+            if path == ROOT / "ontology" / "anchors.py":
+                continue
             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
                 m = re.match(r"([A-Z_]+)\s*=\s*[\"(]", line)
                 if m and m.group(1) in declared:

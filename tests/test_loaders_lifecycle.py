@@ -91,11 +91,15 @@ def test_a_load_killed_mid_way_and_rerun_gives_the_same_graph(export, tmp_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "riskgraph.cli", "--graph", crashed, "load", str(export)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    # wait until the load has written part of the graph, then kill it without warning
-    deadline = time.monotonic() + 60
+    # wait until the load has written part of the graph (its first records), then kill it without warning
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (tmp_path / "crashed" / "server.json").exists():
         time.sleep(0.05)
-    time.sleep(2.5)
+    with graph.connect(crashed) as watcher:  # attaches to the loading process's server
+        while time.monotonic() < deadline and proc.poll() is None:
+            if watcher.read("MATCH (s:SourceRecord) RETURN count(s) AS c")[0]["c"] > 0:
+                break
+            time.sleep(0.05)
     assert proc.poll() is None, "the load finished before it could be killed: make the export bigger"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()

@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
+from riskgraph.loaders.normalise.company import parse_company
 from riskgraph.loaders.normalise.dates import parse_date
 from riskgraph.loaders.normalise.errors import RowError
 from riskgraph.loaders.normalise.names import clean_name, legal_key, match_key
@@ -97,9 +98,36 @@ def test_resolution_is_explained_and_refuses_ambiguity():
     index.add("A", "沧州华鑫化工有限公司", "130902")
     index.add("B", "廊坊华鑫化工有限公司", "131002")
     index.add("C", "唐山聚嘉万轧钢有限公司", "130224")
-    assert index.resolve(None, "华鑫化工有限责任公司", "130900").uscc == "A"   # city authority: same area
-    assert index.resolve(None, "华鑫化工有限公司", None).ambiguous
-    typo = index.resolve(None, "唐山聚佳万轧钢有限公司", "130224")
-    assert typo.uscc == "C" and typo.method == "name_region" and "edit" in typo.reasons[-1]
-    assert not index.resolve(None, "唐山聚佳万轧钢有限公司", None).resolved  # a near name needs a region
+    # a city authority does not confirm a county: 廊坊 is ruled out, 沧州's enterprise goes to review
+    city = index.resolve(None, "华鑫化工有限责任公司", "130900")
+    assert city.outcome == "review" and [c.uscc for c in city.candidates] == ["A"]
+    assert index.resolve(None, "华鑫化工有限责任公司", "130902").uscc == "A"   # the county agrees
+    assert index.resolve(None, "沧州华鑫化工有限公司", None).uscc == "A"        # the registered full name
+    nowhere = index.resolve(None, "华鑫化工有限公司", None)
+    assert nowhere.ambiguous and not nowhere.resolved and {c.uscc for c in nowhere.candidates} == {"A", "B"}
+    typo = index.resolve(None, "唐山聚佳万轧钢有限公司", "130224")           # one edit alone: review
+    assert typo.outcome == "review" and typo.candidates[0].uscc == "C" and "edit" in " ".join(typo.candidates[0].reasons)
     assert index.resolve("91130100MA0CEFGH1X", None, None).reasons[0].startswith("USCC")
+
+
+@pytest.mark.parametrize("written, body, form, place", [
+    ("滄州華潤化工有限公司", "华润化工", "llc", "130900"),              # traditional characters
+    ("仓州华润化工有限公可", "华润化工", "llc", "130900"),              # mistyped place and legal form
+    ("华润化工（沧州）有限公司", "华润化工", "llc", "130900"),          # the place after the 字号
+    ("沧州华润化工股份有限公司", "华润化工", "jsc", "130900"),
+    ("献县华通化工", "华通化工", "none", "130929"),                    # no legal form
+    ("沧州临港华润化工有限公司", "华润化工", "llc", "130983"),          # a development zone: its county
+    ("沧州经济技术开发区鑫源化工有限公司", "鑫源化工", "llc", "130900"),
+    ("沧县李刚五金店", "李刚五金", "other", "130921"),                  # 个体工商户
+    ("华隆精细化工有限公司", "华隆精细化工", "llc", None),              # 华隆 is a 字号, not a mistyped 华龙区
+])
+def test_company_names_are_taken_apart(written, body, form, place):
+    parsed = parse_company(written)
+    assert (parsed.body, parsed.form, parsed.place) == (body, form, place)
+
+
+def test_branches_keep_their_label():
+    branch = parse_company("华润化工有限公司黄骅分公司")
+    assert branch.body == "华润化工" and branch.branch == "130983"
+    assert parse_company("沧州华润化工有限公司黄骅分公司").branch == "130983"
+    assert parse_company("沧州华润化工有限公司").branch is None

@@ -206,6 +206,22 @@ def test_truncated_or_extended_tokens_are_malformed(qr):
         assert info.value.code in ("token_malformed", "token_invalid_signature")
 
 
+def test_only_the_canonical_spelling_of_a_token_is_accepted(qr):
+    """The last base32 character carries unused bits; a spelling with any of them set decodes to the
+    same bytes, and must not resolve (RFC 4648 §3.5): one code, one string."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    token = qr.issue("Enterprise", USCC).token
+    unused = (5 * len(token)) % 8  # bits of the last character beyond the last whole byte
+    assert unused, "the token's length leaves no unused bits: pick another id"
+    qr.verify(token)
+    last = alphabet.index(token[-1])
+    for bits in range(1, 2 ** unused):
+        variant = token[:-1] + alphabet[last | bits]
+        with pytest.raises(TokenError) as info:
+            qr.verify(variant)
+        assert info.value.code == "token_malformed"
+
+
 def test_expiry_is_checked(qr):
     issued = qr.issue("Shelter", "SH1", days=1)
     qr.verify(issued.token, now=issued.claims.expires_at - 1)

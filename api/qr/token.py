@@ -256,9 +256,14 @@ def b32decode(text: str) -> bytes:
     if not body or len(body) > MAX_TOKEN_CHARS or not _BASE32.match(body) or len(body) % 8 in (1, 3, 6):
         raise TokenError("token_malformed", "the code is not a RiskGraph code (bad characters or length)")
     try:
-        return base64.b32decode(body + "=" * (-len(body) % 8))
+        raw = base64.b32decode(body + "=" * (-len(body) % 8))
     except (ValueError, binascii.Error):
         raise TokenError("token_malformed", "the code is not valid base32") from None
+    # the last character may carry unused bits: only the canonical spelling (those bits zero,
+    # RFC 4648 §3.5) is accepted, so a code has exactly one valid string (letter case aside)
+    if b32encode(raw) != body:
+        raise TokenError("token_malformed", "the code is not in its canonical form")
+    return raw
 
 
 def token_id(raw: bytes) -> str:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from riskgraph.api.deps import CONTEXT, Context
-from riskgraph.api.models import PROPERTIES, LevelName, NodeOut, Out
+from riskgraph.api.models import PROPERTIES_DESCRIPTION, LevelName, NodeOut, Out
 from riskgraph.api.routes.workflow_common import after, audit, node, step
 from riskgraph.api.schema import RISK_POINT
 from riskgraph.api.writes import origin_of
@@ -63,7 +63,7 @@ class Version(Out):
 class AnalysisHistoryOut(Out):
     riskPoint: str
     level: LevelName
-    current: dict[str, Any] = Field(description="the risk point now: " + PROPERTIES)
+    current: dict[str, Any] = Field(description="the risk point now: " + PROPERTIES_DESCRIPTION)
     versions: list[Version] = Field(description="newest first")
 
 

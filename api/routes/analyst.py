@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 
 from riskgraph.api.access import Caller, Role
 from riskgraph.api.deps import client_of, require, services
-from riskgraph.api.errors import ApiError, bad_request
+from riskgraph.api.errors import ApiError, bad_request, invalid
+from riskgraph.api.limits import too_many
 from riskgraph.api.models import Out
 from riskgraph.graph.store import ANALYST_ROW_LIMIT, ANALYST_TIMEOUT_MS, QueryTimeout, ReadOnlyViolation, StoreError
 
@@ -49,8 +50,16 @@ def analyst_query(body: AnalystQuery, request: Request,
         svc.audit.record(caller, "analyst_query", result, method="POST", path=request.url.path, status=status,
                          client=client_of(request), details={**details, **extra})
 
+    gate = request.app.state.limits.analysts  # one query at a time per account (api/limits.py)
+    account = caller.username or "?"
+    if not gate.enter(account):
+        audit("busy", 429)
+        raise too_many("this account already has an analyst query running", 1)
     try:
         result = svc.store.analyst_query(body.cypher, body.params, timeout_ms=body.timeout_ms, row_limit=body.limit)
+    except ValueError as exc:  # a parameter the store must not be sent (no name, a lone surrogate)
+        audit("refused", 422, reason=str(exc))
+        raise invalid(str(exc), "params") from None
     except ReadOnlyViolation:
         audit("refused", 400)
         raise bad_request("read_only", "the analyst query may only read; this one tried to write") from None
@@ -60,6 +69,8 @@ def analyst_query(body: AnalystQuery, request: Request,
     except StoreError as exc:
         audit("error", 400)
         raise bad_request("bad_query", "the store refused the query", {"reason": str(exc)}) from None
+    finally:
+        gate.leave(account)
     audit("ok", 200, rows=len(result.rows), truncated=result.truncated)
     return {"columns": result.columns, "rows": jsonable_encoder(result.rows), "truncated": result.truncated,
             "rowCount": len(result.rows)}

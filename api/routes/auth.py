@@ -1,6 +1,8 @@
 """Log in (OAuth2 password flow) and say who the caller is."""
 from __future__ import annotations
 
+import math
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import Field
@@ -8,6 +10,7 @@ from pydantic import Field
 from riskgraph.api.access import ANONYMOUS, Caller
 from riskgraph.api.deps import client_of, get_caller, services
 from riskgraph.api.errors import ApiError
+from riskgraph.api.limits import too_many
 from riskgraph.api.models import LevelName, Out
 
 router = APIRouter(tags=["auth"])
@@ -31,14 +34,24 @@ class Me(Out):
              summary="exchange a username and password (form fields) for a bearer token")
 def login(request: Request, form: OAuth2PasswordRequestForm = Depends()) -> TokenResponse:
     svc = services(request)
-    user = svc.users.authenticate(form.username, form.password)
+    throttle = request.app.state.limits.login  # api/limits.py: by address and by username
+    address = client_of(request) or "unknown"
+    wait = throttle.wait(address, form.username)
+    if wait > 0:
+        svc.audit.record(ANONYMOUS, "login", "throttled", method="POST", path=request.url.path, status=429,
+                         client=client_of(request), details={"retryAfter": math.ceil(wait)})
+        raise too_many("too many failed logins for this name or from this address", wait)
+    with throttle.hashing():
+        user = svc.users.authenticate(form.username, form.password)
     if user is None:
+        throttle.failed(address, form.username)
         known = svc.users.get(form.username) if form.username else None
         svc.audit.record(ANONYMOUS, "login", "failed", username=known.username if known else None,
                          method="POST", path=request.url.path, status=401, client=client_of(request),
                          details=None if known else {"username": "unknown"})
         raise ApiError(401, "invalid_credentials", "wrong username or password, or the account is disabled",
                        headers={"WWW-Authenticate": "Bearer"})
+    throttle.succeeded(address, form.username)
     token, expires_in = svc.tokens.issue(user)
     svc.audit.record(user.caller(), "login", "ok", method="POST", path=request.url.path, status=200,
                      client=client_of(request))

@@ -7,7 +7,9 @@ from fastapi import APIRouter, Request
 from pydantic import Field
 
 from riskgraph.api.deps import services
+from riskgraph.api.errors import ApiError
 from riskgraph.api.models import Out
+from riskgraph.graph.store import StoreError
 
 router = APIRouter(tags=["health"])
 
@@ -29,5 +31,11 @@ def health() -> dict:
 @router.get("/ready", response_model=Ready, summary="readiness: the graph store answers a trivial read (503 when it does not)")
 def ready(request: Request) -> dict:
     store = services(request).store
-    store.read("RETURN 1 AS ok")
+    recovering = getattr(store, "recovering", None)  # the embedded store being taken over
+    if recovering:
+        raise ApiError(503, "store_unavailable", f"not ready: {recovering}")
+    try:
+        store.read("RETURN 1 AS ok")
+    except StoreError as exc:
+        raise ApiError(503, "store_unavailable", f"not ready: {getattr(store, 'recovering', None) or exc}") from None
     return {"status": "ready", "store": store.dialect.name}

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Body, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from riskgraph.api.deps import CONTEXT, Context
-from riskgraph.api.models import PROPERTIES, LevelName, NodeOut, Out
+from riskgraph.api.models import PROPERTIES_DESCRIPTION, LevelName, NodeOut, Out
 from riskgraph.api.routes.workflow_common import after, audit, node, photo_store, step
 from riskgraph.api.schema import HIDDEN_DANGER
 from riskgraph.api.writes import origin_of
@@ -75,8 +75,8 @@ class HistoryEntry(Out):
     fromState: str | None
     toState: str | None
     note: str | None
-    values: dict[str, Any] = Field(description="what the step set on the danger: " + PROPERTIES)
-    evidence: dict[str, Any] | None = Field(description="a submission's rectification: " + PROPERTIES)
+    values: dict[str, Any] = Field(description="what the step set on the danger: " + PROPERTIES_DESCRIPTION)
+    evidence: dict[str, Any] | None = Field(description="a submission's rectification: " + PROPERTIES_DESCRIPTION)
 
 
 class HistoryOut(Out):

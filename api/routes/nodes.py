@@ -10,7 +10,7 @@ from pydantic import Field
 
 from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.errors import invalid, not_found
-from riskgraph.api.models import PROPERTIES, Out
+from riskgraph.api.models import PROPERTIES_DESCRIPTION, Out
 from riskgraph.api.routes.common import known_label
 from riskgraph.graph.export import to_rdf
 from riskgraph.graph.subgraph import MAX_DEPTH, Subgraph
@@ -51,7 +51,7 @@ class SubgraphNode(Out):
     id: str = Field(description="Label/key")
     label: str
     key: str
-    properties: dict[str, Any] = Field(description=PROPERTIES)
+    properties: dict[str, Any] = Field(description=PROPERTIES_DESCRIPTION)
 
 
 class SubgraphEdge(Out):

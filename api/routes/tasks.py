@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from riskgraph.api.access import check_uscc
 from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.errors import invalid
-from riskgraph.api.models import PROPERTIES, NodeOut, Out
+from riskgraph.api.models import PROPERTIES_DESCRIPTION, NodeOut, Out
 from riskgraph.api.routes.workflow_common import after, audit, node, photo_store, step
 from riskgraph.api.schema import ENTERPRISE
 from riskgraph.api.writes import origin_of
@@ -49,7 +49,7 @@ class TaskOut(Out):
     status: Literal["done", "due", "overdue"]
     riskPoint: PointRef
     measure: MeasureRef
-    record: dict[str, Any] | None = Field(description="the period's check, when done: " + PROPERTIES)
+    record: dict[str, Any] | None = Field(description="the period's check, when done: " + PROPERTIES_DESCRIPTION)
 
 
 class TaskSummary(Out):

@@ -12,6 +12,7 @@ REASONS = {
     "encoding_error": "the row's bytes are not valid text in any expected encoding",
     "duplicate_row": "the row repeats an earlier row of the same file exactly",
     "invalid_value": "a value is not in its allowed set or format",
+    "malformed_row": "the row's text cannot be split into cells (an unmatched quote, a cell over the size limit)",
 }
 
 

@@ -15,7 +15,7 @@ from ..context import EntState, Source
 from ..formats import cn_amount
 from ..hazards import GB6441, RISK_POINTS
 from ..truth import FLAG, QUARANTINE, REPAIR
-from .common import legacy_flag
+from .common import legacy_flag, name_outcome, variant_of
 
 FILE = "accidents/accidents.csv"
 HEADER = ["事故编号", "统一社会信用代码", "企业名称", "发生时间", "发生地点", "事故类型", "事故等级", "死亡人数",
@@ -115,7 +115,8 @@ class Accidents(Source):
             row[1] = val
             rec.append(("统一社会信用代码", code, e.uscc, val, exp, reason, ev, extra))
         n = self.w.write(row)
-        self.entity(FILE, n, e.uscc, "统一社会信用代码+企业名称" if row[1] else "企业名称")
+        self.entity(FILE, n, e.uscc, "统一社会信用代码+企业名称" if row[1] else "企业名称",
+                    *name_outcome(e, row[1], variant_of(rec), None))
         if row[1] == e.uscc:
             legacy_flag(self, FILE, n, "统一社会信用代码", e)
         for fld, code, orig, inj, exp, reason, ev, extra in rec:

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from ..context import EntState, Source
 from ..formats import bad_date, rand_date
 from ..truth import QUARANTINE
-from .common import legacy_flag
+from .common import authority_level, legacy_flag, name_outcome, variant_of
 
 FILE = "credit/credit_records.csv"
 HEADER = ["统一社会信用代码", "企业名称", "名单类型", "列入日期", "列入原因", "认定机关", "移出日期"]
@@ -79,7 +79,7 @@ class Credit(Source):
         via = ("统一社会信用代码+企业名称" if row[0] and row[1] else "统一社会信用代码" if row[0]
                else "企业名称" if row[1] else "none")
         n = self.w.write(row)
-        self.entity(FILE, n, e.uscc, via)
+        self.entity(FILE, n, e.uscc, via, *name_outcome(e, row[0], variant_of(rec), authority_level(e, row[5])))
         if row[0] == e.uscc:
             legacy_flag(self, FILE, n, "统一社会信用代码", e)
         for fld, code, orig, inj, exp, reason, ev, extra in rec:

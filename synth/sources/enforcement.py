@@ -16,7 +16,7 @@ from ..formats import bad_date, cn_amount, cn_date, mixed_date, money, out_of_ra
 from ..hazards import ACCIDENT_VIOLATION, VIOLATIONS
 from ..names import person
 from ..truth import FLAG, QUARANTINE, REPAIR
-from .common import legacy_flag
+from .common import authority_level, legacy_flag, name_outcome, variant_of
 
 INS = "enforcement/inspections.csv"
 PEN = "enforcement/penalties.csv"
@@ -119,7 +119,8 @@ class Enforcement(Source):
             rec.append(("统一社会信用代码", code, e.uscc, val, exp, reason, ev, extra))
         quarantined = any(r[4] == QUARANTINE for r in rec)
         n = self.wi.write(row)
-        self.entity(INS, n, e.uscc, self._via(row[2], row[1]))
+        self.entity(INS, n, e.uscc, self._via(row[2], row[1]),
+                    *name_outcome(e, row[2], variant_of(rec), authority_level(e, row[3])))
         if row[2] == e.uscc:
             legacy_flag(self, INS, n, "统一社会信用代码", e)
         for fld, code, orig, inj, exp, reason, ev, extra in rec:
@@ -221,7 +222,7 @@ class Enforcement(Source):
                         {"row_encoding": "invalid", "injected_hex": field_bytes.hex()}))
         else:
             n = self.wp.write(row)
-        self.entity(PEN, n, e.uscc, via)
+        self.entity(PEN, n, e.uscc, via, *name_outcome(e, row[2], variant_of(rec), authority_level(e, row[8])))
         if row[2] == e.uscc:
             legacy_flag(self, PEN, n, "统一社会信用代码", e)
         for fld, code, orig, inj, exp, reason, ev, extra in rec:

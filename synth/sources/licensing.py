@@ -14,7 +14,7 @@ from ..formats import bad_date, cn_date, dot_date
 from ..industries import CHEM, MINE
 from ..names import person, road
 from ..truth import FLAG, QUARANTINE, REPAIR
-from .common import legacy_flag
+from .common import legacy_flag, variant_of
 
 FILE = "licensing/licences.xlsx"
 HEADER = ["许可证编号", "统一社会信用代码", "单位名称", "主要负责人", "单位地址", "许可类型", "许可范围",
@@ -150,7 +150,8 @@ class Licensing(Source):
             row[1] = val
             rec.append(("统一社会信用代码", code, e.uscc, val, exp, reason, ev, extra))
         n = self.w.write(row)
-        self.entity(FILE, n, e.uscc, "统一社会信用代码+单位名称")
+        # the legal representative and address are second fields: a variant name still links
+        self.entity(FILE, n, e.uscc, "统一社会信用代码+单位名称", variant_of(rec) or "exact", "link")
         if row[1] == e.uscc:
             legacy_flag(self, FILE, n, "统一社会信用代码", e)
         for fld, code, orig, inj, exp, reason, ev, extra in rec:

@@ -17,6 +17,7 @@ from ..formats import bad_date, iso_cst, rand_date
 from ..names import masked_phone, road, village
 from ..regions import jitter
 from ..truth import FLAG, QUARANTINE, REPAIR
+from .common import name_outcome
 
 FILE = "public_reports/reports.jsonl"
 KIND = {"危险化学品": "化工", "非煤矿山": "矿", "工贸": "工"}
@@ -86,7 +87,11 @@ class PublicReports(Source):
                 rec = ("time", "unparseable_date", orig, obj["time"], QUARANTINE, "unparseable_date", None, {})
         r = self.w.write(obj)
         via = "named_unit" if named else "location"
-        self.entity(FILE, r, e.uscc, via)
+        if named:
+            self.entity(FILE, r, e.uscc, via, *name_outcome(e, "", rec[7].get("variant") if rec and rec[1] == "name_variant"
+                                                            else None, None))
+        else:
+            self.entity(FILE, r, e.uscc, via)
         if rec:
             fld, code, orig, inj, exp, reason, ev, extra = rec
             d.defect(FILE, r, fld, code, orig, inj, exp, reason, ev, **extra)

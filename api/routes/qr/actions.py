@@ -16,7 +16,7 @@ from riskgraph.api import writes
 from riskgraph.api.access import Role
 from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.errors import invalid
-from riskgraph.api.models import PROPERTIES, Out
+from riskgraph.api.models import PROPERTIES_DESCRIPTION, Out
 from riskgraph.api.qr.entities import Facts
 from riskgraph.api.routes.qr.common import _audit, _deny, _rate_limit, _verify, qr_service
 from riskgraph.api.routes.workflow_common import after, photo_store, step
@@ -50,7 +50,7 @@ class CreatedOut(Out):
 
     label: str
     key: str
-    properties: dict[str, Any] = Field(description=PROPERTIES)
+    properties: dict[str, Any] = Field(description=PROPERTIES_DESCRIPTION)
     links: list[LinkOut]
 
 

@@ -1,0 +1,289 @@
+"""A whole graph as a file, and back; or straight into another store.
+
+`dump` writes every node (labels, properties) and every relationship (type, endpoints by label
+and key, properties) as gzip-compressed JSON lines, framed by a header and a trailer that holds
+the counts per label and per type and a content checksum. `restore` writes such a file into an
+empty store (or one it empties first; restore into a store no one else writes to meanwhile) and checks
+the result against the trailer; `copy` does
+the same from one store straight into another — how a bureau moves from the embedded default to
+a Neo4j cluster.
+
+Consistency: on the embedded store the dump holds the store's write lock (graph/write_lock.py),
+which every writer — `serve`, a load, `assess` — takes for each write, so nothing changes under
+it while reads go on. A server store (Neo4j, FalkorDB) has no such lock: dump it while no one
+writes. The checksum is order-free (a sum of SHA-256 digests of the canonical lines), so two
+stores holding the same graph have the same one whatever order they read it in.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from riskgraph.graph.connect import redact
+from riskgraph.graph.dialect import ident
+from riskgraph.graph.store import GraphStore, StoreError
+
+FORMAT = "riskgraph-dump"
+VERSION = 1
+PAGE = 5_000
+WRITE_BATCH = 2_000
+_MOD = 2**256
+
+
+class BackupError(RuntimeError):
+    """A dump that cannot be read or restored, or a copy that does not match; the message says why."""
+
+
+@dataclass
+class Summary:
+    labels: Counter = field(default_factory=Counter)
+    relationships: Counter = field(default_factory=Counter)
+    checksum: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"labels": dict(sorted(self.labels.items())), "relationships": dict(sorted(self.relationships.items())),
+                "checksum": self.checksum}
+
+
+class _Checksum:
+    def __init__(self) -> None:
+        self.total = 0
+
+    def add(self, line: str) -> None:
+        self.total = (self.total + int.from_bytes(hashlib.sha256(line.encode()).digest(), "big")) % _MOD
+
+    def hex(self) -> str:
+        return f"{self.total:064x}"
+
+
+def _canonical(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+@contextmanager
+def writes_paused(store: GraphStore) -> Iterator[None]:
+    """Hold the embedded store's write lock (no-op for server stores)."""
+    lock = getattr(store, "_write_lock", None)
+    with lock.held() if lock is not None else nullcontext():
+        yield
+
+
+# ---------------------------------------------------------------------- reading a store
+def _nodes(store: GraphStore) -> Iterator[dict[str, Any]]:
+    """Every node once: under its first label, paged by that label's key."""
+    onto = store.ontology
+    for label in onto.labels:
+        key = onto.key_of(label)
+        skip = 0
+        while True:
+            rows = store.read(
+                f"MATCH (n:{ident(label)}) WHERE labels(n)[0] = $label "
+                f"RETURN labels(n) AS l, properties(n) AS p ORDER BY n.{ident(key)} SKIP $skip LIMIT $limit",
+                {"label": label, "skip": skip, "limit": PAGE}, timeout_ms=300_000)
+            for row in rows:
+                yield {"node": label, "labels": list(row["l"]), "p": row["p"]}
+            if len(rows) < PAGE:
+                break
+            skip += PAGE
+
+
+def _relationships(store: GraphStore) -> Iterator[dict[str, Any]]:
+    onto = store.ontology
+    for rel in onto.relations.values():
+        for src in onto.labels:
+            if not onto.is_a(src, rel.domain):
+                continue
+            for dst in onto.labels:
+                if not onto.is_a(dst, rel.range):
+                    continue
+                rows = store.read(
+                    f"MATCH (a:{ident(src)})-[r:{ident(rel.type)}]->(b:{ident(dst)}) "
+                    f"WHERE labels(a)[0] = $src AND labels(b)[0] = $dst "
+                    f"RETURN a.{ident(onto.key_of(src))} AS f, b.{ident(onto.key_of(dst))} AS t, properties(r) AS p",
+                    {"src": src, "dst": dst}, timeout_ms=300_000)
+                for row in rows:
+                    yield {"rel": rel.type, "from": [src, str(row["f"])], "to": [dst, str(row["t"])], "p": row["p"] or {}}
+
+
+def records(store: GraphStore) -> Iterator[dict[str, Any]]:
+    yield from _nodes(store)
+    yield from _relationships(store)
+
+
+def summarise(items: Iterator[dict[str, Any]], sink: Callable[[dict[str, Any], str], None] | None = None) -> Summary:
+    summary, digest = Summary(), _Checksum()
+    for item in items:
+        line = _canonical(item)
+        digest.add(line)
+        if "node" in item:
+            summary.labels[item["node"]] += 1
+        else:
+            summary.relationships[item["rel"]] += 1
+        if sink is not None:
+            sink(item, line)
+    summary.checksum = digest.hex()
+    return summary
+
+
+def summary_of(store: GraphStore) -> Summary:
+    """Counts per label and type and the content checksum of what the store holds now."""
+    return summarise(records(store))
+
+
+# ---------------------------------------------------------------------- writing a store
+class _Writer:
+    """Batches nodes and relationships into `store` as they come (nodes come first)."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self.store = store
+        self.onto = store.ontology
+        self.nodes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        self.rels: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+
+    def add(self, item: dict[str, Any]) -> None:
+        if "node" in item:
+            labels = tuple(item["labels"]) or (item["node"],)
+            for label in labels:
+                self.onto.check_label(label)
+            batch = self.nodes.setdefault(labels, [])
+            batch.append({"k": item["p"][self.onto.key_of(labels[0])], "p": item["p"]})
+            if len(batch) >= WRITE_BATCH:
+                self._flush_nodes(labels)
+        else:
+            self.flush_nodes()
+            key = (item["rel"], item["from"][0], item["to"][0])
+            self.onto.relation(item["rel"])
+            self.onto.check_label(key[1])
+            self.onto.check_label(key[2])
+            batch = self.rels.setdefault(key, [])
+            batch.append({"f": item["from"][1], "t": item["to"][1], "p": item["p"]})
+            if len(batch) >= WRITE_BATCH:
+                self._flush_rels(key)
+
+    def _flush_nodes(self, labels: tuple[str, ...]) -> None:
+        rows = self.nodes.pop(labels, [])
+        if rows:
+            names = ":".join(ident(label) for label in labels)
+            key = ident(self.onto.key_of(labels[0]))
+            self.store.execute(f"UNWIND $rows AS row MERGE (n:{names} {{{key}: row.k}}) SET n = row.p", {"rows": rows})
+
+    def flush_nodes(self) -> None:
+        for labels in list(self.nodes):
+            self._flush_nodes(labels)
+
+    def _flush_rels(self, key: tuple[str, str, str]) -> None:
+        rows = self.rels.pop(key, [])
+        if rows:
+            rel, src, dst = key
+            self.store.execute(
+                f"UNWIND $rows AS row MATCH (a:{ident(src)} {{{ident(self.onto.key_of(src))}: row.f}}) "
+                f"MATCH (b:{ident(dst)} {{{ident(self.onto.key_of(dst))}: row.t}}) "
+                f"CREATE (a)-[r:{ident(rel)}]->(b) SET r = row.p", {"rows": rows})
+
+    def flush(self) -> None:
+        self.flush_nodes()
+        for key in list(self.rels):
+            self._flush_rels(key)
+
+
+def _prepare_target(store: GraphStore, replace: bool) -> None:
+    store.bootstrap_schema()
+    present = store.read("MATCH (n) RETURN count(n) AS c")[0]["c"]
+    if present and not replace:
+        raise BackupError(f"{redact(store.url)} already holds {present:,} nodes; restore or copy only into an empty "
+                          f"store, or pass --replace to empty it first")
+    while store.execute("MATCH (n) WITH n LIMIT 10000 DETACH DELETE n RETURN count(*) AS c")[0]["c"]:
+        pass
+
+
+def _check(target: GraphStore, expected: Summary) -> Summary:
+    got = summary_of(target)
+    if got.as_dict() != expected.as_dict():
+        diff = {k: (expected.labels.get(k, 0), got.labels.get(k, 0)) for k in expected.labels | got.labels
+                if expected.labels.get(k, 0) != got.labels.get(k, 0)}
+        diff.update({k: (expected.relationships.get(k, 0), got.relationships.get(k, 0))
+                     for k in expected.relationships | got.relationships
+                     if expected.relationships.get(k, 0) != got.relationships.get(k, 0)})
+        raise BackupError(f"the result differs from the original: counts (expected, got) {diff or 'equal'}; "
+                          f"checksum {expected.checksum[:16]}… vs {got.checksum[:16]}…")
+    return got
+
+
+# ---------------------------------------------------------------------- the three operations
+def dump(store: GraphStore, path: Path) -> Summary:
+    """Write the whole graph to `path` (gzip JSON lines), consistent on the embedded store."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".partial")
+    with writes_paused(store), gzip.open(tmp, "wt", encoding="utf-8") as out:
+        out.write(_canonical({"format": FORMAT, "version": VERSION, "ontology": store.ontology.version,
+                              "source": redact(store.url),
+                              "createdAt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}) + "\n")
+        def write(_item: dict[str, Any], line: str) -> None:
+            out.write(line + "\n")
+
+        summary = summarise(records(store), write)
+        out.write(_canonical({"end": summary.as_dict()}) + "\n")
+    tmp.replace(path)
+    return summary
+
+
+def _read_dump(fh: IO[str]) -> tuple[dict[str, Any], Iterator[dict[str, Any]], dict[str, Any]]:
+    header = json.loads(fh.readline() or "{}")
+    if header.get("format") != FORMAT or header.get("version") != VERSION:
+        raise BackupError(f"not a {FORMAT} version {VERSION} file (header: {str(header)[:200]})")
+    trailer: dict[str, Any] = {}
+
+    def items() -> Iterator[dict[str, Any]]:
+        for n, line in enumerate(fh, start=2):
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise BackupError(f"line {n} is not JSON ({exc.msg}): the file is damaged") from None
+            if "end" in item:
+                trailer.update(item["end"])
+                return
+            yield item
+        raise BackupError("the file ends before its trailer: it is truncated")
+
+    return header, items(), trailer
+
+
+def restore(store: GraphStore, path: Path, *, replace: bool = False) -> Summary:
+    """Write a dump into `store` (empty, or emptied with replace=True) and check it against the dump."""
+    try:
+        with gzip.open(Path(path), "rt", encoding="utf-8") as fh:
+            _header, items, trailer = _read_dump(fh)
+            _prepare_target(store, replace)  # each write takes the store's write lock itself
+            writer = _Writer(store)
+            read = summarise(items, lambda item, _line: writer.add(item))
+            writer.flush()
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise BackupError(f"{path} cannot be read: {exc}") from None
+    expected = Summary(Counter(trailer.get("labels", {})), Counter(trailer.get("relationships", {})),
+                       trailer.get("checksum", ""))
+    if read.as_dict() != expected.as_dict():
+        raise BackupError(f"{path} is damaged: its content does not match its own trailer")
+    return _check(store, expected)
+
+
+def copy(source: GraphStore, target: GraphStore, *, replace: bool = False) -> Summary:
+    """Copy the whole graph of `source` into `target` and check that they are equal."""
+    if redact(source.url) == redact(target.url):
+        raise BackupError("the source and the target are the same store")
+    _prepare_target(target, replace)
+    writer = _Writer(target)
+    with writes_paused(source):
+        expected = summarise(records(source), lambda item, _line: writer.add(item))
+        writer.flush()
+    return _check(target, expected)
+
+
+__all__ = ["BackupError", "Summary", "StoreError", "copy", "dump", "restore", "summary_of"]

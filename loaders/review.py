@@ -1,0 +1,424 @@
+"""The review queue: facts whose enterprise a person must decide, and their decisions, in the graph.
+
+A fact the resolver cannot place for certain is loaded without an enterprise and gets a
+`ReviewItem` (keyed `Label:key`, so every later version of the same penalty or inspection meets
+the same item). A person links it to one candidate or rejects them all; every later load applies
+that decision instead of guessing again. Decisions are reversible: `unlink` takes a fact off its
+enterprise — the link, the enterprise facts it contributed and their provenance — and puts it back
+in review with the enterprise excluded from automatic linking; `split` does that for several facts
+a merge put on one enterprise, optionally moving them to another. Every action is appended to the
+item's history with who, when and why.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from riskgraph.graph.dialect import ident
+from riskgraph.graph.store import GraphStore
+from riskgraph.graph.values import LOCAL_TZ, encode_properties
+from riskgraph.loaders.fields import raw_value
+from riskgraph.loaders.mapping import EnterpriseSpec, FileSpec, load_mappings
+from riskgraph.loaders.matching.records import Query
+from riskgraph.loaders.resolve import LINK, EnterpriseIndex, Resolution, record_query
+from riskgraph.ontology.anchors import DERIVED_FROM, ENTERPRISE, REGION_CODE, REVIEW_ITEM, REVIEWS, SOURCE_RECORD
+from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX, load_ontology
+
+OPEN, LINKED, REJECTED = "open", "linked", "rejected"
+STATUSES = (OPEN, LINKED, REJECTED)
+
+
+class ReviewError(ValueError):
+    """A review action that cannot be done; `kind` is not_found, conflict or invalid."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def item_id(label: str, key: str) -> str:
+    return f"{label}:{key}"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a person decided about one fact, as the next load must respect it."""
+
+    item: str
+    status: str
+    uscc: str | None
+    excluded: frozenset[str]
+    by: str | None
+
+
+def decisions_for(store: GraphStore, label: str) -> dict[str, Decision]:
+    """Every review item of facts of this class, by the fact's key."""
+    rows = store.read(
+        f"MATCH (r:{ident(REVIEW_ITEM)}) WHERE r.subjectLabel = $label "
+        "RETURN r.id AS id, r.subjectKey AS k, r.reviewStatus AS s, r.decidedUscc AS u, r.excludedUsccs AS x, r.decidedBy AS b",
+        {"label": label})
+    return {str(r["k"]): Decision(r["id"], r["s"] or OPEN, r["u"], frozenset(r["x"] or ()), r["b"]) for r in rows}
+
+
+def apply_decision(resolution: Resolution, decision: Decision | None) -> Resolution:
+    """The loader's resolution after a person's decision: theirs wins; an excluded enterprise is never linked."""
+    if decision is None:
+        return resolution
+    if decision.status == LINKED and decision.uscc:
+        return Resolution(decision.uscc, "review_decision", 1.0,
+                          (f"decided in review item {decision.item} by {decision.by or 'a reviewer'}",), outcome=LINK,
+                          candidates=resolution.candidates)
+    if decision.status == REJECTED:
+        return Resolution(None, "none", 0.0, (f"rejected in review item {decision.item} by {decision.by or 'a reviewer'}",),
+                          ambiguous=True, outcome="review", candidates=resolution.candidates)
+    if resolution.uscc in decision.excluded:
+        return Resolution(None, "none", resolution.score,
+                          (f"{resolution.uscc} was unlinked from this fact by a reviewer", *resolution.reasons),
+                          ambiguous=True, outcome="review", candidates=resolution.candidates)
+    return resolution
+
+
+def written_fields(query: Query) -> str:
+    fields = {"region": query.region, "address": query.address, "legalRepresentative": query.legal_rep,
+              "phone": query.phone, "licence": query.licence}
+    return json.dumps({k: v for k, v in fields.items() if v}, ensure_ascii=False, sort_keys=True)
+
+
+def draft(label: str, key: str, resolution: Resolution, query: Query, facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The review item a load raises for one fact (without status or history, which a load never overwrites)."""
+    candidates = [c.as_dict() for c in resolution.candidates]
+    region = query.region or next((c.region for c in resolution.candidates if c.region), None)
+    return {
+        "id": item_id(label, key), "subjectLabel": label, "subjectKey": key, "writtenName": query.name,
+        "writtenUscc": query.uscc, "writtenFields": written_fields(query), REGION_CODE: region,
+        "candidates": json.dumps(candidates, ensure_ascii=False), "candidateUsccs": [c["uscc"] for c in candidates],
+        "reviewReason": "; ".join(resolution.reasons) or None,
+        "pendingFacts": json.dumps(facts, ensure_ascii=False, sort_keys=True, default=str) if facts else None,
+    }
+
+
+def write_items(store: GraphStore, label: str, drafts: list[dict[str, Any]], provenance: Mapping[str, dict[str, Any]]) -> None:
+    """Raise or refresh review items: an open item takes the newer evidence; a decided one keeps its decision."""
+    if not drafts:
+        return
+    existing = {r["id"]: r["s"] for r in store.read(
+        f"UNWIND $ids AS i MATCH (r:{ident(REVIEW_ITEM)} {{id: i}}) RETURN i AS id, r.reviewStatus AS s",
+        {"ids": [d["id"] for d in drafts]})}
+    rows = []
+    for d in drafts:
+        status = existing.get(d["id"])
+        row = {**d, **provenance.get(d["id"], {})}
+        if status is None:
+            row.update(reviewStatus=OPEN, history="[]")
+        elif status != OPEN:
+            row = {"id": d["id"], "pendingFacts": d["pendingFacts"]}
+        rows.append(row)
+    store.upsert_nodes(REVIEW_ITEM, rows)
+    store.upsert_relationships(REVIEWS, [{"from": d["id"], "to": d["subjectKey"]} for d in drafts],
+                               from_label=REVIEW_ITEM, to_label=label)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """How facts of one class hang off their enterprise, by their mapping."""
+
+    label: str
+    spec: FileSpec
+    ent: EnterpriseSpec
+    relation: str
+    outgoing: bool
+
+
+def subjects(store: GraphStore) -> dict[str, Subject]:
+    out: dict[str, Subject] = {}
+    for mapping in load_mappings(store.ontology).values():
+        for spec in mapping.files:
+            ent = spec.enterprise
+            if ent is not None and ent.relation and spec.label not in out:
+                out[spec.label] = Subject(spec.label, spec, ent, ent.relation, ent.outgoing)
+    return out
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(tz=LOCAL_TZ).replace(microsecond=0)
+
+
+class ReviewService:
+    """Review actions over one store. `index` gives a current EnterpriseIndex (for fresh candidates)."""
+
+    def __init__(self, store: GraphStore, index: Callable[[], EnterpriseIndex] | None = None) -> None:
+        self.store = store
+        self.onto = store.ontology
+        self._index = index or (lambda: EnterpriseIndex.from_store(store))
+        self._subjects: dict[str, Subject] | None = None
+
+    # ------------------------------------------------------------------ reading
+    def subject(self, label: str) -> Subject:
+        if self._subjects is None:
+            self._subjects = subjects(self.store)
+        found = self._subjects.get(label)
+        if found is None:
+            raise ReviewError("invalid", f"{label} facts are not linked to enterprises by any source mapping")
+        return found
+
+    def list_items(self, *, status: str | None = OPEN, prefixes: Iterable[str] | None = None, uscc: str | None = None,
+             offset: int = 0, limit: int = 20) -> tuple[int, list[dict[str, Any]]]:
+        """(total, items) newest load first; `prefixes` keeps items of those regions (an inspector's scope)."""
+        if status is not None and status not in STATUSES:
+            raise ReviewError("invalid", f"status must be one of {', '.join(STATUSES)}")
+        where = ["($status IS NULL OR r.reviewStatus = $status)",
+                 "($prefixes IS NULL OR any(p IN $prefixes WHERE r.regionCode STARTS WITH p))",
+                 "($uscc IS NULL OR $uscc IN r.candidateUsccs OR r.decidedUscc = $uscc)"]
+        params = {"status": status, "prefixes": list(prefixes) if prefixes is not None else None, "uscc": uscc}
+        label = ident(REVIEW_ITEM)
+        total = self.store.read(f"MATCH (r:{label}) WHERE {' AND '.join(where)} RETURN count(r) AS c", params)[0]["c"]
+        rows = self.store.read(
+            f"MATCH (r:{label}) WHERE {' AND '.join(where)} "
+            "WITH r ORDER BY coalesce(r.loadedAtMs, 0) DESC, r.id SKIP $skip LIMIT $limit RETURN properties(r) AS p",
+            {**params, "skip": offset, "limit": limit})
+        return int(total), [self._out(r["p"]) for r in rows]
+
+    def get(self, item: str) -> dict[str, Any]:
+        return self._out(self._props(item))
+
+    def _props(self, item: str) -> dict[str, Any]:
+        props = self.store.get_node(REVIEW_ITEM, item)
+        if props is None:
+            raise ReviewError("not_found", f"review item {item}")
+        return props
+
+    def _out(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        """An item as the API shows it: JSON fields parsed, machine companions dropped."""
+        out = {k: v for k, v in props.items() if not k.endswith((TIME_SUFFIX, TOKENS_SUFFIX))}
+        for key in ("candidates", "history", "writtenFields", "pendingFacts"):
+            if isinstance(out.get(key), str):
+                out[key] = json.loads(out[key])
+        out.setdefault("history", [])
+        out.setdefault("candidates", [])
+        return out
+
+    def linked_to(self, label: str, key: str) -> list[str]:
+        """The enterprises a fact hangs off now (one, unless something went wrong)."""
+        s = self.subject(label)
+        pattern = self._pattern(s)
+        return [r["u"] for r in self.store.read(f"MATCH {pattern} RETURN e.{self._ekey} AS u", {"k": key})]
+
+    @property
+    def _ekey(self) -> str:
+        return ident(self.onto.key_of(ENTERPRISE))
+
+    def _pattern(self, s: Subject) -> str:
+        node = f"(n:{ident(s.label)} {{{ident(self.onto.key_of(s.label))}: $k}})"
+        rel = f"[r:{ident(s.relation)}]"
+        return f"(e:{ident(ENTERPRISE)})-{rel}->{node}" if s.outgoing else f"{node}-{rel}->(e:{ident(ENTERPRISE)})"
+
+    def _records(self, label: str, key: str) -> list[dict[str, Any]]:
+        return self.store.read(
+            f"MATCH (n:{ident(label)} {{{ident(self.onto.key_of(label))}: $k}})-[:{ident(DERIVED_FROM)}]->"
+            f"(s:{ident(SOURCE_RECORD)}) RETURN s.id AS id, s.facts AS facts, s.rawValues AS raw, s.loadedAtMs AS at "
+            "ORDER BY at DESC, id", {"k": key})
+
+    # ------------------------------------------------------------------ deciding
+    def link(self, item: str, uscc: str, *, by: str, note: str | None = None) -> dict[str, Any]:
+        """Decide: the fact is about this enterprise."""
+        props = self._props(item)
+        label, key = props["subjectLabel"], props["subjectKey"]
+        if self.store.get_node(ENTERPRISE, uscc) is None:
+            raise ReviewError("invalid", f"no enterprise {uscc} is registered")
+        s = self.subject(label)
+        self._detach(s, key)
+        self._attach(s, key, uscc, json.loads(props.get("pendingFacts") or "{}"), by, item)
+        excluded = [u for u in props.get("excludedUsccs") or [] if u != uscc]
+        return self._update(props, {"reviewStatus": LINKED, "decidedUscc": uscc, "excludedUsccs": excluded},
+                            {"action": "link", "uscc": uscc}, by, note)
+
+    def reject(self, item: str, *, by: str, note: str | None = None) -> dict[str, Any]:
+        """Decide: none of the candidates; the fact stays loaded without an enterprise."""
+        props = self._props(item)
+        s = self.subject(props["subjectLabel"])
+        previous = self._unlink_all(s, props["subjectKey"])
+        excluded = sorted(set(props.get("excludedUsccs") or []) | set(previous))
+        return self._update(props, {"reviewStatus": REJECTED, "decidedUscc": None, "excludedUsccs": excluded},
+                            {"action": "reject", **({"from": previous} if previous else {})}, by, note)
+
+    def reopen(self, item: str, *, by: str, note: str | None = None) -> dict[str, Any]:
+        """Undo a decision: the item waits for a person again (a linked fact is unlinked)."""
+        props = self._props(item)
+        s = self.subject(props["subjectLabel"])
+        previous = self._unlink_all(s, props["subjectKey"])
+        return self._update(props, {"reviewStatus": OPEN, "decidedUscc": None},
+                            {"action": "reopen", **({"from": previous} if previous else {})}, by, note)
+
+    def unlink(self, label: str, key: str, *, by: str, note: str | None = None, action: str = "unlink") -> dict[str, Any]:
+        """Take a fact off its enterprise and back into review; that enterprise is excluded from now on."""
+        s = self.subject(label)
+        if self.store.get_node(label, key) is None:
+            raise ReviewError("not_found", f"{label} {key}")
+        previous = self._unlink_all(s, key)
+        if not previous:
+            raise ReviewError("conflict", f"{label} {key} is not linked to an enterprise")
+        item = item_id(label, key)
+        props = self.store.get_node(REVIEW_ITEM, item)
+        records = self._records(label, key)
+        resolution, query, facts = self._fresh(s, records)
+        raised = draft(label, key, resolution, query, facts)
+        if props is None:
+            props = {**raised, "reviewStatus": OPEN, "history": "[]"}
+            self.store.upsert_nodes(REVIEW_ITEM, [props])
+            self.store.upsert_relationships(REVIEWS, [{"from": item, "to": key}], from_label=REVIEW_ITEM, to_label=label)
+        excluded = sorted(set(props.get("excludedUsccs") or []) | set(previous))
+        changes = {k: v for k, v in raised.items() if k not in ("id",)}
+        changes.update(reviewStatus=OPEN, decidedUscc=None, excludedUsccs=excluded)
+        return self._update(props, changes, {"action": action, "from": previous}, by, note)
+
+    def split(self, uscc: str, facts: list[tuple[str, str]], *, by: str, note: str | None = None,
+              to: str | None = None) -> list[dict[str, Any]]:
+        """Split a merge: these facts are not about `uscc`; each goes back to review, or to `to`."""
+        if not facts:
+            raise ReviewError("invalid", "name at least one fact to split off")
+        wrong = [f"{label} {key}" for label, key in facts if uscc not in self.linked_to(label, key)]
+        if wrong:
+            raise ReviewError("conflict", f"not linked to {uscc}: {', '.join(wrong)}")
+        if to is not None and (to == uscc or self.store.get_node(ENTERPRISE, to) is None):
+            raise ReviewError("invalid", f"cannot move the facts to {to!r}: not another registered enterprise")
+        out = []
+        for label, key in facts:
+            item = self.unlink(label, key, by=by, note=note, action="split")
+            if to is not None:
+                item = self.link(item["id"], to, by=by, note=note)
+            out.append(item)
+        return out
+
+    # ------------------------------------------------------------------ graph changes
+    def _fresh(self, s: Subject, records: list[dict[str, Any]]) -> tuple[Resolution, Query, dict[str, Any]]:
+        """Candidates for the fact, recomputed from its newest source row."""
+        raw = json.loads(records[0]["raw"]) if records else {}
+        query = record_query(s.ent, raw)
+        facts: dict[str, Any] = {}
+        for f in s.ent.fields:
+            value = raw_value(f, raw)
+            if value is not None:
+                facts[f.prop] = value
+        return self._index().match(query), query, facts
+
+    def _detach(self, s: Subject, key: str) -> list[str]:
+        rows = self.store.execute(f"MATCH {self._pattern(s)} DELETE r RETURN e.{self._ekey} AS u", {"k": key})
+        return sorted({r["u"] for r in rows})
+
+    def _attach(self, s: Subject, key: str, uscc: str, pending: dict[str, Any], by: str, item: str) -> None:
+        pair = {"from": uscc, "to": key} if s.outgoing else {"from": key, "to": uscc}
+        src, dst = (ENTERPRISE, s.label) if s.outgoing else (s.label, ENTERPRISE)
+        self.store.upsert_relationships(s.relation, [pair], from_label=src, to_label=dst)
+        node = self.store.get_node(s.label, key) or {}
+        if self.onto.is_a(s.label, "GeoFeature") and REGION_CODE in self.onto.properties_of(s.label) and not node.get(REGION_CODE):
+            region = (self.store.get_node(ENTERPRISE, uscc) or {}).get(REGION_CODE)
+            if region:  # it lies where its enterprise is
+                self.store.upsert_nodes(s.label, [{self.onto.key_of(s.label): key, REGION_CODE: region}])
+        records = self._records(s.label, key)
+        method = json.dumps({"method": "review_decision", "item": item, "by": by, "uscc": uscc}, ensure_ascii=False)
+        updates = []
+        for rec in records:
+            facts = json.loads(rec["facts"] or "{}")
+            if pending:
+                facts[f"{ENTERPRISE}:{uscc}"] = pending
+            updates.append({"id": rec["id"], "facts": json.dumps(facts, ensure_ascii=False, sort_keys=True), "matchMethod": method})
+        self.store.upsert_nodes(SOURCE_RECORD, updates)
+        if pending:
+            self._fill_gaps(uscc, pending)
+            self.store.upsert_relationships(DERIVED_FROM, [{"from": uscc, "to": rec["id"]} for rec in records],
+                                            from_label=ENTERPRISE, to_label=SOURCE_RECORD)
+
+    def _fill_gaps(self, uscc: str, facts: dict[str, Any]) -> None:
+        """As a load would: the facts fill gaps, never override; a disagreement is flagged."""
+        before = self.store.get_node(ENTERPRISE, uscc) or {}
+        encoded = encode_properties(self.onto, ENTERPRISE, facts)
+        update: dict[str, Any] = {self.onto.key_of(ENTERPRISE): uscc}
+        flags = set(before.get("dataQuality") or [])
+        for prop, value in facts.items():
+            if before.get(prop) is None:
+                update[prop] = value
+            elif before.get(prop) != encoded.get(prop):
+                flags.add(f"conflict:{prop}")
+        if flags != set(before.get("dataQuality") or []):
+            update["dataQuality"] = sorted(flags)
+        self.store.upsert_nodes(ENTERPRISE, [update])
+
+    def _unlink_all(self, s: Subject, key: str) -> list[str]:
+        """Detach the fact from every enterprise, and take back what it told them."""
+        previous = self._detach(s, key)
+        if not previous:
+            return []
+        records = self._records(s.label, key)
+        for uscc in previous:
+            self._take_back(uscc, records)
+        self._drop_inherited_region(s, key, records)
+        return previous
+
+    def _take_back(self, uscc: str, records: list[dict[str, Any]]) -> None:
+        """Facts these records gave the enterprise, unless another record of it says the same."""
+        ids = [r["id"] for r in records]
+        asserted: dict[str, Any] = {}
+        for rec in records:
+            asserted.update(json.loads(rec["facts"] or "{}").get(f"{ENTERPRISE}:{uscc}", {}))
+        ekey = self._ekey
+        self.store.execute(
+            f"MATCH (e:{ident(ENTERPRISE)} {{{ekey}: $u}})-[d:{ident(DERIVED_FROM)}]->(s:{ident(SOURCE_RECORD)}) "
+            "WHERE s.id IN $ids DELETE d", {"u": uscc, "ids": ids})
+        if not asserted:
+            return
+        others = [json.loads(r["f"] or "{}").get(f"{ENTERPRISE}:{uscc}", {}) for r in self.store.read(
+            f"MATCH (e:{ident(ENTERPRISE)} {{{ekey}: $u}})-[:{ident(DERIVED_FROM)}]->(s:{ident(SOURCE_RECORD)}) "
+            "RETURN s.facts AS f", {"u": uscc})]
+        node = self.store.get_node(ENTERPRISE, uscc) or {}
+        current = encode_properties(self.onto, ENTERPRISE, {p: v for p, v in asserted.items() if p in self.onto.properties_of(ENTERPRISE)})
+        flags = set(node.get("dataQuality") or [])
+        for prop in asserted:
+            said = [o[prop] for o in others if prop in o]
+            if not said and node.get(prop) == current.get(prop):
+                self.store.execute(
+                    f"MATCH (e:{ident(ENTERPRISE)} {{{ekey}: $u}}) "
+                    + " ".join(f"SET e.{ident(p)} = null" for p in (prop, prop + TIME_SUFFIX, prop + TOKENS_SUFFIX)),
+                    {"u": uscc})
+            disagreeing = [v for v in said if encode_properties(self.onto, ENTERPRISE, {prop: v}).get(prop) != node.get(prop)]
+            if not disagreeing:
+                flags.discard(f"conflict:{prop}")
+        if flags != set(node.get("dataQuality") or []):
+            self.store.execute(f"MATCH (e:{ident(ENTERPRISE)} {{{ekey}: $u}}) SET e.dataQuality = $f",
+                               {"u": uscc, "f": sorted(flags)})
+
+    def _drop_inherited_region(self, s: Subject, key: str, records: list[dict[str, Any]]) -> None:
+        """A located fact whose own row gave no region took its enterprise's: it no longer applies."""
+        if not self.onto.is_a(s.label, "GeoFeature"):
+            return
+        spec_field = s.spec.field(REGION_CODE)
+        raw = json.loads(records[0]["raw"]) if records else {}
+        if spec_field is not None and raw_value(spec_field, raw) is not None:
+            return
+        self.store.execute(f"MATCH (n:{ident(s.label)} {{{ident(self.onto.key_of(s.label))}: $k}}) "
+                           f"SET n.{ident(REGION_CODE)} = null", {"k": key})
+
+    def _update(self, props: Mapping[str, Any], changes: dict[str, Any], event: dict[str, Any], by: str,
+                note: str | None) -> dict[str, Any]:
+        now = _now()
+        history = json.loads(props.get("history") or "[]")
+        history.append({**event, "by": by, "at": now.isoformat(), **({"note": note} if note else {})})
+        row = {"id": props["id"], **changes, "history": json.dumps(history, ensure_ascii=False),
+               "decidedBy": by, "decidedAt": now}
+        clear = [k for k, v in row.items() if v is None]
+        self.store.upsert_nodes(REVIEW_ITEM, [row])
+        if clear:
+            self.store.execute(f"MATCH (r:{ident(REVIEW_ITEM)} {{id: $id}}) "
+                               + " ".join(f"SET r.{ident(k)} = null" for k in clear), {"id": props["id"]})
+        return self.get(props["id"])
+
+
+def _check() -> None:
+    onto = load_ontology()
+    onto.check_label(REVIEW_ITEM)
+    onto.relation(REVIEWS)
+
+
+_check()
