@@ -176,7 +176,7 @@ class Loop:
             STATE: RECTIFYING if deadline is not None and responsible else REPORTED, "foundOn": today,
             "deadline": deadline, "rectificationPerson": responsible, "description": description,
             "hazardFactors": list(hazard_factors) or None, REGION_CODE: owner.region, "reportSource": source,
-            "photos": photo_ids or None, "handledBy": caller.username, "stateChangedAt": origin.at,
+            "photos": photo_ids or None, "handledBy": caller.username, "stateChangedAt": origin.at, "revision": 1,
         }
         all_links = [Link(self.has, (ENTERPRISE, owner.uscc), outgoing=False)]
         if risk_point:
@@ -273,11 +273,12 @@ class Loop:
         if danger.state not in step.sources:
             raise WrongState(f"{danger_id} is {self._state_label(danger.state)}: {name} applies to "
                              f"{', '.join(self._state_label(s) for s in step.sources)} only", STATE)
+        revision = danger.props.get("revision")
         props = {STATE: step.target, "handledBy": caller.username, "stateChangedAt": origin.at,
-                 **{k: v for k, v in changes.items() if v is not None}}
-        try:
+                 "revision": int(revision or 0) + 1, **{k: v for k, v in changes.items() if v is not None}}
+        try:  # the revision orders the steps (several may share a second) and guards against a racing one
             written = self.writes.update(HIDDEN_DANGER, danger_id, props, origin, raw=raw,
-                                         expect={STATE: danger.state})
+                                         expect={STATE: danger.state, "revision": revision})
         except WriteConflict:
             raise WrongState(f"{danger_id} moved on while this {name} was checked; reload it", STATE) from None
         after = Danger(id=danger_id, props=written.properties, owner=danger.owner, risk_point=danger.risk_point)
@@ -323,7 +324,11 @@ class Loop:
         seen = min(level(caller, danger.owner), caller.ceiling)
         if self.onto.disclosure_of(HIDDEN_DANGER, STATE) > seen:
             require(False, caller, f"the history of {danger_id} is for the enterprise and its bureau")
-        entries = self._writes_of(HIDDEN_DANGER, danger_id)
+        written = self._writes_of(HIDDEN_DANGER, danger_id)
+        # the loop's own steps carry a revision: they follow, in its order, whatever wrote the danger before
+        order = {request: i for i, request in enumerate(written)}
+        entries = dict(sorted(written.items(), key=lambda kv: (
+            kv[1][0].get("revision") is not None, int(kv[1][0].get("revision") or 0), order[kv[0]])))
         evidence = self._rectification_writes(danger_id)
         out: list[dict[str, Any]] = []
         state: str | None = None
