@@ -39,6 +39,7 @@ from riskgraph.api.schema import Schema
 from riskgraph.api.settings import Settings
 from riskgraph.api.users import UserStore
 from riskgraph.ontology.model import load_ontology
+from riskgraph.web.routes import router as web_pages
 
 log = logging.getLogger("riskgraph.api")
 
@@ -86,6 +87,7 @@ def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
     for module in (warnings, events):
         app.include_router(module.router)
     app.include_router(selfservice)
+    app.include_router(web_pages)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -87,7 +87,8 @@ class HiddenDangerSummary(Out):
 
 class EnterpriseSummary(Out):
     counts: dict[str, int] = Field(description="relation → number of related nodes")
-    hiddenDangers: HiddenDangerSummary
+    hiddenDangers: HiddenDangerSummary | None = Field(
+        None, description="absent from a public scan whose policy does not show hidden dangers (api/qr/policy.py)")
 
 
 class EntityView(ViewNodeOut):

@@ -147,6 +147,20 @@ class Loop:
         owner = Owner(uscc=str(row["uscc"] or ""), region=row["region"] or props.get(REGION_CODE), name=row["name"])
         return Danger(id=danger_id, props=props, owner=owner, risk_point=row["point"])
 
+    def of_enterprise(self, owner: Owner, *, limit: int = 50, risk_point: str | None = None) -> list[Danger]:
+        """The enterprise's dangers that are not closed yet (at one risk point, if given), newest first."""
+        e_key = ident(self.onto.key_of(ENTERPRISE))
+        p_key = ident(self.onto.key_of(RISK_POINT))
+        where = f" MATCH (h)-[:{ident(self.at)}]->(p:{ident(RISK_POINT)} {{{p_key}: $point}})" if risk_point else ""
+        rows = self.store.read(
+            f"MATCH (e:{ident(ENTERPRISE)} {{{e_key}: $u}})-[:{ident(self.has)}]->(h:{ident(HIDDEN_DANGER)}){where} "
+            f"WHERE h.{ident(STATE)} IS NULL OR h.{ident(STATE)} <> $closed "
+            f"OPTIONAL MATCH (h)-[:{ident(self.at)}]->(q:{ident(RISK_POINT)}) "
+            f"RETURN properties(h) AS h, q.{p_key} AS point ORDER BY coalesce(h.foundOnMs, 0) DESC LIMIT $limit",
+            {"u": owner.uscc, "closed": CLOSED, "limit": limit, "point": risk_point})
+        key = self.onto.key_of(HIDDEN_DANGER)
+        return [Danger(id=str(r["h"].get(key)), props=r["h"], owner=owner, risk_point=r["point"]) for r in rows]
+
     def _danger(self, danger_id: str) -> Danger:
         found = self.get(danger_id)
         if found is None:
