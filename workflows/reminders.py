@@ -6,8 +6,10 @@ lapsed, a placard whose printed name no longer holds.
 subject and its occasion (the deadline, the day), so a sweep run twice sends nothing twice.
 
 `send()` writes a `Reminder` node (kind, recipients, message, due date, linked to its subject)
-through the one write service. The warnings' outbox and channels (`riskgraph.notify`) are not on
-this branch's main yet; when they are, `send()` enqueues the reminder there instead — one call.
+through the one write service — the record that it is owed, once — and then hands it to the
+warnings' outbox (`riskgraph.notify.outbox`): one web delivery (the inbox and its live events) per
+account of its recipients, the enterprise's own accounts and the inspectors whose regions cover it.
+The dispatcher delivers them with retries, like a published warning's.
 """
 from __future__ import annotations
 
@@ -15,10 +17,14 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from riskgraph.api.access import Role
 from riskgraph.api.schema import DANGER_STATE, DEADLINE, ENTERPRISE, HIDDEN_DANGER, REGION_CODE, Schema
+from riskgraph.api.users import UserStore
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import to_epoch_ms
+from riskgraph.notify import outbox
+from riskgraph.notify.channels import WEB
 from riskgraph.ontology.anchors import REMINDER
 from riskgraph.workflows.hidden_dangers import OPEN
 from riskgraph.workflows.origin import Origin
@@ -54,8 +60,8 @@ def recipients(uscc: str | None, region: str | None) -> tuple[str, ...]:
     return tuple(out)
 
 
-def send(store: GraphStore, reminder: Reminder, origin: Origin) -> bool:
-    """Hand one reminder on; False when it was handed on before. Today: a Reminder record in the store."""
+def send(store: GraphStore, reminder: Reminder, origin: Origin, *, users: UserStore | None = None) -> bool:
+    """Hand one reminder on; False when it was handed on before. The record, then the outbox."""
     try:
         WriteService(store).create(REMINDER, {
             "id": reminder.id, "name": reminder.message[:200], "reminderKind": reminder.kind,
@@ -64,7 +70,36 @@ def send(store: GraphStore, reminder: Reminder, origin: Origin) -> bool:
         }, origin, links=[Link(_about(store), reminder.subject)])
     except WriteConflict:
         return False
+    if users is not None:
+        outbox.enqueue(store, deliveries(reminder, users))
     return True
+
+
+def accounts(reminder: Reminder, users: UserStore) -> list[str]:
+    """The active accounts a reminder reaches: the enterprise's own, and the inspectors covering its region."""
+    out = []
+    for user in users.list():
+        if not user.active:
+            continue
+        caller = user.caller()
+        for to in reminder.recipients:
+            kind, _, value = to.partition(":")
+            if (kind == "enterprise" and user.role is Role.ENTERPRISE and user.uscc == value) or (
+                    kind == "bureau" and user.role is Role.INSPECTOR and caller.covers_region(value)):
+                out.append(user.username)
+                break
+    return out
+
+
+def deliveries(reminder: Reminder, users: UserStore) -> list[outbox.NewDelivery]:
+    out = []
+    for username in accounts(reminder, users):
+        key = outbox.idempotency_key("reminder", reminder.id, username)
+        payload = {"event": "reminder", "deliveryId": key, "title": reminder.message,
+                   "reminder": {"id": reminder.id, "kind": reminder.kind, "label": reminder.subject[0],
+                                "key": reminder.subject[1], "dueOn": reminder.due_on.isoformat()}}
+        out.append(outbox.NewDelivery(key, WEB, f"user:{username}", payload, address=username))
+    return out
 
 
 def _about(store: GraphStore) -> str:
@@ -121,11 +156,11 @@ def placard_reminder(label: str, key: str, name: str, uscc: str | None, region: 
 
 
 def sweep(store: GraphStore, origin: Origin, today: dt.date, *, days_before: int = DAYS_BEFORE,
-          extra: Iterable[Reminder] = ()) -> list[Reminder]:
+          extra: Iterable[Reminder] = (), users: UserStore | None = None) -> list[Reminder]:
     """Every reminder owed today, each sent once; returns those sent now."""
     owed: Sequence[Reminder] = [*deadline_reminders(store, today, days_before=days_before),
                                 *check_reminders(store, today), *extra]
-    return [r for r in owed if send(store, r, origin)]
+    return [r for r in owed if send(store, r, origin, users=users)]
 
 
 def _window() -> int:

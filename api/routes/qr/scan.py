@@ -22,6 +22,7 @@ from riskgraph.api.routes.qr.common import _audit, _rate_limit, _verify, base_of
 from riskgraph.api.schema import ENTERPRISE, RISK_POINT
 from riskgraph.api.views import ViewBuilder
 from riskgraph.api.writes import origin_of
+from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.workflows.reminders import placard_reminder, send
 from riskgraph.workflows.writes import WriteError
 
@@ -151,9 +152,9 @@ def resolve(ctx: Context, token: str, limit: int = DEFAULT_LIMIT) -> tuple[Verif
 def _remind_outdated(ctx: Context, verified: Verified) -> None:
     facts = verified.facts
     reminder = placard_reminder(facts.label, facts.key, facts.name, facts.enterprise,
-                                facts.enterprise_region or facts.region, verified.token_id, dt.date.today())
+                                facts.enterprise_region or facts.region, verified.token_id, dt.datetime.now(LOCAL_TZ).date())
     try:
-        send(ctx.store, reminder, origin_of(ctx))
+        send(ctx.store, reminder, origin_of(ctx), users=ctx.svc.users)
     except WriteError:  # a reminder that cannot be written never stops a scan
         log.exception("placard reminder for %s not written", verified.token_id)
 
