@@ -226,4 +226,10 @@ def danger_status(schema: Schema, props: dict[str, Any], now_ms: int) -> dict[st
     out: dict[str, Any] = {"open": is_open, "overdue": overdue}
     if is_open and late_ms is not None:
         out["daysOverdue"] = int(late_ms // DAY_MS)
+    found, moved = props.get("foundOn" + TIME_SUFFIX), props.get("stateChangedAt" + TIME_SUFFIX)
+    if isinstance(moved, (int, float)):
+        out["daysInState"] = max(0, int((now_ms - moved) // DAY_MS))
+    if isinstance(found, (int, float)):
+        end = now_ms if is_open or not isinstance(moved, (int, float)) else moved
+        out["daysOpen"] = max(0, int((end - found) // DAY_MS))
     return out

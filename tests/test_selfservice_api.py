@@ -16,10 +16,13 @@ import uuid
 from typing import Any
 
 import pytest
-from api_support import E1, assert_error
+from api_support import E1, assert_error, nodes_in
 from PIL import Image
 
 from riskgraph.graph.values import LOCAL_TZ
+from riskgraph.reasoning.graph_facts import Windows, enterprise_batch
+from riskgraph.reasoning.models.config import load_config
+from riskgraph.reasoning.models.enterprise_rating import rate_enterprise
 from riskgraph.workflows.origin import CLI, Origin
 from riskgraph.workflows.photos import GPS_IFD, PhotoSettings
 from riskgraph.workflows.tasks import Tasks
@@ -284,6 +287,27 @@ def test_a_check_that_finds_a_hidden_danger_files_it_into_the_loop(api):
         "-[:AT_RISK_POINT]->(:RiskPoint {id: 'RP1'}) MATCH (:Enterprise {uscc: $e})-[:HAS_HIDDEN_DANGER]->(h) "
         "RETURN r.checkResult AS result, size(r.photos) AS photos", {"id": danger["key"], "e": E1})
     assert rows == [{"result": "HIDDEN_DANGER", "photos": 1}]
+
+
+def test_lapsed_checks_and_the_loop_show_on_the_portrait_and_feed_the_rating(api):
+    """(after the two task tests: TK-W1 is weekly, 40 days old, with one record this week)"""
+    body = api.get("ent.e1", f"/enterprises/{E1}").json()
+    checks = body["summary"]["checks"]
+    assert checks["tasks"] >= 2 and checks["lapsed"] >= 4 and checks["window"] == 30
+    by_state = body["summary"]["hiddenDangers"]["byState"]
+    assert by_state.get("REPORTED", 0) >= 1 and by_state.get("CLOSED", 0) >= 1
+    hd1 = next(n for n in nodes_in(body) if n.get("key") == "HD1")
+    assert hd1["derived"]["daysOpen"] == 30 and hd1["derived"]["overdue"] is True
+    public = api.get(None, f"/enterprises/{E1}").json()["summary"]
+    assert "checks" not in public or public["checks"] is None
+    assert "byState" not in public["hiddenDangers"] or public["hiddenDangers"]["byState"] is None
+    # the rating reads the same lapsed checks from the graph (its own 30-day window)
+    [record] = enterprise_batch(store(), [E1], TODAY, windows=Windows.from_configs())
+    lapsed = record.facts.lapsed_checks
+    assert len(lapsed) >= 4 and all(c.evidence.startswith(("TK-W1@", "TK-CM1@")) for c in lapsed)
+    score = rate_enterprise(record.facts).component("lapsed_checks")
+    assert score is not None and score.value == pytest.approx(len(lapsed) * load_config("enterprise_rating")["dynamic"]
+                                                                ["lapsed_checks"]["per_check"])
 
 
 # ---------------------------------------------------------------------- risk analysis

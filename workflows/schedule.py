@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 DAY_FREQUENCIES = ("SHIFT", "DAILY")
+#: a task the source system stopped (任务状态) is not due
+STOPPED = ("已停止", "停止", "STOPPED")
 FREQUENCIES = ("SHIFT", "DAILY", "WEEKLY", "MONTHLY", "QUARTERLY")
 
 

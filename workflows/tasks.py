@@ -34,12 +34,10 @@ from riskgraph.workflows.actors import Missing, Owner, WorkflowError, WrongState
 from riskgraph.workflows.hidden_dangers import GENERAL, Loop
 from riskgraph.workflows.origin import Origin
 from riskgraph.workflows.photos import PhotoError, PhotoStore
-from riskgraph.workflows.schedule import Period, lapsed, parse_period, period_of
+from riskgraph.workflows.schedule import STOPPED, Period, lapsed, parse_period, period_of
 from riskgraph.workflows.writes import Link, WriteConflict, WriteService, Written
 
 ANALYSIS_UNIT, RISK_EVENT, TASK, RECORD = RISK_ANALYSIS_UNIT, anchors.RISK_EVENT, INSPECTION_TASK, INSPECTION_RECORD
-#: a task the source system stopped (任务状态) is not due
-STOPPED = ("已停止", "停止", "STOPPED")
 #: the source a hidden danger found by a check records (rg:reportSource)
 CHECK_SOURCE = "隐患排查"
 GENERATED_PREFIX = "TK-"

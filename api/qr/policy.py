@@ -102,6 +102,7 @@ class PublicPolicy:
             summary["counts"] = {k: len(v) for k, v in relations.items()}
             if not self.shows("hiddenDangers"):
                 summary.pop("hiddenDangers", None)
+            summary.pop("checks", None)
             out["summary"] = summary
         return out
 

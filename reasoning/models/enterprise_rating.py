@@ -6,8 +6,9 @@
 Static projects the graph can support: 重大危险源, 危险化工工艺, 周边环境, 安全管理绩效 (accidents), and the
 bonuses 标准化, five accident-free years, own fire brigade. Dynamic projects (the seed's, not the
 guide's): IoT alarms, enforcement findings and penalties, overdue and open major hidden dangers,
-rectification rate, credit records. The guide's automatic-红 rules override the score and are named
-in the flags. Components sum with the base to the unclamped score, so the API can show every point.
+rectification rate, lapsed dual-prevention checks (排查任务逾期), credit records. The guide's
+automatic-红 rules override the score and are named in the flags. Components sum with the base to
+the unclamped score, so the API can show every point.
 """
 from __future__ import annotations
 
@@ -206,6 +207,11 @@ def _rectification(f: EnterpriseFacts, spec: Mapping, flags: list[str]) -> list[
     return [(spec["cap"] * shortfall / len(open_ids), e) for e in open_ids]
 
 
+def _lapsed_checks(f: EnterpriseFacts, spec: Mapping, flags: list[str]) -> list[_Item]:
+    return [(float(spec["per_check"]), c.evidence) for c in f.lapsed_checks
+            if within_days(c.period_end, f.as_of, spec["window_days"])]
+
+
 def _credit(f: EnterpriseFacts, spec: Mapping, flags: list[str]) -> list[_Item]:
     active = ((r.type, r.evidence) for r in f.credit_records if r.active)
     return _priced(spec["per_record"], active, "credit-record-type", flags)
@@ -244,6 +250,7 @@ _DYNAMIC: dict[str, _Deduct] = {
     "overdue_hidden_dangers": _overdue,
     "open_major_hidden_dangers": _open_major,
     "rectification_rate": _rectification,
+    "lapsed_checks": _lapsed_checks,
     "credit": _credit,
 }
 _BONUSES: dict[str, Callable[[EnterpriseFacts, Mapping, list[str]], _Item | None]] = {

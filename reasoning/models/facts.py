@@ -94,6 +94,14 @@ class HiddenDanger:
 
 
 @dataclass(frozen=True)
+class LapsedCheck:
+    """A dual-prevention check (排查任务) whose period ended without a record."""
+
+    period_end: dt.date
+    evidence: str = ""   # <task id>@<period key>
+
+
+@dataclass(frozen=True)
 class CreditRecord:
     type: str
     active: bool = True
@@ -129,6 +137,7 @@ class EnterpriseFacts:
     inspections: tuple[Inspection, ...] = ()
     penalties: tuple[Penalty, ...] = ()
     hidden_dangers: tuple[HiddenDanger, ...] = ()
+    lapsed_checks: tuple[LapsedCheck, ...] = ()
     credit_records: tuple[CreditRecord, ...] = ()
     risk_points: tuple[RiskPointFact, ...] = ()
     tailings_ponds: tuple[TailingsPondFact, ...] = ()
