@@ -139,6 +139,14 @@
     items.push(item);
     localStorage.setItem(OUTBOX, JSON.stringify(items));
   }
+  function uploadInline(item) {
+    /* photos kept inline while offline go up as uploads first: a write's body stays small */
+    var list = (item.body && item.body.photos) || [];
+    return Promise.all(list.map(function (p) {
+      if (typeof p !== 'string' || p.indexOf('data:') !== 0) { return p; }
+      return fetch(p).then(function (r) { return r.blob(); }).then(upload);
+    })).then(function (ids) { if (list.length) { item.body.photos = ids; } return item; });
+  }
   function flush() {
     var items = JSON.parse(localStorage.getItem(OUTBOX) || '[]');
     if (!items.length || !navigator.onLine) { return Promise.resolve(); }
@@ -147,7 +155,8 @@
     var refused = 0;
     return items.reduce(function (chain, item) {
       return chain.then(function () {
-        return send(item).then(function (r) { if (!r.ok) { refused += 1; } }).catch(function () { kept.push(item); });
+        return uploadInline(item).then(send).then(function (r) { if (!r.ok) { refused += 1; } })
+          .catch(function (e) { if (e && e.status) { refused += 1; } else { kept.push(item); } });
       });
     }, Promise.resolve()).then(function () {
       var now = JSON.parse(localStorage.getItem(OUTBOX) || '[]');
