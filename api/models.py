@@ -111,6 +111,39 @@ class EntityView(ViewNodeOut):
     level: LevelName = Field(description=LEVEL)
 
 
+class ColourOut(Out):
+    colour: str | None = Field(description="four-colour level (BLUE, YELLOW, ORANGE, RED)")
+    method: str | None = Field(description="the assessment method that set it")
+
+
+class ColoursOut(Out):
+    """The official colour (the one placards, search and the map show), the other model's, and the choice."""
+
+    official: ColourOut
+    secondary: ColourOut
+    choice: dict[str, Any] = Field(description="the configured choice: `default` method, `bySupervisionIndustry` "
+                                               "overrides, and `source` (where it is configured)")
+
+
+class ScoreOrigin(Out):
+    assessment: str | None
+    method: str | None
+    computedAt: str | None = Field(description="when the score was computed (ISO 8601)")
+    asOf: str | None = Field(description="the date its facts run to")
+    data: Any = Field(None, description="the data load its run saw (internal level only)")
+    dataChangedSince: bool | None = Field(description="whether the enterprise's records were loaded again since")
+    notKnown: list[str] = Field(description="what the model could not know (flags)")
+
+
+class ScoreProvenance(Out):
+    """When each score was computed and from which data (scores are never older than their data unnoticed)."""
+
+    scores: list[ScoreOrigin]
+    hazardSources: list[dict[str, Any]] | None = Field(
+        None, description="per major-hazard unit: method, computedAt and what it could not know (GB 18218 flags)")
+    latestDataLoadedAt: str | None = Field(None, description="newest load of the enterprise's own records (internal)")
+
+
 class EnterprisePortrait(ViewNodeOut):
     """The enterprise's portrait (一企一档)."""
 
@@ -120,6 +153,8 @@ class EnterprisePortrait(ViewNodeOut):
     recommendations: list[ViewNodeOut] = Field(description="stored recommendations (written by `riskgraph assess`), "
                                                            "the subject's own first, best first")
     summary: EnterpriseSummary
+    colours: ColoursOut | None = Field(None, description="official and secondary colour (absent when not disclosed)")
+    scoreProvenance: ScoreProvenance | None = None
 
 
 class RiskPointPortrait(ViewNodeOut):

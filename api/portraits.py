@@ -28,6 +28,7 @@ from riskgraph.api.schema import (
     REGION_CODE,
     RISK_POINT,
 )
+from riskgraph.api.score_views import colour_view, score_provenance
 from riskgraph.api.views import ViewBuilder, ViewNode
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.values import LOCAL_TZ
@@ -57,6 +58,8 @@ def enterprise_portrait(ctx: Context, uscc: str, *, cap: int, alarms: int) -> di
     out["assessments"] = latest_assessments(builder, root)
     out["recommendations"] = recommendations(builder, root)
     out["summary"] = summary(ctx, builder, root)
+    out["colours"] = colour_view(ctx, root)  # official colour, its method, the secondary one, the choice
+    out["scoreProvenance"] = score_provenance(ctx, root, out["assessments"])  # when computed, from which data
     return out
 
 

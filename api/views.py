@@ -229,7 +229,9 @@ def danger_status(schema: Schema, props: dict[str, Any], now_ms: int) -> dict[st
     found, moved = props.get("foundOn" + TIME_SUFFIX), props.get("stateChangedAt" + TIME_SUFFIX)
     if isinstance(moved, (int, float)):
         out["daysInState"] = max(0, int((now_ms - moved) // DAY_MS))
-    if isinstance(found, (int, float)) and (is_open or isinstance(moved, (int, float))):
-        end = now_ms if is_open else moved  # a rectified one: how long it stayed open (when the loop says so)
-        out["daysOpen"] = max(0, int((end - found) // DAY_MS))
+    if isinstance(found, (int, float)):
+        # a rectified one: how long it stayed open, when the loop recorded its last step
+        end: float | None = float(now_ms) if is_open else (float(moved) if isinstance(moved, (int, float)) else None)
+        if end is not None:
+            out["daysOpen"] = max(0, int((end - found) // DAY_MS))
     return out

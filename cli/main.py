@@ -358,6 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     from riskgraph.api.users import add_user_commands
+    from riskgraph.cli.focus import add_focus_commands
     from riskgraph.cli.maintenance import add_maintenance_commands
     from riskgraph.cli.qr import add_qr_commands
     from riskgraph.cli.selfservice import add_selfservice_commands
@@ -368,6 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_warning_commands(sub)
     add_selfservice_commands(sub)
     add_maintenance_commands(sub)
+    add_focus_commands(sub)
     p = add("demo", cmd_demo, "generate a province, load it, assess it and serve it (embedded store)")
     p.add_argument("--enterprises", type=int, default=2000)
     p.add_argument("--seed", type=int, default=1)

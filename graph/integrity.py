@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
-
-SOURCE_RECORD = "SourceRecord"
-DERIVED_FROM = "DERIVED_FROM"
+from riskgraph.ontology.anchors import DERIVED_FROM, SOURCE_RECORD
 
 
 @dataclass

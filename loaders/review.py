@@ -57,8 +57,8 @@ class Decision:
 def decisions_for(store: GraphStore, label: str) -> dict[str, Decision]:
     """Every review item of facts of this class, by the fact's key."""
     rows = store.read(
-        f"MATCH (r:{ident(REVIEW_ITEM)}) WHERE r.subjectLabel = $label "
-        "RETURN r.id AS id, r.subjectKey AS k, r.reviewStatus AS s, r.decidedUscc AS u, r.excludedUsccs AS x, r.decidedBy AS b",
+        f"MATCH (r:{ident(REVIEW_ITEM)}) WHERE r.reviewedLabel = $label "
+        "RETURN r.id AS id, r.reviewedKey AS k, r.reviewStatus AS s, r.decidedUscc AS u, r.excludedUsccs AS x, r.decidedBy AS b",
         {"label": label})
     return {str(r["k"]): Decision(r["id"], r["s"] or OPEN, r["u"], frozenset(r["x"] or ()), r["b"]) for r in rows}
 
@@ -92,7 +92,7 @@ def draft(label: str, key: str, resolution: Resolution, query: Query, facts: Map
     candidates = [c.as_dict() for c in resolution.candidates]
     region = query.region or next((c.region for c in resolution.candidates if c.region), None)
     return {
-        "id": item_id(label, key), "subjectLabel": label, "subjectKey": key, "writtenName": query.name,
+        "id": item_id(label, key), "reviewedLabel": label, "reviewedKey": key, "writtenName": query.name,
         "writtenUscc": query.uscc, "writtenFields": written_fields(query), REGION_CODE: region,
         "candidates": json.dumps(candidates, ensure_ascii=False), "candidateUsccs": [c["uscc"] for c in candidates],
         "reviewReason": "; ".join(resolution.reasons) or None,
@@ -117,7 +117,7 @@ def write_items(store: GraphStore, label: str, drafts: list[dict[str, Any]], pro
             row = {"id": d["id"], "pendingFacts": d["pendingFacts"]}
         rows.append(row)
     store.upsert_nodes(REVIEW_ITEM, rows)
-    store.upsert_relationships(REVIEWS, [{"from": d["id"], "to": d["subjectKey"]} for d in drafts],
+    store.upsert_relationships(REVIEWS, [{"from": d["id"], "to": d["reviewedKey"]} for d in drafts],
                                from_label=REVIEW_ITEM, to_label=label)
 
 
@@ -225,7 +225,7 @@ class ReviewService:
     def link(self, item: str, uscc: str, *, by: str, note: str | None = None) -> dict[str, Any]:
         """Decide: the fact is about this enterprise."""
         props = self._props(item)
-        label, key = props["subjectLabel"], props["subjectKey"]
+        label, key = props["reviewedLabel"], props["reviewedKey"]
         if self.store.get_node(ENTERPRISE, uscc) is None:
             raise ReviewError("invalid", f"no enterprise {uscc} is registered")
         s = self.subject(label)
@@ -238,8 +238,8 @@ class ReviewService:
     def reject(self, item: str, *, by: str, note: str | None = None) -> dict[str, Any]:
         """Decide: none of the candidates; the fact stays loaded without an enterprise."""
         props = self._props(item)
-        s = self.subject(props["subjectLabel"])
-        previous = self._unlink_all(s, props["subjectKey"])
+        s = self.subject(props["reviewedLabel"])
+        previous = self._unlink_all(s, props["reviewedKey"])
         excluded = sorted(set(props.get("excludedUsccs") or []) | set(previous))
         return self._update(props, {"reviewStatus": REJECTED, "decidedUscc": None, "excludedUsccs": excluded},
                             {"action": "reject", **({"from": previous} if previous else {})}, by, note)
@@ -247,8 +247,8 @@ class ReviewService:
     def reopen(self, item: str, *, by: str, note: str | None = None) -> dict[str, Any]:
         """Undo a decision: the item waits for a person again (a linked fact is unlinked)."""
         props = self._props(item)
-        s = self.subject(props["subjectLabel"])
-        previous = self._unlink_all(s, props["subjectKey"])
+        s = self.subject(props["reviewedLabel"])
+        previous = self._unlink_all(s, props["reviewedKey"])
         return self._update(props, {"reviewStatus": OPEN, "decidedUscc": None},
                             {"action": "reopen", **({"from": previous} if previous else {})}, by, note)
 

@@ -302,6 +302,11 @@ class Ontology:
             RG.minR: "minR",
             RG.casNumber: "casNumber",
             RG.colourHex: "colourHex",
+            RG.tableEntry: "tableEntry",
+            RG.condition: "condition",
+            RG.entryGroup: "entryGroup",
+            RG.keySupervised: "keySupervised",
+            RG.betaSource: "betaSource",
         }
         link_props = {RG.hazardCategory: "hazardCategory", RG.supervisionIndustry: "supervisionIndustry"}
         vocabularies = {}

@@ -19,7 +19,9 @@ reasoning/models/, and writes one `Assessment` node per result:
 
 and the subject's derived properties: HazardSource.majorHazardLevel (removed when no longer major),
 RiskPoint.riskColour (+ `conflict:reportedColour` in dataQuality when the reported colour differs),
-Enterprise.riskColour (residual risk) and Enterprise.tags (supervision tag codes), Region.riskColour
+Enterprise.riskColour (the official colour: the model assess.toml [enterprise.official_colour] names, the
+other model's colour as secondaryRiskColour, both methods recorded; reasoning/official_colour.py),
+Enterprise.ratingScore / ratingScoreMin and Enterprise.tags (supervision tag codes), Region.riskColour
 (INFORM). Subject properties are set with MATCH, never MERGE: a result never re-creates a deleted node.
 
 Steps (names for `only`; aliases: risk_point, enterprise, inform, coupling):

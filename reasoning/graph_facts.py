@@ -30,10 +30,12 @@ from riskgraph.reasoning.models.facts import (
     HiddenDanger,
     Inspection,
     LapsedCheck,
+    LicenceFact,
     MajorHazard,
     Penalty,
     Process,
     RiskPointFact,
+    SubstanceFact,
     TailingsPondFact,
     years_before,
 )
@@ -147,15 +149,17 @@ def hazard_units(store: GraphStore, page: int = 5000, ids: Iterable[str] | None 
             "UNWIND $ids AS hid MATCH (h:HazardSource {id: hid})-[:HOLDS]->(i:Inventory) "
             "OPTIONAL MATCH (i)-[:OF_CHEMICAL]->(c:Chemical) "
             "RETURN hid, i.id AS id, i.maxQuantityT AS q, i.name AS iname, c.id AS cas, c.name AS cname, "
-            "c.hazardCategory AS category ORDER BY hid, id",
+            "coalesce(i.hazardCategory, c.hazardCategory) AS category, i.concentrationPct AS pct, "
+            "i.specification AS spec ORDER BY hid, id",
             {"ids": list(units)},
         ):
             if row["q"] is None:
                 continue
             category = row["category"]
             units[row["hid"]].items.append(InventoryItem(
-                quantity_t=float(row["q"]), name=row["cname"] or row["iname"], cas=row["cas"],
-                categories=(category,) if category else (), evidence=row["id"]))
+                quantity_t=float(row["q"]), name=row["iname"] or row["cname"], cas=row["cas"],
+                categories=(category,) if category else (), evidence=row["id"],
+                concentration_pct=None if row["pct"] is None else float(row["pct"]), specification=row["spec"]))
         yield list(units.values())
 
 
@@ -195,7 +199,7 @@ class Windows:
             alarms_days=max(int(rating["dynamic"]["alarms"]["window_days"]), int(risk["control"]["window_days"])),
             enforcement_days=int(rating["dynamic"]["enforcement"]["window_days"]),
             accident_years=max(int(rating["static"]["performance"]["years"]), int(rating["static"]["accident_free"]["years"]),
-                               *(int(auto[k]["years"]) for k in auto)),
+                               *(int(auto[k]["years"]) for k in auto if "years" in auto[k])),
             checks_days=int(rating["dynamic"].get("lapsed_checks", {}).get("window_days", 30)),
         )
 
@@ -206,7 +210,7 @@ _E = "UNWIND $keys AS k MATCH (e:Enterprise {uscc: k})"
 def enterprise_batch(store: GraphStore, keys: Sequence[str], as_of: dt.date, *, windows: Windows,
                      failed_conclusions: Sequence[str] = (), fire_brigade_types: Sequence[str] = ()
                      ) -> list[EnterpriseRecord]:
-    """EnterpriseFacts for a batch of USCCs, in eleven queries whatever the batch size."""
+    """EnterpriseFacts for a batch of USCCs, in thirteen queries whatever the batch size."""
     until = as_of_end_ms(as_of)
     p = {"keys": list(keys), "until": until}
     base = store.read(
@@ -225,7 +229,15 @@ def enterprise_batch(store: GraphStore, keys: Sequence[str], as_of: dt.date, *, 
                 per[row["k"]][kind].append(row)
 
     collect("hazard", "-[:HAS_HAZARD_SOURCE]->(h:HazardSource)", "h",
-            "RETURN k, h.id AS id, h.majorHazardLevel AS level ORDER BY id", "h.majorHazardLevel IS NOT NULL")
+            "OPTIONAL MATCH (s:Sensor)-[:MONITORS]->(h) "
+            "WITH k, h, count(s) AS sensors RETURN k, h.id AS id, h.majorHazardLevel AS level, sensors ORDER BY id",
+            "h.majorHazardLevel IS NOT NULL")
+    collect("substance", "-[:HAS_HAZARD_SOURCE]->(:HazardSource)-[:HOLDS]->(i:Inventory)", "i",
+            "OPTIONAL MATCH (i)-[:OF_CHEMICAL]->(c:Chemical) "
+            "RETURN k, i.id AS id, coalesce(i.name, c.name) AS name, c.id AS cas, "
+            "coalesce(i.hazardCategory, c.hazardCategory) AS category ORDER BY id")
+    collect("licence", "-[:HAS_LICENCE]->(l:Licence)", "l",
+            "RETURN k, l.id AS id, l.licenceType AS type, l.validUntilMs AS until ORDER BY id")
     collect("rp", "-[:HAS_RISK_POINT]->(r:RiskPoint)", "r",
             "RETURN k, r.id AS id, coalesce(r.riskColour, r.reportedColour) AS colour ORDER BY id")
     collect("pond", "-[:HAS_TAILINGS_POND]->(t:TailingsPond)", "t",
@@ -233,7 +245,8 @@ def enterprise_batch(store: GraphStore, keys: Sequence[str], as_of: dt.date, *, 
     collect("hd", "-[:HAS_HIDDEN_DANGER]->(h:HiddenDanger)", "h",
             "OPTIONAL MATCH (h)-[:RECTIFIED_BY]->(r:Rectification) "
             "RETURN k, h.id AS id, h.grade AS grade, h.state AS state, h.deadlineMs AS deadline, "
-            "h.foundOnMs AS found, r.completedOnMs AS done, r.conclusion AS verdict, r.accepted AS accepted ORDER BY id",
+            "h.foundOnMs AS found, h.description AS description, r.completedOnMs AS done, r.conclusion AS verdict, "
+            "r.accepted AS accepted ORDER BY id",
             "h.foundOnMs IS NULL OR h.foundOnMs < $until")
     checks = "-[:HAS_RISK_POINT]->(:RiskPoint)-[:HAS_ANALYSIS_UNIT]->(:RiskAnalysisUnit)-[:HAS_RISK_EVENT]->(:RiskEvent)" \
              "-[:CONTROLLED_BY]->(:ControlMeasure)-[:CHECKED_BY]->(t:InspectionTask)"
@@ -252,13 +265,14 @@ def enterprise_batch(store: GraphStore, keys: Sequence[str], as_of: dt.date, *, 
             "RETURN k, i.id AS id, i.inspectedOnMs AS on, i.findings AS findings ORDER BY id",
             "i.inspectedOnMs >= $since AND i.inspectedOnMs < $until", {"since": since_enf})
     collect("penalty", "-[:HAS_PENALTY]->(x:Penalty)", "x",
-            "RETURN k, x.id AS id, x.decidedOnMs AS on, x.fineAmount AS amount ORDER BY id",
+            "RETURN k, x.id AS id, x.decidedOnMs AS on, x.fineAmount AS amount, x.violation AS violation ORDER BY id",
             "x.decidedOnMs >= $since AND x.decidedOnMs < $until", {"since": since_enf})
     collect("credit", "-[:HAS_CREDIT_RECORD]->(c:CreditRecord)", "c",
             "RETURN k, c.id AS id, c.recordType AS type, c.removedOnMs AS removed ORDER BY id",
             "c.listedOnMs IS NULL OR c.listedOnMs < $until")
     collect("accident", "-[:HAD_ACCIDENT]->(a:Accident)", "a",
-            "RETURN k, a.id AS id, a.occurredAtMs AS at, a.accidentGrade AS grade, a.deaths AS deaths ORDER BY id",
+            "RETURN k, a.id AS id, a.occurredAtMs AS at, a.accidentGrade AS grade, a.deaths AS deaths, "
+            "a.accidentType AS type ORDER BY id",
             "a.occurredAtMs >= $since AND a.occurredAtMs < $until",
             {"since": day_start_ms(years_before(as_of, windows.accident_years))})
     collect("team", "-[:HAS_RESCUE_TEAM]->(t:RescueTeam)", "t", "RETURN k, t.id AS id, t.teamType AS type ORDER BY id")
@@ -272,18 +286,23 @@ def enterprise_batch(store: GraphStore, keys: Sequence[str], as_of: dt.date, *, 
         facts = EnterpriseFacts(
             as_of=as_of,
             subject=k,
-            major_hazards=tuple(MajorHazard(r["level"], r["id"]) for r in d["hazard"]),
+            major_hazards=tuple(MajorHazard(r["level"], r["id"], int(r["sensors"] or 0) > 0) for r in d["hazard"]),
             processes=tuple(Process(code, k) for code in (row["processes"] or [])),
+            processes_known=row["processes"] is not None,
+            substances=tuple(SubstanceFact(r["name"], r["cas"], r["category"], r["id"]) for r in d["substance"])
+            if d["substance"] else None,
+            licences=tuple(LicenceFact(r["type"] or "", ms_date(r["until"]), r["id"]) for r in d["licence"]),
             in_park=row["park"] is not None,
             safety_distance_met=None,
             standardisation=row["std"],
             own_fire_brigade=any(r["type"] in brigade for r in d["team"]),
-            accidents=tuple(Accident(required_ms_date(r["at"], r["id"]), r["grade"] or "", int(r["deaths"] or 0), r["id"])
+            accidents=tuple(Accident(required_ms_date(r["at"], r["id"]), r["grade"] or "", int(r["deaths"] or 0), r["id"], r["type"])
                             for r in d["accident"]),
             alarms=tuple(Alarm(required_ms_datetime(r["at"], r["id"]), r["level"] or "", ms_datetime(r["handled"]), r["id"])
                          for r in d["alarm"] if r["at"] is not None),
             inspections=tuple(Inspection(required_ms_date(r["on"], r["id"]), int(r["findings"] or 0), r["id"]) for r in d["inspection"]),
-            penalties=tuple(Penalty(required_ms_date(r["on"], r["id"]), float(r["amount"] or 0.0), r["id"]) for r in d["penalty"]),
+            penalties=tuple(Penalty(required_ms_date(r["on"], r["id"]), float(r["amount"] or 0.0), r["id"], r["violation"] or "")
+                            for r in d["penalty"]),
             hidden_dangers=_hidden_dangers(d["hd"], failed),
             lapsed_checks=_lapsed_checks(d["task"], d["record"], as_of, windows.checks_days),
             credit_records=tuple(
@@ -307,7 +326,8 @@ def _hidden_dangers(rows: Iterable[Mapping[str, Any]], failed: set[str]) -> tupl
                 current["done"] = r["done"]
     return tuple(
         HiddenDanger(grade=r["grade"] or "", state=r["state"] or "", deadline=ms_date(r["deadline"]),
-                     rectified_on=ms_date(r["done"]), found_on=ms_date(r["found"]), evidence=r["id"])
+                     rectified_on=ms_date(r["done"]), found_on=ms_date(r["found"]), evidence=r["id"],
+                     description=r["description"] or "")
         for r in by_id.values()
     )
 
@@ -330,6 +350,16 @@ def _lapsed_checks(tasks: Iterable[Mapping[str, Any]], records: Iterable[Mapping
                              active_from=ms_date(t["start"]), done=[str(r["period"]) for r in mine if r["period"]]):
             out.append(LapsedCheck(period.end, f"{t['id']}@{period.key}"))
     return tuple(out)
+
+
+# ---------------------------------------------------------------- the data a run saw
+def data_version(store: GraphStore) -> dict[str, Any]:
+    """{loadedAt, loadId} of the newest SourceRecord in the store (both None for a store never loaded)."""
+    rows = store.read("MATCH (r:SourceRecord) WITH max(r.loadedAtMs) AS t MATCH (r:SourceRecord) WHERE r.loadedAtMs = t "
+                "RETURN t, r.loadId AS load LIMIT 1", timeout_ms=AGGREGATE_TIMEOUT_MS)
+    if not rows or rows[0]["t"] is None:
+        return {"loadedAt": None, "loadId": None}
+    return {"loadedAt": from_epoch_ms(int(rows[0]["t"])).isoformat(), "loadId": rows[0]["load"]}
 
 
 # ---------------------------------------------------------------- regions
@@ -418,17 +448,26 @@ def enterprise_groups(store: GraphStore, as_of: dt.date, *, control_window_days:
     return dict(groups)
 
 
+#: area-measure key of a supply quantity: never summed across categories or units
+SUPPLY_PREFIX = "supply|"
+
+
+def supply_key(category: str | None, unit: str | None) -> str:
+    return f"{SUPPLY_PREFIX}{category or '未分类'}|{unit or '未注明单位'}"
+
+
 def area_measures(store: GraphStore) -> dict[str, Counter]:
     """Per regionCode: disaster points and their threatened people, rescue team members, supply
-    quantity (over the warehouses there) and shelter capacity."""
+    quantities per category and unit (`supply|<category>|<unit>`, over the warehouses there; 台 and 箱
+    are never added up) and shelter capacity."""
     out: dict[str, Counter] = defaultdict(Counter)
     queries = (
         ("MATCH (p:NaturalDisasterRiskPoint) RETURN p.regionCode AS region, count(p) AS a, "
          "sum(coalesce(p.threatenedPeople, 0)) AS b", ("disaster_points", "threatened_people")),
         ("MATCH (t:RescueTeam) RETURN t.regionCode AS region, sum(coalesce(t.members, 0)) AS a, count(t) AS b",
          ("rescue_members", "rescue_teams")),
-        ("MATCH (s:Supply)-[:STORED_IN]->(w:Warehouse) RETURN w.regionCode AS region, sum(coalesce(s.quantity, 0)) AS a, "
-         "count(s) AS b", ("supplies", "supply_items")),
+        ("MATCH (s:Supply)-[:STORED_IN]->(w:Warehouse) RETURN w.regionCode AS region, count(s) AS a, count(w) AS b",
+         ("supply_items", "supply_rows")),
         ("MATCH (s:Shelter) RETURN s.regionCode AS region, sum(coalesce(s.capacityPeople, 0)) AS a, count(s) AS b",
          ("shelter_capacity", "shelters")),
     )
@@ -438,6 +477,11 @@ def area_measures(store: GraphStore) -> dict[str, Counter]:
                 continue
             out[row["region"]][a] += float(row["a"] or 0)  # type: ignore[assignment]  # float tally; typeshed: Counter values are int
             out[row["region"]][b] += float(row["b"] or 0)  # type: ignore[assignment]  # float tally; typeshed: Counter values are int
+    for row in store.read("MATCH (s:Supply)-[:STORED_IN]->(w:Warehouse) RETURN w.regionCode AS region, "
+                    "s.category AS category, s.unit AS unit, sum(coalesce(s.quantity, 0)) AS q",
+                    timeout_ms=AGGREGATE_TIMEOUT_MS):
+        if row["region"] is not None:
+            out[row["region"]][supply_key(row["category"], row["unit"])] += float(row["q"] or 0)  # type: ignore[assignment]  # float tally
     return dict(out)
 
 

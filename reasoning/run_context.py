@@ -75,6 +75,10 @@ class Run:
     def industries(self) -> set[str]:
         return self.cached("industries", lambda: {r["key"] for r in gf.scan(self.store, "Industry", ())})
 
+    def data_version(self) -> dict[str, Any]:
+        """The newest load the run saw (time and load id): every result says from which data it was computed."""
+        return self.cached("data_version", lambda: gf.data_version(self.store))
+
 
 class Timer:
     """Seconds since it was made: a step's ModelRun.seconds."""

@@ -48,7 +48,7 @@ def components_json(w: Written, run: Run) -> str:
     j = w.result.to_json()
     doc = {"components": j["components"], "parameters": j["parameters"], "details": j["details"],
            "flags": j["flags"], "asOf": run.as_of.isoformat(), "evidenceTotal": len(j["evidence"]),
-           "run": f"{run.cfg['method']} {run.cfg.version}", **w.extra}
+           "run": f"{run.cfg['method']} {run.cfg.version}", "data": run.data_version(), **w.extra}
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
 
 

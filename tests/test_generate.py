@@ -23,11 +23,22 @@ from riskgraph.synth.pipeline import GENERATION_FILE
 
 N_SMALL = 200
 
-# GB 18218-2018 critical quantities (t), typed from standards.md §1 — independent of chemicals.py.
+# GB 18218-2018 critical quantities (t), typed from the standard's text (standards.md §1) — independent of
+# chemicals.py. Table 1: 甲苯 (第64项), 丙酮 (第59项), 乙酸乙酯 (第69项) are named at 500 t; 甲醛 (第8项) only
+# above 90 %: a stated lower 含量 makes the row a mixture that takes its Table 2 category.
 Q_NAMED = {"液氯": 5, "氨": 10, "氯化氢(无水)": 20, "硫化氢": 5, "甲醇": 500, "汽油": 200, "液化石油气": 50,
-           "苯": 50, "氢": 5, "氧": 200, "光气": 0.3, "环氧乙烷": 10, "甲醛": 5, "乙炔": 1, "甲烷/天然气": 50}
+           "苯": 50, "氢": 5, "氧": 200, "光气": 0.3, "环氧乙烷": 10, "甲醛": 5, "乙炔": 1, "甲烷/天然气": 50,
+           "甲苯": 500, "丙酮": 500, "乙酸乙酯": 500}
+CONTENT_QUALIFIED = {"50-00-0": 90.0}  # 表1 第8项 甲醛 (含量>90%)
 Q_CATEGORY = {"J1": 5, "J2": 50, "J3": 50, "J4": 50, "J5": 500, "W2": 10, "W5.1": 10, "W5.2": 50, "W5.3": 1000,
               "W5.4": 5000}
+
+
+def critical_quantity(chem: str, cas: str, category: str, content: str) -> float:
+    """Q of one inventory row, by the standard's rules (Table 1 by name, qualified by 含量; else Table 2)."""
+    if content and cas in CONTENT_QUALIFIED and float(content) <= CONTENT_QUALIFIED[cas]:
+        return Q_CATEGORY[category]
+    return Q_NAMED.get(chem) or Q_CATEGORY[category]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -336,8 +347,8 @@ def test_medium_run_and_major_hazard_share(medium) -> None:
     for i, r in enumerate(inv, start=1):
         if ("hazard_sources/inventories.csv", i) in bad_rows:
             continue
-        uid, chem, _cas, cat, qty = r
-        Q = Q_NAMED.get(chem) or Q_CATEGORY[cat]
+        uid, chem, cas, cat, qty, content = r
+        Q = critical_quantity(chem, cas, cat, content)
         S[uid] += tonnes(qty) / Q
     chem_ents = {json.loads(ln)["uscc"] for ln in open(root / "truth/enterprises.jsonl", encoding="utf-8")
                  if json.loads(ln)["sector"] == "危险化学品"}

@@ -1,7 +1,8 @@
 """GB 18218-2018 identification and grading, checked against answers worked by hand from the standard.
 
 Values used below (standards.md §1, read from the vocabularies by the model):
-  液氯 Q 5 t (表1), β 4 (表3) · 氨 Q 10 t, β 2 · 甲醇 Q 500 t (表1), no 表3 β · 一氧化碳 β 2 (表3), no 表1 Q, W2
+  氯 (液氯) Q 5 t (表1 第12项), β 4 (表3) · 氨 Q 10 t (第1项), β 2 · 甲醇 Q 500 t (第65项), no 表3 β ·
+  一氧化碳 β 2 (表3), Q 20 t by 表1 第13项 煤气（CO，CO和H2、CH4的混合物等）, W2
   W2 Q 10, β 1.5 · W5.1 Q 10, β 1.5 · J3 Q 50, β 2 · J2 Q 50, β 1
   α: 0 → 0.5; 1–29 → 1.0; 30–49 → 1.2; 50–99 → 1.5; ≥ 100 → 2.0
   一级 R ≥ 100; 二级 50 ≤ R < 100; 三级 10 ≤ R < 50; 四级 R < 10
@@ -31,9 +32,9 @@ def test_worked_example_two_named_chemicals():
     assert r.details["S"] == pytest.approx(2.5)
     assert r.score == pytest.approx(10.8)
     assert (r.level, r.colour) == ("L3", "YELLOW")
-    cl2 = r.component("液氯")
+    cl2 = r.component("氯")
     assert (cl2.value, cl2.weight, cl2.contribution) == (pytest.approx(2.0), 4.0, pytest.approx(9.6))
-    assert cl2.evidence == ("inv:cl2",) and "Q=5 t (表1)" in cl2.note and "表3" in cl2.note
+    assert cl2.evidence == ("inv:cl2",) and "Q=5 t (GB 18218-2018 表1 第12项)" in cl2.note and "表3" in cl2.note
     assert r.evidence == ("unit:1", "inv:cl2", "inv:nh3")
     assert r.parameters["alpha"] == 1.2
 
@@ -116,14 +117,16 @@ def test_named_chemical_without_beta_or_category_is_defaulted_and_flagged():
 
 
 def test_carbon_monoxide_reading_is_a_named_choice():
-    # strict: Q from W2 = 10, β 2 (表3); q = 20 → S = 2, R = 4
-    strict = assess_unit([item(20, "一氧化碳")], 10)
-    assert (strict.details["S"], strict.score) == (2.0, pytest.approx(4.0))
-    # coal-gas-covers-co: Q = 20 → S = 1, R = 2
-    coal = assess_unit([item(20, "一氧化碳")], 10,
-                       config=CFG.with_overrides({"critical_quantity": {"reading": "coal-gas-covers-co"}}))
+    # default "coal-gas-covers-co": 表1 第13项 names CO, Q = 20 t; β 2 (表3); q = 20 → S = 20/20 = 1, R = 1·2·1 = 2
+    coal = assess_unit([item(20, "一氧化碳")], 10)
     assert (coal.details["S"], coal.score) == (1.0, pytest.approx(2.0))
     assert coal.parameters["critical_quantity_reading"] == "coal-gas-covers-co"
+    assert "表1 第13项" in coal.components[0].note
+    # "co-by-category": Q from W2 (表2) = 10 t, β 2 (表3); q = 20 → S = 2, R = 1·2·2 = 4
+    by_category = assess_unit([item(20, "一氧化碳")], 10,
+                              config=CFG.with_overrides({"critical_quantity": {"reading": "co-by-category"}}))
+    assert (by_category.details["S"], by_category.score) == (2.0, pytest.approx(4.0))
+    assert "表2 W2" in by_category.components[0].note
 
 
 def test_j2_beta_table_is_a_named_choice():
@@ -137,7 +140,7 @@ def test_lookup_by_cas_and_alternative_names():
     by_cas = assess_unit([item(10, cas="7782-50-5")], 10)
     by_alt = assess_unit([item(10, "氯气")], 10)
     assert by_cas.score == by_alt.score == pytest.approx(8.0)
-    assert by_cas.components[0].name == "液氯"
+    assert by_cas.components[0].name == "氯"  # Table 1 entry 12's own name; 液氯 and 氯气 are its 别名
 
 
 def test_unknown_chemical_is_flagged_and_excluded_never_a_crash():
@@ -152,6 +155,7 @@ def test_unknown_chemical_is_flagged_and_excluded_never_a_crash():
 def test_empty_unit_is_not_major():
     r = assess_unit([], 10)
     assert (r.details["S"], r.score, r.level, r.components) == (0, 0, None, ())
+    assert any(f.startswith("no-inventory-records") for f in r.flags)  # unknown, not "nothing held"
 
 
 def test_colour_mapping_is_a_named_parameter():

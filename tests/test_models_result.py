@@ -32,7 +32,7 @@ def test_loaded_config_is_read_only_and_overrides_make_a_new_version():
     varied = cfg.with_overrides({"static": {"major_hazard": {"aggregate": "max"}}})
     assert varied["static"]["major_hazard"]["aggregate"] == "max"
     assert varied["static"]["major_hazard"]["cap"] == cfg["static"]["major_hazard"]["cap"]
-    assert cfg["static"]["major_hazard"]["aggregate"] == "sum"
+    assert cfg["static"]["major_hazard"]["aggregate"] == "per-level"  # the loaded config is unchanged
     assert varied.version == cfg.version + "+override"
 
 

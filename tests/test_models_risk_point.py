@@ -2,7 +2,8 @@
 
 standards.md §3: L ∈ {10, 6, 3, 1, 0.5, 0.2, 0.1}, E ∈ {10, 6, 3, 2, 1, 0.5}, C ∈ {100, 40, 15, 7, 3, 1}.
 Four colours (common): D ≥ 320 红; 160 ≤ D < 320 橙; 70 ≤ D < 160 黄; D < 70 蓝.
-Classic: D > 320 极其; 160–320 高度; 70–160 显著; 20–70 一般; < 20 稍有.
+Classic: D > 320 极其; 160–320 高度; 70–160 显著; 20–70 一般; < 20 稍有 — so 320 is 高度 (the top band
+needs D > 320) and 20 is 一般 (稍有 needs D < 20); 160 and 70 are read like 320 (the range holds its upper edge).
 D = 320 and D = 160 cannot be made from the scale values (no L·E·C product equals them), so their
 edges are checked through grade_lec, the grading of a reported D.
 """
@@ -35,11 +36,13 @@ def test_lec_worked_examples():
 @pytest.mark.parametrize(
     "d, common, upper, classic_upper, classic_lower",
     [
-        # D     ≥ convention      > convention       classic ">"    classic "≥"
-        (320, "RED", "ORANGE", "高度危险", "极其危险"),
+        # D     ≥ convention      > convention       classic (per edge)  classic "≥"
+        (320, "RED", "ORANGE", "高度危险", "极其危险"),   # "D > 320": 320 is not 极其危险
         (160, "ORANGE", "YELLOW", "显著危险", "高度危险"),
         (70, "YELLOW", "BLUE", "一般危险", "显著危险"),
-        (20, "BLUE", "BLUE", "稍有危险", "一般危险"),
+        (20, "BLUE", "BLUE", "一般危险", "一般危险"),     # "< 20 稍有危险": 20 itself is 一般危险
+        (19.99, "BLUE", "BLUE", "稍有危险", "稍有危险"),
+        (320.01, "RED", "RED", "极其危险", "极其危险"),
     ],
 )
 def test_lec_edges_under_both_conventions(d, common, upper, classic_upper, classic_lower):
@@ -58,7 +61,9 @@ def test_lec_edges_reached_from_scale_values():
     assert lec(1, 10, 7).details["danger_band"] == "一般危险"
     # 0.5 · 1 · 40 = 20 exactly
     r = lec(0.5, 1, 40)
-    assert (r.score, r.colour, r.details["danger_band"]) == (20, "BLUE", "稍有危险")
+    assert (r.score, r.colour, r.details["danger_band"]) == (20, "BLUE", "一般危险")
+    edges = {b["lower"]: b["lower_inclusive"] for b in r.parameters["danger_bands"]["bands"]}
+    assert edges == {320: False, 160: False, 70: False, 20: True, 0: True}
 
 
 def test_lec_variant_that_leaves_d_below_20_unrated():

@@ -144,3 +144,43 @@ def test_shacl_rejects_invalid_samples(label, key, change, path):
 def test_shacl_requires_inventory_chemical_link():
     report = validate(_rdf(*_valid_sample()))
     assert any(v.path.endswith("#ofChemical") for v in report.violations)
+
+
+def test_gb18218_table1_has_all_85_entries_with_cas_numbers_and_sources():
+    """GB 18218-2018 Table 1 has 85 entries (序号 1–85); every one is in NamedChemical with its Q."""
+    chemicals = onto.vocabulary("NamedChemical").concepts.values()
+    entries = {}
+    for c in chemicals:
+        assert "tableEntry" in c.data and "criticalQuantity" in c.data, c.notation
+        entries.setdefault(int(c.data["tableEntry"]), []).append(c)
+    assert sorted(entries) == list(range(1, 86))
+    # only entry 13 has two concepts: 煤气 (no CAS number) and 一氧化碳, which its wording names
+    assert {n for n, cs in entries.items() if len(cs) > 1} == {13}
+    # the standard gives no CAS number for 煤气 (13), 硝酸铵肥料 (45) and 烷基铝 (74); all others have one
+    assert {int(c.data["tableEntry"]) for c in chemicals if not c.data.get("casNumber")} == {13, 45, 74}
+    by_entry = {n: cs[0] for n, cs in entries.items()}
+    # a few values typed from the standard's text (not from the vocabulary)
+    for n, name, cas, q in [(64, "甲苯", "108-88-3", 500), (59, "丙酮", "67-64-1", 500), (69, "乙酸乙酯", "141-78-6", 500),
+                            (67, "乙醇", "64-17-5", 500), (55, "乙烯", "74-85-1", 50), (50, "氯乙烯", "75-01-4", 50),
+                            (47, "1,3-丁二烯", "106-99-0", 5), (53, "一甲胺", "74-89-5", 5), (26, "三氧化硫", "7446-11-9", 75),
+                            (23, "甲苯二异氰酸酯", "26471-62-5", 100), (46, "硝酸钾", "7757-79-1", 1000),
+                            (83, "碳化钙", "75-20-7", 100), (84, "钾", "7440-09-7", 1), (85, "钠", "7440-23-5", 10)]:
+        c = by_entry[n]
+        assert (c.pref_zh, c.data["casNumber"], float(c.data["criticalQuantity"])) == (name, cas, q), n
+    # qualified entries carry their condition
+    assert by_entry[8].data["condition"] == "content>90" and by_entry[81].data["condition"] == "content>70"
+    assert by_entry[11].data["condition"] == "state=anhydrous"
+    assert {int(c.data["tableEntry"]) for c in chemicals if c.data.get("entryGroup") == "硝化纤维素"} == set(range(37, 43))
+
+
+def test_every_property_is_declared_once_with_one_domain():
+    """Two declarations of one property (say `subjectKey` for recommendations and for review items)
+    give it two domains, which OWL reads as their intersection: no node could carry it."""
+    from rdflib import OWL, RDF, RDFS
+
+    from riskgraph.ontology.model import ONTOLOGY_FILES, read_turtle
+
+    graph = read_turtle(ONTOLOGY_FILES)
+    twice = [str(p) for kind in (OWL.DatatypeProperty, OWL.ObjectProperty)
+             for p in graph.subjects(RDF.type, kind) if len(set(graph.objects(p, RDFS.domain))) > 1]
+    assert twice == []

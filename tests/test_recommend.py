@@ -225,6 +225,34 @@ def test_recommend_all_writes_top_k_per_subject_and_is_idempotent(province):
     assert ids == {row["id"] for row in rows}
 
 
+def test_decisions_are_never_written_as_recommendations(province):
+    decisions = [m.id for m in KB.measures.values() if m.decision]
+    assert decisions
+    rows = province["store"].read(f"MATCH (r:{RECOMMENDATION})-[:RECOMMENDS]->(m:ControlMeasureType) WHERE m.id IN $d "
+                                  "RETURN count(r) AS n", {"d": decisions})
+    assert rows[0]["n"] == 0
+
+
+def test_a_danger_without_a_measure_is_flagged_for_the_maintainers_and_unflagged_when_gone(province):
+    store, facts = province["store"], province["facts"]
+    owner = next(e for e in sorted(facts.values(), key=lambda e: e.uscc) if e.industry)
+    store.upsert_nodes("HiddenDanger", [{"id": "YH-GAP-TEST", "name": "食堂餐具消毒柜未定期清洗", "state": "REPORTED"}])
+    store.upsert_relationships("HAS_HIDDEN_DANGER", [{"from": owner.uscc, "to": "YH-GAP-TEST"}])
+    try:
+        summary = run(store)
+        rows = store.read("MATCH (g:KnowledgeGap)-[:GAP_FOR]->(h:HiddenDanger) RETURN g.id AS id, h.id AS h, "
+                          "g.gapReason AS reason, g.gapText AS text, g.gapIndustry AS ind")
+        assert summary.knowledge_gaps == len(rows) >= 1
+        mine = next(r for r in rows if r["h"] == "YH-GAP-TEST")
+        assert mine["reason"] == "知识库中没有针对此隐患的措施" and mine["text"] == "食堂餐具消毒柜未定期清洗"
+        assert mine["ind"] == owner.industry
+        assert not store.read(f"MATCH (r:{RECOMMENDATION}) WHERE r.subjectKey = 'YH-GAP-TEST' RETURN r.id AS id")
+    finally:
+        store.execute("MATCH (h:HiddenDanger {id: 'YH-GAP-TEST'}) DETACH DELETE h RETURN count(*) AS c")
+    run(store)
+    assert not store.read("MATCH (g:KnowledgeGap {id: 'gap:HiddenDanger:YH-GAP-TEST'}) RETURN g.id AS id")
+
+
 # ---------------------------------------------------------------- evaluation
 @pytest.mark.parametrize("kind", ["time", "enterprise"])
 def test_evaluation_split_is_deterministic_and_leak_free(province, kind):
@@ -301,7 +329,7 @@ def test_api_returns_ranked_explained_recommendations(api, province):
         assert first["properties"]["explanation"] and first["properties"]["citation"]
         assert isinstance(first["properties"]["paths"], list) and first["properties"]["paths"][0]["nodes"]
         assert isinstance(first["properties"]["alreadyPresent"], bool)
-        assert body["gaps"] is None
+        assert body["gaps"] is None and "decision" in body and body["knowledgeBaseGap"] is None
         point = c.get("/recommendations", params={"risk_point": sorted(owner.risk_points)[0], "top": 3}).json()
         assert len(point["recommendations"]) <= 3 and point["gaps"]["events"]
         whole = c.get("/recommendations", params={"enterprise": owner.uscc}).json()
@@ -322,6 +350,7 @@ def test_api_disclosure_follows_the_subject(api):
         body = anonymous.get("/recommendations", params={"hidden_danger": danger}).json()
         props = body["recommendations"][0]["properties"]
         assert body["level"] == "public" and "position" in props and "citation" in props
+        assert body["decision"] is None  # it would tell the danger is major: enterprise level
         assert not {"relevance", "explanation", "paths", "alreadyPresent"} & set(props)
         point = anonymous.get("/recommendations", params={"risk_point": sorted(owner.risk_points)[0]}).json()
         assert all("presentMeasures" not in e for e in point["gaps"]["events"])
@@ -332,6 +361,18 @@ def test_api_disclosure_follows_the_subject(api):
         props = body["recommendations"][0]["properties"]
         assert body["level"] == "enterprise" and "explanation" in props and "alreadyPresent" in props
         assert "paths" not in props  # they cite other enterprises' records: inspector level
+
+
+def test_api_shows_the_decision_apart_to_who_may_know_the_danger_is_major(api, province):
+    rec = Recommender(KB, CONFIG)
+    major = next(d for e in sorted(province["facts"].values(), key=lambda e: e.uscc)
+                 for d in sorted(e.dangers.values(), key=lambda d: d.id) if rec.decision_for(e, [d]))
+    with api["client"]("admin1") as c:
+        body = c.get("/recommendations", params={"hidden_danger": major.id}).json()
+        assert body["decision"]["id"] == "CM-STOP-UNTIL-FIXED" and body["decision"]["because"][0]["hiddenDanger"] == major.id
+        assert "CM-STOP-UNTIL-FIXED" not in {i["measure"]["key"] for i in body["recommendations"]}
+    with api["client"]() as anonymous:
+        assert anonymous.get("/recommendations", params={"hidden_danger": major.id}).json()["decision"] is None
 
 
 def test_api_refuses_bad_requests(api):

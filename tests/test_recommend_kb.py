@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from pyshacl import validate as shacl_validate
@@ -19,7 +20,7 @@ from riskgraph.reasoning.recommend.kb import (
     load_knowledge_base,
     parse,
 )
-from riskgraph.reasoning.recommend.textmatch import Matcher, Term
+from riskgraph.reasoning.recommend.textmatch import Atom, Lexicon, Matcher, Term
 from riskgraph.synth.hazards import HIDDEN_DANGERS, MEASURES
 
 ONTO = load_ontology()
@@ -29,8 +30,8 @@ HIERARCHY = set(ONTO.vocabulary("ControlHierarchy").concepts)
 
 
 def test_the_knowledge_base_parses_at_the_size_asked_for():
-    assert 60 <= len(KB.measures) <= 120
-    assert len(KB.patterns) >= 40 and len(KB.sources) >= 40
+    assert 150 <= len(KB.measures) <= 300
+    assert len(KB.patterns) >= 150 and len(KB.sources) >= 120
     assert KB.version
     # every level of the hierarchy of controls is represented
     assert set(Counter(m.hierarchy for m in KB.measures.values())) == HIERARCHY
@@ -153,13 +154,34 @@ def test_the_shapes_catch_a_broken_entry(breakage):
 
 # ---------------------------------------------------------------- field language
 def test_field_terms_follow_the_syntax():
-    assert Term.parse("A|B+C").groups == (("a", "b"), ("c",))
+    assert Term.parse("A|B+C").groups == ((Atom("a"), Atom("b")), (Atom("c"),))
+    assert Term.parse("~防爆+!照明").groups == ((Atom("防爆", "neg"),), (Atom("照明", "pos"),))
     with pytest.raises(ValueError):
         Term.parse("A++C")
+    with pytest.raises(ValueError):
+        Term.parse("~")
     m = Matcher({"X": ["降低库水位"], "Y": ["坝体+加固"], "Z": ["库水位"]})
     # a text naming two measures gives both; a weaker match inside a stronger one is dropped
     assert [x.key for x in m.match("降低库水位，委托设计单位制定坝体加固方案并实施")] == ["X", "Y"]
     assert [x.key for x in m.match_clauses("坝体加固；降低库水位")] == ["X", "Y"]
+
+
+def test_words_match_at_word_boundaries_with_negation_and_synonyms():
+    lexicon = Lexicon([("有限空间", "受限空间"), ("不足", "少于", "小于")], words=["一氧化碳"])
+    m = Matcher({"LAMP": ["照明+不足|昏暗"], "EXPROOF": ["~防爆+灯具|照明"], "PLAIN": ["!防爆+电气"],
+                 "CONFINED": ["有限空间+~通风"], "BEACH": ["干滩+少于"]}, lexicon)
+    # 非 negates only the next word: the lamps are not explosion-proof, the lighting is not said to be poor
+    assert [x.key for x in m.match("爆炸危险区域使用非防爆照明灯具")] == ["EXPROOF"]
+    assert [x.key for x in m.match("作业场所照明不足")] == ["LAMP"]
+    assert [x.key for x in m.match("采用防爆型电气设备")] == ["PLAIN"]
+    assert [x.key for x in m.match("爆炸危险场所电气设备未采用防爆型")] == []
+    # 未 negates the rest of its clause; a synonym (受限空间) is the same word
+    assert [x.key for x in m.match("受限空间作业前未先通风再检测")] == ["CONFINED"]
+    assert [x.key for x in m.match("受限空间作业前已通风，未检测")] == []
+    assert [x.key for x in m.match("干滩长度小于设计值")] == ["BEACH"]
+    # a word is not found inside another word
+    assert Matcher({"W": ["注水"]}, lexicon).match("罐区注水设施缺失") and not \
+        Matcher({"W": ["氧化"]}, lexicon).match("一氧化碳报警")
 
 
 @pytest.mark.parametrize("code", sorted(MEASURES))
@@ -213,3 +235,60 @@ def test_load_knowledge_base_is_idempotent_and_prunes(store):
                           "RETURN x.id AS x")
     load_knowledge_base(store)
     assert store.counts() == before
+
+
+# ---------------------------------------------------------------- coverage of the 重大事故隐患判定标准
+MAJOR_STANDARDS = ("SRC-121-", "SRC-MEM10", "SRC-MINE88")
+
+
+def _major_sources() -> list[str]:
+    """The articles (sources with a clause) of the three standards."""
+    return sorted(s for s in KB.sources if s.startswith(MAJOR_STANDARDS) and KB.sources[s].clause)
+
+
+def test_every_article_of_the_three_standards_has_a_pattern_answered_by_a_measure_citing_it():
+    cited_by_patterns = {s for p in KB.patterns.values() for s in p.sources}
+    # 121号: all twenty articles
+    assert {f"SRC-121-{n:02d}" for n in range(1, 21)} <= cited_by_patterns
+    # 工贸 2023: 第三条 (general) to 第十四条 (failed safety devices); 矿山 2022: underground, open pit, tailings
+    for prefix in [f"SRC-MEM10-{n:02d}" for n in range(3, 15)] + ["SRC-MINE88-1", "SRC-MINE88-2", "SRC-MINE88-3"]:
+        assert any(s.startswith(prefix) for s in cited_by_patterns), prefix
+    assert not set(_major_sources()) - cited_by_patterns, "an article source no pattern uses"
+    for p in KB.patterns.values():
+        assert p.answer and p.answer in KB.measures and p.id in KB.measures[p.answer].patterns, p.id
+        articles = [s for s in p.sources if s.startswith(MAJOR_STANDARDS)]
+        if articles:
+            assert p.major, p.id
+            assert set(articles) & set(KB.measures[p.answer].sources), (p.id, p.answer, articles)
+
+
+def test_every_measure_can_be_reached_from_a_hidden_dangers_text():
+    unreachable = [m.id for m in KB.measures.values() if not m.decision and not m.patterns]
+    assert not unreachable
+
+
+def test_the_labelled_set_covers_every_article():
+    from riskgraph.reasoning.recommend.labelled import load_cases
+
+    cases, _ = load_cases(Path(__file__).parent / "data" / "recommend_labelled.yaml")
+    expected = {c.expected for c in cases}
+    for src in _major_sources():
+        answers = {p.answer for p in KB.patterns.values() if src in p.sources}
+        assert answers & expected, f"no labelled case for {src} ({KB.sources[src].name})"
+    assert {c.standard for c in cases} == {"hc121", "itr2023", "mine2022"}
+    assert {c.split for c in cases} == {"dev", "test"}
+
+
+def test_sources_of_the_three_standards_say_which_industry_they_are_written_for():
+    for src in _major_sources():
+        assert KB.sources[src].industries, src
+    assert KB.sources["SRC-121-03"].industries == ("HC",)
+    assert KB.sources["SRC-MEM10-04-6"].industries == ("ITR-MET",)
+
+
+def test_a_synonym_belongs_to_one_set_only():
+    vocab = ONTO.vocabulary("FieldTerm")
+    labels = [x for c in vocab.concepts.values() for x in (c.pref_zh, *c.alt_labels)]
+    assert len(labels) == len(set(labels)) and len(vocab.concepts) >= 50
+    assert set(KB.lexicon.surfaces("有限空间")) >= {"有限空间", "受限空间"}
+    assert set(KB.lexicon.surfaces("未投用")) >= {"未投入使用", "停用"}

@@ -20,7 +20,7 @@ def _newer(tmp_path, name: str, bump: int) -> object:
 
 def _items(store) -> dict[str, dict]:
     return {r["k"]: r for r in store.read(
-        "MATCH (r:ReviewItem) RETURN r.subjectKey AS k, r.reviewStatus AS status, r.decidedUscc AS uscc, "
+        "MATCH (r:ReviewItem) RETURN r.reviewedKey AS k, r.reviewStatus AS status, r.decidedUscc AS uscc, "
         "r.excludedUsccs AS excluded, r.history AS history, r.candidateUsccs AS candidates")}
 
 

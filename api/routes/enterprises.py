@@ -1,7 +1,7 @@
 """Enterprises: search, and the one-call portrait (一企一档)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 
@@ -11,12 +11,16 @@ from riskgraph.api.errors import invalid, not_found
 from riskgraph.api.models import EnterprisePortrait, NodeOut
 from riskgraph.api.pagination import Page, PageParams, page_params
 from riskgraph.api.portraits import enterprise_portrait
+from riskgraph.api.routes import focus
 from riskgraph.api.routes.common import node_out, region_param, scope_condition, vocabulary_param, where
 from riskgraph.api.schema import ENTERPRISE, INDUSTRY_CODE, REGION_CODE, RISK_COLOUR, SUPERVISION_INDUSTRY, TAGS
 from riskgraph.graph.dialect import ident
 from riskgraph.ontology.model import Disclosure
 
 router = APIRouter(tags=["enterprises"])
+
+#: the 应急〔2018〕19号 rating's score on the enterprise (reasoning/official_colour.py writes it)
+RATING_SCORE = (ENTERPRISE, "ratingScore")
 
 #: full-text hits considered for one search (ranked by the index, then filtered and paged)
 SEARCH_CAP = 1_000
@@ -32,6 +36,9 @@ def list_enterprises(
                                                    "broader codes cover narrower ones"),
     colour: str | None = Query(None, description="risk colour: RED, ORANGE, YELLOW, BLUE (or 红, 橙 …)"),
     tag: str | None = Query(None, max_length=100, description="classification tag (inspector level and above)"),
+    rating_below: float | None = Query(None, ge=0, le=100, description="应急〔2018〕19号 rating score below this "
+                                                                      "(inspector level and above)"),
+    sort: Literal["key", "score"] = Query("key", description="score: lowest rating score first (unrated last)"),
     paging: PageParams = Depends(page_params),
     ctx: Context = CONTEXT,
 ) -> dict:
@@ -62,8 +69,12 @@ def list_enterprises(
     if tag:
         conditions.append(f"$tag IN e.{ident(TAGS[1])}")
         params["tag"] = tag
+    if rating_below is not None:
+        conditions.append(f"e.{ident(RATING_SCORE[1])} < $rating_below")
+        params["rating_below"] = rating_below
     # a filter on a non-public property only answers where the caller may read that property
-    for prop, value in ((TAGS, tag), (RISK_COLOUR, colour), (INDUSTRY_CODE, industry), (SUPERVISION_INDUSTRY, industry)):
+    for prop, value in ((TAGS, tag), (RISK_COLOUR, colour), (INDUSTRY_CODE, industry), (SUPERVISION_INDUSTRY, industry),
+                        (RATING_SCORE, True if rating_below is not None or sort == "score" else None)):
         needed = schema.disclosure(prop)
         if value and needed > Disclosure.PUBLIC:
             cond, extra = scope_condition(ctx, "e", needed, f"filtering on {prop[1]}")
@@ -78,19 +89,25 @@ def list_enterprises(
         if not rank:
             return paging.wrap([], 0)
         rows = ctx.store.read(
-            f"MATCH (e:{label}){where([f'e.{ident(key)} IN $hits', *conditions])} RETURN e.{ident(key)} AS k",
+            f"MATCH (e:{label}){where([f'e.{ident(key)} IN $hits', *conditions])} "
+            f"RETURN e.{ident(key)} AS k, e.{ident(RATING_SCORE[1])} AS s",
             {**params, "hits": list(rank)},
         )
         ordered = sorted((str(r["k"]) for r in rows), key=lambda k: rank[k])
+        if sort == "score":
+            scores = {str(r["k"]): r["s"] for r in rows}
+            ordered.sort(key=lambda k: (scores[k] is None, scores[k] or 0.0))
         page_keys = ordered[paging.offset:paging.offset + paging.size]
         found = {str(r["p"][key]): r["p"] for r in ctx.store.read(
             f"MATCH (e:{label}) WHERE e.{ident(key)} IN $keys RETURN properties(e) AS p", {"keys": page_keys})}
         items = [found[k] for k in page_keys if k in found]
         total = len(ordered)
     else:
+        order = (f"CASE WHEN e.{ident(RATING_SCORE[1])} IS NULL THEN 1 ELSE 0 END, e.{ident(RATING_SCORE[1])}, "
+                 if sort == "score" else "") + f"e.{ident(key)}"
         total = int(ctx.store.read(f"MATCH (e:{label}){where(conditions)} RETURN count(e) AS c", params)[0]["c"])
         items = [r["p"] for r in ctx.store.read(
-            f"MATCH (e:{label}){where(conditions)} WITH e ORDER BY e.{ident(key)} SKIP $skip LIMIT $limit "
+            f"MATCH (e:{label}){where(conditions)} WITH e ORDER BY {order} SKIP $skip LIMIT $limit "
             "RETURN properties(e) AS p",
             {**params, "skip": paging.offset, "limit": paging.size},
         )]
@@ -109,3 +126,7 @@ def get_enterprise(
     if portrait is None:
         raise not_found(f"enterprise {uscc}")
     return portrait
+
+
+# the focus-inspection list is an enterprise view of its own module, served with the enterprise routes
+router.include_router(focus.router)

@@ -108,6 +108,10 @@ class RecommendationsOut(Out):
     gaps: PointGaps | EnterpriseGaps | None = Field(
         description="coverage of the hierarchy of controls by the subject's own control measures (risk point, "
                     "enterprise); null for a hidden danger")
+    decision: dict[str, Any] | None = Field(None, description="停产停业整改 / 停止使用 for a major hidden danger: a "
+                                                                "decision with its legal basis, shown apart, never ranked")
+    knowledgeBaseGap: dict[str, Any] | None = Field(None, description="a hidden danger the knowledge base has no "
+                                                                        "measure for (the list is then empty, not filled)")
 
 
 class _Trained:
@@ -221,7 +225,18 @@ def get_recommendations(
         "knowledgeBase": knowledge_base().version,
         "recommendations": items,
         "gaps": _gaps(ctx, result.gaps, level, f"{label}/{key}"),
+        **_apart(ctx, result, level),
     }
+
+
+def _apart(ctx: Context, result: SubjectResult, level) -> dict[str, Any]:
+    """The decision (it tells the danger is major: grade level) and the knowledge-base gap (its text may be the
+    danger's description), each only for callers who may read what it reveals."""
+    gap = result.kb_gap
+    if gap is not None and not ctx.disclosed.allows(HIDDEN_DANGER, "description", level):
+        gap = {k: v for k, v in gap.items() if k != "text"}
+    return {"decision": result.decision if ctx.disclosed.allows(HIDDEN_DANGER, "grade", level) else None,
+            "knowledgeBaseGap": gap}
 
 
 def _gaps(ctx: Context, gaps: dict[str, Any] | None, level, subject: str) -> dict[str, Any] | None:

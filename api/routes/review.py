@@ -80,8 +80,8 @@ def item_out(item: dict[str, Any]) -> ReviewItemOut:
     history = [HistoryEntry(action=h.get("action", ""), by=h.get("by", ""), at=h.get("at", ""), uscc=h.get("uscc"),
                             previous=list(h.get("from") or []), note=h.get("note")) for h in item.get("history", [])]
     return ReviewItemOut(
-        id=item["id"], status=item.get("reviewStatus", "open"), subjectLabel=item["subjectLabel"],
-        subjectKey=item["subjectKey"], writtenName=item.get("writtenName"), writtenUscc=item.get("writtenUscc"),
+        id=item["id"], status=item.get("reviewStatus", "open"), subjectLabel=item["reviewedLabel"],
+        subjectKey=item["reviewedKey"], writtenName=item.get("writtenName"), writtenUscc=item.get("writtenUscc"),
         writtenFields=item.get("writtenFields") or {}, regionCode=item.get("regionCode"), reason=item.get("reviewReason"),
         candidates=[MatchCandidate(**c) for c in item.get("candidates", [])], decidedUscc=item.get("decidedUscc"),
         excludedUsccs=item.get("excludedUsccs") or [], decidedBy=item.get("decidedBy"), decidedAt=item.get("decidedAt"),

@@ -3,8 +3,11 @@
 Sources disagree whether a value exactly on an edge belongs to the band above it ("D ≥ 320 红")
 or below it ("D > 320 极其危险"): `edge_inclusive = "lower"` means every band holds its lower
 edge (x ≥ edge), `"upper"` that every band holds its upper edge (x > edge to enter the band
-above). The lowest band always holds its own lower edge, the bottom of the scale; a value below
-it is unrated (None).
+above). One text may need both — the classic LEC bands read "D > 320" at the top and "< 20 稍有危险"
+at the bottom, so 320 belongs to the band below it and 20 to the band above it — so a band may
+set `lower_inclusive` for its own lower edge, overriding the set's convention at that edge only.
+The lowest band always holds its own lower edge, the bottom of the scale; a value below it is
+unrated (None).
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ class Band:
     lower: float
     label: str
     colour: str | None = None
+    lower_inclusive: bool | None = None  # None: the band set's edge convention
 
 
 @dataclass(frozen=True)
@@ -33,9 +37,12 @@ class BandSet:
     def classify(self, value: float) -> Band | None:
         lowest = self.bands[-1]
         for band in self.bands:
-            if value > band.lower or (value == band.lower and (self.edge_inclusive == "lower" or band is lowest)):
+            if value > band.lower or (value == band.lower and (band is lowest or self.holds_lower_edge(band))):
                 return band
         return None
+
+    def holds_lower_edge(self, band: Band) -> bool:
+        return band.lower_inclusive if band.lower_inclusive is not None else self.edge_inclusive == "lower"
 
 
 def band_set(name: str, spec: Mapping[str, Any]) -> BandSet:
@@ -45,7 +52,8 @@ def band_set(name: str, spec: Mapping[str, Any]) -> BandSet:
         raise ValueError(f"band set {name}: edge_inclusive must be one of {EDGE_CONVENTIONS}, not {edge!r}")
     bands = tuple(
         sorted(
-            (Band(float(b["lower"]), str(b["label"]), check_colour(b.get("colour"))) for b in spec["bands"]),
+            (Band(float(b["lower"]), str(b["label"]), check_colour(b.get("colour")), _flag(name, b.get("lower_inclusive")))
+             for b in spec["bands"]),
             key=lambda b: b.lower,
             reverse=True,
         )
@@ -53,6 +61,12 @@ def band_set(name: str, spec: Mapping[str, Any]) -> BandSet:
     if not bands or len({b.lower for b in bands}) != len(bands):
         raise ValueError(f"band set {name}: needs bands with distinct lower edges")
     return BandSet(name, edge, bands)
+
+
+def _flag(name: str, value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise ValueError(f"band set {name}: lower_inclusive must be true or false, not {value!r}")
 
 
 def named_band_set(sets: Mapping[str, Any], name: str) -> BandSet:
@@ -67,5 +81,6 @@ def bands_summary(bands: BandSet) -> dict:
     return {
         "name": bands.name,
         "edge_inclusive": bands.edge_inclusive,
-        "bands": [{"lower": b.lower, "label": b.label, "colour": b.colour} for b in bands.bands],
+        "bands": [{"lower": b.lower, "lower_inclusive": bands.holds_lower_edge(b) or b is bands.bands[-1],
+                   "label": b.label, "colour": b.colour} for b in bands.bands],
     }

@@ -16,6 +16,7 @@ from riskgraph.reasoning.models.vocab import rank
 class MajorHazard:
     level: str
     evidence: str = ""
+    monitored: bool | None = None  # a sensor of the IoT registry monitors it; None = not known
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Accident:
     grade: str
     deaths: int = 0
     evidence: str = ""
+    type: str | None = None  # GB 6441 AccidentType notation
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class Penalty:
     on: dt.date
     amount_yuan: float = 0.0
     evidence: str = ""
+    violation: str = ""  # 违法行为, read for findings that bear on the rating's sections
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class HiddenDanger:
     rectified_on: dt.date | None = None
     found_on: dt.date | None = None
     evidence: str = ""
+    description: str = ""  # 隐患描述, read for the 重大隐患判定标准 items it states
 
     @property
     def closed(self) -> bool:
@@ -109,6 +113,25 @@ class CreditRecord:
 
 
 @dataclass(frozen=True)
+class SubstanceFact:
+    """A chemical the enterprise holds (from its inventories): what 物质危险性 looks up."""
+
+    name: str | None = None
+    cas: str | None = None
+    category: str | None = None
+    evidence: str = ""
+
+
+@dataclass(frozen=True)
+class LicenceFact:
+    """A licence or a person's certificate listed on the enterprise (LicenceType notation)."""
+
+    type: str
+    valid_until: dt.date | None = None
+    evidence: str = ""
+
+
+@dataclass(frozen=True)
 class RiskPointFact:
     colour: str
     evidence: str = ""
@@ -141,10 +164,16 @@ class EnterpriseFacts:
     credit_records: tuple[CreditRecord, ...] = ()
     risk_points: tuple[RiskPointFact, ...] = ()
     tailings_ponds: tuple[TailingsPondFact, ...] = ()
-    # the guide's other automatic-红 conditions, when the input carries them
+    # the guide's other automatic-红 conditions, when the input carries them (findings in the graph
+    # also evidence them: see enterprise_rating.toml [evidence]); None = not known
     unqualified_special_operators: bool | None = None
     untested_new_process: bool | None = None
     plant_without_formal_design: bool | None = None
+    # what the rating's sections need beyond the above; None / False = not known, never "none"
+    processes_known: bool = True           # False: no record of the enterprise's hazardous processes
+    substances: tuple[SubstanceFact, ...] | None = None  # None: no inventory on record
+    licences: tuple[LicenceFact, ...] = ()
+    accident_register_complete_since: dt.date | None = None  # the accident register holds every accident since
 
 
 def years_before(day: dt.date, years: int) -> dt.date:

@@ -65,6 +65,7 @@ def inform_index(
                 "scaling": {name: spec.get("scaling", cfg["scaling"]) for name, spec in specs.items()},
                 "lower_goalpost": {name: _goalpost(spec, cfg) for name, spec in specs.items()},
                 "weights": {name: spec["weight"] for name, spec in specs.items()},
+                "units": {name: spec["unit"] for name, spec in specs.items() if "unit" in spec},
                 "percentile_method": cfg["percentile"],
                 "levels": bands_summary(levels),
             },
@@ -129,7 +130,8 @@ def _dimensions(peer: str, scores: Mapping[str, Mapping[str, tuple[float, float]
             weight = float(specs[n]["weight"]) / total
             indicator_components.append(
                 Component(f"{dim}.{n}", value, weight, weight * value,
-                          note=f"{specs[n]['label']}: raw {raw:g}" + ("; inverted" if dim_spec.get("inverted") else ""))
+                          note=f"{specs[n]['label']}: raw {raw:g}" + (f" {specs[n]['unit']}" if "unit" in specs[n] else "")
+                          + ("; inverted" if dim_spec.get("inverted") else ""))
             )
         total_score = sum(c.contribution for c in indicator_components if c.name.startswith(dim + "."))
         dim_score = min(SCALE, max(0.0, total_score))  # a weighted mean of 0–10 scores; clip rounding noise

@@ -1,12 +1,15 @@
 """Control-measure recommendations from the risk knowledge graph — explained, cited and measured.
 
 - `kb`: the knowledge base in `ontology/control_measures.ttl` (measures typed by the hierarchy of
-  controls, their applicability and sources, hidden-danger patterns) and `load_knowledge_base(store)`;
-- `textmatch`: field language → knowledge-base entries (the terms are data in the Turtle);
+  controls, their applicability, industries and sources; hidden-danger patterns, one per situation of
+  each article of the 重大事故隐患判定标准, each answered by a measure citing it) and `load_knowledge_base(store)`;
+- `textmatch`: field language → knowledge-base entries on jieba words, with synonyms (SKOS), negation
+  and qualifiers (the terms are data in the Turtle);
 - `facts`: batched reads of enterprises, risk points, own control measures, hidden dangers, rectifications;
-- `engine`: rule paths, the blend with the learned part, presence and gap analysis, explanations;
-- `learned`: nearest verified rectifications of similar hidden dangers (scikit-learn TF-IDF + cosine);
-- `run`: `recommend_all(store)` writes Recommendation nodes; `evaluate`: hit@k / MRR on held-out records.
+- `engine`: evidence paths, industry scope, scoring, decisions apart, knowledge-base gaps, explanations;
+- `learned`: nearest verified rectifications of similar hidden dangers of the same industry (TF-IDF + cosine);
+- `run`: `recommend_all(store)` writes Recommendation and KnowledgeGap nodes; `evaluate`: hit@k / MRR
+  on held-out generated records; `labelled`: the same on hidden dangers written from the standards' text.
 
 Parameters: `recommend.toml` (versioned).
 """

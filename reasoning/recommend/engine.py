@@ -1,18 +1,29 @@
 """Ranked, explained control-measure recommendations for a hidden danger, a risk point or an enterprise.
 
-Two parts, blended (`recommend.toml` [blend]):
+Evidence for a measure (`recommend.toml` [rules], [rank]):
 
-- **rules**: graph paths from the subject to a knowledge-base measure (`ControlMeasureType`) — the
-  hidden danger's name matches a hazard pattern the measure remedies; its risk point's risk events
-  are of an accident type the measure mitigates; the risk point's name names an equipment type; its
-  GB/T 13861 classes; the enterprise's chemicals (GB 18218 categories), processes and industry; for a
-  risk point, the hierarchy levels its own control measures lack (the gap). Each kind of path
-  contributes its weight times its strength, once (the strongest path of the kind);
-- **learned**: `learned.NeighbourModel` — what verified rectifications of similar hidden dangers used.
+- **pattern**: the hidden danger's text names a hazard pattern — one situation of one article of a
+  重大事故隐患判定标准, or a common hidden danger — that the measure remedies; the pattern's
+  `answeredBy` measure (the one citing the article) gets the `exact` bonus, so it comes first;
+- **learned**: `learned.NeighbourModel` — what verified rectifications of similar hidden dangers of the
+  same industry used;
+- **context**: graph paths through the risk point (accident types, equipment, the hierarchy levels its
+  own measures lack) and the enterprise (GB 18218 categories, processes, industry).
+
+Rules that make the list one an expert would stand behind:
+
+- a measure written for other industries than the enterprise's is never recommended, whatever the
+  evidence (`KnowledgeBase.measure_in_scope`);
+- a hidden danger gets only measures its own text supports (a pattern it names, or strong learned
+  support); when there is none it says so and the result carries a knowledge-base gap for the
+  maintainers, instead of a list filled from weak context paths;
+- 停产停业整改 is a decision (for a major hidden danger the bureau orders it), shown apart, not ranked;
+- the score is a weighted sum of continuous evidence, so ties are rare; the few left go by the
+  preferred level of the hierarchy of controls, then id.
 
 Every recommendation carries its paths as node ids (`Label/key`, nodes that exist in the graph), the
-reason in words, the cited standards, and whether the enterprise already has the measure (one of its
-own ControlMeasure texts maps to it).
+reason in words (the matched words, the article, the similar cases and what they share), the cited
+standards (those written for the enterprise's industry) and whether the enterprise already has it.
 """
 from __future__ import annotations
 
@@ -47,6 +58,7 @@ from riskgraph.reasoning.recommend.kb import (
     ref,
 )
 from riskgraph.reasoning.recommend.learned import LearnedScores, NeighbourModel, features
+from riskgraph.reasoning.recommend.textmatch import Match
 
 #: order in which reasons are told
 KIND_ORDER = ("pattern", "learned", "gap", "accident", "equipment", "factor", "category", "process", "industry",
@@ -64,12 +76,22 @@ class Path:
     weight: float
     nodes: tuple[str, ...]
     text: str
+    #: the words of the subject's text that made the path (pattern paths)
+    words: tuple[str, ...] = ()
+    #: the measure answers the pattern's article (it is the pattern's answeredBy measure)
+    answers: bool = False
 
     def scaled(self, factor: float) -> Path:
-        return Path(self.kind, self.weight * factor, self.nodes, self.text)
+        return Path(self.kind, self.weight * factor, self.nodes, self.text, self.words, self.answers)
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "weight": round(self.weight, 4), "nodes": list(self.nodes), "text": self.text}
+        out: dict[str, Any] = {"kind": self.kind, "weight": round(self.weight, 4), "nodes": list(self.nodes),
+                               "text": self.text}
+        if self.words:
+            out["words"] = list(self.words)
+        if self.answers:
+            out["answers"] = True
+        return out
 
 
 @dataclass
@@ -77,10 +99,13 @@ class Candidate:
     measure: str
     kinds: dict[str, float] = field(default_factory=dict)
     paths: list[Path] = field(default_factory=list)
+    exact: float = 0.0
 
     def add(self, path: Path) -> None:
         if path.weight > self.kinds.get(path.kind, 0.0):
             self.kinds[path.kind] = path.weight
+        if path.answers and path.weight > self.exact:
+            self.exact = path.weight
         self.paths.append(path)
 
 
@@ -95,6 +120,26 @@ def merge(into: Candidates, other: Candidates, factor: float = 1.0) -> None:
     for mid, cand in other.items():
         for p in cand.paths:
             _add(into, mid, p.scaled(factor) if factor != 1.0 else p)
+
+
+@dataclass
+class Score:
+    """One measure's evidence, as components and their weighted sum."""
+
+    measure: str
+    pattern: float = 0.0
+    exact: float = 0.0
+    learned: float = 0.0
+    context: float = 0.0
+    hierarchy: float = 0.0
+    total: float = 0.0
+
+    @property
+    def rules(self) -> float:
+        """The part that does not come from past rectifications."""
+        return self.total - self.learned_part
+
+    learned_part: float = 0.0
 
 
 @dataclass
@@ -156,10 +201,14 @@ class SubjectResult:
     uscc: str
     recommendations: list[Recommendation]
     gaps: dict[str, Any] | None = None
+    #: 停产停业整改 / 停止使用: a decision for a major hidden danger, shown apart from the measures
+    decision: dict[str, Any] | None = None
+    #: "no measure in the knowledge base for this" — for the knowledge base's maintainers
+    kb_gap: dict[str, Any] | None = None
 
 
 class Recommender:
-    """Rules and blend over one knowledge base and one configuration; `model` is the learned part."""
+    """Rules, learned part and ranking over one knowledge base and one configuration; `model` is the learned part."""
 
     def __init__(self, kb: KnowledgeBase | None = None, config: ModelConfig | None = None,
                  model: NeighbourModel | None = None) -> None:
@@ -167,24 +216,32 @@ class Recommender:
         self.config = config or load_config()
         self.model = model
         self.w = {k: float(v) for k, v in self.config["rules"].items()}
-        self.alpha = float(self.config["blend"]["rule_weight"])
+        self.rank_w = {k: v for k, v in self.config["rank"].items()}
         self.max_paths = int(self.config["output"]["max_paths"])
         self.method = str(self.config["method"])
         self.version = f"{self.config.version}+kb{self.kb.version}"
+        self.strong_similarity = float(self.config["learned"]["strong_similarity"])
+        decisions = [m for m in self.kb.measures.values() if m.decision]
+        self.decision_measure = decisions[0] if decisions else None
 
     # ------------------------------------------------------------------ helpers
     def _level_zh(self, level: str) -> str:
         return self.kb.concept_name("ControlHierarchy", level)
 
+    def scope(self, e: EnterpriseFact) -> tuple[str, ...]:
+        """The enterprise's supervision industries, narrowest first (line, and sub-sector from its class)."""
+        return self.kb.scope(e.industry, e.industry_code)
+
     def industry_ok(self, e: EnterpriseFact, m: MeasureType) -> bool | None:
-        """True/False whether the measure's industries include the enterprise's; None = unrestricted/unknown."""
-        allowed = m.linked("appliesToIndustry")
-        if not allowed or not e.industry:
+        """True/False whether the measure applies in the enterprise's industry; None = unrestricted/unknown."""
+        if not m.linked("appliesToIndustry"):
             return None
-        chain = set(self.kb.broader_chain("SupervisionIndustry", e.industry))
-        if chain & set(allowed):
-            return True
-        return any(e.industry in self.kb.broader_chain("SupervisionIndustry", a) for a in allowed)
+        return self.kb.measure_in_scope(m, self.scope(e))
+
+    def allowed(self, e: EnterpriseFact, mid: str) -> bool:
+        """A measure may be recommended: not a decision and not written for other industries only."""
+        m = self.kb.measures[mid]
+        return not m.decision and self.industry_ok(e, m) is not False
 
     def own_measures(self, e: EnterpriseFact) -> dict[str, list[tuple[RiskPointFact, Any]]]:
         """KB measure id -> the enterprise's own control measures (with their risk point) that map to it."""
@@ -236,7 +293,7 @@ class Recommender:
             a_name = kb.concept_name("AccidentType", a)
             chain = (*head, rp_ref, ref(RISK_ANALYSIS_UNIT, ev.unit_id), ref(RISK_EVENT, ev.id),
                      ref(CONCEPT, concept_id("AccidentType", a)))
-            applicable = kb.measures_for("mitigatesAccident", [a])
+            applicable = [mid for mid in kb.measures_for("mitigatesAccident", [a]) if not kb.measures[mid].decision]
             own = [cm for cm in rp.measures if cm.event_id == ev.id]
             covered = sorted({cm.control_type for cm in own if cm.control_type})
             levels = sorted({kb.measures[mid].hierarchy for mid in applicable},
@@ -264,9 +321,14 @@ class Recommender:
                     f"风险点「{rp.name}」涉及{kb.concept_name('EquipmentType', notation)}"))
         return cands, gap_rows
 
+    def fired_patterns(self, e: EnterpriseFact, d: DangerFact) -> tuple[Match, ...]:
+        """The hazard patterns the danger's name (else its description) names, in the enterprise's industry."""
+        scope = self.scope(e)
+        return self.kb.match_patterns(d.name, scope) or self.kb.match_patterns(d.description, scope)
+
     def danger_paths(self, e: EnterpriseFact, d: DangerFact, *, with_point: bool = True,
                      head: tuple[str, ...] = ()) -> Candidates:
-        """Paths from a hidden danger: its name's hazard patterns, its factor classes, its risk point.
+        """Paths from a hidden danger: its text's hazard patterns, its factor classes, its risk point.
 
         `head` is the way from the subject to the danger (its risk point or enterprise).
         """
@@ -274,15 +336,23 @@ class Recommender:
         cands: Candidates = {}
         h_ref = ref(HIDDEN_DANGER, d.id)
         first = (*head, h_ref)
-        matches = kb.match_patterns(d.name) or kb.match_patterns(d.description)
-        best = max((m.score for m in matches), default=0)
+        scope = self.scope(e)
+        matches = self.fired_patterns(e, d)
+        # a pattern's strength: the characters its words cover, plus one per condition (group) they meet —
+        # of two patterns covering as much text, the one whose term asks more of the text is more specific
+        best = max((_evidence(m) for m in matches), default=0)
         for match in matches:
             pattern = kb.patterns[match.key]
-            strength = match.score / best if best else 0.0
+            strength = _evidence(match) / best if best else 0.0
+            words = "、".join(f"“{w}”" for w in dict.fromkeys(match.words))
+            article = kb.citation(pattern, scope)
             for mid in kb.by_pattern.get(pattern.id, ()):
-                _add(cands, mid, Path("pattern", self.w["pattern"] * strength, (
-                    *first, ref(PATTERN, pattern.id), ref(MEASURE, mid)),
-                    f"隐患「{d.name}」符合隐患模式「{pattern.name}」（{kb.citation(pattern)}）"))
+                answers = pattern.answer == mid
+                role = "本措施为该条对应措施" if answers else "本措施为该情形的辅助措施"
+                _add(cands, mid, Path(
+                    "pattern", self.w["pattern"] * strength, (*first, ref(PATTERN, pattern.id), ref(MEASURE, mid)),
+                    f"隐患「{d.name}」中的{words}符合{'重大事故隐患' if pattern.major else '隐患'}情形「{pattern.name}」"
+                    f"（{article}），{role}", tuple(dict.fromkeys(match.words)), answers))
         for f in d.factors:
             for n in kb.narrower_closure("HazardFactor", f):
                 for mid in kb.index.get("addressesFactor", {}).get(n, ()):
@@ -304,35 +374,81 @@ class Recommender:
         return cands
 
     # ------------------------------------------------------------------ scoring
-    def rule_scores(self, e: EnterpriseFact, cands: Candidates, *, head: tuple[str, ...] = (),
-                    ) -> tuple[dict[str, float], set[str]]:
-        """Rule score per candidate measure (industry paths and mismatch applied), and the mismatched ones.
-
-        `head` is the way from the subject to the enterprise, for the industry paths it adds to the
-        candidates (an industry alone never makes a candidate).
-        """
-        kb, scores, mismatched = self.kb, {}, set()
+    def industry_paths(self, e: EnterpriseFact, cands: Candidates, *, head: tuple[str, ...] = ()) -> None:
+        """Add an industry path to every candidate written for the enterprise's industry."""
+        kb = self.kb
+        scope = self.scope(e)
         for mid, cand in cands.items():
-            m = kb.measures[mid]
-            ok = self.industry_ok(e, m)
-            if ok is True:
-                ind = next(i for i in m.linked("appliesToIndustry")
-                           if i in kb.broader_chain("SupervisionIndustry", e.industry or "")
-                           or (e.industry or "") in kb.broader_chain("SupervisionIndustry", i))
+            allowed = kb.measures[mid].linked("appliesToIndustry")
+            ind = next((i for i in scope if i in allowed), None) or next(
+                (i for i in allowed if scope and scope[0] in kb.broader_chain("SupervisionIndustry", i)), None)
+            if ind is not None and not any(p.kind == "industry" for p in cand.paths):
                 cand.add(Path("industry", self.w["industry"], (*head, ref(ENTERPRISE, e.uscc), ref(INDUSTRY, ind),
                                                                ref(MEASURE, mid)),
                               f"适用于企业所属行业「{kb.concept_name('SupervisionIndustry', ind)}」"))
-            base = sum(cand.kinds.values())
-            if base <= 0:
-                continue
-            base += self.w["hierarchy"] * (kb.hierarchy_rank.get(m.hierarchy, 1) - 1) / 5
-            if ok is False:
-                base *= self.w["industry_mismatch"]
-                mismatched.add(mid)
-            scores[mid] = base
-        return scores, mismatched
 
-    def learned_paths(self, subject_ref: str, learned: LearnedScores | None) -> Candidates:
+    def score(self, label: str, e: EnterpriseFact, cands: Candidates, learned: LearnedScores | None = None, *,
+              fired: Iterable[str] = ()) -> dict[str, Score]:
+        """The eligible measures' scores.
+
+        Eligible: in the enterprise's industry, not a decision, and — for a hidden danger — supported by its
+        own text (a pattern path) or by learned evidence that is about the same situation (`learned_supports`).
+        """
+        kb, rw = self.kb, self.rank_w
+        context_scale = float(rw["context_scale"][label])
+        learned_scores = dict(learned.scores) if learned else {}
+        fired_set = set(fired)
+        out: dict[str, Score] = {}
+        for mid in set(cands) | set(learned_scores):
+            if not self.allowed(e, mid):
+                continue
+            cand = cands.get(mid) or Candidate(mid)
+            m = kb.measures[mid]
+            pattern = cand.kinds.get("pattern", 0.0)
+            share = learned_scores.get(mid, 0.0)
+            if label == HIDDEN_DANGER and pattern <= 0 and not self.learned_supports(
+                    m, share, learned.evidence.get(mid, []) if learned else [], fired_set):
+                continue
+            context = sum(v for k, v in cand.kinds.items() if k not in ("pattern", "learned", "present"))
+            if pattern <= 0 and share <= 0 and context <= 0:
+                continue
+            hierarchy = float(rw["hierarchy"]) * (kb.hierarchy_rank.get(m.hierarchy, 1) - 1) / 5
+            learned_part = float(rw["learned"]) * share
+            total = (float(rw["pattern"]) * pattern + float(rw["exact"]) * cand.exact + learned_part
+                     + context_scale * context + hierarchy)
+            out[mid] = Score(mid, pattern, cand.exact, share, context, hierarchy, total, learned_part)
+        return out
+
+    def learned_supports(self, m: MeasureType, share: float, support: list, fired: set[str]) -> bool:
+        """Whether similar cases alone justify a measure the danger's own text does not name.
+
+        When the text names patterns, a case counts only if it is about one of them (its text names it too)
+        or the measure remedies one of them: "照明灯具损坏" is not a case of "非防爆照明灯具". When the text
+        names none, a case counts if it is at least `strong_similarity` alike.
+        """
+        if share <= 0 or not support:
+            return False
+        if fired:
+            return bool(fired & set(m.patterns)) or any(
+                fired & {x.key for x in self.kb.match_patterns(nb.text)} for nb in support)
+        return max(nb.similarity for nb in support) >= self.strong_similarity
+
+    def rule_scores(self, e: EnterpriseFact, cands: Candidates, *, head: tuple[str, ...] = (), label: str = HIDDEN_DANGER,
+                    fired: Iterable[str] = ()) -> tuple[dict[str, float], set[str]]:
+        """Scores without the learned part (for evaluation), and the candidates left out for their industry."""
+        self.industry_paths(e, cands, head=head)
+        scores = self.score(label, e, cands, None, fired=fired)
+        mismatched = {mid for mid in cands if self.industry_ok(e, self.kb.measures[mid]) is False}
+        return {mid: s.total for mid, s in scores.items()}, mismatched
+
+    def danger_scores(self, e: EnterpriseFact, d: DangerFact, learned: LearnedScores | None = None) -> dict[str, float]:
+        """The scores `for_danger` ranks by (without the presence penalty, which is 0 for hidden dangers)."""
+        cands = self.danger_candidates(e, d)
+        self.industry_paths(e, cands, head=(ref(HIDDEN_DANGER, d.id),))
+        fired = [m.key for m in self.fired_patterns(e, d)]
+        return {mid: s.total for mid, s in self.score(HIDDEN_DANGER, e, cands, learned, fired=fired).items()}
+
+    def learned_paths(self, subject_ref: str, learned: LearnedScores | None, query_text: str = "") -> Candidates:
         cands: Candidates = {}
         if learned is None:
             return cands
@@ -341,39 +457,46 @@ class Recommender:
                 via = (ref(HIDDEN_DANGER, learned.via[mid]),) if mid in learned.via else ()
                 nodes = (subject_ref, *via, ref(HIDDEN_DANGER, nb.danger_id),
                          *(ref(RECTIFICATION, r) for r in nb.rectification_ids[:1]), ref(MEASURE, mid))
+                why = self.why_similar(query_text, nb.text)
                 _add(cands, mid, Path("learned", share, nodes,
-                                      f"相似隐患（相似度{nb.similarity:.2f}）经验收合格且未复发的整改采用了此措施"))
+                                      f"相似隐患「{nb.text}」（相似度{nb.similarity:.2f}{'；' + why if why else ''}）"
+                                      "经验收合格且未复发的整改采用了此措施"))
         return cands
 
+    def why_similar(self, query: str, other: str) -> str:
+        """What two hidden-danger texts share: the hazard patterns both name, else their common words."""
+        if not query or not other:
+            return ""
+        mine = {m.key for m in self.kb.match_patterns(query)}
+        both = [self.kb.patterns[m.key].name for m in self.kb.match_patterns(other) if m.key in mine]
+        if both:
+            return f"同属隐患情形「{both[0]}」"
+        words = shared_words(query, other)
+        return f"共同用语：{'、'.join(words)}" if words else ""
+
     def order(self, scores: Mapping[str, float]) -> list[str]:
-        """Measures best first; ties by preferred hierarchy level, then id (deterministic)."""
+        """Measures best first; equal scores (rare: the score is a sum of continuous evidence) by the preferred
+        level of the hierarchy of controls, then id (deterministic)."""
         rank = self.kb.hierarchy_rank
         return sorted(scores, key=lambda mid: (-scores[mid], -rank.get(self.kb.measures[mid].hierarchy, 0), mid))
 
     def blend(self, rules: Mapping[str, float], learned: Mapping[str, float]) -> dict[str, float]:
-        r_max = max(rules.values(), default=0.0)
-        l_max = max(learned.values(), default=0.0)
-        out = {}
-        for mid in set(rules) | set(learned):
-            r = rules.get(mid, 0.0) / r_max if r_max > 0 else 0.0
-            s = learned.get(mid, 0.0) / l_max if l_max > 0 else 0.0
-            if r_max > 0 and l_max > 0:
-                out[mid] = self.alpha * r + (1 - self.alpha) * s
-            else:
-                out[mid] = r if r_max > 0 else s
-        return out
+        """Rule scores plus the weighted learned share (the ranking's own formula, for evaluation)."""
+        w = float(self.rank_w["learned"])
+        return {mid: rules.get(mid, 0.0) + w * learned.get(mid, 0.0) for mid in set(rules) | set(learned)}
 
     def rank(self, label: str, key: str, e: EnterpriseFact, cands: Candidates, learned: LearnedScores | None,
-             present: Mapping[str, list[tuple[RiskPointFact, Any]]], top_k: int) -> list[Recommendation]:
+             present: Mapping[str, list[tuple[RiskPointFact, Any]]], top_k: int, *,
+             fired: Iterable[str] = (), query_text: str = "") -> list[Recommendation]:
         to_owner = owner_head(label, key)
-        rules, _ = self.rule_scores(e, cands, head=to_owner)
-        learned_scores = dict(learned.scores) if learned else {}
-        final = self.blend(rules, learned_scores)
+        self.industry_paths(e, cands, head=to_owner)
+        scores = self.score(label, e, cands, learned, fired=fired)
         penalty = float(self.config["present"]["penalty"].get(label, 0.0))
-        if penalty:
-            final = {mid: s * (1 - penalty) if mid in present else s for mid, s in final.items()}
+        final = {mid: s.total * (1 - penalty) if penalty and mid in present else s.total for mid, s in scores.items()}
+        norm = float(self.rank_w["pattern"]) + float(self.rank_w["exact"])
         subject_ref = ref(label, key)
-        learned_cands = self.learned_paths(subject_ref, learned)
+        learned_cands = self.learned_paths(subject_ref, learned, query_text)
+        scope = self.scope(e)
         out = []
         for position, mid in enumerate(self.order(final)[:top_k], start=1):
             m = self.kb.measures[mid]
@@ -387,31 +510,81 @@ class Recommender:
                                                    ref(RISK_ANALYSIS_UNIT, cm.unit_id), ref(RISK_EVENT, cm.event_id),
                                                    ref(CONTROL_MEASURE, cm.id), ref(MEASURE, mid)),
                                   f"企业已有管控措施「{cm.text}」（风险点「{rp.name}」）"))
+            s = scores[mid]
             out.append(Recommendation(
-                subject_label=label, subject_key=key, measure=m, position=position, score=final[mid],
-                rule_score=rules.get(mid, 0.0), learned_score=learned_scores.get(mid, 0.0), paths=paths,
-                explanation=self.explain(paths, learned, mid, bool(owners)), citation=self.kb.citation(m),
-                already_present=bool(owners), present_as=tuple(sorted({cm.id for _, cm in owners}))))
+                subject_label=label, subject_key=key, measure=m, position=position,
+                score=min(1.0, final[mid] / norm), rule_score=min(1.0, s.rules / norm), learned_score=s.learned,
+                paths=paths, explanation=self.explain(paths, learned, mid, bool(owners), query_text),
+                citation=self.kb.citation(m, scope), already_present=bool(owners),
+                present_as=tuple(sorted({cm.id for _, cm in owners}))))
         return out
 
-    def explain(self, paths: list[Path], learned: LearnedScores | None, mid: str, present: bool) -> str:
+    def explain(self, paths: list[Path], learned: LearnedScores | None, mid: str, present: bool,
+                query_text: str = "") -> str:
+        """The reasons in words: the pattern (matched words, article, whether this is the article's measure),
+        the learned part (how many same-industry cases, how alike, what they share), then context."""
         said: set[str] = set()
         sentences: list[str] = []
         for kind in KIND_ORDER:
             if kind in ("learned", "present"):
                 continue
-            for p in sorted((p for p in paths if p.kind == kind), key=lambda p: -p.weight):
+            for p in sorted((p for p in paths if p.kind == kind), key=lambda p: (-p.weight, not p.answers)):
                 if p.text not in said and len(sentences) < 4:
                     said.add(p.text)
                     sentences.append(p.text)
                 break
         if learned is not None and mid in learned.scores:
-            support = learned.evidence.get(mid, [])
+            support = sorted(learned.evidence.get(mid, []), key=lambda n: -n.similarity)
+            sims = [n.similarity for n in support]
+            why = ""
+            if support:
+                reasons = {self.why_similar(query_text, n.text) for n in support[:3]} - {""}
+                why = "，" + "；".join(sorted(reasons)) if reasons else ""
+            span = f"相似度{min(sims):.2f}–{max(sims):.2f}" if len(sims) > 1 else (f"相似度{sims[0]:.2f}" if sims else "")
             sentences.insert(1 if sentences and any(p.kind == "pattern" for p in paths) else 0,
-                             f"{len(support)}起相似隐患的已验收整改采用了此措施（得票{learned.scores[mid]:.0%}）")
+                             f"{len(support)}起同行业相似隐患（{span}{why}）经验收合格且未复发的整改采用了此措施"
+                             f"（得票{learned.scores[mid]:.0%}）")
         if present:
             sentences.append("企业已有对应的管控措施")
         return "；".join(sentences) + ("。" if sentences else "")
+
+    # ------------------------------------------------------------------ decisions and gaps
+    def decision_for(self, e: EnterpriseFact, dangers: Iterable[DangerFact]) -> dict[str, Any] | None:
+        """停产停业整改 / 停止使用 for major hidden dangers: a decision, with why and on what legal basis."""
+        dm = self.decision_measure
+        if dm is None:
+            return None
+        reasons: list[dict[str, str | None]] = []
+        for d in dangers:
+            scope = self.scope(e)
+            major = [self.kb.patterns[m.key] for m in self.fired_patterns(e, d) if self.kb.patterns[m.key].major
+                     and self.kb.article_in_scope(m.key, scope) is not False]
+            if major:
+                p = major[0]
+                reasons.append({"hiddenDanger": d.id, "name": d.name, "pattern": p.id, "patternName": p.name,
+                                "article": self.kb.citation(p, self.scope(e))})
+            elif d.grade == "MAJOR":
+                reasons.append({"hiddenDanger": d.id, "name": d.name, "pattern": None, "patternName": None,
+                                "article": None})
+        if not reasons:
+            return None
+        return {"id": dm.id, "name": dm.name, "citation": self.kb.citation(dm),
+                "note": "属处置决定而非管控措施：重大事故隐患由监管部门依法责令，企业在治理期间自行采取",
+                "because": reasons}
+
+    def kb_gap(self, e: EnterpriseFact, d: DangerFact) -> dict[str, Any]:
+        """Why a hidden danger got no measure, for the knowledge base's maintainers."""
+        elsewhere = [m.key for m in (self.kb.match_patterns(d.name) or self.kb.match_patterns(d.description))]
+        fired = [m.key for m in self.fired_patterns(e, d)]
+        if fired:
+            reason = "隐患符合的情形在知识库中没有适用于企业所属行业的措施"
+        elif elsewhere:
+            reason = "隐患只符合其他行业的隐患情形，知识库中没有适用于企业所属行业的措施"
+        else:
+            reason = "知识库中没有针对此隐患的措施"
+        return {"noMeasure": True, "reason": reason, "text": d.name or d.description, "industry": e.industry,
+                "industryScope": list(self.scope(e)), "patterns": fired, "otherIndustryPatterns": elsewhere,
+                "flag": "knowledge-base-gap"}
 
     # ------------------------------------------------------------------ subjects
     def learned_for(self, e: EnterpriseFact, dangers: Iterable[DangerFact],
@@ -431,8 +604,11 @@ class Recommender:
         if learned is None and self.model is not None:
             learned = self.learned_for(e, [d]).get(d.id)
         present = self.own_measures(e) if present is None else present
-        recs = self.rank(HIDDEN_DANGER, d.id, e, cands, learned, present, top_k or self.top_k(HIDDEN_DANGER))
-        return SubjectResult(HIDDEN_DANGER, d.id, d.name, e.uscc, recs)
+        fired = [m.key for m in self.fired_patterns(e, d)]
+        recs = self.rank(HIDDEN_DANGER, d.id, e, cands, learned, present, top_k or self.top_k(HIDDEN_DANGER),
+                         fired=fired, query_text=d.name or d.description)
+        return SubjectResult(HIDDEN_DANGER, d.id, d.name, e.uscc, recs, decision=self.decision_for(e, [d]),
+                             kb_gap=None if recs else self.kb_gap(e, d))
 
     def for_point(self, e: EnterpriseFact, rp: RiskPointFact, open_dangers: Iterable[DangerFact] = (),
                   learned: Mapping[str, LearnedScores] | None = None, *, present: Mapping | None = None,
@@ -449,7 +625,8 @@ class Recommender:
         present = {mid: [(p, cm) for p, cm in own if p.id == rp.id] for mid, own in present.items()}
         present = {mid: v for mid, v in present.items() if v}
         recs = self.rank(RISK_POINT, rp.id, e, cands, combined, present, top_k or self.top_k(RISK_POINT))
-        return SubjectResult(RISK_POINT, rp.id, rp.name, e.uscc, recs, gaps=point_gaps(gap_rows))
+        return SubjectResult(RISK_POINT, rp.id, rp.name, e.uscc, recs, gaps=point_gaps(gap_rows),
+                             decision=self.decision_for(e, dangers))
 
     def for_enterprise(self, e: EnterpriseFact, open_dangers: Iterable[DangerFact] = (),
                        learned: Mapping[str, LearnedScores] | None = None, *, present: Mapping | None = None,
@@ -469,7 +646,21 @@ class Recommender:
         combined = _max_learned([(d.id, learned[d.id]) for d in dangers if d.id in learned])
         present = self.own_measures(e) if present is None else present
         recs = self.rank(ENTERPRISE, e.uscc, e, cands, combined, present, top_k or self.top_k(ENTERPRISE))
-        return SubjectResult(ENTERPRISE, e.uscc, e.name, e.uscc, recs, gaps=enterprise_gaps(gap_by_point))
+        return SubjectResult(ENTERPRISE, e.uscc, e.name, e.uscc, recs, gaps=enterprise_gaps(gap_by_point),
+                             decision=self.decision_for(e, dangers))
+
+
+def _evidence(match: Match) -> int:
+    return match.score + len(match.words)
+
+
+def shared_words(a: str, b: str, limit: int = 3) -> list[str]:
+    """The longest words two texts have in common (jieba words of two or more characters, first-seen order)."""
+    from riskgraph.reasoning.recommend.learned import text_tokens
+
+    other = {w for w in text_tokens(b) if not w.startswith("§")}
+    common = [w for w in dict.fromkeys(text_tokens(a)) if not w.startswith("§") and len(w) >= 2 and w in other]
+    return sorted(common, key=lambda w: (-len(w), common.index(w)))[:limit]
 
 
 def owner_head(label: str, key: str) -> tuple[str, ...]:
@@ -480,7 +671,7 @@ def owner_head(label: str, key: str) -> tuple[str, ...]:
 def _strongest(paths: list[Path], limit: int) -> list[Path]:
     """The strongest paths, at least one of each kind present, strongest first."""
     by_kind: dict[str, Path] = {}
-    for p in sorted(paths, key=lambda p: -p.weight):
+    for p in sorted(paths, key=lambda p: (-p.weight, not p.answers)):
         by_kind.setdefault(p.kind, p)
     chosen = list(by_kind.values())
     for p in sorted(paths, key=lambda p: -p.weight):

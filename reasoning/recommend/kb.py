@@ -19,6 +19,7 @@ from rdflib.term import Node
 from riskgraph.graph.store import GraphStore
 from riskgraph.ontology.anchors import (
     ADDRESSES_FACTOR,
+    ANSWERED_BY,
     APPLIES_TO_CATEGORY,
     APPLIES_TO_EQUIPMENT,
     APPLIES_TO_INDUSTRY,
@@ -28,13 +29,14 @@ from riskgraph.ontology.anchors import (
     MITIGATES_ACCIDENT,
     PATTERN_SOURCE,
     REMEDIES,
+    SOURCE_INDUSTRY,
 )
 from riskgraph.ontology.anchors import CONTROL_MEASURE_TYPE as MEASURE
 from riskgraph.ontology.anchors import HAZARD_CONCEPT as CONCEPT
 from riskgraph.ontology.anchors import HAZARD_PATTERN as PATTERN
 from riskgraph.ontology.anchors import STANDARD_CLAUSE as SOURCE
 from riskgraph.ontology.model import RG, Ontology, load_ontology
-from riskgraph.reasoning.recommend.textmatch import Match, Matcher, contains_any
+from riskgraph.reasoning.recommend.textmatch import Lexicon, Match, Matcher, Term
 
 KB = "https://w3id.org/riskgraph/kb/"
 KB_DOCUMENT = URIRef(KB + "control-measures")
@@ -75,6 +77,8 @@ class Source:
     code: str
     title: str
     clause: str
+    #: supervision industries the standard or article is written for (empty: any)
+    industries: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,8 @@ class Pattern:
     major: bool
     sources: tuple[str, ...]
     terms: tuple[str, ...]
+    #: the measure that answers the pattern's article (it cites it); ranked first among the remedies
+    answer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,8 @@ class MeasureType:
     patterns: tuple[str, ...]
     sources: tuple[str, ...]
     terms: tuple[str, ...]
+    #: a decision of the bureau or the enterprise's management (停产停业整改), shown apart, never ranked
+    decision: bool = False
 
     def linked(self, predicate: str) -> tuple[str, ...]:
         return self.links.get(predicate, ())
@@ -128,12 +136,30 @@ class KnowledgeBase:
         return {p: tuple(sorted(ids)) for p, ids in out.items()}
 
     @cached_property
+    def lexicon(self) -> Lexicon:
+        """jieba dictionary of every knowledge-base word, with the FieldTerm synonym sets (SKOS labels)."""
+        vocab = self.ontology.vocabularies.get(FIELD_TERM_SCHEME)
+        synonyms = [(c.pref_zh, *c.alt_labels) for c in vocab.concepts.values()] if vocab else []
+        # every word of every matcher from the start, so a text segments the same whichever matcher runs first
+        terms = [t for m in self.measures.values() for t in m.terms] + [t for p in self.patterns.values() for t in p.terms]
+        words = {w for t in terms for w in Term.parse(t).words()}
+        words |= {x for c in self.ontology.vocabulary("EquipmentType").concepts.values() for x in (c.pref_zh, *c.alt_labels)}
+        return Lexicon(synonyms, words)
+
+    @cached_property
     def measure_matcher(self) -> Matcher:
-        return Matcher({m.id: m.terms for m in self.measures.values()})
+        return Matcher({m.id: m.terms for m in self.measures.values()}, self.lexicon)
 
     @cached_property
     def pattern_matcher(self) -> Matcher:
-        return Matcher({p.id: p.terms for p in self.patterns.values()})
+        return Matcher({p.id: p.terms for p in self.patterns.values()}, self.lexicon)
+
+    @cached_property
+    def equipment_matcher(self) -> Matcher:
+        """Risk-point names → EquipmentType concepts, by their SKOS labels (each label one word)."""
+        concepts = self.ontology.vocabulary("EquipmentType").concepts.values()
+        return Matcher({c.notation: [x.replace("+", "").replace("|", "") for x in (c.pref_zh, *c.alt_labels) if x]
+                        for c in concepts}, self.lexicon)
 
     @cached_property
     def hierarchy_rank(self) -> dict[str, int]:
@@ -151,7 +177,7 @@ class KnowledgeBase:
         return found
 
     @cached_property
-    def _memo(self) -> dict[tuple[str, str], tuple[Match, ...]]:
+    def _memo(self) -> dict[tuple, tuple[Match, ...]]:
         return {}
 
     def map_text(self, text: str | None) -> tuple[Match, ...]:
@@ -161,26 +187,112 @@ class KnowledgeBase:
             self._memo[key] = tuple(self.measure_matcher.match_clauses(text or ""))
         return self._memo[key]
 
-    def match_patterns(self, text: str | None) -> tuple[Match, ...]:
-        """The hazard patterns a hidden danger's name (or description) names."""
-        key = ("p", text or "")
+    def match_patterns(self, text: str | None, scope: tuple[str, ...] | None = None) -> tuple[Match, ...]:
+        """The hazard patterns a hidden danger's name (or description) names.
+
+        With `scope` (an enterprise's industries, `scope()`), only patterns with a remedy in that scope
+        compete, so a 冶金 pattern never hides the 危化 pattern a chemical plant's danger also names.
+        """
+        key = ("p", text or "", scope)
         if key not in self._memo:
-            self._memo[key] = tuple(self.pattern_matcher.match(text or ""))
+            if scope is None:
+                self._memo[key] = tuple(self.pattern_matcher.match(text or ""))
+            else:
+                # articles written for the enterprise's industry (and common patterns) compete first, so a
+                # 工贸 article is not hidden by the 危化 twin its words also match
+                self._memo[key] = tuple(self.pattern_matcher.match(
+                    text or "", keep=lambda pid: self.pattern_in_scope(pid, scope) is not False,
+                    prefer=lambda pid: 0 if self.article_in_scope(pid, scope) is not False else 1))
         return self._memo[key]
+
+    def article_in_scope(self, pattern_id: str, scope: tuple[str, ...]) -> bool | None:
+        """Whether the pattern's own articles (sources with a clause) are written for the enterprise's industry."""
+        articles = self.article_sources(self.patterns[pattern_id])
+        answers = [self.in_scope(self.sources[a].industries, scope) for a in articles]
+        if not answers or any(a is True for a in answers):
+            return True
+        return None if any(a is None for a in answers) else False
+
+    def pattern_in_scope(self, pattern_id: str, scope: tuple[str, ...]) -> bool | None:
+        """A pattern applies where the measure answering it applies (without one: where any remedy applies)."""
+        answer = self.patterns[pattern_id].answer
+        if answer is not None:
+            return self.measure_in_scope(self.measures[answer], scope)
+        answers = [self.measure_in_scope(self.measures[m], scope) for m in self.by_pattern.get(pattern_id, ())
+                   if not self.measures[m].decision]
+        if any(a is True for a in answers):
+            return True
+        return None if any(a is None for a in answers) else False
 
     def match_equipment(self, name: str | None) -> list[tuple[str, str]]:
         """(notation, matched label) of every EquipmentType concept a risk-point name mentions."""
         if not name:
             return []
-        out = []
-        for c in self.ontology.vocabulary("EquipmentType").concepts.values():
-            hit = contains_any(name, (c.pref_zh, *c.alt_labels))
-            if hit:
-                out.append((c.notation, hit))
+        key = ("e", name)
+        if key not in self._memo:
+            self._memo[key] = tuple(self.equipment_matcher.candidates(name))
+        return sorted((m.key, m.words[0]) for m in self._memo[key])
+
+    # ------------------------------------------------------------------ industry scope
+    @cached_property
+    def _subsector_of_class(self) -> dict[str, str]:
+        """GB/T 4754 class → the 工贸 / 非煤 sub-sector it belongs to (skos:related in the ontology)."""
+        g = self.ontology.graph
+        out = {}
+        vocab = self.ontology.vocabularies.get("IndustryClass")
+        for c in (vocab.concepts.values() if vocab else ()):
+            related = g.value(URIRef(c.iri), SKOS.related)
+            notation = g.value(related, SKOS.notation) if related is not None else None
+            if notation is not None:
+                out[c.notation] = str(notation)
         return out
 
-    def citation(self, measure_or_pattern: MeasureType | Pattern) -> str:
-        return "；".join(self.sources[s].name for s in measure_or_pattern.sources)
+    def scope(self, industry: str | None, industry_code: str | None = None) -> tuple[str, ...]:
+        """The supervision industries an enterprise belongs to, narrowest first (empty: unknown).
+
+        The line (HC / NCM / ITR) is the enterprise's; the sub-sector (冶金, 轻工, …) comes from its
+        GB/T 4754 class when the class belongs to that line.
+        """
+        sub = self._subsector_of_class.get(industry_code or "")
+        if sub and (not industry or industry in self.broader_chain("SupervisionIndustry", sub)):
+            return tuple(self.broader_chain("SupervisionIndustry", sub))
+        return tuple(self.broader_chain("SupervisionIndustry", industry)) if industry else ()
+
+    def in_scope(self, industries: tuple[str, ...], scope: tuple[str, ...]) -> bool | None:
+        """Whether something written for `industries` (empty: any) applies to an enterprise of `scope`.
+
+        None when the enterprise's industry is unknown. A measure for a sub-sector applies to an enterprise
+        whose line is known but whose sub-sector is not (a 工贸 enterprise without a class).
+        """
+        if not industries:
+            return True
+        if not scope:
+            return None
+        if set(industries) & set(scope):
+            return True
+        vocab = self.ontology.vocabulary("SupervisionIndustry")
+        narrowest = scope[0]
+        if vocab.concepts.get(narrowest) is not None and len(vocab.narrower(narrowest)) > 1:
+            return any(narrowest in self.broader_chain("SupervisionIndustry", i) for i in industries)
+        return False
+
+    def measure_in_scope(self, measure: MeasureType, scope: tuple[str, ...]) -> bool | None:
+        return self.in_scope(measure.linked("appliesToIndustry"), scope)
+
+    def article_sources(self, item: MeasureType | Pattern) -> tuple[str, ...]:
+        """The sources of an entry that name an article or clause (not just a standard)."""
+        return tuple(s for s in item.sources if self.sources[s].clause)
+
+    def citation(self, measure_or_pattern: MeasureType | Pattern, scope: tuple[str, ...] | None = None) -> str:
+        """The cited sources as one text; with `scope`, only those written for the enterprise's industry."""
+        return "；".join(self.sources[s].name for s in self.cited(measure_or_pattern, scope))
+
+    def cited(self, item: MeasureType | Pattern, scope: tuple[str, ...] | None = None) -> tuple[str, ...]:
+        """Source ids of an entry; with `scope`, those whose industries include the enterprise's (or any)."""
+        if scope is None:
+            return item.sources
+        kept = tuple(s for s in item.sources if self.in_scope(self.sources[s].industries, scope) is not False)
+        return kept or item.sources
 
     def concept_name(self, scheme: str, notation: str) -> str:
         vocab = self.ontology.vocabularies.get(scheme)
@@ -196,6 +308,10 @@ class KnowledgeBase:
         """The notation and everything below it."""
         vocab = self.ontology.vocabularies.get(scheme)
         return (vocab.narrower(notation) or [notation]) if vocab is not None else [notation]
+
+
+#: the SKOS scheme of synonym sets for field language (有限空间 / 受限空间, 未投用 / 未投入使用 …)
+FIELD_TERM_SCHEME = "FieldTerm"
 
 
 # ---------------------------------------------------------------------- parsing
@@ -220,13 +336,18 @@ def _notation(graph, iri: Node) -> str:
     return str(value)
 
 
+def _true(value: Node | None) -> bool:
+    return bool(isinstance(value, Literal) and value.toPython() is True)
+
+
 def parse(ontology: Ontology) -> KnowledgeBase:
     g = ontology.graph
     sources = {}
     for s in g.subjects(RDF.type, RG.StandardClause):
         sid = _local(s, KB)
         sources[sid] = Source(sid, _zh(g, s), str(g.value(s, RG.standardCode) or ""),
-                              str(g.value(s, RG.standardTitle) or ""), str(g.value(s, RG.clause) or ""))
+                              str(g.value(s, RG.standardTitle) or ""), str(g.value(s, RG.clause) or ""),
+                              tuple(sorted(_notation(g, o) for o in g.objects(s, RG.sourceIndustry))))
     patterns = {}
     for p in g.subjects(RDF.type, RG.HazardPattern):
         pid = _local(p, KB)
@@ -235,6 +356,7 @@ def parse(ontology: Ontology) -> KnowledgeBase:
             pid, _zh(g, p), bool(isinstance(major, Literal) and major.toPython() is True),
             tuple(sorted(_local(s, KB) for s in g.objects(p, RG.patternSource))),
             tuple(sorted(str(t) for t in g.objects(p, RG.fieldTerms))),
+            _local(answer, KB) if (answer := g.value(p, RG.answeredBy)) is not None else None,
         )
     measures = {}
     for m in g.subjects(RDF.type, RG.ControlMeasureType):
@@ -253,6 +375,7 @@ def parse(ontology: Ontology) -> KnowledgeBase:
             patterns=tuple(sorted(_local(p, KB) for p in g.objects(m, RG.remedies))),
             sources=tuple(sorted(_local(s, KB) for s in g.objects(m, RG.cites))),
             terms=tuple(sorted(str(t) for t in g.objects(m, RG.fieldTerms))),
+            decision=_true(g.value(m, RG.isDecision)),
         )
     version = str(g.value(KB_DOCUMENT, OWL.versionInfo) or "")
     return KnowledgeBase(version, dict(sorted(measures.items())), dict(sorted(patterns.items())),
@@ -304,6 +427,10 @@ def graph_rows(kb: KnowledgeBase) -> tuple[dict[str, list[dict]], dict[str, list
         rels[CITES].extend({"from": m.id, "to": s} for s in m.sources)
     for p in kb.patterns.values():
         rels[PATTERN_SOURCE].extend({"from": p.id, "to": s} for s in p.sources)
+        if p.answer:
+            rels[ANSWERED_BY].append({"from": p.id, "to": p.answer})
+    for src in kb.sources.values():
+        rels[SOURCE_INDUSTRY].extend({"from": src.id, "to": i} for i in src.industries)
     return nodes, dict(rels)
 
 
@@ -315,7 +442,7 @@ def load_knowledge_base(store: GraphStore, kb: KnowledgeBase | None = None) -> K
     """
     kb = kb or knowledge_base()
     nodes, rels = graph_rows(kb)
-    industries = sorted({r["to"] for r in rels.get(APPLIES_TO_INDUSTRY, [])})
+    industries = sorted({r["to"] for t in (APPLIES_TO_INDUSTRY, SOURCE_INDUSTRY) for r in rels.get(t, [])})
     key = store.ontology.key_of(INDUSTRY)
     have = {str(r["c"]) for r in store.read(f"MATCH (i:{INDUSTRY}) WHERE i.{key} IN $codes RETURN i.{key} AS c",
                                             {"codes": industries})}

@@ -2,11 +2,12 @@
 
 Training examples are hidden dangers with a VERIFIED rectification (验收结论 in the accepted list, not
 recurred); the label set is the knowledge-base measures that rectification's text names
-(`KnowledgeBase.map_text`). A query is answered by its nearest examples — cosine similarity over
-TF-IDF of the danger's jieba words and character bigrams, plus one-hot context (supervision industry,
-GB/T 13861 classes, grade, the equipment type of its risk point) — each neighbour voting for its
-measures with weight similarity^power. The neighbours are the evidence: real HiddenDanger and
-Rectification nodes.
+(`KnowledgeBase.map_text`; decisions such as 停产整改 are not measures and are left out). A query is
+answered by its nearest examples of the SAME supervision industry — cosine similarity over TF-IDF of
+the danger's jieba words and character bigrams, plus one-hot context (supervision industry, GB/T 13861
+classes, grade, the equipment type of its risk point) — each neighbour voting for its measures with
+weight similarity^power. The neighbours are the evidence: real HiddenDanger and Rectification nodes,
+with their text so an explanation can say what the cases have in common.
 """
 from __future__ import annotations
 
@@ -50,6 +51,8 @@ class DangerFeatures:
     id: str
     text: str
     context: tuple[str, ...]
+    #: the enterprise's supervision line (HC / NCM / ITR): neighbours come from the same line only
+    industry: str | None = None
 
 
 def features(kb: KnowledgeBase, enterprise: EnterpriseFact | None, danger: DangerFact) -> DangerFeatures:
@@ -62,7 +65,8 @@ def features(kb: KnowledgeBase, enterprise: EnterpriseFact | None, danger: Dange
     point = enterprise.risk_points.get(danger.risk_point) if enterprise and danger.risk_point else None
     if point is not None:
         context += [f"eq:{n}" for n, _ in kb.match_equipment(point.name)]
-    return DangerFeatures(danger.id, danger.name or danger.description, tuple(sorted(set(context))))
+    return DangerFeatures(danger.id, danger.name or danger.description, tuple(sorted(set(context))),
+                          enterprise.industry if enterprise is not None else None)
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,7 @@ def examples(kb: KnowledgeBase, enterprises: Iterable[EnterpriseFact], *, accept
         for d in e.dangers.values():
             good = [r for r in d.rectifications if verified(r, accepted, exclude_recurred) and (
                 verified_before_ms is None or (r.verified_ms is not None and r.verified_ms < verified_before_ms))]
-            labels = sorted({m.key for r in good for m in kb.map_text(r.measure)})
+            labels = sorted({m.key for r in good for m in kb.map_text(r.measure) if not kb.measures[m.key].decision})
             if not labels:
                 continue
             out.append(Example(d.id, tuple(sorted(r.id for r in good)), e.uscc, d.found_ms,
@@ -107,6 +111,7 @@ class Neighbour:
     rectification_ids: tuple[str, ...]
     uscc: str
     similarity: float
+    text: str = ""
 
 
 @dataclass
@@ -167,7 +172,8 @@ class NeighbourModel:
             for j in order:
                 if len(picked) >= self.k or row[j] < self.min_similarity:
                     break
-                if self.examples[j].danger_id in banned:
+                ex_industry = self.examples[j].features.industry
+                if self.examples[j].danger_id in banned or (q.industry and ex_industry and ex_industry != q.industry):
                     continue
                 picked.append(j)
             result = LearnedScores(neighbours=len(picked))
@@ -179,6 +185,7 @@ class NeighbourModel:
                     for m in ex.labels:
                         result.scores[m] = result.scores.get(m, 0.0) + w
                         result.evidence.setdefault(m, []).append(
-                            Neighbour(ex.danger_id, ex.rectification_ids, ex.uscc, round(float(row[j]), 4)))
+                            Neighbour(ex.danger_id, ex.rectification_ids, ex.uscc, round(float(row[j]), 4),
+                                      ex.features.text))
             out.append(result)
         return out

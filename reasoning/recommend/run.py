@@ -3,9 +3,11 @@
 `recommend_all(store)` loads the knowledge base, reads the province in batches of enterprises, trains the
 learned part on every verified rectification known at `as_of`, ranks, and upserts one `Recommendation`
 node per (subject, measure) in each subject's top k, linked `(Recommendation)-[:RECOMMENDS]->
-(ControlMeasureType)` and `(Recommendation)-[:RECOMMENDED_FOR]->(subject)`. Recommendations of this
-method that the run did not write again (a danger since closed, a measure fallen out of the top k)
-are deleted at the end, so the graph holds exactly the latest run.
+(ControlMeasureType)` and `(Recommendation)-[:RECOMMENDED_FOR]->(subject)`. A hidden danger the knowledge
+base has no measure for gets a `KnowledgeGap` node instead, `(KnowledgeGap)-[:GAP_FOR]->(HiddenDanger)`,
+for the knowledge base's maintainers (`MATCH (g:KnowledgeGap) RETURN g.gapText, g.gapReason`).
+Recommendations and gaps of this method that the run did not write again (a danger since closed, a
+measure fallen out of the top k) are deleted at the end, so the graph holds exactly the latest run.
 """
 from __future__ import annotations
 
@@ -18,8 +20,10 @@ from dataclasses import dataclass
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ, to_epoch_ms
 from riskgraph.ontology.anchors import (
+    GAP_FOR,
     HIDDEN_DANGER,
     HIDDEN_DANGER_STATES,
+    KNOWLEDGE_GAP,
     RECOMMENDATION,
     RECOMMENDED_FOR,
     RECOMMENDS,
@@ -46,6 +50,7 @@ class RunSummary:
     training_examples: int = 0
     written: int = 0
     removed: int = 0
+    knowledge_gaps: int = 0
     seconds: float = 0.0
 
 
@@ -112,7 +117,19 @@ class _Writer:
         self.nodes: list[dict] = []
         self.measures: list[dict] = []
         self.subjects: dict[str, list[dict]] = {}
+        self.gaps: list[dict] = []
+        self.gap_links: list[dict] = []
         self.written = 0
+        self.gaps_written = 0
+
+    def add_gap(self, result: SubjectResult) -> None:
+        """A hidden danger without a measure: one KnowledgeGap node, linked to it."""
+        gap = result.kb_gap or {}
+        self.gaps.append({"id": f"gap:{result.label}:{result.key}", "name": result.name,
+                          "gapText": gap.get("text") or result.name, "gapReason": gap.get("reason"),
+                          "gapIndustry": gap.get("industry"), "gapPatterns": gap.get("otherIndustryPatterns", []),
+                          "flaggedBy": f"{self.rec.method} {self.rec.version}", "flaggedAt": self.at})
+        self.gap_links.append({"from": f"gap:{result.label}:{result.key}", "to": result.key})
 
     def add(self, r: Recommendation) -> None:
         self.nodes.append(r.properties(method=self.rec.method, version=self.rec.version, at=self.at))
@@ -122,6 +139,10 @@ class _Writer:
             self.flush()
 
     def flush(self) -> None:
+        if self.gaps:
+            self.gaps_written += self.store.upsert_nodes(GAP_LABEL, self.gaps)
+            self.store.upsert_relationships(GAP_FOR, self.gap_links, from_label=GAP_LABEL, to_label=HIDDEN_DANGER)
+            self.gaps, self.gap_links = [], []
         if not self.nodes:
             return
         self.written += self.store.upsert_nodes(RECOMMENDATION, self.nodes)
@@ -151,11 +172,15 @@ def run(store: GraphStore, *, as_of: dt.date | None = None, config: ModelConfig 
                 summary.risk_points += 1
             for r in result.recommendations:
                 writer.add(r)
+            if result.kb_gap is not None:
+                writer.add_gap(result)
         summary.enterprises += 1
     writer.flush()
     summary.written = writer.written
+    summary.knowledge_gaps = writer.gaps_written
     written_at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as stored: milliseconds
     summary.removed = remove_stale(store, rec.method, to_epoch_ms(written_at))
+    summary.removed += remove_stale_gaps(store, f"{rec.method} {rec.version}", to_epoch_ms(written_at))
     summary.seconds = time.monotonic() - started
     log.info("recommendations: %s", summary)
     return summary
@@ -172,6 +197,18 @@ def remove_stale(store: GraphStore, method: str, before_ms: int, chunk: int = 50
         removed += done
         if done < chunk:
             return removed
+
+
+#: hidden dangers the knowledge base has no measure for (ontology/control_measures.ttl rg:KnowledgeGap)
+GAP_LABEL = KNOWLEDGE_GAP
+
+
+def remove_stale_gaps(store: GraphStore, flagged_by: str, before_ms: int) -> int:
+    """Delete gaps not flagged again by the latest run (the danger closed, or the knowledge base now covers it)."""
+    rows = store.execute(
+        f"MATCH (g:{GAP_LABEL}) WHERE g.flaggedAtMs < $t OR g.flaggedBy <> $by "
+        "DETACH DELETE g RETURN count(*) AS c", {"t": before_ms, "by": flagged_by})
+    return int(rows[0]["c"]) if rows else 0
 
 
 def recommend_all(store: GraphStore, *, as_of: dt.date | None = None) -> int:

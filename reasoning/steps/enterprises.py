@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from typing import Any
 
 from riskgraph.reasoning import graph_facts as gf
@@ -10,35 +9,26 @@ from riskgraph.reasoning.models.config import ModelConfig, load_config
 from riskgraph.reasoning.models.enterprise_rating import rate_enterprise
 from riskgraph.reasoning.models.enterprise_risk import assess_enterprise_risk, supervision_tags
 from riskgraph.reasoning.models.result import ModelResult
+from riskgraph.reasoning.official_colour import apply_official_colour
 from riskgraph.reasoning.run_context import ModelRun, Run, Timer
 from riskgraph.reasoning.writeback import Written, clear_property, remove_stale, set_properties, write_assessments
-
-_NOT_APPLICABLE: dict[str, Any] = dict(major_hazards=(), processes=(), in_park=None, safety_distance_met=None, standardisation=None,
-                                       own_fire_brigade=False, accidents=(), unqualified_special_operators=None,
-                                       untested_new_process=None, plant_without_formal_design=None)
 
 
 def rate(record: gf.EnterpriseRecord, full: ModelConfig, dynamic: ModelConfig,
          full_industries: Iterable[str]) -> tuple[ModelResult, str]:
     """The enterprise's rating and its scope ("full" or "dynamic-only").
 
-    Outside the guide's scope the static items, bonuses and automatic-红 rules do not apply: the
-    facts they read are left out, the only bonus that would still fire (accident-free) is zeroed by
-    the dynamic-only config, and the not-applicable items (all 0) are dropped from the result.
+    Outside the guide's scope (not a hazardous-chemical enterprise) its sections, bonuses and
+    automatic-红 rules do not apply: only the dynamic projects are rated, and nothing is reported as
+    "not assessed" that was never applicable.
     """
     if record.supervision_industry in set(full_industries):
         return rate_enterprise(record.facts, config=full), "full"
-    result = rate_enterprise(replace(record.facts, **_NOT_APPLICABLE), config=dynamic)
-    static = set(dynamic["static"])
-    dropped = [c for c in result.components if c.name in static]
-    if any(c.contribution != 0 for c in dropped):
-        raise AssertionError(f"dynamic-only rating of {record.uscc} kept static points: {dropped}")
-    return replace(result, components=tuple(c for c in result.components if c.name not in static),
-                   flags=tuple(f for f in result.flags if f != "in-park-unknown")), "dynamic-only"
+    return rate_enterprise(record.facts, config=dynamic, static=False), "dynamic-only"
 
 
 def dynamic_only_config(cfg: ModelConfig) -> ModelConfig:
-    return cfg.with_overrides({"static": {"accident_free": {"bonus": 0.0}}}, version=f"{cfg.version}+dynamic-only")
+    return cfg.with_overrides({}, version=f"{cfg.version}+dynamic-only")
 
 
 def step_enterprises(run: Run, *, rating: bool, risk: bool, keys: Iterable[str] | None = None) -> list[ModelRun]:
@@ -77,14 +67,14 @@ def step_enterprises(run: Run, *, rating: bool, risk: bool, keys: Iterable[str] 
                     tags = supervision_tags(rec.facts, config=risk_cfg)
                     items.append(Written("Enterprise", rec.uscc, result, extra={
                         "tags": [{"code": tag.code, "label": tag.label, "evidence": list(tag.evidence)} for tag in tags]}))
-                    update: dict[str, Any] = {"uscc": rec.uscc, "riskColour": result.colour}
+                    update: dict[str, Any] = {"uscc": rec.uscc}
                     if tags:
                         update["tags"] = [tag.code for tag in tags]
                     else:
                         untagged.append(rec.uscc)
                     updates.append(update)
                 n_risk += write_assessments(run, items)
-                set_properties(run.store, "Enterprise", updates)
+                set_properties(run.store, "Enterprise", [u for u in updates if len(u) > 1])
                 clear_property(run.store, "Enterprise", "tags", untagged)
                 risk_s += t.seconds
     out = []
@@ -98,4 +88,5 @@ def step_enterprises(run: Run, *, rating: bool, risk: bool, keys: Iterable[str] 
         if keys is None:
             remove_stale(run, risk_cfg["method"], "Enterprise")
         out.append(ModelRun("enterprise_risk", risk_cfg["method"], risk_cfg.version, n_risk, risk_s + share))
+    apply_official_colour(run)  # Enterprise.riskColour from the model the bureau chose, the other as secondary
     return out

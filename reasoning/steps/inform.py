@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from riskgraph.reasoning import graph_facts as gf
 from riskgraph.reasoning.models.config import ModelConfig, load_config
@@ -12,12 +12,45 @@ from riskgraph.reasoning.run_context import ModelRun, Run, Timer
 from riskgraph.reasoning.writeback import Written, clear_property, remove_stale, set_properties, write_assessments
 
 
-def inform_config(run: Run, indicator_set: str) -> ModelConfig:
-    """inform.toml with its indicators replaced by one of assess.toml's sets; the version says which."""
+def inform_config(assess: ModelConfig, indicator_set: str, groups: Iterable[tuple[str, str]] = ()) -> ModelConfig:
+    """inform.toml with its indicators replaced by one of assess.toml's sets; the version says which.
+
+    An indicator with `per_supply_group` becomes one indicator per (category, unit) in `groups`, each with
+    an equal share of its weight and its own unit, so supplies of different units are never added up.
+    """
     base = load_config("inform")
     data = {k: v for k, v in base.data.items()}
-    data["indicators"] = run.cfg["inform"][indicator_set]["indicators"]
-    return ModelConfig(base.name, f"{base.version}+{indicator_set}.{run.cfg.version}", data)
+    specs: dict[str, Mapping] = {}
+    groups = sorted(set(groups))
+    for name, spec in assess["inform"][indicator_set]["indicators"].items():
+        if not spec.get("per_supply_group"):
+            specs[name] = spec
+            continue
+        for category, unit in groups:
+            specs[supply_indicator(name, category, unit)] = {
+                **{k: v for k, v in spec.items() if k != "per_supply_group"},
+                "label": f"{spec['label']}（{category}）", "unit": str(spec.get("unit", "{unit}")).format(unit=unit),
+                "weight": float(spec["weight"]) / len(groups)}
+    data["indicators"] = specs
+    return ModelConfig(base.name, f"{base.version}+{indicator_set}.{assess.version}", data)
+
+
+def supply_indicator(name: str, category: str, unit: str) -> str:
+    return f"{name}[{category}/{unit}]"
+
+
+def supply_groups(area: Mapping[str, float], conversions: Mapping[str, Mapping]) -> dict[tuple[str, str], float]:
+    """(category, unit) → quantity from the area measures, units converted where a conversion is defined."""
+    out: dict[tuple[str, str], float] = defaultdict(float)
+    for key, quantity in area.items():
+        if not key.startswith(gf.SUPPLY_PREFIX):
+            continue
+        _, category, unit = key.split("|", 2)
+        conversion = conversions.get(unit)
+        if conversion is not None:
+            unit, quantity = str(conversion["to"]), quantity * float(conversion["factor"])
+        out[(category, unit)] += quantity
+    return dict(out)
 
 
 def _hazard_exposure(m: Counter) -> dict[str, float]:
@@ -34,28 +67,39 @@ def _per_resident(value: float, population: float | None, scale: float = 1.0) ->
     return None if not population else scale * value / population
 
 
-def _coping(area: Counter, population: float | None) -> dict[str, float | None]:
-    return {
+def _coping(area: Counter, population: float | None, supplies: Mapping[tuple[str, str], float]
+            ) -> dict[str, float | None]:
+    out: dict[str, float | None] = {
         "rescue_members_per_10k": _per_resident(area["rescue_members"], population, 10_000),
-        "supplies_per_resident": _per_resident(area["supplies"], population),
         "shelter_capacity_per_resident": _per_resident(area["shelter_capacity"], population),
-        "rescue_members": area["rescue_members"], "supplies": area["supplies"],
-        "shelter_capacity": area["shelter_capacity"],
+        "rescue_members": area["rescue_members"], "shelter_capacity": area["shelter_capacity"],
     }
+    for (category, unit), quantity in supplies.items():
+        out[supply_indicator("supplies", category, unit)] = quantity
+        out[supply_indicator("supplies_per_resident", category, unit)] = _per_resident(quantity, population)
+    return out
 
 
-def region_indicators(totals: RegionTotals, code: str) -> dict[str, float | None]:
+def _supplies(run: Run, area: Mapping[str, float], groups: Iterable[tuple[str, str]]) -> dict[tuple[str, str], float]:
+    """The area's supplies per group, 0 for a group the peers stock and this area does not."""
+    have = supply_groups(area, run.cfg["supplies"]["conversions"])
+    return {g: have.get(g, 0.0) for g in groups}
+
+
+def region_indicators(totals: RegionTotals, code: str, supplies: Mapping[tuple[str, str], float] | None = None
+                      ) -> dict[str, float | None]:
     ent, area = totals.enterprise.get(code, Counter()), totals.area.get(code, Counter())
     population = totals.population.get(code)
     return {
         **_hazard_exposure(ent),
         "disaster_points": area["disaster_points"], "threatened_people": area["threatened_people"],
         "population": population, "vulnerable_sites": totals.sites.get(code),
-        **_coping(area, population),
+        **_coping(area, population, supplies or {}),
     }
 
 
-def park_indicators(totals: RegionTotals, regions: Mapping[str, gf.RegionRow], code: str) -> dict[str, float | None]:
+def park_indicators(totals: RegionTotals, regions: Mapping[str, gf.RegionRow], code: str,
+                    supplies: Mapping[tuple[str, str], float] | None = None) -> dict[str, float | None]:
     ent = totals.park.get(code, Counter())
     county = regions[code].parent  # None for a park not placed in a county: no coping data then
     area = totals.area.get(county, Counter()) if county is not None else Counter()
@@ -63,8 +107,14 @@ def park_indicators(totals: RegionTotals, regions: Mapping[str, gf.RegionRow], c
     return {
         **_hazard_exposure(ent),
         "enterprises": ent["enterprises"], "employees": ent["employees"], "residents_500m": ent["residents_500m"],
-        **_coping(area, population),
+        **_coping(area, population, supplies or {}),
     }
+
+
+def _area_of(totals: RegionTotals, regions: Mapping[str, gf.RegionRow], code: str, level: str) -> Counter:
+    """The area whose coping capacity a peer draws on: its own, or for a park its county's."""
+    area = regions[code].parent if level == "PARK" else code
+    return totals.area.get(area, Counter()) if area is not None else Counter()
 
 
 def step_inform_regions(run: Run) -> list[ModelRun]:
@@ -76,19 +126,23 @@ def step_inform_regions(run: Run) -> list[ModelRun]:
         by_level[r.level or ""].append(code)
     read_s = timer.seconds
     runs, colours, cleared = [], [], []
-    region_cfg, park_cfg = inform_config(run, "region"), inform_config(run, "park")
+    conversions = run.cfg["supplies"]["conversions"]
     plans = [
-        ("county", "COUNTY", by_level["COUNTY"], by_level["COUNTY"], region_cfg),
-        ("city", "CITY", by_level["CITY"], by_level["CITY"], region_cfg),
+        ("county", "COUNTY", by_level["COUNTY"], by_level["COUNTY"], "region"),
+        ("city", "CITY", by_level["CITY"], by_level["CITY"], "region"),
         # one province has no peers of its own: it is read against its cities (same goalposts)
-        ("province", "PROVINCE", by_level["PROVINCE"] + by_level["CITY"], by_level["PROVINCE"], region_cfg),
-        ("park", "PARK", by_level["PARK"], by_level["PARK"], park_cfg),
+        ("province", "PROVINCE", by_level["PROVINCE"] + by_level["CITY"], by_level["PROVINCE"], "region"),
+        ("park", "PARK", by_level["PARK"], by_level["PARK"], "park"),
     ]
-    for name, level, peers, subjects, cfg in plans:
+    for name, level, peers, subjects, indicator_set in plans:
         t = Timer()
         if not subjects:
             continue
-        values = {c: park_indicators(totals, regions, c) if level == "PARK" else region_indicators(totals, c)
+        groups = sorted({g for c in peers for g in supply_groups(_area_of(totals, regions, c, level), conversions)})
+        cfg = inform_config(run.cfg, indicator_set, groups)
+        values = {c: park_indicators(totals, regions, c, _supplies(run, _area_of(totals, regions, c, level), groups))
+                  if level == "PARK" else
+                  region_indicators(totals, c, _supplies(run, _area_of(totals, regions, c, level), groups))
                   for c in peers}
         results = inform_index(values, evidence={c: [c] for c in peers}, config=cfg)
         items = []
@@ -143,7 +197,7 @@ def step_inform_industries(run: Run) -> list[ModelRun]:
         if ic is not None:
             by_ic[ic].update(measures)
     read_s = timer.seconds
-    cfg = inform_config(run, "industry")
+    cfg = inform_config(run.cfg, "industry")
     runs = []
     for name, groups in (("supervision_industry", by_si), ("industry_class", by_ic)):
         t = Timer()

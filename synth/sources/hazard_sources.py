@@ -18,7 +18,7 @@ from .common import legacy_flag
 UNITS = "hazard_sources/units.csv"
 INV = "hazard_sources/inventories.csv"
 U_HEADER = ["单元编号", "统一社会信用代码", "单元名称", "单元类型", "厂界外500米常住人口", "经度", "纬度"]
-I_HEADER = ["单元编号", "化学品名称", "CAS号", "危险性类别", "最大存量"]
+I_HEADER = ["单元编号", "化学品名称", "CAS号", "危险性类别", "最大存量", "含量"]
 #: P(enterprise has a major unit) by subtype / park; tuned so ≈30 % of chemical enterprises reach S ≥ 1.
 P_MAJOR = {"生产_park": 0.58, "生产": 0.42, "使用": 0.25, "经营": 0.22}
 #: Desired grade mix among major units.
@@ -95,6 +95,8 @@ class HazardSources(Source):
                 pool.remove("光气")
             m = min(len(pool), rng.choice((1, 1, 2, 2, 3, 4)))
             chems = rng.sample(pool, m)
+            if "甲醛" in chems and "甲醛溶液" in chems:  # one inventory row per CAS number in a unit
+                chems.remove("甲醛溶液")
             uname = ("、".join(chems) + ("储罐区" if utype == "储存单元" else "生产装置")).replace("/", "")
             residents = _residents(rng, e.park is not None)
             items = self._design(chems, residents, k == major_idx)
@@ -114,7 +116,9 @@ class HazardSources(Source):
                 "unit_id": uid, "uscc": e.uscc, "unit_type": utype, "residents_500m": residents,
                 "alpha": alpha(residents),
                 "items": [{"chemical": c, "cas": CHEMICALS[c].cas, "category": CHEMICALS[c].category,
-                           "q_t": q, "Q_t": CHEMICALS[c].Q, "beta": CHEMICALS[c].beta} for c, q in clean],
+                           "content_pct": CHEMICALS[c].content or None, "q_t": q, "Q_t": CHEMICALS[c].Q,
+                           "Q_source": CHEMICALS[c].source, "table1_entry": CHEMICALS[c].entry,
+                           "beta": CHEMICALS[c].beta} for c, q in clean],
                 "S": round(S, 6), "R": round(R, 6), "major": major, "level": level(R) if major else None,
                 "affected_by_defects": affected})
         if best is not None:
@@ -159,7 +163,7 @@ class HazardSources(Source):
         c = CHEMICALS[chem]
         text, canonical, t = quantity(rng, q)
         clean.append((chem, t))
-        row = [uid, chem, c.cas, c.category, text]
+        row = [uid, chem, c.cas, c.category, text, c.content]
         rec: list[PlainDefectRecord] = []
         if not canonical:
             rec.append(("最大存量", "quantity_unit", None, text, REPAIR, None, t))
