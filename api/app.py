@@ -35,10 +35,12 @@ from riskgraph.api.routes import (
     risk_points,
     warnings,
 )
+from riskgraph.api.routes.selfservice import router as selfservice
 from riskgraph.api.schema import Schema
 from riskgraph.api.settings import Settings
 from riskgraph.api.users import UserStore
 from riskgraph.ontology.model import load_ontology
+from riskgraph.web.routes import router as web_pages
 
 log = logging.getLogger("riskgraph.api")
 
@@ -86,6 +88,8 @@ def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
         app.include_router(module.router)
     for module in (warnings, events):
         app.include_router(module.router)
+    app.include_router(selfservice)
+    app.include_router(web_pages)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

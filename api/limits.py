@@ -53,10 +53,12 @@ class Limits:
 
     body_bytes: dict[str, int] = field(default_factory=lambda: {
         "login": 4 * 1024, "analyst": 64 * 1024, "report": 256 * 1024, "write": 1024 * 1024,
-        "read": 16 * 1024, "heavy": 16 * 1024})
+        "read": 16 * 1024, "heavy": 16 * 1024,
+        # an evidence photo upload (POST /photos): above RISKGRAPH_PHOTO_MAX_BYTES (8 MiB) with multipart framing
+        "photo": 9 * 1024 * 1024})
     rates: dict[str, Rate] = field(default_factory=lambda: {
         "read": Rate(600, 100), "heavy": Rate(60, 5), "login": Rate(30, 2), "analyst": Rate(30, 1),
-        "report": Rate(30, 0.5), "write": Rate(120, 20)})
+        "report": Rate(30, 0.5), "write": Rate(120, 20), "photo": Rate(60, 5)})
     heavy_at_once: int = 4
     login_free_failures_user: int = 5
     login_free_failures_address: int = 20
@@ -91,6 +93,8 @@ def route_class(method: str, path: str) -> str:
         return "login"
     if path.startswith("/analyst/"):
         return "analyst"
+    if path == "/photos":
+        return "photo"
     if path.lower().startswith("/q/"):
         return "report"
     return "write"

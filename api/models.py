@@ -62,6 +62,9 @@ class DangerStatus(Out):
     open: bool = Field(description="not yet rectified (state before RECTIFIED in the state vocabulary's life cycle)")
     overdue: bool = Field(description="open and past its deadline")
     daysOverdue: int | None = Field(None, description="whole days past the deadline, when overdue")
+    daysOpen: int | None = Field(None, description="whole days since it was found (to now while open; to its last "
+                                                   "step once rectified)")
+    daysInState: int | None = Field(None, description="whole days in its current state of the rectification loop")
 
 
 class ViewNodeOut(Out):
@@ -83,11 +86,23 @@ class HiddenDangerSummary(Out):
     overdue: int | None = Field(None, description="only for levels that may read state and deadline")
     major: int | None = Field(None, description="only for levels that may read the grade")
     majorOverdue: int | None = Field(None, description="only for levels that may read state, deadline and grade")
+    byState: dict[str, int] | None = Field(None, description="HiddenDangerState notation → number, the rectification "
+                                                             "loop at a glance (only for levels that may read the state)")
+
+
+class CheckSummary(Out):
+    """The enterprise's dual-prevention checks (排查任务): only for levels that may read them."""
+
+    tasks: int = Field(description="checks in force")
+    lapsed: int = Field(description="check periods that ended without a record in the last `window` days")
+    window: int
 
 
 class EnterpriseSummary(Out):
     counts: dict[str, int] = Field(description="relation → number of related nodes")
-    hiddenDangers: HiddenDangerSummary
+    hiddenDangers: HiddenDangerSummary | None = Field(
+        None, description="absent from a public scan whose policy does not show hidden dangers (api/qr/policy.py)")
+    checks: CheckSummary | None = Field(None, description="排查任务: lapsed checks are flagged here and feed the rating")
 
 
 class EntityView(ViewNodeOut):

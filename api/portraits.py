@@ -7,6 +7,7 @@ hidden-danger counts (open, overdue, major), natural-disaster points near a risk
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from riskgraph.api.deps import Context
@@ -30,7 +31,11 @@ from riskgraph.api.schema import (
 from riskgraph.api.score_views import colour_view, score_provenance
 from riskgraph.api.views import ViewBuilder, ViewNode
 from riskgraph.graph.dialect import ident
+from riskgraph.graph.values import LOCAL_TZ
+from riskgraph.ontology.anchors import INSPECTION_TASK
 from riskgraph.ontology.model import TIME_SUFFIX, Disclosure
+from riskgraph.workflows.tasks import Tasks, overdue_checks
+from riskgraph.workflows.tasks import settings as task_settings
 
 ENTERPRISE_OUT_DEPTH = 3  # enterprise → hazard source → inventory → chemical
 ENTERPRISE_IN_DEPTH = 1   # assessments of it, reports and warnings about it
@@ -127,8 +132,26 @@ def summary(ctx: Context, builder: ViewBuilder, root: ViewNode) -> dict[str, Any
             dangers[name] = int(row.get(name) or 0)
             if any(ctx.onto.disclosure_of(HIDDEN_DANGER, p) > Disclosure.PUBLIC for p in props):
                 ctx.disclosed.mark(f"{root.label}/{root.key}#hiddenDangerSummary", level)
+    if ctx.disclosed.allows(HIDDEN_DANGER, DANGER_STATE[1], level):
+        by_state = ctx.store.read(
+            f"MATCH (e:{ident(ENTERPRISE)} {{{ident(ctx.onto.key_of(ENTERPRISE))}: $key}})-[:{ident(rel.type)}]->(h) "
+            f"RETURN h.{ident(DANGER_STATE[1])} AS s, count(h) AS n", {"key": root.key})
+        dangers["byState"] = {str(r["s"]): int(r["n"]) for r in by_state if r["s"] is not None}
     out["hiddenDangers"] = dangers
+    if ctx.disclosed.allows(INSPECTION_TASK, "frequency", level):
+        tasks = Tasks(ctx.store)
+        defs, _ = tasks.definitions(root.key)
+        live = [t for t in defs if t.frequency and not t.stopped]
+        window = int(task_settings()["overdue"]["window_days"])
+        out["checks"] = {"tasks": len(live), "lapsed": len(overdue_checks(tasks, live, builder_today(builder), window)),
+                         "window": window}
+        ctx.disclosed.mark(f"{root.label}/{root.key}#checks", level)
     return out
+
+
+def builder_today(builder: ViewBuilder) -> dt.date:
+    """The day the view is read on (its clock), in the service's time zone."""
+    return dt.datetime.fromtimestamp(builder.now_ms / 1000, LOCAL_TZ).date()
 
 
 def disaster_points_near(ctx: Context, region: str | None, cap: int) -> list[dict[str, Any]]:

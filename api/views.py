@@ -226,4 +226,12 @@ def danger_status(schema: Schema, props: dict[str, Any], now_ms: int) -> dict[st
     out: dict[str, Any] = {"open": is_open, "overdue": overdue}
     if is_open and late_ms is not None:
         out["daysOverdue"] = int(late_ms // DAY_MS)
+    found, moved = props.get("foundOn" + TIME_SUFFIX), props.get("stateChangedAt" + TIME_SUFFIX)
+    if isinstance(moved, (int, float)):
+        out["daysInState"] = max(0, int((now_ms - moved) // DAY_MS))
+    if isinstance(found, (int, float)):
+        # a rectified one: how long it stayed open, when the loop recorded its last step
+        end: float | None = float(now_ms) if is_open else (float(moved) if isinstance(moved, (int, float)) else None)
+        if end is not None:
+            out["daysOpen"] = max(0, int((end - found) // DAY_MS))
     return out

@@ -363,11 +363,13 @@ def build_parser() -> argparse.ArgumentParser:
     from riskgraph.cli.focus import add_focus_commands
     from riskgraph.cli.maintenance import add_maintenance_commands
     from riskgraph.cli.qr import add_qr_commands
+    from riskgraph.cli.selfservice import add_selfservice_commands
     from riskgraph.cli.warn import add_warning_commands
 
     add_user_commands(sub)
     add_qr_commands(sub)
     add_warning_commands(sub)
+    add_selfservice_commands(sub)
     add_maintenance_commands(sub)
     add_focus_commands(sub)
     p = add("demo", cmd_demo, "generate a province, load it, assess it and serve it (embedded store)")

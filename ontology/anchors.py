@@ -61,6 +61,11 @@ STANDARD_CLAUSE = "StandardClause"
 SOURCE_RECORD = "SourceRecord"
 QUARANTINED_ROW = "QuarantinedRow"
 CHANGE_EVENT = "ChangeEvent"
+#: what enterprise self-service writes (workflows/: checks, analysis versions, reminders)
+INSPECTION_TASK = "InspectionTask"
+INSPECTION_RECORD = "InspectionRecord"
+RISK_ANALYSIS = "RiskAnalysis"
+REMINDER = "Reminder"
 
 LICENCE = "Licence"
 PERSON = "Person"
@@ -74,7 +79,7 @@ CLASSES = (
     CONTROL_MEASURE, HIDDEN_DANGER, RECTIFICATION, INSPECTION, MONITORING_ALARM, NATURAL_DISASTER_POINT,
     RESCUE_TEAM, WAREHOUSE, SUPPLY, SHELTER, PUBLIC_REPORT, ASSESSMENT, RECOMMENDATION, CONTROL_MEASURE_TYPE,
     HAZARD_PATTERN, HAZARD_CONCEPT, STANDARD_CLAUSE, SOURCE_RECORD, QUARANTINED_ROW, CHANGE_EVENT, LICENCE, PERSON,
-    REVIEW_ITEM, KNOWLEDGE_GAP,
+    REVIEW_ITEM, KNOWLEDGE_GAP, INSPECTION_TASK, INSPECTION_RECORD, RISK_ANALYSIS, REMINDER,
 )
 
 # ---------------------------------------------------------------- relationship types
@@ -140,7 +145,12 @@ HIDDEN_DANGER_STATES = "HiddenDangerState"
 #: the hidden-danger state from which a danger counts as rectified (the scheme ranks its life cycle)
 RECTIFIED_STATE = "RECTIFIED"
 
-CONCEPTS = ((HIDDEN_DANGER_STATES, RECTIFIED_STATE),)
+#: the rectification loop's other states (workflows/hidden_dangers.py): accepted, and closed (销号)
+ACCEPTED_STATE = "VERIFIED"
+CLOSED_STATE = "CLOSED"
+
+CONCEPTS = ((HIDDEN_DANGER_STATES, RECTIFIED_STATE), (HIDDEN_DANGER_STATES, ACCEPTED_STATE),
+            (HIDDEN_DANGER_STATES, CLOSED_STATE))
 
 
 def missing(ontology: Ontology) -> list[str]:

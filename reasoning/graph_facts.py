@@ -29,6 +29,7 @@ from riskgraph.reasoning.models.facts import (
     EnterpriseFacts,
     HiddenDanger,
     Inspection,
+    LapsedCheck,
     LicenceFact,
     MajorHazard,
     Penalty,
@@ -41,6 +42,7 @@ from riskgraph.reasoning.models.facts import (
 from riskgraph.reasoning.models.major_hazard import InventoryItem
 from riskgraph.reasoning.models.temporal import DisasterEventFact
 from riskgraph.reasoning.models.vocab import vocabulary
+from riskgraph.workflows.schedule import STOPPED, lapsed
 
 #: aggregation queries scan a whole label: give them more time than the store's default
 AGGREGATE_TIMEOUT_MS = 300_000
@@ -78,10 +80,8 @@ def required_ms_date(ms: Any, what: str) -> dt.date:
 
 # ---------------------------------------------------------------- vocabulary-derived state sets
 def closed_states() -> list[str]:
-    """HiddenDangerState notations of a closed danger: the last life-cycle rank (as the models read it)."""
-    states = vocabulary(HIDDEN_DANGER_STATES)
-    top = max(c.rank for c in states.concepts.values() if c.rank is not None)
-    return [c.notation for c in states.concepts.values() if c.rank == top]
+    """HiddenDangerState notations of a closed danger: accepted (VERIFIED) and on (as the models read it)."""
+    return vocabulary(HIDDEN_DANGER_STATES).at_or_after("VERIFIED")
 
 
 def rectified_states() -> list[str]:
@@ -188,6 +188,7 @@ class Windows:
     alarms_days: int
     enforcement_days: int
     accident_years: int
+    checks_days: int = 30
 
     @classmethod
     def from_configs(cls, rating: ModelConfig | None = None, risk: ModelConfig | None = None) -> Windows:
@@ -199,6 +200,7 @@ class Windows:
             enforcement_days=int(rating["dynamic"]["enforcement"]["window_days"]),
             accident_years=max(int(rating["static"]["performance"]["years"]), int(rating["static"]["accident_free"]["years"]),
                                *(int(auto[k]["years"]) for k in auto if "years" in auto[k])),
+            checks_days=int(rating["dynamic"].get("lapsed_checks", {}).get("window_days", 30)),
         )
 
 
@@ -243,9 +245,17 @@ def enterprise_batch(store: GraphStore, keys: Sequence[str], as_of: dt.date, *, 
     collect("hd", "-[:HAS_HIDDEN_DANGER]->(h:HiddenDanger)", "h",
             "OPTIONAL MATCH (h)-[:RECTIFIED_BY]->(r:Rectification) "
             "RETURN k, h.id AS id, h.grade AS grade, h.state AS state, h.deadlineMs AS deadline, "
-            "h.foundOnMs AS found, h.description AS description, r.completedOnMs AS done, r.conclusion AS verdict "
-            "ORDER BY id",
+            "h.foundOnMs AS found, h.description AS description, r.completedOnMs AS done, r.conclusion AS verdict, "
+            "r.accepted AS accepted ORDER BY id",
             "h.foundOnMs IS NULL OR h.foundOnMs < $until")
+    checks = "-[:HAS_RISK_POINT]->(:RiskPoint)-[:HAS_ANALYSIS_UNIT]->(:RiskAnalysisUnit)-[:HAS_RISK_EVENT]->(:RiskEvent)" \
+             "-[:CONTROLLED_BY]->(:ControlMeasure)-[:CHECKED_BY]->(t:InspectionTask)"
+    collect("task", checks, "t", "RETURN DISTINCT k, t.id AS id, t.frequency AS frequency, t.activeFromMs AS start, "
+            "t.status AS status ORDER BY id")
+    since_checks = as_of - dt.timedelta(days=windows.checks_days + 92)  # a quarter's period may start that early
+    collect("record", checks + "-[:HAS_RECORD]->(c:InspectionRecord)", "t, c",
+            "RETURN k, t.id AS task, c.checkedOnMs AS on, c.period AS period",
+            "c.checkedOnMs >= $since AND c.checkedOnMs < $until", {"since": day_start_ms(since_checks)})
     collect("alarm", "-[:HAS_SENSOR]->(:Sensor)-[:RAISED]->(a:MonitoringAlarm)", "a",
             "RETURN k, a.id AS id, a.alarmLevel AS level, a.occurredAtMs AS at, a.handledAtMs AS handled ORDER BY id",
             "a.occurredAtMs >= $since AND a.occurredAtMs < $until",
@@ -294,6 +304,7 @@ def enterprise_batch(store: GraphStore, keys: Sequence[str], as_of: dt.date, *, 
             penalties=tuple(Penalty(required_ms_date(r["on"], r["id"]), float(r["amount"] or 0.0), r["id"], r["violation"] or "")
                             for r in d["penalty"]),
             hidden_dangers=_hidden_dangers(d["hd"], failed),
+            lapsed_checks=_lapsed_checks(d["task"], d["record"], as_of, windows.checks_days),
             credit_records=tuple(
                 CreditRecord(r["type"] or "", r["removed"] is None or int(r["removed"]) >= until, r["id"])
                 for r in d["credit"]),
@@ -309,7 +320,8 @@ def _hidden_dangers(rows: Iterable[Mapping[str, Any]], failed: set[str]) -> tupl
     by_id: dict[str, dict[str, Any]] = {}
     for r in rows:
         current = by_id.setdefault(r["id"], {**r, "done": None})
-        if r["done"] is not None and (r["verdict"] or "") not in failed:
+        # an attempt sent back at acceptance (the rectification loop's accepted = false) does not count either
+        if r["done"] is not None and (r["verdict"] or "") not in failed and r.get("accepted") is not False:
             if current["done"] is None or r["done"] < current["done"]:
                 current["done"] = r["done"]
     return tuple(
@@ -318,6 +330,26 @@ def _hidden_dangers(rows: Iterable[Mapping[str, Any]], failed: set[str]) -> tupl
                      description=r["description"] or "")
         for r in by_id.values()
     )
+
+
+def _lapsed_checks(tasks: Iterable[Mapping[str, Any]], records: Iterable[Mapping[str, Any]], as_of: dt.date,
+                   window_days: int) -> tuple[LapsedCheck, ...]:
+    """Each check period that ended in the window without a record (workflows/schedule.py decides the periods)."""
+    frequencies = vocabulary("CheckFrequency")
+    by_task: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for r in records:
+        by_task[str(r["task"])].append(r)
+    out = []
+    for t in tasks:
+        concept = frequencies.lookup(t["frequency"])
+        if concept is None or str(t["status"] or "").strip() in STOPPED:
+            continue
+        mine = by_task.get(str(t["id"]), [])
+        dates = [d for d in (ms_date(r["on"]) for r in mine) if d is not None]
+        for period in lapsed(concept.notation, dates, as_of=as_of, window_days=window_days,
+                             active_from=ms_date(t["start"]), done=[str(r["period"]) for r in mine if r["period"]]):
+            out.append(LapsedCheck(period.end, f"{t['id']}@{period.key}"))
+    return tuple(out)
 
 
 # ---------------------------------------------------------------- the data a run saw

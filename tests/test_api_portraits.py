@@ -26,7 +26,7 @@ def test_enterprise_portrait_in_one_call(api):
     assert inspection["relations"]["resultedIn"] == [{"label": "Penalty", "key": "P1", "ref": True}]
     dangers = {n["key"]: n for n in rel["hasHiddenDanger"]}
     assert set(dangers) == {"HD1", "HD2"}
-    assert dangers["HD1"]["derived"] == {"open": True, "overdue": True, "daysOverdue": 10}
+    assert dangers["HD1"]["derived"] == {"open": True, "overdue": True, "daysOverdue": 10, "daysOpen": 30}
     assert dangers["HD2"]["derived"] == {"open": False, "overdue": False}
     assert dangers["HD2"]["relations"]["rectifiedBy"][0]["properties"]["measure"] == "清理通道并划线"
     source = rel["hasHazardSource"][0]

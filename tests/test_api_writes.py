@@ -53,9 +53,10 @@ def test_a_hidden_danger_filed_through_a_code_names_who_when_and_where(api):
     assert token not in json.dumps(record)
     assert before <= dt.datetime.fromisoformat(record["loadedAt"]) <= after
     assert json.loads(record["rawValues"]) == {"name": "液氯储罐区围堰破损", "grade": "重大隐患", "description": None,
-                                               "hazardFactors": [], "deadline": None}
+                                               "hazardFactors": [], "deadline": None, "responsible": None, "photos": []}
     assert changes(key) == {"name": "液氯储罐区围堰破损", "grade": "MAJOR", "state": "REPORTED",
-                            "foundOn": record["loadedAt"][:10], "regionCode": "130102", "reportSource": "企业自查"}
+                            "foundOn": record["loadedAt"][:10], "regionCode": "130102", "reportSource": "企业自查",
+                            "handledBy": "ent.e1", "stateChangedAt": record["loadedAt"]}
     # the audit entry of the same request names the record
     audit = api.get("admin", "/admin/audit", params={"action": "qr_hidden_danger", "subject": f"HiddenDanger/{key}"}).json()
     [entry] = audit["items"]

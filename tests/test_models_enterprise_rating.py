@@ -27,6 +27,7 @@ from riskgraph.reasoning.models.facts import (
     CreditRecord,
     HiddenDanger,
     Inspection,
+    LapsedCheck,
     LicenceFact,
     MajorHazard,
     Penalty,
@@ -161,6 +162,18 @@ def test_caps_apply_per_project():
     alarms = tuple(Alarm(at(1), "RED", evidence=f"al:{i}") for i in range(8))  # 16 → cap 10
     r = rate_enterprise(facts(alarms=alarms, accidents=(OLD_ACCIDENT,)))
     assert (r.component("alarms").value, r.component("alarms").contribution, r.score) == (16, -10, 90)
+
+
+def test_lapsed_checks_deduct_per_check_within_their_window_up_to_the_cap():
+    spec = CFG["dynamic"]["lapsed_checks"]
+    recent = tuple(LapsedCheck(AS_OF - dt.timedelta(days=d), f"TK-1@{d}") for d in range(1, 11))  # 10 in the window
+    old = (LapsedCheck(AS_OF - dt.timedelta(days=spec["window_days"] + 1), "TK-1@old"),)
+    r = rate_enterprise(facts(lapsed_checks=recent + old, accidents=(OLD_ACCIDENT,)))
+    part = r.component("lapsed_checks")
+    assert part.value == pytest.approx(10 * spec["per_check"]) and "TK-1@old" not in part.evidence
+    assert r.score == pytest.approx(100 - 10 * spec["per_check"])
+    many = tuple(LapsedCheck(AS_OF - dt.timedelta(days=d % 30), f"TK-{d}@x") for d in range(200))
+    assert rate_enterprise(facts(lapsed_checks=many, accidents=(OLD_ACCIDENT,))).component("lapsed_checks").contribution == -spec["cap"]
 
 
 @pytest.mark.parametrize(

@@ -121,7 +121,7 @@ def test_placard_png_decodes_and_resolves_per_role(api, role):
     body = response.json()
     assert body["code"]["label"] == "Enterprise" and body["code"]["key"] == E1
     assert body["code"]["tokenId"] == r.headers["x-qr-token-id"]
-    assert body["code"]["stale"] is False
+    assert body["code"]["stale"] is (None if role == "public" else False)  # only the enterprise and bureau are told
     assert body["level"] == LEVEL[role]
     props = body["dossier"]["properties"]
     for field, lowest in E1_FIELDS.items():
@@ -278,49 +278,71 @@ def test_revoking_an_entity_revokes_its_codes_so_far(api):
 
 
 # ---------------------------------------------------------------------- stale codes
-def test_stale_after_risk_colour_change_then_reissue(api):
+def test_a_new_colour_leaves_the_placard_valid_and_the_scan_live(api):
     code = issue(api, "Enterprise", E3, new="true")
-    assert scan(api, code["token"]).json()["code"]["stale"] is False
     store().upsert_nodes("Enterprise", [{"uscc": E3, "riskColour": "RED"}])
     try:
-        body = scan(api, code["token"]).json()
-        assert body["code"]["stale"] is True
-        newer = body["code"]["reissued"]
-        assert newer and newer["tokenId"] != code["tokenId"]
-        assert body["dossier"]["properties"]["riskColour"] == "RED"  # the dossier is live either way
-        again = scan(api, code["token"]).json()["code"]["reissued"]
-        assert again["tokenId"] == newer["tokenId"]  # one re-issue per change, not per scan
-        assert scan(api, newer["token"]).json()["code"]["stale"] is False
-        # the batch re-issue finds nothing more for E3: its newest code is current
-        done = api.post("admin", "/qr/reissue").json()["reissued"]
-        assert all(d["key"] != E3 for d in done)
+        for role in (None, "inspector", "admin"):
+            body = scan(api, code["token"], role).json()
+            assert body["dossier"]["properties"]["riskColour"] == "RED"  # live, whoever scans
+            assert body["code"]["stale"] is (None if role is None else False) and body["code"]["reissued"] is None
+        page = scan(api, code["token"], headers={"Accept": "text/html"}).text
+        assert "过时" not in page and "更换新码" not in page
+        assert api.post("admin", "/qr/reissue").json()["reissued"] == []
     finally:
         store().upsert_nodes("Enterprise", [{"uscc": E3, "riskColour": "BLUE"}])
+
+
+def test_a_new_name_asks_the_enterprise_and_bureau_only_for_a_new_placard(api):
+    code = issue(api, "Enterprise", E3, new="true")
+    old_name = store().get_node("Enterprise", E3)["name"]
+    store().upsert_nodes("Enterprise", [{"uscc": E3, "name": "石家庄长安矿业集团有限公司"}])
+    try:
+        public = scan(api, code["token"]).json()
+        assert public["code"]["stale"] is None and public["code"]["reissued"] is None
+        assert "更换新码" not in scan(api, code["token"], headers={"Accept": "text/html"}).text
+        told = scan(api, code["token"], "inspector").json()  # insp.sjz: 石家庄 covers E3
+        assert told["code"]["stale"] is True
+        newer = told["code"]["reissued"]
+        assert newer and newer["tokenId"] != code["tokenId"]
+        again = scan(api, code["token"], "admin").json()["code"]["reissued"]
+        assert again["tokenId"] == newer["tokenId"]  # one re-issue per change, not per scan
+        assert scan(api, newer["token"], "admin").json()["code"]["stale"] is False
+        # the enterprise and its bureau are reminded once, whoever scanned
+        reminders = store().read("MATCH (r:Reminder)-[:REMINDS_ABOUT]->(:Enterprise {uscc: $e}) "
+                                 "RETURN r.reminderKind AS kind, r.recipients AS to", {"e": E3})
+        assert reminders == [{"kind": "placard_outdated", "to": [f"enterprise:{E3}", "bureau:130102"]}]
+        done = api.post("admin", "/qr/reissue").json()["reissued"]
+        assert all(d["key"] != E3 for d in done)  # its newest code is current
+    finally:
+        store().upsert_nodes("Enterprise", [{"uscc": E3, "name": old_name}])
 
 
 def test_reissue_for_every_changed_entity(api):
     code = issue(api, "NaturalDisasterRiskPoint", "NDP1", new="true")
     assert_error(api.post("inspector", "/qr/reissue"), 403)
-    store().upsert_nodes("NaturalDisasterRiskPoint", [{"id": "NDP1", "riskColour": "ORANGE"}])
+    store().upsert_nodes("NaturalDisasterRiskPoint", [{"id": "NDP1", "name": "西山滑坡隐患点（扩大）"}])
     try:
         done = api.post("admin", "/qr/reissue").json()["reissued"]
         mine = [d for d in done if d["key"] == "NDP1"]
         assert len(mine) == 1 and mine[0]["previousTokenId"] == code["tokenId"]
-        assert scan(api, mine[0]["token"]).json()["code"]["stale"] is False
-        assert scan(api, code["token"]).json()["code"]["stale"] is True
+        assert scan(api, mine[0]["token"], "admin").json()["code"]["stale"] is False
+        assert scan(api, code["token"], "admin").json()["code"]["stale"] is True
         assert api.post("admin", "/qr/reissue").json()["reissued"] == []  # nothing changed since
     finally:
-        store().execute("MATCH (n:NaturalDisasterRiskPoint {id: 'NDP1'}) REMOVE n.riskColour")
+        store().upsert_nodes("NaturalDisasterRiskPoint", [{"id": "NDP1", "name": "西山滑坡隐患点"}])
 
 
-def test_major_hazard_level_change_makes_the_enterprise_code_stale(api):
+def test_a_major_hazard_level_change_leaves_a_plain_code_valid(api):
     code = issue(api, "Enterprise", E2, new="true")
     store().upsert_nodes("HazardSource", [{"id": "HS2", "majorHazardLevel": "L1"}])
     try:
-        assert scan(api, code["token"]).json()["code"]["stale"] is True
+        assert scan(api, code["token"], "admin").json()["code"]["stale"] is False
+        summed = issue(api, "Enterprise", E2, new="true", summary="true")
+        store().upsert_nodes("HazardSource", [{"id": "HS2", "majorHazardLevel": "L2"}])
+        assert scan(api, summed["token"], "admin").json()["code"]["stale"] is True  # the summary carries the level
     finally:
         store().upsert_nodes("HazardSource", [{"id": "HS2", "majorHazardLevel": "L3"}])
-    assert scan(api, code["token"]).json()["code"]["stale"] is False
 
 
 # ---------------------------------------------------------------------- actions through a code

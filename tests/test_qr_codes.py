@@ -21,7 +21,7 @@ from riskgraph import graph
 from riskgraph.api.qr.config import QrSettings
 from riskgraph.api.qr.keyring import Keyring, KeyringError
 from riskgraph.api.qr.ratelimit import TokenBucket
-from riskgraph.api.qr.render import QrTooLarge, code_url, find_font, make_qr, split_url
+from riskgraph.api.qr.render import NEUTRAL_RGB, QrTooLarge, code_url, find_font, make_qr, split_url
 from riskgraph.api.qr.service import QrService
 from riskgraph.api.qr.token import (
     HEADER,
@@ -248,15 +248,21 @@ def test_revocation_by_token_and_by_entity(qr):
 
 
 def test_stale_and_reissue_changed(qr, store):
+    """A code is stale when what it carries changed: the printed name, or a summary's fields (its colour
+    among them). A plain code's placard prints no colour, so a new colour leaves it valid."""
     e = qr.issue("Enterprise", USCC)
     s = qr.issue("Shelter", "SH1", summary=True)
     assert qr.reissue_changed() == []
     store.upsert_nodes("Enterprise", [{"uscc": USCC, "riskColour": "YELLOW"}])
-    store.upsert_nodes("Enterprise", [{"uscc": USCC, "employees": 999}])  # not printed: no effect
-    assert qr.verify(e.token).stale is True and qr.verify(s.token).stale is False
+    store.upsert_nodes("Enterprise", [{"uscc": USCC, "employees": 999}])  # not carried: no effect
+    assert qr.verify(e.token).stale is False  # the placard still holds: the scan shows the new colour
+    store.upsert_nodes("Shelter", [{"id": "SH1", "riskColour": "ORANGE"}])
+    assert qr.verify(s.token).stale is True  # its encrypted summary carries the colour
+    store.upsert_nodes("Enterprise", [{"uscc": USCC, "name": NAME_11 + "（更名）"}])
+    assert qr.verify(e.token).stale is True
     done = qr.reissue_changed()
-    assert [(old.token_id, new.facts.key) for old, new in done] == [(e.token_id, USCC)]
-    assert qr.verify(done[0][1].token).stale is False
+    assert sorted((old.token_id, new.facts.key) for old, new in done) == sorted([(e.token_id, USCC), (s.token_id, "SH1")])
+    assert all(qr.verify(new.token).stale is False for _, new in done)
     assert qr.reissue_changed() == []
 
 
@@ -327,10 +333,11 @@ def test_png_and_svg_placards(qr):
     issued = qr.issue("Enterprise", USCC)
     img = Image.open(io.BytesIO(qr.png(issued)))
     assert img.height > img.width and img.info["dpi"][0] == pytest.approx(300, abs=1)
-    assert img.getpixel((img.width // 2, 5)) == (220, 38, 38)  # the red risk band
+    # the band is neutral: a placard prints no colour, which changes with every assessment (the scan shows it live)
+    assert img.getpixel((img.width // 2, 5)) == NEUTRAL_RGB
     assert decode(img)[0] == issued.url
     svg = qr.svg(issued)
-    assert NAME_11 in svg and USCC in svg and issued.token_id in svg and "红色风险" in svg
+    assert NAME_11 in svg and USCC in svg and issued.token_id in svg and "红" not in svg
 
 
 def test_batch_zip_and_pdf(qr):
@@ -416,8 +423,12 @@ def test_cli(tmp_path, capsys):
         store.upsert_nodes("Enterprise", [{"uscc": USCC, "name": "石家庄冀中化工集团有限公司"}])
     assert run_cli("--graph", url, "qr", USCC, "--out", str(tmp_path / "e2.png"), *common) == 0
     capsys.readouterr()
-    with graph.connect(url) as store:
+    with graph.connect(url) as store:  # a new colour leaves the placard valid; a new name does not
         store.upsert_nodes("Enterprise", [{"uscc": USCC, "riskColour": "BLUE"}])
+    assert run_cli("--graph", url, "qr-reissue", "--out", str(tmp_path / "none.zip"), *common) == 0
+    assert capsys.readouterr().out.strip() == ""
+    with graph.connect(url) as store:
+        store.upsert_nodes("Enterprise", [{"uscc": USCC, "name": "石家庄冀中化工集团股份有限公司"}])
     assert run_cli("--graph", url, "qr-reissue", "--out", str(tmp_path / "re.zip"), *common) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["key"] for line in lines] == [USCC]

@@ -169,3 +169,26 @@ def test_an_origin_names_its_time_zone_and_endpoint():
     with pytest.raises(ValueError):
         Origin(actor=None, role="public", channel=API, endpoint="")
     assert origin().request_id != origin().request_id
+
+
+class _Raced(WriteService):
+    """Reads the danger as it was before another request moved it on (the check passes, the statement must not)."""
+
+    def _current(self, ref):
+        found = super()._current(ref)
+        return {**found, "state": "REPORTED"} if found is not None and ref[0] == "HiddenDanger" else found
+
+
+def test_a_compare_and_set_update_refuses_a_node_that_moved_on(graph):
+    service = WriteService(graph)
+    service.create("HiddenDanger", danger(), origin(), links=[ENTERPRISE_LINK])
+    service.update("HiddenDanger", "HD-W1", {"state": "RECTIFYING"}, origin(), expect={"state": "REPORTED"})
+    before = everything(graph)
+    with pytest.raises(WriteConflict) as checked:  # refused by the check before the statement
+        service.update("HiddenDanger", "HD-W1", {"state": "RECTIFIED"}, origin(), expect={"state": "REPORTED"})
+    assert checked.value.field == "state"
+    with pytest.raises(WriteConflict):  # refused by the statement itself: the check saw a stale node
+        _Raced(graph).update("HiddenDanger", "HD-W1", {"state": "RECTIFIED"}, origin(), expect={"state": "REPORTED"})
+    assert everything(graph) == before and graph.get_node("HiddenDanger", "HD-W1")["state"] == "RECTIFYING"
+    service.update("HiddenDanger", "HD-W1", {"deadline": "2031-02-01"}, origin(), expect={"state": "RECTIFYING", "deadline": None})
+    assert graph.get_node("HiddenDanger", "HD-W1")["deadline"] == "2031-02-01"

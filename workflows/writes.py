@@ -115,15 +115,21 @@ class WriteService:
         return self._write(label, str(key), properties, links, origin, raw, create=True)
 
     def update(self, label: str, key: str, properties: Mapping[str, Any], origin: Origin, *,
-               links: Sequence[Link] = (), raw: Mapping[str, Any] | None = None) -> Written:
+               links: Sequence[Link] = (), raw: Mapping[str, Any] | None = None,
+               expect: Mapping[str, Any] | None = None) -> Written:
         """Set properties of an existing node (None leaves one unchanged) and add relationships;
-        WriteNotFound when the node does not exist."""
+        WriteNotFound when the node does not exist.
+
+        `expect` makes it a compare-and-set: the write happens only while the node still has these
+        stored values (None: the property is absent), checked in the same statement, else
+        WriteConflict — so two people moving one hidden danger on at once cannot both succeed."""
         cls = self._writable(label)
         given = properties.get(cls.key)
         if given is not None and str(given) != str(key):
             raise WriteError(f"a write does not change a node's key ({cls.key} {key} → {given})", cls.key,
                              code="key_change")
-        return self._write(label, str(key), {**properties, cls.key: key}, links, origin, raw, create=False)
+        return self._write(label, str(key), {**properties, cls.key: key}, links, origin, raw, create=False,
+                           expect=expect)
 
     # ------------------------------------------------------------------ checks
     def _writable(self, label: str) -> ClassDef:
@@ -163,7 +169,7 @@ class WriteService:
 
     # ------------------------------------------------------------------ the write
     def _write(self, label: str, key: str, properties: Mapping[str, Any], links: Sequence[Link], origin: Origin,
-               raw: Mapping[str, Any] | None, *, create: bool) -> Written:
+               raw: Mapping[str, Any] | None, *, create: bool, expect: Mapping[str, Any] | None = None) -> Written:
         onto = self.onto
         key_prop = onto.key_of(label)
         encoded = normalise_properties(onto, label, properties)
@@ -173,6 +179,8 @@ class WriteService:
             raise WriteConflict(f"{label} {key} already exists", key_prop)
         if not create and current is None:
             raise WriteNotFound(f"{label} {key} not found", key_prop)
+        if expect and current is not None:
+            _check_expected(label, key, current, expect)
         others: dict[NodeRef, dict[str, Any]] = {}
         for link in links:
             found = self._current(link.other)
@@ -192,10 +200,13 @@ class WriteService:
             "changedAt": origin.at, "sourceSystem": origin.channel, "loadId": origin.request_id,
         }) for c in changes]
 
-        cypher, params = self._statement(label, key, encoded, links, rels, create=create)
+        cypher, params = self._statement(label, key, encoded, links, rels, create=create, expect=expect)
         params.update(rid=record_id, record=record, changes=events)
         rows = self.store.execute(cypher, params)
         if not rows:  # a node to link to (or the node updated) went away after the checks: nothing was written
+            now = self.store.get_node(label, key) if expect else None
+            if now is not None and expect:
+                _check_expected(label, key, now, expect)
             raise WriteNotFound(f"{label} {key}: a node it links to is gone", "links")
         written_links = [LinkWritten(rel.type, (label, key), link.other) if link.outgoing
                          else LinkWritten(rel.type, link.other, (label, key)) for link, rel in zip(links, rels, strict=True)]
@@ -228,7 +239,8 @@ class WriteService:
         })
 
     def _statement(self, label: str, key: str, encoded: dict[str, Any], links: Sequence[Link],
-                   rels: list[RelationDef], *, create: bool) -> tuple[str, dict[str, Any]]:
+                   rels: list[RelationDef], *, create: bool,
+                   expect: Mapping[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         """One statement: match what to link to, merge (create) or match (update) the node, set its
         properties, merge the relationships, the record and the change events."""
         onto = self.onto
@@ -240,6 +252,15 @@ class WriteService:
             params[f"o{i}"] = other_key
         node = f"(n:{ident(label)} {{{ident(onto.key_of(label))}: $key}})"
         lines.append(("MERGE " if create else "MATCH ") + node)
+        if expect and not create:
+            tests = []
+            for i, (prop, value) in enumerate(sorted(expect.items())):
+                if value is None:
+                    tests.append(f"n.{ident(prop)} IS NULL")
+                else:
+                    tests.append(f"n.{ident(prop)} = $x{i}")
+                    params[f"x{i}"] = value
+            lines[-1] += " WHERE " + " AND ".join(tests)
         lines.append("SET n += $props")
         for i, (link, rel) in enumerate(zip(links, rels, strict=True)):
             arrow = f"(n)-[:{ident(rel.type)}]->(o{i})" if link.outgoing else f"(o{i})-[:{ident(rel.type)}]->(n)"
@@ -255,6 +276,13 @@ class WriteService:
             "RETURN properties(n) AS p",
         ]
         return "\n".join(lines), params
+
+
+def _check_expected(label: str, key: str, current: Mapping[str, Any], expect: Mapping[str, Any]) -> None:
+    """WriteConflict unless the node still holds the expected stored values."""
+    for prop, value in expect.items():
+        if current.get(prop) != value:
+            raise WriteConflict(f"{label} {key}: {prop} is {current.get(prop)!r} now, not {value!r}", prop)
 
 
 def _companion(name: str, props: Mapping[str, Any]) -> bool:

@@ -10,7 +10,8 @@
 | `render.py` | QR symbols (segno, level M), PNG/SVG placards, the PDF sheet |
 | `ratelimit.py` | token buckets per client address |
 | `config.py` | settings from the environment |
-| `page.py` | the minimal mobile page for `Accept: text/html` |
+| `policy.py` | what the public sees when it scans (RISKGRAPH_PUBLIC_SCAN) |
 
-The HTTP side is `api/routes/qr/` (scan, actions, codes); the command line is `cli/qr.py`.
+The HTTP side is `api/routes/qr/` (scan, actions, codes); the mobile page a phone gets for
+`Accept: text/html` is `riskgraph.web`; the command line is `cli/qr.py`.
 """

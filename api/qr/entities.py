@@ -27,12 +27,15 @@ from riskgraph.graph.store import GraphStore
 from riskgraph.ontology.model import Disclosure
 
 QR_LABELS: tuple[str, ...] = tuple(TYPE_CODES)
-#: public properties whose change makes a printed code stale (its placard, its summary)
-DYNAMIC = ("name", REGION_CODE, "riskColour", "reportedColour", "disasterType", "teamType", "category", "shelterType")
+#: public properties whose change makes a code stale because the code carries them: a placard prints
+#: the name (with the kind, the key and the code number, which cannot change); a code with an encrypted
+#: summary also carries the colour, the top major-hazard level and the region. Everything else — the
+#: colour of a plain code included — is read live when the code is scanned.
+PRINTED = ("name",)
+SUMMARISED = ("name", REGION_CODE, "riskColour", "reportedColour")
 #: what the placard calls each kind
 LABEL_ZH = {"Enterprise": "企业", "RiskPoint": "风险点", "NaturalDisasterRiskPoint": "自然灾害风险点",
             "RescueTeam": "救援队伍", "Supply": "应急物资", "Shelter": "避难场所"}
-COLOUR_ZH = {"RED": "红", "ORANGE": "橙", "YELLOW": "黄", "BLUE": "蓝"}
 
 
 @dataclass
@@ -85,8 +88,9 @@ class Entities:
         onto = schema.onto
         for label in QR_LABELS:
             onto.check_label(label)
-        self.dynamic = {label: tuple(p for p in DYNAMIC if p in onto.properties_of(label)
-                                     and onto.disclosure_of(label, p) == Disclosure.PUBLIC) for label in QR_LABELS}
+        self.printed = {label: tuple(p for p in PRINTED if p in onto.properties_of(label)) for label in QR_LABELS}
+        self.summarised = {label: tuple(p for p in SUMMARISED if p in onto.properties_of(label)
+                                        and onto.disclosure_of(label, p) == Disclosure.PUBLIC) for label in QR_LABELS}
         self._hazard = schema.relation_between(ENTERPRISE, HAZARD_SOURCE).type
         self._risk_point = schema.relation_between(ENTERPRISE, RISK_POINT).type
         self._stored = schema.relation_between(SUPPLY, WAREHOUSE).type
@@ -144,12 +148,14 @@ class Entities:
         ranked = [lv for lv in facts.levels if lv in self._level_rank]
         return max(ranked, key=lambda lv: self._level_rank[lv]) if ranked else None
 
-    def fingerprint(self, facts: Facts) -> bytes:
-        """4 bytes that change when a public field printed on, or summarised in, the code changes."""
-        data: dict[str, Any] = {p: facts.props.get(p) for p in self.dynamic[facts.label] if facts.props.get(p) is not None}
-        if facts.label == ENTERPRISE:
+    def fingerprint(self, facts: Facts, summary: bool = False) -> bytes:
+        """4 bytes that change when what the code carries changes: the printed name, and for a code
+        with a summary the summary's fields (colour, top major-hazard level, region)."""
+        fields = self.summarised[facts.label] if summary else self.printed[facts.label]
+        data: dict[str, Any] = {p: facts.props.get(p) for p in fields if facts.props.get(p) is not None}
+        if summary and facts.label == ENTERPRISE:
             data["majorHazardLevels"] = facts.levels
-        if not facts.props.get(REGION_CODE) and facts.region:
+        if summary and not facts.props.get(REGION_CODE) and facts.region:
             data["inheritedRegion"] = facts.region
         text = json.dumps([facts.label, facts.key, data], ensure_ascii=False, sort_keys=True, default=str)
         return hashlib.sha256(text.encode("utf-8")).digest()[:4]

@@ -152,6 +152,9 @@ def _font(path: str | None, size: int) -> ImageFont.ImageFont | ImageFont.FreeTy
 
 # ---------------------------------------------------------------------- placards
 COLOUR_RGB = {"RED": (220, 38, 38), "ORANGE": (245, 130, 32), "YELLOW": (250, 204, 21), "BLUE": (37, 99, 235)}
+#: the band of a placard that prints no colour (the colour changes with assessments: the scan shows it live)
+NEUTRAL_RGB = (55, 65, 81)
+BAND = 28
 
 
 @dataclass(frozen=True)
@@ -201,7 +204,7 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: int, max_lines: int
 def _layout(placard: Placard, qr: segno.QRCode, scale: int, font_path: str | None):
     side = (len(qr.matrix) + 2 * QUIET) * scale
     width = max(side, 560)
-    band = 28 if placard.colour in COLOUR_RGB else 0
+    band = BAND
     title_font, sub_font, foot_font = _font(font_path, 34), _font(font_path, 22), _font(font_path, 17)
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     margin = 24
@@ -214,11 +217,10 @@ def _layout(placard: Placard, qr: segno.QRCode, scale: int, font_path: str | Non
 
 
 def placard_png(placard: Placard, qr: segno.QRCode, *, scale: int = 8, font_path: str | None = None) -> Image.Image:
-    """The placard as an image: risk-colour band, the symbol, the name, kind and key, token id and expiry."""
+    """The placard as an image: a band, the symbol, the name, kind and key, token id and expiry."""
     side, width, band, blocks, height = _layout(placard, qr, scale, font_path)
     img = Image.new("RGB", (width, height), "white")
-    if band:
-        ImageDraw.Draw(img).rectangle((0, 0, width, band - 1), fill=COLOUR_RGB[placard.colour or ""])
+    ImageDraw.Draw(img).rectangle((0, 0, width, band - 1), fill=COLOUR_RGB.get(placard.colour or "", NEUTRAL_RGB))
     img.paste(symbol_image(qr, scale).convert("RGB"), ((width - side) // 2, band))
     draw = ImageDraw.Draw(img)
     y = band + side + 4
@@ -254,9 +256,8 @@ def placard_svg(placard: Placard, qr: segno.QRCode, *, scale: int = 8, font_path
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
              f"<title>{escape(placard.title)}</title>",
              f'<rect width="{width}" height="{height}" fill="#fff"/>']
-    if band:
-        r, g, b = COLOUR_RGB[placard.colour or ""]
-        parts.append(f'<rect width="{width}" height="{band}" fill="rgb({r},{g},{b})"/>')
+    r, g, b = COLOUR_RGB.get(placard.colour or "", NEUTRAL_RGB)
+    parts.append(f'<rect width="{width}" height="{band}" fill="rgb({r},{g},{b})"/>')
     parts.append(f'<path fill="#000" shape-rendering="crispEdges" d="{"".join(runs)}"/>')
     y = band + side + 4
     for (lines, _font, step), size in zip(blocks, (34, 22, 17), strict=False):

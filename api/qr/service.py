@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from riskgraph.api.qr.config import QrSettings
-from riskgraph.api.qr.entities import COLOUR_ZH, LABEL_ZH, QR_LABELS, Entities, Facts
+from riskgraph.api.qr.entities import LABEL_ZH, QR_LABELS, Entities, Facts
 from riskgraph.api.qr.keyring import KEYRING_FILE, Keyring, KeyringError
 from riskgraph.api.qr.ratelimit import TokenBucket
 from riskgraph.api.qr.registry import REGISTRY_FILE, CodeRecord, Registry
@@ -143,7 +143,7 @@ class QrService:
                 raise KeyringError("the keyring has no active AES key")
             content = self._fit_summary(base, facts)
         claims = Claims(label=label, key=facts.key, issued_at=issued_at, expires_at=issued_at + days * DAY, kid=kid,
-                        fingerprint=self.entities.fingerprint(facts), summary_kid=aes[0] if aes else None)
+                        fingerprint=self.entities.fingerprint(facts, summary), summary_kid=aes[0] if aes else None)
         token, raw = encode(claims, signer, summary=content, aes_key=aes[1] if aes else None)
         url = code_url(base, token, uppercase=self.settings.uppercase)
         qr = make_qr(url, max_version=self.settings.max_version)
@@ -173,7 +173,7 @@ class QrService:
         if facts is None:
             return None
         kid, _ = self.keyring.signer()
-        fingerprint = self.entities.fingerprint(facts).hex()
+        fingerprint = self.entities.fingerprint(facts, summary).hex()
         for rec in self.registry.for_entity(label, facts.key):
             if (rec.kid != kid or rec.summary != summary or rec.fingerprint != fingerprint
                     or rec.expires_at - now < REUSE_MARGIN_DAYS * DAY
@@ -218,7 +218,7 @@ class QrService:
         facts = self.entities.get(claims.label, claims.key)
         if facts is None:
             raise LookupError(f"{claims.label} {claims.key} is no longer in the graph")
-        stale = self.entities.fingerprint(facts) != claims.fingerprint
+        stale = self.entities.fingerprint(facts, claims.has_summary) != claims.fingerprint
         return Verified(claims=claims, token_id=parsed.token_id, facts=facts, stale=stale, parsed=parsed)
 
     def open_summary(self, token: str) -> Summary:
@@ -248,9 +248,8 @@ class QrService:
             return {"label": label, "key": key, "revoked": True, "issuedUpTo": iso(moment)}
         raise ValueError("name a token, a token id, or an entity (label and key) to revoke")
 
-    def reissue_changed(self, *, base_url: str | None = None, issued_by: str | None = None,
-                        now: int | None = None) -> list[tuple[CodeRecord, Issued]]:
-        """A new code for every entity whose newest live code is stale (its public fields changed)."""
+    def outdated(self, *, now: int | None = None) -> list[tuple[CodeRecord, Facts]]:
+        """Live codes whose carried facts (the printed name; a summary's fields) no longer hold."""
         by_label: dict[str, list[CodeRecord]] = defaultdict(list)
         for rec in self.registry.live(now):
             by_label[rec.label].append(rec)
@@ -259,20 +258,25 @@ class QrService:
             facts = self.entities.facts(label, [r.key for r in records])
             for rec in records:
                 f = facts.get(rec.key)
-                if f is None or self.entities.fingerprint(f).hex() == rec.fingerprint:
-                    continue
-                out.append((rec, self.issue(label, rec.key, base_url=base_url, summary=rec.summary,
-                                            issued_by=issued_by, note=f"re-issue of {rec.token_id}", facts=f)))
+                if f is not None and self.entities.fingerprint(f, rec.summary).hex() != rec.fingerprint:
+                    out.append((rec, f))
         return out
+
+    def reissue_changed(self, *, base_url: str | None = None, issued_by: str | None = None,
+                        now: int | None = None) -> list[tuple[CodeRecord, Issued]]:
+        """A new code for every entity whose newest live code is stale (what it carries changed)."""
+        return [(rec, self.issue(rec.label, rec.key, base_url=base_url, summary=rec.summary, issued_by=issued_by,
+                                 note=f"re-issue of {rec.token_id}", facts=f))
+                for rec, f in self.outdated(now=now)]
 
     # ------------------------------------------------------------------ images
     def placard(self, issued: Issued) -> Placard:
+        """What is printed: the name, the kind and key, the code number and expiry — never the colour,
+        which changes with every assessment (the scan shows it live)."""
         f = issued.facts
-        colour = COLOUR_ZH.get(f.colour or "")
-        subtitle = f"{LABEL_ZH.get(f.label, f.label)} {f.key}" + (f" · {colour}色风险" if colour else "")
+        subtitle = f"{LABEL_ZH.get(f.label, f.label)} {f.key}"
         expires = dt.datetime.fromtimestamp(issued.claims.expires_at, LOCAL_TZ).date().isoformat()
-        return Placard(url=issued.url, title=f.name, subtitle=subtitle, footer=f"码号 {issued.token_id} · 有效期至 {expires}",
-                       colour=f.colour)
+        return Placard(url=issued.url, title=f.name, subtitle=subtitle, footer=f"码号 {issued.token_id} · 有效期至 {expires}")
 
     def png(self, issued: Issued) -> bytes:
         return png_bytes(placard_png(self.placard(issued), make_qr(issued.url), font_path=self.font_path))

@@ -17,7 +17,8 @@ Automatic 红: the guide's accident rules; its three other conditions (unqualifi
 untested new process, a plant without formal design) from findings, flagged `auto-red-unknown:` when no
 finding decides them; and the bureau's own rule for active 黑名单 / 联合惩戒 listings. Dynamic projects (the
 seed's, not the guide's): IoT alarms, enforcement, overdue and open major hidden dangers, rectification
-rate, credit records. Components sum with the base to the unclamped score.
+rate, lapsed dual-prevention checks (排查任务逾期), credit records. Components sum with the base to the
+unclamped score.
 """
 from __future__ import annotations
 
@@ -448,6 +449,11 @@ def _rectification(f: EnterpriseFacts, spec: Mapping, flags: list[str]) -> list[
     return [(spec["cap"] * shortfall / len(open_ids), e) for e in open_ids]
 
 
+def _lapsed_checks(f: EnterpriseFacts, spec: Mapping, flags: list[str]) -> list[_Item]:
+    return [(float(spec["per_check"]), c.evidence) for c in f.lapsed_checks
+            if within_days(c.period_end, f.as_of, spec["window_days"])]
+
+
 def _credit(f: EnterpriseFacts, spec: Mapping, flags: list[str]) -> list[_Item]:
     active = ((r.type, r.evidence) for r in f.credit_records if r.active)
     return _priced(spec["per_record"], active, "credit-record-type", flags)
@@ -506,6 +512,7 @@ _DYNAMIC: dict[str, _Deduct] = {
     "overdue_hidden_dangers": _overdue,
     "open_major_hidden_dangers": _open_major,
     "rectification_rate": _rectification,
+    "lapsed_checks": _lapsed_checks,
     "credit": _credit,
 }
 _BONUSES: dict[str, Callable[[EnterpriseFacts, Mapping, list[str]], tuple[_Item | None, float]]] = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from riskgraph.reasoning.models.vocab import rank, vocabulary
+from riskgraph.reasoning.models.vocab import rank
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class Penalty:
 
 @dataclass(frozen=True)
 class HiddenDanger:
-    """A 隐患 with its life-cycle state; open until the last HiddenDangerState (verified, closed).
+    """A 隐患 with its life-cycle state; open until accepted (VERIFIED) or closed (CLOSED, 销号).
 
     An unknown state counts as open and unrectified (rank 0): the conservative reading.
     """
@@ -95,6 +95,14 @@ class HiddenDanger:
 
     def on_time(self) -> bool:
         return self.rectified_on is not None and self.deadline is not None and self.rectified_on <= self.deadline
+
+
+@dataclass(frozen=True)
+class LapsedCheck:
+    """A dual-prevention check (排查任务) whose period ended without a record."""
+
+    period_end: dt.date
+    evidence: str = ""   # <task id>@<period key>
 
 
 @dataclass(frozen=True)
@@ -152,6 +160,7 @@ class EnterpriseFacts:
     inspections: tuple[Inspection, ...] = ()
     penalties: tuple[Penalty, ...] = ()
     hidden_dangers: tuple[HiddenDanger, ...] = ()
+    lapsed_checks: tuple[LapsedCheck, ...] = ()
     credit_records: tuple[CreditRecord, ...] = ()
     risk_points: tuple[RiskPointFact, ...] = ()
     tailings_ponds: tuple[TailingsPondFact, ...] = ()
@@ -186,4 +195,5 @@ def within_days(day: dt.date, as_of: dt.date, days: int) -> bool:
 
 
 def _closed_rank() -> int:
-    return max(rank("HiddenDangerState", notation) for notation in vocabulary("HiddenDangerState").concepts)
+    """Off the books from acceptance (VERIFIED) on: closing (销号, rank 6) is the administrative last step."""
+    return rank("HiddenDangerState", "VERIFIED")

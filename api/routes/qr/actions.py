@@ -1,6 +1,7 @@
 """Acting through a code: an enterprise files a hidden danger, anyone files a report, an inspector records
-an inspection. Each write goes through `riskgraph.workflows` (api/writes.py): checked against the
-ontology, and recorded with who, when and through which endpoint and request."""
+an inspection (its findings become hidden dangers). Each write goes through `riskgraph.workflows`
+(the rectification loop in workflows/hidden_dangers.py, inspections in workflows/inspections.py):
+checked against the ontology, and recorded with who, when and through which endpoint and request."""
 from __future__ import annotations
 
 import datetime as dt
@@ -18,10 +19,14 @@ from riskgraph.api.errors import invalid
 from riskgraph.api.models import PROPERTIES_DESCRIPTION, Out
 from riskgraph.api.qr.entities import Facts
 from riskgraph.api.routes.qr.common import _audit, _deny, _rate_limit, _verify, qr_service
-from riskgraph.api.schema import ENTERPRISE, HIDDEN_DANGER, INSPECTION, RISK_POINT
+from riskgraph.api.routes.workflow_common import after, photo_store, step
+from riskgraph.api.schema import HIDDEN_DANGER, INSPECTION, RISK_POINT
 from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.ontology.anchors import CONCERNS, PUBLIC_REPORT
 from riskgraph.ontology.model import Disclosure
+from riskgraph.workflows.actors import Owner
+from riskgraph.workflows.hidden_dangers import Loop
+from riskgraph.workflows.inspections import Finding, Inspections
 from riskgraph.workflows.writes import Link, Written
 
 router = APIRouter(tags=["qr codes"])
@@ -55,7 +60,10 @@ class HiddenDangerIn(BaseModel):
     grade: str = Field("GENERAL", description="GENERAL (一般隐患) or MAJOR (重大隐患): notation or label")
     description: str | None = Field(None, max_length=4000)
     hazardFactors: list[str] = Field(default_factory=list, max_length=20, description="GB/T 13861 factor codes")
-    deadline: dt.date | None = Field(None, description="rectification deadline")
+    deadline: dt.date | None = Field(None, description="rectification deadline (RECTIFYING at once)")
+    responsible: str | None = Field(None, max_length=100, description="整改责任人, with a deadline")
+    photos: list[str] = Field(default_factory=list, max_length=9,
+                              description="photo ids from POST /photos, or data:image/…;base64 URLs")
 
 
 class ReportIn(BaseModel):
@@ -66,13 +74,33 @@ class ReportIn(BaseModel):
     lat: float | None = Field(None, ge=3.0, le=54.0)
 
 
+class FindingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(..., min_length=2, max_length=200, description="the hidden danger found")
+    grade: str = Field("GENERAL", description="GENERAL (一般隐患) or MAJOR (重大隐患): notation or label")
+    description: str | None = Field(None, max_length=4000)
+    deadline: dt.date | None = Field(None, description="责令限期整改: the danger starts RECTIFYING")
+    responsible: str | None = Field(None, max_length=100)
+    riskPoint: str | None = Field(None, max_length=200, description="the risk point it is at")
+
+
 class InspectionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     inspectedOn: dt.date | None = Field(None, description="default: today")
     inspectionType: str = Field("ROUTINE", description="EnforcementType notation or label (日常检查, 专项检查 …)")
-    findings: int | None = Field(None, ge=0, le=100_000)
+    findings: int | None = Field(None, ge=0, le=100_000, description="problems found (default: the dangers listed)")
     conclusion: str | None = Field(None, max_length=4000)
     inspectors: str | None = Field(None, max_length=200, description="default: the caller's account")
+    items: list[str] = Field(default_factory=list, max_length=100, description="the items checked")
+    dangers: list[FindingIn] = Field(default_factory=list, max_length=100,
+                                     description="findings: each becomes a hidden danger in the rectification loop")
+    penalty: str | None = Field(None, max_length=2000, description="the penalty proposed (拟处罚建议)")
+    photos: list[str] = Field(default_factory=list, max_length=9,
+                              description="photo ids from POST /photos, or data:image/…;base64 URLs")
+
+
+class InspectedOut(CreatedOut):
+    hiddenDangers: list[CreatedOut] = Field(description="the hidden dangers the findings became")
 
 
 def _new_id(prefix: str) -> str:
@@ -118,18 +146,16 @@ def file_hidden_danger(token: str = Path(...), body: HiddenDangerIn = Body(...),
     if caller.role is not Role.ENTERPRISE or caller.uscc != uscc:
         raise _deny(ctx, "qr_hidden_danger", "only the enterprise's own account may file a self-inspection "
                                              "hidden danger through its code", subject)
-    schema = ctx.schema
-    row = {
-        "id": _new_id("HD"), "name": body.name.strip(), "grade": body.grade, "state": REPORTED,
-        "foundOn": _today(), "deadline": body.deadline, "description": body.description,
-        "hazardFactors": body.hazardFactors or None, "regionCode": region, "reportSource": SELF_INSPECTION,
-    }
-    links = [Link(schema.relation_between(ENTERPRISE, HIDDEN_DANGER).type, (ENTERPRISE, uscc), outgoing=False)]
-    if facts.label == RISK_POINT:
-        links.append(Link(schema.relation_between(HIDDEN_DANGER, RISK_POINT).type, (RISK_POINT, facts.key)))
-    written = writes.create(ctx, HIDDEN_DANGER, row, links=links, raw=body.model_dump(mode="json"))
+    loop = Loop(ctx.store, photo_store(ctx.request))
+    raw = {**body.model_dump(mode="json"), "photos": [p if len(p) <= 64 else "data:…" for p in body.photos]}
+    written = step(ctx, "qr_hidden_danger", subject, lambda: loop.report(
+        caller, writes.origin_of(ctx), Owner(uscc, region), name=body.name, grade=body.grade,
+        description=body.description, hazard_factors=body.hazardFactors, deadline=body.deadline,
+        responsible=body.responsible, risk_point=facts.key if facts.label == RISK_POINT else None,
+        source=SELF_INSPECTION, photos=body.photos, raw=raw, prefix="HD-QR"))
     _audit(ctx, "qr_hidden_danger", "ok", 201, subject=f"{HIDDEN_DANGER}/{written.key}",
            details={"tokenId": verified.token_id, "entity": subject, "record": written.record})
+    after(ctx, written)
     return _created(ctx, written, caller.enterprise_level(uscc, region))
 
 
@@ -179,7 +205,7 @@ def file_report(token: str = Path(...), body: ReportIn = Body(...), ctx: Context
     return _created(ctx, written, ctx.scope.level(PUBLIC_REPORT, written.properties))
 
 
-@router.post("/q/{token}/inspections", status_code=201, response_model=CreatedOut,
+@router.post("/q/{token}/inspections", status_code=201, response_model=InspectedOut,
              summary="an inspector records an inspection of the code's enterprise (within the inspector's regions)")
 def record_inspection(token: str = Path(...), body: InspectionIn = Body(...), ctx: Context = CONTEXT) -> dict:
     qr, verified, uscc, region, subject = _enterprise_action(ctx, token, "qr_inspection", "inspections")
@@ -187,18 +213,19 @@ def record_inspection(token: str = Path(...), body: InspectionIn = Body(...), ct
     if caller.role is not Role.INSPECTOR or not caller.covers_region(region):
         raise _deny(ctx, "qr_inspection", "only an inspector whose regions cover the enterprise may record an "
                                           "inspection through its code", subject)
-    day = body.inspectedOn or _today()
-    if day > _today():
-        raise invalid("an inspection cannot be recorded for a future day", "inspectedOn")
-    row = {
-        "id": _new_id("IN"), "inspectedOn": day, "inspectionType": body.inspectionType,
-        "inspectors": (body.inspectors or caller.username or "").strip() or None, "findings": body.findings,
-        "conclusion": body.conclusion, "regionCode": region,
-    }
-    has = ctx.schema.relation_between(ENTERPRISE, INSPECTION).type
-    written = writes.create(ctx, INSPECTION, row, links=[Link(has, (ENTERPRISE, uscc), outgoing=False)],
-                            raw=body.model_dump(mode="json"))
+    inspections = Inspections(ctx.store, photo_store(ctx.request))
+    findings = [Finding(name=d.name, grade=d.grade, description=d.description, deadline=d.deadline,
+                        responsible=d.responsible, risk_point=d.riskPoint) for d in body.dangers]
+    raw = {**body.model_dump(mode="json"), "photos": [p if len(p) <= 64 else "data:…" for p in body.photos]}
+    done = step(ctx, "qr_inspection", subject, lambda: inspections.record(
+        caller, writes.origin_of(ctx), Owner(uscc, region), inspected_on=body.inspectedOn,
+        inspection_type=body.inspectionType, inspectors=body.inspectors, items=body.items, findings=findings,
+        finding_count=body.findings, conclusion=body.conclusion, penalty=body.penalty, photos=body.photos, raw=raw))
+    written = done.inspection
     _audit(ctx, "qr_inspection", "ok", 201, subject=f"{INSPECTION}/{written.key}",
-           details={"tokenId": verified.token_id, "entity": subject, "record": written.record})
-    return _created(ctx, written, caller.enterprise_level(uscc, region))
+           details={"tokenId": verified.token_id, "entity": subject, "record": written.record,
+                    "hiddenDangers": [d.key for d in done.dangers]})
+    after(ctx, written, *done.dangers)
+    seen = caller.enterprise_level(uscc, region)
+    return {**_created(ctx, written, seen), "hiddenDangers": [_created(ctx, d, seen) for d in done.dangers]}
 

@@ -1,0 +1,205 @@
+"""The mobile page behind a code, through the real service: Chinese only (no class, property, relation or
+vocabulary notation in what a person reads), the four colours, the public policy, the panel each
+role gets with the forms its role allows, the stale-placard notice for the enterprise and bureau
+only, the offline assets. (The browser walk-through is tests/test_web_browser.py.)
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+from api_support import E1, E3, assert_error
+
+from riskgraph.api.qr.policy import PublicPolicy
+from riskgraph.graph.values import LOCAL_TZ
+from riskgraph.ontology.model import load_ontology
+from riskgraph.workflows.origin import CLI, Origin
+from riskgraph.workflows.tasks import Tasks
+
+APP: Any = None
+ONTO = load_ontology()
+HTML = {"Accept": "text/html,application/xhtml+xml"}
+
+
+def configure_app(app) -> None:
+    global APP
+    APP = app
+
+
+def store():
+    return APP.state.services.store
+
+
+def internal_names() -> set[str]:
+    """Every name the code uses for the ontology's things: a page must show none of them."""
+    names = set(ONTO.classes) | set(ONTO.properties) | set(ONTO.relationship_types)
+    names |= {r.name for r in ONTO.relations.values()} | {"^" + r.name for r in ONTO.relations.values()}
+    labels: list[str] = [c.label_zh for c in ONTO.classes.values()] + [p.label_zh for p in ONTO.properties.values()]
+    for vocab in ONTO.vocabularies.values():
+        names |= {c.notation for c in vocab.concepts.values() if re.fullmatch(r"[A-Za-z_]{2,}", c.notation)}
+        labels += [c.pref_zh for c in vocab.concepts.values()]
+    # a word the ontology's own Chinese labels use (风险矩阵分析法（LS）, 可能性 L) is the label, not a code
+    in_labels = {w for text in labels for w in re.findall(r"[A-Za-z_]+", text or "")}
+    return names - in_labels
+
+
+INTERNAL = internal_names()
+
+
+class Text(HTMLParser):
+    """What a person reads on a page: text nodes and the visible attributes, no script or style."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        for name, value in attrs:
+            if name in ("placeholder", "title", "alt", "aria-label") and value:
+                self.parts.append(value)
+        if tag == "option":
+            pass  # an option's value is sent, not read: its text is what shows
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def visible(html: str) -> str:
+    parser = Text()
+    parser.feed(html)
+    return " ".join(p.strip() for p in parser.parts if p.strip())
+
+
+def leaks(html: str) -> list[str]:
+    words = re.findall(r"[\^A-Za-z_][\w^.-]*", visible(html))
+    return sorted({w for w in words if w in INTERNAL or w.startswith("^")})
+
+
+def code(api, label: str = "Enterprise", key: str = E1) -> str:
+    r = api.get("admin", f"/qr/{label}/{key}.json")
+    assert r.status_code == 200, r.text
+    return r.json()["token"]
+
+
+def panel(api, user: str, token: str) -> str:
+    r = api.get(user, f"/m/panel/{token}")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/html")
+    return r.text
+
+
+# ---------------------------------------------------------------------- the public page
+def test_the_public_page_is_chinese_coloured_and_sober(api):
+    token = code(api)
+    r = api.get(None, f"/q/{token}", headers=HTML)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    page = r.text
+    text = visible(page)
+    assert leaks(page) == [], leaks(page)
+    assert "石家庄冀中化工有限公司" in text and "安全风险等级（四色）" in text and "红" in text
+    assert "#E02020" in page  # the vocabulary's display colour for 红
+    assert "长安区" in text and "130102" not in text  # a region by its name, not its code
+    assert "危险化学品" in text  # supervisionIndustry HC, by its label
+    # the sober default: registry facts, colour, reporting entry, sign-in — not the hidden dangers
+    assert "氯气储罐区可燃气体报警器失效" not in text and "消防通道堵塞" not in text
+    assert "举报安全隐患" in text and "登录" in text
+    assert 'rel="manifest"' in page and "/m/static/app.js" in page and "cdn" not in page.lower()
+    body = api.get(None, f"/q/{token}").json()  # the JSON scan obeys the same policy
+    assert "summary" in body["dossier"] and "hiddenDangers" not in body["dossier"]["summary"]
+    assert all(i["label"] != "HiddenDanger" for items in body["dossier"].get("relations", {}).values() for i in items)
+
+
+def test_the_public_policy_is_the_bureaus_to_set(api):
+    token = code(api)
+    APP.state.public_policy = PublicPolicy.parse("registry,colour,hiddenDangers")
+    try:
+        text = visible(api.get(None, f"/q/{token}", headers=HTML).text)
+        assert "消防通道堵塞" in text and "举报安全隐患" not in text
+    finally:
+        APP.state.public_policy = PublicPolicy.parse(None)
+    with pytest.raises(ValueError):
+        PublicPolicy.parse("registry,everything")
+
+
+@pytest.mark.parametrize("label,key", [("RiskPoint", "RP1"), ("Shelter", "SH1"), ("Supply", "SU1"),
+                                       ("NaturalDisasterRiskPoint", "NDP1"), ("RescueTeam", "RT1")])
+def test_every_kind_of_code_gets_a_chinese_page(api, label, key):
+    token = code(api, label, key)
+    for user in (None, "admin"):
+        page = api.get(user, f"/q/{token}", headers=HTML).text
+        assert leaks(page) == [], (label, user, leaks(page))
+        assert ONTO.classes[label].label_zh in visible(page)
+
+
+# ---------------------------------------------------------------------- panels per role
+def test_the_enterprise_panel_offers_its_own_work(api):
+    Tasks(store()).generate(Origin(actor=None, role="admin", channel=CLI, endpoint="test"), E1,
+                            dt.datetime.now(LOCAL_TZ).date())
+    html = panel(api, "ent.e1", code(api))
+    text = visible(html)
+    assert leaks(html) == [], leaks(html)
+    assert "已登录" in text and "今日隐患排查" in text and "隐患治理" in text and "上报隐患" in text
+    assert "风险分析" in text and "更新风险分析" in text and "发布今日承诺" in text
+    assert "氯气储罐区可燃气体报警器失效" in text  # its own hidden dangers, at its level
+    assert 'data-url="/hidden-dangers/HD1/rectification"' in html  # HD1 is RECTIFYING: it may submit
+    assert 'data-url="/hidden-dangers/HD1/accept"' not in html     # a 重大隐患: not its to accept
+    assert "记录执法检查" not in text
+
+
+def test_the_inspector_panel_offers_acceptance_and_inspection(api):
+    html = panel(api, "insp.sjz", code(api))
+    text = visible(html)
+    assert leaks(html) == [], leaks(html)
+    assert 'data-url="/hidden-dangers/HD2/accept"' in html  # HD2 was submitted (RECTIFIED)
+    assert "记录执法检查" in text and "上报隐患" not in text and "今日隐患排查" not in text
+    other = visible(panel(api, "insp.ts", code(api)))  # outside its region: the public's view
+    assert "隐患治理" not in other and "记录执法检查" not in other
+
+
+def test_fragments_history_and_analysis(api):
+    r = api.get("insp.sjz", "/m/history/HD2")
+    assert r.status_code == 200 and leaks(r.text) == []
+    assert "导入" in visible(r.text) or "已整改" in visible(r.text)
+    with api.client("ent.e1") as c:
+        assert c.put("/risk-points/RP1/analysis", json={"method": "LEC", "likelihood": 3, "exposure": 6,
+                                                        "consequence": 40}).status_code == 200
+    r = api.get("insp.sjz", "/m/analysis/RP1")
+    assert r.status_code == 200 and leaks(r.text) == [], leaks(r.text)
+    text = visible(r.text)
+    assert "第1版" in text and "较上一版" in text and "可能性" in text
+    assert_error(api.get("insp.ts", "/m/analysis/RP1"), 403)
+    assert_error(api.get(None, "/m/history/HD2"), 401)
+
+
+def test_a_renamed_enterprise_sees_the_new_placard_notice_the_public_does_not(api):
+    token = code(api, "Enterprise", E3)
+    name = store().get_node("Enterprise", E3)["name"]
+    store().upsert_nodes("Enterprise", [{"uscc": E3, "name": "石家庄长安新材料有限公司"}])
+    try:
+        assert "更换新码牌" not in visible(api.get(None, f"/q/{token}", headers=HTML).text)
+        assert "更换新码牌" in visible(panel(api, "insp.sjz", token))
+    finally:
+        store().upsert_nodes("Enterprise", [{"uscc": E3, "name": name}])
+
+
+# ---------------------------------------------------------------------- offline assets
+def test_assets_and_service_worker_are_served_by_the_service(api):
+    for name, kind in (("app.js", "javascript"), ("app.css", "text/css"), ("icon.svg", "svg"), ("manifest.webmanifest", "json")):
+        r = api.get(None, f"/m/static/{name}")
+        assert r.status_code == 200 and kind in r.headers["content-type"], name
+    sw = api.get(None, "/sw.js")
+    assert sw.status_code == 200 and sw.headers["service-worker-allowed"] == "/"
+    assert "caches" in sw.text
+    assert_error(api.get(None, "/m/static/../../pyproject.toml"), 404)
+    assert_error(api.get(None, "/m/static/secret.txt"), 404)

@@ -1,0 +1,77 @@
+"""Who may move an enterprise's safety work on, and the refusals the workflows raise.
+
+The workflows take the caller as the API knows it (`riskgraph.api.access.Caller`: role, account,
+enterprise, regions); the command line builds the same caller from an account. Two questions
+decide every permission:
+
+- the **owner**: the enterprise's own account (role enterprise, its USCC);
+- the **bureau**: an inspector whose regions cover the enterprise's region, or an admin.
+
+Analysts read everything and write nothing here; the public files reports through a code only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from riskgraph.api.access import Caller, Role
+from riskgraph.ontology.model import Disclosure
+
+
+class WorkflowError(Exception):
+    """A step refused before anything was written. `status` is the HTTP status it answers with."""
+
+    status = 422
+    code = "invalid"
+
+    def __init__(self, message: str, field: str | None = None, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code is not None:
+            self.code = code
+
+
+class Denied(WorkflowError):
+    """The caller may not take this step (403; 401 for the anonymous public)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class WrongState(WorkflowError):
+    """The step does not apply to the thing as it is now (409): it moved on, or never got there."""
+
+    status = 409
+    code = "wrong_state"
+
+
+class Missing(WorkflowError):
+    status = 404
+    code = "not_found"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The enterprise something belongs to, and the region its bureau is judged by."""
+
+    uscc: str
+    region: str | None
+    name: str | None = None
+
+
+def is_owner(caller: Caller, owner: Owner) -> bool:
+    return caller.role is Role.ENTERPRISE and caller.uscc == owner.uscc
+
+
+def is_bureau(caller: Caller, owner: Owner) -> bool:
+    return caller.role is Role.ADMIN or (caller.role is Role.INSPECTOR and caller.covers_region(owner.region))
+
+
+def level(caller: Caller, owner: Owner) -> Disclosure:
+    """The disclosure level the caller reads this enterprise's things at."""
+    return caller.enterprise_level(owner.uscc, owner.region)
+
+
+def require(allowed: bool, caller: Caller, message: str) -> None:
+    if not allowed:
+        raise Denied(message, code="unauthorized" if caller.anonymous else "forbidden")
