@@ -5,8 +5,10 @@ from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 
 from riskgraph.api.deps import CONTEXT, Context
+from riskgraph.api.models import ColourOut, Out
 from riskgraph.api.routes.common import region_param, scope_condition
 from riskgraph.api.schema import ENTERPRISE
 from riskgraph.ontology.model import Disclosure
@@ -16,7 +18,37 @@ from riskgraph.reasoning.models.config import load_config
 router = APIRouter(tags=["enterprises"])
 
 
-@router.get("/focus-inspections",
+class FocusEnterprise(Out):
+    uscc: str
+    name: str | None
+    score: float | None = Field(description="the 应急〔2018〕19号 rating score as assessed")
+    scoreMin: float | None = Field(description="the lowest score the points not assessed allow")
+    ratingColour: str | None
+    officialColour: ColourOut
+    secondaryColour: ColourOut
+    autoRed: list[str] = Field(description="the automatic-red rules that apply")
+    reasons: list[str] = Field(description="why to inspect first, in words (Chinese)")
+    computedAt: str | None
+    asOf: str | None
+    assessment: str | None = Field(description="the Assessment node the entry comes from")
+
+
+class FocusCounty(Out):
+    county: str
+    countyName: str | None
+    total: int = Field(description="enterprises listed for the county before the per-county cut")
+    enterprises: list[FocusEnterprise]
+
+
+class FocusList(Out):
+    method: str
+    methodVersion: str
+    below: float
+    total: int
+    counties: list[FocusCounty] = Field(description="counties, most urgent first")
+
+
+@router.get("/focus-inspections", response_model=FocusList,
             summary="重点监管: per county, the enterprises whose 应急〔2018〕19号 rating is below the threshold or "
                     "automatically 红, most urgent first, with the reasons")
 def get_focus_inspections(

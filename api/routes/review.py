@@ -40,7 +40,8 @@ class ReviewItemOut(BaseModel):
     subjectKey: str
     writtenName: str | None = None
     writtenUscc: str | None = None
-    writtenFields: dict[str, Any] = Field(default_factory=dict)
+    writtenFields: dict[str, Any] = Field(default_factory=dict, description="the record's fields used for matching "
+                                          "(authority region, address, legal representative, phone, licence)")
     regionCode: str | None = None
     reason: str | None = None
     candidates: list[MatchCandidate] = Field(default_factory=list)
