@@ -105,6 +105,8 @@ class EnterprisePortrait(ViewNodeOut):
     recommendations: list[ViewNodeOut] = Field(description="stored recommendations (written by `riskgraph assess`), "
                                                            "the subject's own first, best first")
     summary: EnterpriseSummary
+    scoreProvenance: dict[str, Any] = Field(description="when each score was computed and from which data")
+    colours: dict[str, Any] = Field(description="the official colour, the secondary one, and which method chose it")
 
 
 class RiskPointPortrait(ViewNodeOut):
