@@ -37,6 +37,7 @@ from riskgraph.api.routes import (
 from riskgraph.api.schema import Schema
 from riskgraph.api.settings import Settings
 from riskgraph.api.users import UserStore
+from riskgraph.graph.values import warm_up_search
 from riskgraph.ontology.model import load_ontology
 
 log = logging.getLogger("riskgraph.api")
@@ -97,6 +98,7 @@ def _open_services(settings: Settings) -> Services:
                           minutes=settings.token_minutes)
     audit = AuditLog(settings.audit_db)
     store = graph.connect(settings.store_url)
+    warm_up_search()
     return Services(settings=settings, store=store, onto=onto, schema=schema, users=users, tokens=tokens, audit=audit)
 
 
