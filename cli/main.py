@@ -233,7 +233,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     console.print(f"serving {graph.redact(args.graph or graph.default_url())} on http://{args.host}:{args.port} "
                   f"(API docs at /docs)")
-    serve(args.graph, host=args.host, port=args.port)
+    serve(args.graph, host=args.host, port=args.port, workers=args.workers)
     return 0
 
 
@@ -290,6 +290,16 @@ def _timeout_ms(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of milliseconds") from None
     if not 1 <= value <= MAX_TIMEOUT_MS:
         raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_TIMEOUT_MS:,} ms, not {value}")
+    return value
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
 
 
@@ -357,6 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("serve", cmd_serve, "serve the HTTP API and pages")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=_workers, default=1,
+                   help="API processes sharing the port and the store (default 1; about one per core)")
     from riskgraph.api.users import add_user_commands
     from riskgraph.cli.focus import add_focus_commands
     from riskgraph.cli.maintenance import add_maintenance_commands
