@@ -39,6 +39,7 @@ from riskgraph.api.routes.selfservice import router as selfservice
 from riskgraph.api.schema import Schema
 from riskgraph.api.settings import Settings
 from riskgraph.api.users import UserStore
+from riskgraph.graph.values import warm_up_search
 from riskgraph.ontology.model import load_ontology
 from riskgraph.web.routes import router as web_pages
 
@@ -103,6 +104,7 @@ def _open_services(settings: Settings) -> Services:
                           minutes=settings.token_minutes)
     audit = AuditLog(settings.audit_db)
     store = graph.connect(settings.store_url)
+    warm_up_search()
     return Services(settings=settings, store=store, onto=onto, schema=schema, users=users, tokens=tokens, audit=audit)
 
 

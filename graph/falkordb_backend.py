@@ -1,10 +1,11 @@
 """FalkorDB backend: the embedded default (our own managed server) and remote FalkorDB servers."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import falkordb
@@ -191,6 +192,15 @@ class FalkorStore(GraphStore):
             return self._db.connection.execute_command(*args)
         except redis.exceptions.ResponseError as exc:
             raise _translate(exc, read_only=False) from None
+
+    @contextlib.contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        if self._server is None:
+            with super().bulk_load():
+                yield
+            return
+        with self._server.bulk_load():
+            yield
 
     def compact(self) -> None:
         """Rewrite the append-only log so the next start loads a snapshot, not every write."""

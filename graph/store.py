@@ -6,6 +6,7 @@ in the openCypher subset both understand.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from abc import ABC, abstractmethod
@@ -107,6 +108,15 @@ class GraphStore(ABC):
 
     def compact(self) -> None:  # noqa: B027 -- an optional hook: backends with nothing to tidy keep it
         """After a bulk load: let the backend tidy its storage (the embedded store rewrites its log)."""
+
+    @contextlib.contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Around a bulk load: the backend may trade per-write durability for speed inside the
+        block; it compacts at the end and restores durability (see EmbeddedServer.bulk_load)."""
+        try:
+            yield
+        finally:
+            self.compact()
 
     def __enter__(self) -> GraphStore:
         return self

@@ -65,6 +65,11 @@ def _jieba():
     return jieba
 
 
+def warm_up_search() -> None:
+    """Load jieba's dictionary now (≈1 s) rather than inside the first search a user waits on."""
+    _jieba().initialize()
+
+
 def search_tokens(text: str) -> str:
     """jieba search-mode tokens, space-joined: what the full-text indexes are built on."""
     words = (w.strip() for w in _jieba().cut_for_search(text))

@@ -26,6 +26,8 @@ SHAPES_FILE = "shapes.ttl"
 #: Companion property suffixes the store adds beside a declared property.
 TIME_SUFFIX = "Ms"
 TOKENS_SUFFIX = "Tokens"
+#: bound on remembered (label, property) disclosure answers, should odd names ever flow in
+_MAX_REMEMBERED = 100_000
 
 
 class Disclosure(IntEnum):
@@ -195,6 +197,10 @@ class Ontology:
         self.relations = self._read_relations()
         self.vocabularies = self._read_vocabularies()
         self._by_type = {r.type: r for r in self.relations.values()}
+        # Per-label answers, filled on first use: the model never changes after construction, and
+        # the API asks these for every property of every node it returns.
+        self._props_of: dict[str, dict[str, PropertyDef]] = {}
+        self._disclosure: dict[tuple[str, str], Disclosure] = {}
 
     # ------------------------------------------------------------------ reading
     def _local(self, iri: Node) -> str:
@@ -387,9 +393,15 @@ class Ontology:
         return ancestor in self.ancestors(label)
 
     def properties_of(self, label: str) -> dict[str, PropertyDef]:
-        """Properties a node of this class may carry: its own, its ancestors', and the shared ones."""
-        lineage = set(self.ancestors(label))
-        return {n: p for n, p in self.properties.items() if p.domain is None or p.domain in lineage}
+        """Properties a node of this class may carry: its own, its ancestors', and the shared ones.
+
+        Computed once per label; the dict is shared, so callers must not change it."""
+        props = self._props_of.get(label)
+        if props is None:
+            lineage = set(self.ancestors(label))
+            props = {n: p for n, p in self.properties.items() if p.domain is None or p.domain in lineage}
+            self._props_of[label] = props
+        return props
 
     def stored_names(self, label: str | None = None) -> set[str]:
         """Property names a node (of `label`, or of any class) may carry in the store: the declared
@@ -408,12 +420,19 @@ class Ontology:
         """Level of a stored property; companions (…Ms, …Tokens) follow their base property.
 
         Anything the ontology does not declare is internal: unknown data is never shown by default.
+        Remembered per (label, property) name; names come from the store, so the table stays small.
         """
-        props = self.properties_of(label)
-        for name in (prop, _strip_suffix(prop, TIME_SUFFIX), _strip_suffix(prop, TOKENS_SUFFIX)):
-            if name in props:
-                return props[name].disclosure
-        return Disclosure.INTERNAL
+        level = self._disclosure.get((label, prop))
+        if level is None:
+            level = Disclosure.INTERNAL
+            props = self.properties_of(label)
+            for name in (prop, _strip_suffix(prop, TIME_SUFFIX), _strip_suffix(prop, TOKENS_SUFFIX)):
+                if name in props:
+                    level = props[name].disclosure
+                    break
+            if len(self._disclosure) < _MAX_REMEMBERED:
+                self._disclosure[(label, prop)] = level
+        return level
 
     def visible(self, label: str, values: Mapping[str, Any], level: Disclosure) -> dict[str, Any]:
         """The subset of a node's properties that `level` may see."""

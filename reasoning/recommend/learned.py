@@ -157,17 +157,35 @@ class NeighbourModel:
             c = self._ctx.transform(contexts)
         return normalize(sparse.hstack([t, c * self.context_weight]).tocsr())
 
+    def _candidates(self, sims: sparse.csr_matrix, qi: int, m: int) -> tuple[Mapping[int, float], list[int]]:
+        """The query's similarities and its best `m` examples (and any tied with the m-th), best first,
+        ties by example order — what a full stable argsort of the dense row gave, without sorting
+        every example for every query (that made the recommender quadratic in practice)."""
+        start, end = sims.indptr[qi], sims.indptr[qi + 1]
+        idx, val = sims.indices[start:end], sims.data[start:end]
+        if self.min_similarity <= 0:  # zero-similarity examples qualify too: the dense path
+            dense = np.zeros(sims.shape[1])
+            dense[idx] = val
+            return dict(enumerate(dense.tolist())), [int(j) for j in np.argsort(-dense, kind="stable")]
+        keep = val >= self.min_similarity
+        idx, val = idx[keep], val[keep]
+        if len(val) > m:
+            threshold = np.partition(val, len(val) - m)[len(val) - m]
+            top = val >= threshold
+            idx, val = idx[top], val[top]
+        order = np.lexsort((idx, -val))
+        return dict(zip(idx.tolist(), val.tolist(), strict=True)), [int(idx[o]) for o in order]
+
     def score(self, queries: Sequence[DangerFeatures], *, exclude: Mapping[str, set[str]] | None = None,
               ) -> list[LearnedScores]:
         """Scores per query; `exclude[query id]` names example dangers it may not use (itself, in production)."""
         if not self.examples or not queries:
             return [LearnedScores() for _ in queries]
-        sims = (self._encode(queries) @ self._matrix.T).toarray()
+        sims = (self._encode(queries) @ self._matrix.T).tocsr()  # sparse: most pairs share no token
         out = []
         for qi, q in enumerate(queries):
-            row = sims[qi]
             banned = (exclude or {}).get(q.id, set()) | {q.id}
-            order = np.argsort(-row, kind="stable")
+            row, order = self._candidates(sims, qi, self.k + len(banned))
             picked: list[int] = []
             for j in order:
                 if len(picked) >= self.k or row[j] < self.min_similarity:

