@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl
 
 from riskgraph.api.errors import ApiError, error_response
 from riskgraph.api.qr.ratelimit import TokenBucket
+from riskgraph.ontology.errors import RiskGraphError
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -240,7 +241,7 @@ class Edge:
 
 
 # ---------------------------------------------------------------------- the middleware
-class _TooLarge(Exception):
+class _TooLarge(RiskGraphError):
     pass
 
 

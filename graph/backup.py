@@ -30,6 +30,7 @@ from typing import IO, Any
 from riskgraph.graph.connect import redact
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore, StoreError
+from riskgraph.ontology.errors import RiskGraphError
 
 FORMAT = "riskgraph-dump"
 VERSION = 1
@@ -38,7 +39,7 @@ WRITE_BATCH = 2_000
 _MOD = 2**256
 
 
-class BackupError(RuntimeError):
+class BackupError(RiskGraphError, RuntimeError):
     """A dump that cannot be read or restored, or a copy that does not match; the message says why."""
 
 

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from riskgraph.ontology.errors import RiskGraphError
 from riskgraph.ontology.model import Ontology
 
 #: distinct statements remembered as checked, per ontology (statements are built from a finite set
@@ -59,7 +60,7 @@ _KEYWORDS = frozenset("""
 _BLOCK_WORDS = frozenset({"call", "exists", "count", "collect"})
 
 
-class CypherNameError(ValueError):
+class CypherNameError(RiskGraphError, ValueError):
     """A statement names a label, relationship type or property the ontology does not declare."""
 
     def __init__(self, problems: list[str], query: str) -> None:

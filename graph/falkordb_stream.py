@@ -15,10 +15,12 @@ from typing import Any
 import redis
 from redis.exceptions import ResponseError
 
+from riskgraph.ontology.errors import RiskGraphError
+
 _CHUNK = 64 * 1024
 
 
-class Deadline(Exception):
+class Deadline(RiskGraphError):
     """The reply did not arrive within the time left."""
 
 

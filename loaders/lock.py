@@ -18,12 +18,13 @@ from pathlib import Path
 
 from riskgraph.graph.connect import default_data_dir, redact
 from riskgraph.graph.store import GraphStore
+from riskgraph.ontology.errors import RiskGraphError
 
 LOCK_NAME = "load.lock"
 _POLL_S = 0.2
 
 
-class LoadLocked(RuntimeError):
+class LoadLocked(RiskGraphError, RuntimeError):
     """Another load holds the store's load lock; the message names it."""
 
 

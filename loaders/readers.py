@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from riskgraph.loaders.normalise.errors import RowError
+from riskgraph.ontology.errors import RiskGraphError
 
 #: Encodings tried, in order, when the mapping says "auto".
 CANDIDATE_ENCODINGS = ("utf-8", "gb18030")
@@ -34,7 +35,7 @@ class SourceRow:
     flags: list[str] = field(default_factory=list)
 
 
-class SourceFileError(RuntimeError):
+class SourceFileError(RiskGraphError, RuntimeError):
     """The file as a whole cannot be read (corrupt workbook, a header without a required column).
     The message names the file; the load goes on with the other files."""
 

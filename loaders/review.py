@@ -25,13 +25,14 @@ from riskgraph.loaders.mapping import EnterpriseSpec, FileSpec, load_mappings
 from riskgraph.loaders.matching.records import Query
 from riskgraph.loaders.resolve import LINK, EnterpriseIndex, Resolution, record_query
 from riskgraph.ontology.anchors import DERIVED_FROM, ENTERPRISE, REGION_CODE, REVIEW_ITEM, REVIEWS, SOURCE_RECORD
+from riskgraph.ontology.errors import RiskGraphError
 from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX, load_ontology
 
 OPEN, LINKED, REJECTED = "open", "linked", "rejected"
 STATUSES = (OPEN, LINKED, REJECTED)
 
 
-class ReviewError(ValueError):
+class ReviewError(RiskGraphError, ValueError):
     """A review action that cannot be done; `kind` is not_found, conflict or invalid."""
 
     def __init__(self, kind: str, message: str) -> None:

@@ -8,13 +8,14 @@ import httpx
 
 from riskgraph.notify.channels import Channel
 from riskgraph.notify.outbox import Delivery
+from riskgraph.ontology.errors import RiskGraphError
 
 USER_AGENT = "RiskGraph-Notify/1.0"
 #: HTTP statuses worth another attempt: time-outs, rate limits, the receiver's own failures
 TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
-class DeliveryError(Exception):
+class DeliveryError(RiskGraphError):
     """An attempt that failed: `transient` ones are retried with backoff, the others go to dead letters."""
 
     def __init__(self, message: str, *, transient: bool, retry_after: float | None = None) -> None:

@@ -27,6 +27,7 @@ from urllib.parse import urlparse
 from riskgraph.api.access import region_prefix
 from riskgraph.api.sqlite import connection, initialise
 from riskgraph.graph.connect import default_data_dir
+from riskgraph.ontology.errors import RiskGraphError
 
 CHANNELS_FILE = "channels.sqlite3"
 KINDS = ("webhook", "wechat", "mobile")
@@ -57,7 +58,7 @@ CREATE TABLE IF NOT EXISTS bindings (
 """
 
 
-class ChannelError(ValueError):
+class ChannelError(RiskGraphError, ValueError):
     """A channel that cannot be configured as asked; the message says why."""
 
 

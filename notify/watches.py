@@ -23,6 +23,7 @@ from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.notify import outbox
 from riskgraph.notify.channels import WEB, ChannelRegistry
+from riskgraph.ontology.errors import RiskGraphError
 from riskgraph.ontology.model import Disclosure
 
 SUBSCRIPTION = "Subscription"
@@ -30,7 +31,7 @@ SUBSCRIPTION = "Subscription"
 TARGETS = {"enterprise": "Enterprise", "riskPoint": "RiskPoint", "region": "Region"}
 
 
-class WatchError(ValueError):
+class WatchError(RiskGraphError, ValueError):
     """A subscription that cannot be made; the message says why."""
 
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from riskgraph.ontology.errors import RiskGraphError
 from riskgraph.ontology.model import Ontology, load_ontology
 
 
-class AnchorError(RuntimeError):
+class AnchorError(RiskGraphError, RuntimeError):
     """The ontology lacks a class, relationship, property or concept the code is built on."""
 
 

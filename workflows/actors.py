@@ -14,10 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from riskgraph.api.access import Caller, Role
+from riskgraph.ontology.errors import RiskGraphError
 from riskgraph.ontology.model import Disclosure
 
 
-class WorkflowError(Exception):
+class WorkflowError(RiskGraphError):
     """A step refused before anything was written. `status` is the HTTP status it answers with."""
 
     status = 422

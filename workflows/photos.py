@@ -28,6 +28,7 @@ from PIL import Image, UnidentifiedImageError
 
 from riskgraph.api.sqlite import connection, initialise
 from riskgraph.graph.values import LOCAL_TZ
+from riskgraph.ontology.errors import RiskGraphError
 
 DB_FILE = "photos.sqlite3"
 DIR = "photos"
@@ -65,7 +66,7 @@ CREATE TABLE IF NOT EXISTS attachments (
 """
 
 
-class PhotoError(ValueError):
+class PhotoError(RiskGraphError, ValueError):
     """A photo refused: `code` is too_large, unsupported_type, unreadable or not_found."""
 
     def __init__(self, code: str, message: str) -> None:

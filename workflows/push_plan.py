@@ -19,6 +19,7 @@ from riskgraph.api.users import UserStore
 from riskgraph.graph.store import GraphStore
 from riskgraph.notify.channels import KINDS, WEB, ChannelRegistry
 from riskgraph.notify.outbox import NewDelivery, idempotency_key
+from riskgraph.ontology.errors import RiskGraphError
 from riskgraph.reasoning.warnings.rules import Rules, colour_rank
 
 RECIPIENT_KINDS = ("enterprise", "person", "bureau", "webhook")
@@ -27,7 +28,7 @@ BUREAU_NAME = {"COUNTY": "县级应急管理局", "CITY": "市级应急管理局
 BUREAU_SUFFIX = {"COUNTY": "应急管理局", "CITY": "应急管理局", "PROVINCE": "应急管理厅"}
 
 
-class PlanError(ValueError):
+class PlanError(RiskGraphError, ValueError):
     """A plan that cannot be used; the message says which recipient and why."""
 
 

@@ -11,11 +11,12 @@ from typing import Any
 from riskgraph.graph.export import node_iri, to_rdf
 from riskgraph.graph.subgraph import NodeRef, Subgraph
 from riskgraph.graph.values import PropertyValueError, encode_properties
+from riskgraph.ontology.errors import RiskGraphError
 from riskgraph.ontology.model import RG, Ontology, PropertyDef, RelationDef
 from riskgraph.ontology.validate import validate
 
 
-class WriteError(ValueError):
+class WriteError(RiskGraphError, ValueError):
     """A write the ontology refuses; nothing was written. `code` says why, `field` names the property
     (or `links`) at fault."""
 

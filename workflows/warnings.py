@@ -30,6 +30,7 @@ from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ, encode_properties
 from riskgraph.notify import outbox
 from riskgraph.notify.channels import ChannelRegistry
+from riskgraph.ontology.errors import RiskGraphError
 from riskgraph.reasoning.warnings import Candidate, Rules, evaluate, load_rules
 from riskgraph.reasoning.warnings.read import read_facts
 from riskgraph.reasoning.warnings.rules import colour_rank, max_colour
@@ -57,7 +58,7 @@ ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
-class WarningError(Exception):
+class WarningError(RiskGraphError):
     """A workflow step that cannot be done: `code` is not_found, forbidden, conflict or invalid."""
 
     def __init__(self, code: str, message: str, details: Any = None) -> None:
