@@ -24,7 +24,7 @@ from riskgraph.api.app import create_app
 from riskgraph.api.users import create_user
 
 PASSWORD = "correct-horse-battery-staple"
-TODAY = dt.date.today()
+TODAY = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()  # the service's day (+08:00), not the machine's
 
 
 def days_ago(n: int) -> str:

@@ -56,7 +56,8 @@ def test_a_hidden_danger_filed_through_a_code_names_who_when_and_where(api):
                                                "hazardFactors": [], "deadline": None, "responsible": None, "photos": []}
     assert changes(key) == {"name": "液氯储罐区围堰破损", "grade": "MAJOR", "state": "REPORTED",
                             "foundOn": record["loadedAt"][:10], "regionCode": "130102", "reportSource": "企业自查",
-                            "handledBy": "ent.e1", "stateChangedAt": record["loadedAt"]}
+                            "handledBy": "ent.e1", "stateChangedAt": record["loadedAt"],
+                            "revision": 1}  # the loop's compare-and-set counter starts at 1
     # the audit entry of the same request names the record
     audit = api.get("admin", "/admin/audit", params={"action": "qr_hidden_danger", "subject": f"HiddenDanger/{key}"}).json()
     [entry] = audit["items"]
