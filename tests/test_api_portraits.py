@@ -48,7 +48,8 @@ def test_enterprise_portrait_in_one_call(api):
     assert body["assessments"][0]["properties"]["components"] == {"inspections": 10.0, "hiddenDangers": 30.0}
     assert {n["key"] for n in rel["^assesses"]} == {"AS-E1-new", "AS-E1-old"}
     assert body["recommendations"] == []
-    assert body["summary"]["hiddenDangers"] == {"total": 2, "open": 1, "overdue": 1, "major": 1, "majorOverdue": 1}
+    assert body["summary"]["hiddenDangers"] == {"total": 2, "open": 1, "overdue": 1, "major": 1, "majorOverdue": 1,
+                                                 "byState": {"RECTIFIED": 1, "RECTIFYING": 1}}
     assert body["summary"]["counts"]["hasHiddenDanger"] == 2
 
 
