@@ -381,7 +381,8 @@ class ReviewService:
             if not said and node.get(prop) == current.get(prop):
                 self.store.execute(
                     f"MATCH (e:{ident(ENTERPRISE)} {{{ekey}: $u}}) "
-                    + " ".join(f"SET e.{ident(p)} = null" for p in (prop, prop + TIME_SUFFIX, prop + TOKENS_SUFFIX)),
+                    + " ".join(f"SET e.{ident(p)} = null" for p in (prop, prop + TIME_SUFFIX, prop + TOKENS_SUFFIX)
+                               if p in self.onto.stored_names(ENTERPRISE)),  # only the companions it has
                     {"u": uscc})
             disagreeing = [v for v in said if encode_properties(self.onto, ENTERPRISE, {prop: v}).get(prop) != node.get(prop)]
             if not disagreeing:
