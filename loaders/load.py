@@ -127,8 +127,10 @@ def load_directory(store: GraphStore, root: Path, *, today: dt.date | None = Non
     manifest = manifest or {}
     province = province or (manifest.get("province") or {}).get("code", "")[:2] or None
     stated_today = manifest.get("exportedOn")
-    today = today or (dt.date.fromisoformat(stated_today) if stated_today else dt.date.today())
     now = dt.datetime.now(tz=LOCAL_TZ).replace(microsecond=0)
+    # the service's day (+08:00), not the machine's: between 00:00 and 08:00 in China a UTC machine is
+    # still on yesterday, and a row dated today would read as lying in the future
+    today = today or (dt.date.fromisoformat(stated_today) if stated_today else now.date())
     load_id = make_load_id(root, steps, now)
     with bound(LOAD_ID, load_id):
         return _load(store, root, steps, load_id, now, today, province, progress)

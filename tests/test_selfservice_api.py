@@ -267,10 +267,15 @@ def test_tasks_are_generated_listed_and_recorded(api):
     assert after["summary"]["done"] >= 1
 
 
-def test_a_check_that_finds_a_hidden_danger_files_it_into_the_loop(api):
+def weekly_task() -> None:
+    """TK-W1: a weekly check of CM1 (as a source system exports it), 40 days old — idempotent."""
     store().upsert_nodes("InspectionTask", [{"id": "TK-W1", "name": "检查储罐液位计", "frequency": "WEEKLY",
                                               "activeFrom": (TODAY - dt.timedelta(days=40)).isoformat()}])
     store().upsert_relationships("CHECKED_BY", [{"from": "CM1", "to": "TK-W1"}])
+
+
+def test_a_check_that_finds_a_hidden_danger_files_it_into_the_loop(api):
+    weekly_task()
     listed = api.get("ent.e1", f"/enterprises/{E1}/tasks").json()
     weekly = next(t for t in listed["tasks"] if t["task"] == "TK-W1")
     assert weekly["period"].startswith(str(TODAY.isocalendar()[0])) and "-W" in weekly["period"]
@@ -290,7 +295,15 @@ def test_a_check_that_finds_a_hidden_danger_files_it_into_the_loop(api):
 
 
 def test_lapsed_checks_and_the_loop_show_on_the_portrait_and_feed_the_rating(api):
-    """(after the two task tests: TK-W1 is weekly, 40 days old, with one record this week)"""
+    """Builds what it reads (also when run alone): TK-CM1 (daily, generated today), TK-W1 (weekly, 40 days
+    old), a reported and a closed danger — the tests above leave the same behind, so nothing is doubled."""
+    Tasks(store()).generate(origin(), E1, TODAY)  # once: [] when the task test made it
+    weekly_task()
+    report(api)
+    closed = report(api, name="安全出口指示灯不亮")
+    go(api, "ent.e1", closed, "rectification", {"description": "更换指示灯"})
+    go(api, "ent.e1", closed, "accept", {"note": "自行验收合格"})
+    go(api, "ent.e1", closed, "close", {"note": "销号"})
     body = api.get("ent.e1", f"/enterprises/{E1}").json()
     checks = body["summary"]["checks"]
     assert checks["tasks"] >= 2 and checks["lapsed"] >= 4 and checks["window"] == 30
