@@ -3,7 +3,8 @@
 At a phone's viewport the test opens the scan page, signs in as the enterprise, reports a hidden
 danger with a photo, submits its rectification with another, signs out, signs in as the inspector of
 the region and accepts it — checking the store after each step, saving a screenshot of each
-(artifacts/browser/, gitignored) and failing on any console error or uncaught page error.
+(artifacts/browser/, gitignored) and failing on any console error or uncaught page error, and on any
+internal name (class, property, relation, vocabulary notation) in the text the browser shows.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 from api_support import E1, PASSWORD
 from PIL import Image
+from web_support import leaks_in
 
 from riskgraph.workflows.photos import GPS_IFD
 
@@ -77,6 +79,10 @@ def test_a_phone_reports_rectifies_and_the_inspector_accepts(api, shots, tmp_pat
 
         def shot(step: str) -> None:
             page.screenshot(path=str(shots / f"{step}.png"), full_page=True)
+            # what the browser shows after the page's scripts ran: Chinese labels, no internal name or code
+            found = leaks_in(page.inner_text("body"))
+            if found:
+                problems.append(f"{step}: internal names on the page {found}")
 
         def sign_in(user: str) -> None:
             page.locator("#signin-box summary").click()

@@ -6,12 +6,11 @@ only, the offline assets. (The browser walk-through is tests/test_web_browser.py
 from __future__ import annotations
 
 import datetime as dt
-import re
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 from api_support import E1, E3, assert_error
+from web_support import leaks, visible
 
 from riskgraph.api.qr.policy import PublicPolicy
 from riskgraph.graph.values import LOCAL_TZ
@@ -31,59 +30,6 @@ def configure_app(app) -> None:
 
 def store():
     return APP.state.services.store
-
-
-def internal_names() -> set[str]:
-    """Every name the code uses for the ontology's things: a page must show none of them."""
-    names = set(ONTO.classes) | set(ONTO.properties) | set(ONTO.relationship_types)
-    names |= {r.name for r in ONTO.relations.values()} | {"^" + r.name for r in ONTO.relations.values()}
-    labels: list[str] = [c.label_zh for c in ONTO.classes.values()] + [p.label_zh for p in ONTO.properties.values()]
-    for vocab in ONTO.vocabularies.values():
-        names |= {c.notation for c in vocab.concepts.values() if re.fullmatch(r"[A-Za-z_]{2,}", c.notation)}
-        labels += [c.pref_zh for c in vocab.concepts.values()]
-    # a word the ontology's own Chinese labels use (风险矩阵分析法（LS）, 可能性 L) is the label, not a code
-    in_labels = {w for text in labels for w in re.findall(r"[A-Za-z_]+", text or "")}
-    return names - in_labels
-
-
-INTERNAL = internal_names()
-
-
-class Text(HTMLParser):
-    """What a person reads on a page: text nodes and the visible attributes, no script or style."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
-            self._skip += 1
-        for name, value in attrs:
-            if name in ("placeholder", "title", "alt", "aria-label") and value:
-                self.parts.append(value)
-        if tag == "option":
-            pass  # an option's value is sent, not read: its text is what shows
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style"):
-            self._skip -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
-def visible(html: str) -> str:
-    parser = Text()
-    parser.feed(html)
-    return " ".join(p.strip() for p in parser.parts if p.strip())
-
-
-def leaks(html: str) -> list[str]:
-    words = re.findall(r"[\^A-Za-z_][\w^.-]*", visible(html))
-    return sorted({w for w in words if w in INTERNAL or w.startswith("^")})
 
 
 def code(api, label: str = "Enterprise", key: str = E1) -> str:
