@@ -66,4 +66,8 @@ def leaks(html: str) -> list[str]:
 def leaks_in(text: str) -> list[str]:
     """The internal names in a text a person reads (a class, property, relation or notation; ^relation)."""
     words = re.findall(r"[\^A-Za-z_][\w^.-]*", text)
-    return sorted({w for w in words if w in INTERNAL or w.startswith("^")})
+    return sorted({w for w in words if w in INTERNAL or w.startswith("^") or MACHINE_ID.fullmatch(w)})
+
+
+#: a machine identifier (a model's, a rule's: mem-2018-19, enterprise-residual-risk, overdue_rectification)
+MACHINE_ID = re.compile(r"[a-z][a-z0-9]*(?:[-_][a-z0-9]+)+")

@@ -20,9 +20,13 @@ from riskgraph.ontology.model import Disclosure, Ontology
 UNKNOWN = "—"
 #: the colour of a value the RiskColour vocabulary does not know
 NEUTRAL = "#5b6470"
-#: properties a page never lists as such: keys and machine fields are shown through their meaning
+#: properties a page never lists as such: keys and machine fields are shown through their meaning (a
+#: colour's method, a warning's rule and CAP codes are identifiers with no Chinese label: the colour,
+#: the warning's name and level say it in Chinese)
 HIDDEN = frozenset({"id", "evidence", "components", "photos", "dataQuality", "revision", "handledBy", "analysis",
-                    "usccQuality", "method", "methodVersion", "metric", "reviewState", "thresholds", "stateNote"})
+                    "usccQuality", "method", "methodVersion", "metric", "reviewState", "thresholds", "stateNote",
+                    "riskColourMethod", "secondaryRiskColourMethod", "ruleId", "ruleVersion", "triggerKey", "warningType",
+                    "urgency", "warningSeverity", "certainty", "responsibleEnterprise"})
 #: properties that hold a region's GB/T 2260 code: shown as the region's name
 REGION_PROPS = frozenset({REGION_CODE, "parkCode"})
 
@@ -91,6 +95,8 @@ class Labels:
             return "、".join(str(v) for v in value)
         if isinstance(value, (dict,)):
             return UNKNOWN
+        if isinstance(value, float):  # a score to four places, not a float's sixteen
+            return f"{value:.4f}".rstrip("0").rstrip(".")
         text = str(value)
         if len(text) >= 19 and text[10:11] == "T":  # an ISO time: day and minute
             return text[:16].replace("T", " ")
