@@ -32,6 +32,11 @@ from riskgraph.loaders.resolve import EnterpriseIndex, Resolution  # noqa: E402
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
 
+def _listed(text: str | None) -> set[str]:
+    """A ';'-separated cell of the hand-labelled registry (its phones, its licence numbers)."""
+    return {t.strip() for t in (text or "").split(";") if t.strip()}
+
+
 @dataclass
 class Tally:
     records: int = 0
@@ -94,7 +99,8 @@ def labelled_index() -> tuple[EnterpriseIndex, dict[str, str]]:
     with (DATA / "er_registry.csv").open(encoding="utf-8") as f:
         for row in csv.DictReader(f):
             index.add(row["uscc"], row["name"], row["region_code"] or None, address=row["address"] or None,
-                      legal_rep=row["legal_rep"] or None)
+                      legal_rep=row["legal_rep"] or None, phones=_listed(row.get("phones")),
+                      licences=_listed(row.get("licences")))
             ids[row["id"]] = row["uscc"]
     return index, ids
 
@@ -107,7 +113,8 @@ def labelled_pairs(split: str | None = None) -> list[dict[str, str]]:
 def resolve_pair(index: EnterpriseIndex, pair: dict[str, str]) -> Resolution:
     region = region_from_address(pair["authority"]) if pair["authority"] else None
     return index.resolve(pair["uscc"] or None, pair["name"] or None, region, address=pair["address"] or None,
-                         legal_rep=pair["legal_rep"] or None, phone=pair["phone"] or None)
+                         legal_rep=pair["legal_rep"] or None, phone=pair["phone"] or None,
+                         licence=pair.get("licence") or None)
 
 
 def evaluate_labelled(split: str | None) -> dict[str, Tally]:

@@ -19,7 +19,7 @@ from riskgraph.loaders.mapping import EnterpriseSpec
 from riskgraph.loaders.matching.blocking import Blocker
 from riskgraph.loaders.matching.compare import Comparison, compare
 from riskgraph.loaders.matching.decide import KEEP, decide
-from riskgraph.loaders.matching.records import Entry, Query, clean_phone
+from riskgraph.loaders.matching.records import Entry, Query, clean_phone, clean_text
 from riskgraph.loaders.matching.scorer import Scorer, default_scorer
 from riskgraph.loaders.normalise.regions import region_from_address, region_table
 from riskgraph.loaders.normalise.uscc import parse_uscc
@@ -82,9 +82,12 @@ class EnterpriseIndex:
             legal_rep: str | None = None, phones: set[str] | None = None, licences: set[str] | None = None) -> None:
         """Add or update one enterprise (a registry row just loaded)."""
         previous = self.blocker.entries.get(uscc)
+        # folded as a record's are (blocking and comparison look them up as cleaned text)
+        phone_keys = {p for p in (clean_phone(x) for x in phones or ()) if p}
+        licence_keys = {c for c in (clean_text(x) for x in licences or ()) if c}
         entry = Entry(uscc, name, region, address, legal_rep,
-                      set(phones or ()) | (previous.phones if previous else set()),
-                      set(licences or ()) | (previous.licences if previous else set()))
+                      phone_keys | (previous.phones if previous else set()),
+                      licence_keys | (previous.licences if previous else set()))
         self.blocker.add(entry)
 
     @classmethod

@@ -33,6 +33,11 @@ from riskgraph.ontology.model import load_ontology  # noqa: E402
 LABELLED_WEIGHT = 10.0
 
 
+def _listed(text: str | None) -> set[str]:
+    """A ';'-separated cell of the hand-labelled registry (its phones, its licence numbers)."""
+    return {t.strip() for t in (text or "").split(";") if t.strip()}
+
+
 def generated_pairs(enterprises: int, seed: int) -> tuple[list[list[float]], list[int]]:
     from riskgraph.synth import generate
 
@@ -72,7 +77,8 @@ def labelled_pairs() -> tuple[list[list[float]], list[int]]:
     with (data / "er_registry.csv").open(encoding="utf-8") as f:
         for row in csv.DictReader(f):
             index.add(row["uscc"], row["name"], row["region_code"] or None, address=row["address"] or None,
-                      legal_rep=row["legal_rep"] or None)
+                      legal_rep=row["legal_rep"] or None, phones=_listed(row.get("phones")),
+                      licences=_listed(row.get("licences")))
             ids[row["id"]] = row["uscc"]
     X: list[list[float]] = []
     y: list[int] = []
@@ -84,7 +90,8 @@ def labelled_pairs() -> tuple[list[list[float]], list[int]]:
 
             query = Query(name=pair["name"] or None, uscc=pair["uscc"] or None,
                           region=region_from_address(pair["authority"]) if pair["authority"] else None,
-                          address=pair["address"] or None, legal_rep=pair["legal_rep"] or None, phone=pair["phone"] or None)
+                          address=pair["address"] or None, legal_rep=pair["legal_rep"] or None, phone=pair["phone"] or None,
+                          licence=pair.get("licence") or None)
             true = ids.get(pair["true_id"])
             for comp in index.compare_all(query):
                 X.append([comp.features.get(f, 0.0) for f in FEATURES])

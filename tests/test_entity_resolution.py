@@ -15,9 +15,14 @@ from riskgraph.loaders.normalise.regions import region_from_address
 from riskgraph.loaders.resolve import EnterpriseIndex
 
 DATA = Path(__file__).parent / "data"
-SECOND_FIELDS = ("uscc", "address", "legal_rep", "phone")
+SECOND_FIELDS = ("uscc", "address", "legal_rep", "phone", "licence")
 #: characters swapped in to make look-alike names: homophones, look-alikes, numerals, anything
 SWAPS = "瑞润锐睿信衡恒源园元鑫新达大宏鸿洪盛晟胜通同化华工肥电械料气设材第一二三刚强钢伟卫"
+
+
+def _listed(text: str | None) -> set[str]:
+    """A ';'-separated cell of the hand-labelled registry (its phones, its licence numbers)."""
+    return {t.strip() for t in (text or "").split(";") if t.strip()}
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +32,8 @@ def registry() -> tuple[EnterpriseIndex, dict[str, dict[str, str]]]:
     with (DATA / "er_registry.csv").open(encoding="utf-8") as f:
         for row in csv.DictReader(f):
             index.add(row["uscc"], row["name"], row["region_code"] or None, address=row["address"] or None,
-                      legal_rep=row["legal_rep"] or None)
+                      legal_rep=row["legal_rep"] or None, phones=_listed(row.get("phones")),
+                      licences=_listed(row.get("licences")))
             rows[row["id"]] = row
     return index, rows
 
@@ -40,7 +46,8 @@ def _pairs() -> list[dict[str, str]]:
 def _resolve(index, pair):
     region = region_from_address(pair["authority"]) if pair["authority"] else None
     return index.resolve(pair["uscc"] or None, pair["name"] or None, region, address=pair["address"] or None,
-                         legal_rep=pair["legal_rep"] or None, phone=pair["phone"] or None)
+                         legal_rep=pair["legal_rep"] or None, phone=pair["phone"] or None,
+                         licence=pair.get("licence") or None)
 
 
 def test_no_false_merge_on_look_alike_names_without_a_second_agreeing_field(registry):
@@ -81,6 +88,26 @@ def test_a_second_agreeing_field_tells_a_typo_from_another_company(registry):
     assert other.outcome != "link"
     alone = index.resolve(None, "沧县衡信化工有限公司", "130921")
     assert alone.outcome == "review" and alone.candidates[0].uscc == r03["uscc"]
+
+
+def test_a_phone_or_a_licence_number_is_a_second_agreeing_field(registry):
+    """沧县华锐化工 is one character from both 华润 (R01) and 华瑞 (R02): alone it waits for a person;
+    the phone or the licence number one of them is known by tells which; a number nobody is known by,
+    or a masked one, tells nothing."""
+    index, rows = registry
+    r01, r02 = rows["R01"], rows["R02"]
+    alone = index.resolve(None, "沧县华锐化工有限公司", "130921")
+    assert alone.outcome == "review" and {c.uscc for c in alone.candidates} >= {r01["uscc"], r02["uscc"]}
+    by_phone = index.resolve(None, "沧县华锐化工有限公司", "130921", phone="0317 482 2316")
+    assert (by_phone.outcome, by_phone.uscc) == ("link", r02["uscc"]), by_phone.reasons
+    assert any("phone" in reason for reason in by_phone.reasons)
+    by_licence = index.resolve(None, "沧县华锐化工有限公司", "130921", licence="（冀）WH安许证字〔2024〕0101")
+    assert (by_licence.outcome, by_licence.uscc) == ("link", r01["uscc"]), by_licence.reasons
+    for phone in ("0317-4899999", "0317-48****16"):
+        assert index.resolve(None, "沧县华锐化工有限公司", "130921", phone=phone).outcome == "review"
+    # the trained scorer weighs both (scripts/train_er_weights.py fits them on the pairs that state them)
+    weights = index.scorer.weights
+    assert weights["phone_equal"] > 0 and weights["licence_equal"] > 0
     # a different number or trade is another company even when a second field agrees
     sibling = index.resolve(None, "沧州市第二建筑工程有限公司", "130902", address=rows["R13"]["address"])
     assert sibling.outcome != "link"
