@@ -26,6 +26,7 @@ from riskgraph.api.settings import Settings
 from riskgraph.api.users import UserStore
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.values import LOCAL_TZ
+from riskgraph.notify.channels import channel_registry
 from riskgraph.ontology.anchors import ENTERPRISE
 from riskgraph.workflows.actors import WorkflowError
 from riskgraph.workflows.hidden_dangers import STEPS, Loop
@@ -62,7 +63,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             placards = [placard_reminder(rec.label, rec.key, facts.name, facts.enterprise,
                                          facts.enterprise_region or facts.region, rec.token_id, today)
                         for rec, facts in qr.outdated()]
-        sent = sweep(store, origin, today, extra=placards, users=users)
+        sent = sweep(store, origin, today, extra=placards, users=users, registry=channel_registry(settings.data_dir))
     counts: dict[str, int] = {}
     for r in sent:
         counts[r.kind] = counts.get(r.kind, 0) + 1

@@ -12,6 +12,7 @@ from riskgraph import graph
 from riskgraph.api.users import create_user
 from riskgraph.cli.main import main
 from riskgraph.graph.values import LOCAL_TZ
+from riskgraph.notify.channels import channel_registry
 
 TODAY = dt.datetime.now(LOCAL_TZ).date()
 ACCOUNTS = {"ent.e1": ("enterprise", E1, []), "ent.e2": ("enterprise", "91130200MA0ABCDE2Y", []),
@@ -57,6 +58,14 @@ def test_the_loop_from_the_command_line(province, capsys):
 
 
 def test_the_daily_sweep_generates_tasks_and_reminds_once(province, capsys):
+    # the warnings' channels: a webhook for 石家庄 (covers 长安区), one for 唐山, one that wants warnings of
+    # 橙 and above only (a reminder is no warning), WeChat with the enterprise's openid bound
+    registry = channel_registry(province[1])
+    duty = registry.add("webhook", "https://duty.example/hooks", "s" * 20, name="石家庄市值班系统", region="130100")
+    registry.add("webhook", "https://ts.example/hooks", "s" * 20, region="130200")
+    registry.add("webhook", "https://orange.example/hooks", "s" * 20, min_level="ORANGE")
+    registry.add("wechat", "https://api.weixin.qq.com", "s" * 20, options={"app_id": "wx1", "template_id": "t1"})
+    registry.bind("wechat", f"enterprise:{E1}", "oOPENID-E1")
     code, out = run(province, capsys, "sweep")
     assert code == 0 and out[0]["tasksWritten"] == 1  # CM1 had no task
     assert out[0]["byKind"] == {"deadline_passed": 1, "deadline_near": 1}  # HD1 overdue, HD9 due tomorrow
@@ -71,6 +80,11 @@ def test_the_daily_sweep_generates_tasks_and_reminds_once(province, capsys):
         assert rows == [{"h": h, "to": [f"enterprise:{E1}", "bureau:130102"]} for h in ("HD1", "HD9")]
         sent = store.read("MATCH (d:Delivery) WHERE d.deliveryChannel = 'web' RETURN d.recipientId AS who, "
                           "d.deliveryPayload AS p")
+        others = store.read("MATCH (d:Delivery) WHERE d.deliveryChannel <> 'web' RETURN d.deliveryChannel AS ch, "
+                            "d.deliveryAddress AS address, d.deliveryPayload AS p")
     about_hd1 = sorted(r["who"] for r in sent if json.loads(r["p"])["reminder"]["key"] == "HD1")
     assert about_hd1 == ["user:ent.e1", "user:insp.sjz"]  # the enterprise and the inspector covering 长安区
     assert all(json.loads(r["p"])["event"] == "reminder" for r in sent)
+    beyond = sorted((r["ch"], r["address"]) for r in others if json.loads(r["p"])["reminder"]["key"] == "HD1")
+    assert beyond == [("webhook", duty.id), ("wechat", "oOPENID-E1")], beyond
+    assert all(json.loads(r["p"])["summary"] for r in others)

@@ -7,9 +7,12 @@ subject and its occasion (the deadline, the day), so a sweep run twice sends not
 
 `send()` writes a `Reminder` node (kind, recipients, message, due date, linked to its subject)
 through the one write service — the record that it is owed, once — and then hands it to the
-warnings' outbox (`riskgraph.notify.outbox`): one web delivery (the inbox and its live events) per
-account of its recipients, the enterprise's own accounts and the inspectors whose regions cover it.
-The dispatcher delivers them with retries, like a published warning's.
+warnings' outbox (`riskgraph.notify.outbox`) on the warnings' channels: one web delivery (the inbox
+and its live events) per account of its recipients, the enterprise's own accounts and the
+inspectors whose regions cover it; with the channels file (`riskgraph channel-add`), also each
+webhook channel whose region covers the enterprise (one limited to a lowest warning level wants
+warnings, not reminders), and WeChat / mobile push for the recipients bound on them (as a warning's
+push plan reaches them). The dispatcher delivers them with retries, like a published warning's.
 """
 from __future__ import annotations
 
@@ -24,8 +27,9 @@ from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import to_epoch_ms
 from riskgraph.notify import outbox
-from riskgraph.notify.channels import WEB
+from riskgraph.notify.channels import WEB, ChannelRegistry
 from riskgraph.ontology.anchors import REMINDER
+from riskgraph.reasoning.warnings.rules import colour_rank
 from riskgraph.workflows.hidden_dangers import OPEN
 from riskgraph.workflows.origin import Origin
 from riskgraph.workflows.tasks import Tasks, overdue_checks
@@ -60,7 +64,8 @@ def recipients(uscc: str | None, region: str | None) -> tuple[str, ...]:
     return tuple(out)
 
 
-def send(store: GraphStore, reminder: Reminder, origin: Origin, *, users: UserStore | None = None) -> bool:
+def send(store: GraphStore, reminder: Reminder, origin: Origin, *, users: UserStore | None = None,
+         registry: ChannelRegistry | None = None) -> bool:
     """Hand one reminder on; False when it was handed on before. The record, then the outbox."""
     try:
         WriteService(store).create(REMINDER, {
@@ -71,7 +76,7 @@ def send(store: GraphStore, reminder: Reminder, origin: Origin, *, users: UserSt
     except WriteConflict:
         return False
     if users is not None:
-        outbox.enqueue(store, deliveries(reminder, users))
+        outbox.enqueue(store, deliveries(reminder, users, registry))
     return True
 
 
@@ -91,14 +96,35 @@ def accounts(reminder: Reminder, users: UserStore) -> list[str]:
     return out
 
 
-def deliveries(reminder: Reminder, users: UserStore) -> list[outbox.NewDelivery]:
+def deliveries(reminder: Reminder, users: UserStore, registry: ChannelRegistry | None = None) -> list[outbox.NewDelivery]:
+    """The reminder on every channel that reaches its recipients (each delivery once, by its key)."""
+
+    def payload(key: str) -> dict:
+        return {"event": "reminder", "deliveryId": key, "title": reminder.message, "summary": reminder.message,
+                "reminder": {"id": reminder.id, "kind": reminder.kind, "label": reminder.subject[0],
+                             "key": reminder.subject[1], "dueOn": reminder.due_on.isoformat()}}
+
     out = []
     for username in accounts(reminder, users):
         key = outbox.idempotency_key("reminder", reminder.id, username)
-        payload = {"event": "reminder", "deliveryId": key, "title": reminder.message,
-                   "reminder": {"id": reminder.id, "kind": reminder.kind, "label": reminder.subject[0],
-                                "key": reminder.subject[1], "dueOn": reminder.due_on.isoformat()}}
-        out.append(outbox.NewDelivery(key, WEB, f"user:{username}", payload, address=username))
+        out.append(outbox.NewDelivery(key, WEB, f"user:{username}", payload(key), address=username))
+    if registry is None:
+        return out
+    region = next((to.partition(":")[2] for to in reminder.recipients if to.startswith("bureau:")), None)
+    for channel in registry.list("webhook"):
+        if channel.accepts(region, colour_rank(None), colour_rank):
+            key = outbox.idempotency_key("reminder", reminder.id, "webhook", channel.id)
+            out.append(outbox.NewDelivery(key, "webhook", f"webhook:{channel.id}", payload(key), address=channel.id,
+                                          channel_id=channel.id, recipient_name=channel.name))
+    for kind in ("wechat", "mobile"):
+        configured = registry.list(kind)
+        if not configured:
+            continue
+        for to in reminder.recipients:
+            address = registry.address(kind, to)
+            if address:
+                key = outbox.idempotency_key("reminder", reminder.id, kind, to)
+                out.append(outbox.NewDelivery(key, kind, to, payload(key), address=address, channel_id=configured[0].id))
     return out
 
 
@@ -156,11 +182,12 @@ def placard_reminder(label: str, key: str, name: str, uscc: str | None, region: 
 
 
 def sweep(store: GraphStore, origin: Origin, today: dt.date, *, days_before: int = DAYS_BEFORE,
-          extra: Iterable[Reminder] = (), users: UserStore | None = None) -> list[Reminder]:
+          extra: Iterable[Reminder] = (), users: UserStore | None = None,
+          registry: ChannelRegistry | None = None) -> list[Reminder]:
     """Every reminder owed today, each sent once; returns those sent now."""
     owed: Sequence[Reminder] = [*deadline_reminders(store, today, days_before=days_before),
                                 *check_reminders(store, today), *extra]
-    return [r for r in owed if send(store, r, origin, users=users)]
+    return [r for r in owed if send(store, r, origin, users=users, registry=registry)]
 
 
 def _window() -> int:

@@ -154,7 +154,8 @@ def _remind_outdated(ctx: Context, verified: Verified) -> None:
     reminder = placard_reminder(facts.label, facts.key, facts.name, facts.enterprise,
                                 facts.enterprise_region or facts.region, verified.token_id, dt.datetime.now(LOCAL_TZ).date())
     try:
-        send(ctx.store, reminder, origin_of(ctx), users=ctx.svc.users)
+        bg = getattr(ctx.request.app.state, "background", None)
+        send(ctx.store, reminder, origin_of(ctx), users=ctx.svc.users, registry=bg.registry if bg is not None else None)
     except WriteError:  # a reminder that cannot be written never stops a scan
         log.exception("placard reminder for %s not written", verified.token_id)
 
