@@ -281,6 +281,15 @@ def test_a_check_that_finds_a_hidden_danger_files_it_into_the_loop(api):
     assert weekly["period"].startswith(str(TODAY.isocalendar()[0])) and "-W" in weekly["period"]
     # four or five weeks went by unchecked: lapsed in the 30-day window
     assert listed["summary"]["lapsed"] >= 4
+    # ?date= lists the periods containing that day: two weeks ago TK-W1 was due and went by unchecked;
+    # TK-CM1 (generated today) did not exist yet
+    then = TODAY - dt.timedelta(days=14)
+    past = api.get("ent.e1", f"/enterprises/{E1}/tasks", params={"date": then.isoformat()})
+    assert past.status_code == 200, past.text
+    old = {t["task"]: t for t in past.json()["tasks"]}
+    assert old["TK-W1"]["status"] == "overdue" and old["TK-W1"]["period"] == "{}-W{:02d}".format(*then.isocalendar()[:2])
+    assert "TK-CM1" not in old and past.json()["date"] == then.isoformat()
+    assert_error(api.get("ent.e1", f"/enterprises/{E1}/tasks", params={"date": "2026-13-01"}), 422)
     r = api.post("ent.e1", f"/tasks/{weekly['id']}/record", json={
         "result": "hidden_danger", "note": "液位计读数失准", "photos": [data_url(photo())],
         "danger": {"name": "储罐液位计失准", "grade": "一般隐患"}})
@@ -389,3 +398,21 @@ def test_a_write_without_a_body_that_needs_one_is_refused(api, path):
     r = api.post("insp.sjz", path, content=b"not json", headers={"content-type": "application/json"})
     assert_error(r, 422)
 
+
+# ---------------------------------------------------------------------- (last: it moves RP1's colour and back)
+def test_a_generated_task_recurs_by_its_points_level(api):
+    """双重预防: 重大 (红) daily, 较大 (橙) weekly, 一般 (黄) and 低 (蓝) monthly (workflows/tasks.toml);
+    a generated task follows its point's colour when it changes, and the day's list its period."""
+    Tasks(store()).generate(origin(), E1, TODAY)
+    colour = store().get_node("RiskPoint", "RP1").get("riskColour")
+    keys = {"DAILY": TODAY.isoformat(), "WEEKLY": "{}-W{:02d}".format(*TODAY.isocalendar()[:2]),
+            "MONTHLY": TODAY.strftime("%Y-%m")}
+    try:
+        for level, frequency in (("ORANGE", "WEEKLY"), ("YELLOW", "MONTHLY"), ("BLUE", "MONTHLY"), ("RED", "DAILY")):
+            store().upsert_nodes("RiskPoint", [{"id": "RP1", "riskColour": level}])
+            Tasks(store()).generate(origin(), E1, TODAY)
+            assert store().get_node("InspectionTask", "TK-CM1")["frequency"] == frequency, level
+            listed = {t["task"]: t for t in api.get("ent.e1", f"/enterprises/{E1}/tasks").json()["tasks"]}
+            assert (listed["TK-CM1"]["frequency"], listed["TK-CM1"]["period"]) == (frequency, keys[frequency])
+    finally:
+        store().upsert_nodes("RiskPoint", [{"id": "RP1", "riskColour": colour or "RED"}])
