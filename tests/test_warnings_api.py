@@ -281,6 +281,28 @@ def test_the_push_plan_is_editable_until_published(service):
     assert_error(_put(service, "insp.sjz", f"/warnings/{wid}/plan", json={"recipients": kept}), 409)
 
 
+def test_each_step_of_the_hidden_danger_loop_shows_up_in_the_watch(service):
+    """(after the watch test: ent.e1 watches E1) a 一般隐患 reported, assigned, rectified: each step a change
+    the subscriber is told about, with the state it moved to."""
+    code = service.get("insp.sjz", f"/qr/Enterprise/{E1}.json").json()["token"]
+    filed = service.post("ent.e1", f"/q/{code}/hidden-dangers", json={"name": "灭火器压力不足", "grade": "GENERAL"})
+    assert filed.status_code == 201, filed.text
+    hd = filed.json()["key"]
+    deadline = (dt.datetime.now(CST).date() + dt.timedelta(days=5)).isoformat()
+    steps = [("assign", {"deadline": deadline, "responsible": "王工"}, "RECTIFYING"),
+             ("rectification", {"description": "更换灭火器", "cost": 120}, "RECTIFIED")]
+    for step, body, state in steps:
+        r = service.post("ent.e1", f"/hidden-dangers/{hd}/{step}", json=body)
+        assert r.status_code == 200 and r.json()["state"] == state, r.text
+
+    def states() -> set:
+        items = service.get("ent.e1", "/notifications", params={"size": 200}).json()["items"]
+        return {c["new"] for n in items if n["kind"] == "watch.changes" for i in n["body"]["changes"] if i["key"] == hd
+                for c in i["changes"] if c["property"] == "state"}
+
+    wait_for(lambda: states() >= {"RECTIFYING", "RECTIFIED"} or None, 60, "the loop's steps in the watch")
+
+
 def test_passwords_and_secrets_stay_out_of_the_logs(service):
     text = "\n".join(service.logs.lines)
     assert SECRET not in text and PASSWORD not in text
