@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import io
 import json
 import os
@@ -207,6 +208,10 @@ def test_photos_are_checked_and_lose_their_location_outside_the_bureau(api):
     assert r.status_code == 201, r.text
     pid = r.json()["id"]
     assert r.json()["locationRemovedForPublic"] is True and r.json()["mediaType"] == "image/jpeg"
+    # kept outside the graph, under its content hash: the bytes in the data directory, the hash on the node
+    assert pid == hashlib.sha256(with_gps).hexdigest()
+    kept = APP.state.services.settings.data_dir / "photos" / pid[:2] / f"{pid}.jpg"
+    assert kept.read_bytes() == with_gps and kept.stat().st_mode & 0o077 == 0
     # unlinked: the uploader only
     own = api.get("ent.e1", f"/photos/{pid}")
     assert own.status_code == 200 and has_gps(own.content)
