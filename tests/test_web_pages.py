@@ -12,7 +12,7 @@ import pytest
 from api_support import E1, E3, assert_error
 from web_support import leaks, visible
 
-from riskgraph.api.qr.policy import PublicPolicy
+from riskgraph.api.qr.policy import DEFAULT, ENV, PublicPolicy
 from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.ontology.model import load_ontology
 from riskgraph.workflows.origin import CLI, Origin
@@ -76,6 +76,15 @@ def test_the_public_policy_is_the_bureaus_to_set(api):
         APP.state.public_policy = PublicPolicy.parse(None)
     with pytest.raises(ValueError):
         PublicPolicy.parse("registry,everything")
+
+
+def test_the_bureau_sets_the_public_policy_in_the_environment(monkeypatch):
+    monkeypatch.setenv(ENV, "registry, colour,riskPoints")
+    assert PublicPolicy.from_env().sections == {"registry", "colour", "riskPoints"}
+    monkeypatch.setenv(ENV, " ")
+    assert PublicPolicy.from_env().sections == set(DEFAULT) == {"registry", "colour", "commitment", "report"}
+    monkeypatch.delenv(ENV)
+    assert not PublicPolicy.from_env().shows("hiddenDangers")  # the sober default
 
 
 @pytest.mark.parametrize("label,key", [("RiskPoint", "RP1"), ("Shelter", "SH1"), ("Supply", "SU1"),
