@@ -128,13 +128,20 @@ def _region(index: Index, text: str, mentions: list[Mention], lon: float | None,
     if named is not None:
         return named[0], "place", named[1]
     by_address = index.region_of_address(text)
+    if by_address and not by_address.endswith("00"):
+        return by_address, "address", place
+    e = index.enterprises.get(link.uscc) if link is not None else None
+    if e is not None and e.region and (by_address is None or e.region.startswith(_prefix(by_address))):
+        return e.region, "enterprise", place  # the named enterprise's county is finer than a city in the text
     if by_address:
         return by_address, "address", place
-    if link is not None:
-        e = index.enterprises.get(link.uscc)
-        if e is not None and e.region:
-            return e.region, "enterprise", place
     return None, None, place
+
+
+def _prefix(code: str) -> str:
+    while len(code) > 2 and code.endswith("00"):
+        code = code[:-2]
+    return code
 
 
 __all__ = ["EnterpriseLink", "KINDS", "NATURAL", "SAFETY", "Triage", "triage"]
