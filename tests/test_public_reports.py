@@ -68,6 +68,7 @@ def test_anonymous_report_answers_the_fixed_shape_with_its_triage(province: Api)
     assert stored["reviewState"] == "pending" and stored["reportSource"] == "随手记"
     rows = linked(province, "MATCH (r:PublicReport {id: $id})-[:CONCERNS]->(e:Enterprise) RETURN e.uscc AS u", id=out["id"])
     assert [r["u"] for r in rows] == [E1]
+    assert list((province.data_dir / "models").glob("triage-*.pickle")), "the trained model is kept in the data directory"
 
 
 def test_a_place_description_alone_gets_a_region(province: Api) -> None:

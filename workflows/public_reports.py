@@ -28,6 +28,7 @@ import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from riskgraph.api.access import Caller, Role
@@ -152,8 +153,9 @@ def is_bureau_of(caller: Caller, region: str | None) -> bool:
 class Reports:
     """The reports over one store; cheap to make per request."""
 
-    def __init__(self, store: GraphStore, photos: PhotoStore | None = None) -> None:
+    def __init__(self, store: GraphStore, photos: PhotoStore | None = None, model_dir: Path | None = None) -> None:
         self.store = store
+        self.model_dir = model_dir
         self.onto = store.ontology
         self.writes = WriteService(store)
         self.photos = photos
@@ -180,7 +182,7 @@ class Reports:
                 raise WorkflowError(f"{disaster_type!r} is not a disaster type (水旱, 气象, 森林火灾, 地质 …)", "disasterType")
             disaster_type, kind = concept.notation, NATURAL
         found = triage(index, text, lon=lon, lat=lat, region=region, kind=kind, code_enterprise=code_enterprise,
-                       code_region=code_region)
+                       code_region=code_region, prediction=shared_model(self.model_dir).predict([text])[0])
         photo_ids = self._photos(photos, caller)
         twin = self._duplicate_of(text, found, lon, lat)
         receipt = secrets.token_urlsafe(12)
@@ -325,7 +327,7 @@ class Reports:
         if not todo:
             return
         index = index_for(self.store)
-        preds = shared_model().predict([str(r.props["text"]) for r in todo])
+        preds = shared_model(self.model_dir).predict([str(r.props["text"]) for r in todo])
         for r, pred in zip(todo, preds, strict=True):
             t = triage(index, str(r.props["text"]), lon=_f(r.props.get("lon")), lat=_f(r.props.get("lat")),
                        region=r.props.get(REGION_CODE), code_enterprise=r.enterprise, prediction=pred)

@@ -257,6 +257,11 @@ def report_out(onto: Ontology, caller: Caller, reports: Reports, r: Report) -> d
             "allowed": reports.allowed(caller, r)}
 
 
+def _reports(ctx: Context, *, photos: bool = False) -> Reports:
+    """The workflow, with the app's photo store and the triage model kept in the data directory."""
+    return Reports(ctx.store, photo_store(ctx.request) if photos else None, model_dir=ctx.svc.settings.data_dir / "models")
+
+
 def _file(ctx: Context, response: Response, action: str, run) -> dict[str, Any]:
     filed = step(ctx, action, PUBLIC_REPORT, run)
     audit(ctx, action, "ok", 201, subject=f"{PUBLIC_REPORT}/{filed.written.key}",
@@ -282,7 +287,7 @@ def file_report(response: Response, body: ReportIn = Body(...), ctx: Context = C
         elif facts.warehouses:
             concerns = (WAREHOUSE, facts.warehouses[0][0])
         code_enterprise, code_region = facts.enterprise, facts.region
-    reports = Reports(ctx.store, photo_store(ctx.request))
+    reports = _reports(ctx, photos=True)
     contact = mask_contact(body.contact)
     raw = {**body.model_dump(mode="json"), "contact": contact, "qrToken": "…" if body.qrToken else None,
            "photos": [p if len(p) <= 64 else "data:…" for p in body.photos]}
@@ -297,7 +302,7 @@ def file_report(response: Response, body: ReportIn = Body(...), ctx: Context = C
                      "emergency staff verify it through POST /reports/{id}/verify")
 def file_disaster_point(response: Response, body: DisasterPointIn = Body(...), ctx: Context = CONTEXT) -> dict[str, Any]:
     limit_reports(ctx)
-    reports = Reports(ctx.store, photo_store(ctx.request))
+    reports = _reports(ctx, photos=True)
     contact = mask_contact(body.contact)
     raw = {**body.model_dump(mode="json"), "contact": contact, "photos": [p if len(p) <= 64 else "data:…" for p in body.photos]}
     return _file(ctx, response, "disaster_point_report", lambda: reports.file(
@@ -309,7 +314,7 @@ def file_disaster_point(response: Response, body: DisasterPointIn = Body(...), c
              summary="the reporter follows their report with its receipt code (nothing else is shown)")
 def receipt(body: ReceiptIn = Body(...), ctx: Context = CONTEXT) -> dict[str, Any]:
     limit_reports(ctx, "receipt checks")
-    reports = Reports(ctx.store)
+    reports = _reports(ctx)
     try:
         r = reports.by_receipt(body.code)
     except Missing:
@@ -331,7 +336,7 @@ def _iso(value: Any) -> str | None:
 def list_reports(state: Literal["pending", "confirmed", "rejected", "duplicate"] | None = Query(None),
                  region: str | None = Query(None, pattern=r"^\d{2}(\d{2}){0,2}$"),
                  limit: int = Query(100, ge=1, le=1000), ctx: Context = CONTEXT) -> dict[str, Any]:
-    reports = Reports(ctx.store)
+    reports = _reports(ctx)
     found = step(ctx, "report_list", PUBLIC_REPORT, lambda: reports.listing(ctx.caller, state=state, region=region, limit=limit))
     reports.untriaged(found)
     ctx.disclosed.mark(f"{PUBLIC_REPORT}#list", ctx.caller.ceiling)
@@ -352,7 +357,7 @@ def _verified(ctx: Context, reports: Reports, action: str, done: Verified) -> di
              summary="an inspector of the report's region verifies it: confirmed (→ hidden danger, inspection lead or "
                      "disaster risk point, the report kept as evidence), rejected or duplicate (kept with the reason)")
 def verify(id: str = ID, body: VerifyIn = Body(...), ctx: Context = CONTEXT) -> dict[str, Any]:
-    reports = Reports(ctx.store)
+    reports = _reports(ctx)
     done = step(ctx, "report_verify", f"{PUBLIC_REPORT}/{id}", lambda: reports.verify(
         ctx.caller, origin_of(ctx), id, decision=body.decision, note=body.note, outcome=body.outcome,
         duplicate_of=body.duplicateOf, grade=body.grade, disaster_type=body.disasterType, raw=body.model_dump(mode="json")))
@@ -362,7 +367,7 @@ def verify(id: str = ID, body: VerifyIn = Body(...), ctx: Context = CONTEXT) -> 
 @router.post("/reports/{id}/reopen", response_model=VerifiedOut,
              summary="reopen a rejected or duplicate report: → pending (as verify)")
 def reopen(id: str = ID, body: ReopenIn = Body(...), ctx: Context = CONTEXT) -> dict[str, Any]:
-    reports = Reports(ctx.store)
+    reports = _reports(ctx)
     done = step(ctx, "report_reopen", f"{PUBLIC_REPORT}/{id}", lambda: reports.reopen(
         ctx.caller, origin_of(ctx), id, note=body.note, raw=body.model_dump(mode="json")))
     return _verified(ctx, reports, "report_reopen", done)
@@ -371,7 +376,7 @@ def reopen(id: str = ID, body: ReopenIn = Body(...), ctx: Context = CONTEXT) -> 
 @router.get("/reports/{id}/history", response_model=HistoryOut,
             summary="every step of a report: when, by whom, from which state to which, why")
 def history(id: str = ID, ctx: Context = CONTEXT) -> dict[str, Any]:
-    reports = Reports(ctx.store)
+    reports = _reports(ctx)
     report, entries = step(ctx, "report_history", f"{PUBLIC_REPORT}/{id}", lambda: reports.history(ctx.caller, id))
     ctx.disclosed.mark(f"{PUBLIC_REPORT}/{id}#history", ctx.caller.ceiling)
     return {"id": id, "state": report.state, "entries": entries}
@@ -381,7 +386,7 @@ def history(id: str = ID, ctx: Context = CONTEXT) -> dict[str, Any]:
             summary="预警报告: the triaged pending reports of each county under the region, most urgent first, for its bureau")
 def warning_reports(region: str = Query(..., pattern=r"^\d{2}(\d{2}){0,2}$", description="GB/T 2260 code (county, city or province)"),
                     ctx: Context = CONTEXT) -> dict[str, Any]:
-    reports = Reports(ctx.store)
+    reports = _reports(ctx)
     grouped = step(ctx, "warning_report", f"Region/{region}", lambda: reports.warning_report(ctx.caller, region))
     ctx.disclosed.mark(f"Region/{region}#warning-report", ctx.caller.ceiling)
     names = _names(ctx, [region, *grouped])

@@ -7,16 +7,20 @@ factor class, urgency and kind is usually described with). One log-loss linear m
 text once per type it lists — the first at full weight, the others at half — so its probabilities
 rank the likely types: 罐子冒白烟 puts 容器爆炸 first and still lists 中毒和窒息 and 火灾.
 
-Trained from the generator's labelled texts (synth/report_texts.py) when first needed, in seconds;
-nothing is written to disk.
+Trained from the generator's labelled texts (synth/report_texts.py) when first needed, in seconds, and
+kept in the service's data directory (keyed by what it was trained from), so a restart reads it back.
 """
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 import threading
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -156,15 +160,47 @@ def train(size: int = TRAIN_SIZE, seed: int = SEED, *, use_cues: bool = True) ->
                        [s.urgency for s in samples], [s.kind for s in samples], use_cues=use_cues, seed=seed)
 
 
-@lru_cache(maxsize=1)
-def _shared() -> TriageModel:
-    return train()
+_model: TriageModel | None = None
 
 
-def shared_model() -> TriageModel:
-    """The process's model, trained on first use (a few seconds; later callers wait for it)."""
+def fingerprint() -> str:
+    """What the trained model depends on: the generator, the cue words, the sizes, scikit-learn's version."""
+    import sklearn
+
+    from riskgraph.synth import report_texts
+
+    digest = hashlib.sha256()
+    for part in (resources.files("riskgraph.synth").joinpath("report_texts.py").read_bytes(),
+                 resources.files("riskgraph.reasoning").joinpath("config", "report_cues.toml").read_bytes(),
+                 resources.files("riskgraph.reasoning.text").joinpath("model.py").read_bytes(),
+                 f"{TRAIN_SIZE}|{SEED}|{sklearn.__version__}|{report_texts.__name__}".encode()):
+        digest.update(part)
+    return digest.hexdigest()[:16]
+
+
+def shared_model(cache_dir: Path | None = None) -> TriageModel:
+    """The process's model: trained on first use (seconds; later callers wait), or read from
+    `cache_dir/triage-<fingerprint>.pickle`, which a training writes (the service's own data directory)."""
+    global _model
     with _lock:
-        return _shared()
+        if _model is not None:
+            return _model
+        path = cache_dir / f"triage-{fingerprint()}.pickle" if cache_dir is not None else None
+        if path is not None and path.is_file():
+            try:
+                _model = pickle.loads(path.read_bytes())  # noqa: S301 - written by this service into its own directory
+                return _model
+            except (pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+                path.unlink(missing_ok=True)
+        model = train()
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(pickle.dumps(model))
+            tmp.chmod(0o600)
+            os.replace(tmp, path)
+        _model = model
+        return model
 
 
 __all__ = ["Prediction", "TriageModel", "shared_model", "train"]
