@@ -277,6 +277,12 @@ def test_census_entries_are_reviewed_by_the_regions_bureau_and_get_their_code(pr
     assert updated.status_code == 200, updated.text
     assert updated.json()["applied"] == {"members": 45} and node(province, "RescueTeam", key)["members"] == 45
     assert_error(province.post(None, f"/q/{token}/census-update", json={"quantity": 3}), 422)
+    history = province.get("insp.sjz", f"/resources/{key}/history").json()
+    assert [(e["fromState"], e["toState"], e["by"]) for e in history["entries"]] == [
+        (None, "pending", None), ("pending", "approved", "insp.sjz"), (None, None, None)]
+    assert history["entries"][-1]["endpoint"] == "POST /q/{token}/census-update"
+    assert_error(province.get("insp.ts", f"/resources/{key}/history"), 403)
+    assert_error(province.get(None, f"/resources/{key}/history"), 401)
 
 
 def test_a_rejected_entry_gets_no_code_and_cannot_be_updated(province: Api) -> None:
@@ -310,6 +316,10 @@ def test_warehouse_supplies_get_codes_and_updates_wait_for_review_when_configure
     assert applied["applied"] == {"quantity": 150} and applied["pendingUpdate"] is False
     assert node(province, "Supply", tent["key"])["quantity"] == 150
     assert_error(province.post("insp.sjz", f"/resources/{tent['key']}/approve", json={}), 409)
+    province.post(None, f"/q/{token}/census-update", json={"quantity": 10})
+    discarded = province.post("admin1", f"/resources/{tent['key']}/approve", json={"decision": "rejected", "note": "数量有误"})
+    assert discarded.json()["applied"] is None and discarded.json()["pendingUpdate"] is False
+    assert node(province, "Supply", tent["key"])["quantity"] == 150
 
 
 def test_the_census_form_page_is_served(province: Api) -> None:

@@ -463,29 +463,35 @@ class Reports:
         report = self._report(report_id)
         require(is_bureau_of(caller, report.region) or caller.role is Role.ANALYST, caller,
                 "a report's history is for the inspectors of its region")
-        rows = self.store.read(
-            f"MATCH (c:{ident(CHANGE_EVENT)})-[:{ident(DERIVED_FROM)}]->(s:{ident(SOURCE_RECORD)}) "
-            "WHERE c.entityLabel = $label AND c.entityKey = $key AND c.property IN $props "
-            "RETURN c.property AS prop, c.oldValue AS old, c.newValue AS new, c.changedAt AS at, s.actor AS actor, "
-            "s.actorRole AS role, s.requestId AS request, s.endpoint AS endpoint ORDER BY c.changedAtMs",
-            {"label": PUBLIC_REPORT, "key": report_id, "props": [STATE, "reviewNote", "revision"]})
-        steps: dict[str, dict[str, Any]] = {}
-        for row in rows:
-            entry = steps.setdefault(str(row["request"]), {"at": row["at"], "by": row["actor"], "role": row["role"],
-                                                           "endpoint": row["endpoint"], "fromState": None, "toState": None,
-                                                           "note": None, "revision": 0})
-            value = _json(row["new"])
-            if row["prop"] == STATE:
-                entry["fromState"], entry["toState"] = _json(row["old"]), value
-            elif row["prop"] == "reviewNote":
-                entry["note"] = value
-            else:
-                entry["revision"] = int(value or 0)
-        entries = sorted(steps.values(), key=lambda e: e["revision"])
-        for e in entries:
-            e.pop("revision")
-            e["at"] = e["at"].isoformat() if isinstance(e["at"], dt.datetime) else (str(e["at"]) if e["at"] else None)
-        return report, entries
+        return report, state_history(self.store, PUBLIC_REPORT, report_id)
+
+
+def state_history(store: GraphStore, label: str, key: str) -> list[dict[str, Any]]:
+    """Every write that moved a record's review state, oldest first (its change log: who, role, endpoint,
+    when, from, to, the note)."""
+    rows = store.read(
+        f"MATCH (c:{ident(CHANGE_EVENT)})-[:{ident(DERIVED_FROM)}]->(s:{ident(SOURCE_RECORD)}) "
+        "WHERE c.entityLabel = $label AND c.entityKey = $key AND c.property IN $props "
+        "RETURN c.property AS prop, c.oldValue AS old, c.newValue AS new, c.changedAt AS at, s.actor AS actor, "
+        "s.actorRole AS role, s.requestId AS request, s.endpoint AS endpoint ORDER BY c.changedAtMs",
+        {"label": label, "key": key, "props": [STATE, "reviewNote", "revision"]})
+    steps: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        entry = steps.setdefault(str(row["request"]), {"at": row["at"], "by": row["actor"], "role": row["role"],
+                                                       "endpoint": row["endpoint"], "fromState": None, "toState": None,
+                                                       "note": None, "revision": 0})
+        value = _json(row["new"])
+        if row["prop"] == STATE:
+            entry["fromState"], entry["toState"] = _json(row["old"]), value
+        elif row["prop"] == "reviewNote":
+            entry["note"] = value
+        else:
+            entry["revision"] = int(value or 0)
+    entries = sorted(steps.values(), key=lambda e: e["revision"])
+    for e in entries:
+        e.pop("revision")
+        e["at"] = e["at"].isoformat() if isinstance(e["at"], dt.datetime) else (str(e["at"]) if e["at"] else None)
+    return entries
 
 
 def _json(text: Any) -> Any:
@@ -511,4 +517,4 @@ def _prefix(code: str) -> str:
 
 __all__ = ["CONFIRMED", "DECISIONS", "DUPLICATE", "Filed", "MEMO", "DISASTER_POINT_REPORT", "OUTCOMES", "PENDING",
            "PUBLIC_REPORT_SOURCE", "REJECTED", "Report", "Reports", "SAFETY", "STEPS", "Verified", "is_bureau_of",
-           "receipt_hash", "similarity"]
+           "receipt_hash", "similarity", "state_history"]

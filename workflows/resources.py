@@ -27,14 +27,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from riskgraph.api.access import Caller
+from riskgraph.api.access import Caller, Role
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import decode_properties
 from riskgraph.ontology.anchors import LOCATED_IN, REGION, REGION_CODE, RESCUE_TEAM, SHELTER, STORED_IN, SUPPLY, WAREHOUSE
 from riskgraph.workflows.actors import Denied, Missing, WorkflowError, WrongState
 from riskgraph.workflows.origin import Origin
-from riskgraph.workflows.public_reports import is_bureau_of
+from riskgraph.workflows.public_reports import is_bureau_of, state_history
 from riskgraph.workflows.writes import Link, WriteConflict, WriteService, Written
 
 ENV_UPDATES = "RISKGRAPH_RESOURCE_UPDATES"
@@ -194,6 +194,14 @@ class Census:
         except WriteConflict:
             raise WrongState(f"{entry.key} changed while this step was checked; reload it", STATE) from None
         return Done(entry=Entry(entry.label, entry.key, written.properties), previous=entry.state, written=written)
+
+    def history(self, caller: Caller, key: str) -> tuple[Entry, list[dict[str, Any]]]:
+        """Every review and update of the entry (its bureau, analysts)."""
+        entry = self._entry(key)
+        if not (is_bureau_of(caller, entry.region) or caller.role is Role.ANALYST):
+            raise Denied(f"the history of {key} is for the bureau of its region",
+                         code="unauthorized" if caller.anonymous else "forbidden")
+        return entry, state_history(self.store, entry.label, key)
 
     # ------------------------------------------------------------------ update through the code
     def update(self, origin: Origin, label: str, key: str, values: Mapping[str, Any],

@@ -3,6 +3,7 @@
     POST /resources                   a rescue team, a warehouse with its supplies or a shelter registers (anyone)
     POST /resources/{id}/approve      the region's bureau approves or rejects an entry or its pending update;
                                       an approved team or shelter gets its code, a warehouse one per supply
+    GET  /resources/{id}/history      every review and update (the bureau, analysts)
     POST /q/{token}/census-update     whoever holds the code updates headcount, stock, capacity or status
 
 The form page is GET /m/census (web/). Anonymous registration shares the hourly limit of public reports.
@@ -139,6 +140,32 @@ def approve(id: str = Path(..., min_length=1, max_length=200), body: ApproveIn =
                    "codes": [c["tokenId"] for c in codes], "applied": done.applied})
     after(ctx, done.written, *done.supplies)
     return _out(done, codes)
+
+
+class HistoryEntryOut(Out):
+    at: str | None
+    by: str | None
+    role: str | None
+    endpoint: str | None
+    fromState: str | None
+    toState: str | None
+    note: str | None
+
+
+class HistoryOut(Out):
+    id: str
+    label: str
+    state: str | None
+    entries: list[HistoryEntryOut]
+
+
+@router.get("/resources/{id}/history", response_model=HistoryOut,
+            summary="every review and update of a census entry: who, when, from which state to which, why")
+def history(id: str = Path(..., min_length=1, max_length=200), ctx: Context = CONTEXT) -> dict[str, Any]:
+    census = Census(ctx.store)
+    entry, entries = step(ctx, "census_history", id, lambda: census.history(ctx.caller, id))
+    ctx.disclosed.mark(f"{entry.label}/{id}#history", ctx.caller.ceiling)
+    return {"id": id, "label": entry.label, "state": entry.state, "entries": entries}
 
 
 @router.post("/q/{token}/census-update", response_model=ResourceOut,
