@@ -327,3 +327,15 @@ def test_the_census_form_page_is_served(province: Api) -> None:
     assert r.status_code == 200 and "应急资源普查登记" in r.text and 'value="130102"' in r.text
     js = province.get(None, "/m/static/census.js")
     assert js.status_code == 200 and "/resources" in js.text
+
+
+def test_a_report_through_an_entitys_code_concerns_it(province: Api) -> None:
+    issued = province.get("admin", f"/qr/Enterprise/{E1}.json")
+    assert issued.status_code == 200, issued.text
+    out = file(province, {"text": "看到厂里的工人没系安全带就在房顶上干活", "qrToken": issued.json()["token"]})
+    t = out["triage"]
+    assert t["enterprise"] == {"uscc": E1, "name": "石家庄冀中化工有限公司", "score": 1.0, "via": "code"}
+    assert t["regionCode"] == "130102" and t["accidentTypes"][0] == "高处坠落"
+    assert node(province, "PublicReport", out["id"])["regionBasis"] == "code"
+    bad = province.post(None, "/reports", json={"text": "看到厂里有人抽烟", "qrToken": "not-a-token"})
+    assert bad.status_code in (400, 404) and set(bad.json()) == {"error"}
