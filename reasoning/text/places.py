@@ -11,6 +11,7 @@ import math
 import re
 import threading
 import time
+import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -166,17 +167,17 @@ def _num(value: object) -> float | None:
         return None
 
 
-_cache: dict[int, Index] = {}
+_cache: weakref.WeakKeyDictionary[GraphStore, Index] = weakref.WeakKeyDictionary()
 _cache_lock = threading.Lock()
 
 
 def index_for(store: GraphStore, *, fresh: bool = False) -> Index:
     """The store's index, rebuilt when older than TTL_S (or when `fresh`)."""
     with _cache_lock:
-        found = _cache.get(id(store))
+        found = _cache.get(store)
         if found is None or fresh or time.monotonic() - found.built_at > TTL_S:
             found = build(store)
-            _cache[id(store)] = found
+            _cache[store] = found
         return found
 
 
