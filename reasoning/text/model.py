@@ -148,7 +148,7 @@ class TriageModel:
 def _linear(seed: int) -> Any:
     from sklearn.linear_model import SGDClassifier
 
-    return SGDClassifier(loss="log_loss", alpha=5e-5, max_iter=40, tol=None, random_state=seed)
+    return SGDClassifier(loss="log_loss", alpha=5e-5, max_iter=40, tol=None, random_state=seed, class_weight="balanced")
 
 
 def train(size: int = TRAIN_SIZE, seed: int = SEED, *, use_cues: bool = True) -> TriageModel:
