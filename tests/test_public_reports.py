@@ -339,3 +339,20 @@ def test_a_report_through_an_entitys_code_concerns_it(province: Api) -> None:
     assert node(province, "PublicReport", out["id"])["regionBasis"] == "code"
     bad = province.post(None, "/reports", json={"text": "看到厂里有人抽烟", "qrToken": "not-a-token"})
     assert bad.status_code in (400, 404) and set(bad.json()) == {"error"}
+
+
+def test_a_report_keeps_its_photos_as_evidence(province: Api) -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(buf, "PNG")
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    out = file(province, {"text": "脚手架上的人都不戴安全帽，看着很悬", "region": "130102", "photos": [url]})
+    stored = node(province, "PublicReport", out["id"])
+    assert len(stored["photos"]) == 1 and len(stored["photos"][0]) == 64
+    bad = province.post(None, "/reports", json={"text": "脚手架上的人都不戴安全帽", "region": "130102",
+                                                "photos": ["data:text/plain;base64,aGVsbG8="]})
+    assert 400 <= bad.status_code < 500 and set(bad.json()) == {"error"}
