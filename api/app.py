@@ -31,6 +31,8 @@ from riskgraph.api.routes import (
     nodes,
     qr,
     recommendations,
+    reports,
+    resources,
     review,
     risk_points,
     warnings,
@@ -87,7 +89,7 @@ def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
     app.add_middleware(RequestContext)  # a request id on every log line and response
     for module in (health, auth, enterprises, risk_points, nodes, assessments, layers, analyst, admin, qr, recommendations, match, review):
         app.include_router(module.router)
-    for module in (warnings, events):
+    for module in (warnings, events, reports, resources):
         app.include_router(module.router)
     app.include_router(selfservice)
     app.include_router(web_pages)

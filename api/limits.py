@@ -83,6 +83,8 @@ class Limits:
 
 
 HEAVY_MARKERS = ("/dossier", "/subgraph")
+#: writes anyone may send without an account: the report classes' body size and rate
+PUBLIC_WRITES = ("/reports", "/disaster-points/reports", "/reports/receipt", "/resources")
 HEAVY_PREFIXES = ("/layers", "/qr/regions/")
 
 
@@ -96,7 +98,7 @@ def route_class(method: str, path: str) -> str:
         return "analyst"
     if path == "/photos":
         return "photo"
-    if path.lower().startswith("/q/"):
+    if path.lower().startswith("/q/") or path in PUBLIC_WRITES:
         return "report"
     return "write"
 

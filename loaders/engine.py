@@ -28,12 +28,12 @@ from riskgraph.loaders.fields import FieldContext, normalise, raw_value
 from riskgraph.loaders.mapping import EnterpriseSpec, FieldSpec, FileSpec, LinkSpec, SourceMapping
 from riskgraph.loaders.matching.records import Query
 from riskgraph.loaders.normalise.errors import RowError
-from riskgraph.loaders.normalise.regions import region_table
+from riskgraph.loaders.normalise.regions import county_near, region_table
 from riskgraph.loaders.normalise.uscc import Uscc
 from riskgraph.loaders.readers import SourceFileError, SourceRow, read_rows
 from riskgraph.loaders.resolve import REVIEW, EnterpriseIndex, Resolution, record_query
 from riskgraph.loaders.review import apply_decision, decisions_for, draft, write_items
-from riskgraph.ontology.anchors import CHANGE_EVENT, DERIVED_FROM, ENTERPRISE, QUARANTINED_ROW, SOURCE_RECORD
+from riskgraph.ontology.anchors import CHANGE_EVENT, DERIVED_FROM, ENTERPRISE, PUBLIC_REPORT, QUARANTINED_ROW, SOURCE_RECORD
 from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX
 
 BATCH_ROWS = 1_000
@@ -179,6 +179,11 @@ class FileLoader:
         values[spec.key] = p.key
         if spec.enterprise is not None:
             self._resolve_enterprise(spec.enterprise, values, p)
+        if spec.label == PUBLIC_REPORT and values.get("regionCode") is None and values.get("lon") is not None \
+                and values.get("lat") is not None:  # a citizen's report is where it was made: its county is routed it
+            county = county_near(float(values["lon"]), float(values["lat"]))
+            if county is not None:
+                values["regionCode"], values["regionBasis"] = county, "coordinates"
         for node in spec.nodes:
             node_values = self._values(node.fields, node.label, p)
             if node_values.get(node.key) is not None:

@@ -30,6 +30,11 @@ def panel(view: View) -> str:
     return environment().get_template("panel.html").render(v=view)
 
 
+def census(regions: list[tuple[str, str]]) -> str:
+    """The census form, its county list from the graph."""
+    return environment().get_template("census.html").render(regions=regions)
+
+
 def history(rows: list[dict[str, Any]]) -> str:
     return environment().get_template("history.html").render(rows=rows)
 

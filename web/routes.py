@@ -3,6 +3,7 @@
     GET /m/panel/{token}        what the signed-in caller sees and may do on the code (HTML fragment)
     GET /m/history/{id}         a hidden danger's steps (HTML fragment)
     GET /m/analysis/{id}        a risk point's analysis versions and their changes (HTML fragment)
+    GET /m/census               the emergency-resource census form (posts to POST /resources)
     GET /m/static/{name}        the page's CSS, JS, icon and manifest
     GET /sw.js                  the service worker that keeps the page usable offline
 
@@ -22,7 +23,7 @@ from riskgraph.api.routes.qr.scan import public_policy, resolve
 from riskgraph.api.routes.workflow_common import step
 from riskgraph.web import pages
 from riskgraph.web.labels import Labels
-from riskgraph.web.view import build, history_rows
+from riskgraph.web.view import build, census_regions, history_rows
 from riskgraph.workflows.analysis import Analyses
 from riskgraph.workflows.hidden_dangers import Loop
 
@@ -30,6 +31,7 @@ router = APIRouter(include_in_schema=False)
 
 #: the assets the page loads (nothing else is served from the package)
 ASSETS = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
+          "census.js": "text/javascript; charset=utf-8",
           "icon.svg": "image/svg+xml", "manifest.webmanifest": "application/manifest+json"}
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -58,6 +60,12 @@ def analysis_history(id: str = Path(..., max_length=200), ctx: Context = CONTEXT
     _, _, versions = step(ctx, "risk_analysis_history", f"RiskPoint/{id}", lambda: analyses.history(ctx.caller, id))
     ctx.disclosed.mark(f"RiskPoint/{id}#analysis", ctx.caller.ceiling)
     return HTMLResponse(pages.analysis(Labels(ctx.onto, ctx.store), versions), headers=NO_STORE)
+
+
+@router.get("/m/census", response_class=HTMLResponse)
+def census_form(ctx: Context = CONTEXT) -> HTMLResponse:
+    """The census form: anyone registers a rescue team, warehouse or shelter (reviewed by the region's bureau)."""
+    return HTMLResponse(pages.census(census_regions(ctx.store)), headers=NO_STORE)
 
 
 @router.get("/m/static/{name}")

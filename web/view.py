@@ -23,8 +23,9 @@ from riskgraph.api.deps import Context
 from riskgraph.api.qr.entities import Facts
 from riskgraph.api.qr.policy import PublicPolicy
 from riskgraph.graph.dialect import ident
+from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ
-from riskgraph.ontology.anchors import ENTERPRISE, HIDDEN_DANGER, RISK_POINT
+from riskgraph.ontology.anchors import ENTERPRISE, HIDDEN_DANGER, REGION, RISK_POINT
 from riskgraph.ontology.model import RG, Disclosure
 from riskgraph.reasoning.models.config import load_config
 from riskgraph.web.labels import UNKNOWN, Colour, Labels
@@ -284,3 +285,11 @@ def history_rows(labels: Labels, entries: list[dict[str, Any]]) -> list[dict[str
                     "note": e.get("note") or None, "details": details,
                     "photos": len(evidence.get("photos") or [])})
     return out
+
+
+def census_regions(store: GraphStore) -> list[tuple[str, str]]:
+    """The counties the census form offers: (code, name) of every county region in the graph."""
+    key = ident(store.ontology.key_of(REGION))
+    rows = store.read(f"MATCH (r:{ident(REGION)}) WHERE r.regionLevel = $county RETURN r.{key} AS code, r.name AS name "
+                      "ORDER BY code", {"county": "COUNTY"})
+    return [(str(r["code"]), str(r["name"] or r["code"])) for r in rows]

@@ -43,6 +43,24 @@ def region_table() -> dict[str, RegionEntry]:
     return table
 
 
+def county_near(lon: float, lat: float, *, within: str | None = None, max_km: float = 60.0) -> str | None:
+    """The county whose centroid is nearest the point (GB/T 2260; optionally only under `within`, a code
+    prefix), or None beyond `max_km`. Without boundaries a point near a border may get its neighbour."""
+    import math
+
+    best: tuple[float, str] | None = None
+    for entry in region_table().values():
+        if entry.level != "COUNTY" or not (entry.lon or entry.lat) or (within and not entry.code.startswith(within)):
+            continue
+        p1, p2 = math.radians(lat), math.radians(entry.lat)
+        a = (math.sin((p2 - p1) / 2) ** 2
+             + math.cos(p1) * math.cos(p2) * math.sin(math.radians(entry.lon - lon) / 2) ** 2)
+        d = 6371.0 * 2 * math.asin(math.sqrt(a))
+        if best is None or d < best[0]:
+            best = (d, entry.code)
+    return best[1] if best is not None and best[0] <= max_km else None
+
+
 @lru_cache(maxsize=65536)
 def region_from_address(address: str) -> str | None:
     """The most precise GB/T 2260 code an address names (county, else city, else province)."""
