@@ -32,7 +32,7 @@ APP: Any = None
 PAGES = ["/pages/dashboard", "/pages/search", f"/pages/enterprises/{E1}", "/pages/risk-points/RP1", "/pages/disaster-points/NDP1",
          "/pages/rescue-teams/RT1", "/pages/warehouses/W1", "/pages/shelters/SH1", "/pages/regions", "/pages/regions/130100",
          "/pages/industries", "/pages/industries/HC", "/pages/coupling", "/pages/temporal", "/pages/focus", "/pages/warnings",
-         "/pages/review"]
+         "/pages/review", "/pages/sources"]
 
 
 def configure_app(app) -> None:
@@ -261,4 +261,21 @@ def test_the_api_docs_render_offline(browser):
     assert "RiskGraph" in b.page.inner_text(".api-content h1")
     b.shot("docs-redoc", full=False)
     assert b.foreign() == [], b.foreign()
+    assert b.problems == [], b.problems
+
+
+def test_the_sources_page_shows_each_source_system_when_the_service_has_get_sources(browser, desk):
+    served = "/sources" in desk.get(None, "/openapi.json").json()["paths"]
+    b = browser()
+    b.sign_in("admin1")
+    b.open("/pages/sources")
+    if not served:  # GET /sources is another part's (loaders' ledger): without it the page says so and asks nothing
+        assert "未提供数据来源接口" in b.page.inner_text("#content")
+        assert b.page.locator("nav a[href='/pages/sources']").count() == 0
+        assert not [u for u in b.requests if urlsplit(u).path == "/sources"]
+        return
+    sources = desk.get("admin", "/sources").json()["sources"]
+    assert b.page.locator("[data-source]").count() == len(sources) > 0
+    assert b.page.locator("nav a[href='/pages/sources']").is_visible()
+    b.shot("sources")
     assert b.problems == [], b.problems

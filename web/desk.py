@@ -31,6 +31,7 @@ class PageDef:
     title: str
     keyed: bool = False          #: the URL names one thing: /pages/{page}/{key}
     label: str | None = None     #: the ontology class a keyed node page shows
+    api: str | None = None       #: an API route the page needs that another part of the service may not provide
 
 
 PAGES: dict[str, PageDef] = {
@@ -50,6 +51,7 @@ PAGES: dict[str, PageDef] = {
     "warnings": PageDef("预警工作台"),
     "warning": PageDef("预警详情", keyed=True),
     "review": PageDef("实体消歧审核"),
+    "sources": PageDef("数据来源", api="/sources"),
 }
 
 #: the files under static/ the desk serves, by suffix
@@ -58,11 +60,17 @@ ASSETS = frozenset({"desk.js", "desk.css", "vendor/echarts/echarts.min.js"})
 NO_STORE = {"Cache-Control": "no-store"}
 
 
+def _served(request: Request, path: str | None) -> bool:
+    return path is None or any(getattr(route, "path", None) == path for route in request.app.routes)
+
+
 def _shell(request: Request, page: str, key: str | None) -> HTMLResponse:
     spec = PAGES[page]
-    args = {"page": page, "key": key, "label": spec.label, "query": dict(request.query_params)}
+    args = {"page": page, "key": key, "label": spec.label, "query": dict(request.query_params),
+            "apiMissing": None if _served(request, spec.api) else spec.api}
+    served = {name: _served(request, p.api) for name, p in PAGES.items() if p.api}
     html = environment().get_template("desk/page.html").render(
-        title=spec.title, page=page, args=json.dumps(args, ensure_ascii=False), pages=PAGES)
+        title=spec.title, page=page, args=json.dumps(args, ensure_ascii=False), pages=PAGES, served=served)
     return HTMLResponse(html, headers=NO_STORE)
 
 

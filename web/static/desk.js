@@ -632,6 +632,29 @@
     return card('拆分错误合并', [el('div', { 'class': 'toolbar' }, uscc, el('button', { 'data-action': 'split-load', on: { click: load } }, '读取企业记录')), list], true);
   }
 
+  PAGES.sources = function () {
+    if (ARGS.apiMissing) { content.replaceChildren(empty('本服务未提供数据来源接口（' + ARGS.apiMissing + '）。')); return Promise.resolve(); }
+    if (!needs(['analyst', 'admin'])) { return Promise.resolve(); }
+    var REASON = 'QuarantineReason';
+    return api('/sources').then(function (b) {
+      var rows = b.sources.map(function (s) {
+        var reasons = Object.keys(s.quarantined || {}).map(function (r) { return (concept(REASON, r) !== UNKNOWN ? concept(REASON, r) : r) + ' ' + s.quarantined[r]; }).join('；');
+        var changed = (s.changed || []).slice(0, 6).map(function (c) { return cls(c.label) + '·' + prop(c.label, c.property) + ' ' + c.count; }).join('；');
+        return [el('span', { 'data-source': s.source }, (s.title || s.source)), value('Warning', 'issuedAt', s.lastLoadedAt),
+          s.lastLoadOk === false ? el('span', { 'class': 'chip', style: '--chip:#b91c1c', text: '失败' }) : (s.stale ? el('span', { 'class': 'chip', style: '--chip:#c2410c', text: '超时未更新' }) : (s.lastSuccessAt ? '正常' : '未加载')),
+          s.rowsRead, s.rowsLoaded, s.rowsUnchanged, s.rowsQuarantined, reasons || UNKNOWN, s.changes, changed || UNKNOWN];
+      });
+      var loaded = b.sources.filter(function (s) { return s.loads > 0; });
+      content.replaceChildren(el('div', { 'class': 'grid' }, card('各源系统最近一次加载（截至 ' + value('Warning', 'issuedAt', b.asOf) + '）',
+        table(['源系统', '最近加载', '状态', '读取', '入库', '未变化', '隔离', '隔离原因', '变更数', '变更内容'], rows), true),
+        loaded.length ? card('读取 / 入库 / 隔离行数', chart({ textStyle: chartFont(), tooltip: { trigger: 'axis' }, legend: { top: 0 }, grid: { left: 130, right: 20, top: 30, bottom: 20 },
+          xAxis: { type: 'value' }, yAxis: { type: 'category', inverse: true, data: loaded.map(function (s) { return s.title || s.source; }) },
+          series: [['入库', 'rowsLoaded', '#3b9b5b'], ['未变化', 'rowsUnchanged', '#9aa5b1'], ['隔离', 'rowsQuarantined', '#E02020']].map(function (x) {
+            return { name: x[0], type: 'bar', stack: 'rows', data: loaded.map(function (s) { return s[x[1]]; }), itemStyle: { color: x[2] } };
+          }) }, true), true) : null));
+    });
+  };
+
   // ------------------------------------------------------------------ start
   function start() {
     var said = sessionStorage.getItem('rg-desk-said');
