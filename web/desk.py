@@ -61,7 +61,8 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _served(request: Request, path: str | None) -> bool:
-    return path is None or any(getattr(route, "path", None) == path for route in request.app.routes)
+    """Whether the service has this API route (its OpenAPI document, built once, lists every API route)."""
+    return path is None or path in request.app.openapi().get("paths", {})
 
 
 def _shell(request: Request, page: str, key: str | None) -> HTMLResponse:
