@@ -136,7 +136,9 @@
   }
   function chart(option, tall) {
     var box = el('div', { 'class': 'chart' + (tall ? ' tall' : '') });
-    setTimeout(function () { echarts.init(box).setOption(option); }, 0);
+    var wall = document.body.getAttribute('data-page') === 'dashboard';  // the wall screen is dark: ECharts' own dark theme
+    if (wall) { option.backgroundColor = 'transparent'; }
+    setTimeout(function () { echarts.init(box, wall ? 'dark' : null).setOption(option); }, 0);
     return box;
   }
   function chartFont() { return { fontFamily: 'WenQuanYi Micro Hei, Noto Sans CJK SC, sans-serif' }; }
