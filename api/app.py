@@ -43,6 +43,8 @@ from riskgraph.api.settings import Settings
 from riskgraph.api.users import UserStore
 from riskgraph.graph.values import warm_up_search
 from riskgraph.ontology.model import load_ontology
+from riskgraph.web.desk import router as desk_pages
+from riskgraph.web.docs import router as offline_docs
 from riskgraph.web.routes import router as web_pages
 
 log = logging.getLogger("riskgraph.api")
@@ -82,6 +84,8 @@ def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
         description=DESCRIPTION,
         lifespan=lifespan,
         responses=errors.COMMON_RESPONSES,
+        docs_url=None,  # /docs and /redoc are web/docs.py: their assets are served here, never from a CDN
+        redoc_url=None,
     )
     errors.install(app)
     app.state.limits = Edge(limits or Limits.from_env())  # see api/limits.py
@@ -93,6 +97,8 @@ def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
         app.include_router(module.router)
     app.include_router(selfservice)
     app.include_router(web_pages)
+    app.include_router(desk_pages)
+    app.include_router(offline_docs)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

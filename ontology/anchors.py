@@ -142,11 +142,12 @@ LAT = Prop(ENTERPRISE, "lat")
 ADDRESS = Prop(ENTERPRISE, "address")
 LEGAL_REP = Prop(ENTERPRISE, "legalRepresentative")
 PHONE = Prop(PERSON, "phone")
+EMPLOYEES = Prop(ENTERPRISE, "employees")
 
 PROPERTIES = (
     Prop(ENTERPRISE, REGION_CODE), DEADLINE, DANGER_STATE, DANGER_GRADE, INSPECTED_ON, MAJOR_HAZARD_LEVEL,
     ASSESSMENT_METHOD, ASSESSMENT_TIME, RISK_COLOUR, TAGS, INDUSTRY_CODE, SUPERVISION_INDUSTRY, LON, LAT, ADDRESS,
-    LEGAL_REP, PHONE,
+    LEGAL_REP, PHONE, EMPLOYEES,
 )
 
 # ---------------------------------------------------------------- concepts (SKOS notations)
@@ -157,6 +158,9 @@ RECTIFIED_STATE = "RECTIFIED"
 #: the rectification loop's other states (workflows/hidden_dangers.py): accepted, and closed (销号)
 ACCEPTED_STATE = "VERIFIED"
 CLOSED_STATE = "CLOSED"
+
+#: 企业规模 by 从业人员 (vocabularies.ttl EnterpriseScale, with rg:minEmployees / rg:maxEmployees)
+ENTERPRISE_SCALES = "EnterpriseScale"
 
 CONCEPTS = ((HIDDEN_DANGER_STATES, RECTIFIED_STATE), (HIDDEN_DANGER_STATES, ACCEPTED_STATE),
             (HIDDEN_DANGER_STATES, CLOSED_STATE))

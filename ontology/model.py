@@ -305,6 +305,8 @@ class Ontology:
             RG.alpha: "alpha",
             RG.minResidents: "minResidents",
             RG.maxResidents: "maxResidents",
+            RG.minEmployees: "minEmployees",
+            RG.maxEmployees: "maxEmployees",
             RG.minR: "minR",
             RG.casNumber: "casNumber",
             RG.colourHex: "colourHex",

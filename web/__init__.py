@@ -11,5 +11,7 @@ name, code or notation reaches the page.
 | `view.py` | what one caller sees and may do on one code: the dossier, tasks, dangers, forms |
 | `pages.py` | Jinja2 rendering of the page and its fragments |
 | `routes.py` | `/m/…` fragments and assets, `/sw.js` (the offline service worker) |
-| `templates/`, `static/` | the page, its CSS and JS (no CDN: everything is served by the service) |
+| `desk.py`, `desk_labels.py` | the bureau's desk pages under `/pages/…` (shells the JSON API fills) and their labels JSON |
+| `docs.py` | `/docs` and `/redoc` with their assets served from the `fastapi-offline` package (no CDN) |
+| `templates/`, `static/` | the pages, their CSS and JS, vendored ECharts with its licences (no CDN: everything is served by the service) |
 """

@@ -4,10 +4,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
+from pydantic import Field
 
 from riskgraph.api.access import check_uscc
 from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.errors import invalid, not_found
+from riskgraph.api.facets import FacetValue, enterprise_facets, scale_condition
 from riskgraph.api.models import EnterprisePortrait, NodeOut
 from riskgraph.api.pagination import Page, PageParams, page_params
 from riskgraph.api.portraits import enterprise_portrait
@@ -15,6 +17,7 @@ from riskgraph.api.routes import focus
 from riskgraph.api.routes.common import node_out, region_param, scope_condition, vocabulary_param, where
 from riskgraph.api.schema import ENTERPRISE, INDUSTRY_CODE, REGION_CODE, RISK_COLOUR, SUPERVISION_INDUSTRY, TAGS
 from riskgraph.graph.dialect import ident
+from riskgraph.ontology.anchors import EMPLOYEES, ENTERPRISE_SCALES
 from riskgraph.ontology.model import Disclosure
 
 router = APIRouter(tags=["enterprises"])
@@ -26,8 +29,16 @@ RATING_SCORE = (ENTERPRISE, "ratingScore")
 SEARCH_CAP = 1_000
 
 
-@router.get("/enterprises", response_model=Page[NodeOut],
-            summary="search enterprises: fuzzy Chinese name, USCC, region prefix, industry, risk colour, tag")
+class SearchPage(Page[NodeOut]):
+    facets: dict[str, list[FacetValue]] = Field(
+        description="counts over every matching enterprise (not just this page) per facet: colour, industry, region "
+                    "(county), tag, scale; a facet on a property the caller reads nowhere is left out, one it reads "
+                    "only in its scope counts only there; {} with facets=false")
+
+
+@router.get("/enterprises", response_model=SearchPage,
+            summary="search enterprises: fuzzy Chinese name, USCC, region prefix, industry, risk colour, tag, size; "
+                    "with facet counts")
 def list_enterprises(
     q: str | None = Query(None, max_length=100, description="name, fuzzy (jieba-segmented full-text search)"),
     uscc: str | None = Query(None, description="统一社会信用代码"),
@@ -38,7 +49,10 @@ def list_enterprises(
     tag: str | None = Query(None, max_length=100, description="classification tag (inspector level and above)"),
     rating_below: float | None = Query(None, ge=0, le=100, description="应急〔2018〕19号 rating score below this "
                                                                       "(inspector level and above)"),
+    scale: str | None = Query(None, max_length=20, description="size by head count: LARGE, MEDIUM, SMALL, MICRO "
+                                                                 "(or 大型 …; enterprise level and above, scoped)"),
     sort: Literal["key", "score"] = Query("key", description="score: lowest rating score first (unrated last)"),
+    facets: bool = Query(True, description="count the matches per colour, industry, region, tag and scale"),
     paging: PageParams = Depends(page_params),
     ctx: Context = CONTEXT,
 ) -> dict:
@@ -69,12 +83,21 @@ def list_enterprises(
     if tag:
         conditions.append(f"$tag IN e.{ident(TAGS[1])}")
         params["tag"] = tag
+    size_band = None
+    if scale:
+        concept = onto.vocabulary(ENTERPRISE_SCALES).lookup(scale)
+        if concept is None:
+            raise invalid(f"{scale!r} is not a size; one of {sorted(onto.vocabulary(ENTERPRISE_SCALES).concepts)}", "scale")
+        size_band, extra = scale_condition(onto, concept.notation)
+        conditions.append(size_band)
+        params.update(extra)
     if rating_below is not None:
         conditions.append(f"e.{ident(RATING_SCORE[1])} < $rating_below")
         params["rating_below"] = rating_below
     # a filter on a non-public property only answers where the caller may read that property
     for prop, value in ((TAGS, tag), (RISK_COLOUR, colour), (INDUSTRY_CODE, industry), (SUPERVISION_INDUSTRY, industry),
-                        (RATING_SCORE, True if rating_below is not None or sort == "score" else None)):
+                        (RATING_SCORE, True if rating_below is not None or sort == "score" else None),
+                        (EMPLOYEES, size_band)):
         needed = schema.disclosure(prop)
         if value and needed > Disclosure.PUBLIC:
             cond, extra = scope_condition(ctx, "e", needed, f"filtering on {prop[1]}")
@@ -87,7 +110,7 @@ def list_enterprises(
         hits = ctx.store.search(ENTERPRISE, q, limit=SEARCH_CAP)
         rank = {str(h[key]): i for i, h in enumerate(hits)}
         if not rank:
-            return paging.wrap([], 0)
+            return {**paging.wrap([], 0), "facets": {}}
         rows = ctx.store.read(
             f"MATCH (e:{label}){where([f'e.{ident(key)} IN $hits', *conditions])} "
             f"RETURN e.{ident(key)} AS k, e.{ident(RATING_SCORE[1])} AS s",
@@ -102,6 +125,7 @@ def list_enterprises(
             f"MATCH (e:{label}) WHERE e.{ident(key)} IN $keys RETURN properties(e) AS p", {"keys": page_keys})}
         items = [found[k] for k in page_keys if k in found]
         total = len(ordered)
+        matched: tuple[list[str], dict[str, Any]] = ([f"e.{ident(key)} IN $matched"], {"matched": ordered})
     else:
         order = (f"CASE WHEN e.{ident(RATING_SCORE[1])} IS NULL THEN 1 ELSE 0 END, e.{ident(RATING_SCORE[1])}, "
                  if sort == "score" else "") + f"e.{ident(key)}"
@@ -111,7 +135,9 @@ def list_enterprises(
             "RETURN properties(e) AS p",
             {**params, "skip": paging.offset, "limit": paging.size},
         )]
-    return paging.wrap([node_out(ctx, ENTERPRISE, p, ctx.scope.enterprise_level(p)) for p in items], total)
+        matched = (conditions, params)
+    counts = enterprise_facets(ctx, *matched) if facets and total else {}
+    return {**paging.wrap([node_out(ctx, ENTERPRISE, p, ctx.scope.enterprise_level(p)) for p in items], total), "facets": counts}
 
 
 @router.get("/enterprises/{uscc}", response_model=EnterprisePortrait, response_model_exclude_unset=True,
