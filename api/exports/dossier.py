@@ -73,8 +73,16 @@ def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+#: most characters printed in one cell: a cell taller than a page cannot be laid out (long evidence lists)
+CELL_CHARS = 400
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= CELL_CHARS else text[:CELL_CHARS] + f"…（共 {len(text)} 字，完整内容见导出表格）"
+
+
 def _grid(rows: list[list[Any]], widths: list[float], style: ParagraphStyle, header: bool = True) -> Table:
-    cells = [[Paragraph(_esc(_text(c)), style) for c in row] for row in rows]
+    cells = [[Paragraph(_esc(_cut(_text(c))), style) for c in row] for row in rows]
     table = Table(cells, colWidths=widths, repeatRows=1 if header else 0)
     commands = [("GRID", (0, 0), (-1, -1), 0.3, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP")]
     if header:
