@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 
 from riskgraph.cli.i18n import _
-from riskgraph.graph.store import ConstraintViolation, QueryTimeout, ReadOnlyViolation, StoreError
+from riskgraph.graph.store import QueryTimeout, ReadOnlyViolation, StoreError
 from riskgraph.ontology.errors import RiskGraphError
 
 log = logging.getLogger("riskgraph.cli")
@@ -55,7 +55,7 @@ def describe(exc: BaseException, *, command: str | None = None) -> tuple[str, in
         return _("the query ran past its time limit and was stopped (--timeout-ms)"), RUNTIME
     if isinstance(exc, ReadOnlyViolation):
         return _("refused: this command is read-only and the query tried to write"), RUNTIME
-    if isinstance(exc, StoreError) and not isinstance(exc, ConstraintViolation) and type(exc) is StoreError:
+    if isinstance(exc, StoreError) and exc.backend_text:
         if command == "query":  # the analyst's own Cypher: the store's reason is what they need
             return _("the graph store refused the query: {reason}").format(reason=exc), RUNTIME
         ref = _internal(exc)

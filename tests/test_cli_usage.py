@@ -154,3 +154,28 @@ def test_assess_reports_progress_per_step(tmp_path: Path):
         load_province(store.url)
         run_all(store, only={"inform_region", "ccd"}, progress=lambda step, done: seen.append((step, done)))
     assert seen == [("inform_region", 0), ("ccd", 1), ("done", 2)]
+
+
+def test_what_an_error_shows():
+    from riskgraph.cli.errors import UsageError, describe
+    from riskgraph.graph.store import StoreError
+
+    def failing(fn):
+        try:
+            fn()
+        except Exception as exc:  # noqa: BLE001 — the exception is what is tested
+            return exc
+        raise AssertionError("did not fail")
+
+    def on_purpose():
+        raise ValueError("--as-of needs a time with its offset")
+
+    assert describe(failing(on_purpose)) == ("--as-of needs a time with its offset", 1)
+    internal, code = describe(failing(lambda: min([])))
+    assert code == 1 and "internal error (ref" in internal and "iterable" not in internal
+    server = StoreError("errMsg: Invalid input 'R': expected RETURN")
+    server.backend_text = True
+    assert "errMsg" not in describe(server)[0] and "errMsg" in describe(server, command="query")[0]
+    ours = StoreError("the embedded server stopped: its disk is full (No space left on device)")
+    assert describe(ours) == (str(ours), 1)
+    assert describe(UsageError("no graph store at /x")) == ("no graph store at /x", 2)
