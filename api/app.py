@@ -25,6 +25,7 @@ from riskgraph.api.routes import (
     auth,
     enterprises,
     events,
+    exports,
     health,
     layers,
     match,
@@ -96,6 +97,7 @@ def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
     for module in (warnings, events, reports, resources):
         app.include_router(module.router)
     app.include_router(selfservice)
+    app.include_router(exports.router)
     app.include_router(web_pages)
     app.include_router(desk_pages)
     app.include_router(offline_docs)

@@ -1,5 +1,9 @@
 """One error shape for every failure: `{"error": {"code": "...", "message": "...", "details": ...}}`.
 
+`message` is in the language the caller's Accept-Language prefers (English, or Chinese for zh…;
+`Content-Language` says which): the catalog's translation of the message (cli/locale), else the
+code's sentence in that language with the English message in brackets. `code` never changes.
+
 Routing misses (404, 405), validation (422), authentication (401), authorisation (403), the
 store's refusals and time-outs and unhandled exceptions all come out in it. An unhandled error
 says only "internal error" and a reference (the request id); the traceback goes to the server log.
@@ -16,6 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from riskgraph.cli.i18n import N_, negotiate, translate
 from riskgraph.graph.logs import REQUEST_ID
 from riskgraph.graph.store import QueryTimeout, ReadOnlyViolation, StoreError
 from riskgraph.ontology.errors import RiskGraphError
@@ -78,10 +83,36 @@ def invalid(message: str, field: str | None = None) -> ApiError:
     return ApiError(422, "validation_error", message, [{"field": field, "message": message}] if field else None)
 
 
+#: what each code means, to translate messages the catalog does not hold word for word
+_CODE_SENTENCES = {
+    "bad_request": "请求有误", "unauthorized": "未登录或登录已失效", "forbidden": "无权进行此操作", "not_found": "未找到",
+    "method_not_allowed": "不支持此请求方法", "not_acceptable": "无法提供所要求的格式", "request_timeout": "请求超时",
+    "conflict": "与当前状态冲突", "payload_too_large": "请求内容过大", "unsupported_media_type": "不支持的内容类型",
+    "validation_error": "请求参数无效", "too_many_requests": "请求过于频繁", "internal_error": "内部错误",
+    "unavailable": "服务暂不可用", "timeout": "处理超时", "store_unavailable": "图数据库暂时无法响应",
+    "query_timeout": "查询超过时间限制，已停止", "read_only": "只读入口：查询试图写入",
+}
+
+
+def localise(message: str, code: str, lang: str) -> str:
+    """`message` in `lang`: the catalog's translation, else the code's sentence with the original in brackets."""
+    if lang == "en":
+        return message
+    translated = translate(message, lang)
+    if translated != message:
+        return translated
+    sentence = _CODE_SENTENCES.get(code)
+    return f"{sentence}（{message}）" if sentence and sentence != message else message
+
+
 def error_response(status: int, code: str, message: str, details: Any = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {"error": {"code": code, "message": message, "details": details}}
-    return JSONResponse(body, status_code=status, headers=headers)
+                   headers: dict[str, str] | None = None, *, lang: str = "en") -> JSONResponse:
+    body = {"error": {"code": code, "message": localise(message, code, lang), "details": details}}
+    return JSONResponse(body, status_code=status, headers={**(headers or {}), "Content-Language": "zh-CN" if lang == "zh" else "en"})
+
+
+def _lang(request: Request) -> str:
+    return negotiate(request.headers.get("accept-language"))
 
 
 #: the responses every route may give, for the OpenAPI description
@@ -107,7 +138,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers, lang=_lang(request))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -117,28 +148,29 @@ def install(app: FastAPI) -> None:
             message = f"no route {request.url.path}"
         if exc.status_code == 405:
             message = f"{request.method} is not allowed on {request.url.path}"
-        return error_response(exc.status_code, code, message, None, getattr(exc, "headers", None))
+        return error_response(exc.status_code, code, message, None, getattr(exc, "headers", None), lang=_lang(request))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(422, "validation_error", "invalid request parameters", _validation_details(exc))
+        return error_response(422, "validation_error", N_("invalid request parameters"), _validation_details(exc), lang=_lang(request))
 
     @app.exception_handler(ReadOnlyViolation)
     async def _read_only(request: Request, exc: ReadOnlyViolation) -> JSONResponse:
-        return error_response(400, "read_only", "this entry is read-only: the query tried to write", None)
+        return error_response(400, "read_only", N_("this entry is read-only: the query tried to write"), None, lang=_lang(request))
 
     @app.exception_handler(QueryTimeout)
     async def _timeout(request: Request, exc: QueryTimeout) -> JSONResponse:
-        return error_response(504, "query_timeout", "the query ran past its time limit and was stopped", None)
+        return error_response(504, "query_timeout", N_("the query ran past its time limit and was stopped"), None,
+                              lang=_lang(request))
 
     @app.exception_handler(StoreError)
     async def _store_error(request: Request, exc: StoreError) -> JSONResponse:
         ref = REQUEST_ID.get() or uuid.uuid4().hex[:12]
         log.error("store error (ref %s) on %s %s: %s", ref, request.method, request.url.path, exc)
-        return error_response(503, "store_unavailable", "the graph store could not answer", {"ref": ref})
+        return error_response(503, "store_unavailable", N_("the graph store could not answer"), {"ref": ref}, lang=_lang(request))
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
         ref = REQUEST_ID.get() or uuid.uuid4().hex[:12]
         log.exception("unhandled error (ref %s) on %s %s", ref, request.method, request.url.path)
-        return error_response(500, "internal_error", "internal error", {"ref": ref})
+        return error_response(500, "internal_error", N_("internal error"), {"ref": ref}, lang=_lang(request))

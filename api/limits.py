@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl
 
 from riskgraph.api.errors import ApiError, error_response
 from riskgraph.api.qr.ratelimit import TokenBucket
+from riskgraph.cli.i18n import negotiate
 from riskgraph.ontology.errors import RiskGraphError
 
 Scope = MutableMapping[str, Any]
@@ -270,7 +271,8 @@ class EdgeMiddleware:
                          audited: bool = False) -> None:
             if audited:
                 _audit(svc, account, method, path, status, client, message)
-            await error_response(status, code, message, None, extra)(scope, receive, send)
+            await error_response(status, code, message, None, extra,
+                                 lang=negotiate(headers.get("accept-language")))(scope, receive, send)
 
         bucket = edge.buckets.get(klass)
         if bucket is not None:

@@ -29,6 +29,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from riskgraph.api.access import ACCOUNT_ROLES, Caller, Role, check_uscc, region_prefix
 from riskgraph.api.sqlite import connection, initialise
+from riskgraph.cli.i18n import N_
 from riskgraph.graph.connect import default_data_dir
 from riskgraph.ontology.errors import RiskGraphError
 
@@ -222,11 +223,37 @@ def create_user(username: str, password: str, role: str, uscc: str | None = None
 # ---------------------------------------------------------------------- command line
 def _read_password(args: argparse.Namespace, prompt: str = "password: ") -> str:
     if getattr(args, "password_stdin", False):
-        return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass(prompt)
-    if getpass.getpass("again: ") != first:
-        raise UserError("the passwords differ")
+        line = sys.stdin.readline()
+        if not line:
+            raise UserError(N_("--password-stdin: standard input is empty; send the password as one line"))
+        return line.rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise UserError(N_("no terminal to ask for the password: pass --password-stdin and send it as one line "
+                           "of standard input"))
+    try:
+        first = getpass.getpass(prompt)
+        again = getpass.getpass("again: ")
+    except EOFError:
+        raise UserError(N_("no password was typed (end of input)")) from None
+    if again != first:
+        raise UserError(N_("the passwords differ"))
     return first
+
+
+def _enterprise_exists(args: argparse.Namespace, uscc: str) -> None:
+    """An enterprise account must name an enterprise the graph holds (a typo would lock its user out)."""
+    from riskgraph import graph
+    from riskgraph.ontology.anchors import ENTERPRISE
+
+    url = getattr(args, "graph", None) or graph.default_url()
+    path = graph.embedded_path(url)
+    if path is not None and not graph.embedded_store_exists(path):
+        raise UserError(f"no graph store at {path} to check --uscc {uscc} against (riskgraph init / load first)")
+    with graph.connect(url) as store:
+        key = store.ontology.key_of(ENTERPRISE)
+        found = store.read(f"MATCH (e:{ENTERPRISE}) WHERE e.{key} = $k RETURN count(e) AS c", {"k": uscc})
+    if not found or not found[0]["c"]:
+        raise UserError(f"no enterprise with 统一社会信用代码 {uscc} in the graph")
 
 
 def _data_dir(args: argparse.Namespace) -> Path | None:
@@ -234,6 +261,12 @@ def _data_dir(args: argparse.Namespace) -> Path | None:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
+    # every argument is checked before the password is asked for
+    _, uscc, _ = _validate(args.username, args.role, args.uscc, args.region or ())
+    if uscc:
+        _enterprise_exists(args, uscc)
+    if user_store(_data_dir(args)).get(args.username) is not None:
+        raise UserError(f"user {args.username!r} already exists")
     user = create_user(args.username, _read_password(args), args.role, uscc=args.uscc,
                        regions=args.region or (), data_dir=_data_dir(args))
     print(json.dumps(user.public(), ensure_ascii=False))
@@ -247,6 +280,8 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 
 
 def cmd_user_passwd(args: argparse.Namespace) -> int:
+    if user_store(_data_dir(args)).get(args.username) is None:
+        raise UserError(f"no user {args.username!r}")
     user_store(_data_dir(args)).set_password(args.username, _read_password(args, "new password: "))
     return 0
 
@@ -273,16 +308,16 @@ def add_user_commands(sub: argparse._SubParsersAction) -> None:
         return p
 
     p = add("user-add", cmd_user_add, "create an account of the HTTP service (asks for the password)")
-    p.add_argument("username")
-    p.add_argument("--role", required=True, choices=[r.value for r in ACCOUNT_ROLES])
+    p.add_argument("username", help="the login name: 2–64 letters, digits and _ . @ -")
+    p.add_argument("--role", required=True, choices=[r.value for r in ACCOUNT_ROLES], help="the account's role")
     p.add_argument("--uscc", help="enterprise accounts: the enterprise's 统一社会信用代码")
     p.add_argument("--region", action="append", help="inspector accounts: a GB/T 2260 code (repeat for more)")
     p.add_argument("--password-stdin", action="store_true", help="read the password from one line of standard input")
     add("user-list", cmd_user_list, "list the HTTP service's accounts (JSON lines)")
     p = add("user-passwd", cmd_user_passwd, "set an account's password (its tokens stop working)")
-    p.add_argument("username")
-    p.add_argument("--password-stdin", action="store_true")
+    p.add_argument("username", help="the account")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from one line of standard input")
     p = add("user-disable", cmd_user_disable, "disable an account (its tokens stop working)")
-    p.add_argument("username")
+    p.add_argument("username", help="the account")
     p = add("user-enable", cmd_user_enable, "enable a disabled account")
-    p.add_argument("username")
+    p.add_argument("username", help="the account")

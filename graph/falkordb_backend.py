@@ -227,7 +227,9 @@ def _translate(exc: Exception, read_only: bool) -> StoreError:
         return ReadOnlyViolation(f"this entry is read-only; the query tried to write ({message})")
     if "unique constraint" in lowered or "constraint violation" in lowered:
         return ConstraintViolation(message)
-    return StoreError(message)
+    error = StoreError(message)
+    error.backend_text = True  # the server's own words: the CLI shows them only for an analyst's query
+    return error
 
 
 def _plain(value: Any) -> Any:

@@ -34,6 +34,9 @@ MAX_TIMEOUT_MS = 300_000
 class StoreError(RiskGraphError, RuntimeError):
     """The store failed to do what was asked; the message says why."""
 
+    #: True when the message is the store server's own text (a statement it refused), not ours
+    backend_text: bool = False
+
 
 class ReadOnlyViolation(StoreError):
     """A write was attempted through a read-only entry."""

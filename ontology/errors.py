@@ -1,7 +1,7 @@
 """The one root of every exception RiskGraph raises on purpose.
 
-`except RiskGraphError` catches any of them (the CLI turns them into a one-line error and exit
-code 2); each family keeps its own class and its built-in base (`StoreError` is still a
+`except RiskGraphError` catches any of them (the CLI turns them into a one-line error and an exit
+code: 2 for usage, 1 for runtime errors); each family keeps its own class and its built-in base (`StoreError` is still a
 `RuntimeError`, `RowError` a `ValueError`), so existing handlers keep working.
 
 It lives here because `ontology/` is the lowest layer: it imports no other RiskGraph package,

@@ -50,7 +50,7 @@ the measures rolled up it (INFORM, coupling and temporal steps).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from riskgraph.graph.store import GraphStore
 from riskgraph.reasoning.derived_changes import Snapshot, log_changes
@@ -75,34 +75,57 @@ ALIASES = {
 }
 
 
-def run_all(store: GraphStore, *, as_of: dt.date | None = None, only: set[str] | None = None) -> list[ModelRun]:
-    """Run the selected steps (all by default) as of `as_of` (default: today, local time); one ModelRun per model."""
+def run_all(store: GraphStore, *, as_of: dt.date | None = None, only: set[str] | None = None,
+            progress: Callable[[str, int], None] | None = None) -> list[ModelRun]:
+    """Run the selected steps (all by default) as of `as_of` (default: today, local time); one ModelRun per model.
+
+    `progress(step, done)` is called as each step starts (done: steps finished so far), for a progress bar."""
     run = Run.start(store, as_of)
     steps = select_steps(only)
+    started: list[str] = []
+
+    def starting(*names: str) -> None:
+        if progress is not None:
+            for name in names:
+                if name in steps and name not in started:
+                    progress(name, len(started))
+                    started.append(name)
     before = Snapshot.take(store)  # derived colours and levels, to log what this run changes
     runs: list[ModelRun] = []
+    starting("major_hazard")
     if "major_hazard" in steps:
         runs.append(step_major_hazard(run))
     for method in ("lec", "ls"):
+        starting(f"risk_point_{method}")
         if f"risk_point_{method}" in steps:
             runs.append(step_risk_points(run, method))
+    starting("enterprise_rating", "enterprise_risk")
     if steps & {"enterprise_rating", "enterprise_risk"}:
         runs.extend(step_enterprises(run, rating="enterprise_rating" in steps, risk="enterprise_risk" in steps))
+    starting("inform_region")
     if "inform_region" in steps:
         runs.extend(step_inform_regions(run))
+    starting("inform_industry")
     if "inform_industry" in steps:
         runs.extend(step_inform_industries(run))
+    starting("nk_coupling")
     if "nk_coupling" in steps:
         runs.extend(step_nk(run))
+    starting("ccd")
     if "ccd" in steps:
         runs.append(step_ccd(run))
+    starting("spatial_coupling")
     if "spatial_coupling" in steps:
         runs.append(step_spatial(run))
+    starting("temporal")
     if "temporal" in steps:
         runs.extend(step_temporal(run))
+    starting("recommend")
     if "recommend" in steps:
         runs.append(step_recommend(run))
     log_changes(store, before, include_new=False, at=run.computed_at, run=f"assess-{run.run_ms}")
+    if progress is not None:
+        progress("done", len(steps))
     return runs
 
 

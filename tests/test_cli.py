@@ -39,7 +39,7 @@ def test_init_stats_query_and_export(tmp_path: Path):
     assert table.returncode == 0 and "only the first 2 rows" in table.stderr
 
     refused = run(url, "query", "MATCH (n) DETACH DELETE n")
-    assert refused.returncode == 2 and "read-only" in refused.stderr
+    assert refused.returncode == 1 and "read-only" in refused.stderr
     assert json.loads(run(url, "stats", "--json").stdout) == counts
 
     turtle = run(url, "export-rdf", USCC)
@@ -51,7 +51,7 @@ def test_init_stats_query_and_export(tmp_path: Path):
     assert jsonld.returncode == 0 and len(Graph().parse(out, format="json-ld")) == len(rdf)
 
     missing = run(url, "export-rdf", "NOPE")
-    assert missing.returncode == 2 and "no node with key" in missing.stderr
+    assert missing.returncode == 1 and "no node with key" in missing.stderr
 
 
 def test_bad_graph_url_is_a_clear_error(tmp_path: Path):

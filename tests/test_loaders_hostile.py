@@ -253,7 +253,7 @@ def test_a_second_load_on_the_same_store_is_refused_while_one_runs(tmp_path):
     with graph.connect(url) as s, load_lock(s):
         run = subprocess.run([sys.executable, "-m", "riskgraph.cli", "--graph", url, "load", str(tmp_path / "x")],
                              capture_output=True, text=True)
-        assert run.returncode == 2 and "another load is running" in run.stderr and f"pid {__import__('os').getpid()}" in run.stderr
+        assert run.returncode == 1 and "another load is running" in run.stderr and f"pid {__import__('os').getpid()}" in run.stderr
         assert enterprises(s) == set()
     run = subprocess.run([sys.executable, "-m", "riskgraph.cli", "--graph", url, "load", str(tmp_path / "x")],
                          capture_output=True, text=True)

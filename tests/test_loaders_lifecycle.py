@@ -197,7 +197,7 @@ def test_the_cli_exits_non_zero_only_for_unusable_input(export, tmp_path):
     assert len({e.get("load_id") for e in loading}) == 1 and loading[0]["load_id"] in ok.stdout
     missing = subprocess.run([sys.executable, "-m", "riskgraph.cli", "--graph", url, "load", str(tmp_path / "nowhere")],
                              capture_output=True, text=True)
-    assert missing.returncode == 2 and "not a folder" in missing.stderr
+    assert missing.returncode == 1 and "not a folder" in missing.stderr
     listing = subprocess.run([sys.executable, "-m", "riskgraph.cli", "--graph", url, "quarantine", "--json", "--limit", "5"],
                              capture_output=True, text=True)
     assert listing.returncode == 0 and len(json.loads(listing.stdout)) == 5
