@@ -210,6 +210,28 @@
     return m;
   }
 
+  /* a cluster shows its count in the worst colour among its points (layers drawn by colour), else the layer's */
+  var RANK = {};
+  CFG.colours.forEach(function (c, i) { RANK[c.code] = CFG.colours.length - i; });
+  function clusterIcon(name) {
+    return function (cluster) {
+      var fill = LAYER_HEX[name] || CFG.unrated.hex;
+      if (BY_COLOUR[name]) {
+        var worst = null;
+        cluster.getAllChildMarkers().forEach(function (m) {
+          var p = m.feature.properties;
+          var code = name === 'open-warnings' ? p.level : p.riskColour;
+          if (code && (worst === null || (RANK[code] || 0) > (RANK[worst] || 0))) { worst = code; }
+        });
+        fill = hex(worst);
+      }
+      var n = cluster.getChildCount();
+      var size = n < 10 ? 30 : n < 100 ? 36 : 44;
+      return L.divIcon({ className: 'rg-cluster', iconSize: L.point(size, size),
+                         html: '<div style="background:' + fill + '"><span>' + n + '</span></div>' });
+    };
+  }
+
   function redraw(name) {
     var g = groups[name];
     var d = data[name];
@@ -230,7 +252,7 @@
       state.skipped[name] = res.skipped;
       if (!groups[name]) {
         groups[name] = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 50,
-                                              disableClusteringAtZoom: 15 });
+                                              disableClusteringAtZoom: 15, iconCreateFunction: clusterIcon(name) });
       }
       if (name === 'enterprises' || name === 'no-recent-enforcement') { collectFacets(res.features); }
       redraw(name);
@@ -254,11 +276,12 @@
   function setView(code) {
     state.view = code;
     filters.park = code && code.charAt(0) === 'P' ? code : '';
-    if (!code) { map.fitBounds(state.bounds); }
-    else if (polygons[code]) { map.fitBounds(polygons[code].getBounds()); }
+    var still = { animate: false };  // the view is settled once the layers are: no zoom animation to wait for
+    if (!code) { map.fitBounds(state.bounds, still); }
+    else if (polygons[code]) { map.fitBounds(polygons[code].getBounds(), still); }
     else {
       var park = parks.filter(function (p) { return p.code === code; })[0];
-      if (park) { map.setView([park.at[1], park.at[0]], 13); }
+      if (park) { map.setView([park.at[1], park.at[0]], 13, still); }
     }
     return Promise.all(enabled().map(loadLayer));
   }
@@ -340,6 +363,19 @@
     showWho();
     enabled().forEach(loadLayer);
   });
+
+  /* for tests and benchmarks: the map, and where a layer's feature is drawn */
+  state.map = map;
+  state.where = function (name, key) {
+    var d = data[name];
+    var m = d && d.markers.filter(function (x) { return x.feature.properties.key === key; })[0];
+    return m ? [m.getLatLng().lat, m.getLatLng().lng] : null;
+  };
+  state.clusters = function (name) {
+    var n = 0;
+    if (groups[name]) { groups[name].eachLayer(function (m) { if (groups[name].getVisibleParent(m) !== m) { n += 1; } }); }
+    return n;
+  };
 
   buildLayerList();
   buildFilters();
