@@ -11,5 +11,8 @@ name, code or notation reaches the page.
 | `view.py` | what one caller sees and may do on one code: the dossier, tasks, dangers, forms |
 | `pages.py` | Jinja2 rendering of the page and its fragments |
 | `routes.py` | `/m/…` fragments and assets, `/sw.js` (the offline service worker) |
-| `templates/`, `static/` | the page, its CSS and JS (no CDN: everything is served by the service) |
+| `map.py` | `/map`, the one map (一张图): boundaries by regional risk, every layer, clustering; `/map/static/…` its assets |
+| `templates/`, `static/` | the pages, their CSS and JS (no CDN: everything is served by the service) |
+| `static/vendor/` | Leaflet and Leaflet.markercluster, minified, with their licence files |
+| `static/map/` | the map's script, styles and region boundaries (scripts/build_region_geometry.py) |
 """
