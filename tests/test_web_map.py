@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from api_support import E2
+from api_support import E2, PASSWORD
 
 from riskgraph.graph import connect
 
@@ -125,6 +125,28 @@ def test_thousands_of_points_are_clustered_and_all_drawn(api, shots, many_shelte
             page.wait_for_function("rgMap.ready === true && rgMap.view === '130209'")
             assert page.evaluate("rgMap.counts.enterprises") == 1
             page.screenshot(path=str(shots / "04-county-view.png"))
+            assert problems == [], problems
+        finally:
+            browser.close()
+
+
+def test_signed_in_the_map_shows_what_the_role_may_see(api, shots):
+    public = api.get(None, "/layers/no-recent-enforcement").json()
+    inspector = api.get("insp.sjz", "/layers/no-recent-enforcement").json()
+    assert public["numberMatched"] == 0 < inspector["numberMatched"]  # inspection dates are not public
+    with sync_api.sync_playwright() as pw:
+        browser, page, problems = open_map(pw, api.base_url)
+        try:
+            page.locator("#layer-no-recent-enforcement").check()
+            page.wait_for_function("rgMap.ready === true && rgMap.counts['no-recent-enforcement'] !== undefined")
+            assert page.evaluate("rgMap.counts['no-recent-enforcement']") == 0
+            page.fill("#signin input[name=username]", "insp.sjz")
+            page.fill("#signin input[name=password]", PASSWORD)
+            page.click("#signin button[type=submit]")
+            page.wait_for_selector("#who >> text=已登录")
+            page.wait_for_function(f"rgMap.ready === true && rgMap.counts['no-recent-enforcement'] === {inspector['numberMatched']}")
+            assert page.evaluate("rgMap.drawn['no-recent-enforcement']") == inspector["numberMatched"]
+            page.screenshot(path=str(shots / "05-inspector-no-recent-enforcement.png"))
             assert problems == [], problems
         finally:
             browser.close()
