@@ -52,7 +52,7 @@ def test_points_without_coordinates_do_not_use_up_the_limit(api, shelters):
     assert pages[0]["truncated"] is True and pages[-1]["truncated"] is False
     whole = api.get(None, "/layers/shelters", params={"limit": 100}).json()
     assert whole["numberReturned"] == shelters and whole["truncated"] is False
-    assert whole["crs"] == CRS84
+    assert whole["crs"] == {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}
 
 
 def test_layers_are_geo_json_and_gzip_when_large(api, shelters):
@@ -105,3 +105,12 @@ def test_regional_risk_and_open_warnings_layers(api):
     county = next(f for f in regions["features"] if f["properties"]["regionCode"] == "130102")
     assert county["properties"]["regionLevel"] == "COUNTY"
     assert api.get(None, "/layers/open-warnings").json()["numberMatched"] == 0  # the public sees no warnings
+
+
+def test_geopandas_opens_a_layer_by_its_url(api, shelters):
+    geopandas = pytest.importorskip("geopandas")
+    frame = geopandas.read_file(f"{api.base_url}/layers/shelters?limit=100")
+    assert len(frame) == shelters
+    assert frame.crs is not None and frame.crs.to_epsg() == 4326
+    assert set(frame.geometry.geom_type) == {"Point"}
+    assert frame.geometry.x.between(73, 136).all() and frame.geometry.y.between(3, 54).all()

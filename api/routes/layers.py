@@ -72,6 +72,7 @@ GZIP_MIN_BYTES = 1_024
 MAX_LIMIT = 20_000
 #: OGC's name for WGS 84 in longitude/latitude order (GeoJSON's only coordinate system, RFC 7946 §4)
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CRS84_URN = "urn:ogc:def:crs:OGC:1.3:CRS84"
 #: the extent of Hebei's boundaries (WGS 84), advertised for the collections
 HEBEI_BBOX = [113.45, 36.04, 119.85, 42.62]
 CONFORMANCE = ["http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -119,6 +120,15 @@ class Link(Out):
     title: str | None = None
 
 
+class CrsNameProperties(Out):
+    name: str = Field(description="urn:ogc:def:crs:OGC:1.3:CRS84")
+
+
+class NamedCrs(Out):
+    type: Literal["name"]
+    properties: CrsNameProperties
+
+
 class FeatureCollection(Out):
     type: Literal["FeatureCollection"]
     name: str = Field(description="the layer")
@@ -129,7 +139,8 @@ class FeatureCollection(Out):
                                      "(or the caller may not read them); never counted in numberMatched")
     truncated: bool = Field(description="true exactly when features lie beyond this page (follow the `next` link)")
     links: list[Link] = Field(description="`self`, and `next` / `prev` pages when there are some")
-    crs: str = Field(CRS84, description="the coordinate system of every geometry: WGS 84 longitude/latitude")
+    crs: NamedCrs = Field(description="the coordinate system of every geometry, WGS 84 longitude/latitude (RFC 7946's "
+                                      "only one), named the way GDAL and older GeoJSON readers understand")
     timeStamp: str = Field(description="when the layer was read (ISO 8601, UTC)")
 
 
@@ -225,7 +236,8 @@ class Layer:
                           "title": "上一页"})
         return {"type": "FeatureCollection", "name": name, "features": features, "numberMatched": matched,
                 "numberReturned": len(features), "skipped": self.skipped, "truncated": more, "links": links,
-                "crs": CRS84, "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")}
+                "crs": {"type": "name", "properties": {"name": CRS84_URN}},
+                "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")}
 
 
 # ---------------------------------------------------------------------- the layers
