@@ -51,6 +51,15 @@ def tree(pid: int) -> list[psutil.Process]:
         return []
 
 
+def browser_processes(server_pid: int, known: list[psutil.Process] | None = None) -> list[psutil.Process]:
+    """This process's descendants but the service's (Playwright's driver, Chromium and its renderers), plus
+    those seen at the start that have gone since (their CPU time is then lost: say so by their absence)."""
+    server = {p.pid for p in tree(server_pid)}
+    now = [p for p in psutil.Process().children(recursive=True) if p.pid not in server]
+    pids = {p.pid for p in now}
+    return now + [p for p in (known or []) if p.pid not in pids]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -94,13 +103,11 @@ def main() -> None:
         walls, browser_cpu, server_cpu = [], [], []
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-            browser_pid = next((p.pid for p in psutil.Process().children(recursive=True)
-                                if "chromium" in (p.name() or "") or "chrome" in (p.name() or "")), None)
             for run in range(1, args.runs + 1):
                 context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
                 page = context.new_page()
                 page.set_default_timeout(120_000)
-                browsers = tree(browser_pid) if browser_pid else []
+                browsers = browser_processes(server.pid)
                 servers = tree(server.pid)
                 b0, s0, t0 = cpu_seconds(browsers), cpu_seconds(servers), time.perf_counter()
                 page.goto(f"{base}/map")
@@ -110,8 +117,7 @@ def main() -> None:
                 page.wait_for_function("window.rgMap && window.rgMap.ready === true && "
                                        + " && ".join(f"rgMap.drawn['{n}'] !== undefined" for n in expected))
                 wall = time.perf_counter() - t0
-                browsers = tree(browser_pid) if browser_pid else []
-                b1, s1 = cpu_seconds(browsers), cpu_seconds(tree(server.pid))
+                b1, s1 = cpu_seconds(browser_processes(server.pid, browsers)), cpu_seconds(tree(server.pid))
                 drawn = page.evaluate("JSON.stringify({regions: rgMap.regions, drawn: rgMap.drawn})")
                 context.close()
                 walls.append(wall)

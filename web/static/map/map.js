@@ -7,7 +7,7 @@
   'use strict';
   var CFG = JSON.parse(document.getElementById('map-config').textContent);
   var TOKEN = 'rg-token';  // the same session key as the scan page: signing in there counts here
-  var PAGE = 5000;
+  var PAGE = 20000;  // the API's largest page: a layer is read once per request, so fewer pages cost less
   var LAYER_HEX = {
     'major-hazard-sources': '#8e24aa', 'disaster-points': '#6d4c41', 'rescue-teams': '#00897b',
     'supplies': '#3949ab', 'shelters': '#43a047', 'hidden-danger-hotspots': '#d81b60',
@@ -232,16 +232,25 @@
     };
   }
 
+  /* the markers that pass the filters, added in chunks (the page stays responsive); `drawn` is counted,
+     and the page is ready, only once the last chunk is in */
   function redraw(name) {
     var g = groups[name];
     var d = data[name];
     if (!g || !d) { return; }
+    if (g.rgDone) { g.rgDone(); }  // a redraw still adding its chunks is superseded
+    busy(1);
     g.clearLayers();
     var shown = FILTERED[name] ? d.markers.filter(function (m) { return passes(m.feature.properties); }) : d.markers;
-    g.addLayers(shown);
-    state.drawn[name] = g.getLayers().length;
     var n = document.querySelector('#layers [data-layer="' + name + '"] .n');
     if (n) { n.textContent = shown.length + (d.skipped ? '（' + d.skipped + ' 无坐标）' : ''); }
+    g.rgDone = function () {
+      g.rgDone = null;
+      state.drawn[name] = g.getLayers().length;
+      busy(-1);
+    };
+    if (!shown.length) { g.rgDone(); return; }
+    g.addLayers(shown);
   }
 
   function loadLayer(name) {
@@ -251,8 +260,12 @@
       state.counts[name] = res.matched;
       state.skipped[name] = res.skipped;
       if (!groups[name]) {
-        groups[name] = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 50,
-                                              disableClusteringAtZoom: 15, iconCreateFunction: clusterIcon(name) });
+        var group = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 50,
+                                           disableClusteringAtZoom: 15, iconCreateFunction: clusterIcon(name),
+                                           chunkProgress: function (done, total) {
+                                             if (done === total && group.rgDone) { group.rgDone(); }
+                                           } });
+        groups[name] = group;
       }
       if (name === 'enterprises' || name === 'no-recent-enforcement') { collectFacets(res.features); }
       redraw(name);
