@@ -17,8 +17,11 @@ from functools import cached_property
 from riskgraph.graph.dialect import ident
 from riskgraph.ontology import anchors
 from riskgraph.ontology.anchors import (  # noqa: F401 -- re-exported: the service's modules import them from here
+    ACCIDENT,
+    ASSESSES,
     ASSESSMENT,
     ASSESSMENT_METHOD,
+    ASSESSMENT_SCORE,
     ASSESSMENT_TIME,
     CONTROL_MEASURE,
     DANGER_GRADE,
@@ -41,6 +44,7 @@ from riskgraph.ontology.anchors import (  # noqa: F401 -- re-exported: the servi
     RECTIFIED_STATE,
     REGION,
     REGION_CODE,
+    REGION_LEVEL,
     RESCUE_TEAM,
     RISK_COLOUR,
     RISK_POINT,

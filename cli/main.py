@@ -187,6 +187,9 @@ def print_load_report(report) -> None:
     console.print(table)
     if reasons.row_count:
         console.print(reasons)
+    located = getattr(report, "located", None)
+    if located:
+        console.print("enterprises located by " + ", ".join(f"{m} {n:,}" for m, n in sorted(located.items(), key=lambda x: -x[1])))
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
@@ -254,7 +257,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from riskgraph.api.server import serve
 
     _check_port_free(args.host, args.port)
-    console.print(_("serving {store} on http://{host}:{port} (API docs at /docs)").format(
+    console.print(_("serving {store} on http://{host}:{port} (API docs at /docs, the map at /map)").format(
         store=graph.redact(args.graph or graph.default_url()), host=args.host, port=args.port))
     serve(args.graph, host=args.host, port=args.port, workers=args.workers)
     return 0
@@ -306,7 +309,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with graph.connect(url) as store:
         credentials = ensure_demo_users(demo_dir, store)
     console.print(f"demo accounts (admin, analyst, inspector, enterprise); their passwords are in {credentials}")
-    console.print(f"[bold]RiskGraph is running at http://{args.host}:{args.port}[/bold]  (API docs: /docs)")
+    base = f"http://{args.host}:{args.port}"
+    console.print(f"[bold]RiskGraph is running at {base}[/bold]  (API docs: /docs)")
+    console.print(f"[bold]the map (风险一张图): {base}/map[/bold]", soft_wrap=True)
     serve(url, host=args.host, port=args.port, data_dir=demo_dir)
     return 0
 

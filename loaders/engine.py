@@ -24,6 +24,7 @@ from typing import Any
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import encode_properties
+from riskgraph.loaders import positions
 from riskgraph.loaders.fields import FieldContext, normalise, raw_value
 from riskgraph.loaders.mapping import EnterpriseSpec, FieldSpec, FileSpec, LinkSpec, SourceMapping
 from riskgraph.loaders.matching.records import Query
@@ -164,6 +165,7 @@ class FileLoader:
             group = f.options.get("group")
             if group and any(values.get(g.prop) is None and g.options.get("group") == group for g in fields):
                 values[f.prop] = None
+        positions.settle(fields, values)  # GCJ-02 / BD-09 → WGS 84; how an enterprise's point was found
         return values
 
     def _fill(self, p: Prepared) -> None:

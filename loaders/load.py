@@ -22,6 +22,7 @@ from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.loaders.engine import FileLoader, FileStats
 from riskgraph.loaders.fields import FieldContext
+from riskgraph.loaders.locate import locate_enterprises
 from riskgraph.loaders.mapping import SourceMapping, load_mappings
 from riskgraph.loaders.normalise.names import clean_name
 from riskgraph.loaders.normalise.regions import region_table
@@ -44,6 +45,8 @@ class LoadError(RiskGraphError, RuntimeError):
 class LoadReport:
     load_id: str
     files: list[FileStats] = field(default_factory=list)
+    #: enterprises placed per locationMethod after the load (loaders/locate.py)
+    located: dict[str, int] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[FileStats]:
@@ -154,6 +157,7 @@ def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]]
             for spec in specs:
                 loader = FileLoader(store, mapping, spec, ctx, index, load_id, now)
                 report.files.append(_load_file(loader, root, progress))
+        report.located = locate_enterprises(store)  # every enterprise a point, with its method and accuracy
     files = report.files
     log.info("load finished", extra={"rows_read": sum(f.read for f in files), "rows_loaded": sum(f.loaded for f in files),
                                      "rows_unchanged": sum(f.unchanged for f in files),

@@ -162,8 +162,9 @@ def test_pagination(api):
 
 def test_layers_are_geojson(api):
     names = [layer["name"] for layer in api.get(None, "/layers").json()["layers"]]
-    assert names == ["enterprises", "major-hazard-sources", "disaster-points", "rescue-teams", "supplies",
-                     "shelters", "hidden-danger-hotspots", "no-recent-enforcement"]
+    assert names == ["enterprises", "major-hazard-sources", "risk-points", "disaster-points", "rescue-teams", "supplies",
+                     "shelters", "hidden-danger-hotspots", "accident-hotspots", "no-recent-enforcement", "open-warnings",
+                     "regional-risk"]
     for name in names:
         body = api.get("admin", f"/layers/{name}").json()
         assert body["type"] == "FeatureCollection" and body["name"] == name

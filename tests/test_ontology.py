@@ -102,7 +102,8 @@ def _rdf(*nodes: tuple[str, str, dict], edges=()) -> Graph:
 def _valid_sample() -> list[tuple[str, str, dict]]:
     return [
         ("Enterprise", VALID_USCC, {"uscc": VALID_USCC, "name": "石家庄某化工有限公司", "regionCode": "130102",
-                                    "lon": 114.5, "lat": 38.0, "supervisionIndustry": "HC", "usccQuality": "valid"}),
+                                    "lon": 114.5, "lat": 38.0, "supervisionIndustry": "HC", "usccQuality": "valid",
+                                    "locationMethod": "county", "locationAccuracy": 12000}),
         ("Region", "130102", {"code": "130102", "name": "长安区", "regionLevel": "COUNTY"}),
         ("HiddenDanger", "HD1", {"id": "HD1", "grade": "MAJOR", "state": "RECTIFYING", "foundOn": "2024-03-05",
                                  "hazardFactors": ["1", "4"]}),
@@ -124,6 +125,9 @@ def test_shacl_accepts_valid_data():
         ("Enterprise", VALID_USCC, {"name": None}, "name"),
         ("Enterprise", VALID_USCC, {"lat": 91.0}, "lat"),
         ("Enterprise", VALID_USCC, {"supervisionIndustry": "FOOD"}, "supervisionIndustry"),
+        ("Enterprise", VALID_USCC, {"locationMethod": "guessed"}, "locationMethod"),
+        ("Enterprise", VALID_USCC, {"locationAccuracy": -5}, "locationAccuracy"),
+        ("Enterprise", VALID_USCC, {"sourceCrs": "WGS-84"}, "sourceCrs"),
         ("HiddenDanger", "HD1", {"grade": "CRITICAL"}, "grade"),
         ("HiddenDanger", "HD1", {"state": None}, "state"),
         ("Inventory", "INV1", {"maxQuantityT": -3.0}, "maxQuantityT"),

@@ -13,5 +13,8 @@ name, code or notation reaches the page.
 | `routes.py` | `/m/…` fragments and assets, `/sw.js` (the offline service worker) |
 | `desk.py`, `desk_labels.py` | the bureau's desk pages under `/pages/…` (shells the JSON API fills) and their labels JSON |
 | `docs.py` | `/docs` and `/redoc` with their assets served from the `fastapi-offline` package (no CDN) |
-| `templates/`, `static/` | the pages, their CSS and JS, vendored ECharts with its licences (no CDN: everything is served by the service) |
+| `map.py` | `/map`, the one map (一张图): boundaries by regional risk, every layer, clustering; `/map/static/…` its assets |
+| `templates/`, `static/` | the pages, their CSS and JS (no CDN: everything is served by the service) |
+| `static/vendor/` | ECharts, Leaflet and Leaflet.markercluster, minified, with their licence files |
+| `static/map/` | the map's script, styles and region boundaries (scripts/build_region_geometry.py) |
 """

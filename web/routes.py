@@ -21,6 +21,7 @@ from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.errors import not_found
 from riskgraph.api.routes.qr.scan import public_policy, resolve
 from riskgraph.api.routes.workflow_common import step
+from riskgraph.web import map as map_page
 from riskgraph.web import pages
 from riskgraph.web.labels import Labels
 from riskgraph.web.view import build, census_regions, history_rows
@@ -28,6 +29,7 @@ from riskgraph.workflows.analysis import Analyses
 from riskgraph.workflows.hidden_dangers import Loop
 
 router = APIRouter(include_in_schema=False)
+router.include_router(map_page.router)  # /map: the one map (web/map.py)
 
 #: the assets the page loads (nothing else is served from the package)
 ASSETS = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8",

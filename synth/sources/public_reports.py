@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import prcoords
+
 from ..context import EntState, Source
 from ..dirt import NAME_VARIANT_MULT, DefectRecord
 from ..formats import bad_date, iso_cst, rand_date
@@ -51,7 +53,9 @@ class PublicReports(Source):
                "time": iso_cst(when), "content": content}
         if named is not None:
             obj["named_unit"] = named
-        obj.update({"lon": lon, "lat": lat, "contact": masked_phone(rng),
+        # the 随手拍 app takes its point from the phone's map SDK: GCJ-02, as most Chinese apps give it
+        gcj = prcoords.wgs_gcj((lat, lon))
+        obj.update({"lon": round(gcj.lon, 6), "lat": round(gcj.lat, 6), "contact": masked_phone(rng),
                     "status": rng.choice(("已受理", "核查中", "已办结", "已办结"))})
         return obj
 
