@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from riskgraph.api.errors import not_found
 from riskgraph.api.routes.layers import LAYERS
+from riskgraph.ontology.anchors import ENTERPRISE, NATURAL_DISASTER_POINT, RESCUE_TEAM, RISK_POINT, SHELTER, WAREHOUSE
 from riskgraph.ontology.model import load_ontology
 from riskgraph.web.labels import Labels
 from riskgraph.web.pages import environment
@@ -30,9 +31,9 @@ router = APIRouter(include_in_schema=False)
 #: the province whose boundaries the page draws (web/static/map/regions-{PROVINCE}.geojson)
 PROVINCE = "13"
 #: where a feature's dossier lives, by the node's label ({key} is the node's key)
-DOSSIERS = {"Enterprise": "/pages/enterprises/{key}", "RiskPoint": "/pages/risk-points/{key}",
-            "NaturalDisasterPoint": "/pages/disaster-points/{key}", "RescueTeam": "/pages/rescue-teams/{key}",
-            "Warehouse": "/pages/warehouses/{key}", "Shelter": "/pages/shelters/{key}"}
+DOSSIERS = {ENTERPRISE: "/pages/enterprises/{key}", RISK_POINT: "/pages/risk-points/{key}",
+            NATURAL_DISASTER_POINT: "/pages/disaster-points/{key}", RESCUE_TEAM: "/pages/rescue-teams/{key}",
+            WAREHOUSE: "/pages/warehouses/{key}", SHELTER: "/pages/shelters/{key}"}
 #: the folders under static/ the page may load from, and the media types of what they hold
 FOLDERS = ("map", "vendor")
 TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".png": "image/png",
