@@ -31,6 +31,7 @@ from riskgraph.api.routes import (
     match,
     nodes,
     qr,
+    rdf,
     recommendations,
     reports,
     resources,
@@ -92,7 +93,8 @@ def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
     app.state.limits = Edge(limits or Limits.from_env())  # see api/limits.py
     app.add_middleware(EdgeMiddleware)
     app.add_middleware(RequestContext)  # a request id on every log line and response
-    for module in (health, auth, enterprises, risk_points, nodes, assessments, layers, analyst, admin, qr, recommendations, match, review):
+    for module in (health, auth, enterprises, risk_points, nodes, assessments, layers, analyst, admin, qr, recommendations, match, review,
+                   rdf):
         app.include_router(module.router)
     for module in (warnings, events, reports, resources):
         app.include_router(module.router)

@@ -116,12 +116,7 @@ class Schema:
     @cached_property
     def bookkeeping(self) -> frozenset[str]:
         """Classes whose own properties are all internal (provenance, change log, quarantine)."""
-        out = set()
-        for label in self.onto.labels:
-            own = [p for p in self.onto.properties_of(label).values() if p.domain is not None]
-            if own and all(p.disclosure == Disclosure.INTERNAL for p in own):
-                out.add(label)
-        return frozenset(out)
+        return self.onto.bookkeeping_labels()
 
     def _covers(self, range_class: str, kinds: frozenset[str]) -> bool:
         return any(self.onto.is_a(d, range_class) for d in kinds)

@@ -85,13 +85,13 @@ def _cell(value: Any) -> str:
 
 
 def cmd_export_rdf(args: argparse.Namespace) -> int:
-    from riskgraph.graph.export import to_rdf
+    from riskgraph.cli.rdf import dossier_text
+    from riskgraph.graph.rdf_formats import RdfFormat
 
     with _open(args) as store:
         ref = _find(store, args.id, args.label)
         sub = store.neighbourhood(*ref, depth=args.depth)
-        rdf = to_rdf(sub, store.ontology)
-    text = rdf.serialize(format="json-ld" if args.format == "json-ld" else "turtle")
+        text = dossier_text(store, ref, sub, RdfFormat(args.format))
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -395,11 +395,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout-ms", type=_timeout_ms, default=ANALYST_TIMEOUT_MS,
                    help=f"time limit, 1 to {MAX_TIMEOUT_MS:,} ms (default %(default)s)")
     p.add_argument("--json", action="store_true", help="print JSON records")
-    p = add("export-rdf", cmd_export_rdf, "write a node's dossier subgraph as Turtle or JSON-LD")
+    p = add("export-rdf", cmd_export_rdf, "write a node's dossier subgraph as Turtle, JSON-LD or N-Triples")
     p.add_argument("id", help="the node's key (统一社会信用代码 for an enterprise)")
     p.add_argument("--label", help="the node's label, when the key alone is ambiguous")
     p.add_argument("--depth", type=counted(0, 5), default=1, help="relationship hops around the node, 0 to 5 (default 1)")
-    p.add_argument("--format", choices=["turtle", "json-ld"], default="turtle", help="RDF format (default turtle)")
+    p.add_argument("--format", choices=["turtle", "jsonld", "ntriples"], default="turtle", help="RDF format (default turtle)")
     p.add_argument("--out", help="file to write (default: standard output)")
     p = add("generate", cmd_generate, "write a realistic province's source-system exports (with ground truth)")
     p.add_argument("--out", required=True, help="folder to write")
@@ -432,6 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     from riskgraph.cli.focus import add_focus_commands
     from riskgraph.cli.maintenance import add_maintenance_commands
     from riskgraph.cli.qr import add_qr_commands
+    from riskgraph.cli.rdf import add_rdf_commands
     from riskgraph.cli.selfservice import add_selfservice_commands
     from riskgraph.cli.warn import add_warning_commands
 
@@ -442,6 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_maintenance_commands(sub)
     add_focus_commands(sub)
     add_export_commands(sub)
+    add_rdf_commands(sub)
     p = add("demo", cmd_demo, "generate a province, load it, assess it and serve it (embedded store)")
     p.add_argument("--enterprises", type=counted(1, 1_000_000), default=2000, help="how many enterprises (default 2000)")
     p.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same province")

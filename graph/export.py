@@ -1,7 +1,9 @@
 """Subgraphs out of the store: to networkx for algorithms, to RDF (Turtle, JSON-LD) as the dossier.
 
 RDF uses the ontology's IRIs: node classes and properties from `rg:`, vocabulary values as
-links to their SKOS concepts, nodes as `https://w3id.org/riskgraph/id/{Label}/{key}`.
+links to their SKOS concepts (the properties are owl:ObjectProperty with range skos:Concept),
+nodes as `https://w3id.org/riskgraph/id/{Label}/{key}`, a location also as a GeoSPARQL geometry
+(`geo:hasGeometry` / `geo:asWKT`, WGS 84 longitude-latitude, the WKT default CRS84).
 """
 from __future__ import annotations
 
@@ -12,15 +14,15 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 import networkx as nx
-from rdflib import RDF, XSD, Graph, Literal, URIRef
+from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
 
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.subgraph import NodeRef, Subgraph
 from riskgraph.graph.values import decode_properties
-from riskgraph.ontology.model import RG, RGV, Ontology
+from riskgraph.ontology.model import ID_BASE, RG, RGV, Ontology
 
-ID_BASE = "https://w3id.org/riskgraph/id/"
+GEO = Namespace("http://www.opengis.net/ont/geosparql#")
 PAGE_SIZE = 5_000
 _XSD = {"string": XSD.string, "integer": XSD.integer, "decimal": XSD.decimal, "boolean": XSD.boolean,
         "date": XSD.date, "dateTime": XSD.dateTime}
@@ -86,20 +88,38 @@ def to_rdf(sub: Subgraph, ontology: Ontology) -> Graph:
     g.bind("rg", RG)
     g.bind("rgv", RGV)
     g.bind("rgid", ID_BASE)
+    g.bind("geo", GEO)
     for (label, key), props in sub.nodes.items():
         subject = node_iri(label, key)
         g.add((subject, RDF.type, URIRef(ontology.classes[label].iri)))
         declared = ontology.properties_of(label)
-        for name, value in decode_properties(props).items():
+        values = decode_properties(props)
+        for name, value in values.items():
             prop = declared.get(name)
             if prop is None:
                 continue
             for item in value if isinstance(value, list) else [value]:
                 g.add((subject, URIRef(prop.iri), _rdf_value(ontology, prop.vocabulary, prop.datatype, item)))
+        _add_geometry(g, subject, values)
     for (src_label, src_key), rel_type, (dst_label, dst_key), _ in sub.edges:
         rel = ontology.relation(rel_type)
         g.add((node_iri(src_label, src_key), URIRef(rel.iri), node_iri(dst_label, dst_key)))
     return g
+
+
+def geometry_iri(subject: URIRef) -> URIRef:
+    return URIRef(f"{subject}#geometry")
+
+
+def _add_geometry(g: Graph, subject: URIRef, values: dict[str, Any]) -> None:
+    """A node with a longitude and a latitude is a GeoSPARQL feature with a point geometry."""
+    lon, lat = values.get("lon"), values.get("lat")
+    if not isinstance(lon, (int, float, Decimal)) or not isinstance(lat, (int, float, Decimal)):
+        return
+    geometry = geometry_iri(subject)
+    g.add((subject, GEO.hasGeometry, geometry))
+    g.add((geometry, RDF.type, GEO.Geometry))
+    g.add((geometry, GEO.asWKT, Literal(f"POINT({lon} {lat})", datatype=GEO.wktLiteral)))
 
 
 def _rdf_value(ontology: Ontology, vocabulary: str | None, datatype: str, value: Any):

@@ -20,6 +20,8 @@ from rdflib.term import Node
 
 RG = Namespace("https://w3id.org/riskgraph#")
 RGV = Namespace("https://w3id.org/riskgraph/vocab/")
+#: nodes in RDF: https://w3id.org/riskgraph/id/{Label}/{key}
+ID_BASE = "https://w3id.org/riskgraph/id/"
 ONTOLOGY_FILES = ("riskgraph.ttl", "vocabularies.ttl", "control_measures.ttl")
 SHAPES_FILE = "shapes.ttl"
 
@@ -225,7 +227,8 @@ class Ontology:
         for cls in g.subjects(RDF.type, OWL.Class):
             if cls == RG.DisclosureLevel or not str(cls).startswith(str(RG)):
                 continue
-            parent = g.value(cls, RDFS.subClassOf)
+            # the RiskGraph parent; other superclasses align with standard vocabularies (geo:Feature, prov:Entity)
+            parent = next((p for p in g.objects(cls, RDFS.subClassOf) if str(p).startswith(str(RG))), None)
             key = g.value(cls, RG.keyProperty)
             raw[self._local(cls)] = (cls, parent, key)
 
@@ -254,9 +257,11 @@ class Ontology:
     def _read_properties(self) -> dict[str, PropertyDef]:
         g = self.graph
         props = {}
-        for prop in g.subjects(RDF.type, OWL.DatatypeProperty):
+        for prop in _node_properties(g):
             name = self._local(prop)
             rng = g.value(prop, RDFS.range)
+            if rng == SKOS.Concept and (prop, RG.vocabulary, None) in g:  # vocabulary-valued: the concept in RDF, its notation in the store
+                rng = XSD.string
             disclosure = g.value(prop, RG.disclosure)
             domain = g.value(prop, RDFS.domain)
             vocab = g.value(prop, RG.vocabulary)
@@ -282,6 +287,8 @@ class Ontology:
         g = self.graph
         rels = {}
         for prop in g.subjects(RDF.type, OWL.ObjectProperty):
+            if (prop, RG.vocabulary, None) in g:
+                continue  # a node property whose values are SKOS concepts, not a relationship
             name = self._local(prop)
             domains = list(g.objects(prop, RDFS.domain))
             ranges = list(g.objects(prop, RDFS.range))
@@ -308,7 +315,7 @@ class Ontology:
             RG.minEmployees: "minEmployees",
             RG.maxEmployees: "maxEmployees",
             RG.minR: "minR",
-            RG.casNumber: "casNumber",
+            RG.entryCasNumber: "casNumber",
             RG.colourHex: "colourHex",
             RG.tableEntry: "tableEntry",
             RG.condition: "condition",
@@ -316,7 +323,7 @@ class Ontology:
             RG.keySupervised: "keySupervised",
             RG.betaSource: "betaSource",
         }
-        link_props = {RG.hazardCategory: "hazardCategory", RG.supervisionIndustry: "supervisionIndustry"}
+        link_props = {RG.governingHazardCategory: "hazardCategory", RG.defaultSupervisionIndustry: "supervisionIndustry"}
         vocabularies = {}
         for scheme in g.subjects(RDF.type, SKOS.ConceptScheme):
             scheme_name = str(scheme)[len(str(RGV)):]
@@ -440,6 +447,16 @@ class Ontology:
         """The subset of a node's properties that `level` may see."""
         return {k: v for k, v in values.items() if self.disclosure_of(label, k) <= level}
 
+    def bookkeeping_labels(self) -> frozenset[str]:
+        """Classes whose own properties are all internal (provenance, change log, quarantine, outbox):
+        below the internal level they are left out of reads and exports altogether."""
+        out = set()
+        for label in self.labels:
+            own = [p for p in self.properties_of(label).values() if p.domain is not None]
+            if own and all(p.disclosure == Disclosure.INTERNAL for p in own):
+                out.add(label)
+        return frozenset(out)
+
     def vocabulary(self, name: str) -> Vocabulary:
         try:
             return self.vocabularies[name]
@@ -467,6 +484,13 @@ class Ontology:
                 if prop.fulltext:
                     specs.append((label, prop.name + TOKENS_SUFFIX))
         return sorted(specs)
+
+
+def _node_properties(g: Graph) -> list[Node]:
+    """Every property a node carries: the datatype properties, and the object properties whose values
+    are concepts of a SKOS scheme (rg:vocabulary) — stored as the concepts' notations."""
+    vocabulary_valued = [p for p in g.subjects(RDF.type, OWL.ObjectProperty) if (p, RG.vocabulary, None) in g]
+    return [*g.subjects(RDF.type, OWL.DatatypeProperty), *vocabulary_valued]
 
 
 def _strip_suffix(name: str, suffix: str) -> str:

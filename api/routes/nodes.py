@@ -1,18 +1,20 @@
-"""Any node: its neighbourhood for visualisation, and its dossier in RDF (JSON-LD or Turtle)."""
+"""Any node: its neighbourhood for visualisation, and its dossier in RDF (JSON-LD, Turtle or N-Triples)."""
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import Field
 
 from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.errors import invalid, not_found
 from riskgraph.api.models import PROPERTIES_DESCRIPTION, Out
+from riskgraph.api.rdf_negotiation import context_url, rdf_format_of
 from riskgraph.api.routes.common import known_label
-from riskgraph.graph.export import to_rdf
+from riskgraph.graph.export import node_iri, to_rdf
+from riskgraph.graph.rdf_dataset import DatasetInfo, describe
+from riskgraph.graph.rdf_formats import RdfFormat, content_type, serialize
 from riskgraph.graph.subgraph import MAX_DEPTH, Subgraph
 from riskgraph.ontology.model import Disclosure
 
@@ -21,29 +23,26 @@ router = APIRouter(tags=["nodes"])
 SUBGRAPH_LIMIT = 2_000
 
 
-class DossierFormat(StrEnum):
-    jsonld = "jsonld"
-    turtle = "turtle"
-
-
-_MEDIA = {DossierFormat.jsonld: ("json-ld", "application/ld+json"),
-          DossierFormat.turtle: ("turtle", "text/turtle; charset=utf-8")}
-
-#: expanded JSON-LD as rdflib writes it: one object per node, every value a list of `{"@id"}` or `{"@value"}`
-_JSONLD_SCHEMA = {
-    "type": "array",
-    "description": "expanded JSON-LD: one object per node, IRIs from the ontology (rg: properties and relations, "
-                   "rgv: vocabulary concepts, nodes as https://w3id.org/riskgraph/id/{Label}/{key})",
-    "items": {
-        "type": "object",
-        "required": ["@id"],
-        "properties": {"@id": {"type": "string"}, "@type": {"type": "array", "items": {"type": "string"}}},
-        "additionalProperties": {
-            "type": "array",
-            "description": "a property's or relation's values",
-            "items": {"type": "object", "properties": {"@id": {"type": "string"}, "@value": {}, "@type": {"type": "string"}}},
-        },
+#: compact JSON-LD with the service's context (/context.jsonld): one object per node in "@graph"
+JSONLD_SCHEMA = {
+    "type": "object",
+    "description": "compact JSON-LD: \"@context\" names the service's context (/context.jsonld); \"@graph\" holds one "
+                   "object per node (keys are the ontology's property and relation names), one for the dataset "
+                   "(dcat:Dataset: disclosure level, generation time, source, licence, shapes) and one per SKOS concept used",
+    "required": ["@context", "@graph"],
+    "properties": {
+        "@context": {"type": "string", "description": "URL of the JSON-LD context"},
+        "@graph": {"type": "array", "items": {
+            "type": "object", "required": ["@id"],
+            "properties": {"@id": {"type": "string"},
+                           "@type": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}},
+            "additionalProperties": {"description": "a property's or relation's value(s)"}}},
     },
+}
+RDF_CONTENT = {
+    "application/ld+json": {"schema": JSONLD_SCHEMA},
+    "text/turtle": {"schema": {"type": "string", "description": "Turtle, in the ontology's terms"}},
+    "application/n-triples": {"schema": {"type": "string", "description": "N-Triples, one triple a line"}},
 }
 
 
@@ -131,19 +130,24 @@ def subgraph(
 
 
 @router.get("/nodes/{label}/{key}/dossier",
-            summary="the node's dossier (its neighbourhood) as RDF in the ontology's terms",
+            summary="the node's dossier (its neighbourhood) as RDF in the ontology's terms; the format by "
+                    "`format` or else by `Accept` (JSON-LD by default)",
             response_class=Response,
-            responses={200: {"description": "the dossier", "content": {
-                "application/ld+json": {"schema": _JSONLD_SCHEMA},
-                "text/turtle": {"schema": {"type": "string", "description": "Turtle, in the ontology's terms"}}}}})
+            responses={200: {"description": "the dossier, with its dataset node", "content": RDF_CONTENT},
+                       406: {"description": "`Accept` names no RDF format the service writes"}})
 def dossier(
+    request: Request,
     label: str = Path(...),
     key: str = Path(..., min_length=1, max_length=200),
-    format: DossierFormat = Query(DossierFormat.jsonld),
+    format: RdfFormat | None = Query(None, description="jsonld, turtle or ntriples; overrides `Accept`"),
     depth: int = Query(1, ge=1, le=MAX_DEPTH),
     ctx: Context = CONTEXT,
 ) -> Response:
-    sub, _ = _neighbourhood(ctx, label, key, depth, None, SUBGRAPH_LIMIT)
-    rdf_format, media_type = _MEDIA[format]
-    text = to_rdf(sub, ctx.onto).serialize(format=rdf_format)
-    return Response(content=text, media_type=media_type)
+    fmt = format or rdf_format_of(request)
+    sub, levels = _neighbourhood(ctx, label, key, depth, None, SUBGRAPH_LIMIT)
+    centre = (ctx.onto.check_label(label).name, key)
+    info = DatasetInfo(level=min(levels.values(), default=ctx.caller.ceiling), source=str(request.url),
+                       title=f"RiskGraph dossier of {centre[0]}/{centre[1]}", subject=node_iri(*centre), complete=False)
+    g = describe(to_rdf(sub, ctx.onto), info, ctx.onto)
+    text = serialize(g, fmt, context_url=context_url(request))
+    return Response(content=text, media_type=content_type(fmt), headers={"Vary": "Accept"})
