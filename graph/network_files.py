@@ -68,7 +68,9 @@ def for_files(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
         out.add_node(_node_id(node), **{k: _plain(v) for k, v in attrs.items() if v is not None})
     for i, (src, dst, key, attrs) in enumerate(g.edges(keys=True, data=True)):
         data = {k: _plain(v) for k, v in attrs.items() if v is not None}
-        data.setdefault("type", str(key))
+        # GEXF reserves an edge's "type" (directed or not): the relationship type is "relationship", also its label
+        data["relationship"] = str(data.pop("type", key))
+        data["label"] = data["relationship"]
         out.add_edge(_node_id(src), _node_id(dst), key=f"e{i}", **data)
     _unify(attrs for _, attrs in out.nodes(data=True))
     _unify(attrs for _, _, attrs in out.edges(data=True))

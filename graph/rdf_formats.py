@@ -80,6 +80,8 @@ def serialize(g: Graph, fmt: RdfFormat, *, context_url: str | None = None) -> st
         return g.serialize(format=_RDFLIB[fmt])
     context = shipped_context()["@context"]
     doc = json.loads(g.serialize(format="json-ld", context=context, auto_compact=True, use_native_types=True))
-    if isinstance(doc, dict):
-        doc["@context"] = context_url if context_url else context
-    return json.dumps(doc, ensure_ascii=False, indent=1)
+    nodes = doc.get("@graph") if isinstance(doc, dict) and "@graph" in doc else None
+    if nodes is None:  # one node (or none) comes out bare: always a "@graph", so readers find nodes in one place
+        single = {k: v for k, v in doc.items() if k != "@context"} if isinstance(doc, dict) else {}
+        nodes = [single] if single else []
+    return json.dumps({"@context": context_url or context, "@graph": nodes}, ensure_ascii=False, indent=1)
