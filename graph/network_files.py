@@ -4,7 +4,8 @@ The store's values include lists (tags, hazard factors), maps, dates and decimal
 writers refuse them. `for_files` makes a copy they accept: node ids `Label/key`, lists and maps as
 JSON text, dates as ISO 8601 text, decimals as floats, missing values left out, and one type per
 attribute name (an attribute that is a number on one node and text on another becomes text
-everywhere, so a reader sees one declared type). Edges get unique ids; their type is an attribute.
+everywhere, so a reader sees one declared type). Edges get unique ids; their relationship type is the
+`relationship` attribute and the label (GEXF reserves an edge's `type`).
 """
 from __future__ import annotations
 

@@ -46,9 +46,13 @@ def test_every_relationship_has_class_domain_and_range():
     assert onto.relation("HAS_LICENCE").domain == "Enterprise"
 
 
-def test_every_datatype_property_carries_a_disclosure_level_in_the_turtle():
-    for prop in onto.graph.subjects(RDF.type, OWL.DatatypeProperty):
+def test_every_node_property_carries_a_disclosure_level_in_the_turtle():
+    """Datatype properties, and the object properties whose values are SKOS concepts (rg:vocabulary)."""
+    vocabulary_valued = [p for p in onto.graph.subjects(RDF.type, OWL.ObjectProperty) if (p, RG.vocabulary, None) in onto.graph]
+    assert len(vocabulary_valued) > 20
+    for prop in [*onto.graph.subjects(RDF.type, OWL.DatatypeProperty), *vocabulary_valued]:
         assert onto.graph.value(prop, RG.disclosure) is not None, prop
+        assert str(prop)[len(str(RG)):] in onto.properties, prop
 
 
 def test_disclosure_filter_hides_what_a_level_may_not_see():
