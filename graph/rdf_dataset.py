@@ -13,6 +13,7 @@ import os
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, SKOS
@@ -36,7 +37,9 @@ def export_licence() -> str:
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """What the dataset node states. `complete`: a whole graph, not a neighbourhood."""
+    """What the dataset node states. `level`: the highest disclosure level of what it holds (who may
+    read it); `shapes_level`: the lowest level any node was disclosed at (which shapes it meets; default
+    `level`). `complete`: a whole graph, not a neighbourhood."""
 
     level: Disclosure
     source: str
@@ -45,6 +48,7 @@ class DatasetInfo:
     subject: URIRef | None = None
     generated: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     licence: str = field(default_factory=export_licence)
+    shapes_level: Disclosure | None = None
 
 
 def dataset_triples(info: DatasetInfo, ontology: Ontology) -> Graph:
@@ -62,7 +66,8 @@ def dataset_triples(info: DatasetInfo, ontology: Ontology) -> Graph:
     g.add((node, PROV.generatedAtTime, when))
     g.add((node, DCTERMS.source, URIRef(info.source) if "://" in info.source else Literal(info.source)))
     g.add((node, DCTERMS.license, URIRef(info.licence)))
-    g.add((node, DCTERMS.conformsTo, profile_iri(info.level, complete=info.complete)))
+    shapes_level = info.level if info.shapes_level is None else info.shapes_level
+    g.add((node, DCTERMS.conformsTo, profile_iri(shapes_level, complete=info.complete)))
     g.add((node, DCTERMS.conformsTo, SOFTWARE))
     if info.subject is not None:
         g.add((node, DCTERMS.subject, info.subject))
@@ -77,6 +82,7 @@ def dataset_triples(info: DatasetInfo, ontology: Ontology) -> Graph:
     return g
 
 
+@lru_cache(maxsize=4)
 def _concepts(ontology: Ontology) -> dict[str, tuple[Vocabulary, Concept]]:
     return {c.iri: (vocab, c) for vocab in ontology.vocabularies.values() for c in vocab.concepts.values()}
 

@@ -146,7 +146,9 @@ def dossier(
     fmt = format or rdf_format_of(request)
     sub, levels = _neighbourhood(ctx, label, key, depth, None, SUBGRAPH_LIMIT)
     centre = (ctx.onto.check_label(label).name, key)
-    info = DatasetInfo(level=min(levels.values(), default=ctx.caller.ceiling), source=str(request.url),
+    # readable by whoever may see its most restricted node; each node meets the shapes of its own level
+    info = DatasetInfo(level=max(levels.values(), default=ctx.caller.ceiling), source=str(request.url),
+                       shapes_level=min(levels.values(), default=ctx.caller.ceiling),
                        title=f"RiskGraph dossier of {centre[0]}/{centre[1]}", subject=node_iri(*centre), complete=False)
     g = describe(to_rdf(sub, ctx.onto), info, ctx.onto)
     text = serialize(g, fmt, context_url=context_url(request))
