@@ -3,11 +3,12 @@ the SHACL shapes an export of a given disclosure level conforms to."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from rich.console import Console
 
@@ -33,10 +34,20 @@ def dossier_text(store: GraphStore, ref: tuple[str, str], sub: Subgraph, fmt: Rd
     return serialize(describe(to_rdf(sub, store.ontology), info, store.ontology), fmt)
 
 
-def _output(path: str | None) -> Any:
+@contextmanager
+def _output(path: str | None) -> Iterator[IO[str]]:
+    """Standard output, or a file that appears only when complete (written beside it, then renamed)."""
     if path is None or path == "-":
-        return nullcontext(sys.stdout)
-    return open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by the caller's with
+        yield sys.stdout
+        return
+    target = Path(path)
+    partial = target.with_name(target.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8") as fh:
+            yield fh
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def cmd_dump_rdf(args: argparse.Namespace) -> int:
@@ -48,7 +59,6 @@ def cmd_dump_rdf(args: argparse.Namespace) -> int:
     with graph.connect(args.graph) as store:
         info = DatasetInfo(level=level, source=graph.redact(store.url), complete=True,
                            title=f"RiskGraph whole-graph dump ({level.name.lower()})")
-        out: IO[str]
         with _output(args.out) as out:
             stats = dump(store, out, fmt, info)
     err_console.print(f"wrote {stats.nodes:,} nodes, {stats.relationships:,} relationships and {len(stats.concepts):,} "
@@ -60,7 +70,10 @@ def cmd_export_graph(args: argparse.Namespace) -> int:
     from riskgraph.graph.export import read_all, to_networkx
     from riskgraph.graph.network_files import NetworkFormat, write_network
 
-    fmt = NetworkFormat(args.format or Path(args.out).suffix.lstrip(".").lower() or "graphml")
+    name = args.format or Path(args.out).suffix.lstrip(".").lower()
+    if name not in {f.value for f in NetworkFormat}:
+        raise ValueError(f"write a .graphml or .gexf file, or say --format graphml|gexf (not {name or 'no suffix'!r})")
+    fmt = NetworkFormat(name)
     level = Disclosure.parse(args.level)
     labels = [x.strip() for item in args.labels or [] for x in item.split(",") if x.strip()] or None
     with graph.connect(args.graph) as store:
