@@ -13,6 +13,8 @@ from typing import IO
 from rich.console import Console
 
 from riskgraph import graph
+from riskgraph.cli.errors import UsageError
+from riskgraph.cli.i18n import _
 from riskgraph.graph.rdf_formats import SUFFIXES, RdfFormat
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.subgraph import Subgraph
@@ -32,6 +34,12 @@ def dossier_text(store: GraphStore, ref: tuple[str, str], sub: Subgraph, fmt: Rd
     info = DatasetInfo(level=Disclosure.INTERNAL, source=graph.redact(store.url), complete=False,
                        title=f"RiskGraph dossier of {ref[0]}/{ref[1]}", subject=node_iri(*ref))
     return serialize(describe(to_rdf(sub, store.ontology), info, store.ontology), fmt)
+
+
+def _check_folder(path: str | None) -> None:
+    """Refuse a file in a folder that does not exist before any work is done."""
+    if path and path != "-" and not Path(path).resolve().parent.is_dir():
+        raise UsageError(_("no such folder: {folder}").format(folder=Path(path).resolve().parent))
 
 
 @contextmanager
@@ -56,6 +64,7 @@ def cmd_dump_rdf(args: argparse.Namespace) -> int:
 
     fmt = RdfFormat(args.format)
     level = Disclosure.parse(args.level)
+    _check_folder(args.out)
     with graph.connect(args.graph) as store:
         info = DatasetInfo(level=level, source=graph.redact(store.url), complete=True,
                            title=f"RiskGraph whole-graph dump ({level.name.lower()})")
@@ -72,7 +81,8 @@ def cmd_export_graph(args: argparse.Namespace) -> int:
 
     name = args.format or Path(args.out).suffix.lstrip(".").lower()
     if name not in {f.value for f in NetworkFormat}:
-        raise ValueError(f"write a .graphml or .gexf file, or say --format graphml|gexf (not {name or 'no suffix'!r})")
+        raise UsageError(_("write a .graphml or .gexf file, or say --format graphml|gexf"))
+    _check_folder(args.out)
     fmt = NetworkFormat(name)
     level = Disclosure.parse(args.level)
     labels = [x.strip() for item in args.labels or [] for x in item.split(",") if x.strip()] or None
@@ -96,6 +106,7 @@ def cmd_shapes(args: argparse.Namespace) -> int:
     from riskgraph.ontology.profiles import shapes_for
 
     level = Disclosure.parse(args.level)
+    _check_folder(args.out)
     text = shapes_for(level, complete=not args.neighbourhood).serialize(format="turtle")
     with _output(args.out) as out:
         out.write(text)
