@@ -14,6 +14,7 @@ from falkordb.query_result import QueryResult as FalkorResult
 
 from riskgraph.graph.dialect import FalkorDialect
 from riskgraph.graph.embedded_server import DISK_FULL, EmbeddedServer, EmbeddedServerError
+from riskgraph.graph.falkordb_params import params_header
 from riskgraph.graph.falkordb_stream import Deadline, first_rows
 from riskgraph.graph.store import (
     ANALYST_ROW_LIMIT,
@@ -83,15 +84,16 @@ class FalkorStore(GraphStore):
 
     def _run(self, cypher: str, params: Mapping[str, Any] | None, *, read_only: bool,
              timeout_ms: int, row_limit: int | None = None) -> QueryResult:
+        query = params_header(params) + cypher  # built here: the client's own builder is slow
         for attempt in (1, 2):
             graph = self._graph
             run = graph.ro_query if read_only else graph.query
             try:
                 if read_only or self._write_lock is None:
-                    result = run(cypher, params=dict(params) if params else None, timeout=int(timeout_ms))
+                    result = run(query, timeout=int(timeout_ms))
                 else:
                     with self._write_lock.held():  # MERGE is only atomic with one writer at a time
-                        result = run(cypher, params=dict(params) if params else None, timeout=int(timeout_ms))
+                        result = run(query, timeout=int(timeout_ms))
                 break
             except redis.exceptions.ResponseError as exc:
                 raise _translate(exc, read_only) from None
@@ -130,7 +132,7 @@ class FalkorStore(GraphStore):
             left_ms = int((deadline - time.monotonic()) * 1000)
             if left_ms < 1:
                 raise QueryTimeout("query stopped at its time limit while waiting for a store thread")
-            query = self._graph._build_params_header(dict(params) if params else None) + cypher
+            query = params_header(params) + cypher
             command = ["GRAPH.RO_QUERY", self.graph_name, query, "--compact", "timeout", left_ms]
             try:
                 reply, truncated = first_rows(self._db.connection.connection_pool, command, row_limit,

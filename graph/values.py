@@ -24,8 +24,10 @@ class PropertyValueError(RiskGraphError, ValueError):
     """A value that does not fit its declared datatype."""
 
 
+@lru_cache(maxsize=65_536)
 def to_epoch_ms(value: dt.date | dt.datetime) -> int:
-    """Epoch milliseconds; a date counts from local midnight, a naive datetime is local time."""
+    """Epoch milliseconds; a date counts from local midnight, a naive datetime is local time.
+    Cached: a load writes the same dates (and its own load time) over and over."""
     if isinstance(value, dt.datetime):
         aware = value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)
     else:
@@ -70,8 +72,10 @@ def warm_up_search() -> None:
     _jieba().initialize()
 
 
+@lru_cache(maxsize=65_536)
 def search_tokens(text: str) -> str:
-    """jieba search-mode tokens, space-joined: what the full-text indexes are built on."""
+    """jieba search-mode tokens, space-joined: what the full-text indexes are built on (cached: a
+    load writes the same names again and again, with every source that names the enterprise)."""
     words = (w.strip() for w in _jieba().cut_for_search(text))
     return " ".join(w for w in words if any(ch.isalnum() for ch in w))
 
@@ -107,33 +111,54 @@ def canonical_float(number: float) -> float:
     return float(f"{number:.{FLOAT_DIGITS}g}")
 
 
+_PLAIN, _MULTI, _TIME, _TOKENS = range(4)
+#: per (ontology, label): each declared property with how it is stored (see encode_properties)
+_PLANS: dict[tuple[int, str], tuple[Ontology, dict[str, tuple[int, PropertyDef]]]] = {}
+
+
+def _plan(ontology: Ontology, label: str) -> dict[str, tuple[int, PropertyDef]]:
+    """How each property of the label is stored, worked out once per label (a load encodes
+    millions of rows; looking the same facts up for every value was a large part of its time)."""
+    found = _PLANS.get((id(ontology), label))
+    if found is not None and found[0] is ontology:
+        return found[1]
+    searchable = ontology.classes[label].searchable
+    plan = {
+        name: (_MULTI if prop.multi_valued else _TIME if prop.is_time
+               else _TOKENS if prop.fulltext and searchable else _PLAIN, prop)
+        for name, prop in ontology.properties_of(label).items()
+    }
+    _PLANS[(id(ontology), label)] = (ontology, plan)  # the ontology is kept, so its id is not reused
+    return plan
+
+
 def encode_properties(ontology: Ontology, label: str, values: Mapping[str, Any]) -> dict[str, Any]:
     """Typed, storable properties for one node, with time and token companions added.
 
     None means "no value" and is dropped (never stored as null, which would erase on merge).
     A property the ontology does not declare for the label is refused: the schema is closed.
     """
-    declared = ontology.properties_of(label)
-    searchable = ontology.classes[label].searchable
+    plan = _plan(ontology, label)  # an unknown label: KeyError
     out: dict[str, Any] = {}
     for name, value in values.items():
         if value is None:
             continue
-        prop = declared.get(name)
-        if prop is None:
+        step = plan.get(name)
+        if step is None:
             raise KeyError(f"{label} has no property {name!r} in the ontology")
-        if prop.multi_valued:
-            items = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
-            coerced = [_coerce(prop, v) for v in items if v is not None]
-            out[name] = sorted(set(coerced)) if isinstance(value, (set, frozenset)) else coerced
-            continue
-        if prop.is_time:
+        kind, prop = step
+        if kind == _PLAIN:
+            out[name] = value if type(value) is str and prop.datatype == "string" else _coerce(prop, value)
+        elif kind == _TIME:
             moment = parse_time(value, prop.datatype)
             out[name] = moment.isoformat()
             out[name + TIME_SUFFIX] = to_epoch_ms(moment)
-            continue
-        out[name] = _coerce(prop, value)
-        if prop.fulltext and searchable:
+        elif kind == _MULTI:
+            items = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
+            coerced = [_coerce(prop, v) for v in items if v is not None]
+            out[name] = sorted(set(coerced)) if isinstance(value, (set, frozenset)) else coerced
+        else:
+            out[name] = _coerce(prop, value)
             out[name + TOKENS_SUFFIX] = search_tokens(out[name])
     return out
 

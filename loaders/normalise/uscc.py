@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import InvalidChecksum, ValidationError
@@ -27,6 +28,12 @@ def parse_uscc(text: str | None) -> Uscc | None:
     """The code and its quality, or None when the text is not a USCC at all (blank or malformed)."""
     if text is None:
         return None
+    return _parse(str(text))
+
+
+@lru_cache(maxsize=262_144)
+def _parse(text: str) -> Uscc | None:
+    """Cached: one enterprise's code recurs in every file that names it, and the check is slow."""
     code = unicodedata.normalize("NFKC", str(text)).strip().upper().replace(" ", "").replace("-", "")
     if not code:
         return None
