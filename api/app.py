@@ -37,6 +37,7 @@ from riskgraph.api.routes import (
     resources,
     review,
     risk_points,
+    sources,
     warnings,
 )
 from riskgraph.api.routes.selfservice import router as selfservice
@@ -96,7 +97,7 @@ def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
     for module in (health, auth, enterprises, risk_points, nodes, assessments, layers, analyst, admin, qr, recommendations, match, review,
                    rdf):
         app.include_router(module.router)
-    for module in (warnings, events, reports, resources):
+    for module in (warnings, events, reports, resources, sources):
         app.include_router(module.router)
     app.include_router(selfservice)
     app.include_router(exports.router)
