@@ -9,12 +9,12 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from api_support import PASSWORD, LogCapture, start_server
 
 from riskgraph import graph
 from riskgraph.api.app import create_app
 from riskgraph.api.users import create_user
 from riskgraph.loaders.load import LoadReport, load_directory
-from tests.api_support import PASSWORD, LogCapture, start_server
 
 STAFF = {"analyst1": "analyst", "admin1": "admin", "insp1": "inspector"}
 
@@ -67,3 +67,52 @@ def serve_live(tmp: Path, export: Path, monkeypatch, before_start=None) -> Itera
         server.should_exit = True
         thread.join(timeout=30)
         logging.getLogger("riskgraph").removeHandler(logs)
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+MOSQUITTO = "/usr/sbin/mosquitto"
+
+
+def start_mosquitto(tmp: Path):
+    """Debian's mosquitto on a free loopback port (scripts/test installs it when missing)."""
+    import subprocess
+    import time
+
+    import paho.mqtt.client as mqtt
+
+    port = free_port()
+    conf = tmp / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n", encoding="utf-8")
+    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while True:
+        probe = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        try:
+            probe.connect("127.0.0.1", port)
+            probe.disconnect()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                raise RuntimeError(f"mosquitto did not start: {out}") from None
+            time.sleep(0.05)
+    return proc, port
+
+
+def wait_for(condition, timeout: float = 60.0, what: str = "the condition"):
+    """Poll until `condition()` is truthy; returns its value (fails with `what` after `timeout`)."""
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.1)

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from live_support import LiveService, load_export, serve_live
 
 from riskgraph.loaders.live.registry import SourceRegistry
-from tests.live_support import LiveService, load_export, serve_live
 
 pytestmark = pytest.mark.slow
 
