@@ -40,8 +40,9 @@ def _key(request: Request) -> str:
              summary="a batch of JSON lines from a source system (readings, alarms, sensor states)",
              responses={401: {"description": "no key, or not this source's key"},
                         403: {"description": "this source may not push messages"}},
-             openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {
-                 "schema": {"type": "string", "description": "one JSON object per line"}}}}})
+             openapi_extra={"requestBody": {"required": True, "content": {"text/plain": {
+                 "schema": {"type": "string", "description": "one JSON object per line (sent as text/plain or "
+                                                            "application/x-ndjson; UTF-8)"}}}}})
 async def ingest(source: str, request: Request) -> dict:
     key = _key(request)
     background = getattr(request.app.state, "background", None)
