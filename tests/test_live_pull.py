@@ -87,7 +87,7 @@ def test_an_export_url_is_pulled_incrementally(live: LiveService) -> None:
     assert remote["rowsRead"] == live.report.by_source()["market_registry"].read
     assert remote["rowsUnchanged"] == remote["rowsRead"] and remote["rowsLoaded"] == 0
     # later rounds ask with the ETag and get 304: nothing new, no new load
-    wait_for(lambda: _Export.requests.count('"%d"' % len(_Export.body)) >= 2, 30, "conditional requests")
+    wait_for(lambda: _Export.requests.count(f'"{len(_Export.body)}"') >= 2, 30, "conditional requests")
     assert _sources(live)["remote"]["loads"] == 1
 
 
