@@ -150,8 +150,7 @@ def main() -> None:
     unacked: list[list[str]] = []
     acked_lines = 0
     stop = threading.Event()
-    start = dt.datetime.now(CST).replace(microsecond=0) - dt.timedelta(hours=1)
-    start_ms = int(start.timestamp() * 1000)
+    start_ms = int(time.time() * 1000)  # the source's clock runs with the offered rate, so sensors stay online
 
     def sender() -> None:
         nonlocal acked_lines
@@ -172,7 +171,7 @@ def main() -> None:
             pending_alarms: list[str] = []
             while len(lines) < args.batch:
                 s = sensors[n % len(sensors)]
-                ms = start_ms + n * 10  # unique per line; readings 10 ms apart in the source's time
+                ms = start_ms + int(n * 1000 / args.rate)
                 value = s["blue"] / 2
                 if elapsed >= next_alarm * args.alarm_every and not pending_alarms:
                     s = sensors[hot % len(sensors)]
@@ -181,7 +180,7 @@ def main() -> None:
                                              "time": dt.datetime.fromtimestamp(ms / 1000, CST).isoformat(timespec="milliseconds")}))
                     sent_readings.add((s["id"], ms))
                     n += 1
-                    ms = start_ms + n * 10
+                    ms = start_ms + int(n * 1000 / args.rate)
                     value = s["red"] * 1.05
                     pending_alarms.append(f"{SOURCE}-{s['id']}-{ms}")
                     next_alarm += 1
