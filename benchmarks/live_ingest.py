@@ -64,7 +64,7 @@ class Service:
         log = (self.logdir / name).open("wb")
         self.proc = subprocess.Popen([sys.executable, "-m", "riskgraph.cli", "serve", "--port", str(self.port)],
                                      cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 600  # a restart replays the store's log; on a loaded machine that takes minutes
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"http://127.0.0.1:{self.port}/ready", timeout=2).status_code == 200:
