@@ -460,7 +460,8 @@ def build_parser() -> argparse.ArgumentParser:
 CREATES_STORE = frozenset({"init", "load", "restore", "demo"})
 #: commands that never open the graph store
 NO_STORE = frozenset({"generate", "user-add", "user-list", "user-passwd", "user-disable", "user-enable", "channel-add",
-                      "channel-list", "channel-remove", "channel-bind", "qr-rotate-key", "qr-decode", "shapes"})
+                      "channel-list", "channel-remove", "channel-bind", "qr-rotate-key", "qr-decode", "shapes",
+                      "source-add", "source-list"})
 
 
 def check_url(url: str | None) -> None:

@@ -95,7 +95,7 @@ def test_a_source_key_is_printed_once_and_kept_only_as_a_hash(tmp_path: Path) ->
     assert json.loads(listed.stdout)["name"] == "iot-cz" and key not in listed.stdout
     again = subprocess.run([sys.executable, "-m", "riskgraph.cli", "source-add", "iot-cz", "--kind", "iot",
                             "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
-    assert again.returncode == 2 and "exists" in again.stderr
+    assert again.returncode != 0 and "exists" in again.stderr
     assert SourceRegistry.in_dir(tmp_path).authenticate("iot-cz", key) is not None
 
 
@@ -146,10 +146,12 @@ def test_a_mixed_batch_is_stored_and_quarantined_line_by_line_and_a_replay_chang
     mine = sources["iot-test"]
     assert mine["lastLoadKind"] == "stream" and mine["rowsRead"] >= len(lines) and mine["stale"] is False
     assert mine["quarantined"]["orphan_reference"] >= 2 and mine["pending"] == 0
+    _settled(live)  # the fresh-scores run the new alarms started writes change events of its own
     before = _counts(live)
     replay = _post(live, "iot-test", lines)
     assert replay.json()["accepted"] == 0 and replay.json()["duplicates"] == len(lines)
     _stored(live)
+    _settled(live)
     assert _counts(live) == before
 
 
@@ -231,6 +233,10 @@ def test_a_sensor_that_stops_reporting_goes_offline_with_an_alarm(live: LiveServ
     assert stale.status_code == 202
     _stored(live)
     assert _read(live, "MATCH (s:Sensor {id: $s}) RETURN s.status AS st", s=sensor["id"]) == [{"st": "在线"}]
+
+
+def _settled(live: LiveService) -> None:
+    assert live.app.state.background.freshness.wait_idle(120)  # type: ignore[attr-defined]
 
 
 def _counts(live: LiveService) -> dict[str, int]:
