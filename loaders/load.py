@@ -22,8 +22,8 @@ from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.loaders.engine import FileLoader, FileStats
 from riskgraph.loaders.fields import FieldContext
-from riskgraph.loaders.locate import locate_enterprises
 from riskgraph.loaders.ledger import SourceCounts, record_load
+from riskgraph.loaders.locate import locate_enterprises
 from riskgraph.loaders.mapping import SourceMapping, load_mappings
 from riskgraph.loaders.normalise.names import clean_name
 from riskgraph.loaders.normalise.regions import region_table
