@@ -27,6 +27,7 @@ from riskgraph.api.routes import (
     events,
     exports,
     health,
+    ingest,
     layers,
     match,
     nodes,
@@ -37,6 +38,7 @@ from riskgraph.api.routes import (
     resources,
     review,
     risk_points,
+    sources,
     warnings,
 )
 from riskgraph.api.routes.selfservice import router as selfservice
@@ -96,7 +98,7 @@ def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
     for module in (health, auth, enterprises, risk_points, nodes, assessments, layers, analyst, admin, qr, recommendations, match, review,
                    rdf):
         app.include_router(module.router)
-    for module in (warnings, events, reports, resources):
+    for module in (warnings, events, reports, resources, sources, ingest):
         app.include_router(module.router)
     app.include_router(selfservice)
     app.include_router(exports.router)

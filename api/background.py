@@ -1,4 +1,6 @@
-"""The service's background work: the outbox dispatcher, the SSE hub, fresh scores after writes.
+"""The service's background work: the outbox dispatcher, the SSE hub, fresh scores after writes,
+live ingest (the ingest log's worker; the MQTT subscription when RISKGRAPH_MQTT_URL is set), the
+scheduled pulls of export sources.
 
 Started in the app's lifespan (`start_background`), stopped when it shuts down. Route modules reach
 it through `background(request)`; a write endpoint calls `wrote(request, [(label, key)])` after
@@ -12,10 +14,14 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from riskgraph.api.deps import Services
+from riskgraph.loaders.live.mqtt import MqttIngest
+from riskgraph.loaders.live.pull import Puller
+from riskgraph.loaders.live.service import Live
 from riskgraph.notify.channels import ChannelRegistry, channel_registry
 from riskgraph.notify.dispatcher import Dispatcher
 from riskgraph.notify.events import EventHub
 from riskgraph.notify.watches import Change
+from riskgraph.ontology.anchors import MONITORING_ALARM
 from riskgraph.workflows.freshness import FreshnessWorker
 
 
@@ -25,8 +31,15 @@ class Background:
     hub: EventHub
     dispatcher: Dispatcher
     freshness: FreshnessWorker
+    live: Live
+    puller: Puller
+    mqtt: MqttIngest | None = None
 
     def stop(self) -> None:
+        if self.mqtt is not None:
+            self.mqtt.stop()
+        self.puller.stop()
+        self.live.close()
         self.freshness.stop()
         self.dispatcher.stop()
 
@@ -37,9 +50,17 @@ def start_background(svc: Services) -> Background:
     dispatcher = Dispatcher(svc.store, registry, hub=hub)
     freshness = FreshnessWorker(svc.store, data_dir=svc.settings.data_dir, registry=registry, schema=svc.schema,
                                 on_done=lambda _report: dispatcher.wake())
+    live = Live(svc.store, svc.settings.data_dir,
+                on_alarms=lambda ids: freshness.submit([Change(MONITORING_ALARM, i, "new") for i in ids]))
+    puller = Puller(svc.store, svc.settings.data_dir, on_changes=freshness.submit)
+    mqtt = MqttIngest.from_env(live)
     dispatcher.start()
     freshness.start()
-    return Background(registry, hub, dispatcher, freshness)
+    live.start()
+    puller.start()
+    if mqtt is not None:
+        mqtt.start()
+    return Background(registry, hub, dispatcher, freshness, live, puller, mqtt)
 
 
 def background(request: Request) -> Background:

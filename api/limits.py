@@ -57,10 +57,13 @@ class Limits:
         "login": 4 * 1024, "analyst": 64 * 1024, "report": 256 * 1024, "write": 1024 * 1024,
         "read": 16 * 1024, "heavy": 16 * 1024,
         # an evidence photo upload (POST /photos): above RISKGRAPH_PHOTO_MAX_BYTES (8 MiB) with multipart framing
-        "photo": 9 * 1024 * 1024})
+        "photo": 9 * 1024 * 1024,
+        # a batch of JSON lines from a source system (POST /ingest/{source})
+        "ingest": 8 * 1024 * 1024})
     rates: dict[str, Rate] = field(default_factory=lambda: {
         "read": Rate(600, 100), "heavy": Rate(60, 5), "login": Rate(30, 2), "analyst": Rate(30, 1),
-        "report": Rate(30, 0.5), "write": Rate(120, 20), "photo": Rate(60, 5)})
+        "report": Rate(30, 0.5), "write": Rate(120, 20), "photo": Rate(60, 5),
+        "ingest": Rate(1200, 400)})
     heavy_at_once: int = 4
     login_free_failures_user: int = 5
     login_free_failures_address: int = 20
@@ -99,6 +102,8 @@ def route_class(method: str, path: str) -> str:
         return "analyst"
     if path == "/photos":
         return "photo"
+    if path.startswith("/ingest/"):
+        return "ingest"
     if path.lower().startswith("/q/") or path in PUBLIC_WRITES:
         return "report"
     return "write"

@@ -434,6 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     from riskgraph.cli.qr import add_qr_commands
     from riskgraph.cli.rdf import add_rdf_commands
     from riskgraph.cli.selfservice import add_selfservice_commands
+    from riskgraph.cli.sources import add_source_commands
     from riskgraph.cli.warn import add_warning_commands
 
     add_user_commands(sub)
@@ -444,6 +445,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_focus_commands(sub)
     add_export_commands(sub)
     add_rdf_commands(sub)
+    add_source_commands(sub)
     p = add("demo", cmd_demo, "generate a province, load it, assess it and serve it (embedded store)")
     p.add_argument("--enterprises", type=counted(1, 1_000_000), default=2000, help="how many enterprises (default 2000)")
     p.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same province")
@@ -458,7 +460,8 @@ def build_parser() -> argparse.ArgumentParser:
 CREATES_STORE = frozenset({"init", "load", "restore", "demo"})
 #: commands that never open the graph store
 NO_STORE = frozenset({"generate", "user-add", "user-list", "user-passwd", "user-disable", "user-enable", "channel-add",
-                      "channel-list", "channel-remove", "channel-bind", "qr-rotate-key", "qr-decode", "shapes"})
+                      "channel-list", "channel-remove", "channel-bind", "qr-rotate-key", "qr-decode", "shapes",
+                      "source-add", "source-list"})
 
 
 def check_url(url: str | None) -> None:

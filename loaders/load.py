@@ -22,6 +22,7 @@ from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.loaders.engine import FileLoader, FileStats
 from riskgraph.loaders.fields import FieldContext
+from riskgraph.loaders.ledger import SourceCounts, record_load
 from riskgraph.loaders.locate import locate_enterprises
 from riskgraph.loaders.mapping import SourceMapping, load_mappings
 from riskgraph.loaders.normalise.names import clean_name
@@ -115,12 +116,13 @@ def province_bounds(prefix: str) -> tuple[tuple[float, float], tuple[float, floa
 
 def load_directory(store: GraphStore, root: Path, *, today: dt.date | None = None, province: str | None = None,
                    mapping_dir: Path | None = None,
-                   progress: Callable[[str, int], None] | None = None) -> LoadReport:
+                   progress: Callable[[str, int], None] | None = None, kind: str = "folder") -> LoadReport:
     """Load every mapped file under `root`. `province` ("13") narrows plausible regions and coordinates;
     by default it comes from the manifest, as does the export's date (`exportedOn`: "today" for dates
     that must not lie in the future, and for ages). `progress(file, rows_done)` is called as batches finish.
     Each file is logged as it starts and ends (rows read, loaded, unchanged, quarantined, seconds),
-    each batch at debug level, every line with the load id."""
+    each batch at debug level, every line with the load id. Each source's share is written to the
+    ledger (`loaders/ledger.py`, `kind` folder or pull) as soon as its files are done."""
     root = Path(root)
     mappings = load_mappings(store.ontology, mapping_dir)
     if not root.is_dir():
@@ -136,11 +138,12 @@ def load_directory(store: GraphStore, root: Path, *, today: dt.date | None = Non
     today = today or (dt.date.fromisoformat(stated_today) if stated_today else now.date())
     load_id = make_load_id(root, steps, now)
     with bound(LOAD_ID, load_id):
-        return _load(store, root, steps, load_id, now, today, province, progress)
+        return _load(store, root, steps, load_id, now, today, province, progress, kind)
 
 
 def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]], load_id: str, now: dt.datetime,
-          today: dt.date, province: str | None, progress: Callable[[str, int], None] | None) -> LoadReport:
+          today: dt.date, province: str | None, progress: Callable[[str, int], None] | None,
+          kind: str = "folder") -> LoadReport:
     started = time.perf_counter()
     log.info("load started", extra={"folder": str(root), "files": sum(len(specs) for _, specs in steps)})
     store.bootstrap_schema()
@@ -154,9 +157,13 @@ def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]]
     report = LoadReport(load_id)
     with store.bulk_load():  # no fsync per write, no log rewrites meanwhile; one compaction at the end
         for mapping, specs in steps:
+            source_started = dt.datetime.now(tz=LOCAL_TZ)
+            stats = []
             for spec in specs:
                 loader = FileLoader(store, mapping, spec, ctx, index, load_id, now)
-                report.files.append(_load_file(loader, root, progress))
+                stats.append(_load_file(loader, root, progress))
+            report.files.extend(stats)
+            record_load(store, mapping.source, load_id, _counts(stats), kind=kind, started=source_started)
         report.located = locate_enterprises(store)  # every enterprise a point, with its method and accuracy
     files = report.files
     log.info("load finished", extra={"rows_read": sum(f.read for f in files), "rows_loaded": sum(f.loaded for f in files),
@@ -164,6 +171,20 @@ def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]]
                                      "rows_quarantined": sum(f.quarantined_total for f in files),
                                      "seconds": round(time.perf_counter() - started, 3)})
     return report
+
+
+def _counts(files: list[FileStats]) -> SourceCounts:
+    """One source's files of a load, added up for the ledger (GET /sources)."""
+    counts = SourceCounts()
+    for f in files:
+        counts.read += f.read
+        counts.loaded += f.loaded
+        counts.unchanged += f.unchanged
+        counts.changes += f.changes
+        counts.quarantined.update(f.quarantined)
+    errors = [f.error for f in files if f.error]
+    counts.error = "; ".join(errors) if errors else None
+    return counts
 
 
 def _load_file(loader: FileLoader, root: Path, progress: Callable[[str, int], None] | None) -> FileStats:

@@ -394,6 +394,11 @@ def _keep_repeats(pairs: list[tuple[str, Any]], repeated: list[str]) -> dict[str
     return out
 
 
+def flatten_json(obj: dict) -> dict[str, str | None]:
+    """A JSON object as a row's columns, as the JSON-lines reader reads it (live ingest uses it)."""
+    return _flatten(obj)
+
+
 def _flatten(obj: dict, prefix: str = "") -> dict[str, str | None]:
     """Nested JSON objects become dotted columns (thresholds.红); lists and scalars become text."""
     out: dict[str, str | None] = {}

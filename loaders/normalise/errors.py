@@ -15,6 +15,8 @@ REASONS = {
     "duplicate_row": "the row repeats an earlier row of the same file exactly",
     "invalid_value": "a value is not in its allowed set or format",
     "malformed_row": "the row's text cannot be split into cells (an unmatched quote, a cell over the size limit)",
+    "not_allowed": "the source may not send this kind of message (live ingest: its kind, or not registered)",
+    "processing_error": "the message could not be stored for a reason of its own; the service log says why",
 }
 
 

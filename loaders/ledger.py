@@ -1,0 +1,129 @@
+"""Per-source load ledger: one `SourceLoad` node per load of a source system, what GET /sources reads.
+
+A folder load (`riskgraph load`), a scheduled pull and the live stream (one node per source and
+hour, its counters added to as batches are stored) all write here, so a source's freshness — when it
+last delivered, how many rows were read, loaded, unchanged and quarantined by reason, how many facts
+changed — is kept in the graph beside the data it describes, and survives backups and copies.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from riskgraph.graph.dialect import ident
+from riskgraph.graph.store import GraphStore
+from riskgraph.graph.values import LOCAL_TZ
+from riskgraph.ontology.anchors import CHANGE_EVENT, QUARANTINED_ROW, SOURCE_LOAD
+
+KINDS = ("folder", "pull", "stream")
+
+
+@dataclass
+class SourceCounts:
+    """What one load (or one batch of a stream) did for one source."""
+
+    read: int = 0
+    loaded: int = 0
+    unchanged: int = 0
+    changes: int = 0
+    quarantined: Counter = field(default_factory=Counter)
+    error: str | None = None
+
+    @property
+    def quarantined_total(self) -> int:
+        return sum(self.quarantined.values())
+
+
+def record_load(store: GraphStore, source: str, load_id: str, counts: SourceCounts, *, kind: str,
+                started: dt.datetime, finished: dt.datetime | None = None) -> None:
+    """One source's share of a folder load or pull, written once the load is done."""
+    if kind not in KINDS:
+        raise ValueError(f"load kind {kind!r} is not one of {', '.join(KINDS)}")
+    finished = finished or dt.datetime.now(tz=LOCAL_TZ)
+    store.upsert_nodes(SOURCE_LOAD, [{
+        "id": f"{load_id}:{source}", "sourceSystem": source, "loadId": load_id, "loadKind": kind,
+        "startedAt": started, "finishedAt": finished, "loadOk": counts.error is None, "loadError": counts.error,
+        "rowsRead": counts.read, "rowsLoaded": counts.loaded, "rowsUnchanged": counts.unchanged,
+        "rowsQuarantined": counts.quarantined_total, "changeCount": counts.changes,
+        "quarantineReasons": json.dumps(dict(sorted(counts.quarantined.items())), ensure_ascii=False),
+    }])
+
+
+def stream_load_id(source: str, at: dt.datetime) -> str:
+    """The stream's ledger entry for the hour `at` falls in (local time)."""
+    return f"stream-{source}-{at.astimezone(LOCAL_TZ).strftime('%Y%m%dT%H')}"
+
+
+def add_stream_counts(store: GraphStore, source: str, counts: SourceCounts, at: dt.datetime) -> None:
+    """Add one stored batch of a live stream to the source's entry for this hour (one writer per source)."""
+    load_id = stream_load_id(source, at)
+    key = f"{load_id}:{source}"
+    rows = store.read(f"MATCH (n:{SOURCE_LOAD} {{id: $k}}) RETURN properties(n) AS p", {"k": key})
+    before = rows[0]["p"] if rows else {}
+    reasons = Counter(json.loads(before.get("quarantineReasons") or "{}"))
+    reasons.update(counts.quarantined)
+    store.upsert_nodes(SOURCE_LOAD, [{
+        "id": key, "sourceSystem": source, "loadId": load_id, "loadKind": "stream",
+        "startedAt": before.get("startedAt") or at, "finishedAt": at, "loadOk": True,
+        "rowsRead": int(before.get("rowsRead") or 0) + counts.read,
+        "rowsLoaded": int(before.get("rowsLoaded") or 0) + counts.loaded,
+        "rowsUnchanged": int(before.get("rowsUnchanged") or 0) + counts.unchanged,
+        "rowsQuarantined": sum(reasons.values()),
+        "changeCount": int(before.get("changeCount") or 0) + counts.changes,
+        "quarantineReasons": json.dumps(dict(sorted(reasons.items())), ensure_ascii=False),
+    }])
+
+
+@dataclass
+class SourceState:
+    """A source's freshness as the ledger and the graph tell it."""
+
+    source: str
+    last: dict[str, Any] | None = None          # the newest SourceLoad (any outcome)
+    last_success: dict[str, Any] | None = None  # the newest one that read everything it was given
+    loads: int = 0
+    quarantined_held: dict[str, int] = field(default_factory=dict)  # QuarantinedRow nodes now held, per reason
+    changed: list[dict[str, Any]] = field(default_factory=list)     # the last load's changes: label, property, count
+
+
+def _latest(store: GraphStore) -> dict[str, tuple[int, dict[str, Any] | None, dict[str, Any] | None]]:
+    rows = store.read(f"MATCH (n:{SOURCE_LOAD}) RETURN n.sourceSystem AS s, properties(n) AS p")
+    out: dict[str, tuple[int, dict[str, Any] | None, dict[str, Any] | None]] = {}
+    for r in rows:
+        p = r["p"]
+        count, last, ok = out.get(r["s"], (0, None, None))
+        at = p.get("finishedAtMs") or 0
+        if last is None or at > (last.get("finishedAtMs") or 0):
+            last = p
+        if p.get("loadOk") and (ok is None or at > (ok.get("finishedAtMs") or 0)):
+            ok = p
+        out[r["s"]] = (count + 1, last, ok)
+    return out
+
+
+def source_states(store: GraphStore, sources: Mapping[str, Any] | None = None) -> dict[str, SourceState]:
+    """Every source the ledger knows (plus the names in `sources`), with its newest loads, the
+    quarantined rows held for it by reason, and what its newest load changed."""
+    latest = _latest(store)
+    states = {name: SourceState(name) for name in (sources or {})}
+    for name, (count, last, ok) in latest.items():
+        state = states.setdefault(name, SourceState(name))
+        state.loads, state.last, state.last_success = count, last, ok
+    for r in store.read(f"MATCH (q:{QUARANTINED_ROW}) RETURN q.sourceSystem AS s, q.reasonCode AS r, count(q) AS c"):
+        if r["s"] in states:
+            states[r["s"]].quarantined_held[str(r["r"])] = int(r["c"])
+    newest: dict[tuple[str, str], SourceState] = {(s.last["loadId"], s.source): s for s in states.values() if s.last}
+    if newest:
+        for r in store.read(f"MATCH (c:{ident(CHANGE_EVENT)}) WHERE c.loadId IN $ids "
+                            "RETURN c.loadId AS l, c.sourceSystem AS s, c.entityLabel AS label, c.property AS prop, count(c) AS n",
+                            {"ids": sorted({load_id for load_id, _ in newest})}):
+            hit = newest.get((r["l"], r["s"]))
+            if hit is not None:
+                hit.changed.append({"label": r["label"], "property": r["prop"], "count": int(r["n"])})
+    for state in states.values():
+        state.changed.sort(key=lambda c: (-c["count"], c["label"], c["property"]))
+    return states
