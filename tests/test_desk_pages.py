@@ -281,6 +281,34 @@ def test_an_inspector_approves_a_census_registration_from_its_page(browser, desk
     assert outside.problems == [], outside.problems
 
 
+def test_held_census_updates_are_applied_or_discarded_from_the_page(browser, desk, monkeypatch):
+    team = desk.post(None, "/resources", json={"kind": "team", "name": "长安区蓝天救援队（页面更新）", "region": "130102",
+                                               "members": 40, "teamType": "社会"}).json()
+    code = desk.post("insp.sjz", f"/resources/{team['id']}/approve", json={}).json()["codes"][0]
+    token = code["url"].rstrip("/").rsplit("/", 1)[-1]
+    monkeypatch.setenv("RISKGRAPH_RESOURCE_UPDATES", "review")
+    assert desk.post(None, f"/q/{token}/census-update", json={"members": 55}).json()["pendingUpdate"] is True
+    b = browser()
+    b.sign_in("insp.sjz")
+    b.open("/pages/census")
+    item = b.page.locator(f".census-item[data-id='{team['id']}']")
+    assert "55" in item.locator(".census-update").inner_text()
+    item.locator("input[name=note]").fill("人数未核实")
+    item.locator("button[data-action=discard]").click()
+    b.page.wait_for_selector("#status >> text=更新已放弃")
+    b.page.wait_for_selector("body[data-ready='1']")
+    assert b.page.locator(f".census-item[data-id='{team['id']}']").count() == 0
+    assert desk.post(None, f"/q/{token}/census-update", json={"members": 48}).status_code == 200
+    b.open("/pages/census")
+    b.page.locator(f".census-item[data-id='{team['id']}'] button[data-action=apply]").click()
+    b.page.wait_for_selector("#status >> text=更新已应用")
+    b.page.wait_for_selector("body[data-ready='1']")
+    listed = desk.get("insp.sjz", "/resources", params={"state": "approved", "kind": "team"}).json()["items"]
+    assert [(i["members"], i["pendingUpdate"]) for i in listed if i["id"] == team["id"]] == [(48, None)]
+    b.shot("census-update-applied")
+    assert b.problems == [], b.problems
+
+
 def test_the_api_docs_render_offline(browser):
     b = browser()
     b.open("/docs", ready=".swagger-ui .info .title")
