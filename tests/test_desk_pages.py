@@ -1,7 +1,7 @@
 """The bureau's desk pages in headless Chromium (Debian's, no browser download) on the real service:
 every page loads with no console error, no failed or refused request and nothing from another origin;
 the approve and publish buttons publish a warning; each role sees only what the API gives it; the
-review queue is worked from its page; /docs and /redoc render from the service's own assets.
+review queue and the census review queue are worked from their pages; /docs and /redoc render from the service's own assets.
 Screenshots go to artifacts/desk/ (gitignored)."""
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ APP: Any = None
 PAGES = ["/pages/dashboard", "/pages/search", f"/pages/enterprises/{E1}", "/pages/risk-points/RP1", "/pages/disaster-points/NDP1",
          "/pages/rescue-teams/RT1", "/pages/warehouses/W1", "/pages/shelters/SH1", "/pages/regions", "/pages/regions/130100",
          "/pages/industries", "/pages/industries/HC", "/pages/coupling", "/pages/temporal", "/pages/focus", "/pages/warnings",
-         "/pages/review", "/pages/sources"]
+         "/pages/review", "/pages/census", "/pages/sources"]
 
 
 def configure_app(app) -> None:
@@ -248,6 +248,64 @@ def test_the_review_queue_is_worked_from_its_page(browser, desk):
     b.page.wait_for_selector("#status >> text=已标记为无匹配")
     assert desk.get("analyst", "/review/Inspection:I1").json()["status"] == "rejected"
     b.shot("review-decided")
+    assert b.problems == [], b.problems
+
+
+def test_an_inspector_approves_a_census_registration_from_its_page(browser, desk):
+    wh = desk.post(None, "/resources", json={
+        "kind": "warehouse", "name": "长安区应急物资储备库（页面审核）", "region": "130102", "areaM2": 1500,
+        "supplies": [{"name": "折叠床", "category": "生活类", "quantity": 300, "unit": "张"}]})
+    assert wh.status_code == 201, wh.text
+    key = wh.json()["id"]
+    b = browser()
+    b.sign_in("insp.sjz")
+    b.open("/pages/census")
+    item = b.page.locator(f".census-item[data-id='{key}']")
+    text = item.inner_text()
+    assert "长安区应急物资储备库（页面审核）" in text and "折叠床" in text and "300" in text and "张" in text and "1500" in text
+    item.locator("button[data-action=reject]").click()                  # a rejection needs its reason: nothing is sent
+    b.page.wait_for_selector("#status >> text=请填写驳回或放弃的理由")
+    b.shot("census-pending")
+    item.locator("button[data-action=approve]").click()
+    b.page.wait_for_selector("#status >> text=登记已审核通过")
+    b.page.wait_for_selector("body[data-ready='1']")
+    assert b.page.locator(f".census-item[data-id='{key}']").count() == 0  # out of the queue
+    listed = desk.get("insp.sjz", "/resources", params={"state": "approved", "kind": "warehouse"}).json()["items"]
+    assert [(i["state"], i["handledBy"]) for i in listed if i["id"] == key] == [("approved", "insp.sjz")]
+    outside = browser()
+    outside.sign_in("insp.ts")                                          # 曹妃甸: not this entry's bureau
+    outside.open("/pages/census?state=approved")
+    assert outside.page.locator(f".census-item[data-id='{key}']").count() == 0
+    b.shot("census-approved")
+    assert b.problems == [], b.problems
+    assert outside.problems == [], outside.problems
+
+
+def test_held_census_updates_are_applied_or_discarded_from_the_page(browser, desk, monkeypatch):
+    team = desk.post(None, "/resources", json={"kind": "team", "name": "长安区蓝天救援队（页面更新）", "region": "130102",
+                                               "members": 40, "teamType": "社会"}).json()
+    code = desk.post("insp.sjz", f"/resources/{team['id']}/approve", json={}).json()["codes"][0]
+    token = code["url"].rstrip("/").rsplit("/", 1)[-1]
+    monkeypatch.setenv("RISKGRAPH_RESOURCE_UPDATES", "review")
+    assert desk.post(None, f"/q/{token}/census-update", json={"members": 55}).json()["pendingUpdate"] is True
+    b = browser()
+    b.sign_in("insp.sjz")
+    b.open("/pages/census")
+    item = b.page.locator(f".census-item[data-id='{team['id']}']")
+    assert "55" in item.locator(".census-update").inner_text()
+    item.locator("input[name=note]").fill("人数未核实")
+    item.locator("button[data-action=discard]").click()
+    b.page.wait_for_selector("#status >> text=更新已放弃")
+    b.page.wait_for_selector("body[data-ready='1']")
+    assert b.page.locator(f".census-item[data-id='{team['id']}']").count() == 0
+    assert desk.post(None, f"/q/{token}/census-update", json={"members": 48}).status_code == 200
+    b.open("/pages/census")
+    b.page.locator(f".census-item[data-id='{team['id']}'] button[data-action=apply]").click()
+    b.page.wait_for_selector("#status >> text=更新已应用")
+    b.page.wait_for_selector("body[data-ready='1']")
+    listed = desk.get("insp.sjz", "/resources", params={"state": "approved", "kind": "team"}).json()["items"]
+    assert [(i["members"], i["pendingUpdate"]) for i in listed if i["id"] == team["id"]] == [(48, None)]
+    b.shot("census-update-applied")
     assert b.problems == [], b.problems
 
 

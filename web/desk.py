@@ -51,6 +51,7 @@ PAGES: dict[str, PageDef] = {
     "warnings": PageDef("预警工作台"),
     "warning": PageDef("预警详情", keyed=True),
     "review": PageDef("实体消歧审核"),
+    "census": PageDef("资源普查审核"),
     "sources": PageDef("数据来源", api="/sources"),
 }
 

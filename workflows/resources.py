@@ -13,6 +13,7 @@ through it.
 | approve / reject (note) | pending | approved / rejected | an admin, or an inspector whose regions cover the entry |
 | update (headcount, stock, capacity, status) | approved | approved | whoever holds the entry's code (QR) |
 | approve / reject the update | approved with a pending update | approved | as approve |
+| list (the review queue) | any | — | an admin or analyst (all), an inspector (its regions) |
 
 `RISKGRAPH_RESOURCE_UPDATES` = `audit` (default: an update through the code is applied at once and
 audited) or `review` (it waits as `pendingUpdate` for the bureau). Every step is a write through the
@@ -32,7 +33,7 @@ from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import decode_properties
 from riskgraph.ontology.anchors import LOCATED_IN, REGION, REGION_CODE, RESCUE_TEAM, SHELTER, STORED_IN, SUPPLY, WAREHOUSE
-from riskgraph.workflows.actors import Denied, Missing, WorkflowError, WrongState
+from riskgraph.workflows.actors import Denied, Missing, WorkflowError, WrongState, require
 from riskgraph.workflows.origin import Origin
 from riskgraph.workflows.public_reports import is_bureau_of, state_history
 from riskgraph.workflows.writes import Link, WriteConflict, WriteService, Written
@@ -40,6 +41,9 @@ from riskgraph.workflows.writes import Link, WriteConflict, WriteService, Writte
 ENV_UPDATES = "RISKGRAPH_RESOURCE_UPDATES"
 STATE = "reviewState"
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+#: the listing's filter for approved entries with an update waiting for review (not a state of its own)
+HELD = "held"
+LISTED = (PENDING, APPROVED, REJECTED, HELD)
 KINDS = {"team": RESCUE_TEAM, "warehouse": WAREHOUSE, "shelter": SHELTER}
 PREFIX = {RESCUE_TEAM: "RT", WAREHOUSE: "WH", SHELTER: "SH"}
 #: what an update through a code may change, per class
@@ -84,6 +88,21 @@ class Done:
     written: Written
     supplies: list[Written] = field(default_factory=list)
     applied: dict[str, Any] | None = None
+
+
+@dataclass
+class Listed:
+    """One line of the census listing: the entry, a warehouse's supplies, a supply's warehouse (key, name)."""
+    entry: Entry
+    supplies: list[dict[str, Any]] = field(default_factory=list)
+    warehouse: tuple[str, str | None] | None = None
+
+
+def _prefix(code: str) -> str:
+    text = str(code)
+    while len(text) > 2 and text.endswith("00"):
+        text = text[:-2]
+    return text
 
 
 class Census:
@@ -151,6 +170,62 @@ class Census:
             f"MATCH (s:{ident(SUPPLY)})-[:{ident(STORED_IN)}]->(w:{ident(WAREHOUSE)} {{{ident(self.onto.key_of(WAREHOUSE))}: $k}}) "
             f"RETURN s.{ident(self.onto.key_of(SUPPLY))} AS k ORDER BY k", {"k": warehouse})
         return [str(r["k"]) for r in rows]
+
+    def listing(self, caller: Caller, *, state: str | None = None, region: str | None = None, kind: str | None = None,
+                limit: int = 200) -> list[Listed]:
+        """The review queue and the census: entries in the caller's scope (inspectors: their regions), with a
+        warehouse's supplies; `held` lists entries (supplies too) whose update through the code waits for
+        review. Entries loaded from census files carry no review state and count as approved."""
+        require(caller.role in (Role.INSPECTOR, Role.ADMIN, Role.ANALYST), caller,
+                "the census is listed for inspectors, analysts and admins")
+        if state is not None and state not in LISTED:
+            raise WorkflowError(f"state is one of {', '.join(LISTED)}", "state")
+        if kind is not None and kind not in KINDS:
+            raise WorkflowError(f"kind is one of {', '.join(KINDS)}", "kind")
+        if region is not None and caller.role is Role.INSPECTOR and not caller.covers_region(region):
+            raise Denied(f"region {region} is outside your regions")
+        prefix = _prefix(region) if region else ""
+        held = state == HELD
+        where = (f"coalesce(n.{ident(STATE)}, $approved) = $state" if state in (PENDING, APPROVED, REJECTED) else
+                 "n.pendingUpdate IS NOT NULL AND n.pendingUpdate <> ''" if held else "true")
+        labels = [KINDS[kind]] if kind else list(KINDS.values())
+        out: list[Listed] = []
+        for label in labels:
+            rows = self.store.read(f"MATCH (n:{ident(label)}) WHERE {where} RETURN properties(n) AS p",
+                                   {"state": state, "approved": APPROVED})
+            for row in rows:
+                props = decode_properties(row["p"])
+                out.append(Listed(Entry(label, str(props.get(self.onto.key_of(label))), props)))
+        if held and (kind is None or kind == "warehouse"):
+            rows = self.store.read(
+                f"MATCH (n:{ident(SUPPLY)})-[:{ident(STORED_IN)}]->(w:{ident(WAREHOUSE)}) "
+                "WHERE n.pendingUpdate IS NOT NULL AND n.pendingUpdate <> '' "
+                f"RETURN properties(n) AS p, w.{ident(self.onto.key_of(WAREHOUSE))} AS wk, w.name AS wn, "
+                f"w.{ident(REGION_CODE)} AS wr")
+            for row in rows:
+                props = decode_properties(row["p"])
+                props[REGION_CODE] = row["wr"]
+                out.append(Listed(Entry(SUPPLY, str(props.get(self.onto.key_of(SUPPLY))), props),
+                                  warehouse=(str(row["wk"]), row["wn"])))
+        out = [i for i in out if (i.entry.region or "").startswith(prefix)
+               and (caller.role is not Role.INSPECTOR or caller.covers_region(i.entry.region))]
+        out.sort(key=lambda i: (str(i.entry.props.get("reviewedAt") or ""), i.entry.key), reverse=True)
+        out = out[:limit]
+        self._attach_supplies([i for i in out if i.entry.label == WAREHOUSE])
+        return out
+
+    def _attach_supplies(self, items: Sequence[Listed]) -> None:
+        if not items:
+            return
+        by_key = {i.entry.key: i for i in items}
+        rows = self.store.read(
+            f"MATCH (s:{ident(SUPPLY)})-[:{ident(STORED_IN)}]->(w:{ident(WAREHOUSE)}) "
+            f"WHERE w.{ident(self.onto.key_of(WAREHOUSE))} IN $keys "
+            f"RETURN w.{ident(self.onto.key_of(WAREHOUSE))} AS w, properties(s) AS p", {"keys": list(by_key)})
+        for row in rows:
+            by_key[str(row["w"])].supplies.append(decode_properties(row["p"]))
+        for i in items:
+            i.supplies.sort(key=lambda p: str(p.get("name") or ""))
 
     # ------------------------------------------------------------------ review
     def review(self, caller: Caller, origin: Origin, key: str, *, approve: bool, note: str | None = None,
@@ -225,5 +300,6 @@ class Census:
         return done
 
 
-__all__ = ["APPROVED", "Census", "Done", "ENV_UPDATES", "Entry", "KINDS", "PENDING", "REJECTED", "SupplyIn", "UPDATABLE",
+__all__ = ["APPROVED", "Census", "Done", "ENV_UPDATES", "Entry", "HELD", "KINDS", "LISTED", "Listed", "PENDING",
+           "REJECTED", "SupplyIn", "UPDATABLE",
            "update_mode"]

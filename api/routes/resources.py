@@ -1,8 +1,12 @@
 """The emergency-resource census over HTTP (workflows/resources.py holds the rules):
 
     POST /resources                   a rescue team, a warehouse with its supplies or a shelter registers (anyone)
+    GET  /resources?state=&region=&kind=  the census and its review queue in the caller's scope (state: pending,
+                                      approved, rejected, or held = an update through the code waits for review)
     POST /resources/{id}/approve      the region's bureau approves or rejects an entry or its pending update;
                                       an approved team or shelter gets its code, a warehouse one per supply
+    POST /resources/{id}/reject       the same with decision rejected: a pending entry is rejected, a held update
+                                      discarded (the note is required)
     GET  /resources/{id}/history      every review and update (the bureau, analysts)
     POST /q/{token}/census-update     whoever holds the code updates headcount, stock, capacity or status
 
@@ -10,9 +14,10 @@ The form page is GET /m/census (web/). Anonymous registration shares the hourly 
 """
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
-from fastapi import APIRouter, Body, Path
+from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from riskgraph.api.deps import CONTEXT, Context
@@ -24,7 +29,7 @@ from riskgraph.api.routes.reports import limit_reports
 from riskgraph.api.routes.workflow_common import after, audit, step
 from riskgraph.api.writes import origin_of
 from riskgraph.ontology.anchors import RESCUE_TEAM, SHELTER, SUPPLY, WAREHOUSE
-from riskgraph.workflows.resources import APPROVED, UPDATABLE, Census, Done, SupplyIn, update_mode
+from riskgraph.workflows.resources import APPROVED, UPDATABLE, Census, Done, Listed, SupplyIn, update_mode
 
 router = APIRouter(tags=["emergency resources"])
 
@@ -115,11 +120,109 @@ def register(body: ResourceIn = Body(...), ctx: Context = CONTEXT) -> dict[str, 
     return _out(done)
 
 
+class SupplyOut(Out):
+    id: str
+    name: str | None
+    category: str | None
+    quantity: float | None
+    unit: str | None
+    state: str | None
+    pendingUpdate: dict[str, Any] | None = Field(description="the stock update through the supply's code that waits for review")
+
+
+class ListedOut(Out):
+    id: str
+    label: str = Field(description="RescueTeam, Warehouse, Shelter, or Supply (a held stock update)")
+    state: str | None = Field(description="pending, approved or rejected (loaded from census files: approved)")
+    name: str | None
+    regionCode: str | None
+    address: str | None
+    lon: float | None
+    lat: float | None
+    teamType: str | None
+    members: int | None
+    equipment: str | None
+    areaM2: float | None
+    capacityPeople: int | None
+    shelterType: str | None
+    facilities: list[str]
+    supplies: list[SupplyOut] = Field(description="a warehouse's supplies")
+    warehouse: str | None = Field(description="a supply's warehouse")
+    warehouseName: str | None
+    quantity: float | None = Field(description="a supply's stock")
+    unit: str | None
+    pendingUpdate: dict[str, Any] | None = Field(description="the update through the code that waits for review")
+    reviewNote: str | None
+    reviewedAt: str | None
+    handledBy: str | None
+
+
+class ListingOut(Out):
+    items: list[ListedOut]
+
+
+def _held(props: dict[str, Any]) -> dict[str, Any] | None:
+    text = props.get("pendingUpdate")
+    return json.loads(text) if text else None
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _listed(item: Listed) -> dict[str, Any]:
+    p, e = item.entry.props, item.entry
+    members, capacity = p.get("members"), p.get("capacityPeople")
+    facilities = p.get("facilities")
+    return {"id": e.key, "label": e.label, "state": e.state or APPROVED, "name": p.get("name"), "regionCode": e.region,
+            "address": p.get("address"), "lon": _num(p.get("lon")), "lat": _num(p.get("lat")), "teamType": p.get("teamType"),
+            "members": int(members) if isinstance(members, (int, float)) else None, "equipment": p.get("equipment"),
+            "areaM2": _num(p.get("areaM2")), "capacityPeople": int(capacity) if isinstance(capacity, (int, float)) else None,
+            "shelterType": p.get("shelterType"),
+            "facilities": [str(f) for f in facilities] if isinstance(facilities, list) else [str(facilities)] if facilities else [],
+            "supplies": [{"id": str(s.get("id")), "name": s.get("name"), "category": s.get("category"), "quantity": _num(s.get("quantity")),
+                          "unit": s.get("unit"), "state": s.get("reviewState") or APPROVED, "pendingUpdate": _held(s)}
+                         for s in item.supplies],
+            "warehouse": item.warehouse[0] if item.warehouse else None, "warehouseName": item.warehouse[1] if item.warehouse else None,
+            "quantity": _num(p.get("quantity")) if e.label == SUPPLY else None, "unit": p.get("unit") if e.label == SUPPLY else None,
+            "pendingUpdate": _held(p), "reviewNote": p.get("reviewNote") or None,
+            "reviewedAt": str(p["reviewedAt"]) if p.get("reviewedAt") else None, "handledBy": p.get("handledBy")}
+
+
+@router.get("/resources", response_model=ListingOut,
+            summary="the census and its review queue in the caller's scope (inspectors: their regions; analysts, admins: "
+                    "all); state=held lists entries whose update through the code waits for review")
+def listing(state: Literal["pending", "approved", "rejected", "held"] | None = Query(None),
+            region: str | None = Query(None, pattern=r"^\d{2}(\d{2}){0,2}$", description="GB/T 2260 code (county, city or province)"),
+            kind: Literal["team", "warehouse", "shelter"] | None = Query(None),
+            limit: int = Query(200, ge=1, le=1000), ctx: Context = CONTEXT) -> dict[str, Any]:
+    census = Census(ctx.store)
+    found = step(ctx, "census_list", "census", lambda: census.listing(ctx.caller, state=state, region=region, kind=kind, limit=limit))
+    ctx.disclosed.mark("census#list", ctx.caller.ceiling)
+    return {"items": [_listed(i) for i in found]}
+
+
+class RejectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(..., min_length=1, max_length=2000, description="why the entry is rejected or its update discarded")
+
+
 @router.post("/resources/{id}/approve", response_model=ResourceOut,
              summary="the region's bureau (an inspector of it, or an admin) approves or rejects a census entry or its "
                      "pending update; approval issues the entry's code")
 def approve(id: str = Path(..., min_length=1, max_length=200), body: ApproveIn = Body(default_factory=lambda: ApproveIn(note=None)),
             ctx: Context = CONTEXT) -> dict[str, Any]:
+    return _review(ctx, id, body)
+
+
+@router.post("/resources/{id}/reject", response_model=ResourceOut,
+             summary="the region's bureau rejects a pending census entry or discards the update waiting on an approved "
+                     "one (note required)")
+def reject(id: str = Path(..., min_length=1, max_length=200), body: RejectIn = Body(...), ctx: Context = CONTEXT) -> dict[str, Any]:
+    return _review(ctx, id, ApproveIn(decision="rejected", note=body.note))
+
+
+def _review(ctx: Context, id: str, body: ApproveIn) -> dict[str, Any]:
     census = Census(ctx.store)
     done = step(ctx, "census_review", id, lambda: census.review(
         ctx.caller, origin_of(ctx), id, approve=body.decision == "approved", note=body.note, raw=body.model_dump(mode="json")))

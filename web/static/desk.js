@@ -634,6 +634,67 @@
     return card('拆分错误合并', [el('div', { 'class': 'toolbar' }, uscc, el('button', { 'data-action': 'split-load', on: { click: load } }, '读取企业记录')), list], true);
   }
 
+  // ------------------------------------------------------------------ the census review queue (应急资源普查审核)
+  var CENSUS_STATE = { pending: '待审核', approved: '已通过', rejected: '已驳回' };
+  var CENSUS_SAID = { approve: '登记已审核通过', reject: '登记已驳回', apply: '更新已应用', discard: '更新已放弃' };
+  function pl(label, name, zh) { var t = prop(label, name); return t === UNKNOWN ? zh : t; }
+  function censusDetails(item) {
+    var lb = item.label, rows = [[pl(lb, 'regionCode', '行政区划'), item.regionCode || UNKNOWN], [pl(lb, 'address', '地址'), item.address || UNKNOWN]];
+    if (lb === 'RescueTeam') { rows.push([pl(lb, 'teamType', '队伍类型'), item.teamType || UNKNOWN], [pl(lb, 'members', '人数'), item.members === null ? UNKNOWN : item.members + ' 人'], [pl(lb, 'equipment', '主要装备'), item.equipment || UNKNOWN]); }
+    if (lb === 'Warehouse' || lb === 'Shelter') { rows.push([pl(lb, 'areaM2', '面积'), item.areaM2 === null ? UNKNOWN : item.areaM2 + ' m²']); }
+    if (lb === 'Shelter') { rows.push([pl(lb, 'capacityPeople', '容纳人数'), item.capacityPeople === null ? UNKNOWN : item.capacityPeople + ' 人'], [pl(lb, 'shelterType', '场所类型'), item.shelterType || UNKNOWN], [pl(lb, 'facilities', '设施'), item.facilities.length ? item.facilities.join('、') : UNKNOWN]); }
+    if (lb === 'Supply') { rows.push([pl('Warehouse', 'name', '所属储备库'), item.warehouseName || item.warehouse || UNKNOWN], [pl(lb, 'quantity', '现有数量'), item.quantity === null ? UNKNOWN : item.quantity + (item.unit || '')]); }
+    if (item.reviewNote) { rows.push([pl(lb, 'reviewNote', '审核意见'), item.reviewNote]); }
+    if (item.handledBy && item.state !== 'pending') { rows.push(['经办人', item.handledBy]); }
+    return el('dl', { 'class': 'props' }, rows.map(function (r) { return [el('dt', { text: r[0] }), el('dd', {}, r[1])]; }));
+  }
+  function censusUpdate(label, update) {
+    return Object.keys(update || {}).map(function (k) { var v = update[k]; return pl(label, k, k) + '：' + (Array.isArray(v) ? v.join('、') : v); }).join('；');
+  }
+  PAGES.census = function () {
+    if (!needs(['inspector', 'analyst', 'admin'])) { return Promise.resolve(); }
+    var state = ARGS.query.state || 'pending', mayDecide = signedIn(['inspector', 'admin']);
+    var tabs = { pending: '待审核登记与更新', approved: '已通过', rejected: '已驳回' };
+    var bar = el('div', { 'class': 'toolbar' }, Object.keys(tabs).map(function (s) { return el('a', { href: '/pages/census?state=' + s, 'class': s === state ? 'on' : '' }, tabs[s]); }));
+    var decide = function (item, action, note) {
+      var reject = action === 'reject' || action === 'discard';
+      if (reject && !note) { say('请填写驳回或放弃的理由', true); return; }
+      api('/resources/' + encodeURIComponent(item.id) + (reject ? '/reject' : '/approve'), { method: 'POST', json: reject ? { note: note } : { decision: 'approved', note: note || null } })
+        .then(function () { sessionStorage.setItem('rg-desk-said', CENSUS_SAID[action]); location.reload(); })
+        .catch(function (e) { say('操作失败：' + e.message, true); });
+    };
+    var render = function (item, held) {
+      var note = el('input', { type: 'text', name: 'note', placeholder: held ? '说明（放弃时必填）' : '审核意见（驳回时必填）' });
+      var actions = !mayDecide ? null : held
+        ? el('div', { 'class': 'toolbar' }, note, el('button', { 'class': 'primary', 'data-action': 'apply', on: { click: function () { decide(item, 'apply', note.value.trim()); } } }, '应用更新'),
+          el('button', { 'class': 'danger', 'data-action': 'discard', on: { click: function () { decide(item, 'discard', note.value.trim()); } } }, '放弃更新'))
+        : item.state === 'pending' ? el('div', { 'class': 'toolbar' }, note, el('button', { 'class': 'primary', 'data-action': 'approve', on: { click: function () { decide(item, 'approve', note.value.trim()); } } }, '通过'),
+          el('button', { 'class': 'danger', 'data-action': 'reject', on: { click: function () { decide(item, 'reject', note.value.trim()); } } }, '驳回')) : null;
+      var supplies = item.supplies.length ? table([pl('Supply', 'name', '物资名称'), pl('Supply', 'category', '类别'), pl('Supply', 'quantity', '数量'), pl('Supply', 'unit', '单位'), '待审更新'],
+        item.supplies.map(function (s) { return [s.name || s.id, s.category || UNKNOWN, s.quantity === null ? UNKNOWN : s.quantity, s.unit || UNKNOWN, censusUpdate('Supply', s.pendingUpdate) || UNKNOWN]; })) : null;
+      var page = { RescueTeam: 'rescue-teams', Warehouse: 'warehouses', Shelter: 'shelters' }[item.label];
+      var name = item.state === 'approved' && page ? el('a', { href: '/pages/' + page + '/' + encodeURIComponent(item.id) }, item.name || item.id) : (item.name || item.id);
+      return el('section', { 'class': 'card wide census-item', 'data-id': item.id, 'data-state': item.state },
+        el('h2', {}, cls(item.label) + '：', name, ' ', el('span', { 'class': 'chip', text: CENSUS_STATE[item.state] || item.state })),
+        el('p', { 'class': 'muted', text: item.id + (item.reviewedAt ? ' · 审核时间 ' + value('Warning', 'issuedAt', item.reviewedAt) : '') }),
+        censusDetails(item), supplies,
+        held ? el('p', { 'class': 'census-update' }, '待审更新：', censusUpdate(item.label, item.pendingUpdate)) : null, actions);
+    };
+    var lists = state === 'pending' ? [api('/resources?state=pending'), api('/resources?state=held')] : [api('/resources' + qs({ state: state, limit: 100 }))];
+    return Promise.all(lists).then(function (res) {
+      var cards = [];
+      if (state === 'pending') {
+        cards.push(el('h2', { 'class': 'section', text: '待审核登记（' + res[0].items.length + '）' }));
+        cards.push(res[0].items.length ? res[0].items.map(function (i) { return render(i, false); }) : card('待审核登记', empty('没有待审核的登记'), true));
+        cards.push(el('h2', { 'class': 'section', text: '待审更新（' + res[1].items.length + '）' }));
+        cards.push(res[1].items.length ? res[1].items.map(function (i) { return render(i, true); }) : card('待审更新', empty('没有待审的更新'), true));
+      } else {
+        cards.push(res[0].items.length ? res[0].items.map(function (i) { return render(i, false); }) : card(tabs[state], empty('暂无记录'), true));
+      }
+      content.replaceChildren(bar, el('div', { 'class': 'grid' }, cards));
+    });
+  };
+
   PAGES.sources = function () {
     if (ARGS.apiMissing) { content.replaceChildren(empty('本服务未提供数据来源接口（' + ARGS.apiMissing + '）。')); return Promise.resolve(); }
     if (!needs(['analyst', 'admin'])) { return Promise.resolve(); }
