@@ -191,7 +191,7 @@ def test_cli_timeout_zero_and_bad_values_say_so(tmp_path):
                              capture_output=True, text=True)
         assert run.returncode == 2 and "--timeout-ms" in run.stderr, run.stderr
         assert "time limit" not in run.stderr.replace("--timeout-ms", "")  # not "query stopped at its time limit"
-    ok = subprocess.run([sys.executable, "-m", "riskgraph.cli", "--graph", url, "query",
+    ok = subprocess.run([sys.executable, "-m", "riskgraph.cli", "--create", "--graph", url, "query",
                          "UNWIND range(1, 10000000000) AS x RETURN count(x)", "--timeout-ms", "300"],
                         capture_output=True, text=True)
     assert ok.returncode == 1 and "time limit" in ok.stderr

@@ -66,6 +66,8 @@ def cues() -> list[tuple[str, str, str]]:
     table = tomllib.loads(text)
     out: list[tuple[str, str, str]] = []
     for field, classes in table.items():
+        if field in ("version", "method"):
+            continue
         if field not in FIELDS:
             raise ValueError(f"report_cues.toml: unknown field {field!r}")
         for cls, words in classes.items():
