@@ -51,6 +51,7 @@ from riskgraph.ontology.anchors import (
     PUBLIC_REPORT,
     REGION,
     REGION_CODE,
+    SOURCE_CRS,
     SOURCE_RECORD,
 )
 from riskgraph.reasoning.text.model import shared_model
@@ -166,8 +167,9 @@ class Reports:
              region: str | None = None, kind: str | None = None, concerns: tuple[str, str] | None = None,
              code_enterprise: str | None = None, code_region: str | None = None, photos: Sequence[str] = (),
              contact: str | None = None, disaster_type: str | None = None, source: str = MEMO,
-             raw: Mapping[str, Any] | None = None) -> Filed:
-        """A new report, triaged; linked to what it repeats instead of counted twice."""
+             raw: Mapping[str, Any] | None = None, source_crs: str | None = None) -> Filed:
+        """A new report, triaged; linked to what it repeats instead of counted twice. lon/lat are WGS 84;
+        `source_crs` names the system they were converted from (GCJ-02, BD-09), if any."""
         text = text.strip()
         if len(text) < 5:
             raise WorkflowError("describe what you saw in at least 5 characters", "text")
@@ -196,6 +198,7 @@ class Reports:
             "lon": lon, "lat": lat, "occurredAt": origin.at, "reportSource": source, "contact": contact,
             "photos": photo_ids or None, "disasterType": disaster_type, "receiptHash": receipt_hash(receipt),
             "reviewNote": f"重复于 {twin[0]}/{twin[1]}" if twin else None, "revision": 1,
+            SOURCE_CRS: source_crs if lon is not None else None,
         }
         links = []
         target = concerns or ((ENTERPRISE, found.enterprise.uscc) if found.enterprise else None)
@@ -449,8 +452,8 @@ class Reports:
         if region and self.store.get_node(REGION, str(region)) is not None:
             links.append(Link(LOCATED_IN, (REGION, str(region))))
         common = {"name": f"群众举报：{text[:60]}", "description": text, REGION_CODE: region, "lon": p.get("lon"),
-                  "lat": p.get("lat"), "reportSource": PUBLIC_REPORT_SOURCE, "photos": p.get("photos"),
-                  "handledBy": caller.username}
+                  "lat": p.get("lat"), SOURCE_CRS: p.get(SOURCE_CRS), "reportSource": PUBLIC_REPORT_SOURCE,
+                  "photos": p.get("photos"), "handledBy": caller.username}
         if outcome == "inspection_lead":
             row = {"id": f"IL-{report.id}", "reviewState": "open", **common}
             return self.writes.create(INSPECTION_LEAD, row, origin, links=links, raw=raw)

@@ -1,6 +1,6 @@
 """Reports from the public and from staff over HTTP (workflows/public_reports.py holds the rules):
 
-    POST /reports                     anyone: 随手记 (text, lat/lon or region, qrToken, kind, photos) → 201 + triage
+    POST /reports                     anyone: 随手记 (text, lat/lon [+ crs] or region, qrToken, kind, photos) → 201 + triage
     POST /disaster-points/reports     anyone: a natural-disaster risk point (disasterType, location, photos)
     POST /reports/receipt             the reporter: the state of the report a receipt code was given for
     GET  /reports?state=&region=      inspectors (their regions), analysts, admins
@@ -28,6 +28,7 @@ from riskgraph.api.access import Caller
 from riskgraph.api.deps import CONTEXT, Context, client_of
 from riskgraph.api.errors import ApiError
 from riskgraph.api.models import Out
+from riskgraph.api.positions import Crs, wgs84
 from riskgraph.api.qr.ratelimit import TokenBucket
 from riskgraph.api.routes.qr.actions import mask_contact
 from riskgraph.api.routes.qr.common import _verify, qr_service
@@ -92,8 +93,9 @@ def limit_reports(ctx: Context, what: str = "reports") -> None:
 class ReportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(..., min_length=5, max_length=2000, description="what the reporter saw, in their words")
-    lat: float | None = Field(None, ge=3.0, le=54.0)
-    lon: float | None = Field(None, ge=73.0, le=136.0)
+    lat: float | None = Field(None, ge=3.0, le=54.0, description="latitude, in `crs` (default WGS 84)")
+    lon: float | None = Field(None, ge=73.0, le=136.0, description="longitude, in `crs` (default WGS 84)")
+    crs: Crs = None
     region: str | None = REGION
     qrToken: str | None = Field(None, max_length=400, description="the code of the entity concerned, if scanned")
     kind: Literal["安全生产", "自然灾害"] | None = Field(None, description="inferred from the text when not given")
@@ -105,8 +107,9 @@ class DisasterPointIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(..., min_length=5, max_length=2000, description="what is at risk and what was seen")
     disasterType: str = Field(..., max_length=40, description="DisasterType notation or label: 水旱灾害, 地质灾害, 森林火灾, 气象灾害 …")
-    lat: float | None = Field(None, ge=3.0, le=54.0)
-    lon: float | None = Field(None, ge=73.0, le=136.0)
+    lat: float | None = Field(None, ge=3.0, le=54.0, description="latitude, in `crs` (default WGS 84)")
+    lon: float | None = Field(None, ge=73.0, le=136.0, description="longitude, in `crs` (default WGS 84)")
+    crs: Crs = None
     region: str | None = REGION
     photos: list[str] = PHOTOS
     contact: str | None = Field(None, max_length=100)
@@ -293,10 +296,11 @@ def file_report(response: Response, body: ReportIn = Body(...), ctx: Context = C
     contact = mask_contact(body.contact)
     raw = {**body.model_dump(mode="json"), "contact": contact, "qrToken": "…" if body.qrToken else None,
            "photos": [p if len(p) <= 64 else "data:…" for p in body.photos]}
+    lon, lat, crs = wgs84(body.lon, body.lat, body.crs)
     return _file(ctx, response, "report_file", lambda: reports.file(
-        ctx.caller, origin_of(ctx), text=body.text, lon=body.lon, lat=body.lat, region=body.region, kind=body.kind,
+        ctx.caller, origin_of(ctx), text=body.text, lon=lon, lat=lat, region=body.region, kind=body.kind,
         concerns=concerns, code_enterprise=code_enterprise, code_region=code_region, photos=body.photos,
-        contact=contact, source=MEMO, raw=raw))
+        contact=contact, source=MEMO, raw=raw, source_crs=crs))
 
 
 @router.post("/disaster-points/reports", status_code=201, response_model=FiledOut,
@@ -307,9 +311,11 @@ def file_disaster_point(response: Response, body: DisasterPointIn = Body(...), c
     reports = _reports(ctx, photos=True)
     contact = mask_contact(body.contact)
     raw = {**body.model_dump(mode="json"), "contact": contact, "photos": [p if len(p) <= 64 else "data:…" for p in body.photos]}
+    lon, lat, crs = wgs84(body.lon, body.lat, body.crs)
     return _file(ctx, response, "disaster_point_report", lambda: reports.file(
-        ctx.caller, origin_of(ctx), text=body.text, lon=body.lon, lat=body.lat, region=body.region,
-        disaster_type=body.disasterType, photos=body.photos, contact=contact, source=DISASTER_POINT_REPORT, raw=raw))
+        ctx.caller, origin_of(ctx), text=body.text, lon=lon, lat=lat, region=body.region,
+        disaster_type=body.disasterType, photos=body.photos, contact=contact, source=DISASTER_POINT_REPORT, raw=raw,
+        source_crs=crs))
 
 
 @router.post("/reports/receipt", response_model=ReceiptOut,

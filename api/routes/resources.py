@@ -23,12 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.errors import ApiError
 from riskgraph.api.models import Out
+from riskgraph.api.positions import Crs, wgs84
 from riskgraph.api.qr.render import QrTooLarge
 from riskgraph.api.routes.qr.common import _verify, base_of, qr_service
 from riskgraph.api.routes.reports import limit_reports
 from riskgraph.api.routes.workflow_common import after, audit, step
 from riskgraph.api.writes import origin_of
-from riskgraph.ontology.anchors import RESCUE_TEAM, SHELTER, SUPPLY, WAREHOUSE
+from riskgraph.ontology.anchors import RESCUE_TEAM, SHELTER, SOURCE_CRS, SUPPLY, WAREHOUSE
 from riskgraph.workflows.resources import APPROVED, UPDATABLE, Census, Done, Listed, SupplyIn, update_mode
 
 router = APIRouter(tags=["emergency resources"])
@@ -47,8 +48,9 @@ class ResourceIn(BaseModel):
     kind: Literal["team", "warehouse", "shelter"]
     name: str = Field(..., min_length=2, max_length=200)
     region: str = Field(..., pattern=r"^\d{6}$", description="GB/T 2260 county code")
-    lon: float | None = Field(None, ge=73.0, le=136.0)
-    lat: float | None = Field(None, ge=3.0, le=54.0)
+    lon: float | None = Field(None, ge=73.0, le=136.0, description="longitude, in `crs` (default WGS 84)")
+    lat: float | None = Field(None, ge=3.0, le=54.0, description="latitude, in `crs` (default WGS 84)")
+    crs: Crs = None
     address: str | None = Field(None, max_length=200)
     teamType: str | None = Field(None, max_length=50, description="team: 队伍类型")
     members: int | None = Field(None, ge=0, le=1_000_000, description="team: headcount")
@@ -105,8 +107,9 @@ def _out(done: Done, codes: list[dict[str, str]] | None = None) -> dict[str, Any
 def register(body: ResourceIn = Body(...), ctx: Context = CONTEXT) -> dict[str, Any]:
     limit_reports(ctx, "registrations")
     census = Census(ctx.store)
-    values: dict[str, Any] = {"name": body.name.strip(), "regionCode": body.region, "lon": body.lon, "lat": body.lat,
-                              "address": body.address, "areaM2": body.areaM2 if body.kind != "team" else None}
+    lon, lat, crs = wgs84(body.lon, body.lat, body.crs)
+    values: dict[str, Any] = {"name": body.name.strip(), "regionCode": body.region, "lon": lon, "lat": lat,
+                              SOURCE_CRS: crs, "address": body.address, "areaM2": body.areaM2 if body.kind != "team" else None}
     if body.kind == "team":
         values.update(teamType=body.teamType, members=body.members, equipment=body.equipment)
     elif body.kind == "shelter":

@@ -182,12 +182,18 @@ def fingerprint() -> str:
 
 def shared_model(cache_dir: Path | None = None) -> TriageModel:
     """The process's model: trained on first use (seconds; later callers wait), or read from
-    `cache_dir/triage-<fingerprint>.pickle`, which a training writes (the service's own data directory)."""
+    `cache_dir/triage-<fingerprint>.pickle`, which a training writes (the service's own data directory).
+    A data directory that lacks the file gets the process's model too, so its next start reads it."""
     global _model
     with _lock:
-        if _model is not None:
-            return _model
         path = cache_dir / f"triage-{fingerprint()}.pickle" if cache_dir is not None else None
+        if _model is not None:
+            if path is not None and not path.is_file():
+                try:
+                    _keep(path, _model)
+                except OSError:  # only a head start for the next start; the model in memory serves
+                    pass
+            return _model
         if path is not None and path.is_file():
             try:
                 _model = pickle.loads(path.read_bytes())  # noqa: S301 - written by this service into its own directory
@@ -196,13 +202,18 @@ def shared_model(cache_dir: Path | None = None) -> TriageModel:
                 path.unlink(missing_ok=True)
         model = train()
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(pickle.dumps(model))
-            tmp.chmod(0o600)
-            os.replace(tmp, path)
+            _keep(path, model)
         _model = model
         return model
+
+
+def _keep(path: Path, model: TriageModel) -> None:
+    """Write the model atomically, readable by the service only."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps(model))
+    tmp.chmod(0o600)
+    os.replace(tmp, path)
 
 
 __all__ = ["Prediction", "TriageModel", "shared_model", "train"]

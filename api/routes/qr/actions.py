@@ -17,12 +17,13 @@ from riskgraph.api.access import Role
 from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.errors import invalid
 from riskgraph.api.models import PROPERTIES_DESCRIPTION, Out
+from riskgraph.api.positions import Crs, wgs84
 from riskgraph.api.qr.entities import Facts
 from riskgraph.api.routes.qr.common import _audit, _deny, _rate_limit, _verify, qr_service
 from riskgraph.api.routes.workflow_common import after, photo_store, step
 from riskgraph.api.schema import HIDDEN_DANGER, INSPECTION, RISK_POINT
 from riskgraph.graph.values import LOCAL_TZ
-from riskgraph.ontology.anchors import CONCERNS, PUBLIC_REPORT
+from riskgraph.ontology.anchors import CONCERNS, PUBLIC_REPORT, SOURCE_CRS
 from riskgraph.ontology.model import Disclosure
 from riskgraph.workflows.actors import Owner
 from riskgraph.workflows.hidden_dangers import Loop
@@ -70,8 +71,9 @@ class ReportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(..., min_length=5, max_length=2000, description="what the reporter saw")
     contact: str | None = Field(None, max_length=100, description="phone or e-mail; stored masked, read only internally")
-    lon: float | None = Field(None, ge=73.0, le=136.0)
-    lat: float | None = Field(None, ge=3.0, le=54.0)
+    lon: float | None = Field(None, ge=73.0, le=136.0, description="longitude, in `crs` (default WGS 84)")
+    lat: float | None = Field(None, ge=3.0, le=54.0, description="latitude, in `crs` (default WGS 84)")
+    crs: Crs = None
 
 
 class FindingIn(BaseModel):
@@ -191,10 +193,11 @@ def file_report(token: str = Path(...), body: ReportIn = Body(...), ctx: Context
     else:
         raise invalid(f"a report must concern a place; this {facts.label} is stored nowhere", "token")
     contact = mask_contact(body.contact)
+    lon, lat, crs = wgs84(body.lon, body.lat, body.crs)
     row = {
         "id": _new_id("PR"), "name": f"扫码举报：{facts.name}"[:200], "text": body.text.strip(),
         "reviewState": "pending", "contact": contact, "regionCode": facts.region,
-        "lon": body.lon, "lat": body.lat, "occurredAt": dt.datetime.now(LOCAL_TZ).replace(microsecond=0),
+        "lon": lon, "lat": lat, SOURCE_CRS: crs, "occurredAt": dt.datetime.now(LOCAL_TZ).replace(microsecond=0),
         "reportSource": SCAN_REPORT,
     }
     # the record keeps what was sent as the loaders keep a raw row, the contact masked as on the node
