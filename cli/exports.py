@@ -107,7 +107,7 @@ def add_export_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--below", type=float, help="focus-inspections: rating score threshold (default 75)")
     p.add_argument("--method", action="append", help="assessments: only methods starting with this (repeat)")
     p.add_argument("--reason", choices=sorted(REASONS), metavar="REASON",
-                   help="quarantine: only this reason code: " + ", ".join(sorted(REASONS)))
+                   help="quarantine: only this reason code: %(choices)s")
     p.add_argument("--source", help="quarantine: only this source system")
     p = sub.add_parser("dossier", help="write an enterprise's printable dossier (PDF: facts, colours, rating breakdown, "
                                        "QR code)", description="write an enterprise's printable dossier (PDF: facts, "

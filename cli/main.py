@@ -414,7 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="when another load runs on the store, wait this long for it (default: refuse at once)")
     p = add("quarantine", cmd_quarantine, "list rows that could not be loaded, with their reasons")
     p.add_argument("--reason", choices=sorted(REASONS), metavar="REASON",
-                   help="only this reason code: " + ", ".join(sorted(REASONS)))
+                   help="only this reason code: %(choices)s")
     p.add_argument("--source", help="only this source system (a mapping name, e.g. market_registry)")
     p.add_argument("--limit", type=_row_limit, default=200, help="most rows shown (default 200)")
     p.add_argument("--json", action="store_true", help="print JSON")
