@@ -44,7 +44,7 @@ def build_tables(store: graph.GraphStore, args: argparse.Namespace) -> list[Tabl
     ctx = local_context(store)
     if args.table == "enterprises":
         return [enterprise_table(ctx, q=args.q, region=args.region, industry=args.industry, colour=args.colour,
-                                 tag=args.tag, rating_below=args.rating_below)]
+                                 tag=args.tag, rating_below=args.rating_below, scale=args.scale)]
     if args.table == "focus-inspections":
         return [focus_table(ctx, below=args.below, region=args.region)]
     if args.table == "assessments":
@@ -104,6 +104,7 @@ def add_export_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--colour", help="enterprises: risk colour RED, ORANGE, YELLOW, BLUE (or 红, 橙 …)")
     p.add_argument("--tag", help="enterprises: classification tag")
     p.add_argument("--rating-below", type=float, help="enterprises: 应急〔2018〕19号 score below this")
+    p.add_argument("--scale", help="enterprises: size by head count: LARGE, MEDIUM, SMALL, MICRO (or 大型 …)")
     p.add_argument("--below", type=float, help="focus-inspections: rating score threshold (default 75)")
     p.add_argument("--method", action="append", help="assessments: only methods starting with this (repeat)")
     p.add_argument("--reason", choices=sorted(REASONS), metavar="REASON",

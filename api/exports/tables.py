@@ -58,16 +58,17 @@ def _pages(fetch: Any) -> list[dict[str, Any]]:
 
 def enterprise_table(ctx: Context, *, q: str | None = None, uscc: str | None = None, region: str | None = None,
                      industry: str | None = None, colour: str | None = None, tag: str | None = None,
-                     rating_below: float | None = None, sort: Literal["key", "score"] = "key") -> Table:
+                     rating_below: float | None = None, scale: str | None = None,
+                     sort: Literal["key", "score"] = "key") -> Table:
     """The enterprise list with the filters of GET /enterprises; one row per enterprise, the caller's fields."""
     from riskgraph.api.routes.enterprises import list_enterprises
 
     items = _pages(lambda paging: list_enterprises(q=q, uscc=uscc, region=region, industry=industry, colour=colour,
-                                                   tag=tag, rating_below=rating_below, sort=sort, paging=paging,
-                                                   ctx=ctx))
+                                                   tag=tag, rating_below=rating_below, scale=scale, sort=sort,
+                                                   facets=False, paging=paging, ctx=ctx))
     rows = [{"uscc": i["key"], **i["properties"]} for i in items]
     filters = {k: v for k, v in dict(q=q, uscc=uscc, region=region, industry=industry, colour=colour, tag=tag,
-                                      rating_below=rating_below).items() if v is not None}
+                                      rating_below=rating_below, scale=scale).items() if v is not None}
     return Table.of("企业名单", rows, first=["uscc", "name", "regionCode"],
                     notes=[("名单", "企业名单"), ("筛选条件", json.dumps(filters, ensure_ascii=False) if filters else "无"),
                            ("企业数", str(len(rows))), ("导出时间", _stamp())])

@@ -48,11 +48,12 @@ def export_enterprises(
     colour: str | None = Query(None, description="risk colour: RED, ORANGE, YELLOW, BLUE (or 红, 橙 …)"),
     tag: str | None = Query(None, max_length=100, description="classification tag (inspector level and above)"),
     rating_below: float | None = Query(None, ge=0, le=100, description="应急〔2018〕19号 score below this"),
+    scale: str | None = Query(None, max_length=20, description="size by head count: LARGE, MEDIUM, SMALL, MICRO (or 大型 …)"),
     sort: Literal["key", "score"] = Query("key", description="score: lowest rating score first"),
     ctx: Context = CONTEXT,
 ) -> Response:
     table = enterprise_table(ctx, q=q, uscc=uscc, region=region, industry=industry, colour=colour, tag=tag,
-                             rating_below=rating_below, sort=sort)
+                             rating_below=rating_below, scale=scale, sort=sort)
     return _file([table], fmt, "enterprises")
 
 
