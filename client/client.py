@@ -161,9 +161,14 @@ class RiskGraphClient:
         while url:
             r = self._get(url, params, accept="application/geo+json, application/json")
             body = json.loads(r.content)
-            features += body.get("features", [])
+            page = body.get("features", [])
+            features += page
             nxt = next((link.get("href") for link in body.get("links", []) if link.get("rel") == "next"), None)
-            url, params = (nxt, None) if nxt and (limit is None or len(features) < limit) else (None, None)
+            if not nxt or not page or (limit is not None and len(features) >= limit):
+                break
+            # the link's query travels as explicit params: a request's params replace a URL's own query in httpx
+            link = httpx.URL(nxt)
+            url, params = link.path, dict(link.params)
         return to_geo(features)
 
 
