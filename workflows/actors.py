@@ -11,11 +11,13 @@ Analysts read everything and write nothing here; the public files reports throug
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from riskgraph.api.access import Caller, Role
 from riskgraph.ontology.errors import RiskGraphError
 from riskgraph.ontology.model import Disclosure
+from riskgraph.workflows.photos import PhotoError, PhotoStore
 
 
 class WorkflowError(RiskGraphError):
@@ -76,3 +78,15 @@ def level(caller: Caller, owner: Owner) -> Disclosure:
 def require(allowed: bool, caller: Caller, message: str) -> None:
     if not allowed:
         raise Denied(message, code="unauthorized" if caller.anonymous else "forbidden")
+
+
+def photos_for_write(store: PhotoStore | None, photos: Sequence[str], caller: Caller) -> list[str]:
+    """The photo hashes a workflow step names, stored first when sent as data; photo problems as workflow errors."""
+    if not photos:
+        return []
+    if store is None:
+        raise WorkflowError("photos are not kept by this service", "photos")
+    try:
+        return store.resolve(photos, uploaded_by=caller.username)
+    except PhotoError as exc:
+        raise WorkflowError(exc.message, "photos", code=f"photo_{exc.code}") from None

@@ -43,9 +43,20 @@ from riskgraph.ontology.anchors import (
     RECTIFIED_STATE,
     SOURCE_RECORD,
 )
-from riskgraph.workflows.actors import Denied, Missing, Owner, WorkflowError, WrongState, is_bureau, is_owner, level, require
+from riskgraph.workflows.actors import (
+    Denied,
+    Missing,
+    Owner,
+    WorkflowError,
+    WrongState,
+    is_bureau,
+    is_owner,
+    level,
+    photos_for_write,
+    require,
+)
 from riskgraph.workflows.origin import Origin
-from riskgraph.workflows.photos import PhotoError, PhotoStore
+from riskgraph.workflows.photos import PhotoStore
 from riskgraph.workflows.writes import Link, WriteConflict, WriteService, Written
 
 STATE = "state"
@@ -183,7 +194,7 @@ class Loop:
         today = origin.at.date()
         if deadline is not None and deadline < today:
             raise WorkflowError("a rectification deadline cannot lie in the past", "deadline")
-        photo_ids = self._photos(photos, caller)
+        photo_ids = photos_for_write(self.photos, photos, caller)
         responsible = (responsible or "").strip() or None
         row = {
             "id": f"{prefix}-{uuid.uuid4().hex[:12].upper()}", "name": name.strip(), GRADE: grade,
@@ -220,7 +231,7 @@ class Loop:
             raise WorkflowError("a cost cannot be negative", "cost")
         danger = self._danger(danger_id)
         self._may(caller, STEPS["submit"], danger)
-        photo_ids = self._photos(photos, caller)
+        photo_ids = photos_for_write(self.photos, photos, caller)
         moved = self._move(caller, origin, "submit", danger_id, {"stateNote": ""}, raw, danger=danger)
         rect = {"id": f"RF-{danger_id}-{origin.request_id[:8].upper()}", "name": f"整改：{danger.props.get('name') or danger_id}",
                 "measure": description.strip(), "cost": cost, "photos": photo_ids or None,
@@ -310,16 +321,6 @@ class Loop:
             return None
         verdict = {"accepted": accepted, "verifiedOn": origin.at.date(), "conclusion": (note or "").strip() or None}
         return self.writes.update(RECTIFICATION, str(rows[0]["k"]), verdict, origin, raw=raw)
-
-    def _photos(self, photos: Sequence[str], caller: Caller) -> list[str]:
-        if not photos:
-            return []
-        if self.photos is None:
-            raise WorkflowError("photos are not kept by this service", "photos")
-        try:
-            return self.photos.resolve(photos, uploaded_by=caller.username)
-        except PhotoError as exc:
-            raise WorkflowError(exc.message, "photos", code=f"photo_{exc.code}") from None
 
     def _attach(self, photo_ids: Sequence[str], label: str, key: str) -> None:
         if photo_ids and self.photos is not None:

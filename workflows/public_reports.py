@@ -57,10 +57,10 @@ from riskgraph.ontology.anchors import (
 from riskgraph.reasoning.text.model import shared_model
 from riskgraph.reasoning.text.places import distance_km, index_for
 from riskgraph.reasoning.text.triage import NATURAL, SAFETY, Triage, triage
-from riskgraph.workflows.actors import Denied, Missing, Owner, WorkflowError, WrongState, require
+from riskgraph.workflows.actors import Denied, Missing, Owner, WorkflowError, WrongState, photos_for_write, require
 from riskgraph.workflows.hidden_dangers import Loop
 from riskgraph.workflows.origin import Origin
-from riskgraph.workflows.photos import PhotoError, PhotoStore
+from riskgraph.workflows.photos import PhotoStore
 from riskgraph.workflows.writes import Link, WriteConflict, WriteService, Written
 
 STATE = "reviewState"
@@ -185,7 +185,7 @@ class Reports:
             disaster_type, kind = concept.notation, NATURAL
         found = triage(index, text, lon=lon, lat=lat, region=region, kind=kind, code_enterprise=code_enterprise,
                        code_region=code_region, prediction=shared_model(self.model_dir).predict([text])[0])
-        photo_ids = self._photos(photos, caller)
+        photo_ids = photos_for_write(self.photos, photos, caller)
         twin = self._duplicate_of(text, found, lon, lat)
         receipt = secrets.token_urlsafe(12)
         report_id = f"PR-{uuid.uuid4().hex[:12].upper()}"
@@ -252,16 +252,6 @@ class Reports:
                 if s >= SIMILAR and (best is None or s > best[0]):
                     best = (s, (HIDDEN_DANGER, str(row["k"])))
         return best[1] if best else None
-
-    def _photos(self, photos: Sequence[str], caller: Caller) -> list[str]:
-        if not photos:
-            return []
-        if self.photos is None:
-            raise WorkflowError("photos are not kept by this service", "photos")
-        try:
-            return self.photos.resolve(photos, uploaded_by=caller.username)
-        except PhotoError as exc:
-            raise WorkflowError(exc.message, "photos", code=f"photo_{exc.code}") from None
 
     # ------------------------------------------------------------------ reading
     def get(self, report_id: str) -> Report | None:
