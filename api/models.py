@@ -170,3 +170,14 @@ def file_response(media_type: str, description: str, *, text: bool = False) -> d
     """The OpenAPI description of a 200 that is a file, not JSON."""
     schema: dict[str, Any] = {"type": "string"} if text else {"type": "string", "format": "binary"}
     return {200: {"description": description, "content": {media_type: {"schema": schema}}}}
+
+
+class StateChangeOut(Out):
+    """One step of a workflow record's history, as its change log tells it (reports, census entries)."""
+    at: str | None
+    by: str | None
+    role: str | None
+    endpoint: str | None
+    fromState: str | None
+    toState: str | None
+    note: str | None

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from riskgraph.api.access import Caller
 from riskgraph.api.deps import CONTEXT, Context, client_of
 from riskgraph.api.errors import ApiError
-from riskgraph.api.models import Out
+from riskgraph.api.models import Out, StateChangeOut
 from riskgraph.api.positions import Crs, wgs84
 from riskgraph.api.qr.ratelimit import TokenBucket
 from riskgraph.api.routes.qr.actions import mask_contact
@@ -203,20 +203,10 @@ class VerifiedOut(Out):
     allowed: list[str]
 
 
-class HistoryEntryOut(Out):
-    at: str | None
-    by: str | None
-    role: str | None
-    endpoint: str | None
-    fromState: str | None
-    toState: str | None
-    note: str | None
-
-
 class HistoryOut(Out):
     id: str
     state: str
-    entries: list[HistoryEntryOut]
+    entries: list[StateChangeOut]
 
 
 class CountyReportOut(Out):

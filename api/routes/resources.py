@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.errors import ApiError
-from riskgraph.api.models import Out
+from riskgraph.api.models import Out, StateChangeOut
 from riskgraph.api.positions import Crs, wgs84
 from riskgraph.api.qr.render import QrTooLarge
 from riskgraph.api.routes.qr.common import _verify, base_of, qr_service
@@ -248,21 +248,11 @@ def _review(ctx: Context, id: str, body: ApproveIn) -> dict[str, Any]:
     return _out(done, codes)
 
 
-class HistoryEntryOut(Out):
-    at: str | None
-    by: str | None
-    role: str | None
-    endpoint: str | None
-    fromState: str | None
-    toState: str | None
-    note: str | None
-
-
 class HistoryOut(Out):
     id: str
     label: str
     state: str | None
-    entries: list[HistoryEntryOut]
+    entries: list[StateChangeOut]
 
 
 @router.get("/resources/{id}/history", response_model=HistoryOut,
