@@ -11,53 +11,17 @@ Targets at 100,000 enterprises: the whole province ≤ 2 min, one enterprise ≤
 from __future__ import annotations
 
 import argparse
-import os
-import resource
 import tempfile
-import time
 from pathlib import Path
 
-import psutil
+# the same clock as the load benchmark (run from this folder, it is importable)
+from load_throughput import Clock, machine  # a sibling script, not a package
 
 from riskgraph import graph
 from riskgraph.loaders.load import load_directory
 from riskgraph.reasoning.assess import run_all
 from riskgraph.reasoning.incremental import Subjects, reassess
 from riskgraph.synth import generate
-
-
-def own_cpu() -> float:
-    total = 0.0
-    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
-        usage = resource.getrusage(who)
-        total += usage.ru_utime + usage.ru_stime
-    return total
-
-
-def machine() -> str:
-    load = os.getloadavg()
-    return f"{os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
-
-
-class Clock:
-    def __init__(self, server_pid: int) -> None:
-        self.server = psutil.Process(server_pid)
-
-    def _server_cpu(self) -> float:
-        t = self.server.cpu_times()
-        return t.user + t.system
-
-    def __enter__(self) -> Clock:
-        self.wall0, self.cpu0, self.srv0 = time.perf_counter(), own_cpu(), self._server_cpu()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.wall = time.perf_counter() - self.wall0
-        self.cpu = own_cpu() - self.cpu0
-        self.store_cpu = self._server_cpu() - self.srv0
-
-    def __str__(self) -> str:
-        return f"wall {self.wall:.1f} s, CPU own {self.cpu:.1f} s + store {self.store_cpu:.1f} s"
 
 
 def main() -> None:

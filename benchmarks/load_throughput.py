@@ -81,6 +81,9 @@ class Clock:
         self.cpu = own_cpu() - self.cpu0
         self.store_cpu = self._server_cpu() - self.srv0
 
+    def __str__(self) -> str:
+        return f"wall {self.wall:.1f} s, CPU own {self.cpu:.1f} s + store {self.store_cpu:.1f} s"
+
     def per_row_ms(self, rows: int) -> float:
         return (self.cpu + self.store_cpu) / max(rows, 1) * 1000
 
