@@ -253,23 +253,23 @@ def enterprises(layer: Layer) -> None:
         layer.node(ENTERPRISE, row["p"], ctx.scope.enterprise_level(row["p"]))
 
 
-def major_hazard_sources(layer: Layer) -> None:
-    """Hazard sources with a major-hazard level, placed at their own point or else their enterprise's."""
+def enterprise_placed(layer: Layer, base: str, conditions: list[str]) -> None:
+    """Every node of `base` and its subclasses meeting `conditions` (on `n`), at its own point or else at its
+    enterprise's, with that enterprise as its owner for disclosure."""
     ctx = layer.ctx
     e_key = ident(ctx.onto.key_of(ENTERPRISE))
-    for label in ctx.schema.descendants(HAZARD_SOURCE):
+    for label in ctx.schema.descendants(base):
         rel = ctx.schema.relation_between(ENTERPRISE, label)
-        conditions = [f"h.{ident(MAJOR_HAZARD_LEVEL[1])} IS NOT NULL"]
+        where_all = list(conditions)
         params: dict[str, Any] = {}
         if layer.region:
-            conditions.append(f"coalesce(h.{ident(REGION_CODE)}, e.{ident(REGION_CODE)}) STARTS WITH $region")
+            where_all.append(f"coalesce(n.{ident(REGION_CODE)}, e.{ident(REGION_CODE)}) STARTS WITH $region")
             params["region"] = layer.region
         rows = ctx.store.read(
-            f"MATCH (h:{ident(label)}) OPTIONAL MATCH (e:{ident(ENTERPRISE)})-[:{ident(rel.type)}]->(h) "
-            f"WITH h, e{where(conditions)} "
-            f"RETURN properties(h) AS p, e.{e_key} AS uscc, e.{ident(REGION_CODE)} AS region, e.name AS enterprise, "
-            f"e.{ident(LON[1])} AS elon, e.{ident(LAT[1])} AS elat "
-            f"ORDER BY h.{ident(ctx.onto.key_of(label))}",
+            f"MATCH (n:{ident(label)}) OPTIONAL MATCH (e:{ident(ENTERPRISE)})-[:{ident(rel.type)}]->(n) "
+            f"WITH n, e{where(where_all)} "
+            f"RETURN properties(n) AS p, e.{e_key} AS uscc, e.{ident(REGION_CODE)} AS region, e.name AS enterprise, "
+            f"e.{ident(LON[1])} AS elon, e.{ident(LAT[1])} AS elat ORDER BY n.{ident(ctx.onto.key_of(label))}",
             params,
         )
         for row in rows:
@@ -283,6 +283,11 @@ def major_hazard_sources(layer: Layer) -> None:
             props.setdefault(LAT[1], row["elat"])
             enterprise = {"uscc": row["uscc"], "name": row["enterprise"]} if row["uscc"] is not None else None
             layer.node(label, props, ctx.scope.level(label, props, owners), enterprise=enterprise)
+
+
+def major_hazard_sources(layer: Layer) -> None:
+    """Hazard sources with a major-hazard level, placed at their own point or else their enterprise's."""
+    enterprise_placed(layer, HAZARD_SOURCE, [f"n.{ident(MAJOR_HAZARD_LEVEL[1])} IS NOT NULL"])
 
 
 def disaster_points(layer: Layer) -> None:
@@ -406,33 +411,7 @@ def county_point(code: str, region: dict[str, Any], row: dict[str, Any]) -> tupl
 
 def risk_points(layer: Layer) -> None:
     """Risk points (安全风险点) with their colour, at their own point or else their enterprise's."""
-    ctx = layer.ctx
-    e_key = ident(ctx.onto.key_of(ENTERPRISE))
-    for label in ctx.schema.descendants(RISK_POINT):
-        rel = ctx.schema.relation_between(ENTERPRISE, label)
-        conditions: list[str] = []
-        params: dict[str, Any] = {}
-        if layer.region:
-            conditions.append(f"coalesce(p.{ident(REGION_CODE)}, e.{ident(REGION_CODE)}) STARTS WITH $region")
-            params["region"] = layer.region
-        rows = ctx.store.read(
-            f"MATCH (p:{ident(label)}) OPTIONAL MATCH (e:{ident(ENTERPRISE)})-[:{ident(rel.type)}]->(p) "
-            f"WITH p, e{where(conditions)} "
-            f"RETURN properties(p) AS p, e.{e_key} AS uscc, e.{ident(REGION_CODE)} AS region, e.name AS enterprise, "
-            f"e.{ident(LON[1])} AS elon, e.{ident(LAT[1])} AS elat ORDER BY p.{ident(ctx.onto.key_of(label))}",
-            params,
-        )
-        for row in rows:
-            props = dict(row["p"])
-            owners = Owners()
-            if row["uscc"] is not None:
-                owners.usccs.add(str(row["uscc"]))
-            if row["region"] is not None:
-                owners.regions.add(str(row["region"]))
-            props.setdefault(LON[1], row["elon"])
-            props.setdefault(LAT[1], row["elat"])
-            enterprise = {"uscc": row["uscc"], "name": row["enterprise"]} if row["uscc"] is not None else None
-            layer.node(label, props, ctx.scope.level(label, props, owners), enterprise=enterprise)
+    enterprise_placed(layer, RISK_POINT, [])
 
 
 def accident_hotspots(layer: Layer) -> None:
