@@ -3,15 +3,13 @@ registers with two supplies through the page; the store holds it pending, with i
 page shows its number. Fails on any console error or uncaught page error."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from web_support import ARGS, CHROMIUM
 
 from riskgraph import graph
 
-CHROMIUM = os.environ.get("RISKGRAPH_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 TIMEOUT_MS = 20_000
 
 if not Path(CHROMIUM).exists():

@@ -5,8 +5,6 @@ review queue and the census review queue are worked from their pages; /docs and 
 Screenshots go to artifacts/desk/ (gitignored)."""
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,13 +12,12 @@ from urllib.parse import urlsplit
 
 import pytest
 from api_support import E1, E2, E3, PASSWORD
+from web_support import ARGS, ARTIFACTS, CHROMIUM, fresh_folder
 
 from riskgraph.reasoning.assess import run_all
 from riskgraph.workflows import warnings as wf
 
-CHROMIUM = os.environ.get("RISKGRAPH_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "desk"
+SHOTS = ARTIFACTS / "desk"
 TIMEOUT_MS = 20_000
 
 if not Path(CHROMIUM).exists():  # scripts/test installs Debian's chromium when it is missing
@@ -54,10 +51,7 @@ def desk(api) -> Any:
 
 @pytest.fixture(scope="module")
 def shots() -> Path:
-    if SHOTS.exists():
-        shutil.rmtree(SHOTS)
-    SHOTS.mkdir(parents=True)
-    return SHOTS
+    return fresh_folder(SHOTS)
 
 
 class Browser:

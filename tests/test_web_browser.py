@@ -9,8 +9,6 @@ internal name (class, property, relation, vocabulary notation) in the text the b
 from __future__ import annotations
 
 import io
-import os
-import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,13 +16,11 @@ from typing import Any
 import pytest
 from api_support import E1, PASSWORD
 from PIL import Image
-from web_support import leaks_in
+from web_support import ARGS, ARTIFACTS, CHROMIUM, fresh_folder, leaks_in
 
 from riskgraph.workflows.photos import GPS_IFD
 
-CHROMIUM = os.environ.get("RISKGRAPH_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "browser"
+SHOTS = ARTIFACTS / "browser"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True,
          "locale": "zh-CN", "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
                                           "Chrome/126.0 Mobile Safari/537.36"}
@@ -59,10 +55,7 @@ def jpeg_with_location(path: Path, colour: tuple[int, int, int]) -> Path:
 
 @pytest.fixture(scope="module")
 def shots() -> Path:
-    if SHOTS.exists():
-        shutil.rmtree(SHOTS)
-    SHOTS.mkdir(parents=True)
-    return SHOTS
+    return fresh_folder(SHOTS)
 
 
 def test_a_phone_reports_rectifies_and_the_inspector_accepts(api, shots, tmp_path):

@@ -8,18 +8,15 @@ Screenshots are saved to artifacts/browser-map/ (gitignored).
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 from api_support import E2, PASSWORD
+from web_support import ARGS, ARTIFACTS, CHROMIUM, fresh_folder
 
 from riskgraph.graph import connect
 
-CHROMIUM = os.environ.get("RISKGRAPH_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "browser-map"
+SHOTS = ARTIFACTS / "browser-map"
 TIMEOUT_MS = 60_000
 MANY = 2_500
 
@@ -30,10 +27,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwr
 
 @pytest.fixture(scope="module")
 def shots() -> Path:
-    if SHOTS.exists():
-        shutil.rmtree(SHOTS)
-    SHOTS.mkdir(parents=True)
-    return SHOTS
+    return fresh_folder(SHOTS)
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,28 @@ shared by the server-rendered page tests (test_web_pages.py) and the browser wal
 (test_web_browser.py), which checks the page as the browser shows it after its scripts ran."""
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from html.parser import HTMLParser
+from pathlib import Path
 
 from riskgraph.ontology.model import load_ontology
 
 ONTO = load_ontology()
+#: Debian's Chromium, never a downloaded browser, started as on this machine's closed network
+CHROMIUM = os.environ.get("RISKGRAPH_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+#: where browser tests save their screenshots (gitignored)
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+
+def fresh_folder(path: Path) -> Path:
+    """An empty screenshot folder for this run (the last run's pictures removed)."""
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    return path
 
 
 def internal_names() -> set[str]:
