@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, StringConstraints
 
 from riskgraph.loaders.positions import WGS84, crs_name, to_wgs84
 
@@ -18,9 +18,9 @@ def _canonical(value: str | None) -> str | None:
     return None if value is None else crs_name(value)
 
 
-#: the optional `crs` field of a body with lon/lat
-Crs = Annotated[str | None, AfterValidator(_canonical), Field(
-    None, max_length=20, examples=["GCJ-02"],
+#: the optional `crs` field of a body with lon/lat (the length limit on the text only: an explicit null is allowed)
+Crs = Annotated[Annotated[str, StringConstraints(max_length=20)] | None, AfterValidator(_canonical), Field(
+    None, examples=["GCJ-02"],
     description="the coordinate system lon/lat are in: WGS84 (default), GCJ02 (AMap, Tencent, WeChat) or BD09 "
                 "(Baidu); spellings like GCJ-02 / bd-09 are accepted. GCJ-02 and BD-09 are converted to WGS 84 "
                 "(prcoords, < 1 m inside China) and the record keeps `sourceCrs`; anything else is a 422")]

@@ -50,6 +50,10 @@ def test_a_gcj02_report_lands_at_the_wgs84_point_and_records_its_system(api: Api
     assert plain.status_code == 201, plain.text
     node = stored(api, "PublicReport", plain.json()["id"])
     assert (node["lon"], node["lat"]) == (SENT["lon"], SENT["lat"]) and node.get("sourceCrs") is None
+    # an explicit null is the default, WGS 84 (it once reached the length check and failed with a 500)
+    null = api.post(None, "/reports", json={"text": "仓库后面的电线老是冒火花", **SENT, "crs": None})
+    assert null.status_code == 201, null.text
+    assert stored(api, "PublicReport", null.json()["id"]).get("sourceCrs") is None
 
 
 def test_a_bd09_disaster_point_keeps_its_system_when_confirmed(api: Api) -> None:
