@@ -158,11 +158,14 @@ def notify_changes(store: GraphStore, changes: Iterable[Change], *, users: UserS
             report.skipped.append(username)
             continue
         caller = user.caller()
+        # every step a node took in this batch, in order (a hidden danger assigned then rectified is two
+        # items); only a change reported twice over (the same node, kind and values) is told once
         items, seen = [], set()
         for c in todo:
-            if (c.label, c.key) in seen or not any(_covers(s, c) for s in mine):
+            said = json.dumps([c.label, c.key, c.kind, c.changes], ensure_ascii=False, default=str)  # values may be lists
+            if said in seen or not any(_covers(s, c) for s in mine):
                 continue
-            seen.add((c.label, c.key))
+            seen.add(said)
             items.append(_item(store, c, _level(caller, c, regions)))
         if not items:
             continue
