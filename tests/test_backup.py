@@ -32,13 +32,14 @@ def test_backup_while_serving_and_writing_then_restore_gives_an_equal_graph(api,
     stop = threading.Event()
     written = []
 
-    def keep_writing() -> None:  # another writer on the same store: a node, then its relationship
+    def keep_writing() -> None:  # another writer on the same store: a node and its relationship in one write
         with graph.connect(api.store_url) as store:
             n = 0
             while not stop.is_set():
                 code = f"1399{n:02d}"
-                store.upsert_nodes("Region", [{"code": code, "name": f"测试区{n}", "regionLevel": "COUNTY"}])
-                store.upsert_relationships("PART_OF", [{"from": code, "to": "130000"}])
+                store.execute("MATCH (p:Region {code: '130000'}) "
+                              "MERGE (r:Region {code: $code}) SET r.name = $name, r.regionLevel = 'COUNTY' "
+                              "MERGE (r)-[:PART_OF]->(p)", {"code": code, "name": f"测试区{n}"})
                 written.append(code)
                 n += 1
 
