@@ -24,15 +24,15 @@ from riskgraph.api.app import create_app
 from riskgraph.api.users import create_user
 
 PASSWORD = "correct-horse-battery-staple"
-TODAY = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()  # the service's day (+08:00), not the machine's
+SERVICE_TZ = dt.timezone(dt.timedelta(hours=8))  # the service's day (+08:00), not the machine's
 
 
-def days_ago(n: int) -> str:
-    return (TODAY - dt.timedelta(days=n)).isoformat()
+def days_ago(n: int, today: dt.date) -> str:
+    return (today - dt.timedelta(days=n)).isoformat()
 
 
-def moment_ago(hours: int) -> str:
-    return (dt.datetime.now(dt.timezone(dt.timedelta(hours=8))) - dt.timedelta(hours=hours)).isoformat(timespec="seconds")
+def moment_ago(hours: int, now: dt.datetime) -> str:
+    return (now - dt.timedelta(hours=hours)).isoformat(timespec="seconds")
 
 
 # ---------------------------------------------------------------------- the fixture province
@@ -63,74 +63,81 @@ ENTERPRISES = [
      "employees": 80, "riskColour": "BLUE", "supervisionIndustry": "NCM-MM", "industryCode": "0810"},
 ]
 
-NODES: dict[str, list[dict[str, Any]]] = {
-    "Licence": [
-        {"id": "L1", "licenceType": "SAFETY_PRODUCTION", "issuedOn": days_ago(400), "validUntil": days_ago(-700)},
-        {"id": "L2", "licenceType": "HC_OPERATION", "issuedOn": days_ago(300)},
-        {"id": "L3", "licenceType": "MINING_RIGHT", "issuedOn": days_ago(200)},
-    ],
-    "Person": [{"id": "PE1", "name": "李安全", "role": "安全总监", "phone": "13800000000"}],
-    "Inspection": [
-        {"id": "I1", "inspectedOn": days_ago(30), "inspectionType": "ROUTINE", "inspectors": "张三、李四", "findings": 2},
-        {"id": "I2", "inspectedOn": days_ago(800), "inspectionType": "SPECIAL", "inspectors": "赵六", "findings": 0},
-    ],
-    "Penalty": [{"id": "P1", "violation": "未按规定排查隐患", "fineAmount": 50000.0, "decidedOn": days_ago(25)}],
-    "HiddenDanger": [
-        {"id": "HD1", "name": "氯气储罐区可燃气体报警器失效", "grade": "MAJOR", "state": "RECTIFYING",
-         "foundOn": days_ago(30), "deadline": days_ago(10), "hazardFactors": ["EQUIPMENT"]},
-        {"id": "HD2", "name": "消防通道堵塞", "grade": "GENERAL", "state": "RECTIFIED",
-         "foundOn": days_ago(60), "deadline": days_ago(40)},
-        {"id": "HD3", "name": "安全警示标志缺失", "grade": "GENERAL", "state": "ASSIGNED",
-         "foundOn": days_ago(5), "deadline": days_ago(-20)},
-    ],
-    "Rectification": [{"id": "R1", "measure": "清理通道并划线", "completedOn": days_ago(45), "recurred": False}],
-    "HazardSource": [
-        {"id": "HS1", "name": "液氯储罐区", "regionCode": "130102", "lon": 114.551, "lat": 38.051,
-         "majorHazardLevel": "L2", "residents500m": 1200, "unitType": "STORAGE"},
-        {"id": "HS2", "name": "成品油罐区", "regionCode": "130209", "majorHazardLevel": "L3", "residents500m": 80},
-    ],
-    "Inventory": [{"id": "INV1", "maxQuantityT": 35.5}, {"id": "INV2", "maxQuantityT": 900.0}],
-    "Chemical": [{"id": "CH1", "name": "氯", "casNumber": "7782-50-5"}, {"id": "CH2", "name": "汽油", "casNumber": "86290-81-5"}],
-    "RiskPoint": [
-        {"id": "RP1", "name": "液氯储罐区", "regionCode": "130102", "lon": 114.551, "lat": 38.051,
-         "reportedColour": "RED", "likelihood": 6.0, "exposure": 6.0, "consequence": 40.0, "pointType": "设施部位"},
-        {"id": "RP2", "name": "装卸站台", "regionCode": "130209", "reportedColour": "YELLOW", "likelihood": 3.0},
-    ],
-    "RiskAnalysisUnit": [{"id": "RAU1", "name": "储罐本体"}],
-    "RiskEvent": [{"id": "RE1", "name": "储罐泄漏", "accidentType": "POISONING"}],
-    "ControlMeasure": [{"id": "CM1", "name": "安装泄漏报警并联锁", "controlType": "ENGINEERING"}],
-    "EmergencyPlan": [{"id": "EP1", "name": "液氯泄漏专项预案", "planType": "专项预案", "filedOn": days_ago(100)}],
-    "Sensor": [{"id": "S1", "name": "储罐压力计", "metric": "pressure", "unit": "MPa"}],
-    "MonitoringAlarm": [
-        {"id": f"A{i}", "alarmLevel": "RED" if i % 2 else "YELLOW", "value": 1.5 + i / 10,
-         "thresholds": json.dumps({"RED": 1.6}), "occurredAt": moment_ago(i * 5)}
-        for i in range(1, 6)
-    ],
-    "CreditRecord": [{"id": "CR1", "recordType": "BLACKLIST", "listedOn": days_ago(90), "reason": "重大事故隐患未整改"}],
-    "Assessment": [
-        {"id": "AS-E1-new", "method": "enterprise-rating", "methodVersion": "1.0", "score": 78.5, "level": "C",
-         "components": json.dumps({"inspections": 10.0, "hiddenDangers": 30.0}), "evidence": ["HD1"],
-         "computedAt": moment_ago(1), "riskColour": "RED"},
-        {"id": "AS-E1-old", "method": "enterprise-rating", "methodVersion": "0.9", "score": 60.0, "level": "B",
-         "computedAt": moment_ago(24 * 40)},
-        {"id": "AS-R1", "method": "inform-risk", "methodVersion": "1.0", "score": 5.6, "level": "HIGH",
-         "components": json.dumps({"hazard": 6.1, "vulnerability": 4.0, "coping": 3.2}), "computedAt": moment_ago(2)},
-        {"id": "AS-T1", "method": "temporal-seasonal", "score": 0.7, "level": "MEDIUM", "computedAt": moment_ago(3)},
-        {"id": "AS-C1", "method": "nk-coupling", "score": 0.42, "level": "MEDIUM", "computedAt": moment_ago(4)},
-        {"id": "AS-I1", "method": "inform-industry", "score": 3.3, "level": "MEDIUM", "computedAt": moment_ago(5)},
-    ],
-    "NaturalDisasterRiskPoint": [
-        {"id": "NDP1", "name": "西山滑坡隐患点", "regionCode": "130102", "lon": 114.50, "lat": 38.00,
-         "disasterType": "LANDSLIDE", "threatenedPeople": 120, "dataQuality": ["geocoded"]},
-    ],
-    "RescueTeam": [{"id": "RT1", "name": "曹妃甸危化救援队", "regionCode": "130209", "lon": 118.45, "lat": 39.25,
-                    "members": 45, "equipment": "泡沫消防车2台"}],
-    "Warehouse": [{"id": "W1", "name": "长安区应急物资库", "regionCode": "130102", "lon": 114.53, "lat": 38.03}],
-    "Supply": [{"id": "SU1", "name": "防化服", "category": "防护", "quantity": 200.0}],
-    "Shelter": [{"id": "SH1", "name": "长安公园避难场所", "regionCode": "130102", "lon": 114.52, "lat": 38.02,
-                 "capacityPeople": 5000}],
-    "Industry": [{"code": "HC", "name": "危险化学品"}],
-}
+def province_nodes(now: dt.datetime) -> dict[str, list[dict[str, Any]]]:
+    """The province's nodes, dated back from `now`: made when the province is loaded, not when this module
+    is imported (a module that runs after midnight in Beijing would otherwise get HD1 31 days open)."""
+    return _nodes(now.date(), now)
+
+
+def _nodes(today: dt.date, now: dt.datetime) -> dict[str, list[dict[str, Any]]]:
+    return {
+        "Licence": [
+            {"id": "L1", "licenceType": "SAFETY_PRODUCTION", "issuedOn": days_ago(400, today), "validUntil": days_ago(-700, today)},
+            {"id": "L2", "licenceType": "HC_OPERATION", "issuedOn": days_ago(300, today)},
+            {"id": "L3", "licenceType": "MINING_RIGHT", "issuedOn": days_ago(200, today)},
+        ],
+        "Person": [{"id": "PE1", "name": "李安全", "role": "安全总监", "phone": "13800000000"}],
+        "Inspection": [
+            {"id": "I1", "inspectedOn": days_ago(30, today), "inspectionType": "ROUTINE", "inspectors": "张三、李四", "findings": 2},
+            {"id": "I2", "inspectedOn": days_ago(800, today), "inspectionType": "SPECIAL", "inspectors": "赵六", "findings": 0},
+        ],
+        "Penalty": [{"id": "P1", "violation": "未按规定排查隐患", "fineAmount": 50000.0, "decidedOn": days_ago(25, today)}],
+        "HiddenDanger": [
+            {"id": "HD1", "name": "氯气储罐区可燃气体报警器失效", "grade": "MAJOR", "state": "RECTIFYING",
+             "foundOn": days_ago(30, today), "deadline": days_ago(10, today), "hazardFactors": ["EQUIPMENT"]},
+            {"id": "HD2", "name": "消防通道堵塞", "grade": "GENERAL", "state": "RECTIFIED",
+             "foundOn": days_ago(60, today), "deadline": days_ago(40, today)},
+            {"id": "HD3", "name": "安全警示标志缺失", "grade": "GENERAL", "state": "ASSIGNED",
+             "foundOn": days_ago(5, today), "deadline": days_ago(-20, today)},
+        ],
+        "Rectification": [{"id": "R1", "measure": "清理通道并划线", "completedOn": days_ago(45, today), "recurred": False}],
+        "HazardSource": [
+            {"id": "HS1", "name": "液氯储罐区", "regionCode": "130102", "lon": 114.551, "lat": 38.051,
+             "majorHazardLevel": "L2", "residents500m": 1200, "unitType": "STORAGE"},
+            {"id": "HS2", "name": "成品油罐区", "regionCode": "130209", "majorHazardLevel": "L3", "residents500m": 80},
+        ],
+        "Inventory": [{"id": "INV1", "maxQuantityT": 35.5}, {"id": "INV2", "maxQuantityT": 900.0}],
+        "Chemical": [{"id": "CH1", "name": "氯", "casNumber": "7782-50-5"}, {"id": "CH2", "name": "汽油", "casNumber": "86290-81-5"}],
+        "RiskPoint": [
+            {"id": "RP1", "name": "液氯储罐区", "regionCode": "130102", "lon": 114.551, "lat": 38.051,
+             "reportedColour": "RED", "likelihood": 6.0, "exposure": 6.0, "consequence": 40.0, "pointType": "设施部位"},
+            {"id": "RP2", "name": "装卸站台", "regionCode": "130209", "reportedColour": "YELLOW", "likelihood": 3.0},
+        ],
+        "RiskAnalysisUnit": [{"id": "RAU1", "name": "储罐本体"}],
+        "RiskEvent": [{"id": "RE1", "name": "储罐泄漏", "accidentType": "POISONING"}],
+        "ControlMeasure": [{"id": "CM1", "name": "安装泄漏报警并联锁", "controlType": "ENGINEERING"}],
+        "EmergencyPlan": [{"id": "EP1", "name": "液氯泄漏专项预案", "planType": "专项预案", "filedOn": days_ago(100, today)}],
+        "Sensor": [{"id": "S1", "name": "储罐压力计", "metric": "pressure", "unit": "MPa"}],
+        "MonitoringAlarm": [
+            {"id": f"A{i}", "alarmLevel": "RED" if i % 2 else "YELLOW", "value": 1.5 + i / 10,
+             "thresholds": json.dumps({"RED": 1.6}), "occurredAt": moment_ago(i * 5, now)}
+            for i in range(1, 6)
+        ],
+        "CreditRecord": [{"id": "CR1", "recordType": "BLACKLIST", "listedOn": days_ago(90, today), "reason": "重大事故隐患未整改"}],
+        "Assessment": [
+            {"id": "AS-E1-new", "method": "enterprise-rating", "methodVersion": "1.0", "score": 78.5, "level": "C",
+             "components": json.dumps({"inspections": 10.0, "hiddenDangers": 30.0}), "evidence": ["HD1"],
+             "computedAt": moment_ago(1, now), "riskColour": "RED"},
+            {"id": "AS-E1-old", "method": "enterprise-rating", "methodVersion": "0.9", "score": 60.0, "level": "B",
+             "computedAt": moment_ago(24 * 40, now)},
+            {"id": "AS-R1", "method": "inform-risk", "methodVersion": "1.0", "score": 5.6, "level": "HIGH",
+             "components": json.dumps({"hazard": 6.1, "vulnerability": 4.0, "coping": 3.2}), "computedAt": moment_ago(2, now)},
+            {"id": "AS-T1", "method": "temporal-seasonal", "score": 0.7, "level": "MEDIUM", "computedAt": moment_ago(3, now)},
+            {"id": "AS-C1", "method": "nk-coupling", "score": 0.42, "level": "MEDIUM", "computedAt": moment_ago(4, now)},
+            {"id": "AS-I1", "method": "inform-industry", "score": 3.3, "level": "MEDIUM", "computedAt": moment_ago(5, now)},
+        ],
+        "NaturalDisasterRiskPoint": [
+            {"id": "NDP1", "name": "西山滑坡隐患点", "regionCode": "130102", "lon": 114.50, "lat": 38.00,
+             "disasterType": "LANDSLIDE", "threatenedPeople": 120, "dataQuality": ["geocoded"]},
+        ],
+        "RescueTeam": [{"id": "RT1", "name": "曹妃甸危化救援队", "regionCode": "130209", "lon": 118.45, "lat": 39.25,
+                        "members": 45, "equipment": "泡沫消防车2台"}],
+        "Warehouse": [{"id": "W1", "name": "长安区应急物资库", "regionCode": "130102", "lon": 114.53, "lat": 38.03}],
+        "Supply": [{"id": "SU1", "name": "防化服", "category": "防护", "quantity": 200.0}],
+        "Shelter": [{"id": "SH1", "name": "长安公园避难场所", "regionCode": "130102", "lon": 114.52, "lat": 38.02,
+                     "capacityPeople": 5000}],
+        "Industry": [{"code": "HC", "name": "危险化学品"}],
+    }
 
 RELATIONSHIPS: list[tuple[str, list[tuple[str, str]], dict[str, str]]] = [
     ("LOCATED_IN", [(E1, "130102"), (E2, "130209"), (E3, "130102")], {"from_label": "Enterprise"}),
@@ -183,7 +190,7 @@ def load_province(store_url: str) -> None:
         store.bootstrap_schema()
         store.upsert_nodes("Region", REGIONS)
         store.upsert_nodes("Enterprise", ENTERPRISES)
-        for label, rows in NODES.items():
+        for label, rows in province_nodes(dt.datetime.now(SERVICE_TZ)).items():
             store.upsert_nodes(label, rows)
         for rel_type, pairs, labels in RELATIONSHIPS:
             result = store.upsert_relationships(rel_type, [{"from": a, "to": b} for a, b in pairs], **labels)

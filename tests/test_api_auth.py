@@ -177,6 +177,6 @@ def test_analyst_timeout(api):
         "cypher": "UNWIND range(1, 100000) AS x UNWIND range(1, 100000) AS y RETURN count(*) AS c",
         "timeout_ms": 200})
     assert_error(response, 504, "query_timeout")
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 30  # uncut, the query runs for many minutes
     assert audit(api, action="analyst_query", result="timeout")
     assert api.get(None, "/ready").json()["status"] == "ready"  # the store still answers

@@ -129,7 +129,7 @@ def _running(store) -> int:
 
 def test_one_analyst_query_per_account_and_the_services_reads_never_wait_for_them(api):
     with graph.connect(api.store_url) as watcher, ThreadPoolExecutor(3) as pool:
-        slow = {"cypher": SLOW, "timeout_ms": 4000}
+        slow = {"cypher": SLOW, "timeout_ms": 10000}  # long enough to tell a slow read (a busy machine) from a queued one
         first = pool.submit(api.post, "analyst", "/analyst/query", json=slow)
         deadline = time.monotonic() + 30
         while not _running(watcher):
@@ -143,6 +143,6 @@ def test_one_analyst_query_per_account_and_the_services_reads_never_wait_for_the
         took = time.monotonic() - started
         assert portrait.status_code == 200
         assert not first.done() and not second.done(), "the analyst queries ended before the read was tried"
-        assert took < 1.5, f"the portrait waited {took:.1f} s behind analyst queries"
+        assert took < 4.0, f"the portrait waited {took:.1f} s behind analyst queries"
         assert first.result().status_code == 504
         assert second.result().status_code == 504

@@ -13,7 +13,8 @@ from riskgraph.notify.channels import ChannelError, ChannelRegistry
 from riskgraph.notify.dispatcher import Dispatcher
 from riskgraph.notify.settings import DeliverySettings
 
-FAST = DeliverySettings(max_attempts=3, backoff_s=0.05, backoff_max_s=0.2, lease_s=5, timeout_s=5, poll_s=0.05)
+# quick retries, but 30 s for a receiver to answer on a busy machine (a time-out would be one attempt more)
+FAST = DeliverySettings(max_attempts=3, backoff_s=0.05, backoff_max_s=0.2, lease_s=60, timeout_s=30, poll_s=0.05)
 SECRET = "webhook-secret-0123456789"
 
 

@@ -65,7 +65,9 @@ def test_kill_9_during_delivery_then_restart_delivers_each_message_exactly_once(
     load_province(store_url)
     for name, (role, uscc, regions) in ACCOUNTS.items():
         create_user(name, PASSWORD, role, uscc=uscc, regions=regions, data_dir=tmp_path / "data")
-    receiver = Receiver(delay_s=0.4).start()  # slow receivers: deliveries are in flight when the service dies
+    # slow receivers: deliveries are in flight when the service dies, and the test has ~4 s (four more
+    # webhooks) to kill it after the second arrived, even on a busy machine
+    receiver = Receiver(delay_s=1.0).start()
     registry = channel_registry(tmp_path / "data")
     for i in range(HOOKS):
         registry.add("webhook", f"{receiver.url}/r/{i}", SECRET, name=f"receiver {i}")

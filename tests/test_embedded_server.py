@@ -34,7 +34,7 @@ OPENER = textwrap.dedent(
     g = FalkorDB(unix_socket_path=srv.socket_path).select_graph("t")
     g.query("CREATE (:N {name: $n})", {"n": name})
     print(json.dumps({"owner": srv.owner, "pid": srv.pid}), flush=True)
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 120  # the other opener may take long to start on a loaded machine
     while (n := g.query("MATCH (x:N) RETURN count(x)").result_set[0][0]) < expect and time.monotonic() < deadline:
         time.sleep(0.02)
     print(n, flush=True)
@@ -64,7 +64,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _wait_gone(pid: int, timeout: float = 5.0) -> bool:
+def _wait_gone(pid: int, timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while _alive(pid):
         if time.monotonic() > deadline:
@@ -126,7 +126,9 @@ def test_acknowledged_writes_survive_kill9_of_server(server: EmbeddedServer) -> 
 
     t = threading.Thread(target=writer)
     t.start()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 60  # each write is fsynced: on a busy disk 0.5 s saw fewer than 10
+    while acked <= 10 and t.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
     old_pid = server.pid
     os.kill(old_pid, signal.SIGKILL)
     t.join(timeout=10)
@@ -146,7 +148,7 @@ def test_server_dies_when_owner_process_is_kill9ed(tmp_path: Path) -> None:
     assert _alive(server_pid)
     owner.kill()
     owner.communicate()  # reaps it and closes our pipe ends
-    assert _wait_gone(server_pid, timeout=5.0), "redis-server outlived its kill -9'ed owner"
+    assert _wait_gone(server_pid), "redis-server outlived its kill -9'ed owner"
 
 
 def test_reopen_right_after_owner_kill9_waits_for_dying_server(tmp_path: Path) -> None:
@@ -204,7 +206,7 @@ def test_runaway_query_is_cut_off_by_default_timeout(tmp_path: Path) -> None:
         t0 = time.monotonic()
         with pytest.raises(redis.ResponseError, match="timed out"):
             g.query(runaway)
-        assert time.monotonic() - t0 < 5
+        assert time.monotonic() - t0 < 30  # uncut, it runs for many minutes
         assert g.query("RETURN 1").result_set == [[1]]  # server still serves
 
 

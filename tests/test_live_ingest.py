@@ -113,7 +113,9 @@ def test_a_key_is_good_for_its_own_source_only(live: LiveService) -> None:
 
 def test_a_mixed_batch_is_stored_and_quarantined_line_by_line_and_a_replay_changes_nothing(live: LiveService) -> None:
     sensor = _sensors(live)[0]
-    t0 = dt.datetime.now(CST).replace(microsecond=0) - dt.timedelta(minutes=30)
+    # well inside the 30-minute offline limit (RISKGRAPH_SENSOR_OFFLINE_S): a sensor last heard 29 minutes ago went
+    # offline, with an alarm of its own, when a loaded machine took a minute over this test
+    t0 = dt.datetime.now(CST).replace(microsecond=0) - dt.timedelta(minutes=10)
     lines = [
         {"type": "alarm", "alarm_id": "LIVE-A1", "sensor_id": sensor["id"], "metric": "温度", "value": sensor["red"] + 1,
          "unit": "℃", "level": "红", "time": (t0 - dt.timedelta(minutes=5)).isoformat()},

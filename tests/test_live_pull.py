@@ -96,13 +96,17 @@ def test_a_drop_folder_is_loaded_when_its_files_change(live: LiveService) -> Non
     first = wait_for(lambda: (s := _sources(live)["drop"])["loads"] >= 1 and s, 60, "the empty folder's pull")
     assert first["lastLoadOk"] is False and "no file any mapping knows" in first["lastError"]
     assert first["stale"] is True  # registered, and never delivered
-    shutil.copytree(live.data_dir.parent / "export" / "iot", drop / "iot")
-    sensors = drop / "iot" / "sensors.csv"
+    # the delivery is made beside the drop folder and moved in at once: the puller (every second) must
+    # never see a half-copied folder or the copy before its one edited row
+    staged = live.data_dir.parent / "staging" / "iot"
+    shutil.copytree(live.data_dir.parent / "export" / "iot", staged)
+    sensors = staged / "sensors.csv"
     lines = sensors.read_text(encoding="utf-8").splitlines(keepends=True)
     cells = lines[1].rstrip("\r\n").split(",")
     cells[13] = "离线" if cells[13] != "离线" else "在线"
     lines[1] = ",".join(cells) + "\n"
     sensors.write_text("".join(lines), encoding="utf-8")
+    staged.rename(drop / "iot")
     done = wait_for(lambda: (s := _sources(live)["drop"])["lastLoadOk"] and s, 120, "the folder's load")
     assert done["stale"] is False and done["lagSeconds"] < 120
     assert done["changes"] == 1 and done["rowsLoaded"] == 1

@@ -30,7 +30,11 @@ from riskgraph.workflows.tasks import Tasks
 
 APP: Any = None
 MAX_PHOTO = 300_000
-TODAY = dt.datetime.now(LOCAL_TZ).date()
+
+
+def today() -> dt.date:
+    """The service's day, read when a test runs: a module imported before midnight in Beijing runs after it."""
+    return dt.datetime.now(LOCAL_TZ).date()
 
 
 def configure_app(app) -> None:
@@ -91,8 +95,12 @@ def go(api, user: str | None, key: str, step: str, body: dict | None = None, sta
     return r.json()
 
 
-IN_A_WEEK = (TODAY + dt.timedelta(days=7)).isoformat()
-ASSIGN = {"deadline": IN_A_WEEK, "responsible": "张工", "note": "更换门锁"}
+def in_a_week() -> str:
+    return (today() + dt.timedelta(days=7)).isoformat()
+
+
+def assign() -> dict:
+    return {"deadline": in_a_week(), "responsible": "张工", "note": "更换门锁"}
 
 
 # ---------------------------------------------------------------------- the loop: a 一般隐患 all the way round
@@ -101,12 +109,12 @@ def test_general_danger_goes_round_the_loop_with_every_permission_checked(api):
     assert state(key) == "REPORTED"
     # assign: the enterprise or its bureau; nobody else
     for user, status in ((None, 401), ("ent.e2", 403), ("insp.ts", 403), ("analyst1", 403)):
-        go(api, user, key, "assign", ASSIGN, status)
+        go(api, user, key, "assign", assign(), status)
         assert state(key) == "REPORTED"
-    go(api, "ent.e1", key, "assign", {**ASSIGN, "deadline": (TODAY - dt.timedelta(days=1)).isoformat()}, 422)
-    out = go(api, "ent.e1", key, "assign", ASSIGN)
+    go(api, "ent.e1", key, "assign", {**assign(), "deadline": (today() - dt.timedelta(days=1)).isoformat()}, 422)
+    out = go(api, "ent.e1", key, "assign", assign())
     assert out["state"] == "RECTIFYING" and out["previousState"] == "REPORTED"
-    assert out["danger"]["properties"]["deadline"] == IN_A_WEEK
+    assert out["danger"]["properties"]["deadline"] == in_a_week()
     assert out["danger"]["properties"]["rectificationPerson"] == "张工"
     assert "submit" in out["allowed"] and "accept" not in out["allowed"]
     # accepting before anything was submitted is a wrong state
@@ -119,7 +127,7 @@ def test_general_danger_goes_round_the_loop_with_every_permission_checked(api):
     out = go(api, "ent.e1", key, "rectification", evidence)
     assert out["state"] == "RECTIFIED" and out["previousState"] == "RECTIFYING"
     rect = out["rectification"]["properties"]
-    assert rect["measure"] == evidence["description"] and rect["cost"] == 350.5 and rect["completedOn"] == TODAY.isoformat()
+    assert rect["measure"] == evidence["description"] and rect["cost"] == 350.5 and rect["completedOn"] == today().isoformat()
     go(api, "ent.e1", key, "rectification", evidence, 409)  # already submitted
     # reject: the bureau in scope (not another region's inspector), with a reason
     go(api, "insp.ts", key, "reject", {"note": "照片不清"}, 403)
@@ -196,7 +204,7 @@ def test_a_loaded_danger_joins_the_loop_and_unknown_ones_are_404(api):
     # HD1 (loaded: MAJOR, RECTIFYING, overdue) can be submitted; HD3 belongs to E2
     go(api, "ent.e1", "HD3", "rectification", {"description": "补设警示标志"}, 403)
     go(api, "ent.e2", "HD3", "rectification", {"description": "补设警示标志"})
-    go(api, "ent.e1", "HD-NOPE", "assign", ASSIGN, 404)
+    go(api, "ent.e1", "HD-NOPE", "assign", assign(), 404)
     h = api.get("ent.e2", "/hidden-dangers/HD3/history").json()["entries"]
     assert [e["step"] for e in h] == ["import", "submit"] and h[0]["by"] is None
 
@@ -244,22 +252,22 @@ def origin() -> Origin:
 
 
 def test_tasks_are_generated_listed_and_recorded(api):
-    made = Tasks(store()).generate(origin(), E1, TODAY)
+    made = Tasks(store()).generate(origin(), E1, today())
     assert [w.key for w in made] == ["TK-CM1"]
     assert store().get_node("InspectionTask", "TK-CM1")["frequency"] == "DAILY"  # RP1 is 红 (reported)
-    assert Tasks(store()).generate(origin(), E1, TODAY) == []  # once
+    assert Tasks(store()).generate(origin(), E1, today()) == []  # once
     r = api.get("ent.e1", f"/enterprises/{E1}/tasks")
     assert r.status_code == 200, r.text
     body = r.json()
     task = next(t for t in body["tasks"] if t["task"] == "TK-CM1")
-    assert task["status"] == "due" and task["id"] == f"TK-CM1@{TODAY.isoformat()}"
+    assert task["status"] == "due" and task["id"] == f"TK-CM1@{today().isoformat()}"
     assert task["riskPoint"] == {"id": "RP1", "name": "液氯储罐区", "colour": "RED"}
     assert api.get("insp.sjz", f"/enterprises/{E1}/tasks").status_code == 200
     for user, status in ((None, 401), ("ent.e2", 403), ("insp.ts", 403)):
         assert_error(api.get(user, f"/enterprises/{E1}/tasks"), status)
     # only the enterprise records, only this period, only once
     assert_error(api.post("insp.sjz", f"/tasks/{task['id']}/record", json={"result": "passed"}), 403)
-    yesterday = (TODAY - dt.timedelta(days=1)).isoformat()
+    yesterday = (today() - dt.timedelta(days=1)).isoformat()
     assert_error(api.post("ent.e1", f"/tasks/TK-CM1@{yesterday}/record", json={"result": "passed"}), 409)
     assert_error(api.post("ent.e1", f"/tasks/{task['id']}/record", json={"result": "maybe"}), 422)
     r = api.post("ent.e1", f"/tasks/{task['id']}/record", json={"result": "passed", "note": "报警仪正常"})
@@ -275,7 +283,7 @@ def test_tasks_are_generated_listed_and_recorded(api):
 def weekly_task() -> None:
     """TK-W1: a weekly check of CM1 (as a source system exports it), 40 days old — idempotent."""
     store().upsert_nodes("InspectionTask", [{"id": "TK-W1", "name": "检查储罐液位计", "frequency": "WEEKLY",
-                                              "activeFrom": (TODAY - dt.timedelta(days=40)).isoformat()}])
+                                              "activeFrom": (today() - dt.timedelta(days=40)).isoformat()}])
     store().upsert_relationships("CHECKED_BY", [{"from": "CM1", "to": "TK-W1"}])
 
 
@@ -283,12 +291,12 @@ def test_a_check_that_finds_a_hidden_danger_files_it_into_the_loop(api):
     weekly_task()
     listed = api.get("ent.e1", f"/enterprises/{E1}/tasks").json()
     weekly = next(t for t in listed["tasks"] if t["task"] == "TK-W1")
-    assert weekly["period"].startswith(str(TODAY.isocalendar()[0])) and "-W" in weekly["period"]
+    assert weekly["period"].startswith(str(today().isocalendar()[0])) and "-W" in weekly["period"]
     # four or five weeks went by unchecked: lapsed in the 30-day window
     assert listed["summary"]["lapsed"] >= 4
     # ?date= lists the periods containing that day: two weeks ago TK-W1 was due and went by unchecked;
     # TK-CM1 (generated today) did not exist yet
-    then = TODAY - dt.timedelta(days=14)
+    then = today() - dt.timedelta(days=14)
     past = api.get("ent.e1", f"/enterprises/{E1}/tasks", params={"date": then.isoformat()})
     assert past.status_code == 200, past.text
     old = {t["task"]: t for t in past.json()["tasks"]}
@@ -311,7 +319,7 @@ def test_a_check_that_finds_a_hidden_danger_files_it_into_the_loop(api):
 def test_lapsed_checks_and_the_loop_show_on_the_portrait_and_feed_the_rating(api):
     """Builds what it reads (also when run alone): TK-CM1 (daily, generated today), TK-W1 (weekly, 40 days
     old), a reported and a closed danger — the tests above leave the same behind, so nothing is doubled."""
-    Tasks(store()).generate(origin(), E1, TODAY)  # once: [] when the task test made it
+    Tasks(store()).generate(origin(), E1, today())  # once: [] when the task test made it
     weekly_task()
     report(api)
     closed = report(api, name="安全出口指示灯不亮")
@@ -329,7 +337,7 @@ def test_lapsed_checks_and_the_loop_show_on_the_portrait_and_feed_the_rating(api
     assert "checks" not in public or public["checks"] is None
     assert "byState" not in public["hiddenDangers"] or public["hiddenDangers"]["byState"] is None
     # the rating reads the same lapsed checks from the graph (its own 30-day window)
-    [record] = enterprise_batch(store(), [E1], TODAY, windows=Windows.from_configs())
+    [record] = enterprise_batch(store(), [E1], today(), windows=Windows.from_configs())
     lapsed = record.facts.lapsed_checks
     assert len(lapsed) >= 4 and all(c.evidence.startswith(("TK-W1@", "TK-CM1@")) for c in lapsed)
     score = rate_enterprise(record.facts).component("lapsed_checks")
@@ -375,7 +383,7 @@ def test_risk_analysis_is_versioned_graded_and_diffed(api):
 def test_an_inspections_findings_become_hidden_dangers(api):
     token = code(api)
     body = {"inspectionType": "专项检查", "items": ["消防设施", "危化品储存"], "penalty": "拟罚款2万元",
-            "dangers": [{"name": "消防水泵无法启动", "grade": "MAJOR", "deadline": IN_A_WEEK, "responsible": "李安全"},
+            "dangers": [{"name": "消防水泵无法启动", "grade": "MAJOR", "deadline": in_a_week(), "responsible": "李安全"},
                         {"name": "危化品仓库标识不清"}], "photos": [data_url(photo())]}
     assert_error(api.post("insp.ts", f"/q/{token}/inspections", json=body), 403)
     r = api.post("insp.sjz", f"/q/{token}/inspections", json=body)
@@ -408,14 +416,14 @@ def test_a_write_without_a_body_that_needs_one_is_refused(api, path):
 def test_a_generated_task_recurs_by_its_points_level(api):
     """双重预防: 重大 (红) daily, 较大 (橙) weekly, 一般 (黄) and 低 (蓝) monthly (workflows/tasks.toml);
     a generated task follows its point's colour when it changes, and the day's list its period."""
-    Tasks(store()).generate(origin(), E1, TODAY)
+    Tasks(store()).generate(origin(), E1, today())
     colour = store().get_node("RiskPoint", "RP1").get("riskColour")
-    keys = {"DAILY": TODAY.isoformat(), "WEEKLY": "{}-W{:02d}".format(*TODAY.isocalendar()[:2]),
-            "MONTHLY": TODAY.strftime("%Y-%m")}
+    keys = {"DAILY": today().isoformat(), "WEEKLY": "{}-W{:02d}".format(*today().isocalendar()[:2]),
+            "MONTHLY": today().strftime("%Y-%m")}
     try:
         for level, frequency in (("ORANGE", "WEEKLY"), ("YELLOW", "MONTHLY"), ("BLUE", "MONTHLY"), ("RED", "DAILY")):
             store().upsert_nodes("RiskPoint", [{"id": "RP1", "riskColour": level}])
-            Tasks(store()).generate(origin(), E1, TODAY)
+            Tasks(store()).generate(origin(), E1, today())
             assert store().get_node("InspectionTask", "TK-CM1")["frequency"] == frequency, level
             listed = {t["task"]: t for t in api.get("ent.e1", f"/enterprises/{E1}/tasks").json()["tasks"]}
             assert (listed["TK-CM1"]["frequency"], listed["TK-CM1"]["period"]) == (frequency, keys[frequency])

@@ -255,7 +255,8 @@ def test_watches_batch_changes_per_subscriber(service):
         return [n for n in items if n["kind"] == "watch.changes" and hd in [c["key"] for c in n["body"]["changes"]]]
 
     [note] = wait_for(watched, 60, "the watch notification")
-    assert note["body"]["changes"][0]["kind"] == "new"
+    # the batch may also hold other changes to E1 (fresh scores of earlier writes): the danger's own item says new
+    assert [c["kind"] for c in note["body"]["changes"] if c["key"] == hd] == ["new"]
     # the same write made a new 重大隐患 draft warning, in the background
     major = wait_for(lambda: [w for w in service.get("insp.sjz", "/warnings", params={"type": "major_hidden_danger"}).json()["items"]
                               if w["subject"]["key"] == hd], 60, "the major hidden danger warning")
