@@ -238,11 +238,17 @@ class FreshnessWorker:
         self.reports: list[PipelineReport] = []
         self._idle = threading.Event()
         self._idle.set()
+        # submissions not yet processed: idle is set only when this is 0, under the lock (checking an empty
+        # queue, then setting idle, let a submit slip in between and left idle set with work queued)
+        self._open = 0
+        self._open_lock = threading.Lock()
 
     def submit(self, changes: Iterable[Change]) -> None:
         items = list(changes)
         if items:
-            self._idle.clear()
+            with self._open_lock:
+                self._open += 1
+                self._idle.clear()
             self._queue.put(items)
 
     def start(self) -> None:
@@ -264,6 +270,7 @@ class FreshnessWorker:
             if first is None:
                 return
             batch = list(first)
+            taken = 1
             deadline = time.monotonic() + self.coalesce_s
             stop = False
             while True:
@@ -275,6 +282,7 @@ class FreshnessWorker:
                     stop = True
                     break
                 batch.extend(more)
+                taken += 1
             try:
                 report = after_change(self.store, batch, batch=f"write-{uuid.uuid4().hex[:12]}", data_dir=self.data_dir,
                                       registry=self.registry, schema=self.schema)
@@ -283,7 +291,9 @@ class FreshnessWorker:
                     self.on_done(report)
             except Exception:
                 log.exception("fresh scores after %d writes failed", len(batch))
-            if self._queue.empty():
-                self._idle.set()
+            with self._open_lock:
+                self._open -= taken
+                if self._open == 0:
+                    self._idle.set()
             if stop:
                 return

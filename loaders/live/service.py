@@ -145,10 +145,12 @@ class Live:
             for m in messages:
                 self._store([m])
             return
+        # the new alarms go to the fresh-scores pipeline before the batch counts as stored: whoever sees
+        # nothing pending (GET /sources, a test) and then waits for that pipeline to be idle waits for them too
+        self._alarms(result.new_alarms)
         self.log.mark_stored(m.seq for m in messages)
         self.stored += len(messages)
         self.last_batch = result
-        self._alarms(result.new_alarms)
 
     def _alarms(self, ids: list[str]) -> None:
         if ids and self.on_alarms is not None:
