@@ -67,6 +67,8 @@ class Limits:
     heavy_at_once: int = 4
     login_free_failures_user: int = 5
     login_free_failures_address: int = 20
+    #: the wait after the first failure past the free ones; each further failure doubles it
+    login_first_backoff_s: float = 1.0
     login_max_backoff_s: float = 900.0
     password_checks_at_once: int = 1
     password_queue_s: float = 5.0
@@ -171,7 +173,7 @@ def body_problem(content_type: str, body: bytes) -> str | None:
 
 # ---------------------------------------------------------------------- login
 class LoginThrottle:
-    """Failures per address and per username; after the free ones, each try waits 2^(n - free) s."""
+    """Failures per address and per username; after the free ones, each try waits first · 2^(n - free) s."""
 
     def __init__(self, limits: Limits, *, max_keys: int = 50_000) -> None:
         self.limits = limits
@@ -184,7 +186,8 @@ class LoginThrottle:
         count, last = self._failures.get(key, (0, 0.0))
         if count < free:
             return 0.0
-        return max(0.0, last + min(2.0 ** (count - free), self.limits.login_max_backoff_s) - now)
+        backoff = self.limits.login_first_backoff_s * 2.0 ** (count - free)
+        return max(0.0, last + min(backoff, self.limits.login_max_backoff_s) - now)
 
     def wait(self, address: str, username: str, now: float | None = None) -> float:
         """Seconds until this address may try this username again (0: now)."""

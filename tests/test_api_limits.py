@@ -17,6 +17,9 @@ LIMITS = {
     "rates": {"heavy": [3, 0.05], "report": [2, 0.01]},
     "login_free_failures_user": 3,
     "login_free_failures_address": 6,
+    # a minute, not the default second: on a busy machine the next login (a password hash) can take over a
+    # second to arrive, and the try that must be throttled was let through
+    "login_first_backoff_s": 60,
     "body_bytes": {"analyst": 8 * 1024, "login": 2 * 1024, "report": 16 * 1024},
 }
 

@@ -48,9 +48,9 @@ def test_serve_runs_the_app_until_terminated(tmp_path):
             assert proc.poll() is None, (tmp_path / "server.log").read_text()
             assert time.monotonic() < deadline, "the server did not come up"
             time.sleep(0.1)
-        assert httpx.get(f"{base}/ready").json() == {"status": "ready", "store": "falkordb"}
-        assert httpx.get(f"{base}/enterprises").json()["total"] == 0
-        assert "server" not in httpx.get(f"{base}/health").headers  # no version banner
+        assert httpx.get(f"{base}/ready", timeout=30).json() == {"status": "ready", "store": "falkordb"}
+        assert httpx.get(f"{base}/enterprises", timeout=30).json()["total"] == 0
+        assert "server" not in httpx.get(f"{base}/health", timeout=30).headers  # no version banner
         # the embedded store and the secret live in the data directory
         assert (tmp_path / "data" / "graph").is_dir() and (tmp_path / "data" / "jwt-secret").is_file()
     finally:

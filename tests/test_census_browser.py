@@ -6,11 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from web_support import ARGS, CHROMIUM
+from web_support import ARGS, CHROMIUM, TIMEOUT_MS
 
 from riskgraph import graph
-
-TIMEOUT_MS = 20_000
 
 if not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)

@@ -47,11 +47,13 @@ def test_demo_prints_the_map_url_and_serves_it(tmp_path):
         assert url == f"http://127.0.0.1:{port}/map", "".join(seen[-30:])
         assert any(line.startswith("enterprises located by ") for line in seen), "".join(seen[-30:])
         with httpx.Client(timeout=30) as client:
-            for _ in range(300):  # the server binds after the line is printed
+            bound_by = time.monotonic() + 120  # the server binds after the line is printed (slowly on a busy machine)
+            while True:
                 try:
                     page = client.get(url)
                     break
                 except httpx.TransportError:
+                    assert time.monotonic() < bound_by and proc.poll() is None, "the demo did not serve the map it printed"
                     time.sleep(0.1)
             assert page.status_code == 200 and "风险一张图" in page.text
             layer = client.get(url.replace("/map", "/layers/enterprises")).json()

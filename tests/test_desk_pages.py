@@ -12,13 +12,12 @@ from urllib.parse import urlsplit
 
 import pytest
 from api_support import E1, E2, E3, PASSWORD
-from web_support import ARGS, ARTIFACTS, CHROMIUM, fresh_folder
+from web_support import ARGS, ARTIFACTS, CHROMIUM, TIMEOUT_MS, fresh_folder
 
 from riskgraph.reasoning.assess import run_all
 from riskgraph.workflows import warnings as wf
 
 SHOTS = ARTIFACTS / "desk"
-TIMEOUT_MS = 20_000
 
 if not Path(CHROMIUM).exists():  # scripts/test installs Debian's chromium when it is missing
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
@@ -186,6 +185,7 @@ def test_search_facets_filter_the_results(browser, desk):
     b.open("/pages/search")
     assert b.page.locator("[data-facet=tag]").count() == 0 and b.page.locator("[data-facet=scale]").count() == 0  # not public
     b.page.click("[data-facet=colour] a[data-value=RED]")
+    b.page.wait_for_url("**colour=RED**")  # a new page: the one the link was on is ready too
     b.page.wait_for_selector("body[data-ready='1']")
     assert "共 1 家" in b.page.inner_text("#content")
     expected = desk.get(None, "/enterprises", params={"colour": "RED"}).json()["items"][0]["properties"]["name"]
@@ -202,6 +202,7 @@ def test_the_approve_and_publish_buttons_publish_a_warning(browser, desk):
     b.sign_in("insp.sjz")
     b.open("/pages/warnings?state=draft")
     b.page.click(f"a.warning-link[href='/pages/warning/{wid}']")
+    b.page.wait_for_url(f"**/pages/warning/{wid}")  # a new page: the list the link was on is ready too
     b.page.wait_for_selector("body[data-ready='1']")
     assert "推送计划预览" in b.page.inner_text("#content")
     assert b.page.locator("section:has-text('推送计划预览') tbody tr").count() >= 1

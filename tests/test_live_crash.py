@@ -115,7 +115,8 @@ def test_kill_9_while_ingesting_loses_nothing_acknowledged_and_stores_nothing_tw
                 r = c.post("/ingest/iot-crash", content="\n".join(batches[b]).encode())
                 assert r.status_code == 202, r.text
                 duplicates += r.json()["duplicates"]
-            token = httpx.post(f"{base}/auth/token", data={"username": "analyst1", "password": PASSWORD}).json()["access_token"]
+            token = httpx.post(f"{base}/auth/token", data={"username": "analyst1", "password": PASSWORD},
+                               timeout=60).json()["access_token"]
 
             def drained() -> bool:
                 answer = c.get("/sources", headers={"Authorization": f"Bearer {token}"}).json()

@@ -79,7 +79,7 @@ def test_ready_says_the_store_is_being_taken_over_until_it_is(tmp_path, monkeypa
     server, thread, base = start_server(create_app(url, tmp_path / "data"), LogCapture())
     locker = None
     try:
-        assert httpx.get(f"{base}/ready").status_code == 200
+        assert httpx.get(f"{base}/ready", timeout=30).status_code == 200
         locker = _start(LOCKER, str(tmp_path / "g" / ".lock"))  # waits for the owner's lock
         owner.stdin.close()
         assert owner.wait(30) == 0

@@ -59,7 +59,7 @@ class SseClient:
         self.events: list[dict] = []
         self.ready = threading.Event()
         self.client = httpx.Client(base_url=api.base_url, headers={"Authorization": f"Bearer {api.token(user)}"},
-                                   timeout=httpx.Timeout(10.0, read=None))
+                                   timeout=httpx.Timeout(30.0, read=None))
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 

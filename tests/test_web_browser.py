@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from api_support import E1, PASSWORD
 from PIL import Image
-from web_support import ARGS, ARTIFACTS, CHROMIUM, fresh_folder, leaks_in
+from web_support import ARGS, ARTIFACTS, CHROMIUM, TIMEOUT_MS, fresh_folder, leaks_in
 
 from riskgraph.workflows.photos import GPS_IFD
 
@@ -24,7 +24,6 @@ SHOTS = ARTIFACTS / "browser"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True,
          "locale": "zh-CN", "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
                                           "Chrome/126.0 Mobile Safari/537.36"}
-TIMEOUT_MS = 20_000
 
 if not Path(CHROMIUM).exists():  # scripts/test installs Debian's chromium when it is missing
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)

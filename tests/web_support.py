@@ -15,6 +15,9 @@ ONTO = load_ontology()
 #: Debian's Chromium, never a downloaded browser, started as on this machine's closed network
 CHROMIUM = os.environ.get("RISKGRAPH_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+#: how long a browser test waits for a page, a selector or a script: generous, because the browser, the
+#: service and its store share two busy cores in CI (20 s was not always enough)
+TIMEOUT_MS = 60_000
 #: where browser tests save their screenshots (gitignored)
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
