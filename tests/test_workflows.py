@@ -82,8 +82,11 @@ def test_a_create_writes_node_links_record_and_change_log_together(graph):
 
 def test_an_update_logs_only_what_changed_with_its_old_value(graph):
     service = WriteService(graph)
-    service.create("HiddenDanger", danger(), origin(request_id="req-1"), links=[ENTERPRISE_LINK])
-    later = origin(actor="insp.sjz", role="inspector", endpoint="POST /hidden-dangers/{id}/state", request_id="req-2")
+    first = origin(request_id="req-1")
+    service.create("HiddenDanger", danger(), first, links=[ENTERPRISE_LINK])
+    # a second later, not the same second: records are ordered by their time, which is kept to the second
+    later = origin(actor="insp.sjz", role="inspector", endpoint="POST /hidden-dangers/{id}/state", request_id="req-2",
+                   at=first.at + dt.timedelta(seconds=1))
     written = service.update("HiddenDanger", "HD-W1", {"state": "整改中", "name": "配电室门未关闭"}, later)
     assert not written.created
     assert [(c.property, c.old, c.new) for c in written.changes] == [("state", "REPORTED", "RECTIFYING")]
