@@ -226,7 +226,8 @@ class Api:
         """A client for a role (`inspector`) or an account (`insp.ts`); anonymous for None or 'public'."""
         user = ROLE_USER.get(role_or_user, role_or_user) if role_or_user else None
         headers = {"Authorization": f"Bearer {self.token(user)}"} if user else {}
-        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30.0)
+        # 120 s: the first public report trains the triage model in its request, which took over 30 s on a busy machine
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=120.0)
 
     def token(self, user: str) -> str:
         if user not in self.tokens:

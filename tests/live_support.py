@@ -90,7 +90,7 @@ def start_mosquitto(tmp: Path):
     conf = tmp / "mosquitto.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n", encoding="utf-8")
     proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 120  # generous: everything starts slowly on a busy machine
     while True:
         probe = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
         try:
@@ -99,6 +99,7 @@ def start_mosquitto(tmp: Path):
             break
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
                 out = proc.stdout.read().decode() if proc.stdout else ""
                 raise RuntimeError(f"mosquitto did not start: {out}") from None
             time.sleep(0.05)

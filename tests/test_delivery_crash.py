@@ -50,7 +50,12 @@ def _serve(tmp: Path, env: dict[str, str], port: int, log_name: str) -> subproce
         except httpx.TransportError:
             return False
 
-    wait_for(up, 90, "the service to answer", interval=0.1)
+    try:  # importing and starting took over 90 s on a busy machine; a service that never answers is not left running
+        wait_for(up, 300, "the service to answer", interval=0.1)
+    except BaseException:
+        proc.kill()
+        proc.wait(30)
+        raise
     return proc
 
 

@@ -43,7 +43,12 @@ def _serve(tmp: Path, env: dict[str, str], port: int, name: str) -> subprocess.P
         except httpx.TransportError:
             return False
 
-    wait_for(up, 120, "the service to answer")
+    try:  # importing and starting took over 90 s on a busy machine; a service that never answers is not left running
+        wait_for(up, 300, "the service to answer")
+    except BaseException:
+        proc.kill()
+        proc.wait(30)
+        raise
     return proc
 
 

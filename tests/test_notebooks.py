@@ -93,17 +93,17 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     proc = subprocess.Popen([sys.executable, "-m", "riskgraph.cli", "serve", "--port", str(port)], env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        assert proc.poll() is None, (tmp / "serve.log").read_text()[-3000:]
-        try:
-            if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "the service did not become ready"
-        time.sleep(0.2)
-    try:
+    deadline = time.monotonic() + 300  # starting took over 90 s on a busy machine
+    try:  # a service that never answers is not left running either
+        while True:
+            assert proc.poll() is None, (tmp / "serve.log").read_text()[-3000:]
+            try:
+                if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the service did not become ready"
+            time.sleep(0.2)
         yield {"url": url, "base": base, "data": str(data), "tmp": str(tmp)}
     finally:
         proc.terminate()

@@ -45,8 +45,9 @@ def test_two_workers_share_the_store_and_the_token_secret(tmp_path):
                                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: log_path.read_text().count("Application startup complete") == 2, 120, "both workers up")
-        wait_for(lambda: _answers(f"{base}/health"), 60, "the service to answer")
+        # generous: importing and starting a service took over 90 s on a busy machine
+        wait_for(lambda: log_path.read_text().count("Application startup complete") == 2, 300, "both workers up")
+        wait_for(lambda: _answers(f"{base}/health"), 120, "the service to answer")
         workers = [p for p in psutil.Process(proc.pid).children()
                    if "python" in p.name() and "resource_tracker" not in " ".join(p.cmdline())]
         assert len(workers) == 2
