@@ -5,7 +5,8 @@
 
 One worker thread drains the ingest log in batches (`StreamStore`), marks what it stored, hands the
 new alarms' ids to `on_alarms` (the fresh-scores pipeline: re-assessment and warning rules), and
-every `check_every_s` sets sensors silent past their limit offline (an alarm each). When several API
+every `check_every_s` sets sensors silent past their limit offline (an alarm each) and calls
+`on_check` (the service's check of source systems that stopped delivering: workflows/source_watch.py). When several API
 processes share a data directory, only the one holding `ingest/drain.lock` drains; the others only
 log what they receive. A batch that fails (the store unreachable) stays pending and is tried again;
 a message that fails on its own is quarantined as `processing_error` rather than blocking the rest.
@@ -40,6 +41,7 @@ KEEP_LOGGED_DAYS = 7.0
 
 class Live:
     def __init__(self, store: GraphStore, data_dir: Path, *, on_alarms: Callable[[list[str]], None] | None = None,
+                 on_check: Callable[[], object] | None = None,
                  offline_after_s: float | None = None, check_every_s: float | None = None, batch: int | None = None) -> None:
         self.store = store
         self.dir = Path(data_dir) / INGEST_DIR
@@ -50,6 +52,8 @@ class Live:
         offline = offline_after_s if offline_after_s is not None else float(os.environ.get(ENV_OFFLINE_S, "600"))
         self.stream = StreamStore(store, self.readings, offline_after_s=offline)
         self.on_alarms = on_alarms
+        self.on_check = on_check
+        self.checks = 0  # periodic checks done (tests wait on it instead of sleeping)
         self.check_every_s = check_every_s if check_every_s is not None else float(os.environ.get(ENV_CHECK_S, "30"))
         self.batch = batch or int(os.environ.get(ENV_BATCH, "2000"))
         self._sources: dict[str, tuple[float, Source | None]] = {}
@@ -126,6 +130,9 @@ class Live:
                     next_check = now + self.check_every_s
                     if any(s.kind == "iot" for s in self.registry.list()):
                         self._alarms(self.stream.check_offline(WATCH_SOURCE))
+                    if self.on_check is not None:
+                        self.on_check()
+                    self.checks += 1
                 if now >= next_compact:
                     next_compact = now + 3600.0
                     self.readings.compact()
