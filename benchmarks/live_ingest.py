@@ -192,7 +192,9 @@ def main() -> None:
                                                      "time": dt.datetime.fromtimestamp(ms / 1000, CST).isoformat(timespec="milliseconds")}))
                             sent_readings.add((s["id"], ms))
                             n += 1
-                            ms = start_ms + int(n * 1000 / args.rate)
+                            # over 1,000 lines/s two lines can share a millisecond: the same sensor's pair must not
+                            # (sensor + time is a reading's idempotency key: it would be a duplicate)
+                            ms = max(start_ms + int(n * 1000 / args.rate), ms + 1)
                             value = s["red"] * 1.05
                             pending_alarms.append(f"{SOURCE}-{s['id']}-{ms}")
                             cursor["next_alarm"] += 1
