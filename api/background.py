@@ -1,6 +1,6 @@
 """The service's background work: the outbox dispatcher, the SSE hub, fresh scores after writes,
-live ingest (the ingest log's worker; the MQTT subscription when RISKGRAPH_MQTT_URL is set), the
-scheduled pulls of export sources.
+live ingest (the ingest log's worker, which also checks for source systems that stopped delivering;
+the MQTT subscription when RISKGRAPH_MQTT_URL is set), the scheduled pulls of export sources.
 
 Started in the app's lifespan (`start_background`), stopped when it shuts down. Route modules reach
 it through `background(request)`; a write endpoint calls `wrote(request, [(label, key)])` after
@@ -23,6 +23,7 @@ from riskgraph.notify.events import EventHub
 from riskgraph.notify.watches import Change
 from riskgraph.ontology.anchors import MONITORING_ALARM
 from riskgraph.workflows.freshness import FreshnessWorker
+from riskgraph.workflows.source_watch import check_sources
 
 
 @dataclass
@@ -51,7 +52,8 @@ def start_background(svc: Services) -> Background:
     freshness = FreshnessWorker(svc.store, data_dir=svc.settings.data_dir, registry=registry, schema=svc.schema,
                                 on_done=lambda _report: dispatcher.wake())
     live = Live(svc.store, svc.settings.data_dir,
-                on_alarms=lambda ids: freshness.submit([Change(MONITORING_ALARM, i, "new") for i in ids]))
+                on_alarms=lambda ids: freshness.submit([Change(MONITORING_ALARM, i, "new") for i in ids]),
+                on_check=lambda: check_sources(svc.store, svc.settings.data_dir, registry=registry))
     puller = Puller(svc.store, svc.settings.data_dir, on_changes=freshness.submit)
     mqtt = MqttIngest.from_env(live)
     dispatcher.start()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import getpass
 import json
 import re
@@ -52,7 +53,13 @@ CREATE TABLE IF NOT EXISTS users (
 """
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-_DUMMY_HASH = _hasher.hash("riskgraph: equalises the time of a login with an unknown name")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against for a login with an unknown name, so it takes as long as a known one's
+    (made on first use: an argon2 hash at import slowed every start of the service)."""
+    return _hasher.hash("riskgraph: equalises the time of a login with an unknown name")
 
 
 class UserError(RiskGraphError, ValueError):
@@ -168,7 +175,7 @@ class UserStore:
         """The active user with this password, else None (in about the same time either way)."""
         user = self.get(username) if _USERNAME.match(username or "") else None
         try:
-            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
+            _hasher.verify(user.password_hash if user else _dummy_hash(), password or "")
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return None
         if user is None or not user.active:

@@ -5,12 +5,12 @@ receipt → stored alarm and → draft warning, memory, and a kill -9 in the mid
     python benchmarks/live_ingest.py --duration 60 --rate 1000 --enterprises 100   # a shorter run
 
 A province is generated and loaded into a fresh embedded store, a source registered, and the
-service started as its own process. A sender thread posts JSON-line batches (`--batch` lines,
-`POST /ingest/{source}`) at `--rate` lines a second: readings of every sensor in turn, and every
+service started as its own process. `--senders` concurrent clients post JSON-line batches (`--batch`
+lines, `POST /ingest/{source}`), together at `--rate` lines a second: readings of every sensor in turn, and every
 `--alarm-every`-th second one reading over its sensor's 红 threshold right after a normal one, so
 each raises exactly one alarm. A watcher polls the store (every 0.2 s) for those alarms and for the
 iot_alarm draft warnings citing them. At `--kill-at` of the duration the service is killed with
-SIGKILL and started again; the sender resends whatever was not acknowledged. At the end every
+SIGKILL and started again; the senders resend whatever was not acknowledged until it is. At the end every
 reading and alarm sent is counted in the readings store and the graph: lost and duplicated are
 printed (both must be 0). Prints achieved rates, latency percentiles, the service's CPU seconds
 (with its embedded store) and resident memory over time, and the machine's load average.
@@ -33,11 +33,13 @@ import threading
 import time
 from pathlib import Path
 
+import falkordb
 import httpx
 import psutil
 
 from riskgraph import graph
 from riskgraph.api.users import create_user
+from riskgraph.graph.falkordb_backend import FalkorStore
 from riskgraph.loaders.live.registry import SourceRegistry
 from riskgraph.loaders.load import load_directory
 from riskgraph.synth import generate
@@ -102,6 +104,17 @@ class Service:
             self.proc.wait()
 
 
+def attach(graph_dir: Path, url: str) -> FalkorStore | None:
+    """The running store server of the service, reached over its socket; None while there is none."""
+    try:
+        info = json.loads((graph_dir / "server.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not psutil.pid_exists(int(info["pid"])):
+        return None
+    return FalkorStore(falkordb.FalkorDB(unix_socket_path=info["socket"]), url=url)
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -114,6 +127,7 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=300.0, help="seconds of sending (default 300)")
     ap.add_argument("--rate", type=float, default=1000.0, help="lines per second offered (default 1000)")
     ap.add_argument("--batch", type=int, default=200, help="lines per POST (default 200)")
+    ap.add_argument("--senders", type=int, default=4, help="concurrent senders (default 4)")
     ap.add_argument("--enterprises", type=int, default=300)
     ap.add_argument("--alarm-every", type=float, default=1.0, help="seconds between over-threshold readings")
     ap.add_argument("--kill-at", type=float, default=0.5, help="fraction of the run at which to kill -9 (0: never)")
@@ -152,60 +166,84 @@ def main() -> None:
     stop = threading.Event()
     start_ms = int(time.time() * 1000)  # the source's clock runs with the offered rate, so sensors stay online
 
-    def sender() -> None:
-        nonlocal acked_lines
-        n = 0
-        next_alarm = 0
-        hot = 0
-        began = time.monotonic()
-        client = httpx.Client(base_url=base, headers=headers, timeout=30)
+    lock = threading.Lock()
+    cursor = {"n": 0, "next_alarm": 0, "hot": 0}
+
+    def next_batch() -> tuple[list[str], list[str]] | None:
+        """The next `--batch` lines of the offered sequence (readings of every sensor in turn, one over-threshold
+        reading every `--alarm-every` s), once the offered rate has reached them; None when the run is over."""
         while not stop.is_set():
-            elapsed = time.monotonic() - began
+            elapsed = time.monotonic() - began_send
             if elapsed >= args.duration:
-                break
-            due = int(elapsed * args.rate)
-            if n >= due:
-                time.sleep(min(0.01, (n + 1 - due) / args.rate))
-                continue
-            lines: list[str] = []
-            pending_alarms: list[str] = []
-            while len(lines) < args.batch:
-                s = sensors[n % len(sensors)]
-                ms = start_ms + int(n * 1000 / args.rate)
-                value = s["blue"] / 2
-                if elapsed >= next_alarm * args.alarm_every and not pending_alarms:
-                    s = sensors[hot % len(sensors)]
-                    hot += 1
-                    lines.append(json.dumps({"type": "reading", "sensor_id": s["id"], "value": s["blue"] / 2,
-                                             "time": dt.datetime.fromtimestamp(ms / 1000, CST).isoformat(timespec="milliseconds")}))
-                    sent_readings.add((s["id"], ms))
-                    n += 1
-                    ms = start_ms + int(n * 1000 / args.rate)
-                    value = s["red"] * 1.05
-                    pending_alarms.append(f"{SOURCE}-{s['id']}-{ms}")
-                    next_alarm += 1
-                at = dt.datetime.fromtimestamp(ms / 1000, CST).isoformat(timespec="milliseconds")
-                lines.append(json.dumps({"type": "reading", "sensor_id": s["id"], "time": at, "value": value}))
-                sent_readings.add((s["id"], ms))
-                n += 1
-            now = time.time()
-            for a in pending_alarms:
-                alarm_sent[a] = now
-            try:
-                r = client.post(f"/ingest/{SOURCE}", content="\n".join(lines).encode())
-                if r.status_code == 202:
-                    acked_lines += len(lines)
-                else:
-                    unacked.append(lines)
-            except httpx.TransportError:
-                unacked.append(lines)
+                return None
+            with lock:
+                n = cursor["n"]
+                if n < int(elapsed * args.rate):
+                    lines: list[str] = []
+                    pending_alarms: list[str] = []
+                    while len(lines) < args.batch:
+                        s = sensors[n % len(sensors)]
+                        ms = start_ms + int(n * 1000 / args.rate)
+                        value = s["blue"] / 2
+                        if elapsed >= cursor["next_alarm"] * args.alarm_every and not pending_alarms:
+                            s = sensors[cursor["hot"] % len(sensors)]
+                            cursor["hot"] += 1
+                            lines.append(json.dumps({"type": "reading", "sensor_id": s["id"], "value": s["blue"] / 2,
+                                                     "time": dt.datetime.fromtimestamp(ms / 1000, CST).isoformat(timespec="milliseconds")}))
+                            sent_readings.add((s["id"], ms))
+                            n += 1
+                            # over 1,000 lines/s two lines can share a millisecond: the same sensor's pair must not
+                            # (sensor + time is a reading's idempotency key: it would be a duplicate)
+                            ms = max(start_ms + int(n * 1000 / args.rate), ms + 1)
+                            value = s["red"] * 1.05
+                            pending_alarms.append(f"{SOURCE}-{s['id']}-{ms}")
+                            cursor["next_alarm"] += 1
+                        at = dt.datetime.fromtimestamp(ms / 1000, CST).isoformat(timespec="milliseconds")
+                        lines.append(json.dumps({"type": "reading", "sensor_id": s["id"], "time": at, "value": value}))
+                        sent_readings.add((s["id"], ms))
+                        n += 1
+                    cursor["n"] = n
+                    now = time.time()
+                    for a in pending_alarms:
+                        alarm_sent[a] = now
+                    return lines, pending_alarms
+                behind = n + 1 - int(elapsed * args.rate)
+            time.sleep(min(0.01, behind / args.rate))
+        return None
+
+    def sender() -> None:
+        """One of `--senders` concurrent clients: takes the next batch and posts it until it is acknowledged
+        (as a source system would: a batch refused or unanswered, e.g. while the service restarts, is sent again)."""
+        nonlocal acked_lines
+        client = httpx.Client(base_url=base, headers=headers, timeout=30)
+        while (batch := next_batch()) is not None:
+            lines, _ = batch
+            give_up = time.monotonic() + 600
+            while True:
+                try:
+                    if client.post(f"/ingest/{SOURCE}", content="\n".join(lines).encode()).status_code == 202:
+                        with lock:
+                            acked_lines += len(lines)
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > give_up:
+                    with lock:
+                        unacked.append(lines)
+                    break
+                time.sleep(0.2)
         client.close()
 
     def watcher() -> None:
+        """Polls the service's own store server; never starts one (a `graph.connect` here would take the
+        store over while the service restarts after the kill, and replay its log in this process)."""
+        store = None
         while not stop.is_set():
-            waiting = [a for a in alarm_sent if a not in alarm_stored]
             try:
-                with graph.connect(store_url) as store:
+                if store is None:
+                    store = attach(tmp / "graph", store_url)
+                if store is not None:
+                    waiting = [a for a in alarm_sent if a not in alarm_stored]
                     if waiting:
                         for r in store.read("UNWIND $ids AS i MATCH (a:MonitoringAlarm {id: i}) RETURN a.id AS id",
                                             {"ids": waiting}):
@@ -216,24 +254,33 @@ def main() -> None:
                             if a not in alarm_warned and a in text:
                                 alarm_warned[a] = time.time()
             except Exception:
-                pass  # the store is restarting after the kill
+                store = None  # the service's store is restarting after the kill
             time.sleep(0.2)
 
-    threads = [threading.Thread(target=sender), threading.Thread(target=watcher, daemon=True)]
+    senders = [threading.Thread(target=sender) for _ in range(args.senders)]
+    threads = [*senders, threading.Thread(target=watcher, daemon=True)]
     load0 = os.getloadavg()
     cpu0 = service.cpu()
     began = time.monotonic()
+    began_send = began
     for th in threads:
         th.start()
     samples: list[tuple[float, float]] = []
     killed_at = None
-    while threads[0].is_alive():
+    restart_s = None
+    kill_wall = None
+    aof_at_kill = 0
+    while any(th.is_alive() for th in senders):
         el = time.monotonic() - began
         samples.append((el, service.memory_mb()))
         if args.kill_at and killed_at is None and el >= args.duration * args.kill_at:
+            aof_at_kill = sum(f.stat().st_size for f in (tmp / "graph").rglob("*.aof*") if f.is_file())
             service.kill()
+            kill_wall = time.time()
             killed_at = el
+            t_restart = time.monotonic()
             service.start("serve-2.log")
+            restart_s = time.monotonic() - t_restart
         time.sleep(2.0)
     sent_for = time.monotonic() - began
     # resend what was not acknowledged
@@ -264,15 +311,24 @@ def main() -> None:
     total = len(sent_readings)
     stored_lat = [alarm_stored[a] - alarm_sent[a] for a in alarm_stored]
     warned_lat = [alarm_warned[a] - alarm_sent[a] for a in alarm_warned]
+    # caught by the kill's outage: sent before the service answered again, and not yet warned about when it was killed
+    outage = (kill_wall, kill_wall + (restart_s or 0)) if kill_wall else None
+    steady = [alarm_warned[a] - alarm_sent[a] for a in alarm_warned
+              if not (outage and alarm_sent[a] <= outage[1] and alarm_warned[a] > outage[0])]
     print(f"sent {total:,} lines in {sent_for:.0f} s: offered {args.rate:,.0f}/s, acknowledged {acked_lines / sent_for:,.0f}/s "
           f"during the run; all stored after {drained:.0f} s → sustained {total / drained:,.0f} lines/s end to end")
-    print(f"kill -9 at {killed_at:.0f} s" if killed_at else "no kill")
+    print(f"kill -9 at {killed_at:.0f} s (store log {aof_at_kill / 2**20:.0f} MB then); the service answered again "
+          f"{restart_s:.1f} s later" if killed_at else "no kill")
     print(f"counted: readings stored {readings:,} of {total:,} (lost {max(0, total - readings)}, duplicated "
           f"{max(0, readings - total)}); ingest log {logged:,} lines; alarms {found['n']} of {len(ids)} "
           f"({found['n'] - found['d']} duplicated)")
     print(f"receipt → stored alarm: p50 {pct(stored_lat, 0.5):.2f} s, p99 {pct(stored_lat, 0.99):.2f} s (n={len(stored_lat)})")
     print(f"receipt → draft warning: p50 {pct(warned_lat, 0.5):.2f} s, p99 {pct(warned_lat, 0.99):.2f} s "
           f"(n={len(warned_lat)} of {len(ids)})")
+    if outage:
+        print(f"  of which not caught by the kill's outage: p50 {pct(steady, 0.5):.2f} s, "
+              f"p99 {pct(steady, 0.99):.2f} s, max {max(steady, default=float('nan')):.2f} s (n={len(steady)}); "
+              f"caught by it: {len(warned_lat) - len(steady)}, worst {max(warned_lat, default=float('nan')):.2f} s")
     print(f"service CPU (with its embedded store): {cpu:.0f} CPU-s over {drained:.0f} s = {cpu / drained:.2f} cores; "
           f"{cpu / max(1, total) * 1000:.2f} CPU-ms per line")
     mem = [m for _, m in samples if m]

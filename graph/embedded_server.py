@@ -329,6 +329,20 @@ class EmbeddedServer:
         finally:
             client.close()
 
+    def log_growth(self) -> int:
+        """Bytes appended to the AOF since it was last rewritten: what the next start replays write by
+        write (the rewritten part loads as a snapshot)."""
+        client = self._client()
+        try:
+            info = client.info("persistence")
+            if not int(info.get("aof_enabled") or 0):
+                return 0
+            return max(0, int(info["aof_current_size"]) - int(info["aof_base_size"]))
+        except redis.RedisError as exc:
+            raise EmbeddedServerError(f"cannot read the store's persistence state: {exc}") from exc
+        finally:
+            client.close()
+
     def stop(self) -> None:
         """Owner: SHUTDOWN the server and release the lock. Attacher: just detach."""
         with self._mutex:

@@ -209,6 +209,9 @@ class FalkorStore(GraphStore):
         if self._server is not None:
             self._server.compact()
 
+    def log_growth(self) -> int | None:
+        return self._server.log_growth() if self._server is not None else None
+
     def close(self) -> None:
         if self._write_lock is not None:
             self._write_lock.close()

@@ -112,6 +112,11 @@ class GraphStore(ABC):
     def compact(self) -> None:  # noqa: B027 -- an optional hook: backends with nothing to tidy keep it
         """After a bulk load: let the backend tidy its storage (the embedded store rewrites its log)."""
 
+    def log_growth(self) -> int | None:
+        """Bytes written since the last `compact()` that a restart would replay one write at a time
+        (None: the backend keeps no such log here, e.g. a remote server)."""
+        return None
+
     @contextlib.contextmanager
     def bulk_load(self) -> Iterator[None]:
         """Around a bulk load: the backend may trade per-write durability for speed inside the

@@ -90,7 +90,8 @@ class SourceState:
     changed: list[dict[str, Any]] = field(default_factory=list)     # the last load's changes: label, property, count
 
 
-def _latest(store: GraphStore) -> dict[str, tuple[int, dict[str, Any] | None, dict[str, Any] | None]]:
+def last_loads(store: GraphStore) -> dict[str, tuple[int, dict[str, Any] | None, dict[str, Any] | None]]:
+    """Per source: how many ledger entries, the newest one, the newest successful one."""
     rows = store.read(f"MATCH (n:{SOURCE_LOAD}) RETURN n.sourceSystem AS s, properties(n) AS p")
     out: dict[str, tuple[int, dict[str, Any] | None, dict[str, Any] | None]] = {}
     for r in rows:
@@ -108,7 +109,7 @@ def _latest(store: GraphStore) -> dict[str, tuple[int, dict[str, Any] | None, di
 def source_states(store: GraphStore, sources: Mapping[str, Any] | None = None) -> dict[str, SourceState]:
     """Every source the ledger knows (plus the names in `sources`), with its newest loads, the
     quarantined rows held for it by reason, and what its newest load changed."""
-    latest = _latest(store)
+    latest = last_loads(store)
     states = {name: SourceState(name) for name in (sources or {})}
     for name, (count, last, ok) in latest.items():
         state = states.setdefault(name, SourceState(name))

@@ -49,6 +49,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, generated: Callable[..., Path
         KEYS["iot-test"] = reg.add("iot-test", "iot")
         KEYS["iot-other"] = reg.add("iot-other", "iot")
         KEYS["drop"] = reg.add("drop", "export")
+        KEYS["iot-quiet"] = reg.add("iot-quiet", "iot", title="静默测试平台", stale_after_s=2)
 
     yield from serve_live(tmp, export, monkeypatch_module, before_start=register)
 
@@ -264,3 +265,47 @@ def _staff_get(live: LiveService, path: str) -> dict:
         r = c.get(path)
     assert r.status_code == 200, r.text
     return r.json()
+
+
+def test_a_source_that_stops_delivering_raises_one_warning_per_silence(live: LiveService) -> None:
+    worker = live.app.state.background.live  # type: ignore[attr-defined]
+    sensor = _sensors(live)[-1]
+
+    def deliver() -> None:
+        assert _post(live, "iot-quiet", [{"type": "reading", "sensor_id": sensor["id"], "time": _now(), "value": 0}]).status_code == 202
+        _stored(live)
+
+    def warnings() -> list[dict]:
+        return _read(live, "MATCH (w:Warning) WHERE w.ruleId = 'source_stale' AND w.triggerKey STARTS WITH $k "
+                           "RETURN w.id AS id, w.triggerKey AS key, w.triggerCount AS n, w.warningState AS state, "
+                           "w.warningLevel AS level, w.description AS text, w.warningEvidence AS evidence "
+                           "ORDER BY w.firstTriggeredAtMs", k="source_stale:SourceSystem:iot-quiet:")
+
+    def checks_later(n: int) -> None:
+        start = worker.checks
+        wait_for(lambda: worker.checks >= start + n, 30, f"{n} more checks of the ingest worker")
+
+    # registered with a 2 s interval and silent since: a warning, once
+    first = wait_for(warnings, 30, "the silent source's warning")
+    assert len(first) == 1 and first[0]["state"] == "draft" and first[0]["level"] == "YELLOW"
+    assert first[0]["key"].endswith(":never") and "iot-quiet" in first[0]["text"] and "从未送达" in first[0]["text"]
+    facts = json.loads(first[0]["evidence"])["items"][0]["values"]
+    assert facts["source"] == "iot-quiet" and facts["staleAfterSeconds"] == 2 and facts["lagSeconds"] >= 2
+    with live.client("admin1") as c:  # administrators see the draft with the other warnings
+        listed = c.get("/warnings", params={"type": "source_stale", "state": "draft"}).json()
+        assert first[0]["id"] in {w["id"] for w in listed["items"]}
+        quiet = next(s for s in c.get("/sources").json()["sources"] if s["source"] == "iot-quiet")
+        assert quiet["stale"] and quiet["staleAfterSeconds"] == 2
+    checks_later(4)  # the same silence, checked again and again: still one warning, not re-triggered
+    assert [(w["id"], w["n"]) for w in warnings()] == [(first[0]["id"], 1)]
+
+    delivered = dt.datetime.now(CST) - dt.timedelta(seconds=1)
+    deliver()  # the source delivers (the first silence is over: its warning is never raised again) ...
+    # ... and when it falls silent again, that silence is a new warning with its last success and lag
+    second = wait_for(lambda: (lambda ws: ws if len(ws) == 2 else None)(warnings()), 30, "the second silence's warning")
+    assert second[0]["id"] == first[0]["id"] and not second[1]["key"].endswith(":never")
+    facts = json.loads(second[1]["evidence"])["items"][0]["values"]
+    assert delivered <= dt.datetime.fromisoformat(facts["lastSuccessAt"]) <= dt.datetime.now(CST)
+    assert facts["lagSeconds"] >= 2 and "最后一次成功送达" in second[1]["text"]
+    checks_later(4)
+    assert [(w["id"], w["n"]) for w in warnings()] == [(first[0]["id"], 1), (second[1]["id"], 1)]

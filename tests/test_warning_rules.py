@@ -17,6 +17,7 @@ from riskgraph.reasoning.warnings.facts import (
     DangerFact,
     Owner,
     PeriodRisk,
+    SourceFact,
     TemporalFact,
     WarningFacts,
 )
@@ -202,3 +203,24 @@ def test_a_watch_shows_only_what_the_subscriber_may_read(store, tmp_path):
     public = by_user["ent.other"]  # another enterprise reads this one at the public level
     assert [c["property"] for c in public["changes"]] == ["name"] and public["notShown"] == 1
     assert [c["property"] for c in by_user["insp.city"]["changes"]] == ["name", "employees"]
+
+
+def test_a_source_silent_past_its_limit_warns_once_per_silence():
+    last = NOW - dt.timedelta(minutes=15)
+    quiet = SourceFact("iot-cz", 600, last, "stream-iot-cz-20261120T09:iot-cz", NOW - dt.timedelta(days=3), "沧州平台", "iot")
+    [c] = run("source_stale", facts(sources=[quiet, replace(quiet, name="iot-ok", last_success_at=NOW - dt.timedelta(minutes=5)),
+                                             replace(quiet, name="drop", limit_s=None)]))
+    assert (c.level, c.subject_key, c.triggered_at) == ("YELLOW", "iot-cz", last + dt.timedelta(seconds=600))
+    assert c.evidence[0].values == {"source": "iot-cz", "kind": "iot", "lastSuccessAt": last.isoformat(), "lagSeconds": 900,
+                                    "staleAfterSeconds": 600}
+    assert "15 分钟" in c.description and "沧州平台" in c.title
+    # later checks of the same silence keep the trigger key (the open warning is found); a later silence does not
+    [again] = run("source_stale", replace(facts(sources=[quiet]), as_of=NOW + dt.timedelta(hours=2)))
+    assert again.trigger_key == c.trigger_key
+    [next_silence] = run("source_stale", facts(sources=[replace(quiet, last_success_at=NOW - dt.timedelta(minutes=11))]))
+    assert next_silence.trigger_key != c.trigger_key
+    # registered and never delivered: stale once its first interval has passed since registration
+    never = replace(quiet, last_success_at=None, last_load=None, registered_at=NOW - dt.timedelta(seconds=599))
+    assert run("source_stale", facts(sources=[never])) == []
+    [n] = run("source_stale", facts(sources=[replace(never, registered_at=NOW - dt.timedelta(seconds=601))]))
+    assert n.trigger_key.endswith(":never") and "从未送达" in n.description

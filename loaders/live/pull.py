@@ -7,9 +7,9 @@ or `--pull-url URL` (an HTTP(S) export serving a zip of the export folder) is lo
 If-None-Match / If-Modified-Since) — and the loader itself skips the rows it already has, so a pull
 is incremental twice over. Each pull is in the ledger under the registered source's name (and,
 through the loader, under each mapped source it held); a failed one with its error. A source that
-delivers nothing new for longer than its stale limit is logged as a warning once per silence, and
-`GET /sources` shows it stale until it delivers again. What a pull changed goes to the fresh-scores
-pipeline (`on_changes`) like the service's own writes.
+delivers nothing new for longer than its stale limit raises a warning once per silence (the ingest
+worker's check, workflows/source_watch.py), and `GET /sources` shows it stale until it delivers
+again. What a pull changed goes to the fresh-scores pipeline (`on_changes`) like the service's own writes.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ import httpx
 
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ
-from riskgraph.loaders.ledger import SourceCounts, record_load, source_states
+from riskgraph.loaders.ledger import SourceCounts, record_load
 from riskgraph.loaders.live.registry import Source, SourceRegistry
 from riskgraph.loaders.load import load_directory
 from riskgraph.loaders.lock import load_lock
@@ -72,7 +72,7 @@ def unpack(data: bytes, into: Path) -> None:
 
 
 class Puller:
-    """One thread: pulls what is due, and watches every registered source for silence."""
+    """One thread: pulls what is due."""
 
     def __init__(self, store: GraphStore, data_dir: Path, *, on_changes: Callable[[list[Change]], None] | None = None,
                  tick_s: float = 1.0) -> None:
@@ -82,7 +82,6 @@ class Puller:
         self.tick_s = tick_s
         self._due: dict[str, float] = {}
         self._seen: dict[str, str] = {}          # source → signature / validator of its last delivery
-        self._stale: set[str] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -97,7 +96,6 @@ class Puller:
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        next_stale_check = 0.0
         while not self._stop.wait(self.tick_s):
             try:
                 sources = self.registry.list()
@@ -106,9 +104,6 @@ class Puller:
                     if (source.pull_folder or source.pull_url) and self._due.get(source.name, 0.0) <= now:
                         self._due[source.name] = now + float(source.pull_every_s or 3600)
                         self.pull(source)
-                if now >= next_stale_check:
-                    next_stale_check = now + 10.0
-                    self.check_stale(sources)
             except Exception:
                 log.exception("scheduled pulls: a round failed; the next one tries again")
 
@@ -178,7 +173,6 @@ class Puller:
         errors = [f.error for f in report.failed if f.error]
         totals.error = "; ".join(errors)[:500] if errors else None
         record_load(self.store, source.name, report.load_id, totals, kind="pull", started=started)
-        self._stale.discard(source.name)
         log.info("pulled", extra={"source": source.name, "load_id": report.load_id, "rows_read": totals.read,
                                   "rows_loaded": totals.loaded, "rows_quarantined": totals.quarantined_total})
         if self.on_changes is not None:
@@ -186,25 +180,3 @@ class Puller:
             if changes:
                 self.on_changes(changes)
         return report.load_id
-
-    # ------------------------------------------------------------------ silence
-    def check_stale(self, sources: list[Source]) -> list[str]:
-        """Registered sources silent past their limit: a warning in the log, once per silence."""
-        limits = {s.name: s.stale_limit_s for s in sources if s.stale_limit_s}
-        if not limits:
-            return []
-        states = source_states(self.store, dict.fromkeys(limits))
-        now_ms = time.time() * 1000
-        stale = []
-        for name, limit in limits.items():
-            ok = states[name].last_success
-            last = ok.get("finishedAtMs") if ok else None
-            if last is None or now_ms - float(last) > float(limit or 0) * 1000:
-                stale.append(name)
-                if name not in self._stale:
-                    self._stale.add(name)
-                    log.warning("source stopped delivering", extra={"source": name, "stale_after_s": limit,
-                                                                    "last_success_ms": last})
-            else:
-                self._stale.discard(name)
-        return stale

@@ -5,7 +5,10 @@
 
 One worker thread drains the ingest log in batches (`StreamStore`), marks what it stored, hands the
 new alarms' ids to `on_alarms` (the fresh-scores pipeline: re-assessment and warning rules), and
-every `check_every_s` sets sensors silent past their limit offline (an alarm each). When several API
+every `check_every_s` sets sensors silent past their limit offline (an alarm each) and calls
+`on_check` (the service's check of source systems that stopped delivering: workflows/source_watch.py).
+Once the store's log has grown by RISKGRAPH_STORE_COMPACT_MB since it was last compacted, the worker
+compacts it in the background, so a restart after a crash loads a snapshot and replays only the rest. When several API
 processes share a data directory, only the one holding `ingest/drain.lock` drains; the others only
 log what they receive. A batch that fails (the store unreachable) stays pending and is tried again;
 a message that fails on its own is quarantined as `processing_error` rather than blocking the rest.
@@ -33,6 +36,10 @@ INGEST_DIR = "ingest"
 ENV_OFFLINE_S = "RISKGRAPH_SENSOR_OFFLINE_S"
 ENV_BATCH = "RISKGRAPH_INGEST_BATCH"
 ENV_CHECK_S = "RISKGRAPH_SENSOR_CHECK_S"
+#: the store's log may grow this much (MB) before the worker compacts it: what a restart after a
+#: crash replays write by write (the compacted part loads as a snapshot, far faster)
+ENV_COMPACT_MB = "RISKGRAPH_STORE_COMPACT_MB"
+COMPACT_LOOK_S = 5.0
 #: the source system named on alarms the service itself raises for silent sensors
 WATCH_SOURCE = "sensor-watch"
 KEEP_LOGGED_DAYS = 7.0
@@ -40,7 +47,9 @@ KEEP_LOGGED_DAYS = 7.0
 
 class Live:
     def __init__(self, store: GraphStore, data_dir: Path, *, on_alarms: Callable[[list[str]], None] | None = None,
-                 offline_after_s: float | None = None, check_every_s: float | None = None, batch: int | None = None) -> None:
+                 on_check: Callable[[], object] | None = None,
+                 offline_after_s: float | None = None, check_every_s: float | None = None, batch: int | None = None,
+                 compact_after_mb: float | None = None) -> None:
         self.store = store
         self.dir = Path(data_dir) / INGEST_DIR
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -50,8 +59,14 @@ class Live:
         offline = offline_after_s if offline_after_s is not None else float(os.environ.get(ENV_OFFLINE_S, "600"))
         self.stream = StreamStore(store, self.readings, offline_after_s=offline)
         self.on_alarms = on_alarms
+        self.on_check = on_check
+        self.checks = 0  # periodic checks done (tests wait on it instead of sleeping)
         self.check_every_s = check_every_s if check_every_s is not None else float(os.environ.get(ENV_CHECK_S, "30"))
         self.batch = batch or int(os.environ.get(ENV_BATCH, "2000"))
+        mb = compact_after_mb if compact_after_mb is not None else float(os.environ.get(ENV_COMPACT_MB, "16"))
+        self.compact_after_bytes = int(mb * 2**20)
+        self.compactions = 0
+        self._compacting: threading.Thread | None = None
         self._sources: dict[str, tuple[float, Source | None]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -110,7 +125,8 @@ class Live:
 
     def _run(self) -> None:
         next_check = time.monotonic() + self.check_every_s
-        next_compact = time.monotonic() + 60.0
+        next_tidy = time.monotonic() + 60.0
+        next_look = time.monotonic() + COMPACT_LOOK_S
         while not self._stop.is_set():
             if not self._drainer():
                 self._stop.wait(5.0)
@@ -126,13 +142,41 @@ class Live:
                     next_check = now + self.check_every_s
                     if any(s.kind == "iot" for s in self.registry.list()):
                         self._alarms(self.stream.check_offline(WATCH_SOURCE))
-                if now >= next_compact:
-                    next_compact = now + 3600.0
+                    if self.on_check is not None:
+                        self.on_check()
+                    self.checks += 1
+                if now >= next_look:
+                    next_look = now + COMPACT_LOOK_S
+                    self.compact_store_log()
+                if now >= next_tidy:
+                    next_tidy = now + 3600.0
                     self.readings.compact()
                     self.log.prune(KEEP_LOGGED_DAYS)
             except Exception:
                 log.exception("live ingest: a batch could not be stored; it stays pending and is tried again")
                 self._stop.wait(1.0)
+
+    def compact_store_log(self) -> bool:
+        """Start compacting the store's log (on its own thread: writes go on meanwhile) once it has grown
+        past the limit since the last compaction, so a restart after kill -9 replays little. True if started."""
+        if self._compacting is not None and self._compacting.is_alive():
+            return False
+        growth = self.store.log_growth()
+        if growth is None or growth < self.compact_after_bytes:
+            return False
+        self._compacting = threading.Thread(target=self._compact, args=(growth,), name="riskgraph-compact", daemon=True)
+        self._compacting.start()
+        return True
+
+    def _compact(self, growth: int) -> None:
+        started = time.monotonic()
+        try:
+            self.store.compact()
+        except Exception:
+            log.exception("live ingest: compacting the store's log failed; tried again later")
+            return
+        self.compactions += 1
+        log.info("store log compacted", extra={"grown_bytes": growth, "seconds": round(time.monotonic() - started, 2)})
 
     def _store(self, messages: list[Message]) -> None:
         try:
@@ -177,5 +221,7 @@ class Live:
 
     def close(self) -> None:
         self.stop()
+        if self._compacting is not None:
+            self._compacting.join(60.0)
         self.log.close()
         self.readings.close()

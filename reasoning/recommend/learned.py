@@ -15,15 +15,18 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
 
 from riskgraph.reasoning.recommend.facts import DangerFact, EnterpriseFact
 from riskgraph.reasoning.recommend.kb import KnowledgeBase
 from riskgraph.reasoning.recommend.textmatch import normalise
+
+if TYPE_CHECKING:
+    from scipy import sparse
+# scipy and scikit-learn are imported where a model is fitted: importing them costs seconds of every
+# start of the service (and of its restart after a crash), which needs them only for recommendations
 
 
 @lru_cache(maxsize=1)
@@ -141,12 +144,17 @@ class NeighbourModel:
         self.examples = list(examples)
         if not self.examples:
             return self
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         self._text = TfidfVectorizer(analyzer=text_tokens, sublinear_tf=True, min_df=1)
         self._ctx = TfidfVectorizer(analyzer=lambda c: c, use_idf=False, norm="l2")
         self._matrix = self._encode([e.features for e in self.examples], fit=True)
         return self
 
     def _encode(self, feats: Sequence[DangerFeatures], *, fit: bool = False):
+        from scipy import sparse
+        from sklearn.preprocessing import normalize
+
         texts = [f.text for f in feats]
         contexts = [f.context or ("none",) for f in feats]
         if fit:

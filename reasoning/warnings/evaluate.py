@@ -18,6 +18,7 @@ from riskgraph.reasoning.warnings.facts import (
     ChangeFact,
     DangerFact,
     Owner,
+    SourceFact,
     WarningFacts,
 )
 from riskgraph.reasoning.warnings.rules import ALARM_LEVELS, COLOURS, HAZARD_LEVELS, Rules, colour_rank
@@ -325,6 +326,44 @@ def temporal_peak(rule_id: str, rule: Rule, facts: WarningFacts) -> list[Candida
     return out
 
 
+def _duration(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return f"{int(seconds)} 秒"
+    if minutes < 120:
+        return f"{minutes} 分钟"
+    return f"{minutes // 60} 小时 {minutes % 60} 分钟"
+
+
+def source_stale(rule_id: str, rule: Rule, facts: WarningFacts) -> list[Candidate]:
+    """A registered source silent past its limit: one warning per silence (the qualifier is its last
+    success, so every check of the same silence finds the open warning, and a later silence — after
+    the source delivered again — is a new one)."""
+    out = []
+    s: SourceFact
+    for s in sorted(facts.sources, key=lambda s: s.name):
+        since = s.last_success_at or s.registered_at
+        if s.limit_s is None or since is None:
+            continue
+        lag = (facts.as_of - since).total_seconds()
+        if lag <= s.limit_s:
+            continue
+        last = s.last_success_at.isoformat() if s.last_success_at else None
+        episode = str(int(s.last_success_at.timestamp() * 1000)) if s.last_success_at else "never"
+        values = {"source": s.name, "kind": s.kind, "lastSuccessAt": last, "lagSeconds": int(lag),
+                  "staleAfterSeconds": s.limit_s}
+        evidence = Evidence("SourceLoad", s.last_load or f"{s.name}:never", {k: v for k, v in values.items() if v is not None},
+                            s.last_success_at)
+        said = (f"最后一次成功送达 {last}" if last else "登记后从未送达数据")
+        out.append(Candidate(
+            rule=rule_id, type=rule["type"], level=rule["level"], title=f"{rule['title']}：{s.title or s.name}",
+            subject_label="SourceSystem", subject_key=s.name, subject_name=s.title or s.name, owner=None, region=None,
+            evidence=(evidence,), triggered_at=since + dt.timedelta(seconds=s.limit_s), qualifier=episode,
+            description=(f"数据源 {s.name} 已 {_duration(lag)} 未送达数据（{said}；应每 {_duration(s.limit_s)} 内送达）"),
+        ))
+    return out
+
+
 RULE_TYPES: dict[str, RuleFunction] = {
     "iot_alarm": iot_alarm,
     "iot_alarm_repeated": iot_alarm_repeated,
@@ -335,6 +374,7 @@ RULE_TYPES: dict[str, RuleFunction] = {
     "major_hazard_raised": major_hazard_raised,
     "coupled_cluster": coupled_cluster,
     "temporal_peak": temporal_peak,
+    "source_stale": source_stale,
 }
 
 

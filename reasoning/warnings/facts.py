@@ -112,6 +112,19 @@ class TemporalFact:
     region_name: str | None = None
 
 
+@dataclass(frozen=True)
+class SourceFact:
+    """A registered source system and when it last delivered (the load ledger), for the silence rule."""
+
+    name: str
+    limit_s: int | None                 # how long it may be silent (None: no expectation)
+    last_success_at: dt.datetime | None = None
+    last_load: str | None = None        # the SourceLoad of its last success
+    registered_at: dt.datetime | None = None
+    title: str | None = None
+    kind: str | None = None
+
+
 @dataclass
 class WarningFacts:
     """Everything the rules read for one run (one `as_of`)."""
@@ -123,3 +136,4 @@ class WarningFacts:
     credits: list[CreditFact] = field(default_factory=list)
     clusters: list[ClusterFact] = field(default_factory=list)
     temporal: list[TemporalFact] = field(default_factory=list)
+    sources: list[SourceFact] = field(default_factory=list)   # filled by workflows/source_watch.py only
