@@ -34,7 +34,7 @@ from riskgraph.loaders.normalise.regions import county_near, prefetch_regions, r
 from riskgraph.loaders.normalise.uscc import Uscc
 from riskgraph.loaders.readers import SourceFileError, SourceRow, read_rows
 from riskgraph.loaders.resolve import REVIEW, EnterpriseIndex, Resolution, record_query
-from riskgraph.loaders.review import OPEN, apply_decision, decisions_for, draft, write_items
+from riskgraph.loaders.review import OPEN, Decision, apply_decision, decisions_for, draft, write_items
 from riskgraph.ontology.anchors import CHANGE_EVENT, DERIVED_FROM, ENTERPRISE, PUBLIC_REPORT, QUARANTINED_ROW, SOURCE_RECORD
 from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX
 
@@ -124,6 +124,21 @@ def check_header(spec: FileSpec, warnings: list[str]) -> Callable[[list[str]], s
     return check
 
 
+def file_decisions(store: GraphStore, spec: FileSpec) -> dict[str, Decision]:
+    """People's review decisions about the facts of this file's class (none: it names no enterprise)."""
+    return decisions_for(store, spec.label) if spec.enterprise is not None else {}
+
+
+def mapping_version(spec: FileSpec, decisions: dict[str, Decision]) -> str:
+    """The mapping version a file is recorded with: its mapping (columns, types, options, links)
+    and the review decisions made about its class — a change to either changes what its unchanged
+    rows give, so the file is read again. Open review items are not decisions."""
+    decided = sorted((key, d.status, d.uscc or "", sorted(d.excluded)) for key, d in decisions.items()
+                     if d.status != OPEN or d.excluded)
+    text = json.dumps([repr(spec), decided], ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def row_digest(row: SourceRow) -> str:
     return hashlib.sha256(json.dumps(row.values, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -132,7 +147,8 @@ class FileLoader:
     """Loads one mapped file. The engine makes one per file, in the mappings' order."""
 
     def __init__(self, store: GraphStore, mapping: SourceMapping, spec: FileSpec, ctx: FieldContext,
-                 index: EnterpriseIndex, load_id: str, loaded_at: dt.datetime) -> None:
+                 index: EnterpriseIndex, load_id: str, loaded_at: dt.datetime,
+                 decisions: dict[str, Decision] | None = None) -> None:
         self.store = store
         self.onto = store.ontology
         self.mapping = mapping
@@ -151,16 +167,7 @@ class FileLoader:
         self._region_fields = [f for f in (*spec.fields, *(f for n in spec.nodes for f in n.fields),
                                            *(spec.enterprise.fields if spec.enterprise else ())) if f.type == "region"]
         #: people's decisions about this class's facts, which every load applies
-        self.decisions = decisions_for(store, spec.label) if spec.enterprise is not None else {}
-
-    def version(self) -> str:
-        """The mapping version a file is recorded with: its mapping (columns, types, options,
-        links) and the review decisions made about its class — a change to either changes what
-        its unchanged rows give, so the file is read again. Open review items are not decisions."""
-        decided = sorted((key, d.status, d.uscc or "", sorted(d.excluded)) for key, d in self.decisions.items()
-                         if d.status != OPEN or d.excluded)
-        text = json.dumps([repr(self.spec), decided], ensure_ascii=False)
-        return hashlib.sha256(text.encode()).hexdigest()[:32]
+        self.decisions = decisions if decisions is not None else file_decisions(store, spec)
 
     # ------------------------------------------------------------------ preparing rows
     def prepare(self, row: SourceRow) -> Prepared:

@@ -20,7 +20,7 @@ from pathlib import Path
 from riskgraph.graph.logs import LOAD_ID, bound
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ
-from riskgraph.loaders.engine import FileLoader, FileStats
+from riskgraph.loaders.engine import FileLoader, FileStats, file_decisions, mapping_version
 from riskgraph.loaders.fields import FieldContext
 from riskgraph.loaders.ledger import FileState, SourceCounts, file_states, record_file, record_load
 from riskgraph.loaders.locate import locate_enterprises
@@ -169,7 +169,14 @@ def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]]
                        parks={clean_name(p.name): p.code for p in parks})
     if province:
         ctx.lon_range, ctx.lat_range = province_bounds(province)
-    index = EnterpriseIndex.from_store(store)
+    built: list[EnterpriseIndex] = []
+
+    def index() -> EnterpriseIndex:
+        """Built on first need: a load whose files are all skipped unchanged never reads the registry."""
+        if not built:
+            built.append(EnterpriseIndex.from_store(store))
+        return built[0]
+
     report = LoadReport(load_id)
     with store.bulk_load() as bulk:  # no fsync per write, no log rewrites meanwhile; one compaction at the end
         for mapping, specs in steps:
@@ -177,13 +184,23 @@ def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]]
             known = file_states(store, mapping.source)
             stats = []
             for spec in specs:
-                loader = FileLoader(store, mapping, spec, ctx, index, load_id, now)
-                stats.append(_load_file(loader, root, progress, digests[spec.path], known.get(spec.path), force))
+                decisions = file_decisions(store, spec)
+                version = mapping_version(spec, decisions)
+                last = known.get(spec.path)
+                unchanged = last if last is not None and not force and last.digest == digests[spec.path] \
+                    and last.mapping_version == version else None
+                if unchanged is not None and not unchanged.held:
+                    stats.append(_skip_file(mapping.source, spec.path, unchanged, progress))
+                    continue
+                loader = FileLoader(store, mapping, spec, ctx, index(), load_id, now, decisions)
+                stats.append(_load_file(loader, root, progress, digests[spec.path], version, unchanged))
             report.files.extend(stats)
             record_load(store, mapping.source, load_id, _counts(stats), kind=kind, started=source_started)
-        report.located = locate_enterprises(store)  # every enterprise a point, with its method and accuracy
-        # rewriting the whole log after a load that wrote no rows would cost more than the load
+        # a load that wrote no row changed nothing a point is derived from, and rewriting the whole
+        # log after it would cost more than the load
         bulk.compact = any(f.loaded or f.changes or f.quarantined_total for f in report.files)
+        if bulk.compact:
+            report.located = locate_enterprises(store)  # every enterprise a point, with its method and accuracy
     files = report.files
     log.info("load finished", extra={"rows_read": sum(f.read for f in files), "rows_loaded": sum(f.loaded for f in files),
                                      "rows_unchanged": sum(f.unchanged for f in files),
@@ -206,15 +223,25 @@ def _counts(files: list[FileStats]) -> SourceCounts:
     return counts
 
 
+def _skip_file(source: str, path: str, last: FileState, progress: Callable[[str, int], None] | None) -> FileStats:
+    """A file unchanged since its last complete load, which left none of its rows waiting on other data."""
+    stats = FileStats(source, path, read=last.rows, unchanged=last.rows, skipped=True)
+    log.info("file skipped: unchanged since its last load", extra={
+        "source": source, "file": path, "sha256": last.digest, "last_load_id": last.load_id, "rows_read": last.rows,
+        "rows_retried": 0, "rows_loaded": 0, "rows_unchanged": last.rows, "rows_quarantined": 0, "seconds": 0})
+    if progress:
+        progress(path, last.rows)
+    return stats
+
+
 def _load_file(loader: FileLoader, root: Path, progress: Callable[[str, int], None] | None, digest: str,
-               known: FileState | None, force: bool) -> FileStats:
-    """One file, logged as it starts, after each batch (debug) and when it is done; skipped when
-    `known` (its last complete load) has its digest and mapping version, unless `force`. A file
-    read whole, without error, is recorded with its digest after its last row."""
+               version: str, known: FileState | None) -> FileStats:
+    """One file, logged as it starts, after each batch (debug) and when it is done. A file read
+    whole, without error, is recorded with its digest after its last row. `known`: the file is
+    unchanged since that complete load, but left rows waiting on other data; only those are tried."""
     path = loader.spec.path
     where = {"source": loader.mapping.source, "file": path}
-    version = loader.version()
-    if known is not None and not force and known.digest == digest and known.mapping_version == version:
+    if known is not None:
         started = time.perf_counter()
         stats = loader.retry_held(known.rows, known.held, (lambda rows: progress(path, rows)) if progress else None)
         if set(loader.held) != set(known.held):  # some held rows loaded now
