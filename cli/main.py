@@ -140,7 +140,7 @@ def cmd_load(args: argparse.Namespace) -> int:
         def advance(path: str, rows: int) -> None:
             bar.update(task, advance=rows, description=f"loading {path}")
 
-        report = load_directory(store, Path(args.directory), province=args.province, progress=advance)
+        report = load_directory(store, Path(args.directory), province=args.province, progress=advance, force=args.force)
     print_load_report(report)
     for stats in report.files:
         for note in stats.warnings:
@@ -187,6 +187,10 @@ def print_load_report(report) -> None:
     console.print(table)
     if reasons.row_count:
         console.print(reasons)
+    skipped = [f for f in report.files if getattr(f, "skipped", False)]
+    if skipped:
+        console.print(f"skipped {len(skipped)} unchanged file(s) (same SHA-256, mapping and review decisions as their "
+                      f"last load; --force reads them): " + ", ".join(f.file for f in skipped), soft_wrap=True)
     located = getattr(report, "located", None)
     if located:
         console.print("enterprises located by " + ", ".join(f"{m} {n:,}" for m, n in sorted(located.items(), key=lambda x: -x[1])))
@@ -410,6 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("directory", help="the export folder (with manifest.json)")
     p.add_argument("--province", help="two-digit GB/T 2260 province prefix (default: from the manifest)")
     p.add_argument("--no-fresh", action="store_true", help="skip re-assessing what the load touched, the warning rules and watches")
+    p.add_argument("--force", action="store_true",
+                   help="read every file, also those unchanged (same SHA-256, mapping and review decisions) since their last load")
     p.add_argument("--wait", type=seconds, default=0.0, metavar="SECONDS",
                    help="when another load runs on the store, wait this long for it (default: refuse at once)")
     p = add("quarantine", cmd_quarantine, "list rows that could not be loaded, with their reasons")

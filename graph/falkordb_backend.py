@@ -19,6 +19,7 @@ from riskgraph.graph.falkordb_stream import Deadline, first_rows
 from riskgraph.graph.store import (
     ANALYST_ROW_LIMIT,
     ANALYST_TIMEOUT_MS,
+    BulkLoad,
     ConstraintViolation,
     GraphStore,
     QueryResult,
@@ -196,13 +197,14 @@ class FalkorStore(GraphStore):
             raise _translate(exc, read_only=False) from None
 
     @contextlib.contextmanager
-    def bulk_load(self) -> Iterator[None]:
+    def bulk_load(self) -> Iterator[BulkLoad]:
         if self._server is None:
-            with super().bulk_load():
-                yield
+            with super().bulk_load() as bulk:
+                yield bulk
             return
-        with self._server.bulk_load():
-            yield
+        bulk = BulkLoad()
+        with self._server.bulk_load(lambda: bulk.compact):
+            yield bulk
 
     def compact(self) -> None:
         """Rewrite the append-only log so the next start loads a snapshot, not every write."""

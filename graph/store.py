@@ -51,6 +51,14 @@ class ConstraintViolation(StoreError):
 
 
 @dataclass
+class BulkLoad:
+    """What a bulk load tells the store about itself: `compact` False when it wrote (almost)
+    nothing, so rewriting the whole log at its end would cost more than it saves."""
+
+    compact: bool = True
+
+
+@dataclass
 class QueryResult:
     columns: list[str]
     rows: list[list[Any]]
@@ -118,13 +126,16 @@ class GraphStore(ABC):
         return None
 
     @contextlib.contextmanager
-    def bulk_load(self) -> Iterator[None]:
+    def bulk_load(self) -> Iterator[BulkLoad]:
         """Around a bulk load: the backend may trade per-write durability for speed inside the
-        block; it compacts at the end and restores durability (see EmbeddedServer.bulk_load)."""
+        block; it compacts at the end (unless the block says it wrote nothing worth it) and restores
+        durability (see EmbeddedServer.bulk_load)."""
+        bulk = BulkLoad()
         try:
-            yield
+            yield bulk
         finally:
-            self.compact()
+            if bulk.compact:
+                self.compact()
 
     def __enter__(self) -> GraphStore:
         return self

@@ -34,11 +34,16 @@ from riskgraph.loaders.normalise.regions import county_near, prefetch_regions, r
 from riskgraph.loaders.normalise.uscc import Uscc
 from riskgraph.loaders.readers import SourceFileError, SourceRow, read_rows
 from riskgraph.loaders.resolve import REVIEW, EnterpriseIndex, Resolution, record_query
-from riskgraph.loaders.review import apply_decision, decisions_for, draft, write_items
+from riskgraph.loaders.review import OPEN, Decision, apply_decision, decisions_for, draft, write_items
 from riskgraph.ontology.anchors import CHANGE_EVENT, DERIVED_FROM, ENTERPRISE, PUBLIC_REPORT, QUARANTINED_ROW, SOURCE_RECORD
 from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX
 
 BATCH_ROWS = 1_000
+#: quarantine reasons that depend on other data (a target or enterprise that may have arrived
+#: since), not on the row alone: a skipped file's rows held for these are tried again
+RETRYABLE = ("orphan_reference", "unresolved_entity")
+#: how the reader's note on a line decoded in another encoding starts (loaders/readers.py)
+_ENCODING_NOTE = "line decoded as "
 #: provenance a review item keeps of the row that raised it
 _ITEM_PROVENANCE = ("sourceSystem", "sourceFile", "rowNumber", "loadId", "loadedAt")
 
@@ -58,6 +63,10 @@ class FileStats:
     error: str | None = None
     #: columns the mapping reads that the file's header lacks (their values are empty)
     warnings: list[str] = field(default_factory=list)
+    #: the file is byte for byte the one an earlier load read whole, under the same mapping and
+    #: review decisions: its rows were not read (they count as unchanged), only its quarantined
+    #: rows that wait on other data were tried again
+    skipped: bool = False
 
     @property
     def quarantined_total(self) -> int:
@@ -115,6 +124,21 @@ def check_header(spec: FileSpec, warnings: list[str]) -> Callable[[list[str]], s
     return check
 
 
+def file_decisions(store: GraphStore, spec: FileSpec) -> dict[str, Decision]:
+    """People's review decisions about the facts of this file's class (none: it names no enterprise)."""
+    return decisions_for(store, spec.label) if spec.enterprise is not None else {}
+
+
+def mapping_version(spec: FileSpec, decisions: dict[str, Decision]) -> str:
+    """The mapping version a file is recorded with: its mapping (columns, types, options, links)
+    and the review decisions made about its class — a change to either changes what its unchanged
+    rows give, so the file is read again. Open review items are not decisions."""
+    decided = sorted((key, d.status, d.uscc or "", sorted(d.excluded)) for key, d in decisions.items()
+                     if d.status != OPEN or d.excluded)
+    text = json.dumps([repr(spec), decided], ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def row_digest(row: SourceRow) -> str:
     return hashlib.sha256(json.dumps(row.values, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -123,7 +147,8 @@ class FileLoader:
     """Loads one mapped file. The engine makes one per file, in the mappings' order."""
 
     def __init__(self, store: GraphStore, mapping: SourceMapping, spec: FileSpec, ctx: FieldContext,
-                 index: EnterpriseIndex, load_id: str, loaded_at: dt.datetime) -> None:
+                 index: EnterpriseIndex, load_id: str, loaded_at: dt.datetime,
+                 decisions: dict[str, Decision] | None = None) -> None:
         self.store = store
         self.onto = store.ontology
         self.mapping = mapping
@@ -134,13 +159,15 @@ class FileLoader:
         self.loaded_at = loaded_at
         self.stats = FileStats(mapping.source, spec.path)
         self._seen_digests: dict[str, int] = {}
+        #: QuarantinedRow ids of this file's rows held for a RETRYABLE reason (recorded with the file)
+        self.held: list[str] = []
         self._pending = 0  # rows of the batch being written
         self._located = self.onto.is_a(spec.label, "GeoFeature")
         #: fields whose text may be an address to resolve to a region
         self._region_fields = [f for f in (*spec.fields, *(f for n in spec.nodes for f in n.fields),
                                            *(spec.enterprise.fields if spec.enterprise else ())) if f.type == "region"]
         #: people's decisions about this class's facts, which every load applies
-        self.decisions = decisions_for(store, spec.label) if spec.enterprise is not None else {}
+        self.decisions = decisions if decisions is not None else file_decisions(store, spec)
 
     # ------------------------------------------------------------------ preparing rows
     def prepare(self, row: SourceRow) -> Prepared:
@@ -334,6 +361,7 @@ class FileLoader:
         self._write_reviews(todo)
         self._write_records(todo)
         self._write_quarantine([p for p in bad if self._quarantine_id(p) not in quarantined])
+        self.held += [self._quarantine_id(p) for p in bad if p.error is not None and p.error.reason in RETRYABLE]
         self.stats.unchanged += sum(1 for p in bad if self._quarantine_id(p) in quarantined)
 
     def _record_id(self, p: Prepared) -> str:
@@ -596,8 +624,12 @@ class FileLoader:
             if p.error is None:
                 raise RuntimeError(f"internal: row {p.row.number} of {self.spec.path} was set aside without a reason")
             self.stats.quarantined[p.error.reason] += 1
-            rows.append({**self._provenance(p), "id": self._quarantine_id(p), "reasonCode": p.error.reason,
-                         "description": p.error.message, "field": p.error.field})
+            row = {**self._provenance(p), "id": self._quarantine_id(p), "reasonCode": p.error.reason,
+                   "description": p.error.message, "field": p.error.field}
+            notes = ([p.row.encoding_note] if p.row.encoding_note else []) + p.row.flags
+            if notes:  # what the reader saw, so that a retry from rawValues (retry_held) is the same row
+                row["dataQuality"] = notes
+            rows.append(row)
         self.store.upsert_nodes(QUARANTINED_ROW, rows)
 
     def quarantine_unreadable(self, number: int, error: RowError) -> None:
@@ -610,6 +642,33 @@ class FileLoader:
             self._write_quarantine([prepared])
 
     # ------------------------------------------------------------------ driving
+    def retry_held(self, rows: int, held_ids: tuple[str, ...],
+                   on_rows: Callable[[int], None] | None = None) -> FileStats:
+        """The file is unchanged since a complete load of its `rows` rows: read none of them, but
+        try again the rows that load left quarantined for a reason that depends on other data
+        (RETRYABLE; `held_ids`, their QuarantinedRow ids), from their kept raw values — what
+        reading the whole file again would have changed."""
+        self.stats.skipped = True
+        held = self.store.read(
+            f"UNWIND $ids AS i MATCH (q:{QUARANTINED_ROW} {{id: i}}) "
+            "RETURN q.rowNumber AS n, q.rawValues AS raw, q.dataQuality AS notes ORDER BY n",
+            {"ids": list(held_ids)})
+        batch = []
+        for r in held:
+            notes = list(r["notes"] or [])
+            encoding = next((n for n in notes if n.startswith(_ENCODING_NOTE)), None)
+            flags = [n for n in notes if n != encoding]
+            batch.append(SourceRow(int(r["n"]), json.loads(r["raw"]), "", encoding, flags))
+        for start in range(0, len(batch), BATCH_ROWS):
+            part = batch[start:start + BATCH_ROWS]
+            self.stats.read += len(part)
+            self.load_batch(part)
+        self.stats.read += rows - len(batch)
+        self.stats.unchanged += rows - len(batch)
+        if on_rows:
+            on_rows(rows)
+        return self.stats
+
     def run(self, root: Path, on_rows: Callable[[int], None] | None = None) -> FileStats:
         """Load the file; one that cannot be read (a corrupt workbook, a header without a required
         column) is reported in `stats.error` — the rows read before the break are still written."""

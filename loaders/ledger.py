@@ -4,6 +4,9 @@ A folder load (`riskgraph load`), a scheduled pull and the live stream (one node
 hour, its counters added to as batches are stored) all write here, so a source's freshness — when it
 last delivered, how many rows were read, loaded, unchanged and quarantined by reason, how many facts
 changed — is kept in the graph beside the data it describes, and survives backups and copies.
+
+Per file, a `LoadedFile` node keeps the SHA-256 and mapping version of the file's last complete
+load, so a later load can skip a file that has not changed at all without reading its rows.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from typing import Any
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ
-from riskgraph.ontology.anchors import CHANGE_EVENT, QUARANTINED_ROW, SOURCE_LOAD
+from riskgraph.ontology.anchors import CHANGE_EVENT, LOADED_FILE, QUARANTINED_ROW, SOURCE_LOAD
 
 KINDS = ("folder", "pull", "stream")
 
@@ -50,6 +53,37 @@ def record_load(store: GraphStore, source: str, load_id: str, counts: SourceCoun
         "rowsRead": counts.read, "rowsLoaded": counts.loaded, "rowsUnchanged": counts.unchanged,
         "rowsQuarantined": counts.quarantined_total, "changeCount": counts.changes,
         "quarantineReasons": json.dumps(dict(sorted(counts.quarantined.items())), ensure_ascii=False),
+    }])
+
+
+@dataclass(frozen=True)
+class FileState:
+    """A file as its last complete load saw it."""
+
+    digest: str           # SHA-256 of its bytes
+    mapping_version: str  # its mapping and the review decisions applied (loaders/engine.py: FileLoader.version)
+    rows: int
+    load_id: str
+    #: QuarantinedRow ids of its rows held for a reason that depends on other data (engine.RETRYABLE)
+    held: tuple[str, ...] = ()
+
+
+def file_states(store: GraphStore, source: str) -> dict[str, FileState]:
+    """The files of one source system that a load has recorded, by path."""
+    rows = store.read(f"MATCH (f:{LOADED_FILE}) WHERE f.sourceSystem = $s "
+                      "RETURN f.sourceFile AS path, f.fileDigest AS d, f.mappingVersion AS v, f.fileRows AS n, f.loadId AS l, "
+                      "f.heldRows AS h", {"s": source})
+    return {str(r["path"]): FileState(str(r["d"]), str(r["v"]), int(r["n"] or 0), str(r["l"]), tuple(r["h"] or ()))
+            for r in rows}
+
+
+def record_file(store: GraphStore, source: str, path: str, state: FileState, loaded_at: dt.datetime) -> None:
+    """A file loaded whole (no read error): written after its last row, so a load killed mid-file
+    leaves the old state, and the next load reads the file again."""
+    store.upsert_nodes(LOADED_FILE, [{
+        "id": f"{source}:{path}", "sourceSystem": source, "sourceFile": path, "fileDigest": state.digest,
+        "mappingVersion": state.mapping_version, "fileRows": state.rows, "loadId": state.load_id, "loadedAt": loaded_at,
+        "heldRows": sorted(set(state.held)),
     }])
 
 

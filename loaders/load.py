@@ -20,9 +20,9 @@ from pathlib import Path
 from riskgraph.graph.logs import LOAD_ID, bound
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ
-from riskgraph.loaders.engine import FileLoader, FileStats
+from riskgraph.loaders.engine import FileLoader, FileStats, file_decisions, mapping_version
 from riskgraph.loaders.fields import FieldContext
-from riskgraph.loaders.ledger import SourceCounts, record_load
+from riskgraph.loaders.ledger import FileState, SourceCounts, file_states, record_file, record_load
 from riskgraph.loaders.locate import locate_enterprises
 from riskgraph.loaders.mapping import SourceMapping, load_mappings
 from riskgraph.loaders.normalise.names import clean_name
@@ -98,12 +98,24 @@ def plan(root: Path, mappings: dict[str, SourceMapping], manifest: dict | None) 
     return steps
 
 
-def make_load_id(root: Path, steps: list[tuple[SourceMapping, list]], now: dt.datetime) -> str:
-    digest = hashlib.sha256()
+def file_digests(root: Path, steps: list[tuple[SourceMapping, list]]) -> dict[str, str]:
+    """SHA-256 of every file the load reads, by its path in the export (read in 1 MiB blocks)."""
+    out = {}
     for _, specs in steps:
         for spec in specs:
-            digest.update(spec.path.encode())
-            digest.update(hashlib.sha256((root / spec.path).read_bytes()).digest())
+            digest = hashlib.sha256()
+            with (root / spec.path).open("rb") as fh:
+                while block := fh.read(1 << 20):
+                    digest.update(block)
+            out[spec.path] = digest.hexdigest()
+    return out
+
+
+def make_load_id(digests: dict[str, str], now: dt.datetime) -> str:
+    digest = hashlib.sha256()
+    for path, file_digest in digests.items():
+        digest.update(path.encode())
+        digest.update(bytes.fromhex(file_digest))
     return f"load-{now.strftime('%Y%m%dT%H%M%S')}-{digest.hexdigest()[:8]}"
 
 
@@ -116,8 +128,11 @@ def province_bounds(prefix: str) -> tuple[tuple[float, float], tuple[float, floa
 
 def load_directory(store: GraphStore, root: Path, *, today: dt.date | None = None, province: str | None = None,
                    mapping_dir: Path | None = None,
-                   progress: Callable[[str, int], None] | None = None, kind: str = "folder") -> LoadReport:
-    """Load every mapped file under `root`. `province` ("13") narrows plausible regions and coordinates;
+                   progress: Callable[[str, int], None] | None = None, kind: str = "folder",
+                   force: bool = False) -> LoadReport:
+    """Load every mapped file under `root`. A file whose SHA-256, mapping and review decisions are
+    those of its last complete load is skipped unread (FileStats.skipped) unless `force`; a changed
+    file still skips its unchanged rows. `province` ("13") narrows plausible regions and coordinates;
     by default it comes from the manifest, as does the export's date (`exportedOn`: "today" for dates
     that must not lie in the future, and for ages). `progress(file, rows_done)` is called as batches finish.
     Each file is logged as it starts and ends (rows read, loaded, unchanged, quarantined, seconds),
@@ -136,14 +151,15 @@ def load_directory(store: GraphStore, root: Path, *, today: dt.date | None = Non
     # the service's day (+08:00), not the machine's: between 00:00 and 08:00 in China a UTC machine is
     # still on yesterday, and a row dated today would read as lying in the future
     today = today or (dt.date.fromisoformat(stated_today) if stated_today else now.date())
-    load_id = make_load_id(root, steps, now)
+    digests = file_digests(root, steps)
+    load_id = make_load_id(digests, now)
     with bound(LOAD_ID, load_id):
-        return _load(store, root, steps, load_id, now, today, province, progress, kind)
+        return _load(store, root, steps, load_id, now, today, province, progress, kind, digests, force)
 
 
 def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]], load_id: str, now: dt.datetime,
           today: dt.date, province: str | None, progress: Callable[[str, int], None] | None,
-          kind: str = "folder") -> LoadReport:
+          kind: str, digests: dict[str, str], force: bool) -> LoadReport:
     started = time.perf_counter()
     log.info("load started", extra={"folder": str(root), "files": sum(len(specs) for _, specs in steps)})
     store.bootstrap_schema()
@@ -153,18 +169,38 @@ def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]]
                        parks={clean_name(p.name): p.code for p in parks})
     if province:
         ctx.lon_range, ctx.lat_range = province_bounds(province)
-    index = EnterpriseIndex.from_store(store)
+    built: list[EnterpriseIndex] = []
+
+    def index() -> EnterpriseIndex:
+        """Built on first need: a load whose files are all skipped unchanged never reads the registry."""
+        if not built:
+            built.append(EnterpriseIndex.from_store(store))
+        return built[0]
+
     report = LoadReport(load_id)
-    with store.bulk_load():  # no fsync per write, no log rewrites meanwhile; one compaction at the end
+    with store.bulk_load() as bulk:  # no fsync per write, no log rewrites meanwhile; one compaction at the end
         for mapping, specs in steps:
             source_started = dt.datetime.now(tz=LOCAL_TZ)
+            known = file_states(store, mapping.source)
             stats = []
             for spec in specs:
-                loader = FileLoader(store, mapping, spec, ctx, index, load_id, now)
-                stats.append(_load_file(loader, root, progress))
+                decisions = file_decisions(store, spec)
+                version = mapping_version(spec, decisions)
+                last = known.get(spec.path)
+                unchanged = last if last is not None and not force and last.digest == digests[spec.path] \
+                    and last.mapping_version == version else None
+                if unchanged is not None and not unchanged.held:
+                    stats.append(_skip_file(mapping.source, spec.path, unchanged, progress))
+                    continue
+                loader = FileLoader(store, mapping, spec, ctx, index(), load_id, now, decisions)
+                stats.append(_load_file(loader, root, progress, digests[spec.path], version, unchanged))
             report.files.extend(stats)
             record_load(store, mapping.source, load_id, _counts(stats), kind=kind, started=source_started)
-        report.located = locate_enterprises(store)  # every enterprise a point, with its method and accuracy
+        # a load that wrote no row changed nothing a point is derived from, and rewriting the whole
+        # log after it would cost more than the load
+        bulk.compact = any(f.loaded or f.changes or f.quarantined_total for f in report.files)
+        if bulk.compact:
+            report.located = locate_enterprises(store)  # every enterprise a point, with its method and accuracy
     files = report.files
     log.info("load finished", extra={"rows_read": sum(f.read for f in files), "rows_loaded": sum(f.loaded for f in files),
                                      "rows_unchanged": sum(f.unchanged for f in files),
@@ -187,10 +223,35 @@ def _counts(files: list[FileStats]) -> SourceCounts:
     return counts
 
 
-def _load_file(loader: FileLoader, root: Path, progress: Callable[[str, int], None] | None) -> FileStats:
-    """One file, logged as it starts, after each batch (debug) and when it is done."""
+def _skip_file(source: str, path: str, last: FileState, progress: Callable[[str, int], None] | None) -> FileStats:
+    """A file unchanged since its last complete load, which left none of its rows waiting on other data."""
+    stats = FileStats(source, path, read=last.rows, unchanged=last.rows, skipped=True)
+    log.info("file skipped: unchanged since its last load", extra={
+        "source": source, "file": path, "sha256": last.digest, "last_load_id": last.load_id, "rows_read": last.rows,
+        "rows_retried": 0, "rows_loaded": 0, "rows_unchanged": last.rows, "rows_quarantined": 0, "seconds": 0})
+    if progress:
+        progress(path, last.rows)
+    return stats
+
+
+def _load_file(loader: FileLoader, root: Path, progress: Callable[[str, int], None] | None, digest: str,
+               version: str, known: FileState | None) -> FileStats:
+    """One file, logged as it starts, after each batch (debug) and when it is done. A file read
+    whole, without error, is recorded with its digest after its last row. `known`: the file is
+    unchanged since that complete load, but left rows waiting on other data; only those are tried."""
     path = loader.spec.path
     where = {"source": loader.mapping.source, "file": path}
+    if known is not None:
+        started = time.perf_counter()
+        stats = loader.retry_held(known.rows, known.held, (lambda rows: progress(path, rows)) if progress else None)
+        if set(loader.held) != set(known.held):  # some held rows loaded now
+            record_file(loader.store, loader.mapping.source, path,
+                        FileState(digest, version, known.rows, known.load_id, tuple(loader.held)), loader.loaded_at)
+        log.info("file skipped: unchanged since its last load", extra={
+            **where, "sha256": digest, "last_load_id": known.load_id, "rows_read": stats.read,
+            "rows_retried": len(known.held), "rows_loaded": stats.loaded, "rows_unchanged": stats.unchanged,
+            "rows_quarantined": stats.quarantined_total, "seconds": round(time.perf_counter() - started, 3)})
+        return stats
     done = 0
 
     def batch_written(rows: int) -> None:
@@ -203,6 +264,9 @@ def _load_file(loader: FileLoader, root: Path, progress: Callable[[str, int], No
     log.info("file started", extra=where)
     started = time.perf_counter()
     stats = loader.run(root, batch_written)
+    if stats.error is None:
+        record_file(loader.store, loader.mapping.source, path,
+                    FileState(digest, version, stats.read, loader.load_id, tuple(loader.held)), loader.loaded_at)
     log.info("file loaded", extra={**where, "rows_read": stats.read, "rows_loaded": stats.loaded,
                                    "rows_unchanged": stats.unchanged, "rows_quarantined": stats.quarantined_total,
                                    "changes": stats.changes, "seconds": round(time.perf_counter() - started, 3)})

@@ -66,6 +66,8 @@ QUARANTINED_ROW = "QuarantinedRow"
 CHANGE_EVENT = "ChangeEvent"
 #: per source system and load: rows read, loaded, quarantined, changed (GET /sources)
 SOURCE_LOAD = "SourceLoad"
+#: per source file: the SHA-256 and mapping version of its last complete load (unchanged files are skipped)
+LOADED_FILE = "LoadedFile"
 SENSOR = "Sensor"
 #: what enterprise self-service writes (workflows/: checks, analysis versions, reminders)
 INSPECTION_TASK = "InspectionTask"
@@ -87,7 +89,7 @@ CLASSES = (
     RESCUE_TEAM, WAREHOUSE, SUPPLY, SHELTER, PUBLIC_REPORT, ASSESSMENT, RECOMMENDATION, CONTROL_MEASURE_TYPE,
     HAZARD_PATTERN, HAZARD_CONCEPT, STANDARD_CLAUSE, SOURCE_RECORD, QUARANTINED_ROW, CHANGE_EVENT, LICENCE, PERSON,
     REVIEW_ITEM, KNOWLEDGE_GAP, INSPECTION_TASK, INSPECTION_RECORD, RISK_ANALYSIS, REMINDER, ACCIDENT,
-    INSPECTION_LEAD, SOURCE_LOAD, SENSOR,
+    INSPECTION_LEAD, SOURCE_LOAD, SENSOR, LOADED_FILE,
 )
 
 # ---------------------------------------------------------------- relationship types

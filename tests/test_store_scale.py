@@ -62,4 +62,9 @@ def test_bulk_load_relaxes_then_restores_durability_and_compacts(tmp_path: Path)
         with pytest.raises(RuntimeError, match="load failed"), srv.bulk_load():
             raise RuntimeError("load failed")
         assert client.config_get("appendfsync")["appendfsync"] == "always"
+        rewrites = int(client.info("persistence")["aof_rewrites"])
+        with srv.bulk_load(lambda: False):  # a load that wrote nothing: durability back, no rewrite
+            assert client.config_get("appendfsync")["appendfsync"] == "no"
+        assert client.config_get("appendfsync")["appendfsync"] == "always"
+        assert int(client.info("persistence")["aof_rewrites"]) == rewrites
         client.close()
