@@ -223,6 +223,7 @@ class Recommender:
         self.strong_similarity = float(self.config["learned"]["strong_similarity"])
         decisions = [m for m in self.kb.measures.values() if m.decision]
         self.decision_measure = decisions[0] if decisions else None
+        self._allowed: dict[tuple[tuple[str, ...], str], bool] = {}
 
     # ------------------------------------------------------------------ helpers
     def _level_zh(self, level: str) -> str:
@@ -239,9 +240,15 @@ class Recommender:
         return self.kb.measure_in_scope(m, self.scope(e))
 
     def allowed(self, e: EnterpriseFact, mid: str) -> bool:
-        """A measure may be recommended: not a decision and not written for other industries only."""
-        m = self.kb.measures[mid]
-        return not m.decision and self.industry_ok(e, m) is not False
+        """A measure may be recommended: not a decision and not written for other industries only.
+
+        Memoised per (industry scope, measure): asked for every candidate of every subject."""
+        key = (self.scope(e), mid)
+        known = self._allowed.get(key)
+        if known is None:
+            m = self.kb.measures[mid]
+            known = self._allowed[key] = not m.decision and self.industry_ok(e, m) is not False
+        return known
 
     def own_measures(self, e: EnterpriseFact) -> dict[str, list[tuple[RiskPointFact, Any]]]:
         """KB measure id -> the enterprise's own control measures (with their risk point) that map to it."""
