@@ -32,6 +32,9 @@ from riskgraph.reasoning.steps.major_hazard import step_major_hazard
 from riskgraph.reasoning.steps.risk_points import step_risk_points
 from riskgraph.reasoning.steps.temporal import step_temporal
 
+#: changed enterprises up to which the last run's groups are reused (reasoning/group_store.py)
+REUSE_LIMIT = 200
+
 
 @dataclass
 class Subjects:
@@ -57,8 +60,9 @@ def reassess(store: GraphStore, subjects: Subjects, *, as_of: dt.date | None = N
     before = Snapshot.take(store, {"Enterprise": subjects.enterprises, "RiskPoint": subjects.risk_points,
                                    "HazardSource": subjects.hazard_sources, "Region": _all_regions(store)})
     owners = subjects.enterprises | _owners(store, subjects)
-    # where the changed enterprises were at their last assessment, read before it is rewritten
-    previous = group_store.previous_places(run, owners) if owners else {}
+    # where the changed enterprises were at their last assessment, read before it is rewritten; past
+    # REUSE_LIMIT enterprises (a bulk load) the whole province is read: cheaper than their assessments
+    previous = group_store.previous_places(run, owners) if len(owners) <= REUSE_LIMIT else None
     runs: list[ModelRun] = []
     if subjects.hazard_sources:
         runs.append(step_major_hazard(run, ids=subjects.hazard_sources))
@@ -70,7 +74,7 @@ def reassess(store: GraphStore, subjects: Subjects, *, as_of: dt.date | None = N
     counties = _reuse_groups(run, owners, previous)
     runs.extend(step_inform_regions(run))
     runs.extend(step_inform_industries(run))
-    if counties is None or previous is None:
+    if counties is None or previous is None or subjects.areas:  # a region's PART_OF may have moved it to another city
         runs.extend(step_nk(run))
     else:
         runs.extend(step_nk(run, industries=_industries(store, owners, previous), cities=_cities(run, counties)))
