@@ -386,8 +386,18 @@ GroupKey = tuple[str | None, str | None, str | None, str | None]
 _G = "e.regionCode AS region, e.parkCode AS park, e.supervisionIndustry AS si, e.industryCode AS ic"
 
 
+def sorted_groups(groups: Mapping[GroupKey, Counter]) -> dict[GroupKey, Counter]:
+    """Groups in key order (None first), so every way of assembling them sums in the same order."""
+    return dict(sorted(groups.items(), key=lambda kv: tuple((x is not None, x or "") for x in kv[0])))
+
+
+#: the enterprises of some regions only (an incremental run): replaces a group query's opening MATCH
+_SCOPED_ENTERPRISES = "MATCH (e:Enterprise) WHERE e.regionCode IN $scope WITH e MATCH (e)"
+
+
 def enterprise_groups(store: GraphStore, as_of: dt.date, *, control_window_days: int, accident_years: int,
-                      failed_conclusions: Sequence[str] = ()) -> dict[GroupKey, Counter]:
+                      failed_conclusions: Sequence[str] = (), regions: Iterable[str] | None = None,
+                      ) -> dict[GroupKey, Counter]:
     """Counts per group of enterprises (region, park, industries), aggregated in the database.
 
     Measures: enterprises, employees; major_<level> and residents_500m of major hazard sources;
@@ -395,14 +405,22 @@ def enterprise_groups(store: GraphStore, as_of: dt.date, *, control_window_days:
     closed); pond_<class>; accidents and deaths over `accident_years`; own rescue_members; and the
     control pool over `control_window_days`: hd_due, hd_rectified, hd_on_time, alarms,
     alarms_handled, alarm_handling_ms.
+
+    With `regions`, only the enterprises whose regionCode is one of them (an incremental run re-reads
+    the counties a change touched; the groups of the others come from the last run, see
+    reasoning/group_store.py).
     """
+    scope = sorted(set(regions)) if regions is not None else None
     until = as_of_end_ms(as_of)
     since = day_start_ms(as_of - dt.timedelta(days=control_window_days))
     groups: dict[GroupKey, Counter] = defaultdict(Counter)
 
     def add(statement: str, measures: Mapping[str, str], params: Mapping[str, Any] | None = None,
             suffix: str | None = None) -> None:
-        for row in store.read(statement, {"until": until, "since": since, **(params or {})}, timeout_ms=AGGREGATE_TIMEOUT_MS):
+        if scope is not None:
+            statement = statement.replace("MATCH (e:Enterprise)", _SCOPED_ENTERPRISES, 1)
+        for row in store.read(statement, {"until": until, "since": since, "scope": scope, **(params or {})},
+                              timeout_ms=AGGREGATE_TIMEOUT_MS):
             key = (row["region"], row["park"], row["si"], row["ic"])
             for name, column in measures.items():
                 label = f"{name}_{row[suffix]}" if suffix else name
@@ -492,12 +510,23 @@ class FactorRecord:
     factors: tuple[str, ...]
     region: str | None
     supervision_industry: str | None
+    accident: bool = False
 
 
-def factor_records(store: GraphStore, as_of: dt.date, *, page: int = 5000, batch: int = 500) -> Iterator[FactorRecord]:
-    """Hidden dangers (per enterprise, in batches) and accidents with their HazardFactor codes."""
+def factor_records(store: GraphStore, as_of: dt.date, *, page: int = 5000, batch: int = 500,
+                   industries: Iterable[str] | None = None, regions: Iterable[str] | None = None,
+                   ) -> Iterator[FactorRecord]:
+    """Hidden dangers (per enterprise, in batches) and accidents with their HazardFactor codes.
+
+    With `industries` or `regions` given (an incremental run's N-K groups), the hidden dangers of the
+    enterprises of those supervision industries or regionCodes only; the accidents are all read (few),
+    the caller keeps those of its groups."""
     until = as_of_end_ms(as_of)
-    for keys in iter_keys(store, "Enterprise", page=page):
+    where, params = "", None
+    if industries is not None or regions is not None:
+        where = "n.supervisionIndustry IN $industries OR n.regionCode IN $regions"
+        params = {"industries": sorted(set(industries or ())), "regions": sorted(set(regions or ()))}
+    for keys in iter_keys(store, "Enterprise", where=where, params=params, page=page):
         for chunk in batched(keys, batch):
             for row in store.read(
                 f"{_E}-[:HAS_HIDDEN_DANGER]->(h:HiddenDanger) WITH e, h "
@@ -516,7 +545,7 @@ def factor_records(store: GraphStore, as_of: dt.date, *, page: int = 5000, batch
             if r["hazardFactors"]:
                 owner = owners.get(r["key"], {})
                 yield FactorRecord(r["key"], tuple(r["hazardFactors"]), r["regionCode"] or owner.get("region"),
-                                   owner.get("si"))
+                                   owner.get("si"), accident=True)
 
 
 # ---------------------------------------------------------------- places (spatial coupling)

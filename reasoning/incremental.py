@@ -6,8 +6,11 @@ runs the per-subject models for the touched subjects only (GB 18218 for hazard s
 risk points, the rating and residual risk for enterprises, in that order: an enterprise's rating
 reads its sources' levels and its points' colours), then the aggregate models whose peers the change
 moves (INFORM per region and industry, N-K coupling, CCD, spatial coupling; temporal risk only when
-disaster events changed) — each aggregate is normalised over all its peers, so it is run whole; on
-the 2,000-enterprise province they take about a second together. Every result gets this run's
+disaster events changed). INFORM and CCD are normalised over all their peers, so they are run whole,
+but from the enterprise groups the last run kept with its results, only the changed enterprises'
+counties read again (reasoning/group_store.py; the whole province is read when those groups are of
+another day or configuration); N-K coupling is run for the changed enterprises' supervision
+industries and cities only (each group's result depends on its own records). Every result gets this run's
 `computedAt`, which the portraits show. Control-measure recommendations are refreshed by the full
 `riskgraph assess` (training reads the whole province). Changes of derived colours and levels are
 logged, a first value included (reasoning/derived_changes.py).
@@ -18,7 +21,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from riskgraph.graph.store import GraphStore
+from riskgraph.reasoning import group_store
 from riskgraph.reasoning.derived_changes import Snapshot, log_changes
+from riskgraph.reasoning.region_totals import region_ancestors
 from riskgraph.reasoning.run_context import ModelRun, Run
 from riskgraph.reasoning.steps.coupling import step_ccd, step_nk, step_spatial
 from riskgraph.reasoning.steps.enterprises import step_enterprises
@@ -26,6 +31,9 @@ from riskgraph.reasoning.steps.inform import step_inform_industries, step_inform
 from riskgraph.reasoning.steps.major_hazard import step_major_hazard
 from riskgraph.reasoning.steps.risk_points import step_risk_points
 from riskgraph.reasoning.steps.temporal import step_temporal
+
+#: changed enterprises up to which the last run's groups are reused (reasoning/group_store.py)
+REUSE_LIMIT = 200
 
 
 @dataclass
@@ -51,6 +59,10 @@ def reassess(store: GraphStore, subjects: Subjects, *, as_of: dt.date | None = N
     run = Run.start(store, as_of)
     before = Snapshot.take(store, {"Enterprise": subjects.enterprises, "RiskPoint": subjects.risk_points,
                                    "HazardSource": subjects.hazard_sources, "Region": _all_regions(store)})
+    owners = subjects.enterprises | _owners(store, subjects)
+    # where the changed enterprises were at their last assessment, read before it is rewritten; past
+    # REUSE_LIMIT enterprises (a bulk load) the whole province is read: cheaper than their assessments
+    previous = group_store.previous_places(run, owners) if len(owners) <= REUSE_LIMIT else None
     runs: list[ModelRun] = []
     if subjects.hazard_sources:
         runs.append(step_major_hazard(run, ids=subjects.hazard_sources))
@@ -59,9 +71,13 @@ def reassess(store: GraphStore, subjects: Subjects, *, as_of: dt.date | None = N
         runs.append(step_risk_points(run, "ls", ids=subjects.risk_points))
     if subjects.enterprises:
         runs.extend(step_enterprises(run, rating=True, risk=True, keys=subjects.enterprises))
+    counties = _reuse_groups(run, owners, previous)
     runs.extend(step_inform_regions(run))
     runs.extend(step_inform_industries(run))
-    runs.extend(step_nk(run))
+    if counties is None or previous is None or subjects.areas:  # a region's PART_OF may have moved it to another city
+        runs.extend(step_nk(run))
+    else:
+        runs.extend(step_nk(run, industries=_industries(store, owners, previous), cities=_cities(run, counties)))
     runs.append(step_ccd(run))
     if subjects.hazard_sources or subjects.areas:
         runs.append(step_spatial(run))
@@ -69,6 +85,45 @@ def reassess(store: GraphStore, subjects: Subjects, *, as_of: dt.date | None = N
         runs.extend(step_temporal(run))
     log_changes(store, before, include_new=True, at=run.computed_at, run=f"fresh-{run.run_ms}")
     return runs
+
+
+def _owners(store: GraphStore, subjects: Subjects) -> set[str]:
+    """The enterprises of the touched risk points and hazard sources: the groups they are counted in."""
+    out: set[str] = set()
+    if subjects.risk_points:
+        out.update(str(r["u"]) for r in store.read(
+            "MATCH (e:Enterprise)-[:HAS_RISK_POINT]->(n:RiskPoint) WHERE n.id IN $ids RETURN DISTINCT e.uscc AS u",
+            {"ids": sorted(subjects.risk_points)}))
+    if subjects.hazard_sources:
+        out.update(str(r["u"]) for r in store.read(
+            "MATCH (e:Enterprise)-[:HAS_HAZARD_SOURCE]->(n:HazardSource) WHERE n.id IN $ids RETURN DISTINCT e.uscc AS u",
+            {"ids": sorted(subjects.hazard_sources)}))
+    return out
+
+
+def _reuse_groups(run: Run, owners: set[str], previous: dict | None) -> set[str] | None:
+    """Use the last run's enterprise groups with the touched counties read again (reasoning/group_store.py);
+    the counties read, or None when the whole province is read instead."""
+    if previous is None:
+        return None
+    kept = group_store.stored(run)
+    counties = group_store.touched(run, owners, previous) if kept is not None else None
+    if kept is None or counties is None:
+        return None
+    run.use_groups(group_store.merge(kept, run.read_groups(counties) if counties else {}, counties))
+    return counties
+
+
+def _industries(store: GraphStore, owners: set[str], previous: dict) -> set[str]:
+    """The supervision industries the changed enterprises are in now or were in at their last assessment."""
+    now = {r["si"] for r in store.read("UNWIND $keys AS k MATCH (e:Enterprise {uscc: k}) RETURN e.supervisionIndustry AS si",
+                                       {"keys": sorted(owners)})}
+    return {si for si in now | {p[1] for p in previous.values()} if si is not None}
+
+
+def _cities(run: Run, counties: set[str]) -> set[str]:
+    regions = run.regions()
+    return {c for county in counties for c in region_ancestors(regions, county) if regions[c].level == "CITY"}
 
 
 def _all_regions(store: GraphStore) -> set[str]:

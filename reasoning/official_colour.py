@@ -13,7 +13,7 @@ It reads the latest Assessment of each method, so it is right whichever of the t
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from riskgraph.reasoning import graph_facts as gf
@@ -39,13 +39,15 @@ def official_method(choice: Mapping[str, Any], supervision_industry: str | None)
     return str(method)
 
 
-def apply_official_colour(run: Run) -> int:
-    """Set the official and secondary colours (and the rating score) on every enterprise; returns how many."""
+def apply_official_colour(run: Run, only: Iterable[str] | None = None) -> int:
+    """Set the official and secondary colours (and the rating score) on every enterprise, or on `only`
+    (an incremental run: the others' assessments did not change); returns how many."""
     choice = run.cfg["enterprise"]["official_colour"]
     rating_method, _ = methods()
     both = list(methods())
     n = 0
-    for keys in gf.iter_keys(run.store, "Enterprise", page=run.page):
+    pages = gf.iter_keys(run.store, "Enterprise", page=run.page) if only is None else [sorted(set(only))]
+    for keys in pages:
         for chunk in gf.batched(keys, run.batch):
             rows = run.store.read(f"UNWIND $keys AS k MATCH (e:Enterprise {{uscc: k}}) "
                            f"OPTIONAL MATCH (a:{ASSESSMENT})-[:ASSESSES]->(e) WHERE a.method IN $methods "

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -61,13 +61,27 @@ class Run:
     def regions(self) -> dict[str, gf.RegionRow]:
         return self.cached("regions", lambda: gf.regions(self.store))
 
-    def groups(self) -> dict[gf.GroupKey, Counter]:
+    def group_reading(self) -> dict[str, Any]:
+        """How the enterprise groups are read (date, windows): groups kept by a run are reused only under the same."""
         risk = load_config("enterprise_risk")
         windows = gf.Windows.from_configs(risk=risk)
-        return self.cached("groups", lambda: gf.enterprise_groups(
-            self.store, self.as_of, control_window_days=int(risk["control"]["window_days"]),
-            accident_years=windows.accident_years,
-            failed_conclusions=list(self.cfg["rectification"]["failed_conclusions"])))
+        return {"asOf": self.as_of.isoformat(), "controlWindowDays": int(risk["control"]["window_days"]),
+                "accidentYears": windows.accident_years,
+                "failedConclusions": list(self.cfg["rectification"]["failed_conclusions"])}
+
+    def read_groups(self, regions: Iterable[str] | None = None) -> dict[gf.GroupKey, Counter]:
+        """The enterprise groups from the graph: all, or those of the enterprises of `regions`."""
+        how = self.group_reading()
+        return gf.enterprise_groups(self.store, self.as_of, control_window_days=how["controlWindowDays"],
+                                    accident_years=how["accidentYears"], failed_conclusions=how["failedConclusions"],
+                                    regions=regions)
+
+    def groups(self) -> dict[gf.GroupKey, Counter]:
+        return self.cached("groups", lambda: gf.sorted_groups(self.read_groups()))
+
+    def use_groups(self, groups: dict[gf.GroupKey, Counter]) -> None:
+        """Groups assembled by an incremental run (reasoning/group_store.py) instead of a whole read."""
+        self._cache["groups"] = gf.sorted_groups(groups)
 
     def areas(self) -> dict[str, Counter]:
         return self.cached("areas", lambda: gf.area_measures(self.store))

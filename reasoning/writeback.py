@@ -18,7 +18,7 @@ from riskgraph.graph.values import encode_properties
 from riskgraph.ontology.anchors import ASSESSES, ASSESSMENT
 from riskgraph.ontology.model import TIME_SUFFIX
 from riskgraph.reasoning import graph_facts as gf
-from riskgraph.reasoning.models.result import ModelResult
+from riskgraph.reasoning.models.result import ModelResult, jsonable
 from riskgraph.reasoning.run_context import Run
 
 log = logging.getLogger(__name__)
@@ -45,9 +45,9 @@ def assessment_id(method: str, label: str, key: str, qualifier: str = "") -> str
 
 
 def components_json(w: Written, run: Run) -> str:
-    j = w.result.to_json()
-    doc = {"components": j["components"], "parameters": j["parameters"], "details": j["details"],
-           "flags": j["flags"], "asOf": run.as_of.isoformat(), "evidenceTotal": len(j["evidence"]),
+    r = w.result  # not r.to_json(): that converts the whole evidence list too (a city's N-K cites every record)
+    doc = {"components": jsonable(r.components), "parameters": jsonable(r.parameters), "details": jsonable(r.details),
+           "flags": jsonable(r.flags), "asOf": run.as_of.isoformat(), "evidenceTotal": len(r.evidence),
            "run": f"{run.cfg['method']} {run.cfg.version}", "data": run.data_version(), **w.extra}
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
 

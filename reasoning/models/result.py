@@ -50,6 +50,15 @@ class ModelResult:
 
 def jsonable(value: Any) -> Any:
     """Plain JSON types: Decimal → float, dates → ISO text, tuples → lists, non-finite floats → None."""
+    kind = type(value)  # the common exact types first: a run converts millions of values
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is list or kind is tuple:
+        return [jsonable(v) for v in value]
+    if kind is dict:
+        return {str(k): jsonable(v) for k, v in value.items()}
     if is_dataclass(value) and not isinstance(value, type):
         return {f.name: jsonable(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, Mapping):

@@ -223,6 +223,7 @@ class Recommender:
         self.strong_similarity = float(self.config["learned"]["strong_similarity"])
         decisions = [m for m in self.kb.measures.values() if m.decision]
         self.decision_measure = decisions[0] if decisions else None
+        self._allowed: dict[tuple[tuple[str, ...], str], bool] = {}
 
     # ------------------------------------------------------------------ helpers
     def _level_zh(self, level: str) -> str:
@@ -239,9 +240,15 @@ class Recommender:
         return self.kb.measure_in_scope(m, self.scope(e))
 
     def allowed(self, e: EnterpriseFact, mid: str) -> bool:
-        """A measure may be recommended: not a decision and not written for other industries only."""
-        m = self.kb.measures[mid]
-        return not m.decision and self.industry_ok(e, m) is not False
+        """A measure may be recommended: not a decision and not written for other industries only.
+
+        Memoised per (industry scope, measure): asked for every candidate of every subject."""
+        key = (self.scope(e), mid)
+        known = self._allowed.get(key)
+        if known is None:
+            m = self.kb.measures[mid]
+            known = self._allowed[key] = not m.decision and self.industry_ok(e, m) is not False
+        return known
 
     def own_measures(self, e: EnterpriseFact) -> dict[str, list[tuple[RiskPointFact, Any]]]:
         """KB measure id -> the enterprise's own control measures (with their risk point) that map to it."""
@@ -253,13 +260,15 @@ class Recommender:
         return out
 
     # ------------------------------------------------------------------ rule paths
-    def context_paths(self, e: EnterpriseFact, *, head: tuple[str, ...] = ()) -> Candidates:
+    def context_paths(self, e: EnterpriseFact, *, head: tuple[str, ...] = (), into: Candidates | None = None,
+                      ) -> Candidates:
         """Paths from the enterprise itself: chemicals' GB 18218 categories and hazardous processes.
 
         `head` is the way from the subject to the enterprise (a hidden danger or risk point of it).
+        `into`: add them there (what `merge` of a fresh result would do, without copying every path).
         """
         kb = self.kb
-        cands: Candidates = {}
+        cands: Candidates = {} if into is None else into
         e_ref = ref(ENTERPRISE, e.uscc)
         head = (*head, e_ref)
         for h in e.holdings:
@@ -280,10 +289,12 @@ class Recommender:
         return cands
 
     def point_paths(self, rp: RiskPointFact, *, head: tuple[str, ...] = (), gaps: bool = False,
-                    ) -> tuple[Candidates, list[dict[str, Any]]]:
-        """Paths through a risk point: its events' accident types, its equipment; with `gaps`, the levels missing."""
+                    into: Candidates | None = None) -> tuple[Candidates, list[dict[str, Any]]]:
+        """Paths through a risk point: its events' accident types, its equipment; with `gaps`, the levels missing.
+
+        `into`: add them there (as `context_paths`)."""
         kb = self.kb
-        cands: Candidates = {}
+        cands: Candidates = {} if into is None else into
         rp_ref = ref(RISK_POINT, rp.id)
         gap_rows = []
         for ev in rp.events:
@@ -363,14 +374,13 @@ class Recommender:
                                           f"隐患类别含{kb.concept_name('HazardFactor', f)}"
                                           + (f"（{kb.concept_name('HazardFactor', n)}）" if n != f else "")))
         if with_point and d.risk_point and d.risk_point in e.risk_points:
-            point, _ = self.point_paths(e.risk_points[d.risk_point], head=first)
-            merge(cands, point)
+            self.point_paths(e.risk_points[d.risk_point], head=first, into=cands)
         return cands
 
     def danger_candidates(self, e: EnterpriseFact, d: DangerFact) -> Candidates:
         """Every rule path of a hidden danger as the subject (its own, its risk point's, its enterprise's)."""
         cands = self.danger_paths(e, d)
-        merge(cands, self.context_paths(e, head=(ref(HIDDEN_DANGER, d.id),)))
+        self.context_paths(e, head=(ref(HIDDEN_DANGER, d.id),), into=cands)
         return cands
 
     # ------------------------------------------------------------------ scoring
@@ -615,7 +625,7 @@ class Recommender:
                   top_k: int | None = None) -> SubjectResult:
         cands, gap_rows = self.point_paths(rp, gaps=True)
         rp_ref = ref(RISK_POINT, rp.id)
-        merge(cands, self.context_paths(e, head=(rp_ref,)))
+        self.context_paths(e, head=(rp_ref,), into=cands)
         dangers = [d for d in open_dangers if d.risk_point == rp.id]
         learned = learned if learned is not None else self.learned_for(e, dangers)
         for d in dangers:
@@ -634,10 +644,9 @@ class Recommender:
         cands: Candidates = {}
         gap_by_point = {}
         for rp in e.risk_points.values():
-            point, rows = self.point_paths(rp, head=(ref(ENTERPRISE, e.uscc),), gaps=True)
-            merge(cands, point)
+            _, rows = self.point_paths(rp, head=(ref(ENTERPRISE, e.uscc),), gaps=True, into=cands)
             gap_by_point[rp.id] = (rp, rows)
-        merge(cands, self.context_paths(e))
+        self.context_paths(e, into=cands)
         dangers = list(open_dangers)
         learned = learned if learned is not None else self.learned_for(e, dangers)
         for d in dangers:

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from typing import Any
 
 from rdflib import RDF, RDFS, Literal, URIRef
 from rdflib.namespace import OWL, SKOS
@@ -251,8 +252,20 @@ class KnowledgeBase:
         """The supervision industries an enterprise belongs to, narrowest first (empty: unknown).
 
         The line (HC / NCM / ITR) is the enterprise's; the sub-sector (冶金, 轻工, …) comes from its
-        GB/T 4754 class when the class belongs to that line.
+        GB/T 4754 class when the class belongs to that line. Memoised: asked for every candidate measure.
         """
+        key = ("scope", industry, industry_code)
+        if key not in self._lookups:
+            self._lookups[key] = self._scope(industry, industry_code)
+        return self._lookups[key]
+
+    @cached_property
+    def _lookups(self) -> dict[tuple, Any]:
+        """Answers of the vocabulary and scope questions below: the recommender asks the same ones
+        hundreds of thousands of times per run, and the knowledge base does not change once loaded."""
+        return {}
+
+    def _scope(self, industry: str | None, industry_code: str | None) -> tuple[str, ...]:
         sub = self._subsector_of_class.get(industry_code or "")
         if sub and (not industry or industry in self.broader_chain("SupervisionIndustry", sub)):
             return tuple(self.broader_chain("SupervisionIndustry", sub))
@@ -268,6 +281,12 @@ class KnowledgeBase:
             return True
         if not scope:
             return None
+        key = ("in_scope", industries, scope)
+        if key not in self._lookups:
+            self._lookups[key] = self._in_scope(industries, scope)
+        return self._lookups[key]
+
+    def _in_scope(self, industries: tuple[str, ...], scope: tuple[str, ...]) -> bool:
         if set(industries) & set(scope):
             return True
         vocab = self.ontology.vocabulary("SupervisionIndustry")
@@ -295,19 +314,31 @@ class KnowledgeBase:
         return kept or item.sources
 
     def concept_name(self, scheme: str, notation: str) -> str:
+        key = ("name", scheme, notation)
+        if key not in self._lookups:
+            self._lookups[key] = self._concept_name(scheme, notation)
+        return self._lookups[key]
+
+    def _concept_name(self, scheme: str, notation: str) -> str:
         vocab = self.ontology.vocabularies.get(scheme)
         concept = vocab.concepts.get(notation) if vocab else None
         return concept.pref_zh if concept else notation
 
     def broader_chain(self, scheme: str, notation: str) -> list[str]:
         """The notation and its ancestors in the scheme."""
-        vocab = self.ontology.vocabularies.get(scheme)
-        return vocab.broader(notation) if vocab is not None else [notation]
+        key = ("broader", scheme, notation)
+        if key not in self._lookups:
+            vocab = self.ontology.vocabularies.get(scheme)
+            self._lookups[key] = tuple(vocab.broader(notation) if vocab is not None else [notation])
+        return list(self._lookups[key])
 
     def narrower_closure(self, scheme: str, notation: str) -> list[str]:
         """The notation and everything below it."""
-        vocab = self.ontology.vocabularies.get(scheme)
-        return (vocab.narrower(notation) or [notation]) if vocab is not None else [notation]
+        key = ("narrower", scheme, notation)
+        if key not in self._lookups:
+            vocab = self.ontology.vocabularies.get(scheme)
+            self._lookups[key] = tuple((vocab.narrower(notation) or [notation]) if vocab is not None else [notation])
+        return list(self._lookups[key])
 
 
 #: the SKOS scheme of synonym sets for field language (有限空间 / 受限空间, 未投用 / 未投入使用 …)

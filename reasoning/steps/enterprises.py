@@ -56,7 +56,8 @@ def step_enterprises(run: Run, *, rating: bool, risk: bool, keys: Iterable[str] 
                     result, scope = rate(rec, rating_cfg, dynamic_cfg, full_industries)
                     rating_versions.add(result.version)
                     items.append(Written("Enterprise", rec.uscc, result,
-                                         extra={"scope": scope, "supervisionIndustry": rec.supervision_industry}))
+                                         extra={"scope": scope, "supervisionIndustry": rec.supervision_industry,
+                                                "regionCode": rec.region}))
                 n_rating += write_assessments(run, items)
                 rating_s += t.seconds
             if risk:
@@ -88,5 +89,5 @@ def step_enterprises(run: Run, *, rating: bool, risk: bool, keys: Iterable[str] 
         if keys is None:
             remove_stale(run, risk_cfg["method"], "Enterprise")
         out.append(ModelRun("enterprise_risk", risk_cfg["method"], risk_cfg.version, n_risk, risk_s + share))
-    apply_official_colour(run)  # Enterprise.riskColour from the model the bureau chose, the other as secondary
+    apply_official_colour(run, keys)  # Enterprise.riskColour from the model the bureau chose, the other as secondary
     return out

