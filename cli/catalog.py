@@ -4,7 +4,7 @@
 language's .po with Babel (translations kept, new messages added empty, gone ones dropped). The
 messages are: the `_()` calls and the `N_()`-marked error templates in the code (Babel's Python extractor), every help text and
 description of the parser (a walk over every command), and argparse's own messages.
-tests/test_cli_i18n.py fails while a message has no Chinese translation.
+tests/test_cli_usage.py and tests/test_i18n_errors.py fail while a message has no Chinese translation.
 """
 from __future__ import annotations
 

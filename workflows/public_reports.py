@@ -54,7 +54,7 @@ from riskgraph.ontology.anchors import (
     SOURCE_CRS,
     SOURCE_RECORD,
 )
-from riskgraph.ontology.errors import N_
+from riskgraph.ontology.errors import N_, Term
 from riskgraph.reasoning.text.model import shared_model
 from riskgraph.reasoning.text.places import distance_km, index_for
 from riskgraph.reasoning.text.triage import NATURAL, SAFETY, Triage, triage
@@ -67,6 +67,11 @@ from riskgraph.workflows.writes import Link, WriteConflict, WriteService, Writte
 STATE = "reviewState"
 PENDING, CONFIRMED, REJECTED, DUPLICATE = "pending", "confirmed", "rejected", "duplicate"
 STATES = (PENDING, CONFIRMED, REJECTED, DUPLICATE)
+#: the states and steps as messages name them in Chinese
+STATE_WORDS = {PENDING: Term(PENDING, zh="待核实"), CONFIRMED: Term(CONFIRMED, zh="已核实"),
+               REJECTED: Term(REJECTED, zh="不予受理"), DUPLICATE: Term(DUPLICATE, zh="重复举报")}
+STEP_WORDS = {"confirm": Term("confirm", zh="核实"), "reject": Term("reject", zh="不予受理"),
+              "duplicate": Term("duplicate", zh="标为重复"), "reopen": Term("reopen", zh="重新打开")}
 OUTCOMES = ("hidden_danger", "inspection_lead", "disaster_point")
 #: what a finding confirmed from a report records as its source (rg:reportSource): its provenance
 PUBLIC_REPORT_SOURCE = "public report"
@@ -413,10 +418,11 @@ class Reports:
         if not is_bureau_of(caller, report.region):
             raise Denied(N_("only an inspector of the report's region (or an admin) may {name} {id}"),
                          code="unauthorized" if caller.anonymous else "forbidden",
-                         name=name, id=report.id)
+                         name=STEP_WORDS.get(name, Term(name)), id=report.id)
         if report.state not in step.sources:
-            raise WrongState(N_("{id} is {state}: {name} applies to {sources} only"), STATE,
-                             id=report.id, state=report.state, name=name, sources=', '.join(step.sources))
+            raise WrongState(N_("{id} is {state}: {name} applies to {sources} only"), STATE, id=report.id,
+                             state=STATE_WORDS.get(report.state, Term(report.state)), name=STEP_WORDS.get(name, Term(name)),
+                             sources=Term.joined((STATE_WORDS.get(s, Term(s)) for s in step.sources), zh="、"))
         revision = report.props.get("revision")
         props = {STATE: step.target, "handledBy": caller.username, "reviewedAt": origin.at,
                  "revision": int(revision or 0) + 1, **{k: v for k, v in changes.items() if v is not None}}
@@ -427,7 +433,7 @@ class Reports:
             written = self.writes.update(PUBLIC_REPORT, report.id, props, origin, links=links, raw=raw, expect=expect)
         except WriteConflict:
             raise WrongState(N_("{id} moved on while this {name} was checked; reload it"), STATE,
-                             id=report.id, name=name) from None
+                             id=report.id, name=STEP_WORDS.get(name, Term(name))) from None
         after = Report(report.id, written.properties, report.enterprise, report.enterprise_region)
         return Verified(report=after, previous=report.state, written=written)
 

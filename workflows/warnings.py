@@ -30,7 +30,7 @@ from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ, encode_properties
 from riskgraph.notify import outbox
 from riskgraph.notify.channels import ChannelRegistry
-from riskgraph.ontology.errors import N_, RiskGraphError, as_message
+from riskgraph.ontology.errors import N_, RiskGraphError, Term, as_message
 from riskgraph.reasoning.warnings import Candidate, Rules, evaluate, load_rules
 from riskgraph.reasoning.warnings.read import read_facts
 from riskgraph.reasoning.warnings.rules import colour_rank, max_colour
@@ -44,6 +44,18 @@ WARNS_REGION = "WARNS_REGION"
 SYSTEM = "system"
 
 DRAFT, APPROVED, REJECTED, PUBLISHED, ACKNOWLEDGED, CLOSED = "draft", "approved", "rejected", "published", "acknowledged", "closed"
+#: states and actions as refusals name them in Chinese
+WORDS = {DRAFT: "草稿", APPROVED: "已审核", REJECTED: "已驳回", PUBLISHED: "已发布", ACKNOWLEDGED: "已签收", CLOSED: "已关闭",
+         "approve": "审核", "reject": "驳回", "publish": "发布", "ack": "签收", "close": "关闭", "approval": "审核",
+         "rejection": "驳回", "editing the push plan": "修改推送计划", "publishing": "发布", "closing": "关闭"}
+
+
+def _word(text: object) -> Term:
+    return Term(str(text), zh=WORDS.get(str(text), str(text)))
+
+
+def _either(texts: Iterable[str]) -> Term:
+    return Term.joined(map(_word, texts), " or ", zh="或")
 STATES = (DRAFT, APPROVED, REJECTED, PUBLISHED, ACKNOWLEDGED, CLOSED)
 OPEN_STATES = (DRAFT, APPROVED, PUBLISHED, ACKNOWLEDGED)
 #: what an enterprise may see: the warnings addressed to it once they are sent
@@ -417,7 +429,7 @@ def _move(store: GraphStore, w: Mapping[str, Any], action: str, actor: Actor, no
         current = (get(store, w["id"]) or {}).get("warningState")
         raise WarningError("conflict", N_("warning {w} is {current}; {action} needs it {sources}"),
                            {"state": current, "allowed": list(sources)},
-                                       w=w['id'], current=current, action=action, sources=' or '.join(sources))
+                                       w=w['id'], current=_word(current), action=_word(action), sources=_either(sources))
     _log(store, w["id"], w.get("warningState"), target, actor, note, at)
     return rows[0]["p"]
 
@@ -427,8 +439,8 @@ def _check_state(w: Mapping[str, Any], action: str) -> None:
     if w.get("warningState") not in sources:
         raise WarningError("conflict", N_("warning {w} is {value}; {action} needs it {sources}"),
                            {"state": w.get("warningState"), "allowed": list(sources)},
-                                       w=w['id'], value=w.get('warningState'), action=action,
-                                       sources=' or '.join(sources))
+                                       w=w['id'], value=_word(w.get('warningState')), action=_word(action),
+                                       sources=_either(sources))
 
 
 def _approver(w: Mapping[str, Any], actor: Actor, rules: Rules, action: str) -> None:
@@ -437,7 +449,7 @@ def _approver(w: Mapping[str, Any], actor: Actor, rules: Rules, action: str) -> 
         raise WarningError("forbidden", N_("{action} of a {value} warning in {value2} is for admins and inspectors whose scope over it "
                                            "is {allowed}"),
                            {"role": actor.role.value, "scope": actor.scope_level(w.get("regionCode"))},
-                                        action=action, value=w.get('warningLevel'), value2=w.get('regionCode'),
+                                        action=_word(action), value=w.get('warningLevel'), value2=w.get('regionCode'),
                                         allowed=' or '.join(allowed))
 
 
