@@ -33,6 +33,14 @@ class UsageError(RiskGraphError, ValueError):
     """The command was asked wrongly; the message says how to ask (exit 2)."""
 
 
+class BadValue(CliError, ValueError):
+    """A value the command cannot work with, found while working (exit 1); still a ValueError."""
+
+
+class NotFound(CliError, LookupError):
+    """What the command names is not there (exit 1); still a LookupError."""
+
+
 def _raised_on_purpose(exc: BaseException) -> bool:
     """True when the innermost frame is a `raise` statement in RiskGraph's own source."""
     frames = traceback.extract_tb(exc.__traceback__)

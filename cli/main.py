@@ -15,7 +15,7 @@ from rich.table import Table
 
 from riskgraph import graph
 from riskgraph.cli import i18n
-from riskgraph.cli.errors import USAGE, CliError, UsageError, describe
+from riskgraph.cli.errors import USAGE, CliError, NotFound, UsageError, describe
 from riskgraph.cli.i18n import _
 from riskgraph.cli.parsing import TranslatedHelp, TranslatedParser, counted, iso_date, port, seconds, share
 from riskgraph.graph import logs
@@ -111,8 +111,8 @@ def _find(store: GraphStore, key: str, label: str | None) -> tuple[str, str]:
         if rows and rows[0]["c"]:
             return candidate, key
     if label:
-        raise CliError(N_("no node with key {key!r} and label {label}"), key=key, label=label)
-    raise CliError(N_("no node with key {key!r}"), key=key)
+        raise NotFound(N_("no node with key {key!r} and label {label}"), key=key, label=label)
+    raise NotFound(N_("no node with key {key!r}"), key=key)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

@@ -27,7 +27,7 @@ from riskgraph.api.qr.service import QrService, iso, safe_name
 from riskgraph.api.qr.token import parse
 from riskgraph.api.schema import Schema
 from riskgraph.api.settings import Settings
-from riskgraph.cli.errors import CliError
+from riskgraph.cli.errors import BadValue, NotFound
 from riskgraph.ontology.errors import N_
 from riskgraph.ontology.model import load_ontology
 
@@ -58,14 +58,14 @@ def _say(data: dict) -> None:
 def _label_of(qr: QrService, key: str, label: str | None) -> str:
     if label:
         if label not in QR_LABELS:
-            raise CliError(N_("{label} has no codes; one of {QR_LABELS}"),
+            raise BadValue(N_("{label} has no codes; one of {QR_LABELS}"),
                              label=label, QR_LABELS=', '.join(QR_LABELS))
         return label
     found = [lb for lb in QR_LABELS if qr.entities.get(lb, key) is not None]
     if not found:
-        raise CliError(N_("no {QR_LABELS} with key {key!r}"), QR_LABELS=' / '.join(QR_LABELS), key=key)
+        raise NotFound(N_("no {QR_LABELS} with key {key!r}"), QR_LABELS=' / '.join(QR_LABELS), key=key)
     if len(found) > 1:
-        raise CliError(N_("{key!r} is the key of a {found}: pass --label"),
+        raise BadValue(N_("{key!r} is the key of a {found}: pass --label"),
                          key=key, found=' and a '.join(found))
     return found[0]
 
@@ -73,7 +73,7 @@ def _label_of(qr: QrService, key: str, label: str | None) -> str:
 def cmd_qr(args: argparse.Namespace) -> int:
     fmt = args.format or (Path(args.out).suffix.lstrip(".").lower() if args.out else "png")
     if fmt not in ("png", "svg"):
-        raise CliError(N_("--format is png or svg, not {fmt!r}"), fmt=fmt)
+        raise BadValue(N_("--format is png or svg, not {fmt!r}"), fmt=fmt)
     with open_service(args) as qr:
         label = _label_of(qr, args.id, args.label)
         issued = qr.code(label, args.id, base_url=args.base_url, summary=args.summary, new=args.new, days=args.days,
@@ -93,13 +93,13 @@ def cmd_qr_batch(args: argparse.Namespace) -> int:
     out = Path(args.out)
     kind = out.suffix.lower()
     if kind not in (".zip", ".pdf"):
-        raise CliError(N_("--out must end in .zip (PNG and SVG per entity, index.csv) or .pdf (a printable sheet)"))
+        raise BadValue(N_("--out must end in .zip (PNG and SVG per entity, index.csv) or .pdf (a printable sheet)"))
     labels = args.label or list(QR_LABELS)
     prefix = region_prefix(args.region)
     with open_service(args) as qr:
         codes = qr.region_codes(prefix, base_url=args.base_url, summary=args.summary, issued_by="cli", labels=labels)
         if not codes:
-            raise CliError(N_("no {labels} in region {region}: nothing to print, no file written"),
+            raise NotFound(N_("no {labels} in region {region}: nothing to print, no file written"),
                               labels=' / '.join(labels), region=args.region)
         data = qr.batch_zip(codes) if kind == ".zip" else qr.batch_pdf(codes, title=f"RiskGraph 一企一码 {args.region}")
     out.write_bytes(data)
@@ -114,12 +114,12 @@ def _token_from(text: str) -> str:
 
 def cmd_qr_revoke(args: argparse.Namespace) -> int:
     if bool(args.target) == bool(args.entity):
-        raise CliError(N_("name one code (token id, token or URL) or --entity LABEL/KEY"))
+        raise BadValue(N_("name one code (token id, token or URL) or --entity LABEL/KEY"))
     with open_service(args) as qr:
         if args.entity:
             label, _, key = args.entity.partition("/")
             if not key:
-                raise CliError(N_("--entity is LABEL/KEY, e.g. Enterprise/91130100MA0CEFGH1X"))
+                raise BadValue(N_("--entity is LABEL/KEY, e.g. Enterprise/91130100MA0CEFGH1X"))
             result = qr.revoke(label=label, key=key, by="cli", reason=args.reason)
         else:
             text = _token_from(args.target)
