@@ -19,6 +19,7 @@ import jwt
 from riskgraph.api.access import ANONYMOUS, Caller
 from riskgraph.api.errors import unauthorized
 from riskgraph.api.users import User, UserStore
+from riskgraph.ontology.errors import N_
 
 ALGORITHM = "HS256"
 ISSUER = "riskgraph"
@@ -83,10 +84,10 @@ class TokenService:
             claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], issuer=ISSUER,
                                 options={"require": ["exp", "iat", "sub", "iss"]}, leeway=5)
         except jwt.ExpiredSignatureError:
-            raise unauthorized("the token has expired; log in again") from None
+            raise unauthorized(N_("the token has expired; log in again")) from None
         except jwt.InvalidTokenError:
-            raise unauthorized("the token is not valid") from None
+            raise unauthorized(N_("the token is not valid")) from None
         user = self.users.get(str(claims["sub"]))
         if user is None or not user.active or claims.get("gen") != user.token_generation:
-            raise unauthorized("the token has been revoked; log in again")
+            raise unauthorized(N_("the token has been revoked; log in again"))
         return user.caller()

@@ -22,6 +22,7 @@ from riskgraph.api.scope import Scope
 from riskgraph.api.settings import Settings
 from riskgraph.api.users import UserStore
 from riskgraph.graph.store import GraphStore
+from riskgraph.ontology.errors import N_
 from riskgraph.ontology.model import Ontology
 
 
@@ -47,7 +48,7 @@ def get_caller(request: Request, token: str | None = Depends(oauth2_scheme)) -> 
     """The anonymous public without an Authorization header; 401 for a malformed or bad one."""
     header = request.headers.get("authorization")
     if header is not None and token is None:
-        raise unauthorized("the Authorization header must be 'Bearer <token>'")
+        raise unauthorized(N_("the Authorization header must be 'Bearer <token>'"))
     return services(request).tokens.caller(token)
 
 
@@ -68,11 +69,11 @@ def require(*roles: Role) -> Callable[..., Caller]:
         if caller.role in allowed:
             return caller
         if caller.anonymous:
-            raise unauthorized("log in: this needs the role " + " or ".join(sorted(r.value for r in allowed)))
+            raise unauthorized(N_("log in: this needs the role {roles}"), roles=" or ".join(sorted(r.value for r in allowed)))
         services(request).audit.record(caller, route_name(request), "denied", method=request.method,
                                        path=request.url.path, status=403, client=client_of(request))
-        raise forbidden(f"the {caller.role.value} role may not do this",
-                        {"required": sorted(r.value for r in allowed), "role": caller.role.value})
+        raise forbidden(N_("the {value} role may not do this"),
+                        {"required": sorted(r.value for r in allowed), "role": caller.role.value}, value=caller.role.value)
 
     guard.__name__ = "require_" + "_".join(sorted(r.value for r in allowed))
     return guard

@@ -1,8 +1,10 @@
 """One error shape for every failure: `{"error": {"code": "...", "message": "...", "details": ...}}`.
 
 `message` is in the language the caller's Accept-Language prefers (English, or Chinese for zh…;
-`Content-Language` says which): the catalog's translation of the message (cli/locale), else the
-code's sentence in that language with the English message in brackets. `code` never changes.
+`Content-Language` says which): the message's template translated by the catalog (cli/locale) and
+filled in with its values (`riskgraph.cli.i18n.render`, the CLI's own mechanism: a refusal raised
+deep in a workflow as `WrongState(N_("… {state}"), state=s)` arrives here with its template), else
+the code's sentence in that language with the English message in brackets. `code` never changes.
 
 Routing misses (404, 405), validation (422), authentication (401), authorisation (403), the
 store's refusals and time-outs and unhandled exceptions all come out in it. An unhandled error
@@ -20,10 +22,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from riskgraph.cli.i18n import N_, negotiate, translate
+from riskgraph.cli.i18n import N_, negotiate, render
 from riskgraph.graph.logs import REQUEST_ID
 from riskgraph.graph.store import QueryTimeout, ReadOnlyViolation, StoreError
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import RiskGraphError, as_message
 
 log = logging.getLogger("riskgraph.api")
 
@@ -53,34 +55,36 @@ class ApiError(RiskGraphError):
     """An error the service raises on purpose; becomes the one error shape."""
 
     def __init__(self, status: int, code: str, message: str, details: Any = None,
-                 headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
+                 headers: dict[str, str] | None = None, **values: Any) -> None:
+        super().__init__(message, **values)
         self.status = status
         self.code = code
-        self.message = message
+        self.message = self.text
         self.details = details
         self.headers = headers
 
 
-def not_found(what: str, details: Any = None) -> ApiError:
-    return ApiError(404, "not_found", f"{what} not found", details)
+def not_found(what: str, details: Any = None, **values: Any) -> ApiError:
+    """404 "<what> not found"; `what` is a template (`N_("enterprise {uscc}")`) filled with `values`."""
+    return ApiError(404, "not_found", N_("{what} not found"), details, what=as_message(what, **values))
 
 
-def forbidden(message: str, details: Any = None) -> ApiError:
-    return ApiError(403, "forbidden", message, details)
+def forbidden(message: str, details: Any = None, **values: Any) -> ApiError:
+    return ApiError(403, "forbidden", message, details, **values)
 
 
-def unauthorized(message: str) -> ApiError:
-    return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
+def unauthorized(message: str, **values: Any) -> ApiError:
+    return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"}, **values)
 
 
-def bad_request(code: str, message: str, details: Any = None) -> ApiError:
-    return ApiError(400, code, message, details)
+def bad_request(code: str, message: str, details: Any = None, **values: Any) -> ApiError:
+    return ApiError(400, code, message, details, **values)
 
 
-def invalid(message: str, field: str | None = None) -> ApiError:
+def invalid(message: str, field: str | None = None, **values: Any) -> ApiError:
     """422 for a value that passes the type checks but not the service's own (an unknown label filter)."""
-    return ApiError(422, "validation_error", message, [{"field": field, "message": message}] if field else None)
+    text = as_message(message, **values)
+    return ApiError(422, "validation_error", text, [{"field": field, "message": text}] if field else None)
 
 
 #: what each code means, to translate messages the catalog does not hold word for word
@@ -95,10 +99,11 @@ _CODE_SENTENCES = {
 
 
 def localise(message: str, code: str, lang: str) -> str:
-    """`message` in `lang`: the catalog's translation, else the code's sentence with the original in brackets."""
+    """`message` in `lang`: the catalog's translation (of its template, filled in), else the code's
+    sentence with the original in brackets."""
     if lang == "en":
-        return message
-    translated = translate(message, lang)
+        return str(message)
+    translated = render(message, lang)
     if translated != message:
         return translated
     sentence = _CODE_SENTENCES.get(code)

@@ -33,7 +33,7 @@ from urllib.parse import parse_qsl
 from riskgraph.api.errors import ApiError, error_response
 from riskgraph.api.qr.ratelimit import TokenBucket
 from riskgraph.cli.i18n import negotiate
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError, Term, as_message
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -111,10 +111,16 @@ def route_class(method: str, path: str) -> str:
     return "write"
 
 
-def too_many(message: str, wait_s: float) -> ApiError:
+#: the request classes as messages name them
+CLASS_WORDS = {"heavy": Term("heavy", zh="大查询"), "read": Term("read", zh="读取"), "login": Term("login", zh="登录"),
+               "analyst": Term("analyst", zh="分析查询"), "photo": Term("photo", zh="照片上传"),
+               "ingest": Term("ingest", zh="数据接入"), "report": Term("report", zh="举报"), "write": Term("write", zh="写入")}
+
+
+def too_many(message: str, wait_s: float, **values: Any) -> ApiError:
     seconds = max(1, math.ceil(wait_s))
-    return ApiError(429, "too_many_requests", f"{message}; try again in {seconds} s", {"retryAfter": seconds},
-                    headers={"Retry-After": str(seconds)})
+    return ApiError(429, "too_many_requests", N_("{reason}; try again in {seconds} s"), {"retryAfter": seconds},
+                    headers={"Retry-After": str(seconds)}, reason=as_message(message, **values), seconds=seconds)
 
 
 # ---------------------------------------------------------------------- input checks
@@ -214,7 +220,7 @@ class LoginThrottle:
     def hashing(self) -> Iterator[None]:
         """A turn to check a password; 429 if none comes within password_queue_s."""
         if not self._hashing.acquire(timeout=self.limits.password_queue_s):
-            raise too_many("too many logins at once", 1)
+            raise too_many(N_("too many logins at once"), 1)
         try:
             yield
         finally:
@@ -286,8 +292,9 @@ class EdgeMiddleware:
         if bucket is not None:
             wait = bucket.take(f"user:{account}" if account else f"addr:{client}")
             if wait > 0:
-                who = "this account" if account else "this address"
-                err = too_many(f"too many {klass} requests from {who}", wait)
+                who = N_("too many {klass} requests from this account") if account else N_(
+                    "too many {klass} requests from this address")
+                err = too_many(who, wait, klass=CLASS_WORDS.get(klass, Term(klass)))
                 await refuse(429, err.code, err.message, err.headers)
                 return
         if problem := path_problem(path, scope.get("query_string", b"")):
@@ -321,7 +328,7 @@ class EdgeMiddleware:
 
         if klass == "heavy":
             if not edge.heavy.acquire(blocking=False):
-                err = too_many("too many large reads at once; the service is busy", 1)
+                err = too_many(N_("too many large reads at once; the service is busy"), 1)
                 await refuse(429, err.code, err.message, err.headers)
                 return
             try:

@@ -5,6 +5,7 @@ from fastapi import Request
 
 from riskgraph.api.errors import ApiError
 from riskgraph.graph.rdf_formats import NotAcceptable, RdfFormat, negotiate
+from riskgraph.ontology.errors import N_, as_message
 from riskgraph.ontology.jsonld import CONTEXT_PATH
 
 
@@ -14,10 +15,10 @@ def rdf_format_of(request: Request, default: RdfFormat = RdfFormat.jsonld,
     try:
         fmt = negotiate(request.headers.get("accept"), default)
     except NotAcceptable as exc:
-        raise ApiError(406, "not_acceptable", str(exc), {"formats": [f.value for f in allowed]}) from None
+        raise ApiError(406, "not_acceptable", as_message(exc), {"formats": [f.value for f in allowed]}) from None
     if fmt not in allowed:
-        raise ApiError(406, "not_acceptable", f"this resource is not available as {fmt.value}",
-                       {"formats": [f.value for f in allowed]})
+        raise ApiError(406, "not_acceptable", N_("this resource is not available as {value}"),
+                       {"formats": [f.value for f in allowed]}, value=fmt.value)
     return fmt
 
 

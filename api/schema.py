@@ -54,7 +54,7 @@ from riskgraph.ontology.anchors import (  # noqa: F401 -- re-exported: the servi
     TAGS,
     WAREHOUSE,
 )
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError
 from riskgraph.ontology.model import TIME_SUFFIX, Disclosure, Ontology, RelationDef
 
 
@@ -86,7 +86,8 @@ class Schema:
         self.onto = ontology
         missing = anchors.missing(ontology)
         if missing:
-            raise SchemaError(f"the ontology lacks what the code is built on: {', '.join(missing)}")
+            raise SchemaError(N_("the ontology lacks what the code is built on: {missing}"),
+                              missing=', '.join(missing))
         self._hops: dict[str, list[Hop]] = {}
 
     # ------------------------------------------------------------------ classes
@@ -199,7 +200,8 @@ class Schema:
                  if self.onto.is_a(domain, r.domain) and self.onto.is_a(range_, r.range)]
         exact = [r for r in found if r.domain == domain or r.range == range_] or found
         if len(exact) != 1:
-            raise SchemaError(f"expected one relationship from {domain} to {range_}, found {[r.type for r in found]}")
+            raise SchemaError(N_("expected one relationship from {domain} to {range_}, found {found}"),
+                              domain=domain, range_=range_, found=[r.type for r in found])
         return exact[0]
 
     # ------------------------------------------------------------------ properties

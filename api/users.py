@@ -32,7 +32,7 @@ from riskgraph.api.access import ACCOUNT_ROLES, Caller, Role, check_uscc, region
 from riskgraph.api.sqlite import connection, initialise
 from riskgraph.cli.i18n import N_
 from riskgraph.graph.connect import default_data_dir
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import RiskGraphError, as_message
 
 USERS_FILE = "users.sqlite3"
 MIN_PASSWORD_LENGTH = 10
@@ -94,39 +94,41 @@ def _now() -> str:
 
 def _validate(username: str, role: str | Role, uscc: str | None, regions: Iterable[str]) -> tuple[Role, str | None, tuple[str, ...]]:
     if not _USERNAME.match(username or ""):
-        raise UserError("a username is 2–64 characters: letters, digits and _ . @ -, starting with a letter or digit")
+        raise UserError(N_("a username is 2–64 characters: letters, digits and _ . @ -, starting with a letter or digit"))
     try:
         role = Role(role)
     except ValueError:
-        raise UserError(f"unknown role {role!r}; one of {', '.join(r.value for r in ACCOUNT_ROLES)}") from None
+        raise UserError(N_("unknown role {role!r}; one of {ACCOUNT_ROLES}"),
+                        role=role, ACCOUNT_ROLES=', '.join(r.value for r in ACCOUNT_ROLES)) from None
     if role not in ACCOUNT_ROLES:
-        raise UserError("the public role is the anonymous caller; it has no accounts")
+        raise UserError(N_("the public role is the anonymous caller; it has no accounts"))
     regions = tuple(str(r).strip() for r in regions if str(r).strip())
     if role is Role.ENTERPRISE:
         if not uscc:
-            raise UserError("an enterprise account needs the enterprise's uscc")
+            raise UserError(N_("an enterprise account needs the enterprise's uscc"))
         try:
             uscc = check_uscc(uscc)
         except ValueError as exc:
-            raise UserError(str(exc)) from None
+            raise UserError(as_message(exc)) from None
     elif uscc:
-        raise UserError(f"only enterprise accounts are bound to a uscc, not {role.value}")
+        raise UserError(N_("only enterprise accounts are bound to a uscc, not {value}"), value=role.value)
     if role is Role.INSPECTOR:
         if not regions:
-            raise UserError("an inspector account needs at least one region code (GB/T 2260)")
+            raise UserError(N_("an inspector account needs at least one region code (GB/T 2260)"))
         for code in regions:
             try:
                 region_prefix(code)
             except ValueError as exc:
-                raise UserError(str(exc)) from None
+                raise UserError(as_message(exc)) from None
     elif regions:
-        raise UserError(f"only inspector accounts are bound to regions, not {role.value}")
+        raise UserError(N_("only inspector accounts are bound to regions, not {value}"), value=role.value)
     return role, uscc, tuple(sorted(set(regions)))
 
 
 def _check_password(password: str) -> None:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
+        raise UserError(N_("a password has at least {MIN_PASSWORD_LENGTH} characters"),
+                        MIN_PASSWORD_LENGTH=MIN_PASSWORD_LENGTH)
 
 
 def _row_to_user(row: sqlite3.Row) -> User:
@@ -158,7 +160,7 @@ class UserStore:
                     (username, _hasher.hash(password), role.value, uscc, json.dumps(list(regions)), now, now),
                 )
         except sqlite3.IntegrityError:
-            raise UserError(f"user {username!r} already exists") from None
+            raise UserError(N_("user {username!r} already exists"), username=username) from None
         return self.get(username)  # type: ignore[return-value]
 
     def get(self, username: str) -> User | None:
@@ -203,7 +205,7 @@ class UserStore:
     def delete(self, username: str) -> None:
         with connection(self.path) as conn:
             if conn.execute("DELETE FROM users WHERE username = ?", (username,)).rowcount == 0:
-                raise UserError(f"no user {username!r}")
+                raise UserError(N_("no user {username!r}"), username=username)
 
     def _update(self, username: str, assignments: str, values: tuple, *, revoke: bool = False) -> None:
         if revoke:
@@ -212,7 +214,7 @@ class UserStore:
             cur = conn.execute(f"UPDATE users SET {assignments}, updated_at = ? WHERE username = ?",
                                (*values, _now(), username))
             if cur.rowcount == 0:
-                raise UserError(f"no user {username!r}")
+                raise UserError(N_("no user {username!r}"), username=username)
 
 
 # ---------------------------------------------------------------------- module-level API
@@ -255,12 +257,13 @@ def _enterprise_exists(args: argparse.Namespace, uscc: str) -> None:
     url = getattr(args, "graph", None) or graph.default_url()
     path = graph.embedded_path(url)
     if path is not None and not graph.embedded_store_exists(path):
-        raise UserError(f"no graph store at {path} to check --uscc {uscc} against (riskgraph init / load first)")
+        raise UserError(N_("no graph store at {path} to check --uscc {uscc} against (riskgraph init / load first)"),
+                        path=path, uscc=uscc)
     with graph.connect(url) as store:
         key = store.ontology.key_of(ENTERPRISE)
         found = store.read(f"MATCH (e:{ENTERPRISE}) WHERE e.{key} = $k RETURN count(e) AS c", {"k": uscc})
     if not found or not found[0]["c"]:
-        raise UserError(f"no enterprise with 统一社会信用代码 {uscc} in the graph")
+        raise UserError(N_("no enterprise with 统一社会信用代码 {uscc} in the graph"), uscc=uscc)
 
 
 def _data_dir(args: argparse.Namespace) -> Path | None:
@@ -273,7 +276,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     if uscc:
         _enterprise_exists(args, uscc)
     if user_store(_data_dir(args)).get(args.username) is not None:
-        raise UserError(f"user {args.username!r} already exists")
+        raise UserError(N_("user {username!r} already exists"), username=args.username)
     user = create_user(args.username, _read_password(args), args.role, uscc=args.uscc,
                        regions=args.region or (), data_dir=_data_dir(args))
     print(json.dumps(user.public(), ensure_ascii=False))
@@ -288,7 +291,7 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 
 def cmd_user_passwd(args: argparse.Namespace) -> int:
     if user_store(_data_dir(args)).get(args.username) is None:
-        raise UserError(f"no user {args.username!r}")
+        raise UserError(N_("no user {username!r}"), username=args.username)
     user_store(_data_dir(args)).set_password(args.username, _read_password(args, "new password: "))
     return 0
 

@@ -2,9 +2,9 @@
 
 `python -m riskgraph.cli.catalog` refreshes `cli/locale/riskgraph.pot` and merges it into each
 language's .po with Babel (translations kept, new messages added empty, gone ones dropped). The
-messages are: the `_()` calls in the code (Babel's Python extractor), every help text and
+messages are: the `_()` calls and the `N_()`-marked error templates in the code (Babel's Python extractor), every help text and
 description of the parser (a walk over every command), and argparse's own messages.
-tests/test_cli_i18n.py fails while a message has no Chinese translation.
+tests/test_cli_usage.py and tests/test_i18n_errors.py fail while a message has no Chinese translation.
 """
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from babel.messages.pofile import read_po, write_po
 from riskgraph.cli.i18n import CATALOGS, DOMAIN, LOCALE_DIR, catalog_path
 
 ROOT = Path(__file__).resolve().parents[1]
-#: where `_()` is used
-SOURCES = ("cli", "api/errors.py", "api/users.py")
+#: where `_()` and `N_()` (error templates, riskgraph.ontology.errors) are used
+SOURCES = ("cli", "api", "graph", "loaders", "workflows")
 #: argparse's own messages the CLI can show (Python 3.12 / 3.13)
 ARGPARSE = (
     "usage: ", "%(heading)s:", "positional arguments", "options", "show this help message and exit",

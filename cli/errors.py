@@ -14,7 +14,7 @@ import traceback
 import uuid
 from pathlib import Path
 
-from riskgraph.cli.i18n import _
+from riskgraph.cli.i18n import _, render
 from riskgraph.graph.store import QueryTimeout, ReadOnlyViolation, StoreError
 from riskgraph.ontology.errors import RiskGraphError
 
@@ -31,6 +31,14 @@ class CliError(RiskGraphError, RuntimeError):
 
 class UsageError(RiskGraphError, ValueError):
     """The command was asked wrongly; the message says how to ask (exit 2)."""
+
+
+class BadValue(CliError, ValueError):
+    """A value the command cannot work with, found while working (exit 1); still a ValueError."""
+
+
+class NotFound(CliError, LookupError):
+    """What the command names is not there (exit 1); still a LookupError."""
 
 
 def _raised_on_purpose(exc: BaseException) -> bool:
@@ -50,7 +58,7 @@ def _raised_on_purpose(exc: BaseException) -> bool:
 def describe(exc: BaseException, *, command: str | None = None) -> tuple[str, int]:
     """The message to show and the exit code for an exception that ended a command."""
     if isinstance(exc, UsageError):
-        return _(str(exc)), USAGE
+        return render(exc), USAGE
     if isinstance(exc, QueryTimeout):
         return _("the query ran past its time limit and was stopped (--timeout-ms)"), RUNTIME
     if isinstance(exc, ReadOnlyViolation):
@@ -62,7 +70,7 @@ def describe(exc: BaseException, *, command: str | None = None) -> tuple[str, in
         return _("the graph store could not do this (ref {ref}; RISKGRAPH_LOG_LEVEL=DEBUG shows the details)").format(
             ref=ref), RUNTIME
     if isinstance(exc, RiskGraphError):
-        return _(str(exc)), RUNTIME
+        return render(exc), RUNTIME
     if isinstance(exc, KeyError) and exc.args and _raised_on_purpose(exc):
         return str(exc.args[0]), RUNTIME
     if isinstance(exc, (ValueError, LookupError, RuntimeError, OSError)) and _raised_on_purpose(exc):

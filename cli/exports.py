@@ -20,6 +20,7 @@ from riskgraph.cli.errors import CliError, UsageError
 from riskgraph.cli.i18n import _
 from riskgraph.cli.parsing import region_code, uscc
 from riskgraph.loaders.normalise.errors import REASONS
+from riskgraph.ontology.errors import N_
 
 TABLES = ("enterprises", "focus-inspections", "assessments", "quarantine")
 
@@ -27,8 +28,8 @@ TABLES = ("enterprises", "focus-inspections", "assessments", "quarantine")
 def _format(args: argparse.Namespace, allowed: tuple[str, ...]) -> str:
     fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
     if fmt not in allowed:
-        raise UsageError(_("--out must end in {allowed} (or give --format), not {out}").format(
-            allowed=" / ".join("." + a for a in allowed), out=args.out))
+        raise UsageError(N_("--out must end in {allowed} (or give --format), not {out}"),
+                         allowed=" / ".join("." + a for a in allowed), out=args.out)
     return fmt
 
 
@@ -76,7 +77,7 @@ def cmd_dossier(args: argparse.Namespace) -> int:
     with graph.connect(settings.store_url) as store:
         portrait = enterprise_portrait(local_context(store), args.uscc, cap=50, alarms=10)
         if portrait is None:
-            raise CliError(_("no enterprise with 统一社会信用代码 {uscc}").format(uscc=args.uscc))
+            raise CliError(N_("no enterprise with 统一社会信用代码 {uscc}"), uscc=args.uscc)
         png = None
         if not args.no_code:
             qr = QrService(settings.data_dir, store, Schema(store.ontology))

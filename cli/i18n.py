@@ -4,7 +4,9 @@ The catalogs are Babel/gettext `.po` files (`cli/locale/<lang>/LC_MESSAGES/riskg
 with Babel when first used (no binary .mo in the repository). English is the source language. The
 language is `--lang`, else $RISKGRAPH_LANG, else the locale ($LANGUAGE, $LC_ALL, $LC_MESSAGES, $LANG):
 a Chinese installation (zh_CN.UTF-8 …) speaks Chinese. argparse's own messages ("usage:",
-"invalid choice …") go through the same catalog. The API picks the language of its error messages
+"invalid choice …") go through the same catalog. Errors are written as English templates with
+named values (`riskgraph.ontology.errors`: `raise CliError(N_("no enterprise {uscc}"), uscc=u)`) and
+shown with `render`, which translates the template and then fills it in. The API picks the language of its error messages
 from Accept-Language (`negotiate`).
 """
 from __future__ import annotations
@@ -18,6 +20,9 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+
+from riskgraph.ontology.errors import N_ as N_  # re-exported: where the CLI marks its messages
+from riskgraph.ontology.errors import Message, RiskGraphError, Term
 
 DOMAIN = "riskgraph"
 LOCALE_DIR = Path(__file__).with_name("locale")
@@ -121,6 +126,27 @@ def negotiate(accept_language: str | None) -> str:
 _ = gettext_
 
 
-def N_(message: str) -> str:
-    """Marks a message for the catalog where it is written; it is translated where it is shown."""
-    return message
+def render(message: object, lang: str | None = None) -> str:
+    """An error or message in `lang` (default: the active language) — the one way both the CLI and the API
+    show RiskGraph's messages.
+
+    A `Message` (every `RiskGraphError` has one, `exc.text`) is shown as the catalog's translation of
+    its template, formatted with its values; a value that is itself a Message or an error (a reason
+    passed along) is shown in `lang` too, a `Term` (a concept's label) in its own form for `lang`.
+    Plain text is looked up as it is. A translation that does not fit its values (a translator's
+    typo) gives the English text rather than failing."""
+    lang = _current if lang is None else lang
+    if isinstance(message, RiskGraphError):
+        message = message.text
+    if not isinstance(message, Message):
+        return translate(str(message), lang)
+    template = translate(message.template, lang)
+    if not message.values:
+        return template
+    values = {name: render(value, lang) if isinstance(value, Message | RiskGraphError)
+              else value.in_language(lang) if isinstance(value, Term) else value
+              for name, value in message.values.items()}
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return str(message)

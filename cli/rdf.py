@@ -14,10 +14,10 @@ from rich.console import Console
 
 from riskgraph import graph
 from riskgraph.cli.errors import UsageError
-from riskgraph.cli.i18n import _
 from riskgraph.graph.rdf_formats import SUFFIXES, RdfFormat
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.subgraph import Subgraph
+from riskgraph.ontology.errors import N_
 from riskgraph.ontology.model import Disclosure
 
 err_console = Console(stderr=True)
@@ -39,7 +39,7 @@ def dossier_text(store: GraphStore, ref: tuple[str, str], sub: Subgraph, fmt: Rd
 def _check_folder(path: str | None) -> None:
     """Refuse a file in a folder that does not exist before any work is done."""
     if path and path != "-" and not Path(path).resolve().parent.is_dir():
-        raise UsageError(_("no such folder: {folder}").format(folder=Path(path).resolve().parent))
+        raise UsageError(N_("no such folder: {folder}"), folder=Path(path).resolve().parent)
 
 
 @contextmanager
@@ -81,7 +81,7 @@ def cmd_export_graph(args: argparse.Namespace) -> int:
 
     name = args.format or Path(args.out).suffix.lstrip(".").lower()
     if name not in {f.value for f in NetworkFormat}:
-        raise UsageError(_("write a .graphml or .gexf file, or say --format graphml|gexf"))
+        raise UsageError(N_("write a .graphml or .gexf file, or say --format graphml|gexf"))
     _check_folder(args.out)
     fmt = NetworkFormat(name)
     level = Disclosure.parse(args.level)

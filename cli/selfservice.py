@@ -24,10 +24,12 @@ from riskgraph.api.qr.service import QrService
 from riskgraph.api.schema import Schema
 from riskgraph.api.settings import Settings
 from riskgraph.api.users import UserStore
+from riskgraph.cli.errors import BadValue
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.notify.channels import channel_registry
 from riskgraph.ontology.anchors import ENTERPRISE
+from riskgraph.ontology.errors import N_
 from riskgraph.workflows.actors import WorkflowError
 from riskgraph.workflows.hidden_dangers import STEPS, Loop
 from riskgraph.workflows.origin import CLI, Origin
@@ -75,7 +77,7 @@ def cmd_danger(args: argparse.Namespace) -> int:
     settings = _settings(args)
     user = UserStore(settings.users_db).get(args.as_user)
     if user is None or not user.active:
-        raise ValueError(f"no active account {args.as_user!r}")
+        raise BadValue(N_("no active account {as_user!r}"), as_user=args.as_user)
     caller = user.caller()
     origin = Origin(actor=user.username, role=user.role.value, channel=CLI, endpoint=f"riskgraph danger {args.step}")
     raw = {k: v for k, v in vars(args).items() if k in ("deadline", "responsible", "note", "description", "cost") and v is not None}
@@ -84,12 +86,12 @@ def cmd_danger(args: argparse.Namespace) -> int:
         try:
             if args.step == "assign":
                 if not args.deadline or not args.responsible:
-                    raise ValueError("assign needs --deadline and --responsible")
+                    raise BadValue(N_("assign needs --deadline and --responsible"))
                 moved = loop.assign(caller, origin, args.id, deadline=dt.date.fromisoformat(args.deadline),
                                     responsible=args.responsible, note=args.note, raw=raw)
             elif args.step == "submit":
                 if not args.description:
-                    raise ValueError("submit needs --description")
+                    raise BadValue(N_("submit needs --description"))
                 moved = loop.submit(caller, origin, args.id, description=args.description, cost=args.cost, raw=raw)
             elif args.step == "accept":
                 moved = loop.accept(caller, origin, args.id, note=args.note, raw=raw)
@@ -99,9 +101,9 @@ def cmd_danger(args: argparse.Namespace) -> int:
             else:
                 moved = loop.close(caller, origin, args.id, note=args.note, raw=raw)
         except WorkflowError as exc:
-            raise ValueError(f"{exc.code}: {exc.message}") from None
+            raise BadValue(N_("{code_}: {message_}"), code_=exc.code, message_=exc.message) from None
         except WriteError as exc:
-            raise ValueError(f"{exc.code}: {exc.message}") from None
+            raise BadValue(N_("{code_}: {message_}"), code_=exc.code, message_=exc.message) from None
     _say({"id": args.id, "from": moved.previous, "to": moved.danger.state, "record": moved.written.record,
           "rectification": moved.rectification.key if moved.rectification else None})
     return 0
@@ -111,12 +113,12 @@ def cmd_danger_history(args: argparse.Namespace) -> int:
     settings = _settings(args)
     user = UserStore(settings.users_db).get(args.as_user)
     if user is None or not user.active:
-        raise ValueError(f"no active account {args.as_user!r}")
+        raise BadValue(N_("no active account {as_user!r}"), as_user=args.as_user)
     with graph.connect(settings.store_url) as store:
         try:
             _, entries = Loop(store).history(user.caller(), args.id)
         except WorkflowError as exc:
-            raise ValueError(f"{exc.code}: {exc.message}") from None
+            raise BadValue(N_("{code_}: {message_}"), code_=exc.code, message_=exc.message) from None
     for entry in entries:
         _say(entry)
     return 0

@@ -22,7 +22,9 @@ from rich.console import Console
 from rich.table import Table
 
 from riskgraph import graph
+from riskgraph.cli.errors import BadValue
 from riskgraph.notify.channels import KINDS, channel_registry
+from riskgraph.ontology.errors import N_
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 
@@ -42,7 +44,7 @@ def cmd_warn(args: argparse.Namespace) -> int:
 
     as_of = dt.datetime.fromisoformat(args.as_of) if args.as_of else None
     if as_of is not None and as_of.tzinfo is None:
-        raise ValueError("--as-of needs a time with its offset, e.g. 2026-11-01T08:00:00+08:00")
+        raise BadValue(N_("--as-of needs a time with its offset, e.g. 2026-11-01T08:00:00+08:00"))
     with graph.connect(args.graph) as store:
         store.bootstrap_schema()
         report = generate(store, as_of=as_of, registry=channel_registry(_data_dir(args)), only=args.only)
@@ -56,7 +58,7 @@ def cmd_warn(args: argparse.Namespace) -> int:
 def cmd_channel_add(args: argparse.Namespace) -> int:
     secret = sys.stdin.readline().rstrip("\r\n") if args.secret_stdin else args.secret
     if not secret:
-        raise ValueError("give the channel's secret with --secret S (or --secret-stdin)")
+        raise BadValue(N_("give the channel's secret with --secret S (or --secret-stdin)"))
     options = {"app_id": args.app_id, "template_id": args.template_id, "app_key": args.app_key, "link": args.link}
     channel = channel_registry(_data_dir(args)).add(args.kind, args.url, secret, name=args.name, region=args.region,
                                                      min_level=args.min_level, options=options)

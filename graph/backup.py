@@ -30,7 +30,7 @@ from typing import IO, Any
 from riskgraph.graph.connect import redact
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore, StoreError
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError
 
 FORMAT = "riskgraph-dump"
 VERSION = 1
@@ -199,8 +199,8 @@ def _prepare_target(store: GraphStore, replace: bool) -> None:
     store.bootstrap_schema()
     present = store.read("MATCH (n) RETURN count(n) AS c")[0]["c"]
     if present and not replace:
-        raise BackupError(f"{redact(store.url)} already holds {present:,} nodes; restore or copy only into an empty "
-                          f"store, or pass --replace to empty it first")
+        raise BackupError(N_("{url} already holds {present:,} nodes; restore or copy only into an empty store, or pass --replace to "
+                             "empty it first"), url=redact(store.url), present=present)
     while store.execute("MATCH (n) WITH n LIMIT 10000 DETACH DELETE n RETURN count(*) AS c")[0]["c"]:
         pass
 
@@ -213,8 +213,8 @@ def _check(target: GraphStore, expected: Summary) -> Summary:
         diff.update({k: (expected.relationships.get(k, 0), got.relationships.get(k, 0))
                      for k in expected.relationships | got.relationships
                      if expected.relationships.get(k, 0) != got.relationships.get(k, 0)})
-        raise BackupError(f"the result differs from the original: counts (expected, got) {diff or 'equal'}; "
-                          f"checksum {expected.checksum[:16]}… vs {got.checksum[:16]}…")
+        raise BackupError(N_("the result differs from the original: counts (expected, got) {diff}; checksum {checksum}… vs {checksum2}…"),
+                          diff=diff or 'equal', checksum=expected.checksum[:16], checksum2=got.checksum[:16])
     return got
 
 
@@ -239,7 +239,8 @@ def dump(store: GraphStore, path: Path) -> Summary:
 def _read_dump(fh: IO[str]) -> tuple[dict[str, Any], Iterator[dict[str, Any]], dict[str, Any]]:
     header = json.loads(fh.readline() or "{}")
     if header.get("format") != FORMAT or header.get("version") != VERSION:
-        raise BackupError(f"not a {FORMAT} version {VERSION} file (header: {str(header)[:200]})")
+        raise BackupError(N_("not a {FORMAT} version {VERSION} file (header: {header})"),
+                          FORMAT=FORMAT, VERSION=VERSION, header=str(header)[:200])
     trailer: dict[str, Any] = {}
 
     def items() -> Iterator[dict[str, Any]]:
@@ -247,12 +248,12 @@ def _read_dump(fh: IO[str]) -> tuple[dict[str, Any], Iterator[dict[str, Any]], d
             try:
                 item = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise BackupError(f"line {n} is not JSON ({exc.msg}): the file is damaged") from None
+                raise BackupError(N_("line {n} is not JSON ({msg}): the file is damaged"), n=n, msg=exc.msg) from None
             if "end" in item:
                 trailer.update(item["end"])
                 return
             yield item
-        raise BackupError("the file ends before its trailer: it is truncated")
+        raise BackupError(N_("the file ends before its trailer: it is truncated"))
 
     return header, items(), trailer
 
@@ -266,19 +267,22 @@ def restore(store: GraphStore, path: Path, *, replace: bool = False) -> Summary:
             writer = _Writer(store)
             read = summarise(items, lambda item, _line: writer.add(item))
             writer.flush()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise BackupError(f"{path} cannot be read: {exc}") from None
+    except gzip.BadGzipFile:
+        raise BackupError(N_("{path} is not a backup: it is not gzip-compressed (riskgraph backup writes FILE.dump.gz)"),
+                          path=path) from None
+    except (OSError, EOFError) as exc:
+        raise BackupError(N_("{path} cannot be read: {exc}"), path=path, exc=exc) from None
     expected = Summary(Counter(trailer.get("labels", {})), Counter(trailer.get("relationships", {})),
                        trailer.get("checksum", ""))
     if read.as_dict() != expected.as_dict():
-        raise BackupError(f"{path} is damaged: its content does not match its own trailer")
+        raise BackupError(N_("{path} is damaged: its content does not match its own trailer"), path=path)
     return _check(store, expected)
 
 
 def copy(source: GraphStore, target: GraphStore, *, replace: bool = False) -> Summary:
     """Copy the whole graph of `source` into `target` and check that they are equal."""
     if redact(source.url) == redact(target.url):
-        raise BackupError("the source and the target are the same store")
+        raise BackupError(N_("the source and the target are the same store"))
     _prepare_target(target, replace)
     writer = _Writer(target)
     with writes_paused(source):

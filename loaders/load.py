@@ -29,7 +29,7 @@ from riskgraph.loaders.normalise.names import clean_name
 from riskgraph.loaders.normalise.regions import region_table
 from riskgraph.loaders.reference import load_parks, load_reference
 from riskgraph.loaders.resolve import EnterpriseIndex
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError
 
 MANIFEST = "manifest.json"
 #: Margin around the province's county centroids within which coordinates are plausible.
@@ -75,7 +75,8 @@ def read_manifest(root: Path) -> dict | None:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise LoadError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        raise LoadError(N_("{path} is not valid JSON: {msg} at line {lineno}"),
+                        path=path, msg=exc.msg, lineno=exc.lineno) from None
 
 
 def plan(root: Path, mappings: dict[str, SourceMapping], manifest: dict | None) -> list[tuple[SourceMapping, list]]:
@@ -85,16 +86,18 @@ def plan(root: Path, mappings: dict[str, SourceMapping], manifest: dict | None) 
         for entry in listed:
             source = entry.get("source") or entry.get("source_system")
             if source not in mappings:
-                raise LoadError(f"unknown source system {source!r} in {MANIFEST}: no mapping in loaders/mappings/")
+                raise LoadError(N_("unknown source system {source!r} in {MANIFEST}: no mapping in loaders/mappings/"),
+                                source=source, MANIFEST=MANIFEST)
             if not (root / entry["path"]).is_file():
-                raise LoadError(f"{MANIFEST} lists {entry['path']}, which is missing")
+                raise LoadError(N_("{MANIFEST} lists {entry}, which is missing"),
+                                MANIFEST=MANIFEST, entry=entry['path'])
         wanted = {e["path"] for e in listed}
     else:
         wanted = {spec.path for m in mappings.values() for spec in m.files if (root / spec.path).is_file()}
     steps = [(m, [spec for spec in m.files if spec.path in wanted]) for m in mappings.values()]
     steps = [(m, specs) for m, specs in steps if specs]
     if not steps:
-        raise LoadError(f"{root} holds no file any mapping knows")
+        raise LoadError(N_("{root} holds no file any mapping knows"), root=root)
     return steps
 
 
@@ -141,7 +144,7 @@ def load_directory(store: GraphStore, root: Path, *, today: dt.date | None = Non
     root = Path(root)
     mappings = load_mappings(store.ontology, mapping_dir)
     if not root.is_dir():
-        raise LoadError(f"{root} is not a folder")
+        raise LoadError(N_("{root} is not a folder"), root=root)
     manifest = read_manifest(root)
     steps = plan(root, mappings, manifest)
     manifest = manifest or {}

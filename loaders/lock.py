@@ -18,7 +18,7 @@ from pathlib import Path
 
 from riskgraph.graph.connect import default_data_dir, redact
 from riskgraph.graph.store import GraphStore
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError
 
 LOCK_NAME = "load.lock"
 _POLL_S = 0.2
@@ -51,8 +51,8 @@ def load_lock(store: GraphStore, *, wait_s: float = 0.0) -> Iterator[Path]:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
-                    raise LoadLocked(f"another load is running on {redact(store.url)} ({holder}); wait for it to "
-                                     f"finish, or pass --wait SECONDS to wait for it") from None
+                    raise LoadLocked(N_("another load is running on {url} ({holder}); wait for it to finish, or pass --wait SECONDS to "
+                                        "wait for it"), url=redact(store.url), holder=holder) from None
                 time.sleep(_POLL_S)
         os.ftruncate(fd, 0)
         started = dt.datetime.now().astimezone().isoformat(timespec="seconds")

@@ -50,7 +50,7 @@ from typing import Any
 import yaml
 
 from riskgraph.ontology.anchors import ENTERPRISE
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError
 from riskgraph.ontology.model import Ontology
 
 FIELD_TYPES = {"text", "name", "uscc", "date", "datetime", "money", "mass_t", "integer", "decimal", "boolean",
@@ -141,16 +141,18 @@ def _fields(raw: dict[str, Any] | None, label: str, onto: Ontology, where: str) 
     specs = []
     for prop, spec in (raw or {}).items():
         if prop not in declared:
-            raise MappingError(f"{where}: {label} has no property {prop!r} in the ontology")
+            raise MappingError(N_("{where}: {label} has no property {prop!r} in the ontology"),
+                               where=where, label=label, prop=prop)
         spec = {"column": spec} if isinstance(spec, str) else dict(spec)
         column = spec.pop("column", None)
         if column is None:
-            raise MappingError(f"{where}: field {prop} names no column")
+            raise MappingError(N_("{where}: field {prop} names no column"), where=where, prop=prop)
         kind = spec.pop("type", "text")
         if kind not in FIELD_TYPES:
-            raise MappingError(f"{where}: field {prop} has unknown type {kind!r}")
+            raise MappingError(N_("{where}: field {prop} has unknown type {kind!r}"),
+                               where=where, prop=prop, kind=kind)
         if kind == "vocab" and declared[prop].vocabulary is None:
-            raise MappingError(f"{where}: {prop} has no vocabulary in the ontology")
+            raise MappingError(N_("{where}: {prop} has no vocabulary in the ontology"), where=where, prop=prop)
         required = bool(spec.pop("required", False))
         columns = tuple(column) if isinstance(column, list) else (column,)
         specs.append(FieldSpec(prop, columns, kind, required, spec))
@@ -166,7 +168,8 @@ def _enterprise(ent: dict[str, Any] | None, label: str, onto: Ontology, where: s
         rel = onto.relation(relation)
         src, dst = (ENTERPRISE, label) if outgoing else (label, ENTERPRISE)
         if not (onto.is_a(src, rel.domain) and onto.is_a(dst, rel.range)):
-            raise MappingError(f"{where}: {relation} cannot go from {src} to {dst}")
+            raise MappingError(N_("{where}: {relation} cannot go from {src} to {dst}"),
+                               where=where, relation=relation, src=src, dst=dst)
     return EnterpriseSpec(
         uscc=ent.get("uscc"), name=ent.get("name"), relation=relation, required=bool(ent.get("required", True)),
         region_column=ent.get("region_column"), outgoing=outgoing,
@@ -178,7 +181,8 @@ def _enterprise(ent: dict[str, Any] | None, label: str, onto: Ontology, where: s
 def _compare(raw: dict[str, Any] | None, where: str) -> tuple[tuple[str, str], ...]:
     unknown = set(raw or {}) - COMPARE_FIELDS
     if unknown:
-        raise MappingError(f"{where}: enterprise compare has unknown fields {sorted(unknown)}; known: {sorted(COMPARE_FIELDS)}")
+        raise MappingError(N_("{where}: enterprise compare has unknown fields {unknown}; known: {COMPARE_FIELDS}"),
+                           where=where, unknown=sorted(unknown), COMPARE_FIELDS=sorted(COMPARE_FIELDS))
     return tuple(sorted((raw or {}).items()))
 
 
@@ -188,12 +192,15 @@ def _link(link: dict[str, Any], label: str, fields: tuple[FieldSpec, ...], onto:
     other = onto.check_label(link["to"] if outgoing else link["from"]).name
     src, dst = (label, other) if outgoing else (other, label)
     if not (onto.is_a(src, rel.domain) and onto.is_a(dst, rel.range)):
-        raise MappingError(f"{where}: {rel.type} cannot go from {src} to {dst}")
+        raise MappingError(N_("{where}: {type} cannot go from {src} to {dst}"),
+                           where=where, type=rel.type, src=src, dst=dst)
     field_name, column = link.get("field"), link.get("column")
     if (field_name is None) == (column is None):
-        raise MappingError(f"{where}: link {rel.type} needs exactly one of field or column")
+        raise MappingError(N_("{where}: link {type} needs exactly one of field or column"),
+                           where=where, type=rel.type)
     if field_name is not None and not any(f.prop == field_name for f in fields):
-        raise MappingError(f"{where}: link {rel.type} uses unmapped field {field_name!r}")
+        raise MappingError(N_("{where}: link {type} uses unmapped field {field_name!r}"),
+                           where=where, type=rel.type, field_name=field_name)
     when = link.get("when")
     return LinkSpec(rel.type, other, field_name, column, outgoing, bool(link.get("required", False)),
                     bool(link.get("many", False)), (when["column"], str(when["equals"])) if when else None)
@@ -208,11 +215,12 @@ def parse_mapping(data: dict[str, Any], onto: Ontology, where: str = "mapping") 
             label = onto.check_label(raw["label"]).name
             fmt = raw.get("format", Path(raw["path"]).suffix.lstrip("."))
             if fmt not in FORMATS:
-                raise MappingError(f"{here}: unknown format {fmt!r}")
+                raise MappingError(N_("{here}: unknown format {fmt!r}"), here=here, fmt=fmt)
             fields = _fields(raw.get("fields"), label, onto, here)
             key = onto.key_of(label)
             if not any(f.prop == key for f in fields):
-                raise MappingError(f"{here}: no field gives the key {key!r} of {label}")
+                raise MappingError(N_("{here}: no field gives the key {key!r} of {label}"),
+                                   here=here, key=key, label=label)
             enterprise = _enterprise(raw.get("enterprise"), label, onto, here)
             links = tuple(_link(link, label, fields, onto, here) for link in raw.get("links", []))
             nodes = []
@@ -221,13 +229,14 @@ def parse_mapping(data: dict[str, Any], onto: Ontology, where: str = "mapping") 
                 extra_fields = _fields(extra.get("fields"), extra_label, onto, here + f" node {extra_label}")
                 extra_key = onto.key_of(extra_label)
                 if not any(f.prop == extra_key for f in extra_fields):
-                    raise MappingError(f"{here}: node {extra_label} has no field for its key {extra_key!r}")
+                    raise MappingError(N_("{here}: node {extra_label} has no field for its key {extra_key!r}"),
+                                       here=here, extra_label=extra_label, extra_key=extra_key)
                 nodes.append(NodeSpec(extra_label, extra_fields, extra_key))
             files.append(FileSpec(raw["path"], fmt, raw.get("encoding", "auto"), label, fields, enterprise,
                                   links, key, tuple(nodes)))
         return SourceMapping(data["source"], data.get("title", data["source"]), int(data.get("order", 100)), tuple(files))
     except KeyError as exc:
-        raise MappingError(f"{where}: missing or unknown {exc.args[0]!r}") from None
+        raise MappingError(N_("{where}: missing or unknown {args_!r}"), where=where, args_=exc.args[0]) from None
 
 
 def load_mappings(onto: Ontology, directory: Path | None = None) -> dict[str, SourceMapping]:

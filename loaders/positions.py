@@ -19,7 +19,7 @@ import prcoords
 
 from riskgraph.loaders.mapping import FieldSpec
 from riskgraph.ontology.anchors import LAT, LOCATION_ACCURACY, LOCATION_METHOD, LON, SOURCE_CRS
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError
 
 WGS84 = "WGS-84"
 GCJ02 = "GCJ-02"
@@ -36,7 +36,7 @@ def crs_name(text: str) -> str:
     """The canonical name of a coordinate system (WGS-84, GCJ-02, BD-09), whatever its spelling."""
     name = CRS_NAMES.get(text.strip().upper().replace("_", "-")) or CRS_NAMES.get(text.strip().upper().replace("-", ""))
     if name is None:
-        raise CrsError(f"unknown coordinate system {text!r}: use one of WGS-84, GCJ-02, BD-09")
+        raise CrsError(N_("unknown coordinate system {text!r}: use one of WGS-84, GCJ-02, BD-09"), text=text)
     return name
 
 

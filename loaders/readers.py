@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from riskgraph.loaders.normalise.errors import RowError
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError
 
 #: Encodings tried, in order, when the mapping says "auto".
 CANDIDATE_ENCODINGS = ("utf-8", "gb18030")
@@ -175,9 +175,9 @@ def read_csv(path: Path, encoding: str = "auto", check_header: HeaderCheck | Non
     try:
         header = [h.strip() for h in _split(header_text)]
     except csv.Error as exc:
-        raise SourceFileError(f"{path}: the header line cannot be read ({exc})") from None
+        raise SourceFileError(N_("{path}: the header line cannot be read ({exc})"), path=path, exc=exc) from None
     if check_header is not None and (problem := check_header(header)):
-        raise SourceFileError(f"{path}: {problem}")
+        raise SourceFileError(N_("{path}: {problem}"), path=path, problem=problem)
     names, header_flags = column_names(header)
     decoded: list[tuple[str, str | None] | None] = []
     for line in lines:
@@ -202,8 +202,9 @@ def read_csv(path: Path, encoding: str = "auto", check_header: HeaderCheck | Non
         entry = decoded[i]
         if entry is None:
             number += 1
-            yield RowError("encoding_error", f"row {number} (line {i + 1}): the bytes are neither UTF-8 nor GB18030",
-                           raw=lines[i].rstrip(b"\r\n").decode("utf-8", "backslashreplace"))
+            yield RowError("encoding_error", N_("row {number} (line {i}): the bytes are neither UTF-8 nor GB18030"),
+                           raw=lines[i].rstrip(b"\r\n").decode("utf-8", "backslashreplace"),
+                                             number=number, i=i + 1)
             i += 1
             continue
         text, note = entry
@@ -219,8 +220,9 @@ def read_csv(path: Path, encoding: str = "auto", check_header: HeaderCheck | Non
             end += 1
         number += 1
         if open_quote:
-            yield RowError("malformed_row", f"row {number} (line {i + 1}): a quoted cell opened here is never closed; "
-                           f"the line is kept as it is and reading resumes at line {i + 2}", raw=text.rstrip("\r\n"))
+            yield RowError("malformed_row", N_("row {number} (line {i}): a quoted cell opened here is never closed; the line is kept "
+                                               "as it is and reading resumes at line {i2}"), raw=text.rstrip("\r\n"),
+                                            number=number, i=i + 1, i2=i + 2)
             i += 1
             continue
         record = "".join(decoded[k][0] for k in range(i, end))  # type: ignore[index]
@@ -229,12 +231,15 @@ def read_csv(path: Path, encoding: str = "auto", check_header: HeaderCheck | Non
         try:
             cells = _split(record)
         except csv.Error as exc:
-            yield RowError("malformed_row", f"row {number} (line {start + 1}): {exc}", raw=record.rstrip("\r\n"))
+            yield RowError("malformed_row", N_("row {number} (line {start}): {exc}"), raw=record.rstrip("\r\n"),
+                                            number=number, start=start + 1, exc=exc)
             continue
         oversized = [names[k] if k < len(names) else f"#{k + 1}" for k, c in enumerate(cells) if len(c) > MAX_FIELD_CHARS]
         if oversized:
-            yield RowError("malformed_row", f"row {number} (line {start + 1}): the cell {', '.join(oversized)} is over "
-                           f"{MAX_FIELD_CHARS:,} characters; the row is kept as it is", raw=record.rstrip("\r\n"))
+            yield RowError("malformed_row", N_("row {number} (line {start}): the cell {oversized} is over {MAX_FIELD_CHARS:,} "
+                                               "characters; the row is kept as it is"), raw=record.rstrip("\r\n"),
+                                            number=number, start=start + 1, oversized=', '.join(oversized),
+                                            MAX_FIELD_CHARS=MAX_FIELD_CHARS)
             continue
         values, flags = shape_row(names, header_flags, [c.strip() or None for c in cells])
         yield SourceRow(number, values, record.rstrip("\r\n"), notes[0] if notes else note, flags)
@@ -254,7 +259,8 @@ def read_xlsx(path: Path, check_header: HeaderCheck | None = None) -> Iterator[S
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except broken as exc:
-        raise SourceFileError(f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
+        raise SourceFileError(N_("{path}: not a readable .xlsx workbook ({name__}: {exc})"),
+                              path=path, name__=type(exc).__name__, exc=exc) from None
     try:
         sheets = []
         for sheet in book.worksheets:
@@ -268,12 +274,13 @@ def read_xlsx(path: Path, check_header: HeaderCheck | None = None) -> Iterator[S
             problem = check_header(header) if check_header is not None else None
             if problem and has_rows:
                 titles = ", ".join(f"{s.title!r}" for s in book.worksheets)
-                raise SourceFileError(f"{path}: sheet {sheet.title!r} has rows but not the mapping's header ({problem}); "
-                                      f"the workbook's sheets: {titles}")
+                raise SourceFileError(N_("{path}: sheet {title!r} has rows but not the mapping's header ({problem}); the workbook's "
+                                         "sheets: {titles}"),
+                                      path=path, title=sheet.title, problem=problem, titles=titles)
             if not problem:
                 sheets.append((sheet, header))
         if not sheets and check_header is not None:
-            raise SourceFileError(f"{path}: no sheet has the mapping's header")
+            raise SourceFileError(N_("{path}: no sheet has the mapping's header"), path=path)
         number = 0
         for sheet, header in sheets:
             names, header_flags = column_names(header)
@@ -292,7 +299,8 @@ def read_xlsx(path: Path, check_header: HeaderCheck | None = None) -> Iterator[S
                 raw = json.dumps({"sheet": sheet.title, "row": row_index, "cells": texts}, ensure_ascii=False)
                 yield SourceRow(number, values, raw, None, flags)
     except broken as exc:
-        raise SourceFileError(f"{path}: the workbook breaks off while being read ({type(exc).__name__}: {exc})") from None
+        raise SourceFileError(N_("{path}: the workbook breaks off while being read ({name__}: {exc})"),
+                              path=path, name__=type(exc).__name__, exc=exc) from None
     finally:
         book.close()
 
@@ -368,14 +376,16 @@ def read_jsonl(path: Path, encoding: str = "auto") -> Iterator[SourceRow | RowEr
             text, note = _decode_line(line.lstrip(b"\xef\xbb\xbf"), chosen)
             obj = json.loads(text, object_pairs_hook=functools.partial(_keep_repeats, repeated=repeated))
         except UnicodeDecodeError:
-            yield RowError("encoding_error", f"row {number}: not valid text in any expected encoding",
-                           raw=line.decode("utf-8", "backslashreplace"))
+            yield RowError("encoding_error", N_("row {number}: not valid text in any expected encoding"),
+                           raw=line.decode("utf-8", "backslashreplace"),
+                                             number=number)
             continue
         except json.JSONDecodeError as exc:
-            yield RowError("invalid_value", f"row {number}: not a JSON object ({exc.msg})", raw=text)
+            yield RowError("invalid_value", N_("row {number}: not a JSON object ({msg})"), raw=text,
+                                            number=number, msg=exc.msg)
             continue
         if not isinstance(obj, dict):
-            yield RowError("invalid_value", f"row {number}: a JSON line must be an object", raw=text)
+            yield RowError("invalid_value", N_("row {number}: a JSON line must be an object"), raw=text, number=number)
             continue
         yield SourceRow(number, _flatten(obj), text, note, [f"duplicate_column:{k}" for k in sorted(set(repeated))])
 

@@ -25,7 +25,7 @@ from riskgraph.loaders.mapping import EnterpriseSpec, FileSpec, load_mappings
 from riskgraph.loaders.matching.records import Query
 from riskgraph.loaders.resolve import LINK, EnterpriseIndex, Resolution, record_query
 from riskgraph.ontology.anchors import DERIVED_FROM, ENTERPRISE, REGION_CODE, REVIEW_ITEM, REVIEWS, SOURCE_RECORD
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError
 from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX, load_ontology
 
 OPEN, LINKED, REJECTED = "open", "linked", "rejected"
@@ -35,8 +35,8 @@ STATUSES = (OPEN, LINKED, REJECTED)
 class ReviewError(RiskGraphError, ValueError):
     """A review action that cannot be done; `kind` is not_found, conflict or invalid."""
 
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, kind: str, message: str, **values: Any) -> None:
+        super().__init__(message, **values)
         self.kind = kind
 
 
@@ -162,14 +162,15 @@ class ReviewService:
             self._subjects = subjects(self.store)
         found = self._subjects.get(label)
         if found is None:
-            raise ReviewError("invalid", f"{label} facts are not linked to enterprises by any source mapping")
+            raise ReviewError("invalid", N_("{label} facts are not linked to enterprises by any source mapping"),
+                                         label=label)
         return found
 
     def list_items(self, *, status: str | None = OPEN, prefixes: Iterable[str] | None = None, uscc: str | None = None,
              offset: int = 0, limit: int = 20) -> tuple[int, list[dict[str, Any]]]:
         """(total, items) newest load first; `prefixes` keeps items of those regions (an inspector's scope)."""
         if status is not None and status not in STATUSES:
-            raise ReviewError("invalid", f"status must be one of {', '.join(STATUSES)}")
+            raise ReviewError("invalid", N_("status must be one of {STATUSES}"), STATUSES=', '.join(STATUSES))
         where = ["($status IS NULL OR r.reviewStatus = $status)",
                  "($prefixes IS NULL OR any(p IN $prefixes WHERE r.regionCode STARTS WITH p))",
                  "($uscc IS NULL OR $uscc IN r.candidateUsccs OR r.decidedUscc = $uscc)"]
@@ -188,7 +189,7 @@ class ReviewService:
     def _props(self, item: str) -> dict[str, Any]:
         props = self.store.get_node(REVIEW_ITEM, item)
         if props is None:
-            raise ReviewError("not_found", f"review item {item}")
+            raise ReviewError("not_found", N_("review item {item}"), item=item)
         return props
 
     def _out(self, props: Mapping[str, Any]) -> dict[str, Any]:
@@ -228,7 +229,7 @@ class ReviewService:
         props = self._props(item)
         label, key = props["reviewedLabel"], props["reviewedKey"]
         if self.store.get_node(ENTERPRISE, uscc) is None:
-            raise ReviewError("invalid", f"no enterprise {uscc} is registered")
+            raise ReviewError("invalid", N_("no enterprise {uscc} is registered"), uscc=uscc)
         s = self.subject(label)
         self._detach(s, key)
         self._attach(s, key, uscc, json.loads(props.get("pendingFacts") or "{}"), by, item)
@@ -257,10 +258,11 @@ class ReviewService:
         """Take a fact off its enterprise and back into review; that enterprise is excluded from now on."""
         s = self.subject(label)
         if self.store.get_node(label, key) is None:
-            raise ReviewError("not_found", f"{label} {key}")
+            raise ReviewError("not_found", N_("{label} {key}"), label=label, key=key)
         previous = self._unlink_all(s, key)
         if not previous:
-            raise ReviewError("conflict", f"{label} {key} is not linked to an enterprise")
+            raise ReviewError("conflict", N_("{label} {key} is not linked to an enterprise"),
+                                          label=label, key=key)
         item = item_id(label, key)
         props = self.store.get_node(REVIEW_ITEM, item)
         records = self._records(label, key)
@@ -279,12 +281,13 @@ class ReviewService:
               to: str | None = None) -> list[dict[str, Any]]:
         """Split a merge: these facts are not about `uscc`; each goes back to review, or to `to`."""
         if not facts:
-            raise ReviewError("invalid", "name at least one fact to split off")
+            raise ReviewError("invalid", N_("name at least one fact to split off"))
         wrong = [f"{label} {key}" for label, key in facts if uscc not in self.linked_to(label, key)]
         if wrong:
-            raise ReviewError("conflict", f"not linked to {uscc}: {', '.join(wrong)}")
+            raise ReviewError("conflict", N_("not linked to {uscc}: {wrong}"), uscc=uscc, wrong=', '.join(wrong))
         if to is not None and (to == uscc or self.store.get_node(ENTERPRISE, to) is None):
-            raise ReviewError("invalid", f"cannot move the facts to {to!r}: not another registered enterprise")
+            raise ReviewError("invalid", N_("cannot move the facts to {to!r}: not another registered enterprise"),
+                                         to=to)
         out = []
         for label, key in facts:
             item = self.unlink(label, key, by=by, note=note, action="split")

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import uuid
 from typing import Any
 
@@ -429,3 +430,23 @@ def test_a_generated_task_recurs_by_its_points_level(api):
             assert (listed["TK-CM1"]["frequency"], listed["TK-CM1"]["period"]) == (frequency, keys[frequency])
     finally:
         store().upsert_nodes("RiskPoint", [{"id": "RP1", "riskColour": colour or "RED"}])
+
+
+# ---------------------------------------------------------------------- refusals in the caller's language
+def test_a_workflow_refusal_is_answered_in_the_callers_language(api):
+    """A refusal raised deep in the loop (its state machine, its permissions) reaches the error shape with
+    its template: Accept-Language zh gives it wholly in Chinese, states by their Chinese names."""
+    key = report(api)
+    zh = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
+    r = api.post("insp.sjz", f"/hidden-dangers/{key}/accept", json={}, headers=zh)
+    error = assert_error(r, 409, "conflict")
+    assert r.headers["content-language"] == "zh-CN"
+    assert error["message"] == f"{key} 处于 已上报 状态：验收 仅适用于 已整改 状态"
+    assert go(api, "insp.sjz", key, "accept", {}, 409)["message"] == f"{key} is REPORTED: accept applies to RECTIFIED only"
+    r = api.post("insp.ts", f"/hidden-dangers/{key}/assign", json=assign(), headers=zh)
+    error = assert_error(r, 403, "forbidden")
+    assert error["message"] == f"只有企业或其所在区划的检查员可以对 {key} 执行 交办"
+    assert not re.search(r"[A-Za-z]{2,}(?:\s+[A-Za-z]{2,}){2,}", error["message"])
+    r = api.post("ent.e1", "/hidden-dangers/HD-NOPE/assign", json=assign(), headers=zh)
+    assert assert_error(r, 404, "not_found")["message"] == "没有隐患 HD-NOPE"
+    assert state(key) == "REPORTED"

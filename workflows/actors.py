@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from riskgraph.api.access import Caller, Role
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError
 from riskgraph.ontology.model import Disclosure
 from riskgraph.workflows.photos import PhotoError, PhotoStore
 
@@ -26,9 +27,9 @@ class WorkflowError(RiskGraphError):
     status = 422
     code = "invalid"
 
-    def __init__(self, message: str, field: str | None = None, *, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, field: str | None = None, *, code: str | None = None, **values: Any) -> None:
+        super().__init__(message, **values)
+        self.message = self.text
         self.field = field
         if code is not None:
             self.code = code
@@ -75,9 +76,10 @@ def level(caller: Caller, owner: Owner) -> Disclosure:
     return caller.enterprise_level(owner.uscc, owner.region)
 
 
-def require(allowed: bool, caller: Caller, message: str) -> None:
+def require(allowed: bool, caller: Caller, message: str, **values: Any) -> None:
+    """Refuse (Denied) unless `allowed`; `message` is a template filled with `values`."""
     if not allowed:
-        raise Denied(message, code="unauthorized" if caller.anonymous else "forbidden")
+        raise Denied(message, code="unauthorized" if caller.anonymous else "forbidden", **values)
 
 
 def photos_for_write(store: PhotoStore | None, photos: Sequence[str], caller: Caller) -> list[str]:
@@ -85,7 +87,7 @@ def photos_for_write(store: PhotoStore | None, photos: Sequence[str], caller: Ca
     if not photos:
         return []
     if store is None:
-        raise WorkflowError("photos are not kept by this service", "photos")
+        raise WorkflowError(N_("photos are not kept by this service"), "photos")
     try:
         return store.resolve(photos, uploaded_by=caller.username)
     except PhotoError as exc:

@@ -29,6 +29,7 @@ from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import decode_properties
 from riskgraph.ontology.anchors import RISK_ANALYSIS
+from riskgraph.ontology.errors import N_, as_message
 from riskgraph.reasoning.models.config import ModelConfig, load_config
 from riskgraph.reasoning.models.result import ModelResult
 from riskgraph.reasoning.models.risk_point import lec, ls
@@ -73,7 +74,7 @@ class Analyses:
             f"RETURN properties(p) AS p, e.{ident(self.onto.key_of(ENTERPRISE))} AS uscc, e.{ident(REGION_CODE)} AS region, "
             "e.name AS name LIMIT 1", {"id": point_id})
         if not rows:
-            raise Missing(f"no risk point {point_id}", "id")
+            raise Missing(N_("no risk point {point_id}"), "id", point_id=point_id)
         row = rows[0]
         props = row["p"]
         return props, Owner(uscc=str(row["uscc"] or ""), region=row["region"] or props.get(REGION_CODE), name=row["name"])
@@ -83,22 +84,23 @@ class Analyses:
              hazards: Sequence[str] = (), controls: Sequence[str] = (), note: str | None = None,
              raw: Mapping[str, Any] | None = None) -> Filed:
         stored, owner = self.point(point_id)
-        require(is_owner(caller, owner), caller, "a risk point's analysis is filed by its enterprise's own account")
+        require(is_owner(caller, owner), caller, N_("a risk point's analysis is filed by its enterprise's own account"))
         concept = self.methods.lookup(method)
         if concept is None or concept.notation not in FACTORS:
-            raise WorkflowError(f"method is LEC or LS, not {method!r}", "method")
+            raise WorkflowError(N_("method is LEC or LS, not {method!r}"), "method", method=method)
         notation = concept.notation
         factors = {}
         for prop, letter in FACTORS[notation].items():
             value = values.get(prop)
             if value is None:
-                raise WorkflowError(f"{notation} needs {prop} ({letter})", prop)
+                raise WorkflowError(N_("{notation} needs {prop} ({letter})"), prop,
+                                    notation=notation, prop=prop, letter=letter)
             factors[prop] = float(value)
         codes = []
         for text in hazards:
             hazard = self.hazards.lookup(text)
             if hazard is None:
-                raise WorkflowError(f"{text!r} is not a GB/T 13861 hazard factor", "hazards")
+                raise WorkflowError(N_("{text!r} is not a GB/T 13861 hazard factor"), "hazards", text=text)
             codes.append(hazard.notation)
         result = grade(notation, factors, point_id)
         revision = int(stored.get("revision") or 0) + 1
@@ -111,7 +113,8 @@ class Analyses:
                 "revision": revision, "analysedAt": origin.at, "handledBy": caller.username,
             }, origin, raw=raw, expect={"revision": stored.get("revision")})
         except WriteConflict:
-            raise WrongState(f"{point_id} got a newer analysis meanwhile; reload it and file again", "revision") from None
+            raise WrongState(N_("{point_id} got a newer analysis meanwhile; reload it and file again"), "revision",
+                             point_id=point_id) from None
         version = self.writes.create(ANALYSIS, {
             "id": f"RA-{point_id}-{revision}", "name": f"{stored.get('name') or point_id} 第{revision}版",
             "revision": revision, "analysis": json.dumps(filed, ensure_ascii=False, sort_keys=True),
@@ -154,7 +157,7 @@ class Analyses:
         stored, owner = self.point(point_id)
         seen = min(level(caller, owner), caller.ceiling)
         require(self.onto.disclosure_of(ANALYSIS, "analysis") <= seen, caller,
-                "a risk point's analyses are for its enterprise and its bureau")
+                N_("a risk point's analyses are for its enterprise and its bureau"))
         versions = self.versions(point_id)
         out = []
         for i, version in enumerate(versions):
@@ -179,7 +182,7 @@ def grade(method: str, factors: Mapping[str, float], point_id: str, config: Mode
             raise ValueError("L and S are whole numbers 1–5")
         return ls(int(factors["likelihood"]), int(factors["severity"]), evidence=[point_id], config=cfg)
     except ValueError as exc:
-        raise WorkflowError(str(exc), "values") from None
+        raise WorkflowError(as_message(exc), "values") from None
 
 
 def baseline(stored: Mapping[str, Any]) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from riskgraph.ontology.anchors import (
     RECTIFIED_STATE,
     SOURCE_RECORD,
 )
+from riskgraph.ontology.errors import N_, Message, Term, as_message
 from riskgraph.workflows.actors import (
     Denied,
     Missing,
@@ -67,6 +68,15 @@ OPEN = (REPORTED, ASSIGNED, RECTIFYING)
 GENERAL = "GENERAL"
 #: who may take a step: the enterprise, its bureau, or (acceptance) the enterprise for 一般隐患 only
 OWNER, OWNER_OR_BUREAU, REVIEWER = "owner", "owner_or_bureau", "reviewer"
+
+
+#: the steps' names as messages say them (the catalog translates them: 交办, 提交整改 …)
+STEP_WORDS = {"assign": N_("assign"), "submit": N_("submit"), "accept": N_("accept"), "reject": N_("reject"),
+              "close": N_("close")}
+
+
+def step_word(name: str) -> Message:
+    return as_message(STEP_WORDS.get(name, name))
 
 
 @dataclass(frozen=True)
@@ -175,7 +185,7 @@ class Loop:
     def _danger(self, danger_id: str) -> Danger:
         found = self.get(danger_id)
         if found is None:
-            raise Missing(f"no hidden danger {danger_id}", "id")
+            raise Missing(N_("no hidden danger {danger_id}"), "id", danger_id=danger_id)
         return found
 
     def visible(self, caller: Caller, label: str, props: Mapping[str, Any], owner: Owner) -> dict[str, Any]:
@@ -190,10 +200,10 @@ class Loop:
         """A new hidden danger of the enterprise: REPORTED, or RECTIFYING when it comes with both its
         deadline and the person responsible (as `assign` would set them)."""
         require(is_owner(caller, owner) or is_bureau(caller, owner), caller,
-                "hidden dangers are filed by the enterprise itself or by its bureau")
+                N_("hidden dangers are filed by the enterprise itself or by its bureau"))
         today = origin.at.date()
         if deadline is not None and deadline < today:
-            raise WorkflowError("a rectification deadline cannot lie in the past", "deadline")
+            raise WorkflowError(N_("a rectification deadline cannot lie in the past"), "deadline")
         photo_ids = photos_for_write(self.photos, photos, caller)
         responsible = (responsible or "").strip() or None
         row = {
@@ -214,9 +224,9 @@ class Loop:
     def assign(self, caller: Caller, origin: Origin, danger_id: str, *, deadline: dt.date, responsible: str,
                note: str | None = None, raw: Mapping[str, Any] | None = None) -> Moved:
         if deadline < origin.at.date():
-            raise WorkflowError("a rectification deadline cannot lie in the past", "deadline")
+            raise WorkflowError(N_("a rectification deadline cannot lie in the past"), "deadline")
         if not responsible.strip():
-            raise WorkflowError("name the person responsible for the rectification", "responsible")
+            raise WorkflowError(N_("name the person responsible for the rectification"), "responsible")
         return self._move(caller, origin, "assign", danger_id,
                           {"deadline": deadline, "rectificationPerson": responsible.strip(), "stateNote": note}, raw)
 
@@ -226,9 +236,9 @@ class Loop:
         holding the evidence is linked to it (one write each; the first decides, so a second
         submission racing this one is refused rather than recorded twice)."""
         if not description.strip():
-            raise WorkflowError("describe what was done", "description")
+            raise WorkflowError(N_("describe what was done"), "description")
         if cost is not None and cost < 0:
-            raise WorkflowError("a cost cannot be negative", "cost")
+            raise WorkflowError(N_("a cost cannot be negative"), "cost")
         danger = self._danger(danger_id)
         self._may(caller, STEPS["submit"], danger)
         photo_ids = photos_for_write(self.photos, photos, caller)
@@ -251,9 +261,9 @@ class Loop:
     def reject(self, caller: Caller, origin: Origin, danger_id: str, *, note: str, deadline: dt.date | None = None,
                raw: Mapping[str, Any] | None = None) -> Moved:
         if not note.strip():
-            raise WorkflowError("say why the rectification is sent back", "note")
+            raise WorkflowError(N_("say why the rectification is sent back"), "note")
         if deadline is not None and deadline < origin.at.date():
-            raise WorkflowError("a rectification deadline cannot lie in the past", "deadline")
+            raise WorkflowError(N_("a rectification deadline cannot lie in the past"), "deadline")
         moved = self._move(caller, origin, "reject", danger_id, {"stateNote": note.strip(), "deadline": deadline}, raw)
         moved.rectification = self._review(caller, origin, danger_id, False, note, raw)
         return moved
@@ -283,12 +293,12 @@ class Loop:
         if self._permitted(caller, step, danger):
             return
         if step.who == REVIEWER and is_owner(caller, danger.owner):
-            message = f"{danger.id} is a major hidden danger (重大隐患): only its bureau may {step.name} it"
+            message = N_("{id} is a major hidden danger (重大隐患): only its bureau may {step} it")
         elif step.who == OWNER:
-            message = f"only the enterprise's own account may {step.name} {danger.id}"
+            message = N_("only the enterprise's own account may {step} {id}")
         else:
-            message = f"only the enterprise or an inspector of its region may {step.name} {danger.id}"
-        raise Denied(message, code="unauthorized" if caller.anonymous else "forbidden")
+            message = N_("only the enterprise or an inspector of its region may {step} {id}")
+        raise Denied(message, code="unauthorized" if caller.anonymous else "forbidden", id=danger.id, step=step_word(step.name))
 
     def _move(self, caller: Caller, origin: Origin, name: str, danger_id: str, changes: dict[str, Any],
               raw: Mapping[str, Any] | None, *, danger: Danger | None = None) -> Moved:
@@ -296,8 +306,9 @@ class Loop:
         danger = danger or self._danger(danger_id)
         self._may(caller, step, danger)
         if danger.state not in step.sources:
-            raise WrongState(f"{danger_id} is {self._state_label(danger.state)}: {name} applies to "
-                             f"{', '.join(self._state_label(s) for s in step.sources)} only", STATE)
+            raise WrongState(N_("{danger_id} is {state}: {name} applies to {sources} only"), STATE,
+                             danger_id=danger_id, state=self._state_label(danger.state), name=step_word(name),
+                             sources=Term.joined((self._state_label(s) for s in step.sources), zh="、"))
         revision = danger.props.get("revision")
         props = {STATE: step.target, "handledBy": caller.username, "stateChangedAt": origin.at,
                  "revision": int(revision or 0) + 1, **{k: v for k, v in changes.items() if v is not None}}
@@ -305,7 +316,8 @@ class Loop:
             written = self.writes.update(HIDDEN_DANGER, danger_id, props, origin, raw=raw,
                                          expect={STATE: danger.state, "revision": revision})
         except WriteConflict:
-            raise WrongState(f"{danger_id} moved on while this {name} was checked; reload it", STATE) from None
+            raise WrongState(N_("{danger_id} moved on while this {name} was checked; reload it"), STATE,
+                             danger_id=danger_id, name=step_word(name)) from None
         after = Danger(id=danger_id, props=written.properties, owner=danger.owner, risk_point=danger.risk_point)
         return Moved(danger=after, previous=danger.state, written=written)
 
@@ -326,10 +338,11 @@ class Loop:
         if photo_ids and self.photos is not None:
             self.photos.attach(photo_ids, label, key)
 
-    def _state_label(self, state: str | None) -> str:
+    def _state_label(self, state: str | None) -> Term:
+        """The state as messages name it: its notation, in Chinese its skos:prefLabel@zh."""
         vocab = self.onto.vocabulary(self.onto.properties_of(HIDDEN_DANGER)[STATE].vocabulary or "")
         concept = vocab.concepts.get(state or "")
-        return concept.notation if concept else str(state)
+        return Term(concept.notation, zh=concept.pref_zh) if concept and concept.pref_zh else Term(str(state))
 
     # ------------------------------------------------------------------ history
     def history(self, caller: Caller, danger_id: str) -> tuple[Danger, list[dict[str, Any]]]:
@@ -338,7 +351,8 @@ class Loop:
         danger = self._danger(danger_id)
         seen = min(level(caller, danger.owner), caller.ceiling)
         if self.onto.disclosure_of(HIDDEN_DANGER, STATE) > seen:
-            require(False, caller, f"the history of {danger_id} is for the enterprise and its bureau")
+            require(False, caller, N_("the history of {danger_id} is for the enterprise and its bureau"),
+                                   danger_id=danger_id)
         written = self._writes_of(HIDDEN_DANGER, danger_id)
         # the loop's own steps carry a revision: they follow, in its order, whatever wrote the danger before
         order = {request: i for i, request in enumerate(written)}

@@ -14,6 +14,7 @@ from typing import Any
 from riskgraph.api.access import Caller, Role
 from riskgraph.api.schema import ENTERPRISE, HIDDEN_DANGER, INSPECTION, Schema
 from riskgraph.graph.store import GraphStore
+from riskgraph.ontology.errors import N_
 from riskgraph.workflows.actors import Owner, WorkflowError, is_bureau, require
 from riskgraph.workflows.hidden_dangers import GENERAL, Loop
 from riskgraph.workflows.origin import Origin
@@ -56,19 +57,20 @@ class Inspections:
                findings: Sequence[Finding] = (), finding_count: int | None = None, conclusion: str | None = None,
                penalty: str | None = None, photos: Sequence[str] = (), raw: Mapping[str, Any] | None = None) -> Inspected:
         require(caller.role is Role.INSPECTOR and is_bureau(caller, owner), caller,
-                "only an inspector whose regions cover the enterprise may record an inspection of it")
+                N_("only an inspector whose regions cover the enterprise may record an inspection of it"))
         today = origin.at.date()
         day = inspected_on or today
         if day > today:
-            raise WorkflowError("an inspection cannot be recorded for a future day", "inspectedOn")
+            raise WorkflowError(N_("an inspection cannot be recorded for a future day"), "inspectedOn")
         if finding_count is not None and finding_count < len(findings):
-            raise WorkflowError(f"findings says {finding_count} but {len(findings)} hidden dangers are listed", "findings")
+            raise WorkflowError(N_("findings says {finding_count} but {findings} hidden dangers are listed"), "findings",
+                                finding_count=finding_count, findings=len(findings))
         try:
             photo_ids = self.photos.resolve(photos, uploaded_by=caller.username) if photos and self.photos else []
         except PhotoError as exc:
             raise WorkflowError(exc.message, "photos", code=f"photo_{exc.code}") from None
         if photos and self.photos is None:
-            raise WorkflowError("photos are not kept by this service", "photos")
+            raise WorkflowError(N_("photos are not kept by this service"), "photos")
         row = {
             "id": f"IN-QR-{uuid.uuid4().hex[:12].upper()}", "inspectedOn": day, "inspectionType": inspection_type,
             "inspectors": (inspectors or caller.username or "").strip() or None,

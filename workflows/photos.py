@@ -23,12 +23,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
 from riskgraph.api.sqlite import connection, initialise
 from riskgraph.graph.values import LOCAL_TZ
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError
 
 DB_FILE = "photos.sqlite3"
 DIR = "photos"
@@ -69,10 +70,10 @@ CREATE TABLE IF NOT EXISTS attachments (
 class PhotoError(RiskGraphError, ValueError):
     """A photo refused: `code` is too_large, unsupported_type, unreadable or not_found."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, message: str, **values: Any) -> None:
+        super().__init__(message, **values)
         self.code = code
-        self.message = message
+        self.message = self.text
 
 
 @dataclass(frozen=True)
@@ -134,9 +135,10 @@ class PhotoStore:
         """Check and keep an image (the same bytes twice: the same photo, kept once)."""
         limit = self.settings.max_bytes
         if len(data) > limit:
-            raise PhotoError("too_large", f"the photo is {len(data):,} bytes; at most {limit:,} are accepted")
+            raise PhotoError("too_large", N_("the photo is {data:,} bytes; at most {limit:,} are accepted"),
+                                          data=len(data), limit=limit)
         if not data:
-            raise PhotoError("unreadable", "the photo is empty")
+            raise PhotoError("unreadable", N_("the photo is empty"))
         digest = hashlib.sha256(data).hexdigest()
         known = self.get(digest)
         if known is not None:
@@ -165,11 +167,13 @@ class PhotoStore:
                 width, height = probe.size
                 probe.verify()
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-            raise PhotoError("unreadable", "not an image this service can read (JPEG, PNG or WebP)") from None
+            raise PhotoError("unreadable", N_("not an image this service can read (JPEG, PNG or WebP)")) from None
         if fmt not in self.settings.formats or fmt not in FORMATS:
-            raise PhotoError("unsupported_type", f"{fmt or 'this'} images are not accepted; send JPEG, PNG or WebP")
+            raise PhotoError("unsupported_type", N_("{fmt} images are not accepted; send JPEG, PNG or WebP"),
+                                                 fmt=fmt or 'this')
         if width * height > self.settings.max_pixels:
-            raise PhotoError("too_large", f"the photo has {width * height:,} pixels; at most {self.settings.max_pixels:,}")
+            raise PhotoError("too_large", N_("the photo has {width:,} pixels; at most {max_pixels:,}"),
+                                          width=width * height, max_pixels=self.settings.max_pixels)
         image = Image.open(io.BytesIO(data))  # verify() leaves the probe unusable: read it again
         image.load()
         return image
@@ -177,22 +181,24 @@ class PhotoStore:
     def resolve(self, values: Sequence[str], *, uploaded_by: str | None) -> list[str]:
         """The hashes of the photos a write names: known hashes as they are, data URLs stored first."""
         if len(values) > MAX_PER_WRITE:
-            raise PhotoError("too_many", f"at most {MAX_PER_WRITE} photos at once")
+            raise PhotoError("too_many", N_("at most {MAX_PER_WRITE} photos at once"),
+                                         MAX_PER_WRITE=MAX_PER_WRITE)
         out: list[str] = []
         for value in values:
             text = str(value).strip()
             if is_photo_id(text.lower()):
                 if self.get(text.lower()) is None:
-                    raise PhotoError("not_found", f"no photo {text[:12]}…: upload it first (POST /photos)")
+                    raise PhotoError("not_found", N_("no photo {text}…: upload it first (POST /photos)"),
+                                                  text=text[:12])
                 out.append(text.lower())
                 continue
             match = _DATA_URL.match(text)
             if match is None:
-                raise PhotoError("unreadable", "a photo is the id an upload returned or a data:image/…;base64 URL")
+                raise PhotoError("unreadable", N_("a photo is the id an upload returned or a data:image/…;base64 URL"))
             try:
                 data = base64.b64decode(match.group(2), validate=False)
             except (binascii.Error, ValueError):
-                raise PhotoError("unreadable", "the photo's base64 text does not decode") from None
+                raise PhotoError("unreadable", N_("the photo's base64 text does not decode")) from None
             out.append(self.put(data, uploaded_by=uploaded_by).id)
         return list(dict.fromkeys(out))
 

@@ -54,6 +54,7 @@ from riskgraph.ontology.anchors import (
     SOURCE_CRS,
     SOURCE_RECORD,
 )
+from riskgraph.ontology.errors import N_, Term
 from riskgraph.reasoning.text.model import shared_model
 from riskgraph.reasoning.text.places import distance_km, index_for
 from riskgraph.reasoning.text.triage import NATURAL, SAFETY, Triage, triage
@@ -66,6 +67,11 @@ from riskgraph.workflows.writes import Link, WriteConflict, WriteService, Writte
 STATE = "reviewState"
 PENDING, CONFIRMED, REJECTED, DUPLICATE = "pending", "confirmed", "rejected", "duplicate"
 STATES = (PENDING, CONFIRMED, REJECTED, DUPLICATE)
+#: the states and steps as messages name them in Chinese
+STATE_WORDS = {PENDING: Term(PENDING, zh="待核实"), CONFIRMED: Term(CONFIRMED, zh="已核实"),
+               REJECTED: Term(REJECTED, zh="不予受理"), DUPLICATE: Term(DUPLICATE, zh="重复举报")}
+STEP_WORDS = {"confirm": Term("confirm", zh="核实"), "reject": Term("reject", zh="不予受理"),
+              "duplicate": Term("duplicate", zh="标为重复"), "reopen": Term("reopen", zh="重新打开")}
 OUTCOMES = ("hidden_danger", "inspection_lead", "disaster_point")
 #: what a finding confirmed from a report records as its source (rg:reportSource): its provenance
 PUBLIC_REPORT_SOURCE = "public report"
@@ -172,16 +178,17 @@ class Reports:
         `source_crs` names the system they were converted from (GCJ-02, BD-09), if any."""
         text = text.strip()
         if len(text) < 5:
-            raise WorkflowError("describe what you saw in at least 5 characters", "text")
+            raise WorkflowError(N_("describe what you saw in at least 5 characters"), "text")
         if (lon is None) != (lat is None):
-            raise WorkflowError("give both lon and lat, or neither", "lon")
+            raise WorkflowError(N_("give both lon and lat, or neither"), "lon")
         index = index_for(self.store)
         if region is not None and region not in index.region_names:
-            raise WorkflowError(f"{region} is not a region of this service", "region", code="unknown_region")
+            raise WorkflowError(N_("{region} is not a region of this service"), "region", code="unknown_region", region=region)
         if disaster_type is not None:
             concept = self.onto.vocabulary("DisasterType").lookup(disaster_type)
             if concept is None:
-                raise WorkflowError(f"{disaster_type!r} is not a disaster type (水旱, 气象, 森林火灾, 地质 …)", "disasterType")
+                raise WorkflowError(N_("{disaster_type!r} is not a disaster type (水旱, 气象, 森林火灾, 地质 …)"), "disasterType",
+                                    disaster_type=disaster_type)
             disaster_type, kind = concept.notation, NATURAL
         found = triage(index, text, lon=lon, lat=lat, region=region, kind=kind, code_enterprise=code_enterprise,
                        code_region=code_region, prediction=shared_model(self.model_dir).predict([text])[0])
@@ -267,7 +274,7 @@ class Reports:
     def _report(self, report_id: str) -> Report:
         found = self.get(report_id)
         if found is None:
-            raise Missing(f"no report {report_id}", "id")
+            raise Missing(N_("no report {report_id}"), "id", report_id=report_id)
         return found
 
     def by_receipt(self, code: str) -> Report:
@@ -275,7 +282,7 @@ class Reports:
         rows = self.store.read(f"MATCH (r:{ident(PUBLIC_REPORT)}) WHERE r.receiptHash = $h RETURN r.{self.key} AS k LIMIT 1",
                                {"h": receipt_hash(code)})
         if not rows:
-            raise Missing("no report has this receipt code", "code")
+            raise Missing(N_("no report has this receipt code"), "code")
         return self._report(str(rows[0]["k"]))
 
     def listing(self, caller: Caller, *, state: str | None = None, region: str | None = None,
@@ -283,11 +290,11 @@ class Reports:
         """Reports in the caller's scope (inspectors: their regions), newest first; loaded reports without
         a review state count as pending."""
         require(caller.role in (Role.INSPECTOR, Role.ADMIN, Role.ANALYST), caller,
-                "reports are read by inspectors, analysts and admins")
+                N_("reports are read by inspectors, analysts and admins"))
         if state is not None and state not in STATES:
-            raise WorkflowError(f"state is one of {', '.join(STATES)}", "state")
+            raise WorkflowError(N_("state is one of {STATES}"), "state", STATES=', '.join(STATES))
         if region is not None and caller.role is Role.INSPECTOR and not caller.covers_region(region):
-            raise Denied(f"region {region} is outside your regions")
+            raise Denied(N_("region {region} is outside your regions"), region=region)
         rows = self.store.read(
             f"MATCH (r:{ident(PUBLIC_REPORT)}) WHERE ($state IS NULL OR coalesce(r.{ident(STATE)}, $pending) = $state) "
             f"OPTIONAL MATCH (r)-[:{ident(CONCERNS)}]->(e:{ident(ENTERPRISE)}) "
@@ -353,31 +360,31 @@ class Reports:
         """An inspector's verdict: confirmed (→ the finding, with the report as evidence), rejected or
         duplicate (kept, with the reason)."""
         if decision not in DECISIONS:
-            raise WorkflowError("decision is confirmed, rejected or duplicate", "decision")
+            raise WorkflowError(N_("decision is confirmed, rejected or duplicate"), "decision")
         note = (note or "").strip() or None
         if decision != "confirmed" and not note:
-            raise WorkflowError(f"say why the report is {decision}", "note")
+            raise WorkflowError(N_("say why the report is {decision}"), "note", decision=decision)
         report = self._report(report_id)
         if outcome is not None and outcome not in OUTCOMES:
-            raise WorkflowError(f"outcome is one of {', '.join(OUTCOMES)}", "outcome")
+            raise WorkflowError(N_("outcome is one of {OUTCOMES}"), "outcome", OUTCOMES=', '.join(OUTCOMES))
         changes: dict[str, Any] = {"reviewNote": note}
         links: list[Link] = []
         if decision == "confirmed":
             outcome = outcome or self._default_outcome(report)
             if outcome == "hidden_danger" and report.enterprise is None:
-                raise WorkflowError("the report concerns no enterprise: confirm it as an inspection lead", "outcome")
+                raise WorkflowError(N_("the report concerns no enterprise: confirm it as an inspection lead"), "outcome")
             if outcome == "disaster_point":
                 kind = self.onto.vocabulary("DisasterType").lookup(disaster_type or report.props.get("disasterType"))
                 if kind is None:
-                    raise WorkflowError("name the disaster type (水旱, 气象, 森林火灾, 地质 …)", "disasterType")
+                    raise WorkflowError(N_("name the disaster type (水旱, 气象, 森林火灾, 地质 …)"), "disasterType")
                 disaster_type = kind.notation
             changes["outcome"] = outcome
         if decision == "duplicate":
             if not duplicate_of:
-                raise WorkflowError("name the report or hidden danger it repeats", "duplicateOf")
+                raise WorkflowError(N_("name the report or hidden danger it repeats"), "duplicateOf")
             twin = self._node_of(duplicate_of)
             if twin == (PUBLIC_REPORT, report_id):
-                raise WorkflowError("a report does not repeat itself", "duplicateOf")
+                raise WorkflowError(N_("a report does not repeat itself"), "duplicateOf")
             links.append(Link(DUPLICATE_OF, twin))
         verified = self._move(caller, origin, DECISIONS[decision], report, changes, links, raw)
         if decision == "confirmed":
@@ -387,7 +394,7 @@ class Reports:
     def reopen(self, caller: Caller, origin: Origin, report_id: str, *, note: str,
                raw: Mapping[str, Any] | None = None) -> Verified:
         if not note.strip():
-            raise WorkflowError("say why the report is reopened", "note")
+            raise WorkflowError(N_("say why the report is reopened"), "note")
         return self._move(caller, origin, "reopen", self._report(report_id), {"reviewNote": note.strip()}, [], raw)
 
     def _default_outcome(self, report: Report) -> str:
@@ -403,16 +410,19 @@ class Reports:
                 break
             if self.store.get_node(candidate, key) is not None:
                 return candidate, key
-        raise WorkflowError(f"no report or hidden danger {ref}", "duplicateOf", code="not_found")
+        raise WorkflowError(N_("no report or hidden danger {ref}"), "duplicateOf", code="not_found", ref=ref)
 
     def _move(self, caller: Caller, origin: Origin, name: str, report: Report, changes: dict[str, Any],
               links: list[Link], raw: Mapping[str, Any] | None) -> Verified:
         step = STEPS[name]
         if not is_bureau_of(caller, report.region):
-            raise Denied(f"only an inspector of the report's region (or an admin) may {name} {report.id}",
-                         code="unauthorized" if caller.anonymous else "forbidden")
+            raise Denied(N_("only an inspector of the report's region (or an admin) may {name} {id}"),
+                         code="unauthorized" if caller.anonymous else "forbidden",
+                         name=STEP_WORDS.get(name, Term(name)), id=report.id)
         if report.state not in step.sources:
-            raise WrongState(f"{report.id} is {report.state}: {name} applies to {', '.join(step.sources)} only", STATE)
+            raise WrongState(N_("{id} is {state}: {name} applies to {sources} only"), STATE, id=report.id,
+                             state=STATE_WORDS.get(report.state, Term(report.state)), name=STEP_WORDS.get(name, Term(name)),
+                             sources=Term.joined((STATE_WORDS.get(s, Term(s)) for s in step.sources), zh="、"))
         revision = report.props.get("revision")
         props = {STATE: step.target, "handledBy": caller.username, "reviewedAt": origin.at,
                  "revision": int(revision or 0) + 1, **{k: v for k, v in changes.items() if v is not None}}
@@ -422,7 +432,8 @@ class Reports:
         try:
             written = self.writes.update(PUBLIC_REPORT, report.id, props, origin, links=links, raw=raw, expect=expect)
         except WriteConflict:
-            raise WrongState(f"{report.id} moved on while this {name} was checked; reload it", STATE) from None
+            raise WrongState(N_("{id} moved on while this {name} was checked; reload it"), STATE,
+                             id=report.id, name=STEP_WORDS.get(name, Term(name))) from None
         after = Report(report.id, written.properties, report.enterprise, report.enterprise_region)
         return Verified(report=after, previous=report.state, written=written)
 
@@ -455,7 +466,7 @@ class Reports:
         """Every change of the report's state, oldest first: when, who (account, role), from, to, note."""
         report = self._report(report_id)
         require(is_bureau_of(caller, report.region) or caller.role is Role.ANALYST, caller,
-                "a report's history is for the inspectors of its region")
+                N_("a report's history is for the inspectors of its region"))
         return report, state_history(self.store, PUBLIC_REPORT, report_id)
 
 

@@ -19,7 +19,7 @@ from riskgraph.api.users import UserStore
 from riskgraph.graph.store import GraphStore
 from riskgraph.notify.channels import KINDS, WEB, ChannelRegistry
 from riskgraph.notify.outbox import NewDelivery, idempotency_key
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError
 from riskgraph.reasoning.warnings.rules import Rules, colour_rank
 
 RECIPIENT_KINDS = ("enterprise", "person", "bureau", "webhook")
@@ -95,32 +95,34 @@ def check(plan: Mapping[str, Any], registry: ChannelRegistry | None) -> dict[str
     """An edited plan, validated: known kinds and channels, unique ids, webhooks that exist."""
     recipients = plan.get("recipients")
     if not isinstance(recipients, list) or not recipients:
-        raise PlanError("a plan needs at least one recipient")
+        raise PlanError(N_("a plan needs at least one recipient"))
     seen: set[str] = set()
     out = []
     for r in recipients:
         rid, kind = str(r.get("id") or ""), r.get("kind")
         if kind not in RECIPIENT_KINDS:
-            raise PlanError(f"recipient {rid or '?'}: kind must be one of {', '.join(RECIPIENT_KINDS)}")
+            raise PlanError(N_("recipient {rid}: kind must be one of {RECIPIENT_KINDS}"),
+                            rid=rid or '?', RECIPIENT_KINDS=', '.join(RECIPIENT_KINDS))
         if not rid or rid in seen:
-            raise PlanError(f"recipient ids must be present and unique ({rid!r})")
+            raise PlanError(N_("recipient ids must be present and unique ({rid!r})"), rid=rid)
         seen.add(rid)
         channels = list(r.get("channels") or [])
         bad = [c for c in channels if c not in (WEB, *KINDS)]
         if bad:
-            raise PlanError(f"recipient {rid}: unknown channels {bad}")
+            raise PlanError(N_("recipient {rid}: unknown channels {bad}"), rid=rid, bad=bad)
         if kind == "bureau":
             try:
                 region_prefix(str(r.get("region") or ""))
             except ValueError as exc:
-                raise PlanError(f"recipient {rid}: {exc}") from None
+                raise PlanError(N_("recipient {rid}: {exc}"), rid=rid, exc=exc) from None
         if kind == "webhook":
             channel = registry.get(str(r.get("channelId") or "")) if registry else None
             if channel is None or channel.kind != "webhook" or not channel.active:
-                raise PlanError(f"recipient {rid}: no active webhook channel {r.get('channelId')!r}")
+                raise PlanError(N_("recipient {rid}: no active webhook channel {value!r}"),
+                                rid=rid, value=r.get('channelId'))
             channels = ["webhook"]
         if kind == "enterprise" and not r.get("uscc"):
-            raise PlanError(f"recipient {rid}: an enterprise recipient needs its uscc")
+            raise PlanError(N_("recipient {rid}: an enterprise recipient needs its uscc"), rid=rid)
         out.append({**r, "id": rid, "channels": channels})
     return {**plan, "recipients": out}
 

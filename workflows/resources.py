@@ -33,6 +33,7 @@ from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import decode_properties
 from riskgraph.ontology.anchors import LOCATED_IN, REGION, REGION_CODE, RESCUE_TEAM, SHELTER, STORED_IN, SUPPLY, WAREHOUSE
+from riskgraph.ontology.errors import N_
 from riskgraph.workflows.actors import Denied, Missing, WorkflowError, WrongState, require
 from riskgraph.workflows.origin import Origin
 from riskgraph.workflows.public_reports import is_bureau_of, state_history
@@ -116,16 +117,16 @@ class Census:
                  supplies: Sequence[SupplyIn] = (), raw: Mapping[str, Any] | None = None) -> Done:
         label = KINDS.get(kind)
         if label is None:
-            raise WorkflowError(f"kind is one of {', '.join(KINDS)}", "kind")
+            raise WorkflowError(N_("kind is one of {KINDS}"), "kind", KINDS=', '.join(KINDS))
         region = values.get(REGION_CODE)
         if not region or self.store.get_node(REGION, str(region)) is None:
-            raise WorkflowError(f"{region} is not a region of this service", "region", code="unknown_region")
+            raise WorkflowError(N_("{region} is not a region of this service"), "region", code="unknown_region", region=region)
         if label != WAREHOUSE and supplies:
-            raise WorkflowError("only a warehouse lists supplies", "supplies")
+            raise WorkflowError(N_("only a warehouse lists supplies"), "supplies")
         own = self.onto.properties_of(label)
         unknown = [k for k, v in values.items() if v is not None and k not in own]
         if unknown:
-            raise WorkflowError(f"a {kind} has no {', '.join(unknown)}", unknown[0])
+            raise WorkflowError(N_("a {kind} has no {unknown}"), unknown[0], kind=kind, unknown=', '.join(unknown))
         key = f"{PREFIX[label]}-C-{uuid.uuid4().hex[:10].upper()}"
         row = {**{k: v for k, v in values.items() if v is not None}, "id": key, STATE: PENDING,
                "handledBy": caller.username, "revision": 1}
@@ -135,7 +136,7 @@ class Census:
         for s in supplies:
             name = s.name.strip()
             if not name or name in seen:
-                raise WorkflowError(f"each supply is named once ({name or 'a blank name'})", "supplies")
+                raise WorkflowError(N_("each supply is named once ({name})"), "supplies", name=name or 'a blank name')
             seen.add(name)
             made.append(self.writes.create(SUPPLY, {"id": f"{key}:{name}", "name": name, "category": s.category,
                                                     "quantity": s.quantity, "unit": s.unit, STATE: PENDING},
@@ -156,7 +157,7 @@ class Census:
     def _entry(self, key: str) -> Entry:
         found = self.get(key)
         if found is None:
-            raise Missing(f"no census entry {key}", "id")
+            raise Missing(N_("no census entry {key}"), "id", key=key)
         return found
 
     def _warehouse_region(self, supply: str) -> str | None:
@@ -177,13 +178,13 @@ class Census:
         warehouse's supplies; `held` lists entries (supplies too) whose update through the code waits for
         review. Entries loaded from census files carry no review state and count as approved."""
         require(caller.role in (Role.INSPECTOR, Role.ADMIN, Role.ANALYST), caller,
-                "the census is listed for inspectors, analysts and admins")
+                N_("the census is listed for inspectors, analysts and admins"))
         if state is not None and state not in LISTED:
-            raise WorkflowError(f"state is one of {', '.join(LISTED)}", "state")
+            raise WorkflowError(N_("state is one of {LISTED}"), "state", LISTED=', '.join(LISTED))
         if kind is not None and kind not in KINDS:
-            raise WorkflowError(f"kind is one of {', '.join(KINDS)}", "kind")
+            raise WorkflowError(N_("kind is one of {KINDS}"), "kind", KINDS=', '.join(KINDS))
         if region is not None and caller.role is Role.INSPECTOR and not caller.covers_region(region):
-            raise Denied(f"region {region} is outside your regions")
+            raise Denied(N_("region {region} is outside your regions"), region=region)
         prefix = _prefix(region) if region else ""
         held = state == HELD
         where = (f"coalesce(n.{ident(STATE)}, $approved) = $state" if state in (PENDING, APPROVED, REJECTED) else
@@ -233,11 +234,11 @@ class Census:
         """Approve or reject a pending entry, or the update waiting on an approved one."""
         entry = self._entry(key)
         if not is_bureau_of(caller, entry.region):
-            raise Denied(f"only the bureau of {entry.region or 'the entry’s region'} (an inspector of it, or an admin) "
-                         f"may review {key}", code="unauthorized" if caller.anonymous else "forbidden")
+            raise Denied(N_("only the bureau of {region} (an inspector of it, or an admin) may review {key}"),
+                         code="unauthorized" if caller.anonymous else "forbidden", region=entry.region or 'the entry’s region', key=key)
         note = (note or "").strip() or None
         if not approve and not note:
-            raise WorkflowError("say why it is rejected", "note")
+            raise WorkflowError(N_("say why it is rejected"), "note")
         if entry.state == PENDING:
             done = self._move(entry, origin, caller, {STATE: APPROVED if approve else REJECTED, "reviewNote": note}, raw)
             if entry.label == WAREHOUSE:
@@ -254,7 +255,8 @@ class Census:
             done = self._move(entry, origin, caller, changes, raw)
             done.applied = update if approve else None
             return done
-        raise WrongState(f"{key} is {entry.state or 'not under review'}: nothing waits for review", STATE)
+        raise WrongState(N_("{key} is {state}: nothing waits for review"), STATE,
+                         key=key, state=entry.state or 'not under review')
 
     def _move(self, entry: Entry, origin: Origin, caller: Caller | None, changes: dict[str, Any],
               raw: Mapping[str, Any] | None) -> Done:
@@ -267,15 +269,15 @@ class Census:
         try:
             written = self.writes.update(entry.label, entry.key, props, origin, raw=raw, expect=expect)
         except WriteConflict:
-            raise WrongState(f"{entry.key} changed while this step was checked; reload it", STATE) from None
+            raise WrongState(N_("{key} changed while this step was checked; reload it"), STATE, key=entry.key) from None
         return Done(entry=Entry(entry.label, entry.key, written.properties), previous=entry.state, written=written)
 
     def history(self, caller: Caller, key: str) -> tuple[Entry, list[dict[str, Any]]]:
         """Every review and update of the entry (its bureau, analysts)."""
         entry = self._entry(key)
         if not (is_bureau_of(caller, entry.region) or caller.role is Role.ANALYST):
-            raise Denied(f"the history of {key} is for the bureau of its region",
-                         code="unauthorized" if caller.anonymous else "forbidden")
+            raise Denied(N_("the history of {key} is for the bureau of its region"),
+                         code="unauthorized" if caller.anonymous else "forbidden", key=key)
         return entry, state_history(self.store, entry.label, key)
 
     # ------------------------------------------------------------------ update through the code
@@ -285,14 +287,16 @@ class Census:
         kept for review (review mode)."""
         entry = self._entry(key)
         if entry.label != label:
-            raise Missing(f"no {label} {key}", "id")
+            raise Missing(N_("no {label} {key}"), "id", label=label, key=key)
         if entry.state not in (APPROVED, None):  # None: loaded from the census files, approved there
-            raise WrongState(f"{key} is {entry.state}: only approved entries are updated through their code", STATE)
+            raise WrongState(N_("{key} is {state}: only approved entries are updated through their code"), STATE,
+                             key=key, state=entry.state)
         allowed = UPDATABLE[entry.label]
         given = {k: v for k, v in values.items() if v is not None}
         wrong = [k for k in given if k not in allowed]
         if wrong or not given:
-            raise WorkflowError(f"a {entry.label} is updated in {', '.join(allowed)} only", (wrong or ["values"])[0])
+            raise WorkflowError(N_("a {label} is updated in {allowed} only"), (wrong or ["values"])[0],
+                                label=entry.label, allowed=', '.join(allowed))
         if update_mode() == "review":
             return self._move(entry, origin, None, {"pendingUpdate": json.dumps(given, ensure_ascii=False, sort_keys=True)}, raw)
         done = self._move(entry, origin, None, given, raw)

@@ -30,6 +30,7 @@ from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import decode_properties, to_epoch_ms
 from riskgraph.ontology import anchors
 from riskgraph.ontology.anchors import HIDDEN_DANGER, INSPECTION_RECORD, INSPECTION_TASK, RISK_ANALYSIS_UNIT
+from riskgraph.ontology.errors import N_, as_message
 from riskgraph.workflows.actors import Missing, Owner, WorkflowError, WrongState, is_owner, level, require
 from riskgraph.workflows.hidden_dangers import GENERAL, Loop
 from riskgraph.workflows.origin import Origin
@@ -142,7 +143,7 @@ class Tasks:
         rows = self.store.read(f"MATCH (e:{ident(ENTERPRISE)} {{{key}: $u}}) RETURN e.{ident(REGION_CODE)} AS r, e.name AS n",
                                {"u": uscc})
         if not rows:
-            raise Missing(f"no enterprise {uscc}", "uscc")
+            raise Missing(N_("no enterprise {uscc}"), "uscc", uscc=uscc)
         return Owner(uscc=uscc, region=rows[0]["r"], name=rows[0]["n"])
 
     def definitions(self, uscc: str) -> tuple[list[TaskDef], list[tuple[dict, dict, Owner]]]:
@@ -157,7 +158,7 @@ class Tasks:
         rows = self.store.read(self._chain("", start), {"t": task_id})
         defs, _ = self._defs([r for r in rows if r["t"] is not None and str(r["t"].get("id")) == task_id])
         if not defs:
-            raise Missing(f"no inspection task {task_id}", "id")
+            raise Missing(N_("no inspection task {task_id}"), "id", task_id=task_id)
         return defs[0]
 
     def records(self, task_ids: Sequence[str], since: dt.date) -> dict[str, list[dict[str, Any]]]:
@@ -202,7 +203,7 @@ class Tasks:
     def _readable(self, caller: Caller, owner: Owner) -> None:
         seen = min(level(caller, owner), caller.ceiling)
         require(self.onto.disclosure_of(TASK, "frequency") <= seen, caller,
-                "an enterprise's checks are for the enterprise and its bureau")
+                N_("an enterprise's checks are for the enterprise and its bureau"))
 
     # ------------------------------------------------------------------ generating
     def generate(self, origin: Origin, uscc: str, today: dt.date) -> list[Written]:
@@ -234,45 +235,48 @@ class Tasks:
                raw: Mapping[str, Any] | None = None) -> Recorded:
         task_id, _, key = occurrence.partition("@")
         task = self.task(task_id)
-        require(is_owner(caller, task.owner), caller, "checks are recorded by the enterprise's own account")
+        require(is_owner(caller, task.owner), caller, N_("checks are recorded by the enterprise's own account"))
         if task.frequency is None:
-            raise WorkflowError(f"{task_id} has a frequency this service does not know: {task.props.get('frequency')!r}",
-                                "frequency")
+            raise WorkflowError(N_("{task_id} has a frequency this service does not know: {value!r}"),
+                                "frequency",
+                                task_id=task_id, value=task.props.get('frequency'))
         if task.stopped:
-            raise WrongState(f"{task_id} is stopped", "status")
+            raise WrongState(N_("{task_id} is stopped"), "status", task_id=task_id)
         today = origin.at.date()
         current = period_of(task.frequency, today)
         if key:
             try:
                 asked = parse_period(task.frequency, key)
             except ValueError as exc:
-                raise WorkflowError(str(exc), "id") from None
+                raise WorkflowError(as_message(exc), "id") from None
             if asked != current:
-                raise WrongState(f"{occurrence}: a check is recorded within its own period ({current.key} now)", "id")
+                raise WrongState(N_("{occurrence}: a check is recorded within its own period ({key} now)"), "id",
+                                 occurrence=occurrence, key=current.key)
         concept = self.results.lookup(result)
         if concept is None:
-            raise WorkflowError(f"result is passed or hidden_danger, not {result!r}", "result")
+            raise WorkflowError(N_("result is passed or hidden_danger, not {result!r}"), "result", result=result)
         found = concept.rank is not None and concept.rank > 1
         grade = GENERAL
         if found:
             grade_vocab = self.onto.vocabulary(self.onto.properties_of(HIDDEN_DANGER)["grade"].vocabulary or "")
             grade_concept = grade_vocab.lookup((danger or {}).get("grade") or GENERAL)
             if grade_concept is None:
-                raise WorkflowError(f"{(danger or {}).get('grade')!r} is not a hidden-danger grade", "danger.grade")
+                raise WorkflowError(N_("{value!r} is not a hidden-danger grade"), "danger.grade",
+                                    value=(danger or {}).get('grade'))
             grade = grade_concept.notation
         try:
             photo_ids = self.photos.resolve(photos, uploaded_by=caller.username) if photos and self.photos else []
         except PhotoError as exc:
             raise WorkflowError(exc.message, "photos", code=f"photo_{exc.code}") from None
         if photos and self.photos is None:
-            raise WorkflowError("photos are not kept by this service", "photos")
+            raise WorkflowError(N_("photos are not kept by this service"), "photos")
         row = {"id": f"IR-{task_id}-{current.key}", "name": task.name[:200], "checkedOn": today,
                "checkResult": concept.notation, "conclusion": (note or "").strip() or None, "period": current.key,
                "photos": photo_ids or None, "handledBy": caller.username}
         try:
             record = self.writes.create(RECORD, row, origin, raw=raw, links=[Link(self.has_record, (TASK, task_id), outgoing=False)])
         except WriteConflict:
-            raise WrongState(f"{task_id} is already recorded for {current.key}", "id") from None
+            raise WrongState(N_("{task_id} is already recorded for {key}"), "id", task_id=task_id, key=current.key) from None
         if photo_ids and self.photos is not None:
             self.photos.attach(photo_ids, RECORD, record.key)
         occ = Occurrence(task, current, DONE, record.properties)

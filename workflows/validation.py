@@ -11,7 +11,7 @@ from typing import Any
 from riskgraph.graph.export import node_iri, to_rdf
 from riskgraph.graph.subgraph import NodeRef, Subgraph
 from riskgraph.graph.values import PropertyValueError, encode_properties
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError, as_message
 from riskgraph.ontology.model import RG, Ontology, PropertyDef, RelationDef
 from riskgraph.ontology.validate import validate
 
@@ -22,9 +22,9 @@ class WriteError(RiskGraphError, ValueError):
 
     code = "invalid"
 
-    def __init__(self, message: str, field: str | None = None, *, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, field: str | None = None, *, code: str | None = None, **values: Any) -> None:
+        super().__init__(message, **values)
+        self.message = self.text
         self.field = field
         if code is not None:
             self.code = code
@@ -63,13 +63,13 @@ def normalise_properties(onto: Ontology, label: str, values: Mapping[str, Any]) 
             continue
         prop = declared.get(name)
         if prop is None:
-            raise WriteError(f"{label} has no property {name!r} in the ontology", name, code="unknown_property")
+            raise WriteError(N_("{label} has no property {name!r} in the ontology"), name, code="unknown_property", label=label, name=name)
         if prop.vocabulary is not None:
             value = [_notation(onto, prop, v) for v in value] if isinstance(value, (list, tuple)) else _notation(onto, prop, value)
         try:
             out.update(encode_properties(onto, label, {name: value}))
         except (PropertyValueError, ValueError, TypeError) as exc:
-            raise WriteError(f"{name}: {exc}", name, code="bad_value") from None
+            raise WriteError(N_("{name}: {exc}"), name, code="bad_value", name=name, exc=exc) from None
     return out
 
 
@@ -77,8 +77,9 @@ def _notation(onto: Ontology, prop: PropertyDef, value: Any) -> str:
     vocab = onto.vocabulary(prop.vocabulary or "")
     concept = vocab.lookup(str(value))
     if concept is None:
-        raise WriteError(f"{value!r} is not a {prop.name} value; one of {sorted(vocab.concepts)}", prop.name,
-                         code="not_in_vocabulary")
+        raise WriteError(N_("{value!r} is not a {name} value; one of {concepts}"), prop.name,
+                         code="not_in_vocabulary",
+                         value=value, name=prop.name, concepts=sorted(vocab.concepts))
     return concept.notation
 
 
@@ -91,13 +92,14 @@ def check_links(onto: Ontology, label: str, links: Iterable[Link], *, reserved: 
             rel = onto.relation(link.type)
             other = onto.check_label(link.other[0]).name
         except KeyError as exc:
-            raise WriteError(str(exc.args[0]), "links", code="unknown_relation") from None
+            raise WriteError(as_message(exc.args[0]), "links", code="unknown_relation") from None
         if rel.type in set(reserved):
-            raise WriteError(f"{rel.type} is written by the service itself", "links", code="reserved_relation")
+            raise WriteError(N_("{type} is written by the service itself"), "links", code="reserved_relation", type=rel.type)
         start, end = (label, other) if link.outgoing else (other, label)
         if not (onto.is_a(start, rel.domain) and onto.is_a(end, rel.range)):
-            raise WriteError(f"{rel.type} goes from {rel.domain} to {rel.range}, not from {start} to {end}", "links",
-                             code="relation_mismatch")
+            raise WriteError(N_("{type} goes from {domain} to {range}, not from {start} to {end}"), "links",
+                             code="relation_mismatch",
+                             type=rel.type, domain=rel.domain, range=rel.range, start=start, end=end)
         out.append(rel)
     return out
 
@@ -112,4 +114,5 @@ def check_shapes(onto: Ontology, sub: Subgraph, focus: NodeRef) -> None:
         first = mine[0]
         field = first.path[len(str(RG)):] if first.path.startswith(str(RG)) else None
         more = f" (and {len(mine) - 1} more)" if len(mine) > 1 else ""
-        raise WriteError(f"{focus[0]} {focus[1]}: {first.message}{more}", field, code="shape_violation")
+        raise WriteError(N_("{focus} {focus2}: {message_}{more}"), field, code="shape_violation",
+                         focus=focus[0], focus2=focus[1], message_=first.message, more=more)

@@ -30,7 +30,7 @@ from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ, encode_properties
 from riskgraph.notify import outbox
 from riskgraph.notify.channels import ChannelRegistry
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError, Term, as_message
 from riskgraph.reasoning.warnings import Candidate, Rules, evaluate, load_rules
 from riskgraph.reasoning.warnings.read import read_facts
 from riskgraph.reasoning.warnings.rules import colour_rank, max_colour
@@ -44,6 +44,18 @@ WARNS_REGION = "WARNS_REGION"
 SYSTEM = "system"
 
 DRAFT, APPROVED, REJECTED, PUBLISHED, ACKNOWLEDGED, CLOSED = "draft", "approved", "rejected", "published", "acknowledged", "closed"
+#: states and actions as refusals name them in Chinese
+WORDS = {DRAFT: "草稿", APPROVED: "已审核", REJECTED: "已驳回", PUBLISHED: "已发布", ACKNOWLEDGED: "已签收", CLOSED: "已关闭",
+         "approve": "审核", "reject": "驳回", "publish": "发布", "ack": "签收", "close": "关闭", "approval": "审核",
+         "rejection": "驳回", "editing the push plan": "修改推送计划", "publishing": "发布", "closing": "关闭"}
+
+
+def _word(text: object) -> Term:
+    return Term(str(text), zh=WORDS.get(str(text), str(text)))
+
+
+def _either(texts: Iterable[str]) -> Term:
+    return Term.joined(map(_word, texts), " or ", zh="或")
 STATES = (DRAFT, APPROVED, REJECTED, PUBLISHED, ACKNOWLEDGED, CLOSED)
 OPEN_STATES = (DRAFT, APPROVED, PUBLISHED, ACKNOWLEDGED)
 #: what an enterprise may see: the warnings addressed to it once they are sent
@@ -61,10 +73,10 @@ ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
 class WarningError(RiskGraphError):
     """A workflow step that cannot be done: `code` is not_found, forbidden, conflict or invalid."""
 
-    def __init__(self, code: str, message: str, details: Any = None) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, message: str, details: Any = None, **values: Any) -> None:
+        super().__init__(message, **values)
         self.code = code
-        self.message = message
+        self.message = self.text
         self.details = details
 
 
@@ -401,7 +413,7 @@ def _update(store: GraphStore, w: Mapping[str, Any], c: Candidate, new_items: li
 def _require(store: GraphStore, warning: str, actor: Actor) -> dict[str, Any]:
     w = get(store, warning)
     if w is None or not can_see(actor, w):
-        raise WarningError("not_found", f"warning {warning} not found")
+        raise WarningError("not_found", N_("warning {warning} not found"), warning=warning)
     return w
 
 
@@ -415,8 +427,9 @@ def _move(store: GraphStore, w: Mapping[str, Any], action: str, actor: Actor, no
                          "RETURN properties(w) AS p", {"id": w["id"], "from": list(sources), "p": props})
     if not rows:
         current = (get(store, w["id"]) or {}).get("warningState")
-        raise WarningError("conflict", f"warning {w['id']} is {current}; {action} needs it {' or '.join(sources)}",
-                           {"state": current, "allowed": list(sources)})
+        raise WarningError("conflict", N_("warning {w} is {current}; {action} needs it {sources}"),
+                           {"state": current, "allowed": list(sources)},
+                                       w=w['id'], current=_word(current), action=_word(action), sources=_either(sources))
     _log(store, w["id"], w.get("warningState"), target, actor, note, at)
     return rows[0]["p"]
 
@@ -424,16 +437,20 @@ def _move(store: GraphStore, w: Mapping[str, Any], action: str, actor: Actor, no
 def _check_state(w: Mapping[str, Any], action: str) -> None:
     sources, _ = ACTIONS[action]
     if w.get("warningState") not in sources:
-        raise WarningError("conflict", f"warning {w['id']} is {w.get('warningState')}; {action} needs it {' or '.join(sources)}",
-                           {"state": w.get("warningState"), "allowed": list(sources)})
+        raise WarningError("conflict", N_("warning {w} is {value}; {action} needs it {sources}"),
+                           {"state": w.get("warningState"), "allowed": list(sources)},
+                                       w=w['id'], value=_word(w.get('warningState')), action=_word(action),
+                                       sources=_either(sources))
 
 
 def _approver(w: Mapping[str, Any], actor: Actor, rules: Rules, action: str) -> None:
     if not can_approve(actor, w, rules):
         allowed = rules["approval"]["levels"][w.get("warningLevel") or "RED"]
-        raise WarningError("forbidden", f"{action} of a {w.get('warningLevel')} warning in {w.get('regionCode')} is for admins "
-                                        f"and inspectors whose scope over it is {' or '.join(allowed)}",
-                           {"role": actor.role.value, "scope": actor.scope_level(w.get("regionCode"))})
+        raise WarningError("forbidden", N_("{action} of a {value} warning in {value2} is for admins and inspectors whose scope over it "
+                                           "is {allowed}"),
+                           {"role": actor.role.value, "scope": actor.scope_level(w.get("regionCode"))},
+                                        action=_word(action), value=w.get('warningLevel'), value2=w.get('regionCode'),
+                                        allowed=' or '.join(allowed))
 
 
 def approve(store: GraphStore, warning: str, actor: Actor, note: str | None, *, rules: Rules | None = None) -> dict[str, Any]:
@@ -450,7 +467,7 @@ def reject(store: GraphStore, warning: str, actor: Actor, note: str | None, *, r
     _approver(w, actor, rules, "rejection")
     _check_state(w, "reject")
     if not (note or "").strip():
-        raise WarningError("invalid", "a rejection needs a note saying why")
+        raise WarningError("invalid", N_("a rejection needs a note saying why"))
     return _move(store, w, "reject", actor, note)
 
 
@@ -461,11 +478,12 @@ def set_plan(store: GraphStore, warning: str, actor: Actor, plan: Mapping[str, A
     w = _require(store, warning, actor)
     _approver(w, actor, rules, "editing the push plan")
     if w.get("warningState") not in (DRAFT, APPROVED):
-        raise WarningError("conflict", f"warning {warning} is {w.get('warningState')}: its plan can no longer change")
+        raise WarningError("conflict", N_("warning {warning} is {value}: its plan can no longer change"),
+                                       warning=warning, value=w.get('warningState'))
     try:
         checked = push_plan.check(plan, registry)
     except push_plan.PlanError as exc:
-        raise WarningError("invalid", str(exc)) from None
+        raise WarningError("invalid", as_message(exc)) from None
     checked = {**checked, "editedBy": actor.username, "editedAt": now().isoformat()}
     _write(store, warning, {"pushPlan": _json(checked), "planEdited": True})
     _log(store, warning, w.get("warningState"), w.get("warningState") or DRAFT, actor,
@@ -526,7 +544,7 @@ def acknowledge(store: GraphStore, warning: str, actor: Actor, note: str | None)
     """A recipient signs for the warning (签收) with its feedback; the first one moves it to acknowledged."""
     w = _require(store, warning, actor)
     if not can_acknowledge(actor, w):
-        raise WarningError("forbidden", "only the warning's recipients (its enterprise, the region's inspectors) sign for it")
+        raise WarningError("forbidden", N_("only the warning's recipients (its enterprise, the region's inspectors) sign for it"))
     _check_state(w, "ack")
     acks = _parsed(w.get("acknowledgements"), [])
     acks.append({"by": actor.username, "role": actor.role.value, "note": note, "at": now().isoformat()})

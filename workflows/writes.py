@@ -28,6 +28,7 @@ from riskgraph.graph.store import GraphStore
 from riskgraph.graph.subgraph import NodeRef, Subgraph
 from riskgraph.graph.values import decode_properties, encode_properties
 from riskgraph.ontology.anchors import CHANGE_EVENT, DERIVED_FROM, QUARANTINED_ROW, SOURCE_RECORD
+from riskgraph.ontology.errors import N_
 from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX, ClassDef, RelationDef, load_ontology
 from riskgraph.workflows.origin import Origin
 from riskgraph.workflows.validation import (
@@ -111,7 +112,7 @@ class WriteService:
         cls = self._writable(label)
         key = properties.get(cls.key)
         if key is None or str(key).strip() == "":
-            raise WriteError(f"a new {label} needs its key {cls.key}", cls.key, code="missing_key")
+            raise WriteError(N_("a new {label} needs its key {key}"), cls.key, code="missing_key", label=label, key=cls.key)
         return self._write(label, str(key), properties, links, origin, raw, create=True)
 
     def update(self, label: str, key: str, properties: Mapping[str, Any], origin: Origin, *,
@@ -126,8 +127,9 @@ class WriteService:
         cls = self._writable(label)
         given = properties.get(cls.key)
         if given is not None and str(given) != str(key):
-            raise WriteError(f"a write does not change a node's key ({cls.key} {key} → {given})", cls.key,
-                             code="key_change")
+            raise WriteError(N_("a write does not change a node's key ({key} {key2} → {given})"), cls.key,
+                             code="key_change",
+                             key=cls.key, key2=key, given=given)
         return self._write(label, str(key), {**properties, cls.key: key}, links, origin, raw, create=False,
                            expect=expect)
 
@@ -136,10 +138,10 @@ class WriteService:
         try:
             cls = self.onto.check_label(label)
         except KeyError:
-            raise WriteError(f"{label!r} is not a class of the ontology", "label", code="unknown_label") from None
+            raise WriteError(N_("{label!r} is not a class of the ontology"), "label", code="unknown_label", label=label) from None
         if cls.name in BOOKKEEPING:
-            raise WriteError(f"{label} nodes are bookkeeping: the service writes them itself", "label",
-                             code="bookkeeping")
+            raise WriteError(N_("{label} nodes are bookkeeping: the service writes them itself"), "label",
+                             code="bookkeeping", label=label)
         return cls
 
     def _current(self, ref: NodeRef) -> dict[str, Any] | None:
@@ -176,16 +178,17 @@ class WriteService:
         rels = check_links(onto, label, links, reserved=(DERIVED_FROM,))
         current = self._current((label, key))
         if create and current is not None:
-            raise WriteConflict(f"{label} {key} already exists", key_prop)
+            raise WriteConflict(N_("{label} {key} already exists"), key_prop, label=label, key=key)
         if not create and current is None:
-            raise WriteNotFound(f"{label} {key} not found", key_prop)
+            raise WriteNotFound(N_("{label} {key} not found"), key_prop, label=label, key=key)
         if expect and current is not None:
             _check_expected(label, key, current, expect)
         others: dict[NodeRef, dict[str, Any]] = {}
         for link in links:
             found = self._current(link.other)
             if found is None:
-                raise WriteNotFound(f"{link.other[0]} {link.other[1]} not found (for {link.type})", "links")
+                raise WriteNotFound(N_("{other} {other2} not found (for {type})"), "links",
+                                    other=link.other[0], other2=link.other[1], type=link.type)
             others[link.other] = found
         if self.shapes:
             check_shapes(onto, self._context(label, key, {**(current or {}), **encoded}, links, others, current is not None),
@@ -207,7 +210,7 @@ class WriteService:
             now = self.store.get_node(label, key) if expect else None
             if now is not None and expect:
                 _check_expected(label, key, now, expect)
-            raise WriteNotFound(f"{label} {key}: a node it links to is gone", "links")
+            raise WriteNotFound(N_("{label} {key}: a node it links to is gone"), "links", label=label, key=key)
         written_links = [LinkWritten(rel.type, (label, key), link.other) if link.outgoing
                          else LinkWritten(rel.type, link.other, (label, key)) for link, rel in zip(links, rels, strict=True)]
         return Written(label=label, key=key, created=create, properties=decode_properties(rows[0]["p"]),
@@ -282,7 +285,8 @@ def _check_expected(label: str, key: str, current: Mapping[str, Any], expect: Ma
     """WriteConflict unless the node still holds the expected stored values."""
     for prop, value in expect.items():
         if current.get(prop) != value:
-            raise WriteConflict(f"{label} {key}: {prop} is {current.get(prop)!r} now, not {value!r}", prop)
+            raise WriteConflict(N_("{label} {key}: {prop} is {prop2!r} now, not {value!r}"), prop,
+                                label=label, key=key, prop=prop, prop2=current.get(prop), value=value)
 
 
 def _companion(name: str, props: Mapping[str, Any]) -> bool:

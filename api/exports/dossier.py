@@ -22,7 +22,7 @@ from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Tabl
 
 from riskgraph.api.exports.tables import component_list
 from riskgraph.api.qr.render import find_font
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError
 from riskgraph.ontology.model import Ontology
 from riskgraph.reasoning.models.config import load_config
 
@@ -44,7 +44,7 @@ class NoFont(RiskGraphError, RuntimeError):
 def _font() -> str:
     path = find_font(None)
     if path is None:
-        raise NoFont("no font with Chinese glyphs is installed: install fonts-wqy-microhei (or Noto Sans CJK)")
+        raise NoFont(N_("no font with Chinese glyphs is installed: install fonts-wqy-microhei (or Noto Sans CJK)"))
     pdfmetrics.registerFont(TTFont(FONT, path, subfontIndex=0))
     return FONT
 

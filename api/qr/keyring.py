@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from riskgraph.api.qr.token import TokenError
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError
 
 KEYRING_FILE = "qr-keyring.json"
 FORMAT = 1
@@ -114,13 +114,14 @@ class Keyring:
             os.chmod(self.path, 0o600)
         data = json.loads(self.path.read_text(encoding="utf-8"))
         if data.get("format") != FORMAT:
-            raise KeyringError(f"{self.path}: unknown keyring format {data.get('format')!r}")
+            raise KeyringError(N_("{path}: unknown keyring format {value!r}"),
+                               path=self.path, value=data.get('format'))
         self.signing = {e.kid: e for e in map(KeyEntry.from_json, data.get("signing", []))}
         self.encryption = {e.kid: e for e in map(KeyEntry.from_json, data.get("encryption", []))}
         self._signers = {kid: Ed25519PrivateKey.from_private_bytes(e.secret)
                          for kid, e in self.signing.items() if e.status != RETIRED and e.secret}
         if sum(1 for e in self.signing.values() if e.status == ACTIVE) != 1:
-            raise KeyringError(f"{self.path}: exactly one signing key must be active")
+            raise KeyringError(N_("{path}: exactly one signing key must be active"), path=self.path)
         self._stamp = stamp
 
     def _save(self) -> None:
@@ -149,9 +150,11 @@ class Keyring:
             self._reload()
             entry = self.signing.get(kid)
             if entry is None:
-                raise TokenError("unknown_key", f"the code is signed with key {kid}, which this service does not know")
+                raise TokenError("unknown_key", N_("the code is signed with key {kid}, which this service does not know"),
+                                                kid=kid)
             if entry.status == RETIRED or kid not in self._signers:
-                raise TokenError("unknown_key", f"the code is signed with key {kid}, which has been retired")
+                raise TokenError("unknown_key", N_("the code is signed with key {kid}, which has been retired"),
+                                                kid=kid)
             return self._signers[kid].public_key()
 
     def cipher(self, kid: int | None = None) -> tuple[int, bytes] | None:
@@ -173,7 +176,8 @@ class Keyring:
             ring = self.encryption if encryption else self.signing
             kid = max(ring, default=0) + 1
             if kid > MAX_KID:
-                raise KeyringError(f"key ids are used up ({MAX_KID}); start a new keyring and re-issue every code")
+                raise KeyringError(N_("key ids are used up ({MAX_KID}); start a new keyring and re-issue every code"),
+                                   MAX_KID=MAX_KID)
             for entry in ring.values():
                 if entry.status == ACTIVE:
                     entry.status = VERIFY
@@ -189,9 +193,9 @@ class Keyring:
             ring = self.encryption if encryption else self.signing
             entry = ring.get(kid)
             if entry is None:
-                raise KeyringError(f"no {'AES' if encryption else 'signing'} key {kid}")
+                raise KeyringError(N_("no {value} key {kid}"), value='AES' if encryption else 'signing', kid=kid)
             if entry.status == ACTIVE:
-                raise KeyringError(f"key {kid} is the active one: rotate first, then retire it")
+                raise KeyringError(N_("key {kid} is the active one: rotate first, then retire it"), kid=kid)
             entry.status, entry.secret, entry.retired = RETIRED, b"", _now()
             self._save()
 

@@ -20,7 +20,7 @@ import segno
 from PIL import Image, ImageDraw, ImageFont
 from segno import consts
 
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +102,11 @@ def make_qr(url: str, *, max_version: int | None = None) -> segno.QRCode:
     try:
         qr = _make_segments(_segments(prefix, token), error=ERROR, boost_error=False, micro=False, version=None)
     except segno.DataOverflowError:
-        raise QrTooLarge("the code is too long for any QR version") from None
+        raise QrTooLarge(N_("the code is too long for any QR version")) from None
     version = symbol_version(qr)
     if max_version is not None and version > max_version:
-        raise QrTooLarge(f"the code needs QR version {version}-{ERROR}; the limit is {max_version}-{ERROR}")
+        raise QrTooLarge(N_("the code needs QR version {version}-{ERROR}; the limit is {max_version}-{ERROR}"),
+                         version=version, ERROR=ERROR, max_version=max_version)
     return qr
 
 

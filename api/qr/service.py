@@ -51,6 +51,7 @@ from riskgraph.api.qr.token import (
 from riskgraph.api.schema import Schema
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ
+from riskgraph.ontology.errors import N_
 
 DAY = 86_400
 DEFAULT_BASE = "http://127.0.0.1:8000"
@@ -140,7 +141,7 @@ class QrService:
         if summary:
             aes = self.keyring.cipher()
             if aes is None:
-                raise KeyringError("the keyring has no active AES key")
+                raise KeyringError(N_("the keyring has no active AES key"))
             content = self._fit_summary(base, facts)
         claims = Claims(label=label, key=facts.key, issued_at=issued_at, expires_at=issued_at + days * DAY, kid=kid,
                         fingerprint=self.entities.fingerprint(facts, summary), summary_kid=aes[0] if aes else None)
@@ -161,7 +162,8 @@ class QrService:
         full = self.entities.summary(facts)
         spare = room - token_size(facts.key, Summary(name="", colour=full.colour, level=full.level, region=full.region))
         if spare < 0:
-            raise QrTooLarge(f"no room for a summary in a version-{self.settings.max_version}-M code with this id and base URL")
+            raise QrTooLarge(N_("no room for a summary in a version-{max_version}-M code with this id and base URL"),
+                             max_version=self.settings.max_version)
         return shorten_name(full, min(spare, MAX_NAME_BYTES))
 
     def current(self, label: str, key: str, *, summary: bool, base_url: str | None = None, now: int | None = None,
@@ -211,10 +213,11 @@ class QrService:
         claims = parsed.verify(self.keyring.verifier(parsed.claims.kid))
         now = int(time.time()) if now is None else now
         if now >= claims.expires_at:
-            raise TokenError("token_expired", f"the code expired at {iso(claims.expires_at)}")
+            raise TokenError("token_expired", N_("the code expired at {expires_at}"),
+                                              expires_at=iso(claims.expires_at))
         reason = self.registry.revocation(parsed.token_id, claims.label, claims.key, claims.issued_at)
         if reason is not None:
-            raise TokenError("token_revoked", f"the code was revoked: {reason}")
+            raise TokenError("token_revoked", N_("the code was revoked: {reason}"), reason=reason)
         facts = self.entities.get(claims.label, claims.key)
         if facts is None:
             raise LookupError(f"{claims.label} {claims.key} is no longer in the graph")
@@ -226,10 +229,11 @@ class QrService:
         parsed = parse(token)
         parsed.verify(self.keyring.verifier(parsed.claims.kid))
         if parsed.claims.summary_kid is None:
-            raise TokenError("token_malformed", "this code carries no summary")
+            raise TokenError("token_malformed", N_("this code carries no summary"))
         cipher = self.keyring.cipher(parsed.claims.summary_kid)
         if cipher is None:
-            raise TokenError("unknown_key", f"AES key {parsed.claims.summary_kid} is not in the keyring")
+            raise TokenError("unknown_key", N_("AES key {summary_kid} is not in the keyring"),
+                                            summary_kid=parsed.claims.summary_kid)
         return parsed.open_summary(cipher[1])
 
     # ------------------------------------------------------------------ revoke, re-issue
@@ -290,8 +294,9 @@ class QrService:
         """The current (else new) code of every entity in the region."""
         refs = self.entities.in_region(prefix, labels)
         if len(refs) > self.settings.batch_limit:
-            raise QrTooLarge(f"{len(refs)} entities in region {prefix}: more than the batch limit "
-                             f"{self.settings.batch_limit} (RISKGRAPH_QR_BATCH_LIMIT); export a smaller region")
+            raise QrTooLarge(N_("{refs} entities in region {prefix}: more than the batch limit {batch_limit} "
+                                "(RISKGRAPH_QR_BATCH_LIMIT); export a smaller region"),
+                             refs=len(refs), prefix=prefix, batch_limit=self.settings.batch_limit)
         by_label: dict[str, list[str]] = defaultdict(list)
         for label, key in refs:
             by_label[label].append(key)

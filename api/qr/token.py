@@ -39,12 +39,13 @@ import re
 import struct
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError
 
 VERSION = 1
 EPOCH = 1_577_836_800  # 2020-01-01T00:00:00Z
@@ -78,10 +79,10 @@ _BASE32 = re.compile(r"^[A-Z2-7]+$")
 class TokenError(RiskGraphError, ValueError):
     """A token that cannot be accepted; `code` says why (the API's error code)."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, message: str, **values: Any) -> None:
+        super().__init__(message, **values)
         self.code = code
-        self.message = message
+        self.message = self.text
 
 
 @dataclass(frozen=True)
@@ -132,17 +133,17 @@ class Parsed:
         try:
             public_key.verify(self.signature, self.signed)
         except InvalidSignature:
-            raise TokenError("token_invalid_signature", "the code's signature does not verify: it was altered or forged") from None
+            raise TokenError("token_invalid_signature", N_("the code's signature does not verify: it was altered or forged")) from None
         return self.claims
 
     def open_summary(self, aes_key: bytes) -> Summary:
         """The encrypted summary, for a holder of the AES key (offline readers included)."""
         if self.sealed is None:
-            raise TokenError("token_malformed", "this code carries no summary")
+            raise TokenError("token_malformed", N_("this code carries no summary"))
         try:
             plain = AESGCM(aes_key).decrypt(self.sealed[:NONCE_LENGTH], self.sealed[NONCE_LENGTH:], self.aad)
         except InvalidTag:
-            raise TokenError("token_invalid_signature", "the summary does not decrypt with this key") from None
+            raise TokenError("token_invalid_signature", N_("the summary does not decrypt with this key")) from None
         return unpack_summary(plain)
 
 
@@ -182,19 +183,19 @@ def pack_id(key: str) -> bytes:
 
 def unpack_id(buf: bytes, offset: int) -> tuple[str, int]:
     if offset >= len(buf):
-        raise TokenError("token_malformed", "the code ends before its id")
+        raise TokenError("token_malformed", N_("the code ends before its id"))
     head = buf[offset]
     length = head & 0x7F
     if length == 0:
-        raise TokenError("token_malformed", "the code's id is empty")
+        raise TokenError("token_malformed", N_("the code's id is empty"))
     if head & 0x80:
         size = packed_size(length)
         chunk = buf[offset + 1: offset + 1 + size]
         if len(chunk) != size:
-            raise TokenError("token_malformed", "the code ends inside its id")
+            raise TokenError("token_malformed", N_("the code ends inside its id"))
         value = int.from_bytes(chunk, "big")
         if value >= 40 ** length:
-            raise TokenError("token_malformed", "the code's id is not a valid packed id")
+            raise TokenError("token_malformed", N_("the code's id is not a valid packed id"))
         chars = []
         for _ in range(length):
             value, digit = divmod(value, 40)
@@ -202,11 +203,11 @@ def unpack_id(buf: bytes, offset: int) -> tuple[str, int]:
         return "".join(chars), offset + 1 + size
     chunk = buf[offset + 1: offset + 1 + length]
     if len(chunk) != length:
-        raise TokenError("token_malformed", "the code ends inside its id")
+        raise TokenError("token_malformed", N_("the code ends inside its id"))
     try:
         return chunk.decode("utf-8"), offset + 1 + length
     except UnicodeDecodeError:
-        raise TokenError("token_malformed", "the code's id is not UTF-8") from None
+        raise TokenError("token_malformed", N_("the code's id is not UTF-8")) from None
 
 
 # ---------------------------------------------------------------------- summary
@@ -222,13 +223,13 @@ def pack_summary(summary: Summary) -> bytes:
 
 def unpack_summary(plain: bytes) -> Summary:
     if len(plain) < SUMMARY_FIXED:
-        raise TokenError("token_malformed", "the summary is too short")
+        raise TokenError("token_malformed", N_("the summary is too short"))
     colour, level = plain[0] >> 4, plain[0] & 0x0F
     region = int.from_bytes(plain[1:4], "big")
     length, truncated = plain[4] & 0x7F, bool(plain[4] & 0x80)
     name = plain[5:]
     if len(name) != length or colour >= len(COLOURS) or level >= len(LEVELS):
-        raise TokenError("token_malformed", "the summary is not well formed")
+        raise TokenError("token_malformed", N_("the summary is not well formed"))
     return Summary(name=name.decode("gb18030", errors="replace"), colour=COLOURS[colour] or None,
                    level=LEVELS[level] or None, region=f"{region:06d}" if region else None, truncated=truncated)
 
@@ -256,15 +257,15 @@ def b32encode(raw: bytes) -> str:
 def b32decode(text: str) -> bytes:
     body = text.strip().upper()
     if not body or len(body) > MAX_TOKEN_CHARS or not _BASE32.match(body) or len(body) % 8 in (1, 3, 6):
-        raise TokenError("token_malformed", "the code is not a RiskGraph code (bad characters or length)")
+        raise TokenError("token_malformed", N_("the code is not a RiskGraph code (bad characters or length)"))
     try:
         raw = base64.b32decode(body + "=" * (-len(body) % 8))
     except (ValueError, binascii.Error):
-        raise TokenError("token_malformed", "the code is not valid base32") from None
+        raise TokenError("token_malformed", N_("the code is not valid base32")) from None
     # the last character may carry unused bits: only the canonical spelling (those bits zero,
     # RFC 4648 §3.5) is accepted, so a code has exactly one valid string (letter case aside)
     if b32encode(raw) != body:
-        raise TokenError("token_malformed", "the code is not in its canonical form")
+        raise TokenError("token_malformed", N_("the code is not in its canonical form"))
     return raw
 
 
@@ -302,30 +303,31 @@ def parse(token: str) -> Parsed:
     """Take a token apart; `TokenError('token_malformed')` if it is not one. Nothing is trusted yet."""
     raw = b32decode(token)
     if len(raw) < MIN_TOKEN_BYTES:
-        raise TokenError("token_malformed", "the code is too short")
+        raise TokenError("token_malformed", N_("the code is too short"))
     version_flags, type_code, kid, issued, expires, fingerprint = HEADER.unpack_from(raw, 0)
     version, flags = version_flags >> 4, version_flags & 0x0F
     if version != VERSION:
-        raise TokenError("token_malformed", f"code version {version} is not supported (this service reads {VERSION})")
+        raise TokenError("token_malformed", N_("code version {version} is not supported (this service reads {VERSION})"),
+                                            version=version, VERSION=VERSION)
     if flags & ~FLAG_SUMMARY:
-        raise TokenError("token_malformed", "the code has unknown flags")
+        raise TokenError("token_malformed", N_("the code has unknown flags"))
     label = TYPES.get(type_code)
     if label is None:
-        raise TokenError("token_malformed", f"unknown entity type {type_code}")
+        raise TokenError("token_malformed", N_("unknown entity type {type_code}"), type_code=type_code)
     key, offset = unpack_id(raw, HEADER.size)
     signed_end = len(raw) - SIGNATURE_LENGTH
     if offset > signed_end:
-        raise TokenError("token_malformed", "the code ends before its signature")
+        raise TokenError("token_malformed", N_("the code ends before its signature"))
     aad = raw[:offset]
     sealed = None
     summary_kid = None
     if flags & FLAG_SUMMARY:
         if signed_end - offset < 1 + NONCE_LENGTH + SUMMARY_FIXED + TAG_LENGTH:
-            raise TokenError("token_malformed", "the code's summary is too short")
+            raise TokenError("token_malformed", N_("the code's summary is too short"))
         summary_kid = raw[offset]
         sealed = raw[offset + 1: signed_end]
     elif offset != signed_end:
-        raise TokenError("token_malformed", "the code has trailing bytes")
+        raise TokenError("token_malformed", N_("the code has trailing bytes"))
     claims = Claims(label=label, key=key, issued_at=from_clock(issued), expires_at=from_clock(expires), kid=kid,
                     fingerprint=fingerprint, version=version, summary_kid=summary_kid)
     return Parsed(claims=claims, raw=raw, signed=raw[:signed_end], signature=raw[signed_end:], aad=aad, sealed=sealed)

@@ -13,6 +13,7 @@ from riskgraph.api.errors import ApiError, bad_request, invalid
 from riskgraph.api.limits import too_many
 from riskgraph.api.models import Out
 from riskgraph.graph.store import ANALYST_ROW_LIMIT, ANALYST_TIMEOUT_MS, QueryTimeout, ReadOnlyViolation, StoreError
+from riskgraph.ontology.errors import N_, as_message
 
 ANALYSTS = Depends(require(Role.ANALYST, Role.ADMIN))
 router = APIRouter(tags=["analyst"])
@@ -59,16 +60,17 @@ def analyst_query(body: AnalystQuery, request: Request,
         result = svc.store.analyst_query(body.cypher, body.params, timeout_ms=body.timeout_ms, row_limit=body.limit)
     except ValueError as exc:  # a parameter the store must not be sent (no name, a lone surrogate)
         audit("refused", 422, reason=str(exc))
-        raise invalid(str(exc), "params") from None
+        raise invalid(as_message(exc), "params") from None
     except ReadOnlyViolation:
         audit("refused", 400)
-        raise bad_request("read_only", "the analyst query may only read; this one tried to write") from None
+        raise bad_request("read_only", N_("the analyst query may only read; this one tried to write")) from None
     except QueryTimeout:
         audit("timeout", 504)
-        raise ApiError(504, "query_timeout", f"the query ran past its {body.timeout_ms} ms limit and was stopped") from None
+        raise ApiError(504, "query_timeout", N_("the query ran past its {timeout_ms} ms limit and was stopped"),
+                                             timeout_ms=body.timeout_ms) from None
     except StoreError as exc:
         audit("error", 400)
-        raise bad_request("bad_query", "the store refused the query", {"reason": str(exc)}) from None
+        raise bad_request("bad_query", N_("the store refused the query"), {"reason": str(exc)}) from None
     finally:
         gate.leave(account)
     audit("ok", 200, rows=len(result.rows), truncated=result.truncated)

@@ -12,6 +12,7 @@ from riskgraph.api.deps import client_of, get_caller, services
 from riskgraph.api.errors import ApiError
 from riskgraph.api.limits import too_many
 from riskgraph.api.models import LevelName, Out
+from riskgraph.ontology.errors import N_
 
 router = APIRouter(tags=["auth"])
 
@@ -40,7 +41,7 @@ def login(request: Request, form: OAuth2PasswordRequestForm = Depends()) -> Toke
     if wait > 0:
         svc.audit.record(ANONYMOUS, "login", "throttled", method="POST", path=request.url.path, status=429,
                          client=client_of(request), details={"retryAfter": math.ceil(wait)})
-        raise too_many("too many failed logins for this name or from this address", wait)
+        raise too_many(N_("too many failed logins for this name or from this address"), wait)
     with throttle.hashing():
         user = svc.users.authenticate(form.username, form.password)
     if user is None:
@@ -49,7 +50,7 @@ def login(request: Request, form: OAuth2PasswordRequestForm = Depends()) -> Toke
         svc.audit.record(ANONYMOUS, "login", "failed", username=known.username if known else None,
                          method="POST", path=request.url.path, status=401, client=client_of(request),
                          details=None if known else {"username": "unknown"})
-        raise ApiError(401, "invalid_credentials", "wrong username or password, or the account is disabled",
+        raise ApiError(401, "invalid_credentials", N_("wrong username or password, or the account is disabled"),
                        headers={"WWW-Authenticate": "Bearer"})
     throttle.succeeded(address, form.username)
     token, expires_in = svc.tokens.issue(user)

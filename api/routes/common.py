@@ -10,6 +10,7 @@ from riskgraph.api.disclosure import parse_json_fields
 from riskgraph.api.errors import forbidden, invalid, not_found
 from riskgraph.api.schema import ENTERPRISE, REGION_CODE
 from riskgraph.graph.dialect import ident
+from riskgraph.ontology.errors import N_, as_message
 from riskgraph.ontology.model import Disclosure
 
 
@@ -26,7 +27,7 @@ def known_label(ctx: Context, label: str) -> str:
     try:
         return ctx.onto.check_label(label).name
     except KeyError:
-        raise not_found(f"label {label!r}", {"labels": ctx.onto.labels}) from None
+        raise not_found(N_("label {label!r}"), {"labels": ctx.onto.labels}, label=label) from None
 
 
 def region_param(code: str | None, field: str = "region") -> str | None:
@@ -36,7 +37,7 @@ def region_param(code: str | None, field: str = "region") -> str | None:
     try:
         return region_prefix(code)
     except ValueError as exc:
-        raise invalid(str(exc), field) from None
+        raise invalid(as_message(exc), field) from None
 
 
 def vocabulary_param(ctx: Context, prop: tuple[str, str], value: str | None, field: str) -> str | None:
@@ -48,7 +49,8 @@ def vocabulary_param(ctx: Context, prop: tuple[str, str], value: str | None, fie
         return value
     concept = ctx.onto.vocabulary(vocab_name).lookup(value)
     if concept is None:
-        raise invalid(f"{value!r} is not in {vocab_name}; one of {sorted(ctx.onto.vocabulary(vocab_name).concepts)}", field)
+        raise invalid(N_("{value!r} is not in {vocab_name}; one of {concepts}"), field,
+                      value=value, vocab_name=vocab_name, concepts=sorted(ctx.onto.vocabulary(vocab_name).concepts))
     return concept.notation
 
 
@@ -61,7 +63,8 @@ def scope_condition(ctx: Context, var: str, needed: Disclosure, what: str) -> tu
     """
     caller = ctx.caller
     if caller.ceiling < needed:
-        raise forbidden(f"{what} needs the {needed.name.lower()} level; the {caller.role.value} role does not have it")
+        raise forbidden(N_("{what_} needs the {lower} level; the {value} role does not have it"),
+                        what_=what, lower=needed.name.lower(), value=caller.role.value)
     if not caller.scoped:
         return None, {}
     key = ident(ctx.onto.key_of(ENTERPRISE))

@@ -18,6 +18,7 @@ from riskgraph.api.routes.common import node_out, region_param, scope_condition,
 from riskgraph.api.schema import ENTERPRISE, INDUSTRY_CODE, REGION_CODE, RISK_COLOUR, SUPERVISION_INDUSTRY, TAGS
 from riskgraph.graph.dialect import ident
 from riskgraph.ontology.anchors import EMPLOYEES, ENTERPRISE_SCALES
+from riskgraph.ontology.errors import N_, as_message
 from riskgraph.ontology.model import Disclosure
 
 router = APIRouter(tags=["enterprises"])
@@ -64,7 +65,7 @@ def list_enterprises(
         try:
             params["uscc"] = check_uscc(uscc)
         except ValueError as exc:
-            raise invalid(str(exc), "uscc") from None
+            raise invalid(as_message(exc), "uscc") from None
         conditions.append(f"e.{ident(key)} = $uscc")
     prefix = region_param(region)
     if prefix:
@@ -87,7 +88,8 @@ def list_enterprises(
     if scale:
         concept = onto.vocabulary(ENTERPRISE_SCALES).lookup(scale)
         if concept is None:
-            raise invalid(f"{scale!r} is not a size; one of {sorted(onto.vocabulary(ENTERPRISE_SCALES).concepts)}", "scale")
+            raise invalid(N_("{scale!r} is not a size; one of {concepts}"), "scale",
+                          scale=scale, concepts=sorted(onto.vocabulary(ENTERPRISE_SCALES).concepts))
         size_band, extra = scale_condition(onto, concept.notation)
         conditions.append(size_band)
         params.update(extra)
@@ -150,7 +152,7 @@ def get_enterprise(
 ) -> dict[str, Any]:
     portrait = enterprise_portrait(ctx, uscc.strip().upper(), cap=limit, alarms=alarms)
     if portrait is None:
-        raise not_found(f"enterprise {uscc}")
+        raise not_found(N_("enterprise {uscc}"), uscc=uscc)
     return portrait
 
 

@@ -28,6 +28,7 @@ from riskgraph.notify import watches
 from riskgraph.notify.channels import KINDS, WEB
 from riskgraph.notify.outbox import now
 from riskgraph.notify.web import NOTIFICATION, event_of
+from riskgraph.ontology.errors import N_, as_message
 
 router = APIRouter(tags=["notifications"])
 REPLAY_LIMIT = 200
@@ -35,7 +36,7 @@ REPLAY_LIMIT = 200
 
 def _user(caller: Caller) -> str:
     if caller.anonymous or not caller.username:
-        raise unauthorized("log in: notifications are per account")
+        raise unauthorized(N_("log in: notifications are per account"))
     return caller.username
 
 
@@ -79,7 +80,7 @@ def mark_read(request: Request, notification_id: str = Path(..., max_length=64),
                          "SET n.readAt = coalesce(n.readAt, $at), n.readAtMs = coalesce(n.readAtMs, $ms) RETURN properties(n) AS p",
                          {"id": notification_id, "u": _user(caller), "at": props["readAt"], "ms": props["readAtMs"]})
     if not rows:
-        raise not_found(f"notification {notification_id}")
+        raise not_found(N_("notification {notification_id}"), notification_id=notification_id)
     return event_of(rows[0]["p"])
 
 
@@ -143,26 +144,26 @@ def subscribe(request: Request, body: SubscriptionIn = Body(...), caller: Caller
     username = _user(caller)
     bad = [c for c in body.channels if c not in (WEB, "mobile")]
     if bad:
-        raise invalid(f"watch notifications go to the web inbox or mobile push, not {bad}", "channels")
+        raise invalid(N_("watch notifications go to the web inbox or mobile push, not {bad}"), "channels", bad=bad)
     if body.enterprise is not None:
         try:
             label, key = "Enterprise", check_uscc(body.enterprise)
         except ValueError as exc:
-            raise invalid(str(exc), "enterprise") from None
+            raise invalid(as_message(exc), "enterprise") from None
     elif body.riskPoint is not None:
         label, key = "RiskPoint", body.riskPoint
     else:
         try:
             region_prefix(body.region or "")
         except ValueError as exc:
-            raise invalid(str(exc), "region") from None
+            raise invalid(as_message(exc), "region") from None
         label, key = "Region", str(body.region)
     try:
         return watches.subscribe(services(request).store, username, label, key, body.channels)
     except LookupError:
-        raise not_found(f"{label} {key}") from None
+        raise not_found(N_("{label} {key}"), label=label, key=key) from None
     except watches.WatchError as exc:
-        raise invalid(str(exc)) from None
+        raise invalid(as_message(exc)) from None
 
 
 @router.get("/subscriptions", response_model=list[SubscriptionOut], summary="what the caller watches")
@@ -173,4 +174,4 @@ def list_subscriptions(request: Request, caller: Caller = Depends(get_caller)) -
 @router.delete("/subscriptions/{subscription_id}", status_code=204, summary="stop watching")
 def unsubscribe(request: Request, subscription_id: str = Path(..., max_length=40), caller: Caller = Depends(get_caller)) -> None:
     if not watches.unsubscribe(services(request).store, _user(caller), subscription_id):
-        raise not_found(f"subscription {subscription_id}")
+        raise not_found(N_("subscription {subscription_id}"), subscription_id=subscription_id)

@@ -20,6 +20,7 @@ from riskgraph.api.exports.tables import assessment_tables, enterprise_table, fo
 from riskgraph.api.models import file_response
 from riskgraph.api.portraits import enterprise_portrait
 from riskgraph.loaders.normalise.errors import REASONS
+from riskgraph.ontology.errors import N_
 
 router = APIRouter(tags=["exports"])
 
@@ -89,10 +90,10 @@ def export_quarantine(
     ctx: Context = CONTEXT,
 ) -> Response:
     if ctx.caller.anonymous:
-        raise unauthorized("log in: the quarantine report is for analysts and admins")
+        raise unauthorized(N_("log in: the quarantine report is for analysts and admins"))
     if ctx.caller.role not in (Role.ANALYST, Role.ADMIN):
-        raise forbidden(f"the {ctx.caller.role.value} role may not read the quarantine report",
-                        {"required": ["admin", "analyst"], "role": ctx.caller.role.value})
+        raise forbidden(N_("the {value} role may not read the quarantine report"),
+                        {"required": ["admin", "analyst"], "role": ctx.caller.role.value}, value=ctx.caller.role.value)
     return _file([quarantine_table(ctx.store, reason=reason, source=source)], fmt, "quarantine")
 
 
@@ -104,7 +105,7 @@ def export_dossier(uscc: str = Path(..., min_length=1, max_length=64, descriptio
     key = uscc.strip().upper()
     portrait = enterprise_portrait(ctx, key, cap=50, alarms=10)
     if portrait is None:
-        raise not_found(f"enterprise {uscc}")
+        raise not_found(N_("enterprise {uscc}"), uscc=uscc)
     qr_png, note = dossier_code(ctx, key)
     body = dossier_pdf(portrait, ctx.onto, qr_png=qr_png, qr_note=note)
     return Response(body, media_type="application/pdf", headers={

@@ -10,6 +10,7 @@ from riskgraph.api.deps import services
 from riskgraph.api.errors import ApiError
 from riskgraph.api.models import Out
 from riskgraph.graph.store import StoreError
+from riskgraph.ontology.errors import N_
 
 router = APIRouter(tags=["health"])
 
@@ -33,9 +34,10 @@ def ready(request: Request) -> dict:
     store = services(request).store
     recovering = getattr(store, "recovering", None)  # the embedded store being taken over
     if recovering:
-        raise ApiError(503, "store_unavailable", f"not ready: {recovering}")
+        raise ApiError(503, "store_unavailable", N_("not ready: {recovering}"), recovering=recovering)
     try:
         store.read("RETURN 1 AS ok")
     except StoreError as exc:
-        raise ApiError(503, "store_unavailable", f"not ready: {getattr(store, 'recovering', None) or exc}") from None
+        raise ApiError(503, "store_unavailable", N_("not ready: {store}"),
+                                                 store=getattr(store, 'recovering', None) or exc) from None
     return {"status": "ready", "store": store.dialect.name}

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from riskgraph.api.errors import ApiError, forbidden, unauthorized
 from riskgraph.api.models import Out
 from riskgraph.loaders.live.registry import MESSAGE_TYPES
+from riskgraph.ontology.errors import N_
 
 router = APIRouter(tags=["ingest"])
 
@@ -32,7 +33,7 @@ def _key(request: Request) -> str:
     header = request.headers.get("authorization") or ""
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
-        raise unauthorized("send the source's key as 'Authorization: Bearer <source key>'")
+        raise unauthorized(N_("send the source's key as 'Authorization: Bearer <source key>'"))
     return key.strip()
 
 
@@ -47,13 +48,14 @@ async def ingest(source: str, request: Request) -> dict:
     key = _key(request)
     background = getattr(request.app.state, "background", None)
     if background is None:
-        raise ApiError(503, "not_ready", "the service is starting; send the batch again")
+        raise ApiError(503, "not_ready", N_("the service is starting; send the batch again"))
     found = await run_in_threadpool(background.live.registry.authenticate, source, key)
     if found is None:
-        raise unauthorized(f"this is not the key of source {source!r}")
+        raise unauthorized(N_("this is not the key of source {source!r}"), source=source)
     if not MESSAGE_TYPES.get(found.kind):
-        raise forbidden(f"source {source!r} is of kind {found.kind}: it is pulled, it does not push",
-                        {"kind": found.kind})
+        raise forbidden(N_("source {source!r} is of kind {kind}: it is pulled, it does not push"),
+                        {"kind": found.kind},
+                        source=source, kind=found.kind)
     body = (await request.body()).decode("utf-8", "replace")
     lines = [line for line in body.splitlines() if line.strip()]
     done = await run_in_threadpool(background.live.receive, source, lines)

@@ -58,6 +58,7 @@ from riskgraph.graph.dialect import ident
 from riskgraph.graph.values import from_epoch_ms
 from riskgraph.loaders.locate import region_point
 from riskgraph.loaders.positions import CrsError, to_wgs84
+from riskgraph.ontology.errors import N_, as_message
 from riskgraph.ontology.model import TIME_SUFFIX, Disclosure
 from riskgraph.reasoning.models.config import load_config
 from riskgraph.workflows import warnings as wf
@@ -527,15 +528,15 @@ def parse_bbox(text: str | None, crs: str | None) -> tuple[float, float, float, 
     try:
         parts = [float(p) for p in text.split(",")]
     except ValueError:
-        raise invalid("bbox: four numbers, minLon,minLat,maxLon,maxLat", "bbox") from None
+        raise invalid(N_("bbox: four numbers, minLon,minLat,maxLon,maxLat"), "bbox") from None
     if len(parts) != 4 or parts[0] > parts[2] or parts[1] > parts[3]:
-        raise invalid("bbox: minLon,minLat,maxLon,maxLat with min ≤ max", "bbox")
+        raise invalid(N_("bbox: minLon,minLat,maxLon,maxLat with min ≤ max"), "bbox")
     if crs:
         try:
             lo = to_wgs84(parts[0], parts[1], crs_from_uri(crs))
             hi = to_wgs84(parts[2], parts[3], crs_from_uri(crs))
         except CrsError as exc:
-            raise invalid(str(exc), "bbox-crs") from None
+            raise invalid(as_message(exc), "bbox-crs") from None
         parts = [lo[0], lo[1], hi[0], hi[1]]
     return parts[0], parts[1], parts[2], parts[3]
 
@@ -558,7 +559,7 @@ def geojson(request: Request, body: dict[str, Any], model: type[Out] = FeatureCo
 def read_layer(ctx: Context, name: str, region: str | None, days: int, bbox: tuple[float, float, float, float] | None) -> Layer:
     entry = LAYERS.get(name)
     if entry is None:
-        raise not_found(f"layer {name!r}", {"layers": list(LAYERS)})
+        raise not_found(N_("layer {name!r}"), {"layers": list(LAYERS)}, name=name)
     layer = Layer(ctx, region_param(region), days, bbox)
     entry.build(layer)
     return layer
@@ -618,7 +619,7 @@ def collections(request: Request) -> dict[str, Any]:
 @router.get("/collections/{layer}", response_model=Collection, name="collection", summary="one collection's description")
 def collection(request: Request, layer: str = Path(..., description=", ".join(LAYERS))) -> dict[str, Any]:
     if layer not in LAYERS:
-        raise not_found(f"collection {layer!r}", {"collections": list(LAYERS)})
+        raise not_found(N_("collection {layer!r}"), {"collections": list(LAYERS)}, layer=layer)
     return _collection(request, layer)
 
 

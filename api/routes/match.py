@@ -17,6 +17,7 @@ from riskgraph.loaders.matching.records import Query as RecordQuery
 from riskgraph.loaders.normalise.regions import region_from_address, region_table
 from riskgraph.loaders.resolve import EnterpriseIndex
 from riskgraph.ontology.anchors import ENTERPRISE
+from riskgraph.ontology.errors import N_
 
 router = APIRouter(tags=["entity resolution"])
 RESOLVERS = Depends(require(Role.INSPECTOR, Role.ANALYST, Role.ADMIN))
@@ -74,11 +75,11 @@ def region_code(region: str | None) -> str | None:
     text = region.strip()
     if text.isdigit():
         if text not in region_table():
-            raise invalid(f"{text} is not a GB/T 2260 code", "region")
+            raise invalid(N_("{text} is not a GB/T 2260 code"), "region", text=text)
         return text
     code = region_from_address(text)
     if code is None:
-        raise invalid(f"{text!r} names no GB/T 2260 region", "region")
+        raise invalid(N_("{text!r} names no GB/T 2260 region"), "region", text=text)
     return code
 
 
@@ -96,7 +97,7 @@ def match(
     caller: Caller = RESOLVERS,
 ) -> MatchAnswer:
     if not any(v and v.strip() for v in (name, uscc, phone, licence)):
-        raise invalid("give at least a name, a USCC, a phone or a licence number", "name")
+        raise invalid(N_("give at least a name, a USCC, a phone or a licence number"), "name")
     code = region_code(region)
     index = enterprise_index(request)
     resolution = index.match(RecordQuery(name=name, uscc=uscc, region=code, address=address, legal_rep=legal_rep,

@@ -16,6 +16,7 @@ from riskgraph.graph.export import node_iri, to_rdf
 from riskgraph.graph.rdf_dataset import DatasetInfo, describe
 from riskgraph.graph.rdf_formats import RdfFormat, content_type, serialize
 from riskgraph.graph.subgraph import MAX_DEPTH, Subgraph
+from riskgraph.ontology.errors import N_
 from riskgraph.ontology.model import Disclosure
 
 router = APIRouter(tags=["nodes"])
@@ -78,7 +79,7 @@ def _labels(ctx: Context, labels: list[str] | None) -> list[str] | None:
             try:
                 out.append(ctx.onto.check_label(name).name)
             except KeyError:
-                raise invalid(f"unknown label {name!r}", "labels") from None
+                raise invalid(N_("unknown label {name!r}"), "labels", name=name) from None
     return out or None
 
 
@@ -90,11 +91,11 @@ def _neighbourhood(ctx: Context, label: str, key: str, depth: int, labels: list[
         # provenance, change log and quarantine are internal: neither a centre nor a path through them
         hidden = ctx.schema.bookkeeping
         if label in hidden:
-            raise not_found(f"{label} {key}")
+            raise not_found(N_("{label} {key}"), label=label, key=key)
         wanted = [lbl for lbl in (wanted or ctx.onto.labels) if lbl not in hidden]
     sub = ctx.store.neighbourhood(label, key, depth=depth, labels=wanted, limit=limit)
     if not sub.nodes:
-        raise not_found(f"{label} {key}")
+        raise not_found(N_("{label} {key}"), label=label, key=key)
     ctx.disclosed.subject = f"{label}/{key}"
     levels = ctx.scope.levels(sub.nodes)
     filtered = Subgraph(truncated=sub.truncated)

@@ -18,6 +18,7 @@ from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.errors import ApiError, not_found, unauthorized
 from riskgraph.api.models import Out, file_response
 from riskgraph.api.routes.workflow_common import audit, photo_store
+from riskgraph.ontology.errors import N_
 from riskgraph.ontology.model import Disclosure
 from riskgraph.workflows.photos import PhotoError, is_photo_id
 
@@ -42,14 +43,14 @@ class PhotoOut(Out):
                      "goes into a write's `photos` (logged-in accounts)")
 async def upload(file: UploadFile = File(..., description="the image"), ctx: Context = CONTEXT) -> dict[str, Any]:
     if ctx.caller.anonymous:
-        raise unauthorized("log in to upload photos")
+        raise unauthorized(N_("log in to upload photos"))
     store = photo_store(ctx.request)
     limit = store.settings.max_bytes
     data = bytearray()
     while chunk := await file.read(CHUNK):
         data.extend(chunk)
         if len(data) > limit:
-            raise ApiError(413, "payload_too_large", f"a photo is at most {limit:,} bytes")
+            raise ApiError(413, "payload_too_large", N_("a photo is at most {limit:,} bytes"), limit=limit)
     try:
         photo = store.put(bytes(data), uploaded_by=ctx.caller.username)
     except PhotoError as exc:
@@ -67,7 +68,7 @@ def read(id: str = Path(..., min_length=64, max_length=64, description="the phot
     store = photo_store(ctx.request)
     photo = store.get(id.lower()) if is_photo_id(id.lower()) else None
     if photo is None:
-        raise not_found(f"photo {id[:12]}…")
+        raise not_found(N_("photo {id}…"), id=id[:12])
     caller = ctx.caller
     links = store.attachments(photo.id)
     best = Disclosure.PUBLIC
@@ -86,8 +87,8 @@ def read(id: str = Path(..., min_length=64, max_length=64, description="the phot
         readable, best = True, Disclosure.INTERNAL  # not linked yet: the uploader's own file, as sent
     if not readable:
         if caller.anonymous:
-            raise unauthorized("log in to see this photo")
-        raise not_found(f"photo {id[:12]}…")  # nothing said about a photo the caller may not see
+            raise unauthorized(N_("log in to see this photo"))
+        raise not_found(N_("photo {id}…"), id=id[:12])  # nothing said about a photo the caller may not see
     original = best >= Disclosure.INSPECTOR or caller.role is Role.ADMIN
     if links and best > Disclosure.PUBLIC:
         ctx.disclosed.mark(f"Photo/{photo.id[:16]}", best)

@@ -15,6 +15,7 @@ from riskgraph.api.rdf_negotiation import rdf_format_of
 from riskgraph.graph.rdf_dataset import DatasetInfo
 from riskgraph.graph.rdf_dump import STREAMABLE, DumpStats, iter_dump
 from riskgraph.graph.rdf_formats import MEDIA_TYPES, RdfFormat, content_type
+from riskgraph.ontology.errors import N_, as_message
 from riskgraph.ontology.jsonld import CONTEXT_PATH, shipped_context
 from riskgraph.ontology.model import Disclosure
 from riskgraph.ontology.profiles import NEIGHBOURHOOD, shapes_for
@@ -55,7 +56,7 @@ def _shapes(level: str, complete: bool) -> Response:
     try:
         parsed = Disclosure.parse(level)
     except ValueError as exc:
-        raise invalid(str(exc), "level") from None
+        raise invalid(as_message(exc), "level") from None
     text = shapes_for(parsed, complete=complete).serialize(format="turtle")
     return Response(content=text, media_type=content_type(RdfFormat.turtle), headers={"Cache-Control": "public, max-age=3600"})
 
@@ -86,7 +87,7 @@ def export_rdf(request: Request, format: RdfFormat | None = Query(None, descript
     svc = services(request)
     fmt = format or rdf_format_of(request, RdfFormat.ntriples, STREAMABLE)
     if fmt not in STREAMABLE:
-        raise invalid(f"the whole graph is streamed as ntriples or turtle, not {fmt.value}", "format")
+        raise invalid(N_("the whole graph is streamed as ntriples or turtle, not {value}"), "format", value=fmt.value)
     info = DatasetInfo(level=caller.ceiling, source=str(request.url), complete=True,
                        title=f"RiskGraph whole-graph dump ({caller.ceiling.name.lower()})")
     stats = DumpStats()

@@ -39,6 +39,7 @@ from riskgraph.api.schema import (
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ
+from riskgraph.ontology.errors import N_, as_message
 from riskgraph.reasoning.recommend.config import load_config
 from riskgraph.reasoning.recommend.engine import Recommender, SubjectResult
 from riskgraph.reasoning.recommend.facts import Reader
@@ -146,19 +147,19 @@ TRAINED = _Trained()
 def compute(store: GraphStore, rec: Recommender, label: str, key: str, uscc: str, top: int | None) -> SubjectResult:
     facts = Reader(store).enterprises([uscc]).get(uscc)
     if facts is None:
-        raise not_found(f"enterprise {uscc}")
+        raise not_found(N_("enterprise {uscc}"), uscc=uscc)
     closed = rectified_states(store.ontology)
     open_dangers = [d for d in facts.dangers.values() if d.state not in closed]
     if label == HIDDEN_DANGER:
         danger = facts.dangers.get(key)
         if danger is None:
-            raise not_found(f"hidden danger {key}")
+            raise not_found(N_("hidden danger {key}"), key=key)
         return rec.for_danger(facts, danger, top_k=top)
     learned = rec.learned_for(facts, open_dangers)
     if label == RISK_POINT:
         point = facts.risk_points.get(key)
         if point is None:
-            raise not_found(f"risk point {key}")
+            raise not_found(N_("risk point {key}"), key=key)
         return rec.for_point(facts, point, open_dangers, learned, top_k=top)
     return rec.for_enterprise(facts, open_dangers, learned, top_k=top)
 
@@ -189,7 +190,7 @@ def get_recommendations(
     given = [(n, v) for n, v in (("enterprise", enterprise), ("risk_point", risk_point),
                                  ("hidden_danger", hidden_danger)) if v]
     if len(given) != 1:
-        raise invalid("give exactly one of enterprise, risk_point, hidden_danger",
+        raise invalid(N_("give exactly one of enterprise, risk_point, hidden_danger"),
                       given[1][0] if given else "enterprise")
     field, value = given[0]
     label = {"enterprise": ENTERPRISE, "risk_point": RISK_POINT, "hidden_danger": HIDDEN_DANGER}[field]
@@ -197,14 +198,14 @@ def get_recommendations(
         try:
             value = check_uscc(value)
         except ValueError as exc:
-            raise invalid(str(exc), "enterprise") from None
+            raise invalid(as_message(exc), "enterprise") from None
     subject = ctx.store.get_node(label, value.strip())
     if subject is None:
-        raise not_found(f"{label} {value}")
+        raise not_found(N_("{label} {value}"), label=label, value=value)
     key = str(subject[ctx.onto.key_of(label)])
     uscc = key if label == ENTERPRISE else Reader(ctx.store).owner_of(label, key)
     if uscc is None:
-        raise not_found(f"the enterprise of {label} {key}")
+        raise not_found(N_("the enterprise of {label} {key}"), label=label, key=key)
     rec = TRAINED.get(ctx.store)
     result = compute(ctx.store, rec, label, key, uscc, top)
     level = ctx.scope.levels({(label, key): subject})[(label, key)]

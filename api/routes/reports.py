@@ -38,6 +38,7 @@ from riskgraph.graph.dialect import ident
 from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.ontology.anchors import CONCERNS, PUBLIC_REPORT, WAREHOUSE
 from riskgraph.ontology.anchors import REGION as REGION_LABEL
+from riskgraph.ontology.errors import N_
 from riskgraph.ontology.model import Ontology
 from riskgraph.reasoning.text.triage import Triage
 from riskgraph.workflows.actors import Missing
@@ -85,8 +86,9 @@ def limit_reports(ctx: Context, what: str = "reports") -> None:
     if wait > 0:
         seconds = max(1, math.ceil(wait))
         audit(ctx, "report_file", "rate_limited", 429)
-        raise ApiError(429, "too_many_requests", f"too many {what} from this client; try again in {seconds} s",
-                       {"retryAfter": seconds}, headers={"Retry-After": str(seconds)})
+        raise ApiError(429, "too_many_requests", N_("too many {what_} from this client; try again in {seconds} s"),
+                       {"retryAfter": seconds}, headers={"Retry-After": str(seconds)},
+                                                 what_=what, seconds=seconds)
 
 
 # ---------------------------------------------------------------------- bodies
@@ -317,7 +319,7 @@ def receipt(body: ReceiptIn = Body(...), ctx: Context = CONTEXT) -> dict[str, An
         r = reports.by_receipt(body.code)
     except Missing:
         audit(ctx, "report_receipt", "not_found", 404)
-        raise ApiError(404, "not_found", "no report has this receipt code") from None
+        raise ApiError(404, "not_found", N_("no report has this receipt code")) from None
     audit(ctx, "report_receipt", "ok", 200, subject=f"{PUBLIC_REPORT}/{r.id}")
     at, reviewed = r.props.get("occurredAt"), r.props.get("reviewedAt")
     return {"id": r.id, "state": r.state, "filedAt": _iso(at), "reviewedAt": _iso(reviewed), "outcome": r.props.get("outcome")}

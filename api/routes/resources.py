@@ -30,6 +30,7 @@ from riskgraph.api.routes.reports import limit_reports
 from riskgraph.api.routes.workflow_common import after, audit, step
 from riskgraph.api.writes import origin_of
 from riskgraph.ontology.anchors import RESCUE_TEAM, SHELTER, SOURCE_CRS, SUPPLY, WAREHOUSE
+from riskgraph.ontology.errors import N_
 from riskgraph.workflows.resources import APPROVED, UPDATABLE, Census, Done, Listed, SupplyIn, update_mode
 
 router = APIRouter(tags=["emergency resources"])
@@ -239,7 +240,8 @@ def _review(ctx: Context, id: str, body: ApproveIn) -> dict[str, Any]:
                 issued = qr.issue(label, key, base_url=base_of(ctx.request), issued_by=ctx.caller.username,
                                   note="应急资源普查")
             except (LookupError, QrTooLarge) as exc:
-                raise ApiError(409, "conflict", f"{label} {key} was approved but its code could not be issued: {exc}") from None
+                raise ApiError(409, "conflict", N_("{label} {key} was approved but its code could not be issued: {exc}"),
+                                                label=label, key=key, exc=exc) from None
             codes.append({"label": label, "key": key, "tokenId": issued.token_id, "url": issued.url})
     audit(ctx, "census_review", "ok", 200, subject=f"{done.entry.label}/{done.entry.key}",
           details={"record": done.written.record, "from": done.previous, "to": done.entry.state,
@@ -271,8 +273,9 @@ def update(token: str = Path(..., max_length=400), body: UpdateIn = Body(...), c
     limit_reports(ctx, "updates")
     facts = _verify(ctx, qr_service(ctx.request), token, "census_update").facts
     if facts.label not in UPDATABLE:
-        raise ApiError(422, "validation_error", f"a {facts.label} code does not update the census",
-                       [{"field": "token", "message": "not a census entry", "type": "invalid"}])
+        raise ApiError(422, "validation_error", N_("a {label} code does not update the census"),
+                       [{"field": "token", "message": "not a census entry", "type": "invalid"}],
+                                                label=facts.label)
     census = Census(ctx.store)
     values = body.model_dump(exclude_none=True)
     done = step(ctx, "census_update", f"{facts.label}/{facts.key}", lambda: census.update(

@@ -19,6 +19,7 @@ from riskgraph.api.routes.common import region_param
 from riskgraph.api.routes.match import MatchCandidate, enterprise_index
 from riskgraph.loaders.review import STATUSES, ReviewError, ReviewService
 from riskgraph.ontology.anchors import ENTERPRISE
+from riskgraph.ontology.errors import N_
 
 router = APIRouter(tags=["entity resolution"], prefix="/review")
 REVIEWERS = Depends(require(Role.INSPECTOR, Role.ANALYST, Role.ADMIN))
@@ -98,10 +99,10 @@ def _service(request: Request) -> ReviewService:
 
 def _error(exc: ReviewError) -> ApiError:
     if exc.kind == "not_found":
-        return not_found(str(exc))
+        return not_found(exc.text)
     if exc.kind == "conflict":
-        return ApiError(409, "conflict", str(exc))
-    return invalid(str(exc))
+        return ApiError(409, "conflict", exc.text)
+    return invalid(exc.text)
 
 
 def _covers(caller: Caller, request: Request, region: str | None = None, uscc: str | None = None) -> bool:
@@ -149,7 +150,7 @@ def unlink(body: UnlinkIn, request: Request, caller: Caller = REVIEWERS) -> Revi
     try:
         linked = reviews.linked_to(body.label, body.key)
         if not any(_covers(caller, request, uscc=u) for u in linked) and linked:
-            raise forbidden("the fact's enterprise is outside your regions")
+            raise forbidden(N_("the fact's enterprise is outside your regions"))
         item = reviews.unlink(body.label, body.key, by=caller.username or "", note=body.note)
     except ReviewError as exc:
         raise _error(exc) from None
@@ -160,7 +161,7 @@ def unlink(body: UnlinkIn, request: Request, caller: Caller = REVIEWERS) -> Revi
 @router.post("/split", response_model=list[ReviewItemOut], summary="split a merge: facts that are not about this enterprise")
 def split(body: SplitIn, request: Request, caller: Caller = REVIEWERS) -> list[ReviewItemOut]:
     if not _covers(caller, request, uscc=body.uscc):
-        raise forbidden("the enterprise is outside your regions")
+        raise forbidden(N_("the enterprise is outside your regions"))
     try:
         items = _service(request).split(body.uscc, [(f.label, f.key) for f in body.facts], by=caller.username or "",
                                         note=body.note, to=body.to)
@@ -177,7 +178,7 @@ def get_item(request: Request, item_id: str = Path(..., max_length=300), caller:
     except ReviewError as exc:
         raise _error(exc) from None
     if not _covers(caller, request, item.get("regionCode"), item.get("decidedUscc")):
-        raise forbidden("the item is outside your regions")
+        raise forbidden(N_("the item is outside your regions"))
     _audit(request, caller, f"ReviewItem/{item_id}", {})
     return item_out(item)
 
@@ -190,10 +191,10 @@ def decide(body: DecisionIn, request: Request, item_id: str = Path(..., max_leng
     try:
         item = reviews.get(item_id)
         if not _covers(caller, request, item.get("regionCode"), body.uscc):
-            raise forbidden("the item is outside your regions")
+            raise forbidden(N_("the item is outside your regions"))
         if body.action == "link":
             if not body.uscc:
-                raise invalid("link needs the enterprise's uscc", "uscc")
+                raise invalid(N_("link needs the enterprise's uscc"), "uscc")
             item = reviews.link(item_id, body.uscc.strip().upper(), by=by, note=body.note)
         elif body.action == "reject":
             item = reviews.reject(item_id, by=by, note=body.note)

@@ -9,6 +9,7 @@ from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.errors import not_found
 from riskgraph.api.models import RiskPointPortrait
 from riskgraph.api.portraits import risk_point_portrait
+from riskgraph.ontology.errors import N_
 
 router = APIRouter(tags=["risk points"])
 
@@ -24,5 +25,5 @@ def get_risk_point(
 ) -> dict[str, Any]:
     portrait = risk_point_portrait(ctx, point_id, cap=limit)
     if portrait is None:
-        raise not_found(f"risk point {point_id}")
+        raise not_found(N_("risk point {point_id}"), point_id=point_id)
     return portrait

@@ -20,6 +20,7 @@ from riskgraph.api.routes.workflow_common import after, audit, node, photo_store
 from riskgraph.api.schema import ENTERPRISE
 from riskgraph.api.writes import origin_of
 from riskgraph.graph.values import LOCAL_TZ
+from riskgraph.ontology.errors import N_, as_message
 from riskgraph.workflows.actors import Owner, is_owner, level, require
 from riskgraph.workflows.tasks import DONE, DUE, OVERDUE, Occurrence, Tasks, overdue_checks, settings
 from riskgraph.workflows.writes import WriteService
@@ -111,7 +112,7 @@ def _uscc(uscc: str) -> str:
     try:
         return check_uscc(uscc)
     except ValueError as exc:
-        raise invalid(str(exc), "uscc") from None
+        raise invalid(as_message(exc), "uscc") from None
 
 
 def _task_out(ctx: Context, occ: Occurrence, owner: Owner) -> dict[str, Any]:
@@ -174,7 +175,7 @@ def commitment(uscc: str = Path(...), body: CommitmentIn = Body(...), ctx: Conte
     tasks = Tasks(ctx.store)
     owner = step(ctx, "commitment", f"{ENTERPRISE}/{code}", lambda: tasks.owner(code))
     step(ctx, "commitment", f"{ENTERPRISE}/{code}", lambda: require(
-        is_owner(ctx.caller, owner), ctx.caller, "the safety commitment is set by the enterprise's own account"))
+        is_owner(ctx.caller, owner), ctx.caller, N_("the safety commitment is set by the enterprise's own account")))
     origin = origin_of(ctx)
     written = step(ctx, "commitment", f"{ENTERPRISE}/{code}", lambda: WriteService(ctx.store).update(
         ENTERPRISE, code, {"safetyCommitment": body.text.strip(), "commitmentOn": origin.at.date()}, origin,

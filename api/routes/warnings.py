@@ -21,6 +21,7 @@ from riskgraph.api.errors import ApiError, forbidden, invalid, not_found, unauth
 from riskgraph.api.pagination import Page, PageParams, page_params
 from riskgraph.api.routes.common import region_param
 from riskgraph.notify import cap, outbox
+from riskgraph.ontology.errors import N_
 from riskgraph.ontology.model import Disclosure
 from riskgraph.reasoning.warnings import load_rules
 from riskgraph.workflows import warnings as wf
@@ -107,7 +108,7 @@ class PublishOut(BaseModel):
 
 def _actor(ctx: Context) -> wf.Actor:
     if ctx.caller.anonymous:
-        raise unauthorized("log in: warnings are for the bureau's staff and the enterprises they are addressed to")
+        raise unauthorized(N_("log in: warnings are for the bureau's staff and the enterprises they are addressed to"))
     return wf.Actor.of(ctx.caller)
 
 
@@ -163,7 +164,7 @@ def _run(ctx: Context, action: str, step):
                                  client=client_of(req), details={"message": exc.message})
             raise forbidden(exc.message, exc.details) from None
         if status == 404:
-            raise not_found(exc.message.removesuffix(" not found")) from None
+            raise ApiError(404, "not_found", exc.message) from None
         if status == 422:
             raise invalid(exc.message) from None
         raise ApiError(status, "conflict", exc.message, exc.details) from None
@@ -181,7 +182,8 @@ def _colour(ctx: Context, value: str | None) -> str | None:
         return None
     concept = ctx.onto.vocabulary("RiskColour").lookup(value)
     if concept is None:
-        raise invalid(f"{value!r} is not a warning level; one of RED 红, ORANGE 橙, YELLOW 黄, BLUE 蓝", "level")
+        raise invalid(N_("{value!r} is not a warning level; one of RED 红, ORANGE 橙, YELLOW 黄, BLUE 蓝"), "level",
+                      value=value)
     return concept.notation
 
 
@@ -205,7 +207,7 @@ def _visible(ctx: Context, warning: str) -> dict[str, Any]:
     actor = _actor(ctx)
     w = wf.get(ctx.store, warning)
     if w is None or not wf.can_see(actor, w):
-        raise not_found(f"warning {warning}")
+        raise not_found(N_("warning {warning}"), warning=warning)
     return w
 
 
@@ -275,7 +277,8 @@ CAP_SCHEMA = {"schema": {"type": "string", "description": "an OASIS CAP 1.2 aler
 def warning_cap(warning_id: str = ID, ctx: Context = CONTEXT) -> Response:
     w = _visible(ctx, warning_id)
     if w.get("warningState") not in wf.ADDRESSED_STATES:
-        raise ApiError(409, "conflict", f"warning {warning_id} is {w.get('warningState')}: only published warnings have a CAP alert")
+        raise ApiError(409, "conflict", N_("warning {warning_id} is {value}: only published warnings have a CAP alert"),
+                                        warning_id=warning_id, value=w.get('warningState'))
     d = wf.decode(w)
     names = [r["name"] for r in ctx.store.read("MATCH (r:Region) WHERE r.code = $c RETURN r.name AS name",
                                                {"c": d.get("regionCode") or ""}) if r["name"]]
@@ -322,7 +325,7 @@ def list_deliveries(state: str | None = Query(None, pattern="^(pending|sending|d
                     warning: str | None = Query(None, max_length=80), channel: str | None = Query(None, max_length=20),
                     paging: PageParams = Depends(page_params), ctx: Context = CONTEXT) -> dict:
     if ctx.caller.role is not Role.ADMIN:
-        raise unauthorized("log in as an admin") if ctx.caller.anonymous else forbidden("the outbox is for admins")
+        raise unauthorized(N_("log in as an admin")) if ctx.caller.anonymous else forbidden(N_("the outbox is for admins"))
     total, rows = outbox.deliveries(ctx.store, state=state, warning_id=warning, channel=channel,
                                     offset=paging.offset, limit=paging.size)
     return paging.wrap(rows, total)
@@ -335,7 +338,7 @@ class Requeued(BaseModel):
 @router.post("/deliveries/requeue", response_model=Requeued, summary="send dead letters again (admin)")
 def requeue(body: RequeueIn = Body(...), ctx: Context = CONTEXT) -> dict:
     if ctx.caller.role is not Role.ADMIN:
-        raise unauthorized("log in as an admin") if ctx.caller.anonymous else forbidden("the outbox is for admins")
+        raise unauthorized(N_("log in as an admin")) if ctx.caller.anonymous else forbidden(N_("the outbox is for admins"))
     n = outbox.requeue(ctx.store, body.ids)
     background(ctx.request).dispatcher.wake()
     _audit(ctx, "deliveries_requeue", "-", None, {"requeued": n})

@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 import paho.mqtt.client as mqtt
 
 from riskgraph.loaders.live.service import Live
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError
 
 log = logging.getLogger("riskgraph.live.mqtt")
 
@@ -45,7 +45,7 @@ class MqttIngest:
                  client_id: str = "riskgraph-ingest") -> None:
         parsed = urlparse(url)
         if parsed.scheme not in ("mqtt", "mqtts") or not parsed.hostname:
-            raise MqttError(f"{ENV_URL} must be mqtt://host[:port] or mqtts://host[:port]")
+            raise MqttError(N_("{ENV_URL} must be mqtt://host[:port] or mqtts://host[:port]"), ENV_URL=ENV_URL)
         self.live = live
         self.host = parsed.hostname
         self.port = parsed.port or (8883 if parsed.scheme == "mqtts" else 1883)

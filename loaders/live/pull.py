@@ -33,7 +33,7 @@ from riskgraph.loaders.live.registry import Source, SourceRegistry
 from riskgraph.loaders.load import load_directory
 from riskgraph.loaders.lock import load_lock
 from riskgraph.notify.watches import Change
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError
 from riskgraph.workflows.freshness import touched_by_load
 
 log = logging.getLogger("riskgraph.live.pull")
@@ -59,15 +59,17 @@ def unpack(data: bytes, into: Path) -> None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise PullError("the export URL did not answer with a zip archive") from None
+        raise PullError(N_("the export URL did not answer with a zip archive")) from None
     total = 0
     for info in archive.infolist():
         name = PurePosixPath(info.filename)
         if name.is_absolute() or ".." in name.parts:
-            raise PullError(f"the archive holds a path outside its folder: {info.filename!r}")
+            raise PullError(N_("the archive holds a path outside its folder: {filename!r}"),
+                            filename=info.filename)
         total += info.file_size
         if total > MAX_ARCHIVE_BYTES:
-            raise PullError(f"the archive unpacks to more than {MAX_ARCHIVE_BYTES:,} bytes")
+            raise PullError(N_("the archive unpacks to more than {MAX_ARCHIVE_BYTES:,} bytes"),
+                            MAX_ARCHIVE_BYTES=MAX_ARCHIVE_BYTES)
     archive.extractall(into)
 
 
@@ -123,7 +125,7 @@ class Puller:
 
     def _pull_folder(self, source: Source, root: Path, started: dt.datetime) -> str | None:
         if not root.is_dir():
-            raise PullError(f"the drop folder {root} does not exist")
+            raise PullError(N_("the drop folder {root} does not exist"), root=root)
         signature = folder_signature(root)
         if self._seen.get(source.name) == signature:
             return None  # nothing new delivered
@@ -145,7 +147,7 @@ class Puller:
         if answer.status_code == 304:
             return None
         if answer.status_code != 200:
-            raise PullError(f"the export URL answered HTTP {answer.status_code}")
+            raise PullError(N_("the export URL answered HTTP {status_code}"), status_code=answer.status_code)
         body = answer.content
         new = (f"etag:{answer.headers['etag']}" if answer.headers.get("etag")
                else f"modified:{answer.headers['last-modified']}" if answer.headers.get("last-modified")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from riskgraph.api.sqlite import connection, initialise
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError
 
 SOURCES_FILE = "sources.sqlite3"
 KEY_PREFIX = "rgs_"
@@ -99,18 +99,20 @@ class SourceRegistry:
             rotate: bool = False) -> str:
         """Register a source (or give an existing one a new key with `rotate`); returns its key, once."""
         if not _NAME.match(name):
-            raise SourceError(f"a source name is 2–48 lower-case letters, digits, '-' or '_', not {name!r}")
+            raise SourceError(N_("a source name is 2–48 lower-case letters, digits, '-' or '_', not {name!r}"),
+                              name=name)
         if kind not in SOURCE_KINDS:
-            raise SourceError(f"--kind must be one of {', '.join(SOURCE_KINDS)}, not {kind!r}")
+            raise SourceError(N_("--kind must be one of {SOURCE_KINDS}, not {kind!r}"),
+                              SOURCE_KINDS=', '.join(SOURCE_KINDS), kind=kind)
         if pull_url and not re.match(r"^https?://", pull_url):
-            raise SourceError("--pull-url must be an http:// or https:// URL")
+            raise SourceError(N_("--pull-url must be an http:// or https:// URL"))
         for what, value in (("--every", pull_every_s), ("--stale-after", stale_after_s)):
             if value is not None and value < 1:
-                raise SourceError(f"{what} must be at least 1 second")
+                raise SourceError(N_("{what_} must be at least 1 second"), what_=what)
         if (pull_folder or pull_url) and kind != "export":
-            raise SourceError("only --kind export sources are pulled (a folder or an export URL)")
+            raise SourceError(N_("only --kind export sources are pulled (a folder or an export URL)"))
         if pull_folder and pull_url:
-            raise SourceError("a source is pulled from a folder or from a URL, not both")
+            raise SourceError(N_("a source is pulled from a folder or from a URL, not both"))
         if (pull_folder or pull_url) and pull_every_s is None:
             pull_every_s = 3600
         key = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -118,7 +120,8 @@ class SourceRegistry:
         with connection(self.path) as conn:
             exists = conn.execute("SELECT 1 FROM sources WHERE name = ?", (name,)).fetchone()
             if exists and not rotate:
-                raise SourceError(f"source {name!r} exists; --rotate gives it a new key (the old one stops working)")
+                raise SourceError(N_("source {name!r} exists; --rotate gives it a new key (the old one stops working)"),
+                                  name=name)
             if exists:
                 conn.execute("UPDATE sources SET key_hash = ? WHERE name = ?", (_digest(key), name))
             else:

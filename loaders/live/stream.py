@@ -42,6 +42,7 @@ from riskgraph.loaders.normalise.errors import RowError
 from riskgraph.loaders.readers import SourceRow, flatten_json
 from riskgraph.loaders.resolve import EnterpriseIndex
 from riskgraph.ontology.anchors import MONITORING_ALARM, SENSOR
+from riskgraph.ontology.errors import N_
 
 log = logging.getLogger("riskgraph.live")
 
@@ -157,9 +158,11 @@ class StreamStore:
             if err is None and obj is not None:
                 kind = str(obj.get("type") or ("alarm" if obj.get("alarm_id") else "reading"))
                 if kind not in ("reading", "alarm", "state"):
-                    err = RowError("invalid_value", f"unknown message type {kind!r} (reading, alarm, state)", "type")
+                    err = RowError("invalid_value", N_("unknown message type {kind!r} (reading, alarm, state)"), "type",
+                                                    kind=kind)
                 elif kind not in allowed:
-                    err = RowError("not_allowed", f"source {name!r} may not send {kind} messages", "type")
+                    err = RowError("not_allowed", N_("source {name!r} may not send {kind} messages"), "type",
+                                                  name=name, kind=kind)
                 else:
                     obj["type"] = kind
             parsed.append((m, obj, err))
@@ -171,7 +174,7 @@ class StreamStore:
         updates: dict[str, SensorFacts] = {}
         for m, obj, err in parsed:
             if err is not None or obj is None:
-                prepared.append(_rejected(m, obj, err or RowError("invalid_value", "not a JSON object")))
+                prepared.append(_rejected(m, obj, err or RowError("invalid_value", N_("not a JSON object"))))
                 continue
             if obj["type"] == "alarm":
                 prepared.append(loader.prepare(SourceRow(m.seq, flatten_json(obj), m.body)))
@@ -183,17 +186,19 @@ class StreamStore:
                 continue
             facts = sensors.get(sensor_id)
             if facts is None:
-                prepared.append(_rejected(m, obj, RowError("orphan_reference", f"no Sensor {sensor_id}", "sensor_id")))
+                prepared.append(_rejected(m, obj, RowError("orphan_reference", N_("no Sensor {sensor_id}"), "sensor_id",
+                                                                               sensor_id=sensor_id)))
                 continue
             if obj["type"] == "state":
                 status = str(obj.get("status") or "").strip()
                 if status not in (ONLINE, OFFLINE):
-                    prepared.append(_rejected(m, obj, RowError("invalid_value", f"status {status!r} is not 在线 or 离线", "status")))
+                    prepared.append(_rejected(m, obj, RowError("invalid_value", N_("status {status_!r} is not 在线 or 离线"), "status",
+                                                                                status_=status)))
                     continue
                 self._state(facts, at, status, loader, prepared, updates, m)
                 continue
             if value is None:
-                prepared.append(_rejected(m, obj, RowError("missing_required", "value is empty", "value")))
+                prepared.append(_rejected(m, obj, RowError("missing_required", N_("value is empty"), "value")))
                 continue
             readings.append(Reading(sensor_id, to_epoch_ms(at), value))
             pending.append((m, facts, at, value))
@@ -316,9 +321,9 @@ def _parse(body: str) -> tuple[dict[str, Any] | None, RowError | None]:
     try:
         obj = json.loads(body)
     except ValueError as exc:
-        return None, RowError("invalid_value", f"not JSON: {exc}")
+        return None, RowError("invalid_value", N_("not JSON: {exc}"), exc=exc)
     if not isinstance(obj, dict):
-        return None, RowError("invalid_value", "a message must be a JSON object")
+        return None, RowError("invalid_value", N_("a message must be a JSON object"))
     return obj, None
 
 

@@ -7,6 +7,7 @@ import unicodedata
 
 from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.loaders.normalise.errors import RowError
+from riskgraph.ontology.errors import N_
 
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
@@ -27,13 +28,15 @@ def parse_date(text: str | None, field: str, *, today: dt.date, allow_future_day
     head = raw.split("T")[0].split(" ")[0] if re.match(r"^\d{4}-\d{2}-\d{2}[T ]", raw) else raw
     match = _DATE.match(head) or _COMPACT.match(head)
     if not match:
-        raise RowError("unparseable_date", f"{field}: cannot read {raw!r} as a date", field)
+        raise RowError("unparseable_date", N_("{field_}: cannot read {raw_!r} as a date"), field, field_=field, raw_=raw)
     try:
         value = dt.date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
-        raise RowError("unparseable_date", f"{field}: {raw!r} is not a calendar date", field) from None
+        raise RowError("unparseable_date", N_("{field_}: {raw_!r} is not a calendar date"), field,
+                                           field_=field, raw_=raw) from None
     if value < EARLIEST or value > today + dt.timedelta(days=allow_future_days):
-        raise RowError("out_of_range", f"{field}: {value.isoformat()} is outside {EARLIEST}..{today}", field)
+        raise RowError("out_of_range", N_("{field_}: {isoformat} is outside {EARLIEST}..{today}"), field,
+                                       field_=field, isoformat=value.isoformat(), EARLIEST=EARLIEST, today=today)
     return value
 
 
@@ -45,9 +48,11 @@ def parse_datetime(text: str | None, field: str, *, today: dt.date) -> dt.dateti
     try:
         value = dt.datetime.fromisoformat(raw)
     except ValueError:
-        raise RowError("unparseable_date", f"{field}: cannot read {raw!r} as a date and time", field) from None
+        raise RowError("unparseable_date", N_("{field_}: cannot read {raw_!r} as a date and time"), field,
+                                           field_=field, raw_=raw) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=LOCAL_TZ)
     if value.date() < EARLIEST or value.date() > today + dt.timedelta(days=1):
-        raise RowError("out_of_range", f"{field}: {raw} is outside {EARLIEST}..{today}", field)
+        raise RowError("out_of_range", N_("{field_}: {raw_} is outside {EARLIEST}..{today}"), field,
+                                       field_=field, raw_=raw, EARLIEST=EARLIEST, today=today)
     return value

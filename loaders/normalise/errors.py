@@ -1,6 +1,8 @@
 """Why a row cannot be loaded: a reason code from a fixed list, and a message for people."""
 from __future__ import annotations
 
+from typing import Any
+
 from riskgraph.ontology.errors import RiskGraphError
 
 #: Reason codes a quarantined row can carry.
@@ -23,12 +25,13 @@ REASONS = {
 class RowError(RiskGraphError, ValueError):
     """A value that makes its row unloadable."""
 
-    def __init__(self, reason: str, message: str, field: str | None = None, *, raw: str | None = None) -> None:
+    def __init__(self, reason: str, message: str, field: str | None = None, *, raw: str | None = None,
+                 **values: Any) -> None:
         if reason not in REASONS:
             raise ValueError(f"unknown reason code {reason!r}")
-        super().__init__(message)
+        super().__init__(message, **values)
         self.reason = reason
         self.field = field
-        self.message = message
+        self.message = self.text
         #: the row's content when no row could be read from it (unreadable bytes, escaped)
         self.raw = raw

@@ -5,6 +5,7 @@ import re
 import unicodedata
 
 from riskgraph.loaders.normalise.errors import RowError
+from riskgraph.ontology.errors import N_
 
 _NUMBER = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(.*)$")
 _MONEY_UNITS = {"": None, "元": 1.0, "万元": 10_000.0, "万": 10_000.0, "亿元": 100_000_000.0, "亿": 100_000_000.0}
@@ -19,7 +20,8 @@ def _split(text: str | None, field: str) -> tuple[float, str] | None:
         return None
     match = _NUMBER.match(raw)
     if not match:
-        raise RowError("unparseable_number", f"{field}: cannot read {raw!r} as a number", field)
+        raise RowError("unparseable_number", N_("{field_}: cannot read {raw_!r} as a number"), field,
+                                             field_=field, raw_=raw)
     return float(match[1]), match[2].strip()
 
 
@@ -40,10 +42,11 @@ def parse_money(text: str | None, field: str, *, default_unit: str = "元") -> f
         return None
     number, unit = parts
     if unit not in _MONEY_UNITS:
-        raise RowError("unparseable_number", f"{field}: unknown money unit {unit!r} in {text!r}", field)
+        raise RowError("unparseable_number", N_("{field_}: unknown money unit {unit!r} in {text!r}"), field,
+                                             field_=field, unit=unit, text=text)
     factor = _factor(_MONEY_UNITS, unit, default_unit, "money")
     if number < 0:
-        raise RowError("out_of_range", f"{field}: negative amount {text!r}", field)
+        raise RowError("out_of_range", N_("{field_}: negative amount {text!r}"), field, field_=field, text=text)
     return round(number * factor, 2)
 
 
@@ -55,9 +58,10 @@ def parse_mass_t(text: str | None, field: str, *, default_unit: str = "t") -> fl
     number, unit = parts
     unit_key = unit.lower() if unit.isascii() else unit
     if unit_key not in _MASS_UNITS:
-        raise RowError("unparseable_number", f"{field}: unknown mass unit {unit!r} in {text!r}", field)
+        raise RowError("unparseable_number", N_("{field_}: unknown mass unit {unit!r} in {text!r}"), field,
+                                             field_=field, unit=unit, text=text)
     if number < 0:
-        raise RowError("out_of_range", f"{field}: negative quantity {text!r}", field)
+        raise RowError("out_of_range", N_("{field_}: negative quantity {text!r}"), field, field_=field, text=text)
     return number * _factor(_MASS_UNITS, unit_key, default_unit, "mass")
 
 
@@ -69,11 +73,14 @@ def parse_number(text: str | None, field: str, *, minimum: float | None = None, 
         return None
     number, unit = parts
     if unit:
-        raise RowError("unparseable_number", f"{field}: unexpected text {unit!r} in {text!r}", field)
+        raise RowError("unparseable_number", N_("{field_}: unexpected text {unit!r} in {text!r}"), field,
+                                             field_=field, unit=unit, text=text)
     if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
-        raise RowError("out_of_range", f"{field}: {number:g} is outside [{minimum}, {maximum}]", field)
+        raise RowError("out_of_range", N_("{field_}: {number:g} is outside [{minimum}, {maximum}]"), field,
+                                       field_=field, number=number, minimum=minimum, maximum=maximum)
     if integer:
         if not number.is_integer():
-            raise RowError("unparseable_number", f"{field}: {text!r} is not a whole number", field)
+            raise RowError("unparseable_number", N_("{field_}: {text!r} is not a whole number"), field,
+                                                 field_=field, text=text)
         return int(number)
     return number

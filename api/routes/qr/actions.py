@@ -24,6 +24,7 @@ from riskgraph.api.routes.workflow_common import after, photo_store, step
 from riskgraph.api.schema import HIDDEN_DANGER, INSPECTION, RISK_POINT
 from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.ontology.anchors import CONCERNS, PUBLIC_REPORT, SOURCE_CRS
+from riskgraph.ontology.errors import N_
 from riskgraph.ontology.model import Disclosure
 from riskgraph.workflows.actors import Owner
 from riskgraph.workflows.hidden_dangers import Loop
@@ -116,8 +117,8 @@ def _today() -> dt.date:
 def _owning_enterprise(ctx: Context, facts: Facts, what: str) -> tuple[str, str | None]:
     uscc = facts.enterprise
     if uscc is None:
-        raise invalid(f"{what} are filed against an enterprise or one of its risk points; this code is for a "
-                      f"{facts.label} that belongs to none", "token")
+        raise invalid(N_("{what_} are filed against an enterprise or one of its risk points; this code is for a {label} that belongs "
+                         "to none"), "token", what_=what, label=facts.label)
     return uscc, facts.enterprise_region
 
 
@@ -191,7 +192,7 @@ def file_report(token: str = Path(...), body: ReportIn = Body(...), ctx: Context
     elif facts.warehouses:  # a supply: the report concerns the warehouse that holds it
         target = ("Warehouse", facts.warehouses[0][0])
     else:
-        raise invalid(f"a report must concern a place; this {facts.label} is stored nowhere", "token")
+        raise invalid(N_("a report must concern a place; this {label} is stored nowhere"), "token", label=facts.label)
     contact = mask_contact(body.contact)
     lon, lat, crs = wgs84(body.lon, body.lat, body.crs)
     row = {

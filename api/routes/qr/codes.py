@@ -18,6 +18,7 @@ from riskgraph.api.qr.service import Issued, QrService, safe_name
 from riskgraph.api.qr.token import TokenError, parse
 from riskgraph.api.routes.common import region_param
 from riskgraph.api.routes.qr.common import _audit, _deny, base_of, qr_service
+from riskgraph.ontology.errors import N_, as_message
 
 router = APIRouter(tags=["qr codes"])
 
@@ -104,24 +105,24 @@ def _issuer(ctx: Context, facts: Facts, action: str) -> None:
 
 def _facts(ctx: Context, qr: QrService, label: str, key: str) -> Facts:
     if label not in QR_LABELS:
-        raise not_found(f"label {label!r} with codes", {"labels": list(QR_LABELS)})
+        raise not_found(N_("label {label!r} with codes"), {"labels": list(QR_LABELS)}, label=label)
     facts = qr.entities.get(label, key)
     if facts is None:
-        raise not_found(f"{label} {key}")
+        raise not_found(N_("{label} {key}"), label=label, key=key)
     return facts
 
 
 def _issue(ctx: Context, label: str, key: str, summary: bool, new: bool, days: int | None) -> tuple[QrService, Issued]:
     qr = qr_service(ctx.request)
     if ctx.caller.anonymous:
-        raise unauthorized("log in: issuing codes is for inspectors and admins")
+        raise unauthorized(N_("log in: issuing codes is for inspectors and admins"))
     facts = _facts(ctx, qr, label, key)
     _issuer(ctx, facts, "qr_issue")
     try:
         issued = qr.code(label, facts.key, base_url=base_of(ctx.request), summary=summary, new=new, days=days,
                          issued_by=ctx.caller.username, facts=facts)
     except QrTooLarge as exc:
-        raise ApiError(422, "code_too_large", str(exc)) from None
+        raise ApiError(422, "code_too_large", as_message(exc)) from None
     _audit(ctx, "qr_issue", "ok", 200, subject=f"{label}/{facts.key}",
            details={"tokenId": issued.token_id, "reused": issued.reused, "summary": summary})
     return qr, issued
@@ -172,16 +173,16 @@ def _batch(ctx: Context, code: str, summary: bool) -> tuple[QrService, list[Issu
     qr = qr_service(ctx.request)
     prefix = region_param(code, "code")
     if prefix is None:  # region_param reads "" as "no filter"; a batch always needs its region
-        raise invalid("give the region's GB/T 2260 code", "code")
+        raise invalid(N_("give the region's GB/T 2260 code"), "code")
     caller = ctx.caller
     if caller.anonymous:
-        raise unauthorized("log in: batch exports are for inspectors and admins")
+        raise unauthorized(N_("log in: batch exports are for inspectors and admins"))
     if not (caller.role is Role.ADMIN or (caller.role is Role.INSPECTOR and any(prefix.startswith(p) for p in caller.prefixes))):
         raise _deny(ctx, "qr_batch", "batch exports are for admins and inspectors, within their regions", f"Region/{code}")
     try:
         codes = qr.region_codes(prefix, base_url=base_of(ctx.request), summary=summary, issued_by=caller.username)
     except QrTooLarge as exc:
-        raise ApiError(413, "batch_too_large", str(exc)) from None
+        raise ApiError(413, "batch_too_large", as_message(exc)) from None
     _audit(ctx, "qr_batch", "ok", 200, subject=f"Region/{code}", details={"codes": len(codes), "summary": summary})
     return qr, codes, prefix
 
@@ -220,7 +221,7 @@ class RevocationIn(BaseModel):
 def revoke(body: RevocationIn = Body(...), ctx: Context = CONTEXT) -> dict:
     qr = qr_service(ctx.request)
     if ctx.caller.anonymous:
-        raise unauthorized("log in: revoking codes is for inspectors and admins")
+        raise unauthorized(N_("log in: revoking codes is for inspectors and admins"))
     label, key = body.label, body.key
     token_id = body.tokenId.upper() if body.tokenId else None
     if body.token:
@@ -234,10 +235,10 @@ def revoke(body: RevocationIn = Body(...), ctx: Context = CONTEXT) -> dict:
     elif token_id:
         record = qr.registry.get(token_id)
         if record is None:
-            raise not_found(f"code {token_id}")
+            raise not_found(N_("code {token_id}"), token_id=token_id)
         label, key = record.label, record.key
     if not (label and key):
-        raise invalid("give tokenId, token, or label and key", "tokenId")
+        raise invalid(N_("give tokenId, token, or label and key"), "tokenId")
     facts = _facts(ctx, qr, label, key)
     _issuer(ctx, facts, "qr_revoke")
     result = qr.revoke(token_id_=token_id, label=None if token_id else label, key=None if token_id else key,

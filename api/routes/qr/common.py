@@ -12,6 +12,7 @@ from riskgraph.api.deps import Context, client_of, services
 from riskgraph.api.errors import ApiError, forbidden, not_found, unauthorized
 from riskgraph.api.qr.service import QrService, Verified
 from riskgraph.api.qr.token import TokenError, parse
+from riskgraph.ontology.errors import N_, as_message
 
 #: HTTP status for each reason a code is refused
 TOKEN_STATUS = {"token_malformed": 400, "unknown_key": 403, "token_invalid_signature": 403,
@@ -52,8 +53,9 @@ def _rate_limit(ctx: Context, bucket, what: str) -> None:
     wait = bucket.take(client_of(ctx.request) or "unknown")
     if wait > 0:
         seconds = max(1, math.ceil(wait))
-        raise ApiError(429, "too_many_requests", f"too many {what} from this address; try again in {seconds} s",
-                       {"retryAfter": seconds}, headers={"Retry-After": str(seconds)})
+        raise ApiError(429, "too_many_requests", N_("too many {what_} from this address; try again in {seconds} s"),
+                       {"retryAfter": seconds}, headers={"Retry-After": str(seconds)},
+                                                 what_=what, seconds=seconds)
 
 
 def _verify(ctx: Context, qr: QrService, token: str, action: str) -> Verified:
@@ -78,7 +80,8 @@ def _verify(ctx: Context, qr: QrService, token: str, action: str) -> Verified:
         raise ApiError(status, exc.code, exc.message) from None
     except LookupError as exc:
         _audit(ctx, action, "not_found", 404)
-        raise not_found(str(exc).replace(" is no longer in the graph", "")) from None
+        # "<label> <key>": names, not words to translate
+        raise not_found(as_message(str(exc).replace(" is no longer in the graph", ""))) from None
 
 
 def _deny(ctx: Context, action: str, message: str, subject: str) -> ApiError:
