@@ -24,6 +24,7 @@ from riskgraph.graph.embedded_server import ENV_START_TIMEOUT
 from riskgraph.graph.store import ANALYST_ROW_LIMIT, ANALYST_TIMEOUT_MS, MAX_TIMEOUT_MS, GraphStore
 from riskgraph.loaders.normalise.errors import REASONS
 from riskgraph.ontology.errors import N_
+from riskgraph.ontology.model import class_term
 from riskgraph.reasoning.assess import ALIASES, STEPS
 
 MODEL_NAMES = [*STEPS, *sorted(ALIASES)]
@@ -111,7 +112,7 @@ def _find(store: GraphStore, key: str, label: str | None) -> tuple[str, str]:
         if rows and rows[0]["c"]:
             return candidate, key
     if label:
-        raise NotFound(N_("no node with key {key!r} and label {label}"), key=key, label=label)
+        raise NotFound(N_("no node with key {key!r} and label {label}"), key=key, label=class_term(label))
     raise NotFound(N_("no node with key {key!r}"), key=key)
 
 

@@ -26,7 +26,7 @@ from riskgraph.loaders.matching.records import Query
 from riskgraph.loaders.resolve import LINK, EnterpriseIndex, Resolution, record_query
 from riskgraph.ontology.anchors import DERIVED_FROM, ENTERPRISE, REGION_CODE, REVIEW_ITEM, REVIEWS, SOURCE_RECORD
 from riskgraph.ontology.errors import N_, RiskGraphError
-from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX, load_ontology
+from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX, class_term, load_ontology
 
 OPEN, LINKED, REJECTED = "open", "linked", "rejected"
 STATUSES = (OPEN, LINKED, REJECTED)
@@ -258,11 +258,11 @@ class ReviewService:
         """Take a fact off its enterprise and back into review; that enterprise is excluded from now on."""
         s = self.subject(label)
         if self.store.get_node(label, key) is None:
-            raise ReviewError("not_found", N_("{label} {key}"), label=label, key=key)
+            raise ReviewError("not_found", N_("{label} {key}"), label=class_term(label), key=key)
         previous = self._unlink_all(s, key)
         if not previous:
             raise ReviewError("conflict", N_("{label} {key} is not linked to an enterprise"),
-                                          label=label, key=key)
+                                          label=class_term(label), key=key)
         item = item_id(label, key)
         props = self.store.get_node(REVIEW_ITEM, item)
         records = self._records(label, key)

@@ -18,6 +18,8 @@ from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import OWL, SKOS
 from rdflib.term import Node
 
+from riskgraph.ontology.errors import Term
+
 RG = Namespace("https://w3id.org/riskgraph#")
 RGV = Namespace("https://w3id.org/riskgraph/vocab/")
 #: nodes in RDF: https://w3id.org/riskgraph/id/{Label}/{key}
@@ -515,3 +517,10 @@ def read_turtle(names: Iterable[str]) -> Graph:
 def load_ontology() -> Ontology:
     """The ontology, parsed once per process."""
     return Ontology(read_turtle(ONTOLOGY_FILES))
+
+
+def class_term(label: str) -> Term:
+    """A class named in a message: "Enterprise" in English, its `rdfs:label` ("企业") in Chinese — so a
+    refusal never shows a Chinese user an internal class name. Unknown names stay as they are."""
+    cls = load_ontology().classes.get(label)
+    return Term(label, zh=cls.label_zh) if cls is not None and cls.label_zh else Term(label)

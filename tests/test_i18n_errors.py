@@ -28,6 +28,7 @@ from riskgraph.api import errors as api_errors
 from riskgraph.cli.i18n import catalog_path, render
 from riskgraph.graph.backup import BackupError
 from riskgraph.ontology.errors import N_, Message, RiskGraphError, Term, as_message
+from riskgraph.ontology.model import class_term
 from riskgraph.workflows import actors
 from riskgraph.workflows.actors import WrongState
 
@@ -66,6 +67,14 @@ def test_a_reason_passed_along_and_a_concept_are_translated_too():
     assert render(refusal, "zh") == "HD1 处于 整改中 状态：交办 仅适用于 已上报、已交办 状态"
     # the message travels as text: a refusal re-raised as the API's error keeps its template
     assert isinstance(refusal.message, Message) and api_errors.localise(refusal.message, "conflict", "zh") == render(refusal, "zh")
+
+
+def test_a_class_named_in_a_refusal_reads_as_its_chinese_label():
+    """Class names are internal: a Chinese message names the class by its rdfs:label."""
+    exc = RiskGraphError(N_("{label} {key} not found"), label=class_term("Enterprise"), key="91130100MA0X")
+    assert render(exc, "en") == "Enterprise 91130100MA0X not found"
+    assert "Enterprise" not in render(exc, "zh") and "企业" in render(exc, "zh")
+    assert class_term("NoSuchClass").in_language("zh") == "NoSuchClass"
 
 
 def test_a_translation_that_does_not_fit_its_values_shows_the_english_text(monkeypatch: pytest.MonkeyPatch):
@@ -195,6 +204,8 @@ def test_runtime_errors_are_chinese_in_a_chinese_installation_and_english_on_req
         (("restore", str(not_gzip)), None, "is not a backup: it is not gzip-compressed", "不是备份文件：未经 gzip 压缩"),
         (("load", str(a_file)), None, "is not a folder", "不是文件夹"),
         (("export-rdf", "NOPE"), None, "no node with key 'NOPE'", "没有键为 'NOPE' 的节点"),
+        (("export-rdf", "NOPE", "--label", "HiddenDanger"), None, "no node with key 'NOPE' and label HiddenDanger",
+         "没有键为 'NOPE' 的事故隐患"),
         (("qr-batch", "--region", "130102", "--out", str(tmp_path / "codes.txt"), "--data-dir", data), None,
          "--out must end in .zip", "--out 须以 .zip"),
         (("danger", "accept", "HD1", "--as", "nobody", "--data-dir", data), None, "no active account 'nobody'",

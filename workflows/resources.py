@@ -34,6 +34,7 @@ from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import decode_properties
 from riskgraph.ontology.anchors import LOCATED_IN, REGION, REGION_CODE, RESCUE_TEAM, SHELTER, STORED_IN, SUPPLY, WAREHOUSE
 from riskgraph.ontology.errors import N_
+from riskgraph.ontology.model import class_term
 from riskgraph.workflows.actors import Denied, Missing, WorkflowError, WrongState, require
 from riskgraph.workflows.origin import Origin
 from riskgraph.workflows.public_reports import is_bureau_of, state_history
@@ -287,7 +288,7 @@ class Census:
         kept for review (review mode)."""
         entry = self._entry(key)
         if entry.label != label:
-            raise Missing(N_("no {label} {key}"), "id", label=label, key=key)
+            raise Missing(N_("no {label} {key}"), "id", label=class_term(label), key=key)
         if entry.state not in (APPROVED, None):  # None: loaded from the census files, approved there
             raise WrongState(N_("{key} is {state}: only approved entries are updated through their code"), STATE,
                              key=key, state=entry.state)

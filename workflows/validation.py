@@ -12,7 +12,7 @@ from riskgraph.graph.export import node_iri, to_rdf
 from riskgraph.graph.subgraph import NodeRef, Subgraph
 from riskgraph.graph.values import PropertyValueError, encode_properties
 from riskgraph.ontology.errors import N_, RiskGraphError, as_message
-from riskgraph.ontology.model import RG, Ontology, PropertyDef, RelationDef
+from riskgraph.ontology.model import RG, Ontology, PropertyDef, RelationDef, class_term
 from riskgraph.ontology.validate import validate
 
 
@@ -63,7 +63,8 @@ def normalise_properties(onto: Ontology, label: str, values: Mapping[str, Any]) 
             continue
         prop = declared.get(name)
         if prop is None:
-            raise WriteError(N_("{label} has no property {name!r} in the ontology"), name, code="unknown_property", label=label, name=name)
+            raise WriteError(N_("{label} has no property {name!r} in the ontology"), name, code="unknown_property",
+                             label=class_term(label), name=name)
         if prop.vocabulary is not None:
             value = [_notation(onto, prop, v) for v in value] if isinstance(value, (list, tuple)) else _notation(onto, prop, value)
         try:

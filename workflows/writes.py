@@ -29,7 +29,7 @@ from riskgraph.graph.subgraph import NodeRef, Subgraph
 from riskgraph.graph.values import decode_properties, encode_properties
 from riskgraph.ontology.anchors import CHANGE_EVENT, DERIVED_FROM, QUARANTINED_ROW, SOURCE_RECORD
 from riskgraph.ontology.errors import N_
-from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX, ClassDef, RelationDef, load_ontology
+from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX, ClassDef, RelationDef, class_term, load_ontology
 from riskgraph.workflows.origin import Origin
 from riskgraph.workflows.validation import (
     Link,
@@ -112,7 +112,7 @@ class WriteService:
         cls = self._writable(label)
         key = properties.get(cls.key)
         if key is None or str(key).strip() == "":
-            raise WriteError(N_("a new {label} needs its key {key}"), cls.key, code="missing_key", label=label, key=cls.key)
+            raise WriteError(N_("a new {label} needs its key {key}"), cls.key, code="missing_key", label=class_term(label), key=cls.key)
         return self._write(label, str(key), properties, links, origin, raw, create=True)
 
     def update(self, label: str, key: str, properties: Mapping[str, Any], origin: Origin, *,
@@ -178,9 +178,9 @@ class WriteService:
         rels = check_links(onto, label, links, reserved=(DERIVED_FROM,))
         current = self._current((label, key))
         if create and current is not None:
-            raise WriteConflict(N_("{label} {key} already exists"), key_prop, label=label, key=key)
+            raise WriteConflict(N_("{label} {key} already exists"), key_prop, label=class_term(label), key=key)
         if not create and current is None:
-            raise WriteNotFound(N_("{label} {key} not found"), key_prop, label=label, key=key)
+            raise WriteNotFound(N_("{label} {key} not found"), key_prop, label=class_term(label), key=key)
         if expect and current is not None:
             _check_expected(label, key, current, expect)
         others: dict[NodeRef, dict[str, Any]] = {}
@@ -210,10 +210,10 @@ class WriteService:
             now = self.store.get_node(label, key) if expect else None
             if now is not None and expect:
                 _check_expected(label, key, now, expect)
-            raise WriteNotFound(N_("{label} {key}: a node it links to is gone"), "links", label=label, key=key)
+            raise WriteNotFound(N_("{label} {key}: a node it links to is gone"), "links", label=class_term(label), key=key)
         written_links = [LinkWritten(rel.type, (label, key), link.other) if link.outgoing
                          else LinkWritten(rel.type, link.other, (label, key)) for link, rel in zip(links, rels, strict=True)]
-        return Written(label=label, key=key, created=create, properties=decode_properties(rows[0]["p"]),
+        return Written(label=class_term(label), key=key, created=create, properties=decode_properties(rows[0]["p"]),
                        links=written_links, record=record_id, changes=changes, origin=origin)
 
     def _changes(self, label: str, key: str, key_prop: str, before: dict[str, Any], after: dict[str, Any],
@@ -286,7 +286,7 @@ def _check_expected(label: str, key: str, current: Mapping[str, Any], expect: Ma
     for prop, value in expect.items():
         if current.get(prop) != value:
             raise WriteConflict(N_("{label} {key}: {prop} is {prop2!r} now, not {value!r}"), prop,
-                                label=label, key=key, prop=prop, prop2=current.get(prop), value=value)
+                                label=class_term(label), key=key, prop=prop, prop2=current.get(prop), value=value)
 
 
 def _companion(name: str, props: Mapping[str, Any]) -> bool:

@@ -21,7 +21,7 @@ from riskgraph.api.schema import ASSESSMENT, ASSESSMENT_METHOD, ASSESSMENT_TIME,
 from riskgraph.api.views import ontology_label
 from riskgraph.graph.dialect import ident
 from riskgraph.ontology.errors import N_
-from riskgraph.ontology.model import TIME_SUFFIX
+from riskgraph.ontology.model import TIME_SUFFIX, class_term
 
 router = APIRouter(tags=["risk"])
 
@@ -61,7 +61,7 @@ def subject_assessments(ctx: Context, label: str, code: str, methods: list[str] 
     key = ctx.onto.key_of(label)
     rows = ctx.store.read(f"MATCH (t:{ident(label)} {{{ident(key)}: $code}}) RETURN properties(t) AS p", {"code": code})
     if not rows:
-        raise not_found(N_("{label} {code_}"), label=label, code_=code)
+        raise not_found(N_("{label} {code_}"), label=class_term(label), code_=code)
     subject = rows[0]["p"]
     level = ctx.scope.level(label, subject)
     ctx.disclosed.subject = f"{label}/{code}"

@@ -29,6 +29,7 @@ from riskgraph.notify.channels import KINDS, WEB
 from riskgraph.notify.outbox import now
 from riskgraph.notify.web import NOTIFICATION, event_of
 from riskgraph.ontology.errors import N_, as_message
+from riskgraph.ontology.model import class_term
 
 router = APIRouter(tags=["notifications"])
 REPLAY_LIMIT = 200
@@ -161,7 +162,7 @@ def subscribe(request: Request, body: SubscriptionIn = Body(...), caller: Caller
     try:
         return watches.subscribe(services(request).store, username, label, key, body.channels)
     except LookupError:
-        raise not_found(N_("{label} {key}"), label=label, key=key) from None
+        raise not_found(N_("{label} {key}"), label=class_term(label), key=key) from None
     except watches.WatchError as exc:
         raise invalid(as_message(exc)) from None
 

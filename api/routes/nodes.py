@@ -17,7 +17,7 @@ from riskgraph.graph.rdf_dataset import DatasetInfo, describe
 from riskgraph.graph.rdf_formats import RdfFormat, content_type, serialize
 from riskgraph.graph.subgraph import MAX_DEPTH, Subgraph
 from riskgraph.ontology.errors import N_
-from riskgraph.ontology.model import Disclosure
+from riskgraph.ontology.model import Disclosure, class_term
 
 router = APIRouter(tags=["nodes"])
 
@@ -91,11 +91,11 @@ def _neighbourhood(ctx: Context, label: str, key: str, depth: int, labels: list[
         # provenance, change log and quarantine are internal: neither a centre nor a path through them
         hidden = ctx.schema.bookkeeping
         if label in hidden:
-            raise not_found(N_("{label} {key}"), label=label, key=key)
+            raise not_found(N_("{label} {key}"), label=class_term(label), key=key)
         wanted = [lbl for lbl in (wanted or ctx.onto.labels) if lbl not in hidden]
     sub = ctx.store.neighbourhood(label, key, depth=depth, labels=wanted, limit=limit)
     if not sub.nodes:
-        raise not_found(N_("{label} {key}"), label=label, key=key)
+        raise not_found(N_("{label} {key}"), label=class_term(label), key=key)
     ctx.disclosed.subject = f"{label}/{key}"
     levels = ctx.scope.levels(sub.nodes)
     filtered = Subgraph(truncated=sub.truncated)

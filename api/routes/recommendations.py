@@ -40,6 +40,7 @@ from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.ontology.errors import N_, as_message
+from riskgraph.ontology.model import class_term
 from riskgraph.reasoning.recommend.config import load_config
 from riskgraph.reasoning.recommend.engine import Recommender, SubjectResult
 from riskgraph.reasoning.recommend.facts import Reader
@@ -201,11 +202,11 @@ def get_recommendations(
             raise invalid(as_message(exc), "enterprise") from None
     subject = ctx.store.get_node(label, value.strip())
     if subject is None:
-        raise not_found(N_("{label} {value}"), label=label, value=value)
+        raise not_found(N_("{label} {value}"), label=class_term(label), value=value)
     key = str(subject[ctx.onto.key_of(label)])
     uscc = key if label == ENTERPRISE else Reader(ctx.store).owner_of(label, key)
     if uscc is None:
-        raise not_found(N_("the enterprise of {label} {key}"), label=label, key=key)
+        raise not_found(N_("the enterprise of {label} {key}"), label=class_term(label), key=key)
     rec = TRAINED.get(ctx.store)
     result = compute(ctx.store, rec, label, key, uscc, top)
     level = ctx.scope.levels({(label, key): subject})[(label, key)]

@@ -25,7 +25,7 @@ from riskgraph.api.schema import HIDDEN_DANGER, INSPECTION, RISK_POINT
 from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.ontology.anchors import CONCERNS, PUBLIC_REPORT, SOURCE_CRS
 from riskgraph.ontology.errors import N_
-from riskgraph.ontology.model import Disclosure
+from riskgraph.ontology.model import Disclosure, class_term
 from riskgraph.workflows.actors import Owner
 from riskgraph.workflows.hidden_dangers import Loop
 from riskgraph.workflows.inspections import Finding, Inspections
@@ -118,7 +118,7 @@ def _owning_enterprise(ctx: Context, facts: Facts, what: str) -> tuple[str, str 
     uscc = facts.enterprise
     if uscc is None:
         raise invalid(N_("{what_} are filed against an enterprise or one of its risk points; this code is for a {label} that belongs "
-                         "to none"), "token", what_=what, label=facts.label)
+                         "to none"), "token", what_=what, label=class_term(facts.label))
     return uscc, facts.enterprise_region
 
 
@@ -192,7 +192,7 @@ def file_report(token: str = Path(...), body: ReportIn = Body(...), ctx: Context
     elif facts.warehouses:  # a supply: the report concerns the warehouse that holds it
         target = ("Warehouse", facts.warehouses[0][0])
     else:
-        raise invalid(N_("a report must concern a place; this {label} is stored nowhere"), "token", label=facts.label)
+        raise invalid(N_("a report must concern a place; this {label} is stored nowhere"), "token", label=class_term(facts.label))
     contact = mask_contact(body.contact)
     lon, lat, crs = wgs84(body.lon, body.lat, body.crs)
     row = {

@@ -19,6 +19,7 @@ from riskgraph.api.qr.token import TokenError, parse
 from riskgraph.api.routes.common import region_param
 from riskgraph.api.routes.qr.common import _audit, _deny, base_of, qr_service
 from riskgraph.ontology.errors import N_, as_message
+from riskgraph.ontology.model import class_term
 
 router = APIRouter(tags=["qr codes"])
 
@@ -108,7 +109,7 @@ def _facts(ctx: Context, qr: QrService, label: str, key: str) -> Facts:
         raise not_found(N_("label {label!r} with codes"), {"labels": list(QR_LABELS)}, label=label)
     facts = qr.entities.get(label, key)
     if facts is None:
-        raise not_found(N_("{label} {key}"), label=label, key=key)
+        raise not_found(N_("{label} {key}"), label=class_term(label), key=key)
     return facts
 
 

@@ -24,6 +24,7 @@ from riskgraph.api.views import ViewBuilder
 from riskgraph.api.writes import origin_of
 from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.ontology.errors import N_
+from riskgraph.ontology.model import class_term
 from riskgraph.workflows.reminders import placard_reminder, send
 from riskgraph.workflows.writes import WriteError
 
@@ -105,7 +106,7 @@ def _dossier(ctx: Context, facts: Facts, limit: int) -> dict[str, Any]:
             out = builder.render(root)
             out["level"] = level_name(min(root.level, ctx.caller.ceiling))
     if out is None:
-        raise not_found(N_("{label} {key}"), label=facts.label, key=facts.key)
+        raise not_found(N_("{label} {key}"), label=class_term(facts.label), key=facts.key)
     return out
 
 
