@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import socket
 import threading
 import time
@@ -252,6 +253,11 @@ def serve_app(tmp: Path, request: pytest.FixtureRequest, env: pytest.MonkeyPatch
     data_dir = tmp / "data"
     env.delenv("RISKGRAPH_JWT_SECRET", raising=False)
     env.delenv("RISKGRAPH_GRAPH_URL", raising=False)
+    if "RISKGRAPH_LIMITS" not in os.environ:
+        # a test module files anonymous reports faster than any one person (30 at once, then one per 2 s):
+        # on a quick machine it met that limit; the limits themselves are tested with their own settings
+        # (test_api_limits.py), per code (test_qr_api.py) and per hour (test_public_reports.py)
+        env.setenv("RISKGRAPH_LIMITS", json.dumps({"rates": {"report": [1000, 100]}}))
     load_province(store_url)
     for name, (role, uscc, regions) in ACCOUNTS.items():
         create_user(name, PASSWORD, role, uscc=uscc, regions=regions, data_dir=data_dir)
