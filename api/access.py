@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from riskgraph.ontology.errors import N_, RiskGraphError
 from riskgraph.ontology.model import Disclosure
 
 
@@ -39,6 +40,14 @@ SCOPED = frozenset({Role.ENTERPRISE, Role.INSPECTOR})
 #: roles that may log in (public is the anonymous caller)
 ACCOUNT_ROLES = tuple(r for r in Role if r is not Role.PUBLIC)
 
+
+class RegionCodeError(RiskGraphError, ValueError):
+    """Not a GB/T 2260 region code; the API answers 422 with this message, the CLI a usage error."""
+
+
+class UsccError(RiskGraphError, ValueError):
+    """Not the shape of a 统一社会信用代码."""
+
 _REGION = re.compile(r"^\d{2}(\d{2}){0,5}$")
 _USCC = re.compile(r"^[0-9A-Z]{18}$")
 
@@ -47,11 +56,11 @@ def region_prefix(code: str) -> str:
     """A GB/T 2260 code as the prefix it covers: trailing zero pairs stripped ("130100" → "1301")."""
     text = str(code).strip()
     if not _REGION.match(text):
-        raise ValueError(f"{code!r} is not a GB/T 2260 region code (2 to 12 digits, in pairs)")
+        raise RegionCodeError(N_("{code!r} is not a GB/T 2260 region code (2 to 12 digits, in pairs)"), code=code)
     while len(text) > 2 and text.endswith("00"):
         text = text[:-2]
     if text == "00":
-        raise ValueError(f"{code!r} names no region")
+        raise RegionCodeError(N_("{code!r} names no region"), code=code)
     return text
 
 
@@ -59,7 +68,7 @@ def check_uscc(uscc: str) -> str:
     """An 18-character 统一社会信用代码 (pilot-era codes outside GB 32100 exist, so only the shape is checked)."""
     text = str(uscc).strip().upper()
     if not _USCC.match(text):
-        raise ValueError(f"{uscc!r} is not an 18-character unified social credit code")
+        raise UsccError(N_("{uscc!r} is not an 18-character unified social credit code"), uscc=uscc)
     return text
 
 

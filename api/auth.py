@@ -19,7 +19,7 @@ import jwt
 from riskgraph.api.access import ANONYMOUS, Caller
 from riskgraph.api.errors import unauthorized
 from riskgraph.api.users import User, UserStore
-from riskgraph.ontology.errors import N_
+from riskgraph.ontology.errors import N_, SettingError
 
 ALGORITHM = "HS256"
 ISSUER = "riskgraph"
@@ -30,7 +30,7 @@ def load_secret(configured: str | None, path: Path) -> str:
     """The configured secret, else the one in `path`, made there (mode 600) on first use."""
     if configured:
         if len(configured) < MIN_SECRET_LENGTH:
-            raise ValueError(f"RISKGRAPH_JWT_SECRET must be at least {MIN_SECRET_LENGTH} characters")
+            raise SettingError(N_("RISKGRAPH_JWT_SECRET must be at least {length} characters"), length=MIN_SECRET_LENGTH)
         return configured
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -38,7 +38,7 @@ def load_secret(configured: str | None, path: Path) -> str:
     except FileExistsError:
         secret = path.read_text(encoding="ascii").strip()
         if len(secret) < MIN_SECRET_LENGTH:
-            raise ValueError(f"{path} holds no usable secret; delete it to have a new one made") from None
+            raise SettingError(N_("{path} holds no usable secret; delete it to have a new one made"), path=path) from None
         if path.stat().st_mode & 0o077:
             os.chmod(path, 0o600)
         return secret

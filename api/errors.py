@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from riskgraph.cli.i18n import N_, negotiate, render
 from riskgraph.graph.logs import REQUEST_ID
 from riskgraph.graph.store import QueryTimeout, ReadOnlyViolation, StoreError
-from riskgraph.ontology.errors import RiskGraphError, as_message
+from riskgraph.ontology.errors import Message, RiskGraphError, as_message
 
 log = logging.getLogger("riskgraph.api")
 
@@ -112,8 +112,16 @@ def localise(message: str, code: str, lang: str) -> str:
 
 def error_response(status: int, code: str, message: str, details: Any = None,
                    headers: dict[str, str] | None = None, *, lang: str = "en") -> JSONResponse:
-    body = {"error": {"code": code, "message": localise(message, code, lang), "details": details}}
+    body = {"error": {"code": code, "message": localise(message, code, lang), "details": _localise_details(details, lang)}}
     return JSONResponse(body, status_code=status, headers={**(headers or {}), "Content-Language": "zh-CN" if lang == "zh" else "en"})
+
+
+def _localise_details(details: Any, lang: str) -> Any:
+    """A field's message in `details` (`invalid(..., field)`) in `lang` too, when it is a Message."""
+    if lang == "en" or not isinstance(details, list):
+        return details
+    return [{**d, "message": render(d["message"], lang)} if isinstance(d, dict) and isinstance(d.get("message"), Message)
+            else d for d in details]
 
 
 def _lang(request: Request) -> str:

@@ -33,7 +33,7 @@ from urllib.parse import parse_qsl
 from riskgraph.api.errors import ApiError, error_response
 from riskgraph.api.qr.ratelimit import TokenBucket
 from riskgraph.cli.i18n import negotiate
-from riskgraph.ontology.errors import N_, RiskGraphError, Term, as_message
+from riskgraph.ontology.errors import N_, RiskGraphError, SettingError, Term, as_message
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -85,7 +85,7 @@ class Limits:
             body = {**base.body_bytes, **given.pop("body_bytes", {})}
             return cls(body_bytes=body, rates=rates, **given)
         except (ValueError, TypeError) as exc:
-            raise ValueError(f"{ENV_LIMITS} is not valid: {exc}") from None
+            raise SettingError(N_("{name} is not valid: {exc}"), name=ENV_LIMITS, exc=exc) from None
 
 
 HEAVY_MARKERS = ("/dossier", "/subgraph")

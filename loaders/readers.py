@@ -40,6 +40,14 @@ class SourceFileError(RiskGraphError, RuntimeError):
     The message names the file; the load goes on with the other files."""
 
 
+class SourceMissing(RiskGraphError, FileNotFoundError):
+    """The mapping names a source file that is not there."""
+
+
+class SourceFormatError(RiskGraphError, ValueError):
+    """The mapping names a source format the readers do not know."""
+
+
 #: Given a file's header, what the mapping misses in it (None: the header will do).
 HeaderCheck = Callable[[list[str]], str | None]
 
@@ -432,11 +440,11 @@ def read_rows(path: Path, fmt: str, encoding: str = "auto",
     CSV's or a sheet's header; a SourceFileError (raised as the rows are read) names a file that
     cannot be read at all."""
     if not path.is_file():
-        raise FileNotFoundError(f"source file {path} does not exist")
+        raise SourceMissing(N_("source file {path} does not exist"), path=path)
     if fmt == "csv":
         return read_csv(path, encoding, check_header)
     if fmt == "xlsx":
         return read_xlsx(path, check_header)
     if fmt == "jsonl":
         return read_jsonl(path, encoding)
-    raise ValueError(f"unknown source format {fmt!r} (csv, xlsx, jsonl)")
+    raise SourceFormatError(N_("unknown source format {fmt!r} (csv, xlsx, jsonl)"), fmt=fmt)

@@ -104,3 +104,8 @@ class RiskGraphError(Exception):
         text = as_message(message, **values)
         super().__init__(text, *args)
         self.text = text
+
+
+class SettingError(RiskGraphError, ValueError):
+    """A setting (an environment variable, a key or secret file) holds a value the service cannot use;
+    `riskgraph serve` prints it to the operator, in the installation's language."""

@@ -1,6 +1,7 @@
 """Every failure comes in the one error shape: routing, validation, auth, roles, the store, crashes."""
 from __future__ import annotations
 
+import re
 import time
 
 import jwt
@@ -120,3 +121,32 @@ def test_openapi_describes_errors_in_the_one_shape(api):
     assert responses["404"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
     assert {"/enterprises/{uscc}", "/nodes/{label}/{key}/subgraph", "/layers/{name}", "/analyst/query",
             "/admin/audit", "/auth/token"} <= set(doc["paths"])
+
+
+#: three or more English words in a row: an English sentence left in a Chinese message (as in test_i18n_errors.py)
+ENGLISH = re.compile(r"\b[A-Za-z]{2,}(?:[ ,;:'’]+[A-Za-z]{2,}){2,}\b")
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
+
+
+@pytest.mark.parametrize(("method", "role", "path", "kwargs", "field", "english", "chinese"), [
+    ("post", "ent.e1", "/subscriptions", {"json": {"enterprise": "123"}}, "enterprise",
+     "'123' is not an 18-character unified social credit code", "'123' 不是 18 位统一社会信用代码"),
+    ("post", "ent.e1", "/subscriptions", {"json": {"region": "12345"}}, "region",
+     "'12345' is not a GB/T 2260 region code (2 to 12 digits, in pairs)", "'12345' 不是 GB/T 2260 行政区划代码"),
+    ("get", None, "/enterprises", {"params": {"region": "000000"}}, "region",
+     "'000000' names no region", "'000000' 不对应任何行政区划"),
+    ("get", None, "/enterprises", {"params": {"uscc": "not-a-code"}}, "uscc",
+     "'not-a-code' is not an 18-character unified social credit code", "'not-a-code' 不是 18 位统一社会信用代码"),
+])
+def test_a_malformed_region_or_uscc_is_refused_in_the_callers_language(api, method, role, path, kwargs, field,
+                                                                       english, chinese):
+    """The codes' own checks (api/access.py) are forwarded into the 422: Chinese for a Chinese caller."""
+    with api.client(role) as c:
+        zh = getattr(c, method)(path, headers=ZH, **kwargs)
+        en = getattr(c, method)(path, **kwargs)
+    body = assert_error(zh, 422, "validation_error")
+    assert chinese in body["message"] and ENGLISH.search(body["message"]) is None, body
+    assert body["details"] == [{"field": field, "message": body["message"]}]
+    assert zh.headers["Content-Language"] == "zh-CN"
+    body = assert_error(en, 422, "validation_error")
+    assert body["message"] == english and body["details"] == [{"field": field, "message": english}]

@@ -6,11 +6,15 @@ name, translated by the catalog where it is shown) for the CLI and the API.
 - real CLI runtime errors in a Chinese installation are Chinese with no English sentence, and English
   with --lang en;
 - statically: every raise of a RiskGraphError in the modules a CLI user or API caller meets uses a
-  template the Chinese catalog translates (a new English-only message fails here).
+  template the Chinese catalog translates (a new English-only message fails here), and a built-in
+  exception raised there with a text of its own (`raise ValueError(f"...")`) is an internal guard on a
+  short list, never a message someone reads;
+- through the real service: a 422 for a malformed region or 统一社会信用代码 is Chinese for a Chinese caller.
 """
 from __future__ import annotations
 
 import ast
+import builtins
 import gzip
 import importlib
 import inspect
@@ -35,6 +39,22 @@ from riskgraph.workflows.actors import WrongState
 ROOT = Path(__file__).resolve().parents[1]
 #: the modules whose errors a CLI user or an API caller meets
 SCOPE = ("cli", "api", "loaders", "workflows", "graph/connect.py", "graph/backup.py", "graph/embedded_server.py")
+#: built-in exceptions with an English text of their own that no user, caller or operator can provoke:
+#: each guards the code against itself (file:function); anything else raises a RiskGraphError subclass
+#: that keeps its built-in base (`class RegionCodeError(RiskGraphError, ValueError)`)
+INTERNAL_GUARDS = {
+    "api/models.py:<module>",                    # at import: api.models.LevelName against the ontology's levels
+    "api/qr/render.py:symbol_version",           # segno made a Micro QR symbol where a full one was asked for
+    "api/qr/render.py:symbol_image",             # PIL gave no pixel access to an image it just made
+    "api/qr/token.py:encode",                    # claims the service built itself (key ids, fingerprint, expiry)
+    "loaders/engine.py:_write_quarantine",       # a row set aside without a reason: a loader bug
+    "loaders/ledger.py:record_load",             # a load kind the code itself passes
+    "loaders/matching/scorer.py:default_scorer",  # the weights file shipped in the package
+    "loaders/normalise/errors.py:__init__",      # a RowError reason code the code itself passes
+    "workflows/origin.py:__post_init__",         # an Origin the API or CLI built itself
+    "workflows/writes.py:_check_ontology",       # the shipped ontology lacks the provenance properties
+    "workflows/hidden_dangers.py:_check_vocabulary",  # the shipped ontology lacks the hidden-danger states
+}
 #: functions that build an error from a message (the API's shorthands, the workflows' permission check)
 BUILDERS = {api_errors.not_found, api_errors.forbidden, api_errors.unauthorized, api_errors.bad_request,
             api_errors.invalid, actors.require}
@@ -177,6 +197,43 @@ def test_every_error_raised_where_users_meet_it_has_a_chinese_template():
     assert len(templates) > 300, "the walk found the raises"
     assert english_only == [], "write the message as N_(\"template {name}\"), name=value"
     assert untranslated == [], "run `python -m riskgraph.cli.catalog` and translate the new messages"
+
+
+def _builtin_raises(path: Path) -> Iterator[tuple[int, str, str]]:
+    """`raise ValueError(<a text>)` and the like: (line, the function it is in, the exception's name)."""
+    def walk(node: ast.AST, function: str) -> Iterator[tuple[int, str, str]]:
+        for child in ast.iter_child_nodes(node):
+            inner = child.name if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) else function
+            if isinstance(child, ast.Raise) and isinstance(child.exc, ast.Call) and isinstance(child.exc.func, ast.Name):
+                builtin = getattr(builtins, child.exc.func.id, None)
+                text = child.exc.args[0] if child.exc.args else None
+                is_text = isinstance(text, ast.JoinedStr | ast.BinOp) or (
+                    isinstance(text, ast.Constant) and isinstance(text.value, str)) or (
+                    isinstance(text, ast.Call) and isinstance(text.func, ast.Attribute) and text.func.attr == "format")
+                if inspect.isclass(builtin) and issubclass(builtin, BaseException) and is_text:
+                    yield child.lineno, function, child.exc.func.id
+            yield from walk(child, inner)
+    yield from walk(ast.parse(path.read_text(encoding="utf-8")), "<module>")
+
+
+def test_no_builtin_exception_carries_an_english_message_where_users_meet_it():
+    """`raise ValueError(f"...")` reaches a Chinese caller in English (a 422 forwards `str(exc)`)."""
+    found, guards = [], set()
+    for path in _modules():
+        for line, function, name in _builtin_raises(path):
+            where = f"{path.relative_to(ROOT)}:{function}"
+            guards.add(where)
+            if where not in INTERNAL_GUARDS:
+                found.append(f"{where} (line {line}): raise {name}(...)")
+    assert found == [], "raise a RiskGraphError subclass (keeping the built-in base) with N_(\"template {name}\")"
+    assert INTERNAL_GUARDS <= guards, f"guards no longer there: {sorted(INTERNAL_GUARDS - guards)}"
+
+
+def test_the_builtin_raise_check_can_fail(tmp_path: Path):
+    sample = tmp_path / "sample.py"
+    sample.write_text('def f(x):\n    raise ValueError(f"{x} is bad")\n\n'
+                      'def g(x):\n    raise KeyError(x)\n', encoding="utf-8")
+    assert list(_builtin_raises(sample)) == [(2, "f", "ValueError")]
 
 
 # ---------------------------------------------------------------------- the CLI, in a Chinese installation

@@ -179,7 +179,7 @@ def grade(method: str, factors: Mapping[str, float], point_id: str, config: Mode
             return lec(factors["likelihood"], factors["exposure"], factors["consequence"], evidence=[point_id], config=cfg)
         ls(int(factors["likelihood"]), int(factors["severity"]), config=strict)
         if factors["likelihood"] != int(factors["likelihood"]) or factors["severity"] != int(factors["severity"]):
-            raise ValueError("L and S are whole numbers 1–5")
+            raise WorkflowError(N_("L and S are whole numbers 1–5"), "values")
         return ls(int(factors["likelihood"]), int(factors["severity"]), evidence=[point_id], config=cfg)
     except ValueError as exc:
         raise WorkflowError(as_message(exc), "values") from None

@@ -29,7 +29,7 @@ from PIL import Image, UnidentifiedImageError
 
 from riskgraph.api.sqlite import connection, initialise
 from riskgraph.graph.values import LOCAL_TZ
-from riskgraph.ontology.errors import N_, RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError, SettingError
 
 DB_FILE = "photos.sqlite3"
 DIR = "photos"
@@ -94,9 +94,9 @@ def _positive(name: str, default: int) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise ValueError(f"{name} must be a whole number, not {text!r}") from None
+        raise SettingError(N_("{name} must be a whole number, not {text!r}"), name=name, text=text) from None
     if value < 1:
-        raise ValueError(f"{name} must be at least 1")
+        raise SettingError(N_("{name} must be at least {low}"), name=name, low=1)
     return value
 
 

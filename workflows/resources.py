@@ -33,7 +33,7 @@ from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import decode_properties
 from riskgraph.ontology.anchors import LOCATED_IN, REGION, REGION_CODE, RESCUE_TEAM, SHELTER, STORED_IN, SUPPLY, WAREHOUSE
-from riskgraph.ontology.errors import N_
+from riskgraph.ontology.errors import N_, SettingError
 from riskgraph.ontology.model import class_term
 from riskgraph.workflows.actors import Denied, Missing, WorkflowError, WrongState, require
 from riskgraph.workflows.origin import Origin
@@ -56,7 +56,7 @@ UPDATABLE = {RESCUE_TEAM: ("members", "equipment", "status"), SUPPLY: ("quantity
 def update_mode() -> str:
     mode = (os.environ.get(ENV_UPDATES) or "audit").strip().lower()
     if mode not in ("audit", "review"):
-        raise ValueError(f"{ENV_UPDATES} is audit or review, not {mode!r}")
+        raise SettingError(N_("{name} is audit or review, not {mode!r}"), name=ENV_UPDATES, mode=mode)
     return mode
 
 

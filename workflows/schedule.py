@@ -12,10 +12,16 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from riskgraph.ontology.errors import N_, RiskGraphError
+
 DAY_FREQUENCIES = ("SHIFT", "DAILY")
 #: a task the source system stopped (任务状态) is not due
 STOPPED = ("已停止", "停止", "STOPPED")
 FREQUENCIES = ("SHIFT", "DAILY", "WEEKLY", "MONTHLY", "QUARTERLY")
+
+
+class PeriodError(RiskGraphError, ValueError):
+    """A check frequency or period key that does not exist (a check recorded for "2026-W60")."""
 
 
 @dataclass(frozen=True, order=True)
@@ -45,7 +51,8 @@ def period_of(frequency: str, day: dt.date) -> Period:
         start = dt.date(day.year, quarter * 3 + 1, 1)
         nxt = dt.date(day.year + (quarter == 3), (quarter * 3 + 3) % 12 + 1, 1)
         return Period(start, nxt - dt.timedelta(days=1), f"{day.year}-Q{quarter + 1}")
-    raise ValueError(f"unknown check frequency {frequency!r}; one of {', '.join(FREQUENCIES)}")
+    raise PeriodError(N_("unknown check frequency {frequency!r}; one of {frequencies}"), frequency=frequency,
+                      frequencies=", ".join(FREQUENCIES))
 
 
 def parse_period(frequency: str, key: str) -> Period:
@@ -65,10 +72,10 @@ def parse_period(frequency: str, key: str) -> Period:
         else:
             raise ValueError(frequency)
     except (ValueError, TypeError):
-        raise ValueError(f"{key!r} is not a period of a {frequency} check") from None
+        raise PeriodError(N_("{key!r} is not a period of a {frequency} check"), key=key, frequency=frequency) from None
     period = period_of(frequency, day)
     if period.key != key:
-        raise ValueError(f"{key!r} is not a period of a {frequency} check")
+        raise PeriodError(N_("{key!r} is not a period of a {frequency} check"), key=key, frequency=frequency)
     return period
 
 

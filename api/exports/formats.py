@@ -10,6 +10,8 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from riskgraph.ontology.errors import N_, RiskGraphError
+
 FORMATS = {"csv": "text/csv; charset=utf-8",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 #: Excel's limit on a cell's text
@@ -89,10 +91,14 @@ def to_xlsx(tables: list[Table]) -> bytes:
     return buf.getvalue()
 
 
+class ExportFormatError(RiskGraphError, ValueError):
+    """An export asked for in a format the service does not write."""
+
+
 def render(tables: list[Table], fmt: str) -> bytes:
     """`csv`: the first table; `xlsx`: every table, one sheet each."""
     if fmt == "csv":
         return to_csv(tables[0])
     if fmt == "xlsx":
         return to_xlsx(tables)
-    raise ValueError(f"export format is csv or xlsx, not {fmt!r}")
+    raise ExportFormatError(N_("export format is csv or xlsx, not {fmt!r}"), fmt=fmt)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from riskgraph.ontology.errors import N_, SettingError
+
 
 def _int(name: str, default: int, low: int = 1) -> int:
     text = os.environ.get(name)
@@ -24,9 +26,9 @@ def _int(name: str, default: int, low: int = 1) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise ValueError(f"{name} must be a whole number, not {text!r}") from None
+        raise SettingError(N_("{name} must be a whole number, not {text!r}"), name=name, text=text) from None
     if value < low:
-        raise ValueError(f"{name} must be at least {low}")
+        raise SettingError(N_("{name} must be at least {low}"), name=name, low=low)
     return value
 
 
@@ -37,9 +39,9 @@ def _float(name: str, default: float) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"{name} must be a number, not {text!r}") from None
+        raise SettingError(N_("{name} must be a number, not {text!r}"), name=name, text=text) from None
     if value <= 0:
-        raise ValueError(f"{name} must be positive")
+        raise SettingError(N_("{name} must be positive"), name=name)
     return value
 
 
@@ -60,7 +62,7 @@ class QrSettings:
     def from_env(cls) -> QrSettings:
         max_version = _int("RISKGRAPH_QR_MAX_VERSION", 10)
         if max_version > 40:
-            raise ValueError("RISKGRAPH_QR_MAX_VERSION is at most 40")
+            raise SettingError(N_("{name} is at most {high}"), name="RISKGRAPH_QR_MAX_VERSION", high=40)
         return cls(
             base_url=os.environ.get("RISKGRAPH_QR_BASE_URL") or None,
             days=_int("RISKGRAPH_QR_DAYS", 1095),

@@ -24,7 +24,8 @@ from riskgraph.api.schema import (
 )
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
-from riskgraph.ontology.model import Disclosure
+from riskgraph.ontology.errors import N_, RiskGraphError, Term
+from riskgraph.ontology.model import Disclosure, class_term
 
 QR_LABELS: tuple[str, ...] = tuple(TYPE_CODES)
 #: public properties whose change makes a code stale because the code carries them: a placard prints
@@ -79,6 +80,10 @@ class Facts:
         return self.owners[0][1] if self.owners else None
 
 
+class NoQrCodes(RiskGraphError, KeyError):
+    """A class the codes do not cover (only enterprises, risk points and the like carry codes)."""
+
+
 class Entities:
     """Reads facts for codes; one query per label, however many keys."""
 
@@ -105,7 +110,8 @@ class Entities:
         if not keys:
             return {}
         if label not in QR_LABELS:
-            raise KeyError(f"{label} has no QR codes; one of {', '.join(QR_LABELS)}")
+            raise NoQrCodes(N_("{label} has no QR codes; one of {labels}"), label=class_term(label),
+                            labels=Term.joined(map(class_term, QR_LABELS), zh="、"))
         k = self._key(label)
         e_key = self._key(ENTERPRISE)
         region = ident(REGION_CODE)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskgraph.ontology.anchors import HIDDEN_DANGER, INDUSTRY, INSPECTION, LICENCE, REGION, RISK_POINT
+from riskgraph.ontology.errors import N_, SettingError
 from riskgraph.ontology.model import Ontology
 
 ENV = "RISKGRAPH_PUBLIC_SCAN"
@@ -49,7 +50,8 @@ class PublicPolicy:
         items = [t.strip() for t in (text.split(",") if isinstance(text, str) else text) if t.strip()]
         unknown = [t for t in items if t not in SECTIONS]
         if unknown:
-            raise ValueError(f"{ENV}: unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+            raise SettingError(N_("{name}: unknown section(s) {unknown}; choose from {sections}"), name=ENV,
+                               unknown=", ".join(unknown), sections=", ".join(SECTIONS))
         return cls(frozenset(items))
 
     @classmethod

@@ -5,13 +5,15 @@ import threading
 import time
 from collections import OrderedDict
 
+from riskgraph.ontology.errors import N_, SettingError
+
 
 class TokenBucket:
     """`capacity` requests at once, refilled at `per_second`; `take` answers how long to wait (0: go)."""
 
     def __init__(self, capacity: float, per_second: float, *, max_clients: int = 20_000) -> None:
         if capacity < 1 or per_second <= 0:
-            raise ValueError("a bucket holds at least 1 and refills at a positive rate")
+            raise SettingError(N_("a bucket holds at least 1 and refills at a positive rate"))
         self.capacity = float(capacity)
         self.per_second = float(per_second)
         self.max_clients = max_clients

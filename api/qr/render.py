@@ -20,7 +20,7 @@ import segno
 from PIL import Image, ImageDraw, ImageFont
 from segno import consts
 
-from riskgraph.ontology.errors import N_, RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError, SettingError
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +47,17 @@ class QrTooLarge(RiskGraphError, ValueError):
     """The code would need a QR version above the limit."""
 
 
+class NoFontFile(RiskGraphError, FileNotFoundError):
+    """The configured placard font is not a file (the operator's setting)."""
+
+
 # ---------------------------------------------------------------------- URL and symbol
 def code_url(base: str, token: str, *, uppercase: bool = True) -> str:
     """`{base}/Q/{token}`: scheme and host in capitals (they are case-insensitive) so the code stays
     alphanumeric; the base's own path is kept as given. `uppercase=False`: `{base}/q/{token}`."""
     parts = urlsplit(base.strip())
     if parts.scheme not in ("http", "https", "HTTP", "HTTPS") or not parts.netloc:
-        raise ValueError(f"the codes' base URL must be http(s)://host[/path], not {base!r}")
+        raise SettingError(N_("the codes' base URL must be http(s)://host[/path], not {base!r}"), base=base)
     path = parts.path.rstrip("/")
     if uppercase:
         return f"{parts.scheme.upper()}://{parts.netloc.upper()}{path}/Q/{token}"
@@ -131,7 +135,7 @@ def find_font(configured: str | None = None) -> str | None:
     """A font file with CJK glyphs: the configured one, a known path, or one found under /usr/share/fonts."""
     if configured:
         if not os.path.isfile(configured):
-            raise FileNotFoundError(f"RISKGRAPH_QR_FONT: no font file {configured}")
+            raise NoFontFile(N_("{name}: no font file {path}"), name="RISKGRAPH_QR_FONT", path=configured)
         return configured
     for path in FONT_CANDIDATES:
         if os.path.isfile(path):

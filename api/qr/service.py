@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from riskgraph.api.qr.config import QrSettings
-from riskgraph.api.qr.entities import LABEL_ZH, QR_LABELS, Entities, Facts
+from riskgraph.api.qr.entities import LABEL_ZH, QR_LABELS, Entities, Facts, NoQrCodes
 from riskgraph.api.qr.keyring import KEYRING_FILE, Keyring, KeyringError
 from riskgraph.api.qr.ratelimit import TokenBucket
 from riskgraph.api.qr.registry import REGISTRY_FILE, CodeRecord, Registry
@@ -51,7 +51,8 @@ from riskgraph.api.qr.token import (
 from riskgraph.api.schema import Schema
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ
-from riskgraph.ontology.errors import N_
+from riskgraph.ontology.errors import N_, RiskGraphError, Term
+from riskgraph.ontology.model import class_term
 
 DAY = 86_400
 DEFAULT_BASE = "http://127.0.0.1:8000"
@@ -95,6 +96,14 @@ def safe_name(key: str) -> str:
     return _UNSAFE.sub("_", key) or "_"
 
 
+class QrEntityMissing(RiskGraphError, LookupError):
+    """The entity a code is for is not (or no longer) in the graph."""
+
+
+class QrRequestError(RiskGraphError, ValueError):
+    """A request to issue or revoke codes that names too little or asks for the impossible."""
+
+
 class QrService:
     def __init__(self, data_dir: Path, store: GraphStore, schema: Schema, settings: QrSettings | None = None) -> None:
         self.settings = settings or QrSettings.from_env()
@@ -123,10 +132,10 @@ class QrService:
         """
         facts = facts or self.entities.get(label, key)
         if facts is None:
-            raise LookupError(f"no {label} {key}")
+            raise QrEntityMissing(N_("no {label} {key}"), label=class_term(label), key=key)
         days = self.settings.days if days is None else days
         if days < 1:
-            raise ValueError("a code lives at least one day")
+            raise QrRequestError(N_("a code lives at least one day"))
         if now is None:
             issued_at = int(time.time())
             last = self.registry.latest_issue(label, facts.key)
@@ -220,7 +229,8 @@ class QrService:
             raise TokenError("token_revoked", N_("the code was revoked: {reason}"), reason=reason)
         facts = self.entities.get(claims.label, claims.key)
         if facts is None:
-            raise LookupError(f"{claims.label} {claims.key} is no longer in the graph")
+            raise QrEntityMissing(N_("{label} {key} is no longer in the graph"), label=class_term(claims.label),
+                                  key=claims.key)
         stale = self.entities.fingerprint(facts, claims.has_summary) != claims.fingerprint
         return Verified(claims=claims, token_id=parsed.token_id, facts=facts, stale=stale, parsed=parsed)
 
@@ -247,10 +257,11 @@ class QrService:
             return {"tokenId": token_id_.strip().upper(), "revoked": True, "already": not added}
         if label and key:
             if label not in QR_LABELS:
-                raise KeyError(f"{label} has no QR codes; one of {', '.join(QR_LABELS)}")
+                raise NoQrCodes(N_("{label} has no QR codes; one of {labels}"), label=class_term(label),
+                                labels=Term.joined(map(class_term, QR_LABELS), zh="、"))
             moment = self.registry.revoke_entity(label, key, by=by, reason=reason)
             return {"label": label, "key": key, "revoked": True, "issuedUpTo": iso(moment)}
-        raise ValueError("name a token, a token id, or an entity (label and key) to revoke")
+        raise QrRequestError(N_("name a token, a token id, or an entity (label and key) to revoke"))
 
     def outdated(self, *, now: int | None = None) -> list[tuple[CodeRecord, Facts]]:
         """Live codes whose carried facts (the printed name; a summary's fields) no longer hold."""

@@ -85,6 +85,10 @@ class TokenError(RiskGraphError, ValueError):
         self.message = self.text
 
 
+class TokenFieldError(RiskGraphError, ValueError):
+    """A value a code cannot carry (a time outside its clock, an id too long); nothing is issued."""
+
+
 @dataclass(frozen=True)
 class Summary:
     """The tiny dossier a code may carry, encrypted: public fields only."""
@@ -151,7 +155,7 @@ class Parsed:
 def to_clock(unix: float) -> int:
     value = int(unix) - EPOCH
     if not 0 <= value <= MAX_CLOCK:
-        raise ValueError(f"time {unix} is outside what a code can carry (2020 to 2156)")
+        raise TokenFieldError(N_("time {unix} is outside what a code can carry (2020 to 2156)"), unix=unix)
     return value
 
 
@@ -177,7 +181,7 @@ def pack_id(key: str) -> bytes:
         return bytes([0x80 | len(key)]) + value.to_bytes(packed_size(len(key)), "big")
     data = key.encode("utf-8")
     if not data or len(data) > MAX_ID_LENGTH:
-        raise ValueError(f"an id for a code is 1 to {MAX_ID_LENGTH} bytes, not {len(data)}")
+        raise TokenFieldError(N_("an id for a code is 1 to {most} bytes, not {size}"), most=MAX_ID_LENGTH, size=len(data))
     return bytes([len(data)]) + data
 
 
@@ -217,7 +221,7 @@ def pack_summary(summary: Summary) -> bytes:
     region = int(summary.region) if summary.region and summary.region.isdigit() and len(summary.region) == 6 else 0
     name = summary.name.encode("gb18030")
     if len(name) > MAX_NAME_BYTES:
-        raise ValueError(f"a summary's name is at most {MAX_NAME_BYTES} bytes in GB 18030")
+        raise TokenFieldError(N_("a summary's name is at most {most} bytes in GB 18030"), most=MAX_NAME_BYTES)
     return bytes([colour << 4 | level]) + region.to_bytes(3, "big") + bytes([len(name) | (0x80 if summary.truncated else 0)]) + name
 
 
@@ -278,7 +282,7 @@ def encode(claims: Claims, signing_key: Ed25519PrivateKey, *, summary: Summary |
            aes_key: bytes | None = None) -> tuple[str, bytes]:
     """The token text and its bytes. With a summary, `aes_key` and `claims.summary_kid` are needed."""
     if claims.label not in TYPE_CODES:
-        raise ValueError(f"{claims.label} has no QR codes; one of {sorted(TYPE_CODES)}")
+        raise TokenFieldError(N_("{label} has no QR codes; one of {labels}"), label=claims.label, labels=sorted(TYPE_CODES))
     if not 0 <= claims.kid <= 255:
         raise ValueError("a signing key id is 0 to 255")
     if len(claims.fingerprint) != 4:

@@ -28,7 +28,7 @@ from riskgraph.notify import watches
 from riskgraph.notify.channels import KINDS, WEB
 from riskgraph.notify.outbox import now
 from riskgraph.notify.web import NOTIFICATION, event_of
-from riskgraph.ontology.errors import N_, as_message
+from riskgraph.ontology.errors import N_, RiskGraphError, as_message
 from riskgraph.ontology.model import class_term
 
 router = APIRouter(tags=["notifications"])
@@ -116,6 +116,10 @@ async def events(request: Request, username: str = Depends(signed_in),
 
 
 # ---------------------------------------------------------------------- watches
+class SubscriptionTargetError(RiskGraphError, ValueError):
+    """A subscription names none or several of its possible targets."""
+
+
 class SubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     enterprise: str | None = Field(None, max_length=18, description="统一社会信用代码")
@@ -126,7 +130,7 @@ class SubscriptionIn(BaseModel):
     @model_validator(mode="after")
     def _one_target(self) -> SubscriptionIn:
         if sum(v is not None for v in (self.enterprise, self.riskPoint, self.region)) != 1:
-            raise ValueError("give exactly one of enterprise, riskPoint, region")
+            raise SubscriptionTargetError(N_("give exactly one of enterprise, riskPoint, region"))
         return self
 
 

@@ -38,7 +38,7 @@ from riskgraph.graph.dialect import ident
 from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.ontology.anchors import CONCERNS, PUBLIC_REPORT, WAREHOUSE
 from riskgraph.ontology.anchors import REGION as REGION_LABEL
-from riskgraph.ontology.errors import N_
+from riskgraph.ontology.errors import N_, SettingError
 from riskgraph.ontology.model import Ontology
 from riskgraph.reasoning.text.triage import Triage
 from riskgraph.workflows.actors import Missing
@@ -61,9 +61,9 @@ def per_hour() -> int:
     try:
         value = int(raw) if raw else DEFAULT_PER_HOUR
     except ValueError:
-        raise ValueError(f"{ENV_PER_HOUR} must be a whole number, not {raw!r}") from None
+        raise SettingError(N_("{name} must be a whole number, not {text!r}"), name=ENV_PER_HOUR, text=raw) from None
     if value < 1:
-        raise ValueError(f"{ENV_PER_HOUR} must be at least 1")
+        raise SettingError(N_("{name} must be at least {low}"), name=ENV_PER_HOUR, low=1)
     return value
 
 

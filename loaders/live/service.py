@@ -23,12 +23,13 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from riskgraph.graph.store import GraphStore
+from riskgraph.graph.store import GraphStore, StoreError
 from riskgraph.loaders.live.readings import ReadingStore
 from riskgraph.loaders.live.registry import Source, SourceRegistry
 from riskgraph.loaders.live.stream import BatchResult, StreamStore
 from riskgraph.loaders.live.wal import Accepted, IngestLog, Message
 from riskgraph.ontology.anchors import QUARANTINED_ROW
+from riskgraph.ontology.errors import N_
 
 log = logging.getLogger("riskgraph.live")
 
@@ -203,7 +204,7 @@ class Live:
     def _poison(self, m: Message) -> None:
         """A message that fails on its own (not its content's fault): kept, quarantined, out of the way."""
         if self.store_is_down():
-            raise RuntimeError("the graph store does not answer")  # not the message's fault: retry the batch later
+            raise StoreError(N_("the graph store does not answer"))  # not the message's fault: retry the batch later
         log.exception("live ingest: message %d of %s could not be stored; quarantined as processing_error", m.seq, m.source)
         self.store.upsert_nodes(QUARANTINED_ROW, [{
             "id": f"{m.source}:ingest/{m.source}:{m.seq}:processing_error", "sourceSystem": m.source,

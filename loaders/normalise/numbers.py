@@ -5,7 +5,7 @@ import re
 import unicodedata
 
 from riskgraph.loaders.normalise.errors import RowError
-from riskgraph.ontology.errors import N_
+from riskgraph.ontology.errors import N_, RiskGraphError
 
 _NUMBER = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(.*)$")
 _MONEY_UNITS = {"": None, "元": 1.0, "万元": 10_000.0, "万": 10_000.0, "亿元": 100_000_000.0, "亿": 100_000_000.0}
@@ -25,13 +25,18 @@ def _split(text: str | None, field: str) -> tuple[float, str] | None:
     return float(match[1]), match[2].strip()
 
 
+class UnitError(RiskGraphError, ValueError):
+    """A mapping's default unit that is no unit of its kind: a configuration error, not a row's."""
+
+
 def _factor(units: dict[str, float | None], unit: str, default_unit: str, kind: str) -> float:
     """The multiplier for `unit`, or for `default_unit` when the value carries none.
 
     A mapping whose default unit is not a known unit is a configuration error, said as such."""
     factor = units[unit] or units.get(default_unit)
     if factor is None:
-        raise ValueError(f"default unit {default_unit!r} is not a known {kind} unit ({', '.join(u for u in units if u)})")
+        raise UnitError(N_("default unit {unit!r} is not a known {kind} unit ({units})"), unit=default_unit, kind=kind,
+                        units=", ".join(u for u in units if u))
     return factor
 
 

@@ -10,7 +10,7 @@ from fastapi import Request
 
 from riskgraph.api.deps import Context, client_of, services
 from riskgraph.api.errors import ApiError, forbidden, not_found, unauthorized
-from riskgraph.api.qr.service import QrService, Verified
+from riskgraph.api.qr.service import QrEntityMissing, QrService, Verified
 from riskgraph.api.qr.token import TokenError, parse
 from riskgraph.ontology.errors import N_, as_message
 
@@ -80,6 +80,8 @@ def _verify(ctx: Context, qr: QrService, token: str, action: str) -> Verified:
         raise ApiError(status, exc.code, exc.message) from None
     except LookupError as exc:
         _audit(ctx, action, "not_found", 404)
+        if isinstance(exc, QrEntityMissing):  # the class by its label in the caller's language
+            raise not_found(N_("{label} {key}"), label=exc.text.values["label"], key=exc.text.values["key"]) from None
         # "<label> <key>": names, not words to translate
         raise not_found(as_message(str(exc).replace(" is no longer in the graph", ""))) from None
 
