@@ -8,7 +8,7 @@ import httpx
 
 from riskgraph.notify.channels import Channel
 from riskgraph.notify.outbox import Delivery
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError
 
 USER_AGENT = "RiskGraph-Notify/1.0"
 #: HTTP statuses worth another attempt: time-outs, rate limits, the receiver's own failures
@@ -18,8 +18,8 @@ TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 class DeliveryError(RiskGraphError):
     """An attempt that failed: `transient` ones are retried with backoff, the others go to dead letters."""
 
-    def __init__(self, message: str, *, transient: bool, retry_after: float | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, transient: bool, retry_after: float | None = None, **values: Any) -> None:
+        super().__init__(message, **values)
         self.transient = transient
         self.retry_after = retry_after
 
@@ -41,10 +41,11 @@ def retry_after(response: httpx.Response) -> float | None:
 
 def http_error(response: httpx.Response, what: str) -> DeliveryError:
     text = response.text[:200].replace("\n", " ")
-    return DeliveryError(f"{what} answered HTTP {response.status_code}: {text}",
+    return DeliveryError(N_("{what} answered HTTP {status}: {text}"), what=what, status=response.status_code, text=text,
                          transient=response.status_code in TRANSIENT_STATUS, retry_after=retry_after(response))
 
 
 def transport_error(exc: httpx.HTTPError, what: str) -> DeliveryError:
     """Connection refused, reset, time-out: the receiver may be back later."""
-    return DeliveryError(f"{what} unreachable: {type(exc).__name__}: {exc}"[:300], transient=True)
+    return DeliveryError(N_("{what} unreachable: {kind}: {reason}"), what=what, kind=type(exc).__name__,
+                         reason=str(exc)[:250], transient=True)

@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 from riskgraph.api.access import region_prefix
 from riskgraph.api.sqlite import connection, initialise
 from riskgraph.graph.connect import default_data_dir
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError, as_message
 
 CHANNELS_FILE = "channels.sqlite3"
 KINDS = ("webhook", "wechat", "mobile")
@@ -90,9 +90,9 @@ class Channel:
 def _check_url(url: str) -> str:
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise ChannelError(f"{url!r} is not an http(s) URL")
+        raise ChannelError(N_("{url!r} is not an http(s) URL"), url=url)
     if parsed.username or parsed.password:
-        raise ChannelError("put credentials in --secret, not in the URL")
+        raise ChannelError(N_("put credentials in --secret, not in the URL"))
     return url
 
 
@@ -106,19 +106,22 @@ class ChannelRegistry:
     def add(self, kind: str, url: str, secret: str, *, name: str | None = None, region: str | None = None,
             min_level: str | None = None, options: dict[str, Any] | None = None) -> Channel:
         if kind not in KINDS:
-            raise ChannelError(f"unknown channel kind {kind!r}; one of {', '.join(KINDS)} (web is built in)")
+            raise ChannelError(N_("unknown channel kind {kind!r}; one of {kinds} (web is built in)"), kind=kind,
+                               kinds=", ".join(KINDS))
         _check_url(url)
         if not secret or len(secret) < MIN_SECRET:
-            raise ChannelError(f"a {kind} channel needs a secret of at least {MIN_SECRET} characters")
+            raise ChannelError(N_("a {kind} channel needs a secret of at least {length} characters"), kind=kind,
+                               length=MIN_SECRET)
         options = {k: v for k, v in (options or {}).items() if v is not None}
         missing = [o for o in REQUIRED_OPTIONS[kind] if not options.get(o)]
         if missing:
-            raise ChannelError(f"a {kind} channel needs {', '.join('--' + m.replace('_', '-') for m in missing)}")
+            raise ChannelError(N_("a {kind} channel needs {options}"), kind=kind,
+                               options=", ".join("--" + m.replace("_", "-") for m in missing))
         if region:
             try:
                 region_prefix(region)
             except ValueError as exc:
-                raise ChannelError(str(exc)) from None
+                raise ChannelError(as_message(exc)) from None
         channel_id = f"{kind}-{secrets.token_hex(4)}"
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         with connection(self.path) as conn:
@@ -148,12 +151,12 @@ class ChannelRegistry:
         """Stop using a channel (deliveries already made keep naming it; pending ones go to dead letters)."""
         with connection(self.path) as conn:
             if conn.execute("UPDATE channels SET active = 0 WHERE id = ?", (channel_id,)).rowcount == 0:
-                raise ChannelError(f"no channel {channel_id!r}")
+                raise ChannelError(N_("no channel {channel!r}"), channel=channel_id)
 
     def bind(self, kind: str, recipient: str, address: str) -> None:
         """A recipient's address on a channel kind (a person's WeChat openid, a push alias other than its id)."""
         if kind not in KINDS or not recipient or not address:
-            raise ChannelError(f"a binding needs a kind ({', '.join(KINDS)}), a recipient and an address")
+            raise ChannelError(N_("a binding needs a kind ({kinds}), a recipient and an address"), kinds=", ".join(KINDS))
         with connection(self.path) as conn:
             conn.execute("INSERT INTO bindings (kind, recipient, address) VALUES (?, ?, ?) "
                          "ON CONFLICT (kind, recipient) DO UPDATE SET address = excluded.address", (kind, recipient, address))

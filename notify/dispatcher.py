@@ -24,6 +24,7 @@ from riskgraph.notify.settings import DeliverySettings
 from riskgraph.notify.web import WebAdapter
 from riskgraph.notify.webhook import WebhookAdapter
 from riskgraph.notify.wechat import WeChatAdapter
+from riskgraph.ontology.errors import N_
 
 log = logging.getLogger("riskgraph.notify")
 
@@ -64,7 +65,7 @@ class Dispatcher:
         adapter = self.adapters.get(delivery.channel)
         try:
             if adapter is None:
-                raise DeliveryError(f"no adapter for channel kind {delivery.channel!r}", transient=False)
+                raise DeliveryError(N_("no adapter for channel kind {kind!r}"), kind=delivery.channel, transient=False)
             receipt = adapter.send(delivery, channel)
         except DeliveryError as exc:
             self._failed(delivery, str(exc), exc.transient, exc.retry_after)

@@ -18,6 +18,7 @@ import httpx
 from riskgraph.notify.adapters import USER_AGENT, DeliveryError, http_error, transport_error
 from riskgraph.notify.channels import Channel
 from riskgraph.notify.outbox import Delivery
+from riskgraph.ontology.errors import N_
 
 TIME_TO_LIVE_S = 86_400
 
@@ -45,7 +46,8 @@ class MobilePushAdapter:
 
     def send(self, delivery: Delivery, channel: Channel | None) -> Mapping[str, Any]:
         if channel is None or not channel.active:
-            raise DeliveryError(f"mobile channel {delivery.channel_id} is no longer configured", transient=False)
+            raise DeliveryError(N_("mobile channel {channel} is no longer configured"), channel=delivery.channel_id,
+                                transient=False)
         try:
             response = self.client.post(f"{channel.url.rstrip('/')}/v3/push", json=self.message(delivery),
                                         auth=(str(channel.options["app_key"]), channel.secret))
@@ -55,7 +57,7 @@ class MobilePushAdapter:
             raise http_error(response, "mobile push")
         data = response.json()
         if "msg_id" not in data:
-            raise DeliveryError(f"mobile push answered without msg_id: {str(data)[:200]}", transient=True)
+            raise DeliveryError(N_("mobile push answered without msg_id: {answer}"), answer=str(data)[:200], transient=True)
         return {"msg_id": data["msg_id"], "sendno": data.get("sendno")}
 
     def close(self) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ, encode_properties, to_epoch_ms
+from riskgraph.ontology.errors import N_, RiskGraphError
 
 DELIVERY = "Delivery"
 DELIVERY_FOR = "DELIVERY_FOR"
@@ -164,11 +165,15 @@ def requeue(store: GraphStore, ids: Iterable[str], *, at: dt.datetime | None = N
     return int(rows[0]["n"]) if rows else 0
 
 
+class DeliveryStateError(RiskGraphError, ValueError):
+    """A delivery state filter that is none of the outbox's states."""
+
+
 def deliveries(store: GraphStore, *, state: str | None = None, warning_id: str | None = None,
                channel: str | None = None, limit: int = 200, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
     """Deliveries (newest first) with their warning id; filters by state, warning and channel."""
     if state is not None and state not in STATES:
-        raise ValueError(f"unknown delivery state {state!r}; one of {', '.join(STATES)}")
+        raise DeliveryStateError(N_("unknown delivery state {state!r}; one of {states}"), state=state, states=", ".join(STATES))
     cond = ["($state IS NULL OR d.deliveryState = $state)", "($channel IS NULL OR d.deliveryChannel = $channel)",
             "($warning IS NULL OR w.id = $warning)"]
     base = (f"MATCH (d:{ident(DELIVERY)}) OPTIONAL MATCH (d)-[:{ident(DELIVERY_FOR)}]->(w:{ident(WARNING)}) "

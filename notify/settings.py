@@ -15,6 +15,8 @@ import os
 import random
 from dataclasses import dataclass
 
+from riskgraph.ontology.errors import N_, SettingError
+
 
 def _number(name: str, default: float, minimum: float) -> float:
     text = os.environ.get(name)
@@ -23,9 +25,9 @@ def _number(name: str, default: float, minimum: float) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"{name} must be a number, not {text!r}") from None
+        raise SettingError(N_("{name} must be a number, not {text!r}"), name=name, text=text) from None
     if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}")
+        raise SettingError(N_("{name} must be at least {low}"), name=name, low=minimum)
     return value
 
 

@@ -23,8 +23,8 @@ from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.notify import outbox
 from riskgraph.notify.channels import WEB, ChannelRegistry
-from riskgraph.ontology.errors import RiskGraphError
-from riskgraph.ontology.model import Disclosure
+from riskgraph.ontology.errors import N_, RiskGraphError, as_message
+from riskgraph.ontology.model import Disclosure, class_term
 
 SUBSCRIPTION = "Subscription"
 #: what may be watched: the request's name → the label
@@ -33,6 +33,10 @@ TARGETS = {"enterprise": "Enterprise", "riskPoint": "RiskPoint", "region": "Regi
 
 class WatchError(RiskGraphError, ValueError):
     """A subscription that cannot be made; the message says why."""
+
+
+class WatchTargetMissing(RiskGraphError, LookupError):
+    """What a subscription names is not in the graph (the API answers 404)."""
 
 
 @dataclass(frozen=True)
@@ -57,14 +61,14 @@ def subscribe(store: GraphStore, username: str, label: str, key: str, channels: 
               *, at: dt.datetime | None = None) -> dict[str, Any]:
     """Watch a node (idempotent: the same user, label and key give the same subscription)."""
     if label not in TARGETS.values():
-        raise WatchError(f"one can watch {', '.join(TARGETS)}, not {label}")
+        raise WatchError(N_("one can watch {targets}, not {label}"), targets=", ".join(TARGETS), label=label)
     if label == "Region":
         try:
             region_prefix(key)
         except ValueError as exc:
-            raise WatchError(str(exc)) from None
+            raise WatchError(as_message(exc)) from None
     if store.get_node(label, key) is None:
-        raise LookupError(f"{label} {key}")
+        raise WatchTargetMissing(N_("{label} {key}"), label=class_term(label), key=key)
     sid = subscription_id(username, label, key)
     store.upsert_nodes(SUBSCRIPTION, [{"id": sid, "subscriber": username, "targetLabel": label, "targetKey": key,
                                        "subscriptionChannels": list(dict.fromkeys(channels or (WEB,))),

@@ -16,6 +16,7 @@ from riskgraph.notify.adapters import DeliveryError
 from riskgraph.notify.channels import Channel
 from riskgraph.notify.events import EventHub
 from riskgraph.notify.outbox import WARNING, Delivery, now
+from riskgraph.ontology.errors import N_
 
 NOTIFICATION = "Notification"
 NOTIFIES = "NOTIFIES"
@@ -38,7 +39,7 @@ class WebAdapter:
 
     def send(self, delivery: Delivery, channel: Channel | None) -> Mapping[str, Any]:
         if not delivery.address:
-            raise DeliveryError(f"web delivery {delivery.id} names no account", transient=False)
+            raise DeliveryError(N_("web delivery {delivery} names no account"), delivery=delivery.id, transient=False)
         body = delivery.body()
         props = encode_properties(self.store.ontology, NOTIFICATION, {
             "id": delivery.id, "notificationRecipient": delivery.address, "notificationKind": body.get("event", "notification"),

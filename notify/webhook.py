@@ -21,6 +21,7 @@ import httpx
 from riskgraph.notify.adapters import USER_AGENT, DeliveryError, http_error, transport_error
 from riskgraph.notify.channels import Channel
 from riskgraph.notify.outbox import Delivery
+from riskgraph.ontology.errors import N_
 
 SIGNATURE_HEADER = "X-RiskGraph-Signature"
 
@@ -41,7 +42,8 @@ class WebhookAdapter:
 
     def send(self, delivery: Delivery, channel: Channel | None) -> Mapping[str, Any]:
         if channel is None or not channel.active:
-            raise DeliveryError(f"webhook channel {delivery.channel_id} is no longer configured", transient=False)
+            raise DeliveryError(N_("webhook channel {channel} is no longer configured"), channel=delivery.channel_id,
+                                transient=False)
         body = delivery.payload.encode("utf-8")
         headers = {"Content-Type": "application/json; charset=utf-8", SIGNATURE_HEADER: sign(channel.secret, body),
                    "X-RiskGraph-Delivery": delivery.id, "Idempotency-Key": delivery.id,

@@ -22,6 +22,7 @@ import httpx
 from riskgraph.notify.adapters import USER_AGENT, DeliveryError, http_error, transport_error
 from riskgraph.notify.channels import Channel
 from riskgraph.notify.outbox import Delivery
+from riskgraph.ontology.errors import N_
 
 # httpx logs request URLs at INFO; WeChat's URLs carry the access token
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -58,7 +59,7 @@ class WeChatAdapter:
         data = response.json()
         if "access_token" not in data:
             code = data.get("errcode")
-            raise DeliveryError(f"WeChat refused a token: errcode {code} {data.get('errmsg', '')}",
+            raise DeliveryError(N_("WeChat refused a token: errcode {code} {errmsg}"), code=code, errmsg=data.get('errmsg', ''),
                                 transient=code in TRANSIENT_ERRORS)
         expires = float(data.get("expires_in") or 7200)
         with self._lock:
@@ -84,9 +85,10 @@ class WeChatAdapter:
 
     def send(self, delivery: Delivery, channel: Channel | None) -> Mapping[str, Any]:
         if channel is None or not channel.active:
-            raise DeliveryError(f"WeChat channel {delivery.channel_id} is no longer configured", transient=False)
+            raise DeliveryError(N_("WeChat channel {channel} is no longer configured"), channel=delivery.channel_id,
+                                transient=False)
         if not delivery.address:
-            raise DeliveryError(f"{delivery.recipient_id} has no WeChat openid bound", transient=False)
+            raise DeliveryError(N_("{recipient} has no WeChat openid bound"), recipient=delivery.recipient_id, transient=False)
         message = self.message(delivery, channel)
         for attempt in (1, 2):
             token = self.token(channel, fresh=attempt == 2)
@@ -103,8 +105,9 @@ class WeChatAdapter:
                 return {"msgid": data.get("msgid"), "errmsg": data.get("errmsg")}
             if code in TOKEN_ERRORS and attempt == 1:
                 continue
-            raise DeliveryError(f"WeChat errcode {code}: {data.get('errmsg', '')}", transient=code in TRANSIENT_ERRORS)
-        raise DeliveryError("WeChat kept refusing fresh access tokens", transient=True)
+            raise DeliveryError(N_("WeChat errcode {code}: {errmsg}"), code=code, errmsg=data.get('errmsg', ''),
+                                transient=code in TRANSIENT_ERRORS)
+        raise DeliveryError(N_("WeChat kept refusing fresh access tokens"), transient=True)
 
     def close(self) -> None:
         self.client.close()
