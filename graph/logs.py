@@ -26,6 +26,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TextIO
 
+from riskgraph.ontology.errors import N_, SettingError
+
 ENV_LEVEL = "RISKGRAPH_LOG_LEVEL"
 ENV_FORMAT = "RISKGRAPH_LOG_FORMAT"
 FORMATS = ("kv", "json")
@@ -111,7 +113,7 @@ class StructuredFormatter(logging.Formatter):
     def __init__(self, fmt: str = "kv") -> None:
         super().__init__()
         if fmt not in FORMATS:
-            raise ValueError(f"log format must be one of {FORMATS}, not {fmt!r}")
+            raise SettingError(N_("log format must be one of {formats}, not {fmt!r}"), formats=FORMATS, fmt=fmt)
         self.fmt = fmt
 
     def format(self, record: logging.LogRecord) -> str:
@@ -141,7 +143,7 @@ def _level(level: str | int) -> int:
         return level
     number = logging.getLevelNamesMapping().get(level.upper())
     if number is None:
-        raise ValueError(f"unknown log level {level!r}; one of debug, info, warning, error")
+        raise SettingError(N_("unknown log level {level!r}; one of debug, info, warning, error"), level=level)
     return number
 
 

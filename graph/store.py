@@ -18,7 +18,7 @@ from riskgraph.graph.cypher import check_cypher, cypher_problems
 from riskgraph.graph.dialect import Dialect, Statement, ident
 from riskgraph.graph.subgraph import Subgraph, fetch_neighbourhood
 from riskgraph.graph.values import encode_properties, search_tokens
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError
 from riskgraph.ontology.model import TOKENS_SUFFIX, Ontology, load_ontology
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,10 @@ class QueryTimeout(StoreError):
 
 class ConstraintViolation(StoreError):
     """A write would break a key constraint."""
+
+
+class AnalystQueryError(RiskGraphError, ValueError):
+    """An analyst's query with limits or parameters no store should be sent (the API answers 422)."""
 
 
 @dataclass
@@ -308,12 +312,14 @@ def check_analyst_query(params: Mapping[str, Any] | None, timeout_ms: int, row_l
     limit outside 1 ms … MAX_TIMEOUT_MS (0 would mean "the server's default"), a row limit below 1,
     a parameter name that is not an identifier, text that is not valid Unicode (a lone surrogate)."""
     if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int) or not 1 <= timeout_ms <= MAX_TIMEOUT_MS:
-        raise ValueError(f"the time limit must be a whole number of milliseconds from 1 to {MAX_TIMEOUT_MS:,}, not {timeout_ms!r}")
+        raise AnalystQueryError(N_("the time limit must be a whole number of milliseconds from 1 to {most:,}, not {value!r}"),
+                                most=MAX_TIMEOUT_MS, value=timeout_ms)
     if isinstance(row_limit, bool) or not isinstance(row_limit, int) or row_limit < 1:
-        raise ValueError(f"the row limit must be a whole number of at least 1, not {row_limit!r}")
+        raise AnalystQueryError(N_("the row limit must be a whole number of at least 1, not {value!r}"), value=row_limit)
     for name, value in (params or {}).items():
         if not isinstance(name, str) or not _PARAM_NAME.match(name):
-            raise ValueError(f"parameter name {name!r} is not an identifier (letters, digits, _; not starting with a digit)")
+            raise AnalystQueryError(N_("parameter name {name!r} is not an identifier (letters, digits, _; not starting with a digit)"),
+                                    name=name)
         _check_text(value, name)
 
 
@@ -322,9 +328,10 @@ def _check_text(value: Any, where: str) -> None:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise ValueError(f"parameter {where} holds text that is not valid Unicode (a lone surrogate)") from None
+            raise AnalystQueryError(N_("parameter {where} holds text that is not valid Unicode (a lone surrogate)"),
+                                    where=where) from None
         if "\x00" in value:
-            raise ValueError(f"parameter {where} holds a NUL character")
+            raise AnalystQueryError(N_("parameter {where} holds a NUL character"), where=where)
     elif isinstance(value, Mapping):
         for k, v in value.items():
             _check_text(str(k), where)

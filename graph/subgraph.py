@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from riskgraph.graph.dialect import ident
+from riskgraph.ontology.errors import N_, RiskGraphError
 
 if TYPE_CHECKING:
     from riskgraph.graph.store import GraphStore
@@ -13,6 +14,10 @@ if TYPE_CHECKING:
 NodeRef = tuple[str, str]  # (label, key value)
 
 MAX_DEPTH = 4
+
+
+class DepthError(RiskGraphError, ValueError):
+    """A neighbourhood asked for deeper than the store walks (--depth, ?depth=)."""
 
 
 @dataclass
@@ -37,7 +42,7 @@ def fetch_neighbourhood(store: GraphStore, label: str, key: str, *, depth: int =
     onto = store.ontology
     cls = onto.check_label(label)
     if not isinstance(depth, int) or not 1 <= depth <= MAX_DEPTH:
-        raise ValueError(f"depth must be an integer from 1 to {MAX_DEPTH}")
+        raise DepthError(N_("depth must be an integer from 1 to {most}"), most=MAX_DEPTH)
     wanted = sorted({onto.check_label(x).name for x in labels}) if labels else None
     centre = store.read(f"MATCH (c:{ident(label)} {{{ident(cls.key)}: $key}}) RETURN properties(c) AS p", {"key": key})
     sub = Subgraph()

@@ -38,7 +38,8 @@ from riskgraph.workflows.actors import WrongState
 
 ROOT = Path(__file__).resolve().parents[1]
 #: the modules whose errors a CLI user or an API caller meets
-SCOPE = ("cli", "api", "loaders", "workflows", "notify", "graph/connect.py", "graph/backup.py", "graph/embedded_server.py")
+SCOPE = ("cli", "api", "loaders", "workflows", "notify", "graph/connect.py", "graph/backup.py", "graph/embedded_server.py",
+         "graph/store.py", "graph/logs.py", "graph/subgraph.py")
 #: built-in exceptions with an English text of their own that no user, caller or operator can provoke:
 #: each guards the code against itself (file:function); anything else raises a RiskGraphError subclass
 #: that keeps its built-in base (`class RegionCodeError(RiskGraphError, ValueError)`)
@@ -55,6 +56,10 @@ INTERNAL_GUARDS = {
     "workflows/writes.py:_check_ontology",       # the shipped ontology lacks the provenance properties
     "workflows/hidden_dangers.py:_check_vocabulary",  # the shipped ontology lacks the hidden-danger states
     "notify/cap.py:cap_time",                    # a warning's time the service stored without its offset
+    "graph/store.py:upsert_nodes",               # a row the loaders built without its key
+    "graph/store.py:upsert_relationships",       # a relationship the code wrote against its declared domain/range
+    "graph/store.py:search",                     # a full-text property the code asked for and the schema lacks
+    "graph/store.py:_relationship_props",        # provenance scalars the loaders themselves attach
 }
 #: functions that build an error from a message (the API's shorthands, the workflows' permission check)
 BUILDERS = {api_errors.not_found, api_errors.forbidden, api_errors.unauthorized, api_errors.bad_request,
