@@ -158,9 +158,9 @@ def install(app: FastAPI) -> None:
         code = _STATUS_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         if exc.status_code == 404 and message == "Not Found":
-            message = f"no route {request.url.path}"
+            message = as_message(N_("no route {path}"), path=request.url.path)
         if exc.status_code == 405:
-            message = f"{request.method} is not allowed on {request.url.path}"
+            message = as_message(N_("{method} is not allowed on {path}"), method=request.method, path=request.url.path)
         return error_response(exc.status_code, code, message, None, getattr(exc, "headers", None), lang=_lang(request))
 
     @app.exception_handler(RequestValidationError)

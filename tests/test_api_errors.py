@@ -126,6 +126,7 @@ def test_openapi_describes_errors_in_the_one_shape(api):
 #: three or more English words in a row: an English sentence left in a Chinese message (as in test_i18n_errors.py)
 ENGLISH = re.compile(r"\b[A-Za-z]{2,}(?:[ ,;:'’]+[A-Za-z]{2,}){2,}\b")
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
 @pytest.mark.parametrize(("method", "role", "path", "kwargs", "field", "english", "chinese"), [
@@ -150,3 +151,12 @@ def test_a_malformed_region_or_uscc_is_refused_in_the_callers_language(api, meth
     assert zh.headers["Content-Language"] == "zh-CN"
     body = assert_error(en, 422, "validation_error")
     assert body["message"] == english and body["details"] == [{"field": field, "message": english}]
+
+
+def test_an_unknown_route_or_method_is_said_in_the_callers_language(api):
+    assert assert_error(api.get(None, "/no/such/route", headers=ZH), 404, "not_found")["message"] == "没有路由 /no/such/route"
+    assert assert_error(api.get(None, "/no/such/route"), 404, "not_found")["message"] == "no route /no/such/route"
+    with api.client() as c:
+        zh = c.delete(f"/enterprises/{E1}", headers=ZH)
+    message = assert_error(zh, 405)["message"]
+    assert "DELETE" in message and CHINESE.search(message) and ENGLISH.search(message) is None, message
