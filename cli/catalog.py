@@ -19,7 +19,7 @@ from riskgraph.cli.i18n import CATALOGS, DOMAIN, LOCALE_DIR, catalog_path
 
 ROOT = Path(__file__).resolve().parents[1]
 #: where `_()` and `N_()` (error templates, riskgraph.ontology.errors) are used
-SOURCES = ("cli", "api", "graph", "loaders", "workflows", "notify")
+SOURCES = ("cli", "api", "graph", "loaders", "workflows", "notify", "reasoning/models/risk_point.py")
 #: argparse's own messages the CLI can show (Python 3.12 / 3.13)
 ARGPARSE = (
     "usage: ", "%(heading)s:", "positional arguments", "options", "show this help message and exit",

@@ -39,7 +39,8 @@ from riskgraph.workflows.actors import WrongState
 ROOT = Path(__file__).resolve().parents[1]
 #: the modules whose errors a CLI user or an API caller meets
 SCOPE = ("cli", "api", "loaders", "workflows", "notify", "graph/connect.py", "graph/backup.py", "graph/embedded_server.py",
-         "graph/store.py", "graph/logs.py", "graph/subgraph.py")
+         "graph/store.py", "graph/logs.py", "graph/subgraph.py",
+         "reasoning/models/risk_point.py")  # its factor checks answer an enterprise's filed LEC / LS analysis
 #: built-in exceptions with an English text of their own that no user, caller or operator can provoke:
 #: each guards the code against itself (file:function); anything else raises a RiskGraphError subclass
 #: that keeps its built-in base (`class RegionCodeError(RiskGraphError, ValueError)`)
@@ -60,6 +61,7 @@ INTERNAL_GUARDS = {
     "graph/store.py:upsert_relationships",       # a relationship the code wrote against its declared domain/range
     "graph/store.py:search",                     # a full-text property the code asked for and the schema lacks
     "graph/store.py:_relationship_props",        # provenance scalars the loaders themselves attach
+    "reasoning/models/risk_point.py:_check_scale",  # the off-scale policy of the shipped model configuration
 }
 #: functions that build an error from a message (the API's shorthands, the workflows' permission check)
 BUILDERS = {api_errors.not_found, api_errors.forbidden, api_errors.unauthorized, api_errors.bad_request,

@@ -354,7 +354,10 @@ def test_risk_analysis_is_versioned_graded_and_diffed(api):
         with api.client(user) as c:
             assert_error(c.put("/risk-points/RP1/analysis", json=body), status)
     with api.client("ent.e1") as c:
-        assert_error(c.put("/risk-points/RP1/analysis", json={**body, "likelihood": 7}), 422)  # off the LEC scale
+        off_scale = c.put("/risk-points/RP1/analysis", json={**body, "likelihood": 7})  # off the LEC scale
+        assert "L = 7.0 is not on the scale [10, 6, 3, 1, 0.5, 0.2, 0.1]" == assert_error(off_scale, 422)["message"]
+        off_scale = c.put("/risk-points/RP1/analysis", json={**body, "likelihood": 7}, headers={"Accept-Language": "zh-CN"})
+        assert "L = 7.0 不在标准给出的取值 [10, 6, 3, 1, 0.5, 0.2, 0.1] 之中" == assert_error(off_scale, 422)["message"]
         assert_error(c.put("/risk-points/RP1/analysis", json={**body, "method": "MES"}), 422)
         first = c.put("/risk-points/RP1/analysis", json=body)
         assert first.status_code == 200, first.text

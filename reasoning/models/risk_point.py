@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from riskgraph.ontology.errors import N_, RiskGraphError
 from riskgraph.reasoning.models.bands import BandSet, bands_summary, named_band_set
 from riskgraph.reasoning.models.config import ModelConfig, load_config
 from riskgraph.reasoning.models.result import Component, ModelResult, unique
@@ -95,6 +96,10 @@ def _label(bands: BandSet, value: float) -> str | None:
     return band.label if band else None
 
 
+class FactorError(RiskGraphError, ValueError):
+    """A factor off its published scale, refused: an enterprise filing its own analysis reads why."""
+
+
 def _check_scale(values: dict, scales: dict, policy: str) -> list[str]:
     """Flags for values off their published scale; raise instead when the policy is 'reject'."""
     if policy not in ("flag", "reject"):
@@ -102,9 +107,10 @@ def _check_scale(values: dict, scales: dict, policy: str) -> list[str]:
     flags = []
     for name, value in values.items():
         if not float(value) > 0:
-            raise ValueError(f"{name} = {value!r}: factors must be positive")
+            raise FactorError(N_("{name} = {value!r}: factors must be positive"), name=name, value=value)
         if float(value) not in {float(v) for v in scales[name]}:
             if policy == "reject":
-                raise ValueError(f"{name} = {value!r} is not on the scale {list(scales[name])}")
+                raise FactorError(N_("{name} = {value!r} is not on the scale {scale}"), name=name, value=value,
+                                  scale=list(scales[name]))
             flags.append(f"off-scale:{name}={value:g}")
     return flags
