@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from riskgraph.api.validation_text import field_message
 from riskgraph.cli.i18n import N_, negotiate, render
 from riskgraph.graph.logs import REQUEST_ID
 from riskgraph.graph.store import QueryTimeout, ReadOnlyViolation, StoreError
@@ -137,12 +138,12 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+def _validation_details(exc: RequestValidationError, lang: str) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
         out.append({"field": ".".join(loc[1:]) if len(loc) > 1 else ".".join(loc),
-                    "in": loc[0] if loc else None, "message": err.get("msg"), "type": err.get("type")})
+                    "in": loc[0] if loc else None, "message": field_message(err, lang), "type": err.get("type")})
     return out
 
 
@@ -165,7 +166,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(422, "validation_error", N_("invalid request parameters"), _validation_details(exc), lang=_lang(request))
+        lang = _lang(request)
+        return error_response(422, "validation_error", N_("invalid request parameters"), _validation_details(exc, lang), lang=lang)
 
     @app.exception_handler(ReadOnlyViolation)
     async def _read_only(request: Request, exc: ReadOnlyViolation) -> JSONResponse:

@@ -8,6 +8,8 @@ import jwt
 import pytest
 from api_support import E1, assert_error
 
+from riskgraph.api.validation_text import field_message
+
 
 def configure_app(app):
     """A route that crashes, to see an unhandled error come out in the one shape."""
@@ -160,3 +162,33 @@ def test_an_unknown_route_or_method_is_said_in_the_callers_language(api):
         zh = c.delete(f"/enterprises/{E1}", headers=ZH)
     message = assert_error(zh, 405)["message"]
     assert "DELETE" in message and CHINESE.search(message) and ENGLISH.search(message) is None, message
+
+
+def test_a_malformed_body_is_explained_field_by_field_in_the_callers_language(api):
+    """pydantic's messages stay as they are in English; a Chinese caller reads each field's in Chinese."""
+    body = {"text": "很长" * 1001, "secret": 1, "lon": "东经"}
+    en = assert_error(api.post(None, "/reports", json=body), 422, "validation_error")
+    zh = assert_error(api.post(None, "/reports", json=body, headers=ZH), 422, "validation_error")
+    english = {d["field"]: d["message"] for d in en["details"]}
+    chinese = {d["field"]: d["message"] for d in zh["details"]}
+    assert set(english) == set(chinese) == {"text", "secret", "lon"}, en
+    assert english["secret"] == "Extra inputs are not permitted" and chinese["secret"] == "不接受此字段"
+    assert english["text"].startswith("String should have at most") and chinese["text"].startswith("至多 ")
+    assert english["lon"].startswith("Input should be a valid number") and chinese["lon"].startswith("应为数字")
+    for message in chinese.values():
+        assert CHINESE.search(message) and ENGLISH.search(message) is None, chinese
+    missing = assert_error(api.post(None, "/reports", json={}, headers=ZH), 422, "validation_error")
+    assert [d["message"] for d in missing["details"]] == ["缺少此字段"]
+    # a check of our own inside the body's model (a value_error) carries its own template
+    with api.client("insp.sjz") as c:
+        both = c.post("/subscriptions", json={"enterprise": E1, "region": "130100"}, headers=ZH)
+    detail = assert_error(both, 422, "validation_error")["details"]
+    assert len(detail) == 1 and CHINESE.search(detail[0]["message"]) and ENGLISH.search(detail[0]["message"]) is None, detail
+
+
+def test_a_choice_between_values_reads_in_the_callers_language():
+    error = {"type": "literal_error", "msg": "Input should be 'LEC' or 'LS'", "ctx": {"expected": "'LEC' or 'LS'"}}
+    assert field_message(error, "en") == "Input should be 'LEC' or 'LS'"
+    assert field_message(error, "zh") == "应为 'LEC' 或 'LS'"
+    unknown = {"type": "uuid_parsing", "msg": "Input should be a valid UUID"}
+    assert field_message(unknown, "zh") == "Input should be a valid UUID", "a type not listed keeps pydantic's text"
