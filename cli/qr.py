@@ -28,6 +28,7 @@ from riskgraph.api.qr.token import parse
 from riskgraph.api.schema import Schema
 from riskgraph.api.settings import Settings
 from riskgraph.cli.errors import BadValue, NotFound
+from riskgraph.cli.i18n import render
 from riskgraph.ontology.errors import N_
 from riskgraph.ontology.model import load_ontology
 
@@ -171,7 +172,7 @@ def cmd_qr_decode(args: argparse.Namespace) -> int:
             verified = qr.verify(token)
             out.update(valid=True, stale=verified.stale)
         except (ValueError, LookupError) as exc:
-            out.update(valid=False, reason=getattr(exc, "code", "not_found"), message=str(exc))
+            out.update(valid=False, reason=getattr(exc, "code", "not_found"), message=render(exc))
     _say(out)
     return 0
 

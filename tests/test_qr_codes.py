@@ -407,7 +407,9 @@ def test_cli(tmp_path, capsys):
     assert run_cli("--graph", url, "qr-revoke", first["tokenId"], "--reason", "test", *common) == 0
     capsys.readouterr()
     run_cli("--graph", url, "qr-decode", first["url"], *common)
-    assert json.loads(capsys.readouterr().out)["reason"] == "token_revoked"
+    revoked = json.loads(capsys.readouterr().out)
+    assert revoked["reason"] == "token_revoked" and revoked["valid"] is False
+    assert "revoked" in revoked["message"] and not revoked["message"].startswith("'"), revoked  # the sentence, in the CLI's language
     assert run_cli("--graph", url, "qr-revoke", "--entity", "Shelter/SH1", *common) == 0
     capsys.readouterr()
 
