@@ -293,6 +293,10 @@ def test_a_check_that_finds_a_hidden_danger_files_it_into_the_loop(api):
     listed = api.get("ent.e1", f"/enterprises/{E1}/tasks").json()
     weekly = next(t for t in listed["tasks"] if t["task"] == "TK-W1")
     assert weekly["period"].startswith(str(today().isocalendar()[0])) and "-W" in weekly["period"]
+    no_such_week = api.post("ent.e1", "/tasks/TK-W1@2026-W60/record", json={"result": "passed"},
+                            headers={"Accept-Language": "zh-CN"})
+    assert "'2026-W60' 不是每周检查的周期" in no_such_week.json()["error"]["message"], no_such_week.text
+    assert no_such_week.status_code in (404, 422)
     # four or five weeks went by unchecked: lapsed in the 30-day window
     assert listed["summary"]["lapsed"] >= 4
     # ?date= lists the periods containing that day: two weeks ago TK-W1 was due and went by unchecked;

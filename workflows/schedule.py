@@ -12,7 +12,8 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from riskgraph.ontology.errors import N_, RiskGraphError
+from riskgraph.ontology.errors import N_, RiskGraphError, Term
+from riskgraph.ontology.model import load_ontology
 
 DAY_FREQUENCIES = ("SHIFT", "DAILY")
 #: a task the source system stopped (任务状态) is not due
@@ -22,6 +23,12 @@ FREQUENCIES = ("SHIFT", "DAILY", "WEEKLY", "MONTHLY", "QUARTERLY")
 
 class PeriodError(RiskGraphError, ValueError):
     """A check frequency or period key that does not exist (a check recorded for "2026-W60")."""
+
+
+def frequency_term(frequency: str) -> Term:
+    """A frequency named in a message: WEEKLY in English, its prefLabel (每周) in Chinese."""
+    concept = load_ontology().vocabulary("CheckFrequency").lookup(frequency)
+    return Term(frequency, zh=concept.pref_zh) if concept is not None and concept.pref_zh else Term(frequency)
 
 
 @dataclass(frozen=True, order=True)
@@ -72,10 +79,11 @@ def parse_period(frequency: str, key: str) -> Period:
         else:
             raise ValueError(frequency)
     except (ValueError, TypeError):
-        raise PeriodError(N_("{key!r} is not a period of a {frequency} check"), key=key, frequency=frequency) from None
+        raise PeriodError(N_("{key!r} is not a period of a {frequency} check"), key=key,
+                          frequency=frequency_term(frequency)) from None
     period = period_of(frequency, day)
     if period.key != key:
-        raise PeriodError(N_("{key!r} is not a period of a {frequency} check"), key=key, frequency=frequency)
+        raise PeriodError(N_("{key!r} is not a period of a {frequency} check"), key=key, frequency=frequency_term(frequency))
     return period
 
 
