@@ -43,8 +43,6 @@ BATCH_ROWS = 1_000
 #: quarantine reasons that depend on other data (a target or enterprise that may have arrived
 #: since), not on the row alone: a skipped file's rows held for these are tried again
 RETRYABLE = ("orphan_reference", "unresolved_entity")
-#: how the reader's note on a line decoded in another encoding starts (loaders/readers.py)
-_ENCODING_NOTE = "line decoded as "
 #: provenance a review item keeps of the row that raised it
 _ITEM_PROVENANCE = ("sourceSystem", "sourceFile", "rowNumber", "loadId", "loadedAt")
 
@@ -593,9 +591,8 @@ class FileLoader:
                     {"method": p.resolution.method, "outcome": p.resolution.outcome, "score": p.resolution.score,
                      "reasons": list(p.resolution.reasons),
                      "candidates": [[c.uscc, c.score] for c in p.resolution.candidates]}, ensure_ascii=False)
-            notes = ([p.row.encoding_note] if p.row.encoding_note else []) + p.row.flags
-            if notes:
-                record["dataQuality"] = notes
+            if p.row.notes:
+                record["dataQuality"] = p.row.notes
             records.append(record)
         self._write_records_with_links(todo, records)
 
@@ -629,9 +626,8 @@ class FileLoader:
             self.stats.quarantined[p.error.reason] += 1
             row = {**self._provenance(p), "id": self._quarantine_id(p), "reasonCode": p.error.reason,
                    "description": p.error.message, "field": p.error.field}
-            notes = ([p.row.encoding_note] if p.row.encoding_note else []) + p.row.flags
-            if notes:  # what the reader saw, so that a retry from rawValues (retry_held) is the same row
-                row["dataQuality"] = notes
+            if p.row.notes:  # what the reader saw, so that a retry from rawValues (retry_held) is the same row
+                row["dataQuality"] = p.row.notes
             rows.append(row)
         self.store.upsert_nodes(QUARANTINED_ROW, rows)
 
@@ -656,12 +652,7 @@ class FileLoader:
             f"UNWIND $ids AS i MATCH (q:{QUARANTINED_ROW} {{id: i}}) "
             "RETURN q.rowNumber AS n, q.rawValues AS raw, q.dataQuality AS notes ORDER BY n",
             {"ids": list(held_ids)})
-        batch = []
-        for r in held:
-            notes = list(r["notes"] or [])
-            encoding = next((n for n in notes if n.startswith(_ENCODING_NOTE)), None)
-            flags = [n for n in notes if n != encoding]
-            batch.append(SourceRow(int(r["n"]), json.loads(r["raw"]), "", encoding, flags))
+        batch = [SourceRow.kept(int(r["n"]), json.loads(r["raw"]), list(r["notes"] or [])) for r in held]
         for start in range(0, len(batch), BATCH_ROWS):
             part = batch[start:start + BATCH_ROWS]
             self.stats.read += len(part)

@@ -23,6 +23,10 @@ from riskgraph.ontology.errors import N_, RiskGraphError
 CANDIDATE_ENCODINGS = ("utf-8", "gb18030")
 
 
+#: how the note on a line decoded in another encoding than its file's starts
+ENCODING_NOTE = "line decoded as "
+
+
 @dataclass
 class SourceRow:
     number: int
@@ -33,6 +37,17 @@ class SourceRow:
     #: what the reader saw wrong with the row's shape (duplicate columns, extra or missing cells,
     #: merged cells): the row is kept whole, and these join its dataQuality flags
     flags: list[str] = field(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        """What the reader noted about the row, as its records keep it (dataQuality)."""
+        return ([self.encoding_note] if self.encoding_note else []) + self.flags
+
+    @classmethod
+    def kept(cls, number: int, values: dict[str, str | None], notes: list[str]) -> SourceRow:
+        """The row again from what a record kept (its raw values and `notes`): the same row to the loader."""
+        encoding = next((n for n in notes if n.startswith(ENCODING_NOTE)), None)
+        return cls(number, values, "", encoding, [n for n in notes if n != encoding])
 
 
 class SourceFileError(RiskGraphError, RuntimeError):
@@ -125,7 +140,7 @@ def _decode_line(line: bytes, encoding: str) -> tuple[str, str | None]:
         except UnicodeDecodeError:
             continue
         differs = not line.isascii() and candidate != encoding.replace("-sig", "")
-        return text, f"line decoded as {candidate}, file is {encoding}" if differs else None
+        return text, f"{ENCODING_NOTE}{candidate}, file is {encoding}" if differs else None
     raise UnicodeDecodeError(encoding, line, 0, len(line), "no candidate encoding decodes this line")
 
 
