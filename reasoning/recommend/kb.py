@@ -8,7 +8,7 @@ removes knowledge-base nodes and links a newer file no longer has. Running it tw
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any
@@ -178,15 +178,20 @@ class KnowledgeBase:
         return found
 
     @cached_property
-    def _memo(self) -> dict[tuple, tuple[Match, ...]]:
+    def _answers(self) -> dict[tuple, Any]:
+        """Answers to the matching, vocabulary and scope questions below: the recommender asks the same
+        ones hundreds of thousands of times per run, and the knowledge base does not change once loaded."""
         return {}
+
+    def _once[T](self, key: tuple, compute: Callable[[], T]) -> T:
+        """`compute()`'s answer, computed once per `key`."""
+        if key not in self._answers:
+            self._answers[key] = compute()
+        return self._answers[key]
 
     def map_text(self, text: str | None) -> tuple[Match, ...]:
         """The knowledge-base measures a measure text (整改措施, 措施内容) names (field texts repeat: memoised)."""
-        key = ("m", text or "")
-        if key not in self._memo:
-            self._memo[key] = tuple(self.measure_matcher.match_clauses(text or ""))
-        return self._memo[key]
+        return self._once(("m", text or ""), lambda: tuple(self.measure_matcher.match_clauses(text or "")))
 
     def match_patterns(self, text: str | None, scope: tuple[str, ...] | None = None) -> tuple[Match, ...]:
         """The hazard patterns a hidden danger's name (or description) names.
@@ -194,17 +199,16 @@ class KnowledgeBase:
         With `scope` (an enterprise's industries, `scope()`), only patterns with a remedy in that scope
         compete, so a 冶金 pattern never hides the 危化 pattern a chemical plant's danger also names.
         """
-        key = ("p", text or "", scope)
-        if key not in self._memo:
+        def match() -> tuple[Match, ...]:
             if scope is None:
-                self._memo[key] = tuple(self.pattern_matcher.match(text or ""))
-            else:
-                # articles written for the enterprise's industry (and common patterns) compete first, so a
-                # 工贸 article is not hidden by the 危化 twin its words also match
-                self._memo[key] = tuple(self.pattern_matcher.match(
-                    text or "", keep=lambda pid: self.pattern_in_scope(pid, scope) is not False,
-                    prefer=lambda pid: 0 if self.article_in_scope(pid, scope) is not False else 1))
-        return self._memo[key]
+                return tuple(self.pattern_matcher.match(text or ""))
+            # articles written for the enterprise's industry (and common patterns) compete first, so a
+            # 工贸 article is not hidden by the 危化 twin its words also match
+            return tuple(self.pattern_matcher.match(
+                text or "", keep=lambda pid: self.pattern_in_scope(pid, scope) is not False,
+                prefer=lambda pid: 0 if self.article_in_scope(pid, scope) is not False else 1))
+
+        return self._once(("p", text or "", scope), match)
 
     def article_in_scope(self, pattern_id: str, scope: tuple[str, ...]) -> bool | None:
         """Whether the pattern's own articles (sources with a clause) are written for the enterprise's industry."""
@@ -229,10 +233,8 @@ class KnowledgeBase:
         """(notation, matched label) of every EquipmentType concept a risk-point name mentions."""
         if not name:
             return []
-        key = ("e", name)
-        if key not in self._memo:
-            self._memo[key] = tuple(self.equipment_matcher.candidates(name))
-        return sorted((m.key, m.words[0]) for m in self._memo[key])
+        found = self._once(("e", name), lambda: tuple(self.equipment_matcher.candidates(name)))
+        return sorted((m.key, m.words[0]) for m in found)
 
     # ------------------------------------------------------------------ industry scope
     @cached_property
@@ -254,16 +256,7 @@ class KnowledgeBase:
         The line (HC / NCM / ITR) is the enterprise's; the sub-sector (冶金, 轻工, …) comes from its
         GB/T 4754 class when the class belongs to that line. Memoised: asked for every candidate measure.
         """
-        key = ("scope", industry, industry_code)
-        if key not in self._lookups:
-            self._lookups[key] = self._scope(industry, industry_code)
-        return self._lookups[key]
-
-    @cached_property
-    def _lookups(self) -> dict[tuple, Any]:
-        """Answers of the vocabulary and scope questions below: the recommender asks the same ones
-        hundreds of thousands of times per run, and the knowledge base does not change once loaded."""
-        return {}
+        return self._once(("scope", industry, industry_code), lambda: self._scope(industry, industry_code))
 
     def _scope(self, industry: str | None, industry_code: str | None) -> tuple[str, ...]:
         sub = self._subsector_of_class.get(industry_code or "")
@@ -281,10 +274,7 @@ class KnowledgeBase:
             return True
         if not scope:
             return None
-        key = ("in_scope", industries, scope)
-        if key not in self._lookups:
-            self._lookups[key] = self._in_scope(industries, scope)
-        return self._lookups[key]
+        return self._once(("in_scope", industries, scope), lambda: self._in_scope(industries, scope))
 
     def _in_scope(self, industries: tuple[str, ...], scope: tuple[str, ...]) -> bool:
         if set(industries) & set(scope):
@@ -314,31 +304,24 @@ class KnowledgeBase:
         return kept or item.sources
 
     def concept_name(self, scheme: str, notation: str) -> str:
-        key = ("name", scheme, notation)
-        if key not in self._lookups:
-            self._lookups[key] = self._concept_name(scheme, notation)
-        return self._lookups[key]
+        def name() -> str:
+            vocab = self.ontology.vocabularies.get(scheme)
+            concept = vocab.concepts.get(notation) if vocab else None
+            return concept.pref_zh if concept else notation
 
-    def _concept_name(self, scheme: str, notation: str) -> str:
-        vocab = self.ontology.vocabularies.get(scheme)
-        concept = vocab.concepts.get(notation) if vocab else None
-        return concept.pref_zh if concept else notation
+        return self._once(("name", scheme, notation), name)
 
     def broader_chain(self, scheme: str, notation: str) -> list[str]:
         """The notation and its ancestors in the scheme."""
-        key = ("broader", scheme, notation)
-        if key not in self._lookups:
-            vocab = self.ontology.vocabularies.get(scheme)
-            self._lookups[key] = tuple(vocab.broader(notation) if vocab is not None else [notation])
-        return list(self._lookups[key])
+        vocab = self.ontology.vocabularies.get(scheme)
+        return list(self._once(("broader", scheme, notation),
+                               lambda: tuple(vocab.broader(notation) if vocab is not None else [notation])))
 
     def narrower_closure(self, scheme: str, notation: str) -> list[str]:
         """The notation and everything below it."""
-        key = ("narrower", scheme, notation)
-        if key not in self._lookups:
-            vocab = self.ontology.vocabularies.get(scheme)
-            self._lookups[key] = tuple((vocab.narrower(notation) or [notation]) if vocab is not None else [notation])
-        return list(self._lookups[key])
+        vocab = self.ontology.vocabularies.get(scheme)
+        return list(self._once(("narrower", scheme, notation),
+                               lambda: tuple((vocab.narrower(notation) or [notation]) if vocab is not None else [notation])))
 
 
 #: the SKOS scheme of synonym sets for field language (有限空间 / 受限空间, 未投用 / 未投入使用 …)
