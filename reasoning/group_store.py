@@ -90,20 +90,24 @@ def previous_places(run: Run, enterprises: Iterable[str]) -> dict[str, tuple[str
     return out
 
 
-def touched(run: Run, enterprises: Iterable[str], previous: Mapping[str, tuple[str | None, str | None]],
-            ) -> set[str] | None:
-    """The counties whose groups the changed enterprises are in now or were in at their last
-    assessment (`previous`); None when one is in no county (its group is kept with the province's:
-    the whole province is read then)."""
-    keys = sorted(set(enterprises))
-    now = {str(r["k"]): r["r"] for r in run.store.read(
-        "UNWIND $keys AS k MATCH (e:Enterprise {uscc: k}) RETURN k, e.regionCode AS r", {"keys": keys})}
+def current_places(run: Run, enterprises: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
+    """(regionCode, supervision industry) each enterprise has in the graph now (gone ones are left out)."""
+    return {str(r["k"]): (r["r"], r["si"]) for r in run.store.read(
+        "UNWIND $keys AS k MATCH (e:Enterprise {uscc: k}) RETURN k, e.regionCode AS r, e.supervisionIndustry AS si",
+        {"keys": sorted(set(enterprises))})}
+
+
+def touched(run: Run, now: Mapping[str, tuple[str | None, str | None]],
+            previous: Mapping[str, tuple[str | None, str | None]]) -> set[str] | None:
+    """The counties whose groups the changed enterprises are in now (`now`, `current_places`) or were in
+    at their last assessment (`previous`); None when one is in no county (its group is kept with the
+    province's: the whole province is read then)."""
     counties = _county_codes(run.regions())
     out: set[str] = set()
-    for key in keys:
+    for key in sorted(set(now) | set(previous)):
         # neither in the graph nor assessed before (created and deleted in between): counted nowhere
         before = {previous[key][0]} if key in previous else set()
-        for region in before | ({now[key]} if key in now else set()):
+        for region in before | ({now[key][0]} if key in now else set()):
             if region not in counties:
                 return None
             out.add(str(region))

@@ -71,13 +71,14 @@ def reassess(store: GraphStore, subjects: Subjects, *, as_of: dt.date | None = N
         runs.append(step_risk_points(run, "ls", ids=subjects.risk_points))
     if subjects.enterprises:
         runs.extend(step_enterprises(run, rating=True, risk=True, keys=subjects.enterprises))
-    counties = _reuse_groups(run, owners, previous)
+    now = group_store.current_places(run, owners) if previous is not None else {}
+    counties = _reuse_groups(run, now, previous)
     runs.extend(step_inform_regions(run))
     runs.extend(step_inform_industries(run))
     if counties is None or previous is None or subjects.areas:  # a region's PART_OF may have moved it to another city
         runs.extend(step_nk(run))
     else:
-        runs.extend(step_nk(run, industries=_industries(store, owners, previous), cities=_cities(run, counties)))
+        runs.extend(step_nk(run, industries=_industries(now, previous), cities=_cities(run, counties)))
     runs.append(step_ccd(run))
     if subjects.hazard_sources or subjects.areas:
         runs.append(step_spatial(run))
@@ -101,24 +102,22 @@ def _owners(store: GraphStore, subjects: Subjects) -> set[str]:
     return out
 
 
-def _reuse_groups(run: Run, owners: set[str], previous: dict | None) -> set[str] | None:
+def _reuse_groups(run: Run, now: dict, previous: dict | None) -> set[str] | None:
     """Use the last run's enterprise groups with the touched counties read again (reasoning/group_store.py);
     the counties read, or None when the whole province is read instead."""
     if previous is None:
         return None
     kept = group_store.stored(run)
-    counties = group_store.touched(run, owners, previous) if kept is not None else None
+    counties = group_store.touched(run, now, previous) if kept is not None else None
     if kept is None or counties is None:
         return None
     run.use_groups(group_store.merge(kept, run.read_groups(counties) if counties else {}, counties))
     return counties
 
 
-def _industries(store: GraphStore, owners: set[str], previous: dict) -> set[str]:
+def _industries(now: dict, previous: dict) -> set[str]:
     """The supervision industries the changed enterprises are in now or were in at their last assessment."""
-    now = {r["si"] for r in store.read("UNWIND $keys AS k MATCH (e:Enterprise {uscc: k}) RETURN e.supervisionIndustry AS si",
-                                       {"keys": sorted(owners)})}
-    return {si for si in now | {p[1] for p in previous.values()} if si is not None}
+    return {si for _, si in (*now.values(), *previous.values()) if si is not None}
 
 
 def _cities(run: Run, counties: set[str]) -> set[str]:
