@@ -146,6 +146,12 @@ class Vocabulary:
     def __contains__(self, notation: object) -> bool:
         return notation in self.concepts
 
+    def term(self, notation: str) -> Term:
+        """A concept named in a message: its notation in English, its `skos:prefLabel@zh` in Chinese
+        (a notation the scheme lacks stays as it is)."""
+        concept = self.concepts.get(notation)
+        return Term(notation, zh=concept.pref_zh) if concept is not None and concept.pref_zh else Term(notation)
+
     def at_or_after(self, notation: str) -> list[str]:
         """Notations ranked at or above `notation` in an ordered scheme (a life cycle, a severity
         scale): e.g. the hidden-danger states from RECTIFIED on. Empty if `notation` has no rank."""

@@ -340,9 +340,7 @@ class Loop:
 
     def _state_label(self, state: str | None) -> Term:
         """The state as messages name it: its notation, in Chinese its skos:prefLabel@zh."""
-        vocab = self.onto.vocabulary(self.onto.properties_of(HIDDEN_DANGER)[STATE].vocabulary or "")
-        concept = vocab.concepts.get(state or "")
-        return Term(concept.notation, zh=concept.pref_zh) if concept and concept.pref_zh else Term(str(state))
+        return self.onto.vocabulary(self.onto.properties_of(HIDDEN_DANGER)[STATE].vocabulary or "").term(str(state))
 
     # ------------------------------------------------------------------ history
     def history(self, caller: Caller, danger_id: str) -> tuple[Danger, list[dict[str, Any]]]:

@@ -27,8 +27,7 @@ class PeriodError(RiskGraphError, ValueError):
 
 def frequency_term(frequency: str) -> Term:
     """A frequency named in a message: WEEKLY in English, its prefLabel (每周) in Chinese."""
-    concept = load_ontology().vocabulary("CheckFrequency").lookup(frequency)
-    return Term(frequency, zh=concept.pref_zh) if concept is not None and concept.pref_zh else Term(frequency)
+    return load_ontology().vocabulary("CheckFrequency").term(frequency)
 
 
 @dataclass(frozen=True, order=True)
