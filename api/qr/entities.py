@@ -34,9 +34,6 @@ QR_LABELS: tuple[str, ...] = tuple(TYPE_CODES)
 #: colour of a plain code included — is read live when the code is scanned.
 PRINTED = ("name",)
 SUMMARISED = ("name", REGION_CODE, "riskColour", "reportedColour")
-#: what the placard calls each kind
-LABEL_ZH = {"Enterprise": "企业", "RiskPoint": "风险点", "NaturalDisasterRiskPoint": "自然灾害风险点",
-            "RescueTeam": "救援队伍", "Supply": "应急物资", "Shelter": "避难场所"}
 
 
 @dataclass
@@ -84,6 +81,13 @@ class NoQrCodes(RiskGraphError, KeyError):
     """A class the codes do not cover (only enterprises, risk points and the like carry codes)."""
 
 
+def check_qr_label(label: str) -> None:
+    """Refuse a class that carries no codes, naming the ones that do."""
+    if label not in QR_LABELS:
+        raise NoQrCodes(N_("{label} has no QR codes; one of {labels}"), label=class_term(label),
+                        labels=Term.joined(map(class_term, QR_LABELS), zh="、"))
+
+
 class Entities:
     """Reads facts for codes; one query per label, however many keys."""
 
@@ -109,9 +113,7 @@ class Entities:
         keys = list(dict.fromkeys(str(k) for k in keys))
         if not keys:
             return {}
-        if label not in QR_LABELS:
-            raise NoQrCodes(N_("{label} has no QR codes; one of {labels}"), label=class_term(label),
-                            labels=Term.joined(map(class_term, QR_LABELS), zh="、"))
+        check_qr_label(label)
         k = self._key(label)
         e_key = self._key(ENTERPRISE)
         region = ident(REGION_CODE)

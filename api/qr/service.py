@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from riskgraph.api.qr.config import QrSettings
-from riskgraph.api.qr.entities import LABEL_ZH, QR_LABELS, Entities, Facts, NoQrCodes
+from riskgraph.api.qr.entities import QR_LABELS, Entities, Facts, check_qr_label
 from riskgraph.api.qr.keyring import KEYRING_FILE, Keyring, KeyringError
 from riskgraph.api.qr.ratelimit import TokenBucket
 from riskgraph.api.qr.registry import REGISTRY_FILE, CodeRecord, Registry
@@ -51,7 +51,7 @@ from riskgraph.api.qr.token import (
 from riskgraph.api.schema import Schema
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ
-from riskgraph.ontology.errors import N_, RiskGraphError, Term
+from riskgraph.ontology.errors import N_, RiskGraphError
 from riskgraph.ontology.model import class_term
 
 DAY = 86_400
@@ -256,9 +256,7 @@ class QrService:
             added = self.registry.revoke_token(token_id_.strip().upper(), by=by, reason=reason)
             return {"tokenId": token_id_.strip().upper(), "revoked": True, "already": not added}
         if label and key:
-            if label not in QR_LABELS:
-                raise NoQrCodes(N_("{label} has no QR codes; one of {labels}"), label=class_term(label),
-                                labels=Term.joined(map(class_term, QR_LABELS), zh="、"))
+            check_qr_label(label)
             moment = self.registry.revoke_entity(label, key, by=by, reason=reason)
             return {"label": label, "key": key, "revoked": True, "issuedUpTo": iso(moment)}
         raise QrRequestError(N_("name a token, a token id, or an entity (label and key) to revoke"))
@@ -289,7 +287,7 @@ class QrService:
         """What is printed: the name, the kind and key, the code number and expiry — never the colour,
         which changes with every assessment (the scan shows it live)."""
         f = issued.facts
-        subtitle = f"{LABEL_ZH.get(f.label, f.label)} {f.key}"
+        subtitle = f"{class_term(f.label).in_language('zh')} {f.key}"  # the placard prints Chinese
         expires = dt.datetime.fromtimestamp(issued.claims.expires_at, LOCAL_TZ).date().isoformat()
         return Placard(url=issued.url, title=f.name, subtitle=subtitle, footer=f"码号 {issued.token_id} · 有效期至 {expires}")
 
