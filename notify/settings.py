@@ -11,24 +11,10 @@
 """
 from __future__ import annotations
 
-import os
 import random
 from dataclasses import dataclass
 
-from riskgraph.ontology.errors import N_, SettingError
-
-
-def _number(name: str, default: float, minimum: float) -> float:
-    text = os.environ.get(name)
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise SettingError(N_("{name} must be a number, not {text!r}"), name=name, text=text) from None
-    if value < minimum:
-        raise SettingError(N_("{name} must be at least {low}"), name=name, low=minimum)
-    return value
+from riskgraph.api.env import env_float
 
 
 @dataclass(frozen=True)
@@ -44,12 +30,12 @@ class DeliverySettings:
     @classmethod
     def from_env(cls) -> DeliverySettings:
         return cls(
-            max_attempts=int(_number("RISKGRAPH_DELIVERY_MAX_ATTEMPTS", 8, 1)),
-            backoff_s=_number("RISKGRAPH_DELIVERY_BACKOFF_S", 2.0, 0.01),
-            backoff_max_s=_number("RISKGRAPH_DELIVERY_BACKOFF_MAX_S", 600.0, 0.01),
-            lease_s=_number("RISKGRAPH_DELIVERY_LEASE_S", 60.0, 0.5),
-            timeout_s=_number("RISKGRAPH_DELIVERY_TIMEOUT_S", 10.0, 0.1),
-            poll_s=_number("RISKGRAPH_DELIVERY_POLL_S", 1.0, 0.01),
+            max_attempts=int(env_float("RISKGRAPH_DELIVERY_MAX_ATTEMPTS", 8, 1)),
+            backoff_s=env_float("RISKGRAPH_DELIVERY_BACKOFF_S", 2.0, 0.01),
+            backoff_max_s=env_float("RISKGRAPH_DELIVERY_BACKOFF_MAX_S", 600.0, 0.01),
+            lease_s=env_float("RISKGRAPH_DELIVERY_LEASE_S", 60.0, 0.5),
+            timeout_s=env_float("RISKGRAPH_DELIVERY_TIMEOUT_S", 10.0, 0.1),
+            poll_s=env_float("RISKGRAPH_DELIVERY_POLL_S", 1.0, 0.01),
         )
 
     def backoff(self, attempts: int) -> float:

@@ -27,9 +27,10 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from riskgraph.api.env import env_int
 from riskgraph.api.sqlite import connection, initialise
 from riskgraph.graph.values import LOCAL_TZ
-from riskgraph.ontology.errors import N_, RiskGraphError, SettingError
+from riskgraph.ontology.errors import N_, RiskGraphError
 
 DB_FILE = "photos.sqlite3"
 DIR = "photos"
@@ -84,20 +85,7 @@ class PhotoSettings:
 
     @classmethod
     def from_env(cls) -> PhotoSettings:
-        return cls(max_bytes=_positive(ENV_MAX_BYTES, DEFAULT_MAX_BYTES), max_pixels=_positive(ENV_MAX_PIXELS, DEFAULT_MAX_PIXELS))
-
-
-def _positive(name: str, default: int) -> int:
-    text = os.environ.get(name)
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise SettingError(N_("{name} must be a whole number, not {text!r}"), name=name, text=text) from None
-    if value < 1:
-        raise SettingError(N_("{name} must be at least {low}"), name=name, low=1)
-    return value
+        return cls(max_bytes=env_int(ENV_MAX_BYTES, DEFAULT_MAX_BYTES), max_pixels=env_int(ENV_MAX_PIXELS, DEFAULT_MAX_PIXELS))
 
 
 @dataclass(frozen=True)

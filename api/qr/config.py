@@ -16,33 +16,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from riskgraph.api.env import env_float, env_int
 from riskgraph.ontology.errors import N_, SettingError
-
-
-def _int(name: str, default: int, low: int = 1) -> int:
-    text = os.environ.get(name)
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise SettingError(N_("{name} must be a whole number, not {text!r}"), name=name, text=text) from None
-    if value < low:
-        raise SettingError(N_("{name} must be at least {low}"), name=name, low=low)
-    return value
-
-
-def _float(name: str, default: float) -> float:
-    text = os.environ.get(name)
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise SettingError(N_("{name} must be a number, not {text!r}"), name=name, text=text) from None
-    if value <= 0:
-        raise SettingError(N_("{name} must be positive"), name=name)
-    return value
 
 
 @dataclass(frozen=True)
@@ -60,18 +35,18 @@ class QrSettings:
 
     @classmethod
     def from_env(cls) -> QrSettings:
-        max_version = _int("RISKGRAPH_QR_MAX_VERSION", 10)
+        max_version = env_int("RISKGRAPH_QR_MAX_VERSION", 10)
         if max_version > 40:
             raise SettingError(N_("{name} is at most {high}"), name="RISKGRAPH_QR_MAX_VERSION", high=40)
         return cls(
             base_url=os.environ.get("RISKGRAPH_QR_BASE_URL") or None,
-            days=_int("RISKGRAPH_QR_DAYS", 1095),
+            days=env_int("RISKGRAPH_QR_DAYS", 1095),
             max_version=max_version,
             uppercase=os.environ.get("RISKGRAPH_QR_UPPERCASE", "1").strip().lower() not in ("0", "false", "no", "off"),
-            scan_burst=_int("RISKGRAPH_QR_SCAN_BURST", 60),
-            scan_per_minute=_float("RISKGRAPH_QR_SCAN_PER_MINUTE", 30.0),
-            report_burst=_int("RISKGRAPH_QR_REPORT_BURST", 5),
-            report_per_hour=_float("RISKGRAPH_QR_REPORT_PER_HOUR", 20.0),
+            scan_burst=env_int("RISKGRAPH_QR_SCAN_BURST", 60),
+            scan_per_minute=env_float("RISKGRAPH_QR_SCAN_PER_MINUTE", 30.0),
+            report_burst=env_int("RISKGRAPH_QR_REPORT_BURST", 5),
+            report_per_hour=env_float("RISKGRAPH_QR_REPORT_PER_HOUR", 20.0),
             font=os.environ.get("RISKGRAPH_QR_FONT") or None,
-            batch_limit=_int("RISKGRAPH_QR_BATCH_LIMIT", 5000),
+            batch_limit=env_int("RISKGRAPH_QR_BATCH_LIMIT", 5000),
         )

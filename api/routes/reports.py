@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import threading
 from typing import Any, Literal
 
@@ -26,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from riskgraph.api.access import Caller
 from riskgraph.api.deps import CONTEXT, Context, client_of
+from riskgraph.api.env import env_int
 from riskgraph.api.errors import ApiError
 from riskgraph.api.models import Out, StateChangeOut
 from riskgraph.api.positions import Crs, wgs84
@@ -38,7 +38,7 @@ from riskgraph.graph.dialect import ident
 from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.ontology.anchors import CONCERNS, PUBLIC_REPORT, WAREHOUSE
 from riskgraph.ontology.anchors import REGION as REGION_LABEL
-from riskgraph.ontology.errors import N_, SettingError
+from riskgraph.ontology.errors import N_
 from riskgraph.ontology.model import Ontology
 from riskgraph.reasoning.text.triage import Triage
 from riskgraph.workflows.actors import Missing
@@ -57,14 +57,7 @@ REGION = Field(None, pattern=r"^\d{6}$", description="GB/T 2260 county code, whe
 
 
 def per_hour() -> int:
-    raw = os.environ.get(ENV_PER_HOUR)
-    try:
-        value = int(raw) if raw else DEFAULT_PER_HOUR
-    except ValueError:
-        raise SettingError(N_("{name} must be a whole number, not {text!r}"), name=ENV_PER_HOUR, text=raw) from None
-    if value < 1:
-        raise SettingError(N_("{name} must be at least {low}"), name=ENV_PER_HOUR, low=1)
-    return value
+    return env_int(ENV_PER_HOUR, DEFAULT_PER_HOUR)
 
 
 def limit_reports(ctx: Context, what: str = "reports") -> None:
