@@ -391,7 +391,8 @@ def sorted_groups(groups: Mapping[GroupKey, Counter]) -> dict[GroupKey, Counter]
     return dict(sorted(groups.items(), key=lambda kv: tuple((x is not None, x or "") for x in kv[0])))
 
 
-#: the enterprises of some regions only (an incremental run): replaces a group query's opening MATCH
+#: every group query opens on all enterprises; an incremental run opens on some regions' only
+_ALL_ENTERPRISES = "MATCH (e:Enterprise)"
 _SCOPED_ENTERPRISES = "MATCH (e:Enterprise) WHERE e.regionCode IN $scope WITH e MATCH (e)"
 
 
@@ -418,7 +419,9 @@ def enterprise_groups(store: GraphStore, as_of: dt.date, *, control_window_days:
     def add(statement: str, measures: Mapping[str, str], params: Mapping[str, Any] | None = None,
             suffix: str | None = None) -> None:
         if scope is not None:
-            statement = statement.replace("MATCH (e:Enterprise)", _SCOPED_ENTERPRISES, 1)
+            if not statement.startswith(_ALL_ENTERPRISES):  # a scoped run must never read the whole province unnoticed
+                raise ValueError(f"internal: a group query opens with {statement[:40]!r}, not {_ALL_ENTERPRISES!r}")
+            statement = _SCOPED_ENTERPRISES + statement[len(_ALL_ENTERPRISES):]
         for row in store.read(statement, {"until": until, "since": since, "scope": scope, **(params or {})},
                               timeout_ms=AGGREGATE_TIMEOUT_MS):
             key = (row["region"], row["park"], row["si"], row["ic"])
