@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -35,6 +36,10 @@ DEFAULT_GRAPH = "riskgraph"
 RECOVERY_WAIT_S = 15.0
 #: the server stops a query at its time limit itself; the socket waits this much longer for that answer
 STREAM_GRACE_S = 1.0
+#: the plain key beside the graph that holds its data version (a fresh random token after every change)
+VERSION_KEY = "{graph}:data-version"
+#: what a store that has never been written through this code reports as its version
+FIRST_VERSION = "initial"
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +66,7 @@ class FalkorStore(GraphStore):
         self._analyst_slots = threading.BoundedSemaphore(self.analyst_slots)
         self.graph_name = graph_name
         self._graph = db.select_graph(graph_name)
+        self._version_key = VERSION_KEY.format(graph=graph_name)
         # read-only queries fail on a graph key that does not exist yet: make sure it does
         self._run("RETURN 1", None, read_only=False, timeout_ms=self.timeout_ms)
 
@@ -114,6 +120,8 @@ class FalkorStore(GraphStore):
                                      "the write may not have been applied: run it again") from None
                 if attempt == 2:
                     raise StoreError(f"the embedded store at {self.url} is not reachable: {exc}") from None
+        if not read_only and _changed(result):
+            self._new_version()
         columns = [col[1] if isinstance(col, (list, tuple)) else str(col) for col in (result.header or [])]
         rows = [[_plain(v) for v in row] for row in (result.result_set or [])]
         truncated = row_limit is not None and len(rows) > row_limit
@@ -192,9 +200,29 @@ class FalkorStore(GraphStore):
     def _command(self, *args: str) -> Any:
         args = tuple(self.graph_name if a == "{graph}" else a for a in args)
         try:
-            return self._db.connection.execute_command(*args)
+            reply = self._db.connection.execute_command(*args)
         except redis.exceptions.ResponseError as exc:
             raise _translate(exc, read_only=False) from None
+        self._new_version()  # schema commands are rare: count each as a change
+        return reply
+
+    def data_version(self) -> str | None:
+        """The token the last change set (any process's: it lives in the store), or None while the
+        server cannot be reached — then nothing may be reused."""
+        try:
+            value = self._db.connection.get(self._version_key)
+        except redis.exceptions.RedisError:
+            return None
+        return value.decode() if isinstance(value, bytes) else (value or FIRST_VERSION)
+
+    def _new_version(self) -> None:
+        """Set after the change, never before: a reader that sees the new token reads the new data.
+        A random token, not a counter, so a restored or copied store cannot repeat a token that
+        stood for other data."""
+        try:
+            self._db.connection.set(self._version_key, secrets.token_hex(8))
+        except redis.exceptions.RedisError as exc:  # the write stands; answers may lag by their age limit
+            log.warning("embedded store %s: the data version was not renewed after a write: %s", self.url, exc)
 
     @contextlib.contextmanager
     def bulk_load(self) -> Iterator[BulkLoad]:
@@ -223,6 +251,15 @@ class FalkorStore(GraphStore):
             if self._server is not None:
                 self._server.stop()
                 self._server = None
+
+
+#: FalkorDB's statistics that mean a write changed the graph
+_CHANGES = ("nodes_created", "nodes_deleted", "relationships_created", "relationships_deleted",
+            "properties_set", "properties_removed", "labels_added", "labels_removed")
+
+
+def _changed(result: FalkorResult) -> bool:
+    return any(getattr(result, name, 0) for name in _CHANGES)
 
 
 def _translate(exc: Exception, read_only: bool) -> StoreError:
