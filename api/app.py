@@ -17,6 +17,7 @@ from riskgraph.api.auth import TokenService, load_secret
 from riskgraph.api.background import start_background
 from riskgraph.api.deps import Services
 from riskgraph.api.limits import Edge, EdgeMiddleware, Limits
+from riskgraph.api.read_cache import ReadCache
 from riskgraph.api.request_context import RequestContext
 from riskgraph.api.routes import (
     admin,
@@ -119,7 +120,8 @@ def _open_services(settings: Settings) -> Services:
     audit = AuditLog(settings.audit_db)
     store = graph.connect(settings.store_url)
     warm_up_search()
-    return Services(settings=settings, store=store, onto=onto, schema=schema, users=users, tokens=tokens, audit=audit)
+    return Services(settings=settings, store=store, onto=onto, schema=schema, users=users, tokens=tokens, audit=audit,
+                    reads=ReadCache.from_env())
 
 
 def _stream_as_openapi_31(content: dict) -> None:

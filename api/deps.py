@@ -17,6 +17,7 @@ from riskgraph.api.audit import AuditLog
 from riskgraph.api.auth import TokenService
 from riskgraph.api.disclosure import Disclosed
 from riskgraph.api.errors import forbidden, unauthorized
+from riskgraph.api.read_cache import ReadCache
 from riskgraph.api.schema import Schema
 from riskgraph.api.scope import Scope
 from riskgraph.api.settings import Settings
@@ -35,6 +36,7 @@ class Services:
     users: UserStore
     tokens: TokenService
     audit: AuditLog
+    reads: ReadCache
 
 
 def services(request: Request) -> Services:

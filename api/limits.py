@@ -9,7 +9,8 @@
   413 before it is parsed (login 4 KiB, analyst 64 KiB, QR reports 256 KiB, other writes 1 MiB);
 - request rate per route class and per caller — the account for a signed-in caller, else the
   client address — by token bucket: 429 with Retry-After; heavy reads (dossiers, subgraphs,
-  layers, placard batches) also have a cap on how many run at once.
+  layers, placard batches) also have a cap on how many run at once; one past the cap waits up to
+  `heavy_queue_s` for a slot before its 429, so a burst is served late rather than refused.
 
 `LoginThrottle` slows password guessing by address and by username (unknown names too, so the
 answer does not reveal which exist), with exponential backoff; password hashing runs a few at a
@@ -18,6 +19,7 @@ a time. Counters live in memory, per process: a restart forgets them.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
@@ -65,6 +67,8 @@ class Limits:
         "report": Rate(30, 0.5), "write": Rate(120, 20), "photo": Rate(60, 5),
         "ingest": Rate(1200, 400)})
     heavy_at_once: int = 4
+    #: how long a heavy read past `heavy_at_once` waits for a slot before its 429 (a burst queues briefly)
+    heavy_queue_s: float = 2.0
     login_free_failures_user: int = 5
     login_free_failures_address: int = 20
     #: the wait after the first failure past the free ones; each further failure doubles it
@@ -254,7 +258,18 @@ class Edge:
         self.buckets = {name: TokenBucket(rate.burst, rate.per_second) for name, rate in limits.rates.items()}
         self.login = LoginThrottle(limits)
         self.analysts = OnePerAccount()
-        self.heavy = threading.BoundedSemaphore(limits.heavy_at_once)
+        self.heavy = asyncio.Semaphore(limits.heavy_at_once)  # taken and given back on the event loop
+
+    async def heavy_slot(self) -> bool:
+        """A slot for one heavy read, waiting up to `heavy_queue_s` for one; False: none came free."""
+        if not self.heavy.locked():
+            await self.heavy.acquire()
+            return True
+        try:
+            await asyncio.wait_for(self.heavy.acquire(), self.limits.heavy_queue_s)
+        except TimeoutError:
+            return False
+        return True
 
 
 # ---------------------------------------------------------------------- the middleware
@@ -327,7 +342,7 @@ class EdgeMiddleware:
             return await receive()
 
         if klass == "heavy":
-            if not edge.heavy.acquire(blocking=False):
+            if not await edge.heavy_slot():
                 err = too_many(N_("too many large reads at once; the service is busy"), 1)
                 await refuse(429, err.code, err.message, err.headers)
                 return

@@ -89,6 +89,8 @@ class Schema:
             raise SchemaError(N_("the ontology lacks what the code is built on: {missing}"),
                               missing=', '.join(missing))
         self._hops: dict[str, list[Hop]] = {}
+        self._descendants: dict[str, tuple[str, ...]] = {}
+        self._recency: dict[str, tuple[str, ...]] = {}
 
     # ------------------------------------------------------------------ classes
     @cached_property
@@ -96,8 +98,14 @@ class Schema:
         return next(c.name for c in self.onto.classes.values() if c.parent is None)
 
     def descendants(self, label: str) -> list[str]:
-        """Concrete classes that are `label` or below it: the node labels a query for `label` must cover."""
-        return [name for name in self.onto.labels if self.onto.is_a(name, label)]
+        """Concrete classes that are `label` or below it: the node labels a query for `label` must cover.
+
+        Asked thousands of times per portrait, so answered once per label (a fresh list each call:
+        callers may change theirs)."""
+        found = self._descendants.get(label)
+        if found is None:
+            found = self._descendants[label] = tuple(n for n in self.onto.labels if self.onto.is_a(n, label))
+        return list(found)
 
     @cached_property
     def independent(self) -> frozenset[str]:
@@ -215,16 +223,20 @@ class Schema:
             value = props.get(self.onto.key_of(label))
         return str(value) if value not in (None, "") else None
 
-    def recency(self, label: str) -> list[str]:
+    def recency(self, label: str) -> tuple[str, ...]:
         """Stored time properties (epoch-ms companions) that order a class's nodes, newest first.
 
         Shared event times (when something occurred or was issued) come first, then the class's own
-        dates; internal bookkeeping times never order anything.
+        dates; internal bookkeeping times never order anything. Asked for every hop of every view,
+        so answered once per label.
         """
-        props = [p for p in self.onto.properties_of(label).values()
-                 if p.is_time and p.disclosure < Disclosure.INTERNAL]
-        ordered = [p for p in props if p.domain is None] + [p for p in props if p.domain is not None]
-        return [p.name + TIME_SUFFIX for p in ordered]
+        found = self._recency.get(label)
+        if found is None:
+            props = [p for p in self.onto.properties_of(label).values()
+                     if p.is_time and p.disclosure < Disclosure.INTERNAL]
+            ordered = [p for p in props if p.domain is None] + [p for p in props if p.domain is not None]
+            found = self._recency[label] = tuple(p.name + TIME_SUFFIX for p in ordered)
+        return found
 
     def recency_expression(self, labels: list[str], var: str) -> str | None:
         """`coalesce(var.aMs, var.bMs, …)` over the given classes' recency properties, or None."""

@@ -149,3 +149,23 @@ def test_one_analyst_query_per_account_and_the_services_reads_never_wait_for_the
         assert took < 4.0, f"the portrait waited {took:.1f} s behind analyst queries"
         assert first.result().status_code == 504
         assert second.result().status_code == 504
+
+
+def test_a_heavy_read_past_the_cap_waits_for_a_slot_then_is_refused() -> None:
+    """`heavy_at_once` run; one more waits up to `heavy_queue_s` for a slot, and gets it when one frees."""
+    import asyncio
+
+    from riskgraph.api.limits import Edge, Limits
+
+    async def scenario() -> tuple[bool, bool, bool]:
+        edge = Edge(Limits(heavy_at_once=1, heavy_queue_s=0.05))
+        first = await edge.heavy_slot()
+        refused = await edge.heavy_slot()  # the cap is taken and nobody gives it back within 0.05 s
+        edge.limits = Limits(heavy_at_once=1, heavy_queue_s=30)
+        waiting = asyncio.ensure_future(edge.heavy_slot())
+        while not edge.heavy._waiters:  # the waiter is queued on the semaphore
+            await asyncio.sleep(0)
+        edge.heavy.release()  # the first read ends
+        return first, refused, await waiting
+
+    assert asyncio.run(scenario()) == (True, False, True)

@@ -48,7 +48,9 @@ def test_serve_runs_the_app_until_terminated(tmp_path):
             assert proc.poll() is None, (tmp_path / "server.log").read_text()
             assert time.monotonic() < deadline, "the server did not come up"
             time.sleep(0.1)
-        assert httpx.get(f"{base}/ready", timeout=30).json() == {"status": "ready", "store": "falkordb"}
+        ready = httpx.get(f"{base}/ready", timeout=30).json()
+        assert ready["status"] == "ready" and ready["store"] == "falkordb"
+        assert ready["readCache"] == {"worker": proc.pid, "entries": 0, "hits": 0, "misses": 0}  # one worker: serve's own
         assert httpx.get(f"{base}/enterprises", timeout=30).json()["total"] == 0
         assert "server" not in httpx.get(f"{base}/health", timeout=30).headers  # no version banner
         # the embedded store and the secret live in the data directory

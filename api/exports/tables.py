@@ -16,6 +16,7 @@ from riskgraph.api.deps import Context
 from riskgraph.api.disclosure import Disclosed
 from riskgraph.api.exports.formats import Table
 from riskgraph.api.pagination import PageParams
+from riskgraph.api.read_cache import ReadCache
 from riskgraph.api.schema import Schema
 from riskgraph.api.scope import Scope
 from riskgraph.graph.dialect import ident
@@ -33,7 +34,7 @@ def local_context(store: GraphStore, username: str = "cli") -> Context:
     """A context for the command line: an administrator's reads, nothing audited (the CLI user owns the store)."""
     schema = Schema(store.ontology)
     caller = Caller(role=Role.ADMIN, username=username)
-    svc = SimpleNamespace(store=store, schema=schema, onto=store.ontology)
+    svc = SimpleNamespace(store=store, schema=schema, onto=store.ontology, reads=ReadCache(entries=0))  # one run: nothing to keep
     return cast(Context, SimpleNamespace(request=None, svc=svc, caller=caller, store=store, schema=schema,
                                          onto=store.ontology, scope=Scope(store, schema, caller),
                                          disclosed=Disclosed(store.ontology, caller)))

@@ -16,6 +16,7 @@ from riskgraph.api.disclosure import level_name
 from riskgraph.api.errors import not_found
 from riskgraph.api.models import LEVEL, LevelName, NodeOut, Out
 from riskgraph.api.pagination import Page, PageParams, page_params
+from riskgraph.api.read_cache import cached_read
 from riskgraph.api.routes.common import node_out, region_param, where
 from riskgraph.api.schema import ASSESSMENT, ASSESSMENT_METHOD, ASSESSMENT_TIME, INDUSTRY, REGION, REGION_CODE
 from riskgraph.api.views import ontology_label
@@ -88,6 +89,7 @@ def subject_assessments(ctx: Context, label: str, code: str, methods: list[str] 
 
 @router.get("/regions/{code}/risk", response_model=SubjectRisk,
             summary="a region's assessments (INFORM-style indices and others), newest per method")
+@cached_read
 def region_risk(
     code: str = Path(..., pattern=r"^[A-Za-z0-9]{2,16}$", description="GB/T 2260 code (or a chemical park's code)"),
     method: list[str] | None = Query(None, description="only methods starting with these (repeat)"),

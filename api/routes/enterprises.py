@@ -13,6 +13,7 @@ from riskgraph.api.facets import FacetValue, enterprise_facets, scale_condition
 from riskgraph.api.models import EnterprisePortrait, NodeOut
 from riskgraph.api.pagination import Page, PageParams, page_params
 from riskgraph.api.portraits import enterprise_portrait
+from riskgraph.api.read_cache import cached_read
 from riskgraph.api.routes import focus
 from riskgraph.api.routes.common import node_out, region_param, scope_condition, vocabulary_param, where
 from riskgraph.api.schema import ENTERPRISE, INDUSTRY_CODE, REGION_CODE, RISK_COLOUR, SUPERVISION_INDUSTRY, TAGS
@@ -40,6 +41,7 @@ class SearchPage(Page[NodeOut]):
 @router.get("/enterprises", response_model=SearchPage,
             summary="search enterprises: fuzzy Chinese name, USCC, region prefix, industry, risk colour, tag, size; "
                     "with facet counts")
+@cached_read
 def list_enterprises(
     q: str | None = Query(None, max_length=100, description="name, fuzzy (jieba-segmented full-text search)"),
     uscc: str | None = Query(None, description="统一社会信用代码"),
@@ -144,6 +146,7 @@ def list_enterprises(
 
 @router.get("/enterprises/{uscc}", response_model=EnterprisePortrait, response_model_exclude_unset=True,
             summary="the enterprise's portrait (一企一档) in one call")
+@cached_read
 def get_enterprise(
     uscc: str = Path(..., min_length=1, max_length=64, description="统一社会信用代码"),
     limit: int = Query(100, ge=1, le=500, description="most items per relationship list (newest first)"),

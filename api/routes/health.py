@@ -1,6 +1,7 @@
 """Liveness and readiness."""
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 from fastapi import APIRouter, Request
@@ -19,9 +20,18 @@ class Health(Out):
     status: Literal["ok"]
 
 
+class ReadCacheStats(Out):
+    worker: int = Field(description="the answering worker's process id (`serve --workers N` runs N, each with its own cache)")
+    entries: int = Field(description="answers this worker keeps now")
+    hits: int = Field(description="reads answered from them since the worker started")
+    misses: int = Field(description="reads computed (absent, too old, or the data changed)")
+
+
 class Ready(Out):
     status: Literal["ready"]
     store: str = Field(description="the store's Cypher dialect: falkordb or neo4j")
+    readCache: ReadCacheStats = Field(description="this worker's cache of portraits, searches, subgraphs and "
+                                                  "region risk (api/read_cache.py)")
 
 
 @router.get("/health", response_model=Health, summary="liveness: the process answers")
@@ -40,4 +50,6 @@ def ready(request: Request) -> dict:
     except StoreError as exc:
         raise ApiError(503, "store_unavailable", N_("not ready: {store}"),
                                                  store=getattr(store, 'recovering', None) or exc) from None
-    return {"status": "ready", "store": store.dialect.name}
+    reads = services(request).reads
+    return {"status": "ready", "store": store.dialect.name,
+            "readCache": {"worker": os.getpid(), "entries": len(reads), "hits": reads.hits, "misses": reads.misses}}

@@ -11,6 +11,7 @@ from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.errors import invalid, not_found
 from riskgraph.api.models import PROPERTIES_DESCRIPTION, Out
 from riskgraph.api.rdf_negotiation import context_url, rdf_format_of
+from riskgraph.api.read_cache import cached_read
 from riskgraph.api.routes.common import known_label
 from riskgraph.graph.export import node_iri, to_rdf
 from riskgraph.graph.rdf_dataset import DatasetInfo, describe
@@ -111,6 +112,7 @@ def _id(ref: tuple[str, str]) -> str:
 
 @router.get("/nodes/{label}/{key}/subgraph", response_model=SubgraphOut,
             summary="the node's neighbourhood as nodes and edges, for visualisation")
+@cached_read
 def subgraph(
     label: str = Path(..., description="an ontology class, e.g. Enterprise, HazardSource, Region"),
     key: str = Path(..., min_length=1, max_length=200, description="the node's key (uscc, code or id)"),

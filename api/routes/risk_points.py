@@ -9,6 +9,7 @@ from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.errors import not_found
 from riskgraph.api.models import RiskPointPortrait
 from riskgraph.api.portraits import risk_point_portrait
+from riskgraph.api.read_cache import cached_read
 from riskgraph.ontology.errors import N_
 
 router = APIRouter(tags=["risk points"])
@@ -18,6 +19,7 @@ router = APIRouter(tags=["risk points"])
             summary="a risk point: analysis units → risk events → control measures, hidden dangers at it with "
                     "their rectifications and the inspections that found them, emergency plans covering it, "
                     "natural-disaster points in its county")
+@cached_read
 def get_risk_point(
     point_id: str = Path(..., min_length=1, max_length=200),
     limit: int = Query(100, ge=1, le=500, description="most items per relationship list (newest first)"),

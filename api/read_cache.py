@@ -1,0 +1,110 @@
+"""Answers of the busiest reads, kept per worker while the store's data stays the same.
+
+A portrait costs about thirteen store round trips and ten CPU-milliseconds; asked again (a
+dashboard refreshing, a placard scanned by a queue of inspectors, a desk page opened by a
+county's staff) it is answered from here when nothing in the store has changed since
+(`GraphStore.data_version`: any process's write renews it, so a load, `assess` or another
+worker invalidates every answer at once) and the answer is at most `max_age_s` old — answers that
+depend on the clock (overdue, days in a state) lag by at most that.
+
+Answers are kept per caller (the key holds who asks), so no disclosure decision is shared between
+roles, scopes or accounts. A hit replays the restricted reads its first computation recorded, so
+the audit log gets one entry per read, hit or miss. A backend without a data version (Neo4j:
+there is no cheap global one) computes every answer.
+"""
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from riskgraph.api.env import env_float, env_int
+
+if TYPE_CHECKING:
+    from riskgraph.api.deps import Context
+
+#: how many answers a worker keeps (0: none; every read is computed)
+ENV_ENTRIES = "RISKGRAPH_READ_CACHE_ENTRIES"
+#: the oldest answer reused, in seconds
+ENV_MAX_AGE = "RISKGRAPH_READ_CACHE_SECONDS"
+
+@dataclass(frozen=True)
+class _Entry:
+    answer: Any
+    restricted: dict[str, str]
+    subject: str | None
+    made: float
+
+
+class ReadCache:
+    """A bounded, least-recently-used map from (data version, caller, request) to an answer."""
+
+    def __init__(self, entries: int = 1_000, max_age_s: float = 30.0) -> None:
+        self.entries = entries
+        self.max_age_s = max_age_s
+        self.hits = self.misses = 0
+        self._items: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._version: str | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_env(cls) -> ReadCache:
+        return cls(env_int(ENV_ENTRIES, 1_000, low=0), env_float(ENV_MAX_AGE, 30.0))
+
+    def answer[T](self, ctx: Context, key: Hashable, compute: Callable[[], T]) -> T:
+        """The answer for `key` as this caller sees it now: kept, or computed and kept."""
+        version = ctx.store.data_version() if self.entries else None
+        if version is None:
+            return compute()
+        full = (ctx.caller, ctx.request.headers.get("accept-language"), key)
+        kept = self._lookup(version, full)
+        if kept is not None:
+            ctx.disclosed.restricted.update(kept.restricted)
+            ctx.disclosed.subject = kept.subject
+            return kept.answer  # stored by this same key's compute
+        answer = compute()
+        self._keep(version, full, _Entry(answer, dict(ctx.disclosed.restricted), ctx.disclosed.subject,
+                                         time.monotonic()))
+        return answer
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def _lookup(self, version: str, key: Hashable) -> _Entry | None:
+        with self._lock:
+            if version != self._version:  # the data changed: nothing kept holds any more
+                self._items.clear()
+                self._version = version
+            entry = self._items.get(key)
+            if entry is None or time.monotonic() - entry.made > self.max_age_s:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return entry
+
+    def _keep(self, version: str, key: Hashable, entry: _Entry) -> None:
+        with self._lock:
+            if version != self._version:  # the data changed while this answer was computed
+                return
+            self._items[key] = entry
+            self._items.move_to_end(key)
+            while len(self._items) > self.entries:
+                self._items.popitem(last=False)
+
+
+def cached_read[**P, R](endpoint: Callable[P, R]) -> Callable[P, R]:
+    """Serve a read endpoint through the app's ReadCache. The endpoint takes `ctx: Context` and
+    its answer depends only on its arguments, the caller and the store's data."""
+
+    @functools.wraps(endpoint)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        ctx: Context = kwargs["ctx"]  # type: ignore[assignment]  # every cached endpoint declares it
+        request = repr(sorted((name, value) for name, value in kwargs.items() if name != "ctx"))
+        return ctx.svc.reads.answer(ctx, (endpoint.__qualname__, request), lambda: endpoint(*args, **kwargs))
+
+    return wrapper

@@ -1,0 +1,88 @@
+"""The read cache (api/read_cache.py) through the real service, and the store's data version under it.
+
+A repeated portrait is answered from the cache; a write from another connection (as a load, `assess`
+or another worker makes) is seen by the very next read; answers are never shared between callers;
+a cached read is audited like a computed one."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from riskgraph import graph
+from riskgraph.graph.store import GraphStore
+from tests.api_support import E1, E3, ROLE_USER, Api
+
+ATTEMPTS = 20  # background work (fresh scores, source checks) may write between two reads: try again
+
+
+def cache_stats(api: Api) -> dict[str, int]:
+    body = api.get(None, "/ready").json()
+    return body["readCache"]
+
+
+def twice_with_a_hit(api: Api, user: str | None, path: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two reads of `path` in a row, the second answered from the cache (the data unchanged between them)."""
+    for _ in range(ATTEMPTS):
+        first = api.get(user, path)
+        before = cache_stats(api)
+        second = api.get(user, path)
+        after = cache_stats(api)
+        assert first.status_code == second.status_code == 200, second.text
+        if after["hits"] == before["hits"] + 1:
+            return first.json(), second.json()
+    pytest.fail(f"{path}: no read was answered from the cache in {ATTEMPTS} attempts")
+
+
+@pytest.mark.parametrize("path", [f"/enterprises/{E1}", "/enterprises?q=化工", f"/nodes/Enterprise/{E1}/subgraph?depth=2",
+                                  "/regions/130102/risk", "/risk-points/RP1"])
+def test_a_repeated_read_is_answered_from_the_cache_unchanged(api: Api, path: str) -> None:
+    first, second = twice_with_a_hit(api, None, path)
+    assert second == first
+
+
+def test_a_write_from_another_connection_is_seen_by_the_next_read(api: Api) -> None:
+    path = f"/enterprises/{E3}"
+    twice_with_a_hit(api, None, path)
+    with graph.connect(api.store_url) as store:  # another client of the same store, as a loader is
+        store.upsert_nodes("Enterprise", [{"uscc": E3, "name": "石家庄长安矿业（集团）有限公司"}])
+    assert api.get(None, path).json()["properties"]["name"] == "石家庄长安矿业（集团）有限公司"
+
+
+def test_answers_are_kept_per_caller(api: Api) -> None:
+    path = f"/enterprises/{E1}"
+    public, _ = twice_with_a_hit(api, None, path)
+    inspector, _ = twice_with_a_hit(api, ROLE_USER["inspector"], path)
+    assert public["level"] == "public" and inspector["level"] == "inspector"
+    hidden = set(inspector["properties"]) - set(public["properties"])
+    assert hidden, "the inspector reads fields the public does not"
+    assert not hidden & set(api.get(None, path).json()["properties"])  # the public is never served the inspector's answer
+
+
+def test_a_cached_read_is_audited_like_a_computed_one(api: Api) -> None:
+    def reads() -> list[dict[str, Any]]:
+        items = api.get("admin1", "/admin/audit", params={"size": 200, "username": "insp.sjz",
+                                                         "action": "get_enterprise"}).json()["items"]
+        return [e for e in items if e["subject"] == f"Enterprise/{E1}"]
+
+    before = len(reads())
+    first, second = twice_with_a_hit(api, ROLE_USER["inspector"], f"/enterprises/{E1}")
+    entries = reads()
+    assert len(entries) >= before + 2  # both reads, the cached one too (a retry adds two more)
+    assert entries[0]["details"]["nodes"] == entries[1]["details"]["nodes"]
+    assert entries[0]["details"]["nodes"][f"Enterprise/{E1}"] == "inspector"
+
+
+def test_the_data_version_changes_with_the_data_only(store: GraphStore) -> None:
+    first = store.data_version()
+    if first is None:
+        pytest.skip(f"{store.dialect.name} keeps no data version: every read is computed")
+    store.read("MATCH (n) RETURN count(n) AS n")
+    assert store.data_version() == first  # a read changes nothing
+    store.upsert_nodes("Region", [{"code": "130102", "name": "长安区"}])
+    second = store.data_version()
+    assert second != first
+    store.execute("MATCH (n:Region {code: $code}) RETURN n.code AS c", {"code": "none"})
+    assert store.data_version() == second  # a statement that changed nothing keeps the version
+    store.execute("MATCH (n:Region {code: $code}) DETACH DELETE n", {"code": "130102"})
+    assert store.data_version() not in (first, second)  # a new token, never an old one again
