@@ -18,6 +18,7 @@ shared machine the CPU figures are the ones that compare.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
@@ -25,6 +26,7 @@ import os
 import resource
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,26 +146,43 @@ def machine() -> str:
 
 class Clock:
     """Wall, own CPU (getrusage, threads and children included) and the store server's CPU
-    (a running child, so read through psutil), from start() to stop()."""
+    (a running child, so read through psutil), from start() to stop(); and the peak resident
+    memory of this process and of the store's server, sampled every 0.2 s in between."""
 
     def __init__(self, server_pid: int) -> None:
         self.server = psutil.Process(server_pid)
+        self.me = psutil.Process()
+        self.peak_own = self.peak_store = 0
+        self._stop = threading.Event()
 
     def _server_cpu(self) -> float:
         t = self.server.cpu_times()
         return t.user + t.system
 
+    def _sample(self) -> None:
+        while True:
+            with contextlib.suppress(psutil.Error):
+                self.peak_own = max(self.peak_own, self.me.memory_info().rss)
+                self.peak_store = max(self.peak_store, self.server.memory_info().rss)
+            if self._stop.wait(0.2):
+                return
+
     def __enter__(self) -> Clock:
         self.wall0, self.cpu0, self.srv0 = time.perf_counter(), own_cpu(), self._server_cpu()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.wall = time.perf_counter() - self.wall0
         self.cpu = own_cpu() - self.cpu0
         self.store_cpu = self._server_cpu() - self.srv0
+        self._stop.set()
+        self._sampler.join()
 
     def __str__(self) -> str:
-        return f"wall {self.wall:.1f} s, CPU own {self.cpu:.1f} s + store {self.store_cpu:.1f} s"
+        return (f"wall {self.wall:.1f} s, CPU own {self.cpu:.1f} s + store {self.store_cpu:.1f} s; "
+                f"peak memory own {self.peak_own / 2**20:,.0f} MB + store {self.peak_store / 2**20:,.0f} MB")
 
     def per_row_ms(self, rows: int) -> float:
         return (self.cpu + self.store_cpu) / max(rows, 1) * 1000
@@ -216,7 +235,8 @@ def main() -> None:
                       f"({sum(f.read for f in skipped):,} rows); wall {clock.wall:.1f} s, "
                       f"CPU loader {clock.cpu:.1f} s + store {clock.store_cpu:.1f} s "
                       f"({clock.per_row_ms(read):.4f} CPU-ms/row → ≈ {clock.per_row_ms(read) * 7_000:,.0f} CPU-s "
-                      f"for 7 M rows); {rate:,.0f} rows/s; append-only-log rewrites {rewrites}; machine now {machine()}")
+                      f"for 7 M rows); {rate:,.0f} rows/s; append-only-log rewrites {rewrites}; peak memory loader "
+                      f"{clock.peak_own / 2**20:,.0f} MB + store {clock.peak_store / 2**20:,.0f} MB; machine now {machine()}")
                 if args.first_only:
                     break
             if len(timings) > 1:
