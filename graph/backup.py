@@ -205,7 +205,8 @@ def _prepare_target(store: GraphStore, replace: bool) -> None:
         pass
 
 
-def _check(target: GraphStore, expected: Summary) -> Summary:
+def check_equal(target: GraphStore, expected: Summary) -> Summary:
+    """The target's summary, when it equals `expected` (counts and checksum); BackupError with the differences if not."""
     got = summary_of(target)
     if got.as_dict() != expected.as_dict():
         diff = {k: (expected.labels.get(k, 0), got.labels.get(k, 0)) for k in expected.labels | got.labels
@@ -236,7 +237,7 @@ def dump(store: GraphStore, path: Path) -> Summary:
     return summary
 
 
-def _read_dump(fh: IO[str]) -> tuple[dict[str, Any], Iterator[dict[str, Any]], dict[str, Any]]:
+def read_dump(fh: IO[str]) -> tuple[dict[str, Any], Iterator[dict[str, Any]], dict[str, Any]]:
     header = json.loads(fh.readline() or "{}")
     if header.get("format") != FORMAT or header.get("version") != VERSION:
         raise BackupError(N_("not a {FORMAT} version {VERSION} file (header: {header})"),
@@ -262,7 +263,7 @@ def restore(store: GraphStore, path: Path, *, replace: bool = False) -> Summary:
     """Write a dump into `store` (empty, or emptied with replace=True) and check it against the dump."""
     try:
         with gzip.open(Path(path), "rt", encoding="utf-8") as fh:
-            _header, items, trailer = _read_dump(fh)
+            _header, items, trailer = read_dump(fh)
             _prepare_target(store, replace)  # each write takes the store's write lock itself
             writer = _Writer(store)
             read = summarise(items, lambda item, _line: writer.add(item))
@@ -276,7 +277,7 @@ def restore(store: GraphStore, path: Path, *, replace: bool = False) -> Summary:
                        trailer.get("checksum", ""))
     if read.as_dict() != expected.as_dict():
         raise BackupError(N_("{path} is damaged: its content does not match its own trailer"), path=path)
-    return _check(store, expected)
+    return check_equal(store, expected)
 
 
 def copy(source: GraphStore, target: GraphStore, *, replace: bool = False) -> Summary:
@@ -288,7 +289,7 @@ def copy(source: GraphStore, target: GraphStore, *, replace: bool = False) -> Su
     with writes_paused(source):
         expected = summarise(records(source), lambda item, _line: writer.add(item))
         writer.flush()
-    return _check(target, expected)
+    return check_equal(target, expected)
 
 
 __all__ = ["BackupError", "Summary", "StoreError", "copy", "dump", "restore", "summary_of"]
