@@ -149,13 +149,16 @@ class Clock:
     (a running child, so read through psutil), from start() to stop(); and the peak resident
     memory of this process and of the store's server, sampled every 0.2 s in between."""
 
-    def __init__(self, server_pid: int) -> None:
-        self.server = psutil.Process(server_pid)
+    def __init__(self, server_pid: int | None) -> None:
+        """server_pid None: a store on another machine (Neo4j), whose CPU and memory are not read here."""
+        self.server = psutil.Process(server_pid) if server_pid is not None else None
         self.me = psutil.Process()
         self.peak_own = self.peak_store = 0
         self._stop = threading.Event()
 
     def _server_cpu(self) -> float:
+        if self.server is None:
+            return 0.0
         t = self.server.cpu_times()
         return t.user + t.system
 
@@ -163,7 +166,8 @@ class Clock:
         while True:
             with contextlib.suppress(psutil.Error):
                 self.peak_own = max(self.peak_own, self.me.memory_info().rss)
-                self.peak_store = max(self.peak_store, self.server.memory_info().rss)
+                if self.server is not None:
+                    self.peak_store = max(self.peak_store, self.server.memory_info().rss)
             if self._stop.wait(0.2):
                 return
 
