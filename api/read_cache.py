@@ -32,6 +32,7 @@ ENV_ENTRIES = "RISKGRAPH_READ_CACHE_ENTRIES"
 #: the oldest answer reused, in seconds
 ENV_MAX_AGE = "RISKGRAPH_READ_CACHE_SECONDS"
 
+
 @dataclass(frozen=True)
 class _Entry:
     answer: Any
