@@ -85,6 +85,8 @@ class Prepared:
     extra_nodes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     error: RowError | None = None
+    #: an earlier load wrote this row's SourceRecord (maybe without its links): it is merged, not created
+    recorded: bool = False
 
 
 def required_columns(spec: FileSpec) -> list[tuple[str, tuple[str, ...]]]:
@@ -377,14 +379,18 @@ class FileLoader:
         # a record counts only with its DERIVED_FROM link: one left without it (by a load killed
         # in an older version) is written again, links and all
         rows = self.store.read(
-            f"UNWIND $ids AS i MATCH (s:{SOURCE_RECORD} {{id: i}}) WHERE (s)<-[:{DERIVED_FROM}]-() RETURN i",
+            f"UNWIND $ids AS i MATCH (s:{SOURCE_RECORD} {{id: i}}) OPTIONAL MATCH (s)<-[l:{DERIVED_FROM}]-() "
+            "RETURN i, count(l) AS links",
             {"ids": [self._record_id(p) for p in batch if p.error is None]},
         )
+        recorded = {r["i"] for r in rows}
+        for p in batch:
+            p.recorded = self._record_id(p) in recorded
         quarantined = self.store.read(
             f"UNWIND $ids AS i MATCH (q:{QUARANTINED_ROW} {{id: i}}) RETURN i",
             {"ids": [self._quarantine_id(p) for p in batch]},
         )
-        return {r["i"] for r in rows}, {r["i"] for r in quarantined}
+        return {r["i"] for r in rows if r["links"]}, {r["i"] for r in quarantined}
 
     def _check_link_targets(self, todo: list[Prepared], bad: list[Prepared]) -> None:
         """Before anything is written: a missing required target makes the row an orphan; a missing
@@ -598,23 +604,33 @@ class FileLoader:
 
     def _write_records_with_links(self, todo: list[Prepared], records: list[dict[str, Any]]) -> None:
         """Each SourceRecord and its DERIVED_FROM links in one statement: a kill can never leave a
-        record without the links that make its row count as loaded."""
+        record without the links that make its row count as loaded.
+
+        A record no earlier load wrote (`_existing` looked, and the load lock keeps other loads out)
+        is created with its links — a MERGE would look for a node and links that cannot be there;
+        one that an older, killed load left behind is merged."""
         onto = self.onto
-        rows = []
+        fresh: list[dict[str, Any]] = []
+        present: list[dict[str, Any]] = []
         for p, record in zip(todo, records, strict=True):
             encoded = encode_properties(onto, SOURCE_RECORD, record)
             ents = [p.resolution.uscc] if p.enterprise_facts and p.resolution and self.spec.label != ENTERPRISE else []
-            rows.append({"k": encoded["id"], "p": encoded, "node": p.key, "ents": ents})
+            (present if p.recorded else fresh).append({"k": encoded["id"], "p": encoded, "node": p.key, "ents": ents})
         label, ent = self.spec.label, ENTERPRISE
-        self.store.execute(
-            f"UNWIND $rows AS row "
-            f"MERGE (s:{ident(SOURCE_RECORD)} {{{ident(onto.key_of(SOURCE_RECORD))}: row.k}}) SET s += row.p "
-            f"WITH s, row MATCH (n:{ident(label)} {{{ident(onto.key_of(label))}: row.node}}) "
-            f"MERGE (n)-[:{ident(DERIVED_FROM)}]->(s) "
-            f"WITH s, row UNWIND row.ents AS code MATCH (e:{ident(ent)} {{{ident(onto.key_of(ent))}: code}}) "
-            f"MERGE (e)-[:{ident(DERIVED_FROM)}]->(s) RETURN count(s) AS c",
-            {"rows": rows},
-        )
+        key, ent_key = ident(onto.key_of(label)), ident(onto.key_of(ent))
+        for rows, make, link in ((fresh, "CREATE", "CREATE"), (present, "MERGE", "MERGE")):
+            if not rows:
+                continue
+            write = (f"CREATE (s:{ident(SOURCE_RECORD)}) SET s = row.p" if make == "CREATE" else
+                     f"MERGE (s:{ident(SOURCE_RECORD)} {{{ident(onto.key_of(SOURCE_RECORD))}: row.k}}) SET s += row.p")
+            self.store.execute(
+                f"UNWIND $rows AS row {write} "
+                f"WITH s, row MATCH (n:{ident(label)} {{{key}: row.node}}) "
+                f"{link} (n)-[:{ident(DERIVED_FROM)}]->(s) "
+                f"WITH s, row UNWIND row.ents AS code MATCH (e:{ident(ent)} {{{ent_key}: code}}) "
+                f"{link} (e)-[:{ident(DERIVED_FROM)}]->(s) RETURN count(s) AS c",
+                {"rows": rows},
+            )
 
     def _write_quarantine(self, bad: list[Prepared]) -> None:
         if not bad:
