@@ -3,13 +3,13 @@
 A portrait costs about thirteen store round trips and ten CPU-milliseconds; asked again (a
 dashboard refreshing, a placard scanned by a queue of inspectors, a desk page opened by a
 county's staff) it is answered from here when nothing in the store has changed since
-(`GraphStore.data_version`: any process's write renews it, so a load, `assess` or another
+(`GraphStore.change_token`: any process's write renews it, so a load, `assess` or another
 worker invalidates every answer at once) and the answer is at most `max_age_s` old — answers that
 depend on the clock (overdue, days in a state) lag by at most that.
 
 Answers are kept per caller (the key holds who asks), so no disclosure decision is shared between
 roles, scopes or accounts. A hit replays the restricted reads its first computation recorded, so
-the audit log gets one entry per read, hit or miss. A backend without a data version (Neo4j:
+the audit log gets one entry per read, hit or miss. A backend without a change token (Neo4j:
 there is no cheap global one) computes every answer.
 """
 from __future__ import annotations
@@ -42,14 +42,14 @@ class _Entry:
 
 
 class ReadCache:
-    """A bounded, least-recently-used map from (data version, caller, request) to an answer."""
+    """A bounded, least-recently-used map from (change token, caller, request) to an answer."""
 
     def __init__(self, entries: int = 1_000, max_age_s: float = 30.0) -> None:
         self.entries = entries
         self.max_age_s = max_age_s
         self.hits = self.misses = 0
         self._items: OrderedDict[Hashable, _Entry] = OrderedDict()
-        self._version: str | None = None
+        self._token: str | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -58,28 +58,28 @@ class ReadCache:
 
     def answer[T](self, ctx: Context, key: Hashable, compute: Callable[[], T]) -> T:
         """The answer for `key` as this caller sees it now: kept, or computed and kept."""
-        version = ctx.store.data_version() if self.entries else None
-        if version is None:
+        token = ctx.store.change_token() if self.entries else None
+        if token is None:
             return compute()
         full = (ctx.caller, ctx.request.headers.get("accept-language"), key)
-        kept = self._lookup(version, full)
+        kept = self._lookup(token, full)
         if kept is not None:
             ctx.disclosed.restricted.update(kept.restricted)
             ctx.disclosed.subject = kept.subject
             return kept.answer  # stored by this same key's compute
         answer = compute()
-        self._keep(version, full, _Entry(answer, dict(ctx.disclosed.restricted), ctx.disclosed.subject,
+        self._keep(token, full, _Entry(answer, dict(ctx.disclosed.restricted), ctx.disclosed.subject,
                                          time.monotonic()))
         return answer
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def _lookup(self, version: str, key: Hashable) -> _Entry | None:
+    def _lookup(self, token: str, key: Hashable) -> _Entry | None:
         with self._lock:
-            if version != self._version:  # the data changed: nothing kept holds any more
+            if token != self._token:  # the data changed: nothing kept holds any more
                 self._items.clear()
-                self._version = version
+                self._token = token
             entry = self._items.get(key)
             if entry is None or time.monotonic() - entry.made > self.max_age_s:
                 self.misses += 1
@@ -88,9 +88,9 @@ class ReadCache:
             self.hits += 1
             return entry
 
-    def _keep(self, version: str, key: Hashable, entry: _Entry) -> None:
+    def _keep(self, token: str, key: Hashable, entry: _Entry) -> None:
         with self._lock:
-            if version != self._version:  # the data changed while this answer was computed
+            if token != self._token:  # the data changed while this answer was computed
                 return
             self._items[key] = entry
             self._items.move_to_end(key)

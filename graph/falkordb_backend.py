@@ -36,10 +36,10 @@ DEFAULT_GRAPH = "riskgraph"
 RECOVERY_WAIT_S = 15.0
 #: the server stops a query at its time limit itself; the socket waits this much longer for that answer
 STREAM_GRACE_S = 1.0
-#: the plain key beside the graph that holds its data version (a fresh random token after every change)
-VERSION_KEY = "{graph}:data-version"
-#: what a store that has never been written through this code reports as its version
-FIRST_VERSION = "initial"
+#: the plain key beside the graph that holds its change token (a fresh random one after every change)
+TOKEN_KEY = "{graph}:change-token"
+#: what a store never written through this code reports as its token
+FIRST_TOKEN = "initial"
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class FalkorStore(GraphStore):
         self._analyst_slots = threading.BoundedSemaphore(self.analyst_slots)
         self.graph_name = graph_name
         self._graph = db.select_graph(graph_name)
-        self._version_key = VERSION_KEY.format(graph=graph_name)
+        self._token_key = TOKEN_KEY.format(graph=graph_name)
         # read-only queries fail on a graph key that does not exist yet: make sure it does
         self._run("RETURN 1", None, read_only=False, timeout_ms=self.timeout_ms)
 
@@ -121,7 +121,7 @@ class FalkorStore(GraphStore):
                 if attempt == 2:
                     raise StoreError(f"the embedded store at {self.url} is not reachable: {exc}") from None
         if not read_only and _changed(result):
-            self._new_version()
+            self._new_token()
         columns = [col[1] if isinstance(col, (list, tuple)) else str(col) for col in (result.header or [])]
         rows = [[_plain(v) for v in row] for row in (result.result_set or [])]
         truncated = row_limit is not None and len(rows) > row_limit
@@ -203,26 +203,26 @@ class FalkorStore(GraphStore):
             reply = self._db.connection.execute_command(*args)
         except redis.exceptions.ResponseError as exc:
             raise _translate(exc, read_only=False) from None
-        self._new_version()  # schema commands are rare: count each as a change
+        self._new_token()  # schema commands are rare: count each as a change
         return reply
 
-    def data_version(self) -> str | None:
+    def change_token(self) -> str | None:
         """The token the last change set (any process's: it lives in the store), or None while the
         server cannot be reached — then nothing may be reused."""
         try:
-            value = self._db.connection.get(self._version_key)
+            value = self._db.connection.get(self._token_key)
         except redis.exceptions.RedisError:
             return None
-        return value.decode() if isinstance(value, bytes) else (value or FIRST_VERSION)
+        return value.decode() if isinstance(value, bytes) else (value or FIRST_TOKEN)
 
-    def _new_version(self) -> None:
+    def _new_token(self) -> None:
         """Set after the change, never before: a reader that sees the new token reads the new data.
         A random token, not a counter, so a restored or copied store cannot repeat a token that
         stood for other data."""
         try:
-            self._db.connection.set(self._version_key, secrets.token_hex(8))
+            self._db.connection.set(self._token_key, secrets.token_hex(8))
         except redis.exceptions.RedisError as exc:  # the write stands; answers may lag by their age limit
-            log.warning("embedded store %s: the data version was not renewed after a write: %s", self.url, exc)
+            log.warning("embedded store %s: the change token was not renewed after a write: %s", self.url, exc)
 
     @contextlib.contextmanager
     def bulk_load(self) -> Iterator[BulkLoad]:

@@ -124,7 +124,7 @@ class GraphStore(ABC):
     def compact(self) -> None:  # noqa: B027 -- an optional hook: backends with nothing to tidy keep it
         """After a bulk load: let the backend tidy its storage (the embedded store rewrites its log)."""
 
-    def data_version(self) -> str | None:
+    def change_token(self) -> str | None:
         """A token that changes whenever the graph's data does, readable in well under a
         millisecond, so readers can reuse an answer while it holds (api/read_cache.py).
         None: this backend has no such token and answers must be computed every time."""

@@ -1,4 +1,4 @@
-"""The read cache (api/read_cache.py) through the real service, and the store's data version under it.
+"""The read cache (api/read_cache.py) through the real service, and the store's change token under it.
 
 A repeated portrait is answered from the cache; a write from another connection (as a load, `assess`
 or another worker makes) is seen by the very next read; answers are never shared between callers;
@@ -73,16 +73,16 @@ def test_a_cached_read_is_audited_like_a_computed_one(api: Api) -> None:
     assert entries[0]["details"]["nodes"][f"Enterprise/{E1}"] == "inspector"
 
 
-def test_the_data_version_changes_with_the_data_only(store: GraphStore) -> None:
-    first = store.data_version()
+def test_the_change_token_changes_with_the_data_only(store: GraphStore) -> None:
+    first = store.change_token()
     if first is None:
-        pytest.skip(f"{store.dialect.name} keeps no data version: every read is computed")
+        pytest.skip(f"{store.dialect.name} keeps no change token: every read is computed")
     store.read("MATCH (n) RETURN count(n) AS n")
-    assert store.data_version() == first  # a read changes nothing
+    assert store.change_token() == first  # a read changes nothing
     store.upsert_nodes("Region", [{"code": "130102", "name": "长安区"}])
-    second = store.data_version()
+    second = store.change_token()
     assert second != first
     store.execute("MATCH (n:Region {code: $code}) RETURN n.code AS c", {"code": "none"})
-    assert store.data_version() == second  # a statement that changed nothing keeps the version
+    assert store.change_token() == second  # a statement that changed nothing keeps the version
     store.execute("MATCH (n:Region {code: $code}) DETACH DELETE n", {"code": "130102"})
-    assert store.data_version() not in (first, second)  # a new token, never an old one again
+    assert store.change_token() not in (first, second)  # a new token, never an old one again
