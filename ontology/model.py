@@ -78,6 +78,8 @@ class PropertyDef:
     fulltext: bool = False
     vocabulary: str | None = None
     label_zh: str = ""
+    #: classes a shared property (no domain) is range-indexed on (rg:indexedOn)
+    indexed_on: frozenset[str] = frozenset()
 
     @property
     def is_time(self) -> bool:
@@ -288,6 +290,7 @@ class Ontology:
                 fulltext=self._flag(prop, RG.fulltext),
                 vocabulary=str(vocab)[len(str(RGV)):] if vocab is not None else None,
                 label_zh=self._label(prop, "zh"),
+                indexed_on=frozenset(self._local(c) for c in g.objects(prop, RG.indexedOn)),
             )
         return dict(sorted(props.items()))
 
@@ -478,7 +481,8 @@ class Ontology:
             specs.add((label, self.key_of(label)))
             for prop in self.properties_of(label).values():
                 # a shared property (no domain) is only worth indexing where users filter by it
-                if prop.indexed and (prop.domain is not None or self.classes[label].searchable):
+                if (prop.indexed and (prop.domain is not None or self.classes[label].searchable)) \
+                        or label in prop.indexed_on:
                     specs.add((label, prop.name + (TIME_SUFFIX if prop.is_time else "")))
         return sorted(specs)
 
