@@ -114,7 +114,49 @@ def _relationships(store: GraphStore) -> Iterator[dict[str, Any]]:
                     yield {"rel": rel.type, "from": [src, str(row["f"])], "to": [dst, str(row["t"])], "p": row["p"] or {}}
 
 
+def _by_node_id(store: GraphStore) -> tuple[Iterator[dict[str, Any]], Iterator[dict[str, Any]]]:
+    """Every node, then every relationship, read in pages of node ids (a relationship with the page
+    of its start node). Paging by key with SKIP sorts the label's nodes again for every page —
+    1.9 s a page at 500,000 records, hours at a province's millions — while an id range is a seek:
+    60 ms a page, whatever the size. The same records as the paging by label and type, in another
+    order (the checksum does not depend on it)."""
+    onto = store.ontology
+    top = store.read("MATCH (n) RETURN max(id(n)) AS m", timeout_ms=300_000)[0]["m"]
+    pages = range(0, int(top) + 1, PAGE) if top is not None else range(0)
+    labels = set(onto.labels)
+    allowed = {(rel.type, src, dst) for rel in onto.relations.values()
+               for src in onto.labels if onto.is_a(src, rel.domain)
+               for dst in onto.labels if onto.is_a(dst, rel.range)}
+
+    def nodes() -> Iterator[dict[str, Any]]:
+        for lo in pages:
+            for row in store.read("MATCH (n) WHERE id(n) >= $lo AND id(n) < $hi RETURN labels(n) AS l, properties(n) AS p",
+                                  {"lo": lo, "hi": lo + PAGE}, timeout_ms=300_000):
+                found = list(row["l"])
+                if found and found[0] in labels:
+                    yield {"node": found[0], "labels": found, "p": row["p"]}
+
+    def relationships() -> Iterator[dict[str, Any]]:
+        keys = sorted({onto.key_of(label) for label in labels})
+        ends = ", ".join(f"a.{ident(k)} AS a_{k}, b.{ident(k)} AS b_{k}" for k in keys)
+        for lo in pages:
+            for row in store.read(f"MATCH (a)-[r]->(b) WHERE id(a) >= $lo AND id(a) < $hi RETURN type(r) AS t, "
+                                  f"labels(a)[0] AS fa, labels(b)[0] AS fb, properties(r) AS p, {ends}",
+                                  {"lo": lo, "hi": lo + PAGE}, timeout_ms=300_000):
+                src, dst = row["fa"], row["fb"]
+                if (row["t"], src, dst) in allowed:
+                    yield {"rel": row["t"], "from": [src, str(row[f"a_{onto.key_of(src)}"])],
+                           "to": [dst, str(row[f"b_{onto.key_of(dst)}"])], "p": row["p"] or {}}
+
+    return nodes(), relationships()
+
+
 def records(store: GraphStore) -> Iterator[dict[str, Any]]:
+    if store.dialect.seeks_node_id_ranges:
+        nodes, relationships = _by_node_id(store)
+        yield from nodes
+        yield from relationships
+        return
     yield from _nodes(store)
     yield from _relationships(store)
 

@@ -30,6 +30,9 @@ class Statement:
 
 class Dialect:
     name = "base"
+    #: `WHERE id(n) >= $lo AND id(n) < $hi` seeks the range instead of scanning every node (FalkorDB does;
+    #: Neo4j plans a scan), so a whole graph is read page by page in linear time
+    seeks_node_id_ranges = False
 
     def range_index(self, label: str, prop: str) -> Statement:
         raise NotImplementedError
@@ -51,6 +54,7 @@ class Dialect:
 
 class FalkorDialect(Dialect):
     name = "falkordb"
+    seeks_node_id_ranges = True
 
     def range_index(self, label: str, prop: str) -> Statement:
         return Statement(cypher=f"CREATE INDEX FOR (n:{ident(label)}) ON (n.{ident(prop)})")
