@@ -70,10 +70,11 @@ def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
     store in `data_dir`), keeping accounts, the audit log and the token secret in `data_dir`
     (default: RISKGRAPH_DATA_DIR, else the user's data directory)."""
     settings = settings or Settings.from_env(store_url, data_dir)
+    reads = ReadCache.from_env()  # a bad setting is refused here, before the server starts, in one line
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        svc = await run_in_threadpool(_open_services, settings)
+        svc = await run_in_threadpool(_open_services, settings, reads)
         app.state.services = svc
         app.state.background = await run_in_threadpool(start_background, svc)
         log.info("serving %s", graph.redact(settings.store_url))
@@ -110,7 +111,7 @@ def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
     return app
 
 
-def _open_services(settings: Settings) -> Services:
+def _open_services(settings: Settings, reads: ReadCache) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     onto = load_ontology()
     schema = Schema(onto)  # fails before the store is opened when the ontology lacks an anchor
@@ -121,7 +122,7 @@ def _open_services(settings: Settings) -> Services:
     store = graph.connect(settings.store_url)
     warm_up_search()
     return Services(settings=settings, store=store, onto=onto, schema=schema, users=users, tokens=tokens, audit=audit,
-                    reads=ReadCache.from_env())
+                    reads=reads)
 
 
 def _stream_as_openapi_31(content: dict) -> None:

