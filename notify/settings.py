@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from riskgraph.api.env import env_float
+from riskgraph.api.env import env_float, env_int
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class DeliverySettings:
     @classmethod
     def from_env(cls) -> DeliverySettings:
         return cls(
-            max_attempts=int(env_float("RISKGRAPH_DELIVERY_MAX_ATTEMPTS", 8, 1)),
+            max_attempts=env_int("RISKGRAPH_DELIVERY_MAX_ATTEMPTS", 8),
             backoff_s=env_float("RISKGRAPH_DELIVERY_BACKOFF_S", 2.0, 0.01),
             backoff_max_s=env_float("RISKGRAPH_DELIVERY_BACKOFF_MAX_S", 600.0, 0.01),
             lease_s=env_float("RISKGRAPH_DELIVERY_LEASE_S", 60.0, 0.5),
