@@ -279,7 +279,7 @@ def dump(store: GraphStore, path: Path) -> Summary:
     return summary
 
 
-def read_dump(fh: IO[str]) -> tuple[dict[str, Any], Iterator[dict[str, Any]], dict[str, Any]]:
+def _read_dump(fh: IO[str]) -> tuple[dict[str, Any], Iterator[dict[str, Any]], dict[str, Any]]:
     header = json.loads(fh.readline() or "{}")
     if header.get("format") != FORMAT or header.get("version") != VERSION:
         raise BackupError(N_("not a {FORMAT} version {VERSION} file (header: {header})"),
@@ -301,25 +301,38 @@ def read_dump(fh: IO[str]) -> tuple[dict[str, Any], Iterator[dict[str, Any]], di
     return header, items(), trailer
 
 
-def restore(store: GraphStore, path: Path, *, replace: bool = False) -> Summary:
-    """Write a dump into `store` (empty, or emptied with replace=True) and check it against the dump."""
+@contextmanager
+def opened_dump(path: Path) -> Iterator[tuple[Iterator[dict[str, Any]], dict[str, Any]]]:
+    """A dump file's items, and its trailer (filled once the items are read); a file that is not a
+    readable dump is a BackupError saying why."""
     try:
         with gzip.open(Path(path), "rt", encoding="utf-8") as fh:
-            _header, items, trailer = read_dump(fh)
-            _prepare_target(store, replace)  # each write takes the store's write lock itself
-            writer = _Writer(store)
-            read = summarise(items, lambda item, _line: writer.add(item))
-            writer.flush()
+            _header, items, trailer = _read_dump(fh)
+            yield items, trailer
     except gzip.BadGzipFile:
         raise BackupError(N_("{path} is not a backup: it is not gzip-compressed (riskgraph backup writes FILE.dump.gz)"),
                           path=path) from None
     except (OSError, EOFError) as exc:
         raise BackupError(N_("{path} cannot be read: {exc}"), path=path, exc=exc) from None
+
+
+def checked_trailer(path: Path, read: Summary, trailer: dict[str, Any]) -> Summary:
+    """The summary a dump's trailer records, when what was read from it matches; BackupError if not."""
     expected = Summary(Counter(trailer.get("labels", {})), Counter(trailer.get("relationships", {})),
                        trailer.get("checksum", ""))
     if read.as_dict() != expected.as_dict():
         raise BackupError(N_("{path} is damaged: its content does not match its own trailer"), path=path)
-    return check_equal(store, expected)
+    return expected
+
+
+def restore(store: GraphStore, path: Path, *, replace: bool = False) -> Summary:
+    """Write a dump into `store` (empty, or emptied with replace=True) and check it against the dump."""
+    with opened_dump(path) as (items, trailer):
+        _prepare_target(store, replace)  # each write takes the store's write lock itself
+        writer = _Writer(store)
+        read = summarise(items, lambda item, _line: writer.add(item))
+        writer.flush()
+    return check_equal(store, checked_trailer(path, read, trailer))
 
 
 def copy(source: GraphStore, target: GraphStore, *, replace: bool = False) -> Summary:

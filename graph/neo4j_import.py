@@ -31,7 +31,6 @@ value), then written as CSV: the memory it needs does not grow with the province
 from __future__ import annotations
 
 import csv
-import gzip
 import json
 import math
 import shlex
@@ -42,7 +41,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from riskgraph.graph.backup import BackupError, Summary, check_equal, read_dump, records, summarise, writes_paused
+from riskgraph.graph.backup import (
+    Summary,
+    check_equal,
+    checked_trailer,
+    opened_dump,
+    records,
+    summarise,
+    writes_paused,
+)
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.ontology.errors import N_, RiskGraphError
@@ -137,7 +144,7 @@ def _text(value: Any, scalar: str) -> str:
         return repr(float(value))
     if isinstance(value, str) and ARRAY_DELIMITER in value:
         raise Neo4jImportError(N_("a text holds the array delimiter U+001F: {value!r}"), value=value[:80])
-    return str(value) if not isinstance(value, float) else repr(value)
+    return str(value)
 
 
 def _cell(value: Any, kind: str) -> str | None:
@@ -160,7 +167,7 @@ def _change(value: Any, kind: str) -> str | None:
         return None
     if own == "empty[]":
         return "empty list → absent"
-    if own.endswith("[]") and kind.endswith("[]") and kind == "double[]" and own == "long[]":
+    if own == "long[]" and kind == "double[]":
         return "whole numbers → double"
     if own == "long" and kind == "double":
         return "whole number → double"
@@ -187,15 +194,14 @@ class _Spool:
     def close(self) -> None:
         self._fh.close()
 
-    def write_csv(self, csv_path: Path, id_columns: list[str], where: str, changed: Counter[str],
-                  empties: Any = None) -> None:
+    def write_csv(self, csv_path: Path, where: str, changed: Counter[str], empties: Any = None) -> None:
         """The CSV and its header; a node's empty lists go to `empties` (label, key, property) for
         `finish` to set again, anything else the import changes is counted in `changed`."""
         self.close()
         columns = sorted(self.kinds)
         types = {name: column_type(self.kinds[name]) for name in columns}
         with (csv_path.with_name(csv_path.stem + ".header.csv")).open("w", encoding="utf-8", newline="") as fh:
-            csv.writer(fh, lineterminator="\n").writerow([*id_columns, *(f"{c}:{types[c]}" for c in columns)])
+            csv.writer(fh, lineterminator="\n").writerow([*self.fixed, *(f"{c}:{types[c]}" for c in columns)])
         with self.path.open(encoding="utf-8") as rows, csv_path.open("w", encoding="utf-8", newline="") as out:
             writer = csv.writer(out, quoting=csv.QUOTE_NOTNULL, lineterminator="\n")
             for line in rows:
@@ -252,11 +258,11 @@ def write_import_files(items: Iterable[dict[str, Any]], folder: Path, ontology: 
             empties = csv.writer(fh, lineterminator="\n")
             for label, node_spool in sorted(node_spools.items()):
                 path = folder / "nodes" / f"{label}.csv"
-                node_spool.write_csv(path, node_spool.fixed, label, out.changed, empties)
+                node_spool.write_csv(path, label, out.changed, empties)
                 out.files.append(path)
         for (rel, src, dst), rel_spool in sorted(rel_spools.items()):
             path = folder / "relationships" / f"{rel}.{src}.{dst}.csv"
-            rel_spool.write_csv(path, rel_spool.fixed, f"{rel}({src}→{dst})", out.changed)
+            rel_spool.write_csv(path, f"{rel}({src}→{dst})", out.changed)
             out.files.append(path)
     finally:
         for open_spool in [*node_spools.values(), *rel_spools.values()]:
@@ -333,12 +339,9 @@ def from_store(store: GraphStore, folder: Path) -> ImportFiles:
 
 
 def from_dump(path: Path, folder: Path, ontology: Ontology) -> ImportFiles:
-    """The import files of a `riskgraph backup` file, without a store."""
-    try:
-        with gzip.open(Path(path), "rt", encoding="utf-8") as fh:
-            _header, items, _trailer = read_dump(fh)
-            return write_import_files(items, folder, ontology)
-    except gzip.BadGzipFile:
-        raise BackupError(N_("{path} is not a backup: it is not gzip-compressed (riskgraph backup writes FILE.dump.gz)"),
-                          path=path) from None
-
+    """The import files of a `riskgraph backup` file, without a store; a damaged file is refused
+    as `restore` refuses it."""
+    with opened_dump(path) as (items, trailer):
+        files = write_import_files(items, folder, ontology)
+    checked_trailer(path, files.summary, trailer)
+    return files

@@ -618,10 +618,10 @@ class FileLoader:
             (present if p.recorded else fresh).append({"k": encoded["id"], "p": encoded, "node": p.key, "ents": ents})
         label, ent = self.spec.label, ENTERPRISE
         key, ent_key = ident(onto.key_of(label)), ident(onto.key_of(ent))
-        for rows, make, link in ((fresh, "CREATE", "CREATE"), (present, "MERGE", "MERGE")):
+        for rows, link in ((fresh, "CREATE"), (present, "MERGE")):
             if not rows:
                 continue
-            write = (f"CREATE (s:{ident(SOURCE_RECORD)}) SET s = row.p" if make == "CREATE" else
+            write = (f"CREATE (s:{ident(SOURCE_RECORD)}) SET s = row.p" if link == "CREATE" else
                      f"MERGE (s:{ident(SOURCE_RECORD)} {{{ident(onto.key_of(SOURCE_RECORD))}: row.k}}) SET s += row.p")
             self.store.execute(
                 f"UNWIND $rows AS row {write} "
