@@ -16,7 +16,7 @@ import hashlib
 import json
 import unicodedata
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +32,7 @@ from riskgraph.loaders.matching.records import Query
 from riskgraph.loaders.normalise.errors import RowError
 from riskgraph.loaders.normalise.regions import county_near, prefetch_regions, region_table
 from riskgraph.loaders.normalise.uscc import Uscc
-from riskgraph.loaders.readers import SourceFileError, SourceRow, read_rows
+from riskgraph.loaders.readers import KnownRow, SourceFileError, SourceRow, read_rows
 from riskgraph.loaders.resolve import REVIEW, EnterpriseIndex, Resolution, record_query
 from riskgraph.loaders.review import OPEN, Decision, apply_decision, decisions_for, draft, write_items
 from riskgraph.ontology.anchors import CHANGE_EVENT, DERIVED_FROM, ENTERPRISE, PUBLIC_REPORT, QUARANTINED_ROW, SOURCE_RECORD
@@ -162,6 +162,9 @@ class FileLoader:
         self._seen_digests: dict[str, int] = {}
         #: QuarantinedRow ids of this file's rows held for a RETRYABLE reason (recorded with the file)
         self.held: list[str] = []
+        #: line keys (loaders/line_keys.py) of the rows this reading found loaded or loaded itself:
+        #: what the file's ledger keeps, so the next load passes over those lines unread
+        self.line_keys: list[int] = []
         self._pending = 0  # rows of the batch being written
         self._located = self.onto.is_a(spec.label, "GeoFeature")
         #: fields whose text may be an address to resolve to a region
@@ -180,7 +183,7 @@ class FileLoader:
     def _shell(self, row: SourceRow) -> Prepared:
         """The row with its digest; a repeat of an earlier row of the file is a duplicate_row."""
         prepared = Prepared(row=row, digest=row_digest(row), flags=list(row.flags))
-        first = self._seen_digests.setdefault(prepared.digest, row.number)
+        first = self._seen_digests.setdefault(prepared.digest, row.repeats or row.number)
         if first != row.number:
             prepared.error = RowError("duplicate_row", N_("repeats row {first} exactly"), first=first)
         return prepared
@@ -207,6 +210,9 @@ class FileLoader:
         shells = [self._shell(row) for row in rows]
         loaded, quarantined = self._existing(shells)
         fresh = [p for p in shells if not (p.error is None and not self.decisions and self._record_id(p) in loaded)]
+        if len(fresh) < len(shells):
+            taken = {id(p) for p in fresh}
+            self._keep_keys(p for p in shells if id(p) not in taken)
         prefetch_regions(self._addresses(fresh))
         for p in fresh:
             self._normalise(p)
@@ -354,6 +360,7 @@ class FileLoader:
                 todo.append(p)
         self._check_link_targets(todo, bad)
         todo = [p for p in todo if p.error is None]
+        self._keep_keys(p for p in batch if p.error is None)
         current = self._current(todo)
         self._write_changes(todo, current)
         self._write_nodes(todo, current)
@@ -364,6 +371,10 @@ class FileLoader:
         self._write_quarantine([p for p in bad if self._quarantine_id(p) not in quarantined])
         self.held += [self._quarantine_id(p) for p in bad if p.error is not None and p.error.reason in RETRYABLE]
         self.stats.unchanged += sum(1 for p in bad if self._quarantine_id(p) in quarantined)
+
+    def _keep_keys(self, rows: Iterable[Prepared]) -> None:
+        """The line keys of rows now loaded (their line as it was read is the one to pass over)."""
+        self.line_keys.extend(p.row.line_key for p in rows if p.row.line_key is not None)
 
     def _record_id(self, p: Prepared) -> str:
         """A loaded row is known by its content, not its position: a newer export that inserts or
@@ -679,12 +690,17 @@ class FileLoader:
             on_rows(rows)
         return self.stats
 
-    def run(self, root: Path, on_rows: Callable[[int], None] | None = None) -> FileStats:
+    def run(self, root: Path, on_rows: Callable[[int], None] | None = None,
+            known: Collection[int] = frozenset()) -> FileStats:
         """Load the file; one that cannot be read (a corrupt workbook, a header without a required
-        column) is reported in `stats.error` — the rows read before the break are still written."""
+        column) is reported in `stats.error` — the rows read before the break are still written.
+        `known`: the line keys the file's last complete load left; those lines are passed over
+        unread, as unchanged (not with people's review decisions about the class: then every row
+        is normalised again)."""
         batch: list[SourceRow] = []
         rows = read_rows(root / self.spec.path, self.spec.format, self.spec.encoding,
-                         check_header(self.spec, self.stats.warnings))
+                         check_header(self.spec, self.stats.warnings), frozenset() if self.decisions else known)
+        passed_over = 0  # known rows not yet reported to on_rows
         # registry rows resolve against the enterprises of the batches before them: no overlap there
         overlap = self.spec.label != ENTERPRISE
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="normalise") as pool:
@@ -710,6 +726,14 @@ class FileLoader:
             try:
                 for item in rows:
                     self.stats.read += 1
+                    if isinstance(item, KnownRow):
+                        self.stats.unchanged += 1
+                        self.line_keys.append(item.line_key)
+                        passed_over += 1
+                        if on_rows and passed_over >= BATCH_ROWS:
+                            on_rows(passed_over)
+                            passed_over = 0
+                        continue
                     if isinstance(item, RowError):
                         settle()  # the write thread counts too: one writer at a time
                         self.quarantine_unreadable(self.stats.read, item)
@@ -723,6 +747,8 @@ class FileLoader:
             if batch:
                 hand_over(batch)
             settle()
+        if on_rows and passed_over:
+            on_rows(passed_over)
         return self.stats
 
 

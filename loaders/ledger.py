@@ -6,20 +6,22 @@ last delivered, how many rows were read, loaded, unchanged and quarantined by re
 changed — is kept in the graph beside the data it describes, and survives backups and copies.
 
 Per file, a `LoadedFile` node keeps the SHA-256 and mapping version of the file's last complete
-load, so a later load can skip a file that has not changed at all without reading its rows.
+load, so a later load can skip a file that has not changed at all without reading its rows, and
+the keys of its lines, so that a load of a changed file passes over its unchanged lines unread.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ
+from riskgraph.loaders.line_keys import pack, unpack
 from riskgraph.ontology.anchors import CHANGE_EVENT, LOADED_FILE, QUARANTINED_ROW, SOURCE_LOAD
 
 KINDS = ("folder", "pull", "stream")
@@ -77,14 +79,22 @@ def file_states(store: GraphStore, source: str) -> dict[str, FileState]:
             for r in rows}
 
 
-def record_file(store: GraphStore, source: str, path: str, state: FileState, loaded_at: dt.datetime) -> None:
+def record_file(store: GraphStore, source: str, path: str, state: FileState, loaded_at: dt.datetime,
+                lines: Iterable[int] | None = None) -> None:
     """A file loaded whole (no read error): written after its last row, so a load killed mid-file
-    leaves the old state, and the next load reads the file again."""
+    leaves the old state, and the next load reads the file again. `lines`: the keys of the lines
+    whose rows are now loaded (loaders/line_keys.py); None keeps those recorded before."""
     store.upsert_nodes(LOADED_FILE, [{
         "id": f"{source}:{path}", "sourceSystem": source, "sourceFile": path, "fileDigest": state.digest,
         "mappingVersion": state.mapping_version, "fileRows": state.rows, "loadId": state.load_id, "loadedAt": loaded_at,
-        "heldRows": sorted(set(state.held)),
+        "heldRows": sorted(set(state.held)), "rowLines": pack(lines) if lines is not None else None,
     }])
+
+
+def file_lines(store: GraphStore, source: str, path: str) -> frozenset[int]:
+    """The line keys the file's last complete load left (empty if none)."""
+    rows = store.read(f"MATCH (f:{LOADED_FILE} {{id: $id}}) RETURN f.rowLines AS k", {"id": f"{source}:{path}"})
+    return unpack(rows[0]["k"]) if rows else frozenset()
 
 
 def stream_load_id(source: str, at: dt.datetime) -> str:

@@ -22,7 +22,7 @@ from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.loaders.engine import FileLoader, FileStats, file_decisions, mapping_version
 from riskgraph.loaders.fields import FieldContext
-from riskgraph.loaders.ledger import FileState, SourceCounts, file_states, record_file, record_load
+from riskgraph.loaders.ledger import FileState, SourceCounts, file_lines, file_states, record_file, record_load
 from riskgraph.loaders.locate import locate_enterprises
 from riskgraph.loaders.mapping import SourceMapping, load_mappings
 from riskgraph.loaders.normalise.names import clean_name
@@ -196,7 +196,10 @@ def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]]
                     stats.append(_skip_file(mapping.source, spec.path, unchanged, progress))
                     continue
                 loader = FileLoader(store, mapping, spec, ctx, index(), load_id, now, decisions)
-                stats.append(_load_file(loader, root, progress, digests[spec.path], version, unchanged))
+                # the lines its last load took in, unless the mapping or the decisions changed since
+                lines = file_lines(store, mapping.source, spec.path) \
+                    if last is not None and not force and last.mapping_version == version else frozenset()
+                stats.append(_load_file(loader, root, progress, digests[spec.path], version, unchanged, lines))
             report.files.extend(stats)
             record_load(store, mapping.source, load_id, _counts(stats), kind=kind, started=source_started)
         # a load that wrote no row changed nothing a point is derived from, and rewriting the whole
@@ -238,10 +241,11 @@ def _skip_file(source: str, path: str, last: FileState, progress: Callable[[str,
 
 
 def _load_file(loader: FileLoader, root: Path, progress: Callable[[str, int], None] | None, digest: str,
-               version: str, known: FileState | None) -> FileStats:
+               version: str, known: FileState | None, lines: frozenset[int]) -> FileStats:
     """One file, logged as it starts, after each batch (debug) and when it is done. A file read
-    whole, without error, is recorded with its digest after its last row. `known`: the file is
-    unchanged since that complete load, but left rows waiting on other data; only those are tried."""
+    whole, without error, is recorded with its digest and line keys after its last row. `known`: the
+    file is unchanged since that complete load, but left rows waiting on other data; only those are
+    tried. `lines`: the line keys of its last complete load, passed over unread."""
     path = loader.spec.path
     where = {"source": loader.mapping.source, "file": path}
     if known is not None:
@@ -266,10 +270,11 @@ def _load_file(loader: FileLoader, root: Path, progress: Callable[[str, int], No
 
     log.info("file started", extra=where)
     started = time.perf_counter()
-    stats = loader.run(root, batch_written)
+    stats = loader.run(root, batch_written, lines)
     if stats.error is None:
         record_file(loader.store, loader.mapping.source, path,
-                    FileState(digest, version, stats.read, loader.load_id, tuple(loader.held)), loader.loaded_at)
+                    FileState(digest, version, stats.read, loader.load_id, tuple(loader.held)), loader.loaded_at,
+                    loader.line_keys)
     log.info("file loaded", extra={**where, "rows_read": stats.read, "rows_loaded": stats.loaded,
                                    "rows_unchanged": stats.unchanged, "rows_quarantined": stats.quarantined_total,
                                    "changes": stats.changes, "seconds": round(time.perf_counter() - started, 3)})

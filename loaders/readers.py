@@ -11,11 +11,12 @@ from __future__ import annotations
 import csv
 import functools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from riskgraph.loaders.line_keys import LineKeys
 from riskgraph.loaders.normalise.errors import RowError
 from riskgraph.ontology.errors import N_, RiskGraphError
 
@@ -43,11 +44,24 @@ class SourceRow:
         """What the reader noted about the row, as its records keep it (dataQuality)."""
         return ([self.encoding_note] if self.encoding_note else []) + self.flags
 
+    #: the key of the row's line (loaders/line_keys.py), when it has one line and keys were asked for
+    line_key: int | None = None
+    #: the row this one repeats byte for byte, when that one was passed over unread as known
+    repeats: int | None = None
+
     @classmethod
     def kept(cls, number: int, values: dict[str, str | None], notes: list[str]) -> SourceRow:
         """The row again from what a record kept (its raw values and `notes`): the same row to the loader."""
         encoding = next((n for n in notes if n.startswith(ENCODING_NOTE)), None)
         return cls(number, values, "", encoding, [n for n in notes if n != encoding])
+
+
+@dataclass(frozen=True)
+class KnownRow:
+    """A row whose line a complete load of the file already took in: passed over unread."""
+
+    number: int
+    line_key: int
 
 
 class SourceFileError(RiskGraphError, RuntimeError):
@@ -182,10 +196,14 @@ def _split(text: str) -> list[str]:
     return next(csv.reader([text]), [])
 
 
-def read_csv(path: Path, encoding: str = "auto", check_header: HeaderCheck | None = None) -> Iterator[SourceRow | RowError]:
+def read_csv(path: Path, encoding: str = "auto", check_header: HeaderCheck | None = None,
+             known: Collection[int] | None = None) -> Iterator[SourceRow | RowError | KnownRow]:
     """Rows of a CSV file. A record that cannot be read — an opening quote never closed, a cell over
     MAX_FIELD_CHARS — becomes a RowError with its raw text, and reading resumes at the next line:
-    after an unmatched quote, at the first later line that reads as a whole row by itself."""
+    after an unmatched quote, at the first later line that reads as a whole row by itself.
+
+    With `known` (line keys a load of this file left: loaders/line_keys.py), each one-line row
+    carries its line's key, and a line whose key is known comes out undecoded, as a KnownRow."""
     data = path.read_bytes()
     chosen = detect_encoding(data, encoding)
     if chosen == "utf-8-sig":
@@ -202,12 +220,8 @@ def read_csv(path: Path, encoding: str = "auto", check_header: HeaderCheck | Non
     if check_header is not None and (problem := check_header(header)):
         raise SourceFileError(N_("{path}: {problem}"), path=path, problem=problem)
     names, header_flags = column_names(header)
-    decoded: list[tuple[str, str | None] | None] = []
-    for line in lines:
-        try:
-            decoded.append(_decode_line(line, chosen))
-        except UnicodeDecodeError:
-            decoded.append(None)
+    keys = LineKeys.for_header(lines[0], known) if known is not None else None
+    decoded = _LazyLines(lines, chosen)  # a line passed over by its key is never decoded
 
     def whole_row(i: int) -> bool:
         """Line i reads as one complete row of the header's width by itself."""
@@ -222,6 +236,15 @@ def read_csv(path: Path, encoding: str = "auto", check_header: HeaderCheck | Non
     number = 0
     i = 1
     while i < len(lines):
+        key = repeats = None
+        if keys is not None and lines[i].strip():
+            key = keys.key(lines[i])
+            skip, repeats = keys.seen(key, number + 1)
+            if skip:
+                number += 1
+                i += 1
+                yield KnownRow(number, key)
+                continue
         entry = decoded[i]
         if entry is None:
             number += 1
@@ -265,7 +288,25 @@ def read_csv(path: Path, encoding: str = "auto", check_header: HeaderCheck | Non
                                             MAX_FIELD_CHARS=MAX_FIELD_CHARS)
             continue
         values, flags = shape_row(names, header_flags, [c.strip() or None for c in cells])
-        yield SourceRow(number, values, record.rstrip("\r\n"), notes[0] if notes else note, flags)
+        yield SourceRow(number, values, record.rstrip("\r\n"), notes[0] if notes else note, flags,
+                        *((key, repeats) if end == start + 1 else (None, None)))
+
+
+class _LazyLines:
+    """A file's lines decoded when first asked for (None: no expected encoding reads the line)."""
+
+    def __init__(self, lines: list[bytes], encoding: str) -> None:
+        self.lines = lines
+        self.encoding = encoding
+        self.done: dict[int, tuple[str, str | None] | None] = {}
+
+    def __getitem__(self, i: int) -> tuple[str, str | None] | None:
+        if i not in self.done:
+            try:
+                self.done[i] = _decode_line(self.lines[i], self.encoding)
+            except UnicodeDecodeError:
+                self.done[i] = None
+        return self.done[i]
 
 
 def read_xlsx(path: Path, check_header: HeaderCheck | None = None) -> Iterator[SourceRow | RowError]:
@@ -386,14 +427,24 @@ def _cell_text(value: object) -> str | None:
     return text or None
 
 
-def read_jsonl(path: Path, encoding: str = "auto") -> Iterator[SourceRow | RowError]:
+def read_jsonl(path: Path, encoding: str = "auto",
+               known: Collection[int] | None = None) -> Iterator[SourceRow | RowError | KnownRow]:
+    """Rows of a JSON-lines file, one object a line; `known` as for read_csv."""
     data = path.read_bytes()
     chosen = detect_encoding(data, encoding).replace("-sig", "")
+    keys = LineKeys.for_header(None, known) if known is not None else None
     number = 0
     for line in data.splitlines():
         if not line.strip():
             continue
         number += 1
+        key = repeats = None
+        if keys is not None:
+            key = keys.key(line)
+            skip, repeats = keys.seen(key, number)
+            if skip:
+                yield KnownRow(number, key)
+                continue
         repeated: list[str] = []
         try:
             text, note = _decode_line(line.lstrip(b"\xef\xbb\xbf"), chosen)
@@ -410,7 +461,8 @@ def read_jsonl(path: Path, encoding: str = "auto") -> Iterator[SourceRow | RowEr
         if not isinstance(obj, dict):
             yield RowError("invalid_value", N_("row {number}: a JSON line must be an object"), raw=text, number=number)
             continue
-        yield SourceRow(number, _flatten(obj), text, note, [f"duplicate_column:{k}" for k in sorted(set(repeated))])
+        yield SourceRow(number, _flatten(obj), text, note, [f"duplicate_column:{k}" for k in sorted(set(repeated))],
+                        key, repeats)
 
 
 def _keep_repeats(pairs: list[tuple[str, Any]], repeated: list[str]) -> dict[str, Any]:
@@ -449,17 +501,18 @@ def _flatten(obj: dict, prefix: str = "") -> dict[str, str | None]:
     return out
 
 
-def read_rows(path: Path, fmt: str, encoding: str = "auto",
-              check_header: HeaderCheck | None = None) -> Iterator[SourceRow | RowError]:
+def read_rows(path: Path, fmt: str, encoding: str = "auto", check_header: HeaderCheck | None = None,
+              known: Collection[int] | None = None) -> Iterator[SourceRow | RowError | KnownRow]:
     """Rows of one export file in the given format (csv | xlsx | jsonl). `check_header` vets a
     CSV's or a sheet's header; a SourceFileError (raised as the rows are read) names a file that
-    cannot be read at all."""
+    cannot be read at all. `known`: line keys to pass over (read_csv); a workbook has no lines,
+    and is read whole."""
     if not path.is_file():
         raise SourceMissing(N_("source file {path} does not exist"), path=path)
     if fmt == "csv":
-        return read_csv(path, encoding, check_header)
+        return read_csv(path, encoding, check_header, known)
     if fmt == "xlsx":
         return read_xlsx(path, check_header)
     if fmt == "jsonl":
-        return read_jsonl(path, encoding)
+        return read_jsonl(path, encoding, known)
     raise SourceFormatError(N_("unknown source format {fmt!r} (csv, xlsx, jsonl)"), fmt=fmt)

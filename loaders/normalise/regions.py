@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -47,19 +48,32 @@ def region_table() -> dict[str, RegionEntry]:
 def county_near(lon: float, lat: float, *, within: str | None = None, max_km: float = 60.0) -> str | None:
     """The county whose centroid is nearest the point (GB/T 2260; optionally only under `within`, a code
     prefix), or None beyond `max_km`. Without boundaries a point near a border may get its neighbour."""
-    import math
+    found = _county_tree(within)
+    if found is None:
+        return None
+    tree, codes = found
+    import numpy as np
 
-    best: tuple[float, str] | None = None
-    for entry in region_table().values():
-        if entry.level != "COUNTY" or not (entry.lon or entry.lat) or (within and not entry.code.startswith(within)):
-            continue
-        p1, p2 = math.radians(lat), math.radians(entry.lat)
-        a = (math.sin((p2 - p1) / 2) ** 2
-             + math.cos(p1) * math.cos(p2) * math.sin(math.radians(entry.lon - lon) / 2) ** 2)
-        d = 6371.0 * 2 * math.asin(math.sqrt(a))
-        if best is None or d < best[0]:
-            best = (d, entry.code)
-    return best[1] if best is not None and best[0] <= max_km else None
+    distance, index = tree.query(np.radians([[lat, lon]]), k=1)
+    return codes[int(index[0][0])] if EARTH_RADIUS_KM * float(distance[0][0]) <= max_km else None
+
+
+#: the mean earth radius the great-circle distances use
+EARTH_RADIUS_KM = 6371.0
+
+
+@lru_cache(maxsize=64)
+def _county_tree(within: str | None) -> tuple[Any, list[str]] | None:
+    """A ball tree of the counties' centroids on the sphere (haversine): a nearest county in tens of
+    microseconds, where scanning all ≈ 2,900 of them took ≈ 5 ms per point."""
+    entries = [e for e in region_table().values()
+               if e.level == "COUNTY" and (e.lon or e.lat) and not (within and not e.code.startswith(within))]
+    if not entries:
+        return None
+    import numpy as np
+    from sklearn.neighbors import BallTree
+
+    return BallTree(np.radians([[e.lat, e.lon] for e in entries]), metric="haversine"), [e.code for e in entries]
 
 
 #: address → the code it names (None: none); filled many at a time by prefetch_regions

@@ -1,0 +1,68 @@
+"""Lines of a file that its last load already took in, told apart by their bytes alone.
+
+A change set alters a few rows of files that hold millions. Decoding, splitting and digesting every
+row again, and asking the store for its record, only to learn that it is unchanged cost ≈ 0.1 ms a
+row: nearly all of a change set's time. So a file's last complete load keeps an 8-byte key for
+each line whose row it loaded (`LoadedFile.rowLines`), and the next load of the file hashes each
+line's bytes and passes over one whose key it knows before decoding it.
+
+Keys are salted with the file's header line, so a changed header (a column renamed, moved or
+added) makes every line new. A row that spans lines (a quoted cell with a line break) is never
+keyed: it is read in full every time. With 8 bytes a changed line passes for a loaded one with a
+chance of about n / 2**64 (n the lines kept): below 10**-12 for a file of ten million rows.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import sys
+from array import array
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+
+_NO_HEADER = b"\x00json-lines"
+
+
+@dataclass
+class LineKeys:
+    """How one file's lines are keyed, and the keys its last complete load left (`known`)."""
+
+    salt: bytes
+    known: Collection[int] = frozenset()
+    #: first row number of each line key met in this reading: a repeat of a skipped line is
+    #: read in full, and told that it repeats that row (the duplicate check needs it)
+    first: dict[int, int] = field(default_factory=dict)
+
+    @classmethod
+    def for_header(cls, header: bytes | None, known: Collection[int] = frozenset()) -> LineKeys:
+        """Keys salted with the header line (None: a format without one, JSON lines)."""
+        line = header.rstrip(b"\r\n") if header is not None else _NO_HEADER
+        return cls(hashlib.blake2b(line, digest_size=16).digest(), known)
+
+    def key(self, line: bytes) -> int:
+        return int.from_bytes(hashlib.blake2b(line.rstrip(b"\r\n"), digest_size=8, key=self.salt).digest())
+
+    def seen(self, key: int, number: int) -> tuple[bool, int | None]:
+        """Whether the line with `key`, row `number`, may be passed over unread, and the row it repeats."""
+        first = self.first.setdefault(key, number)
+        if first != number:
+            return False, first
+        return key in self.known, None
+
+
+def pack(keys: Iterable[int]) -> str:
+    """Keys as stored on the file's ledger node: sorted 64-bit words, base64."""
+    words = array("Q", sorted(set(keys)))
+    if sys.byteorder == "big":  # stored little-endian, whichever machine wrote them
+        words.byteswap()
+    return base64.b64encode(words.tobytes()).decode("ascii")
+
+
+def unpack(text: str | None) -> frozenset[int]:
+    if not text:
+        return frozenset()
+    words = array("Q")
+    words.frombytes(base64.b64decode(text))
+    if sys.byteorder == "big":
+        words.byteswap()
+    return frozenset(words)

