@@ -226,6 +226,23 @@ def test_recommend_all_writes_top_k_per_subject_and_is_idempotent(province):
     assert ids == {row["id"] for row in rows}
 
 
+def test_ranking_in_worker_processes_writes_exactly_what_one_process_writes(province):
+    """The province ranked in one process and in two forked workers: the same nodes, property for property."""
+    store = province["store"]
+    query = (f"MATCH (r:{RECOMMENDATION})-[:RECOMMENDS]->(m) RETURN r.id AS id, m.id AS m, properties(r) AS p ORDER BY id")
+
+    def snapshot() -> list[dict]:
+        return [{**row, "p": {k: v for k, v in row["p"].items() if not k.startswith("recommendedAt")}}
+                for row in store.read(query)]
+
+    one = run(store, workers=1)
+    alone = snapshot()
+    two = run(store, workers=2, parallel_from=1)
+    assert (two.written, two.enterprises, two.hidden_dangers, two.knowledge_gaps) == \
+        (one.written, one.enterprises, one.hidden_dangers, one.knowledge_gaps)
+    assert two.removed == 0 and snapshot() == alone and len(alone) == one.written
+
+
 def test_decisions_are_never_written_as_recommendations(province):
     decisions = [m.id for m in KB.measures.values() if m.decision]
     assert decisions

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import multiprocessing
+import os
 import time
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -32,7 +35,7 @@ from riskgraph.ontology.anchors import (
 )
 from riskgraph.reasoning.models.config import ModelConfig
 from riskgraph.reasoning.recommend.config import load_config
-from riskgraph.reasoning.recommend.engine import Recommendation, Recommender, SubjectResult
+from riskgraph.reasoning.recommend.engine import Recommender, SubjectResult
 from riskgraph.reasoning.recommend.facts import EnterpriseFact, Reader
 from riskgraph.reasoning.recommend.kb import KnowledgeBase, knowledge_base, load_knowledge_base
 from riskgraph.reasoning.recommend.learned import NeighbourModel, examples
@@ -110,10 +113,104 @@ def recommender_for(store: GraphStore, *, as_of: dt.date | None = None, config: 
     return Recommender(kb, config, model), facts
 
 
+@dataclass
+class _Rows:
+    """What one enterprise's subjects write: Recommendation nodes with their links, and KnowledgeGaps.
+    Plain dicts, so a worker process hands them back cheaply."""
+
+    nodes: list[dict]
+    measures: list[dict]
+    subjects: list[tuple[str, dict]]
+    gaps: list[dict]
+    gap_links: list[dict]
+    hidden_dangers: int = 0
+    risk_points: int = 0
+
+
+@dataclass
+class _Ranking:
+    """Everything ranking an enterprise needs; a forked worker inherits it rather than receiving it."""
+
+    rec: Recommender
+    facts: dict[str, EnterpriseFact]
+    closed: set[str]
+    open_only: bool
+    at: str
+
+
+#: the ranking a forked worker ranks with (set in the parent just before the fork)
+_SHARED: _Ranking | None = None
+
+
+def _rows(ranking: _Ranking, uscc: str) -> _Rows:
+    """One enterprise ranked, as the rows to write."""
+    rec, at = ranking.rec, ranking.at
+    out = _Rows([], [], [], [], [])
+    for result in recommend_enterprise(rec, ranking.facts[uscc], ranking.closed, open_only=ranking.open_only):
+        if result.label == HIDDEN_DANGER:
+            out.hidden_dangers += 1
+        elif result.label == RISK_POINT:
+            out.risk_points += 1
+        for r in result.recommendations:
+            out.nodes.append(r.properties(method=rec.method, version=rec.version, at=at))
+            out.measures.append({"from": r.id, "to": r.measure.id})
+            out.subjects.append((r.subject_label, {"from": r.id, "to": r.subject_key}))
+        if result.kb_gap is not None:
+            gap = result.kb_gap
+            out.gaps.append({"id": f"gap:{result.label}:{result.key}", "name": result.name,
+                             "gapText": gap.get("text") or result.name, "gapReason": gap.get("reason"),
+                             "gapIndustry": gap.get("industry"), "gapPatterns": gap.get("otherIndustryPatterns", []),
+                             "flaggedBy": f"{rec.method} {rec.version}", "flaggedAt": at})
+            out.gap_links.append({"from": f"gap:{result.label}:{result.key}", "to": result.key})
+    return out
+
+
+def _rows_in_worker(uscc: str) -> _Rows:
+    if _SHARED is None:
+        raise RuntimeError("internal: a recommendation worker started without its ranking")
+    return _rows(_SHARED, uscc)
+
+
+#: below this many enterprises one process ranks them all: starting workers would cost more
+PARALLEL_FROM = 200
+#: worker processes that rank enterprises (default: one per core, at most 4)
+ENV_WORKERS = "RISKGRAPH_ASSESS_WORKERS"
+
+
+def worker_count() -> int:
+    from riskgraph.api.env import env_int
+
+    return env_int(ENV_WORKERS, min(4, os.cpu_count() or 1))
+
+
+def _ranked(ranking: _Ranking, workers: int, parallel_from: int) -> Iterator[_Rows]:
+    """Every enterprise's rows, in USCC order. Ranking is pure Python over facts already read, so with
+    several cores it runs in forked workers (each inherits the trained recommender and the facts),
+    while this process writes what they hand back."""
+    keys = sorted(ranking.facts)
+    if workers < 2 or len(keys) < parallel_from:
+        for uscc in keys:
+            yield _rows(ranking, uscc)
+        return
+    global _SHARED
+    _SHARED = ranking
+    try:
+        with warnings.catch_warnings():
+            # Python warns that forking a process with threads (the embedded store's keeper, a
+            # progress bar) may deadlock a child that takes a lock one of them held. The workers
+            # only rank objects they inherit: no logging, no console, never the store's
+            # connection; and a fork shares the province's facts instead of pickling them to each.
+            warnings.filterwarnings("ignore", message=r".*use of fork\(\) may lead to deadlocks", category=DeprecationWarning)
+            pool = multiprocessing.get_context("fork").Pool(workers)
+        with pool:
+            yield from pool.imap(_rows_in_worker, keys, chunksize=max(1, min(32, len(keys) // (workers * 8))))
+    finally:
+        _SHARED = None
+
+
 class _Writer:
-    def __init__(self, store: GraphStore, rec: Recommender, at: dt.datetime, batch: int) -> None:
-        self.store, self.rec, self.batch = store, rec, batch
-        self.at = at.isoformat(timespec="milliseconds")
+    def __init__(self, store: GraphStore, batch: int) -> None:
+        self.store, self.batch = store, batch
         self.nodes: list[dict] = []
         self.measures: list[dict] = []
         self.subjects: dict[str, list[dict]] = {}
@@ -122,19 +219,13 @@ class _Writer:
         self.written = 0
         self.gaps_written = 0
 
-    def add_gap(self, result: SubjectResult) -> None:
-        """A hidden danger without a measure: one KnowledgeGap node, linked to it."""
-        gap = result.kb_gap or {}
-        self.gaps.append({"id": f"gap:{result.label}:{result.key}", "name": result.name,
-                          "gapText": gap.get("text") or result.name, "gapReason": gap.get("reason"),
-                          "gapIndustry": gap.get("industry"), "gapPatterns": gap.get("otherIndustryPatterns", []),
-                          "flaggedBy": f"{self.rec.method} {self.rec.version}", "flaggedAt": self.at})
-        self.gap_links.append({"from": f"gap:{result.label}:{result.key}", "to": result.key})
-
-    def add(self, r: Recommendation) -> None:
-        self.nodes.append(r.properties(method=self.rec.method, version=self.rec.version, at=self.at))
-        self.measures.append({"from": r.id, "to": r.measure.id})
-        self.subjects.setdefault(r.subject_label, []).append({"from": r.id, "to": r.subject_key})
+    def add(self, rows: _Rows) -> None:
+        self.nodes += rows.nodes
+        self.measures += rows.measures
+        for label, link in rows.subjects:
+            self.subjects.setdefault(label, []).append(link)
+        self.gaps += rows.gaps
+        self.gap_links += rows.gap_links
         if len(self.nodes) >= self.batch:
             self.flush()
 
@@ -152,7 +243,10 @@ class _Writer:
         self.nodes, self.measures, self.subjects = [], [], {}
 
 
-def run(store: GraphStore, *, as_of: dt.date | None = None, config: ModelConfig | None = None) -> RunSummary:
+def run(store: GraphStore, *, as_of: dt.date | None = None, config: ModelConfig | None = None,
+        workers: int | None = None, parallel_from: int = PARALLEL_FROM) -> RunSummary:
+    """`workers`: processes that rank (None: RISKGRAPH_ASSESS_WORKERS, else one per core up to 4),
+    used from `parallel_from` enterprises on; the result is the same with any number."""
     started = time.monotonic()
     now = dt.datetime.now(LOCAL_TZ)
     config = config or load_config()
@@ -160,21 +254,14 @@ def run(store: GraphStore, *, as_of: dt.date | None = None, config: ModelConfig 
     load_knowledge_base(store)
     rec, facts = recommender_for(store, as_of=as_of, config=config)
     summary = RunSummary(rec.method, rec.version, training_examples=len(rec.model.examples) if rec.model else 0)
-    closed = rectified_states(store.ontology)
-    open_only = bool(config["output"]["open_dangers_only"])
-    writer = _Writer(store, rec, now, int(config["output"]["write_batch"]))
-    for uscc in sorted(facts):
-        e = facts[uscc]
-        for result in recommend_enterprise(rec, e, closed, open_only=open_only):
-            if result.label == HIDDEN_DANGER:
-                summary.hidden_dangers += 1
-            elif result.label == RISK_POINT:
-                summary.risk_points += 1
-            for r in result.recommendations:
-                writer.add(r)
-            if result.kb_gap is not None:
-                writer.add_gap(result)
+    ranking = _Ranking(rec, facts, rectified_states(store.ontology), bool(config["output"]["open_dangers_only"]),
+                       now.isoformat(timespec="milliseconds"))
+    writer = _Writer(store, int(config["output"]["write_batch"]))
+    for rows in _ranked(ranking, worker_count() if workers is None else workers, parallel_from):
+        summary.hidden_dangers += rows.hidden_dangers
+        summary.risk_points += rows.risk_points
         summary.enterprises += 1
+        writer.add(rows)
     writer.flush()
     summary.written = writer.written
     summary.knowledge_gaps = writer.gaps_written
