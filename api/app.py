@@ -83,6 +83,7 @@ def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
         finally:
             await run_in_threadpool(app.state.background.stop)
             await run_in_threadpool(svc.store.close)
+            reads.close()
 
     app = FastAPI(
         title="RiskGraph",
@@ -120,6 +121,7 @@ def _open_services(settings: Settings, reads: ReadCache) -> Services:
                           minutes=settings.token_minutes)
     audit = AuditLog(settings.audit_db)
     store = graph.connect(settings.store_url)
+    reads.share(settings.data_dir / "read-cache.sqlite3", settings.store_url)  # with the other workers
     warm_up_search()
     return Services(settings=settings, store=store, onto=onto, schema=schema, users=users, tokens=tokens, audit=audit,
                     reads=reads)

@@ -11,6 +11,9 @@ Answers are kept per caller (the key holds who asks), so no disclosure decision 
 roles, scopes or accounts. A hit replays the restricted reads its first computation recorded, so
 the audit log gets one entry per read, hit or miss. A backend without a change token (Neo4j:
 there is no cheap global one) computes every answer.
+
+A worker that does not hold an answer looks for it among those the service's other workers
+computed (api/shared_answers.py, unless RISKGRAPH_READ_CACHE_SHARED=0) before computing it.
 """
 from __future__ import annotations
 
@@ -20,9 +23,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from riskgraph.api.env import env_float, env_int
+from riskgraph.api.shared_answers import SharedAnswers
 
 if TYPE_CHECKING:
     from riskgraph.api.deps import Context
@@ -31,6 +36,8 @@ if TYPE_CHECKING:
 ENV_ENTRIES = "RISKGRAPH_READ_CACHE_ENTRIES"
 #: the oldest answer reused, in seconds
 ENV_MAX_AGE = "RISKGRAPH_READ_CACHE_SECONDS"
+#: 0: each worker keeps its answers to itself (default 1: the workers share them)
+ENV_SHARED = "RISKGRAPH_READ_CACHE_SHARED"
 
 
 @dataclass(frozen=True)
@@ -44,32 +51,59 @@ class _Entry:
 class ReadCache:
     """A bounded, least-recently-used map from (change token, caller, request) to an answer."""
 
-    def __init__(self, entries: int = 1_000, max_age_s: float = 30.0) -> None:
+    def __init__(self, entries: int = 1_000, max_age_s: float = 30.0, shared: bool = False) -> None:
         self.entries = entries
         self.max_age_s = max_age_s
-        self.hits = self.misses = 0
+        #: whether the workers share answers (api/shared_answers.py; `share` opens the file)
+        self.shared = shared
+        self.hits = self.shared_hits = self.misses = 0
         self._items: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._token: str | None = None
         self._lock = threading.Lock()
+        self._others: SharedAnswers | None = None
 
     @classmethod
     def from_env(cls) -> ReadCache:
-        return cls(env_int(ENV_ENTRIES, 1_000, low=0), env_float(ENV_MAX_AGE, 30.0))
+        entries = env_int(ENV_ENTRIES, 1_000, low=0)
+        return cls(entries, env_float(ENV_MAX_AGE, 30.0), shared=bool(entries and env_int(ENV_SHARED, 1, low=0)))
+
+    def share(self, path: Path, store_id: str) -> None:
+        """Share answers with the other workers of the service through the file at `path` (if `shared`)."""
+        if self.shared and self.entries:
+            self._others = SharedAnswers(path, store_id, self.max_age_s)
+
+    def close(self) -> None:
+        if self._others is not None:
+            self._others.close()
+            self._others = None
 
     def answer[T](self, ctx: Context, key: Hashable, compute: Callable[[], T]) -> T:
-        """The answer for `key` as this caller sees it now: kept, or computed and kept."""
+        """The answer for `key` as this caller sees it now: kept here, kept by another worker, or
+        computed and kept."""
         token = ctx.store.change_token() if self.entries else None
         if token is None:
             return compute()
         full = (ctx.caller, ctx.request.headers.get("accept-language"), key)
         kept = self._lookup(token, full)
+        others, shared_key = self._others, ""
+        if kept is None and others is not None:
+            shared_key = others.key(full)
+            found = others.get(token, shared_key)
+            if found is not None:
+                data, age = found
+                kept = _Entry(data["answer"], data["restricted"], data["subject"], time.monotonic() - age)
+                self._keep(token, full, kept)
+                self.shared_hits += 1
         if kept is not None:
             ctx.disclosed.restricted.update(kept.restricted)
             ctx.disclosed.subject = kept.subject
             return kept.answer  # stored by this same key's compute
+        self.misses += 1
         answer = compute()
-        self._keep(token, full, _Entry(answer, dict(ctx.disclosed.restricted), ctx.disclosed.subject,
-                                         time.monotonic()))
+        entry = _Entry(answer, dict(ctx.disclosed.restricted), ctx.disclosed.subject, time.monotonic())
+        self._keep(token, full, entry)
+        if others is not None:
+            others.put(token, shared_key, {"answer": answer, "restricted": entry.restricted, "subject": entry.subject})
         return answer
 
     def __len__(self) -> int:
@@ -82,7 +116,6 @@ class ReadCache:
                 self._token = token
             entry = self._items.get(key)
             if entry is None or time.monotonic() - entry.made > self.max_age_s:
-                self.misses += 1
                 return None
             self._items.move_to_end(key)
             self.hits += 1

@@ -31,7 +31,7 @@ import psutil
 
 from riskgraph import graph
 from riskgraph.api.limits import ENV_LIMITS
-from riskgraph.api.read_cache import ENV_ENTRIES
+from riskgraph.api.read_cache import ENV_ENTRIES, ENV_SHARED
 from riskgraph.loaders.load import load_directory
 from riskgraph.reasoning.assess import run_all
 from riskgraph.synth import generate
@@ -83,15 +83,16 @@ def cpu_seconds(procs: list[psutil.Process]) -> tuple[float, float]:
     return api, store
 
 
-def cache_counts(base: str, workers: int) -> tuple[int, int]:
-    """(hits, misses) of the read caches of all workers: /ready on fresh connections until each answered."""
-    seen: dict[int, tuple[int, int]] = {}
+def cache_counts(base: str, workers: int) -> tuple[int, int, int]:
+    """(hits, hits from the other workers' answers, misses) of the read caches of all workers:
+    /ready on fresh connections until each answered."""
+    seen: dict[int, tuple[int, int, int]] = {}
     for _ in range(50 * workers):
         stats = httpx.get(f"{base}/ready", timeout=10).json()["readCache"]
-        seen[stats["worker"]] = (stats["hits"], stats["misses"])
+        seen[stats["worker"]] = (stats["hits"], stats["sharedHits"], stats["misses"])
         if len(seen) == workers:
             break
-    return sum(h for h, _ in seen.values()), sum(m for _, m in seen.values())
+    return tuple(sum(counts[i] for counts in seen.values()) for i in range(3))  # type: ignore[return-value]
 
 
 async def drive(base: str, clients: int, seconds: float, usccs: list[str], points: list[str]
@@ -166,6 +167,8 @@ def main() -> None:
     parser.add_argument("--store", type=Path, help="keep the generated store here and reuse it")
     parser.add_argument("--read-cache", type=int, default=1_000,
                         help="answers each worker keeps while the data is unchanged (0: compute every read)")
+    parser.add_argument("--shared-cache", type=int, choices=(0, 1), default=1,
+                        help="whether the workers share their answers (RISKGRAPH_READ_CACHE_SHARED)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = args.store or Path(tmp)
@@ -180,7 +183,7 @@ def main() -> None:
         # One benchmark address stands for hundreds of users: lift the per-address read rates
         # (the cap on heavy reads running at once stays as configured).
         env = {**os.environ, ENV_LIMITS: json.dumps({"rates": {"read": [1e6, 1e6], "heavy": [1e6, 1e6]}}),
-               ENV_ENTRIES: str(args.read_cache)}
+               ENV_ENTRIES: str(args.read_cache), ENV_SHARED: str(args.shared_cache)}
         server = subprocess.Popen(cmd, cwd=root, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
             base = f"http://127.0.0.1:{port}"
@@ -197,13 +200,13 @@ def main() -> None:
             store_pid = [p for p in psutil.process_iter(["name", "cwd"])
                          if "redis" in (p.info["name"] or "") and str(root) in (p.info["cwd"] or "")]
             procs += [p for p in store_pid if p not in procs]
-            hits0, misses0 = cache_counts(base, args.workers)
+            hits0, shared0, misses0 = cache_counts(base, args.workers)
             api0, store0 = cpu_seconds(procs)
             started, client0 = time.perf_counter(), time.process_time()
             times, errors, refused, total, distinct = asyncio.run(drive(base, args.clients, args.seconds, usccs, points))
             wall, client_cpu = time.perf_counter() - started, time.process_time() - client0
             api1, store1 = cpu_seconds(procs)
-            hits1, misses1 = cache_counts(base, args.workers)
+            hits1, shared1, misses1 = cache_counts(base, args.workers)
         finally:
             server.terminate()
             server.wait(timeout=60)
@@ -211,7 +214,8 @@ def main() -> None:
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     print(f"{args.enterprises} enterprises; {args.clients} concurrent clients for {wall:.1f} s wall; "
-          f"serve --workers {args.workers}; read cache {args.read_cache} answers per worker")
+          f"serve --workers {args.workers}; read cache {args.read_cache} answers per worker, "
+          f"{'shared' if args.shared_cache else 'not shared'} between them")
     for name, ts in times.items():
         p50, p95, p99 = (quantile_ms(ts, q) for q in (0.5, 0.95, 0.99))
         print(f"  {name:22s} n {len(ts):5d}  p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  p99 {p99:7.1f} ms")
@@ -219,9 +223,9 @@ def main() -> None:
     print(f"total {total} requests, {errors} not 200 ({refused} of them 429: the cap on heavy reads at once), {total / wall:.1f} req/s "
           f"(target ≥ 300 req/s: {total / wall / 300:.2f}×)")
     p99 = quantile_ms(times["enterprise portrait"], 0.99)
-    hits, misses = hits1 - hits0, misses1 - misses0
-    print(f"{distinct} distinct requests among them; read cache: {hits} hits, {misses} misses "
-          f"({hits / max(hits + misses, 1):.0%} answered from it)")
+    hits, shared, misses = hits1 - hits0, shared1 - shared0, misses1 - misses0
+    print(f"{distinct} distinct requests among them; read cache: {hits} hits, {shared} from another worker's "
+          f"answers, {misses} computed ({(hits + shared) / max(hits + shared + misses, 1):.0%} answered from it)")
     print(f"portrait p99 {p99:.0f} ms (target ≤ 100 ms: {p99 / 100:.1f}× the target)")
     per = max(total, 1)
     print(f"CPU: API processes {api_cpu:.1f} s ({api_cpu / per * 1000:.1f} ms/request), "

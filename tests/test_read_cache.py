@@ -5,13 +5,15 @@ or another worker makes) is seen by the very next read; answers are never shared
 a cached read is audited like a computed one."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from riskgraph import graph
+from riskgraph.api.app import create_app
 from riskgraph.graph.store import GraphStore
-from tests.api_support import E1, E3, ROLE_USER, Api
+from tests.api_support import E1, E3, ROLE_USER, Api, LogCapture, start_server
 
 ATTEMPTS = 20  # background work (fresh scores, source checks) may write between two reads: try again
 
@@ -71,6 +73,48 @@ def test_a_cached_read_is_audited_like_a_computed_one(api: Api) -> None:
     assert len(entries) >= before + 2  # both reads, the cached one too (a retry adds two more)
     assert entries[0]["details"]["nodes"] == entries[1]["details"]["nodes"]
     assert entries[0]["details"]["nodes"][f"Enterprise/{E1}"] == "inspector"
+
+
+@pytest.fixture(scope="module")
+def second_worker(api: Api) -> Iterator[Api]:
+    """Another service process's worth: its own app and cache, the same store and data folder (as
+    `serve --workers 2` runs two)."""
+    logs = LogCapture()
+    server, thread, base_url = start_server(create_app(api.store_url, api.data_dir), logs)
+    try:
+        yield Api(base_url=base_url, data_dir=api.data_dir, store_url=api.store_url, logs=logs, tokens=api.tokens)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def test_a_worker_answers_from_what_another_worker_computed(api: Api, second_worker: Api) -> None:
+    """The first worker computes a portrait; the second, which never computed it, answers from the
+    shared answers, the same body — and for another caller it computes its own."""
+    path = f"/nodes/Enterprise/{E1}/subgraph?depth=2"
+    for _ in range(ATTEMPTS):  # background work may write between the two reads: try again
+        first = api.get(None, path)
+        before = cache_stats(second_worker)
+        second = second_worker.get(None, path)
+        after = cache_stats(second_worker)
+        assert first.status_code == second.status_code == 200, second.text
+        if after["sharedHits"] == before["sharedHits"] + 1:
+            assert after["misses"] == before["misses"] and second.json() == first.json()
+            break
+    else:
+        pytest.fail(f"the second worker never answered {path} from the first one's answer")
+    inspector = ROLE_USER["inspector"]
+    for _ in range(ATTEMPTS):
+        mine = api.get(inspector, f"/enterprises/{E1}")
+        before = cache_stats(second_worker)
+        theirs = second_worker.get(inspector, f"/enterprises/{E1}")
+        if cache_stats(second_worker)["sharedHits"] == before["sharedHits"] + 1:
+            break
+    else:
+        pytest.fail("the inspector's portrait was never shared between the workers")
+    assert theirs.json() == mine.json() and theirs.json()["level"] == "inspector"
+    public = second_worker.get(None, f"/enterprises/{E1}").json()  # kept apart from the inspector's
+    assert public["level"] == "public" and set(public["properties"]) < set(mine.json()["properties"])
 
 
 def test_the_change_token_changes_with_the_data_only(store: GraphStore) -> None:

@@ -24,6 +24,7 @@ class ReadCacheStats(Out):
     worker: int = Field(description="the answering worker's process id (`serve --workers N` runs N, each with its own cache)")
     entries: int = Field(description="answers this worker keeps now")
     hits: int = Field(description="reads answered from them since the worker started")
+    sharedHits: int = Field(description="reads answered from what the service's other workers computed")
     misses: int = Field(description="reads computed (absent, too old, or the data changed)")
 
 
@@ -52,4 +53,5 @@ def ready(request: Request) -> dict:
                                                  store=getattr(store, 'recovering', None) or exc) from None
     reads = services(request).reads
     return {"status": "ready", "store": store.dialect.name,
-            "readCache": {"worker": os.getpid(), "entries": len(reads), "hits": reads.hits, "misses": reads.misses}}
+            "readCache": {"worker": os.getpid(), "entries": len(reads), "hits": reads.hits,
+                          "sharedHits": reads.shared_hits, "misses": reads.misses}}
