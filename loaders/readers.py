@@ -38,16 +38,15 @@ class SourceRow:
     #: what the reader saw wrong with the row's shape (duplicate columns, extra or missing cells,
     #: merged cells): the row is kept whole, and these join its dataQuality flags
     flags: list[str] = field(default_factory=list)
+    #: the key of the row's line (loaders/line_keys.py), when it has one line and keys were asked for
+    line_key: int | None = None
+    #: the row this one repeats byte for byte, when that one was passed over unread as known
+    repeats: int | None = None
 
     @property
     def notes(self) -> list[str]:
         """What the reader noted about the row, as its records keep it (dataQuality)."""
         return ([self.encoding_note] if self.encoding_note else []) + self.flags
-
-    #: the key of the row's line (loaders/line_keys.py), when it has one line and keys were asked for
-    line_key: int | None = None
-    #: the row this one repeats byte for byte, when that one was passed over unread as known
-    repeats: int | None = None
 
     @classmethod
     def kept(cls, number: int, values: dict[str, str | None], notes: list[str]) -> SourceRow:
@@ -56,7 +55,7 @@ class SourceRow:
         return cls(number, values, "", encoding, [n for n in notes if n != encoding])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KnownRow:
     """A row whose line a complete load of the file already took in: passed over unread."""
 

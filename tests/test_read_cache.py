@@ -23,15 +23,19 @@ def cache_stats(api: Api) -> dict[str, int]:
     return body["readCache"]
 
 
-def twice_with_a_hit(api: Api, user: str | None, path: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Two reads of `path` in a row, the second answered from the cache (the data unchanged between them)."""
+def twice_with_a_hit(api: Api, user: str | None, path: str, then: Api | None = None,
+                     counter: str = "hits") -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two reads of `path` in a row (the second from `then`, another worker, if given), the second
+    answered from a cache as `counter` counts it (the data unchanged between them), and no other read
+    computed meanwhile."""
+    then = then or api
     for _ in range(ATTEMPTS):
         first = api.get(user, path)
-        before = cache_stats(api)
-        second = api.get(user, path)
-        after = cache_stats(api)
+        before = cache_stats(then)
+        second = then.get(user, path)
+        after = cache_stats(then)
         assert first.status_code == second.status_code == 200, second.text
-        if after["hits"] == before["hits"] + 1:
+        if after[counter] == before[counter] + 1 and after["misses"] == before["misses"]:
             return first.json(), second.json()
     pytest.fail(f"{path}: no read was answered from the cache in {ATTEMPTS} attempts")
 
@@ -89,32 +93,14 @@ def second_worker(api: Api) -> Iterator[Api]:
 
 
 def test_a_worker_answers_from_what_another_worker_computed(api: Api, second_worker: Api) -> None:
-    """The first worker computes a portrait; the second, which never computed it, answers from the
-    shared answers, the same body — and for another caller it computes its own."""
-    path = f"/nodes/Enterprise/{E1}/subgraph?depth=2"
-    for _ in range(ATTEMPTS):  # background work may write between the two reads: try again
-        first = api.get(None, path)
-        before = cache_stats(second_worker)
-        second = second_worker.get(None, path)
-        after = cache_stats(second_worker)
-        assert first.status_code == second.status_code == 200, second.text
-        if after["sharedHits"] == before["sharedHits"] + 1:
-            assert after["misses"] == before["misses"] and second.json() == first.json()
-            break
-    else:
-        pytest.fail(f"the second worker never answered {path} from the first one's answer")
-    inspector = ROLE_USER["inspector"]
-    for _ in range(ATTEMPTS):
-        mine = api.get(inspector, f"/enterprises/{E1}")
-        before = cache_stats(second_worker)
-        theirs = second_worker.get(inspector, f"/enterprises/{E1}")
-        if cache_stats(second_worker)["sharedHits"] == before["sharedHits"] + 1:
-            break
-    else:
-        pytest.fail("the inspector's portrait was never shared between the workers")
-    assert theirs.json() == mine.json() and theirs.json()["level"] == "inspector"
+    """The first worker computes an answer; the second, which never computed it, answers from the
+    shared answers with the same body — and each caller only from its own."""
+    first, second = twice_with_a_hit(api, None, f"/nodes/Enterprise/{E1}/subgraph?depth=2", second_worker, "sharedHits")
+    assert second == first
+    mine, theirs = twice_with_a_hit(api, ROLE_USER["inspector"], f"/enterprises/{E1}", second_worker, "sharedHits")
+    assert theirs == mine and theirs["level"] == "inspector"
     public = second_worker.get(None, f"/enterprises/{E1}").json()  # kept apart from the inspector's
-    assert public["level"] == "public" and set(public["properties"]) < set(mine.json()["properties"])
+    assert public["level"] == "public" and set(public["properties"]) < set(mine["properties"])
 
 
 def test_the_change_token_changes_with_the_data_only(store: GraphStore) -> None:
