@@ -81,6 +81,8 @@ class ImportFiles:
     changed: Counter[str] = field(default_factory=Counter)
     #: counts per label and type and the content checksum of what was written (graph/backup.py's)
     summary: Summary = field(default_factory=Summary)
+    #: bytes of the largest field written (quotes included): neo4j-admin's read buffer must hold it
+    biggest: int = 0
 
     @property
     def nodes(self) -> Counter[str]:
@@ -182,6 +184,8 @@ class _Spool:
         self.fixed = fixed
         self.kinds: dict[str, set[str]] = defaultdict(set)
         self.rows = 0
+        #: bytes of the largest field written to the CSV (quotes and doubled quotes included)
+        self.biggest = 0
         self._fh: IO[str] = path.open("w", encoding="utf-8")
 
     def add(self, head: list[Any], props: dict[str, Any]) -> None:
@@ -215,6 +219,9 @@ class _Spool:
                     elif value is not None and (how := _change(value, types[name])):
                         changed[f"{where}.{name}: {how}"] += 1
                 writer.writerow([*head, *cells])
+                longest = max((len(c) for c in cells if c), default=0)
+                if longest * 4 > self.biggest:  # at most four bytes a character: measure only candidates
+                    self.biggest = max(self.biggest, *(len(c.encode()) + c.count('"') + 2 for c in cells if c))
         self.path.unlink()
 
 
@@ -260,10 +267,12 @@ def write_import_files(items: Iterable[dict[str, Any]], folder: Path, ontology: 
                 path = folder / "nodes" / f"{label}.csv"
                 node_spool.write_csv(path, label, out.changed, empties)
                 out.files.append(path)
+                out.biggest = max(out.biggest, node_spool.biggest)
         for (rel, src, dst), rel_spool in sorted(rel_spools.items()):
             path = folder / "relationships" / f"{rel}.{src}.{dst}.csv"
             rel_spool.write_csv(path, f"{rel}({src}→{dst})", out.changed)
             out.files.append(path)
+            out.biggest = max(out.biggest, rel_spool.biggest)
     finally:
         for open_spool in [*node_spools.values(), *rel_spools.values()]:
             open_spool.close()
@@ -273,8 +282,20 @@ def write_import_files(items: Iterable[dict[str, Any]], folder: Path, ontology: 
         "format": FORMAT, "version": VERSION, "ontology": ontology.version, **summary.as_dict(),
         "changed": dict(sorted(out.changed.items())),
     }, ensure_ascii=False, indent=1), encoding="utf-8")
-    _write_command(folder, out.files)
+    _write_command(folder, out.files, out.biggest)
     return out
+
+
+#: neo4j-admin's read buffer unless told otherwise (`--read-buffer-size`): it must hold the largest field
+DEFAULT_READ_BUFFER = 4 * 2**20
+
+
+def read_buffer_option(biggest: int) -> list[str]:
+    """`--read-buffer-size` when a field outgrows the default buffer (a LoadedFile's line keys: ≈ 11
+    bytes a row, so a file of 400,000 rows): twice the field, in whole MiB."""
+    if biggest * 2 <= DEFAULT_READ_BUFFER:
+        return []
+    return [f"--read-buffer-size={-(-biggest * 2 // 2**20)}m"]
 
 
 def finish(store: GraphStore, folder: Path, *, batch: int = 2_000) -> Summary:
@@ -305,7 +326,7 @@ def finish(store: GraphStore, folder: Path, *, batch: int = 2_000) -> Summary:
     return check_equal(store, expected)
 
 
-def _write_command(folder: Path, files: list[Path]) -> None:
+def _write_command(folder: Path, files: list[Path], biggest: int) -> None:
     def group(path: Path) -> str:
         rel = path.relative_to(folder)
         header = rel.with_name(rel.stem + ".header.csv")
@@ -324,6 +345,7 @@ def _write_command(folder: Path, files: list[Path]) -> None:
         '[ "$#" -gt 0 ] && shift',
         'exec "${NEO4J_HOME:?set NEO4J_HOME to the Neo4j installation}/bin/neo4j-admin" database import full "$database" \\',
         "  --array-delimiter=U+001F --multiline-fields=true --id-type=string \\",
+        *(f"  {option} \\" for option in read_buffer_option(biggest)),
         *(f"  {group(p)} \\" for p in files),
         '  --report-file=import.report "$@"',
     ]

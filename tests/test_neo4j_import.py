@@ -21,8 +21,10 @@ import pytest
 from riskgraph import graph
 from riskgraph.graph.backup import dump, summary_of
 from riskgraph.graph.dialect import ident
+from riskgraph.graph.neo4j_import import write_import_files
 from riskgraph.graph.store import GraphStore
 from riskgraph.loaders.load import load_directory
+from riskgraph.ontology.model import load_ontology
 from riskgraph.reasoning.assess import run_all
 
 HEADER = re.compile(r"^(?:\w*:ID\((\w+)\)|:LABEL|:START_ID\((\w+)\)|:END_ID\((\w+)\)|:TYPE|"
@@ -148,6 +150,23 @@ def test_from_a_backup_the_files_are_the_same(province: str, tmp_path: Path) -> 
     assert written == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
     for rel in written:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+
+
+@pytest.mark.parametrize("chars", [1_000, 3 * 2**20])
+def test_the_read_buffer_holds_the_largest_field(tmp_path: Path, chars: int) -> None:
+    """neo4j-admin reads a field only whole within its read buffer (4 MiB unless told): a large one
+    (a big file's line keys on its LoadedFile) gets `--read-buffer-size` twice its size."""
+    value = "键" * chars  # three bytes each
+    items = [{"node": "LoadedFile", "labels": ["LoadedFile"], "p": {"id": "registry:a.csv", "rowLines": value}}]
+    folder = tmp_path / "import"
+    written = write_import_files(items, folder, load_ontology())
+    script = (folder / "import.sh").read_text(encoding="utf-8")
+    assert written.biggest == 3 * chars + 2
+    if chars < 2**20:
+        assert "--read-buffer-size" not in script
+    else:
+        size = int(re.search(r"--read-buffer-size=(\d+)m", script).group(1))  # type: ignore[union-attr]
+        assert size * 2**20 >= 2 * written.biggest
 
 
 def test_a_folder_that_is_not_empty_is_refused(province: str, tmp_path: Path) -> None:
