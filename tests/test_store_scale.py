@@ -68,3 +68,32 @@ def test_bulk_load_relaxes_then_restores_durability_and_compacts(tmp_path: Path)
         assert client.config_get("appendfsync")["appendfsync"] == "always"
         assert int(client.info("persistence")["aof_rewrites"]) == rewrites
         client.close()
+
+
+def test_a_bulk_load_that_grew_the_log_little_leaves_it_for_the_next_start(tmp_path: Path) -> None:
+    """A change set of a large store: rewriting every graph costs more than the next start's replay
+    of its few writes, so the log is rewritten only once a load grew it by half its base."""
+    import redis
+
+    from riskgraph.graph.embedded_server import EmbeddedServer
+
+    with EmbeddedServer(tmp_path / "db") as srv:
+        client = redis.Redis(unix_socket_path=srv.socket_path, decode_responses=True)
+        srv.compact_small_base = 0  # as if the store were large
+
+        def rewrites() -> int:
+            return int(client.info("persistence")["aof_rewrites"])
+
+        def write(n: int) -> None:
+            client.execute_command("GRAPH.QUERY", "g", f"UNWIND range(1, {n}) AS i CREATE (:N {{v: i, t: 'x'}})")
+
+        write(20_000)
+        srv.compact()
+        before = rewrites()
+        with srv.bulk_load():
+            write(10)
+        assert rewrites() == before  # a few writes: left for the next start to replay
+        with srv.bulk_load():
+            write(20_000)
+        assert rewrites() == before + 1  # the log doubled: rewritten
+        client.close()
