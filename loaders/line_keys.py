@@ -42,12 +42,14 @@ class LineKeys:
     def key(self, line: bytes) -> int:
         return int.from_bytes(hashlib.blake2b(line.rstrip(b"\r\n"), digest_size=8, key=self.salt).digest())
 
-    def seen(self, key: int, number: int) -> tuple[bool, int | None]:
-        """Whether the line with `key`, row `number`, may be passed over unread, and the row it repeats."""
+    def look(self, line: bytes, number: int) -> tuple[int, bool, int | None]:
+        """The key of `line` (row `number`), whether it may be passed over unread, and the row it
+        repeats (a repeat is read in full)."""
+        key = self.key(line)
         first = self.first.setdefault(key, number)
         if first != number:
-            return False, first
-        return key in self.known, None
+            return key, False, first
+        return key, key in self.known, None
 
 
 def pack(keys: Iterable[int]) -> str:

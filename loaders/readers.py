@@ -237,8 +237,7 @@ def read_csv(path: Path, encoding: str = "auto", check_header: HeaderCheck | Non
     while i < len(lines):
         key = repeats = None
         if keys is not None and lines[i].strip():
-            key = keys.key(lines[i])
-            skip, repeats = keys.seen(key, number + 1)
+            key, skip, repeats = keys.look(lines[i], number + 1)
             if skip:
                 number += 1
                 i += 1
@@ -439,8 +438,7 @@ def read_jsonl(path: Path, encoding: str = "auto",
         number += 1
         key = repeats = None
         if keys is not None:
-            key = keys.key(line)
-            skip, repeats = keys.seen(key, number)
+            key, skip, repeats = keys.look(line, number)
             if skip:
                 yield KnownRow(number, key)
                 continue

@@ -156,12 +156,12 @@ def _rows(ranking: _Ranking, uscc: str) -> _Rows:
             out.measures.append({"from": r.id, "to": r.measure.id})
             out.subjects.append((r.subject_label, {"from": r.id, "to": r.subject_key}))
         if result.kb_gap is not None:
-            gap = result.kb_gap
-            out.gaps.append({"id": f"gap:{result.label}:{result.key}", "name": result.name,
+            gap, gap_id = result.kb_gap, f"gap:{result.label}:{result.key}"
+            out.gaps.append({"id": gap_id, "name": result.name,
                              "gapText": gap.get("text") or result.name, "gapReason": gap.get("reason"),
                              "gapIndustry": gap.get("industry"), "gapPatterns": gap.get("otherIndustryPatterns", []),
                              "flaggedBy": f"{rec.method} {rec.version}", "flaggedAt": at})
-            out.gap_links.append({"from": f"gap:{result.label}:{result.key}", "to": result.key})
+            out.gap_links.append({"from": gap_id, "to": result.key})
     return out
 
 
