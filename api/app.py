@@ -16,6 +16,7 @@ from riskgraph.api.audit import AuditLog
 from riskgraph.api.auth import TokenService, load_secret
 from riskgraph.api.background import start_background
 from riskgraph.api.deps import Services
+from riskgraph.api.kept_responses import KeptResponses
 from riskgraph.api.limits import Edge, EdgeMiddleware, Limits
 from riskgraph.api.read_cache import ReadCache
 from riskgraph.api.request_context import RequestContext
@@ -96,6 +97,7 @@ def create_app(store_url: str | None = None, data_dir: Path | None = None, *,
     )
     errors.install(app)
     app.state.limits = Edge(limits or Limits.from_env())  # see api/limits.py
+    app.add_middleware(KeptResponses)  # innermost: a kept response still passes the edge's checks
     app.add_middleware(EdgeMiddleware)
     app.add_middleware(RequestContext)  # a request id on every log line and response
     for module in (health, auth, enterprises, risk_points, nodes, assessments, layers, analyst, admin, qr, recommendations, match, review,

@@ -12,8 +12,9 @@ import pytest
 
 from riskgraph import graph
 from riskgraph.api.app import create_app
+from riskgraph.api.users import user_store
 from riskgraph.graph.store import GraphStore
-from tests.api_support import E1, E3, ROLE_USER, Api, LogCapture, start_server
+from tests.api_support import E1, E3, PASSWORD, ROLE_USER, Api, LogCapture, assert_error, start_server
 
 ATTEMPTS = 20  # background work (fresh scores, source checks) may write between two reads: try again
 
@@ -53,6 +54,40 @@ def test_a_write_from_another_connection_is_seen_by_the_next_read(api: Api) -> N
     with graph.connect(api.store_url) as store:  # another client of the same store, as a loader is
         store.upsert_nodes("Enterprise", [{"uscc": E3, "name": "石家庄长安矿业（集团）有限公司"}])
     assert api.get(None, path).json()["properties"]["name"] == "石家庄长安矿业（集团）有限公司"
+
+
+def test_a_kept_response_is_sent_as_first_sent_and_only_for_the_same_request(api: Api) -> None:
+    """The second read is sent the first one's bytes and headers (its own request id aside); a
+    request differing in its query or language is answered for itself."""
+    path = f"/enterprises/{E1}?limit=7"
+    for _ in range(ATTEMPTS):
+        first, before = api.get(None, path), cache_stats(api)
+        second, after = api.get(None, path), cache_stats(api)
+        if after["hits"] == before["hits"] + 1 and after["misses"] == before["misses"]:
+            break
+    else:
+        pytest.fail("the repeated read was not answered from the cache")
+    assert second.content == first.content
+    same = {k: v for k, v in first.headers.items() if k != "x-request-id"}
+    assert {k: v for k, v in second.headers.items() if k != "x-request-id"} == same
+    assert second.headers["x-request-id"] != first.headers["x-request-id"]
+    before = cache_stats(api)
+    assert api.get(None, path, headers={"Accept-Language": "en"}).json() == first.json()
+    after = cache_stats(api)
+    assert (after["hits"], after["misses"]) == (before["hits"], before["misses"] + 1)
+    other = api.get(None, f"/enterprises/{E1}?limit=8")
+    assert other.status_code == 200 and other.json() == first.json()  # the same data, asked anew
+
+
+def test_a_revoked_token_is_not_sent_a_kept_response(api: Api) -> None:
+    users = user_store(api.data_dir)
+    users.create("insp.revoked", PASSWORD, "inspector", regions=["130100"])
+    path = f"/enterprises/{E1}"
+    mine, _ = twice_with_a_hit(api, "insp.revoked", path)
+    assert mine["level"] == "inspector"
+    users.set_active("insp.revoked", False)
+    assert_error(api.get("insp.revoked", path), 401)  # kept for this caller, but the caller is no more
+    assert_error(api.get(None, path, headers={"Authorization": "Basic abc"}), 401)
 
 
 def test_answers_are_kept_per_caller(api: Api) -> None:
