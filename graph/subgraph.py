@@ -56,16 +56,19 @@ def fetch_neighbourhood(store: GraphStore, label: str, key: str, *, depth: int =
         f"MATCH (c:{ident(label)} {{{ident(cls.key)}: $key}}) "
         f"MATCH p = (c)-[*1..{depth}]-(m){label_filter} "
         "UNWIND relationships(p) AS r WITH DISTINCT r LIMIT $limit "
-        "RETURN labels(startNode(r)) AS sl, properties(startNode(r)) AS sp, type(r) AS t, properties(r) AS rp, "
-        "labels(endNode(r)) AS el, properties(endNode(r)) AS ep"
+        "RETURN id(startNode(r)) AS s, type(r) AS t, properties(r) AS rp, id(endNode(r)) AS e"
     )
     rows = store.read(cypher, {"key": key, "labels": wanted or [], "limit": limit + 1})
     sub.truncated = len(rows) > limit
-    for row in rows[:limit]:
-        src = _ref(store, row["sl"], row["sp"])
-        dst = _ref(store, row["el"], row["ep"])
-        sub.add_node(*src, row["sp"])
-        sub.add_node(*dst, row["ep"])
+    rows = rows[:limit]
+    # each node once, not once per relationship it has: a depth-2 neighbourhood's nodes have two on average
+    ids = sorted({row["s"] for row in rows} | {row["e"] for row in rows})
+    nodes = {row["i"]: (_ref(store, row["l"], row["p"]), row["p"]) for row in store.read(
+        "UNWIND $ids AS i MATCH (n) WHERE id(n) = i RETURN id(n) AS i, labels(n) AS l, properties(n) AS p", {"ids": ids})}
+    for row in rows:
+        (src, src_props), (dst, dst_props) = nodes[row["s"]], nodes[row["e"]]
+        sub.add_node(*src, src_props)
+        sub.add_node(*dst, dst_props)
         sub.edges.append((src, row["t"], dst, row["rp"] or {}))
     return sub
 
