@@ -23,7 +23,8 @@ class Health(Out):
 class ReadCacheStats(Out):
     worker: int = Field(description="the answering worker's process id (`serve --workers N` runs N, each with its own cache)")
     entries: int = Field(description="answers this worker keeps now")
-    hits: int = Field(description="reads answered from them since the worker started")
+    hits: int = Field(description="reads answered from them (as answers or as the responses they were sent as) "
+                                  "since the worker started")
     sharedHits: int = Field(description="reads answered from what the service's other workers computed")
     misses: int = Field(description="reads computed (absent, too old, or the data changed)")
 
