@@ -7,8 +7,8 @@ rectification) and further inward while budget remains (the inspection that foun
 are named after the ontology relation (`hasLicence`, `^atRiskPoint` when followed backwards),
 capped, newest first, with the full count in `truncated` when capped. A node already shown is
 given again only as `{label, key, ref: true}`; enterprises, regions and industries other than the
-centre are shown with their properties but not expanded. One query per label and direction and
-level, whatever the number of nodes.
+centre are shown with their properties but not expanded. One query per direction and level,
+whatever the number of nodes and their classes.
 
 Levels: a node reached along an ownership relation (or an annotation such as an assessment)
 shares the level of the node it hangs off; any other node is judged on its own (`api.scope`).
@@ -45,6 +45,8 @@ class ViewNode:
     level: Disclosure = Disclosure.PUBLIC
     #: the recency value the store ordered this node by among its siblings (-1: none)
     recent: float = -1.0
+    #: the store's id of the node, for this read only (the next level is read by it)
+    node_id: int | None = None
 
     @property
     def ref(self) -> tuple[str, str]:
@@ -56,6 +58,15 @@ class ViewNode:
             for item in items:
                 if isinstance(item, ViewNode):
                     yield from item.walk()
+
+
+@dataclass
+class _Group:
+    """The nodes of one class at one level, and the relationships they are expanded along one way."""
+    label: str
+    outgoing: bool
+    nodes: list[ViewNode]
+    hops: list[Hop]
 
 
 def ontology_label(schema: Schema, labels: list[str]) -> str | None:
@@ -75,15 +86,14 @@ class ViewBuilder:
               caps: dict[str, int] | None = None) -> ViewNode | None:
         onto = self.schema.onto
         cls = onto.check_label(label)
-        rows = self.store.read(f"MATCH (n:{ident(label)} {{{ident(cls.key)}: $key}}) RETURN properties(n) AS p",
+        rows = self.store.read(f"MATCH (n:{ident(label)} {{{ident(cls.key)}: $key}}) RETURN id(n) AS id, properties(n) AS p",
                                {"key": key})
         if not rows:
             return None
-        root = ViewNode(label, key, rows[0]["p"], out_budget=out_depth, in_budget=in_depth)
+        root = ViewNode(label, key, rows[0]["p"], out_budget=out_depth, in_budget=in_depth, node_id=rows[0]["id"])
         seen: dict[tuple[str, str], ViewNode] = {root.ref: root}
         frontier = [root]
         while frontier:
-            nxt: list[ViewNode] = []
             groups: dict[tuple[str, bool], list[ViewNode]] = defaultdict(list)
             for node in frontier:
                 if node.compact:
@@ -92,40 +102,69 @@ class ViewBuilder:
                     groups[(node.label, True)].append(node)
                 if node.in_budget > 0:
                     groups[(node.label, False)].append(node)
-            for (node_label, outgoing), nodes in groups.items():
+            expanding: list[_Group] = []
+            # by class, outward first: of two ways to one node, the first class's is kept, whatever order the store
+            # returned the level before in
+            for (node_label, outgoing), nodes in sorted(groups.items(), key=lambda g: (g[0][0], not g[0][1])):
                 hops = [h for h in self.schema.hops(node_label) if h.outgoing == outgoing]
                 if not hops:
                     continue
                 for node in nodes:
                     for h in hops:
                         node.relations.setdefault(h.name, [])
-                nxt.extend(self._expand(node_label, nodes, hops, outgoing, cap, caps or {}, seen))
-            frontier = nxt
+                expanding.append(_Group(node_label, outgoing, nodes, hops))
+            limit = max([cap, *(caps or {}).values()])
+            rows_of = {outgoing: self._neighbours([g for g in expanding if g.outgoing == outgoing], limit)
+                       for outgoing in (True, False)}
+            frontier = []
+            for group in expanding:
+                # by node and relationship, each list still newest first as the store chose it: of two nodes
+                # of a group reaching the same node, the first one's shows it, whatever order the rows came in
+                position = {n.node_id: i for i, n in enumerate(group.nodes)}
+                rows = sorted((row for row in rows_of[group.outgoing] if row["parent"] in position),
+                              key=lambda row: (position[row["parent"]], row["rel"]))
+                frontier.extend(self._attach(group, rows, cap, caps or {}, seen))
         self._assign_levels(root)
         return root
 
-    def _expand(self, label: str, nodes: list[ViewNode], hops: list[Hop], outgoing: bool, cap: int,
-                caps: dict[str, int], seen: dict[tuple[str, str], ViewNode]) -> list[ViewNode]:
+    def _neighbours(self, groups: list[_Group], limit: int) -> list[dict[str, Any]]:
+        """The far ends of the groups' hops in one direction, in one query for every label: per node
+        and relationship type the newest `limit` (by the recency of the group's far classes) and the
+        full count."""
+        if not groups:
+            return []
         s = self.schema
-        key = ident(s.onto.key_of(label))
-        by_key = {n.key: n for n in nodes}
-        far_labels = sorted({d for h in hops for d in s.descendants(h.far)})
-        recency = s.recency_expression(far_labels, "b")
-        order = f"ORDER BY coalesce({recency}, -1) DESC " if recency else ""
-        arrow = "-[r]->" if outgoing else "<-[r]-"
-        limit = max([cap, *caps.values()])
-        rows = self.store.read(
-            f"MATCH (a:{ident(label)}){arrow}(b) WHERE a.{key} IN $keys AND type(r) IN $types "
-            f"WITH a.{key} AS parent, type(r) AS rel, b {order}"
+        whens: list[str] = []
+        params: dict[str, Any] = {}
+        for i, group in enumerate(groups):
+            far_labels = sorted({d for h in group.hops for d in s.descendants(h.far)})
+            recency = s.recency_expression(far_labels, "b")
+            if recency:
+                whens.append(f"WHEN parent IN $group{i} THEN {recency}")
+                params[f"group{i}"] = [n.node_id for n in group.nodes]
+        recent = f"coalesce(CASE {' '.join(whens)} END, -1)" if whens else "-1"
+        order = f"ORDER BY {recent} DESC " if whens else ""
+        arrow = "-[r]->" if groups[0].outgoing else "<-[r]-"
+        return self.store.read(
+            f"UNWIND $ids AS i MATCH (a) WHERE id(a) = i MATCH (a){arrow}(b) WHERE type(r) IN $types "
+            f"WITH id(a) AS parent, type(r) AS rel, b {order}"
             "WITH parent, rel, collect(b)[0..$limit] AS items, count(b) AS total "
-            "UNWIND items AS b RETURN parent, rel, total, labels(b) AS labels, properties(b) AS props, "
-            f"{('coalesce(' + recency + ', -1)') if recency else '-1'} AS recent",
-            {"keys": list(by_key), "types": sorted({h.rel.type for h in hops}), "limit": limit},
+            "UNWIND items AS b RETURN parent, rel, total, id(b) AS id, labels(b) AS labels, properties(b) AS props, "
+            f"{recent} AS recent",
+            {**params, "ids": [n.node_id for g in groups for n in g.nodes],
+             "types": sorted({h.rel.type for g in groups for h in g.hops}), "limit": limit},
         )
-        by_type = {h.rel.type: h for h in hops}
+
+    def _attach(self, group: _Group, rows: list[dict[str, Any]], cap: int, caps: dict[str, int],
+                seen: dict[tuple[str, str], ViewNode]) -> list[ViewNode]:
+        """Hang the group's far ends under their nodes; the nodes new to the view."""
+        s = self.schema
+        outgoing = group.outgoing
+        by_id = {n.node_id: n for n in group.nodes}
+        by_type = {h.rel.type: h for h in group.hops}
         found: list[ViewNode] = []
         for row in rows:
-            parent = by_key.get(str(row["parent"]))
+            parent = by_id.get(row["parent"])
             hop = by_type.get(row["rel"])
             far = ontology_label(s, row["labels"])
             if parent is None or hop is None or far is None or not s.onto.is_a(far, hop.far):
@@ -150,12 +189,13 @@ class ViewBuilder:
                 compact=far in s.independent,
                 inherits=s.is_ownership(hop) or s.is_annotation(hop),
                 recent=float(row["recent"]),
+                node_id=row["id"],
             )
             seen[ref] = child
             items.append(child)
             found.append(child)
         # the order the store chose the kept items by, so a capped list shows what it kept, in that order
-        for node in nodes:
+        for node in group.nodes:
             for _name, items in node.relations.items():
                 items.sort(key=lambda i: (i.recent, i.key) if isinstance(i, ViewNode) else (-1.0, i[1]), reverse=True)
         return found
