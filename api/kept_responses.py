@@ -4,16 +4,18 @@ A cached portrait still cost one to two CPU-milliseconds through FastAPI: routin
 hops for the sync dependencies and the endpoint, validating and serialising the answer again. With
 32 clients on two cores those hops queued behind the reads being computed. This middleware sits
 inside the edge checks (rate limits, input checks, request id: a hit passes them all) and, for a
-GET whose caller, language, `Accept` and URL match a response kept from an answer of the store's
+GET whose URL, language, `Accept` and caller match a response kept from an answer of the store's
 current data (api/read_cache.py), sends that response on the event loop. Anything else goes on to
 the routes, and a response made from a cached endpoint's answer is kept on its way out.
 
 The caller is resolved as the routes resolve it (a bearer token checked for signature, expiry and
-revocation on every request, hit or not); a token the routes would refuse goes on to them. A hit
+revocation), whenever a response is kept for the request; a token the routes would refuse goes on to
+them. A hit
 that carried non-public fields writes its audit entry before it is sent, as the routes do.
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Hashable
 
 from starlette.concurrency import run_in_threadpool
@@ -37,15 +39,14 @@ class KeptResponses:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        caller = _caller(svc, headers.get(b"authorization"))
-        token = svc.store.change_token() if caller is not None else None
-        if caller is None or token is None:  # a token the routes refuse, or data without a version
-            await self.app(scope, receive, send)
-            return
-        key = (caller, headers.get(b"accept-language"), headers.get(b"accept"), scope["path"], scope["query_string"])
-        kept = svc.reads.response(token, key)
+        authorization = headers.get(b"authorization")
+        # the request as sent (a bearer token by its digest: no secret is kept); the caller it names is
+        # resolved only when a response is kept for it, and must be the one that response was made for
+        key = (hashlib.blake2b(authorization, digest_size=16).digest() if authorization else None,
+               headers.get(b"accept-language"), headers.get(b"accept"), scope["path"], scope["query_string"])
+        kept = svc.reads.response(key, svc.store.change_token, lambda: _caller(svc, authorization))
         if kept is not None:
-            await _send_kept(svc, caller, scope, kept, send)
+            await _send_kept(svc, scope, kept, send)
             return
         await self._answer_and_keep(svc, key, scope, receive, send)
 
@@ -81,12 +82,12 @@ def _caller(svc: Services, authorization: bytes | None) -> Caller | None:
         return None
 
 
-async def _send_kept(svc: Services, caller: Caller, scope: Scope, kept: KeptResponse, send: Send) -> None:
+async def _send_kept(svc: Services, scope: Scope, kept: KeptResponse, send: Send) -> None:
     note = kept.note
     if note.restricted:  # audited before the data leaves, as api/deps.get_context does
         client = scope.get("client")
         await run_in_threadpool(lambda: svc.audit.restricted_read(
-            caller, kept.route, note.restricted, subject=note.subject, method="GET", path=scope["path"],
+            note.caller, kept.route, note.restricted, subject=note.subject, method="GET", path=scope["path"],
             client=client[0] if client else None))
     await send({"type": "http.response.start", "status": 200, "headers": kept.headers})
     await send({"type": "http.response.body", "body": kept.body})

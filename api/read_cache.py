@@ -35,6 +35,7 @@ from riskgraph.api.env import env_float, env_int
 from riskgraph.api.shared_answers import SharedAnswers
 
 if TYPE_CHECKING:
+    from riskgraph.api.access import Caller
     from riskgraph.api.deps import Context
 
 #: how many answers a worker keeps (0: none; every read is computed)
@@ -63,9 +64,11 @@ class _Entry:
 
 @dataclass(frozen=True)
 class Note:
-    """What a response made from a kept or computed answer is: of which data, how old, what it disclosed."""
+    """What a response made from a kept or computed answer is: of which data, how old, for whom, what it
+    disclosed."""
     token: str
     made: float
+    caller: Caller
     restricted: dict[str, str]
     subject: str | None
 
@@ -137,18 +140,28 @@ class ReadCache:
             self._keep(token, full, kept)
             if others is not None:
                 others.put(token, shared_key, {"answer": answer, "restricted": kept.restricted, "subject": kept.subject})
-        setattr(ctx.request.state, NOTE, Note(token, kept.made, kept.restricted, kept.subject))
+        setattr(ctx.request.state, NOTE, Note(token, kept.made, ctx.caller, kept.restricted, kept.subject))
         return kept.answer  # stored by this same key's compute
 
-    def response(self, token: str, key: Hashable) -> KeptResponse | None:
-        """The response kept for `key` (who asks, and the request as sent) under this token, if young enough."""
+    def response(self, key: Hashable, token_of: Callable[[], str | None],
+                 caller_of: Callable[[], Caller | None]) -> KeptResponse | None:
+        """The response kept for `key` (the request as sent), if one is, the store's token (`token_of`) is
+        still the one it was made under, it is young enough and `caller_of` finds the caller it was made for.
+        The two are asked only when a response is kept: a request without one costs a dictionary lookup."""
         with self._lock:
-            kept = self._responses.get(key) if token == self._token else None
-            if kept is None or time.monotonic() - kept.note.made > self.max_age_s:
-                return None
-            self._responses.move_to_end(key)
+            kept = self._responses.get(key)
+        if kept is None:
+            return None
+        token = token_of()  # a store round trip, outside the lock
+        if token != kept.note.token or time.monotonic() - kept.note.made > self.max_age_s:
+            return None
+        if caller_of() != kept.note.caller:
+            return None
+        with self._lock:
+            if key in self._responses:
+                self._responses.move_to_end(key)
             self.hits += 1
-            return kept
+        return kept
 
     def keep_response(self, key: Hashable, kept: KeptResponse) -> None:
         """Keep a response made from an answer of the current token, within the byte budget."""
