@@ -66,6 +66,8 @@ def fetch_neighbourhood(store: GraphStore, label: str, key: str, *, depth: int =
     nodes = {row["i"]: (_ref(store, row["l"], row["p"]), row["p"]) for row in store.read(
         "UNWIND $ids AS i MATCH (n) WHERE id(n) = i RETURN id(n) AS i, labels(n) AS l, properties(n) AS p", {"ids": ids})}
     for row in rows:
+        if row["s"] not in nodes or row["e"] not in nodes:  # deleted between the two reads
+            continue
         (src, src_props), (dst, dst_props) = nodes[row["s"]], nodes[row["e"]]
         sub.add_node(*src, src_props)
         sub.add_node(*dst, dst_props)
