@@ -6,25 +6,29 @@ hops for the sync dependencies and the endpoint, validating and serialising the 
 inside the edge checks (rate limits, input checks, request id: a hit passes them all) and, for a
 GET whose URL, language, `Accept` and caller match a response kept from an answer of the store's
 current data (api/read_cache.py), sends that response on the event loop. Anything else goes on to
-the routes, and a response made from a cached endpoint's answer is kept on its way out.
+the routes; the 200 response of an endpoint served by `cached_read` from one answer is copied on
+its way out (up to `MAX_RESPONSE_BYTES`) and kept. Nothing else is copied: not a stream, not an
+export assembled from several answers.
 
 The caller is resolved as the routes resolve it (a bearer token checked for signature, expiry and
-revocation), whenever a response is kept for the request; a token the routes would refuse goes on to
-them. A hit
-that carried non-public fields writes its audit entry before it is sent, as the routes do.
+revocation, in a worker thread: the accounts file may be busy), whenever a response is kept for the
+request; a header the routes would refuse goes on to them. A hit that carried non-public fields
+writes its audit entry before it is sent, as the routes do.
 """
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from riskgraph.api.access import ANONYMOUS, Caller
 from riskgraph.api.deps import Services
-from riskgraph.api.read_cache import NOTE, KeptResponse, Note
-from riskgraph.ontology.errors import RiskGraphError
+from riskgraph.api.read_cache import KEPT_AS_RESPONSE, MAX_RESPONSE_BYTES, NOTE, KeptResponse, Note
+
+#: the request headers an answer may depend on, besides its URL
+_HEADERS = (b"authorization", b"accept-language", b"accept")
 
 
 class KeptResponses:
@@ -38,14 +42,13 @@ class KeptResponses:
         if scope["type"] != "http" or scope["method"] != "GET" or svc is None or not svc.reads.entries:
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        authorization = headers.get(b"authorization")
-        # the request as sent (a bearer token by its digest: no secret is kept); the caller it names is
-        # resolved only when a response is kept for it, and must be the one that response was made for
+        authorization, language, accept = _first(scope["headers"], _HEADERS)
+        # the request as sent (a bearer token by its digest: no secret is kept)
         key = (hashlib.blake2b(authorization, digest_size=16).digest() if authorization else None,
-               headers.get(b"accept-language"), headers.get(b"accept"), scope["path"], scope["query_string"])
-        kept = svc.reads.response(key, svc.store.change_token, lambda: _caller(svc, authorization))
-        if kept is not None:
+               language, accept, scope["path"], scope["query_string"])
+        kept = svc.reads.response(key, svc.store.change_token)
+        if kept is not None and await _caller(svc, authorization) == kept.note.caller:
+            svc.reads.count_hit()
             await _send_kept(svc, scope, kept, send)
             return
         await self._answer_and_keep(svc, key, scope, receive, send)
@@ -53,33 +56,60 @@ class KeptResponses:
     async def _answer_and_keep(self, svc: Services, key: Hashable, scope: Scope, receive: Receive, send: Send) -> None:
         start: Message | None = None
         chunks: list[bytes] = []
+        size = 0
 
         async def send_and_copy(message: Message) -> None:
-            nonlocal start
+            nonlocal start, size
             if message["type"] == "http.response.start":
-                start = message
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
+                # the endpoint has answered by now: its note says whether this response may be kept
+                start = message if message["status"] == 200 and _note(scope) is not None else None
+            elif start is not None and message["type"] == "http.response.body":
+                size += len(message.get("body", b""))
+                if size > MAX_RESPONSE_BYTES:
+                    start, chunks[:] = None, []
+                else:
+                    chunks.append(message.get("body", b""))
             await send(message)
 
         await self.app(scope, receive, send_and_copy)
-        note: Note | None = scope.get("state", {}).get(NOTE)
-        if note is not None and start is not None and start["status"] == 200:
+        note = _note(scope)
+        if start is not None and note is not None:
             route = getattr(scope.get("route"), "name", None) or scope["path"]
             svc.reads.keep_response(key, KeptResponse(list(start.get("headers", [])), b"".join(chunks), note, route))
 
 
-def _caller(svc: Services, authorization: bytes | None) -> Caller | None:
-    """Who asks, as the routes would find (None: a header they refuse, and answer for themselves)."""
+def _first(headers: Iterable[tuple[bytes, bytes]], names: tuple[bytes, ...]) -> list[bytes | None]:
+    """Each named header's first value, as Starlette's `request.headers.get` reads it."""
+    found: dict[bytes, bytes] = {}
+    for name, value in headers:
+        if name in names:
+            found.setdefault(name, value)
+    return [found.get(name) for name in names]
+
+
+def _note(scope: Scope) -> Note | None:
+    """What the request's one answer was, if it came from an endpoint whose responses are kept."""
+    note = scope.get("state", {}).get(NOTE)
+    endpoint = scope.get("endpoint")
+    return note if isinstance(note, Note) and getattr(endpoint, KEPT_AS_RESPONSE, False) else None
+
+
+async def _caller(svc: Services, authorization: bytes | None) -> Caller | None:
+    """Who asks, as the routes would find (None: a header they refuse, or could not check now, and
+    answer for themselves)."""
     if authorization is None:
         return ANONYMOUS
     scheme, _, token = authorization.decode("latin-1").partition(" ")  # as OAuth2PasswordBearer splits it
     if scheme.lower() != "bearer" or not token:
         return None
-    try:
-        return svc.tokens.caller(token)
-    except RiskGraphError:
-        return None
+
+    def check() -> Caller | None:
+        try:
+            return svc.tokens.caller(token)
+        except Exception:  # noqa: BLE001 - refused or not checkable now: the routes answer with the reason
+            return None
+
+    return await run_in_threadpool(check)
 
 
 async def _send_kept(svc: Services, scope: Scope, kept: KeptResponse, send: Send) -> None:

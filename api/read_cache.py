@@ -52,6 +52,10 @@ MAX_RESPONSE_BYTES = 1 << 20
 RESPONSE_BUDGET = 64 << 20
 #: where `answer` notes, in the request's state, what the response it helps make may be kept as
 NOTE = "riskgraph.read_cache"
+#: the note of a request that asked for several answers (an export's pages): its response is not kept
+SEVERAL = "several"
+#: set on the endpoints `cached_read` serves: only their responses are kept (api/kept_responses.py)
+KEPT_AS_RESPONSE = "riskgraph_kept_as_response"
 
 
 @dataclass(frozen=True)
@@ -140,28 +144,30 @@ class ReadCache:
             self._keep(token, full, kept)
             if others is not None:
                 others.put(token, shared_key, {"answer": answer, "restricted": kept.restricted, "subject": kept.subject})
-        setattr(ctx.request.state, NOTE, Note(token, kept.made, ctx.caller, kept.restricted, kept.subject))
+        state = ctx.request.state
+        setattr(state, NOTE, SEVERAL if getattr(state, NOTE, None) is not None else
+                Note(token, kept.made, ctx.caller, kept.restricted, kept.subject))
         return kept.answer  # stored by this same key's compute
 
-    def response(self, key: Hashable, token_of: Callable[[], str | None],
-                 caller_of: Callable[[], Caller | None]) -> KeptResponse | None:
+    def response(self, key: Hashable, token_of: Callable[[], str | None]) -> KeptResponse | None:
         """The response kept for `key` (the request as sent), if one is, the store's token (`token_of`) is
-        still the one it was made under, it is young enough and `caller_of` finds the caller it was made for.
-        The two are asked only when a response is kept: a request without one costs a dictionary lookup."""
+        still the one it was made under and it is young enough; whether the caller is the one it was
+        made for is the middleware's to check (`count_hit` once it is). A request without a kept
+        response costs a dictionary lookup: the store is asked only when one is."""
         with self._lock:
             kept = self._responses.get(key)
         if kept is None:
             return None
-        token = token_of()  # a store round trip, outside the lock
-        if token != kept.note.token or time.monotonic() - kept.note.made > self.max_age_s:
-            return None
-        if caller_of() != kept.note.caller:
-            return None
+        if token_of() != kept.note.token or time.monotonic() - kept.note.made > self.max_age_s:
+            return None  # the token: a store round trip, outside the lock
         with self._lock:
             if key in self._responses:
                 self._responses.move_to_end(key)
-            self.hits += 1
         return kept
+
+    def count_hit(self) -> None:
+        with self._lock:
+            self.hits += 1
 
     def keep_response(self, key: Hashable, kept: KeptResponse) -> None:
         """Keep a response made from an answer of the current token, within the byte budget."""
@@ -178,6 +184,11 @@ class ReadCache:
 
     def __len__(self) -> int:
         return len(self._items)
+
+    @property
+    def responses(self) -> int:
+        """How many responses are kept now."""
+        return len(self._responses)
 
     def _lookup(self, token: str, key: Hashable) -> _Entry | None:
         with self._lock:
@@ -213,4 +224,5 @@ def cached_read[**P, R](endpoint: Callable[P, R]) -> Callable[P, R]:
         request = repr(sorted((name, value) for name, value in kwargs.items() if name != "ctx"))
         return ctx.svc.reads.answer(ctx, (endpoint.__qualname__, request), lambda: endpoint(*args, **kwargs))
 
+    setattr(wrapper, KEPT_AS_RESPONSE, True)
     return wrapper

@@ -80,6 +80,22 @@ def test_a_kept_response_is_sent_as_first_sent_and_only_for_the_same_request(api
     assert other.status_code == 200 and other.json() == first.json()  # the same data, asked anew
 
 
+def test_only_the_response_of_one_cached_answer_is_kept(api: Api) -> None:
+    """A portrait's response is kept; an export assembled from several answers (the search's pages) is
+    not, nor is an error."""
+    for attempt in range(ATTEMPTS):
+        before = cache_stats(api)
+        assert api.get(None, "/exports/enterprises.csv").status_code == 200
+        assert api.get(None, "/enterprises/NOSUCHCODE?limit=3").status_code == 404
+        assert api.get(None, f"/enterprises/{E1}?limit={10 + attempt}").status_code == 200  # a new request each time
+        after = cache_stats(api)
+        if after["responses"] >= before["responses"]:
+            break  # the data unchanged meanwhile (a change would have emptied the cache)
+    else:
+        pytest.fail("the data kept changing")
+    assert after["responses"] == before["responses"] + 1
+
+
 def test_a_revoked_token_is_not_sent_a_kept_response(api: Api) -> None:
     users = user_store(api.data_dir)
     users.create("insp.revoked", PASSWORD, "inspector", regions=["130100"])

@@ -23,6 +23,7 @@ class Health(Out):
 class ReadCacheStats(Out):
     worker: int = Field(description="the answering worker's process id (`serve --workers N` runs N, each with its own cache)")
     entries: int = Field(description="answers this worker keeps now")
+    responses: int = Field(description="of those, kept as the responses they were sent as (api/kept_responses.py)")
     hits: int = Field(description="reads answered from them (as answers or as the responses they were sent as) "
                                   "since the worker started")
     sharedHits: int = Field(description="reads answered from what the service's other workers computed")
@@ -54,5 +55,5 @@ def ready(request: Request) -> dict:
                                                  store=getattr(store, 'recovering', None) or exc) from None
     reads = services(request).reads
     return {"status": "ready", "store": store.dialect.name,
-            "readCache": {"worker": os.getpid(), "entries": len(reads), "hits": reads.hits,
+            "readCache": {"worker": os.getpid(), "entries": len(reads), "responses": reads.responses, "hits": reads.hits,
                           "sharedHits": reads.shared_hits, "misses": reads.misses}}
