@@ -25,6 +25,7 @@ from riskgraph.api.schema import DANGER_STATE, DEADLINE, HIDDEN_DANGER, Hop, Sch
 from riskgraph.api.scope import Scope
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
+from riskgraph.graph.subgraph import key_expression
 from riskgraph.ontology.model import TIME_SUFFIX, Disclosure
 
 DAY_MS = 86_400_000
@@ -45,8 +46,10 @@ class ViewNode:
     level: Disclosure = Disclosure.PUBLIC
     #: the recency value the store ordered this node by among its siblings (-1: none)
     recent: float = -1.0
-    #: the store's id of the node, for this read only (the next level is read by it)
+    #: the store's id of the node and its key as stored: the next level is read by both (an id freed
+    #: by a delete meanwhile may name another node)
     node_id: int | None = None
+    stored_key: Any = None
 
     @property
     def ref(self) -> tuple[str, str]:
@@ -90,7 +93,8 @@ class ViewBuilder:
                                {"key": key})
         if not rows:
             return None
-        root = ViewNode(label, key, rows[0]["p"], out_budget=out_depth, in_budget=in_depth, node_id=rows[0]["id"])
+        root = ViewNode(label, key, rows[0]["p"], out_budget=out_depth, in_budget=in_depth, node_id=rows[0]["id"],
+                        stored_key=rows[0]["p"].get(cls.key))
         seen: dict[tuple[str, str], ViewNode] = {root.ref: root}
         frontier = [root]
         while frontier:
@@ -118,8 +122,8 @@ class ViewBuilder:
                        for outgoing in (True, False)}
             frontier = []
             for group in expanding:
-                # by node and relationship, each list still newest first as the store chose it: of two nodes
-                # of a group reaching the same node, the first one's shows it, whatever order the rows came in
+                # by node and relationship, each list newest first (then by key) as the store ordered it: of two
+                # nodes of a group reaching the same node, the first one's shows it, whatever order the rows came in
                 position = {n.node_id: i for i, n in enumerate(group.nodes)}
                 rows = sorted((row for row in rows_of[group.outgoing] if row["parent"] in position),
                               key=lambda row: (position[row["parent"]], row["rel"]))
@@ -128,9 +132,9 @@ class ViewBuilder:
         return root
 
     def _neighbours(self, groups: list[_Group], limit: int) -> list[dict[str, Any]]:
-        """The far ends of the groups' hops in one direction, in one query for every label: per node
-        and relationship type the newest `limit` (by the recency of the group's far classes) and the
-        full count."""
+        """The far ends of the groups' hops in one direction, in one query for every class: per node
+        and relationship type the newest `limit` (by the recency of the group's far classes, then by
+        key) and the full count."""
         if not groups:
             return []
         s = self.schema
@@ -143,16 +147,18 @@ class ViewBuilder:
                 whens.append(f"WHEN parent IN $group{i} THEN {recency}")
                 params[f"group{i}"] = [n.node_id for n in group.nodes]
         recent = f"coalesce(CASE {' '.join(whens)} END, -1)" if whens else "-1"
-        order = f"ORDER BY {recent} DESC " if whens else ""
+        key = key_expression(s.onto, "b")
         arrow = "-[r]->" if groups[0].outgoing else "<-[r]-"
         return self.store.read(
-            f"UNWIND $ids AS i MATCH (a) WHERE id(a) = i MATCH (a){arrow}(b) WHERE type(r) IN $types "
-            f"WITH id(a) AS parent, type(r) AS rel, b {order}"
+            f"UNWIND $parents AS p MATCH (a) WHERE id(a) = p.id AND a[p.name] = p.key "
+            f"MATCH (a){arrow}(b) WHERE type(r) IN $types "
+            f"WITH id(a) AS parent, type(r) AS rel, b ORDER BY {recent} DESC, {key} DESC "
             "WITH parent, rel, collect(b)[0..$limit] AS items, count(b) AS total "
             "UNWIND items AS b RETURN parent, rel, total, id(b) AS id, labels(b) AS labels, properties(b) AS props, "
             f"{recent} AS recent",
-            {**params, "ids": [n.node_id for g in groups for n in g.nodes],
-             "types": sorted({h.rel.type for g in groups for h in g.hops}), "limit": limit},
+            {**params, "limit": limit, "types": sorted({h.rel.type for g in groups for h in g.hops}),
+             "parents": [{"id": n.node_id, "name": s.onto.key_of(n.label), "key": n.stored_key}
+                         for g in groups for n in g.nodes]},
         )
 
     def _attach(self, group: _Group, rows: list[dict[str, Any]], cap: int, caps: dict[str, int],
@@ -190,6 +196,7 @@ class ViewBuilder:
                 inherits=s.is_ownership(hop) or s.is_annotation(hop),
                 recent=float(row["recent"]),
                 node_id=row["id"],
+                stored_key=props.get(s.onto.key_of(far)),
             )
             seen[ref] = child
             items.append(child)

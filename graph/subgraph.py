@@ -10,6 +10,7 @@ from riskgraph.ontology.errors import N_, RiskGraphError
 
 if TYPE_CHECKING:
     from riskgraph.graph.store import GraphStore
+    from riskgraph.ontology.model import Ontology
 
 NodeRef = tuple[str, str]  # (label, key value)
 
@@ -52,19 +53,25 @@ def fetch_neighbourhood(store: GraphStore, label: str, key: str, *, depth: int =
     label_filter = (
         " WHERE all(x IN nodes(p) WHERE x = c OR any(l IN labels(x) WHERE l IN $labels))" if wanted else ""
     )
+    key_of = key_expression(onto, "x")
     cypher = (
         f"MATCH (c:{ident(label)} {{{ident(cls.key)}: $key}}) "
         f"MATCH p = (c)-[*1..{depth}]-(m){label_filter} "
         "UNWIND relationships(p) AS r WITH DISTINCT r LIMIT $limit "
-        "RETURN id(startNode(r)) AS s, type(r) AS t, properties(r) AS rp, id(endNode(r)) AS e"
+        "WITH r, startNode(r) AS x, endNode(r) AS y "
+        f"RETURN id(x) AS s, {key_of} AS sk, type(r) AS t, properties(r) AS rp, id(y) AS e, "
+        f"{key_expression(onto, 'y')} AS ek"
     )
     rows = store.read(cypher, {"key": key, "labels": wanted or [], "limit": limit + 1})
     sub.truncated = len(rows) > limit
     rows = rows[:limit]
-    # each node once, not once per relationship it has: a depth-2 neighbourhood's nodes have two on average
-    ids = sorted({row["s"] for row in rows} | {row["e"] for row in rows})
+    # each node once, not once per relationship it has (a depth-2 neighbourhood's nodes have two on
+    # average), found again by id and key: an id freed by a delete between the two reads may name another node
+    ends = {(row["s"], row["sk"]) for row in rows} | {(row["e"], row["ek"]) for row in rows}
     nodes = {row["i"]: (_ref(store, row["l"], row["p"]), row["p"]) for row in store.read(
-        "UNWIND $ids AS i MATCH (n) WHERE id(n) = i RETURN id(n) AS i, labels(n) AS l, properties(n) AS p", {"ids": ids})}
+        f"UNWIND $ends AS end MATCH (x) WHERE id(x) = end.id AND {key_of} = end.key "
+        "RETURN id(x) AS i, labels(x) AS l, properties(x) AS p",
+        {"ends": [{"id": i, "key": k} for i, k in sorted(ends, key=lambda e: e[0])]})} if ends else {}
     for row in rows:
         if row["s"] not in nodes or row["e"] not in nodes:  # deleted between the two reads
             continue
@@ -73,6 +80,11 @@ def fetch_neighbourhood(store: GraphStore, label: str, key: str, *, depth: int =
         sub.add_node(*dst, dst_props)
         sub.edges.append((src, row["t"], dst, row["rp"] or {}))
     return sub
+
+
+def key_expression(onto: Ontology, var: str) -> str:
+    """Cypher for the key of the node `var`, whatever its class (`coalesce` over every class's key name)."""
+    return "coalesce(" + ", ".join(f"{var}.{ident(name)}" for name in onto.key_names) + ")"
 
 
 def _ref(store: GraphStore, labels: list[str], props: dict[str, Any]) -> NodeRef:

@@ -400,6 +400,11 @@ class Ontology:
     def key_of(self, label: str) -> str:
         return self.check_label(label).key
 
+    @cached_property
+    def key_names(self) -> tuple[str, ...]:
+        """Every class's key property, each name once (uscc, code, id …): a node's key whatever its class."""
+        return tuple(sorted({cls.key for cls in self.classes.values() if cls.key}))
+
     def ancestors(self, label: str) -> list[str]:
         """The class and its superclasses, nearest first."""
         chain = []
