@@ -39,8 +39,14 @@ class LineKeys:
         line = header.rstrip(b"\r\n") if header is not None else _NO_HEADER
         return cls(hashlib.blake2b(line, digest_size=16).digest(), known)
 
+    def __post_init__(self) -> None:
+        # keyed once: a copy of it hashes a line in half the time a fresh keyed hash takes (the key is a block)
+        self._keyed = hashlib.blake2b(digest_size=8, key=self.salt)
+
     def key(self, line: bytes) -> int:
-        return int.from_bytes(hashlib.blake2b(line.rstrip(b"\r\n"), digest_size=8, key=self.salt).digest())
+        hasher = self._keyed.copy()
+        hasher.update(line.rstrip(b"\r\n"))
+        return int.from_bytes(hasher.digest())
 
     def look(self, line: bytes, number: int) -> tuple[int, bool, int | None]:
         """The key of `line` (row `number`), whether it may be passed over unread, and the row it
