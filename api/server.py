@@ -20,6 +20,12 @@ from riskgraph.graph.connect import ENV_DATA_DIR, ENV_URL
 log = logging.getLogger("riskgraph.api")
 
 
+#: how long a worker may leave uvicorn's supervisor's ping unanswered before it is killed and replaced:
+#: uvicorn's 5 s is short for a worker still importing and warming its tables on a loaded two-core
+#: machine; a hung worker is still replaced, half a minute later
+WORKER_HEALTHCHECK_S = 30
+
+
 def serve(store_url: str | None, host: str = "127.0.0.1", port: int = 8000, *,
           data_dir: Path | None = None, log_level: str | None = None, proxy_headers: bool = False,
           forwarded_allow_ips: str | None = None, workers: int = 1) -> None:
@@ -52,7 +58,8 @@ def serve(store_url: str | None, host: str = "127.0.0.1", port: int = 8000, *,
     os.environ[ENV_DATA_DIR] = str(settings.data_dir)
     os.environ[logs.ENV_LEVEL] = logging.getLevelName(level)
     with graph.connect(settings.store_url):
-        uvicorn.run("riskgraph.api.server:app_from_env", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+        uvicorn.run("riskgraph.api.server:app_from_env", factory=True, workers=workers,
+                    timeout_worker_healthcheck=WORKER_HEALTHCHECK_S, **options)  # type: ignore[arg-type]
 
 
 def app_from_env() -> FastAPI:

@@ -50,7 +50,8 @@ def test_serve_runs_the_app_until_terminated(tmp_path):
             time.sleep(0.1)
         ready = httpx.get(f"{base}/ready", timeout=30).json()
         assert ready["status"] == "ready" and ready["store"] == "falkordb"
-        assert ready["readCache"] == {"worker": proc.pid, "entries": 0, "hits": 0, "sharedHits": 0, "misses": 0}  # one worker: serve's own
+        assert ready["readCache"] == {"worker": proc.pid, "entries": 0, "responses": 0, "hits": 0, "sharedHits": 0,
+                                      "misses": 0}  # one worker: serve's own
         assert httpx.get(f"{base}/enterprises", timeout=30).json()["total"] == 0
         assert "server" not in httpx.get(f"{base}/health", timeout=30).headers  # no version banner
         # the embedded store and the secret live in the data directory
