@@ -69,11 +69,11 @@ def fetch_neighbourhood(store: GraphStore, label: str, key: str, *, depth: int =
     # average), found again by id and key: an id freed by a delete between the two reads may name another node
     ends = {(row["s"], row["sk"]) for row in rows} | {(row["e"], row["ek"]) for row in rows}
     nodes = {row["i"]: (_ref(store, row["l"], row["p"]), row["p"]) for row in store.read(
-        f"UNWIND $ends AS end MATCH (x) WHERE id(x) = end.id AND {key_of} = end.key "
+        f"UNWIND $ends AS tip MATCH (x) WHERE id(x) = tip.id AND {key_of} = tip.key "
         "RETURN id(x) AS i, labels(x) AS l, properties(x) AS p",
         {"ends": [{"id": i, "key": k} for i, k in sorted(ends, key=lambda e: e[0])]})} if ends else {}
     for row in rows:
-        if row["s"] not in nodes or row["e"] not in nodes:  # deleted between the two reads
+        if row["s"] not in nodes or row["e"] not in nodes:  # deleted (its id perhaps reused) between the two reads
             continue
         (src, src_props), (dst, dst_props) = nodes[row["s"]], nodes[row["e"]]
         sub.add_node(*src, src_props)
