@@ -18,17 +18,16 @@ writes its audit entry before it is sent, as the routes do.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable
 
+from fastapi.security.utils import get_authorization_scheme_param
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from riskgraph.api.access import ANONYMOUS, Caller
 from riskgraph.api.deps import Services
 from riskgraph.api.read_cache import KEPT_AS_RESPONSE, MAX_RESPONSE_BYTES, NOTE, KeptResponse, Note
-
-#: the request headers an answer may depend on, besides its URL
-_HEADERS = (b"authorization", b"accept-language", b"accept")
 
 
 class KeptResponses:
@@ -42,10 +41,12 @@ class KeptResponses:
         if scope["type"] != "http" or scope["method"] != "GET" or svc is None or not svc.reads.entries:
             await self.app(scope, receive, send)
             return
-        authorization, language, accept = _first(scope["headers"], _HEADERS)
-        # the request as sent (a bearer token by its digest: no secret is kept)
-        key = (hashlib.blake2b(authorization, digest_size=16).digest() if authorization else None,
-               language, accept, scope["path"], scope["query_string"])
+        headers = Headers(scope=scope)  # the first of a repeated header, as the routes read it
+        authorization = headers.get("authorization")
+        # the request as sent, with the headers an answer may depend on (a bearer token by its digest:
+        # no secret is kept)
+        key = (hashlib.blake2b(authorization.encode("latin-1"), digest_size=16).digest() if authorization else None,
+               headers.get("accept-language"), headers.get("accept"), scope["path"], scope["query_string"])
         kept = svc.reads.response(key, svc.store.change_token)
         if kept is not None and await _caller(svc, authorization) == kept.note.caller:
             svc.reads.count_hit()
@@ -78,15 +79,6 @@ class KeptResponses:
             svc.reads.keep_response(key, KeptResponse(list(start.get("headers", [])), b"".join(chunks), note, route))
 
 
-def _first(headers: Iterable[tuple[bytes, bytes]], names: tuple[bytes, ...]) -> list[bytes | None]:
-    """Each named header's first value, as Starlette's `request.headers.get` reads it."""
-    found: dict[bytes, bytes] = {}
-    for name, value in headers:
-        if name in names:
-            found.setdefault(name, value)
-    return [found.get(name) for name in names]
-
-
 def _note(scope: Scope) -> Note | None:
     """What the request's one answer was, if it came from an endpoint whose responses are kept."""
     note = scope.get("state", {}).get(NOTE)
@@ -94,12 +86,12 @@ def _note(scope: Scope) -> Note | None:
     return note if isinstance(note, Note) and getattr(endpoint, KEPT_AS_RESPONSE, False) else None
 
 
-async def _caller(svc: Services, authorization: bytes | None) -> Caller | None:
+async def _caller(svc: Services, authorization: str | None) -> Caller | None:
     """Who asks, as the routes would find (None: a header they refuse, or could not check now, and
     answer for themselves)."""
     if authorization is None:
         return ANONYMOUS
-    scheme, _, token = authorization.decode("latin-1").partition(" ")  # as OAuth2PasswordBearer splits it
+    scheme, token = get_authorization_scheme_param(authorization)  # as OAuth2PasswordBearer reads it
     if scheme.lower() != "bearer" or not token:
         return None
 

@@ -158,7 +158,7 @@ class ReadCache:
             kept = self._responses.get(key)
         if kept is None:
             return None
-        if token_of() != kept.note.token or time.monotonic() - kept.note.made > self.max_age_s:
+        if token_of() != kept.note.token or self._stale(kept.note.made):
             return None  # the token: a store round trip, outside the lock
         with self._lock:
             if key in self._responses:
@@ -170,9 +170,8 @@ class ReadCache:
             self.hits += 1
 
     def keep_response(self, key: Hashable, kept: KeptResponse) -> None:
-        """Keep a response made from an answer of the current token, within the byte budget."""
-        if len(kept.body) > MAX_RESPONSE_BYTES:
-            return
+        """Keep a response made from an answer of the current token, within the byte budget (its body is
+        at most MAX_RESPONSE_BYTES: api/kept_responses.py stops copying past it)."""
         with self._lock:
             if kept.note.token != self._token:  # the data changed since the answer was made
                 return
@@ -198,11 +197,14 @@ class ReadCache:
                 self._response_bytes = 0
                 self._token = token
             entry = self._items.get(key)
-            if entry is None or time.monotonic() - entry.made > self.max_age_s:
+            if entry is None or self._stale(entry.made):
                 return None
             self._items.move_to_end(key)
             self.hits += 1
             return entry
+
+    def _stale(self, made: float) -> bool:
+        return time.monotonic() - made > self.max_age_s
 
     def _keep(self, token: str, key: Hashable, entry: _Entry) -> None:
         with self._lock:

@@ -95,6 +95,8 @@ class ViewBuilder:
             return None
         root = ViewNode(label, key, rows[0]["p"], out_budget=out_depth, in_budget=in_depth, node_id=rows[0]["id"],
                         stored_key=rows[0]["p"].get(cls.key))
+        caps = caps or {}
+        limit = max([cap, *caps.values()])  # the store keeps this many per list; each class's cap is applied here
         seen: dict[tuple[str, str], ViewNode] = {root.ref: root}
         frontier = [root]
         while frontier:
@@ -117,7 +119,6 @@ class ViewBuilder:
                     for h in hops:
                         node.relations.setdefault(h.name, [])
                 expanding.append(_Group(node_label, outgoing, nodes, hops))
-            limit = max([cap, *(caps or {}).values()])
             rows_of = {outgoing: self._neighbours([g for g in expanding if g.outgoing == outgoing], limit)
                        for outgoing in (True, False)}
             frontier = []
@@ -127,7 +128,7 @@ class ViewBuilder:
                 position = {n.node_id: i for i, n in enumerate(group.nodes)}
                 rows = sorted((row for row in rows_of[group.outgoing] if row["parent"] in position),
                               key=lambda row: (position[row["parent"]], row["rel"]))
-                frontier.extend(self._attach(group, rows, cap, caps or {}, seen))
+                frontier.extend(self._attach(group, rows, cap, caps, seen))
         self._assign_levels(root)
         return root
 
