@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from riskgraph.api.sqlite import initialise
+from riskgraph.api.sqlite import BUSY_TIMEOUT_S, initialise
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,10 @@ class SharedAnswers:
         self.path = path
         self.max_age_s = max_age_s
         self._store = hashlib.sha256(store_id.encode()).hexdigest()[:16]
-        self._conn = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
-        for pragma in ("synchronous = OFF", "secure_delete = ON"):  # WAL: set by initialise; busy: timeout=0
+        # opening waits for a worker that is creating the file or checkpointing it on close;
+        # afterwards a lock is a miss, never a wait (WAL: set by initialise)
+        self._conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        for pragma in ("synchronous = OFF", "secure_delete = ON", "busy_timeout = 0"):
             self._conn.execute(f"PRAGMA {pragma}")
         self._lock = threading.Lock()
         self._puts = 0
