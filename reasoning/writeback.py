@@ -46,8 +46,9 @@ def assessment_id(method: str, label: str, key: str, qualifier: str = "") -> str
 
 def components_json(w: Written, run: Run) -> str:
     r = w.result  # not r.to_json(): that converts the whole evidence list too (a city's N-K cites every record)
+    total = len(r.evidence) if r.evidence_total is None else r.evidence_total
     doc = {"components": jsonable(r.components), "parameters": jsonable(r.parameters), "details": jsonable(r.details),
-           "flags": jsonable(r.flags), "asOf": run.as_of.isoformat(), "evidenceTotal": len(r.evidence),
+           "flags": jsonable(r.flags), "asOf": run.as_of.isoformat(), "evidenceTotal": total,
            "run": f"{run.cfg['method']} {run.cfg.version}", "data": run.data_version(), **w.extra}
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
 

@@ -19,7 +19,7 @@ from riskgraph.loaders.load import load_directory
 from riskgraph.reasoning import graph_facts as gf
 from riskgraph.reasoning.assess import STEPS, run_all, select_steps
 from riskgraph.reasoning.models.config import load_config
-from riskgraph.reasoning.models.coupling import Point, spatial_coupling
+from riskgraph.reasoning.models.coupling import Point, nk_coupling, spatial_coupling
 from riskgraph.reasoning.models.vocab import vocabulary
 from riskgraph.reasoning.writeback import assessment_id
 
@@ -298,6 +298,21 @@ def test_coupling_and_temporal_assessments(province):
     assert {f"nk-coupling:Industry:{c}" for c in ("HC", "NCM", "ITR")} <= set(found)
     nk = _components(found["nk-coupling:Industry:HC"])
     assert "1-2-3-4" in nk["details"] and nk["parameters"]["records"] > 10
+    # the oracle: every record of the industry read one by one, as the model's own function takes them
+    until = gf.as_of_end_ms(AS_OF)
+    dangers = {r["id"]: r["f"] for r in province.store.read(
+        "MATCH (e:Enterprise {supervisionIndustry: 'HC'})-[:HAS_HIDDEN_DANGER]->(h:HiddenDanger) "
+        "WHERE size(coalesce(h.hazardFactors, [])) > 0 AND coalesce(h.foundOnMs, 0) < $until "
+        "RETURN DISTINCT h.id AS id, h.hazardFactors AS f", {"until": until})}
+    accidents = {r["id"]: r["f"] for r in province.store.read(
+        "MATCH (e:Enterprise {supervisionIndustry: 'HC'})-[:HAD_ACCIDENT]->(a:Accident) "
+        "WHERE size(coalesce(a.hazardFactors, [])) > 0 AND a.occurredAtMs < $until "
+        "RETURN DISTINCT a.id AS id, a.hazardFactors AS f", {"until": until})}
+    oracle = nk_coupling({**dict(sorted(dangers.items())), **dict(sorted(accidents.items()))})
+    written = found["nk-coupling:Industry:HC"]
+    assert nk["parameters"]["records"] == nk["evidenceTotal"] == len(dangers) + len(accidents)
+    assert written["evidence"] == list(oracle.evidence[:len(written["evidence"])]) and written["evidence"]
+    assert nk["details"] == pytest.approx(oracle.details, abs=1e-12)
     ccd = [a for a in found.values() if a["method"] == "ccd"]
     assert ccd and all(set(c["name"] for c in _components(a)["components"]) == {"hazard", "control", "coping"}
                        for a in ccd)

@@ -38,27 +38,39 @@ def nk_coupling(records: Records, *, config: ModelConfig | None = None) -> Model
 
     score = T of the largest combination (all factors); components and details hold every T.
     """
+    ids, factor_sets = _records(records)
+    return nk_coupling_counted(Counter(factor_sets), evidence=unique(ids), config=config)
+
+
+def nk_coupling_counted(counts: Mapping[frozenset[str], int], *, evidence: Sequence[str] = (),
+                        evidence_total: int | None = None, config: ModelConfig | None = None) -> ModelResult:
+    """`nk_coupling` of records given as how many carry each set of factor codes — what a province's
+    group is read as — citing `evidence`, the first `evidence_total` record ids."""
     cfg = config or load_config("coupling")
     section = cfg["nk"]
     factors = list(section["factors"])
-    ids, factor_sets = _records(records)
+    records = sum(counts.values())
     flags: list[str] = []
-    states = np.zeros((len(factor_sets), len(factors)), dtype=np.int8)
-    for row, codes in enumerate(factor_sets):
-        for code in codes:
+    # a province's group holds tens of thousands of records but at most 2^factors joint states:
+    # each distinct factor set is classified once and the states are counted
+    states: Counter[tuple[int, ...]] = Counter()
+    for codes, count in counts.items():
+        state = [0] * len(factors)
+        for code in sorted(codes):
             top = top_concept("HazardFactor", code)
             if top is None or top.notation not in factors:
                 flags.append(f"unknown-factor:{code}")
                 continue
-            states[row, factors.index(top.notation)] = 1
+            state[factors.index(top.notation)] = 1
+        states[tuple(state)] += count
     names = {f: vocabulary("HazardFactor").concepts[f].pref_zh for f in factors}
     components, details = [], {}
-    if len(factor_sets) == 0:
+    if records == 0:
         flags.append("no-records")
     else:
         for order in section["orders"]:
             for combo in itertools.combinations(range(len(factors)), order):
-                t = _multi_information(states[:, combo], float(section["log_base"]))
+                t = _multi_information(states, combo, float(section["log_base"]))
                 key = "-".join(factors[i] for i in combo)
                 details[key] = t
                 components.append(Component(f"T({key})", t, None, t,
@@ -71,9 +83,10 @@ def nk_coupling(records: Records, *, config: ModelConfig | None = None) -> Model
         level=None,
         colour=None,
         components=tuple(components),
-        evidence=unique(ids),
+        evidence=tuple(evidence),
+        evidence_total=evidence_total,
         parameters={"factors": factors, "log_base": section["log_base"], "orders": list(section["orders"]),
-                    "records": len(factor_sets)},
+                    "records": records},
         flags=tuple(dict.fromkeys(flags)),
         details=details,
     )
@@ -85,14 +98,18 @@ def _records(records: Records) -> tuple[list[str], list[frozenset[str]]]:
     return [], [frozenset(r) for r in records]
 
 
-def _multi_information(states: np.ndarray, base: float) -> float:
-    """Σ P(s) log(P(s) / Π P(sᵢ)) over the observed joint states s (so P = 0 terms are dropped)."""
-    n = states.shape[0]
-    marginal_one = states.mean(axis=0)
+def _multi_information(states: Counter[tuple[int, ...]], combo: tuple[int, ...], base: float) -> float:
+    """Σ P(s) log(P(s) / Π P(sᵢ)) over the observed joint states s of the `combo` factors (so P = 0
+    terms are dropped); `states` counts the records per joint state of all factors."""
+    joint: Counter[tuple[int, ...]] = Counter()
+    for state, count in states.items():
+        joint[tuple(state[i] for i in combo)] += count
+    n = sum(joint.values())
+    marginal_one = [sum(count for state, count in joint.items() if state[i]) / n for i in range(len(combo))]
     total = 0.0
-    for state, count in Counter(map(tuple, states.tolist())).items():
+    for state, count in sorted(joint.items()):
         p = count / n
-        independent = math.prod(m if s else 1 - m for s, m in zip(state, marginal_one, strict=False))
+        independent = math.prod(m if s else 1 - m for s, m in zip(state, marginal_one, strict=True))
         total += p * math.log(p / independent, base)
     return max(0.0, total)  # ≥ 0 in exact arithmetic; clip rounding noise
 

@@ -39,6 +39,8 @@ class ModelResult:
     parameters: dict
     flags: tuple[str, ...] = ()
     details: dict = field(default_factory=dict)
+    #: how many ids the evidence holds in full when `evidence` lists only the first of them
+    evidence_total: int | None = None
 
     def component(self, name: str) -> Component | None:
         return next((c for c in self.components if c.name == name), None)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from riskgraph.reasoning import graph_facts as gf
 from riskgraph.reasoning.models.config import ModelConfig, load_config
-from riskgraph.reasoning.models.coupling import Point, coordination, haversine_m, nk_coupling, spatial_coupling
+from riskgraph.reasoning.models.coupling import Point, coordination, haversine_m, nk_coupling_counted, spatial_coupling
 from riskgraph.reasoning.region_totals import region_ancestors, region_totals
 from riskgraph.reasoning.run_context import ModelRun, Run, Timer
 from riskgraph.reasoning.writeback import Written, assessment_id, remove_stale, write_assessments
@@ -22,43 +22,37 @@ def step_nk(run: Run, *, industries: set[str] | None = None, cities: set[str] | 
     cfg = load_config("coupling")
     regions = run.regions()
     scoped = industries is not None or cities is not None
-    in_cities = sorted(c for c in regions if set(region_ancestors(regions, c)) & (cities or set())) if scoped else None
-    dangers: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {"si": defaultdict(dict), "city": defaultdict(dict)}
-    accidents: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {"si": defaultdict(dict), "city": defaultdict(dict)}
-    for rec in gf.factor_records(run.store, run.as_of, page=run.page, batch=run.batch,
-                                 industries=industries if scoped else None, regions=in_cities):
-        into = accidents if rec.accident else dangers
-        if rec.supervision_industry is not None and (industries is None or rec.supervision_industry in industries):
-            into["si"][rec.supervision_industry][rec.id] = rec.factors
-        city = next((c for c in region_ancestors(regions, rec.region) if regions[c].level == "CITY"), None)
-        if city is not None and (cities is None or city in cities):
-            into["city"][city][rec.id] = rec.factors
-    read_s = timer.seconds
+    city_of = {code: city for code in regions
+               for city in region_ancestors(regions, code) if regions[city].level == "CITY"}
+    wanted_cities = set(cities or ()) if scoped else {c for c, r in regions.items() if r.level == "CITY"}
+    members: dict[str, list[str]] = defaultdict(list)
+    for code, city in city_of.items():
+        if city in wanted_cities:
+            members[city].append(code)
     known = run.industries()
+    wanted = {"supervision_industry": set(industries or ()) if scoped else set(known), "city": wanted_cities}
+    found = dict(zip(("supervision_industry", "city"), gf.factor_groups(
+        run.store, run.as_of, industries=wanted["supervision_industry"], cities=members, city_of=city_of,
+        limit=int(run.cfg["read"]["evidence_limit"]), page=run.page), strict=True))
+    read_s = timer.seconds
     method = cfg["nk"]["method"]
     runs = []
-    for name, label, part, wanted in (("supervision_industry", "Industry", "si", industries),
-                                      ("city", "Region", "city", cities)):
+    for name, label in (("supervision_industry", "Industry"), ("city", "Region")):
         t = Timer()
-        groups = {code: _in_order(dangers[part].get(code, {}), accidents[part].get(code, {}))
-                  for code in set(dangers[part]) | set(accidents[part])}
-        items = [Written(label, code, nk_coupling(records, config=cfg), extra={"groupedBy": name})
-                 for code, records in sorted(groups.items()) if label != "Industry" or code in known]
+        groups = found[name]
+        items = [Written(label, code, nk_coupling_counted(group.counts, evidence=group.first_ids,
+                                                          evidence_total=group.total, config=cfg),
+                         extra={"groupedBy": name})
+                 for code, group in sorted(groups.items()) if label != "Industry" or code in known]
         n = write_assessments(run, items)
         if scoped:  # a scoped group left without records: its result goes, as a whole run drops it
-            gone = [assessment_id(method, label, code) for code in sorted((wanted or set()) - set(groups))]
+            gone = [assessment_id(method, label, code) for code in sorted(wanted[name] - set(groups))]
             run.store.execute("UNWIND $ids AS i MATCH (a:Assessment {id: i}) DETACH DELETE a", {"ids": gone})
         runs.append(ModelRun(f"nk_coupling:{name}", method, cfg.version, n, t.seconds + read_s / 2))
     if not scoped:
         remove_stale(run, method, "Industry")
         remove_stale(run, method, "Region")
     return runs
-
-
-def _in_order(dangers: dict[str, tuple[str, ...]], accidents: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-    """A group's records as the model cites them: hidden dangers by id, then accidents by id — the same
-    order however the records were read (a whole province or one group's enterprises)."""
-    return {**dict(sorted(dangers.items())), **dict(sorted(accidents.items()))}
 
 
 # ====================================================================== coupling coordination per county
