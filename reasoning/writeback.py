@@ -44,10 +44,14 @@ def assessment_id(method: str, label: str, key: str, qualifier: str = "") -> str
     return f"{method}:{label}:{key}" + (f":{qualifier}" if qualifier else "")
 
 
-def components_json(w: Written, run: Run) -> str:
+def components_json(w: Written, run: Run, converted: dict[int, Any]) -> str:
+    """The components JSON of a result. `converted` holds the parameters already converted in this
+    write, by object: a peer model (INFORM) shares one parameters object among its ≈ 170 results."""
     r = w.result  # not r.to_json(): that converts the whole evidence list too (a city's N-K cites every record)
     total = len(r.evidence) if r.evidence_total is None else r.evidence_total
-    doc = {"components": jsonable(r.components), "parameters": jsonable(r.parameters), "details": jsonable(r.details),
+    if (parameters := converted.get(id(r.parameters))) is None:
+        parameters = converted[id(r.parameters)] = jsonable(r.parameters)
+    doc = {"components": jsonable(r.components), "parameters": parameters, "details": jsonable(r.details),
            "flags": jsonable(r.flags), "asOf": run.as_of.isoformat(), "evidenceTotal": total,
            "run": f"{run.cfg['method']} {run.cfg.version}", "data": run.data_version(), **w.extra}
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
@@ -60,10 +64,11 @@ def write_assessments(run: Run, items: Sequence[Written], *, multi_target: bool 
     store = run.store
     limit = int(run.cfg["read"]["evidence_limit"])
     rows, nulls = [], defaultdict(list)
+    converted: dict[int, Any] = {}
     for w in items:
         r = w.result
         row = {"id": w.id, "method": r.method, "methodVersion": r.version, "score": _finite(r.score),
-               "level": r.level, "riskColour": r.colour, "components": components_json(w, run),
+               "level": r.level, "riskColour": r.colour, "components": components_json(w, run, converted),
                "evidence": list(r.evidence[:limit]), "computedAt": run.computed_at}
         rows.append(row)
         for prop in ("score", "level", "riskColour"):

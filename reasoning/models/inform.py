@@ -48,6 +48,15 @@ def inform_index(
         partial[peer] = (risk, dims, components)
 
     levels = band_set("inform", cfg["levels"])
+    parameters = {  # the same for every peer: one object, converted once when written
+        "peers": len(peers),
+        "scaling": {name: spec.get("scaling", cfg["scaling"]) for name, spec in specs.items()},
+        "lower_goalpost": {name: _goalpost(spec, cfg) for name, spec in specs.items()},
+        "weights": {name: spec["weight"] for name, spec in specs.items()},
+        "units": {name: spec["unit"] for name, spec in specs.items() if "unit" in spec},
+        "percentile_method": cfg["percentile"],
+        "levels": bands_summary(levels),
+    }
     risks = {peer: r for peer, (r, _, _) in partial.items() if r is not None}
     results = {}
     for peer, (risk, dims, components) in partial.items():
@@ -60,15 +69,7 @@ def inform_index(
             colour=band.colour if band else None,
             components=tuple(components),
             evidence=unique((evidence or {}).get(peer, ())),
-            parameters={
-                "peers": len(peers),
-                "scaling": {name: spec.get("scaling", cfg["scaling"]) for name, spec in specs.items()},
-                "lower_goalpost": {name: _goalpost(spec, cfg) for name, spec in specs.items()},
-                "weights": {name: spec["weight"] for name, spec in specs.items()},
-                "units": {name: spec["unit"] for name, spec in specs.items() if "unit" in spec},
-                "percentile_method": cfg["percentile"],
-                "levels": bands_summary(levels),
-            },
+            parameters=parameters,
             flags=tuple(flags[peer]),
             details={**dims, "percentile": _percentile(risk, peer, risks, cfg["percentile"])},
         )

@@ -33,7 +33,7 @@ def step_nk(run: Run, *, industries: set[str] | None = None, cities: set[str] | 
     wanted = {"supervision_industry": set(industries or ()) if scoped else set(known), "city": wanted_cities}
     found = dict(zip(("supervision_industry", "city"), gf.factor_groups(
         run.store, run.as_of, industries=wanted["supervision_industry"], cities=members, city_of=city_of,
-        limit=int(run.cfg["read"]["evidence_limit"]), page=run.page), strict=True))
+        limit=int(run.cfg["read"]["evidence_limit"])), strict=True))
     read_s = timer.seconds
     method = cfg["nk"]["method"]
     runs = []
