@@ -9,6 +9,7 @@ QUARTERLY a calendar quarter. A period's key names it: 2024-06-01, 2024-W23, 202
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -86,15 +87,17 @@ def parse_period(frequency: str, key: str) -> Period:
     return period
 
 
-def periods(frequency: str, first: dt.date, last: dt.date) -> list[Period]:
-    """Every period that overlaps [first, last], oldest first."""
+@functools.lru_cache(maxsize=4096)
+def periods(frequency: str, first: dt.date, last: dt.date) -> tuple[Period, ...]:
+    """Every period that overlaps [first, last], oldest first. Remembered: a province's ≈ 270,000
+    tasks share a few hundred (frequency, window) pairs."""
     out: list[Period] = []
     day = first
     while day <= last:
         period = period_of(frequency, day)
         out.append(period)
         day = period.end + dt.timedelta(days=1)
-    return out
+    return tuple(out)
 
 
 def lapsed(frequency: str, records: Iterable[dt.date], *, as_of: dt.date, window_days: int,
@@ -108,13 +111,11 @@ def lapsed(frequency: str, records: Iterable[dt.date], *, as_of: dt.date, window
     last = as_of - dt.timedelta(days=1)
     if first > last:
         return []
-    dates = sorted(set(records))
-    named = set(done)
+    covered = set(done) | {period_of(frequency, day).key for day in set(records)}
     out = []
     for period in periods(frequency, first, last):
         if period.end >= as_of or period.start < (active_from or period.start):
             continue  # not over yet, or began before the task existed
-        if period.key in named or any(d in period for d in dates):
-            continue
-        out.append(period)
+        if period.key not in covered:
+            out.append(period)
     return out
