@@ -1,6 +1,7 @@
 """The service's SQLite files are opened by several workers at once: none may fail to start."""
 from __future__ import annotations
 
+import multiprocessing
 import stat
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -25,7 +26,8 @@ def test_workers_starting_together_all_open_the_shared_file(tmp_path):
     # WAL does not wait for SQLite's busy handler) or with a missing -wal file removed by another
     # process closing it; `serve --workers 2` then stopped.
     paths = [str(tmp_path / f"round-{n}" / "read-cache.sqlite3") for n in range(ROUNDS)]
-    with ProcessPoolExecutor(WORKERS) as pool:
+    # spawned, not forked: pytest's process has threads, and a forked child may inherit a held lock
+    with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
         errors = [error for path in paths for error in pool.map(_open_and_close, [path] * WORKERS) if error]
     assert errors == []
     for path in paths:
