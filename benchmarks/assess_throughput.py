@@ -29,6 +29,7 @@ from riskgraph import graph
 from riskgraph.loaders.load import load_directory
 from riskgraph.reasoning.assess import run_all
 from riskgraph.reasoning.incremental import Subjects, reassess
+from riskgraph.reasoning.models.config import load_config
 from riskgraph.synth import generate
 
 
@@ -83,7 +84,9 @@ def reassess_existing(url: str, runs: int, only: set[str]) -> None:
         ready = time.perf_counter() - started
         print(f"opened in {opened:.1f} s; {waited} indexes were still being built, all ready after {ready:.1f} s")
         server_pid = store.server.pid  # type: ignore[attr-defined]
-        rows = store.read("MATCH (a:Assessment) WHERE a.method = 'nk-coupling' RETURN a.components AS c LIMIT 1")
+        # the province's INFORM result: every run, whole or incremental, rewrites it with its date
+        rows = store.read("MATCH (a:Assessment)-[:ASSESSES]->(r:Region) WHERE a.method = $m AND r.regionLevel = 'PROVINCE' "
+                          "RETURN a.components AS c LIMIT 1", {"m": load_config("inform")["method"]})
         if not rows:
             raise SystemExit(f"{url} holds no assessment: run `riskgraph assess` on it first")
         as_of = dt.date.fromisoformat(json.loads(rows[0]["c"])["asOf"])

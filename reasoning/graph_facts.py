@@ -550,10 +550,12 @@ _DANGERS = ("UNWIND $pairs AS p WITH p[0] AS m, p[1] AS g MATCH (e:Enterprise) W
             "MATCH (e)-[:HAS_HIDDEN_DANGER]->(h:HiddenDanger) "
             "WHERE h.hazardFactors IS NOT NULL AND size(h.hazardFactors) > 0 "
             "AND (h.foundOnMs IS NULL OR h.foundOnMs < $until) ")
-_ACCIDENTS = ("MATCH (a:Accident) WHERE a.occurredAtMs < $until AND size(coalesce(a.hazardFactors, [])) > 0 "
+_ACCIDENTS = ("MATCH (a:Accident) WHERE a.id IS NOT NULL AND a.occurredAtMs < $until "
+              "AND size(coalesce(a.hazardFactors, [])) > 0 "
               "OPTIONAL MATCH (e:Enterprise)-[:HAD_ACCIDENT]->(a) "
-              "WITH a, head(collect(e.supervisionIndustry)) AS si, head(collect(e.regionCode)) AS owner_region "
-              "WITH a, si, coalesce(a.regionCode, owner_region) AS region WHERE si IN $industries OR region IN $regions "
+              "WITH a, head(collect(e)) AS owner "  # one owner's industry and region, if several
+              "WITH a, owner.supervisionIndustry AS si, coalesce(a.regionCode, owner.regionCode) AS region "
+              "WHERE si IN $industries OR region IN $regions "
               "RETURN a.id AS id, a.hazardFactors AS f, si, region")
 
 

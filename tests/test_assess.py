@@ -313,6 +313,23 @@ def test_coupling_and_temporal_assessments(province):
     assert nk["parameters"]["records"] == nk["evidenceTotal"] == len(dangers) + len(accidents)
     assert written["evidence"] == list(oracle.evidence[:len(written["evidence"])]) and written["evidence"]
     assert nk["details"] == pytest.approx(oracle.details, abs=1e-12)
+    # and a city's: the records of every region under it (parks included), accidents placed by their own region
+    city = next(i.split(":")[2] for i in sorted(found) if i.startswith("nk-coupling:Region:"))
+    under = [r["c"] for r in province.store.read(
+        "MATCH (r:Region)-[:PART_OF*0..]->(c:Region {code: $city}) RETURN DISTINCT r.code AS c", {"city": city})]
+    dangers = {r["id"]: r["f"] for r in province.store.read(
+        "MATCH (e:Enterprise)-[:HAS_HIDDEN_DANGER]->(h:HiddenDanger) WHERE e.regionCode IN $under "
+        "AND size(coalesce(h.hazardFactors, [])) > 0 AND coalesce(h.foundOnMs, 0) < $until "
+        "RETURN DISTINCT h.id AS id, h.hazardFactors AS f", {"under": under, "until": until})}
+    accidents = {r["id"]: r["f"] for r in province.store.read(
+        "MATCH (a:Accident) WHERE size(coalesce(a.hazardFactors, [])) > 0 AND a.occurredAtMs < $until "
+        "OPTIONAL MATCH (e:Enterprise)-[:HAD_ACCIDENT]->(a) WITH a, coalesce(a.regionCode, e.regionCode) AS region "
+        "WHERE region IN $under RETURN DISTINCT a.id AS id, a.hazardFactors AS f", {"under": under, "until": until})}
+    oracle = nk_coupling({**dict(sorted(dangers.items())), **dict(sorted(accidents.items()))})
+    written = found[f"nk-coupling:Region:{city}"]
+    assert _components(written)["evidenceTotal"] == len(dangers) + len(accidents) > 0
+    assert written["evidence"] == list(oracle.evidence[:len(written["evidence"])])
+    assert _components(written)["details"] == pytest.approx(oracle.details, abs=1e-12)
     ccd = [a for a in found.values() if a["method"] == "ccd"]
     assert ccd and all(set(c["name"] for c in _components(a)["components"]) == {"hazard", "control", "coping"}
                        for a in ccd)

@@ -2,13 +2,21 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from riskgraph.reasoning.models.config import load_config
-from riskgraph.reasoning.models.coupling import Point, coordination, haversine_m, nk_coupling, spatial_coupling
+from riskgraph.reasoning.models.coupling import (
+    Point,
+    coordination,
+    haversine_m,
+    nk_coupling,
+    nk_coupling_counted,
+    spatial_coupling,
+)
 
 CFG = load_config("coupling")
 
@@ -47,6 +55,19 @@ def test_nk_sub_codes_and_labels_map_to_their_factor_class_and_unknowns_are_flag
     b = nk_coupling([{"1", "4"}, {"1", "4"}, set(), set()])
     assert a.details == b.details
     assert "unknown-factor:x" in a.flags
+
+
+def test_nk_of_counted_records_equals_the_records_and_cites_a_prefix():
+    # a province's group arrives as counts per factor set with its first ids (graph_facts.factor_groups)
+    records = {"hd:1": {"1", "2"}, "hd:2": {"1", "2"}, "hd:3": {"y", "1"}, "hd:4": {"2"}, "hd:5": {"x"}}
+    counts = Counter(frozenset(codes) for codes in records.values())
+    r = nk_coupling_counted(counts, evidence=["hd:1", "hd:2"], evidence_total=5)
+    whole = nk_coupling(records)
+    assert r.details == whole.details and r.parameters["records"] == 5
+    assert r.evidence == ("hd:1", "hd:2") and r.evidence_total == 5 and whole.evidence_total is None
+    # the flags do not depend on the order the store returned the sets in
+    reordered = nk_coupling_counted(Counter(dict(reversed(list(counts.items())))))
+    assert r.flags == reordered.flags and set(r.flags) == {"unknown-factor:x", "unknown-factor:y"}
 
 
 def test_nk_without_records():

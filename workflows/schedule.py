@@ -111,7 +111,8 @@ def lapsed(frequency: str, records: Iterable[dt.date], *, as_of: dt.date, window
     last = as_of - dt.timedelta(days=1)
     if first > last:
         return []
-    covered = set(done) | {period_of(frequency, day).key for day in set(records)}
+    days = {day.date() if isinstance(day, dt.datetime) else day for day in records}  # a time counts for its day
+    covered = set(done) | {period_of(frequency, day).key for day in days}
     out = []
     for period in periods(frequency, first, last):
         if period.end >= as_of or period.start < (active_from or period.start):

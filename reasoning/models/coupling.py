@@ -54,7 +54,7 @@ def nk_coupling_counted(counts: Mapping[frozenset[str], int], *, evidence: Seque
     # a province's group holds tens of thousands of records but at most 2^factors joint states:
     # each distinct factor set is classified once and the states are counted
     states: Counter[tuple[int, ...]] = Counter()
-    for codes, count in counts.items():
+    for codes, count in sorted(counts.items(), key=lambda item: sorted(item[0])):  # flags in one order
         state = [0] * len(factors)
         for code in sorted(codes):
             top = top_concept("HazardFactor", code)

@@ -22,8 +22,9 @@ def step_nk(run: Run, *, industries: set[str] | None = None, cities: set[str] | 
     cfg = load_config("coupling")
     regions = run.regions()
     scoped = industries is not None or cities is not None
-    city_of = {code: city for code in regions
-               for city in region_ancestors(regions, code) if regions[city].level == "CITY"}
+    nearest = {code: next((c for c in region_ancestors(regions, code) if regions[c].level == "CITY"), None)
+               for code in regions}
+    city_of = {code: city for code, city in nearest.items() if city is not None}
     wanted_cities = set(cities or ()) if scoped else {c for c, r in regions.items() if r.level == "CITY"}
     members: dict[str, list[str]] = defaultdict(list)
     for code, city in city_of.items():
