@@ -12,6 +12,7 @@ cite the nodes it was computed from.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -531,6 +532,14 @@ def area_measures(store: GraphStore) -> dict[str, Counter]:
         if row["region"] is not None:
             out[row["region"]][supply_key(row["category"], row["unit"])] += float(row["q"] or 0)  # type: ignore[assignment]  # float tally
     return dict(out)
+
+
+# ---------------------------------------------------------------- INFORM results (CCD's input)
+def county_informs(store: GraphStore, method: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    """County code → (the INFORM Assessment's id, its details) as stored."""
+    return {row["code"]: (row["id"], json.loads(row["c"])["details"]) for row in store.read(
+        "MATCH (a:Assessment)-[:ASSESSES]->(r:Region) WHERE a.method = $m AND r.regionLevel = $level "
+        "RETURN r.code AS code, a.id AS id, a.components AS c", {"m": method, "level": "COUNTY"})}
 
 
 # ---------------------------------------------------------------- N-K records

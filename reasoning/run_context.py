@@ -83,6 +83,14 @@ class Run:
         """Groups assembled by an incremental run (reasoning/group_store.py) instead of a whole read."""
         self._cache["groups"] = gf.sorted_groups(groups)
 
+    def county_informs(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        """County code → (INFORM Assessment id, its details): as this run computed them, else as stored."""
+        return self.cached("county_informs", lambda: gf.county_informs(self.store, load_config("inform")["method"]))
+
+    def keep_county_informs(self, informs: dict[str, tuple[str, dict[str, Any]]]) -> None:
+        """The county INFORM results this run wrote, for the steps after it (CCD) not to read them back."""
+        self._cache["county_informs"] = informs
+
     def areas(self) -> dict[str, Counter]:
         return self.cached("areas", lambda: gf.area_measures(self.store))
 

@@ -1,7 +1,6 @@
 """Coupling: N-K per industry and city, coupling coordination per county, spatial clusters of major hazards."""
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -82,12 +81,7 @@ def step_ccd(run: Run) -> ModelRun:
     cfg, risk_cfg = load_config("coupling"), load_config("enterprise_risk")
     regions = run.regions()
     totals = region_totals(run)
-    inform_method = load_config("inform")["method"]
-    informs = {}
-    for row in run.store.read("MATCH (a:Assessment)-[:ASSESSES]->(r:Region) "
-                              "WHERE a.method = $m AND r.regionLevel = $level "
-                              "RETURN r.code AS code, a.id AS id, a.components AS c", {"m": inform_method, "level": "COUNTY"}):
-        informs[row["code"]] = (row["id"], json.loads(row["c"])["details"])
+    informs = run.county_informs()
     section = run.cfg["ccd"]
     weights = {k: float(section["weights"][k]) for k in section["subsystems"]}
     items = []

@@ -8,6 +8,7 @@ from riskgraph.reasoning import graph_facts as gf
 from riskgraph.reasoning import group_store
 from riskgraph.reasoning.models.config import ModelConfig, load_config
 from riskgraph.reasoning.models.inform import inform_index
+from riskgraph.reasoning.models.result import jsonable
 from riskgraph.reasoning.region_totals import RegionTotals, region_totals
 from riskgraph.reasoning.run_context import ModelRun, Run, Timer
 from riskgraph.reasoning.writeback import Written, clear_property, remove_stale, set_properties, write_assessments
@@ -165,6 +166,8 @@ def step_inform_regions(run: Run) -> list[ModelRun]:
             else:
                 cleared.append(code)
         n = write_assessments(run, items)
+        if level == "COUNTY":  # CCD's input: as written (details as JSON values), not read back
+            run.keep_county_informs({w.key: (w.id, jsonable(w.result.details)) for w in items})
         runs.append(ModelRun(f"inform_region:{name}", cfg["method"], cfg.version, n,
                              t.seconds + read_s * len(subjects) / max(1, len(regions))))
     set_properties(run.store, "Region", colours)
