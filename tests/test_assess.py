@@ -357,6 +357,22 @@ def _counts(store) -> tuple[dict, dict]:
     return stats.labels, stats.relationships
 
 
+def test_ccd_alone_reads_back_what_inform_wrote(province):
+    # after INFORM in the same run, CCD takes the county results that run computed; run alone, it reads
+    # them back from the store: the same results either way
+    def results() -> dict[str, tuple]:
+        out = {}
+        for a in province.assessments("ccd").values():
+            doc = _components(a)
+            doc.pop("data", None)
+            out[a["id"]] = (a["score"], a.get("level"), a.get("evidence"), doc)
+        return out
+
+    after_inform = results()
+    run_all(province.store, as_of=AS_OF, only={"ccd"})
+    assert after_inform and results() == after_inform
+
+
 def test_rerun_changes_no_counts_and_updates_computed_at(province):
     store = province.store
     before = _counts(store)
