@@ -67,10 +67,7 @@ def main() -> None:
                   f"{clock.peak_store / 2**30 * scale:,.1f} GB if it grows linearly; this process "
                   f"{clock.peak_own / 2**30:.2f} GB (≈ 0.35 GB of it imports and tables that do not grow) "
                   f"(target ≤ 8 GB in all)")
-            uscc = store.read("MATCH (e:Enterprise) RETURN e.uscc AS u ORDER BY e.uscc LIMIT 1")[0]["u"]
-            with Clock(server.pid) as clock:
-                reassess(store, Subjects(enterprises={uscc}))
-            print(f"incremental re-assessment of one enterprise: {clock} (target ≤ 1 s)")
+            reassess_one(store, server.pid, None)  # the date assess ran on: its default
 
 
 def reassess_existing(url: str, runs: int, only: set[str]) -> None:
@@ -90,7 +87,6 @@ def reassess_existing(url: str, runs: int, only: set[str]) -> None:
         if not rows:
             raise SystemExit(f"{url} holds no assessment: run `riskgraph assess` on it first")
         as_of = dt.date.fromisoformat(json.loads(rows[0]["c"])["asOf"])
-        uscc = store.read("MATCH (e:Enterprise) RETURN e.uscc AS u ORDER BY e.uscc LIMIT 1")[0]["u"]
         enterprises = store.read("MATCH (e:Enterprise) RETURN count(e) AS n")[0]["n"]
         if only:
             with Clock(server_pid) as clock:
@@ -98,10 +94,16 @@ def reassess_existing(url: str, runs: int, only: set[str]) -> None:
             print(f"assess --only {' '.join(sorted(only))} ({enterprises:,} enterprises): {clock}; machine now {machine()}")
             print("  " + ", ".join(f"{r.name} {r.seconds:.1f} s" for r in steps))
         for _ in range(runs):
-            with Clock(server_pid) as clock:
-                steps = reassess(store, Subjects(enterprises={uscc}), as_of=as_of)
-            print(f"incremental re-assessment of one enterprise of {enterprises:,} (as of {as_of}): {clock} (target ≤ 1 s)")
-            print("  " + ", ".join(f"{r.name} {r.seconds:.2f} s" for r in steps if r.seconds >= 0.05))
+            reassess_one(store, server_pid, as_of)
+
+
+def reassess_one(store: graph.GraphStore, server_pid: int, as_of: dt.date | None) -> None:
+    """The first enterprise's change re-assessed (what the service runs after a write), timed, with its slower steps."""
+    uscc = store.read("MATCH (e:Enterprise) RETURN e.uscc AS u ORDER BY e.uscc LIMIT 1")[0]["u"]
+    with Clock(server_pid) as clock:
+        steps = reassess(store, Subjects(enterprises={uscc}), as_of=as_of)
+    print(f"incremental re-assessment of one enterprise (as of {as_of or 'today'}): {clock} (target ≤ 1 s)")
+    print("  " + ", ".join(f"{r.name} {r.seconds:.2f} s" for r in steps if r.seconds >= 0.05))
 
 
 if __name__ == "__main__":

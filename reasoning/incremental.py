@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from riskgraph.graph.store import GraphStore
 from riskgraph.reasoning import group_store
 from riskgraph.reasoning.derived_changes import Snapshot, log_changes
-from riskgraph.reasoning.region_totals import region_ancestors
+from riskgraph.reasoning.region_totals import city_of
 from riskgraph.reasoning.run_context import ModelRun, Run
 from riskgraph.reasoning.steps.coupling import step_ccd, step_nk, step_spatial
 from riskgraph.reasoning.steps.enterprises import step_enterprises
@@ -122,7 +122,7 @@ def _industries(now: dict, previous: dict) -> set[str]:
 
 def _cities(run: Run, counties: set[str]) -> set[str]:
     regions = run.regions()
-    return {c for county in counties for c in region_ancestors(regions, county) if regions[c].level == "CITY"}
+    return {city for county in counties if (city := city_of(regions, county)) is not None}
 
 
 def _all_regions(store: GraphStore) -> set[str]:

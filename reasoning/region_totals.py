@@ -20,6 +20,11 @@ def region_ancestors(regions: Mapping[str, gf.RegionRow], code: str | None) -> l
     return out
 
 
+def city_of(regions: Mapping[str, gf.RegionRow], code: str | None) -> str | None:
+    """The nearest CITY at or above `code` (an N-K group; a park's is its county's)."""
+    return next((c for c in region_ancestors(regions, code) if regions[c].level == "CITY"), None)
+
+
 @dataclass
 class RegionTotals:
     enterprise: dict[str, Counter]   # region code → enterprise-group measures, rolled up

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from riskgraph.reasoning import graph_facts as gf
 from riskgraph.reasoning.models.config import ModelConfig, load_config
 from riskgraph.reasoning.models.coupling import Point, coordination, haversine_m, nk_coupling_counted, spatial_coupling
-from riskgraph.reasoning.region_totals import region_ancestors, region_totals
+from riskgraph.reasoning.region_totals import city_of, region_totals
 from riskgraph.reasoning.run_context import ModelRun, Run, Timer
 from riskgraph.reasoning.writeback import Written, assessment_id, remove_stale, write_assessments
 
@@ -21,18 +21,16 @@ def step_nk(run: Run, *, industries: set[str] | None = None, cities: set[str] | 
     cfg = load_config("coupling")
     regions = run.regions()
     scoped = industries is not None or cities is not None
-    nearest = {code: next((c for c in region_ancestors(regions, code) if regions[c].level == "CITY"), None)
-               for code in regions}
-    city_of = {code: city for code, city in nearest.items() if city is not None}
+    cities_of = {code: city for code in regions if (city := city_of(regions, code)) is not None}
     wanted_cities = set(cities or ()) if scoped else {c for c, r in regions.items() if r.level == "CITY"}
     members: dict[str, list[str]] = defaultdict(list)
-    for code, city in city_of.items():
+    for code, city in cities_of.items():
         if city in wanted_cities:
             members[city].append(code)
     known = run.industries()
     wanted = {"supervision_industry": set(industries or ()) if scoped else set(known), "city": wanted_cities}
     found = dict(zip(("supervision_industry", "city"), gf.factor_groups(
-        run.store, run.as_of, industries=wanted["supervision_industry"], cities=members, city_of=city_of,
+        run.store, run.as_of, industries=wanted["supervision_industry"], cities=members, city_of=cities_of,
         limit=int(run.cfg["read"]["evidence_limit"])), strict=True))
     read_s = timer.seconds
     method = cfg["nk"]["method"]
