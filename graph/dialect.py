@@ -7,7 +7,13 @@ backtick-quoted by :func:`ident`; values always travel as parameters.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+#: what a schema listing says is in place: ("unique" | "range" | "fulltext", label, property)
+SchemaItem = tuple[str, str, str]
+Reader = Callable[[str], list[dict[str, Any]]]
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -47,6 +53,11 @@ class Dialect:
         """Cypher that yields `node, score` for parameter $query over one label's index."""
         raise NotImplementedError
 
+    def schema_in_place(self, read: Reader) -> set[SchemaItem] | None:
+        """The keys and indexes the store has (None: not listed; every statement is applied, each
+        one idempotent)."""
+        return None
+
     def fulltext_expression(self, tokens: list[str]) -> str:
         """A query string in the backend's full-text syntax that matches all tokens."""
         raise NotImplementedError
@@ -69,6 +80,20 @@ class FalkorDialect(Dialect):
 
     def fulltext_index(self, label: str, prop: str) -> Statement:
         return Statement(cypher="CALL db.idx.fulltext.createNodeIndex($label, $prop)", params={"label": label, "prop": prop})
+
+    def schema_in_place(self, read: Reader) -> set[SchemaItem]:
+        # each statement answered "already indexed" in ≈ 30 ms (the store takes its schema lock): two
+        # listings of a few ms spare the ≈ 200 statements of an existing store ≈ 6 s on every open
+        out: set[SchemaItem] = set()
+        for row in read("CALL db.indexes() YIELD label, types RETURN label, types"):
+            for prop, kinds in (row["types"] or {}).items():
+                out.update((kind.lower(), row["label"], prop) for kind in kinds if kind in ("RANGE", "FULLTEXT"))
+        for row in read("CALL db.constraints() YIELD type, label, properties, entitytype, status "
+                        "RETURN type, label, properties, entitytype, status"):
+            if row["type"] == "UNIQUE" and row["entitytype"] == "NODE" and row["status"] == "OPERATIONAL" \
+                    and len(row["properties"]) == 1:
+                out.add(("unique", row["label"], row["properties"][0]))
+        return out
 
     def fulltext_query(self, label: str, prop: str) -> str:
         ident(label)

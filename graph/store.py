@@ -240,18 +240,23 @@ class GraphStore(ABC):
 
     # ------------------------------------------------------------------ schema
     def bootstrap_schema(self) -> list[str]:
-        """Key constraints, range and full-text indexes, all derived from the ontology. Idempotent."""
+        """Key constraints, range and full-text indexes, all derived from the ontology. Idempotent:
+        what the store lists as in place is not asked for again."""
         done = []
+        present = self.dialect.schema_in_place(lambda cypher: self.read(cypher)) or set()
         keys = {(label, self.ontology.key_of(label)) for label in self.ontology.labels}
         for label, prop in sorted(keys):
+            if ("unique", label, prop) in present:
+                continue
             for stmt in self.dialect.unique_key(label, prop):
                 if self._apply(stmt):
                     done.append(f"key {label}.{prop}")
         for label, prop in self.ontology.index_specs():
-            if (label, prop) not in keys and self._apply(self.dialect.range_index(label, prop)):
+            if (label, prop) not in keys and ("range", label, prop) not in present \
+                    and self._apply(self.dialect.range_index(label, prop)):
                 done.append(f"index {label}.{prop}")
         for label, prop in self.ontology.fulltext_specs():
-            if self._apply(self.dialect.fulltext_index(label, prop)):
+            if ("fulltext", label, prop) not in present and self._apply(self.dialect.fulltext_index(label, prop)):
                 done.append(f"fulltext {label}.{prop}")
         return done
 

