@@ -82,7 +82,8 @@ def main() -> None:
                 print(f"evaluated in {time.perf_counter() - started:.1f} s")
             if not args.no_run:
                 summary = run(store)
-                print(f"\nrecommend_all: {summary.written:,} Recommendation nodes for {summary.enterprises:,} "
+                print(f"\nrecommend_all: {summary.written:,} Recommendation nodes written, {summary.confirmed:,} "
+                      f"confirmed unchanged ({summary.unchanged:,} enterprises not ranked again) for {summary.enterprises:,} "
                       f"enterprises, {summary.risk_points:,} risk points, {summary.hidden_dangers:,} open hidden "
                       f"dangers (trained on {summary.training_examples:,} verified rectifications), "
                       f"{summary.knowledge_gaps:,} knowledge-base gaps flagged, in {summary.seconds:.1f} s")

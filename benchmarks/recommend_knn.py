@@ -33,7 +33,7 @@ def synthetic(n: int, rnd: random.Random, prefix: str) -> list[DangerFeatures]:
 
 def dense_score(model: NeighbourModel, queries: list[DangerFeatures]) -> list[list[tuple[str, float]]]:
     """The former method: dense similarity rows and a full stable argsort per query."""
-    sims = (model._encode(queries) @ model._matrix.T).toarray()
+    sims = (model._encode(queries) @ model._columns).toarray()
     out = []
     for qi, q in enumerate(queries):
         row = sims[qi]

@@ -217,13 +217,56 @@ def test_recommend_all_writes_top_k_per_subject_and_is_idempotent(province):
     for (label, _), positions in by_subject.items():
         assert sorted(positions) == list(range(1, len(positions) + 1)) and len(positions) <= top_k[label]
     assert sum(1 for label, _ in by_subject if label == "Enterprise") == len(facts)
-    # a stale recommendation (an earlier run's) is removed; a second run rewrites the same nodes
+    # a stale recommendation (an earlier run's) is removed; a second run finds every enterprise's inputs
+    # unchanged: it ranks none of them again and confirms (sets the time of) what they have, writing nothing
     store.upsert_nodes(RECOMMENDATION, [{"id": "rec:stale", "name": "x", "recommender": summary.method,
                                 "recommendedAt": "2020-01-01T00:00:00+08:00"}])
     again = run(store)
-    assert again.written == summary.written and again.removed == 1
+    assert (again.written, again.confirmed, again.removed, again.unchanged) == (0, summary.written, 1, len(facts))
+    assert (again.hidden_dangers, again.risk_points, again.enterprises) == \
+        (summary.hidden_dangers, summary.risk_points, summary.enterprises)
     ids = {r["id"] for r in store.read(f"MATCH (r:{RECOMMENDATION}) RETURN r.id AS id")}
     assert ids == {row["id"] for row in rows}
+    assert len(store.read(f"MATCH (r:{RECOMMENDATION}) RETURN DISTINCT r.recommendedAt AS at")) == 1
+
+
+def test_a_run_writes_again_only_what_changed_or_lost_its_link(province):
+    """Every enterprise ranked: a recommendation an earlier version left (another digest, other words) and
+    one whose subject link is gone are written again; every other one is confirmed, with the run's time."""
+    store = province["store"]
+    settled = run(store)
+    settled_at = store.read(f"MATCH (r:{RECOMMENDATION}) RETURN max(r.recommendedAtMs) AS at")[0]["at"]
+    rows = store.read(f"MATCH (r:{RECOMMENDATION}) RETURN r.id AS id, r.explanation AS text ORDER BY id")
+    old, unlinked = rows[0], rows[len(rows) // 2]
+    store.execute(f"MATCH (r:{RECOMMENDATION} {{id: $id}}) SET r.explanation = 'older words', r.contentDigest = 'older'",
+                  {"id": old["id"]})
+    store.execute(f"MATCH (r:{RECOMMENDATION} {{id: $id}})-[l:RECOMMENDED_FOR]->() DELETE l", {"id": unlinked["id"]})
+    again = run(store, rank_all=True)
+    total = settled.written + settled.confirmed
+    assert (again.written, again.confirmed, again.removed, again.unchanged) == (2, total - 2, 0, 0)
+    restored = store.read(f"MATCH (r:{RECOMMENDATION})-[:RECOMMENDED_FOR]->(s) WHERE r.id IN $ids "
+                          "RETURN r.id AS id, r.explanation AS text ORDER BY id", {"ids": [old["id"], unlinked["id"]]})
+    assert restored == sorted([old, unlinked], key=lambda r: r["id"])
+    times = store.read(f"MATCH (r:{RECOMMENDATION}) RETURN DISTINCT r.recommendedAtMs AS at")
+    assert len(times) == 1 and times[0]["at"] > settled_at
+
+
+def test_an_enterprise_with_unchanged_inputs_is_not_ranked_again_unless_a_recommendation_lost_its_link(province):
+    """Skipping is sound: ranking every enterprise afterwards writes nothing, confirms everything. An
+    enterprise one of whose recommendations lost its link (its subject deleted and loaded again) is
+    ranked after all and the link restored; the others are not ranked."""
+    store, facts = province["store"], province["facts"]
+    run(store)
+    victim = store.read(f"MATCH (r:{RECOMMENDATION})-[:RECOMMENDED_FOR]->(p:RiskPoint) "
+                        "RETURN r.id AS id, p.id AS p ORDER BY id LIMIT 1")[0]
+    store.execute(f"MATCH (r:{RECOMMENDATION} {{id: $id}})-[l:RECOMMENDED_FOR]->() DELETE l", {"id": victim["id"]})
+    skipped = run(store)
+    assert (skipped.unchanged, skipped.written, skipped.removed) == (len(facts) - 1, 1, 0)
+    assert store.read(f"MATCH (r:{RECOMMENDATION} {{id: $id}})-[:RECOMMENDED_FOR]->(p) RETURN p.id AS p",
+                      {"id": victim["id"]}) == [{"p": victim["p"]}]
+    every = run(store, rank_all=True)
+    assert (every.unchanged, every.written, every.removed) == (0, 0, 0)
+    assert every.confirmed == skipped.confirmed + skipped.written
 
 
 def test_ranking_in_worker_processes_writes_exactly_what_one_process_writes(province):
@@ -235,12 +278,13 @@ def test_ranking_in_worker_processes_writes_exactly_what_one_process_writes(prov
         return [{**row, "p": {k: v for k, v in row["p"].items() if not k.startswith("recommendedAt")}}
                 for row in store.read(query)]
 
-    one = run(store, workers=1)
+    one = run(store, workers=1, rank_all=True)
     alone = snapshot()
-    two = run(store, workers=2, parallel_from=1)
-    assert (two.written, two.enterprises, two.hidden_dangers, two.knowledge_gaps) == \
-        (one.written, one.enterprises, one.hidden_dangers, one.knowledge_gaps)
-    assert two.removed == 0 and snapshot() == alone and len(alone) == one.written
+    two = run(store, workers=2, parallel_from=1, rank_all=True)
+    # the same content digests: every node the one process wrote or confirmed, the workers confirm
+    assert (two.written, two.confirmed, two.unchanged, two.enterprises, two.hidden_dangers, two.knowledge_gaps) == \
+        (0, one.written + one.confirmed, 0, one.enterprises, one.hidden_dangers, one.knowledge_gaps)
+    assert two.removed == 0 and snapshot() == alone and len(alone) == two.confirmed
 
 
 def test_decisions_are_never_written_as_recommendations(province):
@@ -258,6 +302,7 @@ def test_a_danger_without_a_measure_is_flagged_for_the_maintainers_and_unflagged
     store.upsert_relationships("HAS_HIDDEN_DANGER", [{"from": owner.uscc, "to": "YH-GAP-TEST"}])
     try:
         summary = run(store)
+        assert summary.unchanged == len(facts) - 1  # the owner, whose facts changed, is ranked again
         rows = store.read("MATCH (g:KnowledgeGap)-[:GAP_FOR]->(h:HiddenDanger) RETURN g.id AS id, h.id AS h, "
                           "g.gapReason AS reason, g.gapText AS text, g.gapIndustry AS ind")
         assert summary.knowledge_gaps == len(rows) >= 1

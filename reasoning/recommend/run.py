@@ -6,8 +6,11 @@ node per (subject, measure) in each subject's top k, linked `(Recommendation)-[:
 (ControlMeasureType)` and `(Recommendation)-[:RECOMMENDED_FOR]->(subject)`. A hidden danger the knowledge
 base has no measure for gets a `KnowledgeGap` node instead, `(KnowledgeGap)-[:GAP_FOR]->(HiddenDanger)`,
 for the knowledge base's maintainers (`MATCH (g:KnowledgeGap) RETURN g.gapText, g.gapReason`).
-Recommendations and gaps of this method that the run did not write again (a danger since closed, a
-measure fallen out of the top k) are deleted at the end, so the graph holds exactly the latest run.
+A recommendation that a run finds again unchanged (the same `contentDigest`: every property but the
+time) is confirmed, not rewritten: the run sets only its `recommendedAt`, in one query per batch, and
+writes the new and the changed ones with their links. Recommendations and gaps of this method that the
+run neither wrote nor confirmed (a danger since closed, a measure fallen out of the top k) are deleted
+at the end, so the graph holds exactly the latest run.
 """
 from __future__ import annotations
 
@@ -18,27 +21,33 @@ import os
 import time
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ, to_epoch_ms
 from riskgraph.ontology.anchors import (
-    GAP_FOR,
+    ENTERPRISE,
     HIDDEN_DANGER,
     HIDDEN_DANGER_STATES,
     KNOWLEDGE_GAP,
     RECOMMENDATION,
-    RECOMMENDED_FOR,
-    RECOMMENDS,
     RECTIFIED_STATE,
     RISK_POINT,
 )
 from riskgraph.reasoning.models.config import ModelConfig
 from riskgraph.reasoning.recommend.config import load_config
+from riskgraph.reasoning.recommend.digests import (
+    CONTENT_DIGEST,
+    content_digest,
+    enterprise_digest,
+    model_digest,
+    recommender_digest,
+)
 from riskgraph.reasoning.recommend.engine import Recommender, SubjectResult
 from riskgraph.reasoning.recommend.facts import EnterpriseFact, Reader
 from riskgraph.reasoning.recommend.kb import KnowledgeBase, knowledge_base, load_knowledge_base
 from riskgraph.reasoning.recommend.learned import NeighbourModel, examples
+from riskgraph.reasoning.recommend.writer import Rows, Writer, gap_id, stored_digests
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +60,11 @@ class RunSummary:
     risk_points: int = 0
     hidden_dangers: int = 0
     training_examples: int = 0
+    #: recommendations written (new or changed), confirmed (found again unchanged), removed (not found again)
     written: int = 0
+    confirmed: int = 0
+    #: enterprises not ranked again: their inputs were those the last run ranked (reasoning/recommend/digests.py)
+    unchanged: int = 0
     removed: int = 0
     knowledge_gaps: int = 0
     seconds: float = 0.0
@@ -114,20 +127,6 @@ def recommender_for(store: GraphStore, *, as_of: dt.date | None = None, config: 
 
 
 @dataclass
-class _Rows:
-    """What one enterprise's subjects write: Recommendation nodes with their links, and KnowledgeGaps.
-    Plain dicts, so a worker process hands them back cheaply."""
-
-    nodes: list[dict]
-    measures: list[dict]
-    subjects: list[tuple[str, dict]]
-    gaps: list[dict]
-    gap_links: list[dict]
-    hidden_dangers: int = 0
-    risk_points: int = 0
-
-
-@dataclass
 class _Ranking:
     """Everything ranking an enterprise needs; a forked worker inherits it rather than receiving it."""
 
@@ -136,36 +135,45 @@ class _Ranking:
     closed: set[str]
     open_only: bool
     at: str
+    #: digests.recommender_digest and digests.model_digest of this run
+    recommender_digest: str = ""
+    model_digest: str = ""
+    #: USCC -> (input digest, recommendations) the last run left (writer.stored_digests)
+    stored: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
 #: the ranking a forked worker ranks with (set in the parent just before the fork)
 _SHARED: _Ranking | None = None
 
 
-def _rows(ranking: _Ranking, uscc: str) -> _Rows:
-    """One enterprise ranked, as the rows to write."""
-    rec, at = ranking.rec, ranking.at
-    out = _Rows([], [], [], [], [])
-    for result in recommend_enterprise(rec, ranking.facts[uscc], ranking.closed, open_only=ranking.open_only):
-        if result.label == HIDDEN_DANGER:
-            out.hidden_dangers += 1
-        elif result.label == RISK_POINT:
-            out.risk_points += 1
+def _rows(ranking: _Ranking, uscc: str, *, rank: bool = False) -> Rows:
+    """One enterprise ranked, as the rows to write; or, when its inputs are those the last run ranked
+    (and `rank` is not asked), the subjects whose stored recommendations stand."""
+    rec, at, e = ranking.rec, ranking.at, ranking.facts[uscc]
+    open_dangers = [d for d in e.dangers.values() if d.state not in ranking.closed]
+    dangers = open_dangers if ranking.open_only else list(e.dangers.values())
+    digest = enterprise_digest(e, ranking.recommender_digest, ranking.model_digest, bool(open_dangers))
+    out = Rows(uscc, digest, hidden_dangers=len(dangers), risk_points=len(e.risk_points))
+    if not rank and ranking.stored.get(uscc, ("", 0))[0] == digest:
+        out.unchanged = [(ENTERPRISE, uscc), *((RISK_POINT, p) for p in sorted(e.risk_points)),
+                         *((HIDDEN_DANGER, d.id) for d in sorted(dangers, key=lambda d: d.id))]
+        return out
+    for result in recommend_enterprise(rec, e, ranking.closed, open_only=ranking.open_only):
         for r in result.recommendations:
-            out.nodes.append(r.properties(method=rec.method, version=rec.version, at=at))
-            out.measures.append({"from": r.id, "to": r.measure.id})
-            out.subjects.append((r.subject_label, {"from": r.id, "to": r.subject_key}))
+            props = r.properties(method=rec.method, version=rec.version, at=at)
+            props[CONTENT_DIGEST] = content_digest(props)  # here: in the worker, not the writer
+            out.recommendations.append((props, r.measure.id))
         if result.kb_gap is not None:
-            gap, gap_id = result.kb_gap, f"gap:{result.label}:{result.key}"
-            out.gaps.append({"id": gap_id, "name": result.name,
+            gap, gid = result.kb_gap, gap_id(result.label, result.key)
+            out.gaps.append({"id": gid, "name": result.name,
                              "gapText": gap.get("text") or result.name, "gapReason": gap.get("reason"),
                              "gapIndustry": gap.get("industry"), "gapPatterns": gap.get("otherIndustryPatterns", []),
                              "flaggedBy": f"{rec.method} {rec.version}", "flaggedAt": at})
-            out.gap_links.append({"from": gap_id, "to": result.key})
+            out.gap_links.append({"from": gid, "to": result.key})
     return out
 
 
-def _rows_in_worker(uscc: str) -> _Rows:
+def _rows_in_worker(uscc: str) -> Rows:
     if _SHARED is None:
         raise RuntimeError("internal: a recommendation worker started without its ranking")
     return _rows(_SHARED, uscc)
@@ -183,7 +191,7 @@ def worker_count() -> int:
     return env_int(ENV_WORKERS, min(4, os.cpu_count() or 1))
 
 
-def _ranked(ranking: _Ranking, workers: int, parallel_from: int) -> Iterator[_Rows]:
+def _ranked(ranking: _Ranking, workers: int, parallel_from: int) -> Iterator[Rows]:
     """Every enterprise's rows, in USCC order. Ranking is pure Python over facts already read, so with
     several cores it runs in forked workers (each inherits the trained recommender and the facts),
     while this process writes what they hand back."""
@@ -208,45 +216,11 @@ def _ranked(ranking: _Ranking, workers: int, parallel_from: int) -> Iterator[_Ro
         _SHARED = None
 
 
-class _Writer:
-    def __init__(self, store: GraphStore, batch: int) -> None:
-        self.store, self.batch = store, batch
-        self.nodes: list[dict] = []
-        self.measures: list[dict] = []
-        self.subjects: dict[str, list[dict]] = {}
-        self.gaps: list[dict] = []
-        self.gap_links: list[dict] = []
-        self.written = 0
-        self.gaps_written = 0
-
-    def add(self, rows: _Rows) -> None:
-        self.nodes += rows.nodes
-        self.measures += rows.measures
-        for label, link in rows.subjects:
-            self.subjects.setdefault(label, []).append(link)
-        self.gaps += rows.gaps
-        self.gap_links += rows.gap_links
-        if len(self.nodes) >= self.batch:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.gaps:
-            self.gaps_written += self.store.upsert_nodes(GAP_LABEL, self.gaps)
-            self.store.upsert_relationships(GAP_FOR, self.gap_links, from_label=GAP_LABEL, to_label=HIDDEN_DANGER)
-            self.gaps, self.gap_links = [], []
-        if not self.nodes:
-            return
-        self.written += self.store.upsert_nodes(RECOMMENDATION, self.nodes)
-        self.store.upsert_relationships(RECOMMENDS, self.measures)
-        for label, rows in self.subjects.items():
-            self.store.upsert_relationships(RECOMMENDED_FOR, rows, from_label=RECOMMENDATION, to_label=label)
-        self.nodes, self.measures, self.subjects = [], [], {}
-
-
 def run(store: GraphStore, *, as_of: dt.date | None = None, config: ModelConfig | None = None,
-        workers: int | None = None, parallel_from: int = PARALLEL_FROM) -> RunSummary:
+        workers: int | None = None, parallel_from: int = PARALLEL_FROM, rank_all: bool = False) -> RunSummary:
     """`workers`: processes that rank (None: RISKGRAPH_ASSESS_WORKERS, else one per core up to 4),
-    used from `parallel_from` enterprises on; the result is the same with any number."""
+    used from `parallel_from` enterprises on; the result is the same with any number. `rank_all`: rank
+    the enterprises whose inputs are unchanged too (what a skipped one would have written: a check)."""
     started = time.monotonic()
     now = dt.datetime.now(LOCAL_TZ)
     config = config or load_config()
@@ -254,17 +228,21 @@ def run(store: GraphStore, *, as_of: dt.date | None = None, config: ModelConfig 
     load_knowledge_base(store)
     rec, facts = recommender_for(store, as_of=as_of, config=config)
     summary = RunSummary(rec.method, rec.version, training_examples=len(rec.model.examples) if rec.model else 0)
-    ranking = _Ranking(rec, facts, rectified_states(store.ontology), bool(config["output"]["open_dangers_only"]),
-                       now.isoformat(timespec="milliseconds"))
-    writer = _Writer(store, int(config["output"]["write_batch"]))
+    closed, open_only = rectified_states(store.ontology), bool(config["output"]["open_dangers_only"])
+    ranking = _Ranking(rec, facts, closed, open_only, now.isoformat(timespec="milliseconds"),
+                       recommender_digest(config, closed, open_only), model_digest(rec.model),
+                       {} if rank_all else stored_digests(store, rec.method))
+    writer = Writer(store, int(config["output"]["write_batch"]), at=ranking.at, method=rec.method,
+                    stored=ranking.stored, rank=lambda uscc: _rows(ranking, uscc, rank=True))
     for rows in _ranked(ranking, worker_count() if workers is None else workers, parallel_from):
         summary.hidden_dangers += rows.hidden_dangers
         summary.risk_points += rows.risk_points
         summary.enterprises += 1
         writer.add(rows)
     writer.flush()
-    summary.written = writer.written
-    summary.knowledge_gaps = writer.gaps_written
+    summary.written, summary.confirmed = writer.written, writer.confirmed
+    summary.unchanged = writer.unchanged
+    summary.knowledge_gaps = writer.gaps_written + writer.gaps_confirmed
     written_at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as stored: milliseconds
     summary.removed = remove_stale(store, rec.method, to_epoch_ms(written_at))
     summary.removed += remove_stale_gaps(store, f"{rec.method} {rec.version}", to_epoch_ms(written_at))
@@ -274,7 +252,8 @@ def run(store: GraphStore, *, as_of: dt.date | None = None, config: ModelConfig 
 
 
 def remove_stale(store: GraphStore, method: str, before_ms: int, chunk: int = 5000) -> int:
-    """Delete this method's recommendations written before `before_ms` (not renewed by the latest run)."""
+    """Delete this method's recommendations written or confirmed before `before_ms` (not found again by
+    the latest run)."""
     removed = 0
     while True:
         rows = store.execute(
@@ -299,5 +278,7 @@ def remove_stale_gaps(store: GraphStore, flagged_by: str, before_ms: int) -> int
 
 
 def recommend_all(store: GraphStore, *, as_of: dt.date | None = None) -> int:
-    """Top-k recommendations for every enterprise, risk point and open hidden danger; returns nodes written."""
-    return run(store, as_of=as_of).written
+    """Top-k recommendations for every enterprise, risk point and open hidden danger; returns how many
+    the graph holds (written or confirmed)."""
+    summary = run(store, as_of=as_of)
+    return summary.written + summary.confirmed

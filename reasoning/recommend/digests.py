@@ -1,0 +1,75 @@
+"""Digests that let a run skip work it would only repeat.
+
+`content_digest` names what a recommendation says (every property but its time): found again, it is
+confirmed instead of written. `enterprise_digest` names everything one enterprise's ranking reads: its
+facts, the recommender (code, knowledge base, configuration) and, when the enterprise has open hidden
+dangers, the learned part's training examples. The same digest as the run that last wrote the enterprise
+means the ranking would give the same rows, so it is not ranked again. A digest is over-sensitive by
+design: anything that might change the output (even the order the store returned records in) changes
+it, which costs a ranking, never a wrong skip.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+
+from riskgraph.reasoning.models.config import ModelConfig
+from riskgraph.reasoning.models.result import jsonable
+from riskgraph.reasoning.recommend.facts import EnterpriseFact
+from riskgraph.reasoning.recommend.learned import NeighbourModel
+
+#: the Recommendation property that digests all the others but the time (ontology/control_measures.ttl)
+CONTENT_DIGEST = "contentDigest"
+#: the one property a run that finds a recommendation again unchanged sets
+CONFIRMED_AT = "recommendedAt"
+#: what the recommender's output depends on besides the data: its code, the ontology (knowledge base,
+#: vocabularies) and its configuration file
+_PACKAGE = Path(__file__).resolve().parent
+_ONTOLOGY = _PACKAGE.parent.parent / "ontology"
+
+
+def _digest(*parts: str) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        h.update(part.encode())
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def content_digest(properties: dict) -> str:
+    """What identifies a recommendation's content: every property but when it was recommended."""
+    content = {k: v for k, v in properties.items() if k not in (CONFIRMED_AT, CONTENT_DIGEST)}
+    return _digest(json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
+
+
+@cache
+def _sources_digest() -> str:
+    files = sorted([*_PACKAGE.glob("*.py"), *_PACKAGE.glob("*.toml"), *_ONTOLOGY.glob("*.ttl")])
+    return _digest(*(f"{f.name}:{f.read_bytes().hex()}" for f in files))
+
+
+def recommender_digest(config: ModelConfig, closed_states: Iterable[str], open_only: bool) -> str:
+    """The recommender as a function of the facts: code, ontology, configuration, which dangers count as open."""
+    return _digest(_sources_digest(), config.version,
+                   json.dumps(jsonable(config.data), sort_keys=True, ensure_ascii=False, default=str),
+                   ",".join(sorted(closed_states)), str(open_only))
+
+
+def model_digest(model: NeighbourModel | None) -> str:
+    """The learned part: its training examples (sorted when found) and its settings."""
+    if model is None or not model.examples:
+        return "none"
+    settings = (model.k, model.min_similarity, model.power, model.context_weight)
+    return _digest(repr(settings), repr(model.examples))
+
+
+def enterprise_digest(e: EnterpriseFact, recommender: str, model: str, has_open_dangers: bool) -> str:
+    """Everything one enterprise's ranking reads. The learned part only answers open hidden dangers (an
+    enterprise's risk points and itself take their learned scores from those), so without any the
+    enterprise's output does not depend on it."""
+    facts = (e.uscc, e.name, e.industry, e.industry_code, e.processes, sorted(e.risk_points.items()),
+             sorted(e.dangers.items()), e.holdings)
+    return _digest(recommender, model if has_open_dangers else "", repr(facts))
