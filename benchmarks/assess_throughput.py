@@ -9,7 +9,7 @@ over the whole store if given, then re-assesses one enterprise `--runs` times.
 
 Prints the machine's cores and load average; wall and CPU-seconds (this process with its threads
 and children, from getrusage, plus the store's server process) of the load, of `riskgraph assess`
-as a whole and per model, and of the incremental re-assessment of one enterprise's change (what
+as a whole and per model, of `assess` run again with nothing changed, and of the incremental re-assessment of one enterprise's change (what
 the service runs after a write: the enterprise's own models and the aggregates over its peers).
 Targets at 100,000 enterprises: the whole province ≤ 2 min, one enterprise ≤ 1 s.
 """
@@ -67,6 +67,10 @@ def main() -> None:
                   f"{clock.peak_store / 2**30 * scale:,.1f} GB if it grows linearly; this process "
                   f"{clock.peak_own / 2**30:.2f} GB (≈ 0.35 GB of it imports and tables that do not grow) "
                   f"(target ≤ 8 GB in all)")
+            with Clock(server.pid) as clock:
+                again = run_all(store)
+            print(f"assess again, nothing changed (a day without new records): {clock}")
+            print("  " + ", ".join(f"{r.name} {r.seconds:.1f} s" for r in sorted(again, key=lambda r: -r.seconds)[:8]))
             reassess_one(store, server.pid, None)  # the date assess ran on: its default
 
 

@@ -85,7 +85,9 @@ class FalkorDialect(Dialect):
         # each statement answered "already indexed" in ≈ 30 ms (the store takes its schema lock): two
         # listings of a few ms spare the ≈ 200 statements of an existing store ≈ 6 s on every open
         out: set[SchemaItem] = set()
-        for row in read("CALL db.indexes() YIELD label, types RETURN label, types"):
+        for row in read("CALL db.indexes() YIELD label, types, entitytype RETURN label, types, entitytype"):
+            if row["entitytype"] != "NODE":
+                continue
             for prop, kinds in (row["types"] or {}).items():
                 out.update((kind.lower(), row["label"], prop) for kind in kinds if kind in ("RANGE", "FULLTEXT"))
         for row in read("CALL db.constraints() YIELD type, label, properties, entitytype, status "

@@ -269,6 +269,48 @@ def test_an_enterprise_with_unchanged_inputs_is_not_ranked_again_unless_a_recomm
     assert every.confirmed == skipped.confirmed + skipped.written
 
 
+def test_a_recommendation_a_stopped_run_left_behind_is_removed_though_the_enterprise_is_unchanged(province):
+    """A run that stopped before removing what fell out of a top k leaves a linked recommendation the
+    inputs no longer give: the enterprise's count does not hold, it is ranked after all, the leftover
+    is neither written nor confirmed, and goes."""
+    store, facts = province["store"], province["facts"]
+    method = run(store).method
+    point = store.read(f"MATCH (r:{RECOMMENDATION})-[:RECOMMENDED_FOR]->(p:RiskPoint) "
+                       "MATCH (r)-[:RECOMMENDS]->(m) RETURN p.id AS p, m.id AS m ORDER BY p LIMIT 1")[0]
+    leftover = f"rec:RiskPoint:{point['p']}:LEFTOVER"
+    store.upsert_nodes(RECOMMENDATION, [{"id": leftover, "name": "x", "subjectLabel": "RiskPoint", "subjectKey": point["p"],
+                                         "recommender": method, "recommendedAt": "2020-01-01T00:00:00+08:00"}])
+    store.upsert_relationships("RECOMMENDED_FOR", [{"from": leftover, "to": point["p"]}], to_label="RiskPoint")
+    store.upsert_relationships("RECOMMENDS", [{"from": leftover, "to": point["m"]}])
+    summary = run(store)
+    assert (summary.unchanged, summary.ranked_after_all, summary.written, summary.removed) == (len(facts) - 1, 1, 0, 1)
+    assert not store.read(f"MATCH (r:{RECOMMENDATION} {{id: $id}}) RETURN r.id AS id", {"id": leftover})
+
+
+def test_a_new_verified_rectification_ranks_every_enterprise_with_open_dangers_again(province):
+    """The learned part's examples changed (a rectification no longer accepted): every enterprise whose
+    ranking asks it — those with open hidden dangers — is ranked again, the others are not; ranking all
+    of them afterwards writes nothing (what was skipped is what ranking gives)."""
+    store, facts = province["store"], province["facts"]
+    closed = rectified_states(store.ontology)
+    before = run(store)
+    # a danger with one accepted rectification: not accepting it takes its example out
+    owner, rect = next((e.uscc, good[0]) for e, d, _ in _verified_records(facts)
+                       if len(good := [r for r in d.rectifications if verified(r, ACCEPTED, True)]) == 1)
+    asking = {e.uscc for e in facts.values() if any(d.state not in closed for d in e.dangers.values())}
+    try:
+        store.execute("MATCH (r:Rectification {id: $id}) SET r.conclusion = 'NOT_ACCEPTED'", {"id": rect.id})
+        changed = run(store)
+        assert changed.training_examples == before.training_examples - 1
+        assert changed.unchanged == len(facts) - len(asking | {owner}) > 0 and changed.ranked_after_all == 0
+        every = run(store, rank_all=True)
+        assert (every.written, every.removed) == (0, 0)
+    finally:
+        store.execute("MATCH (r:Rectification {id: $id}) SET r.conclusion = $c", {"id": rect.id, "c": rect.conclusion})
+    restored = run(store)
+    assert restored.unchanged == len(facts) - len(asking | {owner})
+
+
 def test_ranking_in_worker_processes_writes_exactly_what_one_process_writes(province):
     """The province ranked in one process and in two forked workers: the same nodes, property for property."""
     store = province["store"]
@@ -285,6 +327,9 @@ def test_ranking_in_worker_processes_writes_exactly_what_one_process_writes(prov
     assert (two.written, two.confirmed, two.unchanged, two.enterprises, two.hidden_dangers, two.knowledge_gaps) == \
         (0, one.written + one.confirmed, 0, one.enterprises, one.hidden_dangers, one.knowledge_gaps)
     assert two.removed == 0 and snapshot() == alone and len(alone) == two.confirmed
+    # and workers that find every enterprise unchanged rank none
+    three = run(store, workers=2, parallel_from=1)
+    assert (three.written, three.confirmed, three.unchanged, three.removed) == (0, two.confirmed, two.enterprises, 0)
 
 
 def test_decisions_are_never_written_as_recommendations(province):
@@ -310,6 +355,12 @@ def test_a_danger_without_a_measure_is_flagged_for_the_maintainers_and_unflagged
         assert mine["reason"] == "知识库中没有针对此隐患的措施" and mine["text"] == "食堂餐具消毒柜未定期清洗"
         assert mine["ind"] == owner.industry
         assert not store.read(f"MATCH (r:{RECOMMENDATION}) WHERE r.subjectKey = 'YH-GAP-TEST' RETURN r.id AS id")
+        # the danger loaded again lost the gap's link: the owner, though unchanged, is ranked after all
+        store.execute("MATCH (:KnowledgeGap {id: 'gap:HiddenDanger:YH-GAP-TEST'})-[l:GAP_FOR]->() DELETE l")
+        again = run(store)
+        assert (again.unchanged, again.ranked_after_all, again.knowledge_gaps) == (len(facts) - 1, 1, summary.knowledge_gaps)
+        assert store.read("MATCH (g:KnowledgeGap {id: 'gap:HiddenDanger:YH-GAP-TEST'})-[:GAP_FOR]->(h) RETURN h.id AS h") \
+            == [{"h": "YH-GAP-TEST"}]
     finally:
         store.execute("MATCH (h:HiddenDanger {id: 'YH-GAP-TEST'}) DETACH DELETE h RETURN count(*) AS c")
     run(store)

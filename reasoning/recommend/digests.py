@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Iterable
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 
 from riskgraph.reasoning.models.config import ModelConfig
@@ -45,10 +47,16 @@ def content_digest(properties: dict) -> str:
     return _digest(json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
 
 
+#: libraries whose answers the ranking depends on (words, TF-IDF, similarities, the parsed ontology)
+_LIBRARIES = ("jieba", "scikit-learn", "scipy", "numpy", "rdflib")
+
+
 @cache
 def _sources_digest() -> str:
-    files = sorted([*_PACKAGE.glob("*.py"), *_PACKAGE.glob("*.toml"), *_ONTOLOGY.glob("*.ttl")])
-    return _digest(*(f"{f.name}:{f.read_bytes().hex()}" for f in files))
+    files = sorted([*_PACKAGE.glob("*.py"), *_PACKAGE.glob("*.toml"), *_ONTOLOGY.glob("*.ttl"),
+                    *_ONTOLOGY.glob("*.py"), _PACKAGE.parent / "models" / "config.py"])
+    versions = [f"{name} {metadata.version(name)}" for name in _LIBRARIES]
+    return _digest(sys.version, *versions, *(f"{f.name}:{f.read_bytes().hex()}" for f in files))
 
 
 def recommender_digest(config: ModelConfig, closed_states: Iterable[str], open_only: bool) -> str:
@@ -62,8 +70,11 @@ def model_digest(model: NeighbourModel | None) -> str:
     """The learned part: its training examples (sorted when found) and its settings."""
     if model is None or not model.examples:
         return "none"
-    settings = (model.k, model.min_similarity, model.power, model.context_weight)
-    return _digest(repr(settings), repr(model.examples))
+    h = hashlib.blake2b(repr((model.k, model.min_similarity, model.power, model.context_weight)).encode(),
+                        digest_size=16)
+    for example in model.examples:  # one at a time: a province has ≈ 150,000
+        h.update(repr(example).encode())
+    return h.hexdigest()
 
 
 def enterprise_digest(e: EnterpriseFact, recommender: str, model: str, has_open_dangers: bool) -> str:

@@ -6,11 +6,13 @@ node per (subject, measure) in each subject's top k, linked `(Recommendation)-[:
 (ControlMeasureType)` and `(Recommendation)-[:RECOMMENDED_FOR]->(subject)`. A hidden danger the knowledge
 base has no measure for gets a `KnowledgeGap` node instead, `(KnowledgeGap)-[:GAP_FOR]->(HiddenDanger)`,
 for the knowledge base's maintainers (`MATCH (g:KnowledgeGap) RETURN g.gapText, g.gapReason`).
-A recommendation that a run finds again unchanged (the same `contentDigest`: every property but the
-time) is confirmed, not rewritten: the run sets only its `recommendedAt`, in one query per batch, and
-writes the new and the changed ones with their links. Recommendations and gaps of this method that the
-run neither wrote nor confirmed (a danger since closed, a measure fallen out of the top k) are deleted
-at the end, so the graph holds exactly the latest run.
+A run writes only what changed (reasoning/recommend/writer.py): an enterprise whose inputs digest to
+what the last run stored is not ranked again, its stored recommendations confirmed (only their
+`recommendedAt` set); of a ranked enterprise, a recommendation with the stored `contentDigest` (every
+property but the time) is confirmed, the new and the changed ones are written with their links.
+Recommendations and gaps of this method that the run neither wrote nor confirmed (a danger since
+closed, a measure fallen out of the top k) are deleted at the end, so the graph holds exactly the
+latest run.
 """
 from __future__ import annotations
 
@@ -63,8 +65,10 @@ class RunSummary:
     #: recommendations written (new or changed), confirmed (found again unchanged), removed (not found again)
     written: int = 0
     confirmed: int = 0
-    #: enterprises not ranked again: their inputs were those the last run ranked (reasoning/recommend/digests.py)
+    #: enterprises not ranked again: their inputs were those the last run ranked (reasoning/recommend/digests.py);
+    #: and those whose inputs were, but whose stored recommendations were not as that run left them
     unchanged: int = 0
+    ranked_after_all: int = 0
     removed: int = 0
     knowledge_gaps: int = 0
     seconds: float = 0.0
@@ -146,13 +150,18 @@ class _Ranking:
 _SHARED: _Ranking | None = None
 
 
+def flagged_by(rec: Recommender) -> str:
+    """What a KnowledgeGap says flagged it (a gap another version flagged is removed)."""
+    return f"{rec.method} {rec.version}"
+
+
 def _rows(ranking: _Ranking, uscc: str, *, rank: bool = False) -> Rows:
     """One enterprise ranked, as the rows to write; or, when its inputs are those the last run ranked
     (and `rank` is not asked), the subjects whose stored recommendations stand."""
     rec, at, e = ranking.rec, ranking.at, ranking.facts[uscc]
     open_dangers = [d for d in e.dangers.values() if d.state not in ranking.closed]
     dangers = open_dangers if ranking.open_only else list(e.dangers.values())
-    digest = enterprise_digest(e, ranking.recommender_digest, ranking.model_digest, bool(open_dangers))
+    digest = enterprise_digest(e, ranking.recommender_digest, ranking.model_digest, bool(dangers))
     out = Rows(uscc, digest, hidden_dangers=len(dangers), risk_points=len(e.risk_points))
     if not rank and ranking.stored.get(uscc, ("", 0))[0] == digest:
         out.unchanged = [(ENTERPRISE, uscc), *((RISK_POINT, p) for p in sorted(e.risk_points)),
@@ -168,7 +177,7 @@ def _rows(ranking: _Ranking, uscc: str, *, rank: bool = False) -> Rows:
             out.gaps.append({"id": gid, "name": result.name,
                              "gapText": gap.get("text") or result.name, "gapReason": gap.get("reason"),
                              "gapIndustry": gap.get("industry"), "gapPatterns": gap.get("otherIndustryPatterns", []),
-                             "flaggedBy": f"{rec.method} {rec.version}", "flaggedAt": at})
+                             "flaggedBy": flagged_by(rec), "flaggedAt": at})
             out.gap_links.append({"from": gid, "to": result.key})
     return out
 
@@ -233,7 +242,8 @@ def run(store: GraphStore, *, as_of: dt.date | None = None, config: ModelConfig 
                        recommender_digest(config, closed, open_only), model_digest(rec.model),
                        {} if rank_all else stored_digests(store, rec.method))
     writer = Writer(store, int(config["output"]["write_batch"]), at=ranking.at, method=rec.method,
-                    stored=ranking.stored, rank=lambda uscc: _rows(ranking, uscc, rank=True))
+                    flagged_by=flagged_by(rec), stored=ranking.stored,
+                    rank=lambda uscc: _rows(ranking, uscc, rank=True))
     for rows in _ranked(ranking, worker_count() if workers is None else workers, parallel_from):
         summary.hidden_dangers += rows.hidden_dangers
         summary.risk_points += rows.risk_points
@@ -241,11 +251,11 @@ def run(store: GraphStore, *, as_of: dt.date | None = None, config: ModelConfig 
         writer.add(rows)
     writer.flush()
     summary.written, summary.confirmed = writer.written, writer.confirmed
-    summary.unchanged = writer.unchanged
+    summary.unchanged, summary.ranked_after_all = writer.unchanged, writer.ranked_after_all
     summary.knowledge_gaps = writer.gaps_written + writer.gaps_confirmed
     written_at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as stored: milliseconds
     summary.removed = remove_stale(store, rec.method, to_epoch_ms(written_at))
-    summary.removed += remove_stale_gaps(store, f"{rec.method} {rec.version}", to_epoch_ms(written_at))
+    summary.removed += remove_stale_gaps(store, flagged_by(rec), to_epoch_ms(written_at))
     summary.seconds = time.monotonic() - started
     log.info("recommendations: %s", summary)
     return summary

@@ -2,15 +2,17 @@
 
 Per batch of enterprises, in this order (so a run that stops half way leaves nothing that a later run
 would wrongly trust):
-1. enterprises whose inputs are unchanged (not ranked again) have their stored recommendations and
-   knowledge gaps confirmed by subject; one whose stored count no longer holds (a subject deleted and
-   loaded again lost its links) is ranked after all;
+1. enterprises whose inputs are unchanged (not ranked again) are checked: their subjects must hold, all
+   linked, exactly as many recommendations and knowledge gaps as the last run wrote them. Those that do
+   are confirmed; the others (a subject deleted and loaded again lost its links, a run stopped before
+   removing what had fallen out of the top k) are ranked after all;
 2. the ranked enterprises' input digests are cleared;
 3. their recommendations stored with the same content digest and both links are confirmed, the others
    written with their links;
 4. their input digests are set, on the enterprise's own top recommendation (with how many
-   recommendations the enterprise's subjects got).
-Confirming sets only `recommendedAt` (and `flaggedAt` for gaps), which stale removal goes by.
+   recommendations and gaps the enterprise's subjects got).
+Confirming sets only `recommendedAt` (and `flaggedAt` for gaps), which stale removal goes by: what is
+neither written nor confirmed is deleted at the end of the run.
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ from riskgraph.ontology.anchors import (
 from riskgraph.reasoning.recommend.digests import CONFIRMED_AT, CONTENT_DIGEST
 
 #: on an enterprise's own top recommendation: the digest of the inputs that ranked it, and how many
-#: recommendations its subjects got then (ontology/control_measures.ttl)
+#: recommendations and knowledge gaps its subjects got then (ontology/control_measures.ttl)
 INPUT_DIGEST = "inputDigest"
 ENTERPRISE_TOTAL = "enterpriseTotal"
 
@@ -75,27 +77,33 @@ def stored_digests(store: GraphStore, method: str) -> dict[str, tuple[str, int]]
 class Writer:
     """Batches of enterprises' rows, written as the module says."""
 
-    def __init__(self, store: GraphStore, batch: int, *, at: str, method: str,
+    def __init__(self, store: GraphStore, batch: int, *, at: str, method: str, flagged_by: str,
                  stored: dict[str, tuple[str, int]], rank: Callable[[str], Rows]) -> None:
-        self.store, self.batch, self.method, self.stored, self.rank = store, batch, method, stored, rank
+        self.store, self.batch, self.stored, self.rank = store, batch, stored, rank
+        self.method, self.flagged_by = method, flagged_by
         onto = store.ontology
         #: the stored form of the run's time (with its epoch companion), set on what is confirmed
         self.at = encode_properties(onto, RECOMMENDATION, {CONFIRMED_AT: at})
         self.flagged_at = encode_properties(onto, KNOWLEDGE_GAP, {"flaggedAt": at})
         key, gap_key = onto.key_of(RECOMMENDATION), onto.key_of(KNOWLEDGE_GAP)
-        links = f"(r)-[:{RECOMMENDS}]->() AND (r)-[:{RECOMMENDED_FOR}]->()"
+        linked = f"(r)-[:{RECOMMENDS}]->() AND (r)-[:{RECOMMENDED_FOR}]->()"
         self.confirm_content = (
             f"UNWIND $rows AS row MATCH (r:{RECOMMENDATION} {{{key}: row.k}}) "
-            f"WHERE r.{CONTENT_DIGEST} = row.d AND {links} SET r += $at RETURN r.{key} AS k")
-        self.confirm_subjects = (
-            f"UNWIND $rows AS row MATCH (r:{RECOMMENDATION} {{subjectKey: row.k}}) "
-            f"WHERE r.subjectLabel = row.l AND r.recommender = $m AND {links} "
-            f"SET r += $at RETURN row.u AS u, count(r) AS n")
-        self.confirm_gaps = (f"UNWIND $ids AS i MATCH (g:{KNOWLEDGE_GAP} {{{gap_key}: i}}) "
-                             "SET g += $at RETURN count(g) AS c")
+            f"WHERE r.{CONTENT_DIGEST} = row.d AND {linked} SET r += $at RETURN r.{key} AS k")
+        # per enterprise: what its subjects hold, all of it and the linked part
+        subjects = (f"UNWIND $rows AS row MATCH (r:{RECOMMENDATION} {{subjectKey: row.k}}) "
+                    "WHERE r.subjectLabel = row.l AND r.recommender = $m ")
+        self.count_subjects = (subjects + "RETURN row.u AS u, count(r) AS n",
+                               subjects + f"AND {linked} RETURN row.u AS u, count(r) AS n")
+        self.confirm_subjects = subjects + "SET r += $at"
+        gaps = f"UNWIND $rows AS row MATCH (g:{KNOWLEDGE_GAP} {{{gap_key}: row.k}}) WHERE g.flaggedBy = $by "
+        self.count_gaps = (gaps + "RETURN row.u AS u, count(g) AS n",
+                           gaps + f"AND (g)-[:{GAP_FOR}]->() RETURN row.u AS u, count(g) AS n")
+        self.confirm_gaps = gaps + "SET g += $at"
         self.clear_inputs = (
             f"UNWIND $keys AS k MATCH (r:{RECOMMENDATION} {{subjectKey: k}}) "
-            f"WHERE r.subjectLabel = $l AND r.{INPUT_DIGEST} IS NOT NULL SET r.{INPUT_DIGEST} = null")
+            f"WHERE r.subjectLabel = $l AND r.recommender = $m AND r.{INPUT_DIGEST} IS NOT NULL "
+            f"SET r.{INPUT_DIGEST} = null")
         self.set_inputs = (f"UNWIND $rows AS row MATCH (r:{RECOMMENDATION} {{{key}: row.k}}) "
                            f"SET r.{INPUT_DIGEST} = row.d, r.{ENTERPRISE_TOTAL} = row.n")
         self.pending: list[Rows] = []
@@ -115,35 +123,47 @@ class Writer:
         ranked += self._confirm_unchanged([rows for rows in batch if rows.unchanged is not None])
         if not ranked:
             return
-        self.store.execute(self.clear_inputs, {"keys": [rows.uscc for rows in ranked], "l": ENTERPRISE})
+        self.store.execute(self.clear_inputs, {"keys": [rows.uscc for rows in ranked], "l": ENTERPRISE, "m": self.method})
         gaps = [gap for rows in ranked for gap in rows.gaps]
         if gaps:
             self.gaps_written += self.store.upsert_nodes(KNOWLEDGE_GAP, gaps)
             self.store.upsert_relationships(GAP_FOR, [link for rows in ranked for link in rows.gap_links],
                                             from_label=KNOWLEDGE_GAP, to_label=HIDDEN_DANGER)
         self._write([item for rows in ranked for item in rows.recommendations])
-        holders = [{"k": top["id"], "d": rows.input_digest, "n": len(rows.recommendations)}
+        holders = [{"k": top["id"], "d": rows.input_digest, "n": len(rows.recommendations) + len(rows.gaps)}
                    for rows in ranked if (top := _own_top(rows)) is not None]
         if holders:
             self.store.execute(self.set_inputs, {"rows": holders})
 
     def _confirm_unchanged(self, unchanged: list[Rows]) -> list[Rows]:
-        """Confirm what unchanged enterprises have stored; the rows of those whose count does not hold."""
+        """Confirm what unchanged enterprises have stored, if it is all there and linked; the rows of the
+        others, ranked after all."""
         if not unchanged:
             return []
         subjects = [{"u": rows.uscc, "l": label, "k": key} for rows in unchanged for label, key in rows.unchanged or ()]
-        found = {row["u"]: int(row["n"]) for row in self.store.execute(
-            self.confirm_subjects, {"rows": subjects, "m": self.method, "at": self.at})}
-        ids = [gap_id(label, key) for rows in unchanged for label, key in rows.unchanged or () if label == HIDDEN_DANGER]
-        if ids:
-            done = self.store.execute(self.confirm_gaps, {"ids": ids, "at": self.flagged_at})
-            self.gaps_confirmed += int(done[0]["c"]) if done else 0
+        gaps = [{"u": rows.uscc, "k": gap_id(label, key)}
+                for rows in unchanged for label, key in rows.unchanged or () if label == HIDDEN_DANGER]
+        held: dict[str, list[int]] = {rows.uscc: [0, 0, 0] for rows in unchanged}  # recommendations, gaps, linked
+        for at, query in ((0, self.count_subjects[0]), (2, self.count_subjects[1])):
+            for row in self.store.read(query, {"rows": subjects, "m": self.method}):
+                held[row["u"]][at] += int(row["n"])
+        for at, query in ((1, self.count_gaps[0]), (2, self.count_gaps[1])):
+            for row in self.store.read(query, {"rows": gaps, "by": self.flagged_by}) if gaps else ():
+                held[row["u"]][at] += int(row["n"])
+        whole = {u for u, (recs, gap_count, linked) in held.items()
+                 if recs + gap_count == linked == self.stored[u][1]}
+        self.store.execute(self.confirm_subjects, {"rows": [s for s in subjects if s["u"] in whole],
+                                                   "m": self.method, "at": self.at})
+        if gaps:
+            self.store.execute(self.confirm_gaps, {"rows": [g for g in gaps if g["u"] in whole],
+                                                   "by": self.flagged_by, "at": self.flagged_at})
         again = []
         for rows in unchanged:
-            if found.get(rows.uscc, 0) == self.stored[rows.uscc][1]:
+            if rows.uscc in whole:
                 self.unchanged += 1
-                self.confirmed += found.get(rows.uscc, 0)
-            else:  # confirmed in part: ranked after all, what it still has is confirmed or rewritten
+                self.confirmed += held[rows.uscc][0]
+                self.gaps_confirmed += held[rows.uscc][1]
+            else:  # not as the last run left it: ranked after all (what falls out is removed at the end)
                 self.ranked_after_all += 1
                 again.append(self.rank(rows.uscc))
         return again
