@@ -60,7 +60,7 @@ class Rows:
 
 
 def stored_digests(store: GraphStore, method: str) -> dict[str, tuple[str, int]]:
-    """USCC -> (input digest, recommendations) as the method's last run left them."""
+    """USCC -> (input digest, recommendations and knowledge gaps) as the method's last run left them."""
     rows = store.read(
         f"MATCH (r:{RECOMMENDATION}) WHERE r.{INPUT_DIGEST} IS NOT NULL AND r.recommender = $m "
         f"AND r.subjectLabel = $l RETURN r.subjectKey AS k, r.{INPUT_DIGEST} AS d, r.{ENTERPRISE_TOTAL} AS n",
