@@ -224,14 +224,22 @@ class Recommender:
         decisions = [m for m in self.kb.measures.values() if m.decision]
         self.decision_measure = decisions[0] if decisions else None
         self._allowed: dict[tuple[tuple[str, ...], str], bool] = {}
+        self._industry: dict[tuple[tuple[str, ...], str], str | None] = {}
+        self._scopes: dict[tuple[str | None, str | None], tuple[str, ...]] = {}
+        self._mitigates: dict[str, tuple[list[tuple[str, str]], list[str]]] = {}
 
     # ------------------------------------------------------------------ helpers
     def _level_zh(self, level: str) -> str:
         return self.kb.concept_name("ControlHierarchy", level)
 
     def scope(self, e: EnterpriseFact) -> tuple[str, ...]:
-        """The enterprise's supervision industries, narrowest first (line, and sub-sector from its class)."""
-        return self.kb.scope(e.industry, e.industry_code)
+        """The enterprise's supervision industries, narrowest first (line, and sub-sector from its class).
+        Memoised here too: asked for every candidate of every subject (≈ 500 times per enterprise)."""
+        key = (e.industry, e.industry_code)
+        known = self._scopes.get(key)
+        if known is None:
+            known = self._scopes[key] = self.kb.scope(e.industry, e.industry_code)
+        return known
 
     def industry_ok(self, e: EnterpriseFact, m: MeasureType) -> bool | None:
         """True/False whether the measure applies in the enterprise's industry; None = unrestricted/unknown."""
@@ -297,6 +305,7 @@ class Recommender:
         cands: Candidates = {} if into is None else into
         rp_ref = ref(RISK_POINT, rp.id)
         gap_rows = []
+        accident_w, gap_w = self.w["accident"], self.w["gap"]
         for ev in rp.events:
             if not ev.accident_type:
                 continue
@@ -304,24 +313,21 @@ class Recommender:
             a_name = kb.concept_name("AccidentType", a)
             chain = (*head, rp_ref, ref(RISK_ANALYSIS_UNIT, ev.unit_id), ref(RISK_EVENT, ev.id),
                      ref(CONCEPT, concept_id("AccidentType", a)))
-            applicable = [mid for mid in kb.measures_for("mitigatesAccident", [a]) if not kb.measures[mid].decision]
+            applicable, levels = self._mitigating(a)
             own = [cm for cm in rp.measures if cm.event_id == ev.id]
             covered = sorted({cm.control_type for cm in own if cm.control_type})
-            levels = sorted({kb.measures[mid].hierarchy for mid in applicable},
-                            key=lambda lv: -kb.hierarchy_rank.get(lv, 0))
             missing = [lv for lv in levels if lv not in covered]
-            for mid in applicable:
-                _add(cands, mid, Path("accident", self.w["accident"], (*chain, ref(MEASURE, mid)),
-                                      f"风险点「{rp.name}」的风险事件「{ev.name}」属{a_name}（GB 6441-{a}）"))
-                level = kb.measures[mid].hierarchy
-                if gaps and level in missing:
-                    _add(cands, mid, Path("gap", self.w["gap"], (*chain, ref(MEASURE, mid)),
-                                          f"风险事件「{ev.name}」尚无{self._level_zh(level)}类管控措施"))
+            because = f"风险点「{rp.name}」的风险事件「{ev.name}」属{a_name}（GB 6441-{a}）"
+            gap_texts = {lv: f"风险事件「{ev.name}」尚无{self._level_zh(lv)}类管控措施" for lv in missing} if gaps else {}
+            for mid, level in applicable:
+                _add(cands, mid, Path("accident", accident_w, (*chain, ref(MEASURE, mid)), because))
+                if level in gap_texts:
+                    _add(cands, mid, Path("gap", gap_w, (*chain, ref(MEASURE, mid)), gap_texts[level]))
             if gaps:
                 present = sorted({m.key for cm in own for m in kb.map_text(cm.text)})
                 gap_rows.append({
                     "riskEvent": ev.id, "name": ev.name, "accidentType": a, "accidentTypeName": a_name,
-                    "ownMeasures": [cm.id for cm in own], "coveredLevels": covered, "applicableLevels": levels,
+                    "ownMeasures": [cm.id for cm in own], "coveredLevels": covered, "applicableLevels": list(levels),
                     "missingLevels": missing, "presentMeasures": present,
                     "coverage": round(len([lv for lv in levels if lv in covered]) / len(levels), 4) if levels else None,
                 })
@@ -331,6 +337,18 @@ class Recommender:
                     *head, rp_ref, ref(CONCEPT, concept_id("EquipmentType", notation)), ref(MEASURE, mid)),
                     f"风险点「{rp.name}」涉及{kb.concept_name('EquipmentType', notation)}"))
         return cands, gap_rows
+
+    def _mitigating(self, accident_type: str) -> tuple[list[tuple[str, str]], list[str]]:
+        """The measures (with their hierarchy level) that mitigate an accident type, decisions left out,
+        and their levels, preferred first; memoised: asked for every risk event twice."""
+        known = self._mitigates.get(accident_type)
+        if known is None:
+            kb = self.kb
+            applicable = [(mid, kb.measures[mid].hierarchy)
+                          for mid in kb.measures_for("mitigatesAccident", [accident_type]) if not kb.measures[mid].decision]
+            levels = sorted({level for _, level in applicable}, key=lambda lv: -kb.hierarchy_rank.get(lv, 0))
+            known = self._mitigates[accident_type] = (applicable, levels)
+        return known
 
     def fired_patterns(self, e: EnterpriseFact, d: DangerFact) -> tuple[Match, ...]:
         """The hazard patterns the danger's name (else its description) names, in the enterprise's industry."""
@@ -389,13 +407,21 @@ class Recommender:
         kb = self.kb
         scope = self.scope(e)
         for mid, cand in cands.items():
-            allowed = kb.measures[mid].linked("appliesToIndustry")
-            ind = next((i for i in scope if i in allowed), None) or next(
-                (i for i in allowed if scope and scope[0] in kb.broader_chain("SupervisionIndustry", i)), None)
+            ind = self.industry_of(scope, mid)
             if ind is not None and not any(p.kind == "industry" for p in cand.paths):
                 cand.add(Path("industry", self.w["industry"], (*head, ref(ENTERPRISE, e.uscc), ref(INDUSTRY, ind),
                                                                ref(MEASURE, mid)),
                               f"适用于企业所属行业「{kb.concept_name('SupervisionIndustry', ind)}」"))
+
+    def industry_of(self, scope: tuple[str, ...], mid: str) -> str | None:
+        """The industry of the enterprise's scope a measure is written for (None: none), memoised."""
+        key = (scope, mid)
+        if key not in self._industry:
+            kb = self.kb
+            allowed = kb.measures[mid].linked("appliesToIndustry")
+            self._industry[key] = next((i for i in scope if i in allowed), None) or next(
+                (i for i in allowed if scope and scope[0] in kb.broader_chain("SupervisionIndustry", i)), None)
+        return self._industry[key]
 
     def score(self, label: str, e: EnterpriseFact, cands: Candidates, learned: LearnedScores | None = None, *,
               fired: Iterable[str] = ()) -> dict[str, Score]:
