@@ -435,6 +435,8 @@ class Recommender:
         """
         kb, rw = self.kb, self.rank_w
         context_scale = float(rw["context_scale"][label])
+        w_hierarchy, w_learned, w_pattern, w_exact = (float(rw[k]) for k in ("hierarchy", "learned", "pattern", "exact"))
+        ranks = kb.hierarchy_rank
         learned_scores = dict(learned.scores) if learned else {}
         fired_set = set(fired)
         out: dict[str, Score] = {}
@@ -451,10 +453,9 @@ class Recommender:
             context = sum(v for k, v in cand.kinds.items() if k not in ("pattern", "learned", "present"))
             if pattern <= 0 and share <= 0 and context <= 0:
                 continue
-            hierarchy = float(rw["hierarchy"]) * (kb.hierarchy_rank.get(m.hierarchy, 1) - 1) / 5
-            learned_part = float(rw["learned"]) * share
-            total = (float(rw["pattern"]) * pattern + float(rw["exact"]) * cand.exact + learned_part
-                     + context_scale * context + hierarchy)
+            hierarchy = w_hierarchy * (ranks.get(m.hierarchy, 1) - 1) / 5
+            learned_part = w_learned * share
+            total = w_pattern * pattern + w_exact * cand.exact + learned_part + context_scale * context + hierarchy
             out[mid] = Score(mid, pattern, cand.exact, share, context, hierarchy, total, learned_part)
         return out
 
