@@ -2,8 +2,8 @@
 
 `content_digest` names what a recommendation says (every property but its time): found again, it is
 confirmed instead of written. `enterprise_digest` names everything one enterprise's ranking reads: its
-facts, the recommender (code, knowledge base, configuration) and, when the enterprise has open hidden
-dangers, the learned part's training examples. The same digest as the run that last wrote the enterprise
+facts, the recommender (code, knowledge base, configuration) and, when hidden dangers of it are ranked
+(its open ones, by default), the learned part's training examples. The same digest as the run that last wrote the enterprise
 means the ranking would give the same rows, so it is not ranked again. A digest is over-sensitive by
 design: anything that might change the output (even the order the store returned records in) changes
 it, which costs a ranking, never a wrong skip.
@@ -77,10 +77,10 @@ def model_digest(model: NeighbourModel | None) -> str:
     return h.hexdigest()
 
 
-def enterprise_digest(e: EnterpriseFact, recommender: str, model: str, has_open_dangers: bool) -> str:
-    """Everything one enterprise's ranking reads. The learned part only answers open hidden dangers (an
-    enterprise's risk points and itself take their learned scores from those), so without any the
-    enterprise's output does not depend on it."""
+def enterprise_digest(e: EnterpriseFact, recommender: str, model: str, ranks_dangers: bool) -> str:
+    """Everything one enterprise's ranking reads. The learned part only answers the hidden dangers it
+    ranks (the open ones, by default; its risk points and itself take their learned scores from those),
+    so without any the enterprise's output does not depend on it."""
     facts = (e.uscc, e.name, e.industry, e.industry_code, e.processes, sorted(e.risk_points.items()),
              sorted(e.dangers.items()), e.holdings)
-    return _digest(recommender, model if has_open_dangers else "", repr(facts))
+    return _digest(recommender, model if ranks_dangers else "", repr(facts))

@@ -142,7 +142,7 @@ class _Ranking:
     #: digests.recommender_digest and digests.model_digest of this run
     recommender_digest: str = ""
     model_digest: str = ""
-    #: USCC -> (input digest, recommendations) the last run left (writer.stored_digests)
+    #: USCC -> (input digest, recommendations and gaps) the last run left (writer.stored_digests)
     stored: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
