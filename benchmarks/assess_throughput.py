@@ -9,8 +9,9 @@ over the whole store if given, then re-assesses one enterprise `--runs` times.
 
 Prints the machine's cores and load average; wall and CPU-seconds (this process with its threads
 and children, from getrusage, plus the store's server process) of the load, of `riskgraph assess`
-as a whole and per model, of `assess` run again with nothing changed, and of the incremental re-assessment of one enterprise's change (what
-the service runs after a write: the enterprise's own models and the aggregates over its peers).
+as a whole and per model, of `assess` run again with nothing changed, and of the incremental
+re-assessment of one enterprise's change (what the service runs after a write: the enterprise's own
+models and the aggregates over its peers).
 Targets at 100,000 enterprises: the whole province ≤ 2 min, one enterprise ≤ 1 s.
 """
 from __future__ import annotations

@@ -243,7 +243,7 @@ class GraphStore(ABC):
         """Key constraints, range and full-text indexes, all derived from the ontology. Idempotent:
         what the store lists as in place is not asked for again."""
         done = []
-        present = self.dialect.schema_in_place(lambda cypher: self.read(cypher)) or set()
+        present = self.dialect.schema_in_place(self.read) or set()
         keys = {(label, self.ontology.key_of(label)) for label in self.ontology.labels}
         for label, prop in sorted(keys):
             if ("unique", label, prop) in present:

@@ -287,7 +287,7 @@ def test_a_recommendation_a_stopped_run_left_behind_is_removed_though_the_enterp
     assert not store.read(f"MATCH (r:{RECOMMENDATION} {{id: $id}}) RETURN r.id AS id", {"id": leftover})
 
 
-def test_a_new_verified_rectification_ranks_every_enterprise_with_open_dangers_again(province):
+def test_a_changed_training_example_ranks_every_enterprise_with_open_dangers_again(province):
     """The learned part's examples changed (a rectification no longer accepted): every enterprise whose
     ranking asks it — those with open hidden dangers — is ranked again, the others are not; ranking all
     of them afterwards writes nothing (what was skipped is what ranking gives)."""

@@ -228,7 +228,6 @@ class Recommender:
         self.decision_measure = decisions[0] if decisions else None
         self._allowed: dict[tuple[tuple[str, ...], str], bool] = {}
         self._industry: dict[tuple[tuple[str, ...], str], str | None] = {}
-        self._scopes: dict[tuple[str | None, str | None], tuple[str, ...]] = {}
         self._mitigates: dict[str, tuple[list[tuple[str, str]], list[str]]] = {}
 
     # ------------------------------------------------------------------ helpers
@@ -236,13 +235,8 @@ class Recommender:
         return self.kb.concept_name("ControlHierarchy", level)
 
     def scope(self, e: EnterpriseFact) -> tuple[str, ...]:
-        """The enterprise's supervision industries, narrowest first (line, and sub-sector from its class).
-        Memoised here too: asked for every candidate of every subject (≈ 500 times per enterprise)."""
-        key = (e.industry, e.industry_code)
-        known = self._scopes.get(key)
-        if known is None:
-            known = self._scopes[key] = self.kb.scope(e.industry, e.industry_code)
-        return known
+        """The enterprise's supervision industries, narrowest first (line, and sub-sector from its class)."""
+        return self.kb.scope(e.industry, e.industry_code)
 
     def industry_ok(self, e: EnterpriseFact, m: MeasureType) -> bool | None:
         """True/False whether the measure applies in the enterprise's industry; None = unrestricted/unknown."""

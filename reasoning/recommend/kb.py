@@ -254,9 +254,14 @@ class KnowledgeBase:
         """The supervision industries an enterprise belongs to, narrowest first (empty: unknown).
 
         The line (HC / NCM / ITR) is the enterprise's; the sub-sector (冶金, 轻工, …) comes from its
-        GB/T 4754 class when the class belongs to that line. Memoised: asked for every candidate measure.
+        GB/T 4754 class when the class belongs to that line. Memoised: asked for every candidate measure
+        (≈ 500 times per enterprise), so without `_once`'s closure.
         """
-        return self._once(("scope", industry, industry_code), lambda: self._scope(industry, industry_code))
+        key = ("scope", industry, industry_code)
+        known = self._answers.get(key)
+        if known is None:
+            known = self._answers[key] = self._scope(industry, industry_code)
+        return known
 
     def _scope(self, industry: str | None, industry_code: str | None) -> tuple[str, ...]:
         sub = self._subsector_of_class.get(industry_code or "")
