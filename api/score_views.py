@@ -56,8 +56,8 @@ def score_provenance(ctx: Context, root: ViewNode, assessments: list[dict[str, A
             "assessment": a.get("key"),
             "method": props.get("method"),
             "computedAt": computed,
-            "asOf": components.get("asOf"),
-            "data": components.get("data"),
+            "asOf": props.get("asOf"),
+            "data": {"loadedAt": props.get("dataLoadedAt"), "loadId": props.get("dataLoadId")},
             "dataChangedSince": None if latest is None or computed_ms is None else int(latest) > computed_ms,
             "notKnown": [f for f in components.get("flags", ()) if _unknown(f)],
         })

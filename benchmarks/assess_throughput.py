@@ -11,14 +11,15 @@ Prints the machine's cores and load average; wall and CPU-seconds (this process 
 and children, from getrusage, plus the store's server process) of the load, of `riskgraph assess`
 as a whole and per model, of `assess` run again with nothing changed, and of the incremental
 re-assessment of one enterprise's change (what the service runs after a write: the enterprise's own
-models and the aggregates over its peers).
+models and the aggregates over its peers). The change is real: each re-assessment follows a new open
+hidden danger with hazard factors written to the enterprise, or the removal of the one written before,
+so its rating, its county's INFORM groups and its N-K groups all move.
 Targets at 100,000 enterprises: the whole province ≤ 2 min, one enterprise ≤ 1 s.
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -73,6 +74,7 @@ def main() -> None:
             print(f"assess again, nothing changed (a day without new records): {clock}")
             print("  " + ", ".join(f"{r.name} {r.seconds:.1f} s" for r in sorted(again, key=lambda r: -r.seconds)[:8]))
             reassess_one(store, server.pid, None)  # the date assess ran on: its default
+            reassess_one(store, server.pid, None, 1)  # and the change taken back
 
 
 def reassess_existing(url: str, runs: int, only: set[str]) -> None:
@@ -88,26 +90,46 @@ def reassess_existing(url: str, runs: int, only: set[str]) -> None:
         server_pid = store.server.pid  # type: ignore[attr-defined]
         # the province's INFORM result: every run, whole or incremental, rewrites it with its date
         rows = store.read("MATCH (a:Assessment)-[:ASSESSES]->(r:Region) WHERE a.method = $m AND r.regionLevel = 'PROVINCE' "
-                          "RETURN a.components AS c LIMIT 1", {"m": load_config("inform")["method"]})
+                          "RETURN a.asOf AS d LIMIT 1", {"m": load_config("inform")["method"]})
         if not rows:
             raise SystemExit(f"{url} holds no assessment: run `riskgraph assess` on it first")
-        as_of = dt.date.fromisoformat(json.loads(rows[0]["c"])["asOf"])
+        as_of = dt.date.fromisoformat(rows[0]["d"])
         enterprises = store.read("MATCH (e:Enterprise) RETURN count(e) AS n")[0]["n"]
         if only:
             with Clock(server_pid) as clock:
                 steps = run_all(store, as_of=as_of, only=only)
             print(f"assess --only {' '.join(sorted(only))} ({enterprises:,} enterprises): {clock}; machine now {machine()}")
             print("  " + ", ".join(f"{r.name} {r.seconds:.1f} s" for r in steps))
-        for _ in range(runs):
-            reassess_one(store, server_pid, as_of)
+        for run in range(runs):
+            reassess_one(store, server_pid, as_of, run)
 
 
-def reassess_one(store: graph.GraphStore, server_pid: int, as_of: dt.date | None) -> None:
+#: the hidden danger a re-assessment follows: written on even runs, removed on odd ones
+BENCH_DANGER = "YH-BENCH-REASSESS"
+
+
+def change_one(store: graph.GraphStore, uscc: str, as_of: dt.date, run: int) -> str:
+    """A real change to the enterprise: a new open general hidden danger (mechanical and electrical
+    hazard factors, found on `as_of`), or its removal."""
+    if run % 2:
+        store.execute("MATCH (h:HiddenDanger {id: $id}) DETACH DELETE h", {"id": BENCH_DANGER})
+        return "a hidden danger removed"
+    store.upsert_nodes("HiddenDanger", [{
+        "id": BENCH_DANGER, "name": "配电柜接地失效", "description": "配电柜接地失效（基准测试写入）", "grade": "GENERAL",
+        "hazardFactors": ["2", "3"], "foundOn": as_of, "deadline": as_of + dt.timedelta(days=10), "state": "REPORTED",
+        "reportSource": "企业自查"}])
+    store.upsert_relationships("HAS_HIDDEN_DANGER", [{"from": uscc, "to": BENCH_DANGER}],
+                               from_label="Enterprise", to_label="HiddenDanger")
+    return "a hidden danger written"
+
+
+def reassess_one(store: graph.GraphStore, server_pid: int, as_of: dt.date | None, run: int = 0) -> None:
     """The first enterprise's change re-assessed (what the service runs after a write), timed, with its slower steps."""
     uscc = store.read("MATCH (e:Enterprise) RETURN e.uscc AS u ORDER BY e.uscc LIMIT 1")[0]["u"]
+    what = change_one(store, uscc, as_of or dt.date.today(), run)
     with Clock(server_pid) as clock:
         steps = reassess(store, Subjects(enterprises={uscc}), as_of=as_of)
-    print(f"incremental re-assessment of one enterprise (as of {as_of or 'today'}): {clock} (target ≤ 1 s)")
+    print(f"incremental re-assessment of one enterprise after {what} (as of {as_of or 'today'}): {clock} (target ≤ 1 s)")
     print("  " + ", ".join(f"{r.name} {r.seconds:.2f} s" for r in steps if r.seconds >= 0.05))
 
 

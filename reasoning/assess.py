@@ -10,11 +10,13 @@ reasoning/models/, and writes one `Assessment` node per result:
                  re-run replaces; an Assessment of the step's (method, label) not rewritten by this
                  run (its subject is gone) is deleted
     method, methodVersion, score, level, riskColour (when the model gives a colour)
-    components   JSON: the result's components, parameters, details and flags, plus asOf,
+    components   JSON: the result's components, parameters, details and flags, plus
                  evidenceTotal, run (assess.toml's method and version) and step-specific context
                  (rating scope, INFORM peer set and raw indicators, tags, temporal periods …)
     evidence     node keys the result cites (at most [read] evidence_limit; the total is in the JSON)
-    computedAt   this run's wall-clock time, ISO 8601 with +08:00
+    resultDigest digest of all the above: a result found again the same is confirmed, not rewritten
+    computedAt   this run's wall-clock time, ISO 8601 with +08:00 (set on confirmed results too)
+    asOf         the date the facts run to; dataLoadId / dataLoadedAt: the newest load the run saw
     (Assessment)-[:ASSESSES]->(subject)
 
 and the subject's derived properties: HazardSource.majorHazardLevel (removed when no longer major),

@@ -80,7 +80,7 @@ def focus_list(store: GraphStore, *, below: float | None = None, region_prefix: 
                    "RETURN e.uscc AS uscc, e.name AS name, e.regionCode AS county, r.name AS countyName, "
                    "e.riskColour AS colour, e.riskColourMethod AS method, e.secondaryRiskColour AS secondary, "
                    "e.secondaryRiskColourMethod AS secondaryMethod, a.id AS id, a.score AS score, "
-                   "a.riskColour AS ratingColour, a.components AS components, a.computedAt AS computedAt",
+                   "a.riskColour AS ratingColour, a.components AS components, a.computedAt AS computedAt, a.asOf AS asOf",
                    params, timeout_ms=gf.AGGREGATE_TIMEOUT_MS)
     counties: dict[str | None, County] = {}
     for r in rows:
@@ -111,7 +111,7 @@ def _entry(r: Mapping[str, Any], threshold: float, top: int) -> FocusEntry:
         score_min=None if score_range[0] is None else canonical_float(score_range[0]),
         rating_colour=r["ratingColour"], official_colour=r["colour"],
         official_method=r["method"], secondary_colour=r["secondary"], secondary_method=r["secondaryMethod"],
-        auto_red=auto_red, reasons=tuple(reasons), computed_at=r["computedAt"], as_of=doc.get("asOf"),
+        auto_red=auto_red, reasons=tuple(reasons), computed_at=r["computedAt"], as_of=r["asOf"],
         assessment=r["id"])
 
 

@@ -50,7 +50,7 @@ def stored(run: Run) -> dict[gf.GroupKey, Counter] | None:
     """The groups the last run kept, or None when they cannot stand in for a whole read."""
     rows = run.store.read("MATCH (a:Assessment)-[:ASSESSES]->(r:Region) "
                           "WHERE a.method = $m AND r.regionLevel IN $levels "
-                          "RETURN r.code AS code, r.regionLevel AS level, a.components AS c",
+                          "RETURN r.code AS code, r.regionLevel AS level, a.components AS c, a.asOf AS asOf",
                           {"m": load_config("inform")["method"], "levels": ["COUNTY", "PROVINCE"]})
     counties = _county_codes(run.regions())
     reading = run.group_reading()
@@ -66,7 +66,7 @@ def stored(run: Run) -> dict[gf.GroupKey, Counter] | None:
             for region, park, si, ic, measures in doc[OTHER_GROUPS]:
                 groups[(region, park, si, ic)] = Counter(measures)
         elif row["code"] in counties:
-            if doc.get("asOf") != reading["asOf"] or GROUPS not in doc:
+            if row["asOf"] != reading["asOf"] or GROUPS not in doc:
                 return None
             seen.add(row["code"])
             for park, si, ic, measures in doc[GROUPS]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from riskgraph.reasoning import graph_facts as gf
 from riskgraph.reasoning.run_context import Run
@@ -39,18 +40,15 @@ class RegionTotals:
 def region_totals(run: Run) -> RegionTotals:
     def build() -> RegionTotals:
         regions = run.regions()
-        ent: dict[str, Counter] = defaultdict(Counter)
+        own: dict[str | None, Counter] = defaultdict(Counter)
         park: dict[str, Counter] = defaultdict(Counter)
         for (region, park_code, _si, _ic), measures in run.groups().items():
-            for code in region_ancestors(regions, region):
-                ent[code].update(measures)
+            own[region].update(measures)
             p = park_code or (region if region in regions and regions[region].level == "PARK" else None)
             if p is not None:
                 park[p].update(measures)
-        area: dict[str, Counter] = defaultdict(Counter)
-        for region, measures in run.areas().items():
-            for code in region_ancestors(regions, region):
-                area[code].update(measures)
+        ent = _rolled_up(regions, own)  # a region's own sums, then up the tree: ≈ 10,000 groups, ≈ 200 regions
+        area = _rolled_up(regions, run.areas())
         population: dict[str, float] = defaultdict(float)
         sites: dict[str, float] = defaultdict(float)
         own_pop = {c for c, r in regions.items() if r.population is not None}
@@ -73,3 +71,12 @@ def region_totals(run: Run) -> RegionTotals:
                         sites[c] += r.vulnerable_sites
         return RegionTotals(dict(ent), dict(park), dict(area), dict(population), dict(sites), dict(missing))
     return run.cached("region_totals", build)
+
+
+def _rolled_up(regions: Mapping[str, gf.RegionRow], own: Mapping[Any, Counter]) -> dict[str, Counter]:
+    """Each region's measures with those of every region below it."""
+    out: dict[str, Counter] = defaultdict(Counter)
+    for region, measures in own.items():
+        for code in region_ancestors(regions, region):
+            out[code].update(measures)
+    return out

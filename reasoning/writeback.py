@@ -4,6 +4,7 @@ The Assessment format (id, properties, components JSON) is described in reasonin
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -18,7 +19,7 @@ from riskgraph.graph.values import encode_properties
 from riskgraph.ontology.anchors import ASSESSES, ASSESSMENT
 from riskgraph.ontology.model import TIME_SUFFIX
 from riskgraph.reasoning import graph_facts as gf
-from riskgraph.reasoning.models.result import ModelResult, jsonable
+from riskgraph.reasoning.models.result import ModelResult, json_default, jsonable
 from riskgraph.reasoning.run_context import Run
 
 log = logging.getLogger(__name__)
@@ -44,47 +45,80 @@ def assessment_id(method: str, label: str, key: str, qualifier: str = "") -> str
     return f"{method}:{label}:{key}" + (f":{qualifier}" if qualifier else "")
 
 
-def components_json(w: Written, run: Run, converted: dict[int, Any]) -> str:
-    """The components JSON of a result. `converted` holds the parameters already converted in this
-    write, by object: a peer model (INFORM) shares one parameters object among its ≈ 170 results."""
+def components_json(w: Written, run: Run) -> str:
+    """The components JSON of a result: what it says, not when (asOf and the data load are properties,
+    so that the same result on a later day has the same JSON).
+
+    Written by the C encoder in one pass, which asks `json_default` only for what JSON lacks (dataclasses,
+    frozen mappings, sets, Decimals, dates); a value it refuses (a non-finite number, a key JSON cannot
+    write, a time) sends the result through `jsonable` first, as before — the same text either way."""
     r = w.result  # not r.to_json(): that converts the whole evidence list too (a city's N-K cites every record)
     total = len(r.evidence) if r.evidence_total is None else r.evidence_total
-    if (parameters := converted.get(id(r.parameters))) is None:
-        parameters = converted[id(r.parameters)] = jsonable(r.parameters)
-    doc = {"components": jsonable(r.components), "parameters": parameters, "details": jsonable(r.details),
-           "flags": jsonable(r.flags), "asOf": run.as_of.isoformat(), "evidenceTotal": total,
-           "run": f"{run.cfg['method']} {run.cfg.version}", "data": run.data_version(), **w.extra}
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
+    said = {"components": r.components, "parameters": r.parameters, "details": r.details, "flags": r.flags}
+    tail = {"evidenceTotal": total, "run": f"{run.cfg['method']} {run.cfg.version}", **w.extra}
+    try:
+        return json.dumps(said | tail, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=json_default)
+    except (ValueError, TypeError):
+        said = {name: jsonable(value) for name, value in said.items()}
+        return json.dumps(said | tail, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
+
+
+def result_digest(row: Mapping[str, Any]) -> str:
+    """What a result says — method, version, score, level, colour, components JSON, evidence — as a
+    digest: equal digests mean a rewrite would change nothing but the times."""
+    said = json.dumps([row["method"], row["methodVersion"], row["score"], row["level"], row["riskColour"],
+                       row["evidence"]], ensure_ascii=False)
+    digest = hashlib.blake2b(said.encode(), digest_size=16)
+    digest.update(row["components"].encode())  # the longest part, hashed as it is rather than quoted again
+    return digest.hexdigest()
+
+
+def run_stamp(run: Run) -> dict[str, Any]:
+    """When a result was computed and from which data: set on every result a run writes or confirms."""
+    data = run.data_version()
+    return {"computedAt": run.computed_at, "asOf": run.as_of, "dataLoadId": data["loadId"],
+            "dataLoadedAt": data["loadedAt"]}
 
 
 def write_assessments(run: Run, items: Sequence[Written], *, multi_target: bool = False) -> int:
-    """Upsert the Assessment nodes and their ASSESSES edges; None score/level/colour are removed."""
+    """Upsert the Assessment nodes and their ASSESSES edges; None score/level/colour are removed.
+
+    A result whose stored Assessment says the same (`resultDigest`) and still assesses its subject is
+    confirmed: only its run stamp is set. Most results of a day's run are the day before's, and a
+    rewrite sends and stores their whole components JSON and evidence again."""
     if not items:
         return 0
     store = run.store
     limit = int(run.cfg["read"]["evidence_limit"])
-    rows, nulls = [], defaultdict(list)
-    converted: dict[int, Any] = {}
+    stamp = run_stamp(run)
+    rows: list[dict[str, Any]] = []
     for w in items:
         r = w.result
-        row = {"id": w.id, "method": r.method, "methodVersion": r.version, "score": _finite(r.score),
-               "level": r.level, "riskColour": r.colour, "components": components_json(w, run, converted),
-               "evidence": list(r.evidence[:limit]), "computedAt": run.computed_at}
+        row: dict[str, Any] = {
+            "id": w.id, "method": r.method, "methodVersion": r.version, "score": _finite(r.score), "level": r.level,
+            "riskColour": r.colour, "components": components_json(w, run), "evidence": list(r.evidence[:limit])}
+        row["resultDigest"] = result_digest(row)
         rows.append(row)
+    confirmed = set() if multi_target else _confirm(store, items, rows, stamp)
+    todo = [(w, row) for w, row in zip(items, rows, strict=True) if w.id not in confirmed]
+    if not todo:
+        return len(items)
+    store.upsert_nodes(ASSESSMENT, [{**row, **stamp} for _, row in todo])
+    nulls: dict[str, list[str]] = defaultdict(list)
+    for _, row in todo:
         for prop in ("score", "level", "riskColour"):
             if row[prop] is None:
-                nulls[prop].append(w.id)
-    store.upsert_nodes(ASSESSMENT, rows)
+                nulls[prop].append(row["id"])
     for prop, ids in nulls.items():
         clear_property(store, ASSESSMENT, prop, ids)
     by_label: dict[str, list[dict]] = defaultdict(list)
-    for w in items:
+    for w, _ in todo:
         for target in w.targets or (w.key,):
             by_label[w.label].append({"from": w.id, "to": target})
     key = store.ontology.key_of(ASSESSMENT)
     if multi_target:  # the subject set may have changed (a cluster's members): edges are rewritten
         store.execute(f"UNWIND $ids AS id MATCH (a:{ASSESSMENT} {{{key}: id}})-[r:{ASSESSES}]->() DELETE r",
-                      {"ids": [w.id for w in items]})
+                      {"ids": [w.id for w, _ in todo]})
     orphans: list[str] = []
     for label, rels in by_label.items():
         result = store.upsert_relationships(ASSESSES, rels, from_label=ASSESSMENT, to_label=label)
@@ -95,6 +129,28 @@ def write_assessments(run: Run, items: Sequence[Written], *, multi_target: bool 
                       f"OPTIONAL MATCH (a)-[r:{ASSESSES}]->() WITH a, count(r) AS n WHERE n = 0 DETACH DELETE a",
                       {"ids": sorted(set(orphans))})
     return len(items) - len(set(orphans))
+
+
+def _confirm(store: GraphStore, items: Sequence[Written], rows: Sequence[Mapping[str, Any]],
+             stamp: Mapping[str, Any]) -> set[str]:
+    """Set the run stamp on the stored results that say the same and still assess their one subject;
+    their ids. A result with several subjects is always written."""
+    stamped = encode_properties(store.ontology, ASSESSMENT, dict(stamp))
+    by_label: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for w, row in zip(items, rows, strict=True):
+        targets = w.targets or (w.key,)
+        if len(targets) == 1:
+            by_label[w.label].append({"id": row["id"], "d": row["resultDigest"], "to": targets[0]})
+    key = ident(store.ontology.key_of(ASSESSMENT))
+    out: set[str] = set()
+    for label, pending in by_label.items():
+        subject_key = ident(store.ontology.key_of(label))
+        for chunk in gf.batched(pending, store.batch_size):
+            out.update(str(r["id"]) for r in store.execute(
+                f"UNWIND $rows AS row MATCH (a:{ASSESSMENT} {{{key}: row.id}})-[:{ASSESSES}]->"
+                f"(s:{ident(label)} {{{subject_key}: row.to}}) WHERE a.resultDigest = row.d "
+                "SET a += $at RETURN a.id AS id", {"rows": list(chunk), "at": stamped}))
+    return out
 
 
 def remove_stale(run: Run, method: str, label: str) -> int:

@@ -138,8 +138,8 @@ def test_every_assessment_is_complete_and_assesses_its_subject(province):
         assert row["subjects"] >= 1, a["id"]
         doc = _components(a)
         assert isinstance(doc["components"], list)
-        assert {"parameters", "details", "flags", "asOf"} <= set(doc)
-        assert doc["asOf"] == AS_OF.isoformat()
+        assert {"parameters", "details", "flags", "evidenceTotal"} <= set(doc) and "asOf" not in doc
+        assert a["asOf"] == AS_OF.isoformat() and a["dataLoadId"] and a["resultDigest"]
         assert isinstance(a.get("evidence", []), list)
         by_method[a["method"]] += 1
         if a["method"] == load_config("enterprise_rating")["method"]:
@@ -363,9 +363,7 @@ def test_ccd_alone_reads_back_what_inform_wrote(province):
     def results() -> dict[str, tuple]:
         out = {}
         for a in province.assessments("ccd").values():
-            doc = _components(a)
-            doc.pop("data", None)
-            out[a["id"]] = (a["score"], a.get("level"), a.get("evidence"), doc)
+            out[a["id"]] = (a["score"], a.get("level"), a.get("evidence"), _components(a))
         return out
 
     after_inform = results()
@@ -439,3 +437,34 @@ def test_removing_an_overdue_major_hidden_danger_changes_the_breakdown(province)
     assert a["score"] > score_before
     risk = province.assessments("enterprise-residual-risk")[assessment_id("enterprise-residual-risk", "Enterprise", r["uscc"])]
     assert r["id"] not in risk.get("evidence", [])
+
+
+def test_a_result_found_again_is_confirmed_not_rewritten(province):
+    # the LEC results of a second run on a later day say what the first said: each is confirmed (its
+    # computedAt and asOf move; its stored components are not sent again). The proof: a stored result
+    # whose JSON was altered behind the digest's back stays altered, while one whose digest no longer
+    # matches, and one that lost its link to its subject, are written again whole.
+    store, method = province.store, load_config("risk_point")["lec"]["method"]
+    before = province.assessments(method)
+    assert len(before) >= 3
+    kept, changed, unlinked = sorted(before)[:3]
+    store.execute("MATCH (a:Assessment {id: $i}) SET a.components = '{\"altered\":true}'", {"i": kept})
+    store.execute("MATCH (a:Assessment {id: $i}) SET a.resultDigest = 'stale', a.components = '{}'", {"i": changed})
+    store.execute("MATCH (a:Assessment {id: $i})-[r:ASSESSES]->() DELETE r", {"i": unlinked})
+    later = AS_OF + dt.timedelta(days=1)
+    try:
+        run_all(store, as_of=later, only={"risk_point_lec"})
+        after = province.assessments(method)
+        assert set(after) == set(before)
+        assert all(a["asOf"] == later.isoformat() and a["computedAt"] > before[i]["computedAt"] for i, a in after.items())
+        assert after[kept]["components"] == '{"altered":true}'
+        assert after[changed]["components"] == before[changed]["components"]
+        assert after[changed]["resultDigest"] == before[changed]["resultDigest"]
+        assert store.read("MATCH (a:Assessment {id: $i})-[:ASSESSES]->(p:RiskPoint) RETURN count(p) AS n",
+                          {"i": unlinked})[0]["n"] == 1
+        same = {i for i in after if i != kept and after[i]["components"] == before[i]["components"]}
+        assert same == set(after) - {kept}  # nothing else moved: LEC does not depend on the date
+    finally:  # the other tests read this province as of AS_OF, unaltered
+        store.execute("MATCH (a:Assessment {id: $i}) SET a.resultDigest = 'stale'", {"i": kept})
+        run_all(store, as_of=AS_OF, only={"risk_point_lec"})
+    assert province.assessments(method)[kept]["components"] == before[kept]["components"]

@@ -4,13 +4,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections import Counter
 from decimal import Decimal
 
 import pytest
 
 from riskgraph.reasoning.models.bands import band_set
 from riskgraph.reasoning.models.config import CONFIG_DIR, load_config
-from riskgraph.reasoning.models.result import Component, ModelResult
+from riskgraph.reasoning.models.result import Component, ModelResult, json_default, jsonable
 
 CONFIGS = sorted(p.stem for p in CONFIG_DIR.glob("*.toml"))
 
@@ -47,6 +48,32 @@ def test_to_json_is_plain_json():
     assert json.loads(json.dumps(data)) == data
     assert data["parameters"] == {"d": 0.5, "day": "2024-01-02", "inf": None, "t": [1, 2]}
     assert data["components"][0]["evidence"] == ["e1"]
+
+
+def _compact(value, **kw) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, **kw)
+
+
+def test_the_encoders_default_writes_what_jsonable_writes():
+    # writeback.components_json writes a result in one pass of the C encoder with json_default and
+    # falls back to jsonable only where the encoder refuses: the two must give the same text
+    class Code(str):
+        pass
+
+    component = Component("a.b", Decimal("2.5"), 0.25, 0.625, ("e1", "e2"), "风险")
+    value = {
+        "components": (component, Component("c", 1, None, 0.0)),
+        "parameters": load_config("inform")["indicators"],  # frozen mappings and tuples
+        "details": {"n": Counter({"x": 2}), "codes": frozenset({"A"}), "day": dt.date(2026, 12, 4), 7: [1.5, None],
+                    "nested": {"result": ModelResult("m", "1", 1.0, None, None, (component,), (), {}, ())},
+                    Code("k"): Code("v"), "big": 10**20, "small": 1e-300},
+        "flags": ("f",),
+    }
+    assert _compact(value, default=json_default) == _compact(jsonable(value))
+    with pytest.raises(ValueError):  # a non-finite number: the caller falls back to jsonable, which writes null
+        _compact({"x": math.nan}, default=json_default)
+    with pytest.raises(TypeError):  # a time: str() and isoformat() differ, so it goes through jsonable too
+        _compact({"at": dt.datetime(2026, 12, 4, 8, 0)}, default=json_default)
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ from riskgraph.ontology.errors import N_, as_message
 from riskgraph.reasoning.models.config import ModelConfig, load_config
 from riskgraph.reasoning.models.result import ModelResult
 from riskgraph.reasoning.models.risk_point import lec, ls
-from riskgraph.reasoning.writeback import assessment_id
+from riskgraph.reasoning.writeback import assessment_id, result_digest
 from riskgraph.workflows.actors import Missing, Owner, WorkflowError, WrongState, is_owner, level, require
 from riskgraph.workflows.origin import Origin
 from riskgraph.workflows.writes import Link, WriteConflict, WriteService, Written
@@ -129,13 +129,13 @@ class Analyses:
         """The point's Assessment for the method, as `riskgraph assess` writes it."""
         doc = result.to_json()
         components = json.dumps({"components": doc["components"], "parameters": doc["parameters"], "details": doc["details"],
-                                 "flags": doc["flags"], "asOf": origin.at.date().isoformat(),
-                                 "evidenceTotal": len(doc["evidence"]), "run": "filed through the code"},
+                                 "flags": doc["flags"], "evidenceTotal": len(doc["evidence"]), "run": "filed through the code"},
                                 ensure_ascii=False, separators=(",", ":"), default=str)
         key = assessment_id(result.method, RISK_POINT, point_id)
-        props = {"id": key, "method": result.method, "methodVersion": result.version, "score": result.score,
+        props: dict[str, Any] = {"id": key, "method": result.method, "methodVersion": result.version, "score": result.score,
                  "level": result.level, "riskColour": result.colour, "components": components,
-                 "evidence": list(result.evidence), "computedAt": origin.at}
+                 "evidence": list(result.evidence)}
+        props |= {"resultDigest": result_digest(props), "computedAt": origin.at, "asOf": origin.at.date()}
         if self.store.get_node(ASSESSMENT, key) is None:
             return self.writes.create(ASSESSMENT, props, origin, links=[Link(self.assesses, (RISK_POINT, point_id))])
         return self.writes.update(ASSESSMENT, key, props, origin)

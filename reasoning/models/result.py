@@ -50,6 +50,10 @@ class ModelResult:
         return jsonable(self)
 
 
+#: a dataclass's field names, by class: `fields()` builds its tuple again on every call
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def jsonable(value: Any) -> Any:
     """Plain JSON types: Decimal → float, dates → ISO text, tuples → lists, non-finite floats → None."""
     kind = type(value)  # the common exact types first: a run converts millions of values
@@ -61,8 +65,10 @@ def jsonable(value: Any) -> Any:
         return [jsonable(v) for v in value]
     if kind is dict:
         return {str(k): jsonable(v) for k, v in value.items()}
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in fields(value)}
+    if (names := _FIELD_NAMES.get(kind)) is not None or (is_dataclass(value) and not isinstance(value, type)):
+        if names is None:
+            names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(value))
+        return {name: jsonable(getattr(value, name)) for name in names}
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -73,6 +79,25 @@ def jsonable(value: Any) -> Any:
         number = float(value)
         return number if math.isfinite(number) else None
     if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def json_default(value: Any) -> Any:
+    """`json.dumps`'s default: what `jsonable` makes of a value the JSON encoder does not know, one
+    level deep (the encoder recurses). Non-finite numbers are the caller's to refuse (allow_nan=False)."""
+    names = _FIELD_NAMES.get(type(value))
+    if names is None and is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES[type(value)] = tuple(f.name for f in fields(value))
+    if names is not None:
+        return {name: getattr(value, name) for name in names}
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    if isinstance(value, Decimal):
+        return float(value)
+    if type(value) is dt.date:  # a time goes through jsonable: its text differs from str()'s
         return value.isoformat()
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
