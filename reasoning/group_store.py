@@ -19,6 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from riskgraph.graph.store import GraphStore
 from riskgraph.reasoning import graph_facts as gf
 from riskgraph.reasoning.models.config import load_config
 from riskgraph.reasoning.run_context import Run
@@ -46,19 +47,39 @@ def encode(groups: Mapping[gf.GroupKey, Counter], regions: Mapping[str, gf.Regio
     return dict(per_county), other
 
 
+#: the kept groups of the INFORM results this process parsed last, by Assessment id: (resultDigest,
+#: the JSON keys that hold groups). A long-running service re-assesses after every write; most
+#: counties' results are confirmed unchanged in between, and parsing them all again grows with the province.
+_PARSED: dict[str, tuple[str, dict[str, Any]]] = {}
+
+
+def _kept_parts(store: GraphStore, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Assessment id → the group-holding keys of its components JSON, parsed only when its digest moved."""
+    stale = {row["id"] for row in rows if row["d"] is None or _PARSED.get(row["id"], ("",))[0] != row["d"]}
+    out = {row["id"]: _PARSED[row["id"]][1] for row in rows if row["id"] not in stale}
+    for row in store.read("UNWIND $ids AS i MATCH (a:Assessment {id: i}) RETURN i, a.components AS c, a.resultDigest AS d",
+                          {"ids": sorted(stale)}) if stale else ():
+        doc = json.loads(row["c"]) if row["c"] else {}
+        out[row["i"]] = parts = {k: doc[k] for k in (GROUPS, OTHER_GROUPS, READING) if k in doc}
+        if row["d"] is not None:  # the digest read with the JSON: a result rewritten in between is parsed as it is now
+            _PARSED[row["i"]] = (row["d"], parts)
+    return out
+
+
 def stored(run: Run) -> dict[gf.GroupKey, Counter] | None:
     """The groups the last run kept, or None when they cannot stand in for a whole read."""
     rows = run.store.read("MATCH (a:Assessment)-[:ASSESSES]->(r:Region) "
                           "WHERE a.method = $m AND r.regionLevel IN $levels "
-                          "RETURN r.code AS code, r.regionLevel AS level, a.components AS c, a.asOf AS asOf",
+                          "RETURN r.code AS code, r.regionLevel AS level, a.id AS id, a.resultDigest AS d, a.asOf AS asOf",
                           {"m": load_config("inform")["method"], "levels": ["COUNTY", "PROVINCE"]})
+    parts = _kept_parts(run.store, rows)
     counties = _county_codes(run.regions())
     reading = run.group_reading()
     groups: dict[gf.GroupKey, Counter] = {}
     seen: set[str] = set()
     province = 0
     for row in rows:
-        doc = json.loads(row["c"]) if row["c"] else {}
+        doc = parts.get(row["id"], {})
         if row["level"] == "PROVINCE":
             if doc.get(READING) != reading or OTHER_GROUPS not in doc:
                 return None

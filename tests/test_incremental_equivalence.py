@@ -3,7 +3,8 @@
 The 200-enterprise province is loaded and assessed; one enterprise then moves to another county, gets
 more employees and a major hidden danger. `reassess` of that enterprise (which re-reads only the two
 counties' enterprise groups and the N-K groups it is in) must write the same results — score, level,
-colour, components, evidence — as a whole run of the same date afterwards.
+colour, components, evidence — as a whole run of the same date afterwards; and again when it moves
+back, the other counties' kept groups then taken from what this process parsed before.
 """
 from __future__ import annotations
 
@@ -66,6 +67,20 @@ def test_incremental_reassessment_equals_a_whole_run(tmp_path, generated, monkey
         run_all(store, as_of=AS_OF, only={"major_hazard", "risk_point", "enterprise", "inform", "coupling"})
         whole = _results(store, row["u"])
 
+        # moved back: this process parsed the kept groups of every county before, and now reuses those
+        # whose results are unchanged since (group_store._PARSED), the two counties' groups read again —
+        # but not a third county's, whose groups a whole run changed in between
+        third = store.read("MATCH (e:Enterprise) WHERE NOT e.regionCode IN $r RETURN e.uscc AS u ORDER BY u LIMIT 1",
+                           {"r": [row["r"], moved_to]})[0]["u"]
+        store.execute("MATCH (e:Enterprise {uscc: $u}) SET e.employees = coalesce(e.employees, 0) + 5000", {"u": third})
+        run_all(store, as_of=AS_OF, only={"enterprise", "inform"})
+        store.execute("MATCH (e:Enterprise {uscc: $u}) SET e.regionCode = $r", {"u": row["u"], "r": row["r"]})
+        reassess(store, Subjects(enterprises={row["u"]}), as_of=AS_OF)
+        back = _results(store, row["u"])
+        run_all(store, as_of=AS_OF, only={"major_hazard", "risk_point", "enterprise", "inform", "coupling"})
+        whole_back = _results(store, row["u"])
+
+    assert back == whole_back and back != incremental
     assert sorted(incremental) == sorted(whole)
     differing = [i for i in whole if incremental[i] != whole[i]]
     assert not differing, (differing[:5], [(incremental[i], whole[i]) for i in differing[:1]])
