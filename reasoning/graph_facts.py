@@ -546,11 +546,24 @@ def county_informs(store: GraphStore, method: str) -> dict[str, tuple[str, dict[
 @dataclass
 class FactorGroup:
     """One N-K group's incident records as the model reads them: how many carry each set of
-    HazardFactor codes, and the first ids in citing order (hidden dangers by id, then accidents by id)."""
+    HazardFactor codes, and one record of each set to cite (its lowest id; hidden dangers, then accidents)."""
 
     counts: Counter[frozenset[str]] = field(default_factory=Counter)
-    first_ids: list[str] = field(default_factory=list)
+    first: dict[frozenset[str], str] = field(default_factory=dict)
+    accident_first: dict[frozenset[str], str] = field(default_factory=dict)
     total: int = 0
+
+    def add(self, factors: frozenset[str], count: int, record: str, *, accident: bool = False) -> None:
+        self.counts[factors] += count
+        self.total += count
+        cited = self.accident_first if accident else self.first
+        if factors not in cited or record < cited[factors]:
+            cited[factors] = record
+
+    def cited(self, limit: int) -> list[str]:
+        """The N-K model's evidence: what it counts is records per factor set, so each set is shown by
+        one of its records — hidden dangers by id, then accidents by id — at most `limit`."""
+        return (sorted(self.first.values()) + sorted(self.accident_first.values()))[:limit]
 
 
 # the enterprises are found first (by their index) and only then expanded: with the danger filters in the
@@ -569,51 +582,37 @@ _ACCIDENTS = ("MATCH (a:Accident) WHERE a.id IS NOT NULL AND a.occurredAtMs < $u
 
 
 def factor_groups(store: GraphStore, as_of: dt.date, *, industries: Iterable[str], cities: Mapping[str, Iterable[str]],
-                  city_of: Mapping[str, str], limit: int) -> tuple[dict[str, FactorGroup], dict[str, FactorGroup]]:
+                  city_of: Mapping[str, str]) -> tuple[dict[str, FactorGroup], dict[str, FactorGroup]]:
     """The N-K groups of `industries` (by the enterprises' supervision industry) and of `cities` (city →
     the region codes in it; `city_of` maps every region code to its city), groups without records left out.
 
-    The hidden dangers are counted per factor set in the store (a province's group holds tens of
-    thousands: only the distinct sets and the first `limit` ids come back); a record is counted once
-    per group however many of the group's enterprises it hangs from. Accidents are few: read one by
-    one, grouped by their owner's industry (one owner's, if several) and their own region (else their owner's)."""
+    The hidden dangers are counted per factor set in the store, in one pass (a province's group holds
+    tens of thousands: only the distinct sets come back, each with its count and lowest id); a record
+    is counted once per group however many of the group's enterprises it hangs from. Accidents are
+    few: read one by one, grouped by their owner's industry (one owner's, if several) and their own
+    region (else their owner's)."""
     until = as_of_end_ms(as_of)
     wanted = {"si": set(industries), "city": set(cities)}
-    by_industry = _danger_groups(store, "supervisionIndustry", {si: [si] for si in wanted["si"]}, until, limit)
-    by_city = _danger_groups(store, "regionCode", {c: sorted(codes) for c, codes in cities.items()}, until, limit)
-    accidents: dict[str, dict[str, list[str]]] = {"si": defaultdict(list), "city": defaultdict(list)}
+    by_industry = _danger_groups(store, "supervisionIndustry", {si: [si] for si in wanted["si"]}, until)
+    by_city = _danger_groups(store, "regionCode", {c: sorted(codes) for c, codes in cities.items()}, until)
     for r in store.read(_ACCIDENTS, {"until": until, "industries": sorted(wanted["si"]),
                                      "regions": sorted(code for codes in cities.values() for code in codes)},
                         timeout_ms=AGGREGATE_TIMEOUT_MS):
         for groups, part, code in ((by_industry, "si", r["si"]), (by_city, "city", city_of.get(r["region"] or ""))):
             if code in wanted[part]:
-                group = groups.setdefault(code, FactorGroup())
-                group.counts[frozenset(r["f"])] += 1
-                group.total += 1
-                accidents[part][code].append(r["id"])
-    for groups, part in ((by_industry, "si"), (by_city, "city")):
-        for code, ids in accidents[part].items():
-            group = groups[code]
-            group.first_ids.extend(sorted(ids)[:max(0, limit - len(group.first_ids))])
+                groups.setdefault(code, FactorGroup()).add(frozenset(r["f"]), 1, r["id"], accident=True)
     return by_industry, by_city
 
 
-def _danger_groups(store: GraphStore, prop: str, members: Mapping[str, list[str]], until: int, limit: int,
+def _danger_groups(store: GraphStore, prop: str, members: Mapping[str, list[str]], until: int,
                    ) -> dict[str, FactorGroup]:
     """Hidden dangers of the enterprises whose `prop` is one of a group's members, counted per group."""
     statement = _DANGERS.format(prop=ident(prop))
     pairs = [[m, g] for g, ms in sorted(members.items()) for m in ms]
     out: dict[str, FactorGroup] = {}
-    for row in store.read(statement + "WITH DISTINCT g, h RETURN g, h.hazardFactors AS f, count(*) AS n",
-                          {"pairs": pairs, "until": until}, timeout_ms=AGGREGATE_TIMEOUT_MS):
-        group = out.setdefault(row["g"], FactorGroup())
-        group.counts[frozenset(row["f"])] += int(row["n"])
-        group.total += int(row["n"])
-    for code, group in sorted(out.items()):
-        group.first_ids = [r["id"] for r in store.read(
-            statement + "RETURN DISTINCT h.id AS id ORDER BY id LIMIT $limit",
-            {"pairs": [[m, code] for m in members[code]], "until": until, "limit": limit},
-            timeout_ms=AGGREGATE_TIMEOUT_MS)]
+    for row in store.read(statement + "WITH DISTINCT g, h RETURN g, h.hazardFactors AS f, count(*) AS n, "
+                          "min(h.id) AS first", {"pairs": pairs, "until": until}, timeout_ms=AGGREGATE_TIMEOUT_MS):
+        out.setdefault(row["g"], FactorGroup()).add(frozenset(row["f"]), int(row["n"]), str(row["first"]))
     return out
 
 

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from riskgraph.reasoning.graph_facts import FactorGroup
 from riskgraph.reasoning.models.config import load_config
 from riskgraph.reasoning.models.coupling import (
     Point,
@@ -57,11 +58,11 @@ def test_nk_sub_codes_and_labels_map_to_their_factor_class_and_unknowns_are_flag
     assert "unknown-factor:x" in a.flags
 
 
-def test_nk_of_counted_records_equals_the_records_and_cites_a_prefix():
-    # a province's group arrives as counts per factor set with its first ids (graph_facts.factor_groups)
+def test_nk_of_counted_records_equals_the_records_and_cites_what_it_is_given():
+    # a province's group arrives as counts per factor set, each with one record to cite (graph_facts.factor_groups)
     records = {"hd:1": {"1", "2"}, "hd:2": {"1", "2"}, "hd:3": {"y", "1"}, "hd:4": {"2"}, "hd:5": {"x"}}
     counts = Counter(frozenset(codes) for codes in records.values())
-    r = nk_coupling_counted(counts, evidence=["hd:1", "hd:2"], evidence_total=5)
+    r = nk_coupling_counted(counts, evidence=["hd:1", "hd:2"], evidence_total=5)  # a cited list, however chosen
     whole = nk_coupling(records)
     assert r.details == whole.details and r.parameters["records"] == 5
     assert r.evidence == ("hd:1", "hd:2") and r.evidence_total == 5 and whole.evidence_total is None
@@ -174,3 +175,14 @@ def test_spatial_distance_is_a_parameter_and_clusters_chain():
 def test_spatial_refuses_bad_coordinates():
     with pytest.raises(ValueError):
         spatial_coupling([Point("h", "MajorHazardSource", 200.0, 0.0)])
+
+
+def test_an_nk_group_cites_one_record_of_each_factor_set():
+    group = FactorGroup()
+    group.add(frozenset({"1", "2"}), 3, "hd:9")
+    group.add(frozenset({"2", "1"}), 2, "hd:4")  # the store returns the list in either order: one set
+    group.add(frozenset({"3"}), 1, "hd:7")
+    group.add(frozenset({"3"}), 1, "ac:2", accident=True)
+    group.add(frozenset({"3"}), 1, "ac:1", accident=True)
+    assert group.counts == Counter({frozenset({"1", "2"}): 5, frozenset({"3"}): 3}) and group.total == 8
+    assert group.cited(10) == ["hd:4", "hd:7", "ac:1"] and group.cited(2) == ["hd:4", "hd:7"]

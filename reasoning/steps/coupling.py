@@ -30,15 +30,16 @@ def step_nk(run: Run, *, industries: set[str] | None = None, cities: set[str] | 
     known = run.industries()
     wanted = {"supervision_industry": set(industries or ()) if scoped else set(known), "city": wanted_cities}
     found = dict(zip(("supervision_industry", "city"), gf.factor_groups(
-        run.store, run.as_of, industries=wanted["supervision_industry"], cities=members, city_of=cities_of,
-        limit=int(run.cfg["read"]["evidence_limit"])), strict=True))
+        run.store, run.as_of, industries=wanted["supervision_industry"], cities=members, city_of=cities_of),
+        strict=True))
+    limit = int(run.cfg["read"]["evidence_limit"])
     read_s = timer.seconds
     method = cfg["nk"]["method"]
     runs = []
     for name, label in (("supervision_industry", "Industry"), ("city", "Region")):
         t = Timer()
         groups = found[name]
-        items = [Written(label, code, nk_coupling_counted(group.counts, evidence=group.first_ids,
+        items = [Written(label, code, nk_coupling_counted(group.counts, evidence=group.cited(limit),
                                                           evidence_total=group.total, config=cfg),
                          extra={"groupedBy": name})
                  for code, group in sorted(groups.items()) if label != "Industry" or code in known]
