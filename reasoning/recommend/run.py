@@ -7,12 +7,13 @@ node per (subject, measure) in each subject's top k, linked `(Recommendation)-[:
 base has no measure for gets a `KnowledgeGap` node instead, `(KnowledgeGap)-[:GAP_FOR]->(HiddenDanger)`,
 for the knowledge base's maintainers (`MATCH (g:KnowledgeGap) RETURN g.gapText, g.gapReason`).
 A run writes only what changed (reasoning/recommend/writer.py): an enterprise whose inputs digest to
-what the last run stored is not ranked again, its stored recommendations confirmed (only their
-`recommendedAt` set); of a ranked enterprise, a recommendation with the stored `contentDigest` (every
-property but the time) is confirmed, the new and the changed ones are written with their links.
-Recommendations and gaps of this method that the run neither wrote nor confirmed (a danger since
-closed, a measure fallen out of the top k) are deleted at the end, so the graph holds exactly the
-latest run.
+what the last run stored is not ranked again, and nothing of its stored recommendations is written;
+of a ranked enterprise, a recommendation with the stored `contentDigest` (every property but the time)
+is confirmed (only its `recommendedAt` set), the new and the changed ones are written with their links.
+The recommendations of the ranked enterprises that the run neither wrote nor confirmed (a danger since
+closed, a measure fallen out of the top k), those of enterprises gone from the graph (each carries its
+`ownerUscc`) and gaps not flagged again are deleted at the end, so the graph holds exactly what the
+latest run would write.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import multiprocessing
 import os
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from riskgraph.graph.store import GraphStore
@@ -49,7 +50,7 @@ from riskgraph.reasoning.recommend.engine import Recommender, SubjectResult
 from riskgraph.reasoning.recommend.facts import EnterpriseFact, Reader
 from riskgraph.reasoning.recommend.kb import KnowledgeBase, knowledge_base, load_knowledge_base
 from riskgraph.reasoning.recommend.learned import NeighbourModel, examples
-from riskgraph.reasoning.recommend.writer import Rows, Writer, gap_id, stored_digests
+from riskgraph.reasoning.recommend.writer import OWNER, Rows, Writer, gap_id, stored_digests
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,8 @@ class RunSummary:
     risk_points: int = 0
     hidden_dangers: int = 0
     training_examples: int = 0
-    #: recommendations written (new or changed), confirmed (found again unchanged), removed (not found again)
+    #: recommendations written (new or changed), confirmed (found again unchanged, or standing for an
+    #: enterprise not ranked again), removed (not found again)
     written: int = 0
     confirmed: int = 0
     #: enterprises not ranked again: their inputs were those the last run ranked (reasoning/recommend/digests.py);
@@ -169,7 +171,7 @@ def _rows(ranking: _Ranking, uscc: str, *, rank: bool = False) -> Rows:
         return out
     for result in recommend_enterprise(rec, e, ranking.closed, open_only=ranking.open_only):
         for r in result.recommendations:
-            props = r.properties(method=rec.method, version=rec.version, at=at)
+            props = r.properties(method=rec.method, version=rec.version, at=at) | {OWNER: uscc}
             props[CONTENT_DIGEST] = content_digest(props)  # here: in the worker, not the writer
             out.recommendations.append((props, r.measure.id))
         if result.kb_gap is not None:
@@ -254,25 +256,33 @@ def run(store: GraphStore, *, as_of: dt.date | None = None, config: ModelConfig 
     summary.unchanged, summary.ranked_after_all = writer.unchanged, writer.ranked_after_all
     summary.knowledge_gaps = writer.gaps_written + writer.gaps_confirmed
     written_at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as stored: milliseconds
-    summary.removed = remove_stale(store, rec.method, to_epoch_ms(written_at))
+    summary.removed = remove_stale(store, rec.method, to_epoch_ms(written_at), ranked=writer.ranked, read=set(facts))
     summary.removed += remove_stale_gaps(store, flagged_by(rec), to_epoch_ms(written_at))
     summary.seconds = time.monotonic() - started
     log.info("recommendations: %s", summary)
     return summary
 
 
-def remove_stale(store: GraphStore, method: str, before_ms: int, chunk: int = 5000) -> int:
-    """Delete this method's recommendations written or confirmed before `before_ms` (not found again by
-    the latest run)."""
+def remove_stale(store: GraphStore, method: str, before_ms: int, *, ranked: Collection[str], read: Collection[str],
+                 chunk: int = 500) -> int:
+    """Delete this method's recommendations that the latest run, which started at `before_ms`, would
+    have written or confirmed if they still stood: those of the enterprises it `ranked`, of enterprises
+    it did not `read` (gone from the graph), and any without an owner. An unchanged enterprise's stand
+    untouched, so a quiet day writes nothing for them."""
+    owners = {str(r["u"]) for r in store.read(f"MATCH (r:{RECOMMENDATION}) WHERE r.recommender = $m AND r.{OWNER} IS NOT NULL "
+                                              f"RETURN DISTINCT r.{OWNER} AS u", {"m": method})}
+    stale = sorted(set(ranked) | (owners - set(read)))
     removed = 0
-    while True:
+    for start in range(0, len(stale), chunk):
         rows = store.execute(
-            f"MATCH (r:{RECOMMENDATION}) WHERE r.recommender = $m AND r.recommendedAtMs < $t "
-            "WITH r LIMIT $n DETACH DELETE r RETURN count(*) AS c", {"m": method, "t": before_ms, "n": chunk})
-        done = int(rows[0]["c"]) if rows else 0
-        removed += done
-        if done < chunk:
-            return removed
+            f"UNWIND $owners AS u MATCH (r:{RECOMMENDATION} {{{OWNER}: u}}) WHERE r.recommender = $m "
+            "AND r.recommendedAtMs < $t DETACH DELETE r RETURN count(*) AS c",
+            {"owners": stale[start:start + chunk], "m": method, "t": before_ms})
+        removed += int(rows[0]["c"]) if rows else 0
+    rows = store.execute(f"MATCH (r:{RECOMMENDATION}) WHERE r.recommender = $m AND r.{OWNER} IS NULL "
+                         "AND (r.recommendedAtMs IS NULL OR r.recommendedAtMs < $t) DETACH DELETE r RETURN count(*) AS c",
+                         {"m": method, "t": before_ms})
+    return removed + (int(rows[0]["c"]) if rows else 0)
 
 
 #: hidden dangers the knowledge base has no measure for (ontology/control_measures.ttl rg:KnowledgeGap)

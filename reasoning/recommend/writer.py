@@ -1,18 +1,19 @@
-"""Writing one run's recommendations: only what changed, confirming the rest.
+"""Writing one run's recommendations: only what changed.
 
 Per batch of enterprises, in this order (so a run that stops half way leaves nothing that a later run
 would wrongly trust):
 1. enterprises whose inputs are unchanged (not ranked again) are checked: their subjects must hold, all
    linked, exactly as many recommendations and knowledge gaps as the last run wrote them. Those that do
-   are confirmed; the others (a subject deleted and loaded again lost its links, a run stopped before
-   removing what had fallen out of the top k) are ranked after all;
+   stand as they are — nothing of theirs is written, their gaps' `flaggedAt` aside; the others (a
+   subject deleted and loaded again lost its links, a run stopped before removing what had fallen out
+   of the top k) are ranked after all;
 2. the ranked enterprises' input digests are cleared;
-3. their recommendations stored with the same content digest and both links are confirmed, the others
-   written with their links;
+3. their recommendations stored with the same content digest and both links are confirmed (only
+   `recommendedAt` set), the others written with their links;
 4. their input digests are set, on the enterprise's own top recommendation (with how many
    recommendations and gaps the enterprise's subjects got).
-Confirming sets only `recommendedAt` (and `flaggedAt` for gaps), which stale removal goes by: what is
-neither written nor confirmed is deleted at the end of the run.
+At the end of the run (run.remove_stale) the recommendations of the enterprises it ranked that it
+neither wrote nor confirmed are deleted, and those of enterprises gone from the graph.
 """
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ from riskgraph.reasoning.recommend.digests import CONFIRMED_AT, CONTENT_DIGEST
 #: recommendations and knowledge gaps its subjects got then (ontology/control_measures.ttl)
 INPUT_DIGEST = "inputDigest"
 ENTERPRISE_TOTAL = "enterpriseTotal"
+#: on every recommendation: the enterprise whose ranking gave it
+OWNER = "ownerUscc"
 
 
 def gap_id(label: str, key: str) -> str:
@@ -95,7 +98,6 @@ class Writer:
                     "WHERE r.subjectLabel = row.l AND r.recommender = $m ")
         self.count_subjects = (subjects + "RETURN row.u AS u, count(r) AS n",
                                subjects + f"AND {linked} RETURN row.u AS u, count(r) AS n")
-        self.confirm_subjects = subjects + "SET r += $at"
         gaps = f"UNWIND $rows AS row MATCH (g:{KNOWLEDGE_GAP} {{{gap_key}: row.k}}) WHERE g.flaggedBy = $by "
         self.count_gaps = (gaps + "RETURN row.u AS u, count(g) AS n",
                            gaps + f"AND (g)-[:{GAP_FOR}]->() RETURN row.u AS u, count(g) AS n")
@@ -110,6 +112,8 @@ class Writer:
         self.pending_size = 0
         self.written = self.confirmed = self.gaps_written = self.gaps_confirmed = 0
         self.unchanged = self.ranked_after_all = 0
+        #: the enterprises this run ranked: their recommendations it neither wrote nor confirmed are stale
+        self.ranked: set[str] = set()
 
     def add(self, rows: Rows) -> None:
         self.pending.append(rows)
@@ -123,6 +127,7 @@ class Writer:
         ranked += self._confirm_unchanged([rows for rows in batch if rows.unchanged is not None])
         if not ranked:
             return
+        self.ranked.update(rows.uscc for rows in ranked)
         self.store.execute(self.clear_inputs, {"keys": [rows.uscc for rows in ranked], "l": ENTERPRISE, "m": self.method})
         gaps = [gap for rows in ranked for gap in rows.gaps]
         if gaps:
@@ -136,8 +141,8 @@ class Writer:
             self.store.execute(self.set_inputs, {"rows": holders})
 
     def _confirm_unchanged(self, unchanged: list[Rows]) -> list[Rows]:
-        """Confirm what unchanged enterprises have stored, if it is all there and linked; the rows of the
-        others, ranked after all."""
+        """Let what unchanged enterprises have stored stand, if it is all there and linked (their gaps'
+        time set); the rows of the others, ranked after all."""
         if not unchanged:
             return []
         subjects = [{"u": rows.uscc, "l": label, "k": key} for rows in unchanged for label, key in rows.unchanged or ()]
@@ -152,8 +157,6 @@ class Writer:
                 held[row["u"]][at] += int(row["n"])
         whole = {u for u, (recs, gap_count, linked) in held.items()
                  if recs + gap_count == linked == self.stored[u][1]}
-        self.store.execute(self.confirm_subjects, {"rows": [s for s in subjects if s["u"] in whole],
-                                                   "m": self.method, "at": self.at})
         if gaps:
             self.store.execute(self.confirm_gaps, {"rows": [g for g in gaps if g["u"] in whole],
                                                    "by": self.flagged_by, "at": self.flagged_at})
