@@ -137,7 +137,10 @@ class Analyses:
                  "evidence": list(result.evidence)}
         props |= {"resultDigest": result_digest(props), "computedAt": origin.at, "asOf": origin.at.date()}
         if self.store.get_node(ASSESSMENT, key) is None:
-            return self.writes.create(ASSESSMENT, props, origin, links=[Link(self.assesses, (RISK_POINT, point_id))])
+            try:
+                return self.writes.create(ASSESSMENT, props, origin, links=[Link(self.assesses, (RISK_POINT, point_id))])
+            except WriteConflict:  # the background re-assessment of an earlier filing wrote it in between
+                pass
         return self.writes.update(ASSESSMENT, key, props, origin)
 
     # ------------------------------------------------------------------ history
