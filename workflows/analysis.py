@@ -132,9 +132,9 @@ class Analyses:
                                  "flags": doc["flags"], "evidenceTotal": len(doc["evidence"]), "run": "filed through the code"},
                                 ensure_ascii=False, separators=(",", ":"), default=str)
         key = assessment_id(result.method, RISK_POINT, point_id)
-        props: dict[str, Any] = {"id": key, "method": result.method, "methodVersion": result.version, "score": result.score,
-                 "level": result.level, "riskColour": result.colour, "components": components,
-                 "evidence": list(result.evidence)}
+        props: dict[str, Any] = {
+            "id": key, "method": result.method, "methodVersion": result.version, "score": result.score,
+            "level": result.level, "riskColour": result.colour, "components": components, "evidence": list(result.evidence)}
         props |= {"resultDigest": result_digest(props), "computedAt": origin.at, "asOf": origin.at.date()}
         if self.store.get_node(ASSESSMENT, key) is None:
             try:
