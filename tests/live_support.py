@@ -106,14 +106,3 @@ def start_mosquitto(tmp: Path):
     return proc, port
 
 
-def wait_for(condition, timeout: float = 60.0, what: str = "the condition"):
-    """Poll until `condition()` is truthy; returns its value (fails with `what` after `timeout`)."""
-    import time
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)

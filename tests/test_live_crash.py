@@ -19,7 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 from api_support import PASSWORD
-from live_support import free_port, load_export, wait_for
+from live_support import free_port, load_export
+from notify_support import wait_for
 
 from riskgraph import graph
 from riskgraph.api.users import create_user

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from live_support import LiveService, serve_live, start_mosquitto, wait_for
+from live_support import LiveService, serve_live, start_mosquitto
+from notify_support import wait_for
 
 from riskgraph import graph
 from riskgraph.loaders.live.readings import ReadingStore

@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from live_support import LiveService, serve_live, wait_for
+from live_support import LiveService, serve_live
+from notify_support import wait_for
 
 from riskgraph.loaders.live.pull import PullError, unpack
 from riskgraph.loaders.live.registry import SourceRegistry

@@ -7,7 +7,7 @@ import json
 import threading
 from pathlib import Path
 
-from live_support import wait_for
+from notify_support import wait_for
 
 from riskgraph import graph
 from riskgraph.graph.store import GraphStore

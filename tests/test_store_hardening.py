@@ -23,6 +23,7 @@ from pathlib import Path  # noqa: E402
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402
+from notify_support import wait_for  # noqa: E402
 
 from riskgraph import graph  # noqa: E402
 from riskgraph.graph.store import QueryTimeout, StoreError  # noqa: E402
@@ -218,16 +219,10 @@ def test_the_schema_is_asked_for_only_where_the_store_does_not_list_it(tmp_path:
         assert store.bootstrap_schema() == []
         assert _graph_commands(store) - before == 2  # the two listings
         store.execute("DROP INDEX ON :Enterprise(regionCode)")
-        _wait_until(lambda: ("range", "Enterprise", "regionCode") not in store.dialect.schema_in_place(store.read))
+        # the store drops an index in the background: wait until it no longer lists it
+        wait_for(lambda: ("range", "Enterprise", "regionCode") not in store.dialect.schema_in_place(store.read),
+                 what="the dropped index to leave the store's list")
         assert store.bootstrap_schema() == ["index Enterprise.regionCode"]
-
-
-def _wait_until(condition, timeout_s: float = 60.0) -> None:
-    """The store drops an index in the background: wait until it no longer lists it (not a fixed sleep)."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "the dropped index is still listed"
-        time.sleep(0.05)
 
 
 def _graph_commands(store) -> int:

@@ -136,12 +136,10 @@ class Analyses:
             "id": key, "method": result.method, "methodVersion": result.version, "score": result.score,
             "level": result.level, "riskColour": result.colour, "components": components, "evidence": list(result.evidence)}
         props |= {"resultDigest": result_digest(props), "computedAt": origin.at, "asOf": origin.at.date()}
-        if self.store.get_node(ASSESSMENT, key) is None:
-            try:
-                return self.writes.create(ASSESSMENT, props, origin, links=[Link(self.assesses, (RISK_POINT, point_id))])
-            except WriteConflict:  # the background re-assessment of an earlier filing wrote it in between
-                pass
-        return self.writes.update(ASSESSMENT, key, props, origin)
+        try:
+            return self.writes.create(ASSESSMENT, props, origin, links=[Link(self.assesses, (RISK_POINT, point_id))])
+        except WriteConflict:  # it exists: written by `riskgraph assess`, or by the background re-assessment of a filing
+            return self.writes.update(ASSESSMENT, key, props, origin)
 
     # ------------------------------------------------------------------ history
     def versions(self, point_id: str) -> list[dict[str, Any]]:

@@ -54,6 +54,14 @@ class ModelResult:
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
+def _field_names(value: Any) -> tuple[str, ...] | None:
+    """The field names of a dataclass instance (None for anything else), looked up once per class."""
+    names = _FIELD_NAMES.get(type(value))
+    if names is None and is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES[type(value)] = tuple(f.name for f in fields(value))
+    return names
+
+
 def jsonable(value: Any) -> Any:
     """Plain JSON types: Decimal → float, dates → ISO text, tuples → lists, non-finite floats → None."""
     kind = type(value)  # the common exact types first: a run converts millions of values
@@ -65,9 +73,7 @@ def jsonable(value: Any) -> Any:
         return [jsonable(v) for v in value]
     if kind is dict:
         return {str(k): jsonable(v) for k, v in value.items()}
-    if (names := _FIELD_NAMES.get(kind)) is not None or (is_dataclass(value) and not isinstance(value, type)):
-        if names is None:
-            names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(value))
+    if (names := _field_names(value)) is not None:
         return {name: jsonable(getattr(value, name)) for name in names}
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
@@ -86,10 +92,7 @@ def jsonable(value: Any) -> Any:
 def json_default(value: Any) -> Any:
     """`json.dumps`'s default: what `jsonable` makes of a value the JSON encoder does not know, one
     level deep (the encoder recurses). Non-finite numbers are the caller's to refuse (allow_nan=False)."""
-    names = _FIELD_NAMES.get(type(value))
-    if names is None and is_dataclass(value) and not isinstance(value, type):
-        names = _FIELD_NAMES[type(value)] = tuple(f.name for f in fields(value))
-    if names is not None:
+    if (names := _field_names(value)) is not None:
         return {name: getattr(value, name) for name in names}
     if isinstance(value, Mapping):
         return dict(value)
