@@ -34,6 +34,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_pack_records(args: argparse.Namespace) -> int:
+    """Pack the source records an older version kept plain, as a bulk load (rewriting the log at the end)."""
+    from riskgraph.graph.packed_content import pack_plain_records
+    from riskgraph.loaders.lock import load_lock
+
+    def progress(done: int, total: int) -> None:
+        console.print(f"packed {done:,} of {total:,} source records", soft_wrap=True)
+
+    with graph.connect(args.graph) as store, load_lock(store, wait_s=args.wait), store.bulk_load() as bulk:
+        packed = pack_plain_records(store, batch=args.batch, on_batch=progress)
+        bulk.compact = packed > 0
+    console.print(f"{packed:,} source records packed" if packed else "no plain source records to pack")
+    return 0
+
+
 def _print_summary(what: str, summary) -> None:
     nodes, rels = sum(summary.labels.values()), sum(summary.relationships.values())
     console.print(f"{what}: {nodes:,} nodes in {len(summary.labels)} labels, {rels:,} relationships in "
@@ -101,6 +116,10 @@ def add_maintenance_commands(sub: argparse._SubParsersAction) -> None:
 
     p = add("check", cmd_check, "find (and with --repair, repair) duplicate relationships and SourceRecords missing their links")
     p.add_argument("--repair", action="store_true", help="delete duplicates and relink records")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for a running load")
+    p = add("pack-records", cmd_pack_records,
+            "keep the raw rows and facts of source records an older version loaded deflated, as loads now do")
+    p.add_argument("--batch", type=int, default=5_000, metavar="N", help="records per statement")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for a running load")
     p = add("backup", cmd_backup, "write the whole graph to FILE (gzip JSON lines; consistent while serve runs)")
     p.add_argument("file", help="the dump to write (FILE.dump.gz)")

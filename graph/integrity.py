@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 
 from riskgraph.graph.dialect import ident
+from riskgraph.graph.packed_content import record_content, with_content
 from riskgraph.graph.store import GraphStore
 from riskgraph.ontology.anchors import DERIVED_FROM, SOURCE_RECORD
 
@@ -50,8 +51,8 @@ def remove_duplicates(store: GraphStore, rel_type: str) -> int:
 
 
 def unlinked_records(store: GraphStore) -> list[dict]:
-    return store.read(f"MATCH (s:{ident(SOURCE_RECORD)}) WHERE NOT (s)<-[:{ident(DERIVED_FROM)}]-() "
-                      f"RETURN s.id AS id, s.facts AS facts", timeout_ms=300_000)
+    return with_content(store, store.read(f"MATCH (s:{ident(SOURCE_RECORD)}) WHERE NOT (s)<-[:{ident(DERIVED_FROM)}]-() "
+                                          f"RETURN s.id AS id, {record_content('s')}", timeout_ms=300_000))
 
 
 def relink_records(store: GraphStore, records: list[dict]) -> int:

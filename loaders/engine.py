@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from riskgraph.graph.dialect import ident
+from riskgraph.graph.packed_content import Packer
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import encode_properties
 from riskgraph.loaders import positions
@@ -172,6 +173,8 @@ class FileLoader:
                                            *(spec.enterprise.fields if spec.enterprise else ())) if f.type == "region"]
         #: people's decisions about this class's facts, which every load applies
         self.decisions = decisions if decisions is not None else file_decisions(store, spec)
+        #: the rows' raw values and facts are kept deflated against the file's dictionary
+        self._packer = Packer(store, f"{mapping.source}:{spec.path}", load_id=load_id, loaded_at=loaded_at)
 
     # ------------------------------------------------------------------ preparing rows
     def prepare(self, row: SourceRow) -> Prepared:
@@ -603,7 +606,7 @@ class FileLoader:
             facts = {f"{self.spec.label}:{p.key}": _jsonable(p.props)}
             if p.enterprise_facts and p.resolution:
                 facts[f"Enterprise:{p.resolution.uscc}"] = _jsonable(p.enterprise_facts)
-            record = {**self._provenance(p), "id": self._record_id(p), "contentHash": None,  # set last, below
+            record = {**self._provenance(p), "id": self._record_id(p), "contentHash": None,  # its digest is in its id
                       "facts": json.dumps(facts, ensure_ascii=False, sort_keys=True)}
             if p.resolution is not None:
                 record["matchMethod"] = json.dumps(
@@ -613,6 +616,7 @@ class FileLoader:
             if p.row.notes:
                 record["dataQuality"] = p.row.notes
             records.append(record)
+        self._packer.pack(records)
         self._write_records_with_links(todo, records)
 
     def _write_records_with_links(self, todo: list[Prepared], records: list[dict[str, Any]]) -> None:
@@ -635,7 +639,8 @@ class FileLoader:
             if not rows:
                 continue
             write = (f"CREATE (s:{ident(SOURCE_RECORD)}) SET s = row.p" if link == "CREATE" else
-                     f"MERGE (s:{ident(SOURCE_RECORD)} {{{ident(onto.key_of(SOURCE_RECORD))}: row.k}}) SET s += row.p")
+                     f"MERGE (s:{ident(SOURCE_RECORD)} {{{ident(onto.key_of(SOURCE_RECORD))}: row.k}}) SET s += row.p, "
+                     "s.rawValues = null, s.facts = null")  # packed now: no plain copy left beside it
             self.store.execute(
                 f"UNWIND $rows AS row {write} "
                 f"WITH s, row MATCH (n:{ident(label)} {{{key}: row.node}}) "

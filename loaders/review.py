@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskgraph.graph.dialect import ident
+from riskgraph.graph.packed_content import record_content, with_content
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ, encode_properties
 from riskgraph.loaders.fields import raw_value
@@ -218,10 +219,10 @@ class ReviewService:
         return f"(e:{ident(ENTERPRISE)})-{rel}->{node}" if s.outgoing else f"{node}-{rel}->(e:{ident(ENTERPRISE)})"
 
     def _records(self, label: str, key: str) -> list[dict[str, Any]]:
-        return self.store.read(
+        return with_content(self.store, self.store.read(
             f"MATCH (n:{ident(label)} {{{ident(self.onto.key_of(label))}: $k}})-[:{ident(DERIVED_FROM)}]->"
-            f"(s:{ident(SOURCE_RECORD)}) RETURN s.id AS id, s.facts AS facts, s.rawValues AS raw, s.loadedAtMs AS at "
-            "ORDER BY at DESC, id", {"k": key})
+            f"(s:{ident(SOURCE_RECORD)}) RETURN s.id AS id, {record_content('s')}, s.loadedAtMs AS at "
+            "ORDER BY at DESC, id", {"k": key}))
 
     # ------------------------------------------------------------------ deciding
     def link(self, item: str, uscc: str, *, by: str, note: str | None = None) -> dict[str, Any]:
@@ -373,9 +374,9 @@ class ReviewService:
             "WHERE s.id IN $ids DELETE d", {"u": uscc, "ids": ids})
         if not asserted:
             return
-        others = [json.loads(r["f"] or "{}").get(f"{ENTERPRISE}:{uscc}", {}) for r in self.store.read(
+        others = [json.loads(r["facts"] or "{}").get(f"{ENTERPRISE}:{uscc}", {}) for r in with_content(self.store, self.store.read(
             f"MATCH (e:{ident(ENTERPRISE)} {{{ekey}: $u}})-[:{ident(DERIVED_FROM)}]->(s:{ident(SOURCE_RECORD)}) "
-            "RETURN s.facts AS f", {"u": uscc})]
+            f"RETURN {record_content('s')}", {"u": uscc}))]
         node = self.store.get_node(ENTERPRISE, uscc) or {}
         current = encode_properties(self.onto, ENTERPRISE, {p: v for p, v in asserted.items() if p in self.onto.properties_of(ENTERPRISE)})
         flags = set(node.get("dataQuality") or [])

