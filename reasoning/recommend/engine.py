@@ -165,13 +165,6 @@ class Recommendation:
         """Deterministic per subject and measure."""
         return f"rec:{self.subject_label}:{self.subject_key}:{self.measure.id}"
 
-    def path_nodes(self) -> list[str]:
-        seen: dict[str, None] = {}
-        for p in self.paths:
-            for n in p.nodes:
-                seen.setdefault(n, None)
-        return list(seen)
-
     def properties(self, *, method: str, version: str, at: str) -> dict[str, Any]:
         """The Recommendation node's properties."""
         return {
@@ -187,7 +180,6 @@ class Recommendation:
             "citation": self.citation,
             "explanation": self.explanation,
             "paths": json.dumps([p.to_json() for p in self.paths], ensure_ascii=False),
-            "pathNodes": self.path_nodes(),
             "alreadyPresent": self.already_present,
             "presentAs": list(self.present_as),
             "recommender": method,

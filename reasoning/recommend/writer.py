@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from riskgraph.graph.store import GraphStore
+from riskgraph.graph.store import GraphStore, batched
 from riskgraph.graph.values import encode_properties
 from riskgraph.ontology.anchors import (
     ENTERPRISE,
@@ -106,6 +106,9 @@ class Writer:
             f"UNWIND $keys AS k MATCH (r:{RECOMMENDATION} {{subjectKey: k}}) "
             f"WHERE r.subjectLabel = $l AND r.recommender = $m AND r.{INPUT_DIGEST} IS NOT NULL "
             f"SET r.{INPUT_DIGEST} = null")
+        # a recommendation written again is written whole: what an older version stored and this one
+        # no longer does (the pathNodes list, ≈ 0.5 KB in the store for each) does not stay behind
+        self.replace = f"UNWIND $rows AS row MERGE (r:{RECOMMENDATION} {{{key}: row.k}}) SET r = row.p"
         self.set_inputs = (f"UNWIND $rows AS row MATCH (r:{RECOMMENDATION} {{{key}: row.k}}) "
                            f"SET r.{INPUT_DIGEST} = row.d, r.{ENTERPRISE_TOTAL} = row.n")
         self.pending: list[Rows] = []
@@ -180,7 +183,11 @@ class Writer:
         fresh = [(props, measure) for props, measure in recommendations if props["id"] not in confirmed]
         if not fresh:
             return
-        self.written += self.store.upsert_nodes(RECOMMENDATION, [props for props, _ in fresh])
+        onto = self.store.ontology
+        for part in batched(fresh, self.store.batch_size):
+            self.store.execute(self.replace, {"rows": [{"k": props["id"], "p": encode_properties(onto, RECOMMENDATION, props)}
+                                                       for props, _ in part]})
+        self.written += len(fresh)
         self.store.upsert_relationships(RECOMMENDS, [{"from": props["id"], "to": measure} for props, measure in fresh])
         subjects: dict[str, list[dict]] = {}
         for props, _ in fresh:
