@@ -106,7 +106,7 @@ def get_context(request: Request, caller: Caller = Depends(get_caller)) -> Itera
     """The request's context; after the endpoint returns, and before the response leaves, the audit
     entry for any restricted read is written: if it cannot be, the caller gets a 500, not the data."""
     svc = services(request)
-    ctx = Context(request, svc, caller, Scope(svc.store, svc.schema, caller), Disclosed(svc.onto, caller))
+    ctx = Context(request, svc, caller, Scope(svc.store, svc.schema, caller), Disclosed(svc.onto, caller, svc.store))
     yield ctx
     if ctx.disclosed.restricted:
         svc.audit.restricted_read(

@@ -12,8 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from riskgraph.api.access import Caller
+from riskgraph.graph.packed_content import unpacked_properties
+from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import decode_properties
-from riskgraph.ontology.model import Disclosure, Ontology
+from riskgraph.ontology.model import PACKED_CONTENT, Disclosure, Ontology
 
 
 def level_name(level: Disclosure) -> str:
@@ -23,15 +25,19 @@ def level_name(level: Disclosure) -> str:
 class Disclosed:
     """The per-request filter and its record of restricted reads."""
 
-    def __init__(self, ontology: Ontology, caller: Caller) -> None:
+    def __init__(self, ontology: Ontology, caller: Caller, store: GraphStore | None = None) -> None:
         self.onto = ontology
         self.caller = caller
+        #: where packed text's dictionaries are read (graph/packed_content.py); None: nodes come plain
+        self.store = store
         self.restricted: dict[str, str] = {}  # "Label/key" -> the level it was read at
         self.subject: str | None = None
 
     def properties(self, label: str, props: Mapping[str, Any], level: Disclosure) -> dict[str, Any]:
         """The node's properties this level may read."""
         level = min(level, self.caller.ceiling)
+        if self.store is not None and props.get(PACKED_CONTENT):
+            props = unpacked_properties(self.store, props)
         kept = {k: v for k, v in props.items() if not k.startswith("_")}
         out = decode_properties(self.onto.visible(label, kept, level))
         if any(self.onto.disclosure_of(label, k) > Disclosure.PUBLIC for k in out):

@@ -35,16 +35,16 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_pack_records(args: argparse.Namespace) -> int:
-    """Pack the source records an older version kept plain (a bulk load; the log is rewritten at the end)."""
-    from riskgraph.graph.packed_content import pack_plain_records
+    """Pack what an older version wrote plain (a bulk load; the log is rewritten at the end)."""
+    from riskgraph.graph.packed_content import pack_plain
     from riskgraph.loaders.lock import load_lock
 
-    def progress(done: int, total: int) -> None:
-        console.print(f"packed {done:,} of {total:,} source records", soft_wrap=True)
+    def progress(label: str, done: int, total: int) -> None:
+        console.print(f"{label}: {done:,} of {total:,} looked at", soft_wrap=True)
 
     with graph.connect(args.graph) as store, load_lock(store, wait_s=args.wait):
-        packed = pack_plain_records(store, batch=args.batch, on_batch=progress)
-    console.print(f"{packed:,} source records packed" if packed else "no plain source records to pack")
+        packed = pack_plain(store, batch=args.batch, on_batch=progress)
+    console.print(", ".join(f"{label} {n:,} packed" for label, n in sorted(packed.items())))
     return 0
 
 
@@ -117,8 +117,8 @@ def add_maintenance_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repair", action="store_true", help="delete duplicates and relink records")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for a running load")
     p = add("pack-records", cmd_pack_records,
-            "keep the raw rows and facts of source records an older version loaded deflated, as loads now do")
-    p.add_argument("--batch", type=int, default=5_000, metavar="N", help="records per statement")
+            "deflate the long texts an older version wrote plain (source rows, recommendations' paths), as writes now do")
+    p.add_argument("--batch", type=int, default=5_000, metavar="N", help="nodes per statement")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for a running load")
     p = add("backup", cmd_backup, "write the whole graph to FILE (gzip JSON lines; consistent while serve runs)")
     p.add_argument("file", help="the dump to write (FILE.dump.gz)")

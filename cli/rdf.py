@@ -17,6 +17,7 @@ from riskgraph.cli.errors import UsageError
 from riskgraph.graph.rdf_formats import SUFFIXES, RdfFormat
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.subgraph import Subgraph
+from riskgraph.ontology.anchors import CONTENT_DICTIONARY
 from riskgraph.ontology.errors import N_
 from riskgraph.ontology.model import Disclosure
 
@@ -88,7 +89,8 @@ def cmd_export_graph(args: argparse.Namespace) -> int:
     labels = [x.strip() for item in args.labels or [] for x in item.split(",") if x.strip()] or None
     with graph.connect(args.graph) as store:
         onto = store.ontology
-        hidden = onto.bookkeeping_labels() if level < Disclosure.INTERNAL else frozenset()
+        # a dictionary is how packed text is stored, not a fact: nodes are written unpacked
+        hidden = onto.bookkeeping_labels() if level < Disclosure.INTERNAL else frozenset({CONTENT_DICTIONARY})
         wanted = [lbl for lbl in (labels or onto.labels) if onto.check_label(lbl).name not in hidden]
         sub = read_all(store, wanted)
     visible = Subgraph()

@@ -17,6 +17,7 @@ import networkx as nx
 from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
 
 from riskgraph.graph.dialect import ident
+from riskgraph.graph.packed_content import unpacked_properties
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.subgraph import NodeRef, Subgraph
 from riskgraph.graph.values import decode_properties
@@ -53,7 +54,7 @@ def read_all(store: GraphStore, labels: Iterable[str] | None = None) -> Subgraph
                 {"skip": skip, "limit": PAGE_SIZE},
             )
             for row in rows:
-                sub.add_node(label, str(row["p"][key]), row["p"])
+                sub.add_node(label, str(row["p"][key]), unpacked_properties(store, row["p"]))
             if len(rows) < PAGE_SIZE:
                 break
             skip += PAGE_SIZE

@@ -24,12 +24,12 @@ from rdflib.term import Node
 
 from riskgraph.graph.backup import records, writes_paused
 from riskgraph.graph.export import to_rdf
-from riskgraph.graph.packed_content import plain_properties
+from riskgraph.graph.packed_content import unpacked_properties
 from riskgraph.graph.rdf_dataset import DCAT, PROV, DatasetInfo, concept_triples, dataset_triples, referenced_concepts
 from riskgraph.graph.rdf_formats import RdfFormat
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.subgraph import Subgraph
-from riskgraph.ontology.anchors import CONTENT_DICTIONARY, SOURCE_RECORD
+from riskgraph.ontology.anchors import CONTENT_DICTIONARY
 from riskgraph.ontology.errors import RiskGraphError
 from riskgraph.ontology.model import ID_BASE, RG, RGV, Disclosure
 
@@ -107,7 +107,7 @@ def iter_dump(store: GraphStore, fmt: RdfFormat, info: DatasetInfo, stats: DumpS
         raise DumpFormatError(f"a whole-graph dump is written as {' or '.join(f.value for f in STREAMABLE)}, not {fmt.value}")
     onto = store.ontology
     stats = stats if stats is not None else DumpStats()
-    # a packed record's dictionary is how it is stored, not a fact: records are written unpacked
+    # a dictionary is how packed text is stored, not a fact: nodes are written unpacked
     hidden = onto.bookkeeping_labels() if info.level < Disclosure.INTERNAL else frozenset({CONTENT_DICTIONARY})
     writer = _Writer(fmt)
     yield writer.chunk(dataset_triples(info, onto))
@@ -128,8 +128,7 @@ def iter_dump(store: GraphStore, fmt: RdfFormat, info: DatasetInfo, stats: DumpS
                 label = item["node"]
                 if label in hidden:
                     continue
-                stored = plain_properties(store, item["p"]) if label == SOURCE_RECORD else item["p"]
-                props: dict[str, Any] = onto.visible(label, stored, info.level)
+                props: dict[str, Any] = onto.visible(label, unpacked_properties(store, item["p"]), info.level)
                 batch.add_node(label, str(item["p"][onto.key_of(label)]), props)
                 stats.nodes += 1
             else:

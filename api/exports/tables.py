@@ -37,7 +37,7 @@ def local_context(store: GraphStore, username: str = "cli") -> Context:
     svc = SimpleNamespace(store=store, schema=schema, onto=store.ontology, reads=ReadCache(entries=0))  # one run: nothing to keep
     return cast(Context, SimpleNamespace(request=None, svc=svc, caller=caller, store=store, schema=schema,
                                          onto=store.ontology, scope=Scope(store, schema, caller),
-                                         disclosed=Disclosed(store.ontology, caller)))
+                                         disclosed=Disclosed(store.ontology, caller, store)))
 
 
 def _stamp() -> str:

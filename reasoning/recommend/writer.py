@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from riskgraph.graph.packed_content import Packer
 from riskgraph.graph.store import GraphStore, batched
 from riskgraph.graph.values import encode_properties
 from riskgraph.ontology.anchors import (
@@ -109,6 +110,8 @@ class Writer:
         # a recommendation written again is written whole: what an older version stored and this one
         # no longer does (the pathNodes list, ≈ 0.5 KB in the store for each) does not stay behind
         self.replace = f"UNWIND $rows AS row MERGE (r:{RECOMMENDATION} {{{key}: row.k}}) SET r = row.p"
+        #: paths, explanation and citation are kept deflated against the recommender's dictionary
+        self.packer = Packer(store, RECOMMENDATION, f"{RECOMMENDATION}:{method}")
         self.set_inputs = (f"UNWIND $rows AS row MATCH (r:{RECOMMENDATION} {{{key}: row.k}}) "
                            f"SET r.{INPUT_DIGEST} = row.d, r.{ENTERPRISE_TOTAL} = row.n")
         self.pending: list[Rows] = []
@@ -184,6 +187,7 @@ class Writer:
         if not fresh:
             return
         onto = self.store.ontology
+        self.packer.pack([props for props, _ in fresh])  # after the content digest: it is of what is said
         for part in batched(fresh, self.store.batch_size):
             self.store.execute(self.replace, {"rows": [{"k": props["id"], "p": encode_properties(onto, RECOMMENDATION, props)}
                                                        for props, _ in part]})
