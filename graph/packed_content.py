@@ -84,7 +84,7 @@ class Packer:
         self._ready(texts)
         for node, text in zip(nodes, texts, strict=True):
             c = self._base.copy()
-            node[PACKED_CONTENT] = f"{self._id}:{base64.b85encode(c.compress(text) + c.flush()).decode('ascii')}"
+            node[PACKED_CONTENT] = f"{self._id}:{base64.b64encode(c.compress(text) + c.flush()).decode('ascii')}"
             for f in self.fields:
                 node[f] = None
 
@@ -145,7 +145,7 @@ def unpack(store: GraphStore, packed: str) -> dict[str, str]:
     ident_, _, body = packed.partition(":")
     d = zlib.decompressobj(zdict=_dictionary(store, ident_))
     try:
-        text = d.decompress(base64.b85decode(body)) + d.flush()
+        text = d.decompress(base64.b64decode(body, validate=True)) + d.flush()
         if not d.eof:
             raise ValueError("cut short")
         values = json.loads(text)

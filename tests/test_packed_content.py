@@ -51,7 +51,7 @@ def test_a_loaded_row_is_kept_packed_and_reads_back_as_the_file_gave_it(tmp_path
 
     plain = sum(len(r["raw"].encode()) + len(r["facts"].encode()) for r in with_content(store, stored))
     packed = sum(len(r["packed"]) for r in stored)
-    assert packed < 0.5 * plain  # alone, deflate keeps ≈ 75 % of such rows; base85 adds a quarter
+    assert packed < 0.5 * plain  # alone, deflate keeps ≈ 75 % of such rows; base64 adds a third
 
 
 def test_a_dictionary_made_of_a_small_first_batch_is_replaced_for_later_rows_only(tmp_path, store):
