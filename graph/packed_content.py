@@ -170,9 +170,9 @@ def unpacked_properties(store: GraphStore, props: Mapping[str, Any]) -> dict[str
 
 def content(store: GraphStore, row: Mapping[str, Any]) -> Content:
     """The raw values and facts of a record read as `packed`, `raw` and `facts` (record_content)."""
-    packed = row.get("packed")
-    kept = unpack(store, str(packed)) if packed else {}
-    return Content(row.get("raw") or kept.get("rawValues"), row.get("facts") or kept.get("facts"))
+    props = unpacked_properties(store, {PACKED_CONTENT: row.get("packed"), "rawValues": row.get("raw"),
+                                        "facts": row.get("facts")})
+    return Content(props.get("rawValues"), props.get("facts"))
 
 
 def with_content(store: GraphStore, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -197,7 +197,7 @@ _KIND_FIELDS = {SOURCE_RECORD: ("sourceSystem", "sourceFile"), RECOMMENDATION: (
 def _kind(label: str, props: Mapping[str, Any]) -> str | None:
     """The dictionary a node is packed against; None: the node stays plain (a record not from a file)."""
     if label == SOURCE_RECORD:
-        return f"{props['sourceSystem']}:{props['sourceFile']}" if props.get("sourceFile") else None
+        return f"{props.get('sourceSystem')}:{props['sourceFile']}" if props.get("sourceFile") else None
     if label == RECOMMENDATION:
         return f"{RECOMMENDATION}:{props.get('recommender')}"
     return f"{label}:"
