@@ -9,6 +9,7 @@ from rich.console import Console
 
 from riskgraph import graph
 from riskgraph.cli.i18n import _
+from riskgraph.cli.parsing import counted, seconds
 
 console = Console(stderr=False)
 
@@ -118,8 +119,8 @@ def add_maintenance_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for a running load")
     p = add("pack-records", cmd_pack_records,
             "deflate the long texts an older version wrote plain (source rows, recommendations' paths), as writes now do")
-    p.add_argument("--batch", type=int, default=5_000, metavar="N", help="nodes per statement")
-    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for a running load")
+    p.add_argument("--batch", type=counted(1, 100_000), default=5_000, metavar="N", help="nodes per statement")
+    p.add_argument("--wait", type=seconds, default=0.0, metavar="SECONDS", help="wait this long for a running load")
     p = add("backup", cmd_backup, "write the whole graph to FILE (gzip JSON lines; consistent while serve runs)")
     p.add_argument("file", help="the dump to write (FILE.dump.gz)")
     p = add("restore", cmd_restore, "write a backup FILE into the store (empty, or --replace) and check it is equal")
