@@ -184,14 +184,17 @@ class GraphStore(ABC):
 
     # ------------------------------------------------------------------ writes
     def upsert_nodes(self, label: str, rows: Iterable[Mapping[str, Any]], *,
-                     batch_size: int | None = None) -> int:
+                     batch_size: int | None = None, replace: bool = False) -> int:
         """MERGE nodes on the label's key and set the given properties; idempotent.
 
         Each row maps property names to values (None = leave unchanged); the key must be present.
+        `replace`: the row is the node's whole content — a property it does not give is removed
+        (what an older version stored and this one no longer writes does not stay behind).
         """
         cls = self.ontology.check_label(label)
         key = cls.key
-        cypher = f"UNWIND $rows AS row MERGE (n:{ident(label)} {{{ident(key)}: row.k}}) SET n += row.p RETURN count(n) AS c"
+        assign = "=" if replace else "+="
+        cypher = f"UNWIND $rows AS row MERGE (n:{ident(label)} {{{ident(key)}: row.k}}) SET n {assign} row.p RETURN count(n) AS c"
         written = 0
         for batch in batched(rows, batch_size or self.batch_size):
             payload = []

@@ -44,6 +44,14 @@ def test_upsert_updates_changed_properties_and_keeps_the_rest(store):
     assert node["name"] == "唐山曹妃甸石化有限公司" and node["employees"] == 340
 
 
+def test_a_replacing_upsert_removes_what_the_row_does_not_give(store):
+    _load(store)
+    uscc = ENTERPRISES[1]["uscc"]
+    store.upsert_nodes("Enterprise", [{"uscc": uscc, "name": "唐山曹妃甸石化有限公司"}], replace=True)
+    node = store.get_node("Enterprise", uscc)
+    assert node["name"] == "唐山曹妃甸石化有限公司" and "employees" not in node
+
+
 def test_relationships_to_missing_nodes_are_reported_not_written(store):
     _load(store)
     result = store.upsert_relationships(

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from riskgraph.graph.packed_content import Packer
-from riskgraph.graph.store import GraphStore, batched
+from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import encode_properties
 from riskgraph.ontology.anchors import (
     ENTERPRISE,
@@ -107,9 +107,6 @@ class Writer:
             f"UNWIND $keys AS k MATCH (r:{RECOMMENDATION} {{subjectKey: k}}) "
             f"WHERE r.subjectLabel = $l AND r.recommender = $m AND r.{INPUT_DIGEST} IS NOT NULL "
             f"SET r.{INPUT_DIGEST} = null")
-        # a recommendation written again is written whole: what an older version stored and this one
-        # no longer does (the pathNodes list, ≈ 0.5 KB in the store for each) does not stay behind
-        self.replace = f"UNWIND $rows AS row MERGE (r:{RECOMMENDATION} {{{key}: row.k}}) SET r = row.p"
         #: paths, explanation and citation are kept deflated against the recommender's dictionary
         self.packer = Packer(store, RECOMMENDATION, f"{RECOMMENDATION}:{method}")
         self.set_inputs = (f"UNWIND $rows AS row MATCH (r:{RECOMMENDATION} {{{key}: row.k}}) "
@@ -186,12 +183,9 @@ class Writer:
         fresh = [(props, measure) for props, measure in recommendations if props["id"] not in confirmed]
         if not fresh:
             return
-        onto = self.store.ontology
         self.packer.pack([props for props, _ in fresh])  # after the content digest: it is of what is said
-        for part in batched(fresh, self.store.batch_size):
-            self.store.execute(self.replace, {"rows": [{"k": props["id"], "p": encode_properties(onto, RECOMMENDATION, props)}
-                                                       for props, _ in part]})
-        self.written += len(fresh)
+        # written whole: what an older version stored and this one does not (pathNodes) goes with it
+        self.written += self.store.upsert_nodes(RECOMMENDATION, [props for props, _ in fresh], replace=True)
         self.store.upsert_relationships(RECOMMENDS, [{"from": props["id"], "to": measure} for props, measure in fresh])
         subjects: dict[str, list[dict]] = {}
         for props, _ in fresh:
