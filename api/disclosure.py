@@ -15,7 +15,7 @@ from riskgraph.api.access import Caller
 from riskgraph.graph.packed_content import unpacked_properties
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import decode_properties
-from riskgraph.ontology.model import PACKED_CONTENT, Disclosure, Ontology
+from riskgraph.ontology.model import Disclosure, Ontology
 
 
 def level_name(level: Disclosure) -> str:
@@ -36,7 +36,7 @@ class Disclosed:
     def properties(self, label: str, props: Mapping[str, Any], level: Disclosure) -> dict[str, Any]:
         """The node's properties this level may read."""
         level = min(level, self.caller.ceiling)
-        if self.store is not None and props.get(PACKED_CONTENT):
+        if self.store is not None:
             props = unpacked_properties(self.store, props)
         kept = {k: v for k, v in props.items() if not k.startswith("_")}
         out = decode_properties(self.onto.visible(label, kept, level))

@@ -22,7 +22,6 @@ import hashlib
 import json
 import zlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from riskgraph.graph.dialect import ident
@@ -44,14 +43,6 @@ _DICTIONARIES: dict[str, bytes] = {}
 
 class PackedContentError(RiskGraphError):
     """A packed text whose dictionary the store does not hold, or that does not unpack."""
-
-
-@dataclass(frozen=True)
-class Content:
-    """What a source record kept of its row: the raw values and the facts, both JSON text."""
-
-    raw: str | None
-    facts: str | None
 
 
 def dictionary_id(data: bytes) -> str:
@@ -159,8 +150,8 @@ def unpack(store: GraphStore, packed: str) -> dict[str, str]:
 def unpacked_properties(store: GraphStore, props: Mapping[str, Any]) -> dict[str, Any]:
     """A node's properties with its packed ones in place of packedContent (a plain one is the newer)."""
     packed = props.get(PACKED_CONTENT)
-    if not packed:
-        return dict(props)
+    if not packed:  # as it is: most nodes have nothing packed, and the readers only read it
+        return props if isinstance(props, dict) else dict(props)
     out = {k: v for k, v in props.items() if k != PACKED_CONTENT}
     for name, value in unpack(store, str(packed)).items():
         if out.get(name) is None:
@@ -168,19 +159,14 @@ def unpacked_properties(store: GraphStore, props: Mapping[str, Any]) -> dict[str
     return out
 
 
-def content(store: GraphStore, row: Mapping[str, Any]) -> Content:
-    """The raw values and facts of a record read as `packed`, `raw` and `facts` (record_content)."""
-    props = unpacked_properties(store, {PACKED_CONTENT: row.get("packed"), "rawValues": row.get("raw"),
-                                        "facts": row.get("facts")})
-    return Content(props.get("rawValues"), props.get("facts"))
-
-
 def with_content(store: GraphStore, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows read with record_content, their `raw` and `facts` unpacked (`packed` dropped)."""
     out = []
     for row in rows:
-        c = content(store, row)
-        out.append({**{k: v for k, v in row.items() if k != "packed"}, "raw": c.raw, "facts": c.facts})
+        props = unpacked_properties(store, {PACKED_CONTENT: row.get("packed"), "rawValues": row.get("raw"),
+                                            "facts": row.get("facts")})
+        out.append({**{k: v for k, v in row.items() if k != "packed"}, "raw": props.get("rawValues"),
+                    "facts": props.get("facts")})
     return out
 
 
@@ -189,13 +175,13 @@ def record_content(var: str) -> str:
     return f"{var}.{PACKED_CONTENT} AS packed, {var}.rawValues AS raw, {var}.facts AS facts"
 
 
-# ---------------------------------------------------------------- what an older version wrote plain
-#: what tells a node's dictionary, per label
+#: what names a node's dictionary, per label (dictionary_kind)
 _KIND_FIELDS = {SOURCE_RECORD: ("sourceSystem", "sourceFile"), RECOMMENDATION: ("recommender",)}
 
 
-def _kind(label: str, props: Mapping[str, Any]) -> str | None:
-    """The dictionary a node is packed against; None: the node stays plain (a record not from a file)."""
+def dictionary_kind(label: str, props: Mapping[str, Any]) -> str | None:
+    """The kind a node is packed as, which names its dictionary: source:path of a record's file (the
+    LoadedFile id), Recommendation:recommender; None: the node stays plain (a record not from a file)."""
     if label == SOURCE_RECORD:
         return f"{props.get('sourceSystem')}:{props['sourceFile']}" if props.get("sourceFile") else None
     if label == RECOMMENDATION:
@@ -203,6 +189,7 @@ def _kind(label: str, props: Mapping[str, Any]) -> str | None:
     return f"{label}:"
 
 
+# ---------------------------------------------------------------- what an older version wrote plain
 def pack_plain(store: GraphStore, *, batch: int = 5_000,
                on_batch: Callable[[str, int, int], None] | None = None) -> dict[str, int]:
     """Pack what an older version wrote plain (`riskgraph pack-records`); how many nodes, per label.
@@ -237,7 +224,7 @@ def _pack_label(store: GraphStore, label: str, fields: Iterable[str], batch: int
                           {"ids": ids[start:start + batch]})
         by_kind: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
-            kind = _kind(label, row)
+            kind = dictionary_kind(label, row)
             if kind is not None:
                 by_kind.setdefault(kind, []).append(row)
         for kind, nodes in by_kind.items():

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from riskgraph.graph.dialect import ident
-from riskgraph.graph.packed_content import Packer
+from riskgraph.graph.packed_content import Packer, dictionary_kind
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import encode_properties
 from riskgraph.loaders import positions
@@ -174,7 +174,8 @@ class FileLoader:
         #: people's decisions about this class's facts, which every load applies
         self.decisions = decisions if decisions is not None else file_decisions(store, spec)
         #: the rows' raw values and facts are kept deflated against the file's dictionary
-        self._packer = Packer(store, SOURCE_RECORD, f"{mapping.source}:{spec.path}", load_id=load_id, loaded_at=loaded_at)
+        kind = dictionary_kind(SOURCE_RECORD, {"sourceSystem": mapping.source, "sourceFile": spec.path})
+        self._packer = Packer(store, SOURCE_RECORD, str(kind), load_id=load_id, loaded_at=loaded_at)
 
     # ------------------------------------------------------------------ preparing rows
     def prepare(self, row: SourceRow) -> Prepared:

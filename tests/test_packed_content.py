@@ -13,7 +13,6 @@ from riskgraph.graph.packed_content import (
     TRAINING_ROWS,
     PackedContentError,
     Packer,
-    content,
     record_content,
     unpack,
     with_content,
@@ -108,8 +107,8 @@ def test_a_plain_value_beside_packed_content_is_the_newer(store):
     record = {"rawValues": '{"a": 1}', "facts": '{"X:1": {"a": 1}}'}
     Packer(store, "SourceRecord", "test:file.csv").pack([record])
     newer = '{"Enterprise:U": {"name": "复核后"}, "X:1": {"a": 1}}'  # a review decision rewrote the facts
-    read = content(store, {"packed": record["packedContent"], "raw": None, "facts": newer})
-    assert (read.raw, read.facts) == ('{"a": 1}', newer)
+    [read] = with_content(store, [{"packed": record["packedContent"], "raw": None, "facts": newer}])
+    assert (read["raw"], read["facts"]) == ('{"a": 1}', newer)
 
 
 def test_a_missing_or_damaged_dictionary_is_a_clear_error(store):

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from riskgraph.graph.packed_content import Packer
+from riskgraph.graph.packed_content import Packer, dictionary_kind
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import encode_properties
 from riskgraph.ontology.anchors import (
@@ -108,7 +108,7 @@ class Writer:
             f"WHERE r.subjectLabel = $l AND r.recommender = $m AND r.{INPUT_DIGEST} IS NOT NULL "
             f"SET r.{INPUT_DIGEST} = null")
         #: paths, explanation and citation are kept deflated against the recommender's dictionary
-        self.packer = Packer(store, RECOMMENDATION, f"{RECOMMENDATION}:{method}")
+        self.packer = Packer(store, RECOMMENDATION, str(dictionary_kind(RECOMMENDATION, {"recommender": method})))
         self.set_inputs = (f"UNWIND $rows AS row MATCH (r:{RECOMMENDATION} {{{key}: row.k}}) "
                            f"SET r.{INPUT_DIGEST} = row.d, r.{ENTERPRISE_TOTAL} = row.n")
         self.pending: list[Rows] = []
