@@ -17,6 +17,7 @@ from riskgraph.api.deps import Context
 from riskgraph.api.schema import ASSESSMENT, ENTERPRISE
 from riskgraph.api.views import ViewNode
 from riskgraph.graph.dialect import ident
+from riskgraph.graph.packed_content import assessment_components, with_components
 from riskgraph.ontology.anchors import SOURCE_RECORD
 from riskgraph.reasoning.models.config import load_config
 
@@ -99,10 +100,10 @@ def _unknown(flag: Any) -> bool:
 def hazard_source_unknowns(ctx: Context, root: ViewNode) -> list[dict[str, Any]]:
     """The GB 18218 result of each of the enterprise's units with what it could not know (qualifier, mixture …)."""
     key = ident(ctx.onto.key_of(ENTERPRISE))
-    rows = ctx.store.read(
+    rows = with_components(ctx.store, ctx.store.read(
         f"MATCH (e:{ident(ENTERPRISE)} {{{key}: $key}})-[:HAS_HAZARD_SOURCE]->(h)<-[:ASSESSES]-(a:{ident(ASSESSMENT)}) "
-        "RETURN h.id AS unit, a.method AS method, a.computedAt AS computedAt, a.components AS components ORDER BY unit",
-        {"key": root.key})
+        f"RETURN h.id AS unit, a.method AS method, a.computedAt AS computedAt, {assessment_components('a')} ORDER BY unit",
+        {"key": root.key}))
     out = []
     for r in rows:
         try:

@@ -118,7 +118,7 @@ def add_maintenance_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repair", action="store_true", help="delete duplicates and relink records")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for a running load")
     p = add("pack-records", cmd_pack_records,
-            "deflate the long texts an older version wrote plain (source rows, recommendations' paths), as writes now do")
+            "deflate the long texts an older version wrote plain (records, recommendations, assessments), as writes now do")
     p.add_argument("--batch", type=counted(1, 100_000), default=5_000, metavar="N", help="nodes per statement")
     p.add_argument("--wait", type=seconds, default=0.0, metavar="SECONDS", help="wait this long for a running load")
     p = add("backup", cmd_backup, "write the whole graph to FILE (gzip JSON lines; consistent while serve runs)")

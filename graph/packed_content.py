@@ -1,9 +1,9 @@
 """Long, repetitive text properties kept deflated against a dictionary made of their kind's first texts.
 
-Why: at province scale a source row's raw values and facts, and a recommendation's paths,
-explanation and citation, were most of the embedded store's memory. A short JSON text hardly
+Why: at province scale a source row's raw values and facts, a recommendation's paths, explanation
+and citation, and an assessment's components were most of the embedded store's memory. A short JSON text hardly
 shrinks on its own (−25 %), but a preset deflate dictionary (RFC 1950) made of the first texts of
-the same kind — one source file's rows, one recommender's output — holds their keys, column names,
+the same kind — one source file's rows, one recommender's output, one model's results — holds their keys, column names,
 recurring words and ids, and a text then takes a fifth to a quarter of the room.
 
 Which properties of which class are packed is the ontology's `rg:packs`; they are kept together,
@@ -26,7 +26,7 @@ from typing import Any
 
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import MAX_TIMEOUT_MS, GraphStore
-from riskgraph.ontology.anchors import CONTENT_DICTIONARY, RECOMMENDATION, SOURCE_RECORD
+from riskgraph.ontology.anchors import ASSESSMENT, CONTENT_DICTIONARY, RECOMMENDATION, SOURCE_RECORD
 from riskgraph.ontology.errors import N_, RiskGraphError
 from riskgraph.ontology.model import PACKED_CONTENT
 
@@ -159,34 +159,63 @@ def unpacked_properties(store: GraphStore, props: Mapping[str, Any]) -> dict[str
     return out
 
 
-def with_content(store: GraphStore, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows read with record_content, their `raw` and `facts` unpacked (`packed` dropped)."""
+def packed_columns(var: str, columns: Mapping[str, str]) -> str:
+    """What a query returns for `unpacked_columns`: `var`'s packed text, and each packed property
+    (alias → property) plain, as an older version or the API may have left it."""
+    plain = ", ".join(f"{var}.{ident(prop)} AS {ident(alias)}" for alias, prop in columns.items())
+    return f"{var}.{PACKED_CONTENT} AS packed, {plain}"
+
+
+def unpacked_columns(store: GraphStore, rows: list[dict[str, Any]], columns: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Rows read with `packed_columns`, each alias holding its property unpacked (`packed` dropped)."""
     out = []
     for row in rows:
-        props = unpacked_properties(store, {PACKED_CONTENT: row.get("packed"), "rawValues": row.get("raw"),
-                                            "facts": row.get("facts")})
-        out.append({**{k: v for k, v in row.items() if k != "packed"}, "raw": props.get("rawValues"),
-                    "facts": props.get("facts")})
+        props = unpacked_properties(store, {PACKED_CONTENT: row.get("packed"),
+                                            **{prop: row.get(alias) for alias, prop in columns.items()}})
+        out.append({**{k: v for k, v in row.items() if k != "packed"},
+                    **{alias: props.get(prop) for alias, prop in columns.items()}})
     return out
+
+
+#: a SourceRecord's packed properties, as record readers name them
+_RECORD_COLUMNS = {"raw": "rawValues", "facts": "facts"}
+#: an Assessment's
+ASSESSMENT_COLUMNS = {"components": "components"}
+
+
+def with_content(store: GraphStore, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows read with record_content, their `raw` and `facts` unpacked (`packed` dropped)."""
+    return unpacked_columns(store, rows, _RECORD_COLUMNS)
 
 
 def record_content(var: str) -> str:
     """What a query returns for `with_content` to read: f"RETURN s.id AS id, {record_content('s')}"."""
-    return f"{var}.{PACKED_CONTENT} AS packed, {var}.rawValues AS raw, {var}.facts AS facts"
+    return packed_columns(var, _RECORD_COLUMNS)
+
+
+def with_components(store: GraphStore, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows read with assessment_components, their `components` unpacked (`packed` dropped)."""
+    return unpacked_columns(store, rows, ASSESSMENT_COLUMNS)
+
+
+def assessment_components(var: str) -> str:
+    """What a query returns for `with_components` to read: f"RETURN a.id AS id, {assessment_components('a')}"."""
+    return packed_columns(var, ASSESSMENT_COLUMNS)
 
 
 #: what names a node's dictionary, per label (dictionary_kind)
-_KIND_FIELDS = {SOURCE_RECORD: ("sourceSystem", "sourceFile"), RECOMMENDATION: ("recommender",)}
+_KIND_FIELDS = {SOURCE_RECORD: ("sourceSystem", "sourceFile"), RECOMMENDATION: ("recommender",),
+                ASSESSMENT: ("method",)}
 
 
 def dictionary_kind(label: str, props: Mapping[str, Any]) -> str | None:
     """The kind a node is packed as, which names its dictionary: source:path of a record's file (the
-    LoadedFile id), Recommendation:recommender; None: the node stays plain (a record not from a file)."""
+    LoadedFile id), Recommendation:recommender, Assessment:method (one model's components share their
+    keys and words); None: the node stays plain (a record not from a file)."""
     if label == SOURCE_RECORD:
         return f"{props.get('sourceSystem')}:{props['sourceFile']}" if props.get("sourceFile") else None
-    if label == RECOMMENDATION:
-        return f"{RECOMMENDATION}:{props.get('recommender')}"
-    return f"{label}:"
+    fields = _KIND_FIELDS.get(label, ())
+    return f"{label}:" + ":".join(str(props.get(f)) for f in fields)
 
 
 # ---------------------------------------------------------------- what an older version wrote plain

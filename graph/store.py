@@ -184,17 +184,23 @@ class GraphStore(ABC):
 
     # ------------------------------------------------------------------ writes
     def upsert_nodes(self, label: str, rows: Iterable[Mapping[str, Any]], *,
-                     batch_size: int | None = None, replace: bool = False) -> int:
+                     batch_size: int | None = None, replace: bool = False, unset: Iterable[str] = ()) -> int:
         """MERGE nodes on the label's key and set the given properties; idempotent.
 
         Each row maps property names to values (None = leave unchanged); the key must be present.
         `replace`: the row is the node's whole content — a property it does not give is removed
         (what an older version stored and this one no longer writes does not stay behind).
+        `unset`: properties removed from every row's node (a plain text the row now carries packed).
         """
         cls = self.ontology.check_label(label)
         key = cls.key
         assign = "=" if replace else "+="
-        cypher = f"UNWIND $rows AS row MERGE (n:{ident(label)} {{{ident(key)}: row.k}}) SET n {assign} row.p RETURN count(n) AS c"
+        unknown = [name for name in unset if name not in self.ontology.properties_of(label)]
+        if unknown:
+            raise KeyError(f"{label} has no property {unknown[0]!r} in the ontology")
+        removed = "".join(f", n.{ident(name)} = null" for name in unset)
+        cypher = (f"UNWIND $rows AS row MERGE (n:{ident(label)} {{{ident(key)}: row.k}}) SET n {assign} row.p{removed} "
+                  "RETURN count(n) AS c")
         written = 0
         for batch in batched(rows, batch_size or self.batch_size):
             payload = []

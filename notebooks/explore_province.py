@@ -14,6 +14,7 @@ import pandas as pd
 
 from riskgraph import graph
 from riskgraph.graph.export import read_all, to_networkx
+from riskgraph.graph.packed_content import assessment_components, with_components
 
 store = graph.connect()
 stats = store.counts()
@@ -24,11 +25,12 @@ print({label: n for label, n in stats.labels.items() if n})
 # The 应急〔2018〕19号 rating (with the dynamic factors) as written by `riskgraph assess`, lowest first.
 
 # %%
-rows = store.read(
+# an assessment's components are kept deflated (graph/packed_content.py): read them through its helpers
+rows = with_components(store, store.read(
     "MATCH (a:Assessment)-[:ASSESSES]->(e:Enterprise) WHERE a.method = 'mem-2018-19' "
     "RETURN e.uscc AS uscc, e.name AS name, e.regionCode AS region, a.score AS score, a.riskColour AS colour, "
-    "a.components AS components ORDER BY a.score LIMIT 10"
-)
+    f"{assessment_components('a')} ORDER BY a.score LIMIT 10"
+))
 worst = pd.DataFrame(rows)
 print(worst[["name", "region", "score", "colour"]].to_string(index=False))
 # every score decomposes: the components of the lowest-rated enterprise
@@ -41,10 +43,10 @@ if rows:
 # Hazard & exposure, vulnerability and lack of coping capacity, each 0–10, and the percentile among counties.
 
 # %%
-rows = store.read(
+rows = with_components(store, store.read(
     "MATCH (a:Assessment)-[:ASSESSES]->(r:Region) WHERE a.method = 'inform-2024' AND r.regionLevel = 'COUNTY' "
-    "RETURN r.name AS county, a.score AS risk, a.components AS components ORDER BY a.score DESC LIMIT 10"
-)
+    f"RETURN r.name AS county, a.score AS risk, {assessment_components('a')} ORDER BY a.score DESC LIMIT 10"
+))
 counties = pd.DataFrame(
     [{"county": r["county"], "risk": r["risk"],
       **{c["name"]: round(c["value"], 2) for c in json.loads(r["components"])["components"]}} for r in rows]

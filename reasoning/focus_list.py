@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from riskgraph.graph.packed_content import assessment_components, with_components
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import canonical_float
 from riskgraph.reasoning import graph_facts as gf
@@ -75,13 +76,13 @@ def focus_list(store: GraphStore, *, below: float | None = None, region_prefix: 
     if cond:
         conditions.append(cond)
         params.update(extra)
-    rows = store.read("MATCH (a:Assessment)-[:ASSESSES]->(e:Enterprise) WHERE " + " AND ".join(conditions) +
+    rows = with_components(store, store.read("MATCH (a:Assessment)-[:ASSESSES]->(e:Enterprise) WHERE " + " AND ".join(conditions) +
                    " OPTIONAL MATCH (r:Region {code: e.regionCode}) "
                    "RETURN e.uscc AS uscc, e.name AS name, e.regionCode AS county, r.name AS countyName, "
                    "e.riskColour AS colour, e.riskColourMethod AS method, e.secondaryRiskColour AS secondary, "
                    "e.secondaryRiskColourMethod AS secondaryMethod, a.id AS id, a.score AS score, "
-                   "a.riskColour AS ratingColour, a.components AS components, a.computedAt AS computedAt, a.asOf AS asOf",
-                   params, timeout_ms=gf.AGGREGATE_TIMEOUT_MS)
+                   f"a.riskColour AS ratingColour, {assessment_components('a')}, a.computedAt AS computedAt, a.asOf AS asOf",
+                   params, timeout_ms=gf.AGGREGATE_TIMEOUT_MS))
     counties: dict[str | None, County] = {}
     for r in rows:
         entry = _entry(r, threshold, top_deductions)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from riskgraph.graph.dialect import ident
+from riskgraph.graph.packed_content import assessment_components, with_components
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import from_epoch_ms, to_epoch_ms
 from riskgraph.ontology.anchors import HIDDEN_DANGER_STATES, RECTIFIED_STATE
@@ -537,9 +538,9 @@ def area_measures(store: GraphStore) -> dict[str, Counter]:
 # ---------------------------------------------------------------- INFORM results (CCD's input)
 def county_informs(store: GraphStore, method: str) -> dict[str, tuple[str, dict[str, Any]]]:
     """County code → (the INFORM Assessment's id, its details) as stored."""
-    return {row["code"]: (row["id"], json.loads(row["c"])["details"]) for row in store.read(
+    return {row["code"]: (row["id"], json.loads(row["components"])["details"]) for row in with_components(store, store.read(
         "MATCH (a:Assessment)-[:ASSESSES]->(r:Region) WHERE a.method = $m AND r.regionLevel = $level "
-        "RETURN r.code AS code, a.id AS id, a.components AS c", {"m": method, "level": "COUNTY"})}
+        f"RETURN r.code AS code, a.id AS id, {assessment_components('a')}", {"m": method, "level": "COUNTY"}))}
 
 
 # ---------------------------------------------------------------- N-K records

@@ -19,6 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from riskgraph.graph.packed_content import assessment_components, with_components
 from riskgraph.graph.store import GraphStore
 from riskgraph.reasoning import graph_facts as gf
 from riskgraph.reasoning.models.config import load_config
@@ -57,9 +58,10 @@ def _kept_parts(store: GraphStore, rows: list[dict[str, Any]]) -> dict[str, dict
     """Assessment id → the group-holding keys of its components JSON, parsed only when its digest moved."""
     stale = {row["id"] for row in rows if row["d"] is None or _PARSED.get(row["id"], ("",))[0] != row["d"]}
     out = {row["id"]: _PARSED[row["id"]][1] for row in rows if row["id"] not in stale}
-    for row in store.read("UNWIND $ids AS i MATCH (a:Assessment {id: i}) RETURN i, a.components AS c, a.resultDigest AS d",
-                          {"ids": sorted(stale)}) if stale else ():
-        doc = json.loads(row["c"]) if row["c"] else {}
+    for row in with_components(store, store.read(
+            f"UNWIND $ids AS i MATCH (a:Assessment {{id: i}}) RETURN i, {assessment_components('a')}, a.resultDigest AS d",
+            {"ids": sorted(stale)})) if stale else ():
+        doc = json.loads(row["components"]) if row["components"] else {}
         out[row["i"]] = parts = {k: doc[k] for k in (GROUPS, OTHER_GROUPS, READING) if k in doc}
         if row["d"] is not None:  # the digest read with the JSON: a result rewritten in between is parsed as it is now
             _PARSED[row["i"]] = (row["d"], parts)
@@ -103,8 +105,9 @@ def previous_places(run: Run, enterprises: Iterable[str]) -> dict[str, tuple[str
     method = load_config("enterprise_rating")["method"]
     ids = [f"{method}:Enterprise:{key}" for key in sorted(set(enterprises))]
     out: dict[str, tuple[str | None, str | None]] = {}
-    for row in run.store.read("UNWIND $ids AS i MATCH (a:Assessment {id: i}) RETURN i, a.components AS c", {"ids": ids}):
-        doc = json.loads(row["c"]) if row["c"] else {}
+    for row in with_components(run.store, run.store.read(
+            f"UNWIND $ids AS i MATCH (a:Assessment {{id: i}}) RETURN i, {assessment_components('a')}", {"ids": ids})):
+        doc = json.loads(row["components"]) if row["components"] else {}
         if "regionCode" not in doc:
             return None
         out[str(row["i"]).split(":", 2)[2]] = (doc["regionCode"], doc.get("supervisionIndustry"))

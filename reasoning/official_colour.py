@@ -16,6 +16,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from riskgraph.graph.packed_content import assessment_components, with_components
 from riskgraph.reasoning import graph_facts as gf
 from riskgraph.reasoning.models.config import load_config
 from riskgraph.reasoning.run_context import Run
@@ -49,11 +50,11 @@ def apply_official_colour(run: Run, only: Iterable[str] | None = None) -> int:
     pages = gf.iter_keys(run.store, "Enterprise", page=run.page) if only is None else [sorted(set(only))]
     for keys in pages:
         for chunk in gf.batched(keys, run.batch):
-            rows = run.store.read(f"UNWIND $keys AS k MATCH (e:Enterprise {{uscc: k}}) "
+            rows = with_components(run.store, run.store.read(f"UNWIND $keys AS k MATCH (e:Enterprise {{uscc: k}}) "
                            f"OPTIONAL MATCH (a:{ASSESSMENT})-[:ASSESSES]->(e) WHERE a.method IN $methods "
                            "RETURN k, e.supervisionIndustry AS si, a.method AS method, a.riskColour AS colour, "
-                           "a.score AS score, a.components AS components",
-                           {"keys": list(chunk), "methods": both})
+                           f"a.score AS score, {assessment_components('a')}",
+                           {"keys": list(chunk), "methods": both}))
             per: dict[str, dict[str, Any]] = {}
             for r in rows:
                 entry = per.setdefault(r["k"], {"si": r["si"]})

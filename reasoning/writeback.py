@@ -11,9 +11,11 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from riskgraph.graph.dialect import ident
+from riskgraph.graph.packed_content import Packer, dictionary_kind
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import encode_properties
 from riskgraph.ontology.anchors import ASSESSES, ASSESSMENT
@@ -103,7 +105,10 @@ def write_assessments(run: Run, items: Sequence[Written], *, multi_target: bool 
     todo = [(w, row) for w, row in zip(items, rows, strict=True) if w.id not in confirmed]
     if not todo:
         return len(items)
-    store.upsert_nodes(ASSESSMENT, [{**row, **stamp} for _, row in todo])
+    written = [{**row, **stamp} for _, row in todo]
+    _pack(run, written)
+    # a plain components an older version (or the API) left would read as the newer: it goes
+    store.upsert_nodes(ASSESSMENT, written, unset=store.ontology.classes[ASSESSMENT].packs)
     nulls: dict[str, list[str]] = defaultdict(list)
     for _, row in todo:
         for prop in ("score", "level", "riskColour"):
@@ -129,6 +134,17 @@ def write_assessments(run: Run, items: Sequence[Written], *, multi_target: bool 
                       f"OPTIONAL MATCH (a)-[r:{ASSESSES}]->() WITH a, count(r) AS n WHERE n = 0 DETACH DELETE a",
                       {"ids": sorted(set(orphans))})
     return len(items) - len(set(orphans))
+
+
+def _pack(run: Run, rows: list[dict[str, Any]]) -> None:
+    """Pack the rows' components (after their digest: it is of what is said), per method: one
+    model's results share their keys and words, so each method has its own dictionary."""
+    by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_kind[str(dictionary_kind(ASSESSMENT, row))].append(row)
+    for kind, same in by_kind.items():
+        packer: Packer = run.cached(f"packer:{kind}", partial(Packer, run.store, ASSESSMENT, kind))
+        packer.pack(same)
 
 
 def _confirm(store: GraphStore, items: Sequence[Written], rows: Sequence[Mapping[str, Any]],

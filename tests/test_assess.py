@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from riskgraph import graph
+from riskgraph.graph.packed_content import assessment_components, pack_plain, unpacked_properties, with_components
 from riskgraph.loaders.load import load_directory
 from riskgraph.reasoning import graph_facts as gf
 from riskgraph.reasoning.assess import STEPS, run_all, select_steps
@@ -45,7 +46,7 @@ class Province:
     def assessments(self, method: str | None = None) -> dict[str, dict]:
         cond, params = ("WHERE a.method = $m ", {"m": method}) if method else ("", {})
         rows = self.store.read(f"MATCH (a:Assessment) {cond}RETURN properties(a) AS p", params)
-        return {r["p"]["id"]: r["p"] for r in rows}
+        return {r["p"]["id"]: unpacked_properties(self.store, r["p"]) for r in rows}
 
     def node(self, label: str, key: str) -> dict | None:
         return self.store.get_node(label, key)
@@ -123,6 +124,34 @@ def test_major_hazard_level_is_removed_when_no_longer_major(province):
     assert rows and all(r["level"] == r["grade"] for r in rows)
 
 
+# ---------------------------------------------------------------- components kept packed
+def test_every_assessment_keeps_its_components_packed_and_reads_them_whole(province):
+    # that they read back right is shown by the tests below, which read every score's components
+    # (contributions that sum to the score, tags that match the enterprise's): here, how they are kept
+    store = province.store
+    stored = [r["p"] for r in store.read("MATCH (a:Assessment) RETURN properties(a) AS p")]
+    assert len(stored) > 1000 and all(p.get("packedContent") and "components" not in p for p in stored)
+    plain = packed = 0
+    for p in stored:
+        a = unpacked_properties(store, p)
+        assert {"components", "evidenceTotal", "run"} <= set(json.loads(a["components"])), a["id"]
+        plain, packed = plain + len(a["components"].encode()), packed + len(p["packedContent"])
+    assert packed < plain / 2, (packed, plain)
+    methods = {p["method"] for p in stored}
+    kinds = {r["k"] for r in store.read("MATCH (d:ContentDictionary) RETURN d.dictionaryFor AS k")}
+    assert {f"Assessment:{m}" for m in methods} <= kinds  # one dictionary per model: its results share their words
+
+    # as an older version wrote them: plain; read the same, then packed in place by `riskgraph pack-records`
+    some = sorted(province.assessments(load_config("enterprise_rating")["method"]).values(), key=lambda a: a["id"])[:5]
+    store.execute("UNWIND $rows AS row MATCH (a:Assessment {id: row.id}) SET a.components = row.c, a.packedContent = null",
+                  {"rows": [{"id": a["id"], "c": a["components"]} for a in some]})
+    assert [province.assessments()[a["id"]]["components"] for a in some] == [a["components"] for a in some]
+    assert pack_plain(store)["Assessment"] == len(some)
+    again = province.assessments()
+    assert [again[a["id"]]["components"] for a in some] == [a["components"] for a in some]
+    assert not store.read("MATCH (a:Assessment) WHERE a.components IS NOT NULL RETURN a.id AS id")
+
+
 # ---------------------------------------------------------------- (3) every Assessment is complete
 def test_every_assessment_is_complete_and_assesses_its_subject(province):
     rows = province.store.read(
@@ -131,7 +160,7 @@ def test_every_assessment_is_complete_and_assesses_its_subject(province):
     assert len(rows) > 1000
     by_method = Counter()
     for row in rows:
-        a = row["p"]
+        a = unpacked_properties(province.store, row["p"])
         assert a.get("method") and a.get("methodVersion") and a.get("computedAt"), a["id"]
         assert a["id"].startswith(a["method"] + ":")
         assert dt.datetime.fromisoformat(a["computedAt"]).utcoffset() == dt.timedelta(hours=8)
@@ -153,11 +182,11 @@ def test_every_assessment_is_complete_and_assesses_its_subject(province):
 
 
 def test_enterprise_colour_and_tags_are_written(province):
-    rows = province.store.read("MATCH (a:Assessment)-[:ASSESSES]->(e:Enterprise) WHERE a.method = $m "
-                               "RETURN e.tags AS tags, a.components AS c",
-                               {"m": load_config("enterprise_risk")["method"]})
+    rows = with_components(province.store, province.store.read(
+        "MATCH (a:Assessment)-[:ASSESSES]->(e:Enterprise) WHERE a.method = $m "
+        f"RETURN e.tags AS tags, {assessment_components('a')}", {"m": load_config("enterprise_risk")["method"]}))
     assert len(rows) == ENTERPRISES
-    assert all(sorted(r["tags"] or []) == sorted(t["code"] for t in json.loads(r["c"])["tags"]) for r in rows)
+    assert all(sorted(r["tags"] or []) == sorted(t["code"] for t in json.loads(r["components"])["tags"]) for r in rows)
     assert any(r["tags"] for r in rows)
 
 
@@ -186,12 +215,13 @@ def test_one_official_colour_per_enterprise_the_other_secondary(province):
 
 
 def test_rating_scope_follows_the_supervision_industry(province):
-    rows = province.store.read("MATCH (a:Assessment)-[:ASSESSES]->(e:Enterprise) WHERE a.method = $m "
-                               "RETURN e.supervisionIndustry AS si, a.methodVersion AS v, a.components AS c",
-                               {"m": load_config("enterprise_rating")["method"]})
+    rows = with_components(province.store, province.store.read(
+        "MATCH (a:Assessment)-[:ASSESSES]->(e:Enterprise) WHERE a.method = $m "
+        f"RETURN e.supervisionIndustry AS si, a.methodVersion AS v, {assessment_components('a')}",
+        {"m": load_config("enterprise_rating")["method"]}))
     static = set(load_config("enterprise_rating")["static"])
     for r in rows:
-        doc = json.loads(r["c"])
+        doc = json.loads(r["components"])
         if r["si"] == "HC":
             assert doc["scope"] == "full" and "+" not in r["v"]
         else:

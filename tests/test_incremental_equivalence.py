@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from riskgraph import graph
+from riskgraph.graph.packed_content import assessment_components, with_components
 from riskgraph.loaders.load import load_directory
 from riskgraph.reasoning import graph_facts as gf
 from riskgraph.reasoning.assess import run_all
@@ -30,11 +31,11 @@ def _results(store, uscc: str) -> dict[str, dict[str, Any]]:
     """The changed enterprise's results and every aggregate's (regions, industries), without computedAt."""
     methods = [load_config("inform")["method"], load_config("coupling")["nk"]["method"],
                load_config("coupling")["ccd"]["method"]]
-    rows = store.read("MATCH (a:Assessment)-[:ASSESSES]->(s) "
-                      "WHERE a.method IN $methods OR s.uscc = $u "
-                      "RETURN a.id AS id, a.method AS method, a.methodVersion AS version, a.score AS score, "
-                      "a.level AS level, a.riskColour AS colour, a.components AS components, a.evidence AS evidence",
-                      {"methods": methods, "u": uscc})
+    rows = with_components(store, store.read(
+        "MATCH (a:Assessment)-[:ASSESSES]->(s) WHERE a.method IN $methods OR s.uscc = $u "
+        "RETURN a.id AS id, a.method AS method, a.methodVersion AS version, a.score AS score, "
+        f"a.level AS level, a.riskColour AS colour, {assessment_components('a')}, a.evidence AS evidence",
+        {"methods": methods, "u": uscc}))
     return {r["id"]: {**r, "components": json.loads(r["components"])} for r in rows}
 
 

@@ -24,6 +24,7 @@ from pypdf import PdfReader
 from riskgraph import graph
 from riskgraph.api.users import create_user
 from riskgraph.client import ClientError, RiskGraphClient
+from riskgraph.graph.packed_content import assessment_components, with_components
 from riskgraph.loaders.load import load_directory
 from riskgraph.reasoning.assess import run_all
 from riskgraph.synth import generate
@@ -165,9 +166,10 @@ def test_client_returns_frames_that_match_the_service(served):
 
 def test_cli_dossier_prints_the_rating_breakdown(served, tmp_path):
     with graph.connect(served["url"]) as store:
-        row = store.read("MATCH (a:Assessment)-[:ASSESSES]->(e:Enterprise) WHERE a.method = 'mem-2018-19' "
-                         "RETURN e.uscc AS uscc, e.name AS name, a.components AS c ORDER BY a.score LIMIT 1")[0]
-    names = [c["name"] for c in json.loads(row["c"])["components"]]
+        row = with_components(store, store.read(
+            "MATCH (a:Assessment)-[:ASSESSES]->(e:Enterprise) WHERE a.method = 'mem-2018-19' "
+            f"RETURN e.uscc AS uscc, e.name AS name, {assessment_components('a')} ORDER BY a.score LIMIT 1"))[0]
+    names = [c["name"] for c in json.loads(row["components"])["components"]]
     pdf = tmp_path / "dossier.pdf"
     done = subprocess.run([sys.executable, "-m", "riskgraph.cli", "--graph", served["url"], "dossier", row["uscc"],
                            "--out", str(pdf), "--data-dir", served["data"]], capture_output=True, text=True,

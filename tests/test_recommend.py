@@ -520,7 +520,7 @@ def test_recommendations_an_older_version_kept_plain_are_read_and_packed(provinc
     store.execute(f"UNWIND $rows AS row MATCH (r:{RECOMMENDATION} {{id: row.id}}) SET r.packedContent = null, "
                   "r.paths = row.paths, r.explanation = row.explanation, r.citation = row.citation", {"rows": plain})
     assert _stored(store) == before  # read the same, plain or packed
-    assert pack_plain(store) == {"SourceRecord": 0, "Recommendation": 3}
+    assert pack_plain(store) == {"SourceRecord": 0, "Recommendation": 3, "Assessment": 0}
     assert _stored(store) == before
     assert store.read(f"MATCH (r:{RECOMMENDATION}) RETURN count(r.paths) AS n")[0]["n"] == 0
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from riskgraph.graph.dialect import ident
+from riskgraph.graph.packed_content import assessment_components, with_components
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ, from_epoch_ms, to_epoch_ms
 from riskgraph.reasoning import graph_facts as gf
@@ -174,11 +175,11 @@ def read_facts(store: GraphStore, rules: Rules, as_of: dt.datetime | None = None
 
     cluster_rows: list[dict[str, Any]] = []
     for rule in _rules_of(rules, "coupled_cluster"):
-        cluster_rows += store.read("MATCH (a:Assessment)-[:ASSESSES]->(h:HazardSource) WHERE a.method = $m "
-                                       "OPTIONAL MATCH (e:Enterprise)-[:HAS_HAZARD_SOURCE]->(h) "
-                                       "RETURN a.id AS id, a.components AS components, a.computedAtMs AS at, h.id AS hid, "
-                                       "h.name AS name, h.regionCode AS region, e.uscc AS uscc ORDER BY id",
-                                {"m": rule["method"]})
+        cluster_rows += with_components(store, store.read(
+            "MATCH (a:Assessment)-[:ASSESSES]->(h:HazardSource) WHERE a.method = $m "
+            "OPTIONAL MATCH (e:Enterprise)-[:HAS_HAZARD_SOURCE]->(h) "
+            f"RETURN a.id AS id, {assessment_components('a')}, a.computedAtMs AS at, h.id AS hid, "
+            "h.name AS name, h.regionCode AS region, e.uscc AS uscc ORDER BY id", {"m": rule["method"]}))
     owned.setdefault("cluster", set()).update(r["uscc"] for r in cluster_rows if r["uscc"])
 
     person_roles = list(rules["push"]["person_roles"])
@@ -226,9 +227,10 @@ def read_facts(store: GraphStore, rules: Rules, as_of: dt.datetime | None = None
 def read_temporal(store: GraphStore, method: str, min_colour: str) -> list[TemporalFact]:
     """Monthly temporal assessments whose peak reaches `min_colour` (no month of the others can)."""
     colours = [c for c in store.ontology.vocabulary("RiskColour").concepts if colour_rank(c) >= colour_rank(min_colour)]
-    rows = store.read("MATCH (a:Assessment)-[:ASSESSES]->(r:Region) WHERE a.method = $m AND a.riskColour IN $colours "
-                          "AND a.id ENDS WITH ':month' RETURN a.id AS id, a.components AS components, r.code AS code, "
-                          "r.name AS name ORDER BY id", {"m": method, "colours": colours})
+    rows = with_components(store, store.read(
+        "MATCH (a:Assessment)-[:ASSESSES]->(r:Region) WHERE a.method = $m AND a.riskColour IN $colours "
+        f"AND a.id ENDS WITH ':month' RETURN a.id AS id, {assessment_components('a')}, r.code AS code, "
+        "r.name AS name ORDER BY id", {"m": method, "colours": colours}))
     out = []
     for r in rows:
         doc = _json(r["components"]) or {}
