@@ -303,8 +303,14 @@ def _translate(exc: Exception, read_only: bool) -> StoreError:
     return error
 
 
+#: what a result holds most of, returned as it is before any other test (every value of every row)
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
     """Backend objects to plain Python: nodes and edges become property dicts with their label/type."""
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, falkordb.Node):
         return {"_labels": list(value.labels or []), **(value.properties or {})}
     if isinstance(value, falkordb.Edge):
