@@ -1,10 +1,11 @@
 """Long, repetitive text properties kept deflated against a dictionary made of their kind's first texts.
 
 Why: at province scale a source row's raw values and facts, a recommendation's paths, explanation
-and citation, and an assessment's components were most of the embedded store's memory. A short JSON text hardly
-shrinks on its own (−25 %), but a preset deflate dictionary (RFC 1950) made of the first texts of
-the same kind — one source file's rows, one recommender's output, one model's results — holds their keys, column names,
-recurring words and ids, and a text then takes a fifth to a quarter of the room.
+and citation, and an assessment's components were most of the embedded store's memory. A short
+JSON text hardly shrinks on its own (−25 %), but a preset deflate dictionary (RFC 1950) made of the
+first texts of the same kind — one source file's rows, one recommender's output, one model's
+results — holds their keys, column names, recurring words and ids, and a text then takes a fifth
+to a quarter of the room.
 
 Which properties of which class are packed is the ontology's `rg:packs`; they are kept together,
 as one JSON object, in the node's `packedContent`. The text stays on the node, so a record is still
@@ -180,7 +181,7 @@ def unpacked_columns(store: GraphStore, rows: list[dict[str, Any]], columns: Map
 #: a SourceRecord's packed properties, as record readers name them
 _RECORD_COLUMNS = {"raw": "rawValues", "facts": "facts"}
 #: an Assessment's
-ASSESSMENT_COLUMNS = {"components": "components"}
+_ASSESSMENT_COLUMNS = {"components": "components"}
 
 
 def with_content(store: GraphStore, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -195,12 +196,12 @@ def record_content(var: str) -> str:
 
 def with_components(store: GraphStore, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows read with assessment_components, their `components` unpacked (`packed` dropped)."""
-    return unpacked_columns(store, rows, ASSESSMENT_COLUMNS)
+    return unpacked_columns(store, rows, _ASSESSMENT_COLUMNS)
 
 
 def assessment_components(var: str) -> str:
     """What a query returns for `with_components` to read: f"RETURN a.id AS id, {assessment_components('a')}"."""
-    return packed_columns(var, ASSESSMENT_COLUMNS)
+    return packed_columns(var, _ASSESSMENT_COLUMNS)
 
 
 #: what names a node's dictionary, per label (dictionary_kind)
