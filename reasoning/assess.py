@@ -12,7 +12,9 @@ reasoning/models/, and writes one `Assessment` node per result:
     method, methodVersion, score, level, riskColour (when the model gives a colour)
     components   JSON: the result's components, parameters, details and flags, plus
                  evidenceTotal, run (assess.toml's method and version) and step-specific context
-                 (rating scope, INFORM peer set and raw indicators, tags, temporal periods …)
+                 (rating scope, INFORM peer set and raw indicators, tags, temporal periods …);
+                 stored deflated in packedContent (graph/packed_content.py): read it in Cypher as
+                 assessment_components('a'), the rows through with_components
     evidence     node keys the result cites (at most [read] evidence_limit; the total is in the JSON)
     resultDigest digest of all the above: a result found again the same is confirmed, not rewritten
     computedAt   this run's wall-clock time, ISO 8601 with +08:00 (set on confirmed results too)
