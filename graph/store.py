@@ -195,6 +195,7 @@ class GraphStore(ABC):
         cls = self.ontology.check_label(label)
         key = cls.key
         assign = "=" if replace else "+="
+        unset = tuple(unset)  # read twice below: a generator would be empty the second time
         unknown = [name for name in unset if name not in self.ontology.properties_of(label)]
         if unknown:
             raise KeyError(f"{label} has no property {unknown[0]!r} in the ontology")

@@ -52,6 +52,16 @@ def test_a_replacing_upsert_removes_what_the_row_does_not_give(store):
     assert node["name"] == "唐山曹妃甸石化有限公司" and "employees" not in node
 
 
+def test_an_upsert_can_remove_named_properties_while_it_sets_others(store):
+    _load(store)
+    uscc = ENTERPRISES[1]["uscc"]
+    store.upsert_nodes("Enterprise", [{"uscc": uscc, "name": "新名称"}], unset=(p for p in ["employees"]))
+    node = store.get_node("Enterprise", uscc)
+    assert node["name"] == "新名称" and "employees" not in node
+    with pytest.raises(KeyError, match="noSuchProperty"):
+        store.upsert_nodes("Enterprise", [{"uscc": uscc}], unset=["noSuchProperty"])
+
+
 def test_relationships_to_missing_nodes_are_reported_not_written(store):
     _load(store)
     result = store.upsert_relationships(
