@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import secrets
 import threading
 import time
@@ -45,6 +46,8 @@ FIRST_TOKEN = "initial"
 INDEX_WAIT_S = 600.0
 
 log = logging.getLogger(__name__)
+#: a plan's operators that read a whole label (its label captured) or every node (nothing captured)
+_SCAN = re.compile(r"(?:Node By Label Scan \| \(\w*:(\w+)\)|All Node Scan)")
 
 
 class FalkorStore(GraphStore):
@@ -199,6 +202,13 @@ class FalkorStore(GraphStore):
                 log.warning("embedded store %s: %s", server.data_dir, exc)
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+    def _label_scans(self, cypher: str, params: Mapping[str, Any] | None) -> list[str]:
+        try:
+            plan = str(self._graph.explain(params_header(params) + cypher))
+        except redis.exceptions.ResponseError as exc:
+            raise _translate(exc, read_only=True) from None
+        return [label or "*" for label in _SCAN.findall(plan)]
 
     def _command(self, *args: str) -> Any:
         args = tuple(self.graph_name if a == "{graph}" else a for a in args)

@@ -72,6 +72,14 @@ class Neo4jStore(GraphStore):
         except Neo4jError as exc:
             raise StoreError(f"{exc.code}: {exc.message}") from None
 
+    def _label_scans(self, cypher: str, params: Mapping[str, Any] | None) -> list[str]:
+        try:
+            with self._driver.session(database=self.database, default_access_mode=neo4j.READ_ACCESS) as session:
+                plan = session.run("EXPLAIN " + cypher, dict(params or {})).consume().plan or {}
+        except Neo4jError as exc:
+            raise StoreError(f"{exc.code}: {exc.message}") from None
+        return _scans(plan)
+
     def _command(self, *args: str) -> Any:
         raise StoreError(f"Neo4j has no raw command {args[0]!r}: use Cypher")
 
@@ -91,3 +99,17 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value
+
+
+def _scans(plan: Mapping[str, Any]) -> list[str]:
+    """The labels a plan (the driver's EXPLAIN summary) scans whole: NodeByLabelScan's
+    details read `n:Label`; AllNodesScan reads every node ('*')."""
+    operator = str(plan.get("operatorType", "")).split("@")[0]
+    found: list[str] = []
+    if operator == "NodeByLabelScan":
+        found.append(str(plan.get("args", {}).get("Details", "")).rpartition(":")[2].strip("` "))
+    elif operator == "AllNodesScan":
+        found.append("*")
+    for child in plan.get("children", []):
+        found.extend(_scans(child))
+    return found

@@ -119,6 +119,18 @@ class GraphStore(ABC):
         """A raw backend command (schema statements Cypher cannot express)."""
 
     @abstractmethod
+    def _label_scans(self, cypher: str, params: Mapping[str, Any] | None) -> list[str]:
+        """The labels the backend's plan for the statement reads node by node ('*': every node)."""
+
+    def label_scans(self, cypher: str, params: Mapping[str, Any] | None = None) -> list[str]:
+        """The labels the store would read node by node to answer the statement ('*' for every
+        node), from its plan; nothing is run. A keyed read that lists one does not start from
+        its key's index: the index is missing, or the planner started from the pattern's other
+        end (FalkorDB does when that end carries a WHERE filter)."""
+        check_cypher(cypher, self.ontology)
+        return self._label_scans(cypher, params)
+
+    @abstractmethod
     def close(self) -> None: ...
 
     def compact(self) -> None:  # noqa: B027 -- an optional hook: backends with nothing to tidy keep it

@@ -8,10 +8,12 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ import uvicorn
 from riskgraph import graph
 from riskgraph.api.app import create_app
 from riskgraph.api.users import create_user
+from riskgraph.graph.store import GraphStore
 
 PASSWORD = "correct-horse-battery-staple"
 SERVICE_TZ = dt.timezone(dt.timedelta(hours=8))  # the service's day (+08:00), not the machine's
@@ -328,3 +331,35 @@ def find(body: Any, label: str, key: str) -> dict:
         if node["label"] == label and node.get("key") == key:
             return node
     raise AssertionError(f"{label}/{key} not in the response")
+
+
+# ---------------------------------------------------------------------- query plans
+#: an inline key map, `(n:Label {key: $param})`: the statement looks a node up by its key
+KEYED = re.compile(r"\{`?\w+`?: \$\w+\}")
+
+
+@contextmanager
+def statements_sent() -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """Every statement the project sends to a store in this process while inside — the in-process
+    API server's and its background workers' too — with its parameters."""
+    sent: list[tuple[str, dict[str, Any]]] = []
+    original = GraphStore._send
+
+    def recording(self: GraphStore, cypher: str, params: Any, **kwargs: Any) -> Any:
+        sent.append((cypher, dict(params or {})))
+        return original(self, cypher, params, **kwargs)
+
+    GraphStore._send = recording  # type: ignore[method-assign]
+    try:
+        yield sent
+    finally:
+        GraphStore._send = original  # type: ignore[method-assign]
+
+
+def keyed_scans(store_url: str, sent: list[tuple[str, dict[str, Any]]]) -> tuple[int, dict[str, list[str]]]:
+    """(how many keyed statements were planned, those among them whose plan reads a whole label —
+    with the labels): a lookup by key should start from the key's index, whatever the data's size."""
+    keyed = {cypher: params for cypher, params in sent if KEYED.search(cypher)}
+    with graph.connect(store_url) as store:
+        plans = {cypher: store.label_scans(cypher, params) for cypher, params in keyed.items()}
+    return len(plans), {cypher: scans for cypher, scans in plans.items() if scans}

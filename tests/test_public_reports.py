@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from riskgraph import graph
-from tests.api_support import E1, Api, assert_error
+from tests.api_support import E1, Api, assert_error, keyed_scans, statements_sent
 
 E4 = "91130100MA0PARK44X"  # 石家庄, county 130102: its address names 城东化工园区
 CHLORINE_NEAR_E1 = {"lon": 114.5502, "lat": 38.0501}
@@ -89,7 +89,9 @@ def test_coordinates_give_the_county_and_an_explicit_region_wins(province: Api) 
 def test_repeats_of_open_reports_and_known_hidden_dangers_are_linked_not_repeated(province: Api) -> None:
     text = "石家庄冀中化工有限公司后门有液体往外流，地上黄乎乎的一片"
     first = file(province, {"text": text})
-    again = file(province, {"text": text + "！"})
+    with statements_sent() as sent:
+        again = file(province, {"text": text + "！"})
+    assert keyed_scans(province.store_url, sent)[1] == {}  # the enterprise's open reports: found from it, not every report
     assert first["state"] == "pending" and again["state"] == "duplicate"
     rows = linked(province, "MATCH (r:PublicReport {id: $id})-[:DUPLICATE_OF]->(o) RETURN o.id AS o", id=again["id"])
     assert [r["o"] for r in rows] == [first["id"]]

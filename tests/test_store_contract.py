@@ -164,3 +164,14 @@ def test_networkx_and_rdf_exports_round_trip_counts(store):
         assert set(back.nodes) == set(sub.nodes)
         assert sorted(back.edges) == sorted((s, t, d, {}) for s, t, d, _ in sub.edges)
         assert back.nodes[("Enterprise", ENTERPRISES[2]["uscc"])]["name"] == INJECTION
+
+
+def test_a_plan_names_the_labels_it_would_read_whole(store) -> None:
+    """`label_scans` plans without running: a keyed lookup reads no label whole, a filter on a property
+    without an index reads its label, and a pattern without a label reads every node."""
+    store.bootstrap_schema()
+    assert store.label_scans("MATCH (e:Enterprise {uscc: $u}) RETURN e.name AS n", {"u": "x"}) == []
+    assert store.label_scans("MATCH (e:Enterprise) WHERE e.name = $n RETURN e.uscc AS u", {"n": "x"}) == ["Enterprise"]
+    assert store.label_scans("MATCH (n) WHERE n.name = $n RETURN n.name AS x", {"n": "x"}) == ["*"]
+    assert store.label_scans("CREATE (e:Enterprise {uscc: $u}) RETURN e.uscc AS u", {"u": "x"}) == []
+    assert store.read("MATCH (e:Enterprise) RETURN count(e) AS c") == [{"c": 0}]  # nothing was run

@@ -234,8 +234,9 @@ class Reports:
             {"pending": PENDING, "region": found.region, "n": DUPLICATE_WINDOW}) if found.region else []
         if uscc is not None:
             rows += self.store.read(
-                f"MATCH (r:{ident(PUBLIC_REPORT)})-[:{ident(CONCERNS)}]->(e:{ident(ENTERPRISE)} "
-                f"{{{ident(self.onto.key_of(ENTERPRISE))}: $u}}) WHERE r.{ident(STATE)} IS NULL OR r.{ident(STATE)} = $pending "
+                # the filter after WITH: in the MATCH, FalkorDB starts from `r` and reads every report
+                f"MATCH (e:{ident(ENTERPRISE)} {{{ident(self.onto.key_of(ENTERPRISE))}: $u}})<-[:{ident(CONCERNS)}]-"
+                f"(r:{ident(PUBLIC_REPORT)}) WITH r WHERE r.{ident(STATE)} IS NULL OR r.{ident(STATE)} = $pending "
                 f"RETURN r.{self.key} AS k, r.text AS text, r.lon AS lon, r.lat AS lat, true AS same LIMIT $n",
                 {"u": uscc, "pending": PENDING, "n": DUPLICATE_WINDOW})
         for row in rows:

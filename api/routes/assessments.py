@@ -68,9 +68,10 @@ def subject_assessments(ctx: Context, label: str, code: str, methods: list[str] 
     ctx.disclosed.subject = f"{label}/{code}"
     method = ident(ASSESSMENT_METHOD[1])
     cond = f" AND any(m IN $methods WHERE a.{method} STARTS WITH m)" if methods else ""
+    # the filter on `a` after WITH: in the MATCH, FalkorDB starts from it and reads every assessment
     found = ctx.store.read(
-        f"MATCH (a:{ident(ASSESSMENT)})-[:{_assesses(ctx)}]->(t:{ident(label)} {{{ident(key)}: $code}}) "
-        f"WHERE a.{method} IS NOT NULL{cond} "
+        f"MATCH (t:{ident(label)} {{{ident(key)}: $code}})<-[:{_assesses(ctx)}]-(a:{ident(ASSESSMENT)}) "
+        f"WITH a WHERE a.{method} IS NOT NULL{cond} "
         f"RETURN properties(a) AS p ORDER BY coalesce(a.{_time(ctx)}, -1) DESC LIMIT $cap",
         {"code": code, "methods": methods or [], "cap": HISTORY_CAP},
     )
