@@ -1,6 +1,7 @@
 """API latency and throughput on a generated, loaded and assessed province, over real HTTP.
 
     python benchmarks/api_latency.py --enterprises 500 --clients 32 --seconds 20 --store /tmp/api-bench
+    python benchmarks/api_latency.py --store /tmp/api-bench --read-cache 0 --sequential 150
 
 Runs `riskgraph serve` (optionally `--workers N`) as a subprocess on a free loopback port and drives
 it with `--clients` concurrent anonymous callers for `--seconds`, on the issue's
@@ -9,6 +10,8 @@ one kept-alive HTTP/1.1 connection, driven by a few lines of asyncio). Prints th
 machine's cores and load average, requests/s, p50/p95/p99 per endpoint, errors, and the CPU-seconds
 the API processes and the store's server spent, per request. `--store DIR` keeps the generated
 store between runs (built once), so before/after comparisons read the same data.
+`--sequential N` instead sends N requests of each kind one after another from one client and prints
+what each kind costs (API and store CPU-ms, wall ms): the cost of one request, without queueing.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -95,17 +99,41 @@ def cache_counts(base: str, workers: int) -> tuple[int, int, int]:
     return tuple(sum(counts[i] for counts in seen.values()) for i in range(3))  # type: ignore[return-value]
 
 
-async def drive(base: str, clients: int, seconds: float, usccs: list[str], points: list[str]
-                ) -> tuple[dict[str, list[float]], int, int, int, int]:
+def sequential(base: str, n: int, usccs: list[str], points: list[str], procs: list[psutil.Process]) -> None:
+    """N requests of each kind from one client, one after another: what one request of each costs."""
     rnd = random.Random(1)
-    endpoints = {
+    with httpx.Client(base_url=base, timeout=120) as client:
+        for name, path in endpoints(rnd, usccs, points).items():
+            for _ in range(3):  # warm: the first of a kind parses its statements
+                client.get(quote(path(), safe="/?=&"))
+            api0, store0 = cpu_seconds(procs)
+            started, size = time.perf_counter(), 0
+            for _ in range(n):
+                answer = client.get(quote(path(), safe="/?=&"))
+                if answer.status_code != 200:
+                    raise SystemExit(f"{name}: HTTP {answer.status_code}: {answer.text[:300]}")
+                size += len(answer.content)
+            wall = time.perf_counter() - started
+            api1, store1 = cpu_seconds(procs)
+            print(f"  {name:22s} API {(api1 - api0) / n * 1000:6.2f} CPU-ms  store {(store1 - store0) / n * 1000:6.2f} CPU-ms  "
+                  f"wall {wall / n * 1000:7.2f} ms  {size / n / 1024:6.1f} KiB a request", flush=True)
+
+
+def endpoints(rnd: random.Random, usccs: list[str], points: list[str]) -> dict[str, Callable[[], str]]:
+    """The issue's mix: each kind of request and how to pick its next path."""
+    return {
         "enterprise portrait": lambda: f"/enterprises/{rnd.choice(usccs)}",
         "search 化工": lambda: "/enterprises?q=化工&size=20",
         "risk-point portrait": lambda: f"/risk-points/{rnd.choice(points)}",
         "subgraph depth 2": lambda: f"/nodes/Enterprise/{rnd.choice(usccs)}/subgraph?depth=2",
         "county risk": lambda: "/regions/130983/risk",
     }
-    names = list(endpoints)
+
+
+async def drive(base: str, clients: int, seconds: float, usccs: list[str], points: list[str]
+                ) -> tuple[dict[str, list[float]], int, int, int, int]:
+    paths = endpoints(random.Random(1), usccs, points)
+    names = list(paths)
     times: dict[str, list[float]] = defaultdict(list)
     errors = refused = 0
     total = 0
@@ -120,7 +148,7 @@ async def drive(base: str, clients: int, seconds: float, usccs: list[str], point
         while time.perf_counter() < deadline:
             name = names[n % len(names)]
             n += 1
-            path = endpoints[name]()
+            path = paths[name]()
             asked.add(path)
             started = time.perf_counter()
             try:
@@ -167,6 +195,8 @@ def main() -> None:
     parser.add_argument("--store", type=Path, help="keep the generated store here and reuse it")
     parser.add_argument("--read-cache", type=int, default=1_000,
                         help="answers each worker keeps while the data is unchanged (0: compute every read)")
+    parser.add_argument("--sequential", type=int, metavar="N",
+                        help="instead of concurrent clients: N requests of each kind from one client, costed one by one")
     parser.add_argument("--shared-cache", type=int, choices=(0, 1), default=1,
                         help="whether the workers share their answers (RISKGRAPH_READ_CACHE_SHARED)")
     args = parser.parse_args()
@@ -195,11 +225,20 @@ def main() -> None:
                     ready = httpx.get(f"{base}/health", timeout=2).status_code < 500
                 except httpx.HTTPError:
                     time.sleep(0.1)
+            with graph.connect(url) as store:  # a store just started builds its indexes in the background
+                store.wait_for_indexes()
             asyncio.run(drive(base, 2, 2, usccs, points))  # warm every worker
             procs = [psutil.Process(server.pid), *psutil.Process(server.pid).children(recursive=True)]
             store_pid = [p for p in psutil.process_iter(["name", "cwd"])
                          if "redis" in (p.info["name"] or "") and str(root) in (p.info["cwd"] or "")]
             procs += [p for p in store_pid if p not in procs]
+            if args.sequential:
+                load = os.getloadavg()
+                print(f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; "
+                      f"{len(usccs):,} enterprises; one client, {args.sequential} requests of each kind; "
+                      f"read cache {args.read_cache} answers")
+                sequential(base, args.sequential, usccs, points, procs)
+                return
             hits0, shared0, misses0 = cache_counts(base, args.workers)
             api0, store0 = cpu_seconds(procs)
             started, client0 = time.perf_counter(), time.process_time()

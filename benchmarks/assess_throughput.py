@@ -84,7 +84,7 @@ def reassess_existing(url: str, runs: int, only: set[str]) -> None:
     started = time.perf_counter()
     with graph.connect(url) as store:
         opened = time.perf_counter() - started
-        waited = store.wait_for_indexes()  # type: ignore[attr-defined]
+        waited = store.wait_for_indexes()
         ready = time.perf_counter() - started
         print(f"opened in {opened:.1f} s; {waited} indexes were still being built, all ready after {ready:.1f} s")
         server_pid = store.server.pid  # type: ignore[attr-defined]

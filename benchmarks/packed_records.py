@@ -48,7 +48,7 @@ def read_cost(store: graph.GraphStore, sample: int) -> str:
 
 def opened(url: str, sample: int) -> None:
     with graph.connect(url) as store:
-        store.wait_for_indexes()  # type: ignore[attr-defined]
+        store.wait_for_indexes()
         rss = psutil.Process(store.server.pid).memory_info().rss  # type: ignore[attr-defined]
         info = store._command("INFO", "memory")
         used = int(info["used_memory"]) if isinstance(info, dict) else 0
@@ -67,7 +67,7 @@ def main() -> None:
     print("before, freshly opened:")
     opened(args.store, args.sample)
     with graph.connect(args.store) as store:
-        store.wait_for_indexes()  # type: ignore[attr-defined]
+        store.wait_for_indexes()
         with Clock(store.server.pid) as clock:  # type: ignore[attr-defined]
             packed = pack_plain(store, batch=args.batch)
     total = sum(packed.values())

@@ -95,7 +95,7 @@ def feed_run(store: GraphStore, root: Path, sensor: str, i: int, me: psutil.Proc
     cpu0, srv0, t0 = cpu(me), server_cpu(me), time.perf_counter()
     report = load_directory(store, folder)
     t_load = time.perf_counter() - t0
-    pipeline = after_change(store, touched_by_load(store, report.load_id), batch=report.load_id, data_dir=root / "data")
+    pipeline = after_change(store, touched_by_load(store, report), batch=report.load_id, data_dir=root / "data")
     total = time.perf_counter() - t0
     found = warning_for(store, "iot_alarm", alarm_id)
     assert found, f"no warning cites {alarm_id}"

@@ -166,7 +166,7 @@ def _fresh_after_load(args: argparse.Namespace, report) -> None:
     from riskgraph.workflows.freshness import after_change, touched_by_load
 
     with _open(args) as store:
-        result = after_change(store, touched_by_load(store, report.load_id), batch=report.load_id)
+        result = after_change(store, touched_by_load(store, report), batch=report.load_id)
     console.print(f"fresh scores: {result.subjects or 'nothing touched'} re-assessed in "
                   f"{result.seconds.get('reassess', 0):.2f} s; {result.watches.notifications if result.watches else 0} "
                   "watch notifications")

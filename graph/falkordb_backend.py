@@ -21,6 +21,7 @@ from riskgraph.graph.falkordb_stream import Deadline, first_rows
 from riskgraph.graph.store import (
     ANALYST_ROW_LIMIT,
     ANALYST_TIMEOUT_MS,
+    INDEX_WAIT_S,
     BulkLoad,
     ConstraintViolation,
     GraphStore,
@@ -43,7 +44,6 @@ TOKEN_KEY = "{graph}:change-token"
 FIRST_TOKEN = "initial"
 
 #: the longest a bulk load waits for the store's indexes to be built before it writes anyway
-INDEX_WAIT_S = 600.0
 
 log = logging.getLogger(__name__)
 #: a plan's operators that read a whole label (its label captured) or every node (nothing captured)
@@ -253,17 +253,18 @@ class FalkorStore(GraphStore):
 
         The embedded server builds its indexes in the background after it loads a store (it answers
         sooner); a 50,000-enterprise store took 35–57 s. Until then a MERGE by key scans its whole
-        label — millions of records for each row of a load — so a bulk load waits for them, saying
-        so, rather than write at that pace. Past `limit_s` it writes anyway, slowly but correctly."""
+        label — millions of records for each row of a load — so a bulk load (and a pass of the
+        warning rules) waits for them, saying so, rather than work at that pace. Past `limit_s` it
+        goes on anyway, slowly but correctly."""
         deadline = time.monotonic() + limit_s
         building = first = self._indexes_being_built()
         if first:
-            log.info("embedded store %s: waiting for %d indexes to be built before writing", self.url, first)
+            log.info("embedded store %s: waiting for %d indexes to be built", self.url, first)
         while building and time.monotonic() < deadline:
             time.sleep(0.5)
             building = self._indexes_being_built()
         if building:
-            log.warning("embedded store %s: %d indexes still being built after %.0f s; writing without them",
+            log.warning("embedded store %s: %d indexes still being built after %.0f s; going on without them",
                         self.url, building, limit_s)
         return first
 

@@ -27,6 +27,8 @@ DEFAULT_BATCH_SIZE = 2_000
 DEFAULT_TIMEOUT_MS = 30_000
 ANALYST_TIMEOUT_MS = 10_000
 ANALYST_ROW_LIMIT = 1_000
+#: how long a bulk read or write waits for indexes still being built before it goes on without them
+INDEX_WAIT_S = 600.0
 #: the longest time limit a query may ask for (the embedded server's TIMEOUT_MAX)
 MAX_TIMEOUT_MS = 300_000
 
@@ -141,6 +143,11 @@ class GraphStore(ABC):
         millisecond, so readers can reuse an answer while it holds (api/read_cache.py).
         None: this backend has no such token and answers must be computed every time."""
         return None
+
+    def wait_for_indexes(self, limit_s: float = INDEX_WAIT_S) -> int:
+        """Wait until every index answers; how many were still being built when called. A backend
+        that builds its indexes in the background after a start overrides this; here none is."""
+        return 0
 
     def log_growth(self) -> int | None:
         """Bytes written since the last `compact()` that a restart would replay one write at a time

@@ -23,7 +23,7 @@ from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.loaders.engine import FileLoader, FileStats, file_decisions, mapping_version
 from riskgraph.loaders.fields import FieldContext
 from riskgraph.loaders.ledger import FileState, SourceCounts, file_lines, file_states, record_file, record_load
-from riskgraph.loaders.locate import locate_enterprises
+from riskgraph.loaders.locate import locate_enterprises, placed_by
 from riskgraph.loaders.mapping import SourceMapping, load_mappings
 from riskgraph.loaders.normalise.names import clean_name
 from riskgraph.loaders.normalise.regions import region_table
@@ -45,6 +45,9 @@ class LoadError(RiskGraphError, RuntimeError):
 @dataclass
 class LoadReport:
     load_id: str
+    #: the time every record and change event this load wrote carries (`loadedAt`, `changedAt`): indexed,
+    #: so what the load touched is found from it instead of by reading every record of the province
+    loaded_at: dt.datetime
     files: list[FileStats] = field(default_factory=list)
     #: enterprises placed per locationMethod after the load (loaders/locate.py)
     located: dict[str, int] = field(default_factory=dict)
@@ -175,12 +178,14 @@ def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]]
     built: list[EnterpriseIndex] = []
 
     def index() -> EnterpriseIndex:
-        """Built on first need: a load whose files are all skipped unchanged never reads the registry."""
+        """Built on first need, by the first row that asks for a match: a load whose files are all
+        skipped unchanged, or an IoT feed, never reads the registry."""
         if not built:
             built.append(EnterpriseIndex.from_store(store))
         return built[0]
 
-    report = LoadReport(load_id)
+    report = LoadReport(load_id, now)
+    moved = False  # whether a file that wrote rows can move an enterprise's point
     with store.bulk_load() as bulk:  # no fsync per write, no log rewrites meanwhile; one compaction at the end
         for mapping, specs in steps:
             source_started = dt.datetime.now(tz=LOCAL_TZ)
@@ -195,17 +200,18 @@ def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]]
                 if unchanged is not None and not unchanged.held:
                     stats.append(_skip_file(mapping.source, spec.path, unchanged, progress))
                     continue
-                loader = FileLoader(store, mapping, spec, ctx, index(), load_id, now, decisions)
+                loader = FileLoader(store, mapping, spec, ctx, index, load_id, now, decisions)
                 # the lines its last load took in, unless the mapping or the decisions changed since
                 lines = file_lines(store, mapping.source, spec.path) \
                     if last is not None and not force and last.mapping_version == version else frozenset()
                 stats.append(_load_file(loader, root, progress, digests[spec.path], version, unchanged, lines))
+                moved = moved or bool(stats[-1].loaded or stats[-1].changes) and placed_by(store.ontology, spec)
             report.files.extend(stats)
             record_load(store, mapping.source, load_id, _counts(stats), kind=kind, started=source_started)
         # a load that wrote no row changed nothing a point is derived from, and rewriting the whole
         # log after it would cost more than the load
         bulk.compact = any(f.loaded or f.changes or f.quarantined_total for f in report.files)
-        if bulk.compact:
+        if moved:
             report.located = locate_enterprises(store)  # every enterprise a point, with its method and accuracy
     files = report.files
     log.info("load finished", extra={"rows_read": sum(f.read for f in files), "rows_loaded": sum(f.loaded for f in files),

@@ -28,6 +28,7 @@ from typing import Any
 
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
+from riskgraph.loaders.mapping import FileSpec
 from riskgraph.loaders.normalise.regions import region_table
 from riskgraph.ontology.anchors import (
     ENTERPRISE,
@@ -42,6 +43,7 @@ from riskgraph.ontology.anchors import (
     REGION_CODE,
     REGION_LEVEL,
 )
+from riskgraph.ontology.model import Ontology
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +117,16 @@ def _unit_points(store: GraphStore, rel: str) -> dict[str, list[tuple[Any, Any]]
     for row in rows:
         out.setdefault(str(row["k"]), []).append((row["lon"], row["lat"]))
     return out
+
+
+def placed_by(onto: Ontology, spec: FileSpec) -> bool:
+    """Whether a file's rows can move an enterprise's point: rows of the enterprise, facts about it
+    (a licence's address), or units whose centroid places it. A load of anything else (an IoT feed)
+    leaves every point as it was, and locating all enterprises after it took 10 s at 50,000."""
+    if spec.enterprise is not None and spec.enterprise.fields:
+        return True
+    return any(onto.is_a(spec.label, cls) for cls in
+               (ENTERPRISE, *(onto.relation(rel).range for rel in (HAS_HAZARD_SOURCE, HAS_RISK_POINT))))
 
 
 def locate_enterprises(store: GraphStore) -> dict[str, int]:

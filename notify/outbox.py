@@ -114,7 +114,10 @@ def claim(store: GraphStore, owner: str, *, lease_s: float, limit: int, at: dt.d
     until = at + dt.timedelta(seconds=lease_s)
     lease = _props(store, {"leaseUntil": until})
     rows = store.execute(
-        f"MATCH (d:{ident(DELIVERY)}) WHERE (d.deliveryState = $pending AND d.nextAttemptAtMs <= $now) "
+        # the states first, alone: FalkorDB answers them from the index; with the OR of the due
+        # conditions beside them it read every delivery ever made, on every poll, holding the write lock
+        f"MATCH (d:{ident(DELIVERY)}) WHERE d.deliveryState IN [$pending, $sending] "
+        "WITH d WHERE (d.deliveryState = $pending AND d.nextAttemptAtMs <= $now) "
         "OR (d.deliveryState = $sending AND d.leaseUntilMs < $now) "
         f"OPTIONAL MATCH (d)-[:{ident(DELIVERY_FOR)}]->(w:{ident(WARNING)}) "
         "WITH d, w WHERE w IS NULL OR w.warningState IN $live "

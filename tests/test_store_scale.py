@@ -108,7 +108,7 @@ def test_a_bulk_load_waits_for_indexes_still_being_built(tmp_path: Path) -> None
         raw = store._graph  # type: ignore[attr-defined]  # a label outside the ontology, for the test only
         raw.query("UNWIND range(1, 1000000) AS i CREATE (:Scratch {v: i})")
         raw.query("CREATE INDEX FOR (n:Scratch) ON (n.v)")
-        assert store.wait_for_indexes() >= 1  # type: ignore[attr-defined]  # it was still being built
+        assert store.wait_for_indexes() >= 1  # it was still being built
         assert store._indexes_being_built() == 0  # type: ignore[attr-defined]
         assert "Index Scan" in str(raw.explain("MATCH (n:Scratch) WHERE n.v = 5 RETURN n"))
-        assert store.wait_for_indexes() == 0  # type: ignore[attr-defined]  # nothing left to wait for
+        assert store.wait_for_indexes() == 0  # nothing left to wait for

@@ -32,6 +32,8 @@ from riskgraph.api.schema import Schema
 from riskgraph.api.users import user_store
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
+from riskgraph.graph.values import to_epoch_ms
+from riskgraph.loaders.load import LoadReport
 from riskgraph.notify.channels import ChannelRegistry, channel_registry
 from riskgraph.notify.watches import Change, WatchReport, notify_changes
 from riskgraph.reasoning.incremental import Subjects, reassess
@@ -70,13 +72,20 @@ def _key_column(store: GraphStore, label: str) -> str:
     return store.ontology.key_of(label)
 
 
-def touched_by_load(store: GraphStore, load_id: str) -> list[Change]:
-    """The nodes one load wrote (new or changed rows) and the facts it changed, from its provenance."""
-    rows = store.read("MATCH (n)-[:DERIVED_FROM]->(s:SourceRecord) WHERE s.loadId = $id "
+def touched_by_load(store: GraphStore, report: LoadReport) -> list[Change]:
+    """The nodes one load wrote (new or changed rows) and the facts it changed, from its provenance.
+
+    Its records and change events are found by the load's time, which their indexes hold, and then
+    by its id: by the id alone (not indexed) a live batch of one line read all 3.4 M records of a
+    50,000-enterprise province (430 ms) after every load."""
+    at, load_id = to_epoch_ms(report.loaded_at), report.load_id
+    rows = store.read("MATCH (s:SourceRecord) WHERE s.loadedAtMs = $at WITH s WHERE s.loadId = $id "
+                      "MATCH (n)-[:DERIVED_FROM]->(s) "
                       "RETURN DISTINCT labels(n) AS l, n.id AS id, n.uscc AS uscc, n.code AS code, n.name AS name",
-                      {"id": load_id})
-    events = store.read("MATCH (c:ChangeEvent) WHERE c.loadId = $id RETURN c.entityLabel AS label, c.entityKey AS key, "
-                        "c.property AS prop, c.oldValue AS old, c.newValue AS new", {"id": load_id})
+                      {"at": at, "id": load_id})
+    events = store.read("MATCH (c:ChangeEvent) WHERE c.changedAtMs = $at WITH c WHERE c.loadId = $id "
+                        "RETURN c.entityLabel AS label, c.entityKey AS key, "
+                        "c.property AS prop, c.oldValue AS old, c.newValue AS new", {"at": at, "id": load_id})
     changed: dict[tuple[str, str], list[tuple[str, Any, Any]]] = defaultdict(list)
     for e in events:
         changed[(e["label"], e["key"])].append((e["prop"], _loads(e["old"]), _loads(e["new"])))
@@ -109,8 +118,10 @@ def _loaded_before(store: GraphStore, nodes: dict[tuple[str, str], Any], load_id
     out = set()
     for label, keys in by_label.items():
         key = ident(_key_column(store, label))
+        # the filter after WITH: beside the MATCH, FalkorDB starts from the records and reads every one
+        # of them (5.2 s for one alarm at 50,000 enterprises)
         for r in store.read(f"UNWIND $keys AS k MATCH (n:{ident(label)} {{{key}: k}})-[:DERIVED_FROM]->(s:SourceRecord) "
-                            "WHERE s.loadId <> $id RETURN DISTINCT k", {"keys": keys, "id": load_id}):
+                            "WITH k, s WHERE s.loadId <> $id RETURN DISTINCT k", {"keys": keys, "id": load_id}):
             out.add((label, str(r["k"])))
     return out
 

@@ -178,7 +178,7 @@ class Puller:
         log.info("pulled", extra={"source": source.name, "load_id": report.load_id, "rows_read": totals.read,
                                   "rows_loaded": totals.loaded, "rows_quarantined": totals.quarantined_total})
         if self.on_changes is not None:
-            changes = touched_by_load(self.store, report.load_id)
+            changes = touched_by_load(self.store, report)
             if changes:
                 self.on_changes(changes)
         return report.load_id
