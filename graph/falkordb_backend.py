@@ -43,8 +43,6 @@ TOKEN_KEY = "{graph}:change-token"
 #: what a store never written through this code reports as its token
 FIRST_TOKEN = "initial"
 
-#: the longest a bulk load waits for the store's indexes to be built before it writes anyway
-
 log = logging.getLogger(__name__)
 #: a plan's operators that read a whole label (its label captured) or every node (nothing captured)
 _SCAN = re.compile(r"(?:Node By Label Scan \| \(\w*:(\w+)\)|All Node Scan)")

@@ -321,9 +321,10 @@ class GraphStore(ABC):
         return rows[0]["p"] if rows else None
 
     def neighbourhood(self, label: str, key: str, *, depth: int = 1, labels: Iterable[str] | None = None,
-                      limit: int = 500) -> Subgraph:
-        """Nodes and relationships within `depth` hops of one node, optionally only some labels."""
-        return fetch_neighbourhood(self, label, key, depth=depth, labels=labels, limit=limit)
+                      stop_at: Iterable[str] = (), limit: int = 500) -> Subgraph:
+        """Nodes and relationships within `depth` hops of one node, optionally only some labels, not
+        walking through nodes of the `stop_at` classes (see `fetch_neighbourhood`)."""
+        return fetch_neighbourhood(self, label, key, depth=depth, labels=labels, stop_at=stop_at, limit=limit)
 
     def search(self, label: str, text: str, *, prop: str = "name", limit: int = 20) -> list[dict[str, Any]]:
         """Full-text search over a label's jieba-tokenised text property, best matches first: each

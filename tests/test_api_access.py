@@ -133,14 +133,16 @@ def test_analyst_and_admin_read_internal_fields(api):
 
 
 def test_subgraph_judges_each_node_on_its_own(api):
-    # depth 2 from E1 reaches E3 through their county: an inspector of 唐山 sees neither in full,
-    # an inspector of 石家庄 sees both
-    ts = api.get("insp.ts", f"/nodes/Enterprise/{E1}/subgraph", params={"depth": 2}).json()
+    # the county reaches E1 and E3: an inspector of 唐山 sees neither in full, an inspector of 石家庄 both
+    ts = api.get("insp.ts", "/nodes/Region/130102/subgraph").json()
     assert_clean(ts, Disclosure.PUBLIC)
+    county = api.get("insp.sjz", "/nodes/Region/130102/subgraph").json()
+    assert {f"Enterprise/{E1}", f"Enterprise/{E3}"} <= {n["id"] for n in county["nodes"]}
+    assert find(county, "Enterprise", E3)["properties"]["employees"] == 80
+    # depth 2 from E1 ends at its county: not through it to the county's other enterprises
     sjz = api.get("insp.sjz", f"/nodes/Enterprise/{E1}/subgraph", params={"depth": 2}).json()
     ids = {n["id"] for n in sjz["nodes"]}
-    assert {f"Enterprise/{E1}", f"Enterprise/{E3}", "Region/130102", "HazardSource/HS1"} <= ids
-    assert find(sjz, "Enterprise", E3)["properties"]["employees"] == 80
+    assert {f"Enterprise/{E1}", "Region/130102", "HazardSource/HS1"} <= ids and f"Enterprise/{E3}" not in ids
     assert find(sjz, "HazardSource", "HS1")["properties"]["residents500m"] == 1200
     # the assessment belongs to the enterprise it assesses
     assert find(api.get("ent.e1", f"/nodes/Enterprise/{E1}/subgraph").json(), "Assessment", "AS-E1-new")["properties"]["score"] == 78.5

@@ -94,7 +94,9 @@ def _neighbourhood(ctx: Context, label: str, key: str, depth: int, labels: list[
         if label in hidden:
             raise not_found(N_("{label} {key}"), label=class_term(label), key=key)
         wanted = [lbl for lbl in (wanted or ctx.onto.labels) if lbl not in hidden]
-    sub = ctx.store.neighbourhood(label, key, depth=depth, labels=wanted, limit=limit)
+    # a keyed node (an enterprise, a region, an industry) ends a path: through it a neighbourhood
+    # would be its every member's
+    sub = ctx.store.neighbourhood(label, key, depth=depth, labels=wanted, stop_at=ctx.schema.independent, limit=limit)
     if not sub.nodes:
         raise not_found(N_("{label} {key}"), label=class_term(label), key=key)
     ctx.disclosed.subject = f"{label}/{key}"
