@@ -11,12 +11,14 @@ import json
 from pathlib import Path
 
 from riskgraph import graph
+from riskgraph.api.access import Role
 from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.loaders.load import load_directory
 from riskgraph.notify.outbox import claim
 from riskgraph.reasoning.warnings import load_rules
 from riskgraph.reasoning.warnings.read import read_facts
 from riskgraph.workflows.freshness import touched_by_load
+from riskgraph.workflows.warnings import Actor, Filters, list_warnings
 from tests.api_support import E1, E3, Api, keyed_scans, statements_sent
 
 READS = [
@@ -76,6 +78,7 @@ def test_what_runs_after_every_load_and_poll_reads_no_history_whole(generated, t
             fed = touched_by_load(store, feed)  # small enough to ask which nodes were loaded before
             claim(store, "plan-test", lease_s=5.0, limit=10)
             read_facts(store, load_rules())
+            list_warnings(store, Actor("plan-test", Role.INSPECTOR, ("130100",)), Filters(state="draft"), offset=0, limit=20)
         assert len(touched) > 40  # the load's enterprises and the rest it wrote were found by the load's time
         assert [(c.label, c.key, c.kind) for c in fed] == [("MonitoringAlarm", "PLAN-TEST-1", "new")]
         assert first.located and not feed.located  # an alarm moves no enterprise's point: none was placed again

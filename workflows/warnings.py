@@ -202,16 +202,19 @@ class Filters:
 
 
 def list_warnings(store: GraphStore, actor: Actor, filters: Filters, *, offset: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
-    """The warnings the actor may see, newest trigger first."""
-    conds = ["($state IS NULL OR w.warningState = $state)", "($level IS NULL OR w.warningLevel = $level)",
-             "($region IS NULL OR w.regionCode STARTS WITH $region)", "($type IS NULL OR w.warningType = $type)",
-             "($enterprise IS NULL OR w.responsibleEnterprise = $enterprise)"]
+    """The warnings the actor may see, newest trigger first.
+
+    Only the filters given are written into the statement: a `($state IS NULL OR …)` form keeps
+    FalkorDB from its index on the property and reads every warning ever raised."""
+    given = {"state": ("w.warningState = $state", filters.state), "level": ("w.warningLevel = $level", filters.level),
+             "region": ("w.regionCode STARTS WITH $region", filters.region), "type": ("w.warningType = $type", filters.type),
+             "enterprise": ("w.responsibleEnterprise = $enterprise", filters.enterprise)}
+    conds = [cond for cond, value in given.values() if value is not None]
     scope, params = visibility(actor)
     if scope:
         conds.append(scope)
-    params.update({"state": filters.state, "level": filters.level, "region": filters.region, "type": filters.type,
-                   "enterprise": filters.enterprise})
-    base = f"MATCH (w:{ident(WARNING)}) WHERE " + " AND ".join(conds)
+    params.update({name: value for name, (_, value) in given.items() if value is not None})
+    base = f"MATCH (w:{ident(WARNING)})" + (" WHERE " + " AND ".join(conds) if conds else "")
     total = store.read(base + " RETURN count(w) AS n", params)
     rows = store.read(base + " RETURN properties(w) AS p ORDER BY w.lastTriggeredAtMs DESC, w.id SKIP $skip LIMIT $limit",
                       {**params, "skip": offset, "limit": limit})
