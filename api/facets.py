@@ -15,9 +15,9 @@ from pydantic import Field
 
 from riskgraph.api.deps import Context
 from riskgraph.api.models import Out
-from riskgraph.api.routes.common import scope_condition, where
+from riskgraph.api.routes.common import scope_condition
 from riskgraph.api.schema import ENTERPRISE, REGION, REGION_CODE, RISK_COLOUR, SUPERVISION_INDUSTRY, TAGS
-from riskgraph.graph.dialect import ident
+from riskgraph.graph.dialect import ident, where
 from riskgraph.ontology.anchors import EMPLOYEES, ENTERPRISE_SCALES
 from riskgraph.ontology.model import Disclosure, Ontology
 from riskgraph.reasoning.models.config import load_config

@@ -25,6 +25,11 @@ def ident(name: str) -> str:
     return f"`{name}`"
 
 
+def where(conditions: list[str]) -> str:
+    """A WHERE clause joining the conditions with AND; nothing when there are none."""
+    return (" WHERE " + " AND ".join(conditions)) if conditions else ""
+
+
 @dataclass(frozen=True)
 class Statement:
     """A schema statement: Cypher text, or a raw backend command when Cypher cannot say it."""

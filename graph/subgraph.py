@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from riskgraph.graph.dialect import ident
+from riskgraph.graph.dialect import ident, where
 from riskgraph.ontology.errors import N_, RiskGraphError
 
 if TYPE_CHECKING:
@@ -54,13 +54,12 @@ def fetch_neighbourhood(store: GraphStore, label: str, key: str, *, depth: int =
         return sub
     sub.add_node(label, key, centre[0]["p"])
     stops = sorted({onto.check_label(x).name for x in stop_at})
-    conditions = ([" all(x IN nodes(p) WHERE x = c OR any(l IN labels(x) WHERE l IN $labels))"] if wanted else []) + \
-        ([" none(x IN nodes(p)[1..-1] WHERE any(l IN labels(x) WHERE l IN $stops))"] if stops and depth > 1 else [])
-    label_filter = " WHERE" + " AND".join(conditions) if conditions else ""
+    conditions = (["all(x IN nodes(p) WHERE x = c OR any(l IN labels(x) WHERE l IN $labels))"] if wanted else []) + \
+        (["none(x IN nodes(p)[1..-1] WHERE any(l IN labels(x) WHERE l IN $stops))"] if stops and depth > 1 else [])
     key_of = key_expression(onto, "x")
     cypher = (
         f"MATCH (c:{ident(label)} {{{ident(cls.key)}: $key}}) "
-        f"MATCH p = (c)-[*1..{depth}]-(m){label_filter} "
+        f"MATCH p = (c)-[*1..{depth}]-(m){where(conditions)} "
         "UNWIND relationships(p) AS r WITH DISTINCT r LIMIT $limit "
         "WITH r, startNode(r) AS x, endNode(r) AS y "
         f"RETURN id(x) AS s, {key_of} AS sk, type(r) AS t, properties(r) AS rp, id(y) AS e, "

@@ -25,7 +25,7 @@ from typing import Any
 
 from riskgraph.api.access import Caller, Role, region_prefix
 from riskgraph.api.users import UserStore
-from riskgraph.graph.dialect import ident
+from riskgraph.graph.dialect import ident, where
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ, encode_properties
 from riskgraph.notify import outbox
@@ -214,7 +214,7 @@ def list_warnings(store: GraphStore, actor: Actor, filters: Filters, *, offset: 
     if scope:
         conds.append(scope)
     params.update({name: value for name, (_, value) in given.items() if value is not None})
-    base = f"MATCH (w:{ident(WARNING)})" + (" WHERE " + " AND ".join(conds) if conds else "")
+    base = f"MATCH (w:{ident(WARNING)}){where(conds)}"
     total = store.read(base + " RETURN count(w) AS n", params)
     rows = store.read(base + " RETURN properties(w) AS p ORDER BY w.lastTriggeredAtMs DESC, w.id SKIP $skip LIMIT $limit",
                       {**params, "skip": offset, "limit": limit})

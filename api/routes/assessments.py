@@ -17,10 +17,10 @@ from riskgraph.api.errors import not_found
 from riskgraph.api.models import LEVEL, LevelName, NodeOut, Out
 from riskgraph.api.pagination import Page, PageParams, page_params
 from riskgraph.api.read_cache import cached_read
-from riskgraph.api.routes.common import node_out, region_param, where
+from riskgraph.api.routes.common import node_out, region_param
 from riskgraph.api.schema import ASSESSMENT, ASSESSMENT_METHOD, ASSESSMENT_TIME, INDUSTRY, REGION, REGION_CODE
 from riskgraph.api.views import ontology_label
-from riskgraph.graph.dialect import ident
+from riskgraph.graph.dialect import ident, where
 from riskgraph.ontology.errors import N_
 from riskgraph.ontology.model import TIME_SUFFIX, class_term
 

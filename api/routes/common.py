@@ -74,5 +74,3 @@ def scope_condition(ctx: Context, var: str, needed: Disclosure, what: str) -> tu
             {"scope_prefixes": list(caller.prefixes)})
 
 
-def where(conditions: list[str]) -> str:
-    return (" WHERE " + " AND ".join(conditions)) if conditions else ""

@@ -15,9 +15,9 @@ from riskgraph.api.pagination import Page, PageParams, page_params
 from riskgraph.api.portraits import enterprise_portrait
 from riskgraph.api.read_cache import cached_read
 from riskgraph.api.routes import focus
-from riskgraph.api.routes.common import node_out, region_param, scope_condition, vocabulary_param, where
+from riskgraph.api.routes.common import node_out, region_param, scope_condition, vocabulary_param
 from riskgraph.api.schema import ENTERPRISE, INDUSTRY_CODE, REGION_CODE, RISK_COLOUR, SUPERVISION_INDUSTRY, TAGS
-from riskgraph.graph.dialect import ident
+from riskgraph.graph.dialect import ident, where
 from riskgraph.ontology.anchors import EMPLOYEES, ENTERPRISE_SCALES
 from riskgraph.ontology.errors import N_, as_message
 from riskgraph.ontology.model import Disclosure

@@ -23,7 +23,7 @@ from starlette.datastructures import URL
 from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.errors import invalid, not_found
 from riskgraph.api.models import Out
-from riskgraph.api.routes.common import region_param, scope_condition, where
+from riskgraph.api.routes.common import region_param, scope_condition
 from riskgraph.api.schema import (
     ACCIDENT,
     ASSESSES,
@@ -54,7 +54,7 @@ from riskgraph.api.schema import (
 )
 from riskgraph.api.scope import Owners
 from riskgraph.api.views import DAY_MS
-from riskgraph.graph.dialect import ident
+from riskgraph.graph.dialect import ident, where
 from riskgraph.graph.values import from_epoch_ms
 from riskgraph.loaders.locate import region_point
 from riskgraph.loaders.positions import CrsError, to_wgs84
