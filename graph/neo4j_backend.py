@@ -11,6 +11,7 @@ from neo4j.graph import Node, Path, Relationship
 
 from riskgraph.graph.dialect import Neo4jDialect
 from riskgraph.graph.store import (
+    INDEX_WAIT_S,
     ConstraintViolation,
     GraphStore,
     QueryResult,
@@ -71,6 +72,13 @@ class Neo4jStore(GraphStore):
             raise StoreError(f"{code}: {exc.message}") from None
         except Neo4jError as exc:
             raise StoreError(f"{exc.code}: {exc.message}") from None
+
+    def wait_for_indexes(self, limit_s: float = INDEX_WAIT_S) -> int:
+        """Neo4j populates a new index in the background too: wait for it (db.awaitIndexes)."""
+        building = sum(1 for row in self.read("SHOW INDEXES YIELD state RETURN state") if row["state"] != "ONLINE")
+        if building:
+            self._run("CALL db.awaitIndexes($s)", {"s": int(limit_s)}, read_only=True, timeout_ms=int(limit_s * 1000) + 5_000)
+        return building
 
     def _label_scans(self, cypher: str, params: Mapping[str, Any] | None) -> list[str]:
         try:

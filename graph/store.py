@@ -145,8 +145,8 @@ class GraphStore(ABC):
         return None
 
     def wait_for_indexes(self, limit_s: float = INDEX_WAIT_S) -> int:
-        """Wait until every index answers; how many were still being built when called. A backend
-        that builds its indexes in the background after a start overrides this; here none is."""
+        """Wait until every index answers; how many were still being built when called. Both
+        backends build indexes in the background and override this."""
         return 0
 
     def log_growth(self) -> int | None:

@@ -175,3 +175,11 @@ def test_a_plan_names_the_labels_it_would_read_whole(store) -> None:
     assert store.label_scans("MATCH (n) WHERE n.name = $n RETURN n.name AS x", {"n": "x"}) == ["*"]
     assert store.label_scans("CREATE (e:Enterprise {uscc: $u}) RETURN e.uscc AS u", {"u": "x"}) == []
     assert store.read("MATCH (e:Enterprise) RETURN count(e) AS c") == [{"c": 0}]  # nothing was run
+
+
+def test_a_bulk_step_can_wait_for_the_indexes_it_needs(store) -> None:
+    """After the schema is made, waiting returns once every index answers: a second wait finds none building."""
+    store.bootstrap_schema()
+    store.wait_for_indexes(limit_s=60)
+    assert store.wait_for_indexes(limit_s=60) == 0
+    assert store.label_scans("MATCH (e:Enterprise {uscc: $u}) RETURN e.name AS n", {"u": "x"}) == []
