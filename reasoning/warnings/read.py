@@ -1,13 +1,16 @@
 """Read what the warning rules need from the graph: a handful of batched queries, windows from the rules.
 
 Times are compared as the stored `<name>Ms` epoch numbers (FalkorDB drops offsets). Only facts in a
-rule's window are read, so a run costs the same whatever the province's history.
+rule's window are read, so a run costs the same whatever the province's history. The facts held by
+an enterprise (hidden dangers, credit records, the clusters of its hazard sources) can be read for
+some enterprises only (`enterprises=`): after a change, the rules need not read the 42,686 open
+dangers of a 50,000-enterprise province again (1.1 s, and 0.7 s for their owners) to warn about one.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from riskgraph.graph.dialect import ident
@@ -105,9 +108,22 @@ def read_alarms(store: GraphStore, since: dt.datetime, until: dt.datetime) -> li
                    {"since": to_epoch_ms(since), "until": to_epoch_ms(until)})
 
 
-def read_facts(store: GraphStore, rules: Rules, as_of: dt.datetime | None = None) -> WarningFacts:
-    """Every fact some rule of `rules` may warn about as of `as_of` (default: now)."""
+def _held_by(enterprises: Collection[str] | None) -> tuple[str, dict[str, Any]]:
+    """The start of a pattern over enterprises: all of them, or the given ones from their key's index."""
+    if enterprises is None:
+        return "MATCH (e:Enterprise)", {}
+    return "UNWIND $enterprises AS u MATCH (e:Enterprise {uscc: u})", {"enterprises": sorted(enterprises)}
+
+
+def read_facts(store: GraphStore, rules: Rules, as_of: dt.datetime | None = None,
+               enterprises: Collection[str] | None = None) -> WarningFacts:
+    """Every fact some rule of `rules` may warn about as of `as_of` (default: now).
+
+    With `enterprises`, the facts an enterprise holds are read for those enterprises only; alarms
+    and changes (read by their time window) and the regions' temporal risk are read whole either way.
+    """
     as_of = as_of or now()
+    held, held_params = _held_by(enterprises)
     facts = WarningFacts(as_of=as_of)
     labels = set(store.ontology.labels)
     until_ms = to_epoch_ms(as_of)
@@ -153,35 +169,37 @@ def read_facts(store: GraphStore, rules: Rules, as_of: dt.datetime | None = None
         rectified = gf.rectified_states()
         days = max([int(r["window_days"]) for r in _rules_of(rules, "major_hidden_danger")] or [0])
         grades = [r["grade"] for r in _rules_of(rules, "major_hidden_danger")]
-        danger_rows = store.read("MATCH (e:Enterprise)-[:HAS_HIDDEN_DANGER]->(h:HiddenDanger) "
+        danger_rows = store.read(f"{held}-[:HAS_HIDDEN_DANGER]->(h:HiddenDanger) "
                                      "WITH e, h WHERE NOT h.state IN $rectified AND (h.deadlineMs < $today "
                                      "OR (h.grade IN $grades AND h.foundOnMs >= $since)) "
                                      "OPTIONAL MATCH (h)-[:AT_RISK_POINT]->(r:RiskPoint) "
                                      "RETURN h.id AS id, h.name AS name, h.grade AS grade, h.state AS state, "
                                      "h.foundOnMs AS found, h.deadlineMs AS deadline, r.id AS rp, e.uscc AS uscc ORDER BY id",
                               {"rectified": rectified, "today": gf.day_start_ms(as_of.date()), "grades": grades,
-                               "since": gf.day_start_ms(as_of.date() - dt.timedelta(days=days))})
+                               "since": gf.day_start_ms(as_of.date() - dt.timedelta(days=days)), **held_params})
         owned.setdefault("danger", set()).update(r["uscc"] for r in danger_rows)
 
     credit_rows: list[dict[str, Any]] = []
     if _rules_of(rules, "credit_listing"):
         days = max(int(r["window_days"]) for r in _rules_of(rules, "credit_listing"))
         types = sorted({t for r in _rules_of(rules, "credit_listing") for t in r["levels"]})
-        credit_rows = store.read("MATCH (e:Enterprise)-[:HAS_CREDIT_RECORD]->(c:CreditRecord) "
+        credit_rows = store.read(f"{held}-[:HAS_CREDIT_RECORD]->(c:CreditRecord) "
                                      "WITH e, c WHERE c.listedOnMs >= $since AND c.listedOnMs < $until AND c.recordType IN $types "
                                      "RETURN c.id AS id, c.recordType AS type, c.listedOnMs AS listed, c.removedOnMs AS removed, "
                                      "c.reason AS reason, e.uscc AS uscc ORDER BY id",
                               {"since": gf.day_start_ms(as_of.date() - dt.timedelta(days=days)),
-                               "until": gf.as_of_end_ms(as_of.date()), "types": types})
+                               "until": gf.as_of_end_ms(as_of.date()), "types": types, **held_params})
         owned.setdefault("credit", set()).update(r["uscc"] for r in credit_rows)
 
     cluster_rows: list[dict[str, Any]] = []
+    # every hazard source a cluster assessment is linked to is a subject, with its owner if it has one
+    clusters = ("MATCH (a:Assessment)-[:ASSESSES]->(h:HazardSource) WHERE a.method = $m "
+                "OPTIONAL MATCH (e:Enterprise)-[:HAS_HAZARD_SOURCE]->(h) " if enterprises is None else
+                f"{held}-[:HAS_HAZARD_SOURCE]->(h:HazardSource)<-[:ASSESSES]-(a:Assessment) WHERE a.method = $m ")
     for rule in _rules_of(rules, "coupled_cluster"):
         cluster_rows += with_components(store, store.read(
-            "MATCH (a:Assessment)-[:ASSESSES]->(h:HazardSource) WHERE a.method = $m "
-            "OPTIONAL MATCH (e:Enterprise)-[:HAS_HAZARD_SOURCE]->(h) "
-            f"RETURN a.id AS id, {assessment_components('a')}, a.computedAtMs AS at, h.id AS hid, "
-            "h.name AS name, h.regionCode AS region, e.uscc AS uscc ORDER BY id", {"m": rule["method"]}))
+            f"{clusters}RETURN a.id AS id, {assessment_components('a')}, a.computedAtMs AS at, h.id AS hid, "
+            "h.name AS name, h.regionCode AS region, e.uscc AS uscc ORDER BY id", {"m": rule["method"], **held_params}))
     owned.setdefault("cluster", set()).update(r["uscc"] for r in cluster_rows if r["uscc"])
 
     person_roles = list(rules["push"]["person_roles"])
