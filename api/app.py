@@ -126,7 +126,7 @@ def _open_services(settings: Settings, reads: ReadCache) -> Services:
     reads.share(settings.data_dir / "read-cache.sqlite3", settings.store_url)  # with the other workers
     warm_up_search()
     return Services(settings=settings, store=store, onto=onto, schema=schema, users=users, tokens=tokens, audit=audit,
-                    reads=reads)
+                    reads=reads, layers=layers.layer_cache(reads))
 
 
 def _stream_as_openapi_31(content: dict) -> None:

@@ -7,7 +7,7 @@ one audit entry (a failed request writes none: nothing was read).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -37,6 +37,8 @@ class Services:
     tokens: TokenService
     audit: AuditLog
     reads: ReadCache
+    #: whole map layers, each read once for the pages a map fetches of it (api/routes/layers.py)
+    layers: ReadCache = field(default_factory=lambda: ReadCache(entries=0))
 
 
 def services(request: Request) -> Services:

@@ -131,6 +131,43 @@ def test_a_cached_read_is_audited_like_a_computed_one(api: Api) -> None:
     assert entries[0]["details"]["nodes"][f"Enterprise/{E1}"] == "inspector"
 
 
+def layer_stats(api: Api) -> dict[str, int]:
+    return api.get(None, "/ready").json()["layerCache"]
+
+
+def test_the_pages_of_a_layer_after_the_first_are_cut_from_the_layer_read_for_it(api: Api) -> None:
+    """A map pages through a layer; it is read whole once (a 50,000-enterprise layer took ten whole
+    reads), each caller's own, and read again once the data changed."""
+    path = "/layers/enterprises"
+    for _ in range(ATTEMPTS):
+        before = layer_stats(api)
+        first = api.get(None, path, params={"limit": 1}).json()
+        rest = api.get(None, path, params={"limit": 1, "offset": 1}).json()
+        after = layer_stats(api)
+        if (after["hits"], after["misses"]) == (before["hits"] + 1, before["misses"] + 1):
+            break
+    else:
+        pytest.fail("the second page was not cut from the layer read for the first")
+    whole = api.get(None, path, params={"limit": 1000}).json()
+    assert [f["id"] for f in first["features"] + rest["features"]] == [f["id"] for f in whole["features"][:2]]
+    assert first["numberMatched"] == rest["numberMatched"] == whole["numberMatched"] > 2
+    # another caller's layer is read for it (an inspector sees fields the public does not)
+    before = layer_stats(api)
+    mine = api.get(ROLE_USER["inspector"], path, params={"limit": 1000}).json()
+    assert layer_stats(api)["misses"] == before["misses"] + 1
+    [public_e1] = [f for f in whole["features"] if f["properties"]["key"] == E1]
+    [inspector_e1] = [f for f in mine["features"] if f["properties"]["key"] == E1]
+    assert set(public_e1["properties"]) < set(inspector_e1["properties"])
+    # a write between two pages: the next page is of the new data
+    with graph.connect(api.store_url) as store:
+        store.upsert_nodes("Enterprise", [{"uscc": E1, "name": "石家庄鑫盛化工有限公司（更名）"}])
+        try:
+            renamed = api.get(None, path, params={"limit": 1000}).json()
+        finally:
+            store.upsert_nodes("Enterprise", [{"uscc": E1, "name": public_e1["properties"]["name"]}])
+    assert [f["properties"]["name"] for f in renamed["features"] if f["properties"]["key"] == E1] == ["石家庄鑫盛化工有限公司（更名）"]
+
+
 @pytest.fixture(scope="module")
 def second_worker(api: Api) -> Iterator[Api]:
     """Another service process's worth: its own app and cache, the same store and data folder (as

@@ -30,11 +30,19 @@ class ReadCacheStats(Out):
     misses: int = Field(description="reads computed (absent, too old, or the data changed)")
 
 
+class LayerCacheStats(Out):
+    entries: int = Field(description="whole map layers this worker keeps for the pages after the first")
+    hits: int = Field(description="layer pages cut from a kept layer since the worker started")
+    misses: int = Field(description="layers read whole (absent, too old, or the data changed)")
+
+
 class Ready(Out):
     status: Literal["ready"]
     store: str = Field(description="the store's Cypher dialect: falkordb or neo4j")
     readCache: ReadCacheStats = Field(description="this worker's cache of portraits, searches, subgraphs and "
                                                   "region risk (api/read_cache.py)")
+    layerCache: LayerCacheStats = Field(description="this worker's map layers, read once for all their pages "
+                                                    "(api/routes/layers.py)")
 
 
 @router.get("/health", response_model=Health, summary="liveness: the process answers")
@@ -53,7 +61,8 @@ def ready(request: Request) -> dict:
     except StoreError as exc:
         raise ApiError(503, "store_unavailable", N_("not ready: {store}"),
                                                  store=getattr(store, 'recovering', None) or exc) from None
-    reads = services(request).reads
+    reads, layers = services(request).reads, services(request).layers
     return {"status": "ready", "store": store.dialect.name,
             "readCache": {"worker": os.getpid(), "entries": len(reads), "responses": reads.responses, "hits": reads.hits,
-                          "sharedHits": reads.shared_hits, "misses": reads.misses}}
+                          "sharedHits": reads.shared_hits, "misses": reads.misses},
+            "layerCache": {"entries": len(layers), "hits": layers.hits, "misses": layers.misses}}

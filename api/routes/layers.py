@@ -4,7 +4,9 @@ Coordinates are WGS 84 (EPSG:4326, CRS84 axis order: longitude, latitude), whate
 (GCJ-02 / BD-09 are converted on load: loaders/positions.py, recorded in `sourceCrs`). A layer is
 read whole, then paged: `numberMatched` counts every feature with a point (inside `bbox` when
 given), `skipped` the nodes without one, `truncated` is true exactly when features lie beyond this
-page, and `links` has the `next` page's URL. The same layers are OGC API – Features collections
+page, and `links` has the `next` page's URL. The layer read for a first page is kept for the pages
+after it (per caller, while the store's data stays the same: `layer_cache`): a 50,000-enterprise
+layer is ten pages, and reading it whole for each cost ten times the reading. The same layers are OGC API – Features collections
 (`/collections/{layer}/items?bbox=&limit=&offset=`), so QGIS, GDAL and geopandas open them directly.
 Bodies are `application/geo+json`, gzip-compressed for clients that accept it.
 """
@@ -23,6 +25,7 @@ from starlette.datastructures import URL
 from riskgraph.api.deps import CONTEXT, Context
 from riskgraph.api.errors import invalid, not_found
 from riskgraph.api.models import Out
+from riskgraph.api.read_cache import ReadCache
 from riskgraph.api.routes.common import region_param, scope_condition
 from riskgraph.api.schema import (
     ACCIDENT,
@@ -71,6 +74,8 @@ MAX_WARNINGS = 20_000
 #: bodies from this size on are gzip-compressed for clients that accept it
 GZIP_MIN_BYTES = 1_024
 MAX_LIMIT = 20_000
+#: whole layers a worker keeps for the pages after the first (`layer_cache`)
+KEPT_LAYERS = 4
 #: OGC's name for WGS 84 in longitude/latitude order (GeoJSON's only coordinate system, RFC 7946 §4)
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CRS84_URN = "urn:ogc:def:crs:OGC:1.3:CRS84"
@@ -174,8 +179,32 @@ class Conformance(Out):
     conformsTo: list[str]
 
 
+class Features(NamedTuple):
+    """A layer as read for one caller: every feature with a point, and how many nodes had none."""
+
+    features: list[dict[str, Any]]
+    skipped: int
+
+    def page(self, name: str, offset: int, limit: int, url: URL) -> dict[str, Any]:
+        """This page of the layer, with the count of the whole and the links to the pages around it."""
+        matched = len(self.features)
+        features = self.features[offset:offset + limit]
+        more = offset + len(features) < matched
+        links = [{"href": str(url), "rel": "self"}]
+        if more:
+            links.append({"href": str(url.include_query_params(offset=offset + limit, limit=limit)), "rel": "next",
+                          "title": "下一页"})
+        if offset > 0:
+            links.append({"href": str(url.include_query_params(offset=max(0, offset - limit), limit=limit)), "rel": "prev",
+                          "title": "上一页"})
+        return {"type": "FeatureCollection", "name": name, "features": features, "numberMatched": matched,
+                "numberReturned": len(features), "skipped": self.skipped, "truncated": more, "links": links,
+                "crs": {"type": "name", "properties": {"name": CRS84_URN}},
+                "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")}
+
+
 class Layer:
-    """One layer read whole for one caller: every feature with a point, then paged by `page()`."""
+    """One layer being read for one caller: every feature with a point (`Features` once read)."""
 
     def __init__(self, ctx: Context, region: str | None, days: int, bbox: tuple[float, float, float, float] | None = None) -> None:
         self.ctx = ctx
@@ -222,24 +251,6 @@ class Layer:
             )
             for row in rows:
                 self.node(label, row["p"], self.ctx.scope.level(label, row["p"]))
-
-    def page(self, name: str, offset: int, limit: int, url: URL) -> dict[str, Any]:
-        """This page of the layer, with the count of the whole and the links to the pages around it."""
-        matched = len(self.features)
-        features = self.features[offset:offset + limit]
-        more = offset + len(features) < matched
-        links = [{"href": str(url), "rel": "self"}]
-        if more:
-            links.append({"href": str(url.include_query_params(offset=offset + limit, limit=limit)), "rel": "next",
-                          "title": "下一页"})
-        if offset > 0:
-            links.append({"href": str(url.include_query_params(offset=max(0, offset - limit), limit=limit)), "rel": "prev",
-                          "title": "上一页"})
-        return {"type": "FeatureCollection", "name": name, "features": features, "numberMatched": matched,
-                "numberReturned": len(features), "skipped": self.skipped, "truncated": more, "links": links,
-                "crs": {"type": "name", "properties": {"name": CRS84_URN}},
-                "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")}
-
 
 # ---------------------------------------------------------------------- the layers
 def enterprises(layer: Layer) -> None:
@@ -556,13 +567,25 @@ def geojson(request: Request, body: dict[str, Any], model: type[Out] = FeatureCo
     return Response(data, media_type=GeoJSONResponse.media_type, headers=headers)
 
 
-def read_layer(ctx: Context, name: str, region: str | None, days: int, bbox: tuple[float, float, float, float] | None) -> Layer:
+def layer_cache(reads: ReadCache) -> ReadCache:
+    """Where a worker keeps the layers its callers are paging through: at most KEPT_LAYERS (a
+    50,000-enterprise layer is ≈ 50,000 feature dicts), as long as the read cache keeps answers, and
+    none when it keeps none."""
+    return ReadCache(entries=min(KEPT_LAYERS, reads.entries), max_age_s=reads.max_age_s)
+
+
+def read_layer(ctx: Context, name: str, region: str | None, days: int, bbox: tuple[float, float, float, float] | None) -> Features:
     entry = LAYERS.get(name)
     if entry is None:
         raise not_found(N_("layer {name!r}"), {"layers": list(LAYERS)}, name=name)
-    layer = Layer(ctx, region_param(region), days, bbox)
-    entry.build(layer)
-    return layer
+    region = region_param(region)
+
+    def read() -> Features:
+        layer = Layer(ctx, region, days, bbox)
+        entry.build(layer)
+        return Features(layer.features, layer.skipped)
+
+    return ctx.svc.layers.answer(ctx, ("layer", name, region, days, bbox), read)
 
 
 REGION_Q = Query(None, description="only features in this region (GB/T 2260 prefix)")
