@@ -6,8 +6,9 @@ read whole, then paged: `numberMatched` counts every feature with a point (insid
 given), `skipped` the nodes without one, `truncated` is true exactly when features lie beyond this
 page, and `links` has the `next` page's URL. The layer read for a first page is kept for the pages
 after it (per caller, while the store's data stays the same: `layer_cache`): a 50,000-enterprise
-layer is ten pages, and reading it whole for each cost ten times the reading. The same layers are OGC API – Features collections
-(`/collections/{layer}/items?bbox=&limit=&offset=`), so QGIS, GDAL and geopandas open them directly.
+layer is ten pages, and reading it whole for each cost ten times the reading. The same layers are
+OGC API – Features collections (`/collections/{layer}/items?bbox=&limit=&offset=`), so QGIS, GDAL
+and geopandas open them directly.
 Bodies are `application/geo+json`, gzip-compressed for clients that accept it.
 """
 from __future__ import annotations
