@@ -88,3 +88,24 @@ def test_a_new_day_a_spatial_change_or_a_bulk_load_reads_the_whole_province():
     scope.ran({A})                                  # a touched pass does not count as the day's whole one
     day[0] = dt.date(2026, 12, 6)
     assert scope.enterprises(touched) is None
+
+
+def test_one_worker_of_the_service_runs_the_days_whole_pass(store, tmp_path):
+    """`serve --workers N` runs a worker thread in each process, all over one data folder and store."""
+    enterprises(store)
+    day = [dt.date(2026, 12, 5)]
+    done: list = []
+    workers = [FreshnessWorker(store, data_dir=tmp_path, registry=channel_registry(tmp_path), schema=Schema(store.ontology),
+                               on_done=done.append, day_check_s=0.02, today=lambda: day[0]) for _ in range(2)]
+    for w in workers:
+        w.start()
+    try:
+        wait_for(lambda: all(w.rules_scope.whole_on == day[0] for w in workers), what="both workers to know of the day's pass")
+        assert [r.batch for r in done] == ["rules-2026-12-05"]
+        # a later change in either worker reads the touched enterprise only
+        workers[1].submit([Change("HiddenDanger", major_danger(store, A), "new")])
+        report = wait_for(lambda: next((r for r in done if r.batch.startswith("write-")), None), what="the pass after a write")
+        assert report.rules_over == 1
+    finally:
+        for w in workers:
+            w.stop()

@@ -18,15 +18,18 @@ the whole province once a day (deadlines pass at midnight without any change).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import logging
+import os
 import queue
 import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +61,10 @@ def local_today() -> dt.date:
     return dt.datetime.now(LOCAL_TZ).date()
 
 
+#: where the service's workers note the day of the last whole pass of the rules (in the data folder)
+RULES_DAY_FILE = "rules-whole-pass.txt"
+
+
 @dataclass
 class RulesScope:
     """Whether the warning rules after a change may read the touched enterprises' facts only.
@@ -66,15 +73,20 @@ class RulesScope:
     without any change, and the first pass of a day warns about it. A change that re-ran the
     province's spatial coupling (hazard sources, areas) or temporal risk, or touched more than BULK
     enterprises, is followed by a whole pass too. At 50,000 enterprises a whole pass takes ≈ 3.8 s,
-    a touched one tens of milliseconds.
+    a touched one tens of milliseconds. With `shared` (a file in the service's data folder) the
+    service's workers know of each other's whole passes, and one of them runs the day's.
     """
 
     today: Callable[[], dt.date] = local_today
+    shared: Path | None = None
     whole_on: dt.date | None = None
 
     @property
     def whole_due(self) -> bool:
-        return self.whole_on != self.today()
+        today = self.today()
+        if self.whole_on != today and self.shared is not None and _noted_day(self.shared) == today:
+            self.whole_on = today  # another worker's
+        return self.whole_on != today
 
     def enterprises(self, subjects: Subjects) -> set[str] | None:
         """The enterprises to read facts of, or None for all of them."""
@@ -86,6 +98,36 @@ class RulesScope:
     def ran(self, enterprises: set[str] | None) -> None:
         if enterprises is None:
             self.whole_on = self.today()
+            if self.shared is not None:
+                try:
+                    self.shared.write_text(self.whole_on.isoformat(), encoding="utf-8")
+                except OSError as exc:  # the other workers run their own whole pass: more work, nothing lost
+                    log.warning("the day of the rules' whole pass was not noted for the other workers: %s", exc)
+
+    @contextlib.contextmanager
+    def day_pass(self) -> Iterator[bool]:
+        """Whether this worker is to run the day's whole pass now: it is due, and no other worker
+        of the service is running it (they take turns on a lock beside the shared file)."""
+        if self.shared is None:
+            yield self.whole_due
+            return
+        fd = os.open(self.shared.with_suffix(".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # another worker is running it
+                yield False
+                return
+            yield self.whole_due
+        finally:
+            os.close(fd)  # releases the lock
+
+
+def _noted_day(path: Path) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(path.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return None
 
 
 @dataclass
@@ -293,7 +335,7 @@ class FreshnessWorker:
         self.coalesce_s = coalesce_s
         # how often an idle worker checks whether today's whole pass of the rules is still to run
         self.day_check_s = day_check_s
-        self.rules_scope = RulesScope(today)
+        self.rules_scope = RulesScope(today, data_dir / RULES_DAY_FILE)
         self._queue: queue.Queue[list[Change] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self.reports: list[PipelineReport] = []
@@ -364,17 +406,19 @@ class FreshnessWorker:
                 return
 
     def _whole_pass_if_due(self) -> None:
-        """The rules over the whole province, when no pass of today read it yet (the first check of a day)."""
-        if not self.rules_scope.whole_due:
-            return
+        """The rules over the whole province, when no pass of today read it yet (the first check of a
+        day), unless another worker of the service is running it."""
         started = time.perf_counter()
         report = PipelineReport(batch=f"rules-{self.rules_scope.today().isoformat()}")
-        try:
-            report.warnings = generate(self.store, registry=self.registry)
-        except Exception:
-            log.exception("the day's pass of the warning rules failed")
-            return
-        self.rules_scope.ran(None)
+        with self.rules_scope.day_pass() as due:
+            if not due:
+                return
+            try:
+                report.warnings = generate(self.store, registry=self.registry)
+            except Exception:
+                log.exception("the day's pass of the warning rules failed")
+                return
+            self.rules_scope.ran(None)
         report.seconds["warnings"] = report.seconds["total"] = time.perf_counter() - started
         log.info("the day's pass of the warning rules: %s", report.summary())
         self.reports = (self.reports + [report])[-20:]
