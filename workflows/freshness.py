@@ -42,6 +42,8 @@ from riskgraph.graph.values import LOCAL_TZ, to_epoch_ms
 from riskgraph.loaders.load import LoadReport
 from riskgraph.notify.channels import ChannelRegistry, channel_registry
 from riskgraph.notify.watches import Change, WatchReport, notify_changes
+from riskgraph.ontology.anchors import ACCIDENT, ENTERPRISE, HIDDEN_DANGER
+from riskgraph.ontology.model import Ontology
 from riskgraph.reasoning.incremental import Subjects, reassess
 from riskgraph.reasoning.run_context import ModelRun
 from riskgraph.reasoning.warnings import load_rules
@@ -61,6 +63,8 @@ def local_today() -> dt.date:
     return dt.datetime.now(LOCAL_TZ).date()
 
 
+#: the enterprise properties N-K coupling groups hidden dangers by (reasoning/graph_facts.factor_groups)
+NK_GROUPED_BY = frozenset({"supervisionIndustry", "regionCode"})
 #: where the service's workers note the day of the last whole pass of the rules (in the data folder)
 RULES_DAY_FILE = "rules-whole-pass.txt"
 
@@ -242,6 +246,7 @@ def locate(store: GraphStore, schema: Schema, changes: Sequence[Change]) -> tupl
     subjects.enterprises.update(by_label.get("Enterprise", []))
     subjects.areas = any(label in AREA_LABELS for label in by_label)
     subjects.disaster_events = "DisasterEvent" in by_label
+    subjects.nk_inputs = any(counted_by_nk(store.ontology, c) for c in changes)
     for usccs in owners.values():
         subjects.enterprises.update(usccs)
     regions = {str(r["u"]): r["r"] for r in store.read(
@@ -263,6 +268,18 @@ def locate(store: GraphStore, schema: Schema, changes: Sequence[Change]) -> tupl
         located.append(Change(c.label, c.key, c.kind, c.changes, c.name, ents,
                               tuple(sorted(points.get((c.label, c.key), set()))), region))
     return located, subjects, regions
+
+
+def counted_by_nk(onto: Ontology, change: Change) -> bool:
+    """Whether the change may move what N-K coupling counts: a hidden danger or an accident, or an
+    enterprise's supervision industry or region (its groups); a change without details counts."""
+    if change.label not in onto.labels:
+        return False
+    if onto.is_a(change.label, HIDDEN_DANGER) or onto.is_a(change.label, ACCIDENT):
+        return True
+    if onto.is_a(change.label, ENTERPRISE):
+        return change.kind != "changed" or not change.changes or any(p in NK_GROUPED_BY for p, _, _ in change.changes)
+    return False
 
 
 def _bulk(store: GraphStore, changes: Sequence[Change]) -> tuple[list[Change], Subjects, dict[str, str | None]]:
