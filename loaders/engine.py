@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import unicodedata
+from array import array
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -163,6 +164,13 @@ class FileLoader:
         self.loaded_at = loaded_at
         self.stats = FileStats(mapping.source, spec.path)
         self._seen_digests: dict[str, int] = {}
+        #: record id → (digest, line key) of each newer record of its node from this file (`_existing`)
+        self._superseded: dict[str, list[tuple[str, str | None]]] = {}
+        self._deferred: list[SourceRow] = []   # rows of superseded records, settled at the file's end
+        self._forced: set[str] = set()         # record ids to write again although recorded
+        # the lines passed over unread, by key and row number: where a superseding row stands
+        self._known_keys = array("Q")
+        self._known_numbers = array("q")
         #: QuarantinedRow ids of this file's rows held for a RETRYABLE reason (recorded with the file)
         self.held: list[str] = []
         #: line keys (loaders/line_keys.py) of the rows this reading found loaded or loaded itself:
@@ -369,6 +377,8 @@ class FileLoader:
                 bad.append(p)
             elif self._record_id(p) in loaded:
                 self.stats.unchanged += 1
+            elif self._record_id(p) in self._superseded and self._record_id(p) not in self._forced:
+                self._deferred.append(p.row)
             else:
                 # includes rows an earlier load rejected as orphans: their target may exist by now
                 todo.append(p)
@@ -400,22 +410,33 @@ class FileLoader:
         return f"{self.mapping.source}:{self.spec.path}:{p.row.number}:{p.digest}"
 
     def _existing(self, batch: list[Prepared]) -> tuple[set[str], set[str]]:
-        """Which of the batch's rows an earlier load already recorded, as loaded and as quarantined."""
+        """Which of the batch's rows an earlier load already recorded, as loaded and as quarantined.
+
+        A record a later load superseded (its node took a row of other content from this file
+        since: the row was changed, and is now changed back) is not loaded: the row is deferred to
+        the file's end (`_superseded`), and written unless the superseding row is still in the file."""
         # a record counts only with its DERIVED_FROM link: one left without it (by a load killed
-        # in an older version) is written again, links and all
+        # in an older version) is written again, links and all. Loads are timed to the second: one of
+        # the same second counts as newer (a row then settled once more at the file's end, no harm)
         rows = self.store.read(
             f"UNWIND $ids AS i MATCH (s:{SOURCE_RECORD} {{id: i}}) OPTIONAL MATCH (s)<-[l:{DERIVED_FROM}]-() "
-            "RETURN i, count(l) AS links",
+            "WITH i, s, count(l) AS links "
+            f"OPTIONAL MATCH (s)<-[:{DERIVED_FROM}]-(:{ident(self.spec.label)})-[:{DERIVED_FROM}]->(t:{SOURCE_RECORD}) "
+            "RETURN i, links, collect(CASE WHEN t.sourceSystem = s.sourceSystem AND t.sourceFile = s.sourceFile "
+            "AND t.loadedAtMs >= s.loadedAtMs AND t.loadId <> s.loadId THEN [t.id, t.lineKey] END) AS newer",
             {"ids": [self._record_id(p) for p in batch if p.error is None]},
         )
         recorded = {r["i"] for r in rows}
         for p in batch:
             p.recorded = self._record_id(p) in recorded
+        for r in rows:
+            if r["links"] and r["newer"]:
+                self._superseded[r["i"]] = [(str(i).rsplit(":", 1)[-1], k) for i, k in r["newer"]]
         quarantined = self.store.read(
             f"UNWIND $ids AS i MATCH (q:{QUARANTINED_ROW} {{id: i}}) RETURN i",
             {"ids": [self._quarantine_id(p) for p in batch]},
         )
-        return {r["i"] for r in rows if r["links"]}, {r["i"] for r in quarantined}
+        return {r["i"] for r in rows if r["links"] and not r["newer"]}, {r["i"] for r in quarantined}
 
     def _check_link_targets(self, todo: list[Prepared], bad: list[Prepared]) -> None:
         """Before anything is written: a missing required target makes the row an orphan; a missing
@@ -616,7 +637,8 @@ class FileLoader:
             if p.enterprise_facts and p.resolution:
                 facts[f"Enterprise:{p.resolution.uscc}"] = _jsonable(p.enterprise_facts)
             record = {**self._provenance(p), "id": self._record_id(p), "contentHash": None,  # its digest is in its id
-                      "facts": json.dumps(facts, ensure_ascii=False, sort_keys=True)}
+                      "facts": json.dumps(facts, ensure_ascii=False, sort_keys=True),
+                      "lineKey": f"{p.row.line_key:016x}" if p.row.line_key is not None else None}
             if p.resolution is not None:
                 record["matchMethod"] = json.dumps(
                     {"method": p.resolution.method, "outcome": p.resolution.outcome, "score": p.resolution.score,
@@ -745,6 +767,8 @@ class FileLoader:
                     if isinstance(item, KnownRow):
                         self.stats.unchanged += 1
                         self.line_keys.append(item.line_key)
+                        self._known_keys.append(item.line_key)
+                        self._known_numbers.append(item.number)
                         passed_over += 1
                         if on_rows and passed_over >= BATCH_ROWS:
                             on_rows(passed_over)
@@ -763,9 +787,41 @@ class FileLoader:
             if batch:
                 hand_over(batch)
             settle()
+        self._settle_superseded()
         if on_rows and passed_over:
             on_rows(passed_over)
         return self.stats
+
+    def _settle_superseded(self) -> None:
+        """The rows deferred as superseded (`_existing`), now that the whole file was read. A row is
+        written again unless a row that superseded it stands later in the file: the source changed a
+        value and then changed it back (the superseding row is gone, or earlier), or the file holds
+        several rows of the node and the later one's values stand (the rows of one batch that share
+        a key merge in file order too)."""
+        deferred, self._deferred = self._deferred, []
+        if not deferred:
+            return
+        prefix = f"{self.mapping.source}:{self.spec.path}:"
+        newer = {row.number: self._superseded.get(prefix + row_digest(row), []) for row in deferred}
+        wanted = {int(key, 16) for siblings in newer.values() for _, key in siblings if key is not None}
+        where: dict[int, int] = {}  # line key → the row it was passed over at
+        if wanted:
+            for key, number in zip(self._known_keys, self._known_numbers, strict=True):
+                if key in wanted:
+                    where.setdefault(key, number)
+        again = []
+        for row in deferred:
+            rows_of = [self._seen_digests.get(digest) or (where.get(int(key, 16)) if key is not None else None)
+                       for digest, key in newer[row.number]]
+            if any(n is not None and n > row.number for n in rows_of):
+                self.stats.unchanged += 1
+                if row.line_key is not None:
+                    self.line_keys.append(row.line_key)
+            else:
+                again.append(row)
+        self._forced.update(prefix + row_digest(row) for row in again)
+        for start in range(0, len(again), BATCH_ROWS):
+            self.load_batch(again[start:start + BATCH_ROWS])
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
