@@ -722,6 +722,7 @@ class FileLoader:
             part = batch[start:start + BATCH_ROWS]
             self.stats.read += len(part)
             self.load_batch(part)
+        self._settle_superseded()
         self.stats.read += rows - len(batch)
         self.stats.unchanged += rows - len(batch)
         if on_rows:
