@@ -582,6 +582,12 @@ _ACCIDENTS = ("MATCH (a:Accident) WHERE a.id IS NOT NULL AND a.occurredAtMs < $u
               "RETURN a.id AS id, a.hazardFactors AS f, si, region")
 
 
+#: the enterprise properties N-K coupling groups hidden dangers and accidents by: a change to either
+#: moves an enterprise's records to other groups (workflows/freshness.counted_by_nk)
+NK_INDUSTRY, NK_REGION = "supervisionIndustry", "regionCode"
+NK_GROUPED_BY = frozenset({NK_INDUSTRY, NK_REGION})
+
+
 def factor_groups(store: GraphStore, as_of: dt.date, *, industries: Iterable[str], cities: Mapping[str, Iterable[str]],
                   city_of: Mapping[str, str]) -> tuple[dict[str, FactorGroup], dict[str, FactorGroup]]:
     """The N-K groups of `industries` (by the enterprises' supervision industry) and of `cities` (city →
@@ -594,8 +600,8 @@ def factor_groups(store: GraphStore, as_of: dt.date, *, industries: Iterable[str
     region (else their owner's)."""
     until = as_of_end_ms(as_of)
     wanted = {"si": set(industries), "city": set(cities)}
-    by_industry = _danger_groups(store, "supervisionIndustry", {si: [si] for si in wanted["si"]}, until)
-    by_city = _danger_groups(store, "regionCode", {c: sorted(codes) for c, codes in cities.items()}, until)
+    by_industry = _danger_groups(store, NK_INDUSTRY, {si: [si] for si in wanted["si"]}, until)
+    by_city = _danger_groups(store, NK_REGION, {c: sorted(codes) for c, codes in cities.items()}, until)
     for r in store.read(_ACCIDENTS, {"until": until, "industries": sorted(wanted["si"]),
                                      "regions": sorted(code for codes in cities.values() for code in codes)},
                         timeout_ms=AGGREGATE_TIMEOUT_MS):

@@ -84,6 +84,7 @@ def test_a_new_day_a_spatial_change_or_a_bulk_load_reads_the_whole_province():
     assert scope.enterprises(touched) == {A}
     assert scope.enterprises(Subjects(enterprises={A}, hazard_sources={"HS-1"})) is None   # spatial coupling re-ran
     assert scope.enterprises(Subjects(areas=True)) is None
+    assert scope.enterprises(Subjects(enterprises={A}, disaster_events=True)) == {A}  # temporal risk is read whole anyway
     assert scope.enterprises(Subjects(enterprises={str(i) for i in range(BULK + 1)})) is None
     scope.ran({A})                                  # a touched pass does not count as the day's whole one
     day[0] = dt.date(2026, 12, 6)

@@ -44,6 +44,7 @@ from riskgraph.notify.channels import ChannelRegistry, channel_registry
 from riskgraph.notify.watches import Change, WatchReport, notify_changes
 from riskgraph.ontology.anchors import ACCIDENT, ENTERPRISE, HIDDEN_DANGER
 from riskgraph.ontology.model import Ontology
+from riskgraph.reasoning import graph_facts as gf
 from riskgraph.reasoning.incremental import Subjects, reassess
 from riskgraph.reasoning.run_context import ModelRun
 from riskgraph.reasoning.warnings import load_rules
@@ -63,8 +64,6 @@ def local_today() -> dt.date:
     return dt.datetime.now(LOCAL_TZ).date()
 
 
-#: the enterprise properties N-K coupling groups hidden dangers by (reasoning/graph_facts.factor_groups)
-NK_GROUPED_BY = frozenset({"supervisionIndustry", "regionCode"})
 #: where the service's workers note the day of the last whole pass of the rules (in the data folder)
 RULES_DAY_FILE = "rules-whole-pass.txt"
 
@@ -75,8 +74,9 @@ class RulesScope:
 
     Only once a pass over the whole province ran today: an open danger becomes overdue at midnight
     without any change, and the first pass of a day warns about it. A change that re-ran the
-    province's spatial coupling (hazard sources, areas) or temporal risk, or touched more than BULK
-    enterprises, is followed by a whole pass too. At 50,000 enterprises a whole pass takes ≈ 3.8 s,
+    province's spatial coupling (`Subjects.spatial`: its clusters are held by any enterprise), or
+    touched more than BULK enterprises, is followed by a whole pass too; the rules read the regions'
+    temporal risk whole anyway. At 50,000 enterprises a whole pass takes ≈ 3.8 s,
     a touched one tens of milliseconds. With `shared` (a file in the service's data folder) the
     service's workers know of each other's whole passes, and one of them runs the day's.
     """
@@ -94,8 +94,7 @@ class RulesScope:
 
     def enterprises(self, subjects: Subjects) -> set[str] | None:
         """The enterprises to read facts of, or None for all of them."""
-        if (self.whole_due or subjects.hazard_sources or subjects.areas or subjects.disaster_events
-                or len(subjects.enterprises) > BULK):
+        if self.whole_due or subjects.spatial or len(subjects.enterprises) > BULK:
             return None
         return set(subjects.enterprises)
 
@@ -278,7 +277,7 @@ def counted_by_nk(onto: Ontology, change: Change) -> bool:
     if onto.is_a(change.label, HIDDEN_DANGER) or onto.is_a(change.label, ACCIDENT):
         return True
     if onto.is_a(change.label, ENTERPRISE):
-        return change.kind != "changed" or not change.changes or any(p in NK_GROUPED_BY for p, _, _ in change.changes)
+        return change.kind != "changed" or not change.changes or any(p in gf.NK_GROUPED_BY for p, _, _ in change.changes)
     return False
 
 
