@@ -7,7 +7,7 @@ one audit entry (a failed request writes none: nothing was read).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -38,7 +38,7 @@ class Services:
     audit: AuditLog
     reads: ReadCache
     #: whole map layers, each read once for the pages a map fetches of it (api/routes/layers.py)
-    layers: ReadCache = field(default_factory=lambda: ReadCache(entries=0))
+    layers: ReadCache
 
 
 def services(request: Request) -> Services:

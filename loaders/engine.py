@@ -166,7 +166,7 @@ class FileLoader:
         self._seen_digests: dict[str, int] = {}
         #: record id → (digest, line key) of each newer record of its node from this file (`_existing`)
         self._superseded: dict[str, list[tuple[str, str | None]]] = {}
-        self._deferred: list[SourceRow] = []   # rows of superseded records, settled at the file's end
+        self._deferred: list[Prepared] = []    # rows of superseded records, settled at the file's end
         self._forced: set[str] = set()         # record ids to write again although recorded
         # the lines passed over unread, by key and row number: where a superseding row stands
         self._known_keys = array("Q")
@@ -378,7 +378,7 @@ class FileLoader:
             elif self._record_id(p) in loaded:
                 self.stats.unchanged += 1
             elif self._record_id(p) in self._superseded and self._record_id(p) not in self._forced:
-                self._deferred.append(p.row)
+                self._deferred.append(p)
             else:
                 # includes rows an earlier load rejected as orphans: their target may exist by now
                 todo.append(p)
@@ -802,27 +802,24 @@ class FileLoader:
         deferred, self._deferred = self._deferred, []
         if not deferred:
             return
-        prefix = f"{self.mapping.source}:{self.spec.path}:"
-        newer = {row.number: self._superseded.get(prefix + row_digest(row), []) for row in deferred}
-        wanted = {int(key, 16) for siblings in newer.values() for _, key in siblings if key is not None}
+        wanted = {int(key, 16) for p in deferred for _, key in self._superseded[self._record_id(p)] if key is not None}
         where: dict[int, int] = {}  # line key → the row it was passed over at
         if wanted:
             for key, number in zip(self._known_keys, self._known_numbers, strict=True):
                 if key in wanted:
                     where.setdefault(key, number)
         again = []
-        for row in deferred:
+        for p in deferred:
             rows_of = [self._seen_digests.get(digest) or (where.get(int(key, 16)) if key is not None else None)
-                       for digest, key in newer[row.number]]
-            if any(n is not None and n > row.number for n in rows_of):
+                       for digest, key in self._superseded[self._record_id(p)]]
+            if any(n is not None and n > p.row.number for n in rows_of):
                 self.stats.unchanged += 1
-                if row.line_key is not None:
-                    self.line_keys.append(row.line_key)
+                self._keep_keys([p])
             else:
-                again.append(row)
-        self._forced.update(prefix + row_digest(row) for row in again)
+                again.append(p)
+        self._forced.update(self._record_id(p) for p in again)
         for start in range(0, len(again), BATCH_ROWS):
-            self.load_batch(again[start:start + BATCH_ROWS])
+            self.load_batch([p.row for p in again[start:start + BATCH_ROWS]])
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
