@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.loaders.fields import raw_value
 from riskgraph.loaders.mapping import EnterpriseSpec
-from riskgraph.loaders.matching.blocking import Blocker
+from riskgraph.loaders.matching.blocking import Blocker, name_keys
 from riskgraph.loaders.matching.compare import Comparison, compare
 from riskgraph.loaders.matching.decide import KEEP, decide
+from riskgraph.loaders.matching.name_keys import NameKeys, default_folder
 from riskgraph.loaders.matching.records import Entry, Query, clean_phone, clean_text
 from riskgraph.loaders.matching.scorer import Scorer, default_scorer
 from riskgraph.loaders.normalise.regions import region_from_address, region_table
@@ -66,8 +68,8 @@ def _candidate(c: Comparison) -> Candidate:
 class EnterpriseIndex:
     """Every registered enterprise as resolution needs it, with the block keys to find candidates."""
 
-    def __init__(self, scorer: Scorer | None = None) -> None:
-        self.blocker = Blocker()
+    def __init__(self, scorer: Scorer | None = None, names: NameKeys | None = None) -> None:
+        self.blocker = Blocker(names)
         self.scorer = scorer or default_scorer()
 
     @property
@@ -91,8 +93,10 @@ class EnterpriseIndex:
         self.blocker.add(entry)
 
     @classmethod
-    def from_store(cls, store: GraphStore, scorer: Scorer | None = None) -> EnterpriseIndex:
-        index = cls(scorer)
+    def from_store(cls, store: GraphStore, scorer: Scorer | None = None, keys_folder: Path | None = None) -> EnterpriseIndex:
+        """Every registered enterprise; the names' block keys are read from and kept in `keys_folder`'s
+        cache (default: `cache/` in the data directory), as computing them is most of the cost."""
+        index = cls(scorer, NameKeys(name_keys, keys_folder or default_folder()))
         onto = store.ontology
         key = ident(onto.key_of(ENTERPRISE))
         label = ident(ENTERPRISE)
@@ -115,6 +119,7 @@ class EnterpriseIndex:
             if row["n"]:
                 index.add(row["u"], row["n"], row["r"], address=row["a"], legal_rep=row["l"],
                           phones=phones.get(row["u"]), licences=licences.get(row["u"]))
+        index.blocker.names.save(entry.name for entry in index.by_uscc.values())
         return index
 
     # ------------------------------------------------------------------ resolving

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from riskgraph.loaders.matching.name_keys import NameKeys
 from riskgraph.loaders.matching.records import Entry, Query, clean_phone, clean_text
-from riskgraph.loaders.normalise.company import CompanyName
+from riskgraph.loaders.normalise.company import CompanyName, parse_company
 
 #: a key shared by more entries than this says little (a one-character 字号): it is not used
 MAX_BLOCK = 200
@@ -23,10 +24,17 @@ def _deletions(body: str) -> set[str]:
     return {body[:i] + body[i + 1:] for i in range(len(body))}
 
 
-class Blocker:
-    """Block keys → USCCs, kept current as entries are added or change."""
+def name_keys(text: str) -> frozenset[str]:
+    """The block keys of one company name as written."""
+    return frozenset(Blocker.keys(parse_company(text)))
 
-    def __init__(self) -> None:
+
+class Blocker:
+    """Block keys → USCCs, kept current as entries are added or change. `names` gives a name's
+    keys (from a NameKeys cache kept between runs, or computed here)."""
+
+    def __init__(self, names: NameKeys | None = None) -> None:
+        self.names = names or NameKeys(name_keys, None)
         self.entries: dict[str, Entry] = {}
         self._keys: dict[str, set[str]] = defaultdict(set)
         self._of: dict[str, set[str]] = {}
@@ -44,7 +52,7 @@ class Blocker:
         return out
 
     def _entry_keys(self, entry: Entry) -> set[str]:
-        out = self.keys(entry.parsed) | {f"uscc:{entry.uscc}"}
+        out = set(self.names(entry.name)) | {f"uscc:{entry.uscc}"}
         out.update(f"licence:{lic}" for lic in entry.licences)
         out.update(f"phone:{p}" for p in entry.phones)
         return out
@@ -73,9 +81,8 @@ class Blocker:
         phone = clean_phone(query.phone)
         if phone:
             keys.add(f"phone:{phone}")
-        if query.parsed is not None:
-            keys |= self.keys(query.parsed)
-            keys |= {f"del:{d}" for d in _deletions(query.parsed.body)}
+        if query.name and query.name.strip():  # as Query.parsed has a name
+            keys |= self.names(query.name)
         found: set[str] = set()
         for key in keys:
             codes = self._keys.get(key)

