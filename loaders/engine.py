@@ -219,8 +219,9 @@ class FileLoader:
     def load_batch(self, rows: list[SourceRow]) -> None:
         """Rows in bulk: digest them, skip those an earlier load recorded before normalising
         anything (the costly part), normalise the rest with their addresses resolved in one
-        call, and write them. Where people's review decisions apply to this class, every row is
-        normalised, as a decision can turn an unchanged row into one to quarantine."""
+        call, and write them. People's review decisions need no unchanged row read again: a
+        decision is applied to the graph when it is made (`review.py`), and a recorded row is
+        never written again; a changed row is normalised with the decisions applied."""
         self.write(*self._prepare_batch(rows))
 
     def _prepare_batch(self, rows: list[SourceRow]) -> tuple[list[Prepared], tuple[set[str], set[str]], int]:
@@ -232,7 +233,7 @@ class FileLoader:
         fresh: list[Prepared] = []
         recorded: list[Prepared] = []  # loaded by an earlier load: skipped before normalising
         for p in shells:
-            skip = p.error is None and not self.decisions and self._record_id(p) in loaded
+            skip = p.error is None and self._record_id(p) in loaded
             (recorded if skip else fresh).append(p)
         self._keep_keys(recorded)
         prefetch_regions(self._addresses(fresh))
@@ -734,11 +735,10 @@ class FileLoader:
         """Load the file; one that cannot be read (a corrupt workbook, a header without a required
         column) is reported in `stats.error` — the rows read before the break are still written.
         `known`: the line keys the file's last complete load left; those lines are passed over
-        unread, as unchanged (not with people's review decisions about the class: then every row
-        is normalised again)."""
+        unread, as unchanged."""
         batch: list[SourceRow] = []
         rows = read_rows(root / self.spec.path, self.spec.format, self.spec.encoding,
-                         check_header(self.spec, self.stats.warnings), frozenset() if self.decisions else known)
+                         check_header(self.spec, self.stats.warnings), known)
         passed_over = 0  # known rows not yet reported to on_rows
         # registry rows resolve against the enterprises of the batches before them: no overlap there
         overlap = self.spec.label != ENTERPRISE
