@@ -29,6 +29,7 @@ from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import encode_properties
 from riskgraph.loaders import positions
 from riskgraph.loaders.fields import FieldContext, normalise, raw_value
+from riskgraph.loaders.locate import placed_by
 from riskgraph.loaders.mapping import EnterpriseSpec, FieldSpec, FileSpec, LinkSpec, SourceMapping
 from riskgraph.loaders.matching.records import Query
 from riskgraph.loaders.normalise.errors import RowError
@@ -178,6 +179,9 @@ class FileLoader:
         self.line_keys: list[int] = []
         self._pending = 0  # rows of the batch being written
         self._located = self.onto.is_a(spec.label, "GeoFeature")
+        #: the enterprises whose point the rows written may have moved (`locate.placed_by`), placed again after the load
+        self.placed: set[str] = set()
+        self._places = placed_by(self.onto, spec)
         #: fields whose text may be an address to resolve to a region
         self._region_fields = [f for f in (*spec.fields, *(f for n in spec.nodes for f in n.fields),
                                            *(spec.enterprise.fields if spec.enterprise else ())) if f.type == "region"]
@@ -530,6 +534,11 @@ class FileLoader:
                 self.index.add(p.key, p.props.get("name", ""), p.props.get("regionCode"),
                                address=p.props.get("address"), legal_rep=p.props.get("legalRepresentative"))
         ent = self.spec.enterprise
+        if self._places:
+            for p in todo:
+                uscc = p.key if self.spec.label == ENTERPRISE else p.resolution.uscc if p.resolution else None
+                if uscc:
+                    self.placed.add(uscc)
         if ent is not None and ent.relation:
             self._detach_stale([p for p in todo if p.key in current])
             pairs = [(p.resolution.uscc, p.key) for p in todo if p.resolution and p.resolution.resolved]
@@ -558,8 +567,11 @@ class FileLoader:
         other = f"(e:{ident(ENTERPRISE)})"
         pattern = f"(n)<-{rel}-{other}" if ent.outgoing else f"(n)-{rel}->{other}"
         # the WITH keeps FalkorDB's planner from starting at a scan of every enterprise
-        self.store.execute(f"UNWIND $rows AS row MATCH {node} WITH n, row MATCH {pattern} "
-                           f"WHERE row.u IS NULL OR e.{ident(self.onto.key_of(ENTERPRISE))} <> row.u DELETE r", {"rows": rows})
+        key = ident(self.onto.key_of(ENTERPRISE))
+        detached = self.store.execute(f"UNWIND $rows AS row MATCH {node} WITH n, row MATCH {pattern} "
+                                      f"WHERE row.u IS NULL OR e.{key} <> row.u DELETE r RETURN e.{key} AS u", {"rows": rows})
+        if self._places:  # an enterprise that lost a unit may move too
+            self.placed.update(str(r["u"]) for r in detached)
 
     def _write_reviews(self, todo: list[Prepared]) -> None:
         """Review items for the rows whose enterprise a person must decide (before the rows' records)."""

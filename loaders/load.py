@@ -34,6 +34,8 @@ from riskgraph.ontology.errors import N_, RiskGraphError
 MANIFEST = "manifest.json"
 #: Margin around the province's county centroids within which coordinates are plausible.
 BOUNDS_MARGIN_DEG = 0.6
+#: enterprises placed again one by one after a load; above it, one pass over all of them is cheaper
+LOCATE_EACH_UP_TO = 10_000
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +187,10 @@ def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]]
         return built[0]
 
     report = LoadReport(load_id, now)
-    moved = False  # whether a file that wrote rows can move an enterprise's point
+    placed: set[str] = set()  # the enterprises whose point the rows written may have moved
+    # … or every one: after a forced load, or a file's first complete one (a killed load's rows are
+    # recorded, so its rerun skips them and cannot tell whose point they moved)
+    everyone = False
     with store.bulk_load() as bulk:  # no fsync per write, no log rewrites meanwhile; one compaction at the end
         for mapping, specs in steps:
             source_started = dt.datetime.now(tz=LOCAL_TZ)
@@ -205,14 +210,15 @@ def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]]
                 lines = file_lines(store, mapping.source, spec.path) \
                     if last is not None and not force and last.mapping_version == version else frozenset()
                 stats.append(_load_file(loader, root, progress, digests[spec.path], version, unchanged, lines))
-                moved = moved or bool(stats[-1].loaded or stats[-1].changes) and placed_by(store.ontology, spec)
+                placed |= loader.placed
+                everyone = everyone or (force or last is None) and placed_by(store.ontology, spec)
             report.files.extend(stats)
             record_load(store, mapping.source, load_id, _counts(stats), kind=kind, started=source_started)
         # a load that wrote no row changed nothing a point is derived from, and rewriting the whole
         # log after it would cost more than the load
         bulk.compact = any(f.loaded or f.changes or f.quarantined_total for f in report.files)
-        if moved:
-            report.located = locate_enterprises(store)  # every enterprise a point, with its method and accuracy
+        if placed or everyone:  # every enterprise a point, with its method and accuracy
+            report.located = locate_enterprises(store, None if everyone or len(placed) > LOCATE_EACH_UP_TO else placed)
     files = report.files
     log.info("load finished", extra={"rows_read": sum(f.read for f in files), "rows_loaded": sum(f.loaded for f in files),
                                      "rows_unchanged": sum(f.unchanged for f in files),

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -108,11 +108,20 @@ def centroid(points: Iterable[tuple[Any, Any]], method: str) -> Located | None:
     return Located(round(lon, 6), round(lat, 6), method, int(round(spread + UNIT_ACCURACY_M, -1)))
 
 
-def _unit_points(store: GraphStore, rel: str) -> dict[str, list[tuple[Any, Any]]]:
+def _enterprises(store: GraphStore, keys: Collection[str] | None) -> tuple[str, dict[str, Any]]:
+    """The pattern that starts a query at every enterprise, or at those of `keys` (by the key's index)."""
+    if keys is None:
+        return f"MATCH (e:{ident(ENTERPRISE)})", {}
     key = ident(store.ontology.key_of(ENTERPRISE))
+    return f"UNWIND $keys AS key MATCH (e:{ident(ENTERPRISE)} {{{key}: key}})", {"keys": sorted(keys)}
+
+
+def _unit_points(store: GraphStore, rel: str, keys: Collection[str] | None) -> dict[str, list[tuple[Any, Any]]]:
+    key = ident(store.ontology.key_of(ENTERPRISE))
+    each, params = _enterprises(store, keys)
     rows = store.read(
-        f"MATCH (e:{ident(ENTERPRISE)})-[:{ident(rel)}]->(u) WHERE u.{ident(LON[1])} IS NOT NULL "
-        f"RETURN e.{key} AS k, u.{ident(LON[1])} AS lon, u.{ident(LAT[1])} AS lat", {})
+        f"{each} MATCH (e)-[:{ident(rel)}]->(u) WHERE u.{ident(LON[1])} IS NOT NULL "
+        f"RETURN e.{key} AS k, u.{ident(LON[1])} AS lon, u.{ident(LAT[1])} AS lat", params)
     out: dict[str, list[tuple[Any, Any]]] = {}
     for row in rows:
         out.setdefault(str(row["k"]), []).append((row["lon"], row["lat"]))
@@ -129,15 +138,19 @@ def placed_by(onto: Ontology, spec: FileSpec) -> bool:
                (ENTERPRISE, *(onto.relation(rel).range for rel in (HAS_HAZARD_SOURCE, HAS_RISK_POINT))))
 
 
-def locate_enterprises(store: GraphStore) -> dict[str, int]:
-    """Place every enterprise that has no point of its own; returns how many enterprises each method placed."""
+def locate_enterprises(store: GraphStore, enterprises: Collection[str] | None = None) -> dict[str, int]:
+    """Place every enterprise that has no point of its own — or only `enterprises`, those a load
+    touched (a 1 % change set at 50,000 enterprises spent 10 s placing all of them again); returns
+    how many of them each method placed."""
     key = ident(store.ontology.key_of(ENTERPRISE))
     lon_p, lat_p, method_p, acc_p = (ident(LON[1]), ident(LAT[1]), ident(LOCATION_METHOD[1]), ident(LOCATION_ACCURACY[1]))
+    each, params = _enterprises(store, enterprises)
     rows = store.read(
-        f"MATCH (e:{ident(ENTERPRISE)}) RETURN e.{key} AS k, e.{lon_p} AS lon, e.{lat_p} AS lat, "
-        f"e.{method_p} AS method, e.{acc_p} AS accuracy, e.{ident(REGION_CODE)} AS region, e.{ident(PARK_CODE[1])} AS park", {})
-    hazards = _unit_points(store, HAS_HAZARD_SOURCE)
-    points = _unit_points(store, HAS_RISK_POINT)
+        f"{each} RETURN e.{key} AS k, e.{lon_p} AS lon, e.{lat_p} AS lat, "
+        f"e.{method_p} AS method, e.{acc_p} AS accuracy, e.{ident(REGION_CODE)} AS region, e.{ident(PARK_CODE[1])} AS park",
+        params)
+    hazards = _unit_points(store, HAS_HAZARD_SOURCE, enterprises)
+    points = _unit_points(store, HAS_RISK_POINT, enterprises)
     region_key = ident(store.ontology.key_of(REGION))
     parks = {str(r["k"]): (r["lon"], r["lat"]) for r in store.read(
         f"MATCH (r:{ident(REGION)}) WHERE r.{ident(REGION_LEVEL[1])} = 'PARK' AND r.{lon_p} IS NOT NULL "

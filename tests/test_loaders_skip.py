@@ -114,6 +114,8 @@ def test_unchanged_files_are_skipped_a_touched_one_reloads_alone_and_force_reads
         assert sum(f.loaded for f in touched.files) == 1 and sum(f.changes for f in touched.files) == 1
         changes = store.read("MATCH (c:ChangeEvent) RETURN c.entityKey AS k, c.property AS p")
         assert changes == [{"k": target["uscc"], "p": "legalRepresentative"}]
+        # only the enterprise its row touched is placed again
+        assert sum(first.located.values()) >= 100 and sum(touched.located.values()) == 1
 
         forced = load_directory(store, export, force=True)
         assert not any(f.skipped for f in forced.files)

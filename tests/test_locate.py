@@ -93,3 +93,23 @@ def test_enterprises_are_placed_best_source_first(store):
     again = {r["k"]: r for r in store.read("MATCH (e:Enterprise) RETURN e.uscc AS k, e.lon AS lon, e.locationMethod AS m", {})}
     assert (again["E-CTY"]["m"], again["E-CTY"]["lon"]) == ("registry", 117.2)
     assert again["E-HS"]["lon"] == pytest.approx(117.42)
+
+
+def test_only_the_enterprises_asked_for_are_placed_again(store):
+    """After a load only the enterprises its rows touched are placed again (all 50,000 took 10 s
+    of a 1 % change set); the others keep their points until a load touches them."""
+    store.upsert_nodes("Enterprise", [{"uscc": "E-A", "name": "甲", "regionCode": "130983"},
+                                      {"uscc": "E-B", "name": "乙", "regionCode": "130983"}])
+    store.upsert_nodes("HazardSource", [{"id": "UA", "lon": 117.40, "lat": 38.40}, {"id": "UB", "lon": 117.50, "lat": 38.50}])
+    store.upsert_relationships("HAS_HAZARD_SOURCE", [{"from": "E-A", "to": "UA"}, {"from": "E-B", "to": "UB"}],
+                               from_label="Enterprise", to_label="HazardSource")
+    assert locate_enterprises(store) == {"hazard-sources": 2}
+    store.upsert_nodes("HazardSource", [{"id": "UA", "lon": 117.41, "lat": 38.40}, {"id": "UB", "lon": 117.51, "lat": 38.50}])
+    assert locate_enterprises(store, {"E-A"}) == {"hazard-sources": 1}
+
+    def lon() -> dict[str, float]:
+        return {r["k"]: r["lon"] for r in store.read("MATCH (e:Enterprise) RETURN e.uscc AS k, e.lon AS lon", {})}
+
+    assert lon() == {"E-A": pytest.approx(117.41), "E-B": pytest.approx(117.50)}
+    locate_enterprises(store)
+    assert lon() == {"E-A": pytest.approx(117.41), "E-B": pytest.approx(117.51)}
