@@ -401,6 +401,12 @@ class FileLoader:
         self.held += [self._quarantine_id(p) for p in bad if p.error is not None and p.error.reason in RETRYABLE]
         self.stats.unchanged += sum(1 for p in bad if self._quarantine_id(p) in quarantined)
 
+    def write_all(self, batch: list[Prepared]) -> None:
+        """Write prepared rows that are the whole of their "file" (a stream's batch of messages):
+        what `write` defers to the file's end is settled now, so no row goes uncounted."""
+        self.write(batch)
+        self._settle_superseded()
+
     def _keep_keys(self, rows: Iterable[Prepared]) -> None:
         """The line keys of rows now loaded (their line as it was read is the one to pass over)."""
         self.line_keys.extend(p.row.line_key for p in rows if p.row.line_key is not None)

@@ -207,7 +207,7 @@ class StreamStore:
         for m, facts, at, value in pending:
             self._reading(facts, to_epoch_ms(at), at, value, loader, prepared, updates, m)
         before = self._existing_alarms([p.key for p in prepared if p.error is None])
-        loader.write(prepared)
+        loader.write_all(prepared)
         if updates:
             self.store.upsert_nodes(SENSOR, [_sensor_row(f) for f in updates.values()])
         stats = loader.stats
@@ -287,7 +287,7 @@ class StreamStore:
             facts.status = OFFLINE
             updates.append(facts)
         before = self._existing_alarms([p.key for p in prepared if p.error is None])
-        loader.write(prepared)
+        loader.write_all(prepared)
         if updates:
             self.store.upsert_nodes(SENSOR, [_sensor_row(f) for f in updates])
         added = self._existing_alarms([p.key for p in prepared if p.error is None]) - before
