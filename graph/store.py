@@ -223,13 +223,18 @@ class GraphStore(ABC):
                   "RETURN count(n) AS c")
         written = 0
         for batch in batched(rows, batch_size or self.batch_size):
-            payload = []
+            # rows of one key are merged here, in order (the later row's values win): within one
+            # UNWIND, FalkorDB's MERGE keeps the first row's values and drops the later ones
+            payload: dict[Any, dict[str, Any]] = {}
             for row in batch:
                 if row.get(key) in (None, ""):
                     raise ValueError(f"{label} row without its key {key!r}: {dict(row)!r}")
                 props = encode_properties(self.ontology, label, row)
-                payload.append({"k": props[key], "p": props})
-            result = self._send(cypher, {"rows": payload}, read_only=False, timeout_ms=self.timeout_ms)
+                if props[key] in payload and not replace:
+                    payload[props[key]]["p"].update(props)
+                else:
+                    payload[props[key]] = {"k": props[key], "p": props}
+            result = self._send(cypher, {"rows": list(payload.values())}, read_only=False, timeout_ms=self.timeout_ms)
             written += int(result.rows[0][0]) if result.rows else 0
         return written
 

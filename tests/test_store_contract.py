@@ -44,6 +44,23 @@ def test_upsert_updates_changed_properties_and_keeps_the_rest(store):
     assert node["name"] == "唐山曹妃甸石化有限公司" and node["employees"] == 340
 
 
+def test_rows_of_one_key_in_one_call_merge_in_order(store):
+    """The later row's values win and an earlier row's other values stay, for a new node and an
+    existing one, as if each row were its own call (FalkorDB's MERGE in one UNWIND kept the first
+    row's values: a file's later row of a node was lost when both fell in one batch)."""
+    rows = [{"uscc": "91130000MA0000001X", "name": "甲", "legalRepresentative": "张三", "employees": 10},
+            {"uscc": "91130000MA0000001X", "legalRepresentative": "李四"}]
+    store.upsert_nodes("Enterprise", rows)
+    node = store.get_node("Enterprise", "91130000MA0000001X")
+    assert (node["name"], node["legalRepresentative"], node["employees"]) == ("甲", "李四", 10)
+    store.upsert_nodes("Enterprise", [{"uscc": "91130000MA0000001X", "employees": 11}, {"uscc": "91130000MA0000001X", "employees": 12}])
+    assert store.get_node("Enterprise", "91130000MA0000001X")["employees"] == 12
+    store.upsert_nodes("Enterprise", [{"uscc": "91130000MA0000001X", "name": "乙", "employees": 13},
+                                      {"uscc": "91130000MA0000001X", "name": "丙"}], replace=True)
+    node = store.get_node("Enterprise", "91130000MA0000001X")
+    assert node["name"] == "丙" and "employees" not in node
+
+
 def test_a_replacing_upsert_removes_what_the_row_does_not_give(store):
     _load(store)
     uscc = ENTERPRISES[1]["uscc"]
