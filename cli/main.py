@@ -163,13 +163,16 @@ def cmd_load(args: argparse.Namespace) -> int:
 def _fresh_after_load(args: argparse.Namespace, report) -> None:
     """Fresh scores for what the load touched, the warning rules, watches (workflows/freshness.py)."""
     from riskgraph.cli.warn import print_generation
-    from riskgraph.workflows.freshness import after_change, touched_by_load
+    from riskgraph.workflows.freshness import after_change, noted_scope, touched_by_load
 
     with _open(args) as store:
-        result = after_change(store, touched_by_load(store, report), batch=report.load_id)
+        # the rules read only the touched enterprises' facts when today's whole pass already ran
+        # on this store (the service's, or a load's before), as the service's do
+        result = after_change(store, touched_by_load(store, report), batch=report.load_id, rules_scope=noted_scope(store))
+    over = "the whole province" if result.rules_over is None else f"the facts of {result.rules_over} touched enterprise(s)"
     console.print(f"fresh scores: {result.subjects or 'nothing touched'} re-assessed in "
-                  f"{result.seconds.get('reassess', 0):.2f} s; {result.watches.notifications if result.watches else 0} "
-                  "watch notifications")
+                  f"{result.seconds.get('reassess', 0):.2f} s; warning rules over {over}; "
+                  f"{result.watches.notifications if result.watches else 0} watch notifications")
     if result.warnings:
         print_generation(result.warnings)
 
@@ -247,9 +250,11 @@ def _warn(store: GraphStore, data_dir: Path | None = None) -> None:
     """`assess`, `load` and `demo` run the warning rules too (riskgraph warn runs only them)."""
     from riskgraph.cli.warn import print_generation
     from riskgraph.notify.channels import channel_registry
+    from riskgraph.workflows.freshness import noted_scope
     from riskgraph.workflows.warnings import generate
 
     print_generation(generate(store, registry=channel_registry(data_dir)))
+    noted_scope(store, data_dir).ran(None)  # today's whole pass
 
 
 def print_runs(runs) -> None:

@@ -40,6 +40,7 @@ def print_generation(report, title: str = "warnings") -> None:
 
 
 def cmd_warn(args: argparse.Namespace) -> int:
+    from riskgraph.workflows.freshness import noted_scope
     from riskgraph.workflows.warnings import generate
 
     as_of = dt.datetime.fromisoformat(args.as_of) if args.as_of else None
@@ -48,6 +49,8 @@ def cmd_warn(args: argparse.Namespace) -> int:
     with graph.connect(args.graph) as store:
         store.bootstrap_schema()
         report = generate(store, as_of=as_of, registry=channel_registry(_data_dir(args)), only=args.only)
+        if as_of is None and not args.only:  # today's whole pass: the passes after a load may read less
+            noted_scope(store, _data_dir(args)).ran(None)
     if args.json:
         print(json.dumps({**report.summary(), "createdIds": report.created, "updatedIds": report.updated}, ensure_ascii=False))
     else:

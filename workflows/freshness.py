@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -36,6 +37,7 @@ from typing import Any
 
 from riskgraph.api.schema import Schema
 from riskgraph.api.users import user_store
+from riskgraph.graph.connect import default_data_dir
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ, to_epoch_ms
@@ -64,8 +66,17 @@ def local_today() -> dt.date:
     return dt.datetime.now(LOCAL_TZ).date()
 
 
-#: where the service's workers note the day of the last whole pass of the rules (in the data folder)
-RULES_DAY_FILE = "rules-whole-pass.txt"
+def rules_day_file(data_dir: Path, store: GraphStore) -> Path:
+    """Where the day of the store's last whole pass of the rules is noted, in the data folder: one
+    file per store (by a digest of its URL), so that the service's workers and `riskgraph load` on
+    the same store and data folder know of each other's passes."""
+    return data_dir / f"rules-whole-pass-{hashlib.sha256(store.url.encode()).hexdigest()[:12]}.txt"
+
+
+def noted_scope(store: GraphStore, data_dir: Path | None = None) -> RulesScope:
+    """The rules' scope after a change as the store's note in `data_dir` (default: the data
+    directory) says: what the command line runs and notes."""
+    return RulesScope(shared=rules_day_file(data_dir or default_data_dir(), store))
 
 
 @dataclass
@@ -300,7 +311,8 @@ def after_change(store: GraphStore, changes: Sequence[Change], *, batch: str, da
                  schema: Schema | None = None, rules_scope: RulesScope | None = None) -> PipelineReport:
     """Fresh scores for what changed, then the warning rules, then the watches.
 
-    The rules read the whole province unless `rules_scope` (the service's) lets them read less.
+    The rules read the whole province unless `rules_scope` (the service's, or the CLI's on the same
+    data folder) lets them read less.
     """
     report = PipelineReport(batch=batch, touched=len(changes))
     if not changes:
@@ -351,7 +363,7 @@ class FreshnessWorker:
         self.coalesce_s = coalesce_s
         # how often an idle worker checks whether today's whole pass of the rules is still to run
         self.day_check_s = day_check_s
-        self.rules_scope = RulesScope(today, data_dir / RULES_DAY_FILE)
+        self.rules_scope = RulesScope(today, rules_day_file(data_dir, store))
         self._queue: queue.Queue[list[Change] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self.reports: list[PipelineReport] = []
