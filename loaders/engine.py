@@ -833,11 +833,7 @@ class FileLoader:
         new = [p for p in todo if not p.recorded and self._record_id(p) not in self._forced]
         if not self._ledger or not new:
             return todo
-        rows = self.store.read(
-            f"UNWIND $keys AS k MATCH (n:{ident(self.spec.label)} {{{ident(self.onto.key_of(self.spec.label))}: k}})"
-            f"-[:{DERIVED_FROM}]->(t:{SOURCE_RECORD}) WHERE t.sourceSystem = $system AND t.sourceFile = $file "
-            "AND t.lineKey IS NOT NULL RETURN k, collect([t.id, t.lineKey]) AS records",
-            {"keys": sorted({p.key for p in new}), "system": self.mapping.source, "file": self.spec.path})
+        rows = self.store.read(*self._records_of_nodes_statement(sorted({p.key for p in new})))
         several = {}
         for r in rows:
             then = [(str(i).rsplit(":", 1)[-1], str(k)) for i, k in r["records"] if int(k, 16) in self._ledger]
@@ -851,6 +847,15 @@ class FileLoader:
                 self._siblings[self._record_id(p)] = several[p.key]
                 self._waiting.append(p)
         return [p for p in todo if id(p) not in waiting]
+
+    def _records_of_nodes_statement(self, keys: list[str]) -> tuple[str, dict[str, Any]]:
+        """The records of this file that fed each of these nodes (with their line keys). The WITH
+        keeps FalkorDB's planner from starting at a scan of every SourceRecord: without it a change
+        set of 2,000 enterprises stopped at the 30 s query limit."""
+        return (f"UNWIND $keys AS k MATCH (n:{ident(self.spec.label)} {{{ident(self.onto.key_of(self.spec.label))}: k}}) "
+                f"WITH n, k MATCH (n)-[:{DERIVED_FROM}]->(t:{SOURCE_RECORD}) WHERE t.sourceSystem = $system "
+                "AND t.sourceFile = $file AND t.lineKey IS NOT NULL RETURN k, collect([t.id, t.lineKey]) AS records",
+                {"keys": keys, "system": self.mapping.source, "file": self.spec.path})
 
     def _rows_standing(self, lines: Iterable[tuple[str, str | None]]) -> Callable[[str, str | None], int | None]:
         """Where a row (digest, line key) stands in the file as read to its end: the row it was read
