@@ -167,15 +167,15 @@ class FileLoader:
         self.loaded_at = loaded_at
         self.stats = FileStats(mapping.source, spec.path)
         self._seen_digests: dict[str, int] = {}
-        #: record id → (digest, line key) of each newer record of its node from this file (`_existing`)
+        #: record id → (record id, line key) of each newer record of its node from this file (`_existing`)
         self._superseded: dict[str, list[tuple[str, str | None]]] = {}
         self._deferred: list[Prepared] = []    # rows of superseded records, settled at the file's end
         self._forced: set[str] = set()         # record ids to write again although recorded
         #: the line keys of the file's last complete load: which of a node's records were its rows then
         self._ledger = ledger
-        #: record id of a new row → (digest, line key) of the other rows its node had in the file then
-        self._siblings: dict[str, list[tuple[str, str]]] = {}
-        self._waiting: list[Prepared] = []     # new rows of such nodes, settled at the file's end
+        #: new rows of nodes that had several rows in the file then, each with those rows' (record
+        #: id, line key): settled at the file's end
+        self._waiting: list[tuple[Prepared, list[tuple[str, str | None]]]] = []
         # the lines passed over unread, by key and row number: where a superseding row stands
         self._known_keys = array("Q")
         self._known_numbers = array("q")
@@ -449,7 +449,7 @@ class FileLoader:
             p.recorded = self._record_id(p) in recorded
         for r in rows:
             if r["links"] and r["newer"]:
-                self._superseded[r["i"]] = [(str(i).rsplit(":", 1)[-1], k) for i, k in r["newer"]]
+                self._superseded[r["i"]] = [(str(i), k) for i, k in r["newer"]]
         quarantined = self.store.read(
             f"UNWIND $ids AS i MATCH (q:{QUARANTINED_ROW} {{id: i}}) RETURN i",
             {"ids": [self._quarantine_id(p) for p in batch]},
@@ -834,18 +834,15 @@ class FileLoader:
         if not self._ledger or not new:
             return todo
         rows = self.store.read(*self._records_of_nodes_statement(sorted({p.key for p in new})))
-        several = {}
+        several: dict[str, list[tuple[str, str | None]]] = {}
         for r in rows:
-            then = [(str(i).rsplit(":", 1)[-1], str(k)) for i, k in r["records"] if int(k, 16) in self._ledger]
+            then: list[tuple[str, str | None]] = [(str(i), str(k)) for i, k in r["records"] if int(k, 16) in self._ledger]
             if len(then) >= 2:
                 several[r["k"]] = then
         if not several:
             return todo
         waiting = {id(p) for p in new if p.key in several}
-        for p in new:
-            if id(p) in waiting:
-                self._siblings[self._record_id(p)] = several[p.key]
-                self._waiting.append(p)
+        self._waiting.extend((p, several[p.key]) for p in new if id(p) in waiting)
         return [p for p in todo if id(p) not in waiting]
 
     def _records_of_nodes_statement(self, keys: list[str]) -> tuple[str, dict[str, Any]]:
@@ -857,16 +854,18 @@ class FileLoader:
                 "AND t.sourceFile = $file AND t.lineKey IS NOT NULL RETURN k, collect([t.id, t.lineKey]) AS records",
                 {"keys": keys, "system": self.mapping.source, "file": self.spec.path})
 
-    def _rows_standing(self, lines: Iterable[tuple[str, str | None]]) -> Callable[[str, str | None], int | None]:
-        """Where a row (digest, line key) stands in the file as read to its end: the row it was read
-        at, or passed over at; None when it is not in the file."""
-        wanted = {int(key, 16) for _, key in lines if key is not None}
+    def _rows_standing(self, records: Iterable[tuple[str, str | None]]) -> Callable[[str, str | None], int | None]:
+        """Where the row of a record (its id, its line key) stands in the file as read to its end:
+        the row it was read at (by the digest its id ends with), or passed over at; None when it is
+        not in the file."""
+        wanted = {int(key, 16) for _, key in records if key is not None}
         where: dict[int, int] = {}  # line key → the row it was passed over at
         if wanted:
             for key, number in zip(self._known_keys, self._known_numbers, strict=True):
                 if key in wanted:
                     where.setdefault(key, number)
-        return lambda digest, key: self._seen_digests.get(digest) or (where.get(int(key, 16)) if key is not None else None)
+        return lambda record, key: (self._seen_digests.get(record.rsplit(":", 1)[-1])
+                                    or (where.get(int(key, 16)) if key is not None else None))
 
     def _settle(self) -> None:
         """What waited for the file's end, now that it was read: superseded rows, then new rows of
@@ -883,10 +882,10 @@ class FileLoader:
         deferred, self._deferred = self._deferred, []
         if not deferred:
             return
-        row_of = self._rows_standing(line for p in deferred for line in self._superseded[self._record_id(p)])
+        row_of = self._rows_standing(newer for p in deferred for newer in self._superseded[self._record_id(p)])
         again = []
         for p in deferred:
-            rows_of = [row_of(digest, key) for digest, key in self._superseded[self._record_id(p)]]
+            rows_of = [row_of(record, key) for record, key in self._superseded[self._record_id(p)]]
             if any(n is not None and n > p.row.number for n in rows_of):
                 self.stats.unchanged += 1
                 self._keep_keys([p])
@@ -903,21 +902,20 @@ class FileLoader:
         waiting, self._waiting = self._waiting, []
         if not waiting:
             return
-        row_of = self._rows_standing(line for p in waiting for line in self._siblings[self._record_id(p)])
-        later: dict[str, list[str]] = {}  # record id of a waiting row → its node's rows standing after it
-        for p in waiting:
-            later[self._record_id(p)] = [f"{self.mapping.source}:{self.spec.path}:{digest}"
-                                         for digest, key in self._siblings[self._record_id(p)]
-                                         if (n := row_of(digest, key)) is not None and n > p.row.number]
-        stated = self._facts_stated({i for ids in later.values() for i in ids})
-        for p in waiting:
-            outranked = {k for i in later[self._record_id(p)] for k in stated.get(i, {})} - {self.onto.key_of(self.spec.label)}
+        row_of = self._rows_standing(other for _, others in waiting for other in others)
+        # each waiting row with its node's rows that stand after it
+        later = [(p, [record for record, key in others if (n := row_of(record, key)) is not None and n > p.row.number])
+                 for p, others in waiting]
+        stated = self._facts_stated({record for _, records in later for record in records})
+        for p, records in later:
+            outranked = {k for record in records for k in stated.get(record, {})} - {self.onto.key_of(self.spec.label)}
             if outranked:
                 p.stated = p.props
                 p.props = {k: v for k, v in p.props.items() if k not in outranked}
-        self._forced.update(self._record_id(p) for p in waiting)
-        for start in range(0, len(waiting), BATCH_ROWS):
-            self.write(waiting[start:start + BATCH_ROWS])
+        rows = [p for p, _ in waiting]
+        self._forced.update(self._record_id(p) for p in rows)
+        for start in range(0, len(rows), BATCH_ROWS):
+            self.write(rows[start:start + BATCH_ROWS])
 
     def _facts_stated(self, records: set[str]) -> dict[str, dict[str, Any]]:
         """What each of these records' rows stated about the node of this file's class."""
