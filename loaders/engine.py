@@ -15,7 +15,6 @@ import datetime as dt
 import hashlib
 import json
 import unicodedata
-from array import array
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,6 +28,7 @@ from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import encode_properties
 from riskgraph.loaders import positions
 from riskgraph.loaders.fields import FieldContext, normalise, raw_value
+from riskgraph.loaders.line_keys import LineKeys
 from riskgraph.loaders.locate import placed_by
 from riskgraph.loaders.mapping import EnterpriseSpec, FieldSpec, FileSpec, LinkSpec, SourceMapping
 from riskgraph.loaders.matching.records import Query
@@ -90,8 +90,10 @@ class Prepared:
     error: RowError | None = None
     #: an earlier load wrote this row's SourceRecord (maybe without its links): it is merged, not created
     recorded: bool = False
-    #: all the row stated, when `props` keeps only what no later row of its node states (`_settle_waiting`)
+    #: all the row stated, when `props` keeps only what no later row of its node states (`_yield_to_later_rows`)
     stated: dict[str, Any] | None = None
+    #: those later rows, as (record id, line key): the record keeps them (`yieldedTo`)
+    yielded_to: list[tuple[str, str | None]] = field(default_factory=list)
 
 
 def required_columns(spec: FileSpec) -> list[tuple[str, tuple[str, ...]]]:
@@ -171,14 +173,15 @@ class FileLoader:
         self._superseded: dict[str, list[tuple[str, str | None]]] = {}
         self._deferred: list[Prepared] = []    # rows of superseded records, settled at the file's end
         self._forced: set[str] = set()         # record ids to write again although recorded
-        #: the line keys of the file's last complete load: which of a node's records were its rows then
+        #: the line keys of the file's last complete load (empty: no record of the file has a line to look for)
         self._ledger = ledger
-        #: new rows of nodes that had several rows in the file then, each with those rows' (record
-        #: id, line key): settled at the file's end
-        self._waiting: list[tuple[Prepared, list[tuple[str, str | None]]]] = []
-        # the lines passed over unread, by key and row number: where a superseding row stands
-        self._known_keys = array("Q")
-        self._known_numbers = array("q")
+        #: the keys of this reading's lines, by index (from the reader): where a node's other rows stand
+        self._lines: LineKeys | None = None
+        #: where each row read stands (the first read of its digest), for rows without a line key
+        self._read_at: dict[str, int] = {}
+        #: keys of lines passed over or read that a later row of their node overrode in this load:
+        #: kept out of the ledger, so the next load reads them (their node may need them back)
+        self._overridden: set[int] = set()
         #: QuarantinedRow ids of this file's rows held for a RETRYABLE reason (recorded with the file)
         self.held: list[str] = []
         #: line keys (loaders/line_keys.py) of the rows this reading found loaded or loaded itself:
@@ -215,6 +218,7 @@ class FileLoader:
         """The row with its digest; a repeat of an earlier row of the file is a duplicate_row."""
         prepared = Prepared(row=row, digest=row_digest(row), flags=list(row.flags))
         first = self._seen_digests.setdefault(prepared.digest, row.repeats or row.number)
+        self._read_at.setdefault(prepared.digest, _position(row))
         if first != row.number:
             prepared.error = RowError("duplicate_row", N_("repeats row {first} exactly"), first=first)
         return prepared
@@ -395,7 +399,8 @@ class FileLoader:
                 # includes rows an earlier load rejected as orphans: their target may exist by now
                 todo.append(p)
         self._check_link_targets(todo, bad)
-        todo = self._hold_new_rows_of_several([p for p in todo if p.error is None])
+        todo = [p for p in todo if p.error is None]
+        self._yield_to_later_rows(todo)
         self._keep_keys(p for p in batch if p.error is None)
         current = self._current(todo)
         self._write_changes(todo, current)
@@ -441,20 +446,24 @@ class FileLoader:
             "WITH i, s, count(l) AS links "
             f"OPTIONAL MATCH (s)<-[:{DERIVED_FROM}]-(:{ident(self.spec.label)})-[:{DERIVED_FROM}]->(t:{SOURCE_RECORD}) "
             "RETURN i, links, collect(CASE WHEN t.sourceSystem = s.sourceSystem AND t.sourceFile = s.sourceFile "
-            "AND t.loadedAtMs >= s.loadedAtMs AND t.loadId <> s.loadId THEN [t.id, t.lineKey] END) AS newer",
+            "AND t.loadedAtMs >= s.loadedAtMs AND t.loadId <> s.loadId THEN [t.id, t.lineKey] END) AS newer, "
+            "s.yieldedTo AS yielded",
             {"ids": [self._record_id(p) for p in batch if p.error is None]},
         )
         recorded = {r["i"] for r in rows}
         for p in batch:
             p.recorded = self._record_id(p) in recorded
         for r in rows:
-            if r["links"] and r["newer"]:
-                self._superseded[r["i"]] = [(str(i), k) for i, k in r["newer"]]
+            # a row that gave way to a later row of its node is settled like one superseded: written
+            # again once none of them stands after it
+            newer = [(str(i), k) for i, k in r["newer"]] + [_yielded(item) for item in r["yielded"] or ()]
+            if r["links"] and newer:
+                self._superseded[r["i"]] = newer
         quarantined = self.store.read(
             f"UNWIND $ids AS i MATCH (q:{QUARANTINED_ROW} {{id: i}}) RETURN i",
             {"ids": [self._quarantine_id(p) for p in batch]},
         )
-        return {r["i"] for r in rows if r["links"] and not r["newer"]}, {r["i"] for r in quarantined}
+        return {r["i"] for r in rows if r["links"] and r["i"] not in self._superseded}, {r["i"] for r in quarantined}
 
     def _check_link_targets(self, todo: list[Prepared], bad: list[Prepared]) -> None:
         """Before anything is written: a missing required target makes the row an orphan; a missing
@@ -666,7 +675,8 @@ class FileLoader:
                 facts[f"Enterprise:{p.resolution.uscc}"] = _jsonable(p.enterprise_facts)
             record = {**self._provenance(p), "id": self._record_id(p), "contentHash": None,  # its digest is in its id
                       "facts": json.dumps(facts, ensure_ascii=False, sort_keys=True),
-                      "lineKey": f"{p.row.line_key:016x}" if p.row.line_key is not None else None}
+                      "lineKey": f"{p.row.line_key:016x}" if p.row.line_key is not None else None,
+                      "yieldedTo": [f"{key or '-'} {record}" for record, key in p.yielded_to] or None}
             if p.resolution is not None:
                 record["matchMethod"] = json.dumps(
                     {"method": p.resolution.method, "outcome": p.resolution.outcome, "score": p.resolution.score,
@@ -698,7 +708,8 @@ class FileLoader:
             if not rows:
                 continue
             write = (f"CREATE (s:{ident(SOURCE_RECORD)}) SET s = row.p" if link == "CREATE" else
-                     f"MERGE (s:{ident(SOURCE_RECORD)} {{{ident(onto.key_of(SOURCE_RECORD))}: row.k}}) SET s += row.p, "
+                     f"MERGE (s:{ident(SOURCE_RECORD)} {{{ident(onto.key_of(SOURCE_RECORD))}: row.k}}) "
+                     "SET s.yieldedTo = null, s += row.p, "  # written again: whom it gives way to is asked anew
                      "s.rawValues = null, s.facts = null")  # packed now: no plain copy left beside it
             self.store.execute(
                 f"UNWIND $rows AS row {write} "
@@ -765,7 +776,7 @@ class FileLoader:
         unread, as unchanged."""
         batch: list[SourceRow] = []
         rows = read_rows(root / self.spec.path, self.spec.format, self.spec.encoding,
-                         check_header(self.spec, self.stats.warnings), known)
+                         check_header(self.spec, self.stats.warnings), known, self._take_lines)
         passed_over = 0  # known rows not yet reported to on_rows
         # counted here and added once the writing thread is done: write's
         # `stats.unchanged += sum(…)` lets this thread run between its read and its store, and
@@ -799,8 +810,6 @@ class FileLoader:
                     if isinstance(item, KnownRow):
                         known_rows += 1
                         self.line_keys.append(item.line_key)
-                        self._known_keys.append(item.line_key)
-                        self._known_numbers.append(item.number)
                         passed_over += 1
                         if on_rows and passed_over >= BATCH_ROWS:
                             on_rows(passed_over)
@@ -825,25 +834,44 @@ class FileLoader:
             on_rows(passed_over)
         return self.stats
 
-    def _hold_new_rows_of_several(self, todo: list[Prepared]) -> list[Prepared]:
-        """`todo` without the new rows of nodes that had several rows in this file at its last
-        complete load: another of those rows may stand later in the file, unchanged and passed over
-        unread, and a later row's values stand. They wait for the file's end (`_settle_waiting`).
-        A node with one row then (a row changed in place) is written at once."""
-        new = [p for p in todo if not p.recorded and self._record_id(p) not in self._forced]
-        if not self._ledger or not new:
-            return todo
-        rows = self.store.read(*self._records_of_nodes_statement(sorted({p.key for p in new})))
-        several: dict[str, list[tuple[str, str | None]]] = {}
-        for r in rows:
-            then: list[tuple[str, str | None]] = [(str(i), str(k)) for i, k in r["records"] if int(k, 16) in self._ledger]
-            if len(then) >= 2:
-                several[r["k"]] = then
-        if not several:
-            return todo
-        waiting = {id(p) for p in new if p.key in several}
-        self._waiting.extend((p, several[p.key]) for p in new if id(p) in waiting)
-        return [p for p in todo if id(p) not in waiting]
+    def _take_lines(self, keys: LineKeys) -> None:
+        self._lines = keys
+
+    def _yield_to_later_rows(self, todo: list[Prepared]) -> None:
+        """Rows about to be written, against the other rows of their nodes in this file: a row of
+        the node that stands later (passed over unread, or read) keeps its values, so the row
+        being written leaves out what that row states (and is recorded with all it said); the
+        lines of the node's rows that stand earlier are kept out of the ledger, as this row now
+        overrides them. Asked of the store only for a file an earlier load took in."""
+        if not self._ledger or self._lines is None or not todo:
+            return
+        records: dict[str, list[tuple[str, str | None]]] = {
+            r["k"]: [(str(i), k) for i, k in r["records"]]
+            for r in self.store.read(*self._records_of_nodes_statement(sorted({p.key for p in todo})))}
+        later: list[tuple[Prepared, list[tuple[str, str | None]]]] = []
+        for p in todo:
+            own, here = self._record_id(p), _position(p.row)
+            others = [(record, key, at) for record, key in records.get(p.key, ())
+                      if record != own and (at := self._standing_at(record, key)) is not None]
+            self._overridden.update(int(key, 16) for _, key, at in others if key is not None and at < here)
+            if after := [(record, key) for record, key, at in others if at > here]:
+                later.append((p, after))
+        if not later:
+            return
+        stated = self._facts_stated({record for _, records_after in later for record, _ in records_after})
+        for p, records_after in later:
+            outranked = {k for record, _ in records_after for k in stated.get(record, {})} - {self.onto.key_of(self.spec.label)}
+            if outranked:
+                p.stated = p.stated if p.stated is not None else p.props
+                p.props = {k: v for k, v in p.props.items() if k not in outranked}
+                p.yielded_to = records_after
+
+    def _standing_at(self, record: str, key: str | None) -> int | None:
+        """Where the row of a record (its id, its line key) stands in the file: its line, or where
+        a row of its content was read; None when it is not in the file."""
+        found = [at for at in (self._lines.first_at(int(key, 16)) if key is not None and self._lines is not None else None,
+                               self._read_at.get(record.rsplit(":", 1)[-1])) if at is not None]
+        return min(found) if found else None
 
     def _records_of_nodes_statement(self, keys: list[str]) -> tuple[str, dict[str, Any]]:
         """The records of this file that fed each of these nodes (with their line keys). The WITH
@@ -854,68 +882,28 @@ class FileLoader:
                 "AND t.sourceFile = $file AND t.lineKey IS NOT NULL RETURN k, collect([t.id, t.lineKey]) AS records",
                 {"keys": keys, "system": self.mapping.source, "file": self.spec.path})
 
-    def _rows_standing(self, records: Iterable[tuple[str, str | None]]) -> Callable[[str, str | None], int | None]:
-        """Where the row of a record (its id, its line key) stands in the file as read to its end:
-        the row it was read at (by the digest its id ends with), or passed over at; None when it is
-        not in the file."""
-        wanted = {int(key, 16) for _, key in records if key is not None}
-        where: dict[int, int] = {}  # line key → the row it was passed over at
-        if wanted:
-            for key, number in zip(self._known_keys, self._known_numbers, strict=True):
-                if key in wanted:
-                    where.setdefault(key, number)
-        return lambda record, key: (self._seen_digests.get(record.rsplit(":", 1)[-1])
-                                    or (where.get(int(key, 16)) if key is not None else None))
-
     def _settle(self) -> None:
-        """What waited for the file's end, now that it was read: superseded rows, then new rows of
-        nodes with several rows."""
-        self._settle_superseded()
-        self._settle_waiting()
-
-    def _settle_superseded(self) -> None:
-        """The rows deferred as superseded (`_existing`), now that the whole file was read. A row is
-        written again unless a row that superseded it stands later in the file: the source changed a
-        value and then changed it back (the superseding row is gone, or earlier), or the file holds
-        several rows of the node and the later one's values stand (the rows of one batch that share
-        a key merge in file order too)."""
+        """What waited for the file's end, now that it was read: the rows deferred as superseded
+        (`_existing`). A row is written again unless a row that superseded it stands later in the
+        file: the source changed a value and then changed it back (the superseding row is gone, or
+        earlier), or the file holds several rows of the node and the later one's values stand (the
+        rows of one batch that share a key merge in file order too). Such a row's line stays out of
+        the ledger: while the superseding row stands, the next load reads it again. Lines a later
+        row of their node overrode are dropped from the ledger."""
         deferred, self._deferred = self._deferred, []
-        if not deferred:
-            return
-        row_of = self._rows_standing(newer for p in deferred for newer in self._superseded[self._record_id(p)])
         again = []
         for p in deferred:
-            rows_of = [row_of(record, key) for record, key in self._superseded[self._record_id(p)]]
-            if any(n is not None and n > p.row.number for n in rows_of):
+            here = _position(p.row)
+            if any((at := self._standing_at(record, key)) is not None and at > here
+                   for record, key in self._superseded[self._record_id(p)]):
                 self.stats.unchanged += 1
-                self._keep_keys([p])
             else:
                 again.append(p)
         self._forced.update(self._record_id(p) for p in again)
         for start in range(0, len(again), BATCH_ROWS):
             self.load_batch([p.row for p in again[start:start + BATCH_ROWS]])
-
-    def _settle_waiting(self) -> None:
-        """The new rows of nodes with several rows (`_hold_new_rows_of_several`), now that the whole
-        file was read: each is written without the values that a row of its node standing later in
-        the file states (theirs stand), and recorded with all it states."""
-        waiting, self._waiting = self._waiting, []
-        if not waiting:
-            return
-        row_of = self._rows_standing(other for _, others in waiting for other in others)
-        # each waiting row with its node's rows that stand after it
-        later = [(p, [record for record, key in others if (n := row_of(record, key)) is not None and n > p.row.number])
-                 for p, others in waiting]
-        stated = self._facts_stated({record for _, records in later for record in records})
-        for p, records in later:
-            outranked = {k for record in records for k in stated.get(record, {})} - {self.onto.key_of(self.spec.label)}
-            if outranked:
-                p.stated = p.props
-                p.props = {k: v for k, v in p.props.items() if k not in outranked}
-        rows = [p for p, _ in waiting]
-        self._forced.update(self._record_id(p) for p in rows)
-        for start in range(0, len(rows), BATCH_ROWS):
-            self.write(rows[start:start + BATCH_ROWS])
+        if self._overridden:
+            self.line_keys = [k for k in self.line_keys if k not in self._overridden]
 
     def _facts_stated(self, records: set[str]) -> dict[str, dict[str, Any]]:
         """What each of these records' rows stated about the node of this file's class."""
@@ -929,6 +917,17 @@ class FileLoader:
             facts = json.loads(r["facts"]) if r["facts"] else {}
             out[r["id"]] = next((v for k, v in facts.items() if k.startswith(f"{self.spec.label}:")), {})
         return out
+
+
+def _yielded(item: str) -> tuple[str, str | None]:
+    """(record id, line key) from a record's `yieldedTo` entry."""
+    key, record = item.split(" ", 1)
+    return record, None if key == "-" else key
+
+
+def _position(row: SourceRow) -> int:
+    """Where a row stands in its file: its line's index, or its number where the file has no lines (a workbook)."""
+    return row.line if row.line is not None else row.number
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:

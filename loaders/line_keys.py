@@ -10,6 +10,10 @@ Keys are salted with the file's header line, so a changed header (a column renam
 added) makes every line new. A row that spans lines (a quoted cell with a line break) is never
 keyed: it is read in full every time. With 8 bytes a changed line passes for a loaded one with a
 chance of about n / 2**64 (n the lines kept): below 10**-12 for a file of ten million rows.
+
+All of a file's lines are keyed before its first row is read, so a load can ask where in the file
+a line stands (`first_at`): whether a node's other row, passed over unread, stands after one being
+written (its values must stand), before it, or not at all.
 """
 from __future__ import annotations
 
@@ -17,8 +21,10 @@ import base64
 import hashlib
 import sys
 from array import array
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 _NO_HEADER = b"\x00json-lines"
 
@@ -39,23 +45,44 @@ class LineKeys:
         line = header.rstrip(b"\r\n") if header is not None else _NO_HEADER
         return cls(hashlib.blake2b(line, digest_size=16).digest(), known)
 
+    @classmethod
+    def of_lines(cls, header: bytes | None, lines: Sequence[bytes], known: Collection[int] = frozenset()) -> LineKeys:
+        """`for_header`, with every one of the file's `lines` keyed (by index) at once."""
+        keys = cls.for_header(header, known)
+        keys.keys = array("Q", map(keys.key, lines))
+        return keys
+
     def __post_init__(self) -> None:
         # keyed once: a copy of it hashes a line in half the time a fresh keyed hash takes (the key is a block)
         self._keyed = hashlib.blake2b(digest_size=8, key=self.salt)
+        #: the key of each line of the file, by index (`of_lines`)
+        self.keys = array("Q")
+        self._sorted: tuple[np.ndarray, np.ndarray] | None = None
 
     def key(self, line: bytes) -> int:
         hasher = self._keyed.copy()
         hasher.update(line.rstrip(b"\r\n"))
         return int.from_bytes(hasher.digest())
 
-    def look(self, line: bytes, number: int) -> tuple[int, bool, int | None]:
-        """The key of `line` (row `number`), whether it may be passed over unread, and the row it
-        repeats (a repeat is read in full)."""
-        key = self.key(line)
+    def look(self, index: int, number: int) -> tuple[int, bool, int | None]:
+        """The key of line `index` (row `number`), whether it may be passed over unread, and the
+        row it repeats (a repeat is read in full)."""
+        key = self.keys[index]
         first = self.first.setdefault(key, number)
         if first != number:
             return key, False, first
         return key, key in self.known, None
+
+    def first_at(self, key: int) -> int | None:
+        """The index of the first line with this key (None: no line has it). A later copy of a
+        line is a duplicate row, so the first is where the row stands."""
+        if self._sorted is None:
+            keys = np.frombuffer(self.keys, dtype=np.uint64)
+            order = np.argsort(keys, kind="stable")  # stable: the first of equal keys comes first
+            self._sorted = keys[order], order
+        keys, order = self._sorted
+        at = int(np.searchsorted(keys, np.uint64(key)))
+        return int(order[at]) if at < len(keys) and int(keys[at]) == key else None
 
 
 def pack(keys: Iterable[int]) -> str:

@@ -42,6 +42,9 @@ class SourceRow:
     line_key: int | None = None
     #: the row this one repeats byte for byte, when that one was passed over unread as known
     repeats: int | None = None
+    #: the index of its (first) line in the file, where the file has lines: where it stands among
+    #: the lines passed over unread (`LineKeys.after`)
+    line: int | None = None
 
     @property
     def notes(self) -> list[str]:
@@ -196,13 +199,15 @@ def _split(text: str) -> list[str]:
 
 
 def read_csv(path: Path, encoding: str = "auto", check_header: HeaderCheck | None = None,
-             known: Collection[int] | None = None) -> Iterator[SourceRow | RowError | KnownRow]:
+             known: Collection[int] | None = None,
+             on_keys: Callable[[LineKeys], None] | None = None) -> Iterator[SourceRow | RowError | KnownRow]:
     """Rows of a CSV file. A record that cannot be read — an opening quote never closed, a cell over
     MAX_FIELD_CHARS — becomes a RowError with its raw text, and reading resumes at the next line:
     after an unmatched quote, at the first later line that reads as a whole row by itself.
 
     With `known` (line keys a load of this file left: loaders/line_keys.py), each one-line row
-    carries its line's key, and a line whose key is known comes out undecoded, as a KnownRow."""
+    carries its line's key, and a line whose key is known comes out undecoded, as a KnownRow;
+    `on_keys` is handed the file's line keys before the first row."""
     data = path.read_bytes()
     chosen = detect_encoding(data, encoding)
     if chosen == "utf-8-sig":
@@ -219,7 +224,9 @@ def read_csv(path: Path, encoding: str = "auto", check_header: HeaderCheck | Non
     if check_header is not None and (problem := check_header(header)):
         raise SourceFileError(N_("{path}: {problem}"), path=path, problem=problem)
     names, header_flags = column_names(header)
-    keys = LineKeys.for_header(lines[0], known) if known is not None else None
+    keys = LineKeys.of_lines(lines[0], lines, known) if known is not None else None
+    if keys is not None and on_keys is not None:
+        on_keys(keys)
     decoded = _LazyLines(lines, chosen)  # a line passed over by its key is never decoded
 
     def whole_row(i: int) -> bool:
@@ -237,7 +244,7 @@ def read_csv(path: Path, encoding: str = "auto", check_header: HeaderCheck | Non
     while i < len(lines):
         key = repeats = None
         if keys is not None and lines[i].strip():
-            key, skip, repeats = keys.look(lines[i], number + 1)
+            key, skip, repeats = keys.look(i, number + 1)
             if skip:
                 number += 1
                 i += 1
@@ -287,7 +294,7 @@ def read_csv(path: Path, encoding: str = "auto", check_header: HeaderCheck | Non
             continue
         values, flags = shape_row(names, header_flags, [c.strip() or None for c in cells])
         yield SourceRow(number, values, record.rstrip("\r\n"), notes[0] if notes else note, flags,
-                        *((key, repeats) if end == start + 1 else (None, None)))
+                        *((key, repeats) if end == start + 1 else (None, None)), line=start)
 
 
 class _LazyLines:
@@ -425,20 +432,23 @@ def _cell_text(value: object) -> str | None:
     return text or None
 
 
-def read_jsonl(path: Path, encoding: str = "auto",
-               known: Collection[int] | None = None) -> Iterator[SourceRow | RowError | KnownRow]:
-    """Rows of a JSON-lines file, one object a line; `known` as for read_csv."""
+def read_jsonl(path: Path, encoding: str = "auto", known: Collection[int] | None = None,
+               on_keys: Callable[[LineKeys], None] | None = None) -> Iterator[SourceRow | RowError | KnownRow]:
+    """Rows of a JSON-lines file, one object a line; `known` and `on_keys` as for read_csv."""
     data = path.read_bytes()
     chosen = detect_encoding(data, encoding).replace("-sig", "")
-    keys = LineKeys.for_header(None, known) if known is not None else None
+    lines = data.splitlines()
+    keys = LineKeys.of_lines(None, lines, known) if known is not None else None
+    if keys is not None and on_keys is not None:
+        on_keys(keys)
     number = 0
-    for line in data.splitlines():
+    for index, line in enumerate(lines):
         if not line.strip():
             continue
         number += 1
         key = repeats = None
         if keys is not None:
-            key, skip, repeats = keys.look(line, number)
+            key, skip, repeats = keys.look(index, number)
             if skip:
                 yield KnownRow(number, key)
                 continue
@@ -459,7 +469,7 @@ def read_jsonl(path: Path, encoding: str = "auto",
             yield RowError("invalid_value", N_("row {number}: a JSON line must be an object"), raw=text, number=number)
             continue
         yield SourceRow(number, _flatten(obj), text, note, [f"duplicate_column:{k}" for k in sorted(set(repeated))],
-                        key, repeats)
+                        key, repeats, index)
 
 
 def _keep_repeats(pairs: list[tuple[str, Any]], repeated: list[str]) -> dict[str, Any]:
@@ -499,17 +509,18 @@ def _flatten(obj: dict, prefix: str = "") -> dict[str, str | None]:
 
 
 def read_rows(path: Path, fmt: str, encoding: str = "auto", check_header: HeaderCheck | None = None,
-              known: Collection[int] | None = None) -> Iterator[SourceRow | RowError | KnownRow]:
+              known: Collection[int] | None = None,
+              on_keys: Callable[[LineKeys], None] | None = None) -> Iterator[SourceRow | RowError | KnownRow]:
     """Rows of one export file in the given format (csv | xlsx | jsonl). `check_header` vets a
     CSV's or a sheet's header; a SourceFileError (raised as the rows are read) names a file that
-    cannot be read at all. `known`: line keys to pass over (read_csv); a workbook has no lines,
-    and is read whole."""
+    cannot be read at all. `known`: line keys to pass over (read_csv), `on_keys` handed the
+    file's line keys; a workbook has no lines, and is read whole."""
     if not path.is_file():
         raise SourceMissing(N_("source file {path} does not exist"), path=path)
     if fmt == "csv":
-        return read_csv(path, encoding, check_header, known)
+        return read_csv(path, encoding, check_header, known, on_keys)
     if fmt == "xlsx":
         return read_xlsx(path, check_header)
     if fmt == "jsonl":
-        return read_jsonl(path, encoding, known)
+        return read_jsonl(path, encoding, known, on_keys)
     raise SourceFormatError(N_("unknown source format {fmt!r} (csv, xlsx, jsonl)"), fmt=fmt)
