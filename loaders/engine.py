@@ -897,6 +897,8 @@ class FileLoader:
             if any((at := self._standing_at(record, key)) is not None and at > here
                    for record, key in self._superseded[self._record_id(p)]):
                 self.stats.unchanged += 1
+                if p.row.line_key is not None:
+                    self._overridden.add(p.row.line_key)
             else:
                 again.append(p)
         self._forced.update(self._record_id(p) for p in again)

@@ -294,9 +294,15 @@ def test_an_exact_copy_of_a_row_stands_where_it_is_whichever_copy_changes(genera
         reg.write([*rows, reg.with_rep(rep + "乙")])  # now the later copy changes: it stands
         load_directory(store, reg.export)
         assert _rep(store, uscc) == rep + "乙"
-        reg.write(twice)  # and back
+        other = next(j for j in range(len(rows)) if j != i and rows[j].split(b",")[0] != rows[i].split(b",")[0])
+        elsewhere = [*rows]  # a load that reads the earlier copy again (it was overridden) and keeps it unchanged
+        elsewhere[other] = rows[other] + b"X"
+        reg.write([*elsewhere, reg.with_rep(rep + "乙")])
+        load_directory(store, reg.export)
+        assert _rep(store, uscc) == rep + "乙"
+        reg.write(twice)  # and back (the other row too)
         report = load_directory(store, reg.export).by_source()["market_registry"]
-        assert _rep(store, uscc) == rep and report.changes == 1
+        assert _rep(store, uscc) == rep and report.changes == 2
         assert load_directory(store, reg.export, force=True).by_source()["market_registry"].changes == 0
 
 
