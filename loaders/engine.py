@@ -94,6 +94,9 @@ class Prepared:
     stated: dict[str, Any] | None = None
     #: those later rows, as (record id, line key): the record keeps them (`yieldedTo`)
     yielded_to: list[tuple[str, str | None]] = field(default_factory=list)
+    #: the records of this file that fed its node, as (record id, line key), when its own record
+    #: exists (`_existing` reads them with it)
+    siblings: list[tuple[str, str | None]] | None = None
 
 
 def required_columns(spec: FileSpec) -> list[tuple[str, tuple[str, ...]]]:
@@ -446,17 +449,19 @@ class FileLoader:
             "WITH i, s, count(l) AS links "
             f"OPTIONAL MATCH (s)<-[:{DERIVED_FROM}]-(:{ident(self.spec.label)})-[:{DERIVED_FROM}]->(t:{SOURCE_RECORD}) "
             "RETURN i, links, collect(CASE WHEN t.sourceSystem = s.sourceSystem AND t.sourceFile = s.sourceFile "
-            "AND t.loadedAtMs >= s.loadedAtMs AND t.loadId <> s.loadId THEN [t.id, t.lineKey] END) AS newer, "
+            "AND t.id <> s.id THEN [t.id, t.lineKey, t.loadedAtMs >= s.loadedAtMs AND t.loadId <> s.loadId] END) AS others, "
             "s.yieldedTo AS yielded",
             {"ids": [self._record_id(p) for p in batch if p.error is None]},
         )
-        recorded = {r["i"] for r in rows}
+        siblings = {r["i"]: r["others"] for r in rows}
         for p in batch:
-            p.recorded = self._record_id(p) in recorded
+            p.recorded = self._record_id(p) in siblings
+            if p.recorded:
+                p.siblings = [(str(i), k) for i, k, _ in siblings[self._record_id(p)]]
         for r in rows:
             # a row that gave way to a later row of its node is settled like one superseded: written
             # again once none of them stands after it
-            newer = [(str(i), k) for i, k in r["newer"]] + [_yielded(item) for item in r["yielded"] or ()]
+            newer = [(str(i), k) for i, k, later in r["others"] if later] + [_yielded(item) for item in r["yielded"] or ()]
             if r["links"] and newer:
                 self._superseded[r["i"]] = newer
         quarantined = self.store.read(
@@ -842,16 +847,18 @@ class FileLoader:
         the node that stands later (passed over unread, or read) keeps its values, so the row
         being written leaves out what that row states (and is recorded with all it said); the
         lines of the node's rows that stand earlier are kept out of the ledger, as this row now
-        overrides them. Asked of the store only for a file an earlier load took in."""
+        overrides them. Asked of the store only for a file an earlier load took in, and only for
+        new rows (a recorded row's were read with it)."""
         if not self._ledger or self._lines is None or not todo:
             return
+        new = sorted({p.key for p in todo if p.siblings is None})
         records: dict[str, list[tuple[str, str | None]]] = {
             r["k"]: [(str(i), k) for i, k in r["records"]]
-            for r in self.store.read(*self._records_of_nodes_statement(sorted({p.key for p in todo})))}
+            for r in (self.store.read(*self._records_of_nodes_statement(new)) if new else ())}
         later: list[tuple[Prepared, list[tuple[str, str | None]]]] = []
         for p in todo:
             own, here = self._record_id(p), _position(p.row)
-            others = [(record, key, at) for record, key in records.get(p.key, ())
+            others = [(record, key, at) for record, key in (p.siblings if p.siblings is not None else records.get(p.key, ()))
                       if record != own and (at := self._standing_at(record, key)) is not None]
             self._overridden.update(int(key, 16) for _, key, at in others if key is not None and at < here)
             if after := [(record, key) for record, key, at in others if at > here]:
