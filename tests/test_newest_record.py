@@ -9,6 +9,7 @@ import pytest
 
 from riskgraph.graph.store import GraphStore
 from riskgraph.reasoning.graph_facts import data_version
+from tests.api_support import statements_sent
 
 NOW = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.UTC)
 
@@ -41,3 +42,24 @@ def test_many_records_at_one_moment_and_before(store: GraphStore) -> None:
 
 def test_a_store_never_loaded_has_no_data_version(store: GraphStore) -> None:
     assert data_version(store) == {"loadedAt": None, "loadId": None}
+
+
+def test_a_second_search_starts_from_the_newest_found_and_survives_its_removal(store: GraphStore) -> None:
+    """The service asks after every change: it starts from the newest it found last (one probe when
+    nothing newer came, a few when a load did), and searches afresh once that record is gone."""
+    rows = [{"id": f"r{i}", "loadedAt": (NOW - dt.timedelta(days=200) + dt.timedelta(hours=i)).isoformat(), "loadId": f"L{i}"}
+            for i in range(500)]
+    store.upsert_nodes("SourceRecord", rows)
+    with statements_sent() as first:
+        assert data_version(store)["loadId"] == "L499"
+    with statements_sent() as again:
+        assert data_version(store)["loadId"] == "L499"
+    assert len(again) <= 3 < len(first)
+    newer = NOW - dt.timedelta(seconds=3)
+    store.upsert_nodes("SourceRecord", [{"id": "n", "loadedAt": newer.isoformat(), "loadId": "L-new"}])
+    with statements_sent() as after_a_load:
+        found = data_version(store)
+    assert found["loadId"] == "L-new" and dt.datetime.fromisoformat(found["loadedAt"]) == newer
+    assert len(after_a_load) < len(first)
+    store.execute("MATCH (r:SourceRecord) WHERE r.id IN ['n', 'r499'] DELETE r")
+    assert data_version(store)["loadId"] == "L498"
