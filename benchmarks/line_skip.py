@@ -23,7 +23,7 @@ from pathlib import Path
 from load_throughput import change_rows, machine  # a sibling script, not a package
 
 from riskgraph.loaders.mapping import load_mappings
-from riskgraph.loaders.readers import KnownRow, SourceRow, read_rows
+from riskgraph.loaders.readers import KnownRows, SourceRow, read_rows
 from riskgraph.ontology.model import load_ontology
 from riskgraph.synth import generate
 
@@ -47,11 +47,13 @@ def read_all(files: list[tuple[Path, str, str]], known: dict[Path, frozenset[int
     for path, fmt, encoding in files:
         mine = []
         for item in read_rows(path, fmt, encoding, None, known.get(path, frozenset())):
+            if isinstance(item, KnownRows):
+                rows += len(item)
+                passed += len(item)
+                mine.extend(item.line_keys)
+                continue
             rows += 1
-            if isinstance(item, KnownRow):
-                passed += 1
-                mine.append(item.line_key)
-            elif isinstance(item, SourceRow) and item.line_key is not None:
+            if isinstance(item, SourceRow) and item.line_key is not None:
                 mine.append(item.line_key)
         keys[path] = frozenset(mine)
     return rows, passed, keys, time.process_time() - started

@@ -35,7 +35,7 @@ from riskgraph.loaders.matching.records import Query
 from riskgraph.loaders.normalise.errors import RowError
 from riskgraph.loaders.normalise.regions import county_near, prefetch_regions, region_table
 from riskgraph.loaders.normalise.uscc import Uscc
-from riskgraph.loaders.readers import KnownRow, SourceFileError, SourceRow, read_rows
+from riskgraph.loaders.readers import KnownRows, SourceFileError, SourceRow, read_rows
 from riskgraph.loaders.resolve import REVIEW, EnterpriseIndex, Resolution, record_query
 from riskgraph.loaders.review import OPEN, Decision, apply_decision, decisions_for, draft, write_items
 from riskgraph.ontology.anchors import CHANGE_EVENT, DERIVED_FROM, ENTERPRISE, PUBLIC_REPORT, QUARANTINED_ROW, SOURCE_RECORD
@@ -812,10 +812,11 @@ class FileLoader:
             try:
                 for item in rows:
                     self.stats.read += 1
-                    if isinstance(item, KnownRow):
-                        known_rows += 1
-                        self.line_keys.append(item.line_key)
-                        passed_over += 1
+                    if isinstance(item, KnownRows):
+                        self.stats.read += len(item) - 1
+                        known_rows += len(item)
+                        self.line_keys.extend(item.line_keys)
+                        passed_over += len(item)
                         if on_rows and passed_over >= BATCH_ROWS:
                             on_rows(passed_over)
                             passed_over = 0

@@ -73,16 +73,39 @@ class LineKeys:
             return key, False, first
         return key, key in self.known, None
 
+    def _by_key(self) -> tuple[np.ndarray, np.ndarray]:
+        """The keys sorted, and the index of the line of each (the first of equal keys first)."""
+        if self._sorted is None:
+            keys = np.frombuffer(self.keys, dtype=np.uint64)
+            order = np.argsort(keys, kind="stable")
+            self._sorted = keys[order], order
+        return self._sorted
+
     def first_at(self, key: int) -> int | None:
         """The index of the first line with this key (None: no line has it). A later copy of a
         line is a duplicate row, so the first is where the row stands."""
-        if self._sorted is None:
-            keys = np.frombuffer(self.keys, dtype=np.uint64)
-            order = np.argsort(keys, kind="stable")  # stable: the first of equal keys comes first
-            self._sorted = keys[order], order
-        keys, order = self._sorted
+        keys, order = self._by_key()
         at = int(np.searchsorted(keys, np.uint64(key)))
         return int(order[at]) if at < len(keys) and int(keys[at]) == key else None
+
+    def passable(self) -> np.ndarray:
+        """For each line index, whether its line may be passed over unread: its key is known and no
+        line before it has the key (a copy is read, to be told a duplicate). Worked out for all
+        lines at once, so that a reader passes over runs of them without looking at each."""
+        if not self.known or not self.keys:
+            return np.zeros(len(self.keys), dtype=bool)
+        keys, order = self._by_key()
+        first = np.zeros(len(keys), dtype=bool)
+        first[order[np.concatenate(([True], keys[1:] != keys[:-1]))]] = True
+        known = np.fromiter(self.known, dtype=np.uint64, count=len(self.known))
+        return first & np.isin(np.frombuffer(self.keys, dtype=np.uint64), known)
+
+    def passed_over(self, start: int, end: int, number: int) -> array[int]:
+        """The keys of lines start..end-1, passed over unread as rows number, number + 1, …: a later
+        copy of one of them is told which row it repeats."""
+        run = self.keys[start:end]
+        self.first.update(zip(run, range(number, number + len(run)), strict=True))
+        return run
 
 
 def pack(keys: Iterable[int]) -> str:

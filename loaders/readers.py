@@ -11,10 +11,12 @@ from __future__ import annotations
 import csv
 import functools
 import json
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from riskgraph.loaders.line_keys import LineKeys
 from riskgraph.loaders.normalise.errors import RowError
@@ -59,11 +61,15 @@ class SourceRow:
 
 
 @dataclass(frozen=True, slots=True)
-class KnownRow:
-    """A row whose line a complete load of the file already took in: passed over unread."""
+class KnownRows:
+    """Consecutive rows whose lines a complete load of the file already took in: passed over
+    unread. `number` is the first row's; `line_keys` has one key per row."""
 
     number: int
-    line_key: int
+    line_keys: Sequence[int]
+
+    def __len__(self) -> int:
+        return len(self.line_keys)
 
 
 class SourceFileError(RiskGraphError, RuntimeError):
@@ -200,13 +206,13 @@ def _split(text: str) -> list[str]:
 
 def read_csv(path: Path, encoding: str = "auto", check_header: HeaderCheck | None = None,
              known: Collection[int] | None = None,
-             on_keys: Callable[[LineKeys], None] | None = None) -> Iterator[SourceRow | RowError | KnownRow]:
+             on_keys: Callable[[LineKeys], None] | None = None) -> Iterator[SourceRow | RowError | KnownRows]:
     """Rows of a CSV file. A record that cannot be read — an opening quote never closed, a cell over
     MAX_FIELD_CHARS — becomes a RowError with its raw text, and reading resumes at the next line:
     after an unmatched quote, at the first later line that reads as a whole row by itself.
 
     With `known` (line keys a load of this file left: loaders/line_keys.py), each one-line row
-    carries its line's key, and a line whose key is known comes out undecoded, as a KnownRow;
+    carries its line's key, and a line whose key is known comes out undecoded, in a run of KnownRows;
     `on_keys` is handed the file's line keys before the first row."""
     data = path.read_bytes()
     chosen = detect_encoding(data, encoding)
@@ -241,14 +247,20 @@ def read_csv(path: Path, encoding: str = "auto", check_header: HeaderCheck | Non
 
     number = 0
     i = 1
+    runs = _Runs(keys)
     while i < len(lines):
+        if end := runs.end(i):
+            yield KnownRows(number + 1, runs.take(i, end, number + 1))
+            number += end - i
+            i = end
+            continue
         key = repeats = None
         if keys is not None and lines[i].strip():
             key, skip, repeats = keys.look(i, number + 1)
             if skip:
                 number += 1
                 i += 1
-                yield KnownRow(number, key)
+                yield KnownRows(number, [key])
                 continue
         entry = decoded[i]
         if entry is None:
@@ -295,6 +307,26 @@ def read_csv(path: Path, encoding: str = "auto", check_header: HeaderCheck | Non
         values, flags = shape_row(names, header_flags, [c.strip() or None for c in cells])
         yield SourceRow(number, values, record.rstrip("\r\n"), notes[0] if notes else note, flags,
                         *((key, repeats) if end == start + 1 else (None, None)), line=start)
+
+
+class _Runs:
+    """Where the runs of lines that may be passed over unread start and end (`LineKeys.passable`)."""
+
+    def __init__(self, keys: LineKeys | None) -> None:
+        self.keys = keys if keys is not None else LineKeys.for_header(None)
+        self.passable = keys.passable() if keys is not None else np.zeros(0, dtype=bool)
+        self.stops = np.flatnonzero(~self.passable)
+
+    def end(self, index: int) -> int:
+        """The end of the run starting at line `index` (0: none starts there)."""
+        if index >= len(self.passable) or not self.passable[index]:
+            return 0
+        at = int(np.searchsorted(self.stops, index))
+        return int(self.stops[at]) if at < len(self.stops) else len(self.passable)
+
+    def take(self, start: int, end: int, number: int) -> Sequence[int]:
+        """The keys of the run, now passed over as rows number, number + 1, …"""
+        return self.keys.passed_over(start, end, number)
 
 
 class _LazyLines:
@@ -433,7 +465,7 @@ def _cell_text(value: object) -> str | None:
 
 
 def read_jsonl(path: Path, encoding: str = "auto", known: Collection[int] | None = None,
-               on_keys: Callable[[LineKeys], None] | None = None) -> Iterator[SourceRow | RowError | KnownRow]:
+               on_keys: Callable[[LineKeys], None] | None = None) -> Iterator[SourceRow | RowError | KnownRows]:
     """Rows of a JSON-lines file, one object a line; `known` and `on_keys` as for read_csv."""
     data = path.read_bytes()
     chosen = detect_encoding(data, encoding).replace("-sig", "")
@@ -442,7 +474,16 @@ def read_jsonl(path: Path, encoding: str = "auto", known: Collection[int] | None
     if keys is not None and on_keys is not None:
         on_keys(keys)
     number = 0
-    for index, line in enumerate(lines):
+    runs = _Runs(keys)
+    index = -1
+    while index + 1 < len(lines):
+        index += 1
+        if end := runs.end(index):
+            yield KnownRows(number + 1, runs.take(index, end, number + 1))
+            number += end - index
+            index = end - 1
+            continue
+        line = lines[index]
         if not line.strip():
             continue
         number += 1
@@ -450,7 +491,7 @@ def read_jsonl(path: Path, encoding: str = "auto", known: Collection[int] | None
         if keys is not None:
             key, skip, repeats = keys.look(index, number)
             if skip:
-                yield KnownRow(number, key)
+                yield KnownRows(number, [key])
                 continue
         repeated: list[str] = []
         try:
@@ -510,7 +551,7 @@ def _flatten(obj: dict, prefix: str = "") -> dict[str, str | None]:
 
 def read_rows(path: Path, fmt: str, encoding: str = "auto", check_header: HeaderCheck | None = None,
               known: Collection[int] | None = None,
-              on_keys: Callable[[LineKeys], None] | None = None) -> Iterator[SourceRow | RowError | KnownRow]:
+              on_keys: Callable[[LineKeys], None] | None = None) -> Iterator[SourceRow | RowError | KnownRows]:
     """Rows of one export file in the given format (csv | xlsx | jsonl). `check_header` vets a
     CSV's or a sheet's header; a SourceFileError (raised as the rows are read) names a file that
     cannot be read at all. `known`: line keys to pass over (read_csv), `on_keys` handed the

@@ -17,7 +17,7 @@ from riskgraph.loaders.ledger import file_lines
 from riskgraph.loaders.line_keys import LineKeys, pack, unpack
 from riskgraph.loaders.load import load_directory
 from riskgraph.loaders.mapping import load_mappings
-from riskgraph.loaders.readers import KnownRow, SourceRow, read_csv, read_jsonl
+from riskgraph.loaders.readers import KnownRows, SourceRow, read_csv, read_jsonl
 from riskgraph.loaders.resolve import EnterpriseIndex
 
 CSV = ('名称,描述,金额\r\n'
@@ -40,8 +40,9 @@ def test_known_lines_come_out_unread_and_a_row_over_two_lines_is_never_keyed(tmp
     assert [r.number for r in first] == [1, 2, 3, 4]
 
     again = list(read_csv(path, known=frozenset(keys.values())))
-    assert [type(r).__name__ for r in again] == ["KnownRow", "SourceRow", "KnownRow", "KnownRow"]
-    assert [r.number for r in again] == [1, 2, 3, 4]  # numbers still count every row
+    assert [type(r).__name__ for r in again] == ["KnownRows", "SourceRow", "KnownRows"]
+    assert [(r.number, len(r) if isinstance(r, KnownRows) else 1) for r in again] == [(1, 1), (2, 1), (3, 2)]
+    assert list(again[2].line_keys) == [keys[3], keys[4]]  # a run of rows 3 and 4, numbers still count every row
     assert again[1].values["描述"] == "跨两行的\r\n描述"
 
     # one cell changed: that row alone is read; the others keep their keys
@@ -56,7 +57,7 @@ def test_a_changed_header_makes_every_line_new(tmp_path):
     path.write_text(CSV, encoding="utf-8")
     known = frozenset(_keys(read_csv(path, known=frozenset())).values())
     path.write_text(CSV.replace("名称,描述,金额", "名称,金额,描述"), encoding="utf-8")  # two columns swapped
-    assert not any(isinstance(r, KnownRow) for r in read_csv(path, known=known))
+    assert not any(isinstance(r, KnownRows) for r in read_csv(path, known=known))
 
 
 def test_a_repeat_of_a_known_line_is_read_and_names_the_row_it_repeats(tmp_path):
@@ -65,8 +66,8 @@ def test_a_repeat_of_a_known_line_is_read_and_names_the_row_it_repeats(tmp_path)
     known = frozenset(_keys(read_csv(path, known=frozenset())).values())
     path.write_text(CSV + "甲公司,普通一行,1\r\n", encoding="utf-8")
     rows = list(read_csv(path, known=known))
-    assert isinstance(rows[0], KnownRow)
-    assert isinstance(rows[4], SourceRow) and rows[4].number == 5 and rows[4].repeats == 1
+    assert isinstance(rows[0], KnownRows) and len(rows[0]) == 1
+    assert isinstance(rows[-1], SourceRow) and rows[-1].number == 5 and rows[-1].repeats == 1
 
 
 def test_json_lines_are_keyed_too(tmp_path):
@@ -75,7 +76,7 @@ def test_json_lines_are_keyed_too(tmp_path):
     known = frozenset(_keys(read_jsonl(path, known=frozenset())).values())
     path.write_text('{"a": 1}\n{"a": 3}\n', encoding="utf-8")
     rows = list(read_jsonl(path, known=known))
-    assert isinstance(rows[0], KnownRow) and isinstance(rows[1], SourceRow) and rows[1].values == {"a": "3"}
+    assert isinstance(rows[0], KnownRows) and isinstance(rows[1], SourceRow) and rows[1].values == {"a": "3"}
 
 
 def test_keys_survive_their_stored_form():
