@@ -856,11 +856,13 @@ class FileLoader:
         records: dict[str, list[tuple[str, str | None]]] = {
             r["k"]: [(str(i), k) for i, k in r["records"]]
             for r in (self.store.read(*self._records_of_nodes_statement(new)) if new else ())}
+        siblings = {id(p): p.siblings if p.siblings is not None else records.get(p.key, []) for p in todo}
+        standing = self._standing([pair for pairs in siblings.values() for pair in pairs])
         later: list[tuple[Prepared, list[tuple[str, str | None]]]] = []
         for p in todo:
             own, here = self._record_id(p), _position(p.row)
-            others = [(record, key, at) for record, key in (p.siblings if p.siblings is not None else records.get(p.key, ()))
-                      if record != own and (at := self._standing_at(record, key)) is not None]
+            others = [(record, key, at) for record, key in siblings[id(p)]
+                      if record != own and (at := standing(record, key)) is not None]
             self._overridden.update(int(key, 16) for _, key, at in others if key is not None and at < here)
             if after := [(record, key) for record, key, at in others if at > here]:
                 later.append((p, after))
@@ -874,12 +876,18 @@ class FileLoader:
                 p.props = {k: v for k, v in p.props.items() if k not in outranked}
                 p.yielded_to = records_after
 
-    def _standing_at(self, record: str, key: str | None) -> int | None:
-        """Where the row of a record (its id, its line key) stands in the file: its line, or where
-        a row of its content was read; None when it is not in the file."""
-        found = [at for at in (self._lines.first_at(int(key, 16)) if key is not None and self._lines is not None else None,
-                               self._read_at.get(record.rsplit(":", 1)[-1])) if at is not None]
-        return min(found) if found else None
+    def _standing(self, records: Iterable[tuple[str, str | None]]) -> Callable[[str, str | None], int | None]:
+        """Where the row of each of these records (its id, its line key) stands in the file: its
+        line, or where a row of its content was read; None when it is not in the file. The lines
+        are looked up for all of them at once."""
+        wanted = list(records)
+        lines = self._lines.first_at(int(key, 16) for _, key in wanted if key is not None) if self._lines is not None else {}
+
+        def at(record: str, key: str | None) -> int | None:
+            found = [n for n in (lines.get(int(key, 16)) if key is not None else None,
+                                 self._read_at.get(record.rsplit(":", 1)[-1])) if n is not None]
+            return min(found) if found else None
+        return at
 
     def _records_of_nodes_statement(self, keys: list[str]) -> tuple[str, dict[str, Any]]:
         """The records of this file that fed each of these nodes (with their line keys). The WITH
@@ -899,10 +907,11 @@ class FileLoader:
         the ledger: while the superseding row stands, the next load reads it again. Lines a later
         row of their node overrode are dropped from the ledger."""
         deferred, self._deferred = self._deferred, []
+        standing = self._standing([pair for p in deferred for pair in self._superseded[self._record_id(p)]])
         again = []
         for p in deferred:
             here = _position(p.row)
-            if any((at := self._standing_at(record, key)) is not None and at > here
+            if any((at := standing(record, key)) is not None and at > here
                    for record, key in self._superseded[self._record_id(p)]):
                 self.stats.unchanged += 1
                 if p.row.line_key is not None:

@@ -81,12 +81,26 @@ class LineKeys:
             self._sorted = keys[order], order
         return self._sorted
 
-    def first_at(self, key: int) -> int | None:
-        """The index of the first line with this key (None: no line has it). A later copy of a
-        line is a duplicate row, so the first is where the row stands."""
+    def first_at(self, wanted: Iterable[int]) -> dict[int, int]:
+        """The index of the first line with each of these keys that a line has. A later copy of a
+        line is a duplicate row, so the first is where the row stands. Asked for many keys at once:
+        each numpy call lets the writing thread take the interpreter, and getting it back costs."""
+        asked = np.fromiter(set(wanted), dtype=np.uint64)
+        if not len(asked) or not self.keys:
+            return {}
         keys, order = self._by_key()
-        at = int(np.searchsorted(keys, np.uint64(key)))
-        return int(order[at]) if at < len(keys) and int(keys[at]) == key else None
+        at = np.minimum(np.searchsorted(keys, asked), len(keys) - 1)
+        hit = keys[at] == asked
+        return dict(zip(asked[hit].tolist(), order[at[hit]].tolist(), strict=True))
+
+    def runs(self) -> dict[int, int]:
+        """Each run of lines that may be passed over unread (`passable`), as its first line's index
+        → the index after its last."""
+        passable = self.passable()
+        if not passable.any():
+            return {}
+        edges = np.diff(np.concatenate(([0], passable.astype(np.int8), [0])))
+        return dict(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
 
     def passable(self) -> np.ndarray:
         """For each line index, whether its line may be passed over unread: its key is known and no

@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from riskgraph.loaders.line_keys import LineKeys
 from riskgraph.loaders.normalise.errors import RowError
 from riskgraph.ontology.errors import N_, RiskGraphError
@@ -310,19 +308,18 @@ def read_csv(path: Path, encoding: str = "auto", check_header: HeaderCheck | Non
 
 
 class _Runs:
-    """Where the runs of lines that may be passed over unread start and end (`LineKeys.passable`)."""
+    """Where the runs of lines that may be passed over unread start and end (`LineKeys.runs`),
+    worked out once: a numpy call per run let the writing thread take the interpreter each time."""
 
     def __init__(self, keys: LineKeys | None) -> None:
         self.keys = keys if keys is not None else LineKeys.for_header(None)
-        self.passable = keys.passable() if keys is not None else np.zeros(0, dtype=bool)
-        self.stops = np.flatnonzero(~self.passable)
+        self.ends = keys.runs() if keys is not None else {}
 
     def end(self, index: int) -> int:
-        """The end of the run starting at line `index` (0: none starts there)."""
-        if index >= len(self.passable) or not self.passable[index]:
-            return 0
-        at = int(np.searchsorted(self.stops, index))
-        return int(self.stops[at]) if at < len(self.stops) else len(self.passable)
+        """The end of the run starting at line `index` (0: none starts there). The rest of a run
+        entered part way (its first line read as part of the row before) is passed over line by
+        line (`LineKeys.look`)."""
+        return self.ends.get(index, 0)
 
     def take(self, start: int, end: int, number: int) -> Sequence[int]:
         """The keys of the run, now passed over as rows number, number + 1, …"""
