@@ -43,7 +43,7 @@ class SourceRow:
     #: the row this one repeats byte for byte, when that one was passed over unread as known
     repeats: int | None = None
     #: the index of its (first) line in the file, where the file has lines: where it stands among
-    #: the lines passed over unread (`LineKeys.after`)
+    #: the lines passed over unread (`LineKeys.first_at`)
     line: int | None = None
 
     @property
