@@ -21,7 +21,7 @@ from typing import Any
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ
-from riskgraph.loaders.line_keys import pack, unpack
+from riskgraph.loaders.line_keys import KeySet, pack, unpack
 from riskgraph.ontology.anchors import CHANGE_EVENT, LOADED_FILE, QUARANTINED_ROW, SOURCE_LOAD
 
 KINDS = ("folder", "pull", "stream")
@@ -91,10 +91,10 @@ def record_file(store: GraphStore, source: str, path: str, state: FileState, loa
     }])
 
 
-def file_lines(store: GraphStore, source: str, path: str) -> frozenset[int]:
+def file_lines(store: GraphStore, source: str, path: str) -> KeySet:
     """The line keys the file's last complete load left (empty if none)."""
     rows = store.read(f"MATCH (f:{LOADED_FILE} {{id: $id}}) RETURN f.rowLines AS k", {"id": f"{source}:{path}"})
-    return unpack(rows[0]["k"]) if rows else frozenset()
+    return unpack(rows[0]["k"] if rows else None)
 
 
 def stream_load_id(source: str, at: dt.datetime) -> str:
