@@ -159,7 +159,7 @@ class FileLoader:
 
     def __init__(self, store: GraphStore, mapping: SourceMapping, spec: FileSpec, ctx: FieldContext,
                  index: EnterpriseIndex | Callable[[], EnterpriseIndex], load_id: str, loaded_at: dt.datetime,
-                 decisions: dict[str, Decision] | None = None, ledger: Collection[int] = frozenset()) -> None:
+                 decisions: dict[str, Decision] | None = None, loaded_before: bool = False) -> None:
         self.store = store
         self.onto = store.ontology
         self.mapping = mapping
@@ -171,17 +171,16 @@ class FileLoader:
         self.load_id = load_id
         self.loaded_at = loaded_at
         self.stats = FileStats(mapping.source, spec.path)
-        self._seen_digests: dict[str, int] = {}
+        #: each digest read: the row its first copy is (a later copy is a duplicate_row) and where that stands
+        self._seen: dict[str, tuple[int, int]] = {}
         #: record id → (record id, line key) of each newer record of its node from this file (`_existing`)
         self._superseded: dict[str, list[tuple[str, str | None]]] = {}
         self._deferred: list[Prepared] = []    # rows of superseded records, settled at the file's end
         self._forced: set[str] = set()         # record ids to write again although recorded
-        #: the line keys of the file's last complete load (empty: no record of the file has a line to look for)
-        self._ledger = ledger
+        #: whether a complete load of the file came before: only then may its records stand in it
+        self._loaded_before = loaded_before
         #: the keys of this reading's lines, by index (from the reader): where a node's other rows stand
         self._lines: LineKeys | None = None
-        #: where each row read stands (the first read of its digest), for rows without a line key
-        self._read_at: dict[str, int] = {}
         #: keys of lines passed over or read that a later row of their node overrode in this load:
         #: kept out of the ledger, so the next load reads them (their node may need them back)
         self._overridden: set[int] = set()
@@ -220,8 +219,7 @@ class FileLoader:
     def _shell(self, row: SourceRow) -> Prepared:
         """The row with its digest; a repeat of an earlier row of the file is a duplicate_row."""
         prepared = Prepared(row=row, digest=row_digest(row), flags=list(row.flags))
-        first = self._seen_digests.setdefault(prepared.digest, row.repeats or row.number)
-        self._read_at.setdefault(prepared.digest, _position(row))
+        first, _ = self._seen.setdefault(prepared.digest, (row.repeats or row.number, _position(row)))
         if first != row.number:
             prepared.error = RowError("duplicate_row", N_("repeats row {first} exactly"), first=first)
         return prepared
@@ -850,7 +848,7 @@ class FileLoader:
         lines of the node's rows that stand earlier are kept out of the ledger, as this row now
         overrides them. Asked of the store only for a file an earlier load took in, and only for
         new rows (a recorded row's were read with it)."""
-        if not self._ledger or self._lines is None or not todo:
+        if not self._loaded_before or self._lines is None or not todo:
             return
         new = sorted({p.key for p in todo if p.siblings is None})
         records: dict[str, list[tuple[str, str | None]]] = {
@@ -884,8 +882,9 @@ class FileLoader:
         lines = self._lines.first_at(int(key, 16) for _, key in wanted if key is not None) if self._lines is not None else {}
 
         def at(record: str, key: str | None) -> int | None:
-            found = [n for n in (lines.get(int(key, 16)) if key is not None else None,
-                                 self._read_at.get(record.rsplit(":", 1)[-1])) if n is not None]
+            read = self._seen.get(record.rsplit(":", 1)[-1])
+            found = [n for n in (lines.get(int(key, 16)) if key is not None else None, read[1] if read else None)
+                     if n is not None]
             return min(found) if found else None
         return at
 

@@ -95,7 +95,8 @@ class LineKeys:
 
     def runs(self) -> dict[int, int]:
         """Each run of lines that may be passed over unread (`passable`), as its first line's index
-        → the index after its last."""
+        → the index after its last: worked out once, as a numpy call per run let the writing
+        thread take the interpreter each time."""
         passable = self.passable()
         if not passable.any():
             return {}

@@ -205,10 +205,10 @@ def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]]
                 if unchanged is not None and not unchanged.held:
                     stats.append(_skip_file(mapping.source, spec.path, unchanged, progress))
                     continue
-                ledger = file_lines(store, mapping.source, spec.path) if last is not None else frozenset()
-                loader = FileLoader(store, mapping, spec, ctx, index, load_id, now, decisions, ledger)
+                loader = FileLoader(store, mapping, spec, ctx, index, load_id, now, decisions, loaded_before=last is not None)
                 # the lines its last load took in are passed over, unless the mapping or the decisions changed since
-                lines = ledger if not force and last is not None and last.mapping_version == version else frozenset()
+                lines = file_lines(store, mapping.source, spec.path) \
+                    if not force and last is not None and last.mapping_version == version else frozenset()
                 stats.append(_load_file(loader, root, progress, digests[spec.path], version, unchanged, lines))
                 placed |= loader.placed
                 everyone = everyone or (force or last is None) and placed_by(store.ontology, spec)

@@ -245,10 +245,10 @@ def read_csv(path: Path, encoding: str = "auto", check_header: HeaderCheck | Non
 
     number = 0
     i = 1
-    runs = _Runs(keys)
+    runs = keys.runs() if keys is not None else {}  # first line → end of each run passed over unread
     while i < len(lines):
-        if end := runs.end(i):
-            yield KnownRows(number + 1, runs.take(i, end, number + 1))
+        if keys is not None and (end := runs.get(i, 0)):  # the rest of a run entered part way goes line by line
+            yield KnownRows(number + 1, keys.passed_over(i, end, number + 1))
             number += end - i
             i = end
             continue
@@ -305,25 +305,6 @@ def read_csv(path: Path, encoding: str = "auto", check_header: HeaderCheck | Non
         values, flags = shape_row(names, header_flags, [c.strip() or None for c in cells])
         yield SourceRow(number, values, record.rstrip("\r\n"), notes[0] if notes else note, flags,
                         *((key, repeats) if end == start + 1 else (None, None)), line=start)
-
-
-class _Runs:
-    """Where the runs of lines that may be passed over unread start and end (`LineKeys.runs`),
-    worked out once: a numpy call per run let the writing thread take the interpreter each time."""
-
-    def __init__(self, keys: LineKeys | None) -> None:
-        self.keys = keys if keys is not None else LineKeys.for_header(None)
-        self.ends = keys.runs() if keys is not None else {}
-
-    def end(self, index: int) -> int:
-        """The end of the run starting at line `index` (0: none starts there). The rest of a run
-        entered part way (its first line read as part of the row before) is passed over line by
-        line (`LineKeys.look`)."""
-        return self.ends.get(index, 0)
-
-    def take(self, start: int, end: int, number: int) -> Sequence[int]:
-        """The keys of the run, now passed over as rows number, number + 1, …"""
-        return self.keys.passed_over(start, end, number)
 
 
 class _LazyLines:
@@ -471,12 +452,12 @@ def read_jsonl(path: Path, encoding: str = "auto", known: Collection[int] | None
     if keys is not None and on_keys is not None:
         on_keys(keys)
     number = 0
-    runs = _Runs(keys)
+    runs = keys.runs() if keys is not None else {}
     index = -1
     while index + 1 < len(lines):
         index += 1
-        if end := runs.end(index):
-            yield KnownRows(number + 1, runs.take(index, end, number + 1))
+        if keys is not None and (end := runs.get(index, 0)):
+            yield KnownRows(number + 1, keys.passed_over(index, end, number + 1))
             number += end - index
             index = end - 1
             continue
