@@ -12,11 +12,11 @@ from typing import Any
 
 import falkordb
 import redis
-from falkordb.query_result import QueryResult as FalkorResult
 
 from riskgraph.graph.dialect import FalkorDialect
 from riskgraph.graph.embedded_server import DISK_FULL, EmbeddedServer, EmbeddedServerError
 from riskgraph.graph.falkordb_params import params_header
+from riskgraph.graph.falkordb_reply import read_reply
 from riskgraph.graph.falkordb_stream import Deadline, first_rows
 from riskgraph.graph.store import (
     ANALYST_ROW_LIMIT,
@@ -96,15 +96,16 @@ class FalkorStore(GraphStore):
     def _run(self, cypher: str, params: Mapping[str, Any] | None, *, read_only: bool,
              timeout_ms: int, row_limit: int | None = None) -> QueryResult:
         query = params_header(params) + cypher  # built here: the client's own builder is slow
+        command = ("GRAPH.RO_QUERY" if read_only else "GRAPH.QUERY", self.graph_name, query, "--compact",
+                   "timeout", int(timeout_ms))
         for attempt in (1, 2):
             graph = self._graph
-            run = graph.ro_query if read_only else graph.query
             try:
                 if read_only or self._write_lock is None:
-                    result = run(query, timeout=int(timeout_ms))
+                    columns, rows, changed = read_reply(graph.execute_command(*command), graph)
                 else:
                     with self._write_lock.held():  # MERGE is only atomic with one writer at a time
-                        result = run(query, timeout=int(timeout_ms))
+                        columns, rows, changed = read_reply(graph.execute_command(*command), graph)
                 break
             except redis.exceptions.ResponseError as exc:
                 raise _translate(exc, read_only) from None
@@ -124,10 +125,8 @@ class FalkorStore(GraphStore):
                                      "the write may not have been applied: run it again") from None
                 if attempt == 2:
                     raise StoreError(f"the embedded store at {self.url} is not reachable: {exc}") from None
-        if not read_only and _changed(result):
+        if not read_only and changed:
             self._new_token()
-        columns = [col[1] if isinstance(col, (list, tuple)) else str(col) for col in (result.header or [])]
-        rows = [[_plain(v) for v in row] for row in (result.result_set or [])]
         truncated = row_limit is not None and len(rows) > row_limit
         return QueryResult(columns=columns, rows=rows[:row_limit] if truncated else rows, truncated=truncated)
 
@@ -156,10 +155,11 @@ class FalkorStore(GraphStore):
                 raise _translate(exc, read_only=True) from None
             except (redis.exceptions.ConnectionError, OSError) as exc:
                 raise StoreError(f"FalkorDB at {self.url} is not reachable: {exc}") from None
-            result = FalkorResult(self._graph, reply)
-            columns = [col[1] if isinstance(col, (list, tuple)) else str(col) for col in (result.header or [])]
-            rows = [[_plain(v) for v in row] for row in (result.result_set or [])[:row_limit]]
-            return QueryResult(columns=columns, rows=rows, truncated=truncated)
+            try:
+                columns, rows, _ = read_reply(reply, self._graph)
+            except redis.exceptions.ResponseError as exc:
+                raise _translate(exc, read_only=True) from None
+            return QueryResult(columns=columns, rows=rows[:row_limit], truncated=truncated)
         finally:
             self._analyst_slots.release()
 
@@ -289,15 +289,6 @@ class FalkorStore(GraphStore):
                 self._server = None
 
 
-#: FalkorDB's statistics that mean a write changed the graph
-_CHANGES = ("nodes_created", "nodes_deleted", "relationships_created", "relationships_deleted",
-            "properties_set", "properties_removed", "labels_added", "labels_removed")
-
-
-def _changed(result: FalkorResult) -> bool:
-    return any(getattr(result, name, 0) for name in _CHANGES)
-
-
 def _translate(exc: Exception, read_only: bool) -> StoreError:
     message = str(exc)
     lowered = message.lower()
@@ -311,23 +302,3 @@ def _translate(exc: Exception, read_only: bool) -> StoreError:
     error.backend_text = True  # the server's own words: the CLI shows them only for an analyst's query
     return error
 
-
-#: what a result holds most of, returned as it is before any other test (every value of every row)
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-
-
-def _plain(value: Any) -> Any:
-    """Backend objects to plain Python: nodes and edges become property dicts with their label/type."""
-    if type(value) in _SCALARS:
-        return value
-    if isinstance(value, falkordb.Node):
-        return {"_labels": list(value.labels or []), **(value.properties or {})}
-    if isinstance(value, falkordb.Edge):
-        return {"_type": value.relation, **(value.properties or {})}
-    if isinstance(value, falkordb.Path):
-        return {"nodes": [_plain(n) for n in value.nodes()], "edges": [_plain(e) for e in value.edges()]}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
