@@ -252,7 +252,7 @@ def main() -> None:
             log.close()
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
-    print(f"{args.enterprises} enterprises; {args.clients} concurrent clients for {wall:.1f} s wall; "
+    print(f"{len(usccs):,} enterprises; {args.clients} concurrent clients for {wall:.1f} s wall; "
           f"serve --workers {args.workers}; read cache {args.read_cache} answers per worker, "
           f"{'shared' if args.shared_cache else 'not shared'} between them")
     for name, ts in times.items():
