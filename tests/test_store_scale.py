@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from riskgraph.cli.main import main
-from riskgraph.graph.embedded_server import ENV_START_TIMEOUT, EmbeddedServerError, start_limit
+from riskgraph.graph.embedded_server import (
+    ENV_ALLOCATOR,
+    ENV_START_TIMEOUT,
+    EmbeddedServer,
+    EmbeddedServerError,
+    _jemalloc,
+    start_limit,
+)
 
 
 def test_limit_grows_with_the_store_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -28,6 +35,33 @@ def test_environment_sets_the_limit_and_bad_values_are_refused(tmp_path: Path, m
         monkeypatch.setenv(ENV_START_TIMEOUT, bad)
         with pytest.raises(EmbeddedServerError, match=ENV_START_TIMEOUT):
             start_limit(tmp_path)
+
+
+def _libraries(pid: int) -> str:
+    return Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_the_server_runs_with_jemalloc_unless_told_libc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if _jemalloc() is None:
+        pytest.skip("jemalloc is not installed here (scripts/bootstrap installs Debian's libjemalloc2)")
+    monkeypatch.delenv(ENV_ALLOCATOR, raising=False)
+    server = EmbeddedServer(tmp_path / "default").start()
+    try:
+        assert "libjemalloc" in _libraries(server.pid)
+    finally:
+        server.stop()
+    monkeypatch.setenv(ENV_ALLOCATOR, "libc")
+    server = EmbeddedServer(tmp_path / "libc").start()
+    try:
+        assert "libjemalloc" not in _libraries(server.pid)
+    finally:
+        server.stop()
+
+
+def test_an_unknown_allocator_is_refused_before_the_server_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV_ALLOCATOR, "tcmalloc")
+    with pytest.raises(EmbeddedServerError, match=f"{ENV_ALLOCATOR} must be one of jemalloc, libc, not 'tcmalloc'"):
+        EmbeddedServer(tmp_path / "db").start()
 
 
 def test_cli_option_reaches_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
