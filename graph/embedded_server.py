@@ -183,9 +183,9 @@ def server_allocator() -> str | None:
 
     Why: the wheel's redis-server is built with libc malloc (`redis-server --version` says
     malloc=libc), where Redis's own builds use jemalloc. Under FalkorDB's threads libc held 1.4
-    (2,000 enterprises) to 1.6 (50,000) times the memory the server used: after a 10,000-enterprise
-    first load the server held 1,604 MB with libc and 1,172 MB with jemalloc, which also took it
-    109.7 instead of 129.2 CPU-s (README, "Graph stores")."""
+    (2,000 enterprises) to 1.6 (50,000) times the memory the server used: a 10,000-enterprise first
+    load peaked the server at 1,523 MB with libc and 1,178 MB with jemalloc, which also took it
+    121.5 instead of 144.5 CPU-s (`benchmarks/load_throughput.py`, README "Graph stores")."""
     choice = (os.environ.get(ENV_ALLOCATOR) or "jemalloc").strip().lower()
     if choice not in ALLOCATORS:
         raise EmbeddedServerError(N_("{ENV_ALLOCATOR} must be one of {allowed}, not {choice!r}"),

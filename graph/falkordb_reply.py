@@ -1,12 +1,13 @@
 """FalkorDB's compact replies read straight into plain Python values.
 
 The client library parses every value of a reply through a generic dispatcher into OrderedDicts
-and its own objects, which `_plain` then copied into plain dicts again: 17 ms for the ids, labels
-and properties of 2,000 nodes, 37 ms for 2,000 enterprises' properties — against 4 and 11 ms
-read here in one pass (`benchmarks/api_latency.py --sequential` shows what a request saves).
-Every read pays it, so the API, `assess` and the loader's look-ups all do. Nodes, relationships,
-paths and the rarer types are still read by the library (it knows the graph's label and property
-names), then made plain as before.
+and its own objects, which were then copied into plain dicts again: 15–17 ms for the ids, labels
+and properties of 2,000 nodes, 30–37 ms for 2,000 enterprises' properties — against 4 and 9–11 ms
+read here in one pass. What a request saves is smaller (a computed portrait at 10,000 enterprises
+≈ 0.4 of its ≈ 5 API CPU-ms, `benchmarks/api_latency.py --sequential`; nothing measurable in
+`assess`): the server's time, the socket and the redis client's own reply parsing stay. Nodes,
+relationships, paths and the rarer types are still read by the library (it knows the graph's label
+and property names), then made plain as before.
 """
 from __future__ import annotations
 
