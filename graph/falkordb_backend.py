@@ -98,14 +98,13 @@ class FalkorStore(GraphStore):
         query = params_header(params) + cypher  # built here: the client's own builder is slow
         command = ("GRAPH.RO_QUERY" if read_only else "GRAPH.QUERY", self.graph_name, query, "--compact",
                    "timeout", int(timeout_ms))
+        # MERGE is only atomic with one writer at a time
+        held = self._write_lock.held if not read_only and self._write_lock is not None else contextlib.nullcontext
         for attempt in (1, 2):
             graph = self._graph
             try:
-                if read_only or self._write_lock is None:
+                with held():
                     columns, rows, changed = read_reply(graph.execute_command(*command), graph)
-                else:
-                    with self._write_lock.held():  # MERGE is only atomic with one writer at a time
-                        columns, rows, changed = read_reply(graph.execute_command(*command), graph)
                 break
             except redis.exceptions.ResponseError as exc:
                 raise _translate(exc, read_only) from None

@@ -79,7 +79,15 @@ def test_a_write_says_whether_it_changed_the_graph(store):
 
 
 def test_an_error_in_a_reply_is_raised_and_translated(store):
-    with pytest.raises(ResponseError):
-        read_reply(_raw(store, "UNWIND [1, 0] AS x RETURN 1 / x AS y, toInteger('x') + [] AS z"), store._graph)
+    # the server answers its errors as an error reply (raised by the redis client: a compile error,
+    # a division by zero, a timeout); the client library also reads an error that stands in a reply
+    # in place of its statistics, after the rows made before it, and so does read_reply
+    rows_then_error = [*_raw(store, "UNWIND [1, 2] AS x RETURN x")[:-1], ResponseError("Division by zero")]
+    with pytest.raises(ResponseError, match="Division by zero"):
+        read_reply(rows_then_error, store._graph)
+    with pytest.raises(ResponseError, match="Division by zero"):
+        QueryResult(store._graph, rows_then_error)  # the library does the same
+    with pytest.raises(StoreError):
+        store.read("UNWIND [1, 0] AS x RETURN 1 / x AS y")
     with pytest.raises(StoreError):
         store.read("RETURN toInteger('1') + {} AS z")
