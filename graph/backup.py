@@ -29,6 +29,7 @@ from typing import IO, Any
 
 from riskgraph.graph.connect import redact
 from riskgraph.graph.dialect import ident
+from riskgraph.graph.shared_values import shared_groups
 from riskgraph.graph.store import GraphStore, StoreError
 from riskgraph.ontology.errors import N_, RiskGraphError
 
@@ -216,7 +217,10 @@ class _Writer:
         if rows:
             names = ":".join(ident(label) for label in labels)
             key = ident(self.onto.key_of(labels[0]))
-            self.store.execute(f"UNWIND $rows AS row MERGE (n:{names} {{{key}: row.k}}) SET n = row.p", {"rows": rows})
+            shared = self.onto.shared_values(labels[0])
+            for assigned, group in shared_groups(self.store.dialect, shared, "n", rows):
+                self.store.execute(f"UNWIND $rows AS row MERGE (n:{names} {{{key}: row.k}}) SET n = row.p{assigned}",
+                                   {"rows": group})
 
     def flush_nodes(self) -> None:
         for labels in list(self.nodes):

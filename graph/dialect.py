@@ -45,6 +45,11 @@ class Dialect:
     #: Neo4j plans a scan), so a whole graph is read page by page in linear time
     seeks_node_id_ranges = False
 
+    def shared(self, expression: str) -> str | None:
+        """An expression that stores the text `expression` gives as one copy shared by every node
+        holding it (graph/shared_values.py); None where the store has no such thing."""
+        return None
+
     def range_index(self, label: str, prop: str) -> Statement:
         raise NotImplementedError
 
@@ -71,6 +76,9 @@ class Dialect:
 class FalkorDialect(Dialect):
     name = "falkordb"
     seeks_node_id_ranges = True
+
+    def shared(self, expression: str) -> str | None:
+        return f"intern({expression})"
 
     def range_index(self, label: str, prop: str) -> Statement:
         return Statement(cypher=f"CREATE INDEX FOR (n:{ident(label)}) ON (n.{ident(prop)})")

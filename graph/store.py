@@ -16,6 +16,7 @@ from typing import Any
 
 from riskgraph.graph.cypher import check_cypher, cypher_problems
 from riskgraph.graph.dialect import Dialect, Statement, ident
+from riskgraph.graph.shared_values import shared_groups
 from riskgraph.graph.subgraph import Subgraph, fetch_neighbourhood
 from riskgraph.graph.values import encode_properties, search_tokens
 from riskgraph.ontology.errors import N_, RiskGraphError
@@ -219,8 +220,7 @@ class GraphStore(ABC):
         if unknown:
             raise KeyError(f"{label} has no property {unknown[0]!r} in the ontology")
         removed = "".join(f", n.{ident(name)} = null" for name in unset)
-        cypher = (f"UNWIND $rows AS row MERGE (n:{ident(label)} {{{ident(key)}: row.k}}) SET n {assign} row.p{removed} "
-                  "RETURN count(n) AS c")
+        shared = self.ontology.shared_values(label)
         written = 0
         for batch in batched(rows, batch_size or self.batch_size):
             # rows of one key are merged here, in order (the later row's values win): within one
@@ -234,8 +234,11 @@ class GraphStore(ABC):
                     payload[props[key]]["p"].update(props)
                 else:
                     payload[props[key]] = {"k": props[key], "p": props}
-            result = self._send(cypher, {"rows": list(payload.values())}, read_only=False, timeout_ms=self.timeout_ms)
-            written += int(result.rows[0][0]) if result.rows else 0
+            for assigned, group in shared_groups(self.dialect, shared, "n", list(payload.values())):
+                cypher = (f"UNWIND $rows AS row MERGE (n:{ident(label)} {{{ident(key)}: row.k}}) "
+                          f"SET n {assign} row.p{assigned}{removed} RETURN count(n) AS c")
+                result = self._send(cypher, {"rows": group}, read_only=False, timeout_ms=self.timeout_ms)
+                written += int(result.rows[0][0]) if result.rows else 0
         return written
 
     def upsert_relationships(self, rel_type: str, rows: Sequence[Mapping[str, Any]], *,

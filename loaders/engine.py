@@ -24,6 +24,7 @@ from typing import Any
 
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.packed_content import Packer, dictionary_kind, record_content, with_content
+from riskgraph.graph.shared_values import shared_groups
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import encode_properties
 from riskgraph.loaders import positions
@@ -707,21 +708,21 @@ class FileLoader:
             (present if p.recorded else fresh).append({"k": encoded["id"], "p": encoded, "node": p.key, "ents": ents})
         label, ent = self.spec.label, ENTERPRISE
         key, ent_key = ident(onto.key_of(label)), ident(onto.key_of(ent))
-        for rows, link in ((fresh, "CREATE"), (present, "MERGE")):
-            if not rows:
-                continue
-            write = (f"CREATE (s:{ident(SOURCE_RECORD)}) SET s = row.p" if link == "CREATE" else
-                     f"MERGE (s:{ident(SOURCE_RECORD)} {{{ident(onto.key_of(SOURCE_RECORD))}: row.k}}) "
-                     "SET s.yieldedTo = null, s += row.p, "  # written again: whom it gives way to is asked anew
-                     "s.rawValues = null, s.facts = null")  # packed now: no plain copy left beside it
-            self.store.execute(
-                f"UNWIND $rows AS row {write} "
-                f"WITH s, row MATCH (n:{ident(label)} {{{key}: row.node}}) "
-                f"{link} (n)-[:{ident(DERIVED_FROM)}]->(s) "
-                f"WITH s, row UNWIND row.ents AS code MATCH (e:{ident(ent)} {{{ent_key}: code}}) "
-                f"{link} (e)-[:{ident(DERIVED_FROM)}]->(s) RETURN count(s) AS c",
-                {"rows": rows},
-            )
+        shared = onto.shared_values(SOURCE_RECORD)
+        for batch, link in ((fresh, "CREATE"), (present, "MERGE")):
+            for assigned, rows in shared_groups(self.store.dialect, shared, "s", batch) if batch else ():
+                write = (f"CREATE (s:{ident(SOURCE_RECORD)}) SET s = row.p{assigned}" if link == "CREATE" else
+                         f"MERGE (s:{ident(SOURCE_RECORD)} {{{ident(onto.key_of(SOURCE_RECORD))}: row.k}}) "
+                         f"SET s.yieldedTo = null, s += row.p{assigned}, "  # written again: whom it gives way to is asked anew
+                         "s.rawValues = null, s.facts = null")  # packed now: no plain copy left beside it
+                self.store.execute(
+                    f"UNWIND $rows AS row {write} "
+                    f"WITH s, row MATCH (n:{ident(label)} {{{key}: row.node}}) "
+                    f"{link} (n)-[:{ident(DERIVED_FROM)}]->(s) "
+                    f"WITH s, row UNWIND row.ents AS code MATCH (e:{ident(ent)} {{{ent_key}: code}}) "
+                    f"{link} (e)-[:{ident(DERIVED_FROM)}]->(s) RETURN count(s) AS c",
+                    {"rows": rows},
+                )
 
     def _write_quarantine(self, bad: list[Prepared]) -> None:
         if not bad:

@@ -82,6 +82,8 @@ class PropertyDef:
     label_zh: str = ""
     #: classes a shared property (no domain) is range-indexed on (rg:indexedOn)
     indexed_on: frozenset[str] = frozenset()
+    #: many nodes repeat its few values (rg:sharedValue)
+    shared_value: bool = False
 
     @property
     def is_time(self) -> bool:
@@ -216,6 +218,7 @@ class Ontology:
         # Per-label answers, filled on first use: the model never changes after construction, and
         # the API asks these for every property of every node it returns.
         self._props_of: dict[str, dict[str, PropertyDef]] = {}
+        self._shared_of: dict[str, frozenset[str]] = {}
         self._disclosure: dict[tuple[str, str], Disclosure] = {}
         self._check_packs()
 
@@ -307,6 +310,7 @@ class Ontology:
                 vocabulary=str(vocab)[len(str(RGV)):] if vocab is not None else None,
                 label_zh=self._label(prop, "zh"),
                 indexed_on=frozenset(self._local(c) for c in g.objects(prop, RG.indexedOn)),
+                shared_value=self._flag(prop, RG.sharedValue),
             )
         return dict(sorted(props.items()))
 
@@ -443,6 +447,18 @@ class Ontology:
             props = {n: p for n, p in self.properties.items() if p.domain is None or p.domain in lineage}
             self._props_of[label] = props
         return props
+
+    def shared_values(self, label: str) -> frozenset[str]:
+        """The label's single-valued text properties whose few values many nodes repeat: the
+        rg:sharedValue ones and every vocabulary-valued one (graph/shared_values.py keeps each
+        value once in the embedded store)."""
+        names = self._shared_of.get(label)
+        if names is None:
+            names = frozenset(n for n, p in self.properties_of(label).items()
+                              if (p.shared_value or p.vocabulary) and p.datatype in ("string", "date", "dateTime")
+                              and not p.multi_valued)
+            self._shared_of[label] = names
+        return names
 
     def stored_names(self, label: str | None = None) -> set[str]:
         """Property names a node (of `label`, or of any class) may carry in the store: the declared

@@ -16,6 +16,7 @@ from typing import Any
 
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.packed_content import Packer, dictionary_kind
+from riskgraph.graph.shared_values import assignments, shared_groups, split_shared
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import encode_properties
 from riskgraph.ontology.anchors import ASSESSES, ASSESSMENT
@@ -151,7 +152,9 @@ def _confirm(store: GraphStore, items: Sequence[Written], rows: Sequence[Mapping
              stamp: Mapping[str, Any]) -> set[str]:
     """Set the run stamp on the stored results that say the same and still assess their one subject;
     their ids. A result with several subjects is always written."""
-    stamped = encode_properties(store.ontology, ASSESSMENT, dict(stamp))
+    stamped, shared = split_shared(store.dialect, store.ontology.shared_values(ASSESSMENT),
+                                   encode_properties(store.ontology, ASSESSMENT, dict(stamp)))
+    kept_once = assignments(store.dialect, "a", shared, "$once")
     by_label: dict[str, list[dict[str, str]]] = defaultdict(list)
     for w, row in zip(items, rows, strict=True):
         targets = w.targets or (w.key,)
@@ -165,7 +168,7 @@ def _confirm(store: GraphStore, items: Sequence[Written], rows: Sequence[Mapping
             out.update(str(r["id"]) for r in store.execute(
                 f"UNWIND $rows AS row MATCH (a:{ASSESSMENT} {{{key}: row.id}})-[:{ASSESSES}]->"
                 f"(s:{ident(label)} {{{subject_key}: row.to}}) WHERE a.resultDigest = row.d "
-                "SET a += $at RETURN a.id AS id", {"rows": list(chunk), "at": stamped}))
+                f"SET a += $at{kept_once} RETURN a.id AS id", {"rows": list(chunk), "at": stamped, "once": shared}))
     return out
 
 
@@ -180,13 +183,15 @@ def remove_stale(run: Run, method: str, label: str) -> int:
 def set_properties(store: GraphStore, label: str, rows: Sequence[Mapping[str, Any]]) -> None:
     """SET properties on existing nodes (matched on the label's key); every property must be in the ontology."""
     key = store.ontology.key_of(label)
+    shared = store.ontology.shared_values(label)
     for chunk in gf.batched(list(rows), store.batch_size):
         payload = []
         for row in chunk:
             props = encode_properties(store.ontology, label, row)
             payload.append({"k": props.pop(key), "p": props})
-        store.execute(f"UNWIND $rows AS row MATCH (n:{ident(label)} {{{ident(key)}: row.k}}) SET n += row.p",
-                      {"rows": payload})
+        for assigned, group in shared_groups(store.dialect, shared, "n", payload):
+            store.execute(f"UNWIND $rows AS row MATCH (n:{ident(label)} {{{ident(key)}: row.k}}) SET n += row.p{assigned}",
+                          {"rows": group})
 
 
 def clear_property(store: GraphStore, label: str, prop: str, keys: Sequence[str]) -> None:

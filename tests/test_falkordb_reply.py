@@ -18,6 +18,7 @@ QUERIES = [
     "RETURN true AS a, false AS b, null AS c, [] AS d, [1, 'a', null, [2.5, false]] AS e",
     "RETURN {} AS a, {k: 'v', p: {n: [1, 2.5, 'x'], b: false, z: null}} AS b, [{k: 1}, {k: [{}]}] AS c",
     "RETURN point({latitude: 38.04, longitude: 114.51}) AS p",
+    "RETURN intern('kept once') AS a, [intern('共享'), 1] AS b, {k: intern('v')} AS c",  # graph/shared_values.py
     "MATCH (e:Enterprise)-[r:LOCATED_IN]->(g:Region) RETURN e, r, g, properties(e) AS p, labels(e) AS l, id(e) AS i",
     "MATCH p = (:Enterprise)-[:LOCATED_IN]->(:Region) RETURN p",
     "MATCH (e:Enterprise) RETURN e.uscc AS k, count(*) AS n, collect(e.tags) AS t",
