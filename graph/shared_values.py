@@ -14,7 +14,7 @@ value already stored (`SET n.x = intern(n.x)`) was measured to keep the old copy
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from riskgraph.graph.dialect import Dialect, ident
@@ -23,13 +23,11 @@ from riskgraph.graph.dialect import Dialect, ident
 Group = tuple[str, list[dict[str, Any]]]
 
 
-def split_shared(dialect: Dialect, names: frozenset[str], props: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The properties as (plain, shared): the shared ones are those of `names` given as text, where
-    the store keeps values once (none elsewhere)."""
-    if not names or dialect.shared("") is None:
-        return dict(props), {}
-    shared = {n: props[n] for n in names if type(props.get(n)) is str}
-    return ({k: v for k, v in props.items() if k not in shared} if shared else dict(props)), shared
+def split_shared(dialect: Dialect, names: frozenset[str], props: dict[str, Any]) -> dict[str, Any]:
+    """Move the shared properties out of `props` (encoded: a text property's value is text) into
+    the map returned; nothing moves where the store keeps no values once."""
+    given = props.keys() & names if names and dialect.shared("") is not None else ()
+    return {n: props.pop(n) for n in given}
 
 
 def assignments(dialect: Dialect, var: str, shared: Iterable[str], source: str) -> str:
@@ -38,15 +36,18 @@ def assignments(dialect: Dialect, var: str, shared: Iterable[str], source: str) 
 
 
 def shared_groups(dialect: Dialect, names: frozenset[str], var: str, rows: list[dict[str, Any]]) -> Iterator[Group]:
-    """The rows (each `{..., "p": properties}`) grouped by which of `names` they give as text; in
-    each, those values moved from `p` to `s` and the assignments that store them once. A row
-    without one of them leaves the node's value as it is, as `SET n += row.p` does — hence one
-    group per set of names given, not a null assignment."""
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    """The rows (each `{..., "p": properties}`, its own dict: it is changed) grouped by which of
+    `names` they give; in each, those values moved from `p` to `s`, and the assignments that
+    store them once. A row without one of them leaves the node's value as it is, as
+    `SET n += row.p` does — hence one group per set of names given, not a null assignment."""
+    if not names or dialect.shared("") is None:
+        yield "", rows
+        return
+    groups: dict[frozenset[str], list[dict[str, Any]]] = {}
     for row in rows:
-        plain, shared = split_shared(dialect, names, row["p"])
+        shared = split_shared(dialect, names, row["p"])
         if shared:
-            row = {**row, "p": plain, "s": shared}
-        groups.setdefault(tuple(sorted(shared)), []).append(row)
+            row["s"] = shared
+        groups.setdefault(frozenset(shared), []).append(row)
     for given, members in groups.items():
         yield assignments(dialect, var, given, "row.s"), members

@@ -152,8 +152,8 @@ def _confirm(store: GraphStore, items: Sequence[Written], rows: Sequence[Mapping
              stamp: Mapping[str, Any]) -> set[str]:
     """Set the run stamp on the stored results that say the same and still assess their one subject;
     their ids. A result with several subjects is always written."""
-    stamped, shared = split_shared(store.dialect, store.ontology.shared_values(ASSESSMENT),
-                                   encode_properties(store.ontology, ASSESSMENT, dict(stamp)))
+    stamped = encode_properties(store.ontology, ASSESSMENT, dict(stamp))
+    shared = split_shared(store.dialect, store.ontology.shared_values(ASSESSMENT), stamped)
     kept_once = assignments(store.dialect, "a", shared, "$once")
     by_label: dict[str, list[dict[str, str]]] = defaultdict(list)
     for w, row in zip(items, rows, strict=True):
