@@ -95,11 +95,11 @@ def _share_label(store: GraphStore, label: str, names: frozenset[str], batch: in
         found = store.read(f"UNWIND $ids AS i MATCH (n:{node}) WHERE id(n) = i RETURN i, {wanted}",
                            {"ids": ids[start:start + batch]})
         rows = [{"i": r.pop("i"), "p": {k: v for k, v in r.items() if type(v) is str}} for r in found]
-        for shared, group in shared_groups(store.dialect, names, "n", rows):
-            if shared:
+        for assigned, group in shared_groups(store.dialect, names, "n", rows):
+            if assigned:  # ", n.x = …": after SET, without the comma
                 apart = assignments(store.dialect, "n", group[0]["s"], "row.s", apart=True)
                 store.execute(f"UNWIND $rows AS row MATCH (n:{node}) WHERE id(n) = row.i "
-                              f"SET {apart[2:]} WITH n, row SET {shared[2:]}", {"rows": group})
+                              f"SET {apart[2:]} WITH n, row SET {assigned[2:]}", {"rows": group})
         if on_batch is not None:
             on_batch(label, min(start + batch, len(ids)), len(ids))
     return len(ids)

@@ -68,6 +68,10 @@ _DATATYPES = {
 }
 
 
+#: what a shared value may be: stored as text (a date or time as its ISO text)
+_SHARED_DATATYPES = ("string", "date", "dateTime")
+
+
 @dataclass(frozen=True)
 class PropertyDef:
     name: str
@@ -231,6 +235,9 @@ class Ontology:
                     raise ValueError(f"class {cls.name} packs {name}: only a single-valued, unindexed text property it has")
             if cls.packs and PACKED_CONTENT not in self.properties_of(cls.name):
                 raise ValueError(f"class {cls.name} packs properties but has no {PACKED_CONTENT} to keep them in")
+        for prop in self.properties.values():  # a shared value is one text (graph/shared_values.py)
+            if prop.shared_value and (prop.datatype not in _SHARED_DATATYPES or prop.multi_valued):
+                raise ValueError(f"property {prop.name} is rg:sharedValue: only a single-valued text, date or time")
 
     # ------------------------------------------------------------------ reading
     def _local(self, iri: Node) -> str:
@@ -455,7 +462,7 @@ class Ontology:
         names = self._shared_of.get(label)
         if names is None:
             names = frozenset(n for n, p in self.properties_of(label).items()
-                              if (p.shared_value or p.vocabulary) and p.datatype in ("string", "date", "dateTime")
+                              if (p.shared_value or p.vocabulary) and p.datatype in _SHARED_DATATYPES
                               and not p.multi_valued)
             self._shared_of[label] = names
         return names

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import pytest
-from rdflib import RDF, Graph
+from rdflib import RDF, Graph, Literal
 from rdflib.namespace import OWL, SKOS
 
 from riskgraph.graph.export import to_rdf
 from riskgraph.graph.subgraph import Subgraph
 from riskgraph.ontology import Disclosure, load_ontology
-from riskgraph.ontology.model import RG, relation_type_name
+from riskgraph.ontology.model import ONTOLOGY_FILES, RG, Ontology, read_turtle, relation_type_name
 from riskgraph.ontology.validate import validate
 
 onto = load_ontology()
@@ -192,3 +192,25 @@ def test_every_property_is_declared_once_with_one_domain():
     twice = [str(p) for kind in (OWL.DatatypeProperty, OWL.ObjectProperty)
              for p in graph.subjects(RDF.type, kind) if len(set(graph.objects(p, RDFS.domain))) > 1]
     assert twice == []
+
+
+def test_shared_values_are_the_marked_texts_and_the_vocabulary_values():
+    """graph/shared_values.py keeps these once in the embedded store: a record's provenance, an
+    assessment's run stamp, every vocabulary-valued property; never a key, a number or a list."""
+    assert {"sourceSystem", "sourceFile", "loadId", "loadedAt", "matchMethod"} <= onto.shared_values("SourceRecord")
+    assert {"computedAt", "asOf", "dataLoadId", "dataLoadedAt", "method", "level", "riskColour"} <= \
+        onto.shared_values("Assessment")
+    assert {"state", "grade"} <= onto.shared_values("HiddenDanger")  # vocabulary-valued
+    for label in onto.classes:
+        props = onto.properties_of(label)
+        for name in onto.shared_values(label):
+            assert props[name].datatype in ("string", "date", "dateTime") and not props[name].multi_valued
+        if not onto.classes[label].abstract:
+            assert onto.key_of(label) not in onto.shared_values(label)
+
+
+def test_a_number_marked_as_a_shared_value_is_refused():
+    graph = read_turtle(ONTOLOGY_FILES)
+    graph.add((RG.rowNumber, RG.sharedValue, Literal(True)))
+    with pytest.raises(ValueError, match="rowNumber is rg:sharedValue"):
+        Ontology(graph)
