@@ -77,8 +77,12 @@ class FalkorDialect(Dialect):
     name = "falkordb"
     seeks_node_id_ranges = True
 
+    def __init__(self, *, interns: bool = True) -> None:
+        #: FalkorDB has intern() since 4.10 (2025); an older server (`falkor://`) stores copies
+        self.interns = interns
+
     def shared(self, expression: str) -> str | None:
-        return f"intern({expression})"
+        return f"intern({expression})" if self.interns else None
 
     def range_index(self, label: str, prop: str) -> Statement:
         return Statement(cypher=f"CREATE INDEX FOR (n:{ident(label)}) ON (n.{ident(prop)})")

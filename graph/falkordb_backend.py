@@ -73,6 +73,17 @@ class FalkorStore(GraphStore):
         self._token_key = TOKEN_KEY.format(graph=graph_name)
         # read-only queries fail on a graph key that does not exist yet: make sure it does
         self._run("RETURN 1", None, read_only=False, timeout_ms=self.timeout_ms)
+        if server is None and not self._interns():  # the embedded server's own version has it
+            self.dialect = FalkorDialect(interns=False)
+
+    def _interns(self) -> bool:
+        """Whether the server keeps a value once through intern() (graph/shared_values.py)."""
+        try:
+            self._run("RETURN intern('') AS v", None, read_only=True, timeout_ms=self.timeout_ms)
+        except StoreError as exc:
+            log.info("FalkorDB at %s has no intern(): repeated values are stored per node (%s)", self.url, exc)
+            return False
+        return True
 
     @classmethod
     def embedded(cls, data_dir: str, *, graph_name: str = DEFAULT_GRAPH, thread_count: int = 2,
