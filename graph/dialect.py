@@ -44,11 +44,13 @@ class Dialect:
     #: `WHERE id(n) >= $lo AND id(n) < $hi` seeks the range instead of scanning every node (FalkorDB does;
     #: Neo4j plans a scan), so a whole graph is read page by page in linear time
     seeks_node_id_ranges = False
+    #: the store keeps one copy of a text many nodes hold, when told to (graph/shared_values.py)
+    interns = False
 
-    def shared(self, expression: str) -> str | None:
-        """An expression that stores the text `expression` gives as one copy shared by every node
-        holding it (graph/shared_values.py); None where the store has no such thing."""
-        return None
+    def shared(self, expression: str) -> str:
+        """The text `expression` gives, stored as one copy shared by every node holding it (where
+        the store `interns`; elsewhere as it is)."""
+        return expression
 
     def range_index(self, label: str, prop: str) -> Statement:
         raise NotImplementedError
@@ -78,11 +80,11 @@ class FalkorDialect(Dialect):
     seeks_node_id_ranges = True
 
     def __init__(self, *, interns: bool = True) -> None:
-        #: FalkorDB has intern() since 4.10 (2025); an older server (`falkor://`) stores copies
+        # FalkorDB has intern() since 4.10 (2025); an older server (`falkor://`) stores copies
         self.interns = interns
 
-    def shared(self, expression: str) -> str | None:
-        return f"intern({expression})" if self.interns else None
+    def shared(self, expression: str) -> str:
+        return f"intern({expression})" if self.interns else expression
 
     def range_index(self, label: str, prop: str) -> Statement:
         return Statement(cypher=f"CREATE INDEX FOR (n:{ident(label)}) ON (n.{ident(prop)})")

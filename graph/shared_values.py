@@ -7,7 +7,7 @@ records carried its own copy of the file's name, its source system, its load's i
 repeat (`Ontology.shared_values`: rg:sharedValue and every vocabulary-valued one); a writer of
 node maps moves those values out of `row.p` into `row.s` and sets them through the dialect's
 expression. Values read back are plain text: readers see no difference. Neo4j stores strings
-its own way, so there the rows go through unchanged.
+its own way (its dialect does not `intern`), so there the rows go through unchanged.
 
 Interning works when the value comes from the statement (`intern(row.s.x)`). Setting a node's
 value again to the same text, interned or not, changes nothing (the store sees an equal value and
@@ -31,8 +31,11 @@ Group = tuple[str, list[dict[str, Any]]]
 def split_shared(dialect: Dialect, names: frozenset[str], props: dict[str, Any]) -> dict[str, Any]:
     """Move the shared properties out of `props` (encoded: a text property's value is text) into
     the map returned; nothing moves where the store keeps no values once."""
-    given = props.keys() & names if names and dialect.shared("") is not None else ()
-    return {n: props.pop(n) for n in given}
+    return _move(names, props) if dialect.interns else {}
+
+
+def _move(names: frozenset[str], props: dict[str, Any]) -> dict[str, Any]:
+    return {n: props.pop(n) for n in props.keys() & names}
 
 
 def assignments(dialect: Dialect, var: str, shared: Iterable[str], source: str, *, apart: bool = False) -> str:
@@ -47,12 +50,14 @@ def shared_groups(dialect: Dialect, names: frozenset[str], var: str, rows: list[
     `names` they give; in each, those values moved from `p` to `s`, and the assignments that
     store them once. A row without one of them leaves the node's value as it is, as
     `SET n += row.p` does — hence one group per set of names given, not a null assignment."""
-    if not names or dialect.shared("") is None:
+    if not rows:
+        return
+    if not names or not dialect.interns:
         yield "", rows
         return
     groups: dict[frozenset[str], list[dict[str, Any]]] = {}
     for row in rows:
-        shared = split_shared(dialect, names, row["p"])
+        shared = _move(names, row["p"])
         if shared:
             row["s"] = shared
         groups.setdefault(frozenset(shared), []).append(row)
@@ -69,7 +74,7 @@ def share_stored(store: GraphStore, *, batch: int = 5_000,
     itself, interned, in one statement: nothing is ever missing or wrong in the store, a run
     stopped anywhere leaves every node whole, and running it again costs a pass, no harm.
     Written as a bulk load; the log is rewritten at the end. Nothing to do on Neo4j."""
-    if store.dialect.shared("") is None:
+    if not store.dialect.interns:
         return {}
     done: dict[str, int] = {}
     with store.bulk_load() as bulk:

@@ -710,7 +710,7 @@ class FileLoader:
         key, ent_key = ident(onto.key_of(label)), ident(onto.key_of(ent))
         shared = onto.shared_values(SOURCE_RECORD)
         for batch, link in ((fresh, "CREATE"), (present, "MERGE")):
-            for assigned, rows in shared_groups(self.store.dialect, shared, "s", batch) if batch else ():
+            for assigned, rows in shared_groups(self.store.dialect, shared, "s", batch):
                 write = (f"CREATE (s:{ident(SOURCE_RECORD)}) SET s = row.p{assigned}" if link == "CREATE" else
                          f"MERGE (s:{ident(SOURCE_RECORD)} {{{ident(onto.key_of(SOURCE_RECORD))}: row.k}}) "
                          f"SET s.yieldedTo = null, s += row.p{assigned}, "  # written again: whom it gives way to is asked anew

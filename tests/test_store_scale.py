@@ -13,7 +13,7 @@ from riskgraph.graph.embedded_server import (
     ENV_START_TIMEOUT,
     EmbeddedServer,
     EmbeddedServerError,
-    _jemalloc,
+    server_allocator,
     start_limit,
 )
 
@@ -42,9 +42,9 @@ def _libraries(pid: int) -> str:
 
 
 def test_the_server_runs_with_jemalloc_unless_told_libc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if _jemalloc() is None:
-        pytest.skip("jemalloc is not installed here (scripts/bootstrap installs Debian's libjemalloc2)")
     monkeypatch.delenv(ENV_ALLOCATOR, raising=False)
+    if server_allocator() is None:
+        pytest.skip("jemalloc is not installed here (scripts/bootstrap installs Debian's libjemalloc2)")
     server = EmbeddedServer(tmp_path / "default").start()
     try:
         assert "libjemalloc" in _libraries(server.pid)
