@@ -16,10 +16,11 @@ each value to another text and back, in one statement (`riskgraph share-values`)
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from riskgraph.graph.dialect import Dialect, ident
+from riskgraph.graph.values import encode_properties
 
 if TYPE_CHECKING:
     from riskgraph.graph.store import GraphStore
@@ -43,6 +44,15 @@ def assignments(dialect: Dialect, var: str, shared: Iterable[str], source: str, 
     `apart`: each value with a space added, a text the stored one cannot equal (`share_stored`)."""
     tail = " + ' '" if apart else ""
     return "".join(f", {var}.{ident(n)} = {dialect.shared(f'{source}.{ident(n)}{tail}')}" for n in sorted(shared))
+
+
+def stamp(store: GraphStore, label: str, var: str, props: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """A stamp (a run's time, method, …) set on many `label` nodes by one statement, as `SET var += $at`
+    followed by the assignments returned, with `$once` the shared values returned: its encoded
+    properties without the shared ones, those, and the assignments that keep them once."""
+    encoded = encode_properties(store.ontology, label, dict(props))
+    once = split_shared(store.dialect, store.ontology.shared_values(label), encoded)
+    return encoded, once, assignments(store.dialect, var, once, "$once")
 
 
 def shared_groups(dialect: Dialect, names: frozenset[str], var: str, rows: list[dict[str, Any]]) -> Iterator[Group]:

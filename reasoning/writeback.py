@@ -16,7 +16,8 @@ from typing import Any
 
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.packed_content import Packer, dictionary_kind
-from riskgraph.graph.shared_values import assignments, shared_groups, split_shared
+from riskgraph.graph.shared_values import shared_groups
+from riskgraph.graph.shared_values import stamp as shared_stamp
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import encode_properties
 from riskgraph.ontology.anchors import ASSESSES, ASSESSMENT
@@ -152,9 +153,7 @@ def _confirm(store: GraphStore, items: Sequence[Written], rows: Sequence[Mapping
              stamp: Mapping[str, Any]) -> set[str]:
     """Set the run stamp on the stored results that say the same and still assess their one subject;
     their ids. A result with several subjects is always written."""
-    stamped = encode_properties(store.ontology, ASSESSMENT, dict(stamp))
-    shared = split_shared(store.dialect, store.ontology.shared_values(ASSESSMENT), stamped)
-    kept_once = assignments(store.dialect, "a", shared, "$once")
+    stamped, shared, kept_once = shared_stamp(store, ASSESSMENT, "a", stamp)
     by_label: dict[str, list[dict[str, str]]] = defaultdict(list)
     for w, row in zip(items, rows, strict=True):
         targets = w.targets or (w.key,)

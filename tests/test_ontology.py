@@ -198,6 +198,7 @@ def test_shared_values_are_the_marked_texts_and_the_vocabulary_values():
     """graph/shared_values.py keeps these once in the embedded store: a record's provenance, an
     assessment's run stamp, every vocabulary-valued property; never a key, a number or a list."""
     assert {"sourceSystem", "sourceFile", "loadId", "loadedAt", "matchMethod"} <= onto.shared_values("SourceRecord")
+    assert {"recommender", "recommenderVersion", "recommendedAt", "subjectLabel"} <= onto.shared_values("Recommendation")
     assert {"computedAt", "asOf", "dataLoadId", "dataLoadedAt", "method", "level", "riskColour"} <= \
         onto.shared_values("Assessment")
     assert {"state", "grade"} <= onto.shared_values("HiddenDanger")  # vocabulary-valued

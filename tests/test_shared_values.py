@@ -2,6 +2,7 @@
 embedded store, and read back, filtered and merged exactly as plain ones."""
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from riskgraph import graph
 from riskgraph.graph.dialect import FalkorDialect, Neo4jDialect
-from riskgraph.graph.shared_values import share_stored, shared_groups
+from riskgraph.graph.shared_values import share_stored, shared_groups, stamp
 from riskgraph.graph.store import GraphStore
 
 LONG = "dual_prevention/隐患排查治理/" + "inspection_records_exported_from_the_county_platform" * 2 + ".csv"
@@ -45,6 +46,32 @@ def test_a_repeated_value_is_stored_once_not_once_per_node(embedded: GraphStore)
     saved_per_node = (plain - shared) / n
     assert saved_per_node > 0.5 * len(LONG.encode()), (shared, plain)  # ≈ 108 of its 143 bytes, measured
     assert store.read("MATCH (q:QuarantinedRow {id: 's00042'}) RETURN q.sourceFile AS f") == [{"f": LONG}]
+
+
+def test_a_stamp_set_on_many_nodes_keeps_its_shared_values_once(embedded: GraphStore) -> None:
+    """A run's time set on every result it confirms (`stamp`: the recommender's and the models'
+    confirmations) is kept once, as a written result's is; set as a plain map, it is copied into each."""
+    store = embedded
+    n = 20_000
+    store.upsert_nodes("Recommendation", [{"id": f"r{i:05d}", "recommendedAt": "2026-12-01T08:00:00+08:00"}
+                                          for i in range(n)])
+
+    def confirm(at: str, *, once: bool) -> int:
+        props, shared, kept_once = stamp(store, "Recommendation", "r", {"recommendedAt": at})
+        assert set(shared) == {"recommendedAt"} and "recommendedAtMs" in props
+        if not once:  # as the writer did before
+            props, shared, kept_once = props | shared, {}, ""
+        store.read("RETURN 1")
+        before = _used_memory(store)
+        store.execute(f"MATCH (r:Recommendation) SET r += $at{kept_once}", {"at": props, "once": shared})
+        store.read("RETURN 1")
+        return _used_memory(store) - before
+
+    copied = confirm("2026-12-02T08:00:00+08:00", once=False)  # one copy a node more
+    kept = confirm("2026-12-03T08:00:00+08:00", once=True)  # those copies freed, one value kept
+    assert copied - kept > n * len("2026-12-03T08:00:00+08:00"), (copied, kept)
+    assert store.read("MATCH (r:Recommendation) RETURN DISTINCT r.recommendedAt AS t, r.recommendedAtMs AS ms") == [
+        {"t": "2026-12-03T08:00:00+08:00", "ms": int(dt.datetime.fromisoformat("2026-12-03T08:00:00+08:00").timestamp() * 1000)}]
 
 
 def test_shared_values_read_filter_and_merge_like_plain_ones(store: GraphStore) -> None:

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from riskgraph.graph.packed_content import Packer, dictionary_kind
+from riskgraph.graph.shared_values import stamp
 from riskgraph.graph.store import GraphStore
-from riskgraph.graph.values import encode_properties
 from riskgraph.ontology.anchors import (
     ENTERPRISE,
     GAP_FOR,
@@ -86,16 +86,17 @@ class Writer:
         self.store, self.batch, self.stored, self.rank = store, batch, stored, rank
         self.method, self.flagged_by = method, flagged_by
         onto = store.ontology
-        #: the stored form of the run's time (with its epoch companion), set on what is confirmed
-        self.at = encode_properties(onto, RECOMMENDATION, {CONFIRMED_AT: at})
-        self.flagged_at = encode_properties(onto, KNOWLEDGE_GAP, {"flaggedAt": at})
+        #: the stored form of the run's time (with its epoch companion), set on what is confirmed; the
+        #: time itself kept once for all of them where the store can (graph/shared_values.py)
+        self.at, self.at_once, at_once = stamp(store, RECOMMENDATION, "r", {CONFIRMED_AT: at})
+        self.flagged_at, self.flagged_once, flagged_once = stamp(store, KNOWLEDGE_GAP, "g", {"flaggedAt": at})
         key, gap_key = onto.key_of(RECOMMENDATION), onto.key_of(KNOWLEDGE_GAP)
         # linked: both links there. Matched, not a WHERE pattern: FalkorDB runs a pattern predicate
         # as a sub-query per row, 5× slower here (15,000 recommendations counted: 394 → 73 ms)
         linked = f"MATCH (r)-[:{RECOMMENDS}]->() MATCH (r)-[:{RECOMMENDED_FOR}]->() WITH DISTINCT row, r "
         self.confirm_content = (
             f"UNWIND $rows AS row MATCH (r:{RECOMMENDATION} {{{key}: row.k}}) "
-            f"WHERE r.{CONTENT_DIGEST} = row.d {linked}SET r += $at RETURN r.{key} AS k")
+            f"WHERE r.{CONTENT_DIGEST} = row.d {linked}SET r += $at{at_once} RETURN r.{key} AS k")
         # per enterprise: what its subjects hold, all of it and the linked part
         subjects = (f"UNWIND $rows AS row MATCH (r:{RECOMMENDATION} {{subjectKey: row.k}}) "
                     "WHERE r.subjectLabel = row.l AND r.recommender = $m ")
@@ -104,7 +105,7 @@ class Writer:
         gaps = f"UNWIND $rows AS row MATCH (g:{KNOWLEDGE_GAP} {{{gap_key}: row.k}}) WHERE g.flaggedBy = $by "
         self.count_gaps = (gaps + "RETURN row.u AS u, count(g) AS n",
                            gaps + f"MATCH (g)-[:{GAP_FOR}]->() WITH DISTINCT row, g RETURN row.u AS u, count(g) AS n")
-        self.confirm_gaps = gaps + "SET g += $at"
+        self.confirm_gaps = gaps + f"SET g += $at{flagged_once}"
         self.clear_inputs = (
             f"UNWIND $keys AS k MATCH (r:{RECOMMENDATION} {{subjectKey: k}}) "
             f"WHERE r.subjectLabel = $l AND r.recommender = $m AND r.{INPUT_DIGEST} IS NOT NULL "
@@ -163,8 +164,8 @@ class Writer:
         whole = {u for u, (recs, gap_count, linked) in held.items()
                  if recs + gap_count == linked == self.stored[u][1]}
         if gaps:
-            self.store.execute(self.confirm_gaps, {"rows": [g for g in gaps if g["u"] in whole],
-                                                   "by": self.flagged_by, "at": self.flagged_at})
+            self.store.execute(self.confirm_gaps, {"rows": [g for g in gaps if g["u"] in whole], "by": self.flagged_by,
+                                                   "at": self.flagged_at, "once": self.flagged_once})
         again = []
         for rows in unchanged:
             if rows.uscc in whole:
@@ -180,7 +181,8 @@ class Writer:
         if not recommendations:
             return
         rows = [{"k": props["id"], "d": props[CONTENT_DIGEST]} for props, _ in recommendations]
-        confirmed = {row["k"] for row in self.store.execute(self.confirm_content, {"rows": rows, "at": self.at})}
+        confirmed = {row["k"] for row in self.store.execute(self.confirm_content,
+                                                            {"rows": rows, "at": self.at, "once": self.at_once})}
         self.confirmed += len(confirmed)
         fresh = [(props, measure) for props, measure in recommendations if props["id"] not in confirmed]
         if not fresh:
