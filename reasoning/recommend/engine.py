@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,9 +81,6 @@ class Path:
     #: the measure answers the pattern's article (it is the pattern's answeredBy measure)
     answers: bool = False
 
-    def scaled(self, factor: float) -> Path:
-        return Path(self.kind, self.weight * factor, self.nodes, self.text, self.words, self.answers)
-
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "weight": round(self.weight, 4), "nodes": list(self.nodes),
                                "text": self.text}
@@ -94,35 +91,106 @@ class Path:
         return out
 
 
+#: a path as found, its measure left off: (kind, weight, head, tail, text, words, answers); its nodes are
+#: head + tail + the measure. Paths are found by the thousand per enterprise and only the top k's are
+#: kept, so they become `Path`s only then (`Candidate.paths`), and a way shared by many (the subject's
+#: way to the enterprise, a risk event's chain) is one tuple, not copied into each.
+Found = tuple[str, float, tuple[str, ...], tuple[str, ...], str, tuple[str, ...], bool]
+
+
 @dataclass(slots=True)
 class Candidate:
     measure: str
+    #: the strongest weight of each kind of path found (0 too: a kind found is a key)
     kinds: dict[str, float] = field(default_factory=dict)
-    paths: list[Path] = field(default_factory=list)
+    found: list[Found] = field(default_factory=list)
     exact: float = 0.0
+    #: the same measure's candidates of other subjects (a risk point of the enterprise, …), reached from
+    #: this one's subject through a head, their weights × a factor; their paths come before its own
+    parts: list[tuple[tuple[str, ...], float, Candidate]] = field(default_factory=list)
 
-    def add(self, path: Path) -> None:
-        if path.weight > self.kinds.get(path.kind, 0.0):
-            self.kinds[path.kind] = path.weight
-        if path.answers and path.weight > self.exact:
-            self.exact = path.weight
-        self.paths.append(path)
+    def add(self, found: Found) -> None:
+        kind, weight = found[0], found[1]
+        if weight > self.kinds.get(kind, -1.0):
+            self.kinds[kind] = weight
+        if found[6] and weight > self.exact:
+            self.exact = weight
+        self.found.append(found)
+
+    def absorb(self, head: tuple[str, ...], factor: float, other: Candidate) -> None:
+        """`other`'s paths as if each were added here (through `head`, weighed × `factor`), without copying them."""
+        kinds = self.kinds
+        for kind, weight in other.kinds.items():
+            if factor != 1.0:
+                weight *= factor
+            if weight > kinds.get(kind, -1.0):
+                kinds[kind] = weight
+        exact = other.exact * factor if factor != 1.0 else other.exact
+        if exact > self.exact:
+            self.exact = exact
+        self.parts.append((head, factor, other))
+
+    def every(self, head: tuple[str, ...] = (), factor: float = 1.0) -> Iterator[Found]:
+        """Every path, the parts' first, each with its whole head and its weight."""
+        for part_head, part_factor, part in self.parts:
+            yield from part.every((*head, *part_head), factor * part_factor if part_factor != 1.0 else factor)
+        for kind, weight, own_head, tail, text, words, answers in self.found:
+            yield kind, weight * factor if factor != 1.0 else weight, (*head, *own_head), tail, text, words, answers
+
+    @property
+    def paths(self) -> list[Path]:
+        last = ref(MEASURE, self.measure)
+        return [Path(kind, weight, (*head, *tail, last), text, words, answers)
+                for kind, weight, head, tail, text, words, answers in self.every()]
 
 
 Candidates = dict[str, Candidate]
 
 
-def _add(cands: Candidates, measure: str, path: Path) -> None:
+def _add(cands: Candidates, measure: str, kind: str, weight: float, head: tuple[str, ...], tail: tuple[str, ...],
+         text: str, words: tuple[str, ...] = (), answers: bool = False) -> None:
     cand = cands.get(measure)  # not setdefault: that builds a Candidate on each of ≈ 1,500 calls per enterprise
     if cand is None:
         cand = cands[measure] = Candidate(measure)
-    cand.add(path)
+    cand.add((kind, weight, head, tail, text, words, answers))
 
 
-def merge(into: Candidates, other: Candidates, factor: float = 1.0) -> None:
+def absorb(into: Candidates, head: tuple[str, ...], other: Candidates, factor: float = 1.0) -> None:
+    """Every candidate of `other` as if its paths were added to `into` (`Candidate.absorb`)."""
     for mid, cand in other.items():
-        for p in cand.paths:
-            _add(into, mid, p.scaled(factor) if factor != 1.0 else p)
+        mine = into.get(mid)
+        if mine is None:
+            mine = into[mid] = Candidate(mid)
+        mine.absorb(head, factor, cand)
+
+
+class EnterprisePaths:
+    """The rule paths of one enterprise's risk points, hidden dangers and context, each found once and
+    shared by every subject of the enterprise whose ranking they count in (a risk point's paths count
+    for the point, its hidden dangers and the enterprise)."""
+
+    def __init__(self, rec: Recommender, e: EnterpriseFact) -> None:
+        self.rec, self.e = rec, e
+        self._points: dict[tuple[str, bool], tuple[Candidates, list[dict[str, Any]]]] = {}
+        self._dangers: dict[str, Candidates] = {}
+        self._context: Candidates | None = None
+
+    def point(self, rp: RiskPointFact, *, gaps: bool) -> tuple[Candidates, list[dict[str, Any]]]:
+        known = self._points.get((rp.id, gaps))
+        if known is None:
+            known = self._points[(rp.id, gaps)] = self.rec.point_paths(rp, gaps=gaps)
+        return known
+
+    def danger(self, d: DangerFact) -> Candidates:
+        known = self._dangers.get(d.id)
+        if known is None:
+            known = self._dangers[d.id] = self.rec.danger_paths(self.e, d)
+        return known
+
+    def context(self) -> Candidates:
+        if self._context is None:
+            self._context = self.rec.context_paths(self.e)
+        return self._context
 
 
 @dataclass
@@ -257,41 +325,34 @@ class Recommender:
         return out
 
     # ------------------------------------------------------------------ rule paths
-    def context_paths(self, e: EnterpriseFact, *, head: tuple[str, ...] = (), into: Candidates | None = None,
-                      ) -> Candidates:
-        """Paths from the enterprise itself: chemicals' GB 18218 categories and hazardous processes.
-
-        `head` is the way from the subject to the enterprise (a hidden danger or risk point of it).
-        `into`: add them there (what `merge` of a fresh result would do, without copying every path).
-        """
+    # A subject's paths are found from the risk point, hidden danger or enterprise they start at, and
+    # shared by the subjects they count for (EnterprisePaths), each reaching them through its own head.
+    def context_paths(self, e: EnterpriseFact) -> Candidates:
+        """Paths from the enterprise itself: chemicals' GB 18218 categories and hazardous processes."""
         kb = self.kb
-        cands: Candidates = {} if into is None else into
-        e_ref = ref(ENTERPRISE, e.uscc)
-        head = (*head, e_ref)
+        cands: Candidates = {}
+        head = (ref(ENTERPRISE, e.uscc),)
         for h in e.holdings:
             if not h.category:
                 continue
+            tail: tuple[str, ...] = (
+                ref(h.source_label, h.source_id), ref("Inventory", h.inventory_id), ref(CHEMICAL, h.chemical_id),
+                ref(CONCEPT, concept_id("HazardCategory", h.category)))
+            text = (f"企业危险源存有{h.chemical_name}（GB 18218 {h.category} "
+                    f"{kb.concept_name('HazardCategory', h.category).split('：')[0]}）")
             for mid in kb.measures_for("appliesToCategory", [h.category]):
-                _add(cands, mid, Path("category", self.w["category"], (
-                    *head, ref(h.source_label, h.source_id), ref("Inventory", h.inventory_id),
-                    ref(CHEMICAL, h.chemical_id),
-                    ref(CONCEPT, concept_id("HazardCategory", h.category)), ref(MEASURE, mid)),
-                    f"企业危险源存有{h.chemical_name}（GB 18218 {h.category} "
-                    f"{kb.concept_name('HazardCategory', h.category).split('：')[0]}）"))
+                _add(cands, mid, "category", self.w["category"], head, tail, text)
         for p in e.processes:
+            tail = (ref(CONCEPT, concept_id("HazardousProcess", p)),)
+            text = f"企业涉及重点监管危险化工工艺「{kb.concept_name('HazardousProcess', p)}」"
             for mid in kb.measures_for("appliesToProcess", [p]):
-                _add(cands, mid, Path("process", self.w["process"], (
-                    *head, ref(CONCEPT, concept_id("HazardousProcess", p)), ref(MEASURE, mid)),
-                    f"企业涉及重点监管危险化工工艺「{kb.concept_name('HazardousProcess', p)}」"))
+                _add(cands, mid, "process", self.w["process"], head, tail, text)
         return cands
 
-    def point_paths(self, rp: RiskPointFact, *, head: tuple[str, ...] = (), gaps: bool = False,
-                    into: Candidates | None = None) -> tuple[Candidates, list[dict[str, Any]]]:
-        """Paths through a risk point: its events' accident types, its equipment; with `gaps`, the levels missing.
-
-        `into`: add them there (as `context_paths`)."""
+    def point_paths(self, rp: RiskPointFact, *, gaps: bool = False) -> tuple[Candidates, list[dict[str, Any]]]:
+        """Paths through a risk point: its events' accident types, its equipment; with `gaps`, the levels missing."""
         kb = self.kb
-        cands: Candidates = {} if into is None else into
+        cands: Candidates = {}
         rp_ref = ref(RISK_POINT, rp.id)
         gap_rows = []
         accident_w, gap_w = self.w["accident"], self.w["gap"]
@@ -300,7 +361,7 @@ class Recommender:
                 continue
             a = ev.accident_type
             a_name = kb.concept_name("AccidentType", a)
-            chain = (*head, rp_ref, ref(RISK_ANALYSIS_UNIT, ev.unit_id), ref(RISK_EVENT, ev.id),
+            chain = (rp_ref, ref(RISK_ANALYSIS_UNIT, ev.unit_id), ref(RISK_EVENT, ev.id),
                      ref(CONCEPT, concept_id("AccidentType", a)))
             applicable, levels = self._mitigating(a)
             own = [cm for cm in rp.measures if cm.event_id == ev.id]
@@ -309,9 +370,9 @@ class Recommender:
             because = f"风险点「{rp.name}」的风险事件「{ev.name}」属{a_name}（GB 6441-{a}）"
             gap_texts = {lv: f"风险事件「{ev.name}」尚无{self._level_zh(lv)}类管控措施" for lv in missing} if gaps else {}
             for mid, level in applicable:
-                _add(cands, mid, Path("accident", accident_w, (*chain, ref(MEASURE, mid)), because))
+                _add(cands, mid, "accident", accident_w, (), chain, because)
                 if level in gap_texts:
-                    _add(cands, mid, Path("gap", gap_w, (*chain, ref(MEASURE, mid)), gap_texts[level]))
+                    _add(cands, mid, "gap", gap_w, (), chain, gap_texts[level])
             if gaps:
                 present = sorted({m.key for cm in own for m in kb.map_text(cm.text)})
                 gap_rows.append({
@@ -321,10 +382,10 @@ class Recommender:
                     "coverage": round(len([lv for lv in levels if lv in covered]) / len(levels), 4) if levels else None,
                 })
         for notation, _word in kb.match_equipment(rp.name):
+            tail = (rp_ref, ref(CONCEPT, concept_id("EquipmentType", notation)))
+            text = f"风险点「{rp.name}」涉及{kb.concept_name('EquipmentType', notation)}"
             for mid in kb.measures_for("appliesToEquipment", [notation]):
-                _add(cands, mid, Path("equipment", self.w["equipment"], (
-                    *head, rp_ref, ref(CONCEPT, concept_id("EquipmentType", notation)), ref(MEASURE, mid)),
-                    f"风险点「{rp.name}」涉及{kb.concept_name('EquipmentType', notation)}"))
+                _add(cands, mid, "equipment", self.w["equipment"], (), tail, text)
         return cands, gap_rows
 
     def _mitigating(self, accident_type: str) -> tuple[list[tuple[str, str]], list[str]]:
@@ -344,16 +405,11 @@ class Recommender:
         scope = self.scope(e)
         return self.kb.match_patterns(d.name, scope) or self.kb.match_patterns(d.description, scope)
 
-    def danger_paths(self, e: EnterpriseFact, d: DangerFact, *, with_point: bool = True,
-                     head: tuple[str, ...] = ()) -> Candidates:
-        """Paths from a hidden danger: its text's hazard patterns, its factor classes, its risk point.
-
-        `head` is the way from the subject to the danger (its risk point or enterprise).
-        """
+    def danger_paths(self, e: EnterpriseFact, d: DangerFact) -> Candidates:
+        """Paths from a hidden danger: its text's hazard patterns and its factor classes."""
         kb = self.kb
         cands: Candidates = {}
         h_ref = ref(HIDDEN_DANGER, d.id)
-        first = (*head, h_ref)
         scope = self.scope(e)
         matches = self.fired_patterns(e, d)
         # a pattern's strength: the characters its words cover, plus one per condition (group) they meet —
@@ -361,33 +417,39 @@ class Recommender:
         best = max((_evidence(m) for m in matches), default=0)
         for match in matches:
             pattern = kb.patterns[match.key]
-            strength = _evidence(match) / best if best else 0.0
-            words = "、".join(f"“{w}”" for w in dict.fromkeys(match.words))
-            article = kb.citation(pattern, scope)
+            weight = self.w["pattern"] * (_evidence(match) / best if best else 0.0)
+            matched = tuple(dict.fromkeys(match.words))
+            words = "、".join(f"“{w}”" for w in matched)
+            tail = (h_ref, ref(PATTERN, pattern.id))
+            because = (f"隐患「{d.name}」中的{words}符合{'重大事故隐患' if pattern.major else '隐患'}情形「{pattern.name}」"
+                       f"（{kb.citation(pattern, scope)}），")
             for mid in kb.by_pattern.get(pattern.id, ()):
                 answers = pattern.answer == mid
-                role = "本措施为该条对应措施" if answers else "本措施为该情形的辅助措施"
-                _add(cands, mid, Path(
-                    "pattern", self.w["pattern"] * strength, (*first, ref(PATTERN, pattern.id), ref(MEASURE, mid)),
-                    f"隐患「{d.name}」中的{words}符合{'重大事故隐患' if pattern.major else '隐患'}情形「{pattern.name}」"
-                    f"（{article}），{role}", tuple(dict.fromkeys(match.words)), answers))
+                _add(cands, mid, "pattern", weight, (), tail,
+                     because + ("本措施为该条对应措施" if answers else "本措施为该情形的辅助措施"), matched, answers)
         for f in d.factors:
             for n in kb.narrower_closure("HazardFactor", f):
-                for mid in kb.index.get("addressesFactor", {}).get(n, ()):
-                    nodes = (*first, ref(CONCEPT, concept_id("HazardFactor", f)))
-                    if n != f:
-                        nodes += (ref(CONCEPT, concept_id("HazardFactor", n)),)
-                    _add(cands, mid, Path("factor", self.w["factor"], (*nodes, ref(MEASURE, mid)),
-                                          f"隐患类别含{kb.concept_name('HazardFactor', f)}"
-                                          + (f"（{kb.concept_name('HazardFactor', n)}）" if n != f else "")))
-        if with_point and d.risk_point and d.risk_point in e.risk_points:
-            self.point_paths(e.risk_points[d.risk_point], head=first, into=cands)
+                measures = kb.index.get("addressesFactor", {}).get(n, ())
+                if not measures:
+                    continue
+                via: tuple[str, ...] = (h_ref, ref(CONCEPT, concept_id("HazardFactor", f)))
+                via += (ref(CONCEPT, concept_id("HazardFactor", n)),) if n != f else ()
+                text = (f"隐患类别含{kb.concept_name('HazardFactor', f)}"
+                        + (f"（{kb.concept_name('HazardFactor', n)}）" if n != f else ""))
+                for mid in measures:
+                    _add(cands, mid, "factor", self.w["factor"], (), via, text)
         return cands
 
-    def danger_candidates(self, e: EnterpriseFact, d: DangerFact) -> Candidates:
-        """Every rule path of a hidden danger as the subject (its own, its risk point's, its enterprise's)."""
-        cands = self.danger_paths(e, d)
-        self.context_paths(e, head=(ref(HIDDEN_DANGER, d.id),), into=cands)
+    def danger_candidates(self, e: EnterpriseFact, d: DangerFact, paths: EnterprisePaths | None = None) -> Candidates:
+        """Every rule path of a hidden danger as the subject (its own, its risk point's, its enterprise's);
+        `paths`: the enterprise's paths found for its other subjects (none: found here)."""
+        paths = paths or EnterprisePaths(self, e)
+        h_ref = (ref(HIDDEN_DANGER, d.id),)
+        cands: Candidates = {}
+        absorb(cands, (), paths.danger(d))
+        if d.risk_point and d.risk_point in e.risk_points:
+            absorb(cands, h_ref, paths.point(e.risk_points[d.risk_point], gaps=False)[0])
+        absorb(cands, h_ref, paths.context())
         return cands
 
     # ------------------------------------------------------------------ scoring
@@ -397,10 +459,9 @@ class Recommender:
         scope = self.scope(e)
         for mid, cand in cands.items():
             ind = self.industry_of(scope, mid)
-            if ind is not None and not any(p.kind == "industry" for p in cand.paths):
-                cand.add(Path("industry", self.w["industry"], (*head, ref(ENTERPRISE, e.uscc), ref(INDUSTRY, ind),
-                                                               ref(MEASURE, mid)),
-                              f"适用于企业所属行业「{kb.concept_name('SupervisionIndustry', ind)}」"))
+            if ind is not None and "industry" not in cand.kinds:
+                cand.add(("industry", self.w["industry"], head, (ref(ENTERPRISE, e.uscc), ref(INDUSTRY, ind)),
+                          f"适用于企业所属行业「{kb.concept_name('SupervisionIndustry', ind)}」", (), False))
 
     def industry_of(self, scope: tuple[str, ...], mid: str) -> str | None:
         """The industry of the enterprise's scope a measure is written for (None: none), memoised."""
@@ -474,19 +535,23 @@ class Recommender:
         fired = [m.key for m in self.fired_patterns(e, d)]
         return {mid: s.total for mid, s in self.score(HIDDEN_DANGER, e, cands, learned, fired=fired).items()}
 
-    def learned_paths(self, subject_ref: str, learned: LearnedScores | None, query_text: str = "") -> Candidates:
+    def learned_paths(self, subject_ref: str, learned: LearnedScores | None, query_text: str = "",
+                      only: Collection[str] | None = None) -> Candidates:
+        """The similar cases behind each measure's learned score (`only`: of these measures)."""
         cands: Candidates = {}
         if learned is None:
             return cands
         for mid, share in learned.scores.items():
+            if only is not None and mid not in only:
+                continue
             for nb in sorted(learned.evidence.get(mid, []), key=lambda n: -n.similarity)[:3]:
                 via = (ref(HIDDEN_DANGER, learned.via[mid]),) if mid in learned.via else ()
-                nodes = (subject_ref, *via, ref(HIDDEN_DANGER, nb.danger_id),
-                         *(ref(RECTIFICATION, r) for r in nb.rectification_ids[:1]), ref(MEASURE, mid))
+                tail = (subject_ref, *via, ref(HIDDEN_DANGER, nb.danger_id),
+                        *(ref(RECTIFICATION, r) for r in nb.rectification_ids[:1]))
                 why = self.why_similar(query_text, nb.text)
-                _add(cands, mid, Path("learned", share, nodes,
-                                      f"相似隐患「{nb.text}」（相似度{nb.similarity:.2f}{'；' + why if why else ''}）"
-                                      "经验收合格且未复发的整改采用了此措施"))
+                _add(cands, mid, "learned", share, (), tail,
+                     f"相似隐患「{nb.text}」（相似度{nb.similarity:.2f}{'；' + why if why else ''}）"
+                     "经验收合格且未复发的整改采用了此措施")
         return cands
 
     def why_similar(self, query: str, other: str) -> str:
@@ -520,13 +585,13 @@ class Recommender:
         penalty = float(self.config["present"]["penalty"].get(label, 0.0))
         final = {mid: s.total * (1 - penalty) if penalty and mid in present else s.total for mid, s in scores.items()}
         norm = float(self.rank_w["pattern"]) + float(self.rank_w["exact"])
-        subject_ref = ref(label, key)
-        learned_cands = self.learned_paths(subject_ref, learned, query_text)
+        top = self.order(final)[:top_k]
+        learned_cands = self.learned_paths(ref(label, key), learned, query_text, only=set(top))
         scope = self.scope(e)
         out = []
-        for position, mid in enumerate(self.order(final)[:top_k], start=1):
+        for position, mid in enumerate(top, start=1):
             m = self.kb.measures[mid]
-            paths = list(cands[mid].paths) if mid in cands else []
+            paths = cands[mid].paths if mid in cands else []
             paths += learned_cands[mid].paths if mid in learned_cands else []
             paths = _strongest(paths, self.max_paths)
             owners = present.get(mid, [])
@@ -625,8 +690,10 @@ class Recommender:
         return int(self.config["output"]["top_k"][label])
 
     def for_danger(self, e: EnterpriseFact, d: DangerFact, learned: LearnedScores | None = None, *,
-                   present: Mapping | None = None, top_k: int | None = None) -> SubjectResult:
-        cands = self.danger_candidates(e, d)
+                   present: Mapping | None = None, top_k: int | None = None,
+                   paths: EnterprisePaths | None = None) -> SubjectResult:
+        """`paths`: the enterprise's paths found for its other subjects (none: found here)."""
+        cands = self.danger_candidates(e, d, paths)
         if learned is None and self.model is not None:
             learned = self.learned_for(e, [d]).get(d.id)
         present = self.own_measures(e) if present is None else present
@@ -638,14 +705,17 @@ class Recommender:
 
     def for_point(self, e: EnterpriseFact, rp: RiskPointFact, open_dangers: Iterable[DangerFact] = (),
                   learned: Mapping[str, LearnedScores] | None = None, *, present: Mapping | None = None,
-                  top_k: int | None = None) -> SubjectResult:
-        cands, gap_rows = self.point_paths(rp, gaps=True)
-        rp_ref = ref(RISK_POINT, rp.id)
-        self.context_paths(e, head=(rp_ref,), into=cands)
+                  top_k: int | None = None, paths: EnterprisePaths | None = None) -> SubjectResult:
+        paths = paths or EnterprisePaths(self, e)
+        point, gap_rows = paths.point(rp, gaps=True)
+        cands: Candidates = {}
+        absorb(cands, (), point)
+        rp_ref = (ref(RISK_POINT, rp.id),)
+        absorb(cands, rp_ref, paths.context())
         dangers = [d for d in open_dangers if d.risk_point == rp.id]
         learned = learned if learned is not None else self.learned_for(e, dangers)
         for d in dangers:
-            merge(cands, self.danger_paths(e, d, with_point=False, head=(rp_ref,)), self.w["open_danger"])
+            absorb(cands, rp_ref, paths.danger(d), self.w["open_danger"])
         combined = _max_learned([(d.id, learned[d.id]) for d in dangers if d.id in learned])
         present = self.own_measures(e) if present is None else present
         present = {mid: [(p, cm) for p, cm in own if p.id == rp.id] for mid, own in present.items()}
@@ -656,18 +726,20 @@ class Recommender:
 
     def for_enterprise(self, e: EnterpriseFact, open_dangers: Iterable[DangerFact] = (),
                        learned: Mapping[str, LearnedScores] | None = None, *, present: Mapping | None = None,
-                       top_k: int | None = None) -> SubjectResult:
+                       top_k: int | None = None, paths: EnterprisePaths | None = None) -> SubjectResult:
+        paths = paths or EnterprisePaths(self, e)
         cands: Candidates = {}
         gap_by_point = {}
+        e_ref = (ref(ENTERPRISE, e.uscc),)
         for rp in e.risk_points.values():
-            _, rows = self.point_paths(rp, head=(ref(ENTERPRISE, e.uscc),), gaps=True, into=cands)
+            point, rows = paths.point(rp, gaps=True)
+            absorb(cands, e_ref, point)
             gap_by_point[rp.id] = (rp, rows)
-        self.context_paths(e, into=cands)
+        absorb(cands, (), paths.context())
         dangers = list(open_dangers)
         learned = learned if learned is not None else self.learned_for(e, dangers)
         for d in dangers:
-            merge(cands, self.danger_paths(e, d, with_point=False, head=(ref(ENTERPRISE, e.uscc),)),
-                  self.w["open_danger"])
+            absorb(cands, e_ref, paths.danger(d), self.w["open_danger"])
         combined = _max_learned([(d.id, learned[d.id]) for d in dangers if d.id in learned])
         present = self.own_measures(e) if present is None else present
         recs = self.rank(ENTERPRISE, e.uscc, e, cands, combined, present, top_k or self.top_k(ENTERPRISE))

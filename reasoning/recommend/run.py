@@ -46,7 +46,7 @@ from riskgraph.reasoning.recommend.digests import (
     model_digest,
     recommender_digest,
 )
-from riskgraph.reasoning.recommend.engine import Recommender, SubjectResult
+from riskgraph.reasoning.recommend.engine import EnterprisePaths, Recommender, SubjectResult
 from riskgraph.reasoning.recommend.facts import EnterpriseFact, Reader
 from riskgraph.reasoning.recommend.kb import KnowledgeBase, knowledge_base, load_knowledge_base
 from riskgraph.reasoning.recommend.learned import NeighbourModel, examples
@@ -113,10 +113,12 @@ def recommend_enterprise(rec: Recommender, e: EnterpriseFact, closed: set[str], 
     learned = rec.learned_for(e, dangers)
     present = rec.own_measures(e)
     open_dangers = [d for d in e.dangers.values() if d.state not in closed]
-    out = [rec.for_danger(e, d, learned.get(d.id), present=present) for d in sorted(dangers, key=lambda d: d.id)]
-    out += [rec.for_point(e, rp, open_dangers, learned, present=present)
+    paths = EnterprisePaths(rec, e)
+    out = [rec.for_danger(e, d, learned.get(d.id), present=present, paths=paths)
+           for d in sorted(dangers, key=lambda d: d.id)]
+    out += [rec.for_point(e, rp, open_dangers, learned, present=present, paths=paths)
             for rp in sorted(e.risk_points.values(), key=lambda p: p.id)]
-    out.append(rec.for_enterprise(e, open_dangers, learned, present=present))
+    out.append(rec.for_enterprise(e, open_dangers, learned, present=present, paths=paths))
     return out
 
 
