@@ -212,6 +212,16 @@ class GraphStore(ABC):
         (what an older version stored and this one no longer writes does not stay behind).
         `unset`: properties removed from every row's node (a plain text the row now carries packed).
         """
+        return self.upsert_linked_nodes(label, ((row, ()) for row in rows), (), batch_size=batch_size,
+                                        replace=replace, unset=unset)
+
+    def upsert_linked_nodes(self, label: str, rows: Iterable[tuple[Mapping[str, Any], Sequence[str]]],
+                            links: Sequence[tuple[str, str]], *, batch_size: int | None = None, replace: bool = False,
+                            unset: Iterable[str] = ()) -> int:
+        """`upsert_nodes`, each node MERGEd with its links in the same statement: `links` are (relationship
+        type, target label), and each row is (properties, the targets' keys in the order of `links`).
+        A node is written even when a target is missing; that link is not (as `upsert_relationships`).
+        One statement instead of three: the node is looked up once, its rows are sent once."""
         cls = self.ontology.check_label(label)
         key = cls.key
         assign = "=" if replace else "+="
@@ -220,26 +230,48 @@ class GraphStore(ABC):
         if unknown:
             raise KeyError(f"{label} has no property {unknown[0]!r} in the ontology")
         removed = "".join(f", n.{ident(name)} = null" for name in unset)
+        linked = "".join(
+            f" WITH n, row MATCH (t{i}:{ident(target)} {{{ident(self.ontology.key_of(target))}: row.t[{i}]}}) "
+            f"MERGE (n)-[:{ident(self._linkable(rel_type, label, target))}]->(t{i})"
+            for i, (rel_type, target) in enumerate(links))
         shared = self.ontology.shared_values(label)
         written = 0
         for batch in batched(rows, batch_size or self.batch_size):
             # rows of one key are merged here, in order (the later row's values win): within one
             # UNWIND, FalkorDB's MERGE keeps the first row's values and drops the later ones
             payload: dict[Any, dict[str, Any]] = {}
-            for row in batch:
+            for row, targets in batch:
                 if row.get(key) in (None, ""):
                     raise ValueError(f"{label} row without its key {key!r}: {dict(row)!r}")
+                if len(targets) != len(links):
+                    raise ValueError(f"{label} row {row[key]!r} names {len(targets)} link targets, not {len(links)}")
                 props = encode_properties(self.ontology, label, row)
                 if props[key] in payload and not replace:
                     payload[props[key]]["p"].update(props)
                 else:
                     payload[props[key]] = {"k": props[key], "p": props}
+                if links:
+                    payload[props[key]]["t"] = [str(t) for t in targets]
             for assigned, group in shared_groups(self.dialect, shared, "n", list(payload.values())):
                 cypher = (f"UNWIND $rows AS row MERGE (n:{ident(label)} {{{ident(key)}: row.k}}) "
-                          f"SET n {assign} row.p{assigned}{removed} RETURN count(n) AS c")
-                result = self._send(cypher, {"rows": group}, read_only=False, timeout_ms=self.timeout_ms)
-                written += int(result.rows[0][0]) if result.rows else 0
+                          f"SET n {assign} row.p{assigned}{removed}")
+                if not links:
+                    result = self._send(cypher + " RETURN count(n) AS c", {"rows": group}, read_only=False,
+                                        timeout_ms=self.timeout_ms)
+                    written += int(result.rows[0][0]) if result.rows else 0
+                else:  # a row whose target is missing leaves the link's MATCH, its node written all the same
+                    self._send(cypher + linked, {"rows": group}, read_only=False, timeout_ms=self.timeout_ms)
+                    written += len(group)
         return written
+
+    def _linkable(self, rel_type: str, src: str, dst: str) -> str:
+        """The relationship's type, after checking it may go from `src` to `dst`."""
+        rel = self.ontology.relation(rel_type)
+        for given, declared in ((src, rel.domain), (dst, rel.range)):
+            self.ontology.check_label(given)
+            if not self.ontology.is_a(given, declared):
+                raise ValueError(f"{rel_type} goes from {rel.domain} to {rel.range}; {given} is not a {declared}")
+        return rel.type
 
     def upsert_relationships(self, rel_type: str, rows: Sequence[Mapping[str, Any]], *,
                              from_label: str | None = None, to_label: str | None = None,
@@ -252,15 +284,11 @@ class GraphStore(ABC):
         rel = self.ontology.relation(rel_type)
         src = from_label or rel.domain
         dst = to_label or rel.range
-        for given, declared in ((src, rel.domain), (dst, rel.range)):
-            self.ontology.check_label(given)
-            if not self.ontology.is_a(given, declared):
-                raise ValueError(f"{rel_type} goes from {rel.domain} to {rel.range}; {given} is not a {declared}")
         cypher = (
             f"UNWIND $rows AS row "
             f"MATCH (a:{ident(src)} {{{ident(self.ontology.key_of(src))}: row.f}}) "
             f"MATCH (b:{ident(dst)} {{{ident(self.ontology.key_of(dst))}: row.t}}) "
-            f"MERGE (a)-[r:{ident(rel.type)}]->(b) SET r += row.p RETURN row.i AS i"
+            f"MERGE (a)-[r:{ident(self._linkable(rel_type, src, dst))}]->(b) SET r += row.p RETURN row.i AS i"
         )
         result = UpsertResult()
         size = batch_size or self.batch_size

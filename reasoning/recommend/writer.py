@@ -24,6 +24,7 @@ from riskgraph.graph.packed_content import Packer, dictionary_kind
 from riskgraph.graph.shared_values import stamp
 from riskgraph.graph.store import GraphStore
 from riskgraph.ontology.anchors import (
+    CONTROL_MEASURE_TYPE,
     ENTERPRISE,
     GAP_FOR,
     HIDDEN_DANGER,
@@ -188,14 +189,13 @@ class Writer:
         if not fresh:
             return
         self.packer.pack([props for props, _ in fresh])  # after the content digest: it is of what is said
-        # written whole: what an older version stored and this one does not (pathNodes) goes with it
-        self.written += self.store.upsert_nodes(RECOMMENDATION, [props for props, _ in fresh], replace=True)
-        self.store.upsert_relationships(RECOMMENDS, [{"from": props["id"], "to": measure} for props, measure in fresh])
-        subjects: dict[str, list[dict]] = {}
-        for props, _ in fresh:
-            subjects.setdefault(props["subjectLabel"], []).append({"from": props["id"], "to": props["subjectKey"]})
-        for label, links in subjects.items():
-            self.store.upsert_relationships(RECOMMENDED_FOR, links, from_label=RECOMMENDATION, to_label=label)
+        by_subject: dict[str, list[tuple[dict, tuple[str, str]]]] = {}
+        for props, measure in fresh:
+            by_subject.setdefault(props["subjectLabel"], []).append((props, (measure, props["subjectKey"])))
+        for label, linked in by_subject.items():
+            # written whole (what an older version stored and this one does not, pathNodes, goes), with its links
+            self.written += self.store.upsert_linked_nodes(
+                RECOMMENDATION, linked, [(RECOMMENDS, CONTROL_MEASURE_TYPE), (RECOMMENDED_FOR, label)], replace=True)
 
 
 def _own_top(rows: Rows) -> dict | None:
