@@ -1,6 +1,6 @@
 """Long, repetitive text properties kept deflated against a dictionary made of their kind's first texts.
 
-Why: at province scale a source row's raw values and facts, a recommendation's paths, explanation
+Why: at province scale a source row's raw values and facts, a recommendation's measure name, paths, explanation
 and citation, and an assessment's components were most of the embedded store's memory. A short
 JSON text hardly shrinks on its own (−25 %), but a preset deflate dictionary (RFC 1950) made of the
 first texts of the same kind — one source file's rows, one recommender's output, one model's

@@ -227,11 +227,15 @@ class Ontology:
         self._check_packs()
 
     def _check_packs(self) -> None:
-        """A packed property is a plain text the class has, that no index or search needs."""
+        """A packed property is a plain text the class has, that no index or search of the class needs
+        (a name is searched on searchable classes only)."""
+        indexed = set(self.index_specs()) | {(label, _strip_suffix(tokens, TOKENS_SUFFIX))
+                                             for label, tokens in self.fulltext_specs()}
         for cls in self.classes.values():
             for name in cls.packs:
                 prop = self.properties_of(cls.name).get(name)
-                if prop is None or prop.datatype != "string" or prop.multi_valued or prop.indexed or prop.fulltext:
+                if prop is None or prop.datatype != "string" or prop.multi_valued or (cls.name, name) in indexed \
+                        or (prop.indexed and prop.domain is not None):
                     raise ValueError(f"class {cls.name} packs {name}: only a single-valued, unindexed text property it has")
             if cls.packs and PACKED_CONTENT not in self.properties_of(cls.name):
                 raise ValueError(f"class {cls.name} packs properties but has no {PACKED_CONTENT} to keep them in")

@@ -215,3 +215,14 @@ def test_a_number_marked_as_a_shared_value_is_refused():
     graph.add((RG.rowNumber, RG.sharedValue, Literal(True)))
     with pytest.raises(ValueError, match="rowNumber is rg:sharedValue"):
         Ontology(graph)
+
+
+def test_a_class_packs_only_texts_none_of_its_indexes_or_searches_needs():
+    """A recommendation's name is kept packed (nothing searches recommendations by name); an
+    enterprise's is searched, and a recommendation's subject key is indexed: packing them is refused."""
+    assert "name" in onto.classes["Recommendation"].packs
+    for cls, prop in ((RG.Enterprise, RG.name), (RG.Recommendation, RG.subjectKey)):
+        graph = read_turtle(ONTOLOGY_FILES)
+        graph.add((cls, RG.packs, prop))
+        with pytest.raises(ValueError, match="packs"):
+            Ontology(graph)

@@ -518,7 +518,7 @@ def test_recommendations_an_older_version_kept_plain_are_read_and_packed(provinc
     before = _stored(store)
     plain = before[:3]
     store.execute(f"UNWIND $rows AS row MATCH (r:{RECOMMENDATION} {{id: row.id}}) SET r.packedContent = null, "
-                  "r.paths = row.paths, r.explanation = row.explanation, r.citation = row.citation", {"rows": plain})
+                  "r.name = row.name, r.paths = row.paths, r.explanation = row.explanation, r.citation = row.citation", {"rows": plain})
     assert _stored(store) == before  # read the same, plain or packed
     assert pack_plain(store) == {"SourceRecord": 0, "Recommendation": 3, "Assessment": 0}
     assert _stored(store) == before
