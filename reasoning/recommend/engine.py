@@ -686,6 +686,16 @@ class Recommender:
         feats = [features(self.kb, e, d) for d in dangers]
         return {d.id: s for d, s in zip(dangers, self.model.score(feats, exclude=exclude), strict=False)}
 
+    def learned_for_many(self, subjects: Iterable[tuple[EnterpriseFact, Iterable[DangerFact]]]
+                         ) -> dict[str, LearnedScores]:
+        """`learned_for` of several enterprises' hidden dangers, in one pass of the model (each query's
+        scores are its own: the same as one enterprise at a time)."""
+        pairs = [(e, d) for e, dangers in subjects for d in dangers]
+        if self.model is None or not pairs:
+            return {}
+        scores = self.model.score([features(self.kb, e, d) for e, d in pairs])
+        return {d.id: s for (_, d), s in zip(pairs, scores, strict=True)}
+
     def top_k(self, label: str) -> int:
         return int(self.config["output"]["top_k"][label])
 

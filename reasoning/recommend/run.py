@@ -23,7 +23,7 @@ import multiprocessing
 import os
 import time
 import warnings
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from riskgraph.graph.store import GraphStore
@@ -47,9 +47,9 @@ from riskgraph.reasoning.recommend.digests import (
     recommender_digest,
 )
 from riskgraph.reasoning.recommend.engine import EnterprisePaths, Recommender, SubjectResult
-from riskgraph.reasoning.recommend.facts import EnterpriseFact, Reader
+from riskgraph.reasoning.recommend.facts import DangerFact, EnterpriseFact, Reader
 from riskgraph.reasoning.recommend.kb import KnowledgeBase, knowledge_base, load_knowledge_base
-from riskgraph.reasoning.recommend.learned import NeighbourModel, examples
+from riskgraph.reasoning.recommend.learned import LearnedScores, NeighbourModel, examples
 from riskgraph.reasoning.recommend.writer import OWNER, Rows, Writer, gap_id, stored_digests
 
 log = logging.getLogger(__name__)
@@ -106,11 +106,17 @@ def train(kb: KnowledgeBase, config: ModelConfig, enterprises: Iterable[Enterpri
     return NeighbourModel.from_config(section).fit(found)
 
 
-def recommend_enterprise(rec: Recommender, e: EnterpriseFact, closed: set[str], *,
-                         open_only: bool = True) -> list[SubjectResult]:
-    """Every subject of one enterprise: its hidden dangers (open ones by default), risk points, itself."""
-    dangers = [d for d in e.dangers.values() if not open_only or d.state not in closed]
-    learned = rec.learned_for(e, dangers)
+def subject_dangers(e: EnterpriseFact, closed: set[str], open_only: bool) -> list[DangerFact]:
+    """The hidden dangers that are subjects of an enterprise's ranking: its open ones, or all."""
+    return [d for d in e.dangers.values() if not open_only or d.state not in closed]
+
+
+def recommend_enterprise(rec: Recommender, e: EnterpriseFact, closed: set[str], *, open_only: bool = True,
+                         learned: Mapping[str, LearnedScores] | None = None) -> list[SubjectResult]:
+    """Every subject of one enterprise: its hidden dangers (open ones by default), risk points, itself.
+    `learned`: its hidden dangers' learned scores, by danger id, if already scored (`learned_for_many`)."""
+    dangers = subject_dangers(e, closed, open_only)
+    learned = rec.learned_for(e, dangers) if learned is None else learned
     present = rec.own_measures(e)
     open_dangers = [d for d in e.dangers.values() if d.state not in closed]
     paths = EnterprisePaths(rec, e)
@@ -160,18 +166,38 @@ def flagged_by(rec: Recommender) -> str:
 
 
 def _rows(ranking: _Ranking, uscc: str, *, rank: bool = False) -> Rows:
-    """One enterprise ranked, as the rows to write; or, when its inputs are those the last run ranked
-    (and `rank` is not asked), the subjects whose stored recommendations stand."""
-    rec, at, e = ranking.rec, ranking.at, ranking.facts[uscc]
-    open_dangers = [d for d in e.dangers.values() if d.state not in ranking.closed]
-    dangers = open_dangers if ranking.open_only else list(e.dangers.values())
-    digest = enterprise_digest(e, ranking.recommender_digest, ranking.model_digest, bool(dangers))
-    out = Rows(uscc, digest, hidden_dangers=len(dangers), risk_points=len(e.risk_points))
-    if not rank and ranking.stored.get(uscc, ("", 0))[0] == digest:
-        out.unchanged = [(ENTERPRISE, uscc), *((RISK_POINT, p) for p in sorted(e.risk_points)),
-                         *((HIDDEN_DANGER, d.id) for d in sorted(dangers, key=lambda d: d.id))]
-        return out
-    for result in recommend_enterprise(rec, e, ranking.closed, open_only=ranking.open_only):
+    return _rows_of(ranking, [uscc], rank=rank)[0]
+
+
+def _rows_of(ranking: _Ranking, keys: Sequence[str], *, rank: bool = False) -> list[Rows]:
+    """Enterprises ranked, as the rows to write; or, for one whose inputs are those the last run ranked
+    (and `rank` is not asked), the subjects whose stored recommendations stand. The hidden dangers of
+    those ranked are scored by the learned part in one pass: for an enterprise's few, the model's cost
+    per call was most of it."""
+    out: list[Rows] = []
+    todo: list[tuple[Rows, EnterpriseFact, list[DangerFact]]] = []
+    for uscc in keys:
+        e = ranking.facts[uscc]
+        dangers = subject_dangers(e, ranking.closed, ranking.open_only)
+        digest = enterprise_digest(e, ranking.recommender_digest, ranking.model_digest, bool(dangers))
+        rows = Rows(uscc, digest, hidden_dangers=len(dangers), risk_points=len(e.risk_points))
+        out.append(rows)
+        if not rank and ranking.stored.get(uscc, ("", 0))[0] == digest:
+            rows.unchanged = [(ENTERPRISE, uscc), *((RISK_POINT, p) for p in sorted(e.risk_points)),
+                              *((HIDDEN_DANGER, d.id) for d in sorted(dangers, key=lambda d: d.id))]
+        else:
+            todo.append((rows, e, dangers))
+    learned = ranking.rec.learned_for_many((e, dangers) for _, e, dangers in todo)
+    for rows, e, _ in todo:
+        _fill(ranking, rows, recommend_enterprise(ranking.rec, e, ranking.closed, open_only=ranking.open_only,
+                                                  learned=learned))
+    return out
+
+
+def _fill(ranking: _Ranking, out: Rows, results: list[SubjectResult]) -> None:
+    """An enterprise's ranked subjects as the rows to write."""
+    rec, at, uscc = ranking.rec, ranking.at, out.uscc
+    for result in results:
         for r in result.recommendations:
             props = r.properties(method=rec.method, version=rec.version, at=at) | {OWNER: uscc}
             props[CONTENT_DIGEST] = content_digest(props)  # here: in the worker, not the writer
@@ -183,13 +209,12 @@ def _rows(ranking: _Ranking, uscc: str, *, rank: bool = False) -> Rows:
                              "gapIndustry": gap.get("industry"), "gapPatterns": gap.get("otherIndustryPatterns", []),
                              "flaggedBy": flagged_by(rec), "flaggedAt": at})
             out.gap_links.append({"from": gid, "to": result.key})
-    return out
 
 
-def _rows_in_worker(uscc: str) -> Rows:
+def _rows_in_worker(keys: list[str]) -> list[Rows]:
     if _SHARED is None:
         raise RuntimeError("internal: a recommendation worker started without its ranking")
-    return _rows(_SHARED, uscc)
+    return _rows_of(_SHARED, keys)
 
 
 #: below this many enterprises one process ranks them all: starting workers would cost more
@@ -209,9 +234,10 @@ def _ranked(ranking: _Ranking, workers: int, parallel_from: int) -> Iterator[Row
     several cores it runs in forked workers (each inherits the trained recommender and the facts),
     while this process writes what they hand back."""
     keys = sorted(ranking.facts)
+    chunks = list(batched(keys, max(1, min(32, len(keys) // (max(workers, 1) * 8)))))
     if workers < 2 or len(keys) < parallel_from:
-        for uscc in keys:
-            yield _rows(ranking, uscc)
+        for chunk in chunks:
+            yield from _rows_of(ranking, chunk)
         return
     global _SHARED
     _SHARED = ranking
@@ -224,7 +250,8 @@ def _ranked(ranking: _Ranking, workers: int, parallel_from: int) -> Iterator[Row
             warnings.filterwarnings("ignore", message=r".*use of fork\(\) may lead to deadlocks", category=DeprecationWarning)
             pool = multiprocessing.get_context("fork").Pool(workers)
         with pool:
-            yield from pool.imap(_rows_in_worker, keys, chunksize=max(1, min(32, len(keys) // (workers * 8))))
+            for rows in pool.imap(_rows_in_worker, chunks):
+                yield from rows
     finally:
         _SHARED = None
 
