@@ -66,6 +66,12 @@ class Packer:
         self._base: Any = None  # a compressor primed with the dictionary; each text packs from a copy
         self._looked = False
 
+    @property
+    def settled(self) -> bool:
+        """Its dictionary is found or made and will not be replaced: packing touches the store no
+        more, so a forked process may pack with it."""
+        return self._looked and self._id is not None and self._trained >= TRAINING_ROWS
+
     def pack(self, nodes: list[dict[str, Any]]) -> None:
         """In place: each node's packed properties become its packedContent (and are set to None,
         so that they are not written beside it)."""
@@ -80,10 +86,14 @@ class Packer:
             for f in self.fields:
                 node[f] = None
 
-    def _ready(self, texts: list[bytes]) -> None:
+    def look(self) -> None:
+        """Find the kind's dictionary in the store (the first `pack` does it otherwise)."""
         if not self._looked:
             self._looked = True
             self._use(*_newest(self.store, self.kind))
+
+    def _ready(self, texts: list[bytes]) -> None:
+        self.look()
         if self._id is None or (self._trained < TRAINING_ROWS and len(texts) > self._trained):
             trained = min(len(texts), TRAINING_ROWS)
             data = b"".join(texts[:TRAINING_ROWS])[-DICTIONARY_BYTES:]

@@ -367,6 +367,12 @@ def test_ranking_in_worker_processes_writes_exactly_what_one_process_writes(prov
     # and workers that find every enterprise unchanged rank none
     three = run(store, workers=2, parallel_from=1)
     assert (three.written, three.confirmed, three.unchanged, three.removed) == (0, two.confirmed, two.enterprises, 0)
+    # written again, ranked in workers that pack the long texts themselves (the dictionary the first run
+    # made is settled): the same bytes as the one process wrote
+    store.execute(f"MATCH (r:{RECOMMENDATION}) DETACH DELETE r")
+    four = run(store, workers=2, parallel_from=1)
+    assert four.written == len(alone) and snapshot() == alone
+    assert all(row["p"]["packedContent"] and "paths" not in row["p"] for row in alone)
 
 
 def test_decisions_are_never_written_as_recommendations(province):

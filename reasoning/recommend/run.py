@@ -26,6 +26,7 @@ import warnings
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from riskgraph.graph.packed_content import Packer, dictionary_kind
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ, to_epoch_ms
 from riskgraph.ontology.anchors import (
@@ -154,10 +155,20 @@ class _Ranking:
     model_digest: str = ""
     #: USCC -> (input digest, recommendations and gaps) the last run left (writer.stored_digests)
     stored: dict[str, tuple[str, int]] = field(default_factory=dict)
+    #: keeps the recommendations' long texts deflated (graph/packed_content.py); packing is the longest
+    #: part of writing them, so it is done where they are ranked (a worker, once it is `settled`)
+    packer: Packer | None = None
 
 
 #: the ranking a forked worker ranks with (set in the parent just before the fork)
 _SHARED: _Ranking | None = None
+#: set in a worker process: it may not write to the store
+_IN_WORKER = False
+
+
+def _start_worker() -> None:
+    global _IN_WORKER
+    _IN_WORKER = True
 
 
 def flagged_by(rec: Recommender) -> str:
@@ -191,6 +202,9 @@ def _rows_of(ranking: _Ranking, keys: Sequence[str], *, rank: bool = False) -> l
     for rows, e, _ in todo:
         _fill(ranking, rows, recommend_enterprise(ranking.rec, e, ranking.closed, open_only=ranking.open_only,
                                                   learned=learned))
+    packer = ranking.packer
+    if packer is not None and (packer.settled or not _IN_WORKER):  # after the content digest: it is of what is said
+        packer.pack([props for rows, _, _ in todo for props, _ in rows.recommendations])
     return out
 
 
@@ -239,6 +253,10 @@ def _ranked(ranking: _Ranking, workers: int, parallel_from: int) -> Iterator[Row
         for chunk in chunks:
             yield from _rows_of(ranking, chunk)
         return
+    if ranking.packer is not None:  # workers pack with a settled dictionary: made here of the first rows if need be
+        ranking.packer.look()
+        if not ranking.packer.settled:
+            yield from _rows_of(ranking, chunks.pop(0))
     global _SHARED
     _SHARED = ranking
     try:
@@ -248,7 +266,7 @@ def _ranked(ranking: _Ranking, workers: int, parallel_from: int) -> Iterator[Row
             # only rank objects they inherit: no logging, no console, never the store's
             # connection; and a fork shares the province's facts instead of pickling them to each.
             warnings.filterwarnings("ignore", message=r".*use of fork\(\) may lead to deadlocks", category=DeprecationWarning)
-            pool = multiprocessing.get_context("fork").Pool(workers)
+            pool = multiprocessing.get_context("fork").Pool(workers, initializer=_start_worker)
         with pool:
             for rows in pool.imap(_rows_in_worker, chunks):
                 yield from rows
@@ -269,11 +287,12 @@ def run(store: GraphStore, *, as_of: dt.date | None = None, config: ModelConfig 
     rec, facts = recommender_for(store, as_of=as_of, config=config)
     summary = RunSummary(rec.method, rec.version, training_examples=len(rec.model.examples) if rec.model else 0)
     closed, open_only = rectified_states(store.ontology), bool(config["output"]["open_dangers_only"])
+    packer = Packer(store, RECOMMENDATION, str(dictionary_kind(RECOMMENDATION, {"recommender": rec.method})))
     ranking = _Ranking(rec, facts, closed, open_only, now.isoformat(timespec="milliseconds"),
                        recommender_digest(config, closed, open_only), model_digest(rec.model),
-                       {} if rank_all else stored_digests(store, rec.method))
+                       {} if rank_all else stored_digests(store, rec.method), packer)
     writer = Writer(store, int(config["output"]["write_batch"]), at=ranking.at, method=rec.method,
-                    flagged_by=flagged_by(rec), stored=ranking.stored,
+                    flagged_by=flagged_by(rec), stored=ranking.stored, packer=packer,
                     rank=lambda uscc: _rows(ranking, uscc, rank=True))
     for rows in _ranked(ranking, worker_count() if workers is None else workers, parallel_from):
         summary.hidden_dangers += rows.hidden_dangers

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from riskgraph.graph.packed_content import Packer, dictionary_kind
+from riskgraph.graph.packed_content import Packer
 from riskgraph.graph.shared_values import stamp
 from riskgraph.graph.store import GraphStore
 from riskgraph.ontology.anchors import (
@@ -33,6 +33,7 @@ from riskgraph.ontology.anchors import (
     RECOMMENDED_FOR,
     RECOMMENDS,
 )
+from riskgraph.ontology.model import PACKED_CONTENT
 from riskgraph.reasoning.recommend.digests import CONFIRMED_AT, CONTENT_DIGEST
 
 #: on an enterprise's own top recommendation: the digest of the inputs that ranked it, and how many
@@ -83,8 +84,10 @@ class Writer:
     """Batches of enterprises' rows, written as the module says."""
 
     def __init__(self, store: GraphStore, batch: int, *, at: str, method: str, flagged_by: str,
-                 stored: dict[str, tuple[str, int]], rank: Callable[[str], Rows]) -> None:
+                 stored: dict[str, tuple[str, int]], rank: Callable[[str], Rows], packer: Packer) -> None:
         self.store, self.batch, self.stored, self.rank = store, batch, stored, rank
+        #: packs what a worker could not (before its dictionary was settled)
+        self.packer = packer
         self.method, self.flagged_by = method, flagged_by
         onto = store.ontology
         #: the stored form of the run's time (with its epoch companion), set on what is confirmed; the
@@ -111,8 +114,6 @@ class Writer:
             f"UNWIND $keys AS k MATCH (r:{RECOMMENDATION} {{subjectKey: k}}) "
             f"WHERE r.subjectLabel = $l AND r.recommender = $m AND r.{INPUT_DIGEST} IS NOT NULL "
             f"SET r.{INPUT_DIGEST} = null")
-        #: paths, explanation and citation are kept deflated against the recommender's dictionary
-        self.packer = Packer(store, RECOMMENDATION, str(dictionary_kind(RECOMMENDATION, {"recommender": method})))
         self.set_inputs = (f"UNWIND $rows AS row MATCH (r:{RECOMMENDATION} {{{key}: row.k}}) "
                            f"SET r.{INPUT_DIGEST} = row.d, r.{ENTERPRISE_TOTAL} = row.n")
         self.pending: list[Rows] = []
@@ -188,7 +189,7 @@ class Writer:
         fresh = [(props, measure) for props, measure in recommendations if props["id"] not in confirmed]
         if not fresh:
             return
-        self.packer.pack([props for props, _ in fresh])  # after the content digest: it is of what is said
+        self.packer.pack([props for props, _ in fresh if PACKED_CONTENT not in props])
         by_subject: dict[str, list[tuple[dict, tuple[str, str]]]] = {}
         for props, measure in fresh:
             by_subject.setdefault(props["subjectLabel"], []).append((props, (measure, props["subjectKey"])))
