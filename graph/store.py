@@ -83,6 +83,13 @@ class UpsertResult:
 
 
 @dataclass
+class LinkedResult:
+    written: int = 0
+    #: keys of the nodes written without all their links (a target did not exist)
+    unlinked: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Stats:
     labels: dict[str, int]
     relationships: dict[str, int]
@@ -213,15 +220,16 @@ class GraphStore(ABC):
         `unset`: properties removed from every row's node (a plain text the row now carries packed).
         """
         return self.upsert_linked_nodes(label, ((row, ()) for row in rows), (), batch_size=batch_size,
-                                        replace=replace, unset=unset)
+                                        replace=replace, unset=unset).written
 
     def upsert_linked_nodes(self, label: str, rows: Iterable[tuple[Mapping[str, Any], Sequence[str]]],
                             links: Sequence[tuple[str, str]], *, batch_size: int | None = None, replace: bool = False,
-                            unset: Iterable[str] = ()) -> int:
+                            unset: Iterable[str] = ()) -> LinkedResult:
         """`upsert_nodes`, each node MERGEd with its links in the same statement: `links` are (relationship
         type, target label), and each row is (properties, the targets' keys in the order of `links`).
-        A node is written even when a target is missing; that link is not (as `upsert_relationships`).
-        One statement instead of three: the node is looked up once, its rows are sent once."""
+        A node is written even when a target is missing; that link is not (as `upsert_relationships`),
+        and the node's key comes back in `unlinked`. One statement instead of one per kind: the node is
+        looked up once, its rows are sent once."""
         cls = self.ontology.check_label(label)
         key = cls.key
         assign = "=" if replace else "+="
@@ -235,7 +243,7 @@ class GraphStore(ABC):
             f"MERGE (n)-[:{ident(self._linkable(rel_type, label, target))}]->(t{i})"
             for i, (rel_type, target) in enumerate(links))
         shared = self.ontology.shared_values(label)
-        written = 0
+        result = LinkedResult()
         for batch in batched(rows, batch_size or self.batch_size):
             # rows of one key are merged here, in order (the later row's values win): within one
             # UNWIND, FalkorDB's MERGE keeps the first row's values and drops the later ones
@@ -256,13 +264,17 @@ class GraphStore(ABC):
                 cypher = (f"UNWIND $rows AS row MERGE (n:{ident(label)} {{{ident(key)}: row.k}}) "
                           f"SET n {assign} row.p{assigned}{removed}")
                 if not links:
-                    result = self._send(cypher + " RETURN count(n) AS c", {"rows": group}, read_only=False,
-                                        timeout_ms=self.timeout_ms)
-                    written += int(result.rows[0][0]) if result.rows else 0
-                else:  # a row whose target is missing leaves the link's MATCH, its node written all the same
-                    self._send(cypher + linked, {"rows": group}, read_only=False, timeout_ms=self.timeout_ms)
-                    written += len(group)
-        return written
+                    done = self._send(cypher + " RETURN count(n) AS c", {"rows": group}, read_only=False,
+                                      timeout_ms=self.timeout_ms)
+                    result.written += int(done.rows[0][0]) if done.rows else 0
+                    continue
+                # a row whose target is missing leaves the link's MATCH, its node written all the same
+                done = self._send(cypher + linked + " RETURN row.k AS k", {"rows": group}, read_only=False,
+                                  timeout_ms=self.timeout_ms)
+                result.written += len(group)
+                linked_keys = {row[0] for row in done.rows}
+                result.unlinked.extend(str(row["k"]) for row in group if row["k"] not in linked_keys)
+        return result
 
     def _linkable(self, rel_type: str, src: str, dst: str) -> str:
         """The relationship's type, after checking it may go from `src` to `dst`."""

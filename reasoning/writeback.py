@@ -110,7 +110,31 @@ def write_assessments(run: Run, items: Sequence[Written], *, multi_target: bool 
     written = [{**row, **stamp} for _, row in todo]
     _pack(run, written)
     # a plain components an older version (or the API) left would read as the newer: it goes
-    store.upsert_nodes(ASSESSMENT, written, unset=store.ontology.classes[ASSESSMENT].packs)
+    unset = store.ontology.classes[ASSESSMENT].packs
+    key = store.ontology.key_of(ASSESSMENT)
+    orphans: list[str] = []
+    one: dict[str, list[tuple[dict[str, Any], tuple[str]]]] = defaultdict(list)  # one subject: with its link
+    several: list[tuple[Written, dict[str, Any]]] = []
+    for (w, _), row in zip(todo, written, strict=True):
+        targets = w.targets or (w.key,)
+        if len(targets) == 1 and not multi_target:
+            one[w.label].append((row, (targets[0],)))
+        else:
+            several.append((w, row))
+    for label, linked in one.items():
+        orphans.extend(store.upsert_linked_nodes(ASSESSMENT, linked, [(ASSESSES, label)], unset=unset).unlinked)
+    if several:
+        store.upsert_nodes(ASSESSMENT, [row for _, row in several], unset=unset)
+    if multi_target:  # the subject set may have changed (a cluster's members): edges are rewritten
+        store.execute(f"UNWIND $ids AS id MATCH (a:{ASSESSMENT} {{{key}: id}})-[r:{ASSESSES}]->() DELETE r",
+                      {"ids": [w.id for w, _ in several]})
+    by_label: dict[str, list[dict]] = defaultdict(list)
+    for w, _ in several:
+        for target in w.targets or (w.key,):
+            by_label[w.label].append({"from": w.id, "to": target})
+    for label, rels in by_label.items():
+        result = store.upsert_relationships(ASSESSES, rels, from_label=ASSESSMENT, to_label=label)
+        orphans.extend(rels[i]["from"] for i in result.missing)
     nulls: dict[str, list[str]] = defaultdict(list)
     for _, row in todo:
         for prop in ("score", "level", "riskColour"):
@@ -118,18 +142,6 @@ def write_assessments(run: Run, items: Sequence[Written], *, multi_target: bool 
                 nulls[prop].append(row["id"])
     for prop, ids in nulls.items():
         clear_property(store, ASSESSMENT, prop, ids)
-    by_label: dict[str, list[dict]] = defaultdict(list)
-    for w, _ in todo:
-        for target in w.targets or (w.key,):
-            by_label[w.label].append({"from": w.id, "to": target})
-    key = store.ontology.key_of(ASSESSMENT)
-    if multi_target:  # the subject set may have changed (a cluster's members): edges are rewritten
-        store.execute(f"UNWIND $ids AS id MATCH (a:{ASSESSMENT} {{{key}: id}})-[r:{ASSESSES}]->() DELETE r",
-                      {"ids": [w.id for w, _ in todo]})
-    orphans: list[str] = []
-    for label, rels in by_label.items():
-        result = store.upsert_relationships(ASSESSES, rels, from_label=ASSESSMENT, to_label=label)
-        orphans.extend(rels[i]["from"] for i in result.missing)
     if orphans:  # a subject deleted while the run read it: its assessment goes with it
         log.warning("%d assessments lost their subject while running", len(orphans))
         store.execute(f"UNWIND $ids AS id MATCH (a:{ASSESSMENT} {{{key}: id}}) "

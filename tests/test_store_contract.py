@@ -89,11 +89,12 @@ def test_relationships_to_missing_nodes_are_reported_not_written(store):
 
 def test_nodes_are_written_with_their_links_in_one_call(store):
     """upsert_linked_nodes: each node with its links; a node whose target is missing is written
-    without that link; written again, nothing doubles."""
+    without that link, and said; written again, nothing doubles."""
     store.upsert_nodes("Region", REGIONS)
     rows = [(e, (e["regionCode"],)) for e in ENTERPRISES[:2]] + [({"uscc": "91130900MA0NOREGN4A"}, ("999999",))]
     for _ in range(2):
-        assert store.upsert_linked_nodes("Enterprise", rows, [("LOCATED_IN", "Region")]) == 3
+        result = store.upsert_linked_nodes("Enterprise", rows, [("LOCATED_IN", "Region")])
+        assert (result.written, result.unlinked) == (3, ["91130900MA0NOREGN4A"])
     assert store.read("MATCH (e:Enterprise) OPTIONAL MATCH (e)-[:LOCATED_IN]->(r:Region) "
                       "RETURN e.uscc AS e, collect(r.code) AS r ORDER BY e") == [
         {"e": "91130100MA0CEFGH1X", "r": ["130102"]}, {"e": "91130200MA0ABCDE2Y", "r": ["130209"]},

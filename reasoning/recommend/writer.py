@@ -196,7 +196,8 @@ class Writer:
         for label, linked in by_subject.items():
             # written whole (what an older version stored and this one does not, pathNodes, goes), with its links
             self.written += self.store.upsert_linked_nodes(
-                RECOMMENDATION, linked, [(RECOMMENDS, CONTROL_MEASURE_TYPE), (RECOMMENDED_FOR, label)], replace=True)
+                RECOMMENDATION, linked, [(RECOMMENDS, CONTROL_MEASURE_TYPE), (RECOMMENDED_FOR, label)], replace=True,
+            ).written
 
 
 def _own_top(rows: Rows) -> dict | None:
