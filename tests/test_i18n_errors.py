@@ -57,8 +57,8 @@ INTERNAL_GUARDS = {
     "workflows/writes.py:_check_ontology",       # the shipped ontology lacks the provenance properties
     "workflows/hidden_dangers.py:_check_vocabulary",  # the shipped ontology lacks the hidden-danger states
     "notify/cap.py:cap_time",                    # a warning's time the service stored without its offset
-    "graph/store.py:upsert_nodes",               # a row the loaders built without its key
-    "graph/store.py:upsert_relationships",       # a relationship the code wrote against its declared domain/range
+    "graph/store.py:upsert_linked_nodes",        # a row the loaders built without its key (or its links' targets)
+    "graph/store.py:_linkable",                  # a relationship the code wrote against its declared domain/range
     "graph/store.py:search",                     # a full-text property the code asked for and the schema lacks
     "graph/store.py:_relationship_props",        # provenance scalars the loaders themselves attach
     "reasoning/models/risk_point.py:_check_scale",  # the off-scale policy of the shipped model configuration
