@@ -8,7 +8,8 @@ time), on the date of its last assessment, once its indexes are built: it runs t
 over the whole store if given, then re-assesses one enterprise `--runs` times.
 
 Prints the machine's cores and load average; wall and CPU-seconds (this process with its threads
-and children, from getrusage, plus the store's server process) of the load, of `riskgraph assess`
+and children, from getrusage — the recommender's forked workers also shown apart —, plus the store's
+server process) of the load, of `riskgraph assess`
 as a whole and per model, of `assess` run again with nothing changed, and of the incremental
 re-assessment of one enterprise's change (what the service runs after a write: the enterprise's own
 models and the aggregates over its peers). The change is real: each re-assessment follows a new open

@@ -138,11 +138,17 @@ def change_rows(export: Path, onto: Ontology, share: float) -> dict[str, int]:
 
 def own_cpu() -> float:
     """CPU-seconds of this process (all its threads) and of its finished children."""
-    total = 0.0
-    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
-        usage = resource.getrusage(who)
-        total += usage.ru_utime + usage.ru_stime
-    return total
+    return sum(_cpu(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+
+
+def children_cpu() -> float:
+    """CPU-seconds of this process's finished children (the recommender's forked workers)."""
+    return _cpu(resource.RUSAGE_CHILDREN)
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def machine() -> str:
@@ -179,6 +185,7 @@ class Clock:
 
     def __enter__(self) -> Clock:
         self.wall0, self.cpu0, self.srv0 = time.perf_counter(), own_cpu(), self._server_cpu()
+        self.children0 = children_cpu()
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
         return self
@@ -186,12 +193,14 @@ class Clock:
     def __exit__(self, *exc: object) -> None:
         self.wall = time.perf_counter() - self.wall0
         self.cpu = own_cpu() - self.cpu0
+        self.children_cpu = children_cpu() - self.children0
         self.store_cpu = self._server_cpu() - self.srv0
         self._stop.set()
         self._sampler.join()
 
     def __str__(self) -> str:
-        return (f"wall {self.wall:.1f} s, CPU own {self.cpu:.1f} s + store {self.store_cpu:.1f} s; "
+        workers = f" (forked workers {self.children_cpu:.1f} s of it)" if self.children_cpu >= 0.05 else ""
+        return (f"wall {self.wall:.1f} s, CPU own {self.cpu:.1f} s{workers} + store {self.store_cpu:.1f} s; "
                 f"peak memory own {self.peak_own / 2**20:,.0f} MB + store {self.peak_store / 2**20:,.0f} MB")
 
     def per_row_ms(self, rows: int) -> float:
