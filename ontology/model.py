@@ -234,8 +234,7 @@ class Ontology:
         for cls in self.classes.values():
             for name in cls.packs:
                 prop = self.properties_of(cls.name).get(name)
-                if prop is None or prop.datatype != "string" or prop.multi_valued or (cls.name, name) in indexed \
-                        or (prop.indexed and prop.domain is not None):
+                if prop is None or prop.datatype != "string" or prop.multi_valued or (cls.name, name) in indexed:
                     raise ValueError(f"class {cls.name} packs {name}: only a single-valued, unindexed text property it has")
             if cls.packs and PACKED_CONTENT not in self.properties_of(cls.name):
                 raise ValueError(f"class {cls.name} packs properties but has no {PACKED_CONTENT} to keep them in")

@@ -680,20 +680,16 @@ class Recommender:
     # ------------------------------------------------------------------ subjects
     def learned_for(self, e: EnterpriseFact, dangers: Iterable[DangerFact],
                     exclude: Mapping[str, set[str]] | None = None) -> dict[str, LearnedScores]:
-        dangers = list(dangers)
-        if self.model is None or not dangers:
-            return {}
-        feats = [features(self.kb, e, d) for d in dangers]
-        return {d.id: s for d, s in zip(dangers, self.model.score(feats, exclude=exclude), strict=False)}
+        return self.learned_for_many([(e, dangers)], exclude)
 
-    def learned_for_many(self, subjects: Iterable[tuple[EnterpriseFact, Iterable[DangerFact]]]
-                         ) -> dict[str, LearnedScores]:
-        """`learned_for` of several enterprises' hidden dangers, in one pass of the model (each query's
-        scores are its own: the same as one enterprise at a time)."""
+    def learned_for_many(self, subjects: Iterable[tuple[EnterpriseFact, Iterable[DangerFact]]],
+                         exclude: Mapping[str, set[str]] | None = None) -> dict[str, LearnedScores]:
+        """The learned scores of several enterprises' hidden dangers, by danger id, in one pass of the
+        model (each query's scores are its own: the same as one enterprise at a time)."""
         pairs = [(e, d) for e, dangers in subjects for d in dangers]
         if self.model is None or not pairs:
             return {}
-        scores = self.model.score([features(self.kb, e, d) for e, d in pairs])
+        scores = self.model.score([features(self.kb, e, d) for e, d in pairs], exclude=exclude)
         return {d.id: s for (_, d), s in zip(pairs, scores, strict=True)}
 
     def top_k(self, label: str) -> int:

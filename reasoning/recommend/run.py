@@ -119,7 +119,7 @@ def recommend_enterprise(rec: Recommender, e: EnterpriseFact, closed: set[str], 
     dangers = subject_dangers(e, closed, open_only)
     learned = rec.learned_for(e, dangers) if learned is None else learned
     present = rec.own_measures(e)
-    open_dangers = [d for d in e.dangers.values() if d.state not in closed]
+    open_dangers = subject_dangers(e, closed, open_only=True)
     paths = EnterprisePaths(rec, e)
     out = [rec.for_danger(e, d, learned.get(d.id), present=present, paths=paths)
            for d in sorted(dangers, key=lambda d: d.id)]
@@ -150,14 +150,14 @@ class _Ranking:
     closed: set[str]
     open_only: bool
     at: str
+    #: keeps the recommendations' long texts deflated (graph/packed_content.py); packing is the longest
+    #: part of writing them, so it is done where they are ranked (a worker, once it is `settled`)
+    packer: Packer
     #: digests.recommender_digest and digests.model_digest of this run
     recommender_digest: str = ""
     model_digest: str = ""
     #: USCC -> (input digest, recommendations and gaps) the last run left (writer.stored_digests)
     stored: dict[str, tuple[str, int]] = field(default_factory=dict)
-    #: keeps the recommendations' long texts deflated (graph/packed_content.py); packing is the longest
-    #: part of writing them, so it is done where they are ranked (a worker, once it is `settled`)
-    packer: Packer | None = None
 
 
 #: the ranking a forked worker ranks with (set in the parent just before the fork)
@@ -202,9 +202,8 @@ def _rows_of(ranking: _Ranking, keys: Sequence[str], *, rank: bool = False) -> l
     for rows, e, _ in todo:
         _fill(ranking, rows, recommend_enterprise(ranking.rec, e, ranking.closed, open_only=ranking.open_only,
                                                   learned=learned))
-    packer = ranking.packer
-    if packer is not None and (packer.settled or not _IN_WORKER):  # after the content digest: it is of what is said
-        packer.pack([props for rows, _, _ in todo for props, _ in rows.recommendations])
+    if ranking.packer.settled or not _IN_WORKER:  # after the content digest: it is of what is said
+        ranking.packer.pack([props for rows, _, _ in todo for props, _ in rows.recommendations])
     return out
 
 
@@ -253,10 +252,9 @@ def _ranked(ranking: _Ranking, workers: int, parallel_from: int) -> Iterator[Row
         for chunk in chunks:
             yield from _rows_of(ranking, chunk)
         return
-    if ranking.packer is not None:  # workers pack with a settled dictionary: made here of the first rows if need be
-        ranking.packer.look()
-        if not ranking.packer.settled:
-            yield from _rows_of(ranking, chunks.pop(0))
+    ranking.packer.look()  # workers pack with a settled dictionary: made here of the first rows if need be
+    if not ranking.packer.settled and chunks:
+        yield from _rows_of(ranking, chunks.pop(0))
     global _SHARED
     _SHARED = ranking
     try:
@@ -288,9 +286,9 @@ def run(store: GraphStore, *, as_of: dt.date | None = None, config: ModelConfig 
     summary = RunSummary(rec.method, rec.version, training_examples=len(rec.model.examples) if rec.model else 0)
     closed, open_only = rectified_states(store.ontology), bool(config["output"]["open_dangers_only"])
     packer = Packer(store, RECOMMENDATION, str(dictionary_kind(RECOMMENDATION, {"recommender": rec.method})))
-    ranking = _Ranking(rec, facts, closed, open_only, now.isoformat(timespec="milliseconds"),
+    ranking = _Ranking(rec, facts, closed, open_only, now.isoformat(timespec="milliseconds"), packer,
                        recommender_digest(config, closed, open_only), model_digest(rec.model),
-                       {} if rank_all else stored_digests(store, rec.method), packer)
+                       {} if rank_all else stored_digests(store, rec.method))
     writer = Writer(store, int(config["output"]["write_batch"]), at=ranking.at, method=rec.method,
                     flagged_by=flagged_by(rec), stored=ranking.stored, packer=packer,
                     rank=lambda uscc: _rows(ranking, uscc, rank=True))

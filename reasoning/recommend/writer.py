@@ -92,15 +92,15 @@ class Writer:
         onto = store.ontology
         #: the stored form of the run's time (with its epoch companion), set on what is confirmed; the
         #: time itself kept once for all of them where the store can (graph/shared_values.py)
-        self.at, self.at_once, at_once = stamp(store, RECOMMENDATION, "r", {CONFIRMED_AT: at})
-        self.flagged_at, self.flagged_once, flagged_once = stamp(store, KNOWLEDGE_GAP, "g", {"flaggedAt": at})
+        self.at, self.at_once, set_at_once = stamp(store, RECOMMENDATION, "r", {CONFIRMED_AT: at})
+        self.flagged_at, self.flagged_once, set_flagged_once = stamp(store, KNOWLEDGE_GAP, "g", {"flaggedAt": at})
         key, gap_key = onto.key_of(RECOMMENDATION), onto.key_of(KNOWLEDGE_GAP)
         # linked: both links there. Matched, not a WHERE pattern: FalkorDB runs a pattern predicate
         # as a sub-query per row, 5× slower here (15,000 recommendations counted: 394 → 73 ms)
         linked = f"MATCH (r)-[:{RECOMMENDS}]->() MATCH (r)-[:{RECOMMENDED_FOR}]->() WITH DISTINCT row, r "
         self.confirm_content = (
             f"UNWIND $rows AS row MATCH (r:{RECOMMENDATION} {{{key}: row.k}}) "
-            f"WHERE r.{CONTENT_DIGEST} = row.d {linked}SET r += $at{at_once} RETURN r.{key} AS k")
+            f"WHERE r.{CONTENT_DIGEST} = row.d {linked}SET r += $at{set_at_once} RETURN r.{key} AS k")
         # per enterprise: what its subjects hold, all of it and the linked part
         subjects = (f"UNWIND $rows AS row MATCH (r:{RECOMMENDATION} {{subjectKey: row.k}}) "
                     "WHERE r.subjectLabel = row.l AND r.recommender = $m ")
@@ -109,7 +109,7 @@ class Writer:
         gaps = f"UNWIND $rows AS row MATCH (g:{KNOWLEDGE_GAP} {{{gap_key}: row.k}}) WHERE g.flaggedBy = $by "
         self.count_gaps = (gaps + "RETURN row.u AS u, count(g) AS n",
                            gaps + f"MATCH (g)-[:{GAP_FOR}]->() WITH DISTINCT row, g RETURN row.u AS u, count(g) AS n")
-        self.confirm_gaps = gaps + f"SET g += $at{flagged_once}"
+        self.confirm_gaps = gaps + f"SET g += $at{set_flagged_once}"
         self.clear_inputs = (
             f"UNWIND $keys AS k MATCH (r:{RECOMMENDATION} {{subjectKey: k}}) "
             f"WHERE r.subjectLabel = $l AND r.recommender = $m AND r.{INPUT_DIGEST} IS NOT NULL "
