@@ -29,7 +29,7 @@ from typing import IO, Any
 
 from riskgraph.graph.connect import redact
 from riskgraph.graph.dialect import ident
-from riskgraph.graph.shared_values import shared_groups
+from riskgraph.graph.shared_values import created_map, shared_groups
 from riskgraph.graph.store import GraphStore, StoreError
 from riskgraph.ontology.errors import N_, RiskGraphError
 
@@ -198,7 +198,7 @@ class _Writer:
             for label in labels:
                 self.onto.check_label(label)
             batch = self.nodes.setdefault(labels, [])
-            batch.append({"k": item["p"][self.onto.key_of(labels[0])], "p": item["p"]})
+            batch.append({"p": item["p"]})
             if len(batch) >= WRITE_BATCH:
                 self._flush_nodes(labels)
         else:
@@ -216,10 +216,10 @@ class _Writer:
         rows = self.nodes.pop(labels, [])
         if rows:
             names = ":".join(ident(label) for label in labels)
-            key = ident(self.onto.key_of(labels[0]))
             shared = self.onto.shared_values(labels[0])
-            for assigned, group in shared_groups(self.store.dialect, shared, "n", rows):
-                self.store.execute(f"UNWIND $rows AS row MERGE (n:{names} {{{key}: row.k}}) SET n = row.p{assigned}",
+            # the target is empty (_prepare_target): each node is created whole, as it was
+            for _, group in shared_groups(self.store.dialect, shared, "n", rows):
+                self.store.execute(f"UNWIND $rows AS row CREATE (n:{names} {created_map(self.store.dialect, group)})",
                                    {"rows": group})
 
     def flush_nodes(self) -> None:

@@ -46,6 +46,22 @@ def assignments(dialect: Dialect, var: str, shared: Iterable[str], source: str, 
     return "".join(f", {var}.{ident(n)} = {dialect.shared(f'{source}.{ident(n)}{tail}')}" for n in sorted(shared))
 
 
+def created_map(dialect: Dialect, group: list[dict[str, Any]], source: str = "row") -> str:
+    """The map a node is CREATEd with, `{a: row.p.a, …, s: intern(row.s.s)}`, for one group of
+    `shared_groups` (every property any of its rows gives; a row's missing one is null, and a null
+    is not stored).
+
+    Why not `CREATE (n) SET n = row.p`: FalkorDB applies every pending change of its matrices before
+    it sets a property on a node the same statement created, and that costs in proportion to the
+    whole graph, once per statement — at 500,000 nodes one such statement cost 6–10 ms however
+    few its rows, a node created with its properties in the pattern 0.2 ms."""
+    plain = sorted(set().union(*(row["p"].keys() for row in group)))
+    shared = sorted(group[0].get("s", ())) if group else []
+    entries = [f"{ident(n)}: {source}.p.{ident(n)}" for n in plain]
+    entries += [f"{ident(n)}: {dialect.shared(f'{source}.s.{ident(n)}')}" for n in shared]
+    return "{" + ", ".join(entries) + "}"
+
+
 def stamp(store: GraphStore, label: str, var: str, props: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], str]:
     """A stamp (a run's time, method, …) set on many `label` nodes by one statement, as `SET var += $at`
     followed by the assignments returned, with `$once` the shared values returned: its encoded

@@ -24,7 +24,7 @@ from typing import Any
 
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.packed_content import Packer, dictionary_kind, record_content, with_content
-from riskgraph.graph.shared_values import shared_groups
+from riskgraph.graph.shared_values import created_map, shared_groups
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import encode_properties
 from riskgraph.loaders import positions
@@ -711,7 +711,7 @@ class FileLoader:
         shared = onto.shared_values(SOURCE_RECORD)
         for batch, link in ((fresh, "CREATE"), (present, "MERGE")):
             for assigned, rows in shared_groups(self.store.dialect, shared, "s", batch):
-                write = (f"CREATE (s:{ident(SOURCE_RECORD)}) SET s = row.p{assigned}" if link == "CREATE" else
+                write = (f"CREATE (s:{ident(SOURCE_RECORD)} {created_map(self.store.dialect, rows)})" if link == "CREATE" else
                          f"MERGE (s:{ident(SOURCE_RECORD)} {{{ident(onto.key_of(SOURCE_RECORD))}: row.k}}) "
                          f"SET s.yieldedTo = null, s += row.p{assigned}, "  # written again: whom it gives way to is asked anew
                          "s.rawValues = null, s.facts = null")  # packed now: no plain copy left beside it

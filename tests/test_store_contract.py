@@ -105,6 +105,27 @@ def test_nodes_are_written_with_their_links_in_one_call(store):
         store.upsert_linked_nodes("Enterprise", [(ENTERPRISES[0], ())], [("LOCATED_IN", "Region")])
 
 
+def test_one_call_creates_the_new_nodes_whole_and_updates_the_others(store):
+    """New nodes are created with every property in the pattern (vocabulary values, kept once,
+    read back as text) and their links; nodes already there are updated by the same call,
+    `replace` removing what the row does not give; a link is never doubled."""
+    store.upsert_nodes("Region", REGIONS)
+    store.upsert_linked_nodes("Enterprise", [(ENTERPRISES[0], ("130102",))], [("LOCATED_IN", "Region")])
+    fresh = {"uscc": "91130000MA0000002X", "name": "新企业", "employees": 7, "foundedOn": "2020-01-02"}
+    rows = [({"uscc": ENTERPRISES[0]["uscc"], "name": "改名"}, ("130102",)), (fresh, ("130209",))]
+    for replace in (False, True):
+        result = store.upsert_linked_nodes("Enterprise", rows, [("LOCATED_IN", "Region")], replace=replace)
+        assert (result.written, result.unlinked) == (2, [])
+    old = store.get_node("Enterprise", ENTERPRISES[0]["uscc"])
+    assert old["name"] == "改名" and "foundedOn" not in old  # the replacing call removed it
+    new = store.get_node("Enterprise", fresh["uscc"])
+    assert (new["name"], new["employees"], str(new["foundedOn"])[:10]) == ("新企业", 7, "2020-01-02")
+    assert store.read("MATCH (e:Enterprise)-[l:LOCATED_IN]->(r:Region) RETURN e.uscc AS e, r.code AS r ORDER BY e") == [
+        {"e": fresh["uscc"], "r": "130209"}, {"e": ENTERPRISES[0]["uscc"], "r": "130102"}]
+    store.upsert_linked_nodes("Region", [({"code": "130203", "name": "路北区", "regionLevel": "COUNTY"}, ())], [])
+    assert store.read("MATCH (r:Region {code: '130203'}) RETURN r.regionLevel AS l") == [{"l": "COUNTY"}]
+
+
 def test_key_constraint_holds(store):
     _load(store)
     with pytest.raises(ConstraintViolation):
