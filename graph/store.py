@@ -238,10 +238,14 @@ class GraphStore(ABC):
         if unknown:
             raise KeyError(f"{label} has no property {unknown[0]!r} in the ontology")
         removed = "".join(f", n.{ident(name)} = null" for name in unset)
-        found = [f" WITH n, row MATCH (t{i}:{ident(target)} {{{ident(self.ontology.key_of(target))}: row.t[{i}]}}) "
-                 f"{{link}} (n)-[:{ident(self._linkable(rel_type, label, target))}]->(t{i})"
-                 for i, (rel_type, target) in enumerate(links)]
-        linked, created_links = ("".join(f.replace("{link}", verb) for f in found) for verb in ("MERGE", "CREATE"))
+        targets = [(ident(target), ident(self.ontology.key_of(target)), ident(self._linkable(rel_type, label, target)))
+                   for rel_type, target in links]
+
+        def link_clauses(verb: str) -> str:
+            return "".join(f" WITH n, row MATCH (t{i}:{target} {{{target_key}: row.t[{i}]}}) {verb} (n)-[:{rel}]->(t{i})"
+                           for i, (target, target_key, rel) in enumerate(targets))
+
+        linked, created_links = link_clauses("MERGE"), link_clauses("CREATE")
         shared = self.ontology.shared_values(label)
         result = LinkedResult()
         for batch in batched(rows, batch_size or self.batch_size):
