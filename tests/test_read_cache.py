@@ -5,13 +5,14 @@ or another worker makes) is seen by the very next read; answers are never shared
 a cached read is audited like a computed one."""
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from riskgraph import graph
-from riskgraph.api.app import create_app
+from riskgraph.api.app import _freeze_what_lives_on, create_app
 from riskgraph.api.users import user_store
 from riskgraph.graph.store import GraphStore
 from tests.api_support import E1, E3, PASSWORD, ROLE_USER, Api, LogCapture, assert_error, start_server
@@ -39,6 +40,14 @@ def twice_with_a_hit(api: Api, user: str | None, path: str, then: Api | None = N
         if after[counter] == before[counter] + 1 and after["misses"] == before["misses"]:
             return first.json(), second.json()
     pytest.fail(f"{path}: no read was answered from the cache in {ATTEMPTS} attempts")
+
+
+def test_a_worker_takes_what_it_built_at_start_up_out_of_the_collectors_walks(api: Api) -> None:
+    """The ontology, tables and clients a worker starts with are frozen once (api/app.py): each
+    full garbage collection walked them and paused every request the worker held (0.4–0.7 s at
+    10,000 enterprises, most of the portraits' p99)."""
+    assert api.get(None, "/health").status_code == 200
+    assert _freeze_what_lives_on.cache_info().currsize == 1 and gc.get_freeze_count() > 10_000
 
 
 @pytest.mark.parametrize("path", [f"/enterprises/{E1}", "/enterprises?q=化工", f"/nodes/Enterprise/{E1}/subgraph?depth=2",
