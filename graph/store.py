@@ -225,11 +225,11 @@ class GraphStore(ABC):
     def upsert_linked_nodes(self, label: str, rows: Iterable[tuple[Mapping[str, Any], Sequence[str]]],
                             links: Sequence[tuple[str, str]], *, batch_size: int | None = None, replace: bool = False,
                             unset: Iterable[str] = ()) -> LinkedResult:
-        """`upsert_nodes`, each node MERGEd with its links in the same statement: `links` are (relationship
+        """`upsert_nodes`, each node written with its links in the same statement: `links` are (relationship
         type, target label), and each row is (properties, the targets' keys in the order of `links`).
         A node is written even when a target is missing; that link is not (as `upsert_relationships`),
-        and the node's key comes back in `unlinked`. One statement instead of one per kind: the node is
-        looked up once, its rows are sent once."""
+        and the node's key comes back in `unlinked`. The nodes the store does not hold are created whole
+        (`_create_missing`), the others MERGEd and SET; a row is sent whole once either way."""
         cls = self.ontology.check_label(label)
         key = cls.key
         assign = "=" if replace else "+="
@@ -238,12 +238,12 @@ class GraphStore(ABC):
         if unknown:
             raise KeyError(f"{label} has no property {unknown[0]!r} in the ontology")
         removed = "".join(f", n.{ident(name)} = null" for name in unset)
-        targets = [(ident(target), ident(self.ontology.key_of(target)), ident(self._linkable(rel_type, label, target)))
-                   for rel_type, target in links]
+        link_specs = [(ident(target), ident(self.ontology.key_of(target)), ident(self._linkable(rel_type, label, target)))
+                      for rel_type, target in links]
 
         def link_clauses(verb: str) -> str:
             return "".join(f" WITH n, row MATCH (t{i}:{target} {{{target_key}: row.t[{i}]}}) {verb} (n)-[:{rel}]->(t{i})"
-                           for i, (target, target_key, rel) in enumerate(targets))
+                           for i, (target, target_key, rel) in enumerate(link_specs))
 
         linked, created_links = link_clauses("MERGE"), link_clauses("CREATE")
         shared = self.ontology.shared_values(label)
@@ -290,11 +290,21 @@ class GraphStore(ABC):
         and its links (`links`: CREATE clauses after `WITH n, row`); the keys of those made with every
         link. A row left out (its node exists, or a link's target is missing) goes on to the MERGE.
         Why apart: a node created and then SET costs the embedded store work in proportion to the
-        whole graph (`shared_values.created_map`), most of a first load's writes."""
+        whole graph (`shared_values.created_map`), most of a first load's writes. Which keys exist is
+        asked first with the keys alone, so a batch of existing nodes is not sent whole twice
+        (20,000 existing Enterprise rows: 0.59–0.67 s that way, 0.50–0.54 s this way, 0.37–0.40 s
+        for the MERGE alone)."""
+        held = self._send(f"UNWIND $keys AS k MATCH (o:{ident(label)} {{{ident(key)}: k}}) RETURN k",
+                          {"keys": [row["k"] for row in group]}, read_only=True, timeout_ms=self.timeout_ms)
+        present = {row[0] for row in held.rows}
+        missing = [row for row in group if row["k"] not in present]  # only these are sent whole, once
+        if not missing:
+            return set()
+        # looked for again as it is created: a node another writer made meanwhile is left to the MERGE
         cypher = (f"UNWIND $rows AS row OPTIONAL MATCH (o:{ident(label)} {{{ident(key)}: row.k}}) "
                   f"WITH row, o WHERE o IS NULL "
-                  f"CREATE (n:{ident(label)} {created_map(self.dialect, group)}){links} RETURN row.k AS k")
-        done = self._send(cypher, {"rows": group}, read_only=False, timeout_ms=self.timeout_ms)
+                  f"CREATE (n:{ident(label)} {created_map(self.dialect, missing)}){links} RETURN row.k AS k")
+        done = self._send(cypher, {"rows": missing}, read_only=False, timeout_ms=self.timeout_ms)
         return {row[0] for row in done.rows}
 
     def _linkable(self, rel_type: str, src: str, dst: str) -> str:
