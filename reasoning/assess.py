@@ -56,6 +56,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 
+from riskgraph.graph.batch_gc import fewer_full_collections
 from riskgraph.graph.store import GraphStore
 from riskgraph.reasoning.derived_changes import Snapshot, log_changes
 from riskgraph.reasoning.run_context import ModelRun, Run
@@ -88,7 +89,7 @@ def run_all(store: GraphStore, *, as_of: dt.date | None = None, only: set[str] |
     # the whole run in the store's bulk-load persistence (no fsync per write, one compaction at the
     # end, durability restored even on an error): the run writes tens of thousands of results, and
     # re-running it repairs what a power loss during it could cost (see GraphStore.bulk_load)
-    with store.bulk_load():
+    with store.bulk_load(), fewer_full_collections():
         return _run_steps(store, steps, as_of, progress)
 
 

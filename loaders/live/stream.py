@@ -182,7 +182,7 @@ class StreamStore:
             try:
                 sensor_id, at, value = self._reading_values(obj, loader.ctx)
             except RowError as exc:
-                prepared.append(_rejected(m, obj, exc))
+                prepared.append(_rejected(m, obj, exc.with_traceback(None)))  # its frames would hold the batch
                 continue
             facts = sensors.get(sensor_id)
             if facts is None:
