@@ -69,7 +69,7 @@ class Packer:
     @property
     def settled(self) -> bool:
         """Its dictionary is found or made and will not be replaced: packing touches the store no
-        more, so a forked process may pack with it."""
+        more, so a forked process or another thread may pack with it."""
         return self._looked and self._id is not None and self._trained >= TRAINING_ROWS
 
     def pack(self, nodes: list[dict[str, Any]]) -> None:
@@ -108,8 +108,10 @@ class Packer:
         if ident_ is None or data is None:
             return
         _DICTIONARIES[ident_] = data
-        self._id, self._trained = ident_, trained
+        # the compressor before the id: once `settled` reads true another thread may pack (the loader
+        # makes a batch's records while the batch before is written)
         self._base = zlib.compressobj(LEVEL, zdict=data)
+        self._id, self._trained = ident_, trained
 
 
 def _newest(store: GraphStore, kind: str) -> tuple[str | None, bytes | None, int]:
