@@ -43,7 +43,13 @@ from riskgraph.ontology.anchors import CHANGE_EVENT, DERIVED_FROM, ENTERPRISE, P
 from riskgraph.ontology.errors import N_, as_message
 from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX
 
-BATCH_ROWS = 1_000
+#: rows normalised and written together. Large because a statement that creates relationships costs
+#: the embedded store a part that does not depend on its rows but grows with the relationships of
+#: that type the graph holds (`benchmarks/edge_statements.py`): a first load of 20,000 enterprises
+#: cost the store 193 CPU-s in batches of 1,000 rows, 154 in batches of 5,000 (its loader 45 MB more)
+BATCH_ROWS = 5_000
+#: the environment variable that sets another size (smaller: less held in memory, more store work)
+ENV_BATCH_ROWS = "RISKGRAPH_LOAD_BATCH_ROWS"
 #: quarantine reasons that depend on other data (a target or enterprise that may have arrived
 #: since), not on the row alone: a skipped file's rows held for these are tried again
 RETRYABLE = ("orphan_reference", "unresolved_entity")
@@ -101,6 +107,13 @@ class Prepared:
     #: its SourceRecord, packed and encoded, made while the batch before was written (`_make_records`);
     #: None until then, and again if writing changes what the row states
     record: dict[str, Any] | None = None
+
+
+def batch_rows() -> int:
+    """Rows a batch: $RISKGRAPH_LOAD_BATCH_ROWS, else BATCH_ROWS."""
+    from riskgraph.api.env import env_int  # the one reader of numeric settings
+
+    return env_int(ENV_BATCH_ROWS, BATCH_ROWS)
 
 
 def required_columns(spec: FileSpec) -> list[tuple[str, tuple[str, ...]]]:
@@ -194,6 +207,7 @@ class FileLoader:
         #: what the file's ledger keeps, so the next load passes over those lines unread
         self.line_keys: list[int] = []
         self._pending = 0  # rows of the batch being written
+        self.batch_rows = batch_rows()
         self._located = self.onto.is_a(spec.label, "GeoFeature")
         #: the enterprises whose point the rows written may have moved (`locate.placed_by`), placed again after the load
         self.placed: set[str] = set()
@@ -778,8 +792,8 @@ class FileLoader:
             "RETURN q.rowNumber AS n, q.rawValues AS raw, q.dataQuality AS notes ORDER BY n",
             {"ids": list(held_ids)})
         batch = [SourceRow.kept(int(r["n"]), json.loads(r["raw"]), list(r["notes"] or [])) for r in held]
-        for start in range(0, len(batch), BATCH_ROWS):
-            part = batch[start:start + BATCH_ROWS]
+        for start in range(0, len(batch), self.batch_rows):
+            part = batch[start:start + self.batch_rows]
             self.stats.read += len(part)
             self.load_batch(part)
         self._settle()
@@ -833,7 +847,7 @@ class FileLoader:
                         known_rows += len(item)
                         self.line_keys.extend(item.line_keys)
                         passed_over += len(item)
-                        if on_rows and passed_over >= BATCH_ROWS:
+                        if on_rows and passed_over >= self.batch_rows:
                             on_rows(passed_over)
                             passed_over = 0
                         continue
@@ -842,7 +856,7 @@ class FileLoader:
                         self.quarantine_unreadable(self.stats.read, item)
                         continue
                     batch.append(item)
-                    if len(batch) >= BATCH_ROWS:
+                    if len(batch) >= self.batch_rows:
                         hand_over(batch)
                         batch = []
             except SourceFileError as exc:
@@ -937,8 +951,8 @@ class FileLoader:
             else:
                 again.append(p)
         self._forced.update(self._record_id(p) for p in again)
-        for start in range(0, len(again), BATCH_ROWS):
-            self.load_batch([p.row for p in again[start:start + BATCH_ROWS]])
+        for start in range(0, len(again), self.batch_rows):
+            self.load_batch([p.row for p in again[start:start + self.batch_rows]])
         if self._overridden:
             self.line_keys = [k for k in self.line_keys if k not in self._overridden]
 

