@@ -4,9 +4,9 @@ by how many relationships of that type the graph already holds.
     python benchmarks/edge_statements.py --nodes 1000000 --rows 200 1000 5000
 
 Why: a first load's SourceRecord statement (create the record, link it to its node) cost the store
-31 µs a row at 2,000 enterprises and 63 at 20,000. On a bare graph, such a statement carries a cost
-that does not depend on its rows but grows with the relationships of the type it writes (FalkorDB's
-`DELTA_MAX_PENDING_CHANGES` does not change it): more rows a statement spread it thinner.
+31 µs a row at 2,000 enterprises and 63 at 20,000, in statements of 1,000 rows. A part of such a
+statement's cost does not depend on its rows, so more rows a statement spread it thinner, and it
+grows with the graph (FalkorDB's `DELTA_MAX_PENDING_CHANGES` does not change it).
 
 Builds a graph of `--nodes` indexed nodes with two relationships each of one type, then, for each
 `--rows`, writes 10,000 rows in statements of that size in three shapes (a node created and then

@@ -43,10 +43,10 @@ from riskgraph.ontology.anchors import CHANGE_EVENT, DERIVED_FROM, ENTERPRISE, P
 from riskgraph.ontology.errors import N_, as_message
 from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX
 
-#: rows normalised and written together. Large because a statement that creates relationships costs
-#: the embedded store a part that does not depend on its rows but grows with the relationships of
-#: that type the graph holds (`benchmarks/edge_statements.py`): a first load of 20,000 enterprises
-#: cost the store 193 CPU-s in batches of 1,000 rows, 154 in batches of 5,000 (its loader 45 MB more)
+#: rows normalised and written together. Large because a part of what a statement costs the embedded
+#: store does not depend on its rows and grows with the graph (`benchmarks/edge_statements.py`): a
+#: first load of 20,000 enterprises cost the store 193 CPU-s in batches of 1,000 rows, 154 in
+#: batches of 5,000 (its loader 45 MB more)
 BATCH_ROWS = 5_000
 #: the environment variable that sets another size (smaller: less held in memory, more store work)
 ENV_BATCH_ROWS = "RISKGRAPH_LOAD_BATCH_ROWS"
