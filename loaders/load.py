@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from riskgraph.graph.batch_gc import fewer_full_collections
+from riskgraph.graph.collector import fewer_full_collections
 from riskgraph.graph.logs import LOAD_ID, bound
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ

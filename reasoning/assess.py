@@ -56,7 +56,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 
-from riskgraph.graph.batch_gc import fewer_full_collections
+from riskgraph.graph.collector import fewer_full_collections
 from riskgraph.graph.store import GraphStore
 from riskgraph.reasoning.derived_changes import Snapshot, log_changes
 from riskgraph.reasoning.run_context import ModelRun, Run

@@ -18,7 +18,7 @@ import pytest
 
 from riskgraph import graph
 from riskgraph.graph import packed_content
-from riskgraph.graph.batch_gc import BULK_FULL_EVERY
+from riskgraph.graph.collector import BULK_FULL_EVERY
 from riskgraph.graph.export import read_all
 from riskgraph.graph.packed_content import record_content, with_content
 from riskgraph.loaders import engine
@@ -92,7 +92,7 @@ def test_a_record_made_ahead_of_writing_states_what_writing_found(generated, tmp
     an optional link whose target is missing is found only when writing, and its flag is in the
     record as on the node."""
     monkeypatch.setattr(packed_content, "TRAINING_ROWS", 8)  # this small file's dictionary settles
-    monkeypatch.setattr(engine, "BATCH_ROWS", 10)  # and its third batch is made ahead
+    monkeypatch.setenv(ENV_BATCH_ROWS, "10")  # and its third batch is made ahead
     export = tmp_path / "export"
     shutil.copytree(generated(enterprises=60, seed=3), export)
     path = export / "enforcement" / "penalties.csv"
@@ -129,7 +129,7 @@ def test_a_row_error_does_not_keep_its_batch_alive(tmp_path):
             assert not [o for o in gc.get_objects() if isinstance(o, Prepared)]
         finally:
             gc.enable()
-    # and, as the load's full collections find next to nothing, it makes them rarer (graph/batch_gc.py)
+    # and, as the load's full collections find next to nothing, it makes them rarer (graph/collector.py)
     assert thresholds and all(t[2] == BULK_FULL_EVERY for t in thresholds)
     assert gc.get_threshold()[2] != BULK_FULL_EVERY
 

@@ -5,15 +5,15 @@ names with a character masked ≈ 60,000 more, and with the ontology and the reg
 matching index a loading process holds ≈ 500,000 containers that outlive its batches. Python's
 cyclic collector walks every live container in each full collection, and a load's batches push
 enough objects into the oldest generation to start one every few seconds: a first load of 10,000
-enterprises ran 59 of them, 20 of its 111 CPU-s. `gc.freeze()` moves what is alive at that moment
-into a generation the collector never walks (its objects are still freed by reference counting).
+enterprises ran 59 of them, 20 of its 111 CPU-s. `graph/collector.freeze_alive` moves what is alive
+at that moment out of the collector's walks.
 jieba's dictionary maps text to numbers, which the collector does not track, so it is not loaded here.
 """
 from __future__ import annotations
 
-import gc
 from functools import cache
 
+from riskgraph.graph.collector import freeze_alive
 from riskgraph.loaders.normalise.characters import pinyin_key, readings
 from riskgraph.loaders.normalise.company import parse_company
 
@@ -26,5 +26,4 @@ def load_and_freeze() -> None:
     readings("晟")
     pinyin_key("测试")
     parse_company("仓州市华隆化工有限公司")  # a place typed by sound: the masked places and the components
-    gc.collect()
-    gc.freeze()
+    freeze_alive()

@@ -1,10 +1,10 @@
-"""graph/batch_gc.py: a bulk job's full collections made rarer, and the process's settings put back."""
+"""graph/collector.py: a bulk job's full collections made rarer, and the process's settings put back."""
 from __future__ import annotations
 
 import gc
 import threading
 
-from riskgraph.graph.batch_gc import BULK_FULL_EVERY, fewer_full_collections
+from riskgraph.graph.collector import BULK_FULL_EVERY, fewer_full_collections
 
 
 def test_the_thresholds_are_put_back_after_the_last_of_overlapping_jobs():
