@@ -587,3 +587,15 @@ def test_as_of_leaves_out_later_dangers_and_later_verifications(province):
     assert len(kept) < sum(len(e.dangers) for e in facts.values())
     model = train(KB, CONFIG, earlier.values(), as_of=as_of)
     assert model.examples and all(x.verified_ms < end for x in model.examples)
+
+
+def test_the_top_of_an_order_is_the_head_of_the_whole_order():
+    """`order(scores, top)` (what ranking asks) picks exactly what the full order puts first, ties included:
+    equal scores go by the hierarchy of controls, then id."""
+    rec = Recommender(KB, CONFIG)
+    ids = sorted(KB.measures)[:40]
+    scores = {mid: [0.5, 0.25, 0.5, 0.125][i % 4] for i, mid in enumerate(ids)}
+    whole = rec.order(scores)
+    assert [scores[m] for m in whole] == sorted(scores.values(), reverse=True)
+    for top in (1, 3, 5, 10, 40, 50):
+        assert rec.order(scores, top) == whole[:top]

@@ -298,8 +298,13 @@ class KnowledgeBase:
         return tuple(s for s in item.sources if self.sources[s].clause)
 
     def citation(self, measure_or_pattern: MeasureType | Pattern, scope: tuple[str, ...] | None = None) -> str:
-        """The cited sources as one text; with `scope`, only those written for the enterprise's industry."""
-        return "；".join(self.sources[s].name for s in self.cited(measure_or_pattern, scope))
+        """The cited sources as one text; with `scope`, only those written for the enterprise's industry.
+        Memoised: asked for every recommendation and every pattern path."""
+        key = ("citation", type(measure_or_pattern).__name__, measure_or_pattern.id, scope)
+        known = self._answers.get(key)
+        if known is None:
+            known = self._answers[key] = "；".join(self.sources[s].name for s in self.cited(measure_or_pattern, scope))
+        return known
 
     def cited(self, item: MeasureType | Pattern, scope: tuple[str, ...] | None = None) -> tuple[str, ...]:
         """Source ids of an entry; with `scope`, those whose industries include the enterprise's (or any)."""
