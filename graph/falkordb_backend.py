@@ -227,6 +227,22 @@ class FalkorStore(GraphStore):
         self._new_token()  # schema commands are rare: count each as a change
         return reply
 
+    def memory_usage(self) -> dict[str, Any]:
+        """Where the graph's memory goes, in MB, as FalkorDB counts it (`GRAPH.MEMORY USAGE`): the total,
+        the matrices, the node and edge blocks, the attributes per label and per relationship type, the
+        indexes. Its own count: the server's resident size adds the allocator's slack and Redis."""
+        try:
+            reply = self._db.connection.execute_command("GRAPH.MEMORY", "USAGE", self.graph_name)
+        except redis.exceptions.ResponseError as exc:
+            raise _translate(exc, read_only=True) from None
+        out: dict[str, Any] = {}
+        for name, value in zip(reply[::2], reply[1::2], strict=True):
+            name = name.decode() if isinstance(name, bytes) else str(name)
+            if isinstance(value, list):  # [label, MB, label, MB, …]
+                value = {(k.decode() if isinstance(k, bytes) else str(k)): v for k, v in zip(value[::2], value[1::2], strict=True)}
+            out[name] = value
+        return out
+
     def change_token(self) -> str | None:
         """The token the last change set (any process's: it lives in the store), or None while the
         server cannot be reached — then nothing may be reused."""

@@ -141,3 +141,15 @@ def test_share_values_frees_the_copies_a_store_written_before_holds(tmp_path: Pa
     assert main(["--graph", url, "share-values"]) == 0  # again, as the command: a pass, nothing changes
     with graph.connect(url) as store:
         assert store.read("MATCH (q:QuarantinedRow) RETURN properties(q) AS p ORDER BY q.id") == stored
+
+
+def test_the_store_says_which_label_holds_its_memory(embedded: GraphStore) -> None:
+    """`memory_usage()` (benchmarks/store_memory.py) reports FalkorDB's own count per label: 5,000 rows of
+    long text put their label first, and the label with no nodes at zero."""
+    before = embedded.memory_usage()  # type: ignore[attr-defined]
+    embedded.upsert_nodes("QuarantinedRow", [{"id": f"q{i}", "reason": "无法解析的日期" * 40 + str(i)} for i in range(5000)])
+    after = embedded.memory_usage()  # type: ignore[attr-defined]
+    by_label = after["amortized_node_attributes_by_label_sz_mb"]
+    assert by_label["QuarantinedRow"] >= 1 and max(by_label, key=by_label.get) == "QuarantinedRow"
+    assert by_label["Enterprise"] == 0
+    assert after["total_graph_sz_mb"] > before["total_graph_sz_mb"]
