@@ -599,3 +599,18 @@ def test_the_top_of_an_order_is_the_head_of_the_whole_order():
     assert [scores[m] for m in whole] == sorted(scores.values(), reverse=True)
     for top in (1, 3, 5, 10, 40, 50):
         assert rec.order(scores, top) == whole[:top]
+
+
+def test_scores_equal_but_for_the_last_bits_of_their_sum_go_by_the_hierarchy_of_controls():
+    """The same evidence summed in another order differs in the last bits: such scores are equal, and the
+    measure higher in the hierarchy of controls comes first, whichever sum came out larger."""
+    rec = Recommender(KB, CONFIG)
+    rank = KB.hierarchy_rank
+    by_level = sorted(KB.measures.values(), key=lambda m: (-rank.get(m.hierarchy, 0), m.id))
+    higher, lower = by_level[0], by_level[-1]
+    assert rank.get(higher.hierarchy, 0) > rank.get(lower.hierarchy, 0)
+    noise = (0.1 + 0.2 + 0.3) - (0.3 + 0.2 + 0.1)  # 1e-16: the same weights added in another order
+    assert noise != 0
+    for low_score in (0.6 + abs(noise), 0.6 - abs(noise)):
+        assert rec.order({lower.id: low_score, higher.id: 0.6}) == [higher.id, lower.id]
+    assert rec.order({lower.id: 0.6 + 1e-6, higher.id: 0.6}) == [lower.id, higher.id]  # a real difference counts

@@ -18,8 +18,8 @@ Rules that make the list one an expert would stand behind:
   support); when there is none it says so and the result carries a knowledge-base gap for the
   maintainers, instead of a list filled from weak context paths;
 - 停产停业整改 is a decision (for a major hidden danger the bureau orders it), shown apart, not ranked;
-- the score is a weighted sum of continuous evidence, so ties are rare; the few left go by the
-  preferred level of the hierarchy of controls, then id.
+- the score is a weighted sum of the evidence; equal scores (to 9 decimals: measures resting on the
+  same context paths tie often) go by the preferred level of the hierarchy of controls, then id.
 
 Every recommendation carries its paths as node ids (`Label/key`, nodes that exist in the graph), the
 reason in words (the matched words, the article, the similar cases and what they share), the cited
@@ -97,6 +97,9 @@ class Path:
 #: kept, so they become `Path`s only then (`Candidate.paths`), and a way shared by many (the subject's
 #: way to the enterprise, a risk event's chain) is one tuple, not copied into each.
 Found = tuple[str, float, tuple[str, ...], tuple[str, ...], str, tuple[str, ...], bool]
+#: decimals to which two scores are compared when ranking (`Recommender.order`): far above the noise
+#: of adding the same weights in another order, far below any difference of evidence
+SCORE_DIGITS = 9
 #: the kinds of evidence that are not context (`Recommender.score`)
 _NOT_CONTEXT = frozenset(("pattern", "learned", "present"))
 
@@ -598,12 +601,14 @@ class Recommender:
         return f"共同用语：{'、'.join(words)}" if words else ""
 
     def order(self, scores: Mapping[str, float], top: int | None = None) -> list[str]:
-        """Measures best first (the `top` first only, if given); equal scores (rare: the score is a sum of
-        continuous evidence) by the preferred level of the hierarchy of controls, then id (deterministic)."""
+        """Measures best first (the `top` first only, if given); equal scores by the preferred level of the
+        hierarchy of controls, then id (deterministic). Equal to `SCORE_DIGITS` decimals: the same evidence
+        summed in another order differs in the last bits, and decided such ties before — common among a
+        risk point's or an enterprise's measures, which often rest on the same context paths alone."""
         rank, measures = self.kb.hierarchy_rank, self.kb.measures
 
         def key(mid: str) -> tuple[float, int, str]:
-            return -scores[mid], -rank.get(measures[mid].hierarchy, 0), mid
+            return -round(scores[mid], SCORE_DIGITS), -rank.get(measures[mid].hierarchy, 0), mid
         return sorted(scores, key=key) if top is None else heapq.nsmallest(top, scores, key=key)
 
     def blend(self, rules: Mapping[str, float], learned: Mapping[str, float]) -> dict[str, float]:
