@@ -11,7 +11,8 @@ but from the enterprise groups the last run kept with its results, only the chan
 counties read again (reasoning/group_store.py; the whole province is read when those groups are of
 another day or configuration); N-K coupling is run for the changed enterprises' supervision
 industries and cities only (each group's result depends on its own records), and not at all when
-none of what it counts changed (`Subjects.nk_inputs`). Every result gets this run's
+none of what it counts changed (`Subjects.nk_inputs`); its records are read in a thread while INFORM
+is computed and written (only reads, of nothing INFORM writes). Every result gets this run's
 `computedAt`, which the portraits show. Control-measure recommendations are refreshed by the full
 `riskgraph assess` (training reads the whole province). Changes of derived colours and levels are
 logged, a first value included (reasoning/derived_changes.py).
@@ -19,6 +20,7 @@ logged, a first value included (reasoning/derived_changes.py).
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from riskgraph.graph.store import GraphStore
@@ -26,7 +28,7 @@ from riskgraph.reasoning import group_store
 from riskgraph.reasoning.derived_changes import Snapshot, log_changes
 from riskgraph.reasoning.region_totals import city_of
 from riskgraph.reasoning.run_context import ModelRun, Run
-from riskgraph.reasoning.steps.coupling import step_ccd, step_nk, step_spatial
+from riskgraph.reasoning.steps.coupling import NkRead, read_nk, step_ccd, step_nk, step_spatial
 from riskgraph.reasoning.steps.enterprises import step_enterprises
 from riskgraph.reasoning.steps.inform import step_inform_industries, step_inform_regions
 from riskgraph.reasoning.steps.major_hazard import step_major_hazard
@@ -83,12 +85,20 @@ def reassess(store: GraphStore, subjects: Subjects, *, as_of: dt.date | None = N
         runs.extend(step_enterprises(run, rating=True, risk=True, keys=subjects.enterprises))
     now = group_store.current_places(run, owners) if previous is not None else {}
     counties = _reuse_groups(run, now, previous)
-    runs.extend(step_inform_regions(run))
-    runs.extend(step_inform_industries(run))
-    if counties is None or previous is None or subjects.areas:  # a region's PART_OF may have moved it to another city
-        runs.extend(step_nk(run))
-    elif subjects.nk_inputs:  # an alarm or an inspection moves no group's counts: ≈ 0.25 s saved at 50,000 enterprises
-        runs.extend(step_nk(run, industries=_industries(now, previous), cities=_cities(run, counties)))
+    run.regions(), run.industries()  # read here, not by the thread below and this one at once
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nk-read") as ahead:
+        # N-K's records are read while INFORM is computed and written (≈ 0.2 s at 50,000 enterprises,
+        # a city's and an industry's hidden dangers): only reads, of nothing INFORM writes
+        if counties is None or previous is None or subjects.areas:  # a region's PART_OF may have moved it to another city
+            nk: Future[NkRead] | None = ahead.submit(read_nk, run)
+        elif subjects.nk_inputs:  # an alarm or an inspection moves no group's counts: ≈ 0.25 s saved at 50,000 enterprises
+            nk = ahead.submit(read_nk, run, industries=_industries(now, previous), cities=_cities(run, counties))
+        else:
+            nk = None
+        runs.extend(step_inform_regions(run))
+        runs.extend(step_inform_industries(run))
+        if nk is not None:
+            runs.extend(step_nk(run, nk.result()))
     runs.append(step_ccd(run))
     if subjects.spatial:
         runs.append(step_spatial(run))

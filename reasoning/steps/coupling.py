@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from riskgraph.reasoning import graph_facts as gf
 from riskgraph.reasoning.models.config import ModelConfig, load_config
@@ -14,11 +15,24 @@ from riskgraph.reasoning.writeback import Written, assessment_id, remove_stale, 
 
 
 # ====================================================================== N-K coupling
-def step_nk(run: Run, *, industries: set[str] | None = None, cities: set[str] | None = None) -> list[ModelRun]:
-    """Every group, or (an incremental run) only the groups of `industries` and `cities`: each group's
-    result depends on its own records only, so the others' results stand."""
+@dataclass
+class NkRead:
+    """The records of the N-K groups a run assesses, read (`read_nk`) before they are counted."""
+
+    #: only some groups (an incremental run); the others' results stand
+    scoped: bool
+    #: per peer set ("supervision_industry", "city"): the groups asked for
+    wanted: dict[str, set[str]]
+    #: per peer set: the groups with records, and their records counted per factor set
+    found: dict[str, dict[str, gf.FactorGroup]]
+    seconds: float
+
+
+def read_nk(run: Run, *, industries: set[str] | None = None, cities: set[str] | None = None) -> NkRead:
+    """The records of every group, or (an incremental run) of the groups of `industries` and `cities`.
+    Only reads: an incremental run has it done in a thread while it computes INFORM, whose writes
+    touch none of it (reasoning/incremental.py)."""
     timer = Timer()
-    cfg = load_config("coupling")
     regions = run.regions()
     scoped = industries is not None or cities is not None
     cities_of = {code: city for code in regions if (city := city_of(regions, code)) is not None}
@@ -27,28 +41,35 @@ def step_nk(run: Run, *, industries: set[str] | None = None, cities: set[str] | 
     for code, city in cities_of.items():
         if city in wanted_cities:
             members[city].append(code)
-    known = run.industries()
-    wanted = {"supervision_industry": set(industries or ()) if scoped else set(known), "city": wanted_cities}
+    wanted = {"supervision_industry": set(industries or ()) if scoped else set(run.industries()), "city": wanted_cities}
     found = dict(zip(("supervision_industry", "city"), gf.factor_groups(
         run.store, run.as_of, industries=wanted["supervision_industry"], cities=members, city_of=cities_of),
         strict=True))
+    return NkRead(scoped, wanted, found, timer.seconds)
+
+
+def step_nk(run: Run, read: NkRead | None = None) -> list[ModelRun]:
+    """N-K coupling of the groups `read` (default: every group, read now): each group's result depends
+    on its own records only, so a scoped run leaves the other groups' results as they stand."""
+    read = read or read_nk(run)
+    cfg = load_config("coupling")
+    known = run.industries()
     limit = int(run.cfg["read"]["evidence_limit"])
-    read_s = timer.seconds
     method = cfg["nk"]["method"]
     runs = []
     for name, label in (("supervision_industry", "Industry"), ("city", "Region")):
         t = Timer()
-        groups = found[name]
+        groups = read.found[name]
         items = [Written(label, code, nk_coupling_counted(group.counts, evidence=group.cited(limit),
                                                           evidence_total=group.total, config=cfg),
                          extra={"groupedBy": name})
                  for code, group in sorted(groups.items()) if label != "Industry" or code in known]
         n = write_assessments(run, items)
-        if scoped:  # a scoped group left without records: its result goes, as a whole run drops it
-            gone = [assessment_id(method, label, code) for code in sorted(wanted[name] - set(groups))]
+        if read.scoped:  # a scoped group left without records: its result goes, as a whole run drops it
+            gone = [assessment_id(method, label, code) for code in sorted(read.wanted[name] - set(groups))]
             run.store.execute("UNWIND $ids AS i MATCH (a:Assessment {id: i}) DETACH DELETE a", {"ids": gone})
-        runs.append(ModelRun(f"nk_coupling:{name}", method, cfg.version, n, t.seconds + read_s / 2))
-    if not scoped:
+        runs.append(ModelRun(f"nk_coupling:{name}", method, cfg.version, n, t.seconds + read.seconds / 2))
+    if not read.scoped:
         remove_stale(run, method, "Industry")
         remove_stale(run, method, "Region")
     return runs
