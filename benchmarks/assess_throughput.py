@@ -27,7 +27,8 @@ import time
 from pathlib import Path
 
 # the same clock as the load benchmark (run from this folder, it is importable)
-from load_throughput import Clock, machine  # a sibling script, not a package
+from api_latency import BUILT  # sibling scripts, not a package
+from load_throughput import Clock, machine
 
 from riskgraph import graph
 from riskgraph.loaders.load import load_directory
@@ -66,6 +67,8 @@ def main() -> None:
             with Clock(server.pid) as clock:
                 runs = run_all(store)
             print(f"assess ({args.enterprises:,} enterprises): {clock}; machine now {machine()}")
+            if args.keep:  # loaded and assessed: api_latency.py --store serves it as it is
+                (root / BUILT).write_text(str(args.enterprises))
             for run in sorted(runs, key=lambda r: -r.seconds):
                 print(f"  {run.name:<28} {run.subjects:>8,} subjects {run.seconds:8.2f} s")
             per_enterprise = (clock.cpu + clock.store_cpu) / args.enterprises
