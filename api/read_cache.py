@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from riskgraph.api.env import env_float, env_int
 from riskgraph.api.shared_answers import SharedAnswers
+from riskgraph.graph.env import env_float, env_int
 
 if TYPE_CHECKING:
     from riskgraph.api.access import Caller

@@ -13,8 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from riskgraph.api.env import env_int
 from riskgraph.graph.connect import ENV_URL, default_data_dir
+from riskgraph.graph.env import env_int
 
 ENV_JWT_SECRET = "RISKGRAPH_JWT_SECRET"
 ENV_TOKEN_MINUTES = "RISKGRAPH_TOKEN_MINUTES"

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from riskgraph.graph.dialect import ident
+from riskgraph.graph.env import env_int
 from riskgraph.graph.packed_content import Packer, dictionary_kind, record_content, with_content
 from riskgraph.graph.shared_values import created_map, shared_groups
 from riskgraph.graph.store import GraphStore
@@ -111,8 +112,6 @@ class Prepared:
 
 def batch_rows() -> int:
     """Rows a batch: $RISKGRAPH_LOAD_BATCH_ROWS, else BATCH_ROWS."""
-    from riskgraph.api.env import env_int  # the one reader of numeric settings
-
     return env_int(ENV_BATCH_ROWS, BATCH_ROWS)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from riskgraph.api.env import env_float, env_int
+from riskgraph.graph.env import env_float, env_int
 
 
 @dataclass(frozen=True)

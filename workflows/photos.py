@@ -27,8 +27,8 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from riskgraph.api.env import env_int
 from riskgraph.api.sqlite import connection, initialise
+from riskgraph.graph.env import env_int
 from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.ontology.errors import N_, RiskGraphError
 

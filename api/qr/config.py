@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from riskgraph.api.env import env_float, env_int
+from riskgraph.graph.env import env_float, env_int
 from riskgraph.ontology.errors import N_, SettingError
 
 

@@ -25,7 +25,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from riskgraph.api.access import Caller
 from riskgraph.api.deps import CONTEXT, Context, client_of
-from riskgraph.api.env import env_int
 from riskgraph.api.errors import ApiError
 from riskgraph.api.models import Out, StateChangeOut
 from riskgraph.api.positions import Crs, wgs84
@@ -35,6 +34,7 @@ from riskgraph.api.routes.qr.common import _verify, qr_service
 from riskgraph.api.routes.workflow_common import after, audit, photo_store, step
 from riskgraph.api.writes import origin_of
 from riskgraph.graph.dialect import ident
+from riskgraph.graph.env import env_int
 from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.ontology.anchors import CONCERNS, PUBLIC_REPORT, WAREHOUSE
 from riskgraph.ontology.anchors import REGION as REGION_LABEL

@@ -26,6 +26,7 @@ import warnings
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from riskgraph.graph.env import env_int
 from riskgraph.graph.packed_content import Packer, dictionary_kind
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ, to_epoch_ms
@@ -237,8 +238,6 @@ ENV_WORKERS = "RISKGRAPH_ASSESS_WORKERS"
 
 
 def worker_count() -> int:
-    from riskgraph.api.env import env_int
-
     return env_int(ENV_WORKERS, min(4, os.cpu_count() or 1))
 
 

@@ -1,6 +1,8 @@
 """Numbers read from environment variables, refused with a `SettingError` the operator reads in the
 installation's language (`riskgraph serve` prints it). One reader for every such setting: the QR
-codes', the photos', the deliveries', the report limits', the sign-in tokens', the read cache's."""
+codes', the photos', the deliveries', the report limits', the sign-in tokens', the read cache's, the
+loader's batch size, the assessment's workers. In `graph/` because the loaders, reasoning, workflows
+and the API all read settings (as `collector.py`)."""
 from __future__ import annotations
 
 import os
