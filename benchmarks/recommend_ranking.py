@@ -19,11 +19,8 @@ import time
 from load_throughput import machine  # a sibling script, not a package
 
 from riskgraph import graph
-from riskgraph.graph.packed_content import Packer, dictionary_kind
-from riskgraph.ontology.anchors import RECOMMENDATION
 from riskgraph.reasoning.recommend import run as recommend
 from riskgraph.reasoning.recommend.config import load_config
-from riskgraph.reasoning.recommend.digests import model_digest, recommender_digest
 
 #: enterprises per chunk, as `run._ranked` hands them to its workers at this size
 CHUNK = 32
@@ -41,10 +38,7 @@ def main() -> None:
         started = time.process_time()
         rec, facts = recommend.recommender_for(store)
         print(f"read and trained on {len(facts):,} enterprises: {time.process_time() - started:.1f} CPU-s")
-        config, closed = load_config(), recommend.rectified_states(store.ontology)
-        packer = Packer(store, RECOMMENDATION, str(dictionary_kind(RECOMMENDATION, {"recommender": rec.method})))
-        ranking = recommend._Ranking(rec, facts, closed, True, "2026-01-01T00:00:00.000+08:00", packer,
-                                     recommender_digest(config, closed, True), model_digest(rec.model))
+        ranking = recommend.ranking_for(store, rec, facts, load_config(), "2026-01-01T00:00:00.000+08:00", stored={})
         keys = sorted(facts)[:args.enterprises]
         times = []
         for _ in range(args.repeat):

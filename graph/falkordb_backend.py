@@ -235,13 +235,7 @@ class FalkorStore(GraphStore):
             reply = self._db.connection.execute_command("GRAPH.MEMORY", "USAGE", self.graph_name)
         except redis.exceptions.ResponseError as exc:
             raise _translate(exc, read_only=True) from None
-        out: dict[str, Any] = {}
-        for name, value in zip(reply[::2], reply[1::2], strict=True):
-            name = name.decode() if isinstance(name, bytes) else str(name)
-            if isinstance(value, list):  # [label, MB, label, MB, …]
-                value = {(k.decode() if isinstance(k, bytes) else str(k)): v for k, v in zip(value[::2], value[1::2], strict=True)}
-            out[name] = value
-        return out
+        return _pairs(reply)
 
     def change_token(self) -> str | None:
         """The token the last change set (any process's: it lives in the store), or None while the
@@ -328,3 +322,8 @@ def _translate(exc: Exception, read_only: bool) -> StoreError:
     error.backend_text = True  # the server's own words: the CLI shows them only for an analyst's query
     return error
 
+
+def _pairs(reply: list[Any]) -> dict[str, Any]:
+    """A reply of alternating names and values (a value may be such a list too) as a dict."""
+    return {(k.decode() if isinstance(k, bytes) else str(k)): _pairs(v) if isinstance(v, list) else v
+            for k, v in zip(reply[::2], reply[1::2], strict=True)}

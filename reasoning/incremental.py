@@ -85,7 +85,8 @@ def reassess(store: GraphStore, subjects: Subjects, *, as_of: dt.date | None = N
         runs.extend(step_enterprises(run, rating=True, risk=True, keys=subjects.enterprises))
     now = group_store.current_places(run, owners) if previous is not None else {}
     counties = _reuse_groups(run, now, previous)
-    run.regions(), run.industries()  # read here, not by the thread below and this one at once
+    run.regions()  # both read here, not by the thread below and this one at once
+    run.industries()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nk-read") as ahead:
         # N-K's records are read while INFORM is computed and written (≈ 0.2 s at 50,000 enterprises,
         # a city's and an industry's hidden dangers): only reads, of nothing INFORM writes

@@ -166,12 +166,7 @@ def _add(cands: Candidates, measure: str, kind: str, weight: float, head: tuple[
     cand = cands.get(measure)  # not setdefault: that builds a Candidate on each of ≈ 1,500 calls per enterprise
     if cand is None:
         cand = cands[measure] = Candidate(measure)
-    kinds = cand.kinds  # Candidate.add, inlined: ≈ 600 calls per enterprise
-    if weight > kinds.get(kind, -1.0):
-        kinds[kind] = weight
-    if answers and weight > cand.exact:
-        cand.exact = weight
-    cand.found.append((kind, weight, head, tail, text, words, answers))
+    cand.add((kind, weight, head, tail, text, words, answers))
 
 
 def absorb(into: Candidates, head: tuple[str, ...], other: Candidates, factor: float = 1.0) -> None:
@@ -319,19 +314,26 @@ class Recommender:
 
     def industry_ok(self, e: EnterpriseFact, m: MeasureType) -> bool | None:
         """True/False whether the measure applies in the enterprise's industry; None = unrestricted/unknown."""
+        return self.industry_ok_in(self.scope(e), m)
+
+    def industry_ok_in(self, scope: tuple[str, ...], m: MeasureType) -> bool | None:
+        """`industry_ok` for an enterprise of this industry scope."""
         if not m.linked("appliesToIndustry"):
             return None
-        return self.kb.measure_in_scope(m, self.scope(e))
+        return self.kb.measure_in_scope(m, scope)
 
     def allowed(self, e: EnterpriseFact, mid: str) -> bool:
-        """A measure may be recommended: not a decision and not written for other industries only.
+        """A measure may be recommended: not a decision and not written for other industries only."""
+        return self.allowed_in(self.scope(e), mid)
 
-        Memoised per (industry scope, measure): asked for every candidate of every subject."""
-        key = (self.scope(e), mid)
+    def allowed_in(self, scope: tuple[str, ...], mid: str) -> bool:
+        """`allowed` for an enterprise of this industry scope. Memoised per (scope, measure): asked for
+        every candidate of every subject, so `score` finds the scope once and asks this."""
+        key = (scope, mid)
         known = self._allowed.get(key)
         if known is None:
             m = self.kb.measures[mid]
-            known = self._allowed[key] = not m.decision and self.industry_ok(e, m) is not False
+            known = self._allowed[key] = not m.decision and self.industry_ok_in(scope, m) is not False
         return known
 
     def own_measures(self, e: EnterpriseFact) -> dict[str, list[tuple[RiskPointFact, Any]]]:
@@ -475,13 +477,12 @@ class Recommender:
     def industry_paths(self, e: EnterpriseFact, cands: Candidates, *, head: tuple[str, ...] = ()) -> None:
         """Add an industry path to every candidate written for the enterprise's industry."""
         scope = self.scope(e)
-        known = self._industry
         weight = self.w["industry"]
         tails: dict[str, tuple[tuple[str, ...], str]] = {}  # per industry: one tail and text for all its measures
         for mid, cand in cands.items():
             if "industry" in cand.kinds:
                 continue
-            ind = known[(scope, mid)] if (scope, mid) in known else self.industry_of(scope, mid)
+            ind = self.industry_of(scope, mid)
             if ind is None:
                 continue
             made = tails.get(ind)
@@ -513,15 +514,11 @@ class Recommender:
         ranks = kb.hierarchy_rank
         learned_scores = dict(learned.scores) if learned else {}
         fired_set = set(fired)
-        # asked for every candidate of every subject (≈ 800 per enterprise): the memo of `allowed` read
-        # here with the enterprise's scope found once
-        scope = self.scope(e)
-        allowed = self._allowed
+        scope = self.scope(e)  # once: asked of every candidate (≈ 800 per enterprise)
         out: dict[str, Score] = {}
         empty: dict[str, float] = {}
         for mid in (cands.keys() | learned_scores.keys()) if learned_scores else cands:
-            ok = allowed.get((scope, mid))
-            if not (self.allowed(e, mid) if ok is None else ok):
+            if not self.allowed_in(scope, mid):
                 continue
             cand = cands.get(mid)
             kinds = cand.kinds if cand is not None else empty

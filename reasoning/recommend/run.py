@@ -161,6 +161,16 @@ class _Ranking:
     stored: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
+def ranking_for(store: GraphStore, rec: Recommender, facts: dict[str, EnterpriseFact], config: ModelConfig, at: str,
+                stored: dict[str, tuple[str, int]]) -> _Ranking:
+    """What a run ranks with: the trained recommender, the province's facts, its packer and digests;
+    `stored`: what the last run left per enterprise (empty: every enterprise is ranked)."""
+    closed, open_only = rectified_states(store.ontology), bool(config["output"]["open_dangers_only"])
+    packer = Packer(store, RECOMMENDATION, str(dictionary_kind(RECOMMENDATION, {"recommender": rec.method})))
+    return _Ranking(rec, facts, closed, open_only, at, packer, recommender_digest(config, closed, open_only),
+                    model_digest(rec.model), stored)
+
+
 #: the ranking a forked worker ranks with (set in the parent just before the fork)
 _SHARED: _Ranking | None = None
 #: set in a worker process: it may not write to the store
@@ -283,13 +293,10 @@ def run(store: GraphStore, *, as_of: dt.date | None = None, config: ModelConfig 
     load_knowledge_base(store)
     rec, facts = recommender_for(store, as_of=as_of, config=config)
     summary = RunSummary(rec.method, rec.version, training_examples=len(rec.model.examples) if rec.model else 0)
-    closed, open_only = rectified_states(store.ontology), bool(config["output"]["open_dangers_only"])
-    packer = Packer(store, RECOMMENDATION, str(dictionary_kind(RECOMMENDATION, {"recommender": rec.method})))
-    ranking = _Ranking(rec, facts, closed, open_only, now.isoformat(timespec="milliseconds"), packer,
-                       recommender_digest(config, closed, open_only), model_digest(rec.model),
-                       {} if rank_all else stored_digests(store, rec.method))
+    ranking = ranking_for(store, rec, facts, config, now.isoformat(timespec="milliseconds"),
+                          {} if rank_all else stored_digests(store, rec.method))
     writer = Writer(store, int(config["output"]["write_batch"]), at=ranking.at, method=rec.method,
-                    flagged_by=flagged_by(rec), stored=ranking.stored, packer=packer,
+                    flagged_by=flagged_by(rec), stored=ranking.stored, packer=ranking.packer,
                     rank=lambda uscc: _rows(ranking, uscc, rank=True))
     for rows in _ranked(ranking, worker_count() if workers is None else workers, parallel_from):
         summary.hidden_dangers += rows.hidden_dangers
