@@ -29,7 +29,7 @@ from typing import Any
 
 from riskgraph.reasoning.models.bands import Band, BandSet, band_set, bands_summary
 from riskgraph.reasoning.models.config import ModelConfig, load_config
-from riskgraph.reasoning.models.facts import EnterpriseFacts, within_days, within_years, years_before
+from riskgraph.reasoning.models.facts import EnterpriseFacts, days_window, within_days, within_years, years_before
 from riskgraph.reasoning.models.result import Component, ModelResult, unique
 from riskgraph.reasoning.models.table1 import table1
 from riskgraph.reasoning.models.vocab import rank, vocabulary
@@ -450,8 +450,9 @@ def _rectification(f: EnterpriseFacts, spec: Mapping, flags: list[str]) -> list[
 
 
 def _lapsed_checks(f: EnterpriseFacts, spec: Mapping, flags: list[str]) -> list[_Item]:
-    return [(float(spec["per_check"]), c.evidence) for c in f.lapsed_checks
-            if within_days(c.period_end, f.as_of, spec["window_days"])]
+    # an enterprise of a province has ≈ 70 lapsed checks: the window is worked out once, not per check
+    points, (first, last) = float(spec["per_check"]), days_window(f.as_of, spec["window_days"])
+    return [(points, c.evidence) for c in f.lapsed_checks if first <= c.period_end <= last]
 
 
 def _credit(f: EnterpriseFacts, spec: Mapping, flags: list[str]) -> list[_Item]:

@@ -191,7 +191,13 @@ def within_years(day: dt.date, as_of: dt.date, years: int) -> bool:
 
 def within_days(day: dt.date, as_of: dt.date, days: int) -> bool:
     """In the `days` days ending on `as_of`, both ends inclusive."""
-    return as_of - dt.timedelta(days=days) <= day <= as_of
+    first, last = days_window(as_of, days)
+    return first <= day <= last
+
+
+def days_window(as_of: dt.date, days: int) -> tuple[dt.date, dt.date]:
+    """The first and last day of `within_days`' window, for testing many days against one window."""
+    return as_of - dt.timedelta(days=days), as_of
 
 
 def _closed_rank() -> int:

@@ -22,7 +22,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 from riskgraph.ontology import Concept
 from riskgraph.reasoning.models.vocab import vocabulary
@@ -280,7 +280,11 @@ class Table1:
 
     def is_entry_label(self, name: str | None) -> bool:
         """The name is a row's own label ('甲醛（含量>90%）'): its bracket restates the entry, not the item."""
-        return name is not None and any(_fold(name) == _fold(r.label) for r in self.rows)
+        return name is not None and _fold(name) in self._labels
+
+    @cached_property
+    def _labels(self) -> frozenset[str]:
+        return frozenset(_fold(r.label) for r in self.rows)
 
     def candidates(self, name: str | None, cas: str | None) -> tuple[tuple[Row, ...], str | None]:
         """Rows the item may fall under, and a flag when its name and CAS number point at different ones.
