@@ -9,6 +9,7 @@ from riskgraph.reasoning import graph_facts as gf
 from riskgraph.reasoning.models.config import ModelConfig, load_config
 from riskgraph.reasoning.models.result import ModelResult
 from riskgraph.reasoning.models.risk_point import lec, ls
+from riskgraph.reasoning.read_ahead import read_ahead
 from riskgraph.reasoning.run_context import ModelRun, Run, Timer
 from riskgraph.reasoning.writeback import Written, clear_property, remove_stale, set_properties, write_assessments
 
@@ -27,7 +28,8 @@ def step_risk_points(run: Run, method: str, ids: Iterable[str] | None = None) ->
     where, params = "n.assessmentMethod = $m", dict[str, Any](m=notation)
     if ids is not None:
         where, params = where + " AND n.id IN $only", {**params, "only": sorted(set(ids))}
-    for rows in gf.scan_pages(run.store, "RiskPoint", fields, where=where, params=params, page=run.page):
+    # the next page read while this one is graded and written
+    for rows in read_ahead(gf.scan_pages(run.store, "RiskPoint", fields, where=where, params=params, page=run.page)):
         items, updates, cleared, no_quality = [], [], [], []
         for row in rows:
             result = _risk_point_result(row, method, cfg)
