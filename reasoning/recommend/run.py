@@ -18,6 +18,7 @@ latest run would write.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import multiprocessing
 import os
@@ -266,6 +267,9 @@ def _ranked(ranking: _Ranking, workers: int, parallel_from: int) -> Iterator[Row
         yield from _rows_of(ranking, chunks.pop(0))
     global _SHARED
     _SHARED = ranking
+    # what the workers inherit leaves the collector's walks: a collection in a worker writes to the header
+    # of every object it walks, and so gave each worker its own copy of every page of the province's facts
+    gc.freeze()
     try:
         with warnings.catch_warnings():
             # Python warns that forking a process with threads (the embedded store's keeper, a
@@ -278,6 +282,7 @@ def _ranked(ranking: _Ranking, workers: int, parallel_from: int) -> Iterator[Row
             for rows in pool.imap(_rows_in_worker, chunks):
                 yield from rows
     finally:
+        gc.unfreeze()
         _SHARED = None
 
 
