@@ -148,9 +148,24 @@ class NeighbourModel:
 
         self._text = TfidfVectorizer(analyzer=text_tokens, sublinear_tf=True, min_df=1)
         self._ctx = TfidfVectorizer(analyzer=lambda c: c, use_idf=False, norm="l2")
-        # examples' vectors as columns, in the row-major form a query's product needs: transposing (and
-        # converting) them at every `score` call cost a third of it
-        self._columns = self._encode([e.features for e in self.examples], fit=True).T.tocsr()
+        # one column per distinct vector: a province's examples repeat few texts in few contexts (15,155
+        # examples, 1,164 distinct at 10,000 enterprises), and a query compared with every example made
+        # the ranking grow with the province's size (11.4 against 7.9 CPU-ms an enterprise at 100,000)
+        seen: dict[tuple[str, tuple[str, ...], str | None], int] = {}
+        group = [seen.setdefault((e.features.text, e.features.context, e.features.industry), len(seen))
+                 for e in self.examples]
+        first = sorted({g: i for i, g in reversed(list(enumerate(group)))}.values())
+        members: list[list[int]] = [[] for _ in first]
+        for i, g in enumerate(group):
+            members[g].append(i)
+        #: the examples of each distinct vector, by example order
+        self._members = [np.array(m) for m in members]
+        self._sizes = np.array([len(m) for m in members])
+        self._group = np.array(group)
+        # the vectorizers are fitted on every example (the words' weights count repeats), then each
+        # distinct vector is one column, in the row-major form a query's product needs: transposing
+        # (and converting) them at every `score` call cost a third of it
+        self._columns = self._encode([e.features for e in self.examples], fit=True)[first].T.tocsr()
         return self
 
     def _encode(self, feats: Sequence[DangerFeatures], *, fit: bool = False):
@@ -170,19 +185,25 @@ class NeighbourModel:
     def _candidates(self, sims: sparse.csr_matrix, qi: int, m: int) -> tuple[Mapping[int, float], list[int]]:
         """The query's similarities and its best `m` examples (and any tied with the m-th), best first,
         ties by example order — what a full stable argsort of the dense row gave, without sorting
-        every example for every query (that made the recommender quadratic in practice)."""
+        every example for every query (that made the recommender quadratic in practice). `sims` has a
+        column per distinct vector: each stands for its examples, all as similar as it."""
         start, end = sims.indptr[qi], sims.indptr[qi + 1]
-        idx, val = sims.indices[start:end], sims.data[start:end]
+        cols, val = sims.indices[start:end], sims.data[start:end]
         if self.min_similarity <= 0:  # zero-similarity examples qualify too: the dense path
             dense = np.zeros(sims.shape[1])
-            dense[idx] = val
-            return dict(enumerate(dense.tolist())), [int(j) for j in np.argsort(-dense, kind="stable")]
+            dense[cols] = val
+            per_example = dense[self._group]
+            return dict(enumerate(per_example.tolist())), [int(j) for j in np.argsort(-per_example, kind="stable")]
         keep = val >= self.min_similarity
-        idx, val = idx[keep], val[keep]
-        if len(val) > m:
-            threshold = np.partition(val, len(val) - m)[len(val) - m]
-            top = val >= threshold
-            idx, val = idx[top], val[top]
+        cols, val = cols[keep], val[keep]
+        if self._sizes[cols].sum() > m:
+            # the m-th best example's similarity: that of the column whose examples reach the m-th place
+            best = np.argsort(-val, kind="stable")
+            reach = np.searchsorted(np.cumsum(self._sizes[cols][best]), m)
+            top = val >= val[best[reach]]
+            cols, val = cols[top], val[top]
+        idx = np.concatenate([self._members[c] for c in cols.tolist()]) if len(cols) else np.array([], dtype=int)
+        val = np.repeat(val, self._sizes[cols])
         order = np.lexsort((idx, -val))
         return dict(zip(idx.tolist(), val.tolist(), strict=True)), [int(idx[o]) for o in order]
 
