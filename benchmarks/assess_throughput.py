@@ -77,8 +77,9 @@ def main() -> None:
             scale = 100_000 / args.enterprises
             print(f"peak memory during assess: store {clock.peak_store / 2**30:.2f} GB → 100,000 enterprises ≈ "
                   f"{clock.peak_store / 2**30 * scale:,.1f} GB if it grows linearly; this process "
-                  f"{clock.peak_own / 2**30:.2f} GB (≈ 0.35 GB of it imports and tables that do not grow) "
-                  f"(target ≤ 8 GB in all)")
+                  f"{clock.peak_own / 2**30:.2f} GB (≈ 0.35 GB of it imports and tables that do not grow), "
+                  f"its ranking workers' private memory {clock.peak_workers / 2**30:.2f} GB; in all "
+                  f"{(clock.peak_store + clock.peak_own + clock.peak_workers) / 2**30:.2f} GB (target ≤ 8 GB in all)")
             with Clock(server.pid) as clock:
                 again = run_all(store)
             print(f"assess again, nothing changed (a day without new records): {clock}")

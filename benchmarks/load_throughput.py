@@ -157,16 +157,26 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
 
 
+def _private(process: psutil.Process) -> int:
+    """Memory only this process holds (USS); 0 for one that ended while it was read."""
+    try:
+        return process.memory_full_info().uss
+    except psutil.Error:
+        return 0
+
+
 class Clock:
     """Wall, own CPU (getrusage, threads and children included) and the store server's CPU
     (a running child, so read through psutil), from start() to stop(); and the peak resident
-    memory of this process and of the store's server, sampled every 0.2 s in between."""
+    memory of this process and of the store's server, sampled every 0.2 s in between, with the
+    peak private memory (USS) of the processes this one forked besides the server (the ranking
+    workers of `assess`: what they share with this process is counted once, in its resident size)."""
 
     def __init__(self, server_pid: int | None) -> None:
         """server_pid None: a store on another machine (Neo4j), whose CPU and memory are not read here."""
         self.server = psutil.Process(server_pid) if server_pid is not None else None
         self.me = psutil.Process()
-        self.peak_own = self.peak_store = 0
+        self.peak_own = self.peak_store = self.peak_workers = 0
         self._stop = threading.Event()
 
     def _server_cpu(self) -> float:
@@ -181,6 +191,9 @@ class Clock:
                 self.peak_own = max(self.peak_own, self.me.memory_info().rss)
                 if self.server is not None:
                     self.peak_store = max(self.peak_store, self.server.memory_info().rss)
+                workers = [c for c in self.me.children() if self.server is None or c.pid != self.server.pid]
+                if workers:
+                    self.peak_workers = max(self.peak_workers, sum(_private(c) for c in workers))
             if self._stop.wait(0.2):
                 return
 
@@ -201,8 +214,9 @@ class Clock:
 
     def __str__(self) -> str:
         workers = f" (forked workers {self.children_cpu:.1f} s of it)" if self.children_cpu >= 0.05 else ""
+        private = f" + forked workers' private {self.peak_workers / 2**20:,.0f} MB" if self.peak_workers else ""
         return (f"wall {self.wall:.1f} s, CPU own {self.cpu:.1f} s{workers} + store {self.store_cpu:.1f} s; "
-                f"peak memory own {self.peak_own / 2**20:,.0f} MB + store {self.peak_store / 2**20:,.0f} MB")
+                f"peak memory own {self.peak_own / 2**20:,.0f} MB + store {self.peak_store / 2**20:,.0f} MB{private}")
 
     def per_row_ms(self, rows: int) -> float:
         return (self.cpu + self.store_cpu) / max(rows, 1) * 1000
