@@ -181,6 +181,11 @@ _IN_WORKER = False
 def _start_worker() -> None:
     global _IN_WORKER
     _IN_WORKER = True
+    # what the worker inherited leaves the collector's walks, before any collection: one writes to the
+    # header of every object it walks, and so gave each worker its own copy of every page of the
+    # province's facts. Frozen here, not in the parent before the fork: the parent's thaw would also
+    # thaw what a service froze at its start (api/app.py), and the parent's own objects stay collected
+    gc.freeze()
 
 
 def flagged_by(rec: Recommender) -> str:
@@ -267,9 +272,6 @@ def _ranked(ranking: _Ranking, workers: int, parallel_from: int) -> Iterator[Row
         yield from _rows_of(ranking, chunks.pop(0))
     global _SHARED
     _SHARED = ranking
-    # what the workers inherit leaves the collector's walks: a collection in a worker writes to the header
-    # of every object it walks, and so gave each worker its own copy of every page of the province's facts
-    gc.freeze()
     try:
         with warnings.catch_warnings():
             # Python warns that forking a process with threads (the embedded store's keeper, a
@@ -282,7 +284,6 @@ def _ranked(ranking: _Ranking, workers: int, parallel_from: int) -> Iterator[Row
             for rows in pool.imap(_rows_in_worker, chunks):
                 yield from rows
     finally:
-        gc.unfreeze()
         _SHARED = None
 
 
