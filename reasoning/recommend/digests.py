@@ -2,8 +2,9 @@
 
 `content_digest` names what a recommendation says (every property but its time): found again, it is
 confirmed instead of written. `enterprise_digest` names everything one enterprise's ranking reads: its
-facts, the recommender (code, knowledge base, configuration) and, when hidden dangers of it are ranked
-(its open ones, by default), the learned part's training examples. The same digest as the run that last wrote the enterprise
+facts, the recommender (code, knowledge base, configuration) and what the learned part answered for the
+hidden dangers of it that are ranked (its open ones, by default) — not the learned part's whole training
+set, which a day's new rectifications anywhere in the province change. The same digest as the run that last wrote the enterprise
 means the ranking would give the same rows, so it is not ranked again. A digest is over-sensitive by
 design: anything that might change the output (even the order the store returned records in) changes
 it, which costs a ranking, never a wrong skip.
@@ -13,15 +14,15 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import metadata
 from pathlib import Path
 
 from riskgraph.reasoning.models.config import ModelConfig
 from riskgraph.reasoning.models.result import jsonable
-from riskgraph.reasoning.recommend.facts import EnterpriseFact
-from riskgraph.reasoning.recommend.learned import NeighbourModel
+from riskgraph.reasoning.recommend.facts import DangerFact, EnterpriseFact
+from riskgraph.reasoning.recommend.learned import LearnedScores
 
 #: the Recommendation property that digests all the others but the time (ontology/control_measures.ttl)
 CONTENT_DIGEST = "contentDigest"
@@ -66,21 +67,21 @@ def recommender_digest(config: ModelConfig, closed_states: Iterable[str], open_o
                    ",".join(sorted(closed_states)), str(open_only))
 
 
-def model_digest(model: NeighbourModel | None) -> str:
-    """The learned part: its training examples (sorted when found) and its settings."""
-    if model is None or not model.examples:
-        return "none"
-    h = hashlib.blake2b(repr((model.k, model.min_similarity, model.power, model.context_weight)).encode(),
-                        digest_size=16)
-    for example in model.examples:  # one at a time: a province has ≈ 150,000
-        h.update(repr(example).encode())
-    return h.hexdigest()
+def learned_digest(learned: Mapping[str, LearnedScores], dangers: Iterable[DangerFact]) -> str:
+    """What the learned part answered for these hidden dangers: each one's scores and its neighbours as
+    evidence (ids, similarity, text), or that it had none; "" for an enterprise with none ranked."""
+    said = []
+    for d in sorted(dangers, key=lambda d: d.id):
+        s = learned.get(d.id)
+        said.append((d.id, None if s is None else (s.neighbours, sorted(s.scores.items()), sorted(s.via.items()),
+                                                     sorted((m, [repr(n) for n in ns]) for m, ns in s.evidence.items()))))
+    return _digest(repr(said)) if said else ""
 
 
-def enterprise_digest(e: EnterpriseFact, recommender: str, model: str, ranks_dangers: bool) -> str:
-    """Everything one enterprise's ranking reads. The learned part only answers the hidden dangers it
-    ranks (the open ones, by default; its risk points and itself take their learned scores from those),
-    so without any the enterprise's output does not depend on it."""
+def enterprise_digest(e: EnterpriseFact, recommender: str, learned: str) -> str:
+    """Everything one enterprise's ranking reads. `learned`: `learned_digest` of the hidden dangers it
+    ranks — the learned part only answers those (its risk points and itself take their learned scores
+    from them), so the model counts only through what it answered."""
     facts = (e.uscc, e.name, e.industry, e.industry_code, e.processes, sorted(e.risk_points.items()),
              sorted(e.dangers.items()), e.holdings)
-    return _digest(recommender, model if ranks_dangers else "", repr(facts))
+    return _digest(recommender, learned, repr(facts))

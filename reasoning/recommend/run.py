@@ -46,7 +46,7 @@ from riskgraph.reasoning.recommend.digests import (
     CONTENT_DIGEST,
     content_digest,
     enterprise_digest,
-    model_digest,
+    learned_digest,
     recommender_digest,
 )
 from riskgraph.reasoning.recommend.engine import EnterprisePaths, Recommender, SubjectResult
@@ -155,9 +155,8 @@ class _Ranking:
     #: keeps the recommendations' long texts deflated (graph/packed_content.py); packing is the longest
     #: part of writing them, so it is done where they are ranked (a worker, once it is `settled`)
     packer: Packer
-    #: digests.recommender_digest and digests.model_digest of this run
+    #: digests.recommender_digest of this run
     recommender_digest: str = ""
-    model_digest: str = ""
     #: USCC -> (input digest, recommendations and gaps) the last run left (writer.stored_digests)
     stored: dict[str, tuple[str, int]] = field(default_factory=dict)
 
@@ -168,8 +167,7 @@ def ranking_for(store: GraphStore, rec: Recommender, facts: dict[str, Enterprise
     `stored`: what the last run left per enterprise (empty: every enterprise is ranked)."""
     closed, open_only = rectified_states(store.ontology), bool(config["output"]["open_dangers_only"])
     packer = Packer(store, RECOMMENDATION, str(dictionary_kind(RECOMMENDATION, {"recommender": rec.method})))
-    return _Ranking(rec, facts, closed, open_only, at, packer, recommender_digest(config, closed, open_only),
-                    model_digest(rec.model), stored)
+    return _Ranking(rec, facts, closed, open_only, at, packer, recommender_digest(config, closed, open_only), stored)
 
 
 #: the ranking a forked worker ranks with (set in the parent just before the fork)
@@ -199,15 +197,16 @@ def _rows(ranking: _Ranking, uscc: str, *, rank: bool = False) -> Rows:
 
 def _rows_of(ranking: _Ranking, keys: Sequence[str], *, rank: bool = False) -> list[Rows]:
     """Enterprises ranked, as the rows to write; or, for one whose inputs are those the last run ranked
-    (and `rank` is not asked), the subjects whose stored recommendations stand. The hidden dangers of
-    those ranked are scored by the learned part in one pass: for an enterprise's few, the model's cost
-    per call was most of it."""
+    (and `rank` is not asked), the subjects whose stored recommendations stand. Their hidden dangers are
+    scored by the learned part first, in one pass (for an enterprise's few, the model's cost per call was
+    most of it): what it answers is one of those inputs."""
     out: list[Rows] = []
     todo: list[tuple[Rows, EnterpriseFact, list[DangerFact]]] = []
-    for uscc in keys:
-        e = ranking.facts[uscc]
-        dangers = subject_dangers(e, ranking.closed, ranking.open_only)
-        digest = enterprise_digest(e, ranking.recommender_digest, ranking.model_digest, bool(dangers))
+    subjects = [(ranking.facts[uscc], subject_dangers(ranking.facts[uscc], ranking.closed, ranking.open_only))
+                for uscc in keys]
+    learned = ranking.rec.learned_for_many(subjects)
+    for uscc, (e, dangers) in zip(keys, subjects, strict=True):
+        digest = enterprise_digest(e, ranking.recommender_digest, learned_digest(learned, dangers))
         rows = Rows(uscc, digest, hidden_dangers=len(dangers), risk_points=len(e.risk_points))
         out.append(rows)
         if not rank and ranking.stored.get(uscc, ("", 0))[0] == digest:
@@ -215,7 +214,6 @@ def _rows_of(ranking: _Ranking, keys: Sequence[str], *, rank: bool = False) -> l
                               *((HIDDEN_DANGER, d.id) for d in sorted(dangers, key=lambda d: d.id))]
         else:
             todo.append((rows, e, dangers))
-    learned = ranking.rec.learned_for_many((e, dangers) for _, e, dangers in todo)
     for rows, e, _ in todo:
         _fill(ranking, rows, recommend_enterprise(ranking.rec, e, ranking.closed, open_only=ranking.open_only,
                                                   learned=learned))
