@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
+from functools import lru_cache
 from typing import Any
 
 from riskgraph.reasoning.models.vocab import check_colour
@@ -47,18 +47,26 @@ class BandSet:
 
 
 def band_set(name: str, spec: Mapping[str, Any]) -> BandSet:
-    """A BandSet from a config table {edge_inclusive, bands = [{lower, label, colour?}, ...]}."""
-    edge = spec["edge_inclusive"]
+    """A BandSet from a config table {edge_inclusive, bands = [{lower, label, colour?}, ...]}.
+
+    Built once per distinct table: a model grades every subject of a province with the same few
+    (building one per risk point was 8 % of a run's CPU), and keyed by what the table says, so a
+    varied config (`with_overrides`) gets its own set and none is kept for a table no longer used."""
+    # the flag's type too: 1 == True as a key, but only true or false is a flag (`_flag`)
+    rows = tuple((b["lower"], b["label"], b.get("colour"), b.get("lower_inclusive"), type(b.get("lower_inclusive")))
+                 for b in spec["bands"])
+    try:
+        return _band_set(name, spec["edge_inclusive"], rows)
+    except TypeError:  # a value that cannot key the memo (a list where a flag belongs): refused below
+        return _band_set.__wrapped__(name, spec["edge_inclusive"], rows)
+
+
+@lru_cache(maxsize=256)
+def _band_set(name: str, edge: Any, rows: tuple[tuple[Any, ...], ...]) -> BandSet:
     if edge not in EDGE_CONVENTIONS:
         raise ValueError(f"band set {name}: edge_inclusive must be one of {EDGE_CONVENTIONS}, not {edge!r}")
-    bands = tuple(
-        sorted(
-            (Band(float(b["lower"]), str(b["label"]), check_colour(b.get("colour")), _flag(name, b.get("lower_inclusive")))
-             for b in spec["bands"]),
-            key=lambda b: b.lower,
-            reverse=True,
-        )
-    )
+    bands = tuple(sorted((Band(float(lower), str(label), check_colour(colour), _flag(name, inclusive))
+                          for lower, label, colour, inclusive, _ in rows), key=lambda b: b.lower, reverse=True))
     if not bands or len({b.lower for b in bands}) != len(bands):
         raise ValueError(f"band set {name}: needs bands with distinct lower edges")
     return BandSet(name, edge, bands)
@@ -70,24 +78,11 @@ def _flag(name: str, value: Any) -> bool | None:
     raise ValueError(f"band set {name}: lower_inclusive must be true or false, not {value!r}")
 
 
-#: (id of a read-only config table, name) → (the table, its band set): a model grades every risk point
-#: of a province with the same few tables, and building a set each time was 8 % of a run's CPU; the
-#: table is kept so its id cannot be reused by another
-_BUILT: dict[tuple[int, str], tuple[Mapping[str, Any], BandSet]] = {}
-
-
 def named_band_set(sets: Mapping[str, Any], name: str) -> BandSet:
-    """Select one of several named band sets from a config table; built once per table of a loaded
-    (read-only) config, every time from a plain mapping, which may change."""
+    """Select one of several named band sets from a config table."""
     if name not in sets:
         raise ValueError(f"unknown band set {name!r}; one of {sorted(sets)}")
-    spec = sets[name]
-    if not isinstance(spec, MappingProxyType):
-        return band_set(name, spec)
-    built = _BUILT.get((id(spec), name))
-    if built is None or built[0] is not spec:
-        built = _BUILT[(id(spec), name)] = (spec, band_set(name, spec))
-    return built[1]
+    return band_set(name, sets[name])
 
 
 def bands_summary(bands: BandSet) -> dict:

@@ -202,8 +202,7 @@ def _rows_of(ranking: _Ranking, keys: Sequence[str], *, rank: bool = False) -> l
     most of it): what it answers is one of those inputs."""
     out: list[Rows] = []
     todo: list[tuple[Rows, EnterpriseFact, list[DangerFact]]] = []
-    subjects = [(ranking.facts[uscc], subject_dangers(ranking.facts[uscc], ranking.closed, ranking.open_only))
-                for uscc in keys]
+    subjects = [(e, subject_dangers(e, ranking.closed, ranking.open_only)) for e in map(ranking.facts.__getitem__, keys)]
     learned = ranking.rec.learned_for_many(subjects)
     for uscc, (e, dangers) in zip(keys, subjects, strict=True):
         digest = enterprise_digest(e, ranking.recommender_digest, learned_digest(learned, dangers))

@@ -1,7 +1,7 @@
 """Enterprises in one pass: 应急〔2018〕19号 rating, residual risk (Enterprise.riskColour) and supervision tags."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
 from riskgraph.reasoning import graph_facts as gf
@@ -16,14 +16,14 @@ from riskgraph.reasoning.writeback import Written, clear_property, remove_stale,
 
 
 def rate(record: gf.EnterpriseRecord, full: ModelConfig, dynamic: ModelConfig,
-         full_industries: Iterable[str]) -> tuple[ModelResult, str]:
+         full_industries: Collection[str]) -> tuple[ModelResult, str]:
     """The enterprise's rating and its scope ("full" or "dynamic-only").
 
     Outside the guide's scope (not a hazardous-chemical enterprise) its sections, bonuses and
     automatic-红 rules do not apply: only the dynamic projects are rated, and nothing is reported as
     "not assessed" that was never applicable.
     """
-    if record.supervision_industry in set(full_industries):
+    if record.supervision_industry in full_industries:
         return rate_enterprise(record.facts, config=full), "full"
     return rate_enterprise(record.facts, config=dynamic, static=False), "dynamic-only"
 
@@ -47,7 +47,7 @@ def step_enterprises(run: Run, *, rating: bool, risk: bool, keys: Iterable[str] 
     """Every enterprise, or only `keys` (an incremental run: stale results of the others are left alone)."""
     rating_cfg, risk_cfg = load_config("enterprise_rating"), load_config("enterprise_risk")
     dynamic_cfg = dynamic_only_config(rating_cfg)
-    full_industries = list(run.cfg["enterprise"]["full_rating_industries"])
+    full_industries = frozenset(run.cfg["enterprise"]["full_rating_industries"])  # asked of every enterprise
     windows = gf.Windows.from_configs(rating_cfg, risk_cfg)
     rating_s = risk_s = 0.0
     n_rating = n_risk = 0
