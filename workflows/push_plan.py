@@ -10,13 +10,13 @@ push its alias.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from riskgraph.api.access import Role, region_prefix
 from riskgraph.api.users import UserStore
-from riskgraph.graph.store import GraphStore
+from riskgraph.graph.store import GraphStore, batched
 from riskgraph.notify.channels import KINDS, WEB, ChannelRegistry
 from riskgraph.notify.outbox import NewDelivery, idempotency_key
 from riskgraph.ontology.errors import N_, RiskGraphError
@@ -32,31 +32,69 @@ class PlanError(RiskGraphError, ValueError):
     """A plan that cannot be used; the message says which recipient and why."""
 
 
-def _people(store: GraphStore, uscc: str, roles: Sequence[str]) -> list[dict[str, Any]]:
-    rows = store.read("MATCH (e:Enterprise {uscc: $u})-[:HAS_PERSON]->(p:Person) WHERE p.role IN $roles "
-                          "RETURN p.id AS id, p.name AS name, p.role AS role ORDER BY id", {"u": uscc, "roles": list(roles)})
-    order = {r: i for i, r in enumerate(roles)}
-    return sorted(rows, key=lambda r: (order.get(r["role"], 99), r["id"]))
+#: enterprises or regions looked up per statement when plans are proposed for many warnings at once
+LOOKUP_BATCH = 2_000
 
 
-def _region_names(store: GraphStore, codes: Iterable[str]) -> dict[str, str]:
-    rows = store.read("UNWIND $codes AS c MATCH (r:Region {code: c}) RETURN c, r.name AS name", {"codes": sorted(set(codes))})
-    return {r["c"]: r["name"] for r in rows}
+@dataclass(frozen=True)
+class Directory:
+    """What plans name, read once for all the warnings of a run: each enterprise's name and
+    answerable people (by role, in the rules' order) and the bureaus' regions' names. A whole pass
+    proposes tens of thousands of plans (17,839 drafts at 100,000 enterprises): three statements a
+    plan were ≈ 30 s of round trips, three statements a run are a few."""
+
+    enterprises: Mapping[str, str]
+    people: Mapping[str, list[dict[str, Any]]]
+    regions: Mapping[str, str]
+
+    @classmethod
+    def read(cls, store: GraphStore, warnings: Iterable[Mapping[str, Any]], rules: Rules) -> Directory:
+        push = rules["push"]
+        usccs: set[str] = set()
+        codes: set[str] = set()
+        for warning in warnings:
+            if warning.get("responsibleEnterprise"):
+                usccs.add(str(warning["responsibleEnterprise"]))
+            codes.update(_bureau_codes(warning, push).values())
+        names: dict[str, str] = {}
+        people: dict[str, list[dict[str, Any]]] = {}
+        regions: dict[str, str] = {}
+        for chunk in batched(sorted(usccs), LOOKUP_BATCH):
+            for row in store.read("UNWIND $us AS u MATCH (e:Enterprise {uscc: u}) RETURN u, e.name AS name", {"us": chunk}):
+                names[row["u"]] = row["name"]
+            for row in store.read("UNWIND $us AS u MATCH (e:Enterprise {uscc: u})-[:HAS_PERSON]->(p:Person) "
+                                  "WHERE p.role IN $roles RETURN u, p.id AS id, p.name AS name, p.role AS role",
+                                  {"us": chunk, "roles": list(push["person_roles"])}):
+                people.setdefault(row["u"], []).append({"id": row["id"], "name": row["name"], "role": row["role"]})
+        for chunk in batched(sorted(codes), LOOKUP_BATCH):
+            for row in store.read("UNWIND $codes AS c MATCH (r:Region {code: c}) RETURN c, r.name AS name", {"codes": chunk}):
+                regions[row["c"]] = row["name"]
+        order = {role: i for i, role in enumerate(push["person_roles"])}
+        for found in people.values():
+            found.sort(key=lambda p: (order.get(p["role"], 99), p["id"]))
+        return cls(names, people, regions)
 
 
-def propose(store: GraphStore, warning: Mapping[str, Any], rules: Rules, registry: ChannelRegistry | None) -> dict[str, Any]:
-    """The rule's plan for one warning (its stored properties)."""
+def _bureau_codes(warning: Mapping[str, Any], push: Mapping[str, Any]) -> dict[str, str]:
+    """The bureaus the warning's level reaches, by level: their region codes (none without a county)."""
+    region = warning.get("regionCode")
+    if not region or len(str(region)) < 6:
+        return {}
+    return {level: BUREAU_CODE[level](str(region)) for level in push["bureaus"][warning["warningLevel"]]}
+
+
+def propose(directory: Directory, warning: Mapping[str, Any], rules: Rules, registry: ChannelRegistry | None) -> dict[str, Any]:
+    """The rule's plan for one warning (its stored properties), naming whom `directory` holds."""
     push = rules["push"]
     configured = {c.kind for c in registry.list()} if registry else set()
     recipients: list[dict[str, Any]] = []
     uscc = warning.get("responsibleEnterprise")
     if uscc:
-        named = store.read("MATCH (e:Enterprise {uscc: $u}) RETURN e.name AS name", {"u": uscc})
-        recipients.append({"id": f"enterprise:{uscc}", "kind": "enterprise", "name": named[0]["name"] if named else uscc,
+        recipients.append({"id": f"enterprise:{uscc}", "kind": "enterprise", "name": directory.enterprises.get(uscc, uscc),
                            "uscc": uscc,
                            "channels": [c for c in push["enterprise_channels"] if c == WEB or c in configured]})
         person_channels = [c for c in push["person_channels"] if c in configured]
-        people = _people(store, uscc, push["person_roles"])
+        people = directory.people.get(uscc, [])
         if people:
             for p in people:
                 recipients.append({"id": f"person:{p['id']}", "kind": "person", "name": p["name"], "role": p["role"],
@@ -64,14 +102,11 @@ def propose(store: GraphStore, warning: Mapping[str, Any], rules: Rules, registr
         elif warning.get("responsiblePerson"):
             recipients.append({"id": f"person:{uscc}:principal", "kind": "person", "name": warning["responsiblePerson"],
                                "role": push["person_roles"][0], "uscc": uscc, "channels": person_channels})
-    region = warning.get("regionCode")
-    if region and len(str(region)) >= 6:
-        codes = {level: BUREAU_CODE[level](str(region)) for level in push["bureaus"][warning["warningLevel"]]}
-        names = _region_names(store, codes.values())
-        for level, code in codes.items():
-            recipients.append({"id": f"bureau:{code}", "kind": "bureau", "region": code, "regionLevel": level,
-                               "name": f"{names[code]}{BUREAU_SUFFIX[level]}" if code in names else f"{code} {BUREAU_NAME[level]}",
-                               "channels": list(push["bureau_channels"])})
+    names = directory.regions
+    for level, code in _bureau_codes(warning, push).items():
+        recipients.append({"id": f"bureau:{code}", "kind": "bureau", "region": code, "regionLevel": level,
+                           "name": f"{names[code]}{BUREAU_SUFFIX[level]}" if code in names else f"{code} {BUREAU_NAME[level]}",
+                           "channels": list(push["bureau_channels"])})
     recipients += webhook_recipients(warning, registry)
     return {"recipients": recipients, "rules": rules.stamp,
             "proposedAt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}

@@ -26,10 +26,11 @@ from typing import Any
 from riskgraph.api.access import Caller, Role, region_prefix
 from riskgraph.api.users import UserStore
 from riskgraph.graph.dialect import ident, where
-from riskgraph.graph.store import GraphStore
+from riskgraph.graph.store import GraphStore, batched
 from riskgraph.graph.values import LOCAL_TZ, encode_properties
 from riskgraph.notify import outbox
 from riskgraph.notify.channels import ChannelRegistry
+from riskgraph.ontology.anchors import CONTROL_MEASURE_TYPE, RECOMMENDATION, RECOMMENDS
 from riskgraph.ontology.errors import N_, RiskGraphError, Term, as_message
 from riskgraph.reasoning.warnings import Candidate, Rules, evaluate, load_rules
 from riskgraph.reasoning.warnings.read import read_facts
@@ -268,22 +269,30 @@ def _evidence_keys(doc: Mapping[str, Any]) -> set[tuple[str, str]]:
     return {(e.get("label"), e.get("key")) for e in doc.get("items", [])}
 
 
-def _suggested_measures(store: GraphStore, c: Candidate, limit: int) -> list[dict[str, Any]]:
-    """The recommender's stored top measures for the subject, else for its enterprise (best first)."""
-    keys = [c.subject_key] + ([c.owner.uscc] if c.owner and c.owner.uscc != c.subject_key else [])
+def _suggested_measures(store: GraphStore, candidates: Sequence[Candidate], limit: int) -> list[list[dict[str, Any]]]:
+    """Per candidate: the recommender's stored top measures for its subject, else for its enterprise
+    (best first), read for all of them in a few statements."""
+    def keys(c: Candidate) -> list[str]:
+        return [c.subject_key] + ([c.owner.uscc] if c.owner and c.owner.uscc != c.subject_key else [])
+
     labels = store.ontology.labels
-    if "Recommendation" not in labels or "ControlMeasureType" not in labels:
-        return []
-    rows = store.read("MATCH (r:Recommendation)-[:RECOMMENDS]->(m:ControlMeasureType) WHERE r.subjectKey IN $keys "
-                      "RETURN r.subjectKey AS subject, r.subjectLabel AS label, r.position AS position, m.id AS id, "
-                      "m.name AS name, m.hierarchyLevel AS hierarchy, m.citation AS citation ORDER BY position",
-                      {"keys": keys})
-    for key in keys:
-        mine = [r for r in rows if r["subject"] == key][:limit]
-        if mine:
-            return [{"measure": r["id"], "name": r["name"], "hierarchyLevel": r["hierarchy"], "citation": r["citation"],
-                     "for": f"{r['label']}/{r['subject']}", "position": r["position"]} for r in mine]
-    return []
+    if not candidates or RECOMMENDATION not in labels or CONTROL_MEASURE_TYPE not in labels:
+        return [[] for _ in candidates]
+    held: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for chunk in batched(sorted({k for c in candidates for k in keys(c)}), push_plan.LOOKUP_BATCH):
+        rows = store.read(f"UNWIND $keys AS k MATCH (r:{RECOMMENDATION} {{subjectKey: k}})-[:{RECOMMENDS}]->(m:{CONTROL_MEASURE_TYPE}) "
+                          "RETURN k AS subject, r.subjectLabel AS label, r.position AS position, m.id AS id, "
+                          "m.name AS name, m.hierarchyLevel AS hierarchy, m.citation AS citation", {"keys": chunk})
+        for r in rows:
+            held[r["subject"]].append(r)
+    for found in held.values():
+        found.sort(key=lambda r: (r["position"], r["id"]))
+    out = []
+    for c in candidates:
+        mine = next((held[key][:limit] for key in keys(c) if held.get(key)), [])
+        out.append([{"measure": r["id"], "name": r["name"], "hierarchyLevel": r["hierarchy"], "citation": r["citation"],
+                     "for": f"{r['label']}/{r['subject']}", "position": r["position"]} for r in mine])
+    return out
 
 
 def _cap_codes(rules: Rules, c_type: str, level: str) -> dict[str, str]:
@@ -304,7 +313,7 @@ def record(store: GraphStore, candidates: Sequence[Candidate], rules: Rules, *, 
     for r in store.read(f"MATCH (w:{ident(WARNING)}) WHERE w.triggerKey IN $keys RETURN properties(w) AS p", {"keys": keys}):
         existing[r["p"]["triggerKey"]].append(r["p"])
     limit = int(rules["evidence"]["limit"])
-    batch = _Creations()
+    batch = _Writes()
     for c in candidates:
         history = sorted(existing.get(c.trigger_key, []), key=lambda p: (p.get("firstTriggeredAtMs") or 0, p["id"]))
         latest = history[-1] if history else None
@@ -318,19 +327,19 @@ def record(store: GraphStore, candidates: Sequence[Candidate], rules: Rules, *, 
                 if not new_items and not raised:
                     report.unchanged += 1
                     continue
-                _update(store, latest, c, new_items, doc, raised, limit, rules, at)
+                batch.update(store, latest, c, new_items, doc, raised, limit, rules, at)
                 report.updated.append(latest["id"])
                 continue
             if not new_items:  # these facts were already warned about, and the warning was rejected or closed
                 report.suppressed += 1
                 continue
         wid = warning_id(c.region, c.trigger_key, len(history))
-        batch.add(store, wid, c, fresh, limit, rules, registry, at)
+        batch.create(wid, c, fresh, rules, at)
         existing[c.trigger_key].append({"id": wid, "triggerKey": c.trigger_key, "warningState": DRAFT,
                                         "warningLevel": c.level, "firstTriggeredAtMs": 2**62,
                                         "warningEvidence": _json({"items": fresh})})
         report.created.append(wid)
-    batch.write(store)
+    batch.write(store, rules, registry, limit)
     return report
 
 
@@ -355,41 +364,69 @@ def _log(store: GraphStore, warning: str, from_state: str | None, to_state: str,
     store.upsert_relationships(HAS_TRANSITION, [{"from": warning, "to": row["id"]}])
 
 
-class _Creations:
-    """New drafts of one run, written in a few batched statements (the store syncs every write to disk)."""
+class _Writes:
+    """One run's new drafts and updates, written in a few batched statements (the store syncs every
+    write to disk; a whole pass at 100,000 enterprises makes tens of thousands of drafts)."""
 
     def __init__(self) -> None:
-        self.warnings: list[dict[str, Any]] = []
+        self.created: list[tuple[str, Candidate, list[dict[str, Any]]]] = []
+        self.updates: list[dict[str, Any]] = []
         self.transitions: list[dict[str, Any]] = []
-        self.warns: dict[str, list[dict[str, str]]] = defaultdict(list)
-        self.regions: list[dict[str, str]] = []
 
-    def add(self, store: GraphStore, wid: str, c: Candidate, evidence: list[dict[str, Any]], limit: int, rules: Rules,
-            registry: ChannelRegistry | None, at: dt.datetime) -> None:
-        values = _draft(store, wid, c, evidence, limit, rules)
-        values["pushPlan"] = _json(push_plan.propose(store, values, rules, registry))
-        self.warnings.append(values)
-        onto = store.ontology
-        if c.subject_label in onto.labels and onto.is_a(c.subject_label, onto.relation(WARNS).range):
-            self.warns[c.subject_label].append({"from": wid, "to": c.subject_key})
-        if c.region:
-            self.regions.append({"from": wid, "to": c.region})
+    def create(self, wid: str, c: Candidate, evidence: list[dict[str, Any]], rules: Rules, at: dt.datetime) -> None:
+        self.created.append((wid, c, evidence))
         self.transitions.append({**_transition(wid, None, DRAFT, SYSTEM_ACTOR,
                                                f"{c.rule} ({rules.stamp}): {c.description}"[:500], at), "_w": wid})
 
-    def write(self, store: GraphStore) -> None:
-        if not self.warnings:
-            return
-        store.upsert_nodes(WARNING, self.warnings)
-        for label, rows in self.warns.items():
-            store.upsert_relationships(WARNS, rows, to_label=label)
-        if self.regions:
-            store.upsert_relationships(WARNS_REGION, self.regions)
-        store.upsert_nodes(TRANSITION, [{k: v for k, v in t.items() if k != "_w"} for t in self.transitions])
-        store.upsert_relationships(HAS_TRANSITION, [{"from": t["_w"], "to": t["id"]} for t in self.transitions])
+    def update(self, store: GraphStore, w: Mapping[str, Any], c: Candidate, new_items: list[dict[str, Any]],
+               doc: Mapping[str, Any], raised: bool, limit: int, rules: Rules, at: dt.datetime) -> None:
+        """An open warning triggered again: new evidence, its level raised, one more trigger (logged)."""
+        items = new_items + list(doc.get("items", []))
+        total = int(doc.get("total") or len(doc.get("items", []))) + len(new_items)
+        level = max_colour(w.get("warningLevel"), c.level) or c.level
+        values: dict[str, Any] = {
+            "name": c.title, "description": c.description, "warningLevel": level,
+            "triggerCount": int(w.get("triggerCount") or 1) + 1, "warningEvidence": _json({"items": items[:limit], "total": total}),
+            "ruleVersion": rules.stamp, **_cap_codes(rules, c.type, level),
+        }
+        last = dt.datetime.fromisoformat(w["lastTriggeredAt"]) if w.get("lastTriggeredAt") else None
+        if last is None or c.triggered_at > last:
+            values["lastTriggeredAt"] = c.triggered_at
+        props = encode_properties(store.ontology, WARNING, values)
+        props.pop("id", None)
+        self.updates.append({"id": w["id"], "p": props})
+        note = f"repeated trigger: {len(new_items)} new facts" + (f"; level {w.get('warningLevel')} → {level}" if raised else "")
+        state = w.get("warningState")
+        self.transitions.append({**_transition(w["id"], state, state or DRAFT, SYSTEM_ACTOR, note, at), "_w": w["id"]})
+
+    def write(self, store: GraphStore, rules: Rules, registry: ChannelRegistry | None, limit: int) -> None:
+        if self.created:
+            drafts = [_draft(wid, c, evidence, limit, rules) for wid, c, evidence in self.created]
+            measures = _suggested_measures(store, [c for _, c, _ in self.created], int(rules["measures"]["limit"]))
+            directory = push_plan.Directory.read(store, drafts, rules)
+            warns: dict[str, list[dict[str, str]]] = defaultdict(list)
+            regions = []
+            onto = store.ontology
+            for values, suggested, (wid, c, _) in zip(drafts, measures, self.created, strict=True):
+                values["suggestedMeasures"] = _json(suggested)
+                values["pushPlan"] = _json(push_plan.propose(directory, values, rules, registry))
+                if c.subject_label in onto.labels and onto.is_a(c.subject_label, onto.relation(WARNS).range):
+                    warns[c.subject_label].append({"from": wid, "to": c.subject_key})
+                if c.region:
+                    regions.append({"from": wid, "to": c.region})
+            store.upsert_nodes(WARNING, drafts)
+            for label, rows in warns.items():
+                store.upsert_relationships(WARNS, rows, to_label=label)
+            if regions:
+                store.upsert_relationships(WARNS_REGION, regions)
+        for chunk in batched(self.updates, store.batch_size):
+            store.execute(f"UNWIND $rows AS row MATCH (w:{ident(WARNING)} {{id: row.id}}) SET w += row.p", {"rows": chunk})
+        if self.transitions:
+            store.upsert_nodes(TRANSITION, [{k: v for k, v in t.items() if k != "_w"} for t in self.transitions])
+            store.upsert_relationships(HAS_TRANSITION, [{"from": t["_w"], "to": t["id"]} for t in self.transitions])
 
 
-def _draft(store: GraphStore, wid: str, c: Candidate, evidence: list[dict[str, Any]], limit: int, rules: Rules) -> dict[str, Any]:
+def _draft(wid: str, c: Candidate, evidence: list[dict[str, Any]], limit: int, rules: Rules) -> dict[str, Any]:
     return {
         "id": wid, "name": c.title, "description": c.description, "warningType": c.type, "warningLevel": c.level,
         "warningState": DRAFT, "ruleId": c.rule, "ruleVersion": rules.stamp, "triggerKey": c.trigger_key,
@@ -397,30 +434,10 @@ def _draft(store: GraphStore, wid: str, c: Candidate, evidence: list[dict[str, A
         "subjectName": c.subject_name, "responsibleEnterprise": c.owner.uscc if c.owner else None,
         "responsiblePerson": c.owner.person if c.owner else None, "regionCode": c.region,
         "warningEvidence": _json({"items": evidence[:limit], "total": len(evidence)}),
-        "suggestedMeasures": _json(_suggested_measures(store, c, int(rules["measures"]["limit"]))),
         "acknowledgements": "[]", "planEdited": False, **_cap_codes(rules, c.type, c.level),
     }
 
 
-def _update(store: GraphStore, w: Mapping[str, Any], c: Candidate, new_items: list[dict[str, Any]], doc: Mapping[str, Any],
-            raised: bool, limit: int, rules: Rules, at: dt.datetime) -> None:
-    items = new_items + list(doc.get("items", []))
-    total = int(doc.get("total") or len(doc.get("items", []))) + len(new_items)
-    level = max_colour(w.get("warningLevel"), c.level) or c.level
-    values: dict[str, Any] = {
-        "name": c.title, "description": c.description, "warningLevel": level,
-        "triggerCount": int(w.get("triggerCount") or 1) + 1, "warningEvidence": _json({"items": items[:limit], "total": total}),
-        "ruleVersion": rules.stamp, **_cap_codes(rules, c.type, level),
-    }
-    last = dt.datetime.fromisoformat(w["lastTriggeredAt"]) if w.get("lastTriggeredAt") else None
-    if last is None or c.triggered_at > last:
-        values["lastTriggeredAt"] = c.triggered_at
-    _write(store, w["id"], values)
-    note = f"repeated trigger: {len(new_items)} new facts" + (f"; level {w.get('warningLevel')} → {level}" if raised else "")
-    _log(store, w["id"], w.get("warningState"), w.get("warningState") or DRAFT, SYSTEM_ACTOR, note, at)
-
-
-# ---------------------------------------------------------------------- the workflow steps
 def _require(store: GraphStore, warning: str, actor: Actor) -> dict[str, Any]:
     w = get(store, warning)
     if w is None or not can_see(actor, w):
