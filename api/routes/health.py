@@ -36,6 +36,13 @@ class LayerCacheStats(Out):
     misses: int = Field(description="layers read whole (absent, too old, or the data changed)")
 
 
+class WarningRulesStats(Out):
+    wholePassDue: bool = Field(description="whether today's pass of the warning rules over the whole province is still "
+                                           "to run or running (the service runs it in the background, one worker for all)")
+    lastWholePass: str | None = Field(description="the day (the bureau's local date) of the last whole pass this "
+                                                  "service knows of")
+
+
 class Ready(Out):
     status: Literal["ready"]
     store: str = Field(description="the store's Cypher dialect: falkordb or neo4j")
@@ -43,6 +50,8 @@ class Ready(Out):
                                                   "region risk (api/read_cache.py)")
     layerCache: LayerCacheStats = Field(description="this worker's map layers, read once for all their pages "
                                                     "(api/routes/layers.py)")
+    warningRules: WarningRulesStats | None = Field(None, description="the background's day pass of the warning rules "
+                                                                     "(absent while the background is not running)")
 
 
 @router.get("/health", response_model=Health, summary="liveness: the process answers")
@@ -62,7 +71,11 @@ def ready(request: Request) -> dict:
         raise ApiError(503, "store_unavailable", N_("not ready: {store}"),
                                                  store=getattr(store, 'recovering', None) or exc) from None
     reads, layers = services(request).reads, services(request).layers
+    bg = getattr(request.app.state, "background", None)
+    rules = None if bg is None else bg.freshness.rules_scope
     return {"status": "ready", "store": store.dialect.name,
+            "warningRules": None if rules is None else {"wholePassDue": rules.whole_due,
+                                                        "lastWholePass": rules.whole_on and rules.whole_on.isoformat()},
             "readCache": {"worker": os.getpid(), "entries": len(reads), "responses": reads.responses, "hits": reads.hits,
                           "sharedHits": reads.shared_hits, "misses": reads.misses},
             "layerCache": {"entries": len(layers), "hits": layers.hits, "misses": layers.misses}}
