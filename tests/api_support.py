@@ -336,6 +336,8 @@ def find(body: Any, label: str, key: str) -> dict:
 # ---------------------------------------------------------------------- query plans
 #: an inline key map, `(n:Label {key: $param})`: the statement looks a node up by its key
 KEYED = re.compile(r"\{`?\w+`?: \$\w+\}")
+#: a seek by node id, `WHERE id(a) = …` (a walk from nodes already found)
+BY_ID = re.compile(r"WHERE id\(\w+\) = ")
 
 
 @contextmanager
@@ -358,8 +360,9 @@ def statements_sent() -> Iterator[list[tuple[str, dict[str, Any]]]]:
 
 def keyed_scans(store_url: str, sent: list[tuple[str, dict[str, Any]]]) -> tuple[int, dict[str, list[str]]]:
     """(how many keyed statements were planned, those among them whose plan reads a whole label —
-    with the labels): a lookup by key should start from the key's index, whatever the data's size."""
-    keyed = {cypher: params for cypher, params in sent if KEYED.search(cypher)}
+    with the labels): a lookup by key should start from the key's index, and a walk from nodes
+    found by id from those nodes, whatever the data's size."""
+    keyed = {cypher: params for cypher, params in sent if KEYED.search(cypher) or BY_ID.search(cypher)}
     with graph.connect(store_url) as store:
         plans = {cypher: store.label_scans(cypher, params) for cypher, params in keyed.items()}
     return len(plans), {cypher: scans for cypher, scans in plans.items() if scans}

@@ -206,6 +206,34 @@ def test_neighbourhood_and_label_filter(store):
     assert store.neighbourhood("Enterprise", "nope").nodes == {}
 
 
+def test_a_deeper_neighbourhood_walks_records_not_hubs_and_keeps_the_nearest(store):
+    _load(store)
+    e0, e1 = ENTERPRISES[0]["uscc"], ENTERPRISES[1]["uscc"]
+    store.upsert_relationships("LOCATED_IN", [{"from": e1, "to": "130102"}], from_label="Enterprise")  # a peer in e0's county
+    store.upsert_nodes("HiddenDanger", [{"id": "HD1"}])
+    store.upsert_nodes("RiskPoint", [{"id": "RP1"}])
+    store.upsert_nodes("Rectification", [{"id": "R1"}])
+    store.upsert_relationships("HAS_HIDDEN_DANGER", [{"from": e0, "to": "HD1"}])
+    store.upsert_relationships("AT_RISK_POINT", [{"from": "HD1", "to": "RP1"}])
+    store.upsert_relationships("RECTIFIED_BY", [{"from": "HD1", "to": "R1"}])
+    me = ("Enterprise", e0)
+    near = {me, ("Region", "130102"), ("HiddenDanger", "HD1")}
+
+    sub = store.neighbourhood("Enterprise", e0, depth=2, stop_at=["Region"])
+    assert set(sub.nodes) == near | {("RiskPoint", "RP1"), ("Rectification", "R1")}  # not through the county to the peer
+    assert not sub.truncated and len(sub.edges) == 4
+    assert (("HiddenDanger", "HD1"), "AT_RISK_POINT", ("RiskPoint", "RP1")) in [e[:3] for e in sub.edges]
+    through = store.neighbourhood("Enterprise", e0, depth=2)
+    assert ("Enterprise", e1) in through.nodes and len(through.edges) == 5
+    # every node of a path carries a wanted label: no rectification without its danger
+    only = store.neighbourhood("Enterprise", e0, depth=2, labels=["RiskPoint", "Rectification"])
+    assert set(only.nodes) == {me}
+    # two relationships of five: the nearest, those of e0 itself
+    cut = store.neighbourhood("Enterprise", e0, depth=2, limit=2)
+    assert cut.truncated and set(cut.nodes) == near
+    assert store.neighbourhood("Enterprise", e0, depth=2, limit=5).truncated is False
+
+
 def test_networkx_and_rdf_exports_round_trip_counts(store):
     _load(store)
     stats = store.counts()
