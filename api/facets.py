@@ -65,28 +65,48 @@ def _scale_expression(onto: Ontology) -> str:
 
 
 def enterprise_facets(ctx: Context, conditions: list[str], params: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Counts per facet over the enterprises matching `conditions` (Cypher on `e`), for this caller."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    label = ident(ENTERPRISE)
+    """Counts per facet over the enterprises matching `conditions` (Cypher on `e`), for this caller.
+
+    The facets one set of conditions gates (all public ones; those of one disclosure level) are
+    counted in one statement over the combinations of their values, added up here: one read of the
+    matching enterprises instead of one per facet (a search's facets were three reads of its 1,000
+    matches). Tags are a list per enterprise: counted on their own."""
+    gates: dict[Disclosure, list[Facet]] = {}
     for facet in FACETS:
         needed = ctx.schema.disclosure(facet.prop)
+        if needed > Disclosure.PUBLIC and ctx.caller.ceiling < needed:
+            continue
+        gates.setdefault(needed, []).append(facet)
+    counted: dict[str, list[tuple[str, int]]] = {}
+    label = ident(ENTERPRISE)
+    for needed, facets in gates.items():
         conds, args = list(conditions), dict(params)
         if needed > Disclosure.PUBLIC:
-            if ctx.caller.ceiling < needed:
-                continue
-            cond, extra = scope_condition(ctx, "e", needed, f"the {facet.name} facet")
+            cond, extra = scope_condition(ctx, "e", needed, "the " + ", ".join(f.name for f in facets) + " facets")
             if cond:
                 conds.append(cond)
                 args.update(extra)
-        if facet.name == "tag":
-            body = f"UNWIND e.{ident(TAGS[1])} AS v"
-        elif facet.name == "scale":
-            body = f"WITH {_scale_expression(ctx.onto)} AS v"
-        else:
-            body = f"WITH e.{ident(facet.prop[1])} AS v"
-        rows = ctx.store.read(f"MATCH (e:{label}){where(conds)} {body} WITH v WHERE v IS NOT NULL "
-                              "RETURN v, count(*) AS c ORDER BY c DESC, v LIMIT $facet_cap", {**args, "facet_cap": FACET_CAP})
-        counts = [(str(r["v"]), int(r["c"])) for r in rows]
+        match = f"MATCH (e:{label}){where(conds)} "
+        combined = [f for f in facets if f.name != "tag"]
+        if combined:
+            columns = ", ".join(f"{_value(ctx.onto, f)} AS v{i}" for i, f in enumerate(combined))
+            sums: list[dict[str, int]] = [{} for _ in combined]
+            for row in ctx.store.read(f"{match}RETURN {columns}, count(*) AS c", args):
+                for i, sums_i in enumerate(sums):
+                    if row[f"v{i}"] is not None:
+                        value = str(row[f"v{i}"])
+                        sums_i[value] = sums_i.get(value, 0) + int(row["c"])
+            for facet, sums_i in zip(combined, sums, strict=True):
+                counted[facet.name] = sorted(sums_i.items(), key=lambda vc: (-vc[1], vc[0]))[:FACET_CAP]
+        if any(f.name == "tag" for f in facets):
+            rows = ctx.store.read(f"{match}UNWIND e.{ident(TAGS[1])} AS v WITH v WHERE v IS NOT NULL "
+                                  "RETURN v, count(*) AS c ORDER BY c DESC, v LIMIT $facet_cap", {**args, "facet_cap": FACET_CAP})
+            counted["tag"] = [(str(r["v"]), int(r["c"])) for r in rows]
+    out: dict[str, list[dict[str, Any]]] = {}
+    for facet in FACETS:  # in the facets' own order
+        if facet.name not in counted:
+            continue
+        counts = counted[facet.name]
         names = _names(ctx, facet.name, [v for v, _ in counts])
         values = [{"value": v, "label": names.get(v, v), "count": c} for v, c in counts]
         if facet.name in ("colour", "scale"):  # ordered sets: the scheme's order, not the counts'
@@ -95,6 +115,13 @@ def enterprise_facets(ctx: Context, conditions: list[str], params: dict[str, Any
             values.sort(key=lambda item: -ranks.get(str(item["value"]), 0))
         out[facet.name] = values
     return out
+
+
+def _value(onto: Ontology, facet: Facet) -> str:
+    """The Cypher expression of a facet's value on `e` (not the tags: a list)."""
+    if facet.name == "scale":
+        return _scale_expression(onto)
+    return f"e.{ident(facet.prop[1])}"
 
 
 def _names(ctx: Context, facet: str, values: list[str]) -> dict[str, str]:
