@@ -276,7 +276,7 @@ def _suggested_measures(store: GraphStore, candidates: Sequence[Candidate], limi
         return [c.subject_key] + ([c.owner.uscc] if c.owner and c.owner.uscc != c.subject_key else [])
 
     labels = store.ontology.labels
-    if not candidates or RECOMMENDATION not in labels or CONTROL_MEASURE_TYPE not in labels:
+    if RECOMMENDATION not in labels or CONTROL_MEASURE_TYPE not in labels:
         return [[] for _ in candidates]
     held: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for chunk in batched(sorted({k for c in candidates for k in keys(c)}), push_plan.LOOKUP_BATCH):
@@ -327,7 +327,7 @@ def record(store: GraphStore, candidates: Sequence[Candidate], rules: Rules, *, 
                 if not new_items and not raised:
                     report.unchanged += 1
                     continue
-                batch.update(store, latest, c, new_items, doc, raised, limit, rules, at)
+                batch.update(latest, c, new_items, doc, raised, limit, rules, at)
                 report.updated.append(latest["id"])
                 continue
             if not new_items:  # these facts were already warned about, and the warning was rejected or closed
@@ -344,9 +344,18 @@ def record(store: GraphStore, candidates: Sequence[Candidate], rules: Rules, *, 
 
 
 def _write(store: GraphStore, warning: str, values: Mapping[str, Any]) -> None:
-    props = encode_properties(store.ontology, WARNING, values)
-    props.pop("id", None)
-    store.execute(f"MATCH (w:{ident(WARNING)} {{id: $id}}) SET w += $p", {"id": warning, "p": props})
+    _write_all(store, [(warning, values)])
+
+
+def _write_all(store: GraphStore, changes: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+    """Set these values on these warnings (by id), in order, a batch per statement."""
+    rows = []
+    for warning, values in changes:
+        props = encode_properties(store.ontology, WARNING, values)
+        props.pop("id", None)
+        rows.append({"id": warning, "p": props})
+    for chunk in batched(rows, store.batch_size):
+        store.execute(f"UNWIND $rows AS row MATCH (w:{ident(WARNING)} {{id: row.id}}) SET w += row.p", {"rows": chunk})
 
 
 def _transition(warning: str, from_state: str | None, to_state: str, actor: Actor, note: str | None,
@@ -359,9 +368,14 @@ def _transition(warning: str, from_state: str | None, to_state: str, actor: Acto
 
 def _log(store: GraphStore, warning: str, from_state: str | None, to_state: str, actor: Actor, note: str | None,
          at: dt.datetime) -> None:
-    row = _transition(warning, from_state, to_state, actor, note, at)
-    store.upsert_nodes(TRANSITION, [row])
-    store.upsert_relationships(HAS_TRANSITION, [{"from": warning, "to": row["id"]}])
+    _log_all(store, [(warning, _transition(warning, from_state, to_state, actor, note, at))])
+
+
+def _log_all(store: GraphStore, transitions: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """Record these transitions (warning id, `_transition` row), each linked to its warning."""
+    if transitions:
+        store.upsert_nodes(TRANSITION, [row for _, row in transitions])
+        store.upsert_relationships(HAS_TRANSITION, [{"from": warning, "to": row["id"]} for warning, row in transitions])
 
 
 class _Writes:
@@ -370,15 +384,15 @@ class _Writes:
 
     def __init__(self) -> None:
         self.created: list[tuple[str, Candidate, list[dict[str, Any]]]] = []
-        self.updates: list[dict[str, Any]] = []
-        self.transitions: list[dict[str, Any]] = []
+        self.updates: list[tuple[str, dict[str, Any]]] = []
+        self.transitions: list[tuple[str, dict[str, Any]]] = []
 
     def create(self, wid: str, c: Candidate, evidence: list[dict[str, Any]], rules: Rules, at: dt.datetime) -> None:
         self.created.append((wid, c, evidence))
-        self.transitions.append({**_transition(wid, None, DRAFT, SYSTEM_ACTOR,
-                                               f"{c.rule} ({rules.stamp}): {c.description}"[:500], at), "_w": wid})
+        self.transitions.append((wid, _transition(wid, None, DRAFT, SYSTEM_ACTOR,
+                                                  f"{c.rule} ({rules.stamp}): {c.description}"[:500], at)))
 
-    def update(self, store: GraphStore, w: Mapping[str, Any], c: Candidate, new_items: list[dict[str, Any]],
+    def update(self, w: Mapping[str, Any], c: Candidate, new_items: list[dict[str, Any]],
                doc: Mapping[str, Any], raised: bool, limit: int, rules: Rules, at: dt.datetime) -> None:
         """An open warning triggered again: new evidence, its level raised, one more trigger (logged)."""
         items = new_items + list(doc.get("items", []))
@@ -392,12 +406,10 @@ class _Writes:
         last = dt.datetime.fromisoformat(w["lastTriggeredAt"]) if w.get("lastTriggeredAt") else None
         if last is None or c.triggered_at > last:
             values["lastTriggeredAt"] = c.triggered_at
-        props = encode_properties(store.ontology, WARNING, values)
-        props.pop("id", None)
-        self.updates.append({"id": w["id"], "p": props})
+        self.updates.append((w["id"], values))
         note = f"repeated trigger: {len(new_items)} new facts" + (f"; level {w.get('warningLevel')} → {level}" if raised else "")
         state = w.get("warningState")
-        self.transitions.append({**_transition(w["id"], state, state or DRAFT, SYSTEM_ACTOR, note, at), "_w": w["id"]})
+        self.transitions.append((w["id"], _transition(w["id"], state, state or DRAFT, SYSTEM_ACTOR, note, at)))
 
     def write(self, store: GraphStore, rules: Rules, registry: ChannelRegistry | None, limit: int) -> None:
         if self.created:
@@ -419,11 +431,8 @@ class _Writes:
                 store.upsert_relationships(WARNS, rows, to_label=label)
             if regions:
                 store.upsert_relationships(WARNS_REGION, regions)
-        for chunk in batched(self.updates, store.batch_size):
-            store.execute(f"UNWIND $rows AS row MATCH (w:{ident(WARNING)} {{id: row.id}}) SET w += row.p", {"rows": chunk})
-        if self.transitions:
-            store.upsert_nodes(TRANSITION, [{k: v for k, v in t.items() if k != "_w"} for t in self.transitions])
-            store.upsert_relationships(HAS_TRANSITION, [{"from": t["_w"], "to": t["id"]} for t in self.transitions])
+        _write_all(store, self.updates)
+        _log_all(store, self.transitions)
 
 
 def _draft(wid: str, c: Candidate, evidence: list[dict[str, Any]], limit: int, rules: Rules) -> dict[str, Any]:
