@@ -134,32 +134,32 @@ class ViewBuilder:
 
     def _neighbours(self, groups: list[_Group], limit: int) -> list[dict[str, Any]]:
         """The far ends of the groups' hops in one direction, in one query for every class: per node
-        and relationship type the newest `limit` (by the recency of the group's far classes, then by
-        key) and the full count."""
+        and relationship type the newest `limit` (by the first recency property of the group's far
+        classes the node carries, then by key) and the full count.
+
+        Which properties order each group is a parameter, not text: one statement whatever the
+        classes, planned once by the store. Spelt out per group (a CASE per group, a coalesce per
+        class), the texts — 25 among enterprise portraits, 1–5 KB each — filled the store's plan
+        cache (25 statements), and even planned they cost the store half as much again: 2.5 against
+        1.7 CPU-ms a portrait at 10,000 enterprises."""
         if not groups:
             return []
         s = self.schema
-        whens: list[str] = []
-        params: dict[str, Any] = {}
-        for i, group in enumerate(groups):
-            far_labels = sorted({d for h in group.hops for d in s.descendants(h.far)})
-            recency = s.recency_expression(far_labels, "b")
-            if recency:
-                whens.append(f"WHEN parent IN $group{i} THEN {recency}")
-                params[f"group{i}"] = [n.node_id for n in group.nodes]
-        recent = f"coalesce(CASE {' '.join(whens)} END, -1)" if whens else "-1"
         key = key_expression(s.onto, "b")
         arrow = "-[r]->" if groups[0].outgoing else "<-[r]-"
         return self.store.read(
-            f"UNWIND $parents AS p MATCH (a) WHERE id(a) = p.id AND a[p.name] = p.key "
+            "UNWIND $parents AS p MATCH (a) WHERE id(a) = p.id AND a[p.name] = p.key "
             f"MATCH (a){arrow}(b) WHERE type(r) IN $types "
-            f"WITH id(a) AS parent, type(r) AS rel, b ORDER BY {recent} DESC, {key} DESC "
-            "WITH parent, rel, collect(b)[0..$limit] AS items, count(b) AS total "
-            "UNWIND items AS b RETURN parent, rel, total, id(b) AS id, labels(b) AS labels, properties(b) AS props, "
-            f"{recent} AS recent",
-            {**params, "limit": limit, "types": sorted({h.rel.type for g in groups for h in g.hops}),
-             "parents": [{"id": n.node_id, "name": s.onto.key_of(n.label), "key": n.stored_key}
-                         for g in groups for n in g.nodes]},
+            "WITH id(a) AS parent, type(r) AS rel, b, "
+            "coalesce([name IN $recency[p.group] WHERE b[name] IS NOT NULL | b[name]][0], -1) AS recent "
+            f"ORDER BY recent DESC, {key} DESC "
+            "WITH parent, rel, collect([b, recent])[0..$limit] AS items, count(b) AS total "
+            "UNWIND items AS item WITH parent, rel, total, item[0] AS b, item[1] AS recent "
+            "RETURN parent, rel, total, id(b) AS id, labels(b) AS labels, properties(b) AS props, recent",
+            {"limit": limit, "types": sorted({h.rel.type for g in groups for h in g.hops}),
+             "recency": [list(s.hop_recency(g.label, g.outgoing)) for g in groups],
+             "parents": [{"id": n.node_id, "name": s.onto.key_of(n.label), "key": n.stored_key, "group": i}
+                         for i, g in enumerate(groups) for n in g.nodes]},
         )
 
     def _attach(self, group: _Group, rows: list[dict[str, Any]], cap: int, caps: dict[str, int],
