@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from riskgraph.api.access import Caller
@@ -16,6 +17,9 @@ from riskgraph.graph.packed_content import unpacked_properties
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import decode_properties
 from riskgraph.ontology.model import Disclosure, Ontology
+
+#: (class, property names, level) answers `shown_names` keeps: nodes of a class carry few sets of names
+SHOWN_CACHE = 4_096
 
 
 def level_name(level: Disclosure) -> str:
@@ -38,9 +42,9 @@ class Disclosed:
         level = min(level, self.caller.ceiling)
         if self.store is not None:
             props = unpacked_properties(self.store, props)
-        kept = {k: v for k, v in props.items() if not k.startswith("_")}
-        out = decode_properties(self.onto.visible(label, kept, level))
-        if any(self.onto.disclosure_of(label, k) > Disclosure.PUBLIC for k in out):
+        names, restricted = shown_names(self.onto, label, tuple(props), level)
+        out = {k: props[k] for k in names}
+        if restricted:
             key = out.get(self.onto.key_of(label), props.get(self.onto.key_of(label)))
             self.restricted[f"{label}/{key}"] = level_name(level)
         return out
@@ -62,10 +66,28 @@ class Disclosed:
         self.restricted.setdefault(subject, level_name(level))
 
 
-def parse_json_fields(props: dict[str, Any], names: set[str]) -> dict[str, Any]:
-    """JSON text properties (an assessment's components) as JSON values, when they parse."""
+@lru_cache(maxsize=SHOWN_CACHE)
+def shown_names(onto: Ontology, label: str, names: tuple[str, ...], level: Disclosure) -> tuple[tuple[str, ...], bool]:
+    """Of a node's stored property names (in their order), those `level` is shown — not backend fields
+    (_score, _labels), not what the ontology keeps from it, not a companion (…Ms, …Tokens) beside its
+    property — and whether any of them is above public.
+
+    Nodes of a class carry a few sets of names, so the answer is kept per (class, names, level):
+    asked afresh, the ontology's rules cost a subgraph or a portrait about a third of its Python time
+    (every property of 40 nodes, one rule look-up each)."""
+    kept = {k: None for k in names if not k.startswith("_")}
+    out = tuple(decode_properties(onto.visible(label, kept, level)))
+    return out, any(onto.disclosure_of(label, k) > Disclosure.PUBLIC for k in out)
+
+
+def parse_json_fields(props: dict[str, Any], names: frozenset[str] | set[str]) -> dict[str, Any]:
+    """JSON text properties (an assessment's components) as JSON values, when they parse; `props`
+    itself when it has none (most nodes)."""
+    found = names & props.keys()
+    if not found:
+        return props
     out = dict(props)
-    for name in names & out.keys():
+    for name in found:
         value = out[name]
         if isinstance(value, str):
             try:

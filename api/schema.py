@@ -92,6 +92,7 @@ class Schema:
         self._descendants: dict[str, tuple[str, ...]] = {}
         self._recency: dict[str, tuple[str, ...]] = {}
         self._recency_of: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._json: dict[str, frozenset[str]] = {}
 
     # ------------------------------------------------------------------ classes
     @cached_property
@@ -260,9 +261,14 @@ class Schema:
         far = sorted({d for h in self.hops(label) if h.outgoing == outgoing for d in self.descendants(h.far)})
         return self.recency_names(far)
 
-    def json_properties(self, label: str) -> set[str]:
-        """String properties the ontology labels as JSON text: views parse them."""
-        return {p.name for p in self.onto.properties_of(label).values() if p.datatype == "string" and "JSON" in p.label_zh}
+    def json_properties(self, label: str) -> frozenset[str]:
+        """String properties the ontology labels as JSON text: views parse them. Asked for every node a
+        view or a list shows, so answered once per label."""
+        found = self._json.get(label)
+        if found is None:
+            found = self._json[label] = frozenset(p.name for p in self.onto.properties_of(label).values()
+                                                  if p.datatype == "string" and "JSON" in p.label_zh)
+        return found
 
     def disclosure(self, prop: tuple[str, str]) -> Disclosure:
         return self.onto.disclosure_of(*prop)
