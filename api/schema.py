@@ -185,11 +185,19 @@ class Schema:
         """
         return [r for r in self.onto.relations.values() if r.range == self.root and r.domain not in self.bookkeeping]
 
+    @cached_property
+    def _ownership_type_set(self) -> frozenset[str]:
+        return frozenset(r.type for r in self.ownership[0])
+
+    @cached_property
+    def _annotation_type_set(self) -> frozenset[str]:
+        return frozenset(r.type for r in self.annotations)
+
     def is_ownership(self, hop: Hop) -> bool:
-        return hop.outgoing and hop.rel.type in {r.type for r in self.ownership[0]}
+        return hop.outgoing and hop.rel.type in self._ownership_type_set
 
     def is_annotation(self, hop: Hop) -> bool:
-        return not hop.outgoing and hop.rel.type in {r.type for r in self.annotations}
+        return not hop.outgoing and hop.rel.type in self._annotation_type_set
 
     # ------------------------------------------------------------------ navigation
     def hops(self, label: str) -> list[Hop]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,12 +56,16 @@ class ViewNode:
     def ref(self) -> tuple[str, str]:
         return self.label, self.key
 
-    def walk(self):
-        yield self
-        for items in self.relations.values():
-            for item in items:
-                if isinstance(item, ViewNode):
-                    yield from item.walk()
+    def walk(self) -> Iterator[ViewNode]:
+        """This node and every node under it, depth first, parents before children (in list order).
+        With a stack, not nested generators: each node of a deep view passed up every level above it."""
+        stack: list[ViewNode] = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            children = [item for items in node.relations.values() for item in items if isinstance(item, ViewNode)]
+            children.reverse()
+            stack.extend(children)
 
 
 @dataclass

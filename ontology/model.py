@@ -224,6 +224,7 @@ class Ontology:
         self._props_of: dict[str, dict[str, PropertyDef]] = {}
         self._shared_of: dict[str, frozenset[str]] = {}
         self._disclosure: dict[tuple[str, str], Disclosure] = {}
+        self._is_a: dict[tuple[str, str], bool] = {}
         self._check_packs()
 
     def _check_packs(self) -> None:
@@ -445,7 +446,14 @@ class Ontology:
         return chain
 
     def is_a(self, label: str, ancestor: str) -> bool:
-        return ancestor in self.ancestors(label)
+        """Whether `label` is `ancestor` or below it. Asked for every node a view reads (several times),
+        so remembered per pair of classes (a label the ontology lacks raises KeyError, each time)."""
+        found = self._is_a.get((label, ancestor))
+        if found is None:
+            found = ancestor in self.ancestors(label)
+            if len(self._is_a) < _MAX_REMEMBERED:
+                self._is_a[(label, ancestor)] = found
+        return found
 
     def properties_of(self, label: str) -> dict[str, PropertyDef]:
         """Properties a node of this class may carry: its own, its ancestors', and the shared ones.
