@@ -7,7 +7,7 @@ rectification) and further inward while budget remains (the inspection that foun
 are named after the ontology relation (`hasLicence`, `^atRiskPoint` when followed backwards),
 capped, newest first, with the full count in `truncated` when capped. A node already shown is
 given again only as `{label, key, ref: true}`; enterprises, regions and industries other than the
-centre are shown with their properties but not expanded. One query per direction and level,
+centre are shown with their properties but not expanded. One query per level (both directions),
 whatever the number of nodes and their classes.
 
 Levels: a node reached along an ownership relation (or an annotation such as an assessment)
