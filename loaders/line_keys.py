@@ -35,8 +35,8 @@ class LineKeys:
 
     salt: bytes
     known: Collection[int] = frozenset()
-    #: first row number of each line key met in this reading: a repeat of a skipped line is
-    #: read in full, and told that it repeats that row (the duplicate check needs it)
+    #: first row number of each line key read in this reading (those passed over: `_passed`): a
+    #: repeat of a line is read in full, and told which row it repeats (the duplicate check needs it)
     first: dict[int, int] = field(default_factory=dict)
 
     @classmethod
@@ -58,6 +58,9 @@ class LineKeys:
         #: the key of each line of the file, by index (`of_lines`)
         self.keys = array("Q")
         self._sorted: tuple[np.ndarray, np.ndarray] | None = None
+        self._first_line: np.ndarray | None = None
+        #: the row number each line passed over was (0: not passed over), once one was
+        self._passed: np.ndarray | None = None
 
     def key(self, line: bytes) -> int:
         hasher = self._keyed.copy()
@@ -68,6 +71,10 @@ class LineKeys:
         """The key of line `index` (row `number`), whether it may be passed over unread, and the
         row it repeats (a repeat is read in full)."""
         key = self.keys[index]
+        if self._passed is not None:  # a copy of a line passed over repeats that line's row
+            earlier = self._first_lines()[index]
+            if earlier != index and (row := self._passed[earlier]):
+                return key, False, int(row)
         first = self.first.setdefault(key, number)
         if first != number:
             return key, False, first
@@ -80,6 +87,16 @@ class LineKeys:
             order = np.argsort(keys, kind="stable")
             self._sorted = keys[order], order
         return self._sorted
+
+    def _first_lines(self) -> np.ndarray:
+        """For each line index, the index of the first line with its key (itself when none before)."""
+        if self._first_line is None:
+            keys, order = self._by_key()
+            starts = np.concatenate(([True], keys[1:] != keys[:-1])) if len(keys) else np.zeros(0, dtype=bool)
+            first = np.empty(len(keys), dtype=np.int64)
+            first[order] = order[starts][np.cumsum(starts) - 1]  # a stable sort puts each key's first line first
+            self._first_line = first
+        return self._first_line
 
     def first_at(self, wanted: Iterable[int]) -> dict[int, int]:
         """The index of the first line with each of these keys that a line has. A later copy of a
@@ -109,9 +126,7 @@ class LineKeys:
         lines at once, so that a reader passes over runs of them without looking at each."""
         if not self.known or not self.keys:
             return np.zeros(len(self.keys), dtype=bool)
-        keys, order = self._by_key()
-        first = np.zeros(len(keys), dtype=bool)
-        first[order[np.concatenate(([True], keys[1:] != keys[:-1]))]] = True
+        first = self._first_lines() == np.arange(len(self.keys))
         known = getattr(self.known, "words", None)  # sorted as stored; else sorted here
         if known is None:
             known = np.sort(np.fromiter(self.known, dtype=np.uint64, count=len(self.known)))
@@ -122,18 +137,22 @@ class LineKeys:
 
     def passed_over(self, start: int, end: int, number: int) -> array[int]:
         """The keys of lines start..end-1, passed over unread as rows number, number + 1, …: a later
-        copy of one of them is told which row it repeats."""
-        run = self.keys[start:end]
-        self.first.update(zip(run, range(number, number + len(run)), strict=True))
-        return run
+        copy of one of them is told which row it repeats. Noted for the run at once, by line: a line
+        passed over is always the first of its key (`passable`), so a later copy finds its row by its
+        key's first line (a dict of every key passed over cost ≈ 0.3 µs a line: 1.9 CPU-s of a 100,000-enterprise
+        change set)."""
+        if self._passed is None:
+            self._passed = np.zeros(len(self.keys), dtype=np.int64)
+        self._passed[start:end] = np.arange(number, number + end - start)
+        return self.keys[start:end]
 
 
-def pack(keys: Iterable[int]) -> str:
-    """Keys as stored on the file's ledger node: sorted 64-bit words, base64."""
-    words = array("Q", sorted(set(keys)))
-    if sys.byteorder == "big":  # stored little-endian, whichever machine wrote them
-        words.byteswap()
-    return base64.b64encode(words.tobytes()).decode("ascii")
+def pack(keys: Iterable[int] | np.ndarray) -> str:
+    """Keys as stored on the file's ledger node: sorted distinct 64-bit words, little-endian (whichever
+    machine wrote them), base64. Sorted by numpy: `sorted(set(…))` of a province's 6.8 M keys took
+    ≈ 3.5 CPU-s of every change set."""
+    words = np.unique(keys if isinstance(keys, np.ndarray) else np.fromiter(keys, dtype=np.uint64))
+    return base64.b64encode(words.astype("<u8", copy=False).tobytes()).decode("ascii")
 
 
 class KeySet(frozenset[int]):
