@@ -28,8 +28,6 @@ from riskgraph.loaders.normalise.uscc import parse_uscc
 from riskgraph.ontology.anchors import ADDRESS, ENTERPRISE, LEGAL_REP, LICENCE, PERSON, PHONE, REGION_CODE
 
 LINK, REVIEW, NONE = "link", "review", "none"
-#: resolutions the name comparisons made, kept by query until the registry changes (then all dropped)
-REMEMBERED = 50_000
 #: the classes and properties an enterprise is also known by (checked against the ontology on import)
 
 
@@ -73,8 +71,6 @@ class EnterpriseIndex:
     def __init__(self, scorer: Scorer | None = None, names: NameKeys | None = None) -> None:
         self.blocker = Blocker(names)
         self.scorer = scorer or default_scorer()
-        #: query → its resolution, for those the name comparisons decided (`match`)
-        self._remembered: dict[Query, Resolution] = {}
 
     @property
     def by_uscc(self) -> dict[str, Entry]:
@@ -95,7 +91,6 @@ class EnterpriseIndex:
                       phone_keys | (previous.phones if previous else set()),
                       licence_keys | (previous.licences if previous else set()))
         self.blocker.add(entry)
-        self._remembered.clear()  # any of them could now be decided otherwise
 
     @classmethod
     def from_store(cls, store: GraphStore, scorer: Scorer | None = None, keys_folder: Path | None = None) -> EnterpriseIndex:
@@ -138,23 +133,7 @@ class EnterpriseIndex:
         return sorted(out, key=lambda c: (-c.score, c.rank, c.entry.uscc))
 
     def match(self, query: Query) -> Resolution:
-        """Resolve a record given as a Query (the loader's rows and the /match endpoint).
-
-        A resolution the name comparisons decided is remembered until the registry changes: those
-        compare the record with every blocked candidate — hundreds at 100,000 enterprises, ≈ 2.4 ms
-        a record, 6 of a change set's 40 CPU-s, most of it for the same few unregistered enterprises'
-        rows, read again at every load of their files. A registered USCC's link is one comparison,
-        not worth keeping."""
-        found = self._remembered.get(query)
-        if found is None:
-            found = self._match(query)
-            if found.method != "uscc":
-                if len(self._remembered) >= REMEMBERED:
-                    self._remembered.clear()
-                self._remembered[query] = found
-        return found
-
-    def _match(self, query: Query) -> Resolution:
+        """Resolve a record given as a Query (the loader's rows and the /match endpoint)."""
         reasons: list[str] = []
         code = query.code
         if code is not None:
