@@ -150,8 +150,11 @@ class LineKeys:
 def pack(keys: Iterable[int] | np.ndarray) -> str:
     """Keys as stored on the file's ledger node: sorted distinct 64-bit words, little-endian (whichever
     machine wrote them), base64. Sorted by numpy: `sorted(set(…))` of a province's 6.8 M keys took
-    ≈ 3.5 CPU-s of every change set."""
-    words = np.unique(keys if isinstance(keys, np.ndarray) else np.fromiter(keys, dtype=np.uint64))
+    ≈ 3.5 CPU-s of every change set, and so did `np.unique` here (numpy 2.5: 1.1 s for 1.5 M keys
+    against 0.02 for a sort and a mask)."""
+    words = np.sort(keys if isinstance(keys, np.ndarray) else np.fromiter(keys, dtype=np.uint64))
+    if len(words):
+        words = words[np.concatenate(([True], words[1:] != words[:-1]))]
     return base64.b64encode(words.astype("<u8", copy=False).tobytes()).decode("ascii")
 
 
