@@ -12,6 +12,7 @@ representative, phone, licence number) is what can tell a typo from a different 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA, Levenshtein
@@ -116,7 +117,9 @@ def compare_names(q: CompanyName, e: CompanyName) -> tuple[str, dict[str, float]
     return level, feats, reasons, blocks
 
 
+@lru_cache(maxsize=65_536)
 def _address_core(text: str) -> str:
+    """The address without its leading places (kept: a record's is compared with every candidate's)."""
     return _strip_leading_places(text, min_rest=2)[0]
 
 

@@ -40,8 +40,10 @@ def is_county(code: str) -> bool:
     return entry is not None and entry.level == "COUNTY"
 
 
+@lru_cache(maxsize=65_536)
 def relation(stated: str | None, registered: str | None) -> str | None:
-    """agrees | within | contradicts, or None when either side names no known region."""
+    """agrees | within | contradicts, or None when either side names no known region (kept: a record
+    is compared with up to hundreds of candidates, and a province has a few hundred regions)."""
     s, r = normal(stated), normal(registered)
     if s is None or r is None:
         return None

@@ -6,14 +6,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from riskgraph.loaders.normalise.company import CompanyName, parse_company
 from riskgraph.loaders.normalise.uscc import Uscc, parse_uscc
 
 _DIGITS = re.compile(r"\D+")
+#: texts whose cleaned form is kept: a record is compared with up to hundreds of candidates, and
+#: its fields (and each candidate's) were cleaned again for every pair — 1.6 M times for 3,221
+#: records of a 100,000-enterprise change set
+CLEANED = 262_144
 
 
+@lru_cache(maxsize=CLEANED)
 def clean_text(text: str | None) -> str | None:
     if text is None:
         return None
@@ -21,6 +26,7 @@ def clean_text(text: str | None) -> str | None:
     return re.sub(r"\s+", "", folded) or None
 
 
+@lru_cache(maxsize=CLEANED)
 def clean_phone(text: str | None) -> str | None:
     """Digits only; masked (138****5678) or too short a number identifies nobody."""
     if not text or "*" in str(text):
@@ -50,7 +56,7 @@ class Query:
     def code(self) -> Uscc | None:
         return parse_uscc(self.uscc)
 
-    @property
+    @cached_property
     def uscc_text(self) -> str | None:
         """The USCC as written, folded (lower case, widths, spaces), for near comparisons."""
         text = clean_text(self.uscc)

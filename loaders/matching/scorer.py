@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from itertools import repeat
+from operator import mul
 
 #: every feature `compare.compare` sets, in the model's order
 FEATURES = (
@@ -35,7 +37,8 @@ class Scorer:
 
     def score(self, features: dict[str, float]) -> float:
         """P(same enterprise) under the model, in [0, 1]."""
-        z = self.intercept + sum(w * features.get(name, 0.0) for name, w in self.weights.items())
+        # the same products summed in the same order as a generator would, iterated in C
+        z = self.intercept + sum(map(mul, self.weights.values(), map(features.get, self.weights, repeat(0.0))))
         return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
 
 
