@@ -69,6 +69,11 @@ def test_a_repeat_of_a_known_line_is_read_and_names_the_row_it_repeats(tmp_path)
     rows = list(read_csv(path, known=known))
     assert isinstance(rows[0], KnownRows) and len(rows[0]) == 1
     assert isinstance(rows[-1], SourceRow) and rows[-1].number == 5 and rows[-1].repeats == 1
+    # a copy of the second line of a run passed over (rows 3 and 4) names row 4, not the run's first
+    path.write_text(CSV + "丁公司,第四行,4\r\n", encoding="utf-8")
+    rows = list(read_csv(path, known=known))
+    assert [(r.number, len(r)) for r in rows if isinstance(r, KnownRows)] == [(1, 1), (3, 2)]
+    assert isinstance(rows[-1], SourceRow) and rows[-1].number == 5 and rows[-1].repeats == 4
 
 
 def test_json_lines_are_keyed_too(tmp_path):
