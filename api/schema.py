@@ -91,7 +91,7 @@ class Schema:
         self._hops: dict[str, list[Hop]] = {}
         self._descendants: dict[str, tuple[str, ...]] = {}
         self._recency: dict[str, tuple[str, ...]] = {}
-        self._recency_of: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._hop_recency: dict[tuple[str, bool], tuple[str, ...]] = {}
         self._json: dict[str, frozenset[str]] = {}
 
     # ------------------------------------------------------------------ classes
@@ -248,26 +248,20 @@ class Schema:
             found = self._recency[label] = tuple(p.name + TIME_SUFFIX for p in ordered)
         return found
 
-    def recency_names(self, labels: list[str]) -> tuple[str, ...]:
-        """The given classes' recency properties, each once, in order: the first a node carries orders
-        it (a view's statement reads them as a parameter, so its text stays the same whatever the
-        classes). Asked for every group of every view level, so answered once per set of classes."""
-        key = tuple(labels)
-        found = self._recency_of.get(key)
-        if found is None:
-            names: list[str] = []
-            for label in labels:
-                for name in self.recency(label):
-                    if name not in names:
-                        names.append(name)
-            found = self._recency_of[key] = tuple(names)
-        return found
-
     def hop_recency(self, label: str, outgoing: bool) -> tuple[str, ...]:
         """What orders the nodes a class's hops reach one way: the recency properties of every class
-        at their far ends."""
-        far = sorted({d for h in self.hops(label) if h.outgoing == outgoing for d in self.descendants(h.far)})
-        return self.recency_names(far)
+        at their far ends, each once, in order — the first a node carries orders it (a view's
+        statement reads them as a parameter, so its text stays the same whatever the classes).
+        Asked for every group of every view level, so answered once per class and direction."""
+        found = self._hop_recency.get((label, outgoing))
+        if found is None:
+            names: list[str] = []
+            for far in sorted({d for h in self.hops(label) if h.outgoing == outgoing for d in self.descendants(h.far)}):
+                for name in self.recency(far):
+                    if name not in names:
+                        names.append(name)
+            found = self._hop_recency[(label, outgoing)] = tuple(names)
+        return found
 
     def json_properties(self, label: str) -> frozenset[str]:
         """String properties the ontology labels as JSON text: views parse them. Asked for every node a
