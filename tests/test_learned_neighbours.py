@@ -1,6 +1,7 @@
 """The learned part's neighbours with repeated examples (a province repeats few texts in few contexts, and
 the model keeps one column per distinct vector): the same neighbours, in the same order, as comparing a
-query with every example one by one — cosine similarity, best first, ties by example order."""
+query with every example one by one — cosine similarity, best first, ties by example order, the k
+nearest of the query's own industry however many of another industry are nearer."""
 from __future__ import annotations
 
 import random
@@ -31,9 +32,6 @@ def _one_by_one(model: NeighbourModel, query: DangerFeatures) -> list[tuple[str,
     q = model._encode([query])
     sims = np.array([float((q @ model._encode([e.features]).T).toarray()[0, 0]) for e in model.examples])
     order = [int(j) for j in np.argsort(-sims, kind="stable") if sims[j] >= model.min_similarity]
-    m = model.k + 1  # the candidates: the best k + (the query itself, banned) and any tied with the last;
-    if model.min_similarity > 0 and len(order) > m:  # with no threshold, every example is one
-        order = [j for j in order if sims[j] >= sims[order[m - 1]]]
     picked = []
     for j in order:
         ex = model.examples[j]
@@ -60,3 +58,20 @@ def test_neighbours_of_repeated_examples_are_those_of_comparing_every_example(mi
         expected = _one_by_one(model, query)
         assert scores.neighbours == len(expected)
         assert got == sorted(expected, key=lambda t: (-t[1], t[0]))
+
+
+def test_a_query_gets_its_k_nearest_of_its_own_industry_when_many_of_another_are_nearer():
+    """The documented rule: neighbours of the same supervision line only, k of them if there are k.
+    The nearest examples here are 30 repeats of the query's own text from another industry; they are
+    passed over, not counted against the k (which left this query none)."""
+    other = [Example(f"A{i:03d}", (f"RA{i:03d}",), "X", None, None,
+                     DangerFeatures(f"A{i:03d}", "消防通道堵塞", ("ind:HC",), "ITR"), ("CM-1",)) for i in range(30)]
+    own = [Example(f"B{i:03d}", (f"RB{i:03d}",), "Y", None, None,
+                   DangerFeatures(f"B{i:03d}", text, ("ind:HC",), "HC"), ("CM-2",))
+           for i, text in enumerate(["消防通道被货物堵塞", "消防通道堵塞严重", "安全出口锁闭", "消防通道不畅", "通道堵塞"])]
+    model = NeighbourModel(neighbours=5, min_similarity=0.05).fit(sorted(other + own, key=lambda e: e.danger_id))
+    query = DangerFeatures("Q", "消防通道堵塞", ("ind:HC",), "HC")
+    scores = model.score([query])[0]
+    assert scores.neighbours == 5 == len(_one_by_one(model, query))
+    assert {n.danger_id for ns in scores.evidence.values() for n in ns} == {e.danger_id for e in own}
+    assert set(scores.scores) == {"CM-2"}

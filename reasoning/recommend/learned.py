@@ -11,8 +11,9 @@ with their text so an explanation can say what the cases have in common.
 """
 from __future__ import annotations
 
+import heapq
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -159,9 +160,12 @@ class NeighbourModel:
             members[g].append(i)
         first = [m[0] for m in members]
         #: the examples of each distinct vector, by example order
-        self._members = [np.array(m) for m in members]
-        self._sizes = np.array([len(m) for m in members])
-        self._group = np.array(group)
+        self._members = members
+        #: the industry of each distinct vector's examples (one: it is part of what makes them one), as a
+        #: number (-1: none), so that a query's columns of other industries are found in one comparison
+        industries = [self.examples[i].features.industry for i in first]
+        self._industry_numbers = {name: n for n, name in enumerate(sorted({i for i in industries if i}))}
+        self._industries = np.array([self._industry_numbers[i] if i else -1 for i in industries], dtype=np.int64)
         # the vectorizers are fitted on every example (the words' weights count repeats), then each
         # distinct vector is one column, in the row-major form a query's product needs: transposing
         # (and converting) them at every `score` call cost a third of it
@@ -182,30 +186,35 @@ class NeighbourModel:
             c = self._ctx.transform(contexts)
         return normalize(sparse.hstack([t, c * self.context_weight]).tocsr())
 
-    def _candidates(self, sims: sparse.csr_matrix, qi: int, m: int) -> tuple[Mapping[int, float], list[int]]:
-        """The query's similarities and its best `m` examples (and any tied with the m-th), best first,
-        ties by example order — what a full stable argsort of the dense row gave, without sorting
-        every example for every query (that made the recommender quadratic in practice). `sims` has a
-        column per distinct vector: each stands for its examples, all as similar as it."""
+    def _walk(self, sims: sparse.csr_matrix, qi: int, industry: str | None) -> Iterator[tuple[int, float]]:
+        """The query's examples that may vote (at least `min_similarity` alike, of its industry), best
+        first, ties by example order — what a stable argsort of the dense row gave — yielded lazily, so
+        a query costs what it takes to find its k neighbours. `sims` has a column per distinct vector:
+        its examples are all as alike and of one industry, so a column of another industry is passed
+        over whole; walking or sorting a column's every example made each query grow with the province
+        (a common text stands for thousands of examples at 100,000 enterprises)."""
         start, end = sims.indptr[qi], sims.indptr[qi + 1]
         cols, val = sims.indices[start:end], sims.data[start:end]
         if self.min_similarity <= 0:  # zero-similarity examples qualify too: the dense path
             dense = np.zeros(sims.shape[1])
             dense[cols] = val
-            per_example = dense[self._group]
-            return dict(enumerate(per_example.tolist())), [int(j) for j in np.argsort(-per_example, kind="stable")]
+            cols, val = np.arange(sims.shape[1]), dense
         keep = val >= self.min_similarity
+        if industry:
+            of = self._industries[cols]
+            keep &= (of == -1) | (of == self._industry_numbers.get(industry, -2))
         cols, val = cols[keep], val[keep]
-        if self._sizes[cols].sum() > m:
-            # the m-th best example's similarity: that of the column whose examples reach the m-th place
-            best = np.argsort(-val, kind="stable")
-            reach = np.searchsorted(np.cumsum(self._sizes[cols][best]), m)
-            top = val >= val[best[reach]]
-            cols, val = cols[top], val[top]
-        idx = np.concatenate([self._members[c] for c in cols.tolist()]) if len(cols) else np.array([], dtype=int)
-        val = np.repeat(val, self._sizes[cols])
-        order = np.lexsort((idx, -val))
-        return dict(zip(idx.tolist(), val.tolist(), strict=True)), [int(idx[o]) for o in order]
+        order = np.lexsort((cols, -val))
+        cols, val = cols[order].tolist(), val[order].tolist()
+        i = 0
+        while i < len(cols):
+            j = i + 1
+            while j < len(cols) and val[j] == val[i]:
+                j += 1
+            members = self._members[cols[i]] if j == i + 1 else heapq.merge(*(self._members[c] for c in cols[i:j]))
+            for example in members:
+                yield example, val[i]
+            i = j
 
     def score(self, queries: Sequence[DangerFeatures], *, exclude: Mapping[str, set[str]] | None = None,
               ) -> list[LearnedScores]:
@@ -216,25 +225,23 @@ class NeighbourModel:
         out = []
         for qi, q in enumerate(queries):
             banned = (exclude or {}).get(q.id, set()) | {q.id}
-            row, order = self._candidates(sims, qi, self.k + len(banned))
-            picked: list[int] = []
-            for j in order:
-                if len(picked) >= self.k or row[j] < self.min_similarity:
-                    break
-                ex_industry = self.examples[j].features.industry
-                if self.examples[j].danger_id in banned or (q.industry and ex_industry and ex_industry != q.industry):
-                    continue
-                picked.append(j)
+            picked: list[tuple[int, float]] = []
+            if self.k > 0:
+                for j, similarity in self._walk(sims, qi, q.industry):
+                    if self.examples[j].danger_id not in banned:
+                        picked.append((j, similarity))
+                        if len(picked) >= self.k:
+                            break
             result = LearnedScores(neighbours=len(picked))
-            total = sum(float(row[j]) ** self.power for j in picked)
+            total = sum(similarity ** self.power for _, similarity in picked)
             if total > 0:
-                for j in picked:
+                for j, similarity in picked:
                     ex = self.examples[j]
-                    w = float(row[j]) ** self.power / total
+                    w = similarity ** self.power / total
                     for m in ex.labels:
                         result.scores[m] = result.scores.get(m, 0.0) + w
                         result.evidence.setdefault(m, []).append(
-                            Neighbour(ex.danger_id, ex.rectification_ids, ex.uscc, round(float(row[j]), 4),
+                            Neighbour(ex.danger_id, ex.rectification_ids, ex.uscc, round(similarity, 4),
                                       ex.features.text))
             out.append(result)
         return out
