@@ -60,6 +60,12 @@ def _sources_digest() -> str:
     return _digest(sys.version, *versions, *(f"{f.name}:{f.read_bytes().hex()}" for f in files))
 
 
+# taken when the code is imported (≈ 10 ms), not at a run's first ranking: that came minutes into a
+# province's run, or days into a service's life, and files changed on disk meanwhile (a deploy) were
+# then credited with what the code in memory ranked, so the new code skipped those enterprises
+_sources_digest()
+
+
 def recommender_digest(config: ModelConfig, closed_states: Iterable[str], open_only: bool) -> str:
     """The recommender as a function of the facts: code, ontology, configuration, which dangers count as open."""
     return _digest(_sources_digest(), config.version,
