@@ -173,9 +173,16 @@ def absorb(into: Candidates, head: tuple[str, ...], other: Candidates, factor: f
     """Every candidate of `other` as if its paths were added to `into` (`Candidate.absorb`)."""
     for mid, cand in other.items():
         mine = into.get(mid)
-        if mine is None:
-            mine = into[mid] = Candidate(mid)
-        mine.absorb(head, factor, cand)
+        if mine is not None:
+            mine.absorb(head, factor, cand)
+            continue
+        # most are new here: made with what `Candidate.absorb` would leave in an empty one, directly
+        if factor == 1.0:
+            kinds, exact = dict(cand.kinds), cand.exact
+        else:
+            kinds = {kind: weight for kind, weight in ((k, w * factor) for k, w in cand.kinds.items()) if weight > -1.0}
+            exact = cand.exact * factor
+        into[mid] = Candidate(mid, kinds, [], exact if exact > 0.0 else 0.0, [(head, factor, cand)])
 
 
 class EnterprisePaths:
@@ -207,7 +214,7 @@ class EnterprisePaths:
         return self._context
 
 
-@dataclass
+@dataclass(slots=True)
 class Score:
     """One measure's evidence, as components and their weighted sum."""
 
@@ -300,8 +307,15 @@ class Recommender:
         self.strong_similarity = float(self.config["learned"]["strong_similarity"])
         decisions = [m for m in self.kb.measures.values() if m.decision]
         self.decision_measure = decisions[0] if decisions else None
-        self._allowed: dict[tuple[tuple[str, ...], str], bool] = {}
-        self._industry: dict[tuple[tuple[str, ...], str], str | None] = {}
+        #: per industry scope, what `allowed_in` and `industry_of` answer for every measure: a subject
+        #: asks them of each of its ≈ 80 candidates (51 million calls for a 100,000-enterprise province)
+        self._scopes: dict[tuple[str, ...], _ScopeTable] = {}
+        #: each measure's preference among equal scores (`order`): its level of the hierarchy of controls
+        self._preference = {mid: -self.kb.hierarchy_rank.get(m.hierarchy, 0) for mid, m in self.kb.measures.items()}
+        #: each measure's hierarchy part of a score (`score`)
+        w_hierarchy = float(self.rank_w["hierarchy"])
+        self._hierarchy_part = {mid: w_hierarchy * (self.kb.hierarchy_rank.get(m.hierarchy, 1) - 1) / 5
+                                for mid, m in self.kb.measures.items()}
         self._mitigates: dict[str, tuple[list[tuple[str, str]], list[str]]] = {}
 
     # ------------------------------------------------------------------ helpers
@@ -327,14 +341,25 @@ class Recommender:
         return self.allowed_in(self.scope(e), mid)
 
     def allowed_in(self, scope: tuple[str, ...], mid: str) -> bool:
-        """`allowed` for an enterprise of this industry scope. Memoised per (scope, measure): asked for
-        every candidate of every subject, so `score` finds the scope once and asks this."""
-        key = (scope, mid)
-        known = self._allowed.get(key)
-        if known is None:
-            m = self.kb.measures[mid]
-            known = self._allowed[key] = not m.decision and self.industry_ok_in(scope, m) is not False
-        return known
+        """`allowed` for an enterprise of this industry scope."""
+        return mid in self._table(scope).allowed
+
+    def _table(self, scope: tuple[str, ...]) -> _ScopeTable:
+        """What the knowledge base allows and names for this industry scope, worked out once for every measure."""
+        table = self._scopes.get(scope)
+        if table is None:
+            kb = self.kb
+            allowed = frozenset(mid for mid, m in kb.measures.items()
+                                if not m.decision and self.industry_ok_in(scope, m) is not False)
+            industry = {}
+            for mid, m in kb.measures.items():
+                written_for = m.linked("appliesToIndustry")
+                found = next((i for i in scope if i in written_for), None) or next(
+                    (i for i in written_for if scope and scope[0] in kb.broader_chain("SupervisionIndustry", i)), None)
+                if found is not None:
+                    industry[mid] = found
+            table = self._scopes[scope] = _ScopeTable(allowed, industry)
+        return table
 
     def own_measures(self, e: EnterpriseFact) -> dict[str, list[tuple[RiskPointFact, Any]]]:
         """KB measure id -> the enterprise's own control measures (with their risk point) that map to it."""
@@ -476,13 +501,13 @@ class Recommender:
     # ------------------------------------------------------------------ scoring
     def industry_paths(self, e: EnterpriseFact, cands: Candidates, *, head: tuple[str, ...] = ()) -> None:
         """Add an industry path to every candidate written for the enterprise's industry."""
-        scope = self.scope(e)
+        industry_of = self._table(self.scope(e)).industry
         weight = self.w["industry"]
         tails: dict[str, tuple[tuple[str, ...], str]] = {}  # per industry: one tail and text for all its measures
         for mid, cand in cands.items():
             if "industry" in cand.kinds:
                 continue
-            ind = self.industry_of(scope, mid)
+            ind = industry_of.get(mid)
             if ind is None:
                 continue
             made = tails.get(ind)
@@ -492,14 +517,8 @@ class Recommender:
             cand.add(("industry", weight, head, made[0], made[1], (), False))
 
     def industry_of(self, scope: tuple[str, ...], mid: str) -> str | None:
-        """The industry of the enterprise's scope a measure is written for (None: none), memoised."""
-        key = (scope, mid)
-        if key not in self._industry:
-            kb = self.kb
-            allowed = kb.measures[mid].linked("appliesToIndustry")
-            self._industry[key] = next((i for i in scope if i in allowed), None) or next(
-                (i for i in allowed if scope and scope[0] in kb.broader_chain("SupervisionIndustry", i)), None)
-        return self._industry[key]
+        """The industry of the enterprise's scope a measure is written for (None: none)."""
+        return self._table(scope).industry.get(mid)
 
     def score(self, label: str, e: EnterpriseFact, cands: Candidates, learned: LearnedScores | None = None, *,
               fired: Iterable[str] = ()) -> dict[str, Score]:
@@ -510,29 +529,28 @@ class Recommender:
         """
         kb, rw = self.kb, self.rank_w
         context_scale = float(rw["context_scale"][label])
-        w_hierarchy, w_learned, w_pattern, w_exact = (float(rw[k]) for k in ("hierarchy", "learned", "pattern", "exact"))
-        ranks = kb.hierarchy_rank
+        w_learned, w_pattern, w_exact = (float(rw[k]) for k in ("learned", "pattern", "exact"))
+        hierarchy_part = self._hierarchy_part
         learned_scores = dict(learned.scores) if learned else {}
         fired_set = set(fired)
-        scope = self.scope(e)  # once: asked of every candidate (≈ 800 per enterprise)
+        allowed = self._table(self.scope(e)).allowed  # once: asked of every candidate (≈ 800 per enterprise)
         out: dict[str, Score] = {}
         empty: dict[str, float] = {}
         for mid in (cands.keys() | learned_scores.keys()) if learned_scores else cands:
-            if not self.allowed_in(scope, mid):
+            if mid not in allowed:
                 continue
             cand = cands.get(mid)
             kinds = cand.kinds if cand is not None else empty
             pattern = kinds.get("pattern", 0.0)
             share = learned_scores.get(mid, 0.0)
-            m = kb.measures[mid]
             if label == HIDDEN_DANGER and pattern <= 0 and not self.learned_supports(
-                    m, share, learned.evidence.get(mid, []) if learned else [], fired_set):
+                    kb.measures[mid], share, learned.evidence.get(mid, []) if learned else [], fired_set):
                 continue
             context = sum([v for k, v in kinds.items() if k not in _NOT_CONTEXT])  # sum(): compensated, as before
             if pattern <= 0 and share <= 0 and context <= 0:
                 continue
             exact = cand.exact if cand is not None else 0.0
-            hierarchy = w_hierarchy * (ranks.get(m.hierarchy, 1) - 1) / 5
+            hierarchy = hierarchy_part[mid]
             learned_part = w_learned * share
             total = w_pattern * pattern + w_exact * exact + learned_part + context_scale * context + hierarchy
             out[mid] = Score(mid, pattern, exact, share, context, hierarchy, total, learned_part)
@@ -602,10 +620,10 @@ class Recommender:
         hierarchy of controls, then id (deterministic). Equal to `SCORE_DIGITS` decimals: the same evidence
         summed in another order differs in the last bits, and decided such ties before — common among a
         risk point's or an enterprise's measures, which often rest on the same context paths alone."""
-        rank, measures = self.kb.hierarchy_rank, self.kb.measures
+        preference = self._preference
 
         def key(mid: str) -> tuple[float, int, str]:
-            return -round(scores[mid], SCORE_DIGITS), -rank.get(measures[mid].hierarchy, 0), mid
+            return -round(scores[mid], SCORE_DIGITS), preference[mid], mid
         return sorted(scores, key=key) if top is None else heapq.nsmallest(top, scores, key=key)
 
     def blend(self, rules: Mapping[str, float], learned: Mapping[str, float]) -> dict[str, float]:
@@ -801,6 +819,15 @@ def shared_words(a: str, b: str, limit: int = 3) -> list[str]:
     other = {w for w in text_tokens(b) if not w.startswith("§")}
     common = [w for w in dict.fromkeys(text_tokens(a)) if not w.startswith("§") and len(w) >= 2 and w in other]
     return sorted(common, key=lambda w: (-len(w), common.index(w)))[:limit]
+
+
+@dataclass(frozen=True, slots=True)
+class _ScopeTable:
+    """For one industry scope: the measures that may be recommended, and the industry of the scope each
+    measure is written for (measures written for none of it absent)."""
+
+    allowed: frozenset[str]
+    industry: dict[str, str]
 
 
 def owner_head(label: str, key: str) -> tuple[str, ...]:
