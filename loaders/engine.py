@@ -196,7 +196,7 @@ class FileLoader:
         self._deferred: list[Prepared] = []    # rows of superseded records, settled at the file's end
         self._forced: set[str] = set()         # record ids to write again although recorded
         #: whether a complete load of the file came before: only then may its records stand in it
-        self._loaded_before = loaded_before
+        self.loaded_before = loaded_before
         #: the keys of this reading's lines, by index (from the reader): where a node's other rows stand
         self._lines: LineKeys | None = None
         #: keys of lines passed over or read that a later row of their node overrode in this load:
@@ -881,7 +881,7 @@ class FileLoader:
         lines of the node's rows that stand earlier are kept out of the ledger, as this row now
         overrides them. Asked of the store only for a file an earlier load took in, and only for
         new rows (a recorded row's were read with it)."""
-        if not self._loaded_before or self._lines is None or not todo:
+        if not self.loaded_before or self._lines is None or not todo:
             return
         new = sorted({p.key for p in todo if p.siblings is None})
         records: dict[str, list[tuple[str, str | None]]] = {

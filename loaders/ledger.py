@@ -75,20 +75,29 @@ def file_states(store: GraphStore, source: str) -> dict[str, FileState]:
     rows = store.read(f"MATCH (f:{LOADED_FILE}) WHERE f.sourceSystem = $s "
                       "RETURN f.sourceFile AS path, f.fileDigest AS d, f.mappingVersion AS v, f.fileRows AS n, f.loadId AS l, "
                       "f.heldRows AS h", {"s": source})
-    return {str(r["path"]): FileState(str(r["d"]), str(r["v"]), int(r["n"] or 0), str(r["l"]), tuple(r["h"] or ()))
+    return {str(r["path"]): FileState(str(r["d"] or ""), str(r["v"]), int(r["n"] or 0), str(r["l"]), tuple(r["h"] or ()))
             for r in rows}
 
 
 def record_file(store: GraphStore, source: str, path: str, state: FileState, loaded_at: dt.datetime,
                 lines: Iterable[int] | None = None) -> None:
-    """A file loaded whole (no read error): written after its last row, so a load killed mid-file
-    leaves the old state, and the next load reads the file again. `lines`: the keys of the lines
+    """A file loaded whole (no read error): written after its last row. `lines`: the keys of the lines
     whose rows are now loaded (loaders/line_keys.py); None keeps those recorded before."""
     store.upsert_nodes(LOADED_FILE, [{
         "id": f"{source}:{path}", "sourceSystem": source, "sourceFile": path, "fileDigest": state.digest,
         "mappingVersion": state.mapping_version, "fileRows": state.rows, "loadId": state.load_id, "loadedAt": loaded_at,
         "heldRows": sorted(set(state.held)), "rowLines": pack(lines) if lines is not None else None,
     }])
+
+
+def forget_file(store: GraphStore, source: str, path: str) -> None:
+    """Before a changed file's first row is written: its last complete load no longer describes the
+    graph, so its digest and line keys go. A load killed midway has written rows of the new content;
+    had they stayed, the next load would skip the file put back as it was by its digest, or pass over
+    a line put back as it was, and the node would keep the killed load's values. Until a load of the
+    file completes (`record_file`), it is read whole, every row checked against its record."""
+    store.execute(f"MATCH (f:{LOADED_FILE} {{id: $id}}) SET f.fileDigest = null, f.rowLines = null",
+                  {"id": f"{source}:{path}"})
 
 
 def file_lines(store: GraphStore, source: str, path: str) -> KeySet:

@@ -23,7 +23,7 @@ from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.loaders.engine import FileLoader, FileStats, file_decisions, mapping_version
 from riskgraph.loaders.fields import FieldContext
-from riskgraph.loaders.ledger import FileState, SourceCounts, file_lines, file_states, record_file, record_load
+from riskgraph.loaders.ledger import FileState, SourceCounts, file_lines, file_states, forget_file, record_file, record_load
 from riskgraph.loaders.locate import locate_enterprises, placed_by
 from riskgraph.loaders.mapping import SourceMapping, load_mappings
 from riskgraph.loaders.normalise.names import clean_name
@@ -285,6 +285,8 @@ def _load_file(loader: FileLoader, root: Path, progress: Callable[[str, int], No
 
     log.info("file started", extra=where)
     started = time.perf_counter()
+    if loader.loaded_before:
+        forget_file(loader.store, loader.mapping.source, path)
     stats = loader.run(root, batch_written, lines)
     if stats.error is None:
         record_file(loader.store, loader.mapping.source, path,
