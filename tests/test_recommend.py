@@ -299,6 +299,28 @@ def test_a_recommendation_a_stopped_run_left_behind_is_removed_though_the_enterp
     assert not store.read(f"MATCH (r:{RECOMMENDATION} {{id: $id}}) RETURN r.id AS id", {"id": leftover})
 
 
+def test_a_closed_dangers_recommendation_a_stopped_run_left_is_removed_though_the_enterprise_is_unchanged(province):
+    """A danger closed, its enterprise ranked, and the run stopped before its clean-up: the closed danger is
+    no subject any more, but its recommendation is still the enterprise's (ownerUscc). The count that
+    lets an unchanged enterprise be skipped is of everything it owns, so it does not hold: the
+    enterprise is ranked after all and the leftover goes (counted by current subjects, it stood for ever)."""
+    store, facts = province["store"], province["facts"]
+    closed = rectified_states(store.ontology)
+    method = run(store).method
+    e, d = next((e, d) for e in sorted(facts.values(), key=lambda e: e.uscc)
+                for d in sorted(e.dangers.values(), key=lambda d: d.id) if d.state in closed)
+    measure = store.read("MATCH (m:ControlMeasureType) RETURN m.id AS m ORDER BY m LIMIT 1")[0]["m"]
+    leftover = f"rec:HiddenDanger:{d.id}:{measure}"
+    store.upsert_nodes(RECOMMENDATION, [{"id": leftover, "name": "x", "subjectLabel": "HiddenDanger", "subjectKey": d.id,
+                                         "ownerUscc": e.uscc, "recommender": method,
+                                         "recommendedAt": "2020-01-01T00:00:00+08:00"}])
+    store.upsert_relationships("RECOMMENDED_FOR", [{"from": leftover, "to": d.id}], to_label="HiddenDanger")
+    store.upsert_relationships("RECOMMENDS", [{"from": leftover, "to": measure}])
+    summary = run(store)
+    assert (summary.unchanged, summary.ranked_after_all, summary.written, summary.removed) == (len(facts) - 1, 1, 0, 1)
+    assert not store.read(f"MATCH (r:{RECOMMENDATION} {{id: $id}}) RETURN r.id AS id", {"id": leftover})
+
+
 def test_a_quiet_run_writes_nothing_and_an_enterprise_gone_takes_its_recommendations(tmp_path, generated):
     """A run with every enterprise's inputs unchanged writes nothing at all (not even the time); an
     enterprise deleted from the graph takes its recommendations with it, its risk points' too, though

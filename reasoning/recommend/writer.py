@@ -101,11 +101,11 @@ class Writer:
         self.confirm_content = (
             f"UNWIND $rows AS row MATCH (r:{RECOMMENDATION} {{{key}: row.k}}) "
             f"WHERE r.{CONTENT_DIGEST} = row.d {linked}SET r += $at{set_at_once} RETURN r.{key} AS k")
-        # per enterprise: what its subjects hold, all of it and the linked part
-        subjects = (f"UNWIND $rows AS row MATCH (r:{RECOMMENDATION} {{subjectKey: row.k}}) "
-                    "WHERE r.subjectLabel = row.l AND r.recommender = $m ")
-        self.count_subjects = (subjects + "RETURN row.u AS u, count(r) AS n",
-                               subjects + f"{linked}RETURN row.u AS u, count(r) AS n")
+        # per enterprise: every recommendation it owns, all of them and the linked part — not only
+        # those of its subjects now: a danger closed since (or a risk point unlinked) is no subject,
+        # and its recommendations, left by a run stopped before its clean-up, would stand for ever
+        owned = f"UNWIND $rows AS row MATCH (r:{RECOMMENDATION} {{{OWNER}: row.u}}) WHERE r.recommender = $m "
+        self.count_owned = (owned + "RETURN row.u AS u, count(r) AS n", owned + f"{linked}RETURN row.u AS u, count(r) AS n")
         gaps = f"UNWIND $rows AS row MATCH (g:{KNOWLEDGE_GAP} {{{gap_key}: row.k}}) WHERE g.flaggedBy = $by "
         self.count_gaps = (gaps + "RETURN row.u AS u, count(g) AS n",
                            gaps + f"MATCH (g)-[:{GAP_FOR}]->() WITH DISTINCT row, g RETURN row.u AS u, count(g) AS n")
@@ -153,12 +153,12 @@ class Writer:
         time set); the rows of the others, ranked after all."""
         if not unchanged:
             return []
-        subjects = [{"u": rows.uscc, "l": label, "k": key} for rows in unchanged for label, key in rows.unchanged or ()]
+        owners = [{"u": rows.uscc} for rows in unchanged]
         gaps = [{"u": rows.uscc, "k": gap_id(label, key)}
                 for rows in unchanged for label, key in rows.unchanged or () if label == HIDDEN_DANGER]
         held: dict[str, list[int]] = {rows.uscc: [0, 0, 0] for rows in unchanged}  # recommendations, gaps, linked
-        for at, query in ((0, self.count_subjects[0]), (2, self.count_subjects[1])):
-            for row in self.store.read(query, {"rows": subjects, "m": self.method}):
+        for at, query in ((0, self.count_owned[0]), (2, self.count_owned[1])):
+            for row in self.store.read(query, {"rows": owners, "m": self.method}):
                 held[row["u"]][at] += int(row["n"])
         for at, query in ((1, self.count_gaps[0]), (2, self.count_gaps[1])):
             for row in self.store.read(query, {"rows": gaps, "by": self.flagged_by}) if gaps else ():
