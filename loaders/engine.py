@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import unicodedata
+from array import array
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -202,6 +203,10 @@ class FileLoader:
         #: keys of lines passed over or read that a later row of their node overrode in this load:
         #: kept out of the ledger, so the next load reads them (their node may need them back)
         self._overridden: set[int] = set()
+        #: each row written in this reading that has a line key: its node (hashed), where it stands and
+        #: its line's key — a node's rows written in one reading override each other in file order,
+        #: which the store cannot say until they are written (`_overridden_in_reading`)
+        self._written_nodes, self._written_at, self._written_lines = array("q"), array("q"), array("Q")
         #: QuarantinedRow ids of this file's rows held for a RETRYABLE reason (recorded with the file)
         self.held: list[str] = []
         #: line keys (loaders/line_keys.py) of the rows this reading found loaded or loaded itself:
@@ -426,6 +431,7 @@ class FileLoader:
         self._check_link_targets(todo, bad)
         todo = [p for p in todo if p.error is None]
         self._yield_to_later_rows(todo)
+        self._note_written(todo)
         self._keep_keys(p for p in batch if p.error is None)
         current = self._current(todo)
         self._write_changes(todo, current)
@@ -443,6 +449,27 @@ class FileLoader:
         what `write` defers to the file's end is settled now, so no row goes uncounted."""
         self.write(batch)
         self._settle()
+
+    def _note_written(self, todo: list[Prepared]) -> None:
+        for p in todo:
+            if p.row.line_key is not None:
+                self._written_nodes.append(hash(p.key))
+                self._written_at.append(_position(p.row))
+                self._written_lines.append(p.row.line_key)
+
+    def _overridden_in_reading(self) -> np.ndarray:
+        """The line keys of rows written in this reading that a later row of their node, written in it
+        too, overrode: in a first load (and in one batch) the store knew of neither when they were
+        written. Kept in the ledger, such a line was passed over when the later row went or moved
+        before it, and its values never came back. (A hash collision only keeps a line out: it is read.)"""
+        nodes = np.frombuffer(self._written_nodes, dtype=np.int64)
+        lines = np.frombuffer(self._written_lines, dtype=np.uint64)
+        order = np.lexsort((np.frombuffer(self._written_at, dtype=np.int64), nodes))
+        ordered = nodes[order]
+        earlier = order[:-1][ordered[1:] == ordered[:-1]]  # each row but the last of its node
+        overridden = lines[earlier].copy()
+        self._written_nodes, self._written_at, self._written_lines = array("q"), array("q"), array("Q")
+        return overridden
 
     def _keep_keys(self, rows: Iterable[Prepared]) -> None:
         """The line keys of rows now loaded (their line as it was read is the one to pass over)."""
@@ -465,13 +492,15 @@ class FileLoader:
         the file's end (`_superseded`), and written unless the superseding row is still in the file."""
         # a record counts only with its DERIVED_FROM link: one left without it (by a load killed
         # in an older version) is written again, links and all. Loads are timed to the second: one of
-        # the same second counts as newer (a row then settled once more at the file's end, no harm)
+        # the same second counts as newer (a row then settled once more at the file's end, no harm).
+        # A record of the same load superseded it when its row stood later in that load's file
         rows = self.store.read(
             f"UNWIND $ids AS i MATCH (s:{SOURCE_RECORD} {{id: i}}) OPTIONAL MATCH (s)<-[l:{DERIVED_FROM}]-() "
             "WITH i, s, count(l) AS links "
             f"OPTIONAL MATCH (s)<-[:{DERIVED_FROM}]-(:{ident(self.spec.label)})-[:{DERIVED_FROM}]->(t:{SOURCE_RECORD}) "
             "RETURN i, links, collect(CASE WHEN t.sourceSystem = s.sourceSystem AND t.sourceFile = s.sourceFile "
-            "AND t.id <> s.id THEN [t.id, t.lineKey, t.loadedAtMs >= s.loadedAtMs AND t.loadId <> s.loadId] END) AS others, "
+            "AND t.id <> s.id THEN [t.id, t.lineKey, t.loadedAtMs >= s.loadedAtMs AND t.loadId <> s.loadId "
+            "OR t.loadId = s.loadId AND t.rowNumber > s.rowNumber] END) AS others, "
             "s.yieldedTo AS yielded",
             {"ids": [self._record_id(p) for p in batch if p.error is None]},
         )
@@ -933,10 +962,11 @@ class FileLoader:
 
     def _settle(self) -> None:
         """What waited for the file's end, now that it was read: the rows deferred as superseded
-        (`_existing`). A row is written again unless a row that superseded it stands later in the
-        file: the source changed a value and then changed it back (the superseding row is gone, or
-        earlier), or the file holds several rows of the node and the later one's values stand (the
-        rows of one batch that share a key merge in file order too). Such a row's line stays out of
+        (`_existing`). A row is written again unless every row that superseded it stands later in
+        the file: the source changed a value and then changed it back (the superseding row is gone, or
+        earlier), or the file holds several rows of the node and the later ones' values stand (the
+        rows of one batch that share a key merge in file order too). Written again, it leaves out what
+        the rows standing after it state (`_yield_to_later_rows`). Such a row's line stays out of
         the ledger: while the superseding row stands, the next load reads it again. Lines a later
         row of their node overrode are dropped from the ledger."""
         deferred, self._deferred = self._deferred, []
@@ -944,7 +974,7 @@ class FileLoader:
         again = []
         for p in deferred:
             here = _position(p.row)
-            if any((at := standing(record, key)) is not None and at > here
+            if all((at := standing(record, key)) is not None and at > here
                    for record, key in self._superseded[self._record_id(p)]):
                 self.stats.unchanged += 1
                 if p.row.line_key is not None:
@@ -954,6 +984,7 @@ class FileLoader:
         self._forced.update(self._record_id(p) for p in again)
         for start in range(0, len(again), self.batch_rows):
             self.load_batch([p.row for p in again[start:start + self.batch_rows]])
+        self._overridden.update(self._overridden_in_reading().tolist())
         if self._overridden:  # by numpy: a list comprehension over a large file's keys took seconds
             keys = np.fromiter(self.line_keys, dtype=np.uint64, count=len(self.line_keys))
             dropped = np.fromiter(self._overridden, dtype=np.uint64, count=len(self._overridden))
