@@ -451,6 +451,7 @@ class FileLoader:
         self._settle()
 
     def _note_written(self, todo: list[Prepared]) -> None:
+        """Each keyed row about to be written: its node, where it stands, its line (`_overridden_in_reading`)."""
         for p in todo:
             if p.row.line_key is not None:
                 self._written_nodes.append(hash(p.key))
@@ -984,10 +985,10 @@ class FileLoader:
         self._forced.update(self._record_id(p) for p in again)
         for start in range(0, len(again), self.batch_rows):
             self.load_batch([p.row for p in again[start:start + self.batch_rows]])
-        self._overridden.update(self._overridden_in_reading().tolist())
-        if self._overridden:  # by numpy: a list comprehension over a large file's keys took seconds
+        dropped = np.concatenate((np.fromiter(self._overridden, dtype=np.uint64, count=len(self._overridden)),
+                                  self._overridden_in_reading()))
+        if len(dropped):  # by numpy: a list comprehension over a large file's keys took seconds
             keys = np.fromiter(self.line_keys, dtype=np.uint64, count=len(self.line_keys))
-            dropped = np.fromiter(self._overridden, dtype=np.uint64, count=len(self._overridden))
             self.line_keys = keys[~np.isin(keys, dropped)].tolist()
 
     def _facts_stated(self, records: set[str]) -> dict[str, dict[str, Any]]:

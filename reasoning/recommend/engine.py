@@ -307,7 +307,7 @@ class Recommender:
         self.strong_similarity = float(self.config["learned"]["strong_similarity"])
         decisions = [m for m in self.kb.measures.values() if m.decision]
         self.decision_measure = decisions[0] if decisions else None
-        #: per industry scope, what `allowed_in` and `industry_of` answer for every measure: a subject
+        #: per industry scope, whether each measure is allowed and the industry it is written for: a subject
         #: asks them of each of its ≈ 80 candidates (51 million calls for a 100,000-enterprise province)
         self._scopes: dict[tuple[str, ...], _ScopeTable] = {}
         #: each measure's preference among equal scores (`order`): its level of the hierarchy of controls
@@ -338,11 +338,7 @@ class Recommender:
 
     def allowed(self, e: EnterpriseFact, mid: str) -> bool:
         """A measure may be recommended: not a decision and not written for other industries only."""
-        return self.allowed_in(self.scope(e), mid)
-
-    def allowed_in(self, scope: tuple[str, ...], mid: str) -> bool:
-        """`allowed` for an enterprise of this industry scope."""
-        return mid in self._table(scope).allowed
+        return mid in self._table(self.scope(e)).allowed
 
     def _table(self, scope: tuple[str, ...]) -> _ScopeTable:
         """What the knowledge base allows and names for this industry scope, worked out once for every measure."""
@@ -515,10 +511,6 @@ class Recommender:
                 made = tails[ind] = ((ref(ENTERPRISE, e.uscc), ref(INDUSTRY, ind)),
                                      f"适用于企业所属行业「{self.kb.concept_name('SupervisionIndustry', ind)}」")
             cand.add(("industry", weight, head, made[0], made[1], (), False))
-
-    def industry_of(self, scope: tuple[str, ...], mid: str) -> str | None:
-        """The industry of the enterprise's scope a measure is written for (None: none)."""
-        return self._table(scope).industry.get(mid)
 
     def score(self, label: str, e: EnterpriseFact, cands: Candidates, learned: LearnedScores | None = None, *,
               fired: Iterable[str] = ()) -> dict[str, Score]:
