@@ -111,6 +111,11 @@ class Prepared:
     #: its SourceRecord, packed and encoded, made while the batch before was written (`_make_records`);
     #: None until then, and again if writing changes what the row states
     record: dict[str, Any] | None = None
+    #: the targets of its optional links the graph does not hold ('<type> <label> <key>', `missingTargets`):
+    #: the row is tried again by later loads until they are there
+    missing: list[str] = field(default_factory=list)
+    #: the orphan_reference flags its node no longer earns from this row: all its targets are there now
+    linked: set[str] = field(default_factory=set)
 
 
 def batch_rows() -> int:
@@ -195,6 +200,14 @@ class FileLoader:
         #: record id → (record id, line key) of each newer record of its node from this file (`_existing`)
         self._superseded: dict[str, list[tuple[str, str | None]]] = {}
         self._deferred: list[Prepared] = []    # rows of superseded records, settled at the file's end
+        #: record id → the link targets its row missed when it was written (`missingTargets`): tried again
+        self._missing: dict[str, list[str]] = {}
+        #: ids of this file's records written without an optional link's target, whose rows the next load
+        #: tries again even when the file is unchanged (the ledger's `danglingRows`)
+        self.dangling: list[str] = []
+        #: rows with another row of their node that has no line (`_yield_to_later_rows`), written at the file's end
+        self._unplaced: list[Prepared] = []
+        self._read_whole = False               # the file's end was reached: every row that stands in it was read
         self._forced: set[str] = set()         # record ids to write again although recorded
         #: whether a complete load of the file came before: only then may its records stand in it
         self.loaded_before = loaded_before
@@ -429,13 +442,18 @@ class FileLoader:
                 # includes rows an earlier load rejected as orphans: their target may exist by now
                 todo.append(p)
         self._check_link_targets(todo, bad)
-        todo = [p for p in todo if p.error is None]
-        self._yield_to_later_rows(todo)
+        todo = self._still_missing([p for p in todo if p.error is None])
+        waiting = len(self._unplaced)
+        todo = self._yield_to_later_rows(todo)
         self._note_written(todo)
-        self._keep_keys(p for p in batch if p.error is None)
+        unplaced = {id(p) for p in self._unplaced[waiting:]}  # their lines are kept when they are written
+        # a row that misses a target keeps its line out of the ledger: the next load reads it again
+        self._keep_keys(p for p in batch if p.error is None and id(p) not in unplaced and not p.missing)
+        self.dangling += [self._record_id(p) for p in todo if p.missing]
         current = self._current(todo)
         self._write_changes(todo, current)
         self._write_nodes(todo, current)
+        self._unflag_linked(todo, current)
         self._write_enterprise_facts(todo)
         self._write_links(todo)
         self._write_reviews(todo)
@@ -443,6 +461,30 @@ class FileLoader:
         self._write_quarantine([p for p in bad if self._quarantine_id(p) not in quarantined])
         self.held += [self._quarantine_id(p) for p in bad if p.error is not None and p.error.reason in RETRYABLE]
         self.stats.unchanged += sum(1 for p in bad if self._quarantine_id(p) in quarantined)
+
+    def _still_missing(self, todo: list[Prepared]) -> list[Prepared]:
+        """Rows tried again because their record missed a link target (`_existing`): one that misses
+        the same targets still is unchanged, and left as it is. The rest are written."""
+        out = []
+        for p in todo:
+            if p.missing and sorted(p.missing) == self._missing.get(self._record_id(p)):
+                self.stats.unchanged += 1
+                self.dangling.append(self._record_id(p))
+            else:
+                out.append(p)
+        return out
+
+    def _unflag_linked(self, todo: list[Prepared], current: dict[str, dict[str, Any]]) -> None:
+        """A node flagged orphan_reference for a link whose targets this row now finds loses the flag,
+        as a fresh load of the same files would never have set it. (A row with flags of its own
+        wrote them in their place already; its record states only those.)"""
+        key = self.onto.key_of(self.spec.label)
+        rows = []
+        for p in todo:
+            flags = set(current.get(p.key, {}).get("dataQuality") or [])
+            if flags & p.linked and "dataQuality" not in p.props:
+                rows.append({key: p.key, "dataQuality": sorted(flags - p.linked)})
+        self.store.upsert_nodes(self.spec.label, rows)
 
     def write_all(self, batch: list[Prepared]) -> None:
         """Write prepared rows that are the whole of their "file" (a stream's batch of messages):
@@ -502,7 +544,7 @@ class FileLoader:
             "RETURN i, links, collect(CASE WHEN t.sourceSystem = s.sourceSystem AND t.sourceFile = s.sourceFile "
             "AND t.id <> s.id THEN [t.id, t.lineKey, t.loadedAtMs >= s.loadedAtMs AND t.loadId <> s.loadId "
             "OR t.loadId = s.loadId AND t.rowNumber > s.rowNumber] END) AS others, "
-            "s.yieldedTo AS yielded",
+            "s.yieldedTo AS yielded, s.missingTargets AS missing, s.lineKey AS line",
             {"ids": [self._record_id(p) for p in batch if p.error is None]},
         )
         siblings = {r["i"]: r["others"] for r in rows}
@@ -510,17 +552,39 @@ class FileLoader:
             p.recorded = self._record_id(p) in siblings
             if p.recorded:
                 p.siblings = [(str(i), k) for i, k, _ in siblings[self._record_id(p)]]
+        self._repeats_passed_over(batch, {r["i"]: r["line"] for r in rows})
         for r in rows:
             # a row that gave way to a later row of its node is settled like one superseded: written
             # again once none of them stands after it
             newer = [(str(i), k) for i, k, later in r["others"] if later] + [_yielded(item) for item in r["yielded"] or ()]
             if r["links"] and newer:
                 self._superseded[r["i"]] = newer
+            if r["links"] and r["missing"]:  # its targets may be there by now: the row is tried again
+                self._missing[r["i"]] = sorted(r["missing"])
         quarantined = self.store.read(
             f"UNWIND $ids AS i MATCH (q:{QUARANTINED_ROW} {{id: i}}) RETURN i",
             {"ids": [self._quarantine_id(p) for p in batch]},
         )
-        return {r["i"] for r in rows if r["links"] and r["i"] not in self._superseded}, {r["i"] for r in quarantined}
+        return ({r["i"] for r in rows if r["links"] and r["i"] not in self._superseded and r["i"] not in self._missing},
+                {r["i"] for r in quarantined})
+
+    def _repeats_passed_over(self, batch: list[Prepared], lines: dict[str, str | None]) -> None:
+        """A recorded row read from a line of other bytes (other quoting, say) than the line its
+        record was loaded from, while that line stands earlier and was passed over unread: the row is
+        a copy of that line's row, a duplicate_row, as a fresh load of the file would call it. (A copy
+        of a line read in this reading was caught by its digest, `_shell`.)"""
+        if self._lines is None:
+            return
+        moved = {id(p): int(line, 16) for p in batch
+                 if p.recorded and p.error is None and p.row.line_key is not None
+                 and (line := lines.get(self._record_id(p))) is not None and int(line, 16) != p.row.line_key}
+        if not moved:
+            return
+        at = self._lines.first_at(moved.values())
+        for p in batch:
+            if (index := at.get(moved.get(id(p), -1))) is not None and index < _position(p.row) \
+                    and (first := self._lines.passed_as(index)) is not None:
+                p.error = RowError("duplicate_row", N_("repeats row {first} exactly"), first=first)
 
     def _check_link_targets(self, todo: list[Prepared], bad: list[Prepared]) -> None:
         """Before anything is written: a missing required target makes the row an orphan; a missing
@@ -555,7 +619,10 @@ class FileLoader:
                         break
                     flag = f"orphan_reference:{link.field or link.column}"
                     p.props["dataQuality"] = sorted(set(p.props.get("dataQuality") or []) | {flag})
-                    p.record = None  # it states the flag too
+                    p.missing += [f"{link.rel_type} {link.other} {k}" for k in keys if k not in present]
+                    p.record = None  # it states the flag and what it misses too
+                else:
+                    p.linked.add(f"orphan_reference:{link.field or link.column}")
                 if present:
                     kept.append((link, present))
             p.links = kept
@@ -742,7 +809,8 @@ class FileLoader:
             record = {**self._provenance(p), "id": self._record_id(p), "contentHash": None,  # its digest is in its id
                       "facts": json.dumps(facts, ensure_ascii=False, sort_keys=True),
                       "lineKey": f"{p.row.line_key:016x}" if p.row.line_key is not None else None,
-                      "yieldedTo": [f"{key or '-'} {record}" for record, key in p.yielded_to] or None}
+                      "yieldedTo": [f"{key or '-'} {record}" for record, key in p.yielded_to] or None,
+                      "missingTargets": sorted(p.missing) or None}
             if p.resolution is not None:
                 record["matchMethod"] = json.dumps(
                     {"method": p.resolution.method, "outcome": p.resolution.outcome, "score": p.resolution.score,
@@ -775,7 +843,7 @@ class FileLoader:
             for assigned, rows in shared_groups(self.store.dialect, shared, "s", batch):
                 write = (f"CREATE (s:{ident(SOURCE_RECORD)} {created_map(self.store.dialect, rows)})" if link == "CREATE" else
                          f"MERGE (s:{ident(SOURCE_RECORD)} {{{ident(onto.key_of(SOURCE_RECORD))}: row.k}}) "
-                         f"SET s.yieldedTo = null, s += row.p{assigned}, "  # written again: whom it gives way to is asked anew
+                         f"SET s.yieldedTo = null, s.missingTargets = null, s += row.p{assigned}, "  # asked anew when written again
                          "s.rawValues = null, s.facts = null")  # packed now: no plain copy left beside it
                 self.store.execute(
                     f"UNWIND $rows AS row {write} "
@@ -811,17 +879,22 @@ class FileLoader:
             self._write_quarantine([prepared])
 
     # ------------------------------------------------------------------ driving
-    def retry_held(self, rows: int, held_ids: tuple[str, ...],
+    def retry_held(self, rows: int, held_ids: tuple[str, ...], dangling_ids: tuple[str, ...] = (),
                    on_rows: Callable[[int], None] | None = None) -> FileStats:
         """The file is unchanged since a complete load of its `rows` rows: read none of them, but
-        try again the rows that load left quarantined for a reason that depends on other data
-        (RETRYABLE; `held_ids`, their QuarantinedRow ids), from their kept raw values — what
-        reading the whole file again would have changed."""
+        try again the rows that load left waiting on other data, from their kept raw values — what
+        reading the whole file again would have changed: those quarantined for a RETRYABLE reason
+        (`held_ids`, their QuarantinedRow ids) and those written without an optional link's target
+        (`dangling_ids`, their SourceRecord ids)."""
         self.stats.skipped = True
         held = self.store.read(
             f"UNWIND $ids AS i MATCH (q:{QUARANTINED_ROW} {{id: i}}) "
-            "RETURN q.rowNumber AS n, q.rawValues AS raw, q.dataQuality AS notes ORDER BY n",
+            "RETURN q.rowNumber AS n, q.rawValues AS raw, q.dataQuality AS notes",
             {"ids": list(held_ids)})
+        held += with_content(self.store, self.store.read(
+            f"UNWIND $ids AS i MATCH (s:{SOURCE_RECORD} {{id: i}}) "
+            f"RETURN s.rowNumber AS n, s.dataQuality AS notes, {record_content('s')}", {"ids": list(dangling_ids)}))
+        held.sort(key=lambda r: int(r["n"]))
         batch = [SourceRow.kept(int(r["n"]), json.loads(r["raw"]), list(r["notes"] or [])) for r in held]
         for start in range(0, len(batch), self.batch_rows):
             part = batch[start:start + self.batch_rows]
@@ -904,15 +977,19 @@ class FileLoader:
     def _take_lines(self, keys: LineKeys) -> None:
         self._lines = keys
 
-    def _yield_to_later_rows(self, todo: list[Prepared]) -> None:
+    def _yield_to_later_rows(self, todo: list[Prepared]) -> list[Prepared]:
         """Rows about to be written, against the other rows of their nodes in this file: a row of
         the node that stands later (passed over unread, or read) keeps its values, so the row
         being written leaves out what that row states (and is recorded with all it said); the
         lines of the node's rows that stand earlier are kept out of the ledger, as this row now
         overrides them. Asked of the store only for a file an earlier load took in, and only for
-        new rows (a recorded row's were read with it)."""
-        if not self.loaded_before or self._lines is None or not todo:
-            return
+        new rows (a recorded row's were read with it).
+
+        A row without a line (a workbook's, a CSV row over several lines) is placed only once read:
+        a row whose node has such a row not read yet (later in the file, or gone) waits for the
+        file's end (`_unplaced`). Returns the rows to write now."""
+        if not self.loaded_before or not todo:
+            return todo
         new = sorted({p.key for p in todo if p.siblings is None})
         records: dict[str, list[tuple[str, str | None]]] = {
             r["k"]: [(str(i), k) for i, k in r["records"]]
@@ -920,15 +997,20 @@ class FileLoader:
         siblings = {id(p): p.siblings if p.siblings is not None else records.get(p.key, []) for p in todo}
         standing = self._standing([pair for pairs in siblings.values() for pair in pairs])
         later: list[tuple[Prepared, list[tuple[str, str | None]]]] = []
+        now: list[Prepared] = []
         for p in todo:
             own, here = self._record_id(p), _position(p.row)
-            others = [(record, key, at) for record, key in siblings[id(p)]
-                      if record != own and (at := standing(record, key)) is not None]
+            placed = [(record, key, standing(record, key)) for record, key in siblings[id(p)] if record != own]
+            if not self._read_whole and any(key is None and at is None for _, key, at in placed):
+                self._unplaced.append(p)
+                continue
+            now.append(p)
+            others = [(record, key, at) for record, key, at in placed if at is not None]
             self._overridden.update(int(key, 16) for _, key, at in others if key is not None and at < here)
             if after := [(record, key) for record, key, at in others if at > here]:
                 later.append((p, after))
         if not later:
-            return
+            return now
         stated = self._facts_stated({record for _, records_after in later for record, _ in records_after})
         for p, records_after in later:
             outranked = {k for record, _ in records_after for k in stated.get(record, {})} - {self.onto.key_of(self.spec.label)}
@@ -937,6 +1019,7 @@ class FileLoader:
                 p.props = {k: v for k, v in p.props.items() if k not in outranked}
                 p.yielded_to = records_after
                 p.record = None  # it says whom the row gave way to
+        return now
 
     def _standing(self, records: Iterable[tuple[str, str | None]]) -> Callable[[str, str | None], int | None]:
         """Where the row of each of these records (its id, its line key) stands in the file: its
@@ -958,7 +1041,7 @@ class FileLoader:
         set of 2,000 enterprises stopped at the 30 s query limit."""
         return (f"UNWIND $keys AS k MATCH (n:{ident(self.spec.label)} {{{ident(self.onto.key_of(self.spec.label))}: k}}) "
                 f"WITH n, k MATCH (n)-[:{DERIVED_FROM}]->(t:{SOURCE_RECORD}) WHERE t.sourceSystem = $system "
-                "AND t.sourceFile = $file AND t.lineKey IS NOT NULL RETURN k, collect([t.id, t.lineKey]) AS records",
+                "AND t.sourceFile = $file RETURN k, collect([t.id, t.lineKey]) AS records",
                 {"keys": keys, "system": self.mapping.source, "file": self.spec.path})
 
     def _settle(self) -> None:
@@ -969,7 +1052,9 @@ class FileLoader:
         rows of one batch that share a key merge in file order too). Written again, it leaves out what
         the rows standing after it state (`_yield_to_later_rows`). Such a row's line stays out of
         the ledger: while the superseding row stands, the next load reads it again. Lines a later
-        row of their node overrode are dropped from the ledger."""
+        row of their node overrode are dropped from the ledger. The rows that waited to be placed
+        against a row without a line (`_unplaced`) are written now too, in file order."""
+        self._read_whole = True
         deferred, self._deferred = self._deferred, []
         standing = self._standing([pair for p in deferred for pair in self._superseded[self._record_id(p)]])
         again = []
@@ -983,6 +1068,9 @@ class FileLoader:
             else:
                 again.append(p)
         self._forced.update(self._record_id(p) for p in again)
+        again += self._unplaced
+        again.sort(key=lambda p: _position(p.row))
+        self._unplaced = []
         for start in range(0, len(again), self.batch_rows):
             self.load_batch([p.row for p in again[start:start + self.batch_rows]])
         dropped = np.concatenate((np.fromiter(self._overridden, dtype=np.uint64, count=len(self._overridden)),

@@ -68,15 +68,22 @@ class FileState:
     load_id: str
     #: QuarantinedRow ids of its rows held for a reason that depends on other data (engine.RETRYABLE)
     held: tuple[str, ...] = ()
+    #: SourceRecord ids of its rows written without an optional link's target (engine: `missingTargets`)
+    dangling: tuple[str, ...] = ()
+
+    @property
+    def waiting(self) -> bool:
+        """Some of its rows wait on other data: a load tries them again even while the file is unchanged."""
+        return bool(self.held or self.dangling)
 
 
 def file_states(store: GraphStore, source: str) -> dict[str, FileState]:
     """The files of one source system that a load has recorded, by path."""
     rows = store.read(f"MATCH (f:{LOADED_FILE}) WHERE f.sourceSystem = $s "
                       "RETURN f.sourceFile AS path, f.fileDigest AS d, f.mappingVersion AS v, f.fileRows AS n, f.loadId AS l, "
-                      "f.heldRows AS h", {"s": source})
-    return {str(r["path"]): FileState(str(r["d"] or ""), str(r["v"]), int(r["n"] or 0), str(r["l"]), tuple(r["h"] or ()))
-            for r in rows}
+                      "f.heldRows AS h, f.danglingRows AS g", {"s": source})
+    return {str(r["path"]): FileState(str(r["d"] or ""), str(r["v"]), int(r["n"] or 0), str(r["l"]), tuple(r["h"] or ()),
+                                      tuple(r["g"] or ())) for r in rows}
 
 
 def record_file(store: GraphStore, source: str, path: str, state: FileState, loaded_at: dt.datetime,
@@ -86,7 +93,8 @@ def record_file(store: GraphStore, source: str, path: str, state: FileState, loa
     store.upsert_nodes(LOADED_FILE, [{
         "id": f"{source}:{path}", "sourceSystem": source, "sourceFile": path, "fileDigest": state.digest,
         "mappingVersion": state.mapping_version, "fileRows": state.rows, "loadId": state.load_id, "loadedAt": loaded_at,
-        "heldRows": sorted(set(state.held)), "rowLines": pack(lines) if lines is not None else None,
+        "heldRows": sorted(set(state.held)), "danglingRows": sorted(set(state.dangling)),
+        "rowLines": pack(lines) if lines is not None else None,
     }])
 
 

@@ -80,6 +80,10 @@ class LineKeys:
             return key, False, first
         return key, key in self.known, None
 
+    def passed_as(self, index: int) -> int | None:
+        """The row number line `index` was passed over unread as, if it was."""
+        return int(self._passed[index]) or None if self._passed is not None else None
+
     def _by_key(self) -> tuple[np.ndarray, np.ndarray]:
         """The keys sorted, and the index of the line of each (the first of equal keys first)."""
         if self._sorted is None:

