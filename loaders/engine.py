@@ -395,7 +395,7 @@ class FileLoader:
         """Which registered enterprise the row is about; the reason code says why not, if none."""
         query = record_query(ent, p.row.values)
         uscc_raw, name_raw, code = query.uscc or "", query.name or "", query.code
-        resolution = apply_decision(self.index.match(query), self.decisions.get(p.key))
+        resolution = apply_decision(self.index.match(query), self.decisions.get(p.key), query)
         if resolution.outcome == REVIEW:
             # loaded without an enterprise; the facts it asserts about one wait on the review item
             facts = self._values(ent.fields, ENTERPRISE, p)

@@ -165,11 +165,20 @@ class EnterpriseIndex:
         comp = compare(query, entry)
         comp.score = self.scorer.score(comp.features)
         candidate = _candidate(comp)
-        if comp.level == "weak" and comp.features.get("body_similarity", 0.0) < 0.5:
+        if comp.level == "exact_full":  # the code and its registered name: nothing to weigh
+            return Resolution(entry.uscc, "uscc", 1.0, (found, *comp.reasons[:1]), outcome=LINK, candidates=(candidate,))
+        by_name = decide(replace(query, uscc=None), self.compare_all(replace(query, uscc=None)))
+        other = by_name.chosen if by_name.outcome == LINK and by_name.chosen is not None \
+            and by_name.chosen.entry.uscc != entry.uscc else None
+        if other is not None or comp.blocks or comp.name_place_contradicts \
+                or comp.level == "weak" and comp.features.get("body_similarity", 0.0) < 0.5:
             # the code and the name disagree: a person decides, with what the name alone would find
-            by_name = decide(replace(query, uscc=None), self.compare_all(replace(query, uscc=None)))
+            but = (f"the name alone is {other.entry.name}'s" if other is not None else
+                   "; ".join(comp.blocks) if comp.blocks else
+                   "the name's place contradicts the registry" if comp.name_place_contradicts else
+                   f"the record names {query.name!r}")
             others = tuple(_candidate(c) for c in by_name.ranked if c.entry.uscc != entry.uscc)
-            why = f"{found} to {entry.name}, but the record names {query.name!r}"
+            why = f"{found} to {entry.name}, but {but}"
             return Resolution(None, "none", comp.score, (why, *comp.reasons), ambiguous=True, outcome=REVIEW,
                               candidates=(others + (candidate,))[:KEEP])
         return Resolution(entry.uscc, "uscc", 1.0, (found, *comp.reasons[:1]), outcome=LINK, candidates=(candidate,))

@@ -54,20 +54,25 @@ class Decision:
     uscc: str | None
     excluded: frozenset[str]
     by: str | None
+    #: the USCC and name the row wrote when the item was raised: a decision is about those
+    written: tuple[str | None, str | None] = (None, None)
 
 
 def decisions_for(store: GraphStore, label: str) -> dict[str, Decision]:
     """Every review item of facts of this class, by the fact's key."""
     rows = store.read(
         f"MATCH (r:{ident(REVIEW_ITEM)}) WHERE r.reviewedLabel = $label "
-        "RETURN r.id AS id, r.reviewedKey AS k, r.reviewStatus AS s, r.decidedUscc AS u, r.excludedUsccs AS x, r.decidedBy AS b",
-        {"label": label})
-    return {str(r["k"]): Decision(r["id"], r["s"] or OPEN, r["u"], frozenset(r["x"] or ()), r["b"]) for r in rows}
+        "RETURN r.id AS id, r.reviewedKey AS k, r.reviewStatus AS s, r.decidedUscc AS u, r.excludedUsccs AS x, r.decidedBy AS b, "
+        "r.writtenUscc AS wu, r.writtenName AS wn", {"label": label})
+    return {str(r["k"]): Decision(r["id"], r["s"] or OPEN, r["u"], frozenset(r["x"] or ()), r["b"], (r["wu"], r["wn"]))
+            for r in rows}
 
 
-def apply_decision(resolution: Resolution, decision: Decision | None) -> Resolution:
-    """The loader's resolution after a person's decision: theirs wins; an excluded enterprise is never linked."""
-    if decision is None:
+def apply_decision(resolution: Resolution, decision: Decision | None, query: Query | None = None) -> Resolution:
+    """The loader's resolution after a person's decision: theirs wins; an excluded enterprise is never linked.
+    A decision is about the USCC and name the row wrote then: once the source corrects either (`query`),
+    it no longer applies, and the row is resolved afresh (raising the item again if a person must decide)."""
+    if decision is None or query is not None and decision.status != OPEN and decision.written != (query.uscc, query.name):
         return resolution
     if decision.status == LINKED and decision.uscc:
         return Resolution(decision.uscc, "review_decision", 1.0,
@@ -106,19 +111,29 @@ def write_items(store: GraphStore, label: str, drafts: list[dict[str, Any]], pro
     """Raise or refresh review items: an open item takes the newer evidence; a decided one keeps its decision."""
     if not drafts:
         return
-    existing = {r["id"]: r["s"] for r in store.read(
-        f"UNWIND $ids AS i MATCH (r:{ident(REVIEW_ITEM)} {{id: i}}) RETURN i AS id, r.reviewStatus AS s",
-        {"ids": [d["id"] for d in drafts]})}
-    rows = []
+    existing = {r["id"]: r for r in store.read(
+        f"UNWIND $ids AS i MATCH (r:{ident(REVIEW_ITEM)} {{id: i}}) RETURN i AS id, r.reviewStatus AS s, "
+        "r.writtenUscc AS wu, r.writtenName AS wn, r.history AS h, r.decidedUscc AS u", {"ids": [d["id"] for d in drafts]})}
+    rows, reopened = [], []
     for d in drafts:
-        status = existing.get(d["id"])
+        known = existing.get(d["id"])
+        status = known["s"] if known is not None else None
         row = {**d, **provenance.get(d["id"], {})}
-        if status is None:
+        if known is None:
             row.update(reviewStatus=OPEN, history="[]")
+        elif status != OPEN and (known["wu"], known["wn"]) != (d["writtenUscc"], d["writtenName"]):
+            # decided about what the row wrote then; the source has corrected it since: decided again
+            history = [*json.loads(known["h"] or "[]"), {
+                "action": "reopen", **({"from": known["u"]} if known["u"] else {}), "by": "load", "at": _now().isoformat(),
+                "note": f"the source now writes {d['writtenUscc'] or '-'} {d['writtenName'] or '-'}"}]
+            row.update(reviewStatus=OPEN, history=json.dumps(history, ensure_ascii=False))
+            reopened.append(d["id"])
         elif status != OPEN:
             row = {"id": d["id"], "pendingFacts": d["pendingFacts"]}
         rows.append(row)
     store.upsert_nodes(REVIEW_ITEM, rows)
+    if reopened:
+        store.execute(f"UNWIND $ids AS i MATCH (r:{ident(REVIEW_ITEM)} {{id: i}}) SET r.decidedUscc = null", {"ids": reopened})
     store.upsert_relationships(REVIEWS, [{"from": d["id"], "to": d["reviewedKey"]} for d in drafts],
                                from_label=REVIEW_ITEM, to_label=label)
 

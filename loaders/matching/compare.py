@@ -192,15 +192,16 @@ def _compare_uscc(query: Query, entry: Entry, comp: Comparison) -> None:
         f["uscc_equal"] = 1.0
         comp.second.append("uscc")
         comp.reasons.append(f"USCC {entry.uscc} matches")
-    elif Levenshtein.distance(written, entry.uscc) <= 2:
+    elif (query.code is None or query.code.quality != "valid") and Levenshtein.distance(written, entry.uscc) <= 2:
+        # a typo leaves the check digit wrong (or the text no code): a valid code is another enterprise's
         f["uscc_near"] = 1.0
         comp.second.append("uscc")
         comp.reasons.append(f"USCC {written!r} is {entry.uscc} mistyped")
-    elif query.code is not None and query.code.quality == "valid":
+    elif query.code is not None:  # a well-formed code, valid or of the legacy kind: another enterprise's
         f["uscc_contradicts"] = 1.0
         comp.uscc_contradicts = True
         comp.against.append("uscc")
-        comp.reasons.append(f"the record's valid USCC {query.code.code} is not {entry.uscc}")
+        comp.reasons.append(f"the record's USCC {query.code.code} ({query.code.quality}) is not {entry.uscc}")
 
 
 def _compare_fields(query: Query, entry: Entry, comp: Comparison) -> None:

@@ -65,6 +65,20 @@ def excluded(c: Comparison) -> bool:
     return c.name_place_contradicts or c.uscc_contradicts or c.region == "contradicts"
 
 
+def _rival(c: Comparison, best: Comparison) -> bool:
+    """Whether another candidate keeps the best one from a link: it is as good; or the name is more
+    nearly its registered name (written under another county's authority, the registered full name
+    still names that enterprise, with its legal form as written all the more); or it has a field
+    agreeing that disagrees with the best (a legal representative, an address)."""
+    if c.blocks:
+        return False
+    if (-c.rank, c.features.get("form_exact", 0.0)) > (-best.rank, best.features.get("form_exact", 0.0)):
+        return True
+    if set(c.second) & set(best.against):
+        return True
+    return c.region != "contradicts" and _strength(c) >= _strength(best)
+
+
 def decide(query: Query, comparisons: list[Comparison]) -> Decision:
     ranked = sorted(comparisons, key=lambda c: (-c.score, c.rank, c.entry.uscc))
     plausible = [c for c in ranked if not excluded(c)]
@@ -72,8 +86,7 @@ def decide(query: Query, comparisons: list[Comparison]) -> Decision:
     able = [c for c in plausible if grounds[id(c)]]
     if able:
         best = max(able, key=_strength)
-        rivals = [c for c in plausible if c is not best and not c.blocks and c.region != "contradicts"
-                  and _strength(c) >= _strength(best)]
+        rivals = [c for c in plausible if c is not best and _rival(c, best)]
         if not rivals:
             return Decision("link", best, [best] + [c for c in plausible if c is not best][:KEEP - 1],
                             f"linked on {grounds[id(best)]}")

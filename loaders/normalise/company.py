@@ -127,15 +127,17 @@ def _area(code: str) -> str:
     return code[:2] if code.endswith("0000") else code[:4] if code.endswith("00") else code
 
 
-def _strip_leading_places(name: str, min_rest: int = MIN_BODY) -> tuple[str, list[str], str]:
+def _strip_leading_places(name: str, min_rest: int = MIN_BODY, keep_trade: bool = False) -> tuple[str, list[str], str]:
     """Remove leading place names, each inside the one before (河北省沧州市运河区…), while at least
-    `min_rest` characters remain; returns the rest, the codes (outermost first) and the place text."""
+    `min_rest` characters remain; returns the rest, the codes (outermost first) and the place text.
+    `keep_trade`: a place whose removal would leave only a 行业 word is the 字号 (石家庄新华建筑工程:
+    新华, not 新华区 — read as a place it made the company one with 石家庄裕华建筑工程 of 新华区)."""
     pattern, codes = _places()
     within, text = "", ""
     found: list[str] = []
     while True:
         match = pattern.match(name)
-        if not match or len(name) - match.end() < min_rest:
+        if not match or len(name) - match.end() < min_rest or keep_trade and name[match.end():] in _industry_set():
             return name, found, text
         nested = [c for c in codes[match.group(0)] if c.startswith(within) and _area(c) != within]
         if not nested:
@@ -191,6 +193,11 @@ def _legal_form(name: str) -> tuple[str, str, str, list[str]]:
         if name.endswith(written) and len(name) > len(written) + 1:
             return name[: -len(written)], "other", written, []
     return name, "none", "", []
+
+
+@lru_cache(maxsize=1)
+def _industry_set() -> frozenset[str]:
+    return frozenset(industry_words())
 
 
 def _industry(body: str) -> tuple[str, str]:
@@ -250,7 +257,7 @@ def parse_company(text: str | None) -> CompanyName:
     repairs += form_repairs
     if name.endswith("集团") and len(name) > 2 + MIN_BODY // 2:
         name = name[:-2]
-    rest, leading, leading_text = _strip_leading_places(name)
+    rest, leading, leading_text = _strip_leading_places(name, keep_trade=True)
     if leading:
         places = leading + [c for c in places if c not in leading and c.startswith(_area(leading[-1]))]
         place_text = leading_text + place_text
