@@ -16,10 +16,11 @@ import hashlib
 import json
 import unicodedata
 from array import array
-from collections import Counter
-from collections.abc import Callable, Collection, Iterable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import batched
 from pathlib import Path
 from typing import Any, cast
 
@@ -57,6 +58,8 @@ ENV_BATCH_ROWS = "RISKGRAPH_LOAD_BATCH_ROWS"
 #: quarantine reasons that depend on other data (a target or enterprise that may have arrived
 #: since), not on the row alone: a skipped file's rows held for these are tried again
 RETRYABLE = ("orphan_reference", "unresolved_entity")
+#: records, keys or rows sent in one statement by the file's-end work (`_link_late_targets`)
+_CHUNK = 5_000
 #: provenance a review item keeps of the row that raised it
 _ITEM_PROVENANCE = ("sourceSystem", "sourceFile", "rowNumber", "loadId", "loadedAt")
 
@@ -112,10 +115,8 @@ class Prepared:
     #: None until then, and again if writing changes what the row states
     record: dict[str, Any] | None = None
     #: the targets of its optional links the graph does not hold ('<type> <label> <key>', `missingTargets`):
-    #: the row is tried again by later loads until they are there
+    #: later loads link them once they are there (`_link_late_targets`)
     missing: list[str] = field(default_factory=list)
-    #: the orphan_reference flags its node no longer earns from this row: all its targets are there now
-    linked: set[str] = field(default_factory=set)
 
 
 def batch_rows() -> int:
@@ -200,10 +201,10 @@ class FileLoader:
         #: record id → (record id, line key) of each newer record of its node from this file (`_existing`)
         self._superseded: dict[str, list[tuple[str, str | None]]] = {}
         self._deferred: list[Prepared] = []    # rows of superseded records, settled at the file's end
-        #: record id → the link targets its row missed when it was written (`missingTargets`): tried again
-        self._missing: dict[str, list[str]] = {}
-        #: ids of this file's records written without an optional link's target, whose rows the next load
-        #: tries again even when the file is unchanged (the ledger's `danglingRows`)
+        #: ids of records that miss an optional link's target, written or read in this reading
+        self._missing_seen: list[str] = []
+        #: ids of this file's records whose rows stand in it and still miss an optional link's target,
+        #: once the file is read (`_link_late_targets`): the ledger's `danglingRows`, tried by every load
         self.dangling: list[str] = []
         #: rows with another row of their node that has no line (`_yield_to_later_rows`), written at the file's end
         self._unplaced: list[Prepared] = []
@@ -442,18 +443,16 @@ class FileLoader:
                 # includes rows an earlier load rejected as orphans: their target may exist by now
                 todo.append(p)
         self._check_link_targets(todo, bad)
-        todo = self._still_missing([p for p in todo if p.error is None])
+        todo = [p for p in todo if p.error is None]
         waiting = len(self._unplaced)
         todo = self._yield_to_later_rows(todo)
         self._note_written(todo)
         unplaced = {id(p) for p in self._unplaced[waiting:]}  # their lines are kept when they are written
-        # a row that misses a target keeps its line out of the ledger: the next load reads it again
-        self._keep_keys(p for p in batch if p.error is None and id(p) not in unplaced and not p.missing)
-        self.dangling += [self._record_id(p) for p in todo if p.missing]
+        self._keep_keys(p for p in batch if p.error is None and id(p) not in unplaced)
+        self._missing_seen += [self._record_id(p) for p in todo if p.missing]
         current = self._current(todo)
         self._write_changes(todo, current)
         self._write_nodes(todo, current)
-        self._unflag_linked(todo, current)
         self._write_enterprise_facts(todo)
         self._write_links(todo)
         self._write_reviews(todo)
@@ -461,30 +460,6 @@ class FileLoader:
         self._write_quarantine([p for p in bad if self._quarantine_id(p) not in quarantined])
         self.held += [self._quarantine_id(p) for p in bad if p.error is not None and p.error.reason in RETRYABLE]
         self.stats.unchanged += sum(1 for p in bad if self._quarantine_id(p) in quarantined)
-
-    def _still_missing(self, todo: list[Prepared]) -> list[Prepared]:
-        """Rows tried again because their record missed a link target (`_existing`): one that misses
-        the same targets still is unchanged, and left as it is. The rest are written."""
-        out = []
-        for p in todo:
-            if p.missing and sorted(p.missing) == self._missing.get(self._record_id(p)):
-                self.stats.unchanged += 1
-                self.dangling.append(self._record_id(p))
-            else:
-                out.append(p)
-        return out
-
-    def _unflag_linked(self, todo: list[Prepared], current: dict[str, dict[str, Any]]) -> None:
-        """A node flagged orphan_reference for a link whose targets this row now finds loses the flag,
-        as a fresh load of the same files would never have set it. (A row with flags of its own
-        wrote them in their place already; its record states only those.)"""
-        key = self.onto.key_of(self.spec.label)
-        rows = []
-        for p in todo:
-            flags = set(current.get(p.key, {}).get("dataQuality") or [])
-            if flags & p.linked and "dataQuality" not in p.props:
-                rows.append({key: p.key, "dataQuality": sorted(flags - p.linked)})
-        self.store.upsert_nodes(self.spec.label, rows)
 
     def write_all(self, batch: list[Prepared]) -> None:
         """Write prepared rows that are the whole of their "file" (a stream's batch of messages):
@@ -559,14 +534,13 @@ class FileLoader:
             newer = [(str(i), k) for i, k, later in r["others"] if later] + [_yielded(item) for item in r["yielded"] or ()]
             if r["links"] and newer:
                 self._superseded[r["i"]] = newer
-            if r["links"] and r["missing"]:  # its targets may be there by now: the row is tried again
-                self._missing[r["i"]] = sorted(r["missing"])
+            if r["links"] and r["missing"]:  # its links are tried at the file's end (`_link_late_targets`)
+                self._missing_seen.append(r["i"])
         quarantined = self.store.read(
             f"UNWIND $ids AS i MATCH (q:{QUARANTINED_ROW} {{id: i}}) RETURN i",
             {"ids": [self._quarantine_id(p) for p in batch]},
         )
-        return ({r["i"] for r in rows if r["links"] and r["i"] not in self._superseded and r["i"] not in self._missing},
-                {r["i"] for r in quarantined})
+        return {r["i"] for r in rows if r["links"] and r["i"] not in self._superseded}, {r["i"] for r in quarantined}
 
     def _repeats_passed_over(self, batch: list[Prepared], lines: dict[str, str | None]) -> None:
         """A recorded row read from a line of other bytes (other quoting, say) than the line its
@@ -621,8 +595,6 @@ class FileLoader:
                     p.props["dataQuality"] = sorted(set(p.props.get("dataQuality") or []) | {flag})
                     p.missing += [f"{link.rel_type} {link.other} {k}" for k in keys if k not in present]
                     p.record = None  # it states the flag and what it misses too
-                else:
-                    p.linked.add(f"orphan_reference:{link.field or link.column}")
                 if present:
                     kept.append((link, present))
             p.links = kept
@@ -882,25 +854,22 @@ class FileLoader:
     def retry_held(self, rows: int, held_ids: tuple[str, ...], dangling_ids: tuple[str, ...] = (),
                    on_rows: Callable[[int], None] | None = None) -> FileStats:
         """The file is unchanged since a complete load of its `rows` rows: read none of them, but
-        try again the rows that load left waiting on other data, from their kept raw values — what
-        reading the whole file again would have changed: those quarantined for a RETRYABLE reason
-        (`held_ids`, their QuarantinedRow ids) and those written without an optional link's target
-        (`dangling_ids`, their SourceRecord ids)."""
+        do what reading the whole file again would have done: try again the rows that load left
+        quarantined for a reason that depends on other data (RETRYABLE; `held_ids`, their
+        QuarantinedRow ids) from their kept raw values, and link the records that missed an optional
+        link's target (`dangling_ids`) to those that are there now."""
         self.stats.skipped = True
         held = self.store.read(
             f"UNWIND $ids AS i MATCH (q:{QUARANTINED_ROW} {{id: i}}) "
-            "RETURN q.rowNumber AS n, q.rawValues AS raw, q.dataQuality AS notes",
+            "RETURN q.rowNumber AS n, q.rawValues AS raw, q.dataQuality AS notes ORDER BY n",
             {"ids": list(held_ids)})
-        held += with_content(self.store, self.store.read(
-            f"UNWIND $ids AS i MATCH (s:{SOURCE_RECORD} {{id: i}}) "
-            f"RETURN s.rowNumber AS n, s.dataQuality AS notes, {record_content('s')}", {"ids": list(dangling_ids)}))
-        held.sort(key=lambda r: int(r["n"]))
         batch = [SourceRow.kept(int(r["n"]), json.loads(r["raw"]), list(r["notes"] or [])) for r in held]
         for start in range(0, len(batch), self.batch_rows):
             part = batch[start:start + self.batch_rows]
             self.stats.read += len(part)
             self.load_batch(part)
         self._settle()
+        self._link_late_targets(dangling_ids)
         self.stats.read += rows - len(batch)
         self.stats.unchanged += rows - len(batch)
         if on_rows:
@@ -908,11 +877,12 @@ class FileLoader:
         return self.stats
 
     def run(self, root: Path, on_rows: Callable[[int], None] | None = None,
-            known: Collection[int] = frozenset()) -> FileStats:
+            known: Collection[int] = frozenset(), dangling: Collection[str] = ()) -> FileStats:
         """Load the file; one that cannot be read (a corrupt workbook, a header without a required
         column) is reported in `stats.error` — the rows read before the break are still written.
         `known`: the line keys the file's last complete load left; those lines are passed over
-        unread, as unchanged."""
+        unread, as unchanged. `dangling`: the records that load left missing an optional link's
+        target (the ledger's `danglingRows`), linked at the end to those that are there now."""
         batch: list[SourceRow] = []
         rows = read_rows(root / self.spec.path, self.spec.format, self.spec.encoding,
                          check_header(self.spec, self.stats.warnings), known, self._take_lines)
@@ -970,9 +940,83 @@ class FileLoader:
             settle()
         self.stats.unchanged += known_rows
         self._settle()
+        self._link_late_targets(dangling)
         if on_rows and passed_over:
             on_rows(passed_over)
         return self.stats
+
+    def _link_late_targets(self, earlier: Collection[str]) -> None:
+        """The records of this file that miss an optional link's target (`missingTargets`: the
+        ledger's from the last load, and those written or read now) whose rows stand in the file,
+        linked to the targets that are there now — as a fresh load of the same files would link
+        them. Only links are written: where the row's values stand was settled when it was written.
+        A node loses orphan_reference for a link once none of its records standing in the file misses
+        that link's target (a row changed since, or gone, no longer earns it). Sets `dangling`: the
+        records still missing one. A file read with an error keeps them all for the next load."""
+        ids = sorted(set(earlier) | set(self._missing_seen))
+        if self.stats.error is not None or not ids:
+            self.dangling = ids
+            return
+        label, key = self.spec.label, self.onto.key_of(self.spec.label)
+        rows = [r for part in batched(ids, _CHUNK) for r in self.store.read(
+            f"UNWIND $ids AS i MATCH (s:{SOURCE_RECORD} {{id: i}})<-[:{DERIVED_FROM}]-(n:{ident(label)}) "
+            f"WHERE s.missingTargets IS NOT NULL RETURN s.id AS id, s.lineKey AS line, s.missingTargets AS m, "
+            f"n.{ident(key)} AS k", {"ids": list(part)})]
+        links = {(link.rel_type, link.other): link for link in self.spec.links}
+        # an unchanged file stands whole; a read one says where each record's row stands, if anywhere
+        standing = (lambda record, line: 0) if self.stats.skipped else self._standing((r["id"], r["line"]) for r in rows)
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for r in rows:
+            for entry in r["m"]:
+                rel, other, target = entry.split(" ", 2)
+                wanted[other].add(target)
+        there = {other: {x["k"] for part in batched(sorted(keys), _CHUNK) for x in self.store.read(
+            f"UNWIND $keys AS k MATCH (t:{ident(other)} {{{ident(self.onto.key_of(other))}: k}}) RETURN k",
+            {"keys": list(part)})} for other, keys in wanted.items()}
+        new_links: dict[tuple[str, str, bool], list[dict[str, str]]] = defaultdict(list)
+        updates, still = [], []
+        earned: dict[str, set[str]] = defaultdict(set)  # node → the flags its standing records still earn
+        lost: dict[str, set[str]] = defaultdict(set)    # node → the flags some record no longer earns
+        for r in rows:
+            stands = standing(r["id"], r["line"]) is not None
+            left = []
+            for entry in r["m"]:
+                rel, other, target = entry.split(" ", 2)
+                link = links.get((rel, other))
+                flag = f"orphan_reference:{link.field or link.column}" if link is not None else None
+                if link is None or not stands or target not in there.get(other, set()):
+                    left.append(entry)
+                    (earned if stands and link is not None else lost)[r["k"]].add(flag or "")
+                    continue
+                pair = {"from": r["k"], "to": target} if link.outgoing else {"from": target, "to": r["k"]}
+                new_links[(rel, other, link.outgoing)].append(pair)
+                lost[r["k"]].add(flag or "")
+            if stands and left:
+                still.append(r["id"])
+            if len(left) != len(r["m"]):
+                updates.append({"i": r["id"], "m": left or None})
+        for (rel, other, outgoing), pairs in new_links.items():
+            src, dst = (label, other) if outgoing else (other, label)
+            self.store.upsert_relationships(rel, pairs, from_label=src, to_label=dst)
+        for part in batched(updates, _CHUNK):
+            self.store.execute(f"UNWIND $rows AS row MATCH (s:{SOURCE_RECORD} {{id: row.i}}) SET s.missingTargets = row.m",
+                               {"rows": list(part)})
+        self._unflag({k: flags - earned[k] for k, flags in lost.items() if flags - earned[k] - {""}})
+        self.dangling = still
+
+    def _unflag(self, flags: dict[str, set[str]]) -> None:
+        """Take these orphan_reference flags off these nodes; a node left with none loses the property,
+        as a fresh load never set it."""
+        if not flags:
+            return
+        label, key = self.spec.label, self.onto.key_of(self.spec.label)
+        nodes = self.store.read(f"UNWIND $keys AS k MATCH (n:{ident(label)} {{{ident(key)}: k}}) RETURN k, n.dataQuality AS f",
+                                {"keys": sorted(flags)})
+        rows = [{"k": n["k"], "f": sorted(set(n["f"]) - flags[n["k"]]) or None} for n in nodes
+                if set(n["f"] or ()) & flags[n["k"]]]
+        if rows:
+            self.store.execute(f"UNWIND $rows AS row MATCH (n:{ident(label)} {{{ident(key)}: row.k}}) "
+                               "SET n.dataQuality = row.f", {"rows": rows})
 
     def _take_lines(self, keys: LineKeys) -> None:
         self._lines = keys
@@ -1055,24 +1099,30 @@ class FileLoader:
         row of their node overrode are dropped from the ledger. The rows that waited to be placed
         against a row without a line (`_unplaced`) are written now too, in file order."""
         self._read_whole = True
-        deferred, self._deferred = self._deferred, []
-        standing = self._standing([pair for p in deferred for pair in self._superseded[self._record_id(p)]])
-        again = []
-        for p in deferred:
-            here = _position(p.row)
-            if all((at := standing(record, key)) is not None and at > here
-                   for record, key in self._superseded[self._record_id(p)]):
-                self.stats.unchanged += 1
-                if p.row.line_key is not None:
-                    self._overridden.add(p.row.line_key)
-            else:
-                again.append(p)
-        self._forced.update(self._record_id(p) for p in again)
-        again += self._unplaced
-        again.sort(key=lambda p: _position(p.row))
-        self._unplaced = []
-        for start in range(0, len(again), self.batch_rows):
-            self.load_batch([p.row for p in again[start:start + self.batch_rows]])
+        while self._deferred or self._unplaced:  # writing one may defer another (`_existing`): until none waits
+            deferred, self._deferred = self._deferred, []
+            unplaced, self._unplaced = self._unplaced, []
+            standing = self._standing([pair for p in deferred for pair in self._superseded[self._record_id(p)]])
+            again = []
+            for p in deferred:
+                here = _position(p.row)
+                if all((at := standing(record, key)) is not None and at > here
+                       for record, key in self._superseded[self._record_id(p)]):
+                    self.stats.unchanged += 1
+                    if p.row.line_key is not None:
+                        self._overridden.add(p.row.line_key)
+                else:
+                    again.append(p)
+            self._forced.update(self._record_id(p) for p in (*again, *unplaced))
+            # both in file order: a deferred row read again (what it stated may be placed anew), an
+            # unplaced one written as prepared (normalised once: a changed workbook's rows all wait)
+            waiting = sorted([*((p.row, None) for p in again), *((p.row, p) for p in unplaced)],
+                             key=lambda pair: _position(pair[0]))
+            for prepared, part in _runs(waiting, self.batch_rows):
+                if prepared:
+                    self.write([p for _, p in part if p is not None])
+                else:
+                    self.load_batch([row for row, _ in part])
         dropped = np.concatenate((np.fromiter(self._overridden, dtype=np.uint64, count=len(self._overridden)),
                                   self._overridden_in_reading()))
         if len(dropped):  # by numpy: a list comprehension over a large file's keys took seconds
@@ -1091,6 +1141,19 @@ class FileLoader:
             facts = json.loads(r["facts"]) if r["facts"] else {}
             out[r["id"]] = next((v for k, v in facts.items() if k.startswith(f"{self.spec.label}:")), {})
         return out
+
+
+def _runs(waiting: list[tuple[SourceRow, Prepared | None]], size: int) -> Iterator[tuple[bool, list[tuple[SourceRow, Prepared | None]]]]:
+    """Consecutive rows of one kind (prepared or not), at most `size` a run: written run by run, they
+    stay in file order."""
+    run: list[tuple[SourceRow, Prepared | None]] = []
+    for item in waiting:
+        if run and ((item[1] is None) != (run[0][1] is None) or len(run) >= size):
+            yield run[0][1] is not None, run
+            run = []
+        run.append(item)
+    if run:
+        yield run[0][1] is not None, run
 
 
 def _yielded(item: str) -> tuple[str, str | None]:

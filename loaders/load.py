@@ -212,7 +212,8 @@ def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]]
                 # the lines its last load took in are passed over, unless the mapping or the decisions changed since
                 lines = file_lines(store, mapping.source, spec.path) \
                     if not force and last is not None and last.mapping_version == version else frozenset()
-                stats.append(_load_file(loader, root, progress, digests[spec.path], version, unchanged, lines))
+                stats.append(_load_file(loader, root, progress, digests[spec.path], version, unchanged, lines,
+                                        last.dangling if last is not None else ()))
                 placed |= loader.placed
                 everyone = everyone or (force or last is None) and placed_by(store.ontology, spec)
             report.files.extend(stats)
@@ -256,11 +257,12 @@ def _skip_file(source: str, path: str, last: FileState, progress: Callable[[str,
 
 
 def _load_file(loader: FileLoader, root: Path, progress: Callable[[str, int], None] | None, digest: str,
-               version: str, known: FileState | None, lines: frozenset[int]) -> FileStats:
+               version: str, known: FileState | None, lines: frozenset[int], dangling: tuple[str, ...]) -> FileStats:
     """One file, logged as it starts, after each batch (debug) and when it is done. A file read
     whole, without error, is recorded with its digest and line keys after its last row. `known`: the
     file is unchanged since that complete load, but left rows waiting on other data; only those are
-    tried. `lines`: the line keys of its last complete load, passed over unread."""
+    tried. `lines`: the line keys of its last complete load, passed over unread. `dangling`: the
+    records it left missing an optional link's target, linked once the target is there."""
     path = loader.spec.path
     where = {"source": loader.mapping.source, "file": path}
     if known is not None:
@@ -289,7 +291,7 @@ def _load_file(loader: FileLoader, root: Path, progress: Callable[[str, int], No
     started = time.perf_counter()
     if loader.loaded_before:
         forget_file(loader.store, loader.mapping.source, path)
-    stats = loader.run(root, batch_written, lines)
+    stats = loader.run(root, batch_written, lines, dangling)
     if stats.error is None:
         record_file(loader.store, loader.mapping.source, path,
                     FileState(digest, version, stats.read, loader.load_id, tuple(loader.held), tuple(loader.dangling)),

@@ -90,7 +90,7 @@ EARLY, LATE = licence_row(1, 1), _licence_with(状态="注销", 发证机关="")
 
 def test_a_workbook_row_that_changes_before_a_later_row_of_its_node(tmp_path, store):  # noqa: F811
     root = tmp_path / "export"
-    registry(root, BASE)
+    registry(root, [A, *BASE])  # the licences' holder is enterprise 1
     _book(root, [EARLY, licence_row(2, 2), LATE])
     load_directory(store, root)
     _book(root, [_licence_with(发证机关="石家庄市应急管理局"), licence_row(2, 2), LATE])
@@ -101,7 +101,7 @@ def test_a_workbook_row_that_changes_before_a_later_row_of_its_node(tmp_path, st
 
 def test_a_workbook_row_removed_after_the_earlier_row_of_its_node(tmp_path, store):  # noqa: F811
     root = tmp_path / "export"
-    registry(root, BASE)
+    registry(root, [A, *BASE])  # the licences' holder is enterprise 1
     _book(root, [EARLY, licence_row(2, 2), LATE])
     load_directory(store, root)
     _book(root, [EARLY, licence_row(2, 2)])
@@ -122,3 +122,29 @@ def test_a_row_that_changes_before_a_later_row_of_its_node_over_several_lines(tm
     write(registry_row(1, 法定代表人="赵六"))
     load_directory(store, root)
     assert representative(store, 1) == fresh_representative(root, 1) == "李四"
+
+
+def test_changed_workbook_rows_wait_for_the_file_s_end_but_are_normalised_once(tmp_path, store, monkeypatch):  # noqa: F811
+    """Each changed row's own old record has no line and is gone from the file, so every changed row
+    waits to be placed at the file's end; it is written there as it was prepared, not normalised anew."""
+    from riskgraph.loaders import engine
+
+    def book(status: str) -> None:
+        rows = [_licence_with(许可证编号=f"LIC-{n:03d}", 状态=status) for n in range(1, 41)]
+        licence_book(tmp_path / "export" / "licensing" / "licences.xlsx", {"2024": [LICENCE_HEADER, *rows]})
+
+    registry(tmp_path / "export", [A, *BASE])
+    book("有效")
+    load_directory(store, tmp_path / "export")
+    book("注销")
+    filled = []
+    fill = engine.FileLoader._fill
+
+    def counting(self, p):
+        if self.spec.label == "Licence":
+            filled.append(p.row.number)
+        return fill(self, p)
+    monkeypatch.setattr(engine.FileLoader, "_fill", counting)
+    stats = next(f for f in load_directory(store, tmp_path / "export").files if f.file.endswith("licences.xlsx"))
+    assert (stats.loaded, len(filled)) == (40, 40)
+    assert {r["s"] for r in store.read("MATCH (l:Licence) RETURN l.status AS s")} == {"注销"}
