@@ -209,6 +209,8 @@ class FileLoader:
         #: rows with another row of their node that has no line (`_yield_to_later_rows`), written at the file's end
         self._unplaced: list[Prepared] = []
         self._read_whole = False               # the file's end was reached: every row that stands in it was read
+        #: `retry_held` found a held row that loads now: the file must be read (`renewed`) to place it
+        self.needs_reading = False
         self._forced: set[str] = set()         # record ids to write again although recorded
         #: whether a complete load of the file came before: only then may its records stand in it
         self.loaded_before = loaded_before
@@ -864,10 +866,13 @@ class FileLoader:
             "RETURN q.rowNumber AS n, q.rawValues AS raw, q.dataQuality AS notes ORDER BY n",
             {"ids": list(held_ids)})
         batch = [SourceRow.kept(int(r["n"]), json.loads(r["raw"]), list(r["notes"] or [])) for r in held]
-        for start in range(0, len(batch), self.batch_rows):
-            part = batch[start:start + self.batch_rows]
-            self.stats.read += len(part)
-            self.load_batch(part)
+        parts = [self._prepare_batch(batch[start:start + self.batch_rows]) for start in range(0, len(batch), self.batch_rows)]
+        if self._some_load_now([p for fresh, _, _ in parts for p in fresh]):
+            self.needs_reading = True
+            return self.stats
+        for prepared in parts:  # all held still: counted as unchanged, still held
+            self.stats.read += len(prepared[0]) + prepared[2]
+            self.write(*prepared)
         self._settle()
         self._link_late_targets(dangling_ids)
         self.stats.read += rows - len(batch)
@@ -875,6 +880,22 @@ class FileLoader:
         if on_rows:
             on_rows(rows)
         return self.stats
+
+    def _some_load_now(self, prepared: list[Prepared]) -> bool:
+        """Whether any of these held rows, prepared again, would be loaded now (its enterprise found,
+        its required targets there). Such a row has to be placed among the other rows of its node in
+        the file, which only reading the file can tell: written from its kept raw values it went over
+        a later row of its node."""
+        fresh = [p for p in prepared if p.error is None]
+        if not fresh:
+            return False
+        self._check_link_targets(fresh, [])
+        return any(p.error is None for p in fresh)
+
+    def renewed(self) -> FileLoader:
+        """A loader of the same file for the same load, nothing read or counted yet."""
+        return FileLoader(self.store, self.mapping, self.spec, self.ctx, self._index, self.load_id, self.loaded_at,
+                          self.decisions, loaded_before=self.loaded_before)
 
     def run(self, root: Path, on_rows: Callable[[int], None] | None = None,
             known: Collection[int] = frozenset(), dangling: Collection[str] = ()) -> FileStats:

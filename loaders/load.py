@@ -269,15 +269,20 @@ def _load_file(loader: FileLoader, root: Path, progress: Callable[[str, int], No
         started = time.perf_counter()
         stats = loader.retry_held(known.rows, known.held, known.dangling,
                                   (lambda rows: progress(path, rows)) if progress else None)
-        if (set(loader.held), set(loader.dangling)) != (set(known.held), set(known.dangling)):  # some loaded or linked now
-            record_file(loader.store, loader.mapping.source, path,
-                        FileState(digest, version, known.rows, known.load_id, tuple(loader.held), tuple(loader.dangling)),
-                        loader.loaded_at)
-        log.info("file skipped: unchanged since its last load", extra={
-            **where, "sha256": digest, "last_load_id": known.load_id, "rows_read": stats.read,
-            "rows_retried": len(known.held) + len(known.dangling), "rows_loaded": stats.loaded, "rows_unchanged": stats.unchanged,
-            "rows_quarantined": stats.quarantined_total, "seconds": round(time.perf_counter() - started, 3)})
-        return stats
+        if not loader.needs_reading:
+            if (set(loader.held), set(loader.dangling)) != (set(known.held), set(known.dangling)):  # some linked now
+                record_file(loader.store, loader.mapping.source, path,
+                            FileState(digest, version, known.rows, known.load_id, tuple(loader.held), tuple(loader.dangling)),
+                            loader.loaded_at)
+            log.info("file skipped: unchanged since its last load", extra={
+                **where, "sha256": digest, "last_load_id": known.load_id, "rows_read": stats.read,
+                "rows_retried": len(known.held) + len(known.dangling), "rows_loaded": stats.loaded,
+                "rows_unchanged": stats.unchanged, "rows_quarantined": stats.quarantined_total,
+                "seconds": round(time.perf_counter() - started, 3)})
+            return stats
+        # a held row loads now: the file is read (its known lines passed over) so that the row is
+        # placed among the other rows of its node, as a fresh load would place it
+        loader = loader.renewed()
     done = 0
 
     def batch_written(rows: int) -> None:

