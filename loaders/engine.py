@@ -893,9 +893,12 @@ class FileLoader:
         return any(p.error is None for p in fresh)
 
     def renewed(self) -> FileLoader:
-        """A loader of the same file for the same load, nothing read or counted yet."""
-        return FileLoader(self.store, self.mapping, self.spec, self.ctx, self._index, self.load_id, self.loaded_at,
-                          self.decisions, loaded_before=self.loaded_before)
+        """A loader of the same file for the same load, nothing read or counted yet; the enterprises
+        whose points its rows may move are gathered in the same set (the load places them after)."""
+        fresh = FileLoader(self.store, self.mapping, self.spec, self.ctx, self._index, self.load_id, self.loaded_at,
+                           self.decisions, loaded_before=self.loaded_before)
+        fresh.placed = self.placed
+        return fresh
 
     def run(self, root: Path, on_rows: Callable[[int], None] | None = None,
             known: Collection[int] = frozenset(), dangling: Collection[str] = ()) -> FileStats:
