@@ -1,6 +1,6 @@
-"""Rows of one hidden danger added to a generated province whose hidden_dangers.csv gets extra
-rows for one hidden danger H (YH9999999999) that name (or not) an inspection removed from
-enforcement/inspections.csv; the oracle is a fresh store loaded from the final files."""
+"""A generated province whose hidden_dangers.csv gets extra rows for one hidden danger H
+(YH9999999999) that name (or not) an inspection taken out of enforcement/inspections.csv (Y, which
+can be put back) or one that never exists (X); the oracle is a fresh store loaded from the final files."""
 from __future__ import annotations
 
 import shutil

@@ -14,9 +14,7 @@ from riskgraph import graph
 from riskgraph.loaders import engine
 from riskgraph.loaders.load import load_directory
 from tests.er_support import code
-from tests.hidden_danger_rows import DANGERS, Export, balanced, dangers_stats, view
-
-FLAG = "orphan_reference:来源检查编号"
+from tests.hidden_danger_rows import DANGERS, FLAG, Export, balanced, dangers_stats, view
 
 
 def found(store) -> set[tuple[str, str]]:
