@@ -17,10 +17,10 @@ import json
 import unicodedata
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import batched
+from itertools import batched, groupby
 from pathlib import Path
 from typing import Any, cast
 
@@ -58,7 +58,7 @@ ENV_BATCH_ROWS = "RISKGRAPH_LOAD_BATCH_ROWS"
 #: quarantine reasons that depend on other data (a target or enterprise that may have arrived
 #: since), not on the row alone: a skipped file's rows held for these are tried again
 RETRYABLE = ("orphan_reference", "unresolved_entity")
-#: records, keys or rows sent in one statement by the file's-end work (`_link_late_targets`)
+#: records, keys or rows sent in one statement where their number is not bounded by a batch
 _CHUNK = 5_000
 #: provenance a review item keeps of the row that raised it
 _ITEM_PROVENANCE = ("sourceSystem", "sourceFile", "rowNumber", "loadId", "loadedAt")
@@ -184,7 +184,8 @@ class FileLoader:
 
     def __init__(self, store: GraphStore, mapping: SourceMapping, spec: FileSpec, ctx: FieldContext,
                  index: EnterpriseIndex | Callable[[], EnterpriseIndex], load_id: str, loaded_at: dt.datetime,
-                 decisions: dict[str, Decision] | None = None, loaded_before: bool = False) -> None:
+                 decisions: dict[str, Decision] | None = None, loaded_before: bool = False,
+                 dangling: Collection[str] = ()) -> None:
         self.store = store
         self.onto = store.ontology
         self.mapping = mapping
@@ -214,6 +215,8 @@ class FileLoader:
         self._forced: set[str] = set()         # record ids to write again although recorded
         #: whether a complete load of the file came before: only then may its records stand in it
         self.loaded_before = loaded_before
+        #: the records that load left missing an optional link's target (the ledger's `danglingRows`)
+        self._dangling_before = tuple(dangling)
         #: the keys of this reading's lines, by index (from the reader): where a node's other rows stand
         self._lines: LineKeys | None = None
         #: keys of lines passed over or read that a later row of their node overrode in this load:
@@ -562,6 +565,12 @@ class FileLoader:
                     and (first := self._lines.passed_as(index)) is not None:
                 p.error = RowError("duplicate_row", N_("repeats row {first} exactly"), first=first)
 
+    def _present(self, label: str, keys: Iterable[str]) -> set[str]:
+        """Which of these keys the graph holds a `label` node for."""
+        key = ident(self.onto.key_of(label))
+        return {r["k"] for part in batched(sorted(keys), _CHUNK) for r in self.store.read(
+            f"UNWIND $keys AS k MATCH (n:{ident(label)} {{{key}: k}}) RETURN k", {"keys": list(part)})}
+
     def _check_link_targets(self, todo: list[Prepared], bad: list[Prepared]) -> None:
         """Before anything is written: a missing required target makes the row an orphan; a missing
         optional one is dropped and flagged on the row's node."""
@@ -569,13 +578,7 @@ class FileLoader:
         for p in todo:
             for link, keys in p.links:
                 wanted.setdefault(link.other, set()).update(keys)
-        found: dict[str, set[str]] = {}
-        for label, wanted_keys in wanted.items():
-            key_prop = self.onto.key_of(label)
-            rows = self.store.read(
-                f"UNWIND $keys AS k MATCH (n:{ident(label)} {{{ident(key_prop)}: k}}) RETURN k", {"keys": sorted(wanted_keys)}
-            )
-            found[label] = {r["k"] for r in rows}
+        found = {label: self._present(label, keys) for label, keys in wanted.items()}
         for p in todo:  # rows of this same batch, and nodes they imply, count as existing
             found.setdefault(self.spec.label, set()).add(p.key)
             for label, props in p.extra_nodes:
@@ -853,13 +856,12 @@ class FileLoader:
             self._write_quarantine([prepared])
 
     # ------------------------------------------------------------------ driving
-    def retry_held(self, rows: int, held_ids: tuple[str, ...], dangling_ids: tuple[str, ...] = (),
-                   on_rows: Callable[[int], None] | None = None) -> FileStats:
+    def retry_held(self, rows: int, held_ids: tuple[str, ...], on_rows: Callable[[int], None] | None = None) -> FileStats:
         """The file is unchanged since a complete load of its `rows` rows: read none of them, but
         do what reading the whole file again would have done: try again the rows that load left
         quarantined for a reason that depends on other data (RETRYABLE; `held_ids`, their
         QuarantinedRow ids) from their kept raw values, and link the records that missed an optional
-        link's target (`dangling_ids`) to those that are there now."""
+        link's target to those that are there now (`_link_late_targets`)."""
         self.stats.skipped = True
         held = self.store.read(
             f"UNWIND $ids AS i MATCH (q:{QUARANTINED_ROW} {{id: i}}) "
@@ -871,11 +873,10 @@ class FileLoader:
             self.needs_reading = True
             return self.stats
         for prepared in parts:  # all held still: counted as unchanged, still held
-            self.stats.read += len(prepared[0]) + prepared[2]
             self.write(*prepared)
         self._settle()
-        self._link_late_targets(dangling_ids)
-        self.stats.read += rows - len(batch)
+        self._link_late_targets()
+        self.stats.read += rows
         self.stats.unchanged += rows - len(batch)
         if on_rows:
             on_rows(rows)
@@ -896,17 +897,17 @@ class FileLoader:
         """A loader of the same file for the same load, nothing read or counted yet; the enterprises
         whose points its rows may move are gathered in the same set (the load places them after)."""
         fresh = FileLoader(self.store, self.mapping, self.spec, self.ctx, self._index, self.load_id, self.loaded_at,
-                           self.decisions, loaded_before=self.loaded_before)
+                           self.decisions, loaded_before=self.loaded_before, dangling=self._dangling_before)
         fresh.placed = self.placed
         return fresh
 
     def run(self, root: Path, on_rows: Callable[[int], None] | None = None,
-            known: Collection[int] = frozenset(), dangling: Collection[str] = ()) -> FileStats:
+            known: Collection[int] = frozenset()) -> FileStats:
         """Load the file; one that cannot be read (a corrupt workbook, a header without a required
         column) is reported in `stats.error` — the rows read before the break are still written.
         `known`: the line keys the file's last complete load left; those lines are passed over
-        unread, as unchanged. `dangling`: the records that load left missing an optional link's
-        target (the ledger's `danglingRows`), linked at the end to those that are there now."""
+        unread, as unchanged. The records that load left missing an optional link's target are linked
+        at the end to those that are there now (`_link_late_targets`)."""
         batch: list[SourceRow] = []
         rows = read_rows(root / self.spec.path, self.spec.format, self.spec.encoding,
                          check_header(self.spec, self.stats.warnings), known, self._take_lines)
@@ -964,12 +965,12 @@ class FileLoader:
             settle()
         self.stats.unchanged += known_rows
         self._settle()
-        self._link_late_targets(dangling)
+        self._link_late_targets()
         if on_rows and passed_over:
             on_rows(passed_over)
         return self.stats
 
-    def _link_late_targets(self, earlier: Collection[str]) -> None:
+    def _link_late_targets(self) -> None:
         """The records of this file that miss an optional link's target (`missingTargets`: the
         ledger's from the last load, and those written or read now) whose rows stand in the file,
         linked to the targets that are there now — as a fresh load of the same files would link
@@ -977,7 +978,7 @@ class FileLoader:
         A node loses orphan_reference for a link once none of its records standing in the file misses
         that link's target (a row changed since, or gone, no longer earns it). Sets `dangling`: the
         records still missing one. A file read with an error keeps them all for the next load."""
-        ids = sorted(set(earlier) | set(self._missing_seen))
+        ids = sorted({*self._dangling_before, *self._missing_seen})
         if self.stats.error is not None or not ids:
             self.dangling = ids
             return
@@ -994,9 +995,7 @@ class FileLoader:
             for entry in r["m"]:
                 rel, other, target = entry.split(" ", 2)
                 wanted[other].add(target)
-        there = {other: {x["k"] for part in batched(sorted(keys), _CHUNK) for x in self.store.read(
-            f"UNWIND $keys AS k MATCH (t:{ident(other)} {{{ident(self.onto.key_of(other))}: k}}) RETURN k",
-            {"keys": list(part)})} for other, keys in wanted.items()}
+        there = {other: self._present(other, keys) for other, keys in wanted.items()}
         new_links: dict[tuple[str, str, bool], list[dict[str, str]]] = defaultdict(list)
         updates, still = [], []
         earned: dict[str, set[str]] = defaultdict(set)  # node → the flags its standing records still earn
@@ -1144,11 +1143,12 @@ class FileLoader:
             # unplaced one written as prepared (normalised once: a changed workbook's rows all wait)
             waiting = sorted([*((p.row, None) for p in again), *((p.row, p) for p in unplaced)],
                              key=lambda pair: _position(pair[0]))
-            for prepared, part in _runs(waiting, self.batch_rows):
-                if prepared:
-                    self.write([p for _, p in part if p is not None])
-                else:
-                    self.load_batch([row for row, _ in part])
+            for prepared, run in groupby(waiting, key=lambda pair: pair[1] is not None):
+                for part in batched(run, self.batch_rows):
+                    if prepared:
+                        self.write([p for _, p in part if p is not None])
+                    else:
+                        self.load_batch([row for row, _ in part])
         dropped = np.concatenate((np.fromiter(self._overridden, dtype=np.uint64, count=len(self._overridden)),
                                   self._overridden_in_reading()))
         if len(dropped):  # by numpy: a list comprehension over a large file's keys took seconds
@@ -1167,19 +1167,6 @@ class FileLoader:
             facts = json.loads(r["facts"]) if r["facts"] else {}
             out[r["id"]] = next((v for k, v in facts.items() if k.startswith(f"{self.spec.label}:")), {})
         return out
-
-
-def _runs(waiting: list[tuple[SourceRow, Prepared | None]], size: int) -> Iterator[tuple[bool, list[tuple[SourceRow, Prepared | None]]]]:
-    """Consecutive rows of one kind (prepared or not), at most `size` a run: written run by run, they
-    stay in file order."""
-    run: list[tuple[SourceRow, Prepared | None]] = []
-    for item in waiting:
-        if run and ((item[1] is None) != (run[0][1] is None) or len(run) >= size):
-            yield run[0][1] is not None, run
-            run = []
-        run.append(item)
-    if run:
-        yield run[0][1] is not None, run
 
 
 def _yielded(item: str) -> tuple[str, str | None]:

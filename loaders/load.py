@@ -208,12 +208,12 @@ def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]]
                 if unchanged is not None and not unchanged.waiting:
                     stats.append(_skip_file(mapping.source, spec.path, unchanged, progress))
                     continue
-                loader = FileLoader(store, mapping, spec, ctx, index, load_id, now, decisions, loaded_before=last is not None)
+                loader = FileLoader(store, mapping, spec, ctx, index, load_id, now, decisions, loaded_before=last is not None,
+                                    dangling=last.dangling if last is not None else ())
                 # the lines its last load took in are passed over, unless the mapping or the decisions changed since
                 lines = file_lines(store, mapping.source, spec.path) \
                     if not force and last is not None and last.mapping_version == version else frozenset()
-                stats.append(_load_file(loader, root, progress, digests[spec.path], version, unchanged, lines,
-                                        last.dangling if last is not None else ()))
+                stats.append(_load_file(loader, root, progress, digests[spec.path], version, unchanged, lines))
                 placed |= loader.placed
                 everyone = everyone or (force or last is None) and placed_by(store.ontology, spec)
             report.files.extend(stats)
@@ -257,18 +257,16 @@ def _skip_file(source: str, path: str, last: FileState, progress: Callable[[str,
 
 
 def _load_file(loader: FileLoader, root: Path, progress: Callable[[str, int], None] | None, digest: str,
-               version: str, known: FileState | None, lines: frozenset[int], dangling: tuple[str, ...]) -> FileStats:
+               version: str, known: FileState | None, lines: frozenset[int]) -> FileStats:
     """One file, logged as it starts, after each batch (debug) and when it is done. A file read
     whole, without error, is recorded with its digest and line keys after its last row. `known`: the
     file is unchanged since that complete load, but left rows waiting on other data; only those are
-    tried. `lines`: the line keys of its last complete load, passed over unread. `dangling`: the
-    records it left missing an optional link's target, linked once the target is there."""
+    tried. `lines`: the line keys of its last complete load, passed over unread."""
     path = loader.spec.path
     where = {"source": loader.mapping.source, "file": path}
     if known is not None:
         started = time.perf_counter()
-        stats = loader.retry_held(known.rows, known.held, known.dangling,
-                                  (lambda rows: progress(path, rows)) if progress else None)
+        stats = loader.retry_held(known.rows, known.held, (lambda rows: progress(path, rows)) if progress else None)
         if not loader.needs_reading:
             if (set(loader.held), set(loader.dangling)) != (set(known.held), set(known.dangling)):  # some linked now
                 record_file(loader.store, loader.mapping.source, path,
@@ -296,7 +294,7 @@ def _load_file(loader: FileLoader, root: Path, progress: Callable[[str, int], No
     started = time.perf_counter()
     if loader.loaded_before:
         forget_file(loader.store, loader.mapping.source, path)
-    stats = loader.run(root, batch_written, lines, dangling)
+    stats = loader.run(root, batch_written, lines)
     if stats.error is None:
         record_file(loader.store, loader.mapping.source, path,
                     FileState(digest, version, stats.read, loader.load_id, tuple(loader.held), tuple(loader.dangling)),

@@ -167,7 +167,8 @@ class EnterpriseIndex:
         candidate = _candidate(comp)
         if comp.level == "exact_full":  # the code and its registered name: nothing to weigh
             return Resolution(entry.uscc, "uscc", 1.0, (found, *comp.reasons[:1]), outcome=LINK, candidates=(candidate,))
-        by_name = decide(replace(query, uscc=None), self.compare_all(replace(query, uscc=None)))
+        named = replace(query, uscc=None)
+        by_name = decide(named, self.compare_all(named))
         other = by_name.chosen if by_name.outcome == LINK and by_name.chosen is not None \
             and by_name.chosen.entry.uscc != entry.uscc else None
         if other is not None or comp.blocks or comp.name_place_contradicts \

