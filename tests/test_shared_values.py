@@ -3,6 +3,7 @@ embedded store, and read back, filtered and merged exactly as plain ones."""
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,11 +46,14 @@ def test_a_repeated_value_is_stored_once_not_once_per_node(embedded: GraphStore)
     store.upsert_nodes("QuarantinedRow", [{"id": f"w{i:05d}", "description": f"{i} {LONG}"} for i in range(2 * n)])
     store.execute("MATCH (q:QuarantinedRow) DELETE q")
     store.read("RETURN 1")
-    shared = _grows(store, [{"id": f"s{i:05d}", "sourceFile": LONG} for i in range(n)])
-    plain = _grows(store, [{"id": f"p{i:05d}", "description": LONG} for i in range(n)])
-    saved_per_node = (plain - shared) / n
-    assert saved_per_node > 0.5 * len(LONG.encode()), (shared, plain)  # ≈ 108 of its 143 bytes, measured
-    assert store.read("MATCH (q:QuarantinedRow {id: 's00042'}) RETURN q.sourceFile AS f") == [{"f": LONG}]
+    # three alternated pairs and their median: the server's memory count moves by a few MB on its own
+    # now and then (20,000 nodes, shared against plain: 6.0/9.1, 6.3/10.1, 8.7/10.5 MB in one run here;
+    # one fresh-clone CI run on a busy machine measured a single pair 7.8/8.7 MB and failed)
+    pairs = [(_grows(store, [{"id": f"s{r}-{i:05d}", "sourceFile": LONG} for i in range(n)]),
+              _grows(store, [{"id": f"p{r}-{i:05d}", "description": LONG} for i in range(n)])) for r in range(3)]
+    saved_per_node = statistics.median((plain - shared) / n for shared, plain in pairs)
+    assert saved_per_node > 0.5 * len(LONG.encode()), pairs  # ≈ 108 of its 143 bytes, measured
+    assert store.read("MATCH (q:QuarantinedRow {id: 's0-00042'}) RETURN q.sourceFile AS f") == [{"f": LONG}]
 
 
 def test_a_stamp_set_on_many_nodes_keeps_its_shared_values_once(embedded: GraphStore) -> None:
