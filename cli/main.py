@@ -178,17 +178,18 @@ def _fresh_after_load(args: argparse.Namespace, report) -> None:
 
 
 def print_load_report(report) -> None:
-    """Per source: rows read, loaded, merged by name, waiting for review, unchanged, changed facts, quarantined — then the reasons."""
+    """Per source: rows read, loaded, merged by name, waiting for review, review items settled (their enterprise
+    registered since), unchanged, changed facts, quarantined — then the reasons."""
     table = Table(title=f"load {report.load_id}")
-    for column in ("source", "read", "loaded", "merged", "review", "unchanged", "changes", "quarantined"):
+    for column in ("source", "read", "loaded", "merged", "review", "settled", "unchanged", "changes", "quarantined"):
         table.add_column(column, justify="left" if column == "source" else "right")
     reasons = Table(title="quarantined rows by reason (riskgraph quarantine lists them)")
     reasons.add_column("source")
     reasons.add_column("reason")
     reasons.add_column("rows", justify="right")
     for source, stats in report.by_source().items():
-        table.add_row(source, f"{stats.read:,}", f"{stats.loaded:,}", f"{stats.merged:,}", f"{stats.review:,}", f"{stats.unchanged:,}",
-                      f"{stats.changes:,}", f"{stats.quarantined_total:,}")
+        table.add_row(source, f"{stats.read:,}", f"{stats.loaded:,}", f"{stats.merged:,}", f"{stats.review:,}", f"{stats.settled:,}",
+                      f"{stats.unchanged:,}", f"{stats.changes:,}", f"{stats.quarantined_total:,}")
         for reason, n in sorted(stats.quarantined.items()):
             reasons.add_row(source, reason, f"{n:,}")
     console.print(table)

@@ -42,8 +42,8 @@ from riskgraph.loaders.normalise.errors import RowError
 from riskgraph.loaders.normalise.regions import county_near, prefetch_regions, region_table
 from riskgraph.loaders.normalise.uscc import Uscc
 from riskgraph.loaders.readers import KnownRows, SourceFileError, SourceRow, read_rows
-from riskgraph.loaders.resolve import REVIEW, EnterpriseIndex, Resolution, record_query
-from riskgraph.loaders.review import OPEN, Decision, apply_decision, decisions_for, draft, write_items
+from riskgraph.loaders.resolve import REVIEW, EnterpriseIndex, Resolution, match_method, record_query
+from riskgraph.loaders.review import DECIDED, OPEN, Decision, apply_decision, decisions_for, draft, settle_items, write_items
 from riskgraph.ontology.anchors import CHANGE_EVENT, DERIVED_FROM, ENTERPRISE, PUBLIC_REPORT, QUARANTINED_ROW, SOURCE_RECORD
 from riskgraph.ontology.errors import N_, as_message
 from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX
@@ -72,6 +72,7 @@ class FileStats:
     loaded: int = 0
     merged: int = 0       # rows whose enterprise was found by name rather than by its USCC
     review: int = 0       # rows loaded without an enterprise until a person decides which
+    settled: int = 0      # open review items whose fact this load placed for certain (loaders/review.py)
     unchanged: int = 0    # rows already loaded with the same content
     changes: int = 0      # facts changed by a newer export
     quarantined: Counter = field(default_factory=Counter)
@@ -169,8 +170,8 @@ def mapping_version(spec: FileSpec, decisions: dict[str, Decision]) -> str:
     """The mapping version a file is recorded with: its mapping (columns, types, options, links)
     and the review decisions made about its class — a change to either changes what its unchanged
     rows give, so the file is read again. Open review items are not decisions."""
-    decided = sorted((key, d.status, d.uscc or "", sorted(d.excluded)) for key, d in decisions.items()
-                     if d.status != OPEN or d.excluded)
+    decided = sorted((key, d.status if d.status in DECIDED else OPEN, d.uscc or "" if d.status in DECIDED else "",
+                      sorted(d.excluded)) for key, d in decisions.items() if d.status in DECIDED or d.excluded)
     text = json.dumps([repr(spec), decided], ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -185,7 +186,7 @@ class FileLoader:
     def __init__(self, store: GraphStore, mapping: SourceMapping, spec: FileSpec, ctx: FieldContext,
                  index: EnterpriseIndex | Callable[[], EnterpriseIndex], load_id: str, loaded_at: dt.datetime,
                  decisions: dict[str, Decision] | None = None, loaded_before: bool = False,
-                 dangling: Collection[str] = ()) -> None:
+                 dangling: Collection[str] = (), registry: str = "") -> None:
         self.store = store
         self.onto = store.ontology
         self.mapping = mapping
@@ -242,6 +243,10 @@ class FileLoader:
                                            *(spec.enterprise.fields if spec.enterprise else ())) if f.type == "region"]
         #: people's decisions about this class's facts, which every load applies
         self.decisions = decisions if decisions is not None else file_decisions(store, spec)
+        #: the registry state the rows are resolved against (`load.registry_state`), kept on their review items
+        self.registry = registry
+        #: keys of the facts whose rows raised a review item in this reading
+        self._raised: set[str] = set()
         #: the rows' raw values and facts are kept deflated against the file's dictionary
         kind = dictionary_kind(SOURCE_RECORD, {"sourceSystem": mapping.source, "sourceFile": spec.path})
         self._packer = Packer(store, SOURCE_RECORD, str(kind), load_id=load_id, loaded_at=loaded_at)
@@ -700,11 +705,21 @@ class FileLoader:
             self.placed.update(str(r["u"]) for r in detached)
 
     def _write_reviews(self, todo: list[Prepared]) -> None:
-        """Review items for the rows whose enterprise a person must decide (before the rows' records)."""
+        """Review items for the rows whose enterprise a person must decide (before the rows' records);
+        the open item of a fact whose newer row is placed for certain is settled."""
         drafts = [p.review for p in todo if p.review is not None]
         provenance = {p.review["id"]: {k: v for k, v in self._provenance(p).items() if k in _ITEM_PROVENANCE}
                       for p in todo if p.review is not None}
-        write_items(self.store, self.spec.label, drafts, provenance)
+        write_items(self.store, self.spec.label, drafts, provenance, self.registry)
+        self._raised.update(p.key for p in todo if p.review is not None)
+        placed = {p.key: p.resolution.uscc for p in todo if p.review is None and p.resolution is not None
+                  and p.resolution.uscc is not None and self._in_review(p.key)}
+        self.stats.settled += settle_items(self.store, self.spec.label, placed, self.registry)
+
+    def _in_review(self, key: str) -> bool:
+        """Whether the fact had an open review item when the file was started, or raised one since."""
+        decision = self.decisions.get(key)
+        return key in self._raised or decision is not None and decision.status == OPEN
 
     def _fill_gaps(self, label: str, rows: list[dict[str, Any]]) -> None:
         """Nodes a row only implies (the chemical an inventory names): created when absent; an existing
@@ -789,10 +804,7 @@ class FileLoader:
                       "yieldedTo": [f"{key or '-'} {record}" for record, key in p.yielded_to] or None,
                       "missingTargets": sorted(p.missing) or None}
             if p.resolution is not None:
-                record["matchMethod"] = json.dumps(
-                    {"method": p.resolution.method, "outcome": p.resolution.outcome, "score": p.resolution.score,
-                     "reasons": list(p.resolution.reasons),
-                     "candidates": [[c.uscc, c.score] for c in p.resolution.candidates]}, ensure_ascii=False)
+                record["matchMethod"] = match_method(p.resolution)
             if p.row.notes:
                 record["dataQuality"] = p.row.notes
             records.append(record)
@@ -897,7 +909,8 @@ class FileLoader:
         """A loader of the same file for the same load, nothing read or counted yet; the enterprises
         whose points its rows may move are gathered in the same set (the load places them after)."""
         fresh = FileLoader(self.store, self.mapping, self.spec, self.ctx, self._index, self.load_id, self.loaded_at,
-                           self.decisions, loaded_before=self.loaded_before, dangling=self._dangling_before)
+                           self.decisions, loaded_before=self.loaded_before, dangling=self._dangling_before,
+                           registry=self.registry)
         fresh.placed = self.placed
         return fresh
 

@@ -31,6 +31,8 @@ from riskgraph.loaders.normalise.regions import region_table
 from riskgraph.loaders.normalise.tables import load_and_freeze
 from riskgraph.loaders.reference import load_parks, load_reference
 from riskgraph.loaders.resolve import EnterpriseIndex
+from riskgraph.loaders.review import ReviewService
+from riskgraph.ontology.anchors import ENTERPRISE
 from riskgraph.ontology.errors import N_, RiskGraphError
 
 MANIFEST = "manifest.json"
@@ -69,6 +71,7 @@ class LoadReport:
             total.loaded += f.loaded
             total.merged += f.merged
             total.review += f.review
+            total.settled += f.settled
             total.unchanged += f.unchanged
             total.changes += f.changes
             total.quarantined.update(f.quarantined)
@@ -164,12 +167,30 @@ def load_directory(store: GraphStore, root: Path, *, today: dt.date | None = Non
     digests = file_digests(root, steps)
     load_id = make_load_id(digests, now)
     with bound(LOAD_ID, load_id), fewer_full_collections():
-        return _load(store, root, steps, load_id, now, today, province, progress, kind, digests, force)
+        return _load(store, root, steps, load_id, now, today, province, progress, kind, digests, force,
+                     registry_files(mappings))
+
+
+def registry_files(mappings: dict[str, SourceMapping]) -> list[tuple[str, str]]:
+    """(source, path) of every file whose rows are enterprises: what the enterprise index is made of."""
+    return [(m.source, spec.path) for m in mappings.values() for spec in m.files if spec.label == ENTERPRISE]
+
+
+def registry_state(store: GraphStore, files: list[tuple[str, str]]) -> str:
+    """The registry as the ledger knows it — each registry file's digest and the load that recorded
+    it — in a short digest. A review item keeps the state its row was resolved against: when the
+    state moves on, its fact is resolved again (ReviewService.settle_open); while it stands, not."""
+    parts = []
+    for source in sorted({source for source, _ in files}):
+        states = file_states(store, source)
+        parts += [f"{source}|{path}|{states[path].digest}|{states[path].load_id}"
+                  for s, path in files if s == source and path in states]
+    return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()[:16]
 
 
 def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]], load_id: str, now: dt.datetime,
           today: dt.date, province: str | None, progress: Callable[[str, int], None] | None,
-          kind: str, digests: dict[str, str], force: bool) -> LoadReport:
+          kind: str, digests: dict[str, str], force: bool, registry: list[tuple[str, str]]) -> LoadReport:
     started = time.perf_counter()
     log.info("load started", extra={"folder": str(root), "files": sum(len(specs) for _, specs in steps)})
     store.bootstrap_schema()
@@ -200,6 +221,8 @@ def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]]
             known = file_states(store, mapping.source)
             stats = []
             for spec in specs:
+                reviewed = spec.enterprise is not None and bool(spec.enterprise.relation)
+                state = registry_state(store, registry) if reviewed else ""
                 decisions = file_decisions(store, spec)
                 version = mapping_version(spec, decisions)
                 last = known.get(spec.path)
@@ -207,15 +230,21 @@ def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]]
                     and last.mapping_version == version else None
                 if unchanged is not None and not unchanged.waiting:
                     stats.append(_skip_file(mapping.source, spec.path, unchanged, progress))
-                    continue
-                loader = FileLoader(store, mapping, spec, ctx, index, load_id, now, decisions, loaded_before=last is not None,
-                                    dangling=last.dangling if last is not None else ())
-                # the lines its last load took in are passed over, unless the mapping or the decisions changed since
-                lines = file_lines(store, mapping.source, spec.path) \
-                    if not force and last is not None and last.mapping_version == version else frozenset()
-                stats.append(_load_file(loader, root, progress, digests[spec.path], version, unchanged, lines))
-                placed |= loader.placed
-                everyone = everyone or (force or last is None) and placed_by(store.ontology, spec)
+                else:
+                    loader = FileLoader(store, mapping, spec, ctx, index, load_id, now, decisions, loaded_before=last is not None,
+                                        dangling=last.dangling if last is not None else (), registry=state)
+                    # the lines its last load took in are passed over, unless the mapping or the decisions changed since
+                    lines = file_lines(store, mapping.source, spec.path) \
+                        if not force and last is not None and last.mapping_version == version else frozenset()
+                    stats.append(_load_file(loader, root, progress, digests[spec.path], version, unchanged, lines))
+                    placed |= loader.placed
+                    everyone = everyone or (force or last is None) and placed_by(store.ontology, spec)
+                if reviewed and stats[-1].error is None:  # its facts in review whose enterprise is registered now
+                    settled = ReviewService(store, index).settle_open(spec.label, mapping.source, spec.path, state,
+                                                                      load_id=load_id, loaded_at=now)
+                    stats[-1].settled += len(settled)
+                    if placed_by(store.ontology, spec):
+                        placed.update(settled.values())
             report.files.extend(stats)
             record_load(store, mapping.source, load_id, _counts(stats), kind=kind, started=source_started)
         # a load that wrote no row changed nothing a point is derived from, and rewriting the whole

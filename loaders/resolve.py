@@ -9,6 +9,7 @@ quarantined. Every outcome carries its method, score, candidates and reasons.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -193,6 +194,13 @@ class EnterpriseIndex:
 
 #: enterprise facts a mapping may declare that resolution also compares
 _FACTS_COMPARED = {LEGAL_REP.name: "legal_rep", ADDRESS.name: "address"}
+
+
+def match_method(resolution: Resolution) -> str:
+    """How a record's enterprise was found, as its SourceRecord keeps it (`matchMethod`)."""
+    return json.dumps({"method": resolution.method, "outcome": resolution.outcome, "score": resolution.score,
+                       "reasons": list(resolution.reasons),
+                       "candidates": [[c.uscc, c.score] for c in resolution.candidates]}, ensure_ascii=False)
 
 
 def record_query(ent: EnterpriseSpec, values: Mapping[str, str | None]) -> Query:

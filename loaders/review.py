@@ -3,7 +3,9 @@
 A fact the resolver cannot place for certain is loaded without an enterprise and gets a
 `ReviewItem` (keyed `Label:key`, so every later version of the same penalty or inspection meets
 the same item). A person links it to one candidate or rejects them all; every later load applies
-that decision instead of guessing again. Decisions are reversible: `unlink` takes a fact off its
+that decision instead of guessing again. An item is also closed by a load (`settled`) once the fact
+can be placed for certain — its row changed, or the registry did (`settle_open`) — as a fresh load of
+the same files would place it; a later row in doubt again raises it again. Decisions are reversible: `unlink` takes a fact off its
 enterprise — the link, the enterprise facts it contributed and their provenance — and puts it back
 in review with the enterprise excluded from automatic linking; `split` does that for several facts
 a merge put on one enterprise, optionally moving them to another. Every action is appended to the
@@ -12,9 +14,11 @@ item's history with who, when and why.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from itertools import batched
 from typing import Any
 
 from riskgraph.graph.dialect import ident
@@ -24,13 +28,15 @@ from riskgraph.graph.values import LOCAL_TZ, encode_properties
 from riskgraph.loaders.fields import raw_value
 from riskgraph.loaders.mapping import EnterpriseSpec, FileSpec, load_mappings
 from riskgraph.loaders.matching.records import Query
-from riskgraph.loaders.resolve import LINK, EnterpriseIndex, Resolution, record_query
-from riskgraph.ontology.anchors import DERIVED_FROM, ENTERPRISE, REGION_CODE, REVIEW_ITEM, REVIEWS, SOURCE_RECORD
+from riskgraph.loaders.resolve import LINK, EnterpriseIndex, Resolution, match_method, record_query
+from riskgraph.ontology.anchors import CHANGE_EVENT, DERIVED_FROM, ENTERPRISE, REGION_CODE, REVIEW_ITEM, REVIEWS, SOURCE_RECORD
 from riskgraph.ontology.errors import N_, RiskGraphError
 from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX, class_term, load_ontology
 
-OPEN, LINKED, REJECTED = "open", "linked", "rejected"
-STATUSES = (OPEN, LINKED, REJECTED)
+OPEN, LINKED, REJECTED, SETTLED = "open", "linked", "rejected", "settled"
+STATUSES = (OPEN, LINKED, REJECTED, SETTLED)
+#: a person's decisions; an open item, or one a load settled, is none (a person's exclusions on it still hold)
+DECIDED = (LINKED, REJECTED)
 
 
 class ReviewError(RiskGraphError, ValueError):
@@ -72,7 +78,7 @@ def apply_decision(resolution: Resolution, decision: Decision | None, query: Que
     """The loader's resolution after a person's decision: theirs wins; an excluded enterprise is never linked.
     A decision is about the USCC and name the row wrote then: once the source corrects either (`query`),
     it no longer applies, and the row is resolved afresh (raising the item again if a person must decide)."""
-    if decision is None or query is not None and decision.status != OPEN and decision.written != (query.uscc, query.name):
+    if decision is None or query is not None and decision.status in DECIDED and decision.written != (query.uscc, query.name):
         return resolution
     if decision.status == LINKED and decision.uscc:
         return Resolution(decision.uscc, "review_decision", 1.0,
@@ -107,8 +113,11 @@ def draft(label: str, key: str, resolution: Resolution, query: Query, facts: Map
     }
 
 
-def write_items(store: GraphStore, label: str, drafts: list[dict[str, Any]], provenance: Mapping[str, dict[str, Any]]) -> None:
-    """Raise or refresh review items: an open item takes the newer evidence; a decided one keeps its decision."""
+def write_items(store: GraphStore, label: str, drafts: list[dict[str, Any]], provenance: Mapping[str, dict[str, Any]],
+                registry: str) -> None:
+    """Raise or refresh review items: an open item takes the newer evidence; a decided one keeps its
+    decision; one a load settled is raised again. `registry`: the registry state (`registry_state`)
+    the drafts were resolved against."""
     if not drafts:
         return
     existing = {r["id"]: r for r in store.read(
@@ -118,24 +127,46 @@ def write_items(store: GraphStore, label: str, drafts: list[dict[str, Any]], pro
     for d in drafts:
         known = existing.get(d["id"])
         status = known["s"] if known is not None else None
-        row = {**d, **provenance.get(d["id"], {})}
+        row = {**d, **provenance.get(d["id"], {}), "registryState": registry}
         if known is None:
             row.update(reviewStatus=OPEN, history="[]")
-        elif status != OPEN and (known["wu"], known["wn"]) != (d["writtenUscc"], d["writtenName"]):
+        elif status == SETTLED:  # a load placed it; its row is in doubt again
+            history = [*json.loads(known["h"] or "[]"), {"action": "raise", "by": "load", "at": _now().isoformat()}]
+            row.update(reviewStatus=OPEN, history=json.dumps(history, ensure_ascii=False))
+            reopened.append(d["id"])
+        elif status in DECIDED and (known["wu"], known["wn"]) != (d["writtenUscc"], d["writtenName"]):
             # decided about what the row wrote then; the source has corrected it since: decided again
             history = [*json.loads(known["h"] or "[]"), {
                 "action": "reopen", **({"from": known["u"]} if known["u"] else {}), "by": "load", "at": _now().isoformat(),
                 "note": f"the source now writes {d['writtenUscc'] or '-'} {d['writtenName'] or '-'}"}]
             row.update(reviewStatus=OPEN, history=json.dumps(history, ensure_ascii=False))
             reopened.append(d["id"])
-        elif status != OPEN:
-            row = {"id": d["id"], "pendingFacts": d["pendingFacts"]}
+        elif status in DECIDED:
+            row = {"id": d["id"], "pendingFacts": d["pendingFacts"], "registryState": registry}
         rows.append(row)
     store.upsert_nodes(REVIEW_ITEM, rows)
     if reopened:
         store.execute(f"UNWIND $ids AS i MATCH (r:{ident(REVIEW_ITEM)} {{id: i}}) SET r.decidedUscc = null", {"ids": reopened})
     store.upsert_relationships(REVIEWS, [{"from": d["id"], "to": d["reviewedKey"]} for d in drafts],
                                from_label=REVIEW_ITEM, to_label=label)
+
+
+def settle_items(store: GraphStore, label: str, placed: Mapping[str, str], registry: str) -> int:
+    """Close the open items of these facts (key → the enterprise a load placed each on, for
+    certain): `settled`, with the enterprise and a history entry by the load. Returns how many."""
+    if not placed:
+        return 0
+    ids = {item_id(label, key): key for key in placed}
+    open_items = store.read(f"UNWIND $ids AS i MATCH (r:{ident(REVIEW_ITEM)} {{id: i}}) WHERE r.reviewStatus = $open "
+                            "RETURN i AS id, r.history AS h", {"ids": sorted(ids), "open": OPEN})
+    now = _now()
+    rows = [{"id": r["id"], "reviewStatus": SETTLED, "decidedUscc": placed[ids[r["id"]]], "decidedBy": "load",
+             "decidedAt": now, "registryState": registry,
+             "history": json.dumps([*json.loads(r["h"] or "[]"), {"action": "settle", "uscc": placed[ids[r["id"]]], "by": "load",
+                                                                  "at": now.isoformat()}], ensure_ascii=False)}
+            for r in open_items]
+    store.upsert_nodes(REVIEW_ITEM, rows)
+    return len(rows)
 
 
 @dataclass(frozen=True)
@@ -248,7 +279,8 @@ class ReviewService:
             raise ReviewError("invalid", N_("no enterprise {uscc} is registered"), uscc=uscc)
         s = self.subject(label)
         self._detach(s, key)
-        self._attach(s, key, uscc, json.loads(props.get("pendingFacts") or "{}"), by, item)
+        method = json.dumps({"method": "review_decision", "item": item, "by": by, "uscc": uscc}, ensure_ascii=False)
+        self._attach(s, key, uscc, json.loads(props.get("pendingFacts") or "{}"), method)
         excluded = [u for u in props.get("excludedUsccs") or [] if u != uscc]
         return self._update(props, {"reviewStatus": LINKED, "decidedUscc": uscc, "excludedUsccs": excluded},
                             {"action": "link", "uscc": uscc}, by, note)
@@ -263,11 +295,15 @@ class ReviewService:
                             {"action": "reject", **({"from": previous} if previous else {})}, by, note)
 
     def reopen(self, item: str, *, by: str, note: str | None = None) -> dict[str, Any]:
-        """Undo a decision: the item waits for a person again (a linked fact is unlinked)."""
+        """Undo a decision: the item waits for a person again (a linked fact is unlinked). Reopening
+        what a load settled doubts the load's link: that enterprise is no longer linked automatically."""
         props = self._props(item)
         s = self.subject(props["reviewedLabel"])
         previous = self._unlink_all(s, props["reviewedKey"])
-        return self._update(props, {"reviewStatus": OPEN, "decidedUscc": None},
+        changes: dict[str, Any] = {"reviewStatus": OPEN, "decidedUscc": None}
+        if props.get("reviewStatus") == SETTLED:
+            changes["excludedUsccs"] = sorted(set(props.get("excludedUsccs") or []) | set(previous))
+        return self._update(props, changes,
                             {"action": "reopen", **({"from": previous} if previous else {})}, by, note)
 
     def unlink(self, label: str, key: str, *, by: str, note: str | None = None, action: str = "unlink") -> dict[str, Any]:
@@ -282,7 +318,7 @@ class ReviewService:
         item = item_id(label, key)
         props = self.store.get_node(REVIEW_ITEM, item)
         records = self._records(label, key)
-        resolution, query, facts = self._fresh(s, records)
+        resolution, query, facts = self._fresh(s, records[0] if records else None)
         raised = draft(label, key, resolution, query, facts)
         if props is None:
             props = {**raised, "reviewStatus": OPEN, "history": "[]"}
@@ -312,10 +348,62 @@ class ReviewService:
             out.append(item)
         return out
 
+    # ------------------------------------------------------------------ a load's part
+    def settle_open(self, label: str, source: str, path: str, registry: str, *, load_id: str,
+                    loaded_at: dt.datetime) -> dict[str, str]:
+        """The open items this file's rows raised, resolved again if the registry changed since
+        (`registry`: today's `registry_state`). An item whose fact can now be placed for certain —
+        its enterprise registered later — is linked as a load links a row, with a ChangeEvent of the
+        link (the re-assessment after the load follows it), and settled; the others get today's
+        candidates. A fresh load of the same files places the fact so. Exclusions a person made
+        still hold. Returns the facts settled: key → enterprise."""
+        stale = self.store.read(
+            f"MATCH (r:{ident(REVIEW_ITEM)}) WHERE r.reviewStatus = $open AND r.reviewedLabel = $label "
+            "AND r.sourceSystem = $source AND r.sourceFile = $path AND coalesce(r.registryState, '') <> $registry "
+            "RETURN r.id AS id, r.reviewedKey AS k, r.excludedUsccs AS x ORDER BY k",
+            {"open": OPEN, "label": label, "source": source, "path": path, "registry": registry})
+        if not stale:
+            return {}
+        s = self.subject(label)
+        newest = self._newest_records(label, [str(r["k"]) for r in stale])
+        placed: dict[str, str] = {}
+        drafts = []
+        for r in stale:
+            key = str(r["k"])
+            resolution, query, facts = self._fresh(s, newest.get(key))
+            resolution = apply_decision(resolution, Decision(r["id"], OPEN, None, frozenset(r["x"] or ()), None), query)
+            if resolution.outcome == LINK and resolution.uscc is not None:
+                self._attach(s, key, resolution.uscc, facts, match_method(resolution))
+                placed[key] = resolution.uscc
+            else:
+                drafts.append(draft(label, key, resolution, query, facts))
+        write_items(self.store, label, drafts, {}, registry)
+        self._log_links(s, placed, {"sourceSystem": source, "sourceFile": path, "loadId": load_id, "changedAt": loaded_at})
+        settle_items(self.store, label, placed, registry)
+        return placed
+
+    def _newest_records(self, label: str, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """Each fact's newest source record (as `_records` orders them), read in bulk."""
+        rows = [r for part in batched(keys, 5000) for r in self.store.read(
+            f"UNWIND $keys AS k MATCH (n:{ident(label)} {{{ident(self.onto.key_of(label))}: k}})-[:{ident(DERIVED_FROM)}]->"
+            f"(s:{ident(SOURCE_RECORD)}) RETURN k, s.id AS id, {record_content('s')}, s.loadedAtMs AS at", {"keys": list(part)})]
+        newest: dict[str, dict[str, Any]] = {}
+        for r in sorted(with_content(self.store, rows), key=lambda r: (-(r["at"] or 0), r["id"])):
+            newest.setdefault(str(r["k"]), r)
+        return newest
+
+    def _log_links(self, s: Subject, placed: Mapping[str, str], provenance: Mapping[str, Any]) -> None:
+        """A ChangeEvent for each fact a load linked without writing its row (its link was unset)."""
+        events = [{"id": hashlib.sha256(f"{s.label}|{key}|{s.relation}|{uscc}|{provenance['loadId']}".encode()).hexdigest()[:24],
+                   "entityLabel": s.label, "entityKey": key, "property": s.relation, "oldValue": "null",
+                   "newValue": json.dumps(uscc), **provenance} for key, uscc in placed.items()]
+        if events:
+            self.store.upsert_nodes(CHANGE_EVENT, events)
+
     # ------------------------------------------------------------------ graph changes
-    def _fresh(self, s: Subject, records: list[dict[str, Any]]) -> tuple[Resolution, Query, dict[str, Any]]:
+    def _fresh(self, s: Subject, record: Mapping[str, Any] | None) -> tuple[Resolution, Query, dict[str, Any]]:
         """Candidates for the fact, recomputed from its newest source row."""
-        raw = json.loads(records[0]["raw"]) if records else {}
+        raw = json.loads(record["raw"]) if record else {}
         query = record_query(s.ent, raw)
         facts: dict[str, Any] = {}
         for f in s.ent.fields:
@@ -328,7 +416,8 @@ class ReviewService:
         rows = self.store.execute(f"MATCH {self._pattern(s)} DELETE r RETURN e.{self._ekey} AS u", {"k": key})
         return sorted({r["u"] for r in rows})
 
-    def _attach(self, s: Subject, key: str, uscc: str, pending: dict[str, Any], by: str, item: str) -> None:
+    def _attach(self, s: Subject, key: str, uscc: str, pending: dict[str, Any], method: str) -> None:
+        """Link the fact to `uscc` with what its rows assert about it; `method`: the records' matchMethod."""
         pair = {"from": uscc, "to": key} if s.outgoing else {"from": key, "to": uscc}
         src, dst = (ENTERPRISE, s.label) if s.outgoing else (s.label, ENTERPRISE)
         self.store.upsert_relationships(s.relation, [pair], from_label=src, to_label=dst)
@@ -338,7 +427,6 @@ class ReviewService:
             if region:  # it lies where its enterprise is
                 self.store.upsert_nodes(s.label, [{self.onto.key_of(s.label): key, REGION_CODE: region}])
         records = self._records(s.label, key)
-        method = json.dumps({"method": "review_decision", "item": item, "by": by, "uscc": uscc}, ensure_ascii=False)
         updates = []
         for rec in records:
             facts = json.loads(rec["facts"] or "{}")

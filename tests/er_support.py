@@ -40,14 +40,15 @@ PENALTIES = {
 EXPECTED_REVIEW = {"P2", "P3", "P5"}
 
 
-def write_export(root: Path, penalties: dict[str, tuple[str, str, str]] | None = None) -> Path:
-    """The export folder (manifest, registry, penalties); `penalties` replaces PENALTIES."""
+def write_export(root: Path, penalties: dict[str, tuple[str, str, str]] | None = None,
+                 registry: list[tuple[str, str, str, str]] | None = None) -> Path:
+    """The export folder (manifest, registry, penalties); `penalties` replaces PENALTIES, `registry` REGISTRY."""
     (root / "market_registry").mkdir(parents=True, exist_ok=True)
     (root / "enforcement").mkdir(parents=True, exist_ok=True)
     with (root / "market_registry" / "subjects.csv").open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(["统一社会信用代码", "企业名称", "法定代表人", "注册地址", "登记状态"])
-        for uscc, name, rep, address in REGISTRY:
+        for uscc, name, rep, address in registry or REGISTRY:
             w.writerow([uscc, name, rep, address, "存续"])
     with (root / "enforcement" / "penalties.csv").open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)

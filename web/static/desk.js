@@ -577,7 +577,7 @@
 
   PAGES.review = function () {
     if (!needs(['inspector', 'analyst', 'admin'])) { return Promise.resolve(); }
-    var status = ARGS.query.status || 'open', ST = { open: '待审核', linked: '已关联', rejected: '无匹配' };
+    var status = ARGS.query.status || 'open', ST = { open: '待审核', linked: '已关联', rejected: '无匹配', settled: '导入时自动关联' };
     var bar = el('div', { 'class': 'toolbar' }, Object.keys(ST).map(function (s) { return el('a', { href: '/pages/review?status=' + s, 'class': s === status ? 'on' : '' }, ST[s]); }));
     var decide = function (item, action, uscc, note) {
       return api('/review/' + encodeURIComponent(item.id) + '/decision', { method: 'POST', json: { action: action, uscc: uscc || null, note: note || null } })
