@@ -212,8 +212,8 @@ def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]]
 
     report = LoadReport(load_id, now)
     placed: set[str] = set()  # the enterprises whose point the rows written may have moved
-    # … or every one: after a forced load, or a file's first complete one (a killed load's rows are
-    # recorded, so its rerun skips them and cannot tell whose point they moved)
+    # … or every one: after a forced load, a file's first complete one, or one that finishes a killed
+    # load (the killed load's rows are recorded, so its rerun skips them and cannot tell whose point they moved)
     everyone = False
     with store.bulk_load() as bulk:  # no fsync per write, no log rewrites meanwhile; one compaction at the end
         for mapping, specs in steps:
@@ -238,7 +238,9 @@ def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]]
                         if not force and last is not None and last.mapping_version == version else frozenset()
                     stats.append(_load_file(loader, root, progress, digests[spec.path], version, unchanged, lines))
                     placed |= loader.placed
-                    everyone = everyone or (force or last is None) and placed_by(store.ontology, spec)
+                    # a load of the file was killed since its last complete one (forget_file took its digest)
+                    interrupted = last is not None and not last.digest
+                    everyone = everyone or (force or last is None or interrupted) and placed_by(store.ontology, spec)
                 if reviewed and stats[-1].error is None:  # its facts in review whose enterprise is registered now
                     settled = ReviewService(store, index).settle_open(spec.label, mapping.source, spec.path, state,
                                                                       load_id=load_id, loaded_at=now)

@@ -65,3 +65,24 @@ def test_the_file_put_back_byte_for_byte_after_a_killed_load_is_not_skipped(expo
     stats = load_directory(store, root).by_source()[SOURCE]
     assert not stats.skipped
     assert representative(store, 1) == fresh_representative(root, 1) == "王1"
+
+
+def point(store, n: int) -> tuple:
+    row = store.read("MATCH (e:Enterprise {uscc: $u}) RETURN e.regionCode AS r, e.lon AS lon, e.lat AS lat, "
+                     "e.locationMethod AS m", {"u": uscc(n)})[0]
+    return row["r"], row["lon"], row["lat"], row["m"]
+
+
+def test_an_enterprise_a_killed_load_moved_is_placed_by_the_load_that_finishes_it(tmp_path, store, monkeypatch):
+    """The killed load wrote row 1's new address and died before placing the enterprises; the rerun
+    finds the row recorded and skips it, but must still place the enterprise it moved."""
+    root = tmp_path / "export"
+    rows = [registry_row(n) for n in range(1, 6)]
+    registry(root, rows)
+    load_directory(store, root)
+    registry(root, [registry_row(1, 注册地址="河北省石家庄市桥西区中山西路9号"), *rows[1:]])
+    killed_load(store, root, monkeypatch)
+    load_directory(store, root)
+    with fresh_store(root) as (fresh, _):
+        assert point(fresh, 1)[0] == "130104"
+        assert point(store, 1) == point(fresh, 1)
