@@ -43,7 +43,17 @@ from riskgraph.loaders.normalise.regions import county_near, prefetch_regions, r
 from riskgraph.loaders.normalise.uscc import Uscc
 from riskgraph.loaders.readers import KnownRows, SourceFileError, SourceRow, read_rows
 from riskgraph.loaders.resolve import REVIEW, EnterpriseIndex, Resolution, match_method, record_query
-from riskgraph.loaders.review import DECIDED, OPEN, Decision, apply_decision, decisions_for, draft, settle_items, write_items
+from riskgraph.loaders.review import (
+    DECIDED,
+    OPEN,
+    SETTLED,
+    Decision,
+    apply_decision,
+    decisions_for,
+    draft,
+    settle_items,
+    write_items,
+)
 from riskgraph.ontology.anchors import CHANGE_EVENT, DERIVED_FROM, ENTERPRISE, PUBLIC_REPORT, QUARANTINED_ROW, SOURCE_RECORD
 from riskgraph.ontology.errors import N_, as_message
 from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX
@@ -109,6 +119,9 @@ class Prepared:
     stated: dict[str, Any] | None = None
     #: those later rows, as (record id, line key): the record keeps them (`yieldedTo`)
     yielded_to: list[tuple[str, str | None]] = field(default_factory=list)
+    #: a row of its node stands later in the file: that row says which enterprise the node is
+    #: about, or raises its review item; this one neither links nor raises (`_yield_to_later_rows`)
+    followed: bool = False
     #: the records of this file that fed its node, as (record id, line key), when its own record
     #: exists (`_existing` reads them with it)
     siblings: list[tuple[str, str | None]] | None = None
@@ -186,7 +199,7 @@ class FileLoader:
     def __init__(self, store: GraphStore, mapping: SourceMapping, spec: FileSpec, ctx: FieldContext,
                  index: EnterpriseIndex | Callable[[], EnterpriseIndex], load_id: str, loaded_at: dt.datetime,
                  decisions: dict[str, Decision] | None = None, loaded_before: bool = False,
-                 dangling: Collection[str] = (), registry: str = "") -> None:
+                 dangling: Collection[str] = (), registry: str = "", rewrite: Collection[str] = ()) -> None:
         self.store = store
         self.onto = store.ontology
         self.mapping = mapping
@@ -247,6 +260,11 @@ class FileLoader:
         self.registry = registry
         #: keys of the facts whose rows raised a review item in this reading
         self._raised: set[str] = set()
+        #: facts in review: the enterprise the last row written of each placed it on (None: in doubt)
+        self._review_outcome: dict[str, str | None] = {}
+        #: records whose rows are written again although recorded: facts in review that the registry
+        #: may place now (`review.stale_items`)
+        self._rewrite = frozenset(rewrite)
         #: the rows' raw values and facts are kept deflated against the file's dictionary
         kind = dictionary_kind(SOURCE_RECORD, {"sourceSystem": mapping.source, "sourceFile": spec.path})
         self._packer = Packer(store, SOURCE_RECORD, str(kind), load_id=load_id, loaded_at=loaded_at)
@@ -550,7 +568,8 @@ class FileLoader:
             f"UNWIND $ids AS i MATCH (q:{QUARANTINED_ROW} {{id: i}}) RETURN i",
             {"ids": [self._quarantine_id(p) for p in batch]},
         )
-        return {r["i"] for r in rows if r["links"] and r["i"] not in self._superseded}, {r["i"] for r in quarantined}
+        return ({r["i"] for r in rows if r["links"] and r["i"] not in self._superseded and r["i"] not in self._rewrite},
+                {r["i"] for r in quarantined})
 
     def _repeats_passed_over(self, batch: list[Prepared], lines: dict[str, str | None]) -> None:
         """A recorded row read from a line of other bytes (other quoting, say) than the line its
@@ -671,8 +690,10 @@ class FileLoader:
                 if uscc:
                     self.placed.add(uscc)
         if ent is not None and ent.relation:
-            self._detach_stale([p for p in todo if p.key in current])
-            pairs = [(p.resolution.uscc, p.key) for p in todo if p.resolution and p.resolution.resolved]
+            # of a node's rows in the batch the last one places it; none that a row standing later follows
+            last = [p for p in {p.key: p for p in todo}.values() if not p.followed]
+            self._detach_stale([p for p in last if p.key in current])
+            pairs = [(p.resolution.uscc, p.key) for p in last if p.resolution and p.resolution.resolved]
             if ent.outgoing:
                 self.store.upsert_relationships(ent.relation, [{"from": e, "to": k} for e, k in pairs],
                                                 from_label=ENTERPRISE, to_label=self.spec.label)
@@ -705,21 +726,31 @@ class FileLoader:
             self.placed.update(str(r["u"]) for r in detached)
 
     def _write_reviews(self, todo: list[Prepared]) -> None:
-        """Review items for the rows whose enterprise a person must decide (before the rows' records);
-        the open item of a fact whose newer row is placed for certain is settled."""
+        """Review items for the rows whose enterprise a person must decide (before the rows' records),
+        and where each fact in review stands after its row: settled at the file's end (`_settle_reviews`)."""
+        todo = [p for p in todo if not p.followed]  # a row standing later decides
         drafts = [p.review for p in todo if p.review is not None]
         provenance = {p.review["id"]: {k: v for k, v in self._provenance(p).items() if k in _ITEM_PROVENANCE}
                       for p in todo if p.review is not None}
         write_items(self.store, self.spec.label, drafts, provenance, self.registry)
-        self._raised.update(p.key for p in todo if p.review is not None)
-        placed = {p.key: p.resolution.uscc for p in todo if p.review is None and p.resolution is not None
-                  and p.resolution.uscc is not None and self._in_review(p.key)}
-        self.stats.settled += settle_items(self.store, self.spec.label, placed, self.registry)
+        for p in todo:  # in file order: a fact's last row written decides
+            if p.review is not None:
+                self._raised.add(p.key)
+                self._review_outcome[p.key] = None
+            elif self._in_review(p.key):
+                self._review_outcome[p.key] = p.resolution.uscc if p.resolution is not None else None
 
     def _in_review(self, key: str) -> bool:
-        """Whether the fact had an open review item when the file was started, or raised one since."""
+        """Whether the fact had an item a load may settle when the file was started, or raised one since."""
         decision = self.decisions.get(key)
-        return key in self._raised or decision is not None and decision.status == OPEN
+        return key in self._raised or decision is not None and decision.status in (OPEN, SETTLED)
+
+    def _settle_reviews(self) -> None:
+        """At the file's end: the items of the facts whose last row written placed them for certain are
+        settled on that enterprise (`review.settle_items`)."""
+        placed = {key: uscc for key, uscc in self._review_outcome.items() if uscc is not None}
+        self._review_outcome = {}
+        self.stats.settled += settle_items(self.store, self.spec.label, placed, self.registry)
 
     def _fill_gaps(self, label: str, rows: list[dict[str, Any]]) -> None:
         """Nodes a row only implies (the chemical an inventory names): created when absent; an existing
@@ -910,7 +941,7 @@ class FileLoader:
         whose points its rows may move are gathered in the same set (the load places them after)."""
         fresh = FileLoader(self.store, self.mapping, self.spec, self.ctx, self._index, self.load_id, self.loaded_at,
                            self.decisions, loaded_before=self.loaded_before, dangling=self._dangling_before,
-                           registry=self.registry)
+                           registry=self.registry, rewrite=self._rewrite)
         fresh.placed = self.placed
         return fresh
 
@@ -1091,6 +1122,7 @@ class FileLoader:
             self._overridden.update(int(key, 16) for _, key, at in others if key is not None and at < here)
             if after := [(record, key) for record, key, at in others if at > here]:
                 later.append((p, after))
+                p.followed = True
         if not later:
             return now
         stated = self._facts_stated({record for _, records_after in later for record, _ in records_after})
@@ -1162,6 +1194,7 @@ class FileLoader:
                         self.write([p for _, p in part if p is not None])
                     else:
                         self.load_batch([row for row, _ in part])
+        self._settle_reviews()
         dropped = np.concatenate((np.fromiter(self._overridden, dtype=np.uint64, count=len(self._overridden)),
                                   self._overridden_in_reading()))
         if len(dropped):  # by numpy: a list comprehension over a large file's keys took seconds

@@ -24,6 +24,7 @@ from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.loaders.engine import FileLoader, FileStats, file_decisions, mapping_version
 from riskgraph.loaders.fields import FieldContext
 from riskgraph.loaders.ledger import FileState, SourceCounts, file_lines, file_states, forget_file, record_file, record_load
+from riskgraph.loaders.line_keys import without
 from riskgraph.loaders.locate import locate_enterprises, placed_by
 from riskgraph.loaders.mapping import SourceMapping, load_mappings
 from riskgraph.loaders.normalise.names import clean_name
@@ -31,7 +32,7 @@ from riskgraph.loaders.normalise.regions import region_table
 from riskgraph.loaders.normalise.tables import load_and_freeze
 from riskgraph.loaders.reference import load_parks, load_reference
 from riskgraph.loaders.resolve import EnterpriseIndex
-from riskgraph.loaders.review import ReviewService
+from riskgraph.loaders.review import Stale, stale_items, stamp
 from riskgraph.ontology.anchors import ENTERPRISE
 from riskgraph.ontology.errors import N_, RiskGraphError
 
@@ -179,7 +180,7 @@ def registry_files(mappings: dict[str, SourceMapping]) -> list[tuple[str, str]]:
 def registry_state(store: GraphStore, files: list[tuple[str, str]]) -> str:
     """The registry as the ledger knows it — each registry file's digest and the load that recorded
     it — in a short digest. A review item keeps the state its row was resolved against: when the
-    state moves on, its fact is resolved again (ReviewService.settle_open); while it stands, not."""
+    state moves on, its fact is resolved again (review.stale_items); while it stands, not."""
     parts = []
     for source in sorted({source for source, _ in files}):
         states = file_states(store, source)
@@ -228,25 +229,25 @@ def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]]
                 last = known.get(spec.path)
                 unchanged = last if last is not None and not force and last.digest == digests[spec.path] \
                     and last.mapping_version == version else None
-                if unchanged is not None and not unchanged.waiting:
+                # its facts in review that the registry may place now: their rows are read and written again
+                stale = stale_items(store, spec, mapping.source, state, index) if reviewed and last is not None else Stale()
+                if unchanged is not None and not unchanged.waiting and not stale.records:
                     stats.append(_skip_file(mapping.source, spec.path, unchanged, progress))
                 else:
                     loader = FileLoader(store, mapping, spec, ctx, index, load_id, now, decisions, loaded_before=last is not None,
-                                        dangling=last.dangling if last is not None else (), registry=state)
+                                        dangling=last.dangling if last is not None else (), registry=state,
+                                        rewrite=stale.records)
                     # the lines its last load took in are passed over, unless the mapping or the decisions changed since
-                    lines = file_lines(store, mapping.source, spec.path) \
+                    lines = without(file_lines(store, mapping.source, spec.path), stale.lines) \
                         if not force and last is not None and last.mapping_version == version else frozenset()
-                    stats.append(_load_file(loader, root, progress, digests[spec.path], version, unchanged, lines))
+                    stats.append(_load_file(loader, root, progress, digests[spec.path], version,
+                                            None if stale.records else unchanged, lines))
                     placed |= loader.placed
                     # a load of the file was killed since its last complete one (forget_file took its digest)
                     interrupted = last is not None and not last.digest
                     everyone = everyone or (force or last is None or interrupted) and placed_by(store.ontology, spec)
-                if reviewed and stats[-1].error is None:  # its facts in review whose enterprise is registered now
-                    settled = ReviewService(store, index).settle_open(spec.label, mapping.source, spec.path, state,
-                                                                      load_id=load_id, loaded_at=now)
-                    stats[-1].settled += len(settled)
-                    if placed_by(store.ontology, spec):
-                        placed.update(settled.values())
+                if stats[-1].error is None:
+                    stamp(store, stale, state)
             report.files.extend(stats)
             record_load(store, mapping.source, load_id, _counts(stats), kind=kind, started=source_started)
         # a load that wrote no row changed nothing a point is derived from, and rewriting the whole

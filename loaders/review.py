@@ -14,7 +14,6 @@ item's history with who, when and why.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -26,10 +25,10 @@ from riskgraph.graph.packed_content import record_content, with_content
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ, encode_properties
 from riskgraph.loaders.fields import raw_value
-from riskgraph.loaders.mapping import EnterpriseSpec, FileSpec, load_mappings
+from riskgraph.loaders.mapping import EnterpriseSpec, FileSpec, LinkSpec, load_mappings
 from riskgraph.loaders.matching.records import Query
-from riskgraph.loaders.resolve import LINK, EnterpriseIndex, Resolution, match_method, record_query
-from riskgraph.ontology.anchors import CHANGE_EVENT, DERIVED_FROM, ENTERPRISE, REGION_CODE, REVIEW_ITEM, REVIEWS, SOURCE_RECORD
+from riskgraph.loaders.resolve import LINK, EnterpriseIndex, Resolution, record_query
+from riskgraph.ontology.anchors import DERIVED_FROM, ENTERPRISE, REGION_CODE, REVIEW_ITEM, REVIEWS, SOURCE_RECORD
 from riskgraph.ontology.errors import N_, RiskGraphError
 from riskgraph.ontology.model import TIME_SUFFIX, TOKENS_SUFFIX, class_term, load_ontology
 
@@ -153,20 +152,97 @@ def write_items(store: GraphStore, label: str, drafts: list[dict[str, Any]], pro
 
 def settle_items(store: GraphStore, label: str, placed: Mapping[str, str], registry: str) -> int:
     """Close the open items of these facts (key → the enterprise a load placed each on, for
-    certain): `settled`, with the enterprise and a history entry by the load. Returns how many."""
+    certain): `settled`, with the enterprise and a history entry by the load; a settled item whose
+    fact a newer row placed on another enterprise follows it. Returns how many were settled."""
     if not placed:
         return 0
     ids = {item_id(label, key): key for key in placed}
-    open_items = store.read(f"UNWIND $ids AS i MATCH (r:{ident(REVIEW_ITEM)} {{id: i}}) WHERE r.reviewStatus = $open "
-                            "RETURN i AS id, r.history AS h", {"ids": sorted(ids), "open": OPEN})
+    items = store.read(f"UNWIND $ids AS i MATCH (r:{ident(REVIEW_ITEM)} {{id: i}}) "
+                       "WHERE r.reviewStatus = $open OR r.reviewStatus = $settled AND r.decidedUscc <> $none "
+                       "RETURN i AS id, r.history AS h, r.decidedUscc AS u",
+                       {"ids": sorted(ids), "open": OPEN, "settled": SETTLED, "none": ""})
     now = _now()
-    rows = [{"id": r["id"], "reviewStatus": SETTLED, "decidedUscc": placed[ids[r["id"]]], "decidedBy": "load",
-             "decidedAt": now, "registryState": registry,
-             "history": json.dumps([*json.loads(r["h"] or "[]"), {"action": "settle", "uscc": placed[ids[r["id"]]], "by": "load",
-                                                                  "at": now.isoformat()}], ensure_ascii=False)}
-            for r in open_items]
+    rows = []
+    for r in items:
+        uscc = placed[ids[r["id"]]]
+        if uscc == r["u"]:
+            continue
+        event = {"action": "settle", "uscc": uscc, "by": "load", "at": now.isoformat()}
+        rows.append({"id": r["id"], "reviewStatus": SETTLED, "decidedUscc": uscc, "decidedBy": "load", "decidedAt": now,
+                     "registryState": registry, "history": json.dumps([*json.loads(r["h"] or "[]"), event], ensure_ascii=False)})
     store.upsert_nodes(REVIEW_ITEM, rows)
     return len(rows)
+
+
+@dataclass(frozen=True)
+class Stale:
+    """What a load does about one file's open items that were resolved against another registry."""
+
+    #: records of the facts the registry may place now: their rows are read and written again,
+    #: so that the loader places each fact as a fresh load would (and settles its item)
+    records: frozenset[str] = frozenset()
+    #: their line keys: read again, not passed over
+    lines: frozenset[int] = frozenset()
+    #: every stale item: stamped with today's registry once the file is loaded (`stamp`)
+    items: tuple[str, ...] = ()
+
+
+def stale_items(store: GraphStore, spec: FileSpec, source: str, registry: str,
+                index: Callable[[], EnterpriseIndex]) -> Stale:
+    """The open items this file's rows raised while the registry was in another state than
+    `registry` (`load.registry_state`), resolved again from each of their facts' records of this
+    file. A fact one of whose rows now resolves for certain (a person's exclusions still hold) is
+    handed back to the loader to be written again; the others' items get today's candidates."""
+    ent = spec.enterprise
+    if ent is None:
+        return Stale()
+    label = spec.label
+    items = store.read(
+        f"MATCH (r:{ident(REVIEW_ITEM)}) WHERE r.reviewStatus = $open AND r.reviewedLabel = $label "
+        "AND r.sourceSystem = $source AND r.sourceFile = $path AND coalesce(r.registryState, '') <> $registry "
+        "RETURN r.id AS id, r.reviewedKey AS k, r.excludedUsccs AS x ORDER BY k",
+        {"open": OPEN, "label": label, "source": source, "path": spec.path, "registry": registry})
+    if not items:
+        return Stale()
+    key = ident(store.ontology.key_of(label))
+    records: dict[str, list[dict[str, Any]]] = {}
+    for part in batched([str(r["k"]) for r in items], 5000):
+        rows = with_content(store, store.read(
+            f"UNWIND $keys AS k MATCH (n:{ident(label)} {{{key}: k}})-[:{ident(DERIVED_FROM)}]->(s:{ident(SOURCE_RECORD)}) "
+            "WHERE s.sourceSystem = $source AND s.sourceFile = $path "
+            f"RETURN k, s.id AS id, s.lineKey AS line, s.loadedAtMs AS at, s.rowNumber AS n, {record_content('s')}",
+            {"keys": list(part), "source": source, "path": spec.path}))
+        for row in rows:
+            records.setdefault(str(row["k"]), []).append(row)
+    rewrite: set[str] = set()
+    lines: set[int] = set()
+    refreshed = []
+    for item in items:
+        mine = sorted(records.get(str(item["k"]), []), key=lambda r: (r["at"] or 0, r["n"] or 0))
+        decision = Decision(item["id"], OPEN, None, frozenset(item["x"] or ()), None)
+        resolutions = []
+        for record in mine:
+            query = record_query(ent, json.loads(record["raw"]))
+            resolutions.append(apply_decision(index().match(query), decision, query))
+        if any(r.outcome == LINK and r.uscc is not None for r in resolutions):
+            rewrite.update(str(r["id"]) for r in mine)
+            lines.update(int(r["line"], 16) for r in mine if r["line"])
+        elif resolutions:  # the newest row's candidates, as today's registry gives them
+            latest = resolutions[-1]
+            candidates = [c.as_dict() for c in latest.candidates]
+            refreshed.append({"id": item["id"], "candidates": json.dumps(candidates, ensure_ascii=False),
+                              "candidateUsccs": [c["uscc"] for c in candidates],
+                              "reviewReason": "; ".join(latest.reasons) or None, "registryState": registry})
+    store.upsert_nodes(REVIEW_ITEM, refreshed)
+    return Stale(frozenset(rewrite), frozenset(lines), tuple(str(item["id"]) for item in items))
+
+
+def stamp(store: GraphStore, stale: Stale, registry: str) -> None:
+    """After the file's load: its stale items were resolved against today's registry (an item whose
+    rows no longer stand in the file is not tried again until the registry moves on)."""
+    if stale.items:
+        store.execute(f"UNWIND $ids AS i MATCH (r:{ident(REVIEW_ITEM)} {{id: i}}) SET r.registryState = $registry",
+                      {"ids": list(stale.items), "registry": registry})
 
 
 @dataclass(frozen=True)
@@ -267,8 +343,9 @@ class ReviewService:
     def _records(self, label: str, key: str) -> list[dict[str, Any]]:
         return with_content(self.store, self.store.read(
             f"MATCH (n:{ident(label)} {{{ident(self.onto.key_of(label))}: $k}})-[:{ident(DERIVED_FROM)}]->"
-            f"(s:{ident(SOURCE_RECORD)}) RETURN s.id AS id, {record_content('s')}, s.loadedAtMs AS at "
-            "ORDER BY at DESC, id", {"k": key}))
+            f"(s:{ident(SOURCE_RECORD)}) RETURN s.id AS id, {record_content('s')}, s.loadedAtMs AS at, "
+            "s.sourceSystem AS sourceSystem, s.sourceFile AS sourceFile, s.rowNumber AS rowNumber "
+            "ORDER BY at DESC, rowNumber DESC, id", {"k": key}))
 
     # ------------------------------------------------------------------ deciding
     def link(self, item: str, uscc: str, *, by: str, note: str | None = None) -> dict[str, Any]:
@@ -278,7 +355,7 @@ class ReviewService:
         if self.store.get_node(ENTERPRISE, uscc) is None:
             raise ReviewError("invalid", N_("no enterprise {uscc} is registered"), uscc=uscc)
         s = self.subject(label)
-        self._detach(s, key)
+        self._unlink_all(s, key)  # what the enterprise it was on took from it goes back (a load's link, a person's)
         method = json.dumps({"method": "review_decision", "item": item, "by": by, "uscc": uscc}, ensure_ascii=False)
         self._attach(s, key, uscc, json.loads(props.get("pendingFacts") or "{}"), method)
         excluded = [u for u in props.get("excludedUsccs") or [] if u != uscc]
@@ -320,8 +397,9 @@ class ReviewService:
         records = self._records(label, key)
         resolution, query, facts = self._fresh(s, records[0] if records else None)
         raised = draft(label, key, resolution, query, facts)
-        if props is None:
-            props = {**raised, "reviewStatus": OPEN, "history": "[]"}
+        if props is None:  # the row it comes from, as a load's item has it: later loads resolve it again
+            origin = {k: records[0][k] for k in ("sourceSystem", "sourceFile", "rowNumber") if records and records[0].get(k)}
+            props = {**raised, **origin, "reviewStatus": OPEN, "history": "[]"}
             self.store.upsert_nodes(REVIEW_ITEM, [props])
             self.store.upsert_relationships(REVIEWS, [{"from": item, "to": key}], from_label=REVIEW_ITEM, to_label=label)
         excluded = sorted(set(props.get("excludedUsccs") or []) | set(previous))
@@ -348,58 +426,6 @@ class ReviewService:
             out.append(item)
         return out
 
-    # ------------------------------------------------------------------ a load's part
-    def settle_open(self, label: str, source: str, path: str, registry: str, *, load_id: str,
-                    loaded_at: dt.datetime) -> dict[str, str]:
-        """The open items this file's rows raised, resolved again if the registry changed since
-        (`registry`: today's `registry_state`). An item whose fact can now be placed for certain —
-        its enterprise registered later — is linked as a load links a row, with a ChangeEvent of the
-        link (the re-assessment after the load follows it), and settled; the others get today's
-        candidates. A fresh load of the same files places the fact so. Exclusions a person made
-        still hold. Returns the facts settled: key → enterprise."""
-        stale = self.store.read(
-            f"MATCH (r:{ident(REVIEW_ITEM)}) WHERE r.reviewStatus = $open AND r.reviewedLabel = $label "
-            "AND r.sourceSystem = $source AND r.sourceFile = $path AND coalesce(r.registryState, '') <> $registry "
-            "RETURN r.id AS id, r.reviewedKey AS k, r.excludedUsccs AS x ORDER BY k",
-            {"open": OPEN, "label": label, "source": source, "path": path, "registry": registry})
-        if not stale:
-            return {}
-        s = self.subject(label)
-        newest = self._newest_records(label, [str(r["k"]) for r in stale])
-        placed: dict[str, str] = {}
-        drafts = []
-        for r in stale:
-            key = str(r["k"])
-            resolution, query, facts = self._fresh(s, newest.get(key))
-            resolution = apply_decision(resolution, Decision(r["id"], OPEN, None, frozenset(r["x"] or ()), None), query)
-            if resolution.outcome == LINK and resolution.uscc is not None:
-                self._attach(s, key, resolution.uscc, facts, match_method(resolution))
-                placed[key] = resolution.uscc
-            else:
-                drafts.append(draft(label, key, resolution, query, facts))
-        write_items(self.store, label, drafts, {}, registry)
-        self._log_links(s, placed, {"sourceSystem": source, "sourceFile": path, "loadId": load_id, "changedAt": loaded_at})
-        settle_items(self.store, label, placed, registry)
-        return placed
-
-    def _newest_records(self, label: str, keys: list[str]) -> dict[str, dict[str, Any]]:
-        """Each fact's newest source record (as `_records` orders them), read in bulk."""
-        rows = [r for part in batched(keys, 5000) for r in self.store.read(
-            f"UNWIND $keys AS k MATCH (n:{ident(label)} {{{ident(self.onto.key_of(label))}: k}})-[:{ident(DERIVED_FROM)}]->"
-            f"(s:{ident(SOURCE_RECORD)}) RETURN k, s.id AS id, {record_content('s')}, s.loadedAtMs AS at", {"keys": list(part)})]
-        newest: dict[str, dict[str, Any]] = {}
-        for r in sorted(with_content(self.store, rows), key=lambda r: (-(r["at"] or 0), r["id"])):
-            newest.setdefault(str(r["k"]), r)
-        return newest
-
-    def _log_links(self, s: Subject, placed: Mapping[str, str], provenance: Mapping[str, Any]) -> None:
-        """A ChangeEvent for each fact a load linked without writing its row (its link was unset)."""
-        events = [{"id": hashlib.sha256(f"{s.label}|{key}|{s.relation}|{uscc}|{provenance['loadId']}".encode()).hexdigest()[:24],
-                   "entityLabel": s.label, "entityKey": key, "property": s.relation, "oldValue": "null",
-                   "newValue": json.dumps(uscc), **provenance} for key, uscc in placed.items()]
-        if events:
-            self.store.upsert_nodes(CHANGE_EVENT, events)
-
     # ------------------------------------------------------------------ graph changes
     def _fresh(self, s: Subject, record: Mapping[str, Any] | None) -> tuple[Resolution, Query, dict[str, Any]]:
         """Candidates for the fact, recomputed from its newest source row."""
@@ -424,8 +450,12 @@ class ReviewService:
         node = self.store.get_node(s.label, key) or {}
         if self.onto.is_a(s.label, "GeoFeature") and REGION_CODE in self.onto.properties_of(s.label) and not node.get(REGION_CODE):
             region = (self.store.get_node(ENTERPRISE, uscc) or {}).get(REGION_CODE)
-            if region:  # it lies where its enterprise is
+            if region:  # it lies where its enterprise is, linked to its region as a load links it
                 self.store.upsert_nodes(s.label, [{self.onto.key_of(s.label): key, REGION_CODE: region}])
+                for link in self._region_links(s):
+                    pair = {"from": key, "to": region} if link.outgoing else {"from": region, "to": key}
+                    self.store.upsert_relationships(link.rel_type, [pair], from_label=s.label if link.outgoing else link.other,
+                                                    to_label=link.other if link.outgoing else s.label)
         records = self._records(s.label, key)
         updates = []
         for rec in records:
@@ -506,8 +536,17 @@ class ReviewService:
         raw = json.loads(records[0]["raw"]) if records else {}
         if spec_field is not None and raw_value(spec_field, raw) is not None:
             return
-        self.store.execute(f"MATCH (n:{ident(s.label)} {{{ident(self.onto.key_of(s.label))}: $k}}) "
-                           f"SET n.{ident(REGION_CODE)} = null", {"k": key})
+        node = f"(n:{ident(s.label)} {{{ident(self.onto.key_of(s.label))}: $k}})"
+        self.store.execute(f"MATCH {node} SET n.{ident(REGION_CODE)} = null", {"k": key})
+        for link in self._region_links(s):
+            rel = f"[r:{ident(link.rel_type)}]"
+            self.store.execute(f"MATCH {node}{'-' + rel + '->' if link.outgoing else '<-' + rel + '-'}(:{ident(link.other)}) DELETE r",
+                               {"k": key})
+
+    @staticmethod
+    def _region_links(s: Subject) -> list[LinkSpec]:
+        """The links the fact's mapping makes from its region code (an accident's LOCATED_IN)."""
+        return [link for link in s.spec.links if link.field == REGION_CODE]
 
     def _update(self, props: Mapping[str, Any], changes: dict[str, Any], event: dict[str, Any], by: str,
                 note: str | None) -> dict[str, Any]:

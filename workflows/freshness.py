@@ -168,8 +168,7 @@ def _key_column(store: GraphStore, label: str) -> str:
 
 
 def touched_by_load(store: GraphStore, report: LoadReport) -> list[Change]:
-    """The nodes one load wrote (new or changed rows) and the facts it changed, from its provenance
-    and its change events.
+    """The nodes one load wrote (new or changed rows) and the facts it changed, from its provenance.
 
     Its records and change events are found by the load's time, which their indexes hold, and then
     by its id: by the id alone (not indexed) a live batch of one line read all 3.4 M records of a
@@ -194,8 +193,6 @@ def touched_by_load(store: GraphStore, report: LoadReport) -> list[Change]:
         key = {"uscc": r["uscc"], "code": r["code"]}.get(_key_column(store, label), r["id"])
         if key is not None:
             nodes[(label, str(key))] = r["name"]
-    for node in changed:  # a fact the load changed without writing its row (a review item it settled: its link)
-        nodes.setdefault(node, None)
     # a first load of a province: everything is new, and looking each node up again would cost minutes
     earlier = _loaded_before(store, nodes, load_id) if len(nodes) <= BULK_NODES else set()
     out = []
