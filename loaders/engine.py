@@ -33,7 +33,7 @@ from riskgraph.graph.shared_values import created_map, shared_groups
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import encode_properties
 from riskgraph.loaders import positions
-from riskgraph.loaders.fields import FieldContext, normalise, raw_value
+from riskgraph.loaders.fields import FieldContext, normalise, raw_value, signed_variant
 from riskgraph.loaders.line_keys import LineKeys
 from riskgraph.loaders.locate import placed_by
 from riskgraph.loaders.mapping import EnterpriseSpec, FieldSpec, FileSpec, LinkSpec, SourceMapping
@@ -353,6 +353,9 @@ class FileLoader:
             try:
                 values[f.prop] = normalise(f, label, raw_value(f, p.row.values), self.ctx)
             except RowError as exc:
+                if exc.reason == "out_of_range" and (signed := signed_variant(f, p.row.values)) is not None:
+                    values[f.prop] = normalise(signed, label, raw_value(f, p.row.values), self.ctx)
+                    continue
                 if f.options.get("invalid") != "flag" or exc.reason == "missing_required":
                     raise
                 values[f.prop] = None

@@ -32,7 +32,9 @@ may be blank), sum (integer columns added).
 Field options: `invalid: flag` keeps the row when this value is bad — the value is dropped and
 `<reason>:<property>` joins the node's dataQuality flags (for secondary attributes of master
 records); the default quarantines the row. Numbers take `min`/`max` or `within: lon|lat`
-(the province's extent); dates take `future_days` (deadlines and expiry lie ahead); fields
+(the province's extent), and `signed_when: {column: …, in: [...]}` lifts `min` for rows whose column
+holds one of those values (an alarm's value below zero is a temperature's, never a concentration's);
+dates take `future_days` (deadlines and expiry lie ahead); fields
 sharing a `group` (a coordinate pair) are kept or dropped together.
 Links take `field` (a mapped property) or `column` (a raw column), `required` (a missing target
 quarantines the row as orphan_reference; otherwise the link is dropped and flagged), `many`

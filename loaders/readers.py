@@ -13,6 +13,7 @@ import functools
 import json
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -522,8 +523,12 @@ def _flatten(obj: dict, prefix: str = "") -> dict[str, str | None]:
             out[name] = json.dumps(value, ensure_ascii=False)
         elif value is None or (isinstance(value, str) and not value.strip()):
             out[name] = None
+        elif isinstance(value, bool):
+            out[name] = "true" if value else "false"
+        elif isinstance(value, float):  # 5e-05 as 0.00005: the number parsers read positional notation
+            out[name] = format(Decimal(repr(value)), "f")
         else:
-            out[name] = str(value).strip() if not isinstance(value, bool) else ("true" if value else "false")
+            out[name] = str(value).strip()
     return out
 
 

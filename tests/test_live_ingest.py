@@ -127,8 +127,13 @@ def test_a_mixed_batch_is_stored_and_quarantined_line_by_line_and_a_replay_chang
         {"type": "reading", "sensor_id": sensor["id"], "time": (t0 + dt.timedelta(minutes=1)).isoformat(), "value": sensor["red"] + 5},
         {"type": "reading", "sensor_id": sensor["id"], "time": "yesterday-ish", "value": 3},
         {"type": "reading", "sensor_id": "CG999999998", "time": t0.isoformat(), "value": 3},
+        # below zero: a concentration's is out of range, a temperature's (a cold store's) is not
         {"type": "alarm", "alarm_id": "LIVE-A3", "sensor_id": sensor["id"], "value": -5, "level": "红", "time": t0.isoformat()},
+        {"type": "alarm", "alarm_id": "LIVE-A4", "sensor_id": sensor["id"], "metric": "温度", "value": -5, "level": "红",
+         "time": t0.isoformat()},
         {"type": "teleport", "sensor_id": sensor["id"], "time": t0.isoformat()},
+        # hours ahead of the service's clock (local time sent as UTC): it would pin the sensor's state
+        {"type": "reading", "sensor_id": sensor["id"], "time": (t0 + dt.timedelta(hours=8)).isoformat(), "value": 3},
     ]
     r = _post(live, "iot-test", lines)
     assert r.status_code == 202, r.text
@@ -136,9 +141,11 @@ def test_a_mixed_batch_is_stored_and_quarantined_line_by_line_and_a_replay_chang
     _stored(live)
     assert _read(live, "MATCH (s:Sensor {id: $s})-[:RAISED]->(a:MonitoringAlarm {id: 'LIVE-A1'}) RETURN a.alarmLevel AS l",
                  s=sensor["id"]) == [{"l": "RED"}]
+    assert _read(live, "MATCH (a:MonitoringAlarm) WHERE a.id IN ['LIVE-A3', 'LIVE-A4'] RETURN a.id AS id, a.value AS v") \
+        == [{"id": "LIVE-A4", "v": -5}]
     reasons = {r["reason"]: r["n"] for r in _read(
         live, "MATCH (q:QuarantinedRow) WHERE q.sourceSystem = 'iot-test' RETURN q.reasonCode AS reason, count(q) AS n")}
-    assert reasons == {"invalid_value": 2, "orphan_reference": 2, "unparseable_date": 1, "out_of_range": 1}
+    assert reasons == {"invalid_value": 2, "orphan_reference": 2, "unparseable_date": 1, "out_of_range": 2}
     # the reading that crossed into 红 raised an alarm of its own, at the reading's time
     derived = _read(live, "MATCH (s:Sensor {id: $s})-[:RAISED]->(a:MonitoringAlarm) WHERE a.id STARTS WITH 'iot-test-' "
                           "RETURN a.alarmLevel AS l, a.occurredAt AS t, a.value AS v", s=sensor["id"])

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from riskgraph.api.errors import ApiError, forbidden, unauthorized
 from riskgraph.api.models import Out
+from riskgraph.loaders.live import payload
 from riskgraph.loaders.live.registry import MESSAGE_TYPES
 from riskgraph.ontology.errors import N_
 
@@ -43,7 +44,7 @@ def _key(request: Request) -> str:
                         403: {"description": "this source may not push messages"}},
              openapi_extra={"requestBody": {"required": True, "content": {"text/plain": {
                  "schema": {"type": "string", "description": "one JSON object per line (sent as text/plain or "
-                                                            "application/x-ndjson; UTF-8)"}}}}})
+                                                            "application/x-ndjson; UTF-8, or GBK / GB 18030)"}}}}})
 async def ingest(source: str, request: Request) -> dict:
     key = _key(request)
     background = getattr(request.app.state, "background", None)
@@ -56,8 +57,7 @@ async def ingest(source: str, request: Request) -> dict:
         raise forbidden(N_("source {source!r} is of kind {kind}: it is pulled, it does not push"),
                         {"kind": found.kind},
                         source=source, kind=found.kind)
-    body = (await request.body()).decode("utf-8", "replace")
-    lines = [line for line in body.splitlines() if line.strip()]
+    lines = payload.lines(payload.decode(await request.body()))
     done = await run_in_threadpool(background.live.receive, source, lines)
     pending = await run_in_threadpool(background.live.pending, source)
     return {"source": source, "lines": len(lines), "accepted": done.accepted, "duplicates": done.duplicates,

@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
 
+from riskgraph.loaders.live import payload
 from riskgraph.loaders.live.service import Live
 from riskgraph.ontology.errors import N_, RiskGraphError
 
@@ -79,9 +80,9 @@ class MqttIngest:
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         parts = msg.topic.split("/")
         source = parts[2] if len(parts) > 2 else ""
-        text = msg.payload.decode("utf-8", "replace")
+        text = payload.decode(msg.payload)
         try:
-            self.live.receive(source or "unknown", text.splitlines() or [text])
+            self.live.receive(source or "unknown", payload.lines(text) or [text])
         except Exception:
             # not logged, so not acknowledged: the broker sends it again on the next session
             log.exception("MQTT message on %s could not be logged; left unacknowledged", msg.topic)

@@ -57,15 +57,25 @@ class ReadingStore:
 
     def add(self, readings: Iterable[Reading]) -> int:
         """Store readings; returns how many were new (duplicates and replays are ignored)."""
+        return sum(self.add_each(readings))
+
+    def add_each(self, readings: Iterable[Reading]) -> list[bool]:
+        """Store readings in one transaction; whether each was new (a sensor's second reading of
+        the same instant, or a replay, is not: the first one kept stands)."""
         rows = [(r.sensor, r.ts_ms, r.value) for r in readings]
         if not rows:
-            return 0
+            return []
+        new = []
         with self._lock:
-            before = self._conn.total_changes
             self._conn.execute("BEGIN")
-            self._conn.executemany("INSERT OR IGNORE INTO raw (sensor, ts, value) VALUES (?, ?, ?)", rows)
+            try:
+                for row in rows:
+                    new.append(self._conn.execute("INSERT OR IGNORE INTO raw (sensor, ts, value) VALUES (?, ?, ?)", row).rowcount == 1)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
             self._conn.execute("COMMIT")
-            return self._conn.total_changes - before
+        return new
 
     def series(self, sensor: str, since_ms: int = 0, until_ms: int | None = None) -> list[tuple[int, float]]:
         """Raw readings of one sensor, oldest first."""

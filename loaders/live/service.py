@@ -180,22 +180,27 @@ class Live:
         log.info("store log compacted", extra={"grown_bytes": growth, "seconds": round(time.monotonic() - started, 2)})
 
     def _store(self, messages: list[Message]) -> None:
-        try:
-            result = self.stream.store_batch(messages, self.source)
-        except Exception:
-            if len(messages) == 1:
-                self._poison(messages[0])
-                return
-            log.warning("live ingest: a batch of %d failed; storing its messages one by one", len(messages))
-            for m in messages:
-                self._store([m])
-            return
+        """Store a batch; the messages of a source whose part failed are stored one by one, and one
+        that fails alone is quarantined (`_poison`)."""
+        result = self.stream.store_batch(messages, self.source)
+        failed = set(result.failed)
+        done = [m for m in messages if m.seq not in failed]
         # the new alarms go to the fresh-scores pipeline before the batch counts as stored: whoever sees
         # nothing pending (GET /sources, a test) and then waits for that pipeline to be idle waits for them too
         self._alarms(result.new_alarms)
-        self.log.mark_stored(m.seq for m in messages)
-        self.stored += len(messages)
-        self.last_batch = result
+        self.log.mark_stored(m.seq for m in done)
+        self.stored += len(done)
+        if done:
+            self.last_batch = result
+        if not failed:
+            return
+        if len(messages) == 1:
+            self._poison(messages[0])
+            return
+        log.warning("live ingest: %d of a batch of %d failed; storing them one by one", len(failed), len(messages))
+        for m in messages:
+            if m.seq in failed:
+                self._store([m])
 
     def _alarms(self, ids: list[str]) -> None:
         if ids and self.on_alarms is not None:

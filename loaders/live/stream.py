@@ -33,7 +33,7 @@ from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ, to_epoch_ms
 from riskgraph.loaders.engine import FileLoader, Prepared, row_digest
 from riskgraph.loaders.fields import FieldContext, normalise
-from riskgraph.loaders.ledger import SourceCounts, add_stream_counts, stream_load_id
+from riskgraph.loaders.ledger import SourceCounts, add_stream_counts, counted_through, stream_load_id
 from riskgraph.loaders.live.readings import Reading, ReadingStore
 from riskgraph.loaders.live.registry import MESSAGE_TYPES, Source
 from riskgraph.loaders.live.wal import Message
@@ -41,7 +41,7 @@ from riskgraph.loaders.mapping import FieldSpec, FileSpec, load_mappings
 from riskgraph.loaders.normalise.errors import RowError
 from riskgraph.loaders.readers import SourceRow, flatten_json
 from riskgraph.loaders.resolve import EnterpriseIndex
-from riskgraph.ontology.anchors import MONITORING_ALARM, SENSOR
+from riskgraph.ontology.anchors import DERIVED_FROM, MONITORING_ALARM, SENSOR, SOURCE_RECORD
 from riskgraph.ontology.errors import N_
 
 log = logging.getLogger("riskgraph.live")
@@ -53,6 +53,8 @@ LOWER_IS_WORSE = "下限"
 ONLINE, OFFLINE = "在线", "离线"
 #: the level of the alarm a sensor going silent raises
 OFFLINE_LEVEL = "黄"
+#: how far ahead of the service's clock a reading's or state's time may be (clock skew)
+FUTURE_TOLERANCE_S = 300
 _READING_FIELDS = (
     FieldSpec("sensor", ("sensor_id",), "text", True),
     FieldSpec("occurredAt", ("time",), "datetime", True),
@@ -116,6 +118,8 @@ class BatchResult:
     new_alarms: list[str] = field(default_factory=list)
     readings: int = 0
     stored_at: float = 0.0
+    #: sequence numbers of the messages of the sources whose part failed (nothing of theirs counted)
+    failed: list[int] = field(default_factory=list)
 
 
 class StreamStore:
@@ -130,15 +134,23 @@ class StreamStore:
         self.alarm_spec = next(s for s in mapping.files if s.label == MONITORING_ALARM)
         self.sensors = SensorCache(store)
         self.index = EnterpriseIndex()  # alarms name no enterprise: nothing to resolve
+        #: per source, the last ingest-log sequence number its ledger counted (`_counted_through`)
+        self._counted: dict[str, int] = {}
 
     # ------------------------------------------------------------------ one batch
     def store_batch(self, messages: list[Message], sources: Callable[[str], Source | None]) -> BatchResult:
+        """Each source's messages stored and counted on their own: one source's failure (the store
+        refusing a statement) leaves the others stored, and its messages in `failed`."""
         result = BatchResult()
         by_source: dict[str, list[Message]] = {}
         for m in messages:
             by_source.setdefault(m.source, []).append(m)
         for name, msgs in by_source.items():
-            result.counts[name] = self._source_batch(name, sources(name), msgs, result)
+            try:
+                result.counts[name] = self._source_batch(name, sources(name), msgs, result)
+            except Exception:
+                log.warning("live ingest: %d messages of %s could not be stored", len(msgs), name, exc_info=True)
+                result.failed += [m.seq for m in msgs]
         result.stored_at = time.time()
         return result
 
@@ -149,8 +161,17 @@ class StreamStore:
         return FileLoader(self.store, mapping, spec, ctx, self.index, stream_load_id(name, now), now)
 
     def _source_batch(self, name: str, source: Source | None, msgs: list[Message], result: BatchResult) -> SourceCounts:
+        """Store one source's messages and count each once: a message an earlier attempt counted (a
+        batch stored, then killed before it was marked stored) is stored again — every write is
+        idempotent — but not counted again. The alarms readings and states raise are derived
+        facts, not rows: they are not counted as rows read or loaded."""
         now = dt.datetime.now(tz=LOCAL_TZ).replace(microsecond=0)
-        loader = self._loader(name, now)
+        counted = self._counted_through(name)
+        rows, derived = self._loader(name, now), self._loader(name, now)
+
+        def loader_of(m: Message) -> FileLoader:
+            return rows if m.seq > counted else derived
+
         allowed = MESSAGE_TYPES.get(source.kind, ()) if source is not None else ()
         parsed: list[tuple[Message, dict[str, Any] | None, RowError | None]] = []
         for m in msgs:
@@ -167,58 +188,79 @@ class StreamStore:
                     obj["type"] = kind
             parsed.append((m, obj, err))
         sensor_ids = {str(o.get("sensor_id")) for _, o, e in parsed if e is None and o and o.get("sensor_id")}
-        sensors = self.sensors.get(sensor_ids)
-        prepared: list[Prepared] = []
-        readings: list[Reading] = []
+        # copies: the cache takes them only once the batch is written (a failed write leaves it as the graph is)
+        sensors = {i: dataclasses.replace(f) for i, f in self.sensors.get(sensor_ids).items()}
+        prepared: dict[int, list[Prepared]] = {id(rows): [], id(derived): []}
+        readings: list[tuple[Message, Reading]] = []
         pending: list[tuple[Message, SensorFacts, dt.datetime, float]] = []
         updates: dict[str, SensorFacts] = {}
+        applied: dict[int, bool] = {}  # a state message's seq → whether it moved its sensor's state
         for m, obj, err in parsed:
+            mine = prepared[id(loader_of(m))]
             if err is not None or obj is None:
-                prepared.append(_rejected(m, obj, err or RowError("invalid_value", N_("not a JSON object"))))
+                mine.append(_rejected(m, obj, err or RowError("invalid_value", N_("not a JSON object"))))
                 continue
             if obj["type"] == "alarm":
-                prepared.append(loader.prepare(SourceRow(m.seq, flatten_json(obj), m.body)))
+                mine.append(loader_of(m).prepare(SourceRow(m.seq, flatten_json(obj), m.body)))
                 continue
             try:
-                sensor_id, at, value = self._reading_values(obj, loader.ctx)
+                sensor_id, at, value = self._reading_values(obj, rows.ctx, now)
             except RowError as exc:
-                prepared.append(_rejected(m, obj, exc.with_traceback(None)))  # its frames would hold the batch
+                mine.append(_rejected(m, obj, exc.with_traceback(None)))  # its frames would hold the batch
                 continue
             facts = sensors.get(sensor_id)
             if facts is None:
-                prepared.append(_rejected(m, obj, RowError("orphan_reference", N_("no Sensor {sensor_id}"), "sensor_id",
-                                                                               sensor_id=sensor_id)))
+                mine.append(_rejected(m, obj, RowError("orphan_reference", N_("no Sensor {sensor_id}"), "sensor_id",
+                                                                          sensor_id=sensor_id)))
                 continue
             if obj["type"] == "state":
                 status = str(obj.get("status") or "").strip()
                 if status not in (ONLINE, OFFLINE):
-                    prepared.append(_rejected(m, obj, RowError("invalid_value", N_("status {status_!r} is not 在线 or 离线"), "status",
-                                                                                status_=status)))
+                    mine.append(_rejected(m, obj, RowError("invalid_value", N_("status {status_!r} is not 在线 or 离线"), "status",
+                                                                           status_=status)))
                     continue
-                self._state(facts, at, status, loader, prepared, updates, m)
+                applied[m.seq] = self._state(facts, at, status, derived, prepared[id(derived)], updates, m)
                 continue
             if value is None:
-                prepared.append(_rejected(m, obj, RowError("missing_required", N_("value is empty"), "value")))
+                mine.append(_rejected(m, obj, RowError("missing_required", N_("value is empty"), "value")))
                 continue
-            readings.append(Reading(sensor_id, to_epoch_ms(at), value))
+            readings.append((m, Reading(sensor_id, to_epoch_ms(at), value)))
             pending.append((m, facts, at, value))
         # readings first: an alarm is judged against the reading before it in time, which may be in this batch
-        result.readings += self.readings.add(readings)
+        new = self.readings.add_each([r for _, r in readings])
+        result.readings += sum(new)
         for m, facts, at, value in pending:
-            self._reading(facts, to_epoch_ms(at), at, value, loader, prepared, updates, m)
-        before = self._existing_alarms([p.key for p in prepared if p.error is None])
-        loader.write_all(prepared)
+            self._reading(facts, to_epoch_ms(at), at, value, derived, prepared[id(derived)], updates, m)
+        keys = [p.key for batch in prepared.values() for p in batch if p.error is None]
+        before = self._alarms_of_others(keys, name, [m.seq for m in msgs])
+        rows.write_all(prepared[id(rows)])
+        derived.write_all(prepared[id(derived)])
         if updates:
             self.store.upsert_nodes(SENSOR, [_sensor_row(f) for f in updates.values()])
-        stats = loader.stats
-        counts = SourceCounts(read=len(msgs), loaded=stats.loaded + len(readings), unchanged=stats.unchanged,
-                              changes=stats.changes, quarantined=Counter(stats.quarantined))
-        add_stream_counts(self.store, name, counts, now)
-        loaded_now = self._existing_alarms([p.key for p in prepared if p.error is None])
-        result.new_alarms += sorted(loaded_now - before)
+        self.sensors.known.update(updates)
+        fresh_readings = sum(1 for (m, _), added in zip(readings, new, strict=True) if added and m.seq > counted)
+        old_readings = sum(1 for (m, _), added in zip(readings, new, strict=True) if not added and m.seq > counted)
+        moved = sum(1 for seq, done in applied.items() if done and seq > counted)
+        kept = sum(1 for seq, done in applied.items() if not done and seq > counted)
+        stats = rows.stats
+        counts = SourceCounts(read=sum(1 for m in msgs if m.seq > counted), loaded=stats.loaded + fresh_readings + moved,
+                              unchanged=stats.unchanged + old_readings + kept, changes=stats.changes,
+                              quarantined=Counter(stats.quarantined))
+        if counts.read:
+            through = max(m.seq for m in msgs)
+            add_stream_counts(self.store, name, counts, now, counted_through=through)
+            self._counted[name] = through
+        result.new_alarms += sorted(self._existing_alarms(keys) - before)
         return counts
 
-    def _reading_values(self, obj: dict[str, Any], ctx: FieldContext) -> tuple[str, dt.datetime, float | None]:
+    def _counted_through(self, name: str) -> int:
+        """The last ingest-log sequence number the source's ledger counted (0: none)."""
+        if name not in self._counted:
+            self._counted[name] = counted_through(self.store, name)
+        return self._counted[name]
+
+    def _reading_values(self, obj: dict[str, Any], ctx: FieldContext,
+                        now: dt.datetime) -> tuple[str, dt.datetime, float | None]:
         values = flatten_json(obj)
         sensor = normalise(_READING_FIELDS[0], MONITORING_ALARM, values.get("sensor_id"), ctx)
         at = normalise(_READING_FIELDS[1], MONITORING_ALARM, values.get("time"), ctx)
@@ -227,6 +269,11 @@ class StreamStore:
             value = normalise(_READING_FIELDS[2], MONITORING_ALARM, values.get("value"), ctx)
         if isinstance(at, dt.datetime) and at.tzinfo is None:
             at = at.replace(tzinfo=LOCAL_TZ)
+        if at > now + dt.timedelta(seconds=FUTURE_TOLERANCE_S):
+            # a gateway's clock or zone gone wrong (local time sent as UTC): as the newest reading it
+            # would hold its sensor's state, and keep the offline check away, for hours
+            raise RowError("out_of_range", N_("time {at} is ahead of the service's clock ({now})"), "time",
+                           at=at.isoformat(), now=now.isoformat())
         return str(sensor), at, (float(value) if value is not None else None)
 
     def _reading(self, facts: SensorFacts, ms: int, at: dt.datetime, value: float, loader: FileLoader,
@@ -247,15 +294,30 @@ class StreamStore:
             updates[facts.id] = facts
 
     def _state(self, facts: SensorFacts, at: dt.datetime, status: str, loader: FileLoader, prepared: list[Prepared],
-               updates: dict[str, SensorFacts], m: Message) -> None:
+               updates: dict[str, SensorFacts], m: Message) -> bool:
+        """Whether the state message moved its sensor's state (an older one than what the sensor has
+        reported since is history, not state: kept in the ingest log, counted unchanged)."""
         ms = to_epoch_ms(at)
         if facts.last_ms is not None and ms < facts.last_ms:
-            return  # an older state than what the sensor has reported since: history, not state
+            return False
         if status == OFFLINE and facts.status != OFFLINE:
             prepared.append(loader.prepare(SourceRow(m.seq, _offline_alarm(facts, at, m.source, 0.0), m.body)))
         facts.status = status
         facts.last_ms = max(facts.last_ms or 0, ms)
         updates[facts.id] = facts
+        return True
+
+    def _alarms_of_others(self, keys: list[str], name: str, seqs: list[int]) -> set[str]:
+        """Which of these alarms the graph holds from other messages than these: not new. One that
+        an earlier attempt at these very messages wrote (it failed, or was killed before they were
+        marked stored) was never handed on: it is new still."""
+        if not keys:
+            return set()
+        rows = self.store.read(
+            f"UNWIND $ids AS i MATCH (a:{MONITORING_ALARM} {{id: i}}) "
+            f"OPTIONAL MATCH (a)-[:{DERIVED_FROM}]->(s:{SOURCE_RECORD}) WHERE s.sourceFile = $file AND s.rowNumber IN $seqs "
+            "WITH i, count(s) AS mine WHERE mine = 0 RETURN i AS id", {"ids": keys, "file": f"ingest/{name}", "seqs": seqs})
+        return {r["id"] for r in rows}
 
     def _existing_alarms(self, keys: list[str]) -> set[str]:
         if not keys:

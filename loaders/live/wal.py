@@ -15,6 +15,7 @@ readings' primary key still make a late replay harmless).
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from riskgraph.api.sqlite import private_file
+from riskgraph.graph.values import LOCAL_TZ, to_epoch_ms
 
 WAL_FILE = "wal.sqlite3"
 ENV_SYNC = "RISKGRAPH_INGEST_SYNC"
@@ -64,7 +66,9 @@ class Accepted:
 
 
 def idempotency_key(body: str) -> str:
-    """The message's key: alarm id, else sensor + timestamp (+ type), else the hash of the line."""
+    """The message's key: alarm id, else sensor + instant (+ type), else the hash of the line. The
+    instant is the time as epoch milliseconds when it reads as ISO 8601 (a naive one is China
+    Standard Time, as the stream reads it): one instant written two ways is one message."""
     try:
         obj = json.loads(body)
     except ValueError:
@@ -74,8 +78,16 @@ def idempotency_key(body: str) -> str:
         if kind == "alarm" and obj.get("alarm_id"):
             return f"alarm:{obj['alarm_id']}"
         if obj.get("sensor_id") and obj.get("time"):
-            return f"{kind}:{obj['sensor_id']}:{obj['time']}"
+            return f"{kind}:{obj['sensor_id']}:{_instant(obj['time'])}"
     return "line:" + hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _instant(time: object) -> str:
+    try:
+        at = dt.datetime.fromisoformat(str(time).strip())
+    except ValueError:
+        return str(time)
+    return str(to_epoch_ms(at if at.tzinfo is not None else at.replace(tzinfo=LOCAL_TZ)))
 
 
 class IngestLog:
