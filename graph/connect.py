@@ -7,9 +7,10 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, urlencode, urlparse
 
 from platformdirs import user_data_dir
 
@@ -85,12 +86,25 @@ def connect(url: str | None = None, **options: Any) -> GraphStore:
                         url=url)
 
 
+#: query parameters whose values are credentials (an export URL's `?token=…`, a signed link's `sig`)
+_SECRET_PARAMS = re.compile(r"(token|key|secret|passw|pwd|sig|auth|credential|session)", re.IGNORECASE)
+
+
 def redact(url: str) -> str:
-    """The URL without any credentials, safe to print or log."""
-    parsed = urlparse(url)
+    """The URL without any credentials — user and password, and the values of query parameters named
+    like a token, key, secret, password or signature — safe to print, log or show."""
+    parsed = original = urlparse(url)
     if parsed.password or parsed.username:
         netloc = parsed.hostname or ""
         if parsed.port:
             netloc += f":{parsed.port}"
-        return parsed._replace(netloc=netloc).geturl()
-    return url
+        parsed = parsed._replace(netloc=netloc)
+    pairs = parse_qsl(parsed.query, keep_blank_values=True)
+    if any(_SECRET_PARAMS.search(k) for k, _ in pairs):
+        parsed = parsed._replace(query=urlencode([(k, "***" if _SECRET_PARAMS.search(k) else v) for k, v in pairs], safe="*"))
+    return url if parsed is original else parsed.geturl()
+
+
+def redact_text(text: str, url: str | None) -> str:
+    """`text` (an error message) with `url` in it, if any, redacted."""
+    return text.replace(url, redact(url)) if url else text

@@ -197,3 +197,40 @@ def test_a_reading_below_a_negative_lower_limit_raises_its_alarm(store, tmp_path
     q = store.read("MATCH (q:QuarantinedRow) RETURN q.reasonCode AS r, q.description AS d")
     assert len(alarms) == 1 and q == [], (alarms, q)
     live.close()
+
+
+def test_a_pull_urls_credentials_are_never_shown_or_logged(store, tmp_path: Path, caplog) -> None:
+    """An export URL with a user, a password and a token: the registry's public view, GET /sources'
+    view and a failed pull's log line and ledger entry show it without them."""
+    import logging
+
+    from riskgraph.api.routes.sources import source_view
+    from riskgraph.loaders.ledger import SourceState
+    from riskgraph.loaders.live.pull import Puller
+
+    data = tmp_path / "data"
+    data.mkdir()
+    url = "http://puller:PA55WORD@127.0.0.1:1/export.zip?day=1&token=S3CRET"
+    registry = SourceRegistry.in_dir(data)
+    registry.add("remote", "export", pull_url=url, pull_every_s=60)
+    source = registry.get("remote")
+    shown = [json.dumps(source.public()),
+             json.dumps(source_view(SourceState("remote"), source, None, dt.datetime.now(CST)), default=str)]
+    with caplog.at_level(logging.DEBUG):
+        assert Puller(store, data).pull(source) is None                      # nothing listens on port 1
+    errors = [r["e"] for r in store.read("MATCH (n:SourceLoad {sourceSystem: 'remote'}) RETURN n.loadError AS e")]
+    assert errors and all(e for e in errors)
+    for text in [*shown, *errors, caplog.text]:
+        assert "S3CRET" not in text and "PA55WORD" not in text, text
+    assert "token=***" in shown[0] and "127.0.0.1:1/export.zip" in shown[1]
+
+
+def test_a_message_that_fails_alone_is_quarantined_and_counted(store, tmp_path: Path) -> None:
+    live = _live(store, tmp_path)
+    live.receive("iot-a", [POISON])
+    live._store(live.log.pending(100))
+    assert live.pending() == 0
+    held = store.read("MATCH (q:QuarantinedRow) RETURN q.reasonCode AS r")
+    ledger = store.read("MATCH (n:SourceLoad {sourceSystem: 'iot-a'}) RETURN n.rowsRead AS r, n.rowsQuarantined AS q")
+    assert (held, ledger) == ([{"r": "processing_error"}], [{"r": 1, "q": 1}])
+    live.close()

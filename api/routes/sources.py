@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from riskgraph.api.access import Caller, Role
 from riskgraph.api.deps import require, services
 from riskgraph.api.models import Out
+from riskgraph.graph.connect import redact
 from riskgraph.graph.values import LOCAL_TZ, from_epoch_ms
 from riskgraph.loaders.ledger import SourceState, source_states
 from riskgraph.loaders.live.registry import Source, SourceRegistry
@@ -87,7 +88,7 @@ def source_view(state: SourceState, registered: Source | None, title: str | None
         lag = max(0, int(now.timestamp() - int(ok["finishedAtMs"]) / 1000))
     limit = registered.stale_limit_s if registered else None
     stale = bool(limit is not None and (lag is None or lag > limit))
-    pull = (registered.pull_folder or registered.pull_url) if registered else None
+    pull = (registered.pull_folder or (redact(registered.pull_url) if registered.pull_url else None)) if registered else None
     return {
         "source": state.source, "title": (registered.title if registered and registered.title else title),
         "kind": registered.kind if registered else None, "registered": registered is not None, "pull": pull,

@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 
 import httpx
 
+from riskgraph.graph.connect import redact_text
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.loaders.ledger import SourceCounts, record_load
@@ -118,9 +119,10 @@ class Puller:
                 return self._pull_folder(source, Path(source.pull_folder), started)
             return self._pull_url(source, started)
         except Exception as exc:  # recorded, shown by GET /sources, tried again on schedule
-            log.warning("pull of %s failed: %s", source.name, exc)
+            why = redact_text(str(exc), source.pull_url)  # an HTTP error names the URL, token and all
+            log.warning("pull of %s failed: %s", source.name, why)
             record_load(self.store, source.name, f"pull-{source.name}-{started.strftime('%Y%m%dT%H%M%S')}",
-                        SourceCounts(error=str(exc)[:500]), kind="pull", started=started)
+                        SourceCounts(error=why[:500]), kind="pull", started=started)
             return None
 
     def _pull_folder(self, source: Source, root: Path, started: dt.datetime) -> str | None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from riskgraph.api.sqlite import connection, initialise
+from riskgraph.graph.connect import redact
 from riskgraph.ontology.errors import N_, RiskGraphError
 
 SOURCES_FILE = "sources.sqlite3"
@@ -75,7 +76,7 @@ class Source:
 
     def public(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "title": self.title, "pullFolder": self.pull_folder,
-                "pullUrl": self.pull_url, "pullEverySeconds": self.pull_every_s,
+                "pullUrl": redact(self.pull_url) if self.pull_url else None, "pullEverySeconds": self.pull_every_s,
                 "staleAfterSeconds": self.stale_limit_s, "createdAt": self.created_at}
 
 

@@ -216,6 +216,7 @@ class Live:
             "sourceFile": f"ingest/{m.source}", "rowNumber": m.seq, "rawValues": m.body[:20000],
             "reasonCode": "processing_error", "description": "the message could not be stored; see the service log",
         }])
+        self.stream.count_quarantined(m, "processing_error")
         self.log.mark_stored([m.seq])
 
     def store_is_down(self) -> bool:

@@ -253,6 +253,15 @@ class StreamStore:
         result.new_alarms += sorted(self._existing_alarms(keys) - before)
         return counts
 
+    def count_quarantined(self, m: Message, reason: str) -> None:
+        """A message quarantined outside a batch (`Live._poison`), counted once in its source's ledger."""
+        if m.seq <= self._counted_through(m.source):
+            return
+        now = dt.datetime.now(tz=LOCAL_TZ).replace(microsecond=0)
+        add_stream_counts(self.store, m.source, SourceCounts(read=1, quarantined=Counter({reason: 1})), now,
+                          counted_through=m.seq)
+        self._counted[m.source] = m.seq
+
     def _counted_through(self, name: str) -> int:
         """The last ingest-log sequence number the source's ledger counted (0: none)."""
         if name not in self._counted:
