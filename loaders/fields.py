@@ -9,7 +9,7 @@ import datetime as dt
 import json
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from riskgraph.loaders.mapping import FieldSpec, MappingError
@@ -98,22 +98,14 @@ def _remembered(spec: FieldSpec, label: str, raw: str, ctx: FieldContext) -> Any
 
 
 _MISSING = object()
-#: fields with `signed_when`, by id, each with its variant without a lower bound (kept together, so an id names one)
-_SIGNED: dict[int, tuple[FieldSpec, FieldSpec]] = {}
-
-
 def signed_variant(spec: FieldSpec, row: Mapping[str, str | None]) -> FieldSpec | None:
     """The field without its lower bound, for a row whose `signed_when` column holds one of its values
     (`signed_when: {column: metric, in: [温度]}`: a temperature below zero is a value like any other,
     a concentration below zero is not); None for any other row or field. Asked only of a value out of range."""
-    when = spec.options.get("signed_when")
-    if not when or str(row.get(when["column"]) or "").strip() not in when["in"]:
+    if spec.signed is None:
         return None
-    kept = _SIGNED.get(id(spec))
-    if kept is None or kept[0] is not spec:
-        unbounded = replace(spec, options={k: v for k, v in spec.options.items() if k not in ("min", "signed_when")})
-        kept = _SIGNED[id(spec)] = (spec, unbounded)
-    return kept[1]
+    when = spec.options["signed_when"]
+    return spec.signed if str(row.get(when["column"]) or "").strip() in when["in"] else None
 
 
 @dataclass(frozen=True)

@@ -119,17 +119,17 @@ def stream_load_id(source: str, at: dt.datetime) -> str:
     return f"stream-{source}-{at.astimezone(LOCAL_TZ).strftime('%Y%m%dT%H')}"
 
 
-def counted_through(store: GraphStore, source: str) -> int:
-    """The last ingest-log sequence number a live stream's entries counted (0: none)."""
+def counted_through(store: GraphStore, source: str, log_id: str) -> int:
+    """The last sequence number of ingest log `log_id` that a live stream's entries counted (0: none)."""
     rows = store.read(f"MATCH (n:{SOURCE_LOAD}) WHERE n.sourceSystem = $s AND n.loadKind = 'stream' "
-                      "RETURN max(n.countedThrough) AS c", {"s": source})
-    return int(rows[0]["c"] or 0) if rows else 0
+                      "AND n.countedThrough IS NOT NULL RETURN n.countedThrough AS c", {"s": source})
+    return max((int(json.loads(r["c"]).get(log_id, 0)) for r in rows), default=0)
 
 
 def add_stream_counts(store: GraphStore, source: str, counts: SourceCounts, at: dt.datetime,
-                      counted_through: int | None = None) -> None:
+                      counted_through: tuple[str, int] | None = None) -> None:
     """Add one stored batch of a live stream to the source's entry for this hour (one writer per
-    source); `counted_through`: the batch's last ingest-log sequence number."""
+    source); `counted_through`: the ingest log's id and the batch's last sequence number in it."""
     load_id = stream_load_id(source, at)
     key = f"{load_id}:{source}"
     rows = store.read(f"MATCH (n:{SOURCE_LOAD} {{id: $k}}) RETURN properties(n) AS p", {"k": key})
@@ -145,9 +145,16 @@ def add_stream_counts(store: GraphStore, source: str, counts: SourceCounts, at: 
         "rowsQuarantined": sum(reasons.values()),
         "changeCount": int(before.get("changeCount") or 0) + counts.changes,
         "quarantineReasons": json.dumps(dict(sorted(reasons.items())), ensure_ascii=False),
-        **({"countedThrough": max(counted_through, int(before.get("countedThrough") or 0))}
+        **({"countedThrough": _counted(before.get("countedThrough"), counted_through)}
            if counted_through is not None else {}),
     }])
+
+
+def _counted(before: str | None, counted: tuple[str, int]) -> str:
+    logs = json.loads(before or "{}")
+    log_id, seq = counted
+    logs[log_id] = max(seq, int(logs.get(log_id, 0)))
+    return json.dumps(logs, sort_keys=True)
 
 
 @dataclass

@@ -74,6 +74,8 @@ class FieldSpec:
     type: str = "text"
     required: bool = False
     options: dict[str, Any] = field(default_factory=dict)
+    #: the field without its lower bound, for the rows `signed_when` names (fields.signed_variant)
+    signed: FieldSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,9 @@ def _fields(raw: dict[str, Any] | None, label: str, onto: Ontology, where: str) 
             raise MappingError(N_("{where}: {prop} has no vocabulary in the ontology"), where=where, prop=prop)
         required = bool(spec.pop("required", False))
         columns = tuple(column) if isinstance(column, list) else (column,)
-        specs.append(FieldSpec(prop, columns, kind, required, spec))
+        signed = FieldSpec(prop, columns, kind, required, {k: v for k, v in spec.items() if k not in ("min", "signed_when")}) \
+            if "signed_when" in spec else None
+        specs.append(FieldSpec(prop, columns, kind, required, spec, signed))
     return tuple(specs)
 
 

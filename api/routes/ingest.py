@@ -57,7 +57,7 @@ async def ingest(source: str, request: Request) -> dict:
         raise forbidden(N_("source {source!r} is of kind {kind}: it is pulled, it does not push"),
                         {"kind": found.kind},
                         source=source, kind=found.kind)
-    lines = payload.lines(payload.decode(await request.body()))
+    lines = payload.messages(await request.body())
     done = await run_in_threadpool(background.live.receive, source, lines)
     pending = await run_in_threadpool(background.live.pending, source)
     return {"source": source, "lines": len(lines), "accepted": done.accepted, "duplicates": done.duplicates,

@@ -80,9 +80,9 @@ class MqttIngest:
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         parts = msg.topic.split("/")
         source = parts[2] if len(parts) > 2 else ""
-        text = payload.decode(msg.payload)
+        lines = payload.messages(msg.payload)
         try:
-            self.live.receive(source or "unknown", payload.lines(text) or [text])
+            self.live.receive(source or "unknown", lines or [payload.decode(bytes(msg.payload))])
         except Exception:
             # not logged, so not acknowledged: the broker sends it again on the next session
             log.exception("MQTT message on %s could not be logged; left unacknowledged", msg.topic)

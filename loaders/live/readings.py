@@ -26,7 +26,7 @@ HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS raw (sensor TEXT NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL,
+CREATE TABLE IF NOT EXISTS raw (sensor TEXT NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL, seq INTEGER,
                                 PRIMARY KEY (sensor, ts)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hourly (sensor TEXT NOT NULL, hour INTEGER NOT NULL, n INTEGER NOT NULL,
                                    lo REAL NOT NULL, hi REAL NOT NULL, total REAL NOT NULL,
@@ -54,28 +54,38 @@ class ReadingStore:
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = NORMAL")
         self._conn.executescript(_SCHEMA)
+        if "seq" not in {row[1] for row in self._conn.execute("PRAGMA table_info(raw)")}:  # a store made before it
+            self._conn.execute("ALTER TABLE raw ADD COLUMN seq INTEGER")
 
     def add(self, readings: Iterable[Reading]) -> int:
         """Store readings; returns how many were new (duplicates and replays are ignored)."""
         return sum(self.add_each(readings))
 
-    def add_each(self, readings: Iterable[Reading]) -> list[bool]:
-        """Store readings in one transaction; whether each was new (a sensor's second reading of
-        the same instant, or a replay, is not: the first one kept stands)."""
-        rows = [(r.sensor, r.ts_ms, r.value) for r in readings]
-        if not rows:
+    def add_each(self, readings: Iterable[Reading], seqs: Iterable[int | None] | None = None) -> list[bool]:
+        """Store readings in one transaction, each with the ingest-log sequence number of the message
+        that brought it (`seqs`); whether each is that message's: new, or kept by an earlier attempt
+        at the same message (stored, then the batch failed or was killed). A sensor's second reading
+        of the same instant from another message is not: the first one kept stands."""
+        readings = list(readings)
+        numbers = list(seqs) if seqs is not None else [None] * len(readings)
+        if not readings:
             return []
-        new = []
+        mine = []
         with self._lock:
             self._conn.execute("BEGIN")
             try:
-                for row in rows:
-                    new.append(self._conn.execute("INSERT OR IGNORE INTO raw (sensor, ts, value) VALUES (?, ?, ?)", row).rowcount == 1)
+                for r, seq in zip(readings, numbers, strict=True):
+                    added = self._conn.execute("INSERT OR IGNORE INTO raw (sensor, ts, value, seq) VALUES (?, ?, ?, ?)",
+                                               (r.sensor, r.ts_ms, r.value, seq)).rowcount == 1
+                    if not added and seq is not None:
+                        kept = self._conn.execute("SELECT seq FROM raw WHERE sensor = ? AND ts = ?", (r.sensor, r.ts_ms)).fetchone()
+                        added = kept is not None and kept[0] == seq
+                    mine.append(added)
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
-        return new
+        return mine
 
     def series(self, sensor: str, since_ms: int = 0, until_ms: int | None = None) -> list[tuple[int, float]]:
         """Raw readings of one sensor, oldest first."""

@@ -58,7 +58,7 @@ class Live:
         self.readings = ReadingStore(self.dir)
         self.registry = SourceRegistry.in_dir(Path(data_dir))
         offline = offline_after_s if offline_after_s is not None else float(os.environ.get(ENV_OFFLINE_S, "600"))
-        self.stream = StreamStore(store, self.readings, offline_after_s=offline)
+        self.stream = StreamStore(store, self.readings, offline_after_s=offline, log_id=self.log.log_id)
         self.on_alarms = on_alarms
         self.on_check = on_check
         self.checks = 0  # periodic checks done (tests wait on it instead of sleeping)
@@ -210,7 +210,8 @@ class Live:
         """A message that fails on its own (not its content's fault): kept, quarantined, out of the way."""
         if self.store_is_down():
             raise StoreError(N_("the graph store does not answer"))  # not the message's fault: retry the batch later
-        log.exception("live ingest: message %d of %s could not be stored; quarantined as processing_error", m.seq, m.source)
+        log.error("live ingest: message %d of %s could not be stored (the failure is logged above); "
+                  "quarantined as processing_error", m.seq, m.source)
         self.store.upsert_nodes(QUARANTINED_ROW, [{
             "id": f"{m.source}:ingest/{m.source}:{m.seq}:processing_error", "sourceSystem": m.source,
             "sourceFile": f"ingest/{m.source}", "rowNumber": m.seq, "rawValues": m.body[:20000],

@@ -125,8 +125,11 @@ class BatchResult:
 class StreamStore:
     """Turns batches of logged messages into graph facts, readings and ledger counts."""
 
-    def __init__(self, store: GraphStore, readings: ReadingStore, *, offline_after_s: float = 600.0) -> None:
+    def __init__(self, store: GraphStore, readings: ReadingStore, *, offline_after_s: float = 600.0,
+                 log_id: str = "") -> None:
         self.store = store
+        #: the ingest log the messages come from: its sequence numbers count only within it
+        self.log_id = log_id
         self.readings = readings
         self.offline_after_s = offline_after_s
         mapping = load_mappings(store.ontology)[IOT_SOURCE]
@@ -161,17 +164,14 @@ class StreamStore:
         return FileLoader(self.store, mapping, spec, ctx, self.index, stream_load_id(name, now), now)
 
     def _source_batch(self, name: str, source: Source | None, msgs: list[Message], result: BatchResult) -> SourceCounts:
-        """Store one source's messages and count each once: a message an earlier attempt counted (a
-        batch stored, then killed before it was marked stored) is stored again — every write is
-        idempotent — but not counted again. The alarms readings and states raise are derived
-        facts, not rows: they are not counted as rows read or loaded."""
+        """Store one source's messages and count each once, as loaded, unchanged or quarantined. A
+        message an earlier attempt counted (stored, then killed before it was marked stored) is
+        stored again — every write is idempotent — but not counted again; what an earlier attempt at
+        the same message wrote (then failed) is still that message's. Readings and states move their
+        sensors in message order. The alarms they raise are derived facts, not rows."""
         now = dt.datetime.now(tz=LOCAL_TZ).replace(microsecond=0)
         counted = self._counted_through(name)
-        rows, derived = self._loader(name, now), self._loader(name, now)
-
-        def loader_of(m: Message) -> FileLoader:
-            return rows if m.seq > counted else derived
-
+        loader = self._loader(name, now)
         allowed = MESSAGE_TYPES.get(source.kind, ()) if source is not None else ()
         parsed: list[tuple[Message, dict[str, Any] | None, RowError | None]] = []
         for m in msgs:
@@ -190,67 +190,81 @@ class StreamStore:
         sensor_ids = {str(o.get("sensor_id")) for _, o, e in parsed if e is None and o and o.get("sensor_id")}
         # copies: the cache takes them only once the batch is written (a failed write leaves it as the graph is)
         sensors = {i: dataclasses.replace(f) for i, f in self.sensors.get(sensor_ids).items()}
-        prepared: dict[int, list[Prepared]] = {id(rows): [], id(derived): []}
-        readings: list[tuple[Message, Reading]] = []
-        pending: list[tuple[Message, SensorFacts, dt.datetime, float]] = []
-        updates: dict[str, SensorFacts] = {}
-        applied: dict[int, bool] = {}  # a state message's seq → whether it moved its sensor's state
+        own: dict[int, Prepared] = {}  # a message's own row: an alarm, or a rejected message
+        derived: list[Prepared] = []
+        moves: list[tuple[Message, SensorFacts, dt.datetime, float | None, str | None]] = []  # readings, states
         for m, obj, err in parsed:
-            mine = prepared[id(loader_of(m))]
             if err is not None or obj is None:
-                mine.append(_rejected(m, obj, err or RowError("invalid_value", N_("not a JSON object"))))
+                own[m.seq] = _rejected(m, obj, err or RowError("invalid_value", N_("not a JSON object")))
                 continue
             if obj["type"] == "alarm":
-                mine.append(loader_of(m).prepare(SourceRow(m.seq, flatten_json(obj), m.body)))
+                own[m.seq] = loader.prepare(SourceRow(m.seq, flatten_json(obj), m.body))
                 continue
             try:
-                sensor_id, at, value = self._reading_values(obj, rows.ctx, now)
+                sensor_id, at, value = self._reading_values(obj, loader.ctx, m)
             except RowError as exc:
-                mine.append(_rejected(m, obj, exc.with_traceback(None)))  # its frames would hold the batch
+                own[m.seq] = _rejected(m, obj, exc.with_traceback(None))  # its frames would hold the batch
                 continue
             facts = sensors.get(sensor_id)
             if facts is None:
-                mine.append(_rejected(m, obj, RowError("orphan_reference", N_("no Sensor {sensor_id}"), "sensor_id",
-                                                                          sensor_id=sensor_id)))
+                own[m.seq] = _rejected(m, obj, RowError("orphan_reference", N_("no Sensor {sensor_id}"), "sensor_id",
+                                                                          sensor_id=sensor_id))
                 continue
+            status = None
             if obj["type"] == "state":
                 status = str(obj.get("status") or "").strip()
                 if status not in (ONLINE, OFFLINE):
-                    mine.append(_rejected(m, obj, RowError("invalid_value", N_("status {status_!r} is not 在线 or 离线"), "status",
-                                                                           status_=status)))
+                    own[m.seq] = _rejected(m, obj, RowError("invalid_value", N_("status {status_!r} is not 在线 or 离线"), "status",
+                                                                           status_=status))
                     continue
-                applied[m.seq] = self._state(facts, at, status, derived, prepared[id(derived)], updates, m)
+            elif value is None:
+                own[m.seq] = _rejected(m, obj, RowError("missing_required", N_("value is empty"), "value"))
                 continue
-            if value is None:
-                mine.append(_rejected(m, obj, RowError("missing_required", N_("value is empty"), "value")))
-                continue
-            readings.append((m, Reading(sensor_id, to_epoch_ms(at), value)))
-            pending.append((m, facts, at, value))
+            moves.append((m, facts, at, value, status))
         # readings first: an alarm is judged against the reading before it in time, which may be in this batch
-        new = self.readings.add_each([r for _, r in readings])
-        result.readings += sum(new)
-        for m, facts, at, value in pending:
-            self._reading(facts, to_epoch_ms(at), at, value, derived, prepared[id(derived)], updates, m)
-        keys = [p.key for batch in prepared.values() for p in batch if p.error is None]
-        before = self._alarms_of_others(keys, name, [m.seq for m in msgs])
-        rows.write_all(prepared[id(rows)])
-        derived.write_all(prepared[id(derived)])
+        readings = [(m, Reading(f.id, to_epoch_ms(at), v)) for m, f, at, v, status in moves if status is None and v is not None]
+        mine = dict(zip((m.seq for m, _ in readings), self.readings.add_each([r for _, r in readings], [m.seq for m, _ in readings]),
+                        strict=True))
+        result.readings += sum(mine.values())
+        updates: dict[str, SensorFacts] = {}
+        moved: dict[int, bool] = {}  # per reading or state message: whether it is stored as the message's own
+        for m, facts, at, value, status in moves:  # in message order: an older state after a newer reading is history
+            if status is not None:
+                moved[m.seq] = self._state(facts, at, status, loader, derived, updates, m)
+            elif mine[m.seq] and value is not None:
+                self._reading(facts, to_epoch_ms(at), at, value, loader, derived, updates, m)
+                moved[m.seq] = True
+            else:  # another message's reading of the sensor at that instant stands
+                moved[m.seq] = False
+        rows = list(own.values()) + derived
+        keys = [p.key for p in rows if p.error is None]
+        others = self._alarms_of_others(keys, name, [m.seq for m in msgs])
+        loader.write_all(rows)
         if updates:
             self.store.upsert_nodes(SENSOR, [_sensor_row(f) for f in updates.values()])
         self.sensors.known.update(updates)
-        fresh_readings = sum(1 for (m, _), added in zip(readings, new, strict=True) if added and m.seq > counted)
-        old_readings = sum(1 for (m, _), added in zip(readings, new, strict=True) if not added and m.seq > counted)
-        moved = sum(1 for seq, done in applied.items() if done and seq > counted)
-        kept = sum(1 for seq, done in applied.items() if not done and seq > counted)
-        stats = rows.stats
-        counts = SourceCounts(read=sum(1 for m in msgs if m.seq > counted), loaded=stats.loaded + fresh_readings + moved,
-                              unchanged=stats.unchanged + old_readings + kept, changes=stats.changes,
-                              quarantined=Counter(stats.quarantined))
+        counts = SourceCounts(changes=loader.stats.changes)
+        for m in msgs:
+            if m.seq <= counted:
+                continue
+            counts.read += 1
+            p = own.get(m.seq)
+            if p is not None and p.error is not None:
+                counts.quarantined[p.error.reason] += 1
+            elif p is not None:
+                if p.key in others:
+                    counts.unchanged += 1
+                else:
+                    counts.loaded += 1
+            elif moved.get(m.seq):
+                counts.loaded += 1
+            else:
+                counts.unchanged += 1
         if counts.read:
             through = max(m.seq for m in msgs)
-            add_stream_counts(self.store, name, counts, now, counted_through=through)
+            add_stream_counts(self.store, name, counts, now, counted_through=(self.log_id, through))
             self._counted[name] = through
-        result.new_alarms += sorted(self._existing_alarms(keys) - before)
+        result.new_alarms += sorted(set(keys) - others)
         return counts
 
     def count_quarantined(self, m: Message, reason: str) -> None:
@@ -259,17 +273,16 @@ class StreamStore:
             return
         now = dt.datetime.now(tz=LOCAL_TZ).replace(microsecond=0)
         add_stream_counts(self.store, m.source, SourceCounts(read=1, quarantined=Counter({reason: 1})), now,
-                          counted_through=m.seq)
+                          counted_through=(self.log_id, m.seq))
         self._counted[m.source] = m.seq
 
     def _counted_through(self, name: str) -> int:
         """The last ingest-log sequence number the source's ledger counted (0: none)."""
         if name not in self._counted:
-            self._counted[name] = counted_through(self.store, name)
+            self._counted[name] = counted_through(self.store, name, self.log_id)
         return self._counted[name]
 
-    def _reading_values(self, obj: dict[str, Any], ctx: FieldContext,
-                        now: dt.datetime) -> tuple[str, dt.datetime, float | None]:
+    def _reading_values(self, obj: dict[str, Any], ctx: FieldContext, m: Message) -> tuple[str, dt.datetime, float | None]:
         values = flatten_json(obj)
         sensor = normalise(_READING_FIELDS[0], MONITORING_ALARM, values.get("sensor_id"), ctx)
         at = normalise(_READING_FIELDS[1], MONITORING_ALARM, values.get("time"), ctx)
@@ -278,11 +291,12 @@ class StreamStore:
             value = normalise(_READING_FIELDS[2], MONITORING_ALARM, values.get("value"), ctx)
         if isinstance(at, dt.datetime) and at.tzinfo is None:
             at = at.replace(tzinfo=LOCAL_TZ)
-        if at > now + dt.timedelta(seconds=FUTURE_TOLERANCE_S):
+        received = dt.datetime.fromtimestamp(m.received_ms / 1000, tz=LOCAL_TZ)
+        if at > received + dt.timedelta(seconds=FUTURE_TOLERANCE_S):
             # a gateway's clock or zone gone wrong (local time sent as UTC): as the newest reading it
             # would hold its sensor's state, and keep the offline check away, for hours
-            raise RowError("out_of_range", N_("time {at} is ahead of the service's clock ({now})"), "time",
-                           at=at.isoformat(), now=now.isoformat())
+            raise RowError("out_of_range", N_("time {at} is ahead of when the message was received ({received})"), "time",
+                           at=at.isoformat(), received=received.replace(microsecond=0).isoformat())
         return str(sensor), at, (float(value) if value is not None else None)
 
     def _reading(self, facts: SensorFacts, ms: int, at: dt.datetime, value: float, loader: FileLoader,
@@ -317,15 +331,16 @@ class StreamStore:
         return True
 
     def _alarms_of_others(self, keys: list[str], name: str, seqs: list[int]) -> set[str]:
-        """Which of these alarms the graph holds from other messages than these: not new. One that
-        an earlier attempt at these very messages wrote (it failed, or was killed before they were
-        marked stored) was never handed on: it is new still."""
+        """Which of these alarms the graph holds from anything but these messages (a file's load,
+        another source, an earlier message): not new. One only an earlier attempt at these very
+        messages wrote (it failed, or was killed before they were marked stored) was never handed
+        on: it is new still."""
         if not keys:
             return set()
         rows = self.store.read(
-            f"UNWIND $ids AS i MATCH (a:{MONITORING_ALARM} {{id: i}}) "
-            f"OPTIONAL MATCH (a)-[:{DERIVED_FROM}]->(s:{SOURCE_RECORD}) WHERE s.sourceFile = $file AND s.rowNumber IN $seqs "
-            "WITH i, count(s) AS mine WHERE mine = 0 RETURN i AS id", {"ids": keys, "file": f"ingest/{name}", "seqs": seqs})
+            f"UNWIND $ids AS i MATCH (a:{MONITORING_ALARM} {{id: i}}) OPTIONAL MATCH (a)-[:{DERIVED_FROM}]->(s:{SOURCE_RECORD}) "
+            "WITH i, count(s) AS records, sum(CASE WHEN s.sourceFile = $file AND s.rowNumber IN $seqs THEN 1 ELSE 0 END) AS mine "
+            "WHERE mine = 0 OR records > mine RETURN i AS id", {"ids": keys, "file": f"ingest/{name}", "seqs": seqs})
         return {r["id"] for r in rows}
 
     def _existing_alarms(self, keys: list[str]) -> set[str]:

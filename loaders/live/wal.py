@@ -22,6 +22,7 @@ import os
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,7 @@ CREATE TABLE IF NOT EXISTS messages (
     UNIQUE (source, idem)
 );
 CREATE INDEX IF NOT EXISTS pending ON messages (state, seq);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -66,9 +68,15 @@ class Accepted:
 
 
 def idempotency_key(body: str) -> str:
-    """The message's key: alarm id, else sensor + instant (+ type), else the hash of the line. The
-    instant is the time as epoch milliseconds when it reads as ISO 8601 (a naive one is China
-    Standard Time, as the stream reads it): one instant written two ways is one message."""
+    """The message's key: alarm id, else sensor + instant (+ type), else the hash of the line. An
+    ISO 8601 time is keyed as its instant (`t` + epoch milliseconds; a naive one is China Standard
+    Time, as the stream reads it): one instant written two ways is one message. Any other time text
+    is keyed as written (as every time was before), apart from the instants."""
+    return _keys(body)[0]
+
+
+def _keys(body: str) -> tuple[str, str | None]:
+    """The message's key, and the key the log gave it before instants were keyed (None: the same)."""
     try:
         obj = json.loads(body)
     except ValueError:
@@ -76,18 +84,16 @@ def idempotency_key(body: str) -> str:
     if isinstance(obj, dict):
         kind = str(obj.get("type") or ("alarm" if obj.get("alarm_id") else "reading"))
         if kind == "alarm" and obj.get("alarm_id"):
-            return f"alarm:{obj['alarm_id']}"
+            return f"alarm:{obj['alarm_id']}", None
         if obj.get("sensor_id") and obj.get("time"):
-            return f"{kind}:{obj['sensor_id']}:{_instant(obj['time'])}"
-    return "line:" + hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-def _instant(time: object) -> str:
-    try:
-        at = dt.datetime.fromisoformat(str(time).strip())
-    except ValueError:
-        return str(time)
-    return str(to_epoch_ms(at if at.tzinfo is not None else at.replace(tzinfo=LOCAL_TZ)))
+            written = f"{kind}:{obj['sensor_id']}:{obj['time']}"
+            try:
+                at = dt.datetime.fromisoformat(str(obj["time"]).strip())
+            except ValueError:
+                return written, None
+            at = at if at.tzinfo is not None else at.replace(tzinfo=LOCAL_TZ)
+            return f"{kind}:{obj['sensor_id']}:t{to_epoch_ms(at)}", written
+    return "line:" + hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:32], None
 
 
 class IngestLog:
@@ -103,26 +109,34 @@ class IngestLog:
         self._conn.execute(f"PRAGMA synchronous = {sync}")
         self._conn.execute("PRAGMA busy_timeout = 30000")
         self._conn.executescript(_SCHEMA)
+        self._conn.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('log_id', ?)", (uuid.uuid4().hex,))
+        #: this log's identity: its sequence numbers count only within it (the ledger keeps what it
+        #: counted per log, as a graph may be fed by several data directories, or a recreated one)
+        self.log_id = str(self._conn.execute("SELECT value FROM meta WHERE name = 'log_id'").fetchone()[0])
         self.appended = threading.Condition()
 
     def append(self, source: str, bodies: Iterable[str], received_ms: int | None = None) -> Accepted:
         """Log messages in one transaction; returns once they are committed (then they may be acknowledged)."""
         now = received_ms if received_ms is not None else int(time.time() * 1000)
-        rows = [(source, idempotency_key(b), now, b) for b in bodies]
+        keyed = [(_keys(b), b) for b in bodies]
         out = Accepted()
-        if not rows:
+        if not keyed:
             return out
         with self._lock:
             before = self._conn.total_changes
             self._conn.execute("BEGIN IMMEDIATE")
             try:
+                # a message logged before instants were keyed is known by its old key
+                known = [old for (_, old), _ in keyed if old is not None and self._conn.execute(
+                    "SELECT 1 FROM messages WHERE source = ? AND idem = ?", (source, old)).fetchone()]
+                rows = [(source, key, now, b) for (key, old), b in keyed if old is None or old not in known]
                 self._conn.executemany("INSERT OR IGNORE INTO messages (source, idem, received_ms, body) VALUES (?, ?, ?, ?)", rows)
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
             out.accepted = self._conn.total_changes - before
-        out.duplicates = len(rows) - out.accepted
+        out.duplicates = len(keyed) - out.accepted
         with self.appended:
             self.appended.notify_all()
         return out
