@@ -48,6 +48,7 @@ from riskgraph.loaders.review import (
     OPEN,
     SETTLED,
     Decision,
+    Placed,
     apply_decision,
     decisions_for,
     draft,
@@ -122,6 +123,8 @@ class Prepared:
     #: a row of its node stands later in the file: that row says which enterprise the node is
     #: about, or raises its review item; this one neither links nor raises (`_yield_to_later_rows`)
     followed: bool = False
+    #: the USCC and name the row writes for its enterprise (a review decision is about them)
+    written: tuple[str | None, str | None] = (None, None)
     #: the records of this file that fed its node, as (record id, line key), when its own record
     #: exists (`_existing` reads them with it)
     siblings: list[tuple[str, str | None]] | None = None
@@ -260,8 +263,11 @@ class FileLoader:
         self.registry = registry
         #: keys of the facts whose rows raised a review item in this reading
         self._raised: set[str] = set()
-        #: facts in review: the enterprise the last row written of each placed it on (None: in doubt)
-        self._review_outcome: dict[str, str | None] = {}
+        #: facts in review: where the last row written of each placed it (None: it raised the item again)
+        self._review_outcome: dict[str, Placed | None] = {}
+        #: recorded rows read from another line than their record's (`_repeats_passed_over`): the
+        #: records' line keys are moved to the line their row stands on now, when the batch is written
+        self._relocated: list[dict[str, str]] = []
         #: records whose rows are written again although recorded: facts in review that the registry
         #: may place now (`review.stale_items`)
         self._rewrite = frozenset(rewrite)
@@ -426,6 +432,7 @@ class FileLoader:
     def _resolve_enterprise(self, ent: EnterpriseSpec, values: dict[str, Any], p: Prepared) -> None:
         """Which registered enterprise the row is about; the reason code says why not, if none."""
         query = record_query(ent, p.row.values)
+        p.written = (query.uscc, query.name)
         uscc_raw, name_raw, code = query.uscc or "", query.name or "", query.code
         resolution = apply_decision(self.index.match(query), self.decisions.get(p.key), query)
         if resolution.outcome == REVIEW:
@@ -462,6 +469,9 @@ class FileLoader:
         `skipped` the rows of the batch found unchanged before normalising."""
         loaded, quarantined = existing if existing is not None else self._existing(batch)
         self.stats.unchanged += skipped
+        if self._relocated:
+            relocated, self._relocated = self._relocated, []
+            self.store.execute(f"UNWIND $rows AS r MATCH (s:{SOURCE_RECORD} {{id: r.id}}) SET s.lineKey = r.line", {"rows": relocated})
         todo, bad = [], []
         for p in batch:
             if p.error is not None:
@@ -591,6 +601,8 @@ class FileLoader:
             if (index := at.get(moved.get(id(p), -1))) is not None and index < _position(p.row) \
                     and (first := self._lines.passed_as(index)) is not None:
                 p.error = RowError("duplicate_row", N_("repeats row {first} exactly"), first=first)
+            elif id(p) in moved and p.row.line_key is not None:  # its row stands on this line now (re-quoted, say)
+                self._relocated.append({"id": self._record_id(p), "line": f"{p.row.line_key:016x}"})
 
     def _present(self, label: str, keys: Iterable[str]) -> set[str]:
         """Which of these keys the graph holds a `label` node for."""
@@ -731,17 +743,21 @@ class FileLoader:
     def _write_reviews(self, todo: list[Prepared]) -> None:
         """Review items for the rows whose enterprise a person must decide (before the rows' records),
         and where each fact in review stands after its row: settled at the file's end (`_settle_reviews`)."""
-        todo = [p for p in todo if not p.followed]  # a row standing later decides
+        # a fact's last row in the batch decides, unless a row of it standing later in the file does
+        todo = [p for p in {p.key: p for p in todo}.values() if not p.followed]
         drafts = [p.review for p in todo if p.review is not None]
         provenance = {p.review["id"]: {k: v for k, v in self._provenance(p).items() if k in _ITEM_PROVENANCE}
                       for p in todo if p.review is not None}
         write_items(self.store, self.spec.label, drafts, provenance, self.registry)
-        for p in todo:  # in file order: a fact's last row written decides
+        for p in todo:
             if p.review is not None:
                 self._raised.add(p.key)
                 self._review_outcome[p.key] = None
             elif self._in_review(p.key):
-                self._review_outcome[p.key] = p.resolution.uscc if p.resolution is not None else None
+                placed = p.resolution.uscc if p.resolution is not None and p.resolution.resolved else None
+                facts = json.dumps(_jsonable(p.enterprise_facts), ensure_ascii=False, sort_keys=True,
+                                   default=str) if p.enterprise_facts else None
+                self._review_outcome[p.key] = Placed(placed, p.written, facts)
 
     def _in_review(self, key: str) -> bool:
         """Whether the fact had an item a load may settle when the file was started, or raised one since."""
@@ -751,8 +767,8 @@ class FileLoader:
     def _settle_reviews(self) -> None:
         """At the file's end: the items of the facts whose last row written placed them for certain are
         settled on that enterprise (`review.settle_items`)."""
-        placed = {key: uscc for key, uscc in self._review_outcome.items() if uscc is not None}
-        self._review_outcome = {}
+        outcomes, self._review_outcome = self._review_outcome, {}
+        placed = {key: where for key, where in outcomes.items() if where is not None}
         self.stats.settled += settle_items(self.store, self.spec.label, placed, self.registry)
 
     def _fill_gaps(self, label: str, rows: list[dict[str, Any]]) -> None:

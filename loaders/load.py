@@ -230,7 +230,9 @@ def _load(store: GraphStore, root: Path, steps: list[tuple[SourceMapping, list]]
                 unchanged = last if last is not None and not force and last.digest == digests[spec.path] \
                     and last.mapping_version == version else None
                 # its facts in review that the registry may place now: their rows are read and written again
-                stale = stale_items(store, spec, mapping.source, state, index) if reviewed and last is not None else Stale()
+                stale = stale_items(store, spec, mapping.source, state, index,
+                                    lambda: file_lines(store, mapping.source, spec.path),  # noqa: B023 (called here)
+                                    every=not last.digest) if reviewed and last is not None else Stale()
                 if unchanged is not None and not unchanged.waiting and not stale.records:
                     stats.append(_skip_file(mapping.source, spec.path, unchanged, progress))
                 else:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import batched
 from typing import Any
@@ -150,28 +150,53 @@ def write_items(store: GraphStore, label: str, drafts: list[dict[str, Any]], pro
                                from_label=REVIEW_ITEM, to_label=label)
 
 
-def settle_items(store: GraphStore, label: str, placed: Mapping[str, str], registry: str) -> int:
-    """Close the open items of these facts (key → the enterprise a load placed each on, for
-    certain): `settled`, with the enterprise and a history entry by the load; a settled item whose
-    fact a newer row placed on another enterprise follows it. Returns how many were settled."""
+@dataclass(frozen=True)
+class Placed:
+    """Where a load's last row of a fact in review put it (no item raised)."""
+
+    #: the enterprise it names for certain; None: none (an optional enterprise it does not name, or
+    #: one the registry does not hold)
+    uscc: str | None
+    #: the USCC and name that row writes: what a person's later decision is about
+    written: tuple[str | None, str | None]
+    #: what that row asserts about its enterprise (JSON), as the item's pendingFacts
+    facts: str | None
+
+
+def settle_items(store: GraphStore, label: str, placed: Mapping[str, Placed], registry: str) -> int:
+    """The items of these facts after a load placed each (key → Placed): an open one placed on an
+    enterprise is `settled` (history: settle by load), a settled one follows its fact to another
+    enterprise, or back to open when its row names none now; each takes the row's written USCC,
+    name and facts, so a person's later decision is about the row that stands. A person's decision
+    is never touched. Returns how many were settled."""
     if not placed:
         return 0
     ids = {item_id(label, key): key for key in placed}
-    items = store.read(f"UNWIND $ids AS i MATCH (r:{ident(REVIEW_ITEM)} {{id: i}}) "
-                       "WHERE r.reviewStatus = $open OR r.reviewStatus = $settled AND r.decidedUscc <> $none "
-                       "RETURN i AS id, r.history AS h, r.decidedUscc AS u",
-                       {"ids": sorted(ids), "open": OPEN, "settled": SETTLED, "none": ""})
+    items = store.read(f"UNWIND $ids AS i MATCH (r:{ident(REVIEW_ITEM)} {{id: i}}) WHERE r.reviewStatus IN $undecided "
+                       "RETURN i AS id, r.reviewStatus AS s, r.history AS h, r.decidedUscc AS u",
+                       {"ids": sorted(ids), "undecided": [OPEN, SETTLED]})
     now = _now()
-    rows = []
+    rows, cleared, settled = [], [], 0
     for r in items:
-        uscc = placed[ids[r["id"]]]
-        if uscc == r["u"]:
-            continue
-        event = {"action": "settle", "uscc": uscc, "by": "load", "at": now.isoformat()}
-        rows.append({"id": r["id"], "reviewStatus": SETTLED, "decidedUscc": uscc, "decidedBy": "load", "decidedAt": now,
-                     "registryState": registry, "history": json.dumps([*json.loads(r["h"] or "[]"), event], ensure_ascii=False)})
+        where = placed[ids[r["id"]]]
+        row: dict[str, Any] = {"id": r["id"], "writtenUscc": where.written[0], "writtenName": where.written[1],
+                               "pendingFacts": where.facts, "registryState": registry}
+        event = None
+        if where.uscc is not None and where.uscc != r["u"]:
+            event = {"action": "settle", "uscc": where.uscc, "by": "load", "at": now.isoformat()}
+            row.update(reviewStatus=SETTLED, decidedUscc=where.uscc, decidedBy="load", decidedAt=now)
+            settled += 1
+        elif where.uscc is None and r["s"] == SETTLED:  # its row names no enterprise for certain now
+            event = {"action": "unsettle", **({"from": r["u"]} if r["u"] else {}), "by": "load", "at": now.isoformat()}
+            row.update(reviewStatus=OPEN)
+            cleared.append(r["id"])
+        if event is not None:
+            row["history"] = json.dumps([*json.loads(r["h"] or "[]"), event], ensure_ascii=False)
+        rows.append({k: v for k, v in row.items() if v is not None})
     store.upsert_nodes(REVIEW_ITEM, rows)
-    return len(rows)
+    if cleared:
+        store.execute(f"UNWIND $ids AS i MATCH (r:{ident(REVIEW_ITEM)} {{id: i}}) SET r.decidedUscc = null", {"ids": cleared})
+    return settled
 
 
 @dataclass(frozen=True)
@@ -187,23 +212,28 @@ class Stale:
     items: tuple[str, ...] = ()
 
 
-def stale_items(store: GraphStore, spec: FileSpec, source: str, registry: str,
-                index: Callable[[], EnterpriseIndex]) -> Stale:
+def stale_items(store: GraphStore, spec: FileSpec, source: str, registry: str, index: Callable[[], EnterpriseIndex],
+                standing: Callable[[], Collection[int]], *, every: bool = False) -> Stale:
     """The open items this file's rows raised while the registry was in another state than
-    `registry` (`load.registry_state`), resolved again from each of their facts' records of this
-    file. A fact one of whose rows now resolves for certain (a person's exclusions still hold) is
-    handed back to the loader to be written again; the others' items get today's candidates."""
+    `registry` (`load.registry_state`) — or all of them (`every`: a load of the file was killed, and
+    may have placed facts it never settled; the file is then read whole) —, resolved again from the last of their facts' records
+    whose rows stand in the file (`standing`: the line keys of its last complete load; a row without a
+    line key counts as standing). A fact whose last row now resolves for certain (a person's
+    exclusions still hold) is handed back to the loader to be written again; the others' items get
+    today's candidates. A fact whose rows left the file is left as it is."""
     ent = spec.enterprise
     if ent is None:
         return Stale()
     label = spec.label
     items = store.read(
         f"MATCH (r:{ident(REVIEW_ITEM)}) WHERE r.reviewStatus = $open AND r.reviewedLabel = $label "
-        "AND r.sourceSystem = $source AND r.sourceFile = $path AND coalesce(r.registryState, '') <> $registry "
+        "AND r.sourceSystem = $source AND r.sourceFile = $path AND ($every OR coalesce(r.registryState, '') <> $registry) "
         "RETURN r.id AS id, r.reviewedKey AS k, r.excludedUsccs AS x ORDER BY k",
-        {"open": OPEN, "label": label, "source": source, "path": spec.path, "registry": registry})
+        {"open": OPEN, "label": label, "source": source, "path": spec.path, "registry": registry, "every": every})
     if not items:
         return Stale()
+    # after a killed load the file is read whole (its line keys are gone): a row not in it is just not read
+    lines = None if every else standing()
     key = ident(store.ontology.key_of(label))
     records: dict[str, list[dict[str, Any]]] = {}
     for part in batched([str(r["k"]) for r in items], 5000):
@@ -215,26 +245,27 @@ def stale_items(store: GraphStore, spec: FileSpec, source: str, registry: str,
         for row in rows:
             records.setdefault(str(row["k"]), []).append(row)
     rewrite: set[str] = set()
-    lines: set[int] = set()
+    reread: set[int] = set()
     refreshed = []
     for item in items:
-        mine = sorted(records.get(str(item["k"]), []), key=lambda r: (r["at"] or 0, r["n"] or 0))
+        mine = sorted((r for r in records.get(str(item["k"]), [])
+                       if lines is None or r["line"] is None or int(r["line"], 16) in lines),
+                      key=lambda r: (r["at"] or 0, r["n"] or 0))
+        if not mine:
+            continue
         decision = Decision(item["id"], OPEN, None, frozenset(item["x"] or ()), None)
-        resolutions = []
-        for record in mine:
-            query = record_query(ent, json.loads(record["raw"]))
-            resolutions.append(apply_decision(index().match(query), decision, query))
-        if any(r.outcome == LINK and r.uscc is not None for r in resolutions):
+        query = record_query(ent, json.loads(mine[-1]["raw"]))
+        latest = apply_decision(index().match(query), decision, query)
+        if latest.outcome == LINK and latest.uscc is not None:
             rewrite.update(str(r["id"]) for r in mine)
-            lines.update(int(r["line"], 16) for r in mine if r["line"])
-        elif resolutions:  # the newest row's candidates, as today's registry gives them
-            latest = resolutions[-1]
+            reread.update(int(r["line"], 16) for r in mine if r["line"])
+        else:  # the standing row's candidates, as today's registry gives them
             candidates = [c.as_dict() for c in latest.candidates]
             refreshed.append({"id": item["id"], "candidates": json.dumps(candidates, ensure_ascii=False),
                               "candidateUsccs": [c["uscc"] for c in candidates],
                               "reviewReason": "; ".join(latest.reasons) or None, "registryState": registry})
     store.upsert_nodes(REVIEW_ITEM, refreshed)
-    return Stale(frozenset(rewrite), frozenset(lines), tuple(str(item["id"]) for item in items))
+    return Stale(frozenset(rewrite), frozenset(reread), tuple(str(item["id"]) for item in items))
 
 
 def stamp(store: GraphStore, stale: Stale, registry: str) -> None:
