@@ -52,6 +52,7 @@ from riskgraph.loaders.review import (
     apply_decision,
     decisions_for,
     draft,
+    drop_items,
     settle_items,
     write_items,
 )
@@ -601,7 +602,8 @@ class FileLoader:
             if (index := at.get(moved.get(id(p), -1))) is not None and index < _position(p.row) \
                     and (first := self._lines.passed_as(index)) is not None:
                 p.error = RowError("duplicate_row", N_("repeats row {first} exactly"), first=first)
-            elif id(p) in moved and p.row.line_key is not None:  # its row stands on this line now (re-quoted, say)
+            elif id(p) in moved and p.row.line_key is not None and moved[id(p)] not in at:
+                # its record's line is gone from the file: its row stands on this line now (re-quoted, say)
                 self._relocated.append({"id": self._record_id(p), "line": f"{p.row.line_key:016x}"})
 
     def _present(self, label: str, keys: Iterable[str]) -> set[str]:
@@ -753,23 +755,33 @@ class FileLoader:
             if p.review is not None:
                 self._raised.add(p.key)
                 self._review_outcome[p.key] = None
-            elif self._in_review(p.key):
+            elif (overrides := self._decision_overridden(p)) or self._in_review(p.key):
                 placed = p.resolution.uscc if p.resolution is not None and p.resolution.resolved else None
                 facts = json.dumps(_jsonable(p.enterprise_facts), ensure_ascii=False, sort_keys=True,
                                    default=str) if p.enterprise_facts else None
-                self._review_outcome[p.key] = Placed(placed, p.written, facts)
+                self._review_outcome[p.key] = Placed(placed, p.written, facts, overrides)
 
     def _in_review(self, key: str) -> bool:
         """Whether the fact had an item a load may settle when the file was started, or raised one since."""
         decision = self.decisions.get(key)
         return key in self._raised or decision is not None and decision.status in (OPEN, SETTLED)
 
+    def _decision_overridden(self, p: Prepared) -> bool:
+        """Whether a person decided about what this fact's row wrote before the source corrected it
+        (the decision no longer applies: `review.apply_decision`)."""
+        decision = self.decisions.get(p.key)
+        return decision is not None and decision.status in DECIDED and decision.written != p.written
+
     def _settle_reviews(self) -> None:
         """At the file's end: the items of the facts whose last row written placed them for certain are
         settled on that enterprise (`review.settle_items`)."""
         outcomes, self._review_outcome = self._review_outcome, {}
         placed = {key: where for key, where in outcomes.items() if where is not None}
-        self.stats.settled += settle_items(self.store, self.spec.label, placed, self.registry)
+        # raised by a row this reading and placed by a later one: no item, as one batch would have it
+        passing = {key for key in placed if key in self._raised and key not in self.decisions}
+        drop_items(self.store, self.spec.label, passing)
+        self.stats.settled += settle_items(self.store, self.spec.label,
+                                           {key: where for key, where in placed.items() if key not in passing}, self.registry)
 
     def _fill_gaps(self, label: str, rows: list[dict[str, Any]]) -> None:
         """Nodes a row only implies (the chemical an inventory names): created when absent; an existing

@@ -161,6 +161,9 @@ class Placed:
     written: tuple[str | None, str | None]
     #: what that row asserts about its enterprise (JSON), as the item's pendingFacts
     facts: str | None
+    #: the item holds a person's decision about what the row wrote before the source corrected it
+    #: (`apply_decision` no longer applies it): the load's placing replaces it
+    overrides: bool = False
 
 
 def settle_items(store: GraphStore, label: str, placed: Mapping[str, Placed], registry: str) -> int:
@@ -168,35 +171,55 @@ def settle_items(store: GraphStore, label: str, placed: Mapping[str, Placed], re
     enterprise is `settled` (history: settle by load), a settled one follows its fact to another
     enterprise, or back to open when its row names none now; each takes the row's written USCC,
     name and facts, so a person's later decision is about the row that stands. A person's decision
-    is never touched. Returns how many were settled."""
+    is replaced only when it is about what the row wrote before the source corrected it. Returns how
+    many were settled."""
     if not placed:
         return 0
     ids = {item_id(label, key): key for key in placed}
-    items = store.read(f"UNWIND $ids AS i MATCH (r:{ident(REVIEW_ITEM)} {{id: i}}) WHERE r.reviewStatus IN $undecided "
+    items = store.read(f"UNWIND $ids AS i MATCH (r:{ident(REVIEW_ITEM)} {{id: i}}) "
                        "RETURN i AS id, r.reviewStatus AS s, r.history AS h, r.decidedUscc AS u",
-                       {"ids": sorted(ids), "undecided": [OPEN, SETTLED]})
+                       {"ids": sorted(ids)})
     now = _now()
-    rows, cleared, settled = [], [], 0
+    rows, settled = [], 0
     for r in items:
         where = placed[ids[r["id"]]]
+        if r["s"] in DECIDED and not where.overrides:
+            continue
         row: dict[str, Any] = {"id": r["id"], "writtenUscc": where.written[0], "writtenName": where.written[1],
                                "pendingFacts": where.facts, "registryState": registry}
         event = None
-        if where.uscc is not None and where.uscc != r["u"]:
+        if r["s"] in DECIDED and where.uscc is None:  # the corrected row names no enterprise: a person decides again
+            event = {"action": "reopen", **({"from": r["u"]} if r["u"] else {}), "by": "load", "at": now.isoformat(),
+                     "note": f"the source now writes {where.written[0] or '-'} {where.written[1] or '-'}"}
+            row.update(reviewStatus=OPEN, decidedUscc=None)
+        elif where.uscc is not None and (where.uscc != r["u"] or r["s"] in DECIDED):
             event = {"action": "settle", "uscc": where.uscc, "by": "load", "at": now.isoformat()}
             row.update(reviewStatus=SETTLED, decidedUscc=where.uscc, decidedBy="load", decidedAt=now)
             settled += 1
         elif where.uscc is None and r["s"] == SETTLED:  # its row names no enterprise for certain now
             event = {"action": "unsettle", **({"from": r["u"]} if r["u"] else {}), "by": "load", "at": now.isoformat()}
-            row.update(reviewStatus=OPEN)
-            cleared.append(r["id"])
+            row.update(reviewStatus=OPEN, decidedUscc=None)
         if event is not None:
             row["history"] = json.dumps([*json.loads(r["h"] or "[]"), event], ensure_ascii=False)
-        rows.append({k: v for k, v in row.items() if v is not None})
-    store.upsert_nodes(REVIEW_ITEM, rows)
-    if cleared:
-        store.execute(f"UNWIND $ids AS i MATCH (r:{ident(REVIEW_ITEM)} {{id: i}}) SET r.decidedUscc = null", {"ids": cleared})
+        rows.append(row)
+    _write_items(store, rows)
     return settled
+
+
+def _write_items(store: GraphStore, rows: list[dict[str, Any]]) -> None:
+    """Items written with their None values removed from the node (a row that no longer states one)."""
+    store.upsert_nodes(REVIEW_ITEM, [{k: v for k, v in row.items() if v is not None} for row in rows])
+    for prop in sorted({k for row in rows for k, v in row.items() if v is None}):
+        ids = [row["id"] for row in rows if prop in row and row[prop] is None]
+        store.execute(f"UNWIND $ids AS i MATCH (r:{ident(REVIEW_ITEM)} {{id: i}}) SET r.{ident(prop)} = null", {"ids": ids})
+
+
+def drop_items(store: GraphStore, label: str, keys: Iterable[str]) -> None:
+    """Items a load raised and then, further down the same file, placed for certain: as a fresh load
+    reading the file in one batch, it leaves no item (a person never saw it)."""
+    ids = [item_id(label, key) for key in keys]
+    if ids:
+        store.execute(f"UNWIND $ids AS i MATCH (r:{ident(REVIEW_ITEM)} {{id: i}}) DETACH DELETE r", {"ids": ids})
 
 
 @dataclass(frozen=True)
@@ -215,21 +238,23 @@ class Stale:
 def stale_items(store: GraphStore, spec: FileSpec, source: str, registry: str, index: Callable[[], EnterpriseIndex],
                 standing: Callable[[], Collection[int]], *, every: bool = False) -> Stale:
     """The open items this file's rows raised while the registry was in another state than
-    `registry` (`load.registry_state`) — or all of them (`every`: a load of the file was killed, and
-    may have placed facts it never settled; the file is then read whole) —, resolved again from the last of their facts' records
-    whose rows stand in the file (`standing`: the line keys of its last complete load; a row without a
-    line key counts as standing). A fact whose last row now resolves for certain (a person's
-    exclusions still hold) is handed back to the loader to be written again; the others' items get
-    today's candidates. A fact whose rows left the file is left as it is."""
+    `registry` (`load.registry_state`) — or, after a killed load of the file (`every`: it may have
+    placed facts it never settled; the file is then read whole), every open or settled one —,
+    resolved again from the last row of each fact that stands in the file (`standing`: the line keys
+    of its last complete load, a row without a line key counting as standing; `last_standing`). A
+    fact whose last row now resolves for certain (a person's exclusions still hold) is handed back to
+    the loader to be written again; the others' items get today's candidates. A fact whose rows left
+    the file is left as it is."""
     ent = spec.enterprise
     if ent is None:
         return Stale()
     label = spec.label
     items = store.read(
-        f"MATCH (r:{ident(REVIEW_ITEM)}) WHERE r.reviewStatus = $open AND r.reviewedLabel = $label "
+        f"MATCH (r:{ident(REVIEW_ITEM)}) WHERE r.reviewStatus IN $statuses AND r.reviewedLabel = $label "
         "AND r.sourceSystem = $source AND r.sourceFile = $path AND ($every OR coalesce(r.registryState, '') <> $registry) "
-        "RETURN r.id AS id, r.reviewedKey AS k, r.excludedUsccs AS x ORDER BY k",
-        {"open": OPEN, "label": label, "source": source, "path": spec.path, "registry": registry, "every": every})
+        "RETURN r.id AS id, r.reviewedKey AS k, r.excludedUsccs AS x, r.reviewStatus AS s ORDER BY k",
+        {"statuses": [OPEN, SETTLED] if every else [OPEN], "label": label, "source": source, "path": spec.path,
+         "registry": registry, "every": every})
     if not items:
         return Stale()
     # after a killed load the file is read whole (its line keys are gone): a row not in it is just not read
@@ -240,7 +265,8 @@ def stale_items(store: GraphStore, spec: FileSpec, source: str, registry: str, i
         rows = with_content(store, store.read(
             f"UNWIND $keys AS k MATCH (n:{ident(label)} {{{key}: k}})-[:{ident(DERIVED_FROM)}]->(s:{ident(SOURCE_RECORD)}) "
             "WHERE s.sourceSystem = $source AND s.sourceFile = $path "
-            f"RETURN k, s.id AS id, s.lineKey AS line, s.loadedAtMs AS at, s.rowNumber AS n, {record_content('s')}",
+            f"RETURN k, s.id AS id, s.lineKey AS line, s.loadedAtMs AS at, s.rowNumber AS n, s.yieldedTo AS yielded, "
+            f"{record_content('s')}",
             {"keys": list(part), "source": source, "path": spec.path}))
         for row in rows:
             records.setdefault(str(row["k"]), []).append(row)
@@ -248,13 +274,13 @@ def stale_items(store: GraphStore, spec: FileSpec, source: str, registry: str, i
     reread: set[int] = set()
     refreshed = []
     for item in items:
-        mine = sorted((r for r in records.get(str(item["k"]), [])
-                       if lines is None or r["line"] is None or int(r["line"], 16) in lines),
-                      key=lambda r: (r["at"] or 0, r["n"] or 0))
-        if not mine:
+        mine = [r for r in records.get(str(item["k"]), [])
+                if lines is None or r["line"] is None or int(r["line"], 16) in lines]
+        last = last_standing(mine)
+        if last is None:
             continue
         decision = Decision(item["id"], OPEN, None, frozenset(item["x"] or ()), None)
-        query = record_query(ent, json.loads(mine[-1]["raw"]))
+        query = record_query(ent, json.loads(last["raw"]))
         latest = apply_decision(index().match(query), decision, query)
         if latest.outcome == LINK and latest.uscc is not None:
             rewrite.update(str(r["id"]) for r in mine)
@@ -266,6 +292,17 @@ def stale_items(store: GraphStore, spec: FileSpec, source: str, registry: str, i
                               "reviewReason": "; ".join(latest.reasons) or None, "registryState": registry})
     store.upsert_nodes(REVIEW_ITEM, refreshed)
     return Stale(frozenset(rewrite), frozenset(reread), tuple(str(item["id"]) for item in items))
+
+
+def last_standing(records: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """Of the records of one fact whose rows stand in its file, the one whose row stands last, as
+    far as the records tell: not one that gave way to another of them (`yieldedTo`: a row written
+    while a row of its fact stood later in the file), and of the rest the newest (the last row
+    loaded, then the row furthest down)."""
+    records = list(records)
+    ids = {str(r["id"]) for r in records}
+    free = [r for r in records if not any(entry.split(" ", 1)[-1] in ids for entry in r.get("yielded") or ())]
+    return max(free or records, key=lambda r: (r.get("at") or 0, r.get("n") or 0), default=None)
 
 
 def stamp(store: GraphStore, stale: Stale, registry: str) -> None:
@@ -375,8 +412,8 @@ class ReviewService:
         return with_content(self.store, self.store.read(
             f"MATCH (n:{ident(label)} {{{ident(self.onto.key_of(label))}: $k}})-[:{ident(DERIVED_FROM)}]->"
             f"(s:{ident(SOURCE_RECORD)}) RETURN s.id AS id, {record_content('s')}, s.loadedAtMs AS at, "
-            "s.sourceSystem AS sourceSystem, s.sourceFile AS sourceFile, s.rowNumber AS rowNumber "
-            "ORDER BY at DESC, rowNumber DESC, id", {"k": key}))
+            "s.sourceSystem AS sourceSystem, s.sourceFile AS sourceFile, s.rowNumber AS n, s.yieldedTo AS yielded "
+            "ORDER BY at DESC, n DESC, id", {"k": key}))
 
     # ------------------------------------------------------------------ deciding
     def link(self, item: str, uscc: str, *, by: str, note: str | None = None) -> dict[str, Any]:
@@ -426,10 +463,12 @@ class ReviewService:
         item = item_id(label, key)
         props = self.store.get_node(REVIEW_ITEM, item)
         records = self._records(label, key)
-        resolution, query, facts = self._fresh(s, records[0] if records else None)
+        row = last_standing(records)  # the row a later load resolves, and a decision is about
+        resolution, query, facts = self._fresh(s, row)
         raised = draft(label, key, resolution, query, facts)
         if props is None:  # the row it comes from, as a load's item has it: later loads resolve it again
-            origin = {k: records[0][k] for k in ("sourceSystem", "sourceFile", "rowNumber") if records and records[0].get(k)}
+            origin = {k: row[k] for k in ("sourceSystem", "sourceFile") if row and row.get(k)} | \
+                ({"rowNumber": row["n"]} if row and row.get("n") else {})
             props = {**raised, **origin, "reviewStatus": OPEN, "history": "[]"}
             self.store.upsert_nodes(REVIEW_ITEM, [props])
             self.store.upsert_relationships(REVIEWS, [{"from": item, "to": key}], from_label=REVIEW_ITEM, to_label=label)
@@ -564,7 +603,8 @@ class ReviewService:
         if not self.onto.is_a(s.label, "GeoFeature"):
             return
         spec_field = s.spec.field(REGION_CODE)
-        raw = json.loads(records[0]["raw"]) if records else {}
+        row = last_standing(records)
+        raw = json.loads(row["raw"]) if row else {}
         if spec_field is not None and raw_value(spec_field, raw) is not None:
             return
         node = f"(n:{ident(s.label)} {{{ident(self.onto.key_of(s.label))}: $k}})"

@@ -264,7 +264,8 @@ class StreamStore:
             through = max(m.seq for m in msgs)
             add_stream_counts(self.store, name, counts, now, counted_through=(self.log_id, through))
             self._counted[name] = through
-        result.new_alarms += sorted(set(keys) - others)
+        # an alarm the write quarantined (its sensor missing, found as it is written) is no alarm
+        result.new_alarms += sorted({p.key for p in rows if p.error is None} - others)
         return counts
 
     def count_quarantined(self, m: Message, reason: str) -> None:

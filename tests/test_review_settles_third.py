@@ -1,0 +1,256 @@
+"""Settling review items, third round: the row that stands last decides (not the newest record), a
+record's line key moves only off a line that is gone, a killed load's settled items, a first load's
+items independent of batches, a person's decision about a row the source corrected, facts a
+standing row no longer asserts; and two live-ingest cases (an orphan alarm handed on, GBK payloads)."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from er_support import PENALTIES, REGISTRY, A, C, code, penalty_owner, write_export
+from load_support import fresh_store
+from test_live_trust import _at, _live
+
+from riskgraph.loaders.live import payload
+from riskgraph.loaders.load import load_directory
+
+F = code("130921", "66666666")
+LATER = [*REGISTRY, (F, "沧县衡信化工有限公司", "赵立国", "河北省沧州市沧县崔尔庄镇西街3号")]
+PEN_HEADER = ["处罚决定书文号", "当事人名称", "统一社会信用代码", "违法行为", "处罚依据", "罚款金额", "处罚日期", "决定机关",
+              "关联检查编号"]
+
+
+def _next_second() -> None:
+    start = int(time.time())
+    while int(time.time()) == start:
+        time.sleep(0.01)
+
+
+def _item(store, key: str) -> tuple[str | None, str | None]:
+    item = store.get_node("ReviewItem", f"Penalty:{key}") or {}
+    return item.get("reviewStatus"), item.get("decidedUscc")
+
+
+def penalty_lines(root: Path, lines: list[str]) -> Path:
+    """enforcement/penalties.csv written as these raw CSV lines (after the header)."""
+    path = root / "enforcement" / "penalties.csv"
+    path.write_text(",".join(PEN_HEADER) + "\r\n" + "".join(line + "\r\n" for line in lines), encoding="utf-8")
+    return root
+
+
+def pen_line(number: str, name: str, fine: str, *, quoted: bool = False) -> str:
+    cells = [number, name, "", "未按规定排查治理事故隐患", "《安全生产法》第一百零二条", fine, "2026-03-05", "沧县应急管理局", ""]
+    return ",".join(f'"{c}"' for c in cells) if quoted else ",".join(cells)
+
+
+# R1 --------------------------------------------------------------------------------------------
+def test_stale_item_is_judged_by_the_standing_last_row_not_the_newest_record(store, tmp_path):
+    """P5 衡信 (in review: F not registered) is loaded. A row 华锐 (in doubt: A or B) is then inserted
+    *before* it: the standing 衡信 row still decides (the new row is followed, its record the newest).
+    F registers: a fresh load links P5 to F by its last row (衡信). stale_items judges P5 by its
+    newest record (华锐, still in doubt), hands nothing back, and the file is skipped."""
+    first = penalty_lines(write_export(tmp_path / "first"), [pen_line("P5", "沧县衡信化工有限公司", "10000")])
+    load_directory(store, first)
+    assert (penalty_owner(store, "P5"), _item(store, "P5")[0]) == ([], "open")
+    _next_second()
+    lines = [pen_line("P5", "沧县华锐化工有限公司", "30000"), pen_line("P5", "沧县衡信化工有限公司", "10000")]
+    load_directory(store, penalty_lines(write_export(tmp_path / "second"), lines))
+    assert (penalty_owner(store, "P5"), _item(store, "P5")[0]) == ([], "open")
+    last = penalty_lines(write_export(tmp_path / "last", registry=LATER), lines)
+    load_directory(store, last)
+    with fresh_store(last) as (fresh, _):
+        assert penalty_owner(fresh, "P5") == [F]
+    assert penalty_owner(store, "P5") == [F], _item(store, "P5")
+
+
+# R2 --------------------------------------------------------------------------------------------
+def test_a_record_relocated_to_a_copy_before_its_line_makes_a_later_change_override_the_standing_row(store, tmp_path):
+    """P8's rows: 华润 (A) then 恒信 (C): P8 is C's. A re-quoted copy of the 恒信 row is put *before*
+    the original line (the copy is now the row, the original a duplicate): the record's line key is
+    moved to the copy. The copy is then removed, and the 华润 row's fine corrected: the original
+    恒信 line stands after it (passed over), but its record names the gone copy's line, so the
+    corrected 华润 row is taken for P8's last row and moves P8 to A. A fresh load: P8 is C's."""
+    a_row, c_row = pen_line("P8", "沧县华润化工有限公司", "100"), pen_line("P8", "沧县恒信化工有限公司", "200")
+    load_directory(store, penalty_lines(write_export(tmp_path / "first"), [a_row, c_row]))
+    assert penalty_owner(store, "P8") == [C]
+    copy = pen_line("P8", "沧县恒信化工有限公司", "200", quoted=True)
+    load_directory(store, penalty_lines(write_export(tmp_path / "copy"), [a_row, copy, c_row]))
+    assert penalty_owner(store, "P8") == [C]
+    last = penalty_lines(write_export(tmp_path / "last"), [pen_line("P8", "沧县华润化工有限公司", "150"), c_row])
+    load_directory(store, last)
+    with fresh_store(last) as (fresh, _):
+        assert penalty_owner(fresh, "P8") == [C]
+    fine = store.read("MATCH (p:Penalty {id: 'P8'}) RETURN p.fineAmount AS f")
+    assert penalty_owner(store, "P8") == [C], fine
+
+
+# R3 --------------------------------------------------------------------------------------------
+def test_a_load_killed_before_the_files_end_leaves_a_settled_item_naming_the_old_enterprise(store, tmp_path, monkeypatch):
+    """P5 settled on F (衡信, once F registered). The source corrects P5 to 恒信 (C, certain): the load
+    moves P5 to C and is killed before the file's end, where items are settled. The next load skips
+    the recorded row, and stale_items only looks at open items: the item says 'settled on F' while
+    P5 hangs off C, for good."""
+    from riskgraph.loaders.engine import FileLoader
+    _, authority, fine = PENALTIES["P5"]
+    load_directory(store, write_export(tmp_path / "first"))
+    load_directory(store, write_export(tmp_path / "second", registry=LATER))
+    assert (penalty_owner(store, "P5"), _item(store, "P5")) == ([F], ("settled", F))
+    _next_second()
+    last = write_export(tmp_path / "last", {**PENALTIES, "P5": ("沧县恒信化工有限公司", authority, fine)}, LATER)
+    with monkeypatch.context() as m:
+        def killed(self, *args):
+            raise KeyboardInterrupt("killed at the file's end")
+        m.setattr(FileLoader, "_settle_reviews", killed)
+        with pytest.raises(KeyboardInterrupt):
+            load_directory(store, last)
+    load_directory(store, last)
+    assert penalty_owner(store, "P5") == [C]
+    assert _item(store, "P5")[1] in (None, C), f"P5 is C's, its item says {_item(store, 'P5')}"
+
+
+# R4 --------------------------------------------------------------------------------------------
+def test_a_first_loads_items_do_not_depend_on_batch_boundaries(store, tmp_path, monkeypatch):
+    """P8: 华锐 (A or B?) then 华润 (A, certain). In one batch a first load raises nothing (the last
+    row decides); with the two rows in two batches the same first load raises the item and settles
+    it: a 'settled' item the fact never needed, counted in the report."""
+    rows = [pen_line("P8", "沧县华锐化工有限公司", "200"), pen_line("P8", "沧县华润化工有限公司", "100")]
+    root = penalty_lines(write_export(tmp_path / "x"), rows)
+    with fresh_store(root) as (one_batch, report):
+        whole = (_item(one_batch, "P8"), report.by_source()["enforcement"].settled)
+    monkeypatch.setenv("RISKGRAPH_LOAD_BATCH_ROWS", "1")
+    report = load_directory(store, root)
+    assert (_item(store, "P8"), report.by_source()["enforcement"].settled) == whole
+
+
+# L1 --------------------------------------------------------------------------------------------
+def test_an_alarm_quarantined_as_an_orphan_is_not_handed_on_as_new(store, tmp_path):
+    alarms: list[str] = []
+    live = _live(store, tmp_path, alarms)
+    live.receive("iot-a", [json.dumps({"type": "alarm", "alarm_id": "BJ-X", "sensor_id": "NO-SUCH", "metric": "温度",
+                                       "value": 45, "level": "红", "time": _at(5)}, ensure_ascii=False)])
+    live._store(live.log.pending(100))
+    held = store.read("MATCH (q:QuarantinedRow) RETURN q.reasonCode AS r")
+    in_graph = store.read("MATCH (a:MonitoringAlarm) RETURN a.id AS id")
+    assert held == [{"r": "orphan_reference"}] and in_graph == []
+    assert alarms == [], f"handed to the fresh-scores pipeline: {alarms}; in the graph: {in_graph}"
+    live.close()
+
+
+# L2 --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("metric", ["温度", "液位", "压力", "可燃气体浓度"])
+def test_a_gbk_alarm_is_read_as_gb18030(store, tmp_path, metric):
+    """README: payloads are UTF-8, else GB 18030 (GBK platforms). A whole GBK line whose bytes
+    happen to hold one valid UTF-8 pair (温度 = CE C2 B6 C8: C2 B6 is '¶') is kept as escapes and
+    quarantined: the platform's alarm is lost."""
+    live = _live(store, tmp_path)
+    line = json.dumps({"type": "alarm", "alarm_id": "A-GBK", "sensor_id": "S1", "metric": metric, "value": 45,
+                       "level": "红", "time": _at(5)}, ensure_ascii=False).encode("gbk")
+    live.receive("iot-a", payload.messages(line))
+    live._store(live.log.pending(100))
+    got = store.read("MATCH (a:MonitoringAlarm {id: 'A-GBK'}) RETURN a.metric AS m")
+    held = store.read("MATCH (q:QuarantinedRow) RETURN q.reasonCode AS r, q.description AS d")
+    assert got == [{"m": metric}], held
+    live.close()
+
+
+# R5 --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("decision", ["link", "reject"])
+def test_a_decided_item_whose_row_is_corrected_to_a_certain_enterprise_does_not_keep_the_old_decision(store, tmp_path,
+                                                                                                     decision):
+    """P2 (华锐: A or B?) decided by a person (linked to B, or rejected). The source then corrects the
+    name to 华润 (A, certain): the decision is about the row as it read, so the load links P2 to A.
+    The item still says 'linked to B' (or 'rejected') while P2 hangs off A."""
+    from er_support import B
+
+    from riskgraph.loaders.review import ReviewService
+    load_directory(store, write_export(tmp_path / "first"))
+    reviews = ReviewService(store)
+    if decision == "link":
+        reviews.link("Penalty:P2", B, by="analyst1")
+    else:
+        reviews.reject("Penalty:P2", by="analyst1")
+    _, authority, fine = PENALTIES["P2"]
+    load_directory(store, write_export(tmp_path / "fixed", {**PENALTIES, "P2": ("沧县华润化工有限公司", authority, fine)}))
+    assert penalty_owner(store, "P2") == [A]
+    status, uscc = _item(store, "P2")
+    assert status not in ("linked", "rejected") and uscc in (None, A), (status, uscc)
+
+
+
+# R2b -------------------------------------------------------------------------------------------
+def test_a_fact_in_review_whose_record_was_relocated_to_a_gone_copy_is_never_settled(store, tmp_path):
+    """P5 衡信 (in review). A re-quoted copy of its row is put before the original line: the record's
+    line key moves to the copy. The copy is removed again and F (衡信) registers: the original line
+    stands (the ledger keeps it) but the record names the gone copy's line, so stale_items takes P5's
+    row for one that left the file and leaves P5 unlinked, its item stamped. A fresh load links P5 to F."""
+    p5 = pen_line("P5", "沧县衡信化工有限公司", "10000")
+    p7 = pen_line("P7", "沧县恒信化工有限公司", "40000")
+    load_directory(store, penalty_lines(write_export(tmp_path / "first"), [p5, p7]))
+    copy = pen_line("P5", "沧县衡信化工有限公司", "10000", quoted=True)
+    load_directory(store, penalty_lines(write_export(tmp_path / "copy"), [copy, p5, p7]))
+    assert (penalty_owner(store, "P5"), _item(store, "P5")[0]) == ([], "open")
+    last = penalty_lines(write_export(tmp_path / "last", registry=LATER), [p5, p7])
+    load_directory(store, last)
+    with fresh_store(last) as (fresh, _):
+        assert penalty_owner(fresh, "P5") == [F]
+    assert (penalty_owner(store, "P5"), _item(store, "P5")) == ([F], ("settled", F))
+
+
+# R8 --------------------------------------------------------------------------------------------
+def test_a_persons_link_after_an_unlink_holds_when_the_standing_row_changes_its_fine(store, tmp_path):
+    """P5 衡信 is F's. A row 华锐 (in doubt) is inserted before it: the standing 衡信 row still decides
+    (P5 stays F's); 华锐's record is the newest. A person unlinks P5 from F and links it to C. The
+    item raised by the unlink took what the row 'wrote' from the newest record (华锐), not the row
+    that stands (衡信). When the source then changes only the 衡信 row's fine, the load takes the
+    person's decision for one about another row, ignores it (and the exclusion of F) and links P5 back to F."""
+    from riskgraph.loaders.review import ReviewService
+    p5 = pen_line("P5", "沧县衡信化工有限公司", "10000")
+    load_directory(store, penalty_lines(write_export(tmp_path / "first", registry=LATER), [p5]))
+    assert penalty_owner(store, "P5") == [F]
+    _next_second()
+    doubt = pen_line("P5", "沧县华锐化工有限公司", "30000")
+    load_directory(store, penalty_lines(write_export(tmp_path / "second", registry=LATER), [doubt, p5]))
+    assert penalty_owner(store, "P5") == [F]
+    reviews = ReviewService(store)
+    reviews.unlink("Penalty", "P5", by="analyst1", note="not 衡信's")
+    reviews.link("Penalty:P5", C, by="analyst1", note="恒信's")
+    assert (penalty_owner(store, "P5"), _item(store, "P5")) == ([C], ("linked", C))
+    load_directory(store, penalty_lines(write_export(tmp_path / "third", registry=LATER),
+                                        [doubt, pen_line("P5", "沧县衡信化工有限公司", "12000")]))
+    item = store.get_node("ReviewItem", "Penalty:P5")
+    assert (penalty_owner(store, "P5"), _item(store, "P5")) == ([C], ("linked", C)), item.get("writtenName")
+
+
+# R9 --------------------------------------------------------------------------------------------
+def test_a_settled_item_whose_standing_row_asserts_no_facts_drops_the_raising_rows_facts(store, tmp_path):
+    """LIC-1 raised in review (衡信 or 恒信?) with an address and a 主要负责人. The licensing system then
+    blanks both while 衡信 (F, no address in the registry) registers: the load settles the item on F.
+    settle_items leaves out a None pendingFacts, so the item keeps the raising row's facts; a person
+    confirming the link to F then gives F an address no standing row has (a fresh load leaves it empty)."""
+    from test_loaders_hostile import LICENCE_HEADER, licence_book
+
+    from riskgraph.loaders.review import ReviewService
+
+    def with_licence(root, rep, address):
+        row = ["LIC-1", "安全生产许可证", "危险化学品生产", "2024-01-01", "2027-01-01", "河北省应急管理厅", "有效", "",
+               "沧县衡信化工有限公司", rep, address]
+        licence_book(root / "licensing" / "licences.xlsx", {"2024": [LICENCE_HEADER, row]})
+        manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+        manifest["files"].append({"source": "licensing", "path": "licensing/licences.xlsx"})
+        (root / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+        return root
+
+    no_address = [*REGISTRY, (F, "沧县衡信化工有限公司", "赵立国", "")]
+    load_directory(store, with_licence(write_export(tmp_path / "first"), "赵立国", "河北省沧州市沧县崔尔庄镇西街３号"))
+    assert store.get_node("ReviewItem", "Licence:LIC-1")["reviewStatus"] == "open"
+    last = with_licence(write_export(tmp_path / "later", registry=no_address), "", "")
+    load_directory(store, last)
+    item = store.get_node("ReviewItem", "Licence:LIC-1")
+    assert item["reviewStatus"] == "settled"
+    with fresh_store(last) as (fresh, _):
+        want = fresh.get_node("Enterprise", F).get("address")
+    assert want is None and store.get_node("Enterprise", F).get("address") is None
+    ReviewService(store).link("Licence:LIC-1", F, by="analyst1", note="yes, 衡信")
+    assert store.get_node("Enterprise", F).get("address") == want, item.get("pendingFacts")
