@@ -778,8 +778,7 @@ class FileLoader:
         outcomes, self._review_outcome = self._review_outcome, {}
         placed = {key: where for key, where in outcomes.items() if where is not None}
         # raised by a row this reading and placed by a later one: no item, as one batch would have it
-        passing = {key for key in placed if key in self._raised and key not in self.decisions}
-        drop_items(self.store, self.spec.label, passing)
+        passing = drop_items(self.store, self.spec.label, [key for key in placed if key in self._raised])
         self.stats.settled += settle_items(self.store, self.spec.label,
                                            {key: where for key, where in placed.items() if key not in passing}, self.registry)
 
@@ -1154,6 +1153,8 @@ class FileLoader:
             if after := [(record, key) for record, key, at in others if at > here]:
                 later.append((p, after))
                 p.followed = True
+                if p.row.line_key is not None:  # read again by the next load: it places its node once they leave
+                    self._overridden.add(p.row.line_key)
         if not later:
             return now
         stated = self._facts_stated({record for _, records_after in later for record, _ in records_after})

@@ -290,6 +290,16 @@ def _skip_file(source: str, path: str, last: FileState, progress: Callable[[str,
     return stats
 
 
+def _version_after(loader: FileLoader, version: str) -> str:
+    """The mapping version to record for a file just loaded: the load itself may have changed the
+    review decisions it is made of (a person's decision about a row the source corrected, replaced or
+    reopened), and the graph holds that already — recording the version from the file's start would
+    make the next load read the whole file again for nothing."""
+    if loader.stats.settled == 0 and not loader.stats.review:
+        return version
+    return mapping_version(loader.spec, file_decisions(loader.store, loader.spec))
+
+
 def _load_file(loader: FileLoader, root: Path, progress: Callable[[str, int], None] | None, digest: str,
                version: str, known: FileState | None, lines: frozenset[int]) -> FileStats:
     """One file, logged as it starts, after each batch (debug) and when it is done. A file read
@@ -304,7 +314,8 @@ def _load_file(loader: FileLoader, root: Path, progress: Callable[[str, int], No
         if not loader.needs_reading:
             if (set(loader.held), set(loader.dangling)) != (set(known.held), set(known.dangling)):  # some linked now
                 record_file(loader.store, loader.mapping.source, path,
-                            FileState(digest, version, known.rows, known.load_id, tuple(loader.held), tuple(loader.dangling)),
+                            FileState(digest, _version_after(loader, version), known.rows, known.load_id, tuple(loader.held),
+                                      tuple(loader.dangling)),
                             loader.loaded_at)
             log.info("file skipped: unchanged since its last load", extra={
                 **where, "sha256": digest, "last_load_id": known.load_id, "rows_read": stats.read,
@@ -331,7 +342,8 @@ def _load_file(loader: FileLoader, root: Path, progress: Callable[[str, int], No
     stats = loader.run(root, batch_written, lines)
     if stats.error is None:
         record_file(loader.store, loader.mapping.source, path,
-                    FileState(digest, version, stats.read, loader.load_id, tuple(loader.held), tuple(loader.dangling)),
+                    FileState(digest, _version_after(loader, version), stats.read, loader.load_id, tuple(loader.held),
+                              tuple(loader.dangling)),
                     loader.loaded_at,
                     loader.line_keys)
     log.info("file loaded", extra={**where, "rows_read": stats.read, "rows_loaded": stats.loaded,

@@ -24,9 +24,10 @@ from riskgraph.graph.dialect import ident
 from riskgraph.graph.packed_content import record_content, with_content
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import LOCAL_TZ, encode_properties
-from riskgraph.loaders.fields import raw_value
+from riskgraph.loaders.fields import FieldContext, normalise, raw_value
 from riskgraph.loaders.mapping import EnterpriseSpec, FileSpec, LinkSpec, load_mappings
 from riskgraph.loaders.matching.records import Query
+from riskgraph.loaders.normalise.errors import RowError
 from riskgraph.loaders.resolve import LINK, EnterpriseIndex, Resolution, record_query
 from riskgraph.ontology.anchors import DERIVED_FROM, ENTERPRISE, REGION_CODE, REVIEW_ITEM, REVIEWS, SOURCE_RECORD
 from riskgraph.ontology.errors import N_, RiskGraphError
@@ -143,7 +144,7 @@ def write_items(store: GraphStore, label: str, drafts: list[dict[str, Any]], pro
         elif status in DECIDED:
             row = {"id": d["id"], "pendingFacts": d["pendingFacts"], "registryState": registry}
         rows.append(row)
-    store.upsert_nodes(REVIEW_ITEM, rows)
+    _write_items(store, rows)
     if reopened:
         store.execute(f"UNWIND $ids AS i MATCH (r:{ident(REVIEW_ITEM)} {{id: i}}) SET r.decidedUscc = null", {"ids": reopened})
     store.upsert_relationships(REVIEWS, [{"from": d["id"], "to": d["reviewedKey"]} for d in drafts],
@@ -214,12 +215,17 @@ def _write_items(store: GraphStore, rows: list[dict[str, Any]]) -> None:
         store.execute(f"UNWIND $ids AS i MATCH (r:{ident(REVIEW_ITEM)} {{id: i}}) SET r.{ident(prop)} = null", {"ids": ids})
 
 
-def drop_items(store: GraphStore, label: str, keys: Iterable[str]) -> None:
+def drop_items(store: GraphStore, label: str, keys: Iterable[str]) -> set[str]:
     """Items a load raised and then, further down the same file, placed for certain: as a fresh load
-    reading the file in one batch, it leaves no item (a person never saw it)."""
+    reading the file in one batch, it leaves no item — unless a person acted on it meanwhile (the
+    review API takes no load lock), which its history tells. Returns the keys whose items went."""
     ids = [item_id(label, key) for key in keys]
-    if ids:
-        store.execute(f"UNWIND $ids AS i MATCH (r:{ident(REVIEW_ITEM)} {{id: i}}) DETACH DELETE r", {"ids": ids})
+    if not ids:
+        return set()
+    rows = store.execute(f"UNWIND $ids AS i MATCH (r:{ident(REVIEW_ITEM)} {{id: i}}) "
+                         "WHERE r.reviewStatus = $open AND coalesce(r.history, '[]') = '[]' "
+                         "WITH r, r.reviewedKey AS k DETACH DELETE r RETURN k", {"ids": ids, "open": OPEN})
+    return {str(r["k"]) for r in rows}
 
 
 @dataclass(frozen=True)
@@ -498,12 +504,17 @@ class ReviewService:
 
     # ------------------------------------------------------------------ graph changes
     def _fresh(self, s: Subject, record: Mapping[str, Any] | None) -> tuple[Resolution, Query, dict[str, Any]]:
-        """Candidates for the fact, recomputed from its newest source row."""
+        """Candidates for the fact, recomputed from the row that stands, and what that row asserts
+        about its enterprise, normalised as a load normalises it (a bad value is left out)."""
         raw = json.loads(record["raw"]) if record else {}
         query = record_query(s.ent, raw)
+        ctx = FieldContext(ontology=self.onto, today=_now().date())
         facts: dict[str, Any] = {}
         for f in s.ent.fields:
-            value = raw_value(f, raw)
+            try:
+                value = normalise(f, ENTERPRISE, raw_value(f, raw), ctx)
+            except RowError:
+                continue
             if value is not None:
                 facts[f.prop] = value
         return self._index().match(query), query, facts

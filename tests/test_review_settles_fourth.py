@@ -1,0 +1,221 @@
+"""Settling review items, fourth round: an item a person acted on mid-load is never dropped, a killed
+first load settles the item it showed, an unchanged reload after a load replaced a decision reads
+no file, items drop values their row no longer states, an unlink's facts are normalised, and a row
+that gave way to a later one is read again once that row leaves."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from er_support import PENALTIES, REGISTRY, A, B, code, penalty_owner, write_export
+from load_support import fresh_store
+from test_review_settles_third import _item, _next_second, pen_line, penalty_lines
+
+from riskgraph.loaders.load import load_directory
+from riskgraph.loaders.review import ReviewService
+
+F = code("130921", "66666666")
+LATER = [*REGISTRY, (F, "沧县衡信化工有限公司", "赵立国", "河北省沧州市沧县崔尔庄镇西街3号")]
+
+
+def _history(store, key: str) -> list[str]:
+    item = store.get_node("ReviewItem", f"Penalty:{key}") or {}
+    return [h["action"] for h in json.loads(item.get("history") or "[]")]
+
+
+def _items(store) -> list[dict]:
+    return sorted((r["p"] for r in store.read("MATCH (r:ReviewItem) RETURN properties(r) AS p")), key=lambda p: p["id"])
+
+
+# X1 --------------------------------------------------------------------------------------------
+def test_drop_items_deletes_an_item_a_person_decided_while_the_file_was_loading(store, tmp_path, monkeypatch):
+    """A first load, one row a batch: P8 华锐 (A or B?) raises its item; the review API (which takes no
+    load lock) shows it and a person links P8 to B before the load reaches P8's later, certain row
+    (华润: A). At the file's end drop_items deletes the item — the person's decision and its history
+    gone without a trace — because P8 was not among the decisions read when the file started."""
+    monkeypatch.setenv("RISKGRAPH_LOAD_BATCH_ROWS", "1")
+    rows = [pen_line("P8", "沧县华锐化工有限公司", "200"), pen_line("P1", "沧县华润化工有限公司", "100"),
+            pen_line("P8", "沧县华润化工有限公司", "100")]
+    root = penalty_lines(write_export(tmp_path / "x"), rows)
+    reviews = ReviewService(store)
+    acted: list[str] = []
+
+    def progress(path: str, _rows: int) -> None:
+        if path.endswith("penalties.csv") and not acted and store.get_node("ReviewItem", "Penalty:P8") is not None:
+            reviews.link("Penalty:P8", B, by="analyst1", note="华瑞's")
+            acted.append(_item(store, "P8")[0])
+
+    load_directory(store, root, progress=progress)
+    assert acted == ["linked"]
+    assert "link" in _history(store, "P8"), store.get_node("ReviewItem", "Penalty:P8")
+
+
+# X2 --------------------------------------------------------------------------------------------
+def test_a_first_load_killed_between_the_raising_row_and_the_placing_row_leaves_a_settled_item(store, tmp_path,
+                                                                                                  monkeypatch):
+    """P8 华锐 (in doubt) then 华润 (A): uninterrupted, no item (drop_items). Killed after the first row's
+    batch, the item was in the queue for anyone to see: the rerun places P8 on A as the uninterrupted
+    load does, and settles the item rather than dropping it."""
+    from riskgraph.loaders.engine import FileLoader
+    monkeypatch.setenv("RISKGRAPH_LOAD_BATCH_ROWS", "1")
+    rows = [pen_line("P8", "沧县华锐化工有限公司", "200"), pen_line("P1", "沧县华润化工有限公司", "100"),
+            pen_line("P8", "沧县华润化工有限公司", "100")]
+    root = penalty_lines(write_export(tmp_path / "x"), rows)
+    with fresh_store(root) as (fresh, fresh_report):
+        want = (_item(fresh, "P8"), penalty_owner(fresh, "P8"), fresh_report.by_source()["enforcement"].settled)
+    with monkeypatch.context() as m:
+        write = FileLoader.write
+
+        def killed_at_p1(self, batch, *args):
+            if any(p.key == "P1" for p in batch):
+                raise KeyboardInterrupt("killed")
+            return write(self, batch, *args)
+        m.setattr(FileLoader, "write", killed_at_p1)
+        with pytest.raises(KeyboardInterrupt):
+            load_directory(store, root)
+    report = load_directory(store, root)
+    got = (_item(store, "P8"), penalty_owner(store, "P8"), report.by_source()["enforcement"].settled)
+    assert want == ((None, None), [A], 0)
+    assert got == (("settled", A), [A], 1)
+
+
+# X3 --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("decision", ["link", "reject"])
+def test_an_unchanged_reload_after_a_load_replaced_a_decision_reads_the_file(store, tmp_path, decision):
+    """README: 'An unchanged reload … reads no file.' P2 (华锐) decided by a person; the source corrects
+    it to 华润 (A): the load settles the item on A. The ledger keeps the mapping version computed with
+    the person's decision at the file's start; the next load of the very same export finds the
+    version changed (the decision is now a load's settle) and reads the whole penalty file."""
+    load_directory(store, write_export(tmp_path / "first"))
+    reviews = ReviewService(store)
+    if decision == "link":
+        reviews.link("Penalty:P2", B, by="analyst1")
+    else:
+        reviews.reject("Penalty:P2", by="analyst1")
+    _, authority, fine = PENALTIES["P2"]
+    _next_second()  # loads are timed to the second (engine._existing)
+    fixed = write_export(tmp_path / "fixed", {**PENALTIES, "P2": ("沧县华润化工有限公司", authority, fine)})
+    load_directory(store, fixed)
+    assert (penalty_owner(store, "P2"), _item(store, "P2")) == ([A], ("settled", A))
+    before = _items(store)
+    _next_second()
+    again = load_directory(store, fixed)
+    pen = next(f for f in again.files if f.file.endswith("penalties.csv"))
+    assert (pen.skipped, _items(store) == before) == (True, True), pen
+
+
+# X4 --------------------------------------------------------------------------------------------
+def _with_licence(root, name: str, rep: str, address: str):
+    from test_loaders_hostile import LICENCE_HEADER, licence_book
+    row = ["LIC-1", "安全生产许可证", "危险化学品生产", "2024-01-01", "2027-01-01", "河北省应急管理厅", "有效", "",
+           name, rep, address]
+    licence_book(root / "licensing" / "licences.xlsx", {"2024": [LICENCE_HEADER, row]})
+    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"].append({"source": "licensing", "path": "licensing/licences.xlsx"})
+    (root / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    return root
+
+
+def test_a_rejected_item_keeps_facts_its_row_no_longer_asserts(store, tmp_path):
+    """LIC-1 (衡信: F unregistered; 恒信 C a candidate) raised with an address; a person rejects it. The
+    licensing system then blanks the address (same name): the decision still applies, the row raises
+    the item again, write_items' decided branch sends pendingFacts=None, which upsert_nodes takes for
+    'leave unchanged'. A person later links LIC-1 to B (华瑞, no address in the registry): B gets the
+    gone row's address. The same link on a fresh load of the same files leaves B without one."""
+    address = "河北省沧州市沧县崔尔庄镇西街３号"
+    load_directory(store, _with_licence(write_export(tmp_path / "first"), "沧县衡信化工有限公司", "", address))
+    assert store.get_node("ReviewItem", "Licence:LIC-1")["reviewStatus"] == "open"
+    ReviewService(store).reject("Licence:LIC-1", by="analyst1")
+    last = _with_licence(write_export(tmp_path / "last"), "沧县衡信化工有限公司", "", "")
+    load_directory(store, last)
+    ReviewService(store).link("Licence:LIC-1", B, by="analyst1", note="华瑞's after all")
+    with fresh_store(last) as (fresh, _):
+        ReviewService(fresh).link("Licence:LIC-1", B, by="analyst1", note="华瑞's after all")
+        want = fresh.get_node("Enterprise", B).get("address")
+    item = store.get_node("ReviewItem", "Licence:LIC-1")
+    assert store.get_node("Enterprise", B).get("address") == want, item.get("pendingFacts")
+
+
+# X5 --------------------------------------------------------------------------------------------
+def test_an_unlinked_facts_item_keeps_raw_unnormalised_facts(store, tmp_path):
+    """LIC-1 衡信 (F registered, no address in the registry) with a full-width address: the load links
+    it to F and F takes the address normalised (西街3号). A person unlinks LIC-1 from F and links it to
+    B (华瑞, no address in the registry): ReviewService._fresh built the item's pendingFacts from
+    raw_value (not normalised), so B gets the full-width text — not what a load gives an enterprise
+    from the same row (the load's own item for the same row holds the normalised value)."""
+    no_address = [*REGISTRY, (F, "沧县衡信化工有限公司", "赵立国", "")]
+    root = _with_licence(write_export(tmp_path / "x", registry=no_address), "沧县衡信化工有限公司", "赵立国",
+                         "河北省沧州市沧县崔尔庄镇西街３号")
+    load_directory(store, root)
+    loaded = store.get_node("Enterprise", F).get("address")
+    assert loaded == "河北省沧州市沧县崔尔庄镇西街3号"
+    reviews = ReviewService(store)
+    reviews.split(F, [("Licence", "LIC-1")], by="analyst1", note="华瑞's", to=B)
+    item = store.get_node("ReviewItem", "Licence:LIC-1")
+    assert store.get_node("Enterprise", B).get("address") == loaded, item.get("pendingFacts")
+
+
+# X6 --------------------------------------------------------------------------------------------
+def test_a_row_that_gave_way_to_a_later_row_is_never_read_again_when_that_row_leaves(store, tmp_path):
+    """P5 衡信 (F) is loaded. A row 华锐 (A or B?) is then inserted *before* it: the standing 衡信 row
+    decides (the new row is `followed`, its record yieldedTo the 衡信 record) — but the new row's own
+    line goes into the ledger. The 衡信 row is then removed: the 华锐 row now stands alone, yet its line
+    is passed over unread, so P5 keeps the gone row's enterprise and fine. A fresh load: P5 in review,
+    on no enterprise, fine 30000. (README: 'a later load writes it again once none of those rows
+    stands after it'.)"""
+    certain, doubt = pen_line("P5", "沧县衡信化工有限公司", "10000"), pen_line("P5", "沧县华锐化工有限公司", "30000")
+    load_directory(store, penalty_lines(write_export(tmp_path / "first", registry=LATER), [certain]))
+    _next_second()
+    load_directory(store, penalty_lines(write_export(tmp_path / "second", registry=LATER), [doubt, certain]))
+    assert penalty_owner(store, "P5") == [F]
+    _next_second()
+    last = penalty_lines(write_export(tmp_path / "last", registry=LATER), [doubt])
+    load_directory(store, last)
+    fine = "MATCH (p:Penalty {id: 'P5'}) RETURN p.fineAmount AS f"
+    with fresh_store(last) as (fresh, _):
+        want = (penalty_owner(fresh, "P5"), fresh.read(fine), _item(fresh, "P5")[0])
+    assert want == ([], [{"f": 30000.0}], "open")
+    assert (penalty_owner(store, "P5"), store.read(fine), _item(store, "P5")[0]) == want
+
+
+# X8 --------------------------------------------------------------------------------------------
+def _pen_uscc(number: str, name: str, uscc: str, fine: str) -> str:
+    return ",".join([number, name, uscc, "未按规定排查治理事故隐患", "《安全生产法》第一百零二条", fine, "2026-03-05",
+                     "沧县应急管理局", ""])
+
+
+def test_an_open_item_keeps_a_written_uscc_its_row_no_longer_writes_and_the_persons_link_is_lost(store, tmp_path):
+    """P2 华锐 (A or B?) written with a junk USCC text '无': open item, writtenUscc '无'. The source blanks
+    the USCC (still 华锐, still in doubt): write_items sends writtenUscc=None, which upsert_nodes
+    takes for 'leave unchanged' — the item keeps '无'. A person links P2 to B: the decision is 'about'
+    ('无', 华锐). When the source then changes only P2's fine, the load finds the row writes (None, 华锐),
+    takes the decision for one about another row, ignores it and reopens the item: P2 is unlinked."""
+    load_directory(store, penalty_lines(write_export(tmp_path / "first"), [_pen_uscc("P2", "沧县华锐化工有限公司", "无", "30000")]))
+    assert _item(store, "P2") == ("open", None)
+    _next_second()
+    load_directory(store, penalty_lines(write_export(tmp_path / "second"), [_pen_uscc("P2", "沧县华锐化工有限公司", "", "30000")]))
+    assert _item(store, "P2") == ("open", None)
+    ReviewService(store).link("Penalty:P2", B, by="analyst1", note="华瑞's")
+    _next_second()
+    load_directory(store, penalty_lines(write_export(tmp_path / "third"), [_pen_uscc("P2", "沧县华锐化工有限公司", "", "35000")]))
+    item = store.get_node("ReviewItem", "Penalty:P2")
+    assert (penalty_owner(store, "P2"), _item(store, "P2")) == ([B], ("linked", B)), (item.get("writtenUscc"),
+                                                                                         _history(store, "P2"))
+
+
+def test_an_open_item_keeps_facts_its_row_in_doubt_no_longer_asserts(store, tmp_path):
+    """LIC-1 衡信 (in doubt) raised with an address; the licensing system blanks the address, LIC-1
+    still in doubt: write_items' pendingFacts=None leaves the old facts. A person links LIC-1 to B (no
+    address in the registry): B gets the gone row's address; the same link on a fresh store does not."""
+    load_directory(store, _with_licence(write_export(tmp_path / "first"), "沧县衡信化工有限公司", "",
+                                        "河北省沧州市沧县崔尔庄镇西街３号"))
+    _next_second()
+    last = _with_licence(write_export(tmp_path / "last"), "沧县衡信化工有限公司", "", "")
+    load_directory(store, last)
+    assert store.get_node("ReviewItem", "Licence:LIC-1")["reviewStatus"] == "open"
+    ReviewService(store).link("Licence:LIC-1", B, by="analyst1")
+    with fresh_store(last) as (fresh, _):
+        ReviewService(fresh).link("Licence:LIC-1", B, by="analyst1")
+        want = fresh.get_node("Enterprise", B).get("address")
+    item = store.get_node("ReviewItem", "Licence:LIC-1")
+    assert store.get_node("Enterprise", B).get("address") == want, item.get("pendingFacts")
