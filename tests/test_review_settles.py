@@ -6,17 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from er_support import PENALTIES, REGISTRY, A, C, code, penalty_owner, write_export
+from er_support import PENALTIES, A, C, code, penalty_owner, write_export
 from load_support import fresh_store
+from review_support import LATER, F
 
 from riskgraph.api.schema import Schema
 from riskgraph.loaders.load import load_directory
 from riskgraph.loaders.review import ReviewService
 from riskgraph.workflows.freshness import locate, touched_by_load
-
-F = code("130921", "66666666")
-#: 沧县衡信化工 registers later: P5, in review beside 恒信 (C), is about it
-LATER = [*REGISTRY, (F, "沧县衡信化工有限公司", "赵立国", "河北省沧州市沧县崔尔庄镇西街3号")]
 
 
 def _open(store) -> set[str]:

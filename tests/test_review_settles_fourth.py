@@ -7,15 +7,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from er_support import PENALTIES, REGISTRY, A, B, code, penalty_owner, write_export
+from er_support import REGISTRY, A, B, penalty_owner, write_export
 from load_support import fresh_store
-from test_review_settles_third import _item, _next_second, pen_line, penalty_lines
+from review_support import LATER, F, corrected_p2, decide, next_second, pen_line, penalty_lines, with_licence
+from test_review_settles_third import _item
 
 from riskgraph.loaders.load import load_directory
 from riskgraph.loaders.review import ReviewService
-
-F = code("130921", "66666666")
-LATER = [*REGISTRY, (F, "沧县衡信化工有限公司", "赵立国", "河北省沧州市沧县崔尔庄镇西街3号")]
 
 
 def _history(store, key: str) -> list[str]:
@@ -87,35 +85,19 @@ def test_an_unchanged_reload_after_a_load_replaced_a_decision_reads_the_file(sto
     the person's decision at the file's start; the next load of the very same export finds the
     version changed (the decision is now a load's settle) and reads the whole penalty file."""
     load_directory(store, write_export(tmp_path / "first"))
-    reviews = ReviewService(store)
-    if decision == "link":
-        reviews.link("Penalty:P2", B, by="analyst1")
-    else:
-        reviews.reject("Penalty:P2", by="analyst1")
-    _, authority, fine = PENALTIES["P2"]
-    _next_second()  # loads are timed to the second (engine._existing)
-    fixed = write_export(tmp_path / "fixed", {**PENALTIES, "P2": ("沧县华润化工有限公司", authority, fine)})
+    decide(store, "P2", decision)
+    next_second()  # loads are timed to the second (engine._existing)
+    fixed = corrected_p2(tmp_path / "fixed")
     load_directory(store, fixed)
     assert (penalty_owner(store, "P2"), _item(store, "P2")) == ([A], ("settled", A))
     before = _items(store)
-    _next_second()
+    next_second()
     again = load_directory(store, fixed)
     pen = next(f for f in again.files if f.file.endswith("penalties.csv"))
     assert (pen.skipped, _items(store) == before) == (True, True), pen
 
 
 # X4 --------------------------------------------------------------------------------------------
-def _with_licence(root, name: str, rep: str, address: str):
-    from test_loaders_hostile import LICENCE_HEADER, licence_book
-    row = ["LIC-1", "安全生产许可证", "危险化学品生产", "2024-01-01", "2027-01-01", "河北省应急管理厅", "有效", "",
-           name, rep, address]
-    licence_book(root / "licensing" / "licences.xlsx", {"2024": [LICENCE_HEADER, row]})
-    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
-    manifest["files"].append({"source": "licensing", "path": "licensing/licences.xlsx"})
-    (root / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
-    return root
-
-
 def test_a_rejected_item_keeps_facts_its_row_no_longer_asserts(store, tmp_path):
     """LIC-1 (衡信: F unregistered; 恒信 C a candidate) raised with an address; a person rejects it. The
     licensing system then blanks the address (same name): the decision still applies, the row raises
@@ -123,10 +105,10 @@ def test_a_rejected_item_keeps_facts_its_row_no_longer_asserts(store, tmp_path):
     'leave unchanged'. A person later links LIC-1 to B (华瑞, no address in the registry): B gets the
     gone row's address. The same link on a fresh load of the same files leaves B without one."""
     address = "河北省沧州市沧县崔尔庄镇西街３号"
-    load_directory(store, _with_licence(write_export(tmp_path / "first"), "沧县衡信化工有限公司", "", address))
+    load_directory(store, with_licence(write_export(tmp_path / "first"), address, rep=""))
     assert store.get_node("ReviewItem", "Licence:LIC-1")["reviewStatus"] == "open"
     ReviewService(store).reject("Licence:LIC-1", by="analyst1")
-    last = _with_licence(write_export(tmp_path / "last"), "沧县衡信化工有限公司", "", "")
+    last = with_licence(write_export(tmp_path / "last"), "", rep="")
     load_directory(store, last)
     ReviewService(store).link("Licence:LIC-1", B, by="analyst1", note="华瑞's after all")
     with fresh_store(last) as (fresh, _):
@@ -144,8 +126,7 @@ def test_an_unlinked_facts_item_keeps_raw_unnormalised_facts(store, tmp_path):
     raw_value (not normalised), so B gets the full-width text — not what a load gives an enterprise
     from the same row (the load's own item for the same row holds the normalised value)."""
     no_address = [*REGISTRY, (F, "沧县衡信化工有限公司", "赵立国", "")]
-    root = _with_licence(write_export(tmp_path / "x", registry=no_address), "沧县衡信化工有限公司", "赵立国",
-                         "河北省沧州市沧县崔尔庄镇西街３号")
+    root = with_licence(write_export(tmp_path / "x", registry=no_address), "河北省沧州市沧县崔尔庄镇西街３号")
     load_directory(store, root)
     loaded = store.get_node("Enterprise", F).get("address")
     assert loaded == "河北省沧州市沧县崔尔庄镇西街3号"
@@ -165,10 +146,10 @@ def test_a_row_that_gave_way_to_a_later_row_is_never_read_again_when_that_row_le
     stands after it'.)"""
     certain, doubt = pen_line("P5", "沧县衡信化工有限公司", "10000"), pen_line("P5", "沧县华锐化工有限公司", "30000")
     load_directory(store, penalty_lines(write_export(tmp_path / "first", registry=LATER), [certain]))
-    _next_second()
+    next_second()
     load_directory(store, penalty_lines(write_export(tmp_path / "second", registry=LATER), [doubt, certain]))
     assert penalty_owner(store, "P5") == [F]
-    _next_second()
+    next_second()
     last = penalty_lines(write_export(tmp_path / "last", registry=LATER), [doubt])
     load_directory(store, last)
     fine = "MATCH (p:Penalty {id: 'P5'}) RETURN p.fineAmount AS f"
@@ -179,25 +160,20 @@ def test_a_row_that_gave_way_to_a_later_row_is_never_read_again_when_that_row_le
 
 
 # X8 --------------------------------------------------------------------------------------------
-def _pen_uscc(number: str, name: str, uscc: str, fine: str) -> str:
-    return ",".join([number, name, uscc, "未按规定排查治理事故隐患", "《安全生产法》第一百零二条", fine, "2026-03-05",
-                     "沧县应急管理局", ""])
-
-
 def test_an_open_item_keeps_a_written_uscc_its_row_no_longer_writes_and_the_persons_link_is_lost(store, tmp_path):
     """P2 华锐 (A or B?) written with a junk USCC text '无': open item, writtenUscc '无'. The source blanks
     the USCC (still 华锐, still in doubt): write_items sends writtenUscc=None, which upsert_nodes
     takes for 'leave unchanged' — the item keeps '无'. A person links P2 to B: the decision is 'about'
     ('无', 华锐). When the source then changes only P2's fine, the load finds the row writes (None, 华锐),
     takes the decision for one about another row, ignores it and reopens the item: P2 is unlinked."""
-    load_directory(store, penalty_lines(write_export(tmp_path / "first"), [_pen_uscc("P2", "沧县华锐化工有限公司", "无", "30000")]))
+    load_directory(store, penalty_lines(write_export(tmp_path / "first"), [pen_line("P2", "沧县华锐化工有限公司", "30000", uscc="无")]))
     assert _item(store, "P2") == ("open", None)
-    _next_second()
-    load_directory(store, penalty_lines(write_export(tmp_path / "second"), [_pen_uscc("P2", "沧县华锐化工有限公司", "", "30000")]))
+    next_second()
+    load_directory(store, penalty_lines(write_export(tmp_path / "second"), [pen_line("P2", "沧县华锐化工有限公司", "30000", uscc="")]))
     assert _item(store, "P2") == ("open", None)
     ReviewService(store).link("Penalty:P2", B, by="analyst1", note="华瑞's")
-    _next_second()
-    load_directory(store, penalty_lines(write_export(tmp_path / "third"), [_pen_uscc("P2", "沧县华锐化工有限公司", "", "35000")]))
+    next_second()
+    load_directory(store, penalty_lines(write_export(tmp_path / "third"), [pen_line("P2", "沧县华锐化工有限公司", "35000", uscc="")]))
     item = store.get_node("ReviewItem", "Penalty:P2")
     assert (penalty_owner(store, "P2"), _item(store, "P2")) == ([B], ("linked", B)), (item.get("writtenUscc"),
                                                                                          _history(store, "P2"))
@@ -207,10 +183,9 @@ def test_an_open_item_keeps_facts_its_row_in_doubt_no_longer_asserts(store, tmp_
     """LIC-1 衡信 (in doubt) raised with an address; the licensing system blanks the address, LIC-1
     still in doubt: write_items' pendingFacts=None leaves the old facts. A person links LIC-1 to B (no
     address in the registry): B gets the gone row's address; the same link on a fresh store does not."""
-    load_directory(store, _with_licence(write_export(tmp_path / "first"), "沧县衡信化工有限公司", "",
-                                        "河北省沧州市沧县崔尔庄镇西街３号"))
-    _next_second()
-    last = _with_licence(write_export(tmp_path / "last"), "沧县衡信化工有限公司", "", "")
+    load_directory(store, with_licence(write_export(tmp_path / "first"), "河北省沧州市沧县崔尔庄镇西街３号", rep=""))
+    next_second()
+    last = with_licence(write_export(tmp_path / "last"), "", rep="")
     load_directory(store, last)
     assert store.get_node("ReviewItem", "Licence:LIC-1")["reviewStatus"] == "open"
     ReviewService(store).link("Licence:LIC-1", B, by="analyst1")

@@ -5,37 +5,15 @@ and a person's link after a load settled the item (the row that stands is what c
 from __future__ import annotations
 
 import csv
-import time
 from pathlib import Path
 
 import pytest
 from er_support import REGISTRY, A, code, penalty_owner, write_export
 from load_support import fresh_store
+from review_support import LATER, MOVED, F, next_second, penalty_state, with_licence, with_penalty_rows
 
 from riskgraph.loaders.load import load_directory
 from riskgraph.loaders.review import ReviewService
-
-PEN_HEADER = ["处罚决定书文号", "当事人名称", "统一社会信用代码", "违法行为", "处罚依据", "罚款金额", "处罚日期", "决定机关",
-              "关联检查编号"]
-
-
-def with_penalty_rows(root: Path, rows: list[tuple[str, str, str]]) -> Path:
-    with (root / "enforcement" / "penalties.csv").open("w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(PEN_HEADER)
-        for number, name, fine in rows:
-            w.writerow([number, name, "", "未按规定排查治理事故隐患", "《安全生产法》第一百零二条", fine, "2026-03-05",
-                        "沧县应急管理局", ""])
-    return root
-
-
-def _state(store, key: str):
-    item = store.get_node("ReviewItem", f"Penalty:{key}") or {}
-    return penalty_owner(store, key), item.get("reviewStatus")
-
-
-OTHER = code("130921", "77777777")
-MOVED = [*REGISTRY, (OTHER, "沧县远达机械有限公司", "孙伟", "")]   # an unrelated enterprise registers
 
 
 def test_registry_change_rewrites_unchanged_rows_of_a_fact_still_in_doubt(store, tmp_path):
@@ -44,9 +22,9 @@ def test_registry_change_rewrites_unchanged_rows_of_a_fact_still_in_doubt(store,
     nothing about P8 changes, so the file should be skipped (as at ee02707)."""
     rows = [("P8", "沧县华润化工有限公司", "100"), ("P8", "沧县华锐化工有限公司", "200")]
     load_directory(store, with_penalty_rows(write_export(tmp_path / "first"), rows))
-    assert _state(store, "P8") == ([], "open")
+    assert penalty_state(store, "P8") == ([], "open")
     report = load_directory(store, with_penalty_rows(write_export(tmp_path / "second", registry=MOVED), rows))
-    assert _state(store, "P8") == ([], "open")
+    assert penalty_state(store, "P8") == ([], "open")
     pen = next(f for f in report.files if f.source == "enforcement" and f.file.endswith("penalties.csv"))
     assert (pen.loaded, pen.skipped) == (0, True)
 
@@ -76,14 +54,12 @@ def test_a_row_in_doubt_followed_by_a_certain_row_raises_no_item_in_a_fresh_load
     rows = [("P8", "沧县华锐化工有限公司", "200"), ("P8", "沧县华润化工有限公司", "100")]
     load_directory(store, with_penalty_rows(write_export(tmp_path / "first"), rows[1:]))
     report = load_directory(store, with_penalty_rows(write_export(tmp_path / "later"), rows))
-    assert _state(store, "P8") == ([A], None)
+    assert penalty_state(store, "P8") == ([A], None)
     assert report.by_source()["enforcement"].settled == 0
     with fresh_store(tmp_path / "later") as (fresh, fresh_report):
-        assert (_state(fresh, "P8"), fresh_report.by_source()["enforcement"].settled) == (_state(store, "P8"), 0)
+        assert (penalty_state(fresh, "P8"), fresh_report.by_source()["enforcement"].settled) == (penalty_state(store, "P8"), 0)
 
 
-F = code("130921", "66666666")
-LATER = [*REGISTRY, (F, "沧县衡信化工有限公司", "赵立国", "河北省沧州市沧县崔尔庄镇西街3号")]
 
 
 def with_report(root: Path, named_unit: str | None) -> Path:
@@ -130,18 +106,7 @@ def test_a_persons_link_confirming_a_settled_fact_keeps_the_standing_rows_facts(
     the address to 西街5号 while 衡信 (F, no address in the registry) registers: the load settles the
     item on F and F takes 西街5号. A person confirms the link to F: F's address must stay what the
     standing row says, not go back to the row the item was raised from."""
-    import json
 
-    from test_loaders_hostile import LICENCE_HEADER, licence_book
-
-    def with_licence(root, address):
-        row = ["LIC-1", "安全生产许可证", "危险化学品生产", "2024-01-01", "2027-01-01", "河北省应急管理厅", "有效", "",
-               "沧县衡信化工有限公司", "赵立国", address]
-        licence_book(root / "licensing" / "licences.xlsx", {"2024": [LICENCE_HEADER, row]})
-        manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
-        manifest["files"].append({"source": "licensing", "path": "licensing/licences.xlsx"})
-        (root / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
-        return root
 
     no_address = [*REGISTRY, (F, "沧县衡信化工有限公司", "赵立国", "")]
     load_directory(store, with_licence(write_export(tmp_path / "first"), "河北省沧州市沧县崔尔庄镇西街３号"))
@@ -172,13 +137,13 @@ def test_a_fact_in_review_whose_line_was_requoted_is_settled_when_its_enterprise
     stamped with today's registry, so no later load tries again. A fresh load links P5 to F."""
     load_directory(store, write_export(tmp_path / "first"))
     load_directory(store, requote(write_export(tmp_path / "quoted")))
-    assert _state(store, "P5") == ([], "open")
+    assert penalty_state(store, "P5") == ([], "open")
     last = requote(write_export(tmp_path / "last", registry=LATER))
     report = load_directory(store, last)
     again = load_directory(store, last)                               # and the next load of it
     with fresh_store(last) as (fresh, _):
         assert penalty_owner(fresh, "P5") == [F]
-        assert _state(store, "P5") == ([F], "settled"), (report.by_source()["enforcement"], again.by_source()["enforcement"])
+        assert penalty_state(store, "P5") == ([F], "settled"), (report.by_source()["enforcement"], again.by_source()["enforcement"])
 
 
 @pytest.mark.parametrize("kill_at", ["file_end", "row_P7"])
@@ -192,8 +157,8 @@ def test_a_load_killed_before_the_files_end_leaves_the_linked_fact_in_review(sto
     from riskgraph.loaders.engine import FileLoader
     _, authority, fine = PENALTIES["P5"]
     load_directory(store, write_export(tmp_path / "first", {**PENALTIES, "P5": ("沧县衡辛化工有限公司", authority, fine)}, LATER))
-    assert _state(store, "P5") == ([], "open")
-    _next_second()  # loads are timed to the second: a load of the same second counts as newer (engine._existing)
+    assert penalty_state(store, "P5") == ([], "open")
+    next_second()  # loads are timed to the second: a load of the same second counts as newer (engine._existing)
     p7 = PENALTIES["P7"]
     last = write_export(tmp_path / "last", {**PENALTIES, "P7": (p7[0], p7[1], "41000")}, LATER)  # P7's fine too
     with monkeypatch.context() as m:
@@ -214,8 +179,8 @@ def test_a_load_killed_before_the_files_end_leaves_the_linked_fact_in_review(sto
             load_directory(store, last)
     load_directory(store, last)
     with fresh_store(last) as (fresh, _):
-        assert _state(fresh, "P5") == ([F], None)
-    assert _state(store, "P5") in (([F], "settled"), ([F], None))
+        assert penalty_state(fresh, "P5") == ([F], None)
+    assert penalty_state(store, "P5") in (([F], "settled"), ([F], None))
 
 
 def test_a_persons_link_of_an_item_settled_by_a_corrected_row_holds_at_the_next_change(store, tmp_path):
@@ -227,15 +192,8 @@ def test_a_persons_link_of_an_item_settled_by_a_corrected_row_holds_at_the_next_
     _, authority, fine = PENALTIES["P5"]
     load_directory(store, write_export(tmp_path / "first", {**PENALTIES, "P5": ("沧县衡辛化工有限公司", authority, fine)}, LATER))
     load_directory(store, write_export(tmp_path / "second", PENALTIES, LATER))
-    assert _state(store, "P5") == ([F], "settled")
+    assert penalty_state(store, "P5") == ([F], "settled")
     ReviewService(store).link("Penalty:P5", D, by="analyst1", note="泊头's")
-    assert _state(store, "P5") == ([D], "linked")
+    assert penalty_state(store, "P5") == ([D], "linked")
     load_directory(store, write_export(tmp_path / "third", {**PENALTIES, "P5": ("沧县衡信化工有限公司", authority, "12000")}, LATER))
-    assert _state(store, "P5") == ([D], "linked")
-
-
-def _next_second() -> None:
-    """Wait until the clock's second changes (a condition, not a fixed time)."""
-    start = int(time.time())
-    while int(time.time()) == start:
-        time.sleep(0.01)
+    assert penalty_state(store, "P5") == ([D], "linked")

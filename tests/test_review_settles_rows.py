@@ -11,14 +11,11 @@ from pathlib import Path
 import pytest
 from er_support import PENALTIES, REGISTRY, C, D, code, penalty_owner, write_export
 from load_support import fresh_store
-from test_loaders_hostile import LICENCE_HEADER, licence_book
+from review_support import LATER, F, penalty_state, with_licences, with_penalty_rows
 
 from riskgraph import graph
 from riskgraph.loaders.load import load_directory
 from riskgraph.loaders.review import ReviewService
-
-F = code("130921", "66666666")
-LATER = [*REGISTRY, (F, "沧县衡信化工有限公司", "赵立国", "河北省沧州市沧县崔尔庄镇西街3号")]
 
 ACC_HEADER = ["事故编号", "发生时间", "发生地点", "事故类型", "事故等级", "死亡人数", "受伤人数", "直接经济损失（万元）",
               "事故原因", "事故简要经过", "统一社会信用代码", "企业名称"]
@@ -61,14 +58,6 @@ def test_settled_accident_gets_the_located_in_link_a_fresh_load_gives(store, tmp
         assert _acc(store) == _acc(fresh)
 
 
-def with_licences(root: Path, rows: list[list]) -> Path:
-    licence_book(root / "licensing" / "licences.xlsx", {"2024": [LICENCE_HEADER, *rows]})
-    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
-    manifest["files"].append({"source": "licensing", "path": "licensing/licences.xlsx"})
-    (root / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
-    return root
-
-
 # the holder's address as the licensing system types it: full-width digits (NFKC: the registry's)
 LIC = ["LIC-1", "安全生产许可证", "危险化学品生产", "2024-01-01", "2027-01-01", "河北省应急管理厅", "有效", "",
        "沧县衡信化工有限公司", "赵立国", "河北省沧州市沧县崔尔庄镇西街３号"]
@@ -105,26 +94,6 @@ def test_refreshed_item_keeps_normalised_pending_facts(store, tmp_path):
         assert json.loads(_lic_item(store)["pendingFacts"]) == json.loads(_lic_item(fresh)["pendingFacts"]) == json.loads(before)
 
 
-PEN_HEADER = ["处罚决定书文号", "当事人名称", "统一社会信用代码", "违法行为", "处罚依据", "罚款金额", "处罚日期", "决定机关",
-              "关联检查编号"]
-
-
-def with_penalty_rows(root: Path, rows: list[tuple[str, str, str]]) -> Path:
-    """penalties.csv with these rows (number, name, fine): a number may repeat."""
-    with (root / "enforcement" / "penalties.csv").open("w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(PEN_HEADER)
-        for number, name, fine in rows:
-            w.writerow([number, name, "", "未按规定排查治理事故隐患", "《安全生产法》第一百零二条", fine, "2026-03-05",
-                        "沧县应急管理局", ""])
-    return root
-
-
-def _state(store, key: str):
-    item = store.get_node("ReviewItem", f"Penalty:{key}") or {}
-    return penalty_owner(store, key), item.get("reviewStatus")
-
-
 @pytest.mark.parametrize("batch", ["5000", "1"])
 def test_a_later_row_in_doubt_keeps_its_item_open(store, tmp_path, monkeypatch, batch):
     """P8's last row (华锐: A or B?) stands: the fact waits for a person, as it does when the rows fall in two batches."""
@@ -133,24 +102,24 @@ def test_a_later_row_in_doubt_keeps_its_item_open(store, tmp_path, monkeypatch, 
                              [("P8", "沧县华润化工有限公司", "100"), ("P8", "沧县华锐化工有限公司", "200")])
     load_directory(store, root)
     fine = store.read("MATCH (p:Penalty {id:'P8'}) RETURN p.fineAmount AS f")[0]["f"]
-    assert _state(store, "P8") == ([], "open"), fine
+    assert penalty_state(store, "P8") == ([], "open"), fine
 
 
 def test_a_row_inserted_before_the_row_in_doubt_does_not_settle_its_item(store, tmp_path, monkeypatch):
     load_directory(store, with_penalty_rows(write_export(tmp_path / "first"), [("P8", "沧县华锐化工有限公司", "200")]))
-    assert _state(store, "P8") == ([], "open")
+    assert penalty_state(store, "P8") == ([], "open")
     later = with_penalty_rows(write_export(tmp_path / "later"),
                               [("P8", "沧县华润化工有限公司", "100"), ("P8", "沧县华锐化工有限公司", "200")])
     load_directory(store, later)
     monkeypatch.setenv("RISKGRAPH_LOAD_BATCH_ROWS", "1")
     with fresh_store(later) as (fresh, _):
-        assert _state(fresh, "P8") == ([], "open")
-        assert _state(store, "P8") == _state(fresh, "P8")
+        assert penalty_state(fresh, "P8") == ([], "open")
+        assert penalty_state(store, "P8") == penalty_state(fresh, "P8")
 
 
 def test_a_fact_whose_row_is_now_quarantined_is_not_linked_by_its_old_row(store, tmp_path):
     load_directory(store, write_export(tmp_path / "first"))
-    assert _state(store, "P5") == ([], "open")
+    assert penalty_state(store, "P5") == ([], "open")
     _, authority, fine = PENALTIES["P5"]
     # the source corrects P5's party to a company no registry knows: the row is quarantined (held)
     gone = {**PENALTIES, "P5": ("献县衡信化工有限公司", authority, fine)}
@@ -204,7 +173,7 @@ def test_an_item_a_person_raised_by_unlinking_is_resolved_again_too(store, tmp_p
 def test_a_settled_item_does_not_name_an_enterprise_the_fact_left(store, tmp_path):
     load_directory(store, write_export(tmp_path / "first"))
     load_directory(store, write_export(tmp_path / "later", registry=LATER))
-    assert _state(store, "P5") == ([F], "settled")
+    assert penalty_state(store, "P5") == ([F], "settled")
     _, authority, fine = PENALTIES["P5"]
     load_directory(store, write_export(tmp_path / "last", {**PENALTIES, "P5": ("沧县恒信化工有限公司", authority, fine)}, LATER))
     assert penalty_owner(store, "P5") == [C]
@@ -217,13 +186,13 @@ def test_settle_reads_the_row_that_stands_last_in_the_file(store, tmp_path, monk
     """P8's rows: 衡信 (certain once 衡信 registers), then 华锐 (A or B?). The later row stands: P8 waits for a person."""
     rows = [("P8", "沧县衡信化工有限公司", fine), ("P8", "沧县华锐化工有限公司", "200")]
     load_directory(store, with_penalty_rows(write_export(tmp_path / "first"), rows))
-    assert _state(store, "P8") == ([], "open")
+    assert penalty_state(store, "P8") == ([], "open")
     last = with_penalty_rows(write_export(tmp_path / "last", registry=LATER), rows)
     load_directory(store, last)
     monkeypatch.setenv("RISKGRAPH_LOAD_BATCH_ROWS", "1")  # the rows apart: no same-batch merge
     with fresh_store(last) as (fresh, _):
-        assert _state(fresh, "P8") == ([], "open")
-        assert _state(store, "P8") == _state(fresh, "P8")
+        assert penalty_state(fresh, "P8") == ([], "open")
+        assert penalty_state(store, "P8") == penalty_state(fresh, "P8")
 
 
 def test_a_load_that_leaves_the_item_open_counts_no_settled_item(store, tmp_path, monkeypatch):
@@ -232,6 +201,6 @@ def test_a_load_that_leaves_the_item_open_counts_no_settled_item(store, tmp_path
     later = with_penalty_rows(write_export(tmp_path / "later"),
                               [("P8", "沧县华润化工有限公司", "100"), ("P8", "沧县华锐化工有限公司", "300")])
     report = load_directory(store, later)
-    assert _state(store, "P8") == ([], "open")
+    assert penalty_state(store, "P8") == ([], "open")
     item = ReviewService(store).get("Penalty:P8")
     assert (report.by_source()["enforcement"].settled, [h["action"] for h in item["history"]]) == (0, [])

@@ -5,44 +5,20 @@ standing row no longer asserts; and two live-ingest cases (an orphan alarm hande
 from __future__ import annotations
 
 import json
-import time
-from pathlib import Path
 
 import pytest
-from er_support import PENALTIES, REGISTRY, A, C, code, penalty_owner, write_export
+from er_support import PENALTIES, REGISTRY, A, C, penalty_owner, write_export
 from load_support import fresh_store
+from review_support import LATER, F, corrected_p2, decide, next_second, pen_line, penalty_lines, with_licence
 from test_live_trust import _at, _live
 
 from riskgraph.loaders.live import payload
 from riskgraph.loaders.load import load_directory
 
-F = code("130921", "66666666")
-LATER = [*REGISTRY, (F, "沧县衡信化工有限公司", "赵立国", "河北省沧州市沧县崔尔庄镇西街3号")]
-PEN_HEADER = ["处罚决定书文号", "当事人名称", "统一社会信用代码", "违法行为", "处罚依据", "罚款金额", "处罚日期", "决定机关",
-              "关联检查编号"]
-
-
-def _next_second() -> None:
-    start = int(time.time())
-    while int(time.time()) == start:
-        time.sleep(0.01)
-
 
 def _item(store, key: str) -> tuple[str | None, str | None]:
     item = store.get_node("ReviewItem", f"Penalty:{key}") or {}
     return item.get("reviewStatus"), item.get("decidedUscc")
-
-
-def penalty_lines(root: Path, lines: list[str]) -> Path:
-    """enforcement/penalties.csv written as these raw CSV lines (after the header)."""
-    path = root / "enforcement" / "penalties.csv"
-    path.write_text(",".join(PEN_HEADER) + "\r\n" + "".join(line + "\r\n" for line in lines), encoding="utf-8")
-    return root
-
-
-def pen_line(number: str, name: str, fine: str, *, quoted: bool = False) -> str:
-    cells = [number, name, "", "未按规定排查治理事故隐患", "《安全生产法》第一百零二条", fine, "2026-03-05", "沧县应急管理局", ""]
-    return ",".join(f'"{c}"' for c in cells) if quoted else ",".join(cells)
 
 
 # R1 --------------------------------------------------------------------------------------------
@@ -54,7 +30,7 @@ def test_stale_item_is_judged_by_the_standing_last_row_not_the_newest_record(sto
     first = penalty_lines(write_export(tmp_path / "first"), [pen_line("P5", "沧县衡信化工有限公司", "10000")])
     load_directory(store, first)
     assert (penalty_owner(store, "P5"), _item(store, "P5")[0]) == ([], "open")
-    _next_second()
+    next_second()
     lines = [pen_line("P5", "沧县华锐化工有限公司", "30000"), pen_line("P5", "沧县衡信化工有限公司", "10000")]
     load_directory(store, penalty_lines(write_export(tmp_path / "second"), lines))
     assert (penalty_owner(store, "P5"), _item(store, "P5")[0]) == ([], "open")
@@ -97,7 +73,7 @@ def test_a_load_killed_before_the_files_end_leaves_a_settled_item_naming_the_old
     load_directory(store, write_export(tmp_path / "first"))
     load_directory(store, write_export(tmp_path / "second", registry=LATER))
     assert (penalty_owner(store, "P5"), _item(store, "P5")) == ([F], ("settled", F))
-    _next_second()
+    next_second()
     last = write_export(tmp_path / "last", {**PENALTIES, "P5": ("沧县恒信化工有限公司", authority, fine)}, LATER)
     with monkeypatch.context() as m:
         def killed(self, *args):
@@ -162,17 +138,9 @@ def test_a_decided_item_whose_row_is_corrected_to_a_certain_enterprise_does_not_
     """P2 (华锐: A or B?) decided by a person (linked to B, or rejected). The source then corrects the
     name to 华润 (A, certain): the decision is about the row as it read, so the load links P2 to A.
     The item still says 'linked to B' (or 'rejected') while P2 hangs off A."""
-    from er_support import B
-
-    from riskgraph.loaders.review import ReviewService
     load_directory(store, write_export(tmp_path / "first"))
-    reviews = ReviewService(store)
-    if decision == "link":
-        reviews.link("Penalty:P2", B, by="analyst1")
-    else:
-        reviews.reject("Penalty:P2", by="analyst1")
-    _, authority, fine = PENALTIES["P2"]
-    load_directory(store, write_export(tmp_path / "fixed", {**PENALTIES, "P2": ("沧县华润化工有限公司", authority, fine)}))
+    decide(store, "P2", decision)
+    load_directory(store, corrected_p2(tmp_path / "fixed"))
     assert penalty_owner(store, "P2") == [A]
     status, uscc = _item(store, "P2")
     assert status not in ("linked", "rejected") and uscc in (None, A), (status, uscc)
@@ -209,7 +177,7 @@ def test_a_persons_link_after_an_unlink_holds_when_the_standing_row_changes_its_
     p5 = pen_line("P5", "沧县衡信化工有限公司", "10000")
     load_directory(store, penalty_lines(write_export(tmp_path / "first", registry=LATER), [p5]))
     assert penalty_owner(store, "P5") == [F]
-    _next_second()
+    next_second()
     doubt = pen_line("P5", "沧县华锐化工有限公司", "30000")
     load_directory(store, penalty_lines(write_export(tmp_path / "second", registry=LATER), [doubt, p5]))
     assert penalty_owner(store, "P5") == [F]
@@ -229,21 +197,11 @@ def test_a_settled_item_whose_standing_row_asserts_no_facts_drops_the_raising_ro
     blanks both while 衡信 (F, no address in the registry) registers: the load settles the item on F.
     settle_items leaves out a None pendingFacts, so the item keeps the raising row's facts; a person
     confirming the link to F then gives F an address no standing row has (a fresh load leaves it empty)."""
-    from test_loaders_hostile import LICENCE_HEADER, licence_book
 
     from riskgraph.loaders.review import ReviewService
 
-    def with_licence(root, rep, address):
-        row = ["LIC-1", "安全生产许可证", "危险化学品生产", "2024-01-01", "2027-01-01", "河北省应急管理厅", "有效", "",
-               "沧县衡信化工有限公司", rep, address]
-        licence_book(root / "licensing" / "licences.xlsx", {"2024": [LICENCE_HEADER, row]})
-        manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
-        manifest["files"].append({"source": "licensing", "path": "licensing/licences.xlsx"})
-        (root / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
-        return root
-
     no_address = [*REGISTRY, (F, "沧县衡信化工有限公司", "赵立国", "")]
-    load_directory(store, with_licence(write_export(tmp_path / "first"), "赵立国", "河北省沧州市沧县崔尔庄镇西街３号"))
+    load_directory(store, with_licence(write_export(tmp_path / "first"), "河北省沧州市沧县崔尔庄镇西街３号", "赵立国"))
     assert store.get_node("ReviewItem", "Licence:LIC-1")["reviewStatus"] == "open"
     last = with_licence(write_export(tmp_path / "later", registry=no_address), "", "")
     load_directory(store, last)
