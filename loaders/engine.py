@@ -16,7 +16,7 @@ import hashlib
 import json
 import unicodedata
 from array import array
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -267,8 +267,9 @@ class FileLoader:
         #: facts in review: where the last row written of each placed it (None: it raised the item again)
         self._review_outcome: dict[str, Placed | None] = {}
         #: recorded rows read from another line than their record's (`_repeats_passed_over`): the
-        #: records' line keys are moved to the line their row stands on now, when the batch is written
-        self._relocated: list[dict[str, str]] = []
+        #: records' line keys are moved to the line their row stands on now, when a batch is written.
+        #: A deque: found while the batch before is written, taken by the writing thread
+        self._relocated: deque[dict[str, str]] = deque()
         #: records whose rows are written again although recorded: facts in review that the registry
         #: may place now (`review.stale_items`)
         self._rewrite = frozenset(rewrite)
@@ -471,7 +472,7 @@ class FileLoader:
         loaded, quarantined = existing if existing is not None else self._existing(batch)
         self.stats.unchanged += skipped
         if self._relocated:
-            relocated, self._relocated = self._relocated, []
+            relocated = [self._relocated.popleft() for _ in range(len(self._relocated))]
             self.store.execute(f"UNWIND $rows AS r MATCH (s:{SOURCE_RECORD} {{id: r.id}}) SET s.lineKey = r.line", {"rows": relocated})
         todo, bad = [], []
         for p in batch:
