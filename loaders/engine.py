@@ -753,7 +753,11 @@ class FileLoader:
                       for p in todo if p.review is not None}
         write_items(self.store, self.spec.label, drafts, provenance, self.registry)
         for p in todo:
-            if p.review is not None:
+            decision = self.decisions.get(p.key)
+            if p.key in self._raised and decision is not None and decision.status in DECIDED \
+                    and decision.written == p.written:  # an earlier row reopened it; the row decided on stands
+                self._review_outcome[p.key] = Placed(None, p.written, None, restores=decision)
+            elif p.review is not None:
                 self._raised.add(p.key)
                 self._review_outcome[p.key] = None
             elif (overrides := self._decision_overridden(p)) or self._in_review(p.key):

@@ -165,6 +165,9 @@ class Placed:
     #: the item holds a person's decision about what the row wrote before the source corrected it
     #: (`apply_decision` no longer applies it): the load's placing replaces it
     overrides: bool = False
+    #: the person's decision this row applies (it writes what was decided on): an earlier row of the
+    #: same reading that reopened the item does not stand, so the decision is restored
+    restores: Decision | None = None
 
 
 def settle_items(store: GraphStore, label: str, placed: Mapping[str, Placed], registry: str) -> int:
@@ -184,6 +187,16 @@ def settle_items(store: GraphStore, label: str, placed: Mapping[str, Placed], re
     rows, settled = [], 0
     for r in items:
         where = placed[ids[r["id"]]]
+        if where.restores is not None:
+            if r["s"] != where.restores.status:  # reopened by an earlier row of this reading
+                decided = where.restores
+                rows.append({"id": r["id"], "reviewStatus": decided.status, "decidedUscc": decided.uscc,
+                             "decidedBy": decided.by, "writtenUscc": decided.written[0], "writtenName": decided.written[1],
+                             "registryState": registry,
+                             "history": json.dumps([*json.loads(r["h"] or "[]"), {
+                                 "action": "restore", "by": "load", "at": now.isoformat(),
+                                 "note": "the row the decision is about stands last in the file"}], ensure_ascii=False)})
+            continue
         if r["s"] in DECIDED and not where.overrides:
             continue
         row: dict[str, Any] = {"id": r["id"], "writtenUscc": where.written[0], "writtenName": where.written[1],

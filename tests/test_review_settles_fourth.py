@@ -137,6 +137,30 @@ def test_an_unlinked_facts_item_keeps_raw_unnormalised_facts(store, tmp_path):
 
 
 # X6 --------------------------------------------------------------------------------------------
+# X6 --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("batch", ["5000", "1"])
+def test_a_decision_reopened_by_an_earlier_row_and_applied_by_the_last_row_depends_on_batches(store, tmp_path,
+                                                                                              monkeypatch, batch):
+    """P2 华锐 (A or B?) linked to B by a person. The next export has two P2 rows: 衡辛 (F or C?, a
+    corrected name: the decision does not apply) and, last, 华锐 again with another fine (the row the
+    decision is about: it applies, P2 is B's). In one batch the last row decides. One row a batch:
+    the first row reopens the item, the last row restores the person's decision at the file's end,
+    so the next change of that row's fine keeps P2 on B too."""
+    monkeypatch.setenv("RISKGRAPH_LOAD_BATCH_ROWS", batch)
+    p2 = pen_line("P2", "沧县华锐化工有限公司", "30000")
+    load_directory(store, penalty_lines(write_export(tmp_path / "first", registry=LATER), [p2]))
+    ReviewService(store).link("Penalty:P2", B, by="analyst1", note="华瑞's")
+    next_second()
+    rows = [pen_line("P2", "沧县衡辛化工有限公司", "30000"), pen_line("P2", "沧县华锐化工有限公司", "35000")]
+    load_directory(store, penalty_lines(write_export(tmp_path / "second", registry=LATER), rows))
+    after_second = (penalty_owner(store, "P2"), _item(store, "P2"), _history(store, "P2"))
+    next_second()  # the source then changes only the fine of the 华锐 row the person decided about
+    rows = [pen_line("P2", "沧县衡辛化工有限公司", "30000"), pen_line("P2", "沧县华锐化工有限公司", "36000")]
+    load_directory(store, penalty_lines(write_export(tmp_path / "third", registry=LATER), rows))
+    after_third = (penalty_owner(store, "P2"), _item(store, "P2"), _history(store, "P2"))
+    assert (after_second[:2], after_third[:2]) == (([B], ("linked", B)), ([B], ("linked", B))), (after_second, after_third)
+
+
 def test_a_row_that_gave_way_to_a_later_row_is_never_read_again_when_that_row_leaves(store, tmp_path):
     """P5 衡信 (F) is loaded. A row 华锐 (A or B?) is then inserted *before* it: the standing 衡信 row
     decides (the new row is `followed`, its record yieldedTo the 衡信 record) — but the new row's own
