@@ -4,8 +4,8 @@ A fact the resolver cannot place for certain is loaded without an enterprise and
 `ReviewItem` (keyed `Label:key`, so every later version of the same penalty or inspection meets
 the same item). A person links it to one candidate or rejects them all; every later load applies
 that decision instead of guessing again. An item is also closed by a load (`settled`) once the fact
-can be placed for certain — its row changed, or the registry did (`settle_open`) — as a fresh load of
-the same files would place it; a later row in doubt again raises it again. Decisions are reversible: `unlink` takes a fact off its
+can be placed for certain — its row changed, or the registry did (`stale_items`) — as a fresh load of
+the same files would place it; a later row in doubt raises it again. Decisions are reversible: `unlink` takes a fact off its
 enterprise — the link, the enterprise facts it contributed and their provenance — and puts it back
 in review with the enterprise excluded from automatic linking; `split` does that for several facts
 a merge put on one enterprise, optionally moving them to another. Every action is appended to the
@@ -94,6 +94,16 @@ def apply_decision(resolution: Resolution, decision: Decision | None, query: Que
     return resolution
 
 
+def with_event(history: str | None, event: dict[str, Any]) -> str:
+    """An item's history (JSON) with one more action appended."""
+    return json.dumps([*json.loads(history or "[]"), event], ensure_ascii=False)
+
+
+def _by_load(action: str, **details: Any) -> dict[str, Any]:
+    """A history entry for what a load did to an item."""
+    return {"action": action, **details, "by": "load", "at": _now().isoformat()}
+
+
 def written_fields(query: Query) -> str:
     fields = {"region": query.region, "address": query.address, "legalRepresentative": query.legal_rep,
               "phone": query.phone, "licence": query.licence}
@@ -123,7 +133,7 @@ def write_items(store: GraphStore, label: str, drafts: list[dict[str, Any]], pro
     existing = {r["id"]: r for r in store.read(
         f"UNWIND $ids AS i MATCH (r:{ident(REVIEW_ITEM)} {{id: i}}) RETURN i AS id, r.reviewStatus AS s, "
         "r.writtenUscc AS wu, r.writtenName AS wn, r.history AS h, r.decidedUscc AS u", {"ids": [d["id"] for d in drafts]})}
-    rows, reopened = [], []
+    rows = []
     for d in drafts:
         known = existing.get(d["id"])
         status = known["s"] if known is not None else None
@@ -131,24 +141,22 @@ def write_items(store: GraphStore, label: str, drafts: list[dict[str, Any]], pro
         if known is None:
             row.update(reviewStatus=OPEN, history="[]")
         elif status == SETTLED:  # a load placed it; its row is in doubt again
-            history = [*json.loads(known["h"] or "[]"), {"action": "raise", "by": "load", "at": _now().isoformat()}]
-            row.update(reviewStatus=OPEN, history=json.dumps(history, ensure_ascii=False))
-            reopened.append(d["id"])
+            row.update(reviewStatus=OPEN, decidedUscc=None, history=with_event(known["h"], _by_load("raise")))
         elif status in DECIDED and (known["wu"], known["wn"]) != (d["writtenUscc"], d["writtenName"]):
             # decided about what the row wrote then; the source has corrected it since: decided again
-            history = [*json.loads(known["h"] or "[]"), {
-                "action": "reopen", **({"from": known["u"]} if known["u"] else {}), "by": "load", "at": _now().isoformat(),
-                "note": f"the source now writes {d['writtenUscc'] or '-'} {d['writtenName'] or '-'}"}]
-            row.update(reviewStatus=OPEN, history=json.dumps(history, ensure_ascii=False))
-            reopened.append(d["id"])
+            row.update(reviewStatus=OPEN, decidedUscc=None, history=with_event(known["h"], _reopened(known["u"], d)))
         elif status in DECIDED:
             row = {"id": d["id"], "pendingFacts": d["pendingFacts"], "registryState": registry}
         rows.append(row)
     _write_items(store, rows)
-    if reopened:
-        store.execute(f"UNWIND $ids AS i MATCH (r:{ident(REVIEW_ITEM)} {{id: i}}) SET r.decidedUscc = null", {"ids": reopened})
     store.upsert_relationships(REVIEWS, [{"from": d["id"], "to": d["reviewedKey"]} for d in drafts],
                                from_label=REVIEW_ITEM, to_label=label)
+
+
+def _reopened(uscc: str | None, written: Mapping[str, Any]) -> dict[str, Any]:
+    """The history entry of a decision a load reopens: the source writes another USCC or name now."""
+    return _by_load("reopen", **({"from": uscc} if uscc else {}),
+                    note=f"the source now writes {written['writtenUscc'] or '-'} {written['writtenName'] or '-'}")
 
 
 @dataclass(frozen=True)
@@ -192,10 +200,8 @@ def settle_items(store: GraphStore, label: str, placed: Mapping[str, Placed], re
                 decided = where.restores
                 rows.append({"id": r["id"], "reviewStatus": decided.status, "decidedUscc": decided.uscc,
                              "decidedBy": decided.by, "writtenUscc": decided.written[0], "writtenName": decided.written[1],
-                             "registryState": registry,
-                             "history": json.dumps([*json.loads(r["h"] or "[]"), {
-                                 "action": "restore", "by": "load", "at": now.isoformat(),
-                                 "note": "the row the decision is about stands last in the file"}], ensure_ascii=False)})
+                             "registryState": registry, "history": with_event(r["h"], _by_load(
+                                 "restore", note="the row the decision is about stands last in the file"))})
             continue
         if r["s"] in DECIDED and not where.overrides:
             continue
@@ -203,18 +209,17 @@ def settle_items(store: GraphStore, label: str, placed: Mapping[str, Placed], re
                                "pendingFacts": where.facts, "registryState": registry}
         event = None
         if r["s"] in DECIDED and where.uscc is None:  # the corrected row names no enterprise: a person decides again
-            event = {"action": "reopen", **({"from": r["u"]} if r["u"] else {}), "by": "load", "at": now.isoformat(),
-                     "note": f"the source now writes {where.written[0] or '-'} {where.written[1] or '-'}"}
+            event = _reopened(r["u"], row)
             row.update(reviewStatus=OPEN, decidedUscc=None)
         elif where.uscc is not None and (where.uscc != r["u"] or r["s"] in DECIDED):
-            event = {"action": "settle", "uscc": where.uscc, "by": "load", "at": now.isoformat()}
+            event = _by_load("settle", uscc=where.uscc)
             row.update(reviewStatus=SETTLED, decidedUscc=where.uscc, decidedBy="load", decidedAt=now)
             settled += 1
         elif where.uscc is None and r["s"] == SETTLED:  # its row names no enterprise for certain now
-            event = {"action": "unsettle", **({"from": r["u"]} if r["u"] else {}), "by": "load", "at": now.isoformat()}
+            event = _by_load("unsettle", **({"from": r["u"]} if r["u"] else {}))
             row.update(reviewStatus=OPEN, decidedUscc=None)
         if event is not None:
-            row["history"] = json.dumps([*json.loads(r["h"] or "[]"), event], ensure_ascii=False)
+            row["history"] = with_event(r["h"], event)
         rows.append(row)
     _write_items(store, rows)
     return settled
@@ -308,7 +313,7 @@ def stale_items(store: GraphStore, spec: FileSpec, source: str, registry: str, i
             candidates = [c.as_dict() for c in latest.candidates]
             refreshed.append({"id": item["id"], "candidates": json.dumps(candidates, ensure_ascii=False),
                               "candidateUsccs": [c["uscc"] for c in candidates],
-                              "reviewReason": "; ".join(latest.reasons) or None, "registryState": registry})
+                              "reviewReason": "; ".join(latest.reasons) or None})  # the registry state: `stamp`
     store.upsert_nodes(REVIEW_ITEM, refreshed)
     return Stale(frozenset(rewrite), frozenset(reread), tuple(str(item["id"]) for item in items))
 
@@ -646,15 +651,9 @@ class ReviewService:
     def _update(self, props: Mapping[str, Any], changes: dict[str, Any], event: dict[str, Any], by: str,
                 note: str | None) -> dict[str, Any]:
         now = _now()
-        history = json.loads(props.get("history") or "[]")
-        history.append({**event, "by": by, "at": now.isoformat(), **({"note": note} if note else {})})
-        row = {"id": props["id"], **changes, "history": json.dumps(history, ensure_ascii=False),
-               "decidedBy": by, "decidedAt": now}
-        clear = [k for k, v in row.items() if v is None]
-        self.store.upsert_nodes(REVIEW_ITEM, [row])
-        if clear:
-            self.store.execute(f"MATCH (r:{ident(REVIEW_ITEM)} {{id: $id}}) "
-                               + " ".join(f"SET r.{ident(k)} = null" for k in clear), {"id": props["id"]})
+        entry = {**event, "by": by, "at": now.isoformat(), **({"note": note} if note else {})}
+        _write_items(self.store, [{"id": props["id"], **changes, "history": with_event(props.get("history"), entry),
+                                   "decidedBy": by, "decidedAt": now}])
         return self.get(props["id"])
 
 

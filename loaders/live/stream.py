@@ -261,9 +261,7 @@ class StreamStore:
             else:
                 counts.unchanged += 1
         if counts.read:
-            through = max(m.seq for m in msgs)
-            add_stream_counts(self.store, name, counts, now, counted_through=(self.log_id, through))
-            self._counted[name] = through
+            self._count(name, counts, now, max(m.seq for m in msgs))
         # an alarm the write quarantined (its sensor missing, found as it is written) is no alarm
         result.new_alarms += sorted({p.key for p in rows if p.error is None} - others)
         return counts
@@ -272,10 +270,13 @@ class StreamStore:
         """A message quarantined outside a batch (`Live._poison`), counted once in its source's ledger."""
         if m.seq <= self._counted_through(m.source):
             return
-        now = dt.datetime.now(tz=LOCAL_TZ).replace(microsecond=0)
-        add_stream_counts(self.store, m.source, SourceCounts(read=1, quarantined=Counter({reason: 1})), now,
-                          counted_through=(self.log_id, m.seq))
-        self._counted[m.source] = m.seq
+        self._count(m.source, SourceCounts(read=1, quarantined=Counter({reason: 1})),
+                    dt.datetime.now(tz=LOCAL_TZ).replace(microsecond=0), m.seq)
+
+    def _count(self, name: str, counts: SourceCounts, now: dt.datetime, through: int) -> None:
+        """Add messages up to log sequence number `through` to the source's ledger, once."""
+        add_stream_counts(self.store, name, counts, now, counted_through=(self.log_id, through))
+        self._counted[name] = through
 
     def _counted_through(self, name: str) -> int:
         """The last ingest-log sequence number the source's ledger counted (0: none)."""
