@@ -65,6 +65,15 @@ def test_an_offline_state_batched_with_a_failing_message_raises_its_alarm(store,
     live.close()
 
 
+def _one_alarm_handed_on_and_one_message_counted(store, alarms: list[str]) -> None:
+    """iot-a's one red reading: its alarm is in the graph and was handed to fresh scores, and the
+    ledger counts the one message once, as loaded."""
+    ledger = store.read("MATCH (n:SourceLoad {sourceSystem: 'iot-a'}) RETURN n.rowsRead AS r, n.rowsLoaded AS l")
+    raised = [r["id"] for r in store.read("MATCH (a:MonitoringAlarm) RETURN a.id AS id")]
+    assert len(raised) == 1 and (raised, ledger) == (alarms, [{"r": 1, "l": 1}]), \
+        f"alarms in graph {raised}, handed to fresh scores {alarms}; iot-a's ledger: {ledger}"
+
+
 def test_a_failing_message_of_another_source_does_not_double_count_or_hide_new_alarms(store, tmp_path: Path) -> None:
     alarms: list[str] = []
     live = _live(store, tmp_path, alarms, "iot-a", "iot-b")
@@ -72,10 +81,7 @@ def test_a_failing_message_of_another_source_does_not_double_count_or_hide_new_a
     live.receive("iot-b", [POISON])
     live.start()
     assert live.wait_stored(60)
-    ledger = store.read("MATCH (n:SourceLoad {sourceSystem: 'iot-a'}) RETURN n.rowsRead AS r, n.rowsLoaded AS l")
-    raised = [r["id"] for r in store.read("MATCH (a:MonitoringAlarm) RETURN a.id AS id")]
-    assert (raised, ledger) == (alarms, [{"r": 1, "l": 1}]), \
-        f"alarms in graph {raised}, handed to fresh scores {alarms}; iot-a's one message in the ledger: {ledger}"
+    _one_alarm_handed_on_and_one_message_counted(store, alarms)
     live.close()
 
 
@@ -87,10 +93,7 @@ def test_a_restart_after_a_kill_between_write_and_mark_still_hands_on_the_new_al
     alarms: list[str] = []
     again = _live(store, tmp_path, alarms)  # the restarted service
     again._store(again.log.pending(100))
-    ledger = store.read("MATCH (n:SourceLoad {sourceSystem: 'iot-a'}) RETURN n.rowsRead AS r, n.rowsLoaded AS l")
-    raised = [r["id"] for r in store.read("MATCH (a:MonitoringAlarm) RETURN a.id AS id")]
-    assert (raised, ledger) == (alarms, [{"r": 1, "l": 1}]), \
-        f"alarm {raised} handed to fresh scores: {alarms}; the one message in the ledger: {ledger}"
+    _one_alarm_handed_on_and_one_message_counted(store, alarms)
     again.close()
 
 

@@ -3,8 +3,6 @@ leaves the queue, as a fresh load of the same files would have it — whether th
 changed or only the registry did. A person's exclusions still hold."""
 from __future__ import annotations
 
-import json
-
 import pytest
 from er_support import PENALTIES, A, C, code, penalty_owner, write_export
 from load_support import fresh_store
@@ -81,7 +79,7 @@ def test_settled_items_are_listed_by_their_status(store, tmp_path):
     load_directory(store, write_export(tmp_path / "later", registry=LATER))
     total, items = ReviewService(store).list_items(status="settled")
     assert total == 1 and [i["reviewedKey"] for i in items] == ["P5"]
-    assert json.loads(json.dumps(items[0]["candidates"]))  # the candidates the person would have seen
+    assert C in {c["uscc"] for c in items[0]["candidates"]}  # the candidates the person would have seen
 
 
 def test_reopening_a_settled_item_stops_the_load_linking_it_again(store, tmp_path):

@@ -26,11 +26,10 @@ def _items(store) -> list[dict]:
 
 
 # X1 --------------------------------------------------------------------------------------------
-def test_drop_items_deletes_an_item_a_person_decided_while_the_file_was_loading(store, tmp_path, monkeypatch):
-    """A first load, one row a batch: P8 华锐 (A or B?) raises its item; the review API (which takes no
-    load lock) shows it and a person links P8 to B before the load reaches P8's later, certain row
-    (华润: A). At the file's end drop_items deletes the item — the person's decision and its history
-    gone without a trace — because P8 was not among the decisions read when the file started."""
+def test_an_item_a_person_decided_while_the_file_was_loading_is_not_dropped(store, tmp_path, monkeypatch):
+    """A first load, one row a batch: P8 华锐 (A or B?) raises its item; a person links P8 to B (the
+    review API takes no load lock) before the load reaches P8's later, certain row (华润: A). The
+    item, with the person's decision and history, is kept at the file's end."""
     monkeypatch.setenv("RISKGRAPH_LOAD_BATCH_ROWS", "1")
     rows = [pen_line("P8", "沧县华锐化工有限公司", "200"), pen_line("P1", "沧县华润化工有限公司", "100"),
             pen_line("P8", "沧县华润化工有限公司", "100")]
@@ -79,11 +78,10 @@ def test_a_first_load_killed_between_the_raising_row_and_the_placing_row_leaves_
 
 # X3 --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("decision", ["link", "reject"])
-def test_an_unchanged_reload_after_a_load_replaced_a_decision_reads_the_file(store, tmp_path, decision):
-    """README: 'An unchanged reload … reads no file.' P2 (华锐) decided by a person; the source corrects
-    it to 华润 (A): the load settles the item on A. The ledger keeps the mapping version computed with
-    the person's decision at the file's start; the next load of the very same export finds the
-    version changed (the decision is now a load's settle) and reads the whole penalty file."""
+def test_an_unchanged_reload_after_a_load_replaced_a_decision_reads_no_file(store, tmp_path, decision):
+    """P2 (华锐) decided by a person; the source corrects it to 华润 (A): the load settles the item on A.
+    The file is recorded with the mapping version of the load's end, so the next load of the very
+    same export skips it."""
     load_directory(store, write_export(tmp_path / "first"))
     decide(store, "P2", decision)
     next_second()  # loads are timed to the second (engine._existing)
@@ -98,12 +96,9 @@ def test_an_unchanged_reload_after_a_load_replaced_a_decision_reads_the_file(sto
 
 
 # X4 --------------------------------------------------------------------------------------------
-def test_a_rejected_item_keeps_facts_its_row_no_longer_asserts(store, tmp_path):
-    """LIC-1 (衡信: F unregistered; 恒信 C a candidate) raised with an address; a person rejects it. The
-    licensing system then blanks the address (same name): the decision still applies, the row raises
-    the item again, write_items' decided branch sends pendingFacts=None, which upsert_nodes takes for
-    'leave unchanged'. A person later links LIC-1 to B (华瑞, no address in the registry): B gets the
-    gone row's address. The same link on a fresh load of the same files leaves B without one."""
+def test_a_rejected_item_drops_facts_its_row_no_longer_asserts(store, tmp_path):
+    """LIC-1 (衡信: F unregistered) raised with an address; a person rejects it. The licensing system then
+    blanks the address: the item drops it, so a person's later link to B gives B no address."""
     address = "河北省沧州市沧县崔尔庄镇西街３号"
     load_directory(store, with_licence(write_export(tmp_path / "first"), address, rep=""))
     assert store.get_node("ReviewItem", "Licence:LIC-1")["reviewStatus"] == "open"
@@ -119,12 +114,9 @@ def test_a_rejected_item_keeps_facts_its_row_no_longer_asserts(store, tmp_path):
 
 
 # X5 --------------------------------------------------------------------------------------------
-def test_an_unlinked_facts_item_keeps_raw_unnormalised_facts(store, tmp_path):
-    """LIC-1 衡信 (F registered, no address in the registry) with a full-width address: the load links
-    it to F and F takes the address normalised (西街3号). A person unlinks LIC-1 from F and links it to
-    B (华瑞, no address in the registry): ReviewService._fresh built the item's pendingFacts from
-    raw_value (not normalised), so B gets the full-width text — not what a load gives an enterprise
-    from the same row (the load's own item for the same row holds the normalised value)."""
+def test_an_unlinked_facts_item_keeps_normalised_facts(store, tmp_path):
+    """LIC-1 衡信 with a full-width address is linked to F, which takes the address normalised. A person
+    splits LIC-1 off to B: B gets the address normalised too, as a load gives it."""
     no_address = [*REGISTRY, (F, "沧县衡信化工有限公司", "赵立国", "")]
     root = with_licence(write_export(tmp_path / "x", registry=no_address), "河北省沧州市沧县崔尔庄镇西街３号")
     load_directory(store, root)
@@ -139,7 +131,7 @@ def test_an_unlinked_facts_item_keeps_raw_unnormalised_facts(store, tmp_path):
 # X6 --------------------------------------------------------------------------------------------
 # X6 --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("batch", ["5000", "1"])
-def test_a_decision_reopened_by_an_earlier_row_and_applied_by_the_last_row_depends_on_batches(store, tmp_path,
+def test_a_decision_reopened_by_an_earlier_row_is_restored_by_the_last_row_in_any_batches(store, tmp_path,
                                                                                               monkeypatch, batch):
     """P2 华锐 (A or B?) linked to B by a person. The next export has two P2 rows: 衡辛 (F or C?, a
     corrected name: the decision does not apply) and, last, 华锐 again with another fine (the row the
@@ -161,13 +153,10 @@ def test_a_decision_reopened_by_an_earlier_row_and_applied_by_the_last_row_depen
     assert (after_second[:2], after_third[:2]) == (([B], ("linked", B)), ([B], ("linked", B))), (after_second, after_third)
 
 
-def test_a_row_that_gave_way_to_a_later_row_is_never_read_again_when_that_row_leaves(store, tmp_path):
-    """P5 衡信 (F) is loaded. A row 华锐 (A or B?) is then inserted *before* it: the standing 衡信 row
-    decides (the new row is `followed`, its record yieldedTo the 衡信 record) — but the new row's own
-    line goes into the ledger. The 衡信 row is then removed: the 华锐 row now stands alone, yet its line
-    is passed over unread, so P5 keeps the gone row's enterprise and fine. A fresh load: P5 in review,
-    on no enterprise, fine 30000. (README: 'a later load writes it again once none of those rows
-    stands after it'.)"""
+def test_a_row_that_gave_way_to_a_later_row_is_read_again_when_that_row_leaves(store, tmp_path):
+    """P5 衡信 (F) is loaded; a row 华锐 (in doubt) is then inserted before it (the standing 衡信 row
+    decides). When the 衡信 row is removed, the 华锐 row is read again and P5 goes to review, as in a
+    fresh load."""
     certain, doubt = pen_line("P5", "沧县衡信化工有限公司", "10000"), pen_line("P5", "沧县华锐化工有限公司", "30000")
     load_directory(store, penalty_lines(write_export(tmp_path / "first", registry=LATER), [certain]))
     next_second()
@@ -184,12 +173,10 @@ def test_a_row_that_gave_way_to_a_later_row_is_never_read_again_when_that_row_le
 
 
 # X8 --------------------------------------------------------------------------------------------
-def test_an_open_item_keeps_a_written_uscc_its_row_no_longer_writes_and_the_persons_link_is_lost(store, tmp_path):
-    """P2 华锐 (A or B?) written with a junk USCC text '无': open item, writtenUscc '无'. The source blanks
-    the USCC (still 华锐, still in doubt): write_items sends writtenUscc=None, which upsert_nodes
-    takes for 'leave unchanged' — the item keeps '无'. A person links P2 to B: the decision is 'about'
-    ('无', 华锐). When the source then changes only P2's fine, the load finds the row writes (None, 华锐),
-    takes the decision for one about another row, ignores it and reopens the item: P2 is unlinked."""
+def test_an_open_item_drops_a_written_uscc_its_row_no_longer_writes_so_a_persons_link_holds(store, tmp_path):
+    """P2 华锐 (A or B?) written with a junk USCC text '无': open item. The source blanks the USCC (still
+    in doubt): the item drops '无'. A person links P2 to B; when the source then changes only P2's
+    fine, the decision is about the row as it reads and P2 stays on B."""
     load_directory(store, penalty_lines(write_export(tmp_path / "first"), [pen_line("P2", "沧县华锐化工有限公司", "30000", uscc="无")]))
     assert _item(store, "P2") == ("open", None)
     next_second()
@@ -203,10 +190,9 @@ def test_an_open_item_keeps_a_written_uscc_its_row_no_longer_writes_and_the_pers
                                                                                          _history(store, "P2"))
 
 
-def test_an_open_item_keeps_facts_its_row_in_doubt_no_longer_asserts(store, tmp_path):
-    """LIC-1 衡信 (in doubt) raised with an address; the licensing system blanks the address, LIC-1
-    still in doubt: write_items' pendingFacts=None leaves the old facts. A person links LIC-1 to B (no
-    address in the registry): B gets the gone row's address; the same link on a fresh store does not."""
+def test_an_open_item_drops_facts_its_row_in_doubt_no_longer_asserts(store, tmp_path):
+    """LIC-1 衡信 (in doubt) raised with an address; the licensing system blanks the address, still in
+    doubt: the item drops it, so a person's link to B gives B no address (as on a fresh store)."""
     load_directory(store, with_licence(write_export(tmp_path / "first"), "河北省沧州市沧县崔尔庄镇西街３号", rep=""))
     next_second()
     last = with_licence(write_export(tmp_path / "last"), "", rep="")

@@ -16,10 +16,10 @@ from riskgraph.loaders.load import load_directory
 from riskgraph.loaders.review import ReviewService
 
 
-def test_registry_change_rewrites_unchanged_rows_of_a_fact_still_in_doubt(store, tmp_path):
-    """P8: an earlier row certain (华润 = A), the last row in doubt (华锐: A or B?): open item.
-    The registry gains an unrelated company; the penalty file is unchanged, the item stays open:
-    nothing about P8 changes, so the file should be skipped (as at ee02707)."""
+def test_a_registry_change_rewrites_no_row_of_a_fact_still_in_doubt(store, tmp_path):
+    """P8: an earlier row certain (华润 = A), the last row in doubt (华锐: A or B?): open item. A registry
+    change that places nothing leaves the item open and the unchanged penalty file skipped: the
+    earlier, certain row is not what stands (it used to be rewritten on every registry change)."""
     rows = [("P8", "沧县华润化工有限公司", "100"), ("P8", "沧县华锐化工有限公司", "200")]
     load_directory(store, with_penalty_rows(write_export(tmp_path / "first"), rows))
     assert penalty_state(store, "P8") == ([], "open")
@@ -29,9 +29,9 @@ def test_registry_change_rewrites_unchanged_rows_of_a_fact_still_in_doubt(store,
     assert (pen.loaded, pen.skipped) == (0, True)
 
 
-def test_a_file_whose_stale_item_row_left_is_read_on_every_registry_change(store, tmp_path):
-    """P5 (in review) leaves the penalty file; the file then stays unchanged. Each later registry
-    change (unrelated companies) makes the load read the whole unchanged penalty file again."""
+def test_a_file_whose_item_row_left_is_not_read_on_a_registry_change(store, tmp_path):
+    """P5 (in review) leaves the penalty file, which then stays unchanged. A later registry change does
+    not make the load read the file (it used to, on every registry change: its old row was judged)."""
     load_directory(store, write_export(tmp_path / "first"))
     from er_support import PENALTIES
     rest = {k: v for k, v in PENALTIES.items() if k != "P5"}
@@ -47,10 +47,8 @@ def test_a_file_whose_stale_item_row_left_is_read_on_every_registry_change(store
 
 
 def test_a_row_in_doubt_followed_by_a_certain_row_raises_no_item_in_a_fresh_load(store, tmp_path):
-    """P8: 华锐 (A or B?) then 华润 (A, certain). The later row decides: A, and nothing to review —
-    as an incremental load that inserts the 华锐 row before the standing 华润 row has it (`followed`).
-    A fresh load raises the item and settles it at once: a 'settled' item, counted, in the desk's
-    导入时自动关联 list, that no load ever left open."""
+    """P8: 华锐 (A or B?) then 华润 (A, certain). The later row decides: A, and nothing to review, in a
+    fresh load as in an incremental one that inserts the 华锐 row before the standing 华润 row."""
     rows = [("P8", "沧县华锐化工有限公司", "200"), ("P8", "沧县华润化工有限公司", "100")]
     load_directory(store, with_penalty_rows(write_export(tmp_path / "first"), rows[1:]))
     report = load_directory(store, with_penalty_rows(write_export(tmp_path / "later"), rows))
@@ -86,8 +84,8 @@ def _report(store):
 @pytest.mark.parametrize("named", [None, "献县顺达物流有限公司"], ids=["no_unit", "unknown_unit"])
 def test_a_settled_item_does_not_name_an_enterprise_the_fact_left_for_none(store, tmp_path, named):
     """R1 names 沧县衡信化工 (in review), settled on F once F registers; the reporter's row is then
-    corrected to name no unit (or one no registry knows: an optional enterprise, flagged). The report
-    is on no enterprise; the settled item still says F, and is listed under F's settled items."""
+    corrected to name no unit (or one no registry knows). The report is on no enterprise, and its
+    item is no longer listed among F's settled items."""
     load_directory(store, with_report(write_export(tmp_path / "first"), "沧县衡信化工有限公司"))
     assert _report(store)[1] == "open"
     load_directory(store, with_report(write_export(tmp_path / "later", registry=LATER), "沧县衡信化工有限公司"))
@@ -102,10 +100,9 @@ def test_a_settled_item_does_not_name_an_enterprise_the_fact_left_for_none(store
 
 
 def test_a_persons_link_confirming_a_settled_fact_keeps_the_standing_rows_facts(store, tmp_path):
-    """LIC-1 raised in review (衡信 or 恒信?) with address 西街３号; the licensing system then corrects
-    the address to 西街5号 while 衡信 (F, no address in the registry) registers: the load settles the
-    item on F and F takes 西街5号. A person confirms the link to F: F's address must stay what the
-    standing row says, not go back to the row the item was raised from."""
+    """LIC-1 raised in review (衡信 or 恒信?) with address 西街３号; the licensing system then corrects the
+    address to 西街5号 while 衡信 (F) registers: settled on F, which takes 西街5号. A person confirming
+    the link to F keeps what the standing row says, not the row the item was raised from."""
 
 
     no_address = [*REGISTRY, (F, "沧县衡信化工有限公司", "赵立国", "")]
@@ -130,11 +127,9 @@ def requote(root: Path) -> Path:
 
 
 def test_a_fact_in_review_whose_line_was_requoted_is_settled_when_its_enterprise_registers(store, tmp_path):
-    """P5 (衡信: in review) is loaded; the source re-exports the same rows quoted (the file is read,
-    every row found recorded: its record keeps the old line's key, the ledger the new line's). Then
-    衡信 (F) registers: stale_items hands P5's record back with the *record's* line key, but the
-    ledger passes over the *new* line: P5's row is never read, never linked, and its item is
-    stamped with today's registry, so no later load tries again. A fresh load links P5 to F."""
+    """P5 (衡信: in review); the source re-exports the same rows quoted (other bytes, same values). When
+    衡信 (F) registers, P5's row is read again from its new line and P5 is settled on F, as a fresh
+    load links it (the record's line key follows its row to the new line)."""
     load_directory(store, write_export(tmp_path / "first"))
     load_directory(store, requote(write_export(tmp_path / "quoted")))
     assert penalty_state(store, "P5") == ([], "open")
@@ -147,11 +142,10 @@ def test_a_fact_in_review_whose_line_was_requoted_is_settled_when_its_enterprise
 
 
 @pytest.mark.parametrize("kill_at", ["file_end", "row_P7"])
-def test_a_load_killed_before_the_files_end_leaves_the_linked_fact_in_review(store, tmp_path, monkeypatch, kill_at):
+def test_a_load_killed_before_the_files_end_settles_the_item_on_the_rerun(store, tmp_path, monkeypatch, kill_at):
     """P5 in review (衡辛: F or C?). The source corrects it to 衡信 (F, certain); the load writes the row
-    (P5 linked to F) and is killed before the file's end, where items are settled. The next load of
-    the same export finds P5's row recorded and skips it; the registry did not move, so the item is
-    not stale either: P5 is on F and its item stays open, as no fresh load has it."""
+    and is killed before the file's end, where items are settled. The rerun of the same export
+    resolves the file's items again and settles P5's on F."""
     from er_support import PENALTIES
 
     from riskgraph.loaders.engine import FileLoader
@@ -180,14 +174,13 @@ def test_a_load_killed_before_the_files_end_leaves_the_linked_fact_in_review(sto
     load_directory(store, last)
     with fresh_store(last) as (fresh, _):
         assert penalty_state(fresh, "P5") == ([F], None)
-    assert penalty_state(store, "P5") in (([F], "settled"), ([F], None))
+    assert penalty_state(store, "P5") == ([F], "settled")
 
 
 def test_a_persons_link_of_an_item_settled_by_a_corrected_row_holds_at_the_next_change(store, tmp_path):
-    """P5 raised as 衡辛 (F or C?); the source corrects it to 衡信 (F): settled on F. A person says it is
-    D's. The source then changes only P5's fine: the person's decision is about the row as it
-    reads (衡信), so P5 stays on D. The item still holds the name of the row it was raised from
-    (衡辛), so the load takes the decision for one about another row and links P5 back to F."""
+    """P5 raised as 衡辛 (F or C?); the source corrects it to 衡信 (F): settled on F, the item taking the
+    row's written name. A person says it is D's. When the source then changes only P5's fine, the
+    decision is about the row as it reads (衡信): P5 stays on D."""
     from er_support import PENALTIES, D
     _, authority, fine = PENALTIES["P5"]
     load_directory(store, write_export(tmp_path / "first", {**PENALTIES, "P5": ("沧县衡辛化工有限公司", authority, fine)}, LATER))

@@ -23,10 +23,9 @@ def _item(store, key: str) -> tuple[str | None, str | None]:
 
 # R1 --------------------------------------------------------------------------------------------
 def test_stale_item_is_judged_by_the_standing_last_row_not_the_newest_record(store, tmp_path):
-    """P5 衡信 (in review: F not registered) is loaded. A row 华锐 (in doubt: A or B) is then inserted
-    *before* it: the standing 衡信 row still decides (the new row is followed, its record the newest).
-    F registers: a fresh load links P5 to F by its last row (衡信). stale_items judges P5 by its
-    newest record (华锐, still in doubt), hands nothing back, and the file is skipped."""
+    """P5 衡信 (in review: F not registered); a row 华锐 (in doubt) is then inserted *before* it, so the
+    standing 衡信 row still decides though the 华锐 record is the newest. When F registers, P5 is
+    linked to F as a fresh load links it by its last row."""
     first = penalty_lines(write_export(tmp_path / "first"), [pen_line("P5", "沧县衡信化工有限公司", "10000")])
     load_directory(store, first)
     assert (penalty_owner(store, "P5"), _item(store, "P5")[0]) == ([], "open")
@@ -42,12 +41,10 @@ def test_stale_item_is_judged_by_the_standing_last_row_not_the_newest_record(sto
 
 
 # R2 --------------------------------------------------------------------------------------------
-def test_a_record_relocated_to_a_copy_before_its_line_makes_a_later_change_override_the_standing_row(store, tmp_path):
-    """P8's rows: 华润 (A) then 恒信 (C): P8 is C's. A re-quoted copy of the 恒信 row is put *before*
-    the original line (the copy is now the row, the original a duplicate): the record's line key is
-    moved to the copy. The copy is then removed, and the 华润 row's fine corrected: the original
-    恒信 line stands after it (passed over), but its record names the gone copy's line, so the
-    corrected 华润 row is taken for P8's last row and moves P8 to A. A fresh load: P8 is C's."""
+def test_a_records_line_key_does_not_move_to_a_copy_before_its_standing_line(store, tmp_path):
+    """P8's rows: 华润 (A) then 恒信 (C): P8 is C's. A re-quoted copy of the 恒信 row put before the
+    original does not take the record's line key while the original stands; once the copy is gone
+    and the 华润 row's fine is corrected, P8 stays C's, as in a fresh load."""
     a_row, c_row = pen_line("P8", "沧县华润化工有限公司", "100"), pen_line("P8", "沧县恒信化工有限公司", "200")
     load_directory(store, penalty_lines(write_export(tmp_path / "first"), [a_row, c_row]))
     assert penalty_owner(store, "P8") == [C]
@@ -63,11 +60,9 @@ def test_a_record_relocated_to_a_copy_before_its_line_makes_a_later_change_overr
 
 
 # R3 --------------------------------------------------------------------------------------------
-def test_a_load_killed_before_the_files_end_leaves_a_settled_item_naming_the_old_enterprise(store, tmp_path, monkeypatch):
-    """P5 settled on F (衡信, once F registered). The source corrects P5 to 恒信 (C, certain): the load
-    moves P5 to C and is killed before the file's end, where items are settled. The next load skips
-    the recorded row, and stale_items only looks at open items: the item says 'settled on F' while
-    P5 hangs off C, for good."""
+def test_a_load_killed_before_the_files_end_settles_the_item_on_the_new_enterprise(store, tmp_path, monkeypatch):
+    """P5 settled on F. The source corrects P5 to 恒信 (C, certain): the load moves P5 to C and is killed
+    before the file's end. The rerun resolves the file's settled items too: P5's item follows it to C."""
     from riskgraph.loaders.engine import FileLoader
     _, authority, fine = PENALTIES["P5"]
     load_directory(store, write_export(tmp_path / "first"))
@@ -88,9 +83,9 @@ def test_a_load_killed_before_the_files_end_leaves_a_settled_item_naming_the_old
 
 # R4 --------------------------------------------------------------------------------------------
 def test_a_first_loads_items_do_not_depend_on_batch_boundaries(store, tmp_path, monkeypatch):
-    """P8: 华锐 (A or B?) then 华润 (A, certain). In one batch a first load raises nothing (the last
-    row decides); with the two rows in two batches the same first load raises the item and settles
-    it: a 'settled' item the fact never needed, counted in the report."""
+    """P8: 华锐 (A or B?) then 华润 (A, certain). A first load raises nothing in one batch (the last row
+    decides), and nothing with the rows in two batches either (the item raised and placed in one
+    reading is dropped): no settled item the fact never needed."""
     rows = [pen_line("P8", "沧县华锐化工有限公司", "200"), pen_line("P8", "沧县华润化工有限公司", "100")]
     root = penalty_lines(write_export(tmp_path / "x"), rows)
     with fresh_store(root) as (one_batch, report):
@@ -117,9 +112,8 @@ def test_an_alarm_quarantined_as_an_orphan_is_not_handed_on_as_new(store, tmp_pa
 # L2 --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("metric", ["温度", "液位", "压力", "可燃气体浓度"])
 def test_a_gbk_alarm_is_read_as_gb18030(store, tmp_path, metric):
-    """README: payloads are UTF-8, else GB 18030 (GBK platforms). A whole GBK line whose bytes
-    happen to hold one valid UTF-8 pair (温度 = CE C2 B6 C8: C2 B6 is '¶') is kept as escapes and
-    quarantined: the platform's alarm is lost."""
+    """A GBK line whose bytes hold a valid UTF-8 pair now and then (温度 = CE C2 B6 C8: C2 B6 is '¶') is
+    read as GB 18030, not kept as escapes and quarantined."""
     live = _live(store, tmp_path)
     line = json.dumps({"type": "alarm", "alarm_id": "A-GBK", "sensor_id": "S1", "metric": metric, "value": 45,
                        "level": "红", "time": _at(5)}, ensure_ascii=False).encode("gbk")
@@ -136,8 +130,8 @@ def test_a_gbk_alarm_is_read_as_gb18030(store, tmp_path, metric):
 def test_a_decided_item_whose_row_is_corrected_to_a_certain_enterprise_does_not_keep_the_old_decision(store, tmp_path,
                                                                                                      decision):
     """P2 (华锐: A or B?) decided by a person (linked to B, or rejected). The source then corrects the
-    name to 华润 (A, certain): the decision is about the row as it read, so the load links P2 to A.
-    The item still says 'linked to B' (or 'rejected') while P2 hangs off A."""
+    name to 华润 (A, certain): the decision was about the row as it read, so the load links P2 to A
+    and the item no longer says 'linked to B' or 'rejected'."""
     load_directory(store, write_export(tmp_path / "first"))
     decide(store, "P2", decision)
     load_directory(store, corrected_p2(tmp_path / "fixed"))
@@ -148,11 +142,9 @@ def test_a_decided_item_whose_row_is_corrected_to_a_certain_enterprise_does_not_
 
 
 # R2b -------------------------------------------------------------------------------------------
-def test_a_fact_in_review_whose_record_was_relocated_to_a_gone_copy_is_never_settled(store, tmp_path):
-    """P5 衡信 (in review). A re-quoted copy of its row is put before the original line: the record's
-    line key moves to the copy. The copy is removed again and F (衡信) registers: the original line
-    stands (the ledger keeps it) but the record names the gone copy's line, so stale_items takes P5's
-    row for one that left the file and leaves P5 unlinked, its item stamped. A fresh load links P5 to F."""
+def test_a_fact_in_review_whose_copy_line_left_is_settled_by_its_original(store, tmp_path):
+    """P5 衡信 (in review). A re-quoted copy of its row is put before the original line, then removed
+    again, and F (衡信) registers: P5's original line still stands, so P5 is linked to F as in a fresh load."""
     p5 = pen_line("P5", "沧县衡信化工有限公司", "10000")
     p7 = pen_line("P7", "沧县恒信化工有限公司", "40000")
     load_directory(store, penalty_lines(write_export(tmp_path / "first"), [p5, p7]))
@@ -168,11 +160,9 @@ def test_a_fact_in_review_whose_record_was_relocated_to_a_gone_copy_is_never_set
 
 # R8 --------------------------------------------------------------------------------------------
 def test_a_persons_link_after_an_unlink_holds_when_the_standing_row_changes_its_fine(store, tmp_path):
-    """P5 衡信 is F's. A row 华锐 (in doubt) is inserted before it: the standing 衡信 row still decides
-    (P5 stays F's); 华锐's record is the newest. A person unlinks P5 from F and links it to C. The
-    item raised by the unlink took what the row 'wrote' from the newest record (华锐), not the row
-    that stands (衡信). When the source then changes only the 衡信 row's fine, the load takes the
-    person's decision for one about another row, ignores it (and the exclusion of F) and links P5 back to F."""
+    """P5 衡信 is F's. A row 华锐 (in doubt) is inserted before it: the standing 衡信 row still decides. A
+    person unlinks P5 from F and links it to C; the item records what the standing row writes, so
+    when the source changes only the 衡信 row's fine, P5 stays on C."""
     from riskgraph.loaders.review import ReviewService
     p5 = pen_line("P5", "沧县衡信化工有限公司", "10000")
     load_directory(store, penalty_lines(write_export(tmp_path / "first", registry=LATER), [p5]))
@@ -193,10 +183,9 @@ def test_a_persons_link_after_an_unlink_holds_when_the_standing_row_changes_its_
 
 # R9 --------------------------------------------------------------------------------------------
 def test_a_settled_item_whose_standing_row_asserts_no_facts_drops_the_raising_rows_facts(store, tmp_path):
-    """LIC-1 raised in review (衡信 or 恒信?) with an address and a 主要负责人. The licensing system then
-    blanks both while 衡信 (F, no address in the registry) registers: the load settles the item on F.
-    settle_items leaves out a None pendingFacts, so the item keeps the raising row's facts; a person
-    confirming the link to F then gives F an address no standing row has (a fresh load leaves it empty)."""
+    """LIC-1 raised in review with an address and a 主要负责人. The licensing system then blanks both while
+    衡信 (F) registers: the load settles the item on F and the item drops the raising row's facts, so
+    a person confirming the link gives F no address (as a fresh load leaves it)."""
 
     from riskgraph.loaders.review import ReviewService
 
