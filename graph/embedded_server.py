@@ -39,6 +39,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from riskgraph.graph.env import env_int
 from riskgraph.ontology.errors import N_, RiskGraphError
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,17 @@ ENV_START_TIMEOUT = "RISKGRAPH_START_TIMEOUT_S"
 #: used when the system has it: Debian's libjemalloc2) or "libc"
 ENV_ALLOCATOR = "RISKGRAPH_STORE_ALLOCATOR"
 ALLOCATORS = ("jemalloc", "libc")
+#: environment variable: how many nodes the store's matrices are grown by at a time (FalkorDB's
+#: NODE_CREATION_BUFFER, read when the server starts; FalkorDB rounds it up to a power of two)
+ENV_NODE_BUFFER = "RISKGRAPH_STORE_NODE_BUFFER"
+#: Why not FalkorDB's 16,384: each time that many nodes have been created, every matrix a statement
+#: touches is resized to the new node count, at a cost in proportion to the whole graph — so a
+#: load's cost per row grew with the graph (74 µs a row in the store at 30,000 enterprises, 239 at
+#: 100,000). A 3,000-enterprise load into a graph already holding 8 M nodes and 8 M relationships
+#: cost the store 29.3 CPU-s with 16,384, 16.3 with 262,144 and 17.0 with 1,048,576; a
+#: 200-enterprise store's resident memory was the same (128–133 MB) with each, FalkorDB's own count
+#: 38, 43 and 56 MB (README "Graph stores")
+NODE_BUFFER = 262_144
 #: the start-up limit of an empty store, and what each GiB of persisted data adds (replaying an
 #: append-only log is slower than reading a snapshot; a busy 2-core machine loads well under 1 GiB/min)
 _START_BASE_S = 10.0
@@ -524,6 +536,7 @@ class EmbeddedServer:
             # province answers in ~0.55 s instead of ~1.3 s; queries in the first ~0.6 s are
             # correct, only unindexed (writes are serialised, so MERGE still cannot duplicate a key)
             "DELAY_INDEXING", "yes",
+            "NODE_CREATION_BUFFER", str(env_int(ENV_NODE_BUFFER, NODE_BUFFER, low=128)),
         ]  # fmt: skip
         if self._log_path.exists() and self._log_path.stat().st_size > _LOG_ROTATE_BYTES:
             os.replace(self._log_path, self._log_path.with_suffix(".log.1"))

@@ -10,12 +10,15 @@ import pytest
 from riskgraph.cli.main import main
 from riskgraph.graph.embedded_server import (
     ENV_ALLOCATOR,
+    ENV_NODE_BUFFER,
     ENV_START_TIMEOUT,
+    NODE_BUFFER,
     EmbeddedServer,
     EmbeddedServerError,
     server_allocator,
     start_limit,
 )
+from riskgraph.ontology.errors import SettingError
 
 
 def test_limit_grows_with_the_store_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,6 +65,35 @@ def test_an_unknown_allocator_is_refused_before_the_server_starts(tmp_path: Path
     monkeypatch.setenv(ENV_ALLOCATOR, "tcmalloc")
     with pytest.raises(EmbeddedServerError, match=f"{ENV_ALLOCATOR} must be one of jemalloc, libc, not 'tcmalloc'"):
         EmbeddedServer(tmp_path / "db").start()
+
+
+def _node_buffer(server: EmbeddedServer) -> int:
+    import redis
+
+    client = redis.Redis(unix_socket_path=server.socket_path, decode_responses=True)
+    try:
+        name, value = client.execute_command("GRAPH.CONFIG", "GET", "NODE_CREATION_BUFFER")
+        assert name == "NODE_CREATION_BUFFER"
+        return int(value)
+    finally:
+        client.close()
+
+
+def test_the_store_grows_its_matrices_by_a_quarter_million_nodes_unless_told(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FalkorDB's 16,384 made every matrix be resized, at a cost in proportion to the whole graph,
+    each time that many nodes had been created: a province's load slowed as its graph grew."""
+    monkeypatch.delenv(ENV_NODE_BUFFER, raising=False)
+    with EmbeddedServer(tmp_path / "default") as server:
+        assert _node_buffer(server) == NODE_BUFFER == 262_144
+    monkeypatch.setenv(ENV_NODE_BUFFER, "100000")  # FalkorDB rounds up to a power of two
+    with EmbeddedServer(tmp_path / "told") as server:
+        assert _node_buffer(server) == 131_072
+    for bad, said in (("lots", "must be a whole number, not 'lots'"), ("64", "must be at least 128")):
+        monkeypatch.setenv(ENV_NODE_BUFFER, bad)
+        with pytest.raises(SettingError, match=f"{ENV_NODE_BUFFER} {said}"):
+            EmbeddedServer(tmp_path / "refused").start()
+        assert not (tmp_path / "refused" / "appendonlydir").exists()  # refused before any server started
 
 
 def test_cli_option_reaches_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
