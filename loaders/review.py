@@ -286,8 +286,10 @@ def stale_items(store: GraphStore, spec: FileSpec, source: str, registry: str, i
     key = ident(store.ontology.key_of(label))
     records: dict[str, list[dict[str, Any]]] = {}
     for part in batched([str(r["k"]) for r in items], 5000):
+        # the WITH keeps FalkorDB's planner from starting at every SourceRecord (it filters them by file)
         rows = with_content(store, store.read(
-            f"UNWIND $keys AS k MATCH (n:{ident(label)} {{{key}: k}})-[:{ident(DERIVED_FROM)}]->(s:{ident(SOURCE_RECORD)}) "
+            f"UNWIND $keys AS k MATCH (n:{ident(label)} {{{key}: k}}) "
+            f"WITH n, k MATCH (n)-[:{ident(DERIVED_FROM)}]->(s:{ident(SOURCE_RECORD)}) "
             "WHERE s.sourceSystem = $source AND s.sourceFile = $path "
             f"RETURN k, s.id AS id, s.lineKey AS line, s.loadedAtMs AS at, s.rowNumber AS n, s.yieldedTo AS yielded, "
             f"{record_content('s')}",

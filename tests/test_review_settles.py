@@ -91,3 +91,19 @@ def test_reopening_a_settled_item_stops_the_load_linking_it_again(store, tmp_pat
     load_directory(store, write_export(tmp_path / "last", registry=[*LATER, (other, "沧县远达机械有限公司", "孙伟", "")]))
     assert penalty_owner(store, "P5") == [] and _item(store, "P5")["reviewStatus"] == "open"
     assert [h["action"] for h in _item(store, "P5")["history"]] == ["settle", "reopen"]
+
+
+def test_settling_reads_the_records_of_the_facts_in_review_only(store, tmp_path):
+    """The records of a file's facts in review are read from their nodes, never by reading every
+    SourceRecord: FalkorDB's planner started that read at the records (it filters them by file), so a
+    1 % change set of a 100,000-enterprise province stopped at the store's time limit."""
+    from tests.api_support import statements_sent
+
+    load_directory(store, write_export(tmp_path / "first"))
+    with statements_sent() as sent:
+        report = load_directory(store, write_export(tmp_path / "later", registry=LATER))
+    assert report.by_source()["enforcement"].settled == 1
+    stale = [(cypher, params) for cypher, params in sent if "s.yieldedTo AS yielded" in cypher and "$keys" in cypher]
+    assert stale  # the records of the facts in review were read
+    scans = {cypher: labels for cypher, params in stale if (labels := store.label_scans(cypher, params))}
+    assert scans == {}, "\n".join(f"{labels}: {cypher}" for cypher, labels in scans.items())
