@@ -29,7 +29,7 @@ from typing import IO, Any
 
 from riskgraph.graph.connect import redact
 from riskgraph.graph.dialect import ident
-from riskgraph.graph.shared_values import created_map, shared_groups
+from riskgraph.graph.shared_values import ROW_PARTS, created_map, shared_groups
 from riskgraph.graph.store import GraphStore, StoreError
 from riskgraph.ontology.errors import N_, RiskGraphError
 
@@ -219,7 +219,8 @@ class _Writer:
             shared = self.onto.shared_values(labels[0])
             # the target is empty (_prepare_target): each node is created whole, as it was
             for _, group in shared_groups(self.store.dialect, shared, "n", rows):
-                self.store.execute(f"UNWIND $rows AS row CREATE (n:{names} {created_map(self.store.dialect, group)})",
+                self.store.execute(f"UNWIND $rows AS row WITH row, {ROW_PARTS} "
+                                   f"CREATE (n:{names} {created_map(self.store.dialect, group)})",
                                    {"rows": group})
 
     def flush_nodes(self) -> None:

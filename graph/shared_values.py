@@ -46,10 +46,16 @@ def assignments(dialect: Dialect, var: str, shared: Iterable[str], source: str, 
     return "".join(f", {var}.{ident(n)} = {dialect.shared(f'{source}.{ident(n)}{tail}')}" for n in sorted(shared))
 
 
-def created_map(dialect: Dialect, group: list[dict[str, Any]], source: str = "row") -> str:
-    """The map a node is CREATEd with, `{a: row.p.a, …, s: intern(row.s.s)}`, for one group of
+#: a row's plain and shared maps bound once, for `created_map`: `WITH row, {ROW_PARTS} CREATE …`. Why:
+#: FalkorDB copies the whole map `row.p` for each `row.p.x` it reads (40,000 nodes of 16 properties
+#: cost the store 17.8 µs a node read that way, 7.5–8.5 with the map bound once)
+ROW_PARTS = "row.p AS rp, row.s AS rs"
+
+
+def created_map(dialect: Dialect, group: list[dict[str, Any]]) -> str:
+    """The map a node is CREATEd with, `{a: rp.a, …, s: intern(rs.s)}`, for one group of
     `shared_groups` (every property any of its rows gives; a row's missing one is null, and a null
-    is not stored).
+    is not stored); `rp` and `rs` are the row's maps as `ROW_PARTS` binds them.
 
     Why not `CREATE (n) SET n = row.p`: FalkorDB applies every pending change of its matrices before
     it sets a property on a node the same statement created, and that costs in proportion to the
@@ -57,8 +63,8 @@ def created_map(dialect: Dialect, group: list[dict[str, Any]], source: str = "ro
     few its rows, a node created with its properties in the pattern 0.2 ms."""
     plain = sorted(set().union(*(row["p"].keys() for row in group)))
     shared = sorted(group[0].get("s", ())) if group else []
-    entries = [f"{ident(n)}: {source}.p.{ident(n)}" for n in plain]
-    entries += [f"{ident(n)}: {dialect.shared(f'{source}.s.{ident(n)}')}" for n in shared]
+    entries = [f"{ident(n)}: rp.{ident(n)}" for n in plain]
+    entries += [f"{ident(n)}: {dialect.shared(f'rs.{ident(n)}')}" for n in shared]
     return "{" + ", ".join(entries) + "}"
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from riskgraph.graph.cypher import check_cypher, cypher_problems
 from riskgraph.graph.dialect import Dialect, Statement, ident
-from riskgraph.graph.shared_values import created_map, shared_groups
+from riskgraph.graph.shared_values import ROW_PARTS, created_map, shared_groups
 from riskgraph.graph.subgraph import Subgraph, fetch_neighbourhood
 from riskgraph.graph.values import encode_properties, search_tokens
 from riskgraph.ontology.errors import N_, RiskGraphError
@@ -302,7 +302,7 @@ class GraphStore(ABC):
             return set()
         # looked for again as it is created: a node another writer made meanwhile is left to the MERGE
         cypher = (f"UNWIND $rows AS row OPTIONAL MATCH (o:{ident(label)} {{{ident(key)}: row.k}}) "
-                  f"WITH row, o WHERE o IS NULL "
+                  f"WITH row, o, {ROW_PARTS} WHERE o IS NULL "
                   f"CREATE (n:{ident(label)} {created_map(self.dialect, missing)}){links} RETURN row.k AS k")
         done = self._send(cypher, {"rows": missing}, read_only=False, timeout_ms=self.timeout_ms)
         return {row[0] for row in done.rows}

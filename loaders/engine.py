@@ -29,7 +29,7 @@ import numpy as np
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.env import env_int
 from riskgraph.graph.packed_content import Packer, dictionary_kind, record_content, with_content
-from riskgraph.graph.shared_values import created_map, shared_groups
+from riskgraph.graph.shared_values import ROW_PARTS, created_map, shared_groups
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import encode_properties
 from riskgraph.loaders import positions
@@ -896,7 +896,8 @@ class FileLoader:
         shared = onto.shared_values(SOURCE_RECORD)
         for batch, link in ((fresh, "CREATE"), (present, "MERGE")):
             for assigned, rows in shared_groups(self.store.dialect, shared, "s", batch):
-                write = (f"CREATE (s:{ident(SOURCE_RECORD)} {created_map(self.store.dialect, rows)})" if link == "CREATE" else
+                made = f"WITH row, {ROW_PARTS} CREATE (s:{ident(SOURCE_RECORD)} {created_map(self.store.dialect, rows)})"
+                write = (made if link == "CREATE" else
                          f"MERGE (s:{ident(SOURCE_RECORD)} {{{ident(onto.key_of(SOURCE_RECORD))}: row.k}}) "
                          f"SET s.yieldedTo = null, s.missingTargets = null, s += row.p{assigned}, "  # asked anew when written again
                          "s.rawValues = null, s.facts = null")  # packed now: no plain copy left beside it
