@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from riskgraph.graph.collector import paused
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.store import GraphStore
 from riskgraph.loaders.fields import raw_value
@@ -90,13 +91,18 @@ class EnterpriseIndex:
         licence_keys = {c for c in (clean_text(x) for x in licences or ()) if c}
         entry = Entry(uscc, name, region, address, legal_rep,
                       phone_keys | (previous.phones if previous else set()),
-                      licence_keys | (previous.licences if previous else set()))
+                      licence_keys | (previous.licences if previous else set()), parse=self.blocker.names.parsed)
         self.blocker.add(entry)
 
     @classmethod
     def from_store(cls, store: GraphStore, scorer: Scorer | None = None, keys_folder: Path | None = None) -> EnterpriseIndex:
         """Every registered enterprise; the names' block keys are read from and kept in `keys_folder`'s
         cache (default: `cache/` in the data directory), as computing them is most of the cost."""
+        with paused():  # it builds only what the load keeps (graph/collector.py)
+            return cls._build(store, scorer, keys_folder)
+
+    @classmethod
+    def _build(cls, store: GraphStore, scorer: Scorer | None, keys_folder: Path | None) -> EnterpriseIndex:
         index = cls(scorer, NameKeys(name_keys, keys_folder or default_folder()))
         onto = store.ontology
         key = ident(onto.key_of(ENTERPRISE))

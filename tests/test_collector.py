@@ -1,10 +1,10 @@
-"""graph/collector.py: a bulk job's full collections made rarer, and the process's settings put back."""
+"""graph/collector.py: a bulk job's full collections made rarer or paused, and the process's settings put back."""
 from __future__ import annotations
 
 import gc
 import threading
 
-from riskgraph.graph.collector import BULK_FULL_EVERY, fewer_full_collections
+from riskgraph.graph.collector import BULK_FULL_EVERY, fewer_full_collections, paused
 
 
 def test_the_thresholds_are_put_back_after_the_last_of_overlapping_jobs():
@@ -35,3 +35,37 @@ def test_an_error_in_the_job_puts_them_back_too():
     except KeyError:
         pass
     assert gc.get_threshold() == before
+
+
+def test_paused_collection_resumes_after_the_last_of_overlapping_builds_and_after_an_error():
+    assert gc.isenabled()
+    entered, leave = threading.Event(), threading.Event()
+
+    def other_build() -> None:
+        with paused():
+            entered.set()
+            leave.wait(timeout=30)
+
+    build = threading.Thread(target=other_build)
+    build.start()
+    assert entered.wait(timeout=30)
+    try:
+        with paused():
+            assert not gc.isenabled()
+            raise KeyError("x")
+    except KeyError:
+        pass
+    assert not gc.isenabled(), "the other build still runs"
+    leave.set()
+    build.join(timeout=30)
+    assert gc.isenabled()
+
+
+def test_a_collector_the_process_turned_off_stays_off():
+    gc.disable()
+    try:
+        with paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -15,6 +15,7 @@ from riskgraph.loaders.load import load_directory
 from riskgraph.loaders.matching import name_keys as kept
 from riskgraph.loaders.matching.blocking import name_keys
 from riskgraph.loaders.matching.name_keys import NameKeys
+from riskgraph.loaders.normalise.company import parse_company
 from riskgraph.loaders.resolve import EnterpriseIndex
 
 DATA = Path(__file__).parent / "data"
@@ -52,11 +53,30 @@ def test_kept_keys_are_the_keys_the_code_computes(tmp_path):
     assert counting.asked == []
 
 
+def test_kept_parses_are_the_parses_the_code_computes_and_are_not_parsed_again(tmp_path, monkeypatch):
+    names = _names()
+    first = NameKeys(name_keys, tmp_path)
+    for name in names:
+        first(name)
+    first.save()
+    parsed_again: list[str] = []
+    monkeypatch.setattr(kept, "parse_company", lambda name: parsed_again.append(name))
+    again = NameKeys(name_keys, tmp_path)
+    read = {name: again.parsed(name) for name in names}
+    assert parsed_again == []
+    assert read == {name: parse_company(name) for name in names}
+    # every field, the repairs too (which equality leaves out): the reasons a match gives cite them
+    assert {name: p.to_list() for name, p in read.items()} == {name: parse_company(name).to_list() for name in names}
+    assert any(p.repairs for p in read.values()) and any(p.places for p in read.values())
+
+
 def test_a_broken_file_is_computed_again_with_a_warning(tmp_path, caplog):
     names = _names()[:20]
     path = NameKeys(name_keys, tmp_path).path
     assert path is not None
-    for text in ("{not json", json.dumps(["a list"]), json.dumps({"沧县华润化工有限公司": 7})):
+    broken_parse = [sorted(name_keys(names[0])), ["沧县华润化工有限公司", "华润化工"]]  # another layout
+    for text in ("{not json", json.dumps(["a list"]), json.dumps({"沧县华润化工有限公司": 7}),
+                 json.dumps({names[0]: broken_parse}, ensure_ascii=False)):
         path.write_text(text, encoding="utf-8")
         counting = Counting()
         with caplog.at_level(logging.WARNING, logger=kept.__name__):
@@ -64,6 +84,7 @@ def test_a_broken_file_is_computed_again_with_a_warning(tmp_path, caplog):
         assert "unreadable" in caplog.text
         assert {name: keys(name) for name in names} == {name: name_keys(name) for name in names}
         assert len(counting.asked) == len(set(names))
+        assert all(keys.parsed(name) == parse_company(name) for name in names)
         caplog.clear()
 
 
@@ -87,6 +108,7 @@ def test_an_index_from_kept_keys_is_the_index_computed(tmp_path):
         assert (tmp_path / "cache").is_dir()
         read = EnterpriseIndex.from_store(store, keys_folder=tmp_path / "cache")
     assert read.blocker.names._added == 0
+    assert {u: e.parsed for u, e in read.by_uscc.items()} == {u: parse_company(e.name) for u, e in computed.by_uscc.items()}
     assert dict(read.blocker._keys) == dict(computed.blocker._keys)
     plain = EnterpriseIndex()
     for entry in computed.by_uscc.values():

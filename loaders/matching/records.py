@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -74,10 +75,12 @@ class Entry:
     legal_rep: str | None = None
     phones: set[str] = field(default_factory=set)
     licences: set[str] = field(default_factory=set)
+    #: how its name is parsed: the index's kept parses (name_keys.NameKeys.parsed), else parse_company
+    parse: Callable[[str], CompanyName] = field(default=parse_company, compare=False, repr=False)
 
     @cached_property
     def parsed(self) -> CompanyName:
-        return parse_company(self.name)
+        return self.parse(self.name)
 
     @property
     def area(self) -> str | None:
