@@ -52,6 +52,8 @@ INTERNAL_GUARDS = {
     "loaders/engine.py:_write_quarantine",       # a row set aside without a reason: a loader bug
     "loaders/ledger.py:record_load",             # a load kind the code itself passes
     "loaders/matching/scorer.py:default_scorer",  # the weights file shipped in the package
+    "loaders/matching/name_keys.py:_read",       # the names cache file: caught there, logged, the keys computed again
+    "loaders/normalise/company.py:from_list",    # a parse kept in that cache: caught by its reader, parsed again
     "loaders/normalise/errors.py:__init__",      # a RowError reason code the code itself passes
     "workflows/origin.py:__post_init__",         # an Origin the API or CLI built itself
     "workflows/writes.py:_check_ontology",       # the shipped ontology lacks the provenance properties
