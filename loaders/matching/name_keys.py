@@ -93,6 +93,9 @@ class NameKeys:
     def __call__(self, name: str) -> frozenset[str]:
         keys = self._keys.get(name)
         if keys is None:
+            # parsed first and kept: the keys are made from the parse (parse_company's cache answers
+            # `compute`), and `save` writes it without parsing the name again
+            self.parsed(name)
             keys = self._keys[name] = self._compute(name)
             self._added += 1
         return keys
