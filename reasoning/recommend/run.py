@@ -9,11 +9,11 @@ for the knowledge base's maintainers (`MATCH (g:KnowledgeGap) RETURN g.gapText, 
 A run writes only what changed (reasoning/recommend/writer.py): an enterprise whose inputs digest to
 what the last run stored is not ranked again, and nothing of its stored recommendations is written;
 of a ranked enterprise, a recommendation with the stored `contentDigest` (every property but the time)
-is confirmed (only its `recommendedAt` set), the new and the changed ones are written with their links.
-The recommendations of the ranked enterprises that the run neither wrote nor confirmed (a danger since
-closed, a measure fallen out of the top k), those of enterprises gone from the graph (each carries its
-`ownerUscc`) and gaps not flagged again are deleted at the end, so the graph holds exactly what the
-latest run would write.
+is confirmed (found, not written: its `recommendedAt` is when it was made as it reads), the new and the
+changed ones are written with their links, and what else it owns (a danger since closed, a measure
+fallen out of the top k) is deleted. The recommendations of enterprises gone from the graph (each
+carries its `ownerUscc`) and gaps not flagged again are deleted at the end, so the graph holds exactly
+what the latest run would write.
 """
 from __future__ import annotations
 
@@ -311,22 +311,21 @@ def run(store: GraphStore, *, as_of: dt.date | None = None, config: ModelConfig 
     summary.unchanged, summary.ranked_after_all = writer.unchanged, writer.ranked_after_all
     summary.knowledge_gaps = writer.gaps_written + writer.gaps_confirmed
     written_at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as stored: milliseconds
-    summary.removed = remove_stale(store, rec.method, to_epoch_ms(written_at), ranked=writer.ranked, read=set(facts))
+    summary.removed = writer.removed + remove_stale(store, rec.method, to_epoch_ms(written_at), read=set(facts))
     summary.removed += remove_stale_gaps(store, flagged_by(rec), to_epoch_ms(written_at))
     summary.seconds = time.monotonic() - started
     log.info("recommendations: %s", summary)
     return summary
 
 
-def remove_stale(store: GraphStore, method: str, before_ms: int, *, ranked: Collection[str], read: Collection[str],
-                 chunk: int = 500) -> int:
-    """Delete this method's recommendations that the latest run, which started at `before_ms`, would
-    have written or confirmed if they still stood: those of the enterprises it `ranked`, of enterprises
-    it did not `read` (gone from the graph), and any without an owner. An unchanged enterprise's stand
+def remove_stale(store: GraphStore, method: str, before_ms: int, *, read: Collection[str], chunk: int = 500) -> int:
+    """Delete this method's recommendations of enterprises the latest run, which started at `before_ms`,
+    did not `read` (gone from the graph), and those without an owner it did not write. What a ranked
+    enterprise no longer gets went as it was written (`Writer.flush`); an unchanged enterprise's stand
     untouched, so a quiet day writes nothing for them."""
     owners = {str(r["u"]) for r in store.read(f"MATCH (r:{RECOMMENDATION}) WHERE r.recommender = $m AND r.{OWNER} IS NOT NULL "
                                               f"RETURN DISTINCT r.{OWNER} AS u", {"m": method})}
-    stale = sorted(set(ranked) | (owners - set(read)))
+    stale = sorted(owners - set(read))
     removed = 0
     for start in range(0, len(stale), chunk):
         rows = store.execute(

@@ -8,12 +8,18 @@ would wrongly trust):
    subject deleted and loaded again lost its links, a run stopped before removing what had fallen out
    of the top k) are ranked after all;
 2. the ranked enterprises' input digests are cleared;
-3. their recommendations stored with the same content digest and both links are confirmed (only
-   `recommendedAt` set), the others written with their links;
-4. their input digests are set, on the enterprise's own top recommendation (with how many
+3. their recommendations stored with the same content digest and both links are confirmed — found,
+   not written: `recommendedAt` stays the time the recommendation was made as it reads — and the
+   others written with their links;
+4. what they own besides (a danger since closed, a measure fallen out of the top k) is deleted;
+5. their input digests are set, on the enterprise's own top recommendation (with how many
    recommendations and gaps the enterprise's subjects got).
-At the end of the run (run.remove_stale) the recommendations of the enterprises it ranked that it
-neither wrote nor confirmed are deleted, and those of enterprises gone from the graph.
+At the end of the run (run.remove_stale) those of enterprises gone from the graph are deleted.
+
+Why a confirmation writes nothing: FalkorDB re-indexes a node on any SET, even of the value it holds,
+and the index's collector then forks the whole server to clean up (README "Graph stores"). After a
+day's 1 % change at 100,000 enterprises a run confirmed ≈ 1.15 M recommendations of the enterprises it
+ranked again; setting the run's time on each kept the server forking through the run.
 """
 from __future__ import annotations
 
@@ -34,7 +40,7 @@ from riskgraph.ontology.anchors import (
     RECOMMENDS,
 )
 from riskgraph.ontology.model import PACKED_CONTENT
-from riskgraph.reasoning.recommend.digests import CONFIRMED_AT, CONTENT_DIGEST
+from riskgraph.reasoning.recommend.digests import CONTENT_DIGEST
 
 #: on an enterprise's own top recommendation: the digest of the inputs that ranked it, and how many
 #: recommendations and knowledge gaps its subjects got then (ontology/control_measures.ttl)
@@ -90,9 +96,8 @@ class Writer:
         self.packer = packer
         self.method, self.flagged_by = method, flagged_by
         onto = store.ontology
-        #: the stored form of the run's time (with its epoch companion), set on what is confirmed; the
-        #: time itself kept once for all of them where the store can (graph/shared_values.py)
-        self.at, self.at_once, set_at_once = stamp(store, RECOMMENDATION, "r", {CONFIRMED_AT: at})
+        #: the stored form of the run's time (with its epoch companion), set on the gaps flagged again;
+        #: the time itself kept once for all of them where the store can (graph/shared_values.py)
         self.flagged_at, self.flagged_once, set_flagged_once = stamp(store, KNOWLEDGE_GAP, "g", {"flaggedAt": at})
         key, gap_key = onto.key_of(RECOMMENDATION), onto.key_of(KNOWLEDGE_GAP)
         # linked: both links there. Matched, not a WHERE pattern: FalkorDB runs a pattern predicate
@@ -100,12 +105,14 @@ class Writer:
         linked = f"MATCH (r)-[:{RECOMMENDS}]->() MATCH (r)-[:{RECOMMENDED_FOR}]->() WITH DISTINCT row, r "
         self.confirm_content = (
             f"UNWIND $rows AS row MATCH (r:{RECOMMENDATION} {{{key}: row.k}}) "
-            f"WHERE r.{CONTENT_DIGEST} = row.d {linked}SET r += $at{set_at_once} RETURN r.{key} AS k")
+            f"WHERE r.{CONTENT_DIGEST} = row.d {linked}RETURN r.{key} AS k")
         # per enterprise: every recommendation it owns, all of them and the linked part — not only
         # those of its subjects now: a danger closed since (or a risk point unlinked) is no subject,
         # and its recommendations, left by a run stopped before its clean-up, would stand for ever
         owned = f"UNWIND $rows AS row MATCH (r:{RECOMMENDATION} {{{OWNER}: row.u}}) WHERE r.recommender = $m "
         self.count_owned = (owned + "RETURN row.u AS u, count(r) AS n", owned + f"{linked}RETURN row.u AS u, count(r) AS n")
+        # per ranked enterprise: what it owns that this run neither wrote nor confirmed
+        self.remove_others = owned + f"AND NOT r.{key} IN row.keep DETACH DELETE r RETURN count(*) AS c"
         gaps = f"UNWIND $rows AS row MATCH (g:{KNOWLEDGE_GAP} {{{gap_key}: row.k}}) WHERE g.flaggedBy = $by "
         self.count_gaps = (gaps + "RETURN row.u AS u, count(g) AS n",
                            gaps + f"MATCH (g)-[:{GAP_FOR}]->() WITH DISTINCT row, g RETURN row.u AS u, count(g) AS n")
@@ -119,9 +126,7 @@ class Writer:
         self.pending: list[Rows] = []
         self.pending_size = 0
         self.written = self.confirmed = self.gaps_written = self.gaps_confirmed = 0
-        self.unchanged = self.ranked_after_all = 0
-        #: the enterprises this run ranked: their recommendations it neither wrote nor confirmed are stale
-        self.ranked: set[str] = set()
+        self.unchanged = self.ranked_after_all = self.removed = 0
 
     def add(self, rows: Rows) -> None:
         self.pending.append(rows)
@@ -135,7 +140,6 @@ class Writer:
         ranked += self._confirm_unchanged([rows for rows in batch if rows.unchanged is not None])
         if not ranked:
             return
-        self.ranked.update(rows.uscc for rows in ranked)
         self.store.execute(self.clear_inputs, {"keys": [rows.uscc for rows in ranked], "l": ENTERPRISE, "m": self.method})
         gaps = [gap for rows in ranked for gap in rows.gaps]
         if gaps:
@@ -143,6 +147,9 @@ class Writer:
             self.store.upsert_relationships(GAP_FOR, [link for rows in ranked for link in rows.gap_links],
                                             from_label=KNOWLEDGE_GAP, to_label=HIDDEN_DANGER)
         self._write([item for rows in ranked for item in rows.recommendations])
+        kept = [{"u": rows.uscc, "keep": [props["id"] for props, _ in rows.recommendations]} for rows in ranked]
+        done = self.store.execute(self.remove_others, {"rows": kept, "m": self.method})
+        self.removed += int(done[0]["c"]) if done else 0
         holders = [{"k": top["id"], "d": rows.input_digest, "n": len(rows.recommendations) + len(rows.gaps)}
                    for rows in ranked if (top := _own_top(rows)) is not None]
         if holders:
@@ -183,8 +190,7 @@ class Writer:
         if not recommendations:
             return
         rows = [{"k": props["id"], "d": props[CONTENT_DIGEST]} for props, _ in recommendations]
-        confirmed = {row["k"] for row in self.store.execute(self.confirm_content,
-                                                            {"rows": rows, "at": self.at, "once": self.at_once})}
+        confirmed = {row["k"] for row in self.store.read(self.confirm_content, {"rows": rows})}
         self.confirmed += len(confirmed)
         fresh = [(props, measure) for props, measure in recommendations if props["id"] not in confirmed]
         if not fresh:
