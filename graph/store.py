@@ -399,6 +399,17 @@ class GraphStore(ABC):
         rows = self.read(f"MATCH (n:{ident(label)} {{{ident(cls.key)}: $key}}) RETURN properties(n) AS p", {"key": key})
         return rows[0]["p"] if rows else None
 
+    def get_nodes(self, label: str, keys: Iterable[Any], names: Sequence[str] | None = None) -> dict[Any, dict[str, Any]]:
+        """The nodes of `label` the store holds among `keys`, by key: their properties, or only `names`
+        (a property a node lacks is None), in one statement — a key it does not hold is left out."""
+        cls = self.ontology.check_label(label)
+        returns = "properties(n)" if names is None else "[" + ", ".join(f"n.{ident(name)}" for name in names) + "]"
+        rows = self.read(f"UNWIND $keys AS k MATCH (n:{ident(label)} {{{ident(cls.key)}: k}}) RETURN k AS k, {returns} AS p",
+                         {"keys": list(keys)})
+        if names is None:
+            return {r["k"]: r["p"] for r in rows}
+        return {r["k"]: dict(zip(names, r["p"], strict=True)) for r in rows}
+
     def neighbourhood(self, label: str, key: str, *, depth: int = 1, labels: Iterable[str] | None = None,
                       stop_at: Iterable[str] = (), limit: int = 500) -> Subgraph:
         """Nodes and relationships within `depth` hops of one node, optionally only some labels, not

@@ -649,14 +649,7 @@ class FileLoader:
     def _current(self, todo: list[Prepared]) -> dict[str, dict[str, Any]]:
         """The batch's nodes as the graph holds them before the batch (absent keys: new nodes)."""
         keys = sorted({p.key for p in todo})
-        if not keys:
-            return {}
-        key_prop = self.onto.key_of(self.spec.label)
-        rows = self.store.read(
-            f"UNWIND $keys AS k MATCH (n:{ident(self.spec.label)} {{{ident(key_prop)}: k}}) RETURN k, properties(n) AS p",
-            {"keys": keys},
-        )
-        return {r["k"]: r["p"] for r in rows}
+        return self.store.get_nodes(self.spec.label, keys) if keys else {}
 
     def _write_changes(self, todo: list[Prepared], current: dict[str, dict[str, Any]]) -> None:
         """A ChangeEvent for every fact that differs from what the graph holds now."""
@@ -791,11 +784,7 @@ class FileLoader:
         """Nodes a row only implies (the chemical an inventory names): created when absent; an existing
         one only gains the properties it lacks, so reference data is never overwritten by a reload."""
         key = self.onto.key_of(label)
-        existing = {
-            r["k"]: r["p"] for r in self.store.read(
-                f"UNWIND $keys AS k MATCH (n:{ident(label)} {{{ident(key)}: k}}) RETURN k, properties(n) AS p",
-                {"keys": sorted({str(r[key]) for r in rows})})
-        }
+        existing = self.store.get_nodes(label, sorted({str(r[key]) for r in rows}))
         merged: dict[str, dict[str, Any]] = {}
         for row in rows:
             before = existing.get(str(row[key]), {})
@@ -810,11 +799,7 @@ class FileLoader:
         facts = [(p, p.resolution.uscc) for p in todo if p.enterprise_facts and p.resolution and p.resolution.uscc]
         if not facts:
             return
-        codes = sorted({code for _, code in facts})
-        key = self.onto.key_of(ENTERPRISE)
-        rows = self.store.read(f"UNWIND $codes AS c MATCH (e:{ENTERPRISE} {{{key}: c}}) RETURN c, properties(e) AS p",
-                               {"codes": codes})
-        current = {r["c"]: r["p"] for r in rows}
+        current = self.store.get_nodes(ENTERPRISE, sorted({code for _, code in facts}))
         updates: dict[str, dict[str, Any]] = {}
         for p, code in facts:
             before = current.get(code, {})
@@ -1115,10 +1100,9 @@ class FileLoader:
         if not flags:
             return
         label, key = self.spec.label, self.onto.key_of(self.spec.label)
-        nodes = self.store.read(f"UNWIND $keys AS k MATCH (n:{ident(label)} {{{ident(key)}: k}}) RETURN k, n.dataQuality AS f",
-                                {"keys": sorted(flags)})
-        rows = [{"k": n["k"], "f": sorted(set(n["f"]) - flags[n["k"]]) or None} for n in nodes
-                if set(n["f"] or ()) & flags[n["k"]]]
+        nodes = self.store.get_nodes(label, sorted(flags), ["dataQuality"])
+        rows = [{"k": k, "f": sorted(set(n["dataQuality"]) - flags[k]) or None} for k, n in nodes.items()
+                if set(n["dataQuality"] or ()) & flags[k]]
         if rows:
             self.store.execute(f"UNWIND $rows AS row MATCH (n:{ident(label)} {{{ident(key)}: row.k}}) "
                                "SET n.dataQuality = row.f", {"rows": rows})

@@ -201,13 +201,13 @@ def set_properties(store: GraphStore, label: str, rows: Sequence[Mapping[str, An
         for row in chunk:
             props = encode_properties(store.ontology, label, row)
             payload.append({"k": props.pop(key), "p": props})
-        payload = differing(store, label, key, payload)
+        payload = differing(store, label, payload)
         for assigned, group in shared_groups(store.dialect, shared, "n", payload):
             store.execute(f"UNWIND $rows AS row MATCH (n:{ident(label)} {{{ident(key)}: row.k}}) SET n += row.p{assigned}",
                           {"rows": group})
 
 
-def differing(store: GraphStore, label: str, key: str, payload: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def differing(store: GraphStore, label: str, payload: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows (`{"k": key, "p": encoded properties}`) with only the properties their node does not
     already hold, and without the rows left with none.
 
@@ -218,10 +218,7 @@ def differing(store: GraphStore, label: str, key: str, payload: list[dict[str, A
     names = sorted(set().union(*(row["p"].keys() for row in payload)))
     if not names:
         return payload
-    values = ", ".join(f"n.{ident(name)}" for name in names)
-    held = {r["k"]: dict(zip(names, r["v"], strict=True)) for r in store.read(
-        f"UNWIND $keys AS k MATCH (n:{ident(label)} {{{ident(key)}: k}}) RETURN k AS k, [{values}] AS v",
-        {"keys": [row["k"] for row in payload]})}
+    held = store.get_nodes(label, [row["k"] for row in payload], names)
     out = []
     for row in payload:
         stored = held.get(row["k"])

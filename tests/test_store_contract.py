@@ -44,6 +44,16 @@ def test_upsert_updates_changed_properties_and_keeps_the_rest(store):
     assert node["name"] == "唐山曹妃甸石化有限公司" and node["employees"] == 340
 
 
+def test_nodes_are_read_by_key_whole_or_by_name_and_a_key_not_held_is_left_out(store):
+    _load(store)
+    keys = [e["uscc"] for e in ENTERPRISES[:2]] + ["91130000MA0NOTHERE"]
+    whole = store.get_nodes("Enterprise", keys)
+    assert whole == {k: store.get_node("Enterprise", k) for k in keys[:2]}
+    named = store.get_nodes("Enterprise", keys, ["name", "employees"])
+    assert named == {keys[0]: {"name": ENTERPRISES[0]["name"], "employees": None},
+                     keys[1]: {"name": ENTERPRISES[1]["name"], "employees": 340}}
+
+
 def test_rows_of_one_key_in_one_call_merge_in_order(store):
     """The later row's values win and an earlier row's other values stay, for a new node and an
     existing one, as if each row were its own call (FalkorDB's MERGE in one UNWIND kept the first
