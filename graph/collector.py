@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
 
 
 def freeze_alive() -> None:
@@ -42,49 +43,61 @@ def freeze_alive() -> None:
 #: younger collections between two full ones while a bulk job runs (Python's default: 10)
 BULK_FULL_EVERY = 100
 
-_lock = threading.Lock()
-_depth = 0
-_saved: tuple[int, ...] = ()
+
+class _Overlapping:
+    """A process-wide collector setting that jobs in several threads may hold at once: the first to
+    enter saves the process's own setting and applies the job's, the last to leave puts it back."""
+
+    def __init__(self, apply: Callable[[], Any], restore: Callable[[Any], None]) -> None:
+        self._apply, self._restore = apply, restore
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._saved: Any = None
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth == 0:
+                self._saved = self._apply()
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._restore(self._saved)
 
 
-@contextmanager
-def fewer_full_collections() -> Iterator[None]:
+def _raise_full_threshold() -> tuple[int, ...]:
+    saved = gc.get_threshold()
+    young, middle, oldest = saved
+    gc.set_threshold(young, middle, max(BULK_FULL_EVERY, oldest))
+    return saved
+
+
+def _disable() -> bool:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    return was_enabled
+
+
+def _enable_if(was_enabled: bool) -> None:
+    if was_enabled:
+        gc.enable()
+
+
+_fewer_full = _Overlapping(_raise_full_threshold, lambda saved: gc.set_threshold(*saved))
+_pause = _Overlapping(_disable, _enable_if)
+
+
+def fewer_full_collections() -> AbstractContextManager[None]:
     """Raise the oldest generation's threshold for the block; the first to enter saves the
     process's thresholds and the last to leave puts them back (jobs may overlap in threads)."""
-    global _depth, _saved
-    with _lock:
-        if _depth == 0:
-            _saved = gc.get_threshold()
-            young, middle, *_ = _saved
-            gc.set_threshold(young, middle, max(BULK_FULL_EVERY, _saved[2]))
-        _depth += 1
-    try:
-        yield
-    finally:
-        with _lock:
-            _depth -= 1
-            if _depth == 0:
-                gc.set_threshold(*_saved)
+    return _fewer_full.held()
 
 
-_paused_depth = 0
-_was_enabled = True
-
-
-@contextmanager
-def paused() -> Iterator[None]:
+def paused() -> AbstractContextManager[None]:
     """No cyclic collection during the block (for building what lives as long as the process, then
     `freeze_alive`); the first to enter saves whether the collector ran, the last to leave restores it."""
-    global _paused_depth, _was_enabled
-    with _lock:
-        if _paused_depth == 0:
-            _was_enabled = gc.isenabled()
-            gc.disable()
-        _paused_depth += 1
-    try:
-        yield
-    finally:
-        with _lock:
-            _paused_depth -= 1
-            if _paused_depth == 0 and _was_enabled:
-                gc.enable()
+    return _pause.held()
