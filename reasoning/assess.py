@@ -17,9 +17,13 @@ reasoning/models/, and writes one `Assessment` node per result:
                  assessment_components('a'), the rows through with_components
     evidence     node keys the result cites (at most [read] evidence_limit; the total is in the JSON)
     resultDigest digest of all the above: a result found again the same is confirmed, not rewritten
-    computedAt   this run's wall-clock time, ISO 8601 with +08:00 (set on confirmed results too)
-    asOf         the date the facts run to; dataLoadId / dataLoadedAt: the newest load the run saw
+    computedAt   the wall-clock time of the run that wrote it, ISO 8601 with +08:00
+    asOf         the date that run's facts run to; dataLoadId / dataLoadedAt: the newest load it saw
     (Assessment)-[:ASSESSES]->(subject)
+
+A step that covered every subject of its (method, label) stamps one AssessmentRun "{method}:{label}"
+with the same four: a result's current stamp is the later of its own and its run's (a confirmed
+result is not written at all; reasoning/run_stamps.py says why).
 
 and the subject's derived properties: HazardSource.majorHazardLevel (removed when no longer major),
 RiskPoint.riskColour (+ `conflict:reportedColour` in dataQuality when the reported colour differs),

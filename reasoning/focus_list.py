@@ -21,7 +21,9 @@ from riskgraph.graph.packed_content import assessment_components, with_component
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import canonical_float
 from riskgraph.reasoning import graph_facts as gf
+from riskgraph.reasoning import run_stamps
 from riskgraph.reasoning.models.config import load_config
+from riskgraph.reasoning.run_stamps import AT_MS
 
 #: the guide's rules in the bureau's words (auto-red flags of the rating)
 RULE_WORDS = {
@@ -81,18 +83,21 @@ def focus_list(store: GraphStore, *, below: float | None = None, region_prefix: 
                    "RETURN e.uscc AS uscc, e.name AS name, e.regionCode AS county, r.name AS countyName, "
                    "e.riskColour AS colour, e.riskColourMethod AS method, e.secondaryRiskColour AS secondary, "
                    "e.secondaryRiskColourMethod AS secondaryMethod, a.id AS id, a.score AS score, "
-                   f"a.riskColour AS ratingColour, {assessment_components('a')}, a.computedAt AS computedAt, a.asOf AS asOf",
+                   f"a.riskColour AS ratingColour, {assessment_components('a')}, "
+                   f"a.computedAt AS computedAt, a.asOf AS asOf, a.{AT_MS} AS {AT_MS}",
                    params, timeout_ms=gf.AGGREGATE_TIMEOUT_MS))
+    runs = run_stamps.latest(store)
     counties: dict[str | None, County] = {}
     for r in rows:
-        entry = _entry(r, threshold, top_deductions)
+        entry = _entry(r, run_stamps.current({**r, "method": cfg["method"]}, runs), threshold, top_deductions)
         counties.setdefault(entry.county, County(entry.county, entry.county_name)).enterprises.append(entry)
     for county in counties.values():
         county.enterprises.sort(key=lambda e: (not e.auto_red, _num(e.score), _num(e.score_min), e.uscc))
     return [counties[k] for k in sorted(counties, key=lambda c: (c is None, c or ""))]
 
 
-def _entry(r: Mapping[str, Any], threshold: float, top: int) -> FocusEntry:
+def _entry(r: Mapping[str, Any], stamp: Mapping[str, Any], threshold: float, top: int) -> FocusEntry:
+    """One enterprise's line; `stamp`: its rating's current stamp (reasoning/run_stamps.py)."""
     doc = json.loads(r["components"]) if r.get("components") else {}
     details = doc.get("details", {})
     auto_red = tuple(details.get("auto_red_rules", ()))
@@ -112,7 +117,7 @@ def _entry(r: Mapping[str, Any], threshold: float, top: int) -> FocusEntry:
         score_min=None if score_range[0] is None else canonical_float(score_range[0]),
         rating_colour=r["ratingColour"], official_colour=r["colour"],
         official_method=r["method"], secondary_colour=r["secondary"], secondary_method=r["secondaryMethod"],
-        auto_red=auto_red, reasons=tuple(reasons), computed_at=r["computedAt"], as_of=r["asOf"],
+        auto_red=auto_red, reasons=tuple(reasons), computed_at=stamp["computedAt"], as_of=stamp["asOf"],
         assessment=r["id"])
 
 

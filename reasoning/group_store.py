@@ -22,8 +22,10 @@ from typing import Any
 from riskgraph.graph.packed_content import assessment_components, with_components
 from riskgraph.graph.store import GraphStore
 from riskgraph.reasoning import graph_facts as gf
+from riskgraph.reasoning import run_stamps
 from riskgraph.reasoning.models.config import load_config
 from riskgraph.reasoning.run_context import Run
+from riskgraph.reasoning.run_stamps import AT_MS
 
 GROUPS = "enterpriseGroups"
 OTHER_GROUPS = "otherEnterpriseGroups"
@@ -72,8 +74,10 @@ def stored(run: Run) -> dict[gf.GroupKey, Counter] | None:
     """The groups the last run kept, or None when they cannot stand in for a whole read."""
     rows = run.store.read("MATCH (a:Assessment)-[:ASSESSES]->(r:Region) "
                           "WHERE a.method = $m AND r.regionLevel IN $levels "
-                          "RETURN r.code AS code, r.regionLevel AS level, a.id AS id, a.resultDigest AS d, a.asOf AS asOf",
+                          "RETURN r.code AS code, r.regionLevel AS level, a.id AS id, a.method AS method, a.resultDigest AS d, "
+                          f"a.asOf AS asOf, a.{AT_MS} AS {AT_MS}",
                           {"m": load_config("inform")["method"], "levels": ["COUNTY", "PROVINCE"]})
+    runs = run_stamps.latest(run.store)
     parts = _kept_parts(run.store, rows)
     counties = _county_codes(run.regions())
     reading = run.group_reading()
@@ -89,7 +93,8 @@ def stored(run: Run) -> dict[gf.GroupKey, Counter] | None:
             for region, park, si, ic, measures in doc[OTHER_GROUPS]:
                 groups[(region, park, si, ic)] = Counter(measures)
         elif row["code"] in counties:
-            if row["asOf"] != reading["asOf"] or GROUPS not in doc:
+            # the date its facts run to: its own, or that of the later run that found it unchanged
+            if run_stamps.current(row, runs)["asOf"] != reading["asOf"] or GROUPS not in doc:
                 return None
             seen.add(row["code"])
             for park, si, ic, measures in doc[GROUPS]:

@@ -12,8 +12,8 @@ counties read again (reasoning/group_store.py; the whole province is read when t
 another day or configuration); N-K coupling is run for the changed enterprises' supervision
 industries and cities only (each group's result depends on its own records), and not at all when
 none of what it counts changed (`Subjects.nk_inputs`); its records are read in a thread while INFORM
-is computed and written (only reads, of nothing INFORM writes). Every result gets this run's
-`computedAt`, which the portraits show. Control-measure recommendations are refreshed by the full
+is computed and written (only reads, of nothing INFORM writes). Every result it writes or finds
+unchanged gets this run's `computedAt`, which the portraits show. Control-measure recommendations are refreshed by the full
 `riskgraph assess` (training reads the whole province). Changes of derived colours and levels are
 logged, a first value included (reasoning/derived_changes.py).
 """
@@ -68,7 +68,7 @@ def reassess(store: GraphStore, subjects: Subjects, *, as_of: dt.date | None = N
     """Re-run the models for the touched subjects and the aggregates over them; log what changed."""
     if not subjects:
         return []
-    run = Run.start(store, as_of)
+    run = Run.start(store, as_of, stamp_confirmed=True)  # a few subjects: their results say they were checked
     before = Snapshot.take(store, {"Enterprise": subjects.enterprises, "RiskPoint": subjects.risk_points,
                                    "HazardSource": subjects.hazard_sources, "Region": _all_regions(store)})
     owners = subjects.enterprises | _owners(store, subjects)

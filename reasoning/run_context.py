@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -32,13 +32,21 @@ class Run:
     as_of: dt.date
     computed_at: dt.datetime
     cfg: ModelConfig
+    #: (method, label) -> ids of the results this run found unchanged and left as they were
+    #: (reasoning/writeback.py): `remove_stale` keeps them
+    kept: defaultdict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: set the run's stamp on the results it finds unchanged, as on those it writes: for a run over a
+    #: few subjects (reasoning/incremental.py), whose results must say they were checked against the
+    #: data just loaded. A full run leaves them and stamps each (method, label) it covers once
+    #: (reasoning/run_stamps.py)
+    stamp_confirmed: bool = False
     _cache: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, store: GraphStore, as_of: dt.date | None) -> Run:
+    def start(cls, store: GraphStore, as_of: dt.date | None, *, stamp_confirmed: bool = False) -> Run:
         now = dt.datetime.now(tz=LOCAL_TZ)
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-        return cls(store, as_of or now.date(), now, load_config("assess"))
+        return cls(store, as_of or now.date(), now, load_config("assess"), stamp_confirmed=stamp_confirmed)
 
     @property
     def run_ms(self) -> int:

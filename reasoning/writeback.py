@@ -23,8 +23,10 @@ from riskgraph.graph.values import encode_properties
 from riskgraph.ontology.anchors import ASSESSES, ASSESSMENT
 from riskgraph.ontology.model import TIME_SUFFIX
 from riskgraph.reasoning import graph_facts as gf
+from riskgraph.reasoning import run_stamps
 from riskgraph.reasoning.models.result import ModelResult, json_default, jsonable
 from riskgraph.reasoning.run_context import Run
+from riskgraph.reasoning.run_stamps import AT_MS
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +80,8 @@ def result_digest(row: Mapping[str, Any]) -> str:
 
 
 def run_stamp(run: Run) -> dict[str, Any]:
-    """When a result was computed and from which data: set on every result a run writes or confirms."""
+    """When a result was computed and from which data: set on every result a run writes, and on the
+    AssessmentRun of each (method, label) it covers whole (reasoning/run_stamps.py)."""
     data = run.data_version()
     return {"computedAt": run.computed_at, "asOf": run.as_of, "dataLoadId": data["loadId"],
             "dataLoadedAt": data["loadedAt"]}
@@ -88,8 +91,11 @@ def write_assessments(run: Run, items: Sequence[Written], *, multi_target: bool 
     """Upsert the Assessment nodes and their ASSESSES edges; None score/level/colour are removed.
 
     A result whose stored Assessment says the same (`resultDigest`) and still assesses its subject is
-    confirmed: only its run stamp is set. Most results of a day's run are the day before's, and a
-    rewrite sends and stores their whole components JSON and evidence again."""
+    confirmed: not rewritten, and noted (`Run.kept`) so that `remove_stale` keeps it. Most results of
+    a day's run are the day before's, and a rewrite would send and store their components JSON and
+    evidence again. A full run writes nothing on them — its stamp goes on the AssessmentRun of each
+    (method, label) instead (reasoning/run_stamps.py says why); a run over a few subjects
+    (`Run.stamp_confirmed`) sets its stamp on them."""
     if not items:
         return 0
     store = run.store
@@ -103,7 +109,10 @@ def write_assessments(run: Run, items: Sequence[Written], *, multi_target: bool 
             "riskColour": r.colour, "components": components_json(w, run), "evidence": list(r.evidence[:limit])}
         row["resultDigest"] = result_digest(row)
         rows.append(row)
-    confirmed = set() if multi_target else _confirm(store, items, rows, stamp)
+    confirmed = set() if multi_target else _confirm(store, items, rows, stamp if run.stamp_confirmed else None)
+    for w in items:
+        if w.id in confirmed:
+            run.kept[(w.result.method, w.label)].add(w.id)
     todo = [(w, row) for w, row in zip(items, rows, strict=True) if w.id not in confirmed]
     if not todo:
         return len(items)
@@ -162,33 +171,45 @@ def _pack(run: Run, rows: list[dict[str, Any]]) -> None:
 
 
 def _confirm(store: GraphStore, items: Sequence[Written], rows: Sequence[Mapping[str, Any]],
-             stamp: Mapping[str, Any]) -> set[str]:
-    """Set the run stamp on the stored results that say the same and still assess their one subject;
-    their ids. A result with several subjects is always written."""
-    stamped, shared, kept_once = shared_stamp(store, ASSESSMENT, "a", stamp)
+             stamp: Mapping[str, Any] | None) -> set[str]:
+    """The ids of the stored results that say the same and still assess their one subject; the
+    `stamp` set on them where given (`Run.stamp_confirmed`), else only read. A result with several
+    subjects is always written."""
     by_label: dict[str, list[dict[str, str]]] = defaultdict(list)
     for w, row in zip(items, rows, strict=True):
         targets = w.targets or (w.key,)
         if len(targets) == 1:
             by_label[w.label].append({"id": row["id"], "d": row["resultDigest"], "to": targets[0]})
     key = ident(store.ontology.key_of(ASSESSMENT))
+    params: dict[str, Any] = {}
+    then = "RETURN a.id AS id"
+    if stamp is not None:
+        params["at"], params["once"], kept_once = shared_stamp(store, ASSESSMENT, "a", stamp)
+        then = f"SET a += $at{kept_once} {then}"
     out: set[str] = set()
     for label, pending in by_label.items():
         subject_key = ident(store.ontology.key_of(label))
+        statement = (f"UNWIND $rows AS row MATCH (a:{ASSESSMENT} {{{key}: row.id}})-[:{ASSESSES}]->"
+                     f"(s:{ident(label)} {{{subject_key}: row.to}}) WHERE a.resultDigest = row.d {then}")
         for chunk in gf.batched(pending, store.batch_size):
-            out.update(str(r["id"]) for r in store.execute(
-                f"UNWIND $rows AS row MATCH (a:{ASSESSMENT} {{{key}: row.id}})-[:{ASSESSES}]->"
-                f"(s:{ident(label)} {{{subject_key}: row.to}}) WHERE a.resultDigest = row.d "
-                f"SET a += $at{kept_once} RETURN a.id AS id", {"rows": list(chunk), "at": stamped, "once": shared}))
+            done = (store.execute if stamp is not None else store.read)(statement, {"rows": list(chunk), **params})
+            out.update(str(r["id"]) for r in done)
     return out
 
 
 def remove_stale(run: Run, method: str, label: str) -> int:
-    """Delete the (method, label) Assessments this run did not write: their subjects are gone."""
-    rows = run.store.execute(f"MATCH (a:{ASSESSMENT}) WHERE a.method = $method AND a.id STARTS WITH $prefix "
-                             "AND (a.computedAtMs IS NULL OR a.computedAtMs <> $run) WITH a DETACH DELETE a RETURN count(*) AS c",
-                             {"method": method, "prefix": f"{method}:{label}:", "run": run.run_ms})
-    return int(rows[0]["c"]) if rows else 0
+    """After a run over every subject of `label`: delete the (method, label) Assessments it neither
+    wrote nor confirmed (their subjects are gone), and stamp the (method, label) run."""
+    kept = run.kept.pop((method, label), set())
+    key = ident(run.store.ontology.key_of(ASSESSMENT))
+    rows = run.store.read(f"MATCH (a:{ASSESSMENT}) WHERE a.method = $method AND a.id STARTS WITH $prefix "
+                          f"AND (a.{AT_MS} IS NULL OR a.{AT_MS} <> $run) RETURN a.id AS id",
+                          {"method": method, "prefix": f"{method}:{label}:", "run": run.run_ms})
+    stale = sorted(str(row["id"]) for row in rows if row["id"] not in kept)
+    for chunk in gf.batched(stale, run.store.batch_size):
+        run.store.execute(f"UNWIND $ids AS i MATCH (a:{ASSESSMENT} {{{key}: i}}) DETACH DELETE a", {"ids": list(chunk)})
+    run_stamps.record(run.store, method, label, run_stamp(run))
+    return len(stale)
 
 
 def set_properties(store: GraphStore, label: str, rows: Sequence[Mapping[str, Any]]) -> None:

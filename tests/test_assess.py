@@ -18,6 +18,7 @@ from riskgraph import graph
 from riskgraph.graph.packed_content import assessment_components, pack_plain, unpacked_properties, with_components
 from riskgraph.loaders.load import load_directory
 from riskgraph.reasoning import graph_facts as gf
+from riskgraph.reasoning import run_stamps
 from riskgraph.reasoning.assess import STEPS, run_all, select_steps
 from riskgraph.reasoning.models.config import load_config
 from riskgraph.reasoning.models.coupling import Point, nk_coupling, spatial_coupling
@@ -419,8 +420,14 @@ def test_rerun_changes_no_counts_and_updates_computed_at(province):
     assert _counts(store) == before
     after = province.assessments()
     assert set(after) == set(times)
-    assert all(after[i]["computedAtMs"] > times[i] for i in times)
-    assert len({a["computedAtMs"] for a in after.values()}) == 1
+    # every result's current stamp is the new run's: those found unchanged (nothing written on them)
+    # by the AssessmentRun of their method and label
+    runs = run_stamps.latest(store)
+    current = {i: run_stamps.current(a, runs)[run_stamps.AT_MS] for i, a in after.items()}
+    assert all(current[i] > times[i] for i in times)
+    assert len(set(current.values())) == 1
+    unchanged = [i for i in times if after[i]["computedAtMs"] == times[i]]
+    assert len(unchanged) > len(times) // 2, "results found unchanged keep the stamp of the run that wrote them"
     assert {r["id"]: r for r in store.read(
         "MATCH (h:HazardSource) RETURN h.id AS id, h.majorHazardLevel AS level")} == props_before
 
@@ -479,7 +486,8 @@ def test_removing_an_overdue_major_hidden_danger_changes_the_breakdown(province)
 
 def test_a_result_found_again_is_confirmed_not_rewritten(province):
     # the LEC results of a second run on a later day say what the first said: each is confirmed (its
-    # computedAt and asOf move; its stored components are not sent again). The proof: a stored result
+    # current computedAt and asOf move, by its method's AssessmentRun; nothing of it is sent again,
+    # its own stamp stays the first run's). The proof: a stored result
     # whose JSON was altered behind the digest's back stays altered, while one whose digest no longer
     # matches, and one that lost its link to its subject, are written again whole.
     store, method = province.store, load_config("risk_point")["lec"]["method"]
@@ -494,7 +502,11 @@ def test_a_result_found_again_is_confirmed_not_rewritten(province):
         run_all(store, as_of=later, only={"risk_point_lec"})
         after = province.assessments(method)
         assert set(after) == set(before)
-        assert all(a["asOf"] == later.isoformat() and a["computedAt"] > before[i]["computedAt"] for i, a in after.items())
+        runs = run_stamps.latest(store)
+        assert all(run_stamps.current(a, runs)["asOf"] == later.isoformat()
+                   and run_stamps.current(a, runs)["computedAt"] > before[i]["computedAt"] for i, a in after.items())
+        assert after[kept]["asOf"] == before[kept]["asOf"] and after[kept]["computedAt"] == before[kept]["computedAt"]
+        assert after[changed]["asOf"] == later.isoformat()
         assert after[kept]["components"] == '{"altered":true}'
         assert after[changed]["components"] == before[changed]["components"]
         assert after[changed]["resultDigest"] == before[changed]["resultDigest"]
