@@ -32,8 +32,8 @@ class Run:
     as_of: dt.date
     computed_at: dt.datetime
     cfg: ModelConfig
-    #: (method, label) -> ids of the results this run found unchanged and left as they were
-    #: (reasoning/writeback.py): `remove_stale` keeps them
+    #: (method, label) -> ids of the results this run found unchanged and left as they were, stamp
+    #: and all (reasoning/writeback.py): `remove_stale` keeps them
     kept: defaultdict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
     #: set the run's stamp on the results it finds unchanged, as on those it writes: for a run over a
     #: few subjects (reasoning/incremental.py), whose results must say they were checked against the

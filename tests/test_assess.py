@@ -518,3 +518,18 @@ def test_a_result_found_again_is_confirmed_not_rewritten(province):
         store.execute("MATCH (a:Assessment {id: $i}) SET a.resultDigest = 'stale'", {"i": kept})
         run_all(store, as_of=AS_OF, only={"risk_point_lec"})
     assert province.assessments(method)[kept]["components"] == before[kept]["components"]
+
+
+def test_a_full_run_removes_the_results_of_gone_subjects_and_writes_nothing_on_the_rest(province):
+    # last in this module: it deletes a risk point
+    store, method = province.store, load_config("risk_point")["lec"]["method"]
+    before = province.assessments(method)
+    gone = sorted(before)[0]
+    store.execute("MATCH (p:RiskPoint {id: $k}) DETACH DELETE p", {"k": gone.removeprefix(f"{method}:RiskPoint:")})
+    run_all(store, as_of=AS_OF, only={"risk_point_lec"})
+    after = province.assessments(method)
+    assert set(after) == set(before) - {gone}
+    assert all(after[i]["computedAtMs"] == before[i]["computedAtMs"] for i in after)  # found unchanged: not written
+    run = store.get_node("AssessmentRun", run_stamps.run_id(method, "RiskPoint"))
+    assert run is not None and run["computedAtMs"] > max(a["computedAtMs"] for a in before.values())
+    assert run_stamps.current(after[sorted(after)[0]], run_stamps.latest(store))["computedAtMs"] == run["computedAtMs"]
