@@ -16,7 +16,9 @@ from riskgraph.api.access import Caller
 from riskgraph.graph.packed_content import unpacked_properties
 from riskgraph.graph.store import GraphStore
 from riskgraph.graph.values import decode_properties
+from riskgraph.ontology.anchors import ASSESSMENT
 from riskgraph.ontology.model import Disclosure, Ontology
+from riskgraph.reasoning import run_stamps
 
 #: (class, property names, level) answers `shown_names` keeps: nodes of a class carry few sets of names
 SHOWN_CACHE = 4_096
@@ -36,18 +38,30 @@ class Disclosed:
         self.store = store
         self.restricted: dict[str, str] = {}  # "Label/key" -> the level it was read at
         self.subject: str | None = None
+        #: the assessment runs' stamps, read once per request where an Assessment is shown
+        self._runs: run_stamps.Runs | None = None
 
     def properties(self, label: str, props: Mapping[str, Any], level: Disclosure) -> dict[str, Any]:
         """The node's properties this level may read."""
         level = min(level, self.caller.ceiling)
         if self.store is not None:
             props = unpacked_properties(self.store, props)
+            if label == ASSESSMENT:
+                props = self.current_stamp(props)
         names, restricted = shown_names(self.onto, label, tuple(props), level)
         out = {k: props[k] for k in names}
         if restricted:
             key = out.get(self.onto.key_of(label), props.get(self.onto.key_of(label)))
             self.restricted[f"{label}/{key}"] = level_name(level)
         return out
+
+    def current_stamp(self, props: Mapping[str, Any]) -> Mapping[str, Any]:
+        """An Assessment with its current stamp: its own, or that of the later complete run of its
+        method that found it unchanged and wrote nothing on it (reasoning/run_stamps.py)."""
+        if self._runs is None:
+            self._runs = run_stamps.latest(self.store) if self.store is not None else {}
+        current = run_stamps.current(props, self._runs)
+        return props if current[run_stamps.AT_MS] == props.get(run_stamps.AT_MS) else {**props, **current}
 
     def allows(self, label: str, prop: str, level: Disclosure) -> bool:
         """May this level read that property (or a value derived from it)?"""

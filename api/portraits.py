@@ -34,7 +34,6 @@ from riskgraph.graph.dialect import ident
 from riskgraph.graph.values import LOCAL_TZ
 from riskgraph.ontology.anchors import INSPECTION_TASK
 from riskgraph.ontology.model import TIME_SUFFIX, Disclosure
-from riskgraph.reasoning import run_stamps
 from riskgraph.workflows.tasks import Tasks, overdue_checks
 from riskgraph.workflows.tasks import settings as task_settings
 
@@ -89,16 +88,7 @@ def latest_assessments(builder: ViewBuilder, root: ViewNode) -> list[dict[str, A
     latest: dict[str, ViewNode] = {}
     for node in sorted(items, key=lambda n: n.props.get(time_prop) or 0, reverse=True):
         latest.setdefault(str(node.props.get(ASSESSMENT_METHOD[1])), node)
-    runs = run_stamps.latest(builder.store) if latest else {}
-    out = []
-    for _, node in sorted(latest.items()):
-        rendered = builder.render(node, relations=False)
-        # its stamp as it stands: its own, or that of the later complete run that found it unchanged
-        current = run_stamps.current({**node.props, "id": node.key}, runs)
-        shown = rendered["properties"]
-        shown.update({name: current[name] for name in run_stamps.STAMP if name in shown})
-        out.append(rendered)
-    return out
+    return [builder.render(n, relations=False) for _, n in sorted(latest.items())]
 
 
 def recommendations(builder: ViewBuilder, root: ViewNode) -> list[dict[str, Any]]:

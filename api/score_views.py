@@ -19,7 +19,6 @@ from riskgraph.api.views import ViewNode
 from riskgraph.graph.dialect import ident
 from riskgraph.graph.packed_content import assessment_components, with_components
 from riskgraph.ontology.anchors import SOURCE_RECORD
-from riskgraph.reasoning import run_stamps
 from riskgraph.reasoning.models.config import load_config
 from riskgraph.reasoning.run_stamps import AT_MS
 
@@ -50,7 +49,7 @@ def score_provenance(ctx: Context, root: ViewNode, assessments: list[dict[str, A
     row = rows[0] if rows else {}
     latest = max((v for v in (row.get("own"), row.get("near")) if v is not None), default=None)
     scores = []
-    for a in assessments:  # their stamps the current ones (portraits.latest_assessments)
+    for a in assessments:  # shown with their current stamps (api/disclosure.py)
         props = a.get("properties", {})
         computed = props.get("computedAt")
         components = props.get("components") if isinstance(props.get("components"), dict) else {}
@@ -106,13 +105,12 @@ def hazard_source_unknowns(ctx: Context, root: ViewNode) -> list[dict[str, Any]]
         f"MATCH (e:{ident(ENTERPRISE)} {{{key}: $key}})-[:HAS_HAZARD_SOURCE]->(h)<-[:ASSESSES]-(a:{ident(ASSESSMENT)}) "
         f"RETURN h.id AS unit, a.id AS id, a.method AS method, a.computedAt AS computedAt, a.{AT_MS} AS {AT_MS}, "
         f"{assessment_components('a')} ORDER BY unit", {"key": root.key}))
-    runs = run_stamps.latest(ctx.store) if rows else {}
     out = []
     for r in rows:
         try:
             doc = json.loads(r["components"] or "{}")
         except ValueError:
             doc = {}
-        out.append({"unit": r["unit"], "method": r["method"], "computedAt": run_stamps.current(r, runs)["computedAt"],
+        out.append({"unit": r["unit"], "method": r["method"], "computedAt": ctx.disclosed.current_stamp(r)["computedAt"],
                      "notKnown": [f for f in doc.get("flags", ()) if _unknown(f)]})
     return out
