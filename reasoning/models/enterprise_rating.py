@@ -136,8 +136,9 @@ def rate_enterprise(facts: EnterpriseFacts, *, config: ModelConfig | None = None
         colour=colour,
         components=tuple(components),
         evidence=unique([facts.subject, *(e for c in components for e in c.evidence)]),
+        # not the date (`as_of`): it is the result's stamp (asOf), so that a result that comes out the
+        # same on a later day is confirmed, not rewritten (reasoning/writeback.py)
         parameters={
-            "as_of": facts.as_of.isoformat(),
             "base": cfg["base"],
             "bands": bands_summary(bands),
             "focus_below": cfg["focus_below"],

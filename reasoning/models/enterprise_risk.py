@@ -73,7 +73,8 @@ def assess_enterprise_risk(facts: EnterpriseFacts, *, config: ModelConfig | None
         colour=band.colour if band else None,
         components=components,
         evidence=unique([facts.subject, *(e for c in components for e in c.evidence)]),
-        parameters={"as_of": facts.as_of.isoformat(), "max_reduction": reduction, "bands": bands_summary(bands),
+        # not the date: it is the result's stamp (asOf), as in enterprise_rating
+        parameters={"max_reduction": reduction, "bands": bands_summary(bands),
                     "control_weights": dict(control["weights"])},
         flags=tuple(flags),
         details={"inherent": inherent, "effectiveness": effectiveness, "residual": residual},
