@@ -13,9 +13,9 @@ another day or configuration); N-K coupling is run for the changed enterprises' 
 industries and cities only (each group's result depends on its own records), and not at all when
 none of what it counts changed (`Subjects.nk_inputs`); its records are read in a thread while INFORM
 is computed and written (only reads, of nothing INFORM writes). Every result it writes or finds
-unchanged gets this run's `computedAt`, which the portraits show. Control-measure recommendations are refreshed by the full
-`riskgraph assess` (training reads the whole province). Changes of derived colours and levels are
-logged, a first value included (reasoning/derived_changes.py).
+unchanged gets this run's `computedAt`, which the portraits show. Control-measure recommendations
+are refreshed by the full `riskgraph assess` (training reads the whole province). Changes of derived
+colours and levels are logged, a first value included (reasoning/derived_changes.py).
 """
 from __future__ import annotations
 
