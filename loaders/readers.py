@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import functools
 import json
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -135,7 +136,8 @@ def shape_row(names: list[str], header_flags: list[str], cells: list[str | None]
 
 
 def detect_encoding(data: bytes, declared: str = "auto") -> str:
-    """The file's encoding: the declared one, else the first candidate that decodes it whole."""
+    """The file's encoding: the declared one, else the first candidate that decodes it whole, else
+    the candidate most of its non-ASCII lines are in (`mixed_lines_encoding`)."""
     if declared != "auto":
         return declared
     if data.startswith(b"\xef\xbb\xbf"):
@@ -146,10 +148,36 @@ def detect_encoding(data: bytes, declared: str = "auto") -> str:
             return encoding
         except UnicodeDecodeError:
             continue
+    mixed = mixed_lines_encoding(data)
+    if mixed is not None:
+        return mixed
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
     return best.encoding if best else "utf-8"
+
+
+def mixed_lines_encoding(data: bytes) -> str | None:
+    """The candidate encoding most of the file's non-ASCII lines decode in (each tried as
+    `_decode_line` tries it: strict UTF-8 first); None when no line decodes in any.
+
+    A GB18030 export with a few rows pasted in from a UTF-8 tool decodes whole in neither, and a
+    whole-file guess (charset_normalizer) took a generated 10,000-enterprise registry, 10,086 GB lines
+    and 79 UTF-8 ones, for UTF-8: every GB row was then flagged as decoded in another encoding than its
+    file's, and the 79 that were were not. The lines in the minority are the anomaly."""
+    votes: Counter[str] = Counter()
+    for line in data.splitlines():
+        if line.isascii():
+            continue
+        for candidate in CANDIDATE_ENCODINGS:
+            try:
+                line.decode(candidate)
+            except UnicodeDecodeError:
+                continue
+            votes[candidate] += 1
+            break
+    # on a tie the first candidate: UTF-8
+    return max(CANDIDATE_ENCODINGS, key=lambda c: votes[c]) if votes else None
 
 
 def _decode_line(line: bytes, encoding: str) -> tuple[str, str | None]:

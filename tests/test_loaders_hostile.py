@@ -18,7 +18,7 @@ from stdnum.cn import uscc as stdnum_uscc
 from riskgraph import graph
 from riskgraph.graph.packed_content import record_content, with_content
 from riskgraph.loaders.load import load_directory
-from riskgraph.loaders.readers import MAX_FIELD_CHARS, read_csv
+from riskgraph.loaders.readers import MAX_FIELD_CHARS, detect_encoding, read_csv
 
 REGISTRY_HEADER = ["统一社会信用代码", "企业名称", "法定代表人", "注册地址", "所属行业代码", "成立日期", "注册资本（万元）",
                    "登记状态", "从业人数", "所在园区"]
@@ -87,6 +87,36 @@ def test_a_quoted_cell_may_span_lines_and_a_quote_inside_a_cell_is_a_character(t
     assert [type(r).__name__ for r in out] == ["SourceRow"] * 3
     assert out[0].values["注册地址"] == "河北省石家庄市长安区\r\n胜利北街1号"
     assert out[1].values["企业名称"] == '石家庄12"管材有限公司'
+
+
+# ---------------------------------------------------------------------- 1b. a few lines in another encoding
+def test_a_gb18030_file_with_a_few_utf8_lines_flags_those_lines_and_no_other(tmp_path, store):
+    # a GB18030 registry with two rows pasted in from a UTF-8 tool; "中," in UTF-8 is no GB18030, so
+    # neither encoding decodes the file whole. The file is what most of its lines are, and only the two
+    # rows are flagged (the generator's truth: `wrong_encoding`, scope row). A whole-file guess took a
+    # generated 10,000-enterprise registry for UTF-8 and flagged its 10,086 GB rows instead of its 79 UTF-8 ones
+    rows = [registry_row(n) for n in range(1, 21)]
+    pasted = {4: registry_row(5, 法定代表人="王中"), 14: registry_row(15, 法定代表人="李中")}
+    lines = [",".join(REGISTRY_HEADER).encode("gb18030")]
+    lines += [",".join(pasted[i]).encode("utf-8") if i in pasted else ",".join(r).encode("gb18030")
+              for i, r in enumerate(rows)]
+    data = b"\r\n".join(lines) + b"\r\n"
+    for encoding in ("utf-8", "gb18030"):
+        with pytest.raises(UnicodeDecodeError):
+            data.decode(encoding)
+    path = tmp_path / "market_registry" / "subjects.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(data)
+    assert detect_encoding(data) == "gb18030"
+    read = list(read_csv(path))
+    assert {r.number: r.notes for r in read if r.notes} == {
+        5: ["line decoded as utf-8, file is gb18030"], 15: ["line decoded as utf-8, file is gb18030"]}
+    assert read[4].values["法定代表人"] == "王中" and read[5].values["法定代表人"] == "王6"
+    load_directory(store, tmp_path)
+    flagged = store.read("MATCH (e:Enterprise)-[:DERIVED_FROM]->(s:SourceRecord) WHERE s.dataQuality IS NOT NULL "
+                         "RETURN e.uscc AS u, s.dataQuality AS q ORDER BY u")
+    assert [(r["u"], r["q"]) for r in flagged] == [
+        (uscc(n), ["line decoded as utf-8, file is gb18030"]) for n in (5, 15)]
 
 
 # ---------------------------------------------------------------------- 2. every worksheet
