@@ -18,10 +18,12 @@ from riskgraph.graph.packed_content import pack_plain, unpacked_properties
 from riskgraph.loaders.load import load_directory
 from riskgraph.ontology.anchors import RECOMMENDATION
 from riskgraph.reasoning.recommend.config import load_config
+from riskgraph.reasoning.recommend.digests import learned_digest
 from riskgraph.reasoning.recommend.engine import Recommender
 from riskgraph.reasoning.recommend.evaluate import evaluate, split
+from riskgraph.reasoning.recommend.facts import DangerFact
 from riskgraph.reasoning.recommend.kb import MEASURE, knowledge_base, parse_ref
-from riskgraph.reasoning.recommend.learned import verified
+from riskgraph.reasoning.recommend.learned import LearnedScores, Neighbour, cited, verified
 from riskgraph.reasoning.recommend.run import read_province, rectified_states, run, train
 
 pytestmark = pytest.mark.slow  # the module's fixture loads a province and runs the recommender (~12 s)
@@ -668,3 +670,26 @@ def test_scores_equal_but_for_the_last_bits_of_their_sum_go_by_the_hierarchy_of_
     for low_score in (0.6 + abs(noise), 0.6 - abs(noise)):
         assert rec.order({lower.id: low_score, higher.id: 0.6}) == [higher.id, lower.id]
     assert rec.order({lower.id: 0.6 + 1e-6, higher.id: 0.6}) == [lower.id, higher.id]  # a real difference counts
+
+
+def test_the_learned_digest_changes_with_what_a_recommendation_reads_and_only_that():
+    # a province's cases often share a text, hence a similarity: a new verified rectification among
+    # them moves another out of the k nearest. Past the cases a recommendation cites whole, such a swap
+    # changes nothing it says, so it ranks nothing again; anything it reads still does
+    danger = DangerFact("HD-0", "U", None, "配电箱未接地", "配电箱未接地", "GENERAL", (), "REPORTED", None)
+
+    def case(i: int, similarity: float, text: str = "配电箱未接地") -> Neighbour:
+        return Neighbour(f"HD-{i}", (f"R-{i}",), f"U-{i}", similarity, text)
+
+    def digest(cases: list[Neighbour], score: float = 0.5) -> str:
+        said = LearnedScores(scores={"M1": score}, evidence={"M1": cases}, neighbours=len(cases))
+        return learned_digest({danger.id: said}, [danger])
+
+    five = [case(1, 0.9), case(2, 0.8), case(3, 0.8), case(4, 0.8), case(5, 0.8)]
+    assert [c.danger_id for c in cited(five)] == ["HD-1", "HD-2", "HD-3"]
+    assert digest([*five[:4], case(6, 0.8)]) == digest(five)  # past the cited: the same
+    assert digest([case(7, 0.9), *five[1:]]) != digest(five)  # a cited case
+    assert digest([*five[:4], case(6, 0.8, "消防通道堵塞")]) != digest(five)  # a text (patterns are read in all)
+    assert digest([*five[:4], case(6, 0.7)]) != digest(five)  # the similarities' range
+    assert digest(five[:4]) != digest(five)  # their number
+    assert digest(five, score=0.6) != digest(five)

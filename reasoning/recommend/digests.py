@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -22,7 +22,7 @@ from pathlib import Path
 from riskgraph.reasoning.models.config import ModelConfig
 from riskgraph.reasoning.models.result import jsonable
 from riskgraph.reasoning.recommend.facts import DangerFact, EnterpriseFact
-from riskgraph.reasoning.recommend.learned import LearnedScores
+from riskgraph.reasoning.recommend.learned import LearnedScores, Neighbour, cited
 
 #: the Recommendation property that digests all the others but the time (ontology/control_measures.ttl)
 CONTENT_DIGEST = "contentDigest"
@@ -74,14 +74,28 @@ def recommender_digest(config: ModelConfig, closed_states: Iterable[str], open_o
 
 
 def learned_digest(learned: Mapping[str, LearnedScores], dangers: Iterable[DangerFact]) -> str:
-    """What the learned part answered for these hidden dangers: each one's scores and its neighbours as
-    evidence (ids, similarity, text), or that it had none; "" for an enterprise with none ranked."""
+    """What the ranking reads of the learned part's answers for these hidden dangers: each one's
+    neighbour count, scores and the danger each score is for, and per measure its cases as `cases`
+    says; or that it had none; "" for an enterprise with none ranked."""
     said = []
     for d in sorted(dangers, key=lambda d: d.id):
         s = learned.get(d.id)
         said.append((d.id, None if s is None else (s.neighbours, sorted(s.scores.items()), sorted(s.via.items()),
-                                                     sorted((m, [repr(n) for n in ns]) for m, ns in s.evidence.items()))))
+                                                     sorted((m, cases(ns)) for m, ns in s.evidence.items()))))
     return _digest(repr(said)) if said else ""
+
+
+def cases(evidence: Sequence[Neighbour]) -> tuple:
+    """A measure's similar cases as its recommendation reads them: their number, similarity range and
+    texts (whether they are about the danger's patterns), and the cases it cites whole (`cited`).
+
+    Not every case's id: in a province many cases share a text, hence a similarity, and a day's new
+    verified rectification among them moved another out of the k nearest; that changed the old digest
+    of 1,006 of 10,000 enterprises whose facts had not changed after a 1 % change set, each then ranked
+    again for nothing where the swapped case was not one it cites."""
+    sims = [n.similarity for n in evidence]
+    return (len(evidence), min(sims, default=None), max(sims, default=None), sorted({n.text for n in evidence}),
+            [repr(n) for n in cited(evidence)])
 
 
 def enterprise_digest(e: EnterpriseFact, recommender: str, learned: str) -> str:

@@ -58,7 +58,7 @@ from riskgraph.reasoning.recommend.kb import (
     knowledge_base,
     ref,
 )
-from riskgraph.reasoning.recommend.learned import LearnedScores, NeighbourModel, features
+from riskgraph.reasoning.recommend.learned import LearnedScores, NeighbourModel, cited, features
 from riskgraph.reasoning.recommend.textmatch import Match
 
 #: order in which reasons are told
@@ -586,7 +586,7 @@ class Recommender:
         for mid, share in learned.scores.items():
             if only is not None and mid not in only:
                 continue
-            for nb in sorted(learned.evidence.get(mid, []), key=lambda n: -n.similarity)[:3]:
+            for nb in cited(learned.evidence.get(mid, [])):
                 via = (ref(HIDDEN_DANGER, learned.via[mid]),) if mid in learned.via else ()
                 tail = (subject_ref, *via, ref(HIDDEN_DANGER, nb.danger_id),
                         *(ref(RECTIFICATION, r) for r in nb.rectification_ids[:1]))
@@ -672,11 +672,11 @@ class Recommender:
                 said.add(p.text)
                 sentences.append(p.text)
         if learned is not None and mid in learned.scores:
-            support = sorted(learned.evidence.get(mid, []), key=lambda n: -n.similarity)
+            support = learned.evidence.get(mid, [])
             sims = [n.similarity for n in support]
             why = ""
             if support:
-                reasons = {self.why_similar(query_text, n.text) for n in support[:3]} - {""}
+                reasons = {self.why_similar(query_text, n.text) for n in cited(support)} - {""}
                 why = "，" + "；".join(sorted(reasons)) if reasons else ""
             span = f"相似度{min(sims):.2f}–{max(sims):.2f}" if len(sims) > 1 else (f"相似度{sims[0]:.2f}" if sims else "")
             sentences.insert(1 if sentences and any(p.kind == "pattern" for p in paths) else 0,

@@ -118,6 +118,16 @@ class Neighbour:
     text: str = ""
 
 
+#: the cases a measure's recommendation cites whole (its paths, the reasons of its explanation); the
+#: others count only through their number, their similarities' range and their texts
+CITED_CASES = 3
+
+
+def cited(cases: Sequence[Neighbour]) -> list[Neighbour]:
+    """The cases a recommendation cites whole: the most alike, ties in the order of the vote."""
+    return sorted(cases, key=lambda n: -n.similarity)[:CITED_CASES]
+
+
 @dataclass
 class LearnedScores:
     scores: dict[str, float] = field(default_factory=dict)           # measure -> share of the vote, [0, 1]
