@@ -158,39 +158,38 @@ def detect_encoding(data: bytes, declared: str = "auto") -> str:
 
 
 def mixed_lines_encoding(data: bytes) -> str | None:
-    """The candidate encoding most of the file's non-ASCII lines decode in (each tried as
-    `_decode_line` tries it: strict UTF-8 first); None when no line decodes in any.
+    """The candidate encoding most of the file's non-ASCII lines decode in (`_first_decoding`, as
+    each line is read); None when no line decodes in any.
 
     A GB18030 export with a few rows pasted in from a UTF-8 tool decodes whole in neither, and a
     whole-file guess (charset_normalizer) took a generated 10,000-enterprise registry, 10,086 GB lines
     and 79 UTF-8 ones, for UTF-8: every GB row was then flagged as decoded in another encoding than its
     file's, and the 79 that were were not. The lines in the minority are the anomaly."""
-    votes: Counter[str] = Counter()
-    for line in data.splitlines():
-        if line.isascii():
-            continue
-        for candidate in CANDIDATE_ENCODINGS:
-            try:
-                line.decode(candidate)
-            except UnicodeDecodeError:
-                continue
-            votes[candidate] += 1
-            break
+    votes = Counter(found[0] for line in data.splitlines()
+                    if not line.isascii() and (found := _first_decoding(line)) is not None)
     # on a tie the first candidate: UTF-8
     return max(CANDIDATE_ENCODINGS, key=lambda c: votes[c]) if votes else None
 
 
-def _decode_line(line: bytes, encoding: str) -> tuple[str, str | None]:
-    """Decode one physical line: strict UTF-8 first (it almost never reads GB text by accident),
-    then GB18030; a line whose encoding differs from the file's is noted."""
+def _first_decoding(line: bytes) -> tuple[str, str] | None:
+    """(candidate, text) of the first candidate encoding that decodes the line: strict UTF-8 first
+    (it almost never reads GB text by accident), then GB18030; None when none does."""
     for candidate in CANDIDATE_ENCODINGS:
         try:
-            text = line.decode(candidate)
+            return candidate, line.decode(candidate)
         except UnicodeDecodeError:
             continue
-        differs = not line.isascii() and candidate != encoding.replace("-sig", "")
-        return text, f"{ENCODING_NOTE}{candidate}, file is {encoding}" if differs else None
-    raise UnicodeDecodeError(encoding, line, 0, len(line), "no candidate encoding decodes this line")
+    return None
+
+
+def _decode_line(line: bytes, encoding: str) -> tuple[str, str | None]:
+    """Decode one physical line (`_first_decoding`); a line whose encoding differs from the file's is noted."""
+    found = _first_decoding(line)
+    if found is None:
+        raise UnicodeDecodeError(encoding, line, 0, len(line), "no candidate encoding decodes this line")
+    candidate, text = found
+    differs = not line.isascii() and candidate != encoding.replace("-sig", "")
+    return text, f"{ENCODING_NOTE}{candidate}, file is {encoding}" if differs else None
 
 
 _START, _UNQUOTED, _QUOTED, _QUOTE_SEEN = range(4)
