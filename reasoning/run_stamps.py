@@ -14,11 +14,14 @@ what portraits, the focus list, exports and the kept INFORM groups read.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from riskgraph.graph.store import GraphStore
 from riskgraph.ontology.anchors import ASSESSMENT_RUN
 from riskgraph.ontology.model import TIME_SUFFIX
+
+if TYPE_CHECKING:  # the API reads stamps without the reasoning's run context
+    from riskgraph.reasoning.run_context import Run
 
 #: the properties a stamp is made of, on an Assessment and on an AssessmentRun (ontology/riskgraph.ttl)
 STAMP = ("computedAt", "asOf", "dataLoadId", "dataLoadedAt")
@@ -40,9 +43,16 @@ def run_of(assessment_id: str, method: str) -> str:
     return run_id(method, label)
 
 
-def record(store: GraphStore, method: str, label: str, stamp: Mapping[str, Any]) -> None:
+def of(run: Run) -> dict[str, Any]:
+    """The run's stamp: when it ran, the date its facts run to, the newest load it saw. Set on every
+    result it writes, and on the AssessmentRun of each (method, label) it covers whole."""
+    data = run.data_version()
+    return dict(zip(STAMP, (run.computed_at, run.as_of, data["loadId"], data["loadedAt"]), strict=True))
+
+
+def record(run: Run, method: str, label: str) -> None:
     """Stamp the (method, label) run: it covered every subject of the label."""
-    store.upsert_nodes(ASSESSMENT_RUN, [{"id": run_id(method, label), **stamp}])
+    run.store.upsert_nodes(ASSESSMENT_RUN, [{"id": run_id(method, label), **of(run)}])
 
 
 def latest(store: GraphStore) -> dict[str, dict[str, Any]]:

@@ -79,14 +79,6 @@ def result_digest(row: Mapping[str, Any]) -> str:
     return digest.hexdigest()
 
 
-def run_stamp(run: Run) -> dict[str, Any]:
-    """When a result was computed and from which data: set on every result a run writes, and on the
-    AssessmentRun of each (method, label) it covers whole (reasoning/run_stamps.py)."""
-    data = run.data_version()
-    return {"computedAt": run.computed_at, "asOf": run.as_of, "dataLoadId": data["loadId"],
-            "dataLoadedAt": data["loadedAt"]}
-
-
 def write_assessments(run: Run, items: Sequence[Written], *, multi_target: bool = False) -> int:
     """Upsert the Assessment nodes and their ASSESSES edges; None score/level/colour are removed.
 
@@ -100,7 +92,7 @@ def write_assessments(run: Run, items: Sequence[Written], *, multi_target: bool 
         return 0
     store = run.store
     limit = int(run.cfg["read"]["evidence_limit"])
-    stamp = run_stamp(run)
+    stamp = run_stamps.of(run)
     rows: list[dict[str, Any]] = []
     for w in items:
         r = w.result
@@ -215,7 +207,7 @@ def remove_stale(run: Run, method: str, label: str) -> int:
         stale = sorted(str(row["id"]) for row in rows if row["id"] not in kept)
     for chunk in gf.batched(stale, run.store.batch_size):
         run.store.execute(f"UNWIND $ids AS i MATCH (a:{ASSESSMENT} {{{key}: i}}) DETACH DELETE a", {"ids": list(chunk)})
-    run_stamps.record(run.store, method, label, run_stamp(run))
+    run_stamps.record(run, method, label)
     return len(stale)
 
 
