@@ -395,9 +395,7 @@ class GraphStore(ABC):
         return Stats(labels=labels, relationships=rels)
 
     def get_node(self, label: str, key: str) -> dict[str, Any] | None:
-        cls = self.ontology.check_label(label)
-        rows = self.read(f"MATCH (n:{ident(label)} {{{ident(cls.key)}: $key}}) RETURN properties(n) AS p", {"key": key})
-        return rows[0]["p"] if rows else None
+        return self.get_nodes(label, [key]).get(key)
 
     def get_nodes(self, label: str, keys: Iterable[Any], names: Sequence[str] | None = None) -> dict[Any, dict[str, Any]]:
         """The nodes of `label` the store holds among `keys`, by key: their properties, or only `names`

@@ -48,7 +48,9 @@ def test_nodes_are_read_by_key_whole_or_by_name_and_a_key_not_held_is_left_out(s
     _load(store)
     keys = [e["uscc"] for e in ENTERPRISES[:2]] + ["91130000MA0NOTHERE"]
     whole = store.get_nodes("Enterprise", keys)
-    assert whole == {k: store.get_node("Enterprise", k) for k in keys[:2]}
+    assert whole == {k: store.read("MATCH (n:Enterprise {uscc: $k}) RETURN properties(n) AS p", {"k": k})[0]["p"]
+                     for k in keys[:2]}
+    assert store.get_node("Enterprise", keys[0]) == whole[keys[0]] and store.get_node("Enterprise", keys[2]) is None
     named = store.get_nodes("Enterprise", keys, ["name", "employees"])
     assert named == {keys[0]: {"name": ENTERPRISES[0]["name"], "employees": None},
                      keys[1]: {"name": ENTERPRISES[1]["name"], "employees": 340}}
