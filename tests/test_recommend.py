@@ -429,6 +429,17 @@ def test_ranking_in_worker_processes_writes_exactly_what_one_process_writes(prov
     four = run(store, workers=2, parallel_from=1)
     assert four.written == len(alone) and snapshot() == alone
     assert all(row["p"]["packedContent"] and "paths" not in row["p"] for row in alone)
+    # an enterprise ranked again (a risk point renamed, which its recommendations' paths tell): the workers
+    # leave packing to the writer, which packs what it writes and nothing it finds unchanged
+    point = store.read("MATCH (p:RiskPoint)<-[:RECOMMENDED_FOR]-() RETURN p.id AS id, p.name AS name ORDER BY id LIMIT 1")[0]
+    store.execute("MATCH (p:RiskPoint {id: $id}) SET p.name = $n", {"id": point["id"], "n": point["name"] + "（改）"})
+    try:
+        five = run(store, workers=2, parallel_from=1)
+        assert five.unchanged == four.enterprises - 1 and 1 <= five.written < four.written
+        assert all(row["p"]["packedContent"] and "paths" not in row["p"] for row in snapshot())
+    finally:
+        store.execute("MATCH (p:RiskPoint {id: $id}) SET p.name = $name", point)
+    assert run(store, workers=2, parallel_from=1).written == five.written and snapshot() == alone
 
 
 def test_decisions_are_never_written_as_recommendations(province):
