@@ -62,6 +62,13 @@ def _verified_records(facts):
 
 
 # ---------------------------------------------------------------- recommendations
+def test_the_province_read_in_concurrent_batches_is_the_province_read_whole(province):
+    """Batches read two at a time in threads come back as one batch gives them, in the same order."""
+    whole = read_province(province["store"], batch=100_000)
+    small = read_province(province["store"], batch=7)
+    assert list(small) == list(whole) == sorted(whole) and small == whole and len(whole) == len(province["facts"])
+
+
 def test_a_known_hidden_danger_gets_the_measure_its_verified_rectification_used(province):
     facts = province["facts"]
     records = _verified_records(facts)

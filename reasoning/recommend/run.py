@@ -25,8 +25,10 @@ import os
 import time
 import warnings
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from riskgraph.graph.collector import paused
 from riskgraph.graph.env import env_int
 from riskgraph.graph.packed_content import Packer, dictionary_kind
 from riskgraph.graph.store import GraphStore
@@ -92,13 +94,21 @@ def batched(items: Sequence[str], size: int) -> Iterator[list[str]]:
         yield list(items[i:i + size])
 
 
+#: batches of enterprises read at once: while one batch's replies are made into facts here, the store
+#: runs the next one's statements (one per server thread) instead of idling
+READERS = 2
+
+
 def read_province(store: GraphStore, *, as_of: dt.date | None = None, batch: int = 250,
                   keys: Iterable[str] | None = None) -> dict[str, EnterpriseFact]:
     reader = Reader(store)
     keys = sorted(keys) if keys is not None else list(reader.enterprise_keys())
     out: dict[str, EnterpriseFact] = {}
-    for chunk in batched(keys, batch):
-        out.update(reader.enterprises(chunk, as_of=as_of))
+    # the facts are what the run keeps: each full collection while they pile up walks them all and frees
+    # nothing (graph/collector.py); without it, at 10,000 enterprises 3.8-5.4 CPU-s became 1.4-1.6
+    with paused(), ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="recommender-facts") as pool:
+        for part in pool.map(lambda chunk: reader.enterprises(chunk, as_of=as_of), batched(keys, batch)):
+            out.update(part)
     return out
 
 
