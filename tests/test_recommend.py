@@ -383,9 +383,29 @@ def test_a_quiet_run_writes_nothing_and_an_enterprise_gone_takes_its_recommendat
         assert (every.written, every.removed) == (0, 0)
 
 
+def test_a_closed_hidden_danger_changed_ranks_no_enterprise_again(province):
+    """Only the learned part's training reads a closed hidden danger, and it counts through what it
+    answers: renaming one (no training example: its rectifications were not accepted) leaves every
+    enterprise's inputs as they were, and ranking all of them writes nothing."""
+    store, facts = province["store"], province["facts"]
+    closed = rectified_states(store.ontology)
+    examples = {ex.danger_id for ex in train(KB, load_config(), facts.values()).examples}
+    d = next(d for e in sorted(facts.values(), key=lambda e: e.uscc) for d in e.dangers.values()
+             if d.state in closed and d.id not in examples)
+    before = run(store)
+    store.execute("MATCH (h:HiddenDanger {id: $id}) SET h.name = $n", {"id": d.id, "n": d.name + "（已整改）"})
+    try:
+        after = run(store)
+        assert (after.unchanged, after.written) == (before.enterprises, 0)
+        assert run(store, rank_all=True).written == 0
+    finally:
+        store.execute("MATCH (h:HiddenDanger {id: $id}) SET h.name = $n", {"id": d.id, "n": d.name})
+
+
 def test_a_changed_training_example_ranks_again_only_the_enterprises_whose_learned_answers_it_changes(province):
     """The learned part's examples changed (a rectification no longer accepted): the enterprises whose
-    open hidden dangers get other learned answers are ranked again (and the one whose fact changed), not
+    open hidden dangers get other learned answers are ranked again (and the one whose fact changed, if the
+    danger is open), not
     every enterprise that asks the learned part — a day's rectifications anywhere in a province would
     rank it all again; ranking all of them afterwards writes nothing (what was skipped is what ranking gives)."""
     store, facts = province["store"], province["facts"]
