@@ -405,9 +405,9 @@ def test_a_closed_hidden_danger_changed_ranks_no_enterprise_again(province):
 def test_a_changed_training_example_ranks_again_only_the_enterprises_whose_learned_answers_it_changes(province):
     """The learned part's examples changed (a rectification no longer accepted): the enterprises whose
     open hidden dangers get other learned answers are ranked again (and the one whose fact changed, if the
-    danger is open), not
-    every enterprise that asks the learned part — a day's rectifications anywhere in a province would
-    rank it all again; ranking all of them afterwards writes nothing (what was skipped is what ranking gives)."""
+    danger is open), not every enterprise that asks the learned part — a day's rectifications anywhere in
+    a province would rank it all again; ranking all of them afterwards writes nothing (what was skipped is
+    what ranking gives)."""
     store, facts = province["store"], province["facts"]
     closed = rectified_states(store.ontology)
     before = run(store)
