@@ -12,7 +12,8 @@ were and are confirmed, not written — what the server still forks for shows th
 Prints the machine's cores and load average; wall and CPU-seconds (this process with its threads
 and children, from getrusage — the recommender's forked workers also shown apart —, plus the store's
 server process) of the load, of `riskgraph assess`
-as a whole and per model, of `assess` run again with nothing changed, and of the incremental
+as a whole and per model (the recommender's phases after its seconds: read, train, rank and write,
+remove), of `assess` run again with nothing changed, and of the incremental
 re-assessment of one enterprise's change (what the service runs after a write: the enterprise's own
 models and the aggregates over its peers). The change is real: each re-assessment follows a new open
 hidden danger with hazard factors written to the enterprise, or the removal of the one written before,
@@ -37,6 +38,7 @@ from riskgraph.loaders.load import load_directory
 from riskgraph.reasoning.assess import run_all
 from riskgraph.reasoning.incremental import Subjects, reassess
 from riskgraph.reasoning.models.config import load_config
+from riskgraph.reasoning.run_context import ModelRun
 from riskgraph.synth import generate
 
 
@@ -76,7 +78,7 @@ def main() -> None:
             if args.keep:  # loaded and assessed: api_latency.py --store serves it as it is
                 (root / BUILT).write_text(str(args.enterprises))
             for run in sorted(runs, key=lambda r: -r.seconds):
-                print(f"  {run.name:<28} {run.subjects:>8,} subjects {run.seconds:8.2f} s")
+                print(f"  {run.name:<28} {run.subjects:>8,} subjects {run.seconds:8.2f} s{phases(run)}")
             per_enterprise = (clock.cpu + clock.store_cpu) / args.enterprises
             print(f"assess CPU per enterprise {per_enterprise * 1000:.1f} ms → 100,000 enterprises ≈ "
                   f"{per_enterprise * 100_000:,.0f} CPU-s (target ≤ 120 s wall on 2 cores)")
@@ -89,7 +91,7 @@ def main() -> None:
             with Clock(server.pid) as clock:
                 again = run_all(store)
             print(f"assess again, nothing changed (a day without new records): {clock}")
-            print("  " + ", ".join(f"{r.name} {r.seconds:.1f} s" for r in sorted(again, key=lambda r: -r.seconds)[:8]))
+            print("  " + ", ".join(f"{r.name} {r.seconds:.1f} s{phases(r)}" for r in sorted(again, key=lambda r: -r.seconds)[:8]))
             reassess_one(store, server.pid, None)  # the date assess ran on: its default
             reassess_one(store, server.pid, None, 1)  # and the change taken back
 
@@ -116,7 +118,7 @@ def reassess_existing(url: str, runs: int, only: set[str], *, next_day: bool = F
             with Clock(server_pid) as clock:
                 steps = run_all(store, as_of=as_of, only=only)
             print(f"assess --only {' '.join(sorted(only))} ({enterprises:,} enterprises): {clock}; machine now {machine()}")
-            print("  " + ", ".join(f"{r.name} {r.seconds:.1f} s" for r in steps))
+            print("  " + ", ".join(f"{r.name} {r.seconds:.1f} s{phases(r)}" for r in steps))
         for run in range(runs):
             reassess_one(store, server_pid, as_of, run)
         if next_day:
@@ -124,7 +126,12 @@ def reassess_existing(url: str, runs: int, only: set[str], *, next_day: bool = F
                 steps = run_all(store, as_of=as_of + dt.timedelta(days=1), only=only)
             print(f"assess --only {' '.join(sorted(only))} as of the next day, {as_of + dt.timedelta(days=1)}: {clock}; "
                   f"machine now {machine()}")
-            print("  " + ", ".join(f"{r.name} {r.seconds:.1f} s" for r in steps))
+            print("  " + ", ".join(f"{r.name} {r.seconds:.1f} s{phases(r)}" for r in steps))
+
+
+def phases(run: ModelRun) -> str:
+    """A step's phases, where it gives them (the recommender's), as printed after its seconds."""
+    return f" ({', '.join(f'{name} {seconds:.1f} s' for name, seconds in run.phases)})" if run.phases else ""
 
 
 #: the hidden danger a re-assessment follows: written on even runs, removed on odd ones

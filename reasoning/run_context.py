@@ -24,6 +24,8 @@ class ModelRun(NamedTuple):
     version: str
     subjects: int
     seconds: float
+    #: where the step's time went, for a step that says (the recommender: read, train, rank and write, remove)
+    phases: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass

@@ -17,6 +17,7 @@ from riskgraph.api.users import create_user
 from riskgraph.graph.packed_content import pack_plain, unpacked_properties
 from riskgraph.loaders.load import load_directory
 from riskgraph.ontology.anchors import RECOMMENDATION
+from riskgraph.reasoning.assess import run_all
 from riskgraph.reasoning.recommend.config import load_config
 from riskgraph.reasoning.recommend.digests import learned_digest
 from riskgraph.reasoning.recommend.engine import Recommender
@@ -731,3 +732,10 @@ def test_the_learned_digest_changes_with_what_a_recommendation_reads_and_only_th
     assert digest([*five[:4], case(6, 0.7)]) != digest(five)  # the similarities' range
     assert digest(five[:4]) != digest(five)  # their number
     assert digest(five, score=0.6) != digest(five)
+
+
+def test_the_recommend_step_says_where_its_time_went(province):
+    """`assess` hands on the recommender's phases, which the benchmark prints after the step's seconds."""
+    step = next(r for r in run_all(province["store"], only={"recommend"}) if r.name == "recommend")
+    assert [name for name, _ in step.phases] == ["read", "train", "rank and write", "remove"]
+    assert all(seconds >= 0 for _, seconds in step.phases) and sum(s for _, s in step.phases) <= step.seconds + 0.5

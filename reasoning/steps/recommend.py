@@ -13,4 +13,5 @@ def step_recommend(run: Run) -> ModelRun:
     started = time.monotonic()
     summary = recommend(run.store, as_of=run.as_of)
     subjects = summary.enterprises + summary.risk_points + summary.hidden_dangers
-    return ModelRun("recommend", summary.method, summary.version, subjects, time.monotonic() - started)
+    return ModelRun("recommend", summary.method, summary.version, subjects, time.monotonic() - started,
+                    tuple(summary.phases.items()))
