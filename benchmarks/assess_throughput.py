@@ -12,8 +12,8 @@ were and are confirmed, not written — what the server still forks for shows th
 Prints the machine's cores and load average; wall and CPU-seconds (this process with its threads
 and children, from getrusage — the recommender's forked workers also shown apart —, plus the store's
 server process) of the load, of `riskgraph assess`
-as a whole and per model (the recommender's phases after its seconds: read, train, rank and write,
-remove), of `assess` run again with nothing changed, and of the incremental
+as a whole and per model (the recommender's phases after its seconds: knowledge base, read, train,
+rank and write, remove), of `assess` run again with nothing changed, and of the incremental
 re-assessment of one enterprise's change (what the service runs after a write: the enterprise's own
 models and the aggregates over its peers). The change is real: each re-assessment follows a new open
 hidden danger with hazard factors written to the enterprise, or the removal of the one written before,

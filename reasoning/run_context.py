@@ -24,7 +24,7 @@ class ModelRun(NamedTuple):
     version: str
     subjects: int
     seconds: float
-    #: where the step's time went, for a step that says (the recommender: read, train, rank and write, remove)
+    #: where the step's time went, for a step that says (the recommender: knowledge base, read, train, rank and write, remove)
     phases: tuple[tuple[str, float], ...] = ()
 
 
@@ -113,11 +113,19 @@ class Run:
 
 
 class Timer:
-    """Seconds since it was made: a step's ModelRun.seconds."""
+    """Seconds since it was made: a step's ModelRun.seconds; and, for a step that says where its time
+    went, the seconds of each phase (`lap`), in the order they ran."""
 
     def __init__(self) -> None:
-        self.start = time.perf_counter()
+        self.start = self._lapped = time.perf_counter()
+        self.laps: dict[str, float] = {}
 
     @property
     def seconds(self) -> float:
         return time.perf_counter() - self.start
+
+    def lap(self, name: str) -> None:
+        """The phase `name` ended now: its seconds since the last lap (or the start)."""
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._lapped, 1)
+        self._lapped = now

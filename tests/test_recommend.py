@@ -737,5 +737,5 @@ def test_the_learned_digest_changes_with_what_a_recommendation_reads_and_only_th
 def test_the_recommend_step_says_where_its_time_went(province):
     """`assess` hands on the recommender's phases, which the benchmark prints after the step's seconds."""
     step = next(r for r in run_all(province["store"], only={"recommend"}) if r.name == "recommend")
-    assert [name for name, _ in step.phases] == ["read", "train", "rank and write", "remove"]
+    assert [name for name, _ in step.phases] == ["knowledge base", "read", "train", "rank and write", "remove"]
     assert all(seconds >= 0 for _, seconds in step.phases) and sum(s for _, s in step.phases) <= step.seconds + 0.5

@@ -22,7 +22,6 @@ import gc
 import logging
 import multiprocessing
 import os
-import time
 import warnings
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -56,6 +55,7 @@ from riskgraph.reasoning.recommend.facts import DangerFact, EnterpriseFact, Read
 from riskgraph.reasoning.recommend.kb import KnowledgeBase, knowledge_base, load_knowledge_base
 from riskgraph.reasoning.recommend.learned import LearnedScores, NeighbourModel, examples
 from riskgraph.reasoning.recommend.writer import OWNER, Rows, Writer, gap_id, stored_digests
+from riskgraph.reasoning.run_context import Timer
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,9 @@ class RunSummary:
     removed: int = 0
     knowledge_gaps: int = 0
     seconds: float = 0.0
-    #: where the time went: facts read, model trained, enterprises ranked and written (one overlapping
-    #: the other), what the run did not find again removed — a benchmark's figures to say which step to speed up
+    #: where the time went: the knowledge base loaded, facts read, model trained, enterprises ranked and
+    #: written (one overlapping the other), what the run did not find again removed — a benchmark's
+    #: figures to say which step to speed up
     phases: dict[str, float] = field(default_factory=dict)
 
 
@@ -307,18 +308,18 @@ def run(store: GraphStore, *, as_of: dt.date | None = None, config: ModelConfig 
     """`workers`: processes that rank (None: RISKGRAPH_ASSESS_WORKERS, else one per core up to 4),
     used from `parallel_from` enterprises on; the result is the same with any number. `rank_all`: rank
     the enterprises whose inputs are unchanged too (what a skipped one would have written: a check)."""
-    started = time.monotonic()
+    timer = Timer()
     now = dt.datetime.now(LOCAL_TZ)
     config = config or load_config()
     store.bootstrap_schema()  # keys and indexes for the knowledge-base and recommendation labels
     load_knowledge_base(store)
-    clock = _PhaseClock()
+    timer.lap("knowledge base")
     facts = read_province(store, as_of=as_of, batch=int(config["output"]["read_batch"]))
-    clock.lap("read")
+    timer.lap("read")
     rec, _ = recommender_for(store, as_of=as_of, config=config, enterprises=facts)
-    clock.lap("train")
+    timer.lap("train")
     summary = RunSummary(rec.method, rec.version, training_examples=len(rec.model.examples) if rec.model else 0,
-                         phases=clock.laps)
+                         phases=timer.laps)
     ranking = ranking_for(store, rec, facts, config, now.isoformat(timespec="milliseconds"),
                           {} if rank_all else stored_digests(store, rec.method))
     writer = Writer(store, int(config["output"]["write_batch"]), at=ranking.at, method=rec.method,
@@ -330,30 +331,17 @@ def run(store: GraphStore, *, as_of: dt.date | None = None, config: ModelConfig 
         summary.enterprises += 1
         writer.add(rows)
     writer.flush()
-    clock.lap("rank and write")
+    timer.lap("rank and write")
     summary.written, summary.confirmed = writer.written, writer.confirmed
     summary.unchanged, summary.ranked_after_all = writer.unchanged, writer.ranked_after_all
     summary.knowledge_gaps = writer.gaps_written + writer.gaps_confirmed
     written_at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as stored: milliseconds
     summary.removed = writer.removed + remove_stale(store, rec.method, to_epoch_ms(written_at), read=set(facts))
     summary.removed += remove_stale_gaps(store, flagged_by(rec), to_epoch_ms(written_at))
-    clock.lap("remove")
-    summary.seconds = time.monotonic() - started
+    timer.lap("remove")
+    summary.seconds = timer.seconds
     log.info("recommendations: %s", summary)
     return summary
-
-
-class _PhaseClock:
-    """Seconds of each phase of a run, in the order they ran."""
-
-    def __init__(self) -> None:
-        self.laps: dict[str, float] = {}
-        self._since = time.monotonic()
-
-    def lap(self, name: str) -> None:
-        now = time.monotonic()
-        self.laps[name] = round(now - self._since, 1)
-        self._since = now
 
 
 def remove_stale(store: GraphStore, method: str, before_ms: int, *, read: Collection[str], chunk: int = 500) -> int:
