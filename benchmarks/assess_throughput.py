@@ -27,6 +27,7 @@ import contextlib
 import datetime as dt
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 # the same clock as the load benchmark (run from this folder, it is importable)
@@ -91,7 +92,7 @@ def main() -> None:
             with Clock(server.pid) as clock:
                 again = run_all(store)
             print(f"assess again, nothing changed (a day without new records): {clock}")
-            print("  " + ", ".join(f"{r.name} {r.seconds:.1f} s{phases(r)}" for r in sorted(again, key=lambda r: -r.seconds)[:8]))
+            print_steps(sorted(again, key=lambda r: -r.seconds)[:8])
             reassess_one(store, server.pid, None)  # the date assess ran on: its default
             reassess_one(store, server.pid, None, 1)  # and the change taken back
 
@@ -118,7 +119,7 @@ def reassess_existing(url: str, runs: int, only: set[str], *, next_day: bool = F
             with Clock(server_pid) as clock:
                 steps = run_all(store, as_of=as_of, only=only)
             print(f"assess --only {' '.join(sorted(only))} ({enterprises:,} enterprises): {clock}; machine now {machine()}")
-            print("  " + ", ".join(f"{r.name} {r.seconds:.1f} s{phases(r)}" for r in steps))
+            print_steps(steps)
         for run in range(runs):
             reassess_one(store, server_pid, as_of, run)
         if next_day:
@@ -126,7 +127,12 @@ def reassess_existing(url: str, runs: int, only: set[str], *, next_day: bool = F
                 steps = run_all(store, as_of=as_of + dt.timedelta(days=1), only=only)
             print(f"assess --only {' '.join(sorted(only))} as of the next day, {as_of + dt.timedelta(days=1)}: {clock}; "
                   f"machine now {machine()}")
-            print("  " + ", ".join(f"{r.name} {r.seconds:.1f} s{phases(r)}" for r in steps))
+            print_steps(steps)
+
+
+def print_steps(steps: Iterable[ModelRun]) -> None:
+    """The steps' seconds on one line, each with its phases where it gives them."""
+    print("  " + ", ".join(f"{r.name} {r.seconds:.1f} s{phases(r)}" for r in steps))
 
 
 def phases(run: ModelRun) -> str:

@@ -98,13 +98,15 @@ def cases(evidence: Sequence[Neighbour]) -> tuple:
             [repr(n) for n in cited(evidence)])
 
 
-def enterprise_digest(e: EnterpriseFact, recommender: str, learned: str, ranked: Iterable[DangerFact]) -> str:
+def enterprise_digest(e: EnterpriseFact, recommender: str, learned: Mapping[str, LearnedScores],
+                      ranked: Sequence[DangerFact]) -> str:
     """Everything one enterprise's ranking reads. `ranked`: the hidden dangers it ranks (its open ones,
-    by default), whole; `learned`: `learned_digest` of them — the learned part only answers those (its
-    risk points and itself take their learned scores from them), so the model counts only through what
-    it answered. Its other hidden dangers (closed ones) are read by nothing but the learned part's
-    training, and count through what it answers: a closed danger's change alone ranked 294 of the 3,297
-    enterprises ranked again after a 1 % change set at 10,000 enterprises."""
+    by default), whole, and what the learned part answered for them (`learned_digest` of `learned`) —
+    it only answers those (its risk points and itself take their learned scores from them), so the
+    model counts only through what it answered. Its other hidden dangers (closed ones) are read by
+    nothing but the learned part's training, and count through what it answers: a closed danger's
+    change alone ranked 294 of the 3,297 enterprises ranked again after a 1 % change set at 10,000
+    enterprises."""
     facts = (e.uscc, e.name, e.industry, e.industry_code, e.processes, sorted(e.risk_points.items()),
              sorted((d.id, d) for d in ranked), e.holdings)
-    return _digest(recommender, learned, repr(facts))
+    return _digest(recommender, learned_digest(learned, ranked), repr(facts))

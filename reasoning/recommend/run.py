@@ -47,7 +47,6 @@ from riskgraph.reasoning.recommend.digests import (
     CONTENT_DIGEST,
     content_digest,
     enterprise_digest,
-    learned_digest,
     recommender_digest,
 )
 from riskgraph.reasoning.recommend.engine import EnterprisePaths, Recommender, SubjectResult
@@ -223,7 +222,7 @@ def _rows_of(ranking: _Ranking, keys: Sequence[str], *, rank: bool = False) -> l
     subjects = [(e, subject_dangers(e, ranking.closed, ranking.open_only)) for e in map(ranking.facts.__getitem__, keys)]
     learned = ranking.rec.learned_for_many(subjects)
     for uscc, (e, dangers) in zip(keys, subjects, strict=True):
-        digest = enterprise_digest(e, ranking.recommender_digest, learned_digest(learned, dangers), dangers)
+        digest = enterprise_digest(e, ranking.recommender_digest, learned, dangers)
         rows = Rows(uscc, digest, hidden_dangers=len(dangers), risk_points=len(e.risk_points))
         out.append(rows)
         if not rank and ranking.stored.get(uscc, ("", 0))[0] == digest:
