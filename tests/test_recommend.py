@@ -384,6 +384,49 @@ def test_a_quiet_run_writes_nothing_and_an_enterprise_gone_takes_its_recommendat
         assert (every.written, every.removed) == (0, 0)
 
 
+def _stamps(store, uscc: str) -> dict[str, int]:
+    return {r["id"]: r["at"] for r in store.read(f"MATCH (r:{RECOMMENDATION} {{ownerUscc: $u}}) "
+                                                 "RETURN r.id AS id, r.recommendedAtMs AS at", {"u": uscc})}
+
+
+def test_a_risk_event_changed_ranks_its_point_its_dangers_and_its_enterprise_the_rest_stand(province):
+    """A risk event renamed changes what its risk point's, the hidden dangers' at that point and the
+    enterprise's rankings read, not its other risk points' or its other dangers': those stand, their
+    recommendations untouched, and ranking every subject afterwards writes nothing. A standing subject
+    whose stored recommendations lost a link is not trusted: its enterprise is ranked whole."""
+    store, facts = province["store"], province["facts"]
+    closed = rectified_states(store.ontology)
+    e = next(e for e in sorted(facts.values(), key=lambda e: e.uscc) if len(e.risk_points) >= 3
+             and any(d.state not in closed for d in e.dangers.values()))
+    rp = next(rp for rp in e.risk_points.values() if rp.events)
+    others = [p.id for p in e.risk_points.values() if p.id != rp.id]
+    elsewhere = [d.id for d in e.dangers.values() if d.state not in closed and d.risk_point != rp.id]
+    event = rp.events[0]
+    before = run(store)
+    stamps = _stamps(store, e.uscc)
+    store.execute("MATCH (v:RiskEvent {id: $id}) SET v.name = $n", {"id": event.id, "n": event.name + "（日更）"})
+    try:
+        changed = run(store)
+        assert (changed.unchanged, changed.ranked_after_all) == (before.enterprises - 1, 0)
+        assert changed.standing == len(others) + len(elsewhere) >= 2
+        now = _stamps(store, e.uscc)
+        standing = [i for i in stamps if i.split(":")[2] in {*others, *elsewhere}]
+        assert standing and all(now[i] == stamps[i] for i in standing)
+        assert any(now[i] != stamps[i] for i in stamps if i.startswith(f"rec:RiskPoint:{rp.id}:"))
+        every = run(store, rank_all=True)
+        assert (every.written, every.removed) == (0, 0), every
+        # one standing subject's recommendation unlinked: the enterprise is ranked whole again
+        store.execute(f"MATCH (r:{RECOMMENDATION} {{subjectKey: $k}})-[l:RECOMMENDS]->() WITH l LIMIT 1 DELETE l",
+                      {"k": others[0]})
+        store.execute("MATCH (v:RiskEvent {id: $id}) SET v.name = $n", {"id": event.id, "n": event.name + "（再改）"})
+        damaged = run(store)
+        assert (damaged.unchanged, damaged.ranked_after_all, damaged.standing) == (before.enterprises - 1, 1, 0)
+        assert damaged.written >= 1 and run(store, rank_all=True).written == 0
+    finally:
+        store.execute("MATCH (v:RiskEvent {id: $id}) SET v.name = $n", {"id": event.id, "n": event.name})
+    assert run(store).standing == len(others) + len(elsewhere) and run(store).unchanged == before.enterprises
+
+
 def test_a_closed_hidden_danger_changed_ranks_no_enterprise_again(province):
     """Only the learned part's training reads a closed hidden danger, and it counts through what it
     answers: renaming one (no training example: its rectifications were not accepted) leaves every

@@ -8,6 +8,12 @@ set, which a day's new rectifications anywhere in the province change. The same 
 means the ranking would give the same rows, so it is not ranked again. A digest is over-sensitive by
 design: anything that might change the output (even the order the store returned records in) changes
 it, which costs a ranking, never a wrong skip.
+
+An enterprise whose digest changed is not always ranked whole: `subject_digests` names what each of
+its risk points' and ranked hidden dangers' rankings read, and a subject whose digest is the one
+stored stands (its recommendations kept as they are); the enterprise itself, whose ranking reads all
+of them, is ranked again. After a 1 % change set most changed enterprises had one risk point's facts
+changed (an own control measure's text, a risk event, its name), and their other risk points stand.
 """
 from __future__ import annotations
 
@@ -19,9 +25,10 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 
+from riskgraph.ontology.anchors import HIDDEN_DANGER, RISK_POINT
 from riskgraph.reasoning.models.config import ModelConfig
 from riskgraph.reasoning.models.result import jsonable
-from riskgraph.reasoning.recommend.facts import DangerFact, EnterpriseFact
+from riskgraph.reasoning.recommend.facts import DangerFact, EnterpriseFact, OwnMeasure, RiskPointFact
 from riskgraph.reasoning.recommend.learned import LearnedScores, Neighbour, cited
 
 #: the Recommendation property that digests all the others but the time (ontology/control_measures.ttl)
@@ -110,3 +117,36 @@ def enterprise_digest(e: EnterpriseFact, recommender: str, learned: Mapping[str,
     facts = (e.uscc, e.name, e.industry, e.industry_code, e.processes, sorted(e.risk_points.items()),
              sorted((d.id, d) for d in ranked), e.holdings)
     return _digest(recommender, learned_digest(learned, ranked), repr(facts))
+
+
+def subject_key(label: str, key: str) -> str:
+    """How a subject is named among an enterprise's subject digests (labels keep keys of two kinds apart)."""
+    return f"{label}|{key}"
+
+
+def subject_digests(e: EnterpriseFact, recommender: str, learned: Mapping[str, LearnedScores],
+                    ranked: Sequence[DangerFact], open_dangers: Sequence[DangerFact],
+                    present: Mapping[str, Sequence[tuple[RiskPointFact, OwnMeasure]]]) -> dict[str, str]:
+    """Everything each risk point's and ranked hidden danger's ranking reads (`subject_key` -> digest).
+
+    Both read the enterprise's context (its industry, whose measures may be recommended, and the
+    chemicals and processes whose paths reach every subject). A risk point reads its own facts and the
+    open hidden dangers at it with what the learned part answered for them. A hidden danger reads its
+    own facts and its answers, its risk point's facts, and the enterprise's own control measures as
+    they map to the knowledge base's (`present`: which measures are already there, and where).
+    """
+    context = _digest(recommender, repr((e.uscc, e.industry, e.industry_code, e.processes, e.holdings)))
+    at_point: dict[str | None, list[DangerFact]] = {}
+    for d in sorted(open_dangers, key=lambda d: d.id):
+        at_point.setdefault(d.risk_point, []).append(d)
+    out = {}
+    for rp in e.risk_points.values():
+        dangers = at_point.get(rp.id, [])
+        out[subject_key(RISK_POINT, rp.id)] = _digest(context, repr(rp), repr(dangers), learned_digest(learned, dangers))
+    if ranked:
+        measures = _digest(repr(sorted((mid, [(rp.id, rp.name, cm) for rp, cm in owners]) for mid, owners in present.items())))
+        for d in ranked:
+            point = e.risk_points.get(d.risk_point) if d.risk_point else None
+            out[subject_key(HIDDEN_DANGER, d.id)] = _digest(context, measures, repr(d), repr(point),
+                                                           learned_digest(learned, [d]))
+    return out

@@ -8,11 +8,13 @@ base has no measure for gets a `KnowledgeGap` node instead, `(KnowledgeGap)-[:GA
 for the knowledge base's maintainers (`MATCH (g:KnowledgeGap) RETURN g.gapText, g.gapReason`).
 A run writes only what changed (reasoning/recommend/writer.py): an enterprise whose inputs digest to
 what the last run stored is not ranked again, and nothing of its stored recommendations is written;
-of a ranked enterprise, a recommendation with the stored `contentDigest` (every property but the time)
-is confirmed (found, not written: its `recommendedAt` is when it was made as it reads), the new and the
-changed ones are written with their links, and what else it owns (a danger since closed, a measure
-fallen out of the top k) is deleted. The recommendations of enterprises gone from the graph (each
-carries its `ownerUscc`) and gaps not flagged again are deleted at the end, so the graph holds exactly
+of one ranked again, so are its risk points and hidden dangers whose own inputs digest to what the
+last run stored (the enterprise itself is ranked). Of a ranked subject, a recommendation with the
+stored `contentDigest` (every property but the time) is confirmed (found, not written: its
+`recommendedAt` is when it was made as it reads), the new and the changed ones are written with their
+links, and what else the enterprise owns (a danger since closed, a measure fallen out of the top k)
+is deleted. The recommendations of enterprises gone from the graph (each carries its `ownerUscc`)
+and gaps not flagged again are deleted at the end, so the graph holds exactly
 what the latest run would write.
 """
 from __future__ import annotations
@@ -48,12 +50,14 @@ from riskgraph.reasoning.recommend.digests import (
     content_digest,
     enterprise_digest,
     recommender_digest,
+    subject_digests,
+    subject_key,
 )
 from riskgraph.reasoning.recommend.engine import EnterprisePaths, Recommender, SubjectResult
-from riskgraph.reasoning.recommend.facts import DangerFact, EnterpriseFact, Reader
+from riskgraph.reasoning.recommend.facts import DangerFact, EnterpriseFact, OwnMeasure, Reader, RiskPointFact
 from riskgraph.reasoning.recommend.kb import KnowledgeBase, knowledge_base, load_knowledge_base
 from riskgraph.reasoning.recommend.learned import LearnedScores, NeighbourModel, examples
-from riskgraph.reasoning.recommend.writer import OWNER, Rows, Writer, gap_id, stored_digests
+from riskgraph.reasoning.recommend.writer import OWNER, Rows, Stored, Writer, gap_id, stored_digests
 from riskgraph.reasoning.run_context import Timer
 
 log = logging.getLogger(__name__)
@@ -75,6 +79,9 @@ class RunSummary:
     #: and those whose inputs were, but whose stored recommendations were not as that run left them
     unchanged: int = 0
     ranked_after_all: int = 0
+    #: risk points and hidden dangers not ranked again in the enterprises ranked again: their own
+    #: inputs were those the last run ranked (digests.subject_digests)
+    standing: int = 0
     removed: int = 0
     knowledge_gaps: int = 0
     seconds: float = 0.0
@@ -129,18 +136,23 @@ def subject_dangers(e: EnterpriseFact, closed: set[str], open_only: bool) -> lis
 
 
 def recommend_enterprise(rec: Recommender, e: EnterpriseFact, closed: set[str], *, open_only: bool = True,
-                         learned: Mapping[str, LearnedScores] | None = None) -> list[SubjectResult]:
+                         learned: Mapping[str, LearnedScores] | None = None,
+                         present: Mapping[str, list[tuple[RiskPointFact, OwnMeasure]]] | None = None,
+                         standing: Collection[str] = ()) -> list[SubjectResult]:
     """Every subject of one enterprise: its hidden dangers (open ones by default), risk points, itself.
-    `learned`: its hidden dangers' learned scores, by danger id, if already scored (`learned_for_many`)."""
+    `learned`: its hidden dangers' learned scores, by danger id, if already scored (`learned_for_many`);
+    `present`: its own measures as the knowledge base's (`own_measures`), if already mapped;
+    `standing`: subjects (`subject_key`) not to rank — their inputs are those their stored ones were
+    ranked from. The enterprise itself is always ranked."""
     dangers = subject_dangers(e, closed, open_only)
     learned = rec.learned_for(e, dangers) if learned is None else learned
-    present = rec.own_measures(e)
+    present = rec.own_measures(e) if present is None else present
     open_dangers = subject_dangers(e, closed, open_only=True)
     paths = EnterprisePaths(rec, e)
     out = [rec.for_danger(e, d, learned.get(d.id), present=present, paths=paths)
-           for d in sorted(dangers, key=lambda d: d.id)]
+           for d in sorted(dangers, key=lambda d: d.id) if subject_key(HIDDEN_DANGER, d.id) not in standing]
     out += [rec.for_point(e, rp, open_dangers, learned, present=present, paths=paths)
-            for rp in sorted(e.risk_points.values(), key=lambda p: p.id)]
+            for rp in sorted(e.risk_points.values(), key=lambda p: p.id) if subject_key(RISK_POINT, rp.id) not in standing]
     out.append(rec.for_enterprise(e, open_dangers, learned, present=present, paths=paths))
     return out
 
@@ -174,12 +186,12 @@ class _Ranking:
     packer: Packer
     #: digests.recommender_digest of this run
     recommender_digest: str = ""
-    #: USCC -> (input digest, recommendations and gaps) the last run left (writer.stored_digests)
-    stored: dict[str, tuple[str, int]] = field(default_factory=dict)
+    #: USCC -> the input digests the last run left (writer.stored_digests)
+    stored: dict[str, Stored] = field(default_factory=dict)
 
 
 def ranking_for(store: GraphStore, rec: Recommender, facts: dict[str, EnterpriseFact], config: ModelConfig, at: str,
-                stored: dict[str, tuple[str, int]]) -> _Ranking:
+                stored: dict[str, Stored]) -> _Ranking:
     """What a run ranks with: the trained recommender, the province's facts, its packer and digests;
     `stored`: what the last run left per enterprise (empty: every enterprise is ranked)."""
     closed, open_only = rectified_states(store.ontology), bool(config["output"]["open_dangers_only"])
@@ -214,25 +226,36 @@ def _rows(ranking: _Ranking, uscc: str, *, rank: bool = False) -> Rows:
 
 def _rows_of(ranking: _Ranking, keys: Sequence[str], *, rank: bool = False) -> list[Rows]:
     """Enterprises ranked, as the rows to write; or, for one whose inputs are those the last run ranked
-    (and `rank` is not asked), the subjects whose stored recommendations stand. Their hidden dangers are
-    scored by the learned part first, in one pass (for an enterprise's few, the model's cost per call was
-    most of it): what it answers is one of those inputs."""
+    (and `rank` is not asked), the subjects whose stored recommendations stand. Of an enterprise ranked
+    again, the risk points and hidden dangers whose own inputs are those the last run ranked stand, and
+    the others are ranked with the enterprise itself. Their hidden dangers are scored by the learned
+    part first, in one pass (for an enterprise's few, the model's cost per call was most of it): what it
+    answers is one of those inputs."""
     out: list[Rows] = []
-    todo: list[tuple[Rows, EnterpriseFact, list[DangerFact]]] = []
+    todo: list[tuple[Rows, EnterpriseFact, dict]] = []
     subjects = [(e, subject_dangers(e, ranking.closed, ranking.open_only)) for e in map(ranking.facts.__getitem__, keys)]
     learned = ranking.rec.learned_for_many(subjects)
     for uscc, (e, dangers) in zip(keys, subjects, strict=True):
         digest = enterprise_digest(e, ranking.recommender_digest, learned, dangers)
         rows = Rows(uscc, digest, hidden_dangers=len(dangers), risk_points=len(e.risk_points))
         out.append(rows)
-        if not rank and ranking.stored.get(uscc, ("", 0))[0] == digest:
+        stored = None if rank else ranking.stored.get(uscc)
+        if stored is not None and stored.digest == digest:
             rows.unchanged = [(ENTERPRISE, uscc), *((RISK_POINT, p) for p in sorted(e.risk_points)),
                               *((HIDDEN_DANGER, d.id) for d in sorted(dangers, key=lambda d: d.id))]
-        else:
-            todo.append((rows, e, dangers))
-    for rows, e, _ in todo:
+            continue
+        present = ranking.rec.own_measures(e)
+        rows.subjects = subject_digests(e, ranking.recommender_digest, learned, dangers,
+                                        subject_dangers(e, ranking.closed, open_only=True), present)
+        if stored is not None:
+            rows.standing = [(label, key) for label, key in (
+                *((RISK_POINT, p) for p in e.risk_points), *((HIDDEN_DANGER, d.id) for d in dangers))
+                if stored.subjects.get(subject_key(label, key), ("", 0))[0] == rows.subjects[subject_key(label, key)]]
+        todo.append((rows, e, present))
+    for rows, e, present in todo:
+        standing = {subject_key(label, key) for label, key in rows.standing}
         _fill(ranking, rows, recommend_enterprise(ranking.rec, e, ranking.closed, open_only=ranking.open_only,
-                                                  learned=learned))
+                                                  learned=learned, present=present, standing=standing))
     if ranking.packer.settled or not _IN_WORKER:  # after the content digest: it is of what is said
         ranking.packer.pack([props for rows, _, _ in todo if rows.uscc not in ranking.stored
                              for props, _ in rows.recommendations])
@@ -333,6 +356,7 @@ def run(store: GraphStore, *, as_of: dt.date | None = None, config: ModelConfig 
     timer.lap("rank and write")
     summary.written, summary.confirmed = writer.written, writer.confirmed
     summary.unchanged, summary.ranked_after_all = writer.unchanged, writer.ranked_after_all
+    summary.standing = writer.standing
     summary.knowledge_gaps = writer.gaps_written + writer.gaps_confirmed
     written_at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as stored: milliseconds
     summary.removed = writer.removed + remove_stale(store, rec.method, to_epoch_ms(written_at), read=set(facts))
