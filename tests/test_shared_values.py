@@ -58,9 +58,11 @@ def test_a_repeated_value_is_stored_once_not_once_per_node(embedded: GraphStore)
 
 def test_a_stamp_set_on_many_nodes_keeps_its_shared_values_once(embedded: GraphStore) -> None:
     """A run's time set on every result it confirms (`stamp`: the recommender's and the models'
-    confirmations) is kept once, as a written result's is; set as a plain map, it is copied into each."""
+    confirmations) is kept once, as a written result's is; set as a plain map, it is copied into each.
+    80,000 nodes: the copies (≈ 2 MB of text) stand well above what else the server may allocate
+    meanwhile — with 20,000 a busy machine once saw ≈ 1 MB more (a server thread's first query?)."""
     store = embedded
-    n = 20_000
+    n = 80_000
     store.upsert_nodes("Recommendation", [{"id": f"r{i:05d}", "recommendedAt": "2026-12-01T08:00:00+08:00"}
                                           for i in range(n)])
 
