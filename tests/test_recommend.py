@@ -542,6 +542,20 @@ def test_a_danger_without_a_measure_is_flagged_for_the_maintainers_and_unflagged
         assert (again.unchanged, again.ranked_after_all, again.knowledge_gaps) == (len(facts) - 1, 1, summary.knowledge_gaps)
         assert store.read("MATCH (g:KnowledgeGap {id: 'gap:HiddenDanger:YH-GAP-TEST'})-[:GAP_FOR]->(h) RETURN h.id AS h") \
             == [{"h": "YH-GAP-TEST"}]
+        # a risk event of the owner's renamed: the danger (at no risk point) stands, and so does its gap, flagged again
+        event = next(ev for rp in owner.risk_points.values() for ev in rp.events)
+
+        def flagged() -> int:
+            return store.read("MATCH (g:KnowledgeGap {id: 'gap:HiddenDanger:YH-GAP-TEST'}) RETURN g.flaggedAtMs AS t")[0]["t"]
+
+        before = flagged()
+        store.execute("MATCH (v:RiskEvent {id: $id}) SET v.name = $n", {"id": event.id, "n": event.name + "（改）"})
+        try:
+            part = run(store)
+            assert (part.unchanged, part.ranked_after_all, part.knowledge_gaps) == (len(facts) - 1, 0, summary.knowledge_gaps)
+            assert part.standing >= 1 and flagged() > before
+        finally:
+            store.execute("MATCH (v:RiskEvent {id: $id}) SET v.name = $n", {"id": event.id, "n": event.name})
     finally:
         store.execute("MATCH (h:HiddenDanger {id: 'YH-GAP-TEST'}) DETACH DELETE h RETURN count(*) AS c")
     run(store)

@@ -124,6 +124,12 @@ def subject_key(label: str, key: str) -> str:
     return f"{label}|{key}"
 
 
+def subject_of(name: str) -> tuple[str, str]:
+    """The (label, key) a `subject_key` names (a label has no "|"; a key may)."""
+    label, _, key = name.partition("|")
+    return label, key
+
+
 def subject_digests(e: EnterpriseFact, recommender: str, learned: Mapping[str, LearnedScores],
                     ranked: Sequence[DangerFact], open_dangers: Sequence[DangerFact],
                     present: Mapping[str, Sequence[tuple[RiskPointFact, OwnMeasure]]]) -> dict[str, str]:

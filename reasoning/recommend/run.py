@@ -232,7 +232,7 @@ def _rows_of(ranking: _Ranking, keys: Sequence[str], *, rank: bool = False) -> l
     part first, in one pass (for an enterprise's few, the model's cost per call was most of it): what it
     answers is one of those inputs."""
     out: list[Rows] = []
-    todo: list[tuple[Rows, EnterpriseFact, dict]] = []
+    todo: list[tuple[Rows, EnterpriseFact, dict[str, list[tuple[RiskPointFact, OwnMeasure]]]]] = []
     subjects = [(e, subject_dangers(e, ranking.closed, ranking.open_only)) for e in map(ranking.facts.__getitem__, keys)]
     learned = ranking.rec.learned_for_many(subjects)
     for uscc, (e, dangers) in zip(keys, subjects, strict=True):
@@ -248,14 +248,11 @@ def _rows_of(ranking: _Ranking, keys: Sequence[str], *, rank: bool = False) -> l
         rows.subjects = subject_digests(e, ranking.recommender_digest, learned, dangers,
                                         subject_dangers(e, ranking.closed, open_only=True), present)
         if stored is not None:
-            rows.standing = [(label, key) for label, key in (
-                *((RISK_POINT, p) for p in e.risk_points), *((HIDDEN_DANGER, d.id) for d in dangers))
-                if stored.subjects.get(subject_key(label, key), ("", 0))[0] == rows.subjects[subject_key(label, key)]]
+            rows.standing = [s for s, d in rows.subjects.items() if stored.subjects.get(s, ("", 0))[0] == d]
         todo.append((rows, e, present))
     for rows, e, present in todo:
-        standing = {subject_key(label, key) for label, key in rows.standing}
         _fill(ranking, rows, recommend_enterprise(ranking.rec, e, ranking.closed, open_only=ranking.open_only,
-                                                  learned=learned, present=present, standing=standing))
+                                                  learned=learned, present=present, standing=set(rows.standing)))
     if ranking.packer.settled or not _IN_WORKER:  # after the content digest: it is of what is said
         ranking.packer.pack([props for rows, _, _ in todo if rows.uscc not in ranking.stored
                              for props, _ in rows.recommendations])

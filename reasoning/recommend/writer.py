@@ -45,7 +45,7 @@ from riskgraph.ontology.anchors import (
     RECOMMENDS,
 )
 from riskgraph.ontology.model import PACKED_CONTENT
-from riskgraph.reasoning.recommend.digests import CONTENT_DIGEST, subject_key
+from riskgraph.reasoning.recommend.digests import CONTENT_DIGEST, subject_key, subject_of
 
 #: on an enterprise's own top recommendation: the digest of the inputs that ranked it, and how many
 #: recommendations and knowledge gaps its subjects got then (ontology/control_measures.ttl)
@@ -78,9 +78,9 @@ class Rows:
     unchanged: list[tuple[str, str]] | None = None
     #: ranked: the input digest of each of its risk points and ranked hidden dangers (`subject_key`)
     subjects: dict[str, str] = field(default_factory=dict)
-    #: ranked in part: the (label, key) of the subjects not ranked again, their digests the stored ones,
+    #: ranked in part: the subjects (`subject_key`) not ranked again, their digests the stored ones,
     #: whose stored recommendations are confirmed
-    standing: list[tuple[str, str]] = field(default_factory=list)
+    standing: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +177,8 @@ class Writer:
             self.store.upsert_relationships(GAP_FOR, [link for rows in ranked for link in rows.gap_links],
                                             from_label=KNOWLEDGE_GAP, to_label=HIDDEN_DANGER)
         self._write([item for rows in ranked for item in rows.recommendations])
-        kept = [{"u": rows.uscc, "keep": [props["id"] for props, _ in rows.recommendations],
-                 "standing": [subject_key(label, key) for label, key in rows.standing]} for rows in ranked]
+        kept = [{"u": rows.uscc, "keep": [props["id"] for props, _ in rows.recommendations], "standing": rows.standing}
+                for rows in ranked]
         done = self.store.execute(self.remove_others, {"rows": kept, "m": self.method})
         self.removed += int(done[0]["c"]) if done else 0
         holders = [self._inputs(rows, top["id"]) for rows in ranked if (top := _own_top(rows)) is not None]
@@ -191,10 +191,9 @@ class Writer:
         held = Counter(subject_key(props["subjectLabel"], props["subjectKey"]) for props, _ in rows.recommendations)
         held.update(subject_key(HIDDEN_DANGER, link["to"]) for link in rows.gap_links)
         before = self.stored[rows.uscc].subjects if rows.standing else {}
-        for label, key in rows.standing:
-            held[subject_key(label, key)] = before[subject_key(label, key)][1]
+        held.update({s: before[s][1] for s in rows.standing})
         subjects = {s: (digest, held[s]) for s, digest in sorted(rows.subjects.items())}
-        total = len(rows.recommendations) + len(rows.gaps) + sum(held[subject_key(*s)] for s in rows.standing)
+        total = len(rows.recommendations) + len(rows.gaps) + sum(held[s] for s in rows.standing)
         return {"k": holder, "d": rows.input_digest, "n": total,
                 "s": json.dumps(subjects, separators=(",", ":")) if subjects else None}
 
@@ -219,8 +218,10 @@ class Writer:
         ranked after all (what falls out is removed as they are written)."""
         if not batch:
             return []
-        gaps = [{"u": rows.uscc, "k": gap_id(label, key), "s": "" if rows.unchanged is not None else subject_key(label, key)}
-                for rows in batch for label, key in (rows.unchanged or rows.standing) if label == HIDDEN_DANGER]
+        gaps = [{"u": rows.uscc, "k": gap_id(label, key), "s": ""}
+                for rows in batch for label, key in rows.unchanged or () if label == HIDDEN_DANGER]
+        gaps += [{"u": rows.uscc, "k": gap_id(*subject), "s": s}
+                 for rows in batch for s in rows.standing if (subject := subject_of(s))[0] == HIDDEN_DANGER]
         held = self._held(batch, gaps)
         standing = {rows.uscc: self._standing(rows, held[rows.uscc]) for rows in batch}
         if gaps:
@@ -251,9 +252,9 @@ class Writer:
             recs, gap_count, linked = (sum(column) for column in zip(*counts, strict=True)) if counts else (0, 0, 0)
             return counts if recs + gap_count == linked == stored.total else None
         counts = []
-        for label, key in rows.standing:
-            recs, gap_count, linked = held.get(subject_key(label, key), [0, 0, 0])
-            if not recs + gap_count == linked == stored.subjects[subject_key(label, key)][1]:
+        for s in rows.standing:
+            recs, gap_count, linked = held.get(s, [0, 0, 0])
+            if not recs + gap_count == linked == stored.subjects[s][1]:
                 return None
             counts.append([recs, gap_count, linked])
         return counts
