@@ -25,18 +25,14 @@ def embedded(tmp_path: Path) -> Iterator[GraphStore]:
     s.close()
 
 
-def _used_memory(store: GraphStore) -> int:
-    return int(store._graph.execute_command("INFO", "memory")["used_memory"])
-
-
-def _settled_memory(store: GraphStore, reads: int = 200) -> int:
-    """The server's memory once the statement before has freed what it held: a query's thread
-    frees its old values after it replied, so on a busy machine the next reading may still count
-    them (once 13.9 MB for 80,000 nodes). Read until three readings in a row agree."""
-    seen = [_used_memory(store)]
+def _used_memory(store: GraphStore, reads: int = 200) -> int:
+    """The server's memory once it has let go of what the statements before held: on a busy machine
+    a reading right after a statement once counted ≈ 1 MB, and once 13.9 MB, that the next readings
+    did not. Read until three readings in a row agree."""
+    seen: list[int] = []
     for _ in range(reads):
         store.read("RETURN 1")
-        seen.append(_used_memory(store))
+        seen.append(int(store._graph.execute_command("INFO", "memory")["used_memory"]))
         if len(seen) >= 3 and seen[-1] == seen[-2] == seen[-3]:
             break
     return seen[-1]
@@ -58,7 +54,6 @@ def test_a_repeated_value_is_stored_once_not_once_per_node(embedded: GraphStore)
     # the graph's one-off growth (its node capacity, the label's index) first, so neither side below pays it
     store.upsert_nodes("QuarantinedRow", [{"id": f"w{i:05d}", "description": f"{i} {LONG}"} for i in range(2 * n)])
     store.execute("MATCH (q:QuarantinedRow) DELETE q")
-    store.read("RETURN 1")
     # three alternated pairs and their median: the server's memory count moves by a few MB on its own
     # now and then (20,000 nodes, shared against plain: 6.0/9.1, 6.3/10.1, 8.7/10.5 MB in one run here;
     # one fresh-clone CI run on a busy machine measured a single pair 7.8/8.7 MB and failed)
@@ -71,8 +66,7 @@ def test_a_repeated_value_is_stored_once_not_once_per_node(embedded: GraphStore)
 
 def test_a_stamp_set_on_many_nodes_keeps_its_shared_values_once(embedded: GraphStore) -> None:
     """A run's time set on every result it confirms (`stamp`: the recommender's and the models'
-    confirmations) is kept once, as a written result's is; set as a plain map, it is copied into each.
-    The memory is read once the server has freed what each statement held (`_settled_memory`)."""
+    confirmations) is kept once, as a written result's is; set as a plain map, it is copied into each."""
     store = embedded
     n = 20_000
     store.upsert_nodes("Recommendation", [{"id": f"r{i:05d}", "recommendedAt": "2026-12-01T08:00:00+08:00"}
@@ -83,9 +77,9 @@ def test_a_stamp_set_on_many_nodes_keeps_its_shared_values_once(embedded: GraphS
         assert set(shared) == {"recommendedAt"} and "recommendedAtMs" in props
         if not once:  # as the writer did before
             props, shared, kept_once = props | shared, {}, ""
-        before = _settled_memory(store)
+        before = _used_memory(store)
         store.execute(f"MATCH (r:Recommendation) SET r += $at{kept_once}", {"at": props, "once": shared})
-        return _settled_memory(store) - before
+        return _used_memory(store) - before
 
     copied = confirm("2026-12-02T08:00:00+08:00", once=False)  # one copy a node more
     kept = confirm("2026-12-03T08:00:00+08:00", once=True)  # those copies freed, one value kept
@@ -143,14 +137,11 @@ def test_share_values_frees_the_copies_a_store_written_before_holds(tmp_path: Pa
         # as the version before wrote them: plain copies
         for start in range(0, len(rows), 2_000):
             store.execute("UNWIND $rows AS row CREATE (q:QuarantinedRow) SET q = row", {"rows": rows[start:start + 2_000]})
-        store.read("RETURN 1")  # the last statement's own memory is let go
         before = _used_memory(store)
         store.execute("MATCH (q:QuarantinedRow) SET q.sourceFile = q.sourceFile")
-        store.read("RETURN 1")
         assert _used_memory(store) >= before - 200_000  # an equal value set again: nothing freed
         stored = store.read("MATCH (q:QuarantinedRow) RETURN properties(q) AS p ORDER BY q.id")
         assert share_stored(store, batch=3_000)["QuarantinedRow"] == len(rows)
-        store.read("RETURN 1")
         freed = before - _used_memory(store)
         assert freed > 0.5 * len(rows) * len(LONG.encode()), freed
         assert store.read("MATCH (q:QuarantinedRow) RETURN properties(q) AS p ORDER BY q.id") == stored
