@@ -189,12 +189,11 @@ class Writer:
         """What the enterprise's top recommendation keeps of a ranked enterprise's inputs: its digest,
         its subjects' digests with how many recommendations and gaps each has, and their total."""
         held = Counter(subject_key(props["subjectLabel"], props["subjectKey"]) for props, _ in rows.recommendations)
-        held.update(subject_key(HIDDEN_DANGER, link["to"]) for link in rows.gap_links)
-        before = self.stored[rows.uscc].subjects if rows.standing else {}
-        held.update({s: before[s][1] for s in rows.standing})
+        held.update(subject_key(HIDDEN_DANGER, link["to"]) for link in rows.gap_links)  # one link a gap
+        for s in rows.standing:
+            held[s] = self.stored[rows.uscc].subjects[s][1]
         subjects = {s: (digest, held[s]) for s, digest in sorted(rows.subjects.items())}
-        total = len(rows.recommendations) + len(rows.gaps) + sum(held[s] for s in rows.standing)
-        return {"k": holder, "d": rows.input_digest, "n": total,
+        return {"k": holder, "d": rows.input_digest, "n": sum(held.values()),
                 "s": json.dumps(subjects, separators=(",", ":")) if subjects else None}
 
     def _held(self, batch: list[Rows], gaps: list[dict]) -> dict[str, dict[str, list[int]]]:
