@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from riskgraph.loaders.matching.decide import decide
+from riskgraph.loaders.matching.records import Query
 from riskgraph.loaders.normalise.company import parse_company
 from riskgraph.loaders.normalise.regions import region_from_address
 from riskgraph.loaders.resolve import EnterpriseIndex
@@ -169,3 +171,66 @@ def test_the_issue_s_missed_matches_are_found(registry, written, region, expecte
 def test_places_that_contradict_or_say_nothing_never_link(registry, written, region):
     index, _ = registry
     assert index.resolve(None, written, region).outcome != "link"
+
+
+class _EveryCandidate(EnterpriseIndex):
+    """Resolution as it was before names only weakly alike were compared last and answers kept:
+    every blocked candidate compared for every record."""
+
+    def _decide(self, query):
+        return decide(query, self.compare_all(query))
+
+    def match(self, query):
+        return self._match(query)
+
+
+def _said(r):
+    return r.uscc, r.method, r.score, r.reasons, r.ambiguous, r.outcome, r.candidates
+
+
+def test_resolution_is_the_decision_over_every_candidate(registry):
+    """Names only weakly alike (two edits, not homophones, another 字号) are compared only when nothing
+    else fits, and a record asked again is answered as before: the resolutions — outcome, enterprise,
+    score, reasons and the candidates shown — are those of comparing every candidate for every record.
+    The records: every registered name with one body character dropped and another put elsewhere
+    (two edits: the weak neighbours one-deletion blocking finds), with and without its code."""
+    index, rows = registry
+    every = _EveryCandidate()
+    for row in rows.values():
+        every.add(row["uscc"], row["name"], row["region_code"] or None, address=row["address"] or None,
+                  legal_rep=row["legal_rep"] or None, phones=_listed(row.get("phones")),
+                  licences=_listed(row.get("licences")))
+    seen = {"none": 0, "found": 0}
+    for row in rows.values():
+        name, body = row["name"], parse_company(row["name"]).body
+        start = name.find(body)
+        if start < 0 or len(body) < 3:
+            continue
+        for i in range(len(body)):
+            rest = body[:i] + body[i + 1:]
+            for j, swap in ((j, s) for j in range(len(rest) + 1) if j != i for s in SWAPS[::7]):
+                variant = name[:start] + rest[:j] + swap + rest[j:] + name[start + len(body):]
+                for uscc in (None, row["uscc"]):
+                    query = Query(name=variant, uscc=uscc, region=row["region_code"] or None)
+                    got, want = index.match(query), every.match(query)
+                    assert _said(got) == _said(want), variant
+                    assert _said(index.match(query)) == _said(want)  # asked again
+                    if "weak" in (c.level for c in every.compare_all(query)):
+                        seen["none" if want.outcome == "none" else "found"] += 1
+    # weak names were among the candidates both where nothing else fit (so they are shown) and where
+    # something did (so they were never compared)
+    assert seen["none"] >= 20 and seen["found"] >= 100, seen
+
+
+def test_a_record_asked_again_after_an_enterprise_registers_is_resolved_again(registry):
+    index, rows = registry
+    query = Query(name="沧县恒泰瑞达化工有限公司", region="130921")
+    before = index.match(query)
+    assert before.outcome != "link"
+    index.add("91130921MA0ABCDE1X", "沧县恒泰瑞达化工有限公司", "130921")
+    try:
+        after = index.match(query)
+        assert (after.outcome, after.uscc) == ("link", "91130921MA0ABCDE1X"), after.reasons
+    finally:
+        index.blocker.remove("91130921MA0ABCDE1X")
+    assert index.match(query).outcome == before.outcome

@@ -38,6 +38,8 @@ class Blocker:
         self.entries: dict[str, Entry] = {}
         self._keys: dict[str, set[str]] = defaultdict(set)
         self._of: dict[str, set[str]] = {}
+        #: counts the changes: what was found before another is not what would be found now
+        self.version = 0
 
     @staticmethod
     def keys(name: CompanyName) -> set[str]:
@@ -66,6 +68,7 @@ class Blocker:
             self._keys[key].add(entry.uscc)
 
     def remove(self, uscc: str) -> None:
+        self.version += 1
         for key in self._of.pop(uscc, set()):
             self._keys[key].discard(uscc)
         self.entries.pop(uscc, None)

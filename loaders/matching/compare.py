@@ -61,6 +61,27 @@ def _transposed(a: str, b: str) -> bool:
     return len(a) == len(b) and a != b and sorted(a) == sorted(b) and OSA.distance(a, b) == 1
 
 
+def _typo_like(subs: list[tuple[str, str]]) -> bool:
+    """Every substituted character a homophone or a look-alike of its counterpart."""
+    return bool(subs) and all(homophones(x, y) or look_alike(x, y) for x, y in subs)
+
+
+def name_level(q: CompanyName, e: CompanyName, distance: int | None = None) -> str:
+    """How near two parsed names are (`LEVELS`); `distance`: their bodies' OSA distance, if known."""
+    if q.body == e.body:
+        if forms_compatible(q.form, e.form) and q.place == e.place and q.group == e.group and q.branch == e.branch:
+            return "exact_full"
+        return "exact_body"
+    distance = OSA.distance(q.body, e.body) if distance is None else distance
+    if distance == 1:
+        return "near"
+    if distance == 2 and _typo_like(_edits(q.body, e.body)):
+        return "near2"
+    if q.trade and q.trade == e.trade:
+        return "trade"
+    return "weak"
+
+
 def compare_names(q: CompanyName, e: CompanyName) -> tuple[str, dict[str, float], list[str], list[str]]:
     """(level, features, reasons, blocks) for two parsed names."""
     feats: dict[str, float] = {}
@@ -81,7 +102,7 @@ def compare_names(q: CompanyName, e: CompanyName) -> tuple[str, dict[str, float]
     feats["body_similarity"] = Levenshtein.normalized_similarity(q.body, e.body)
     feats["body_edits"] = float(min(distance, 3))
     subs = _edits(q.body, e.body)
-    feats["typo_like"] = float(bool(subs) and all(homophones(x, y) or look_alike(x, y) for x, y in subs))
+    feats["typo_like"] = float(_typo_like(subs))
     feats["transposed"] = float(_transposed(q.body, e.body))
     feats["trade_equal"] = float(bool(q.trade) and q.trade == e.trade)
     if not same_body:
@@ -93,25 +114,20 @@ def compare_names(q: CompanyName, e: CompanyName) -> tuple[str, dict[str, float]
         if (q.individual or e.individual) and q.trade != e.trade:
             blocks.append(f"individual businesses of different operators ({q.trade} ≠ {e.trade})")
     feats["distinguishing"] = float(bool(blocks))
-    if same_body and compatible and q.place == e.place and q.group == e.group and q.branch == e.branch:
-        level = "exact_full"
+    level = name_level(q, e, distance)
+    if level == "exact_full":
         reasons.append(f"full name matches ({e.place_text or 'no place'} {e.body} {e.form_text})".replace("  ", " "))
-    elif same_body:
-        level = "exact_body"
+    elif level == "exact_body":
         reasons.append(f"字号 + 行业 {e.body!r} match")
-    elif distance == 1:
-        level = "near"
+    elif level == "near":
         how = "transposed characters" if feats["transposed"] else (
             "a homophone or look-alike character" if feats["typo_like"] else "one character differs")
         reasons.append(f"name {q.body!r} ≈ {e.body!r} ({how}): one edit alone cannot tell a typo from another company")
-    elif distance == 2 and feats["typo_like"]:
-        level = "near2"
+    elif level == "near2":
         reasons.append(f"name {q.body!r} ≈ {e.body!r} (two homophone or look-alike characters)")
-    elif q.trade and q.trade == e.trade:
-        level = "trade"
+    elif level == "trade":
         reasons.append(f"same 字号 {q.trade!r}, other trade ({q.industry or '?'} / {e.industry or '?'})")
     else:
-        level = "weak"
         reasons.append(f"names {q.body!r} and {e.body!r} differ")
     reasons.extend(q.repairs)
     return level, feats, reasons, blocks
