@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from riskgraph.loaders.matching.decide import decide
+from riskgraph.loaders.matching.compare import compare
+from riskgraph.loaders.matching.decide import decide, excluded, excluded_unseen
 from riskgraph.loaders.matching.records import Query
 from riskgraph.loaders.normalise.company import parse_company
 from riskgraph.loaders.normalise.regions import region_from_address
@@ -174,8 +175,8 @@ def test_places_that_contradict_or_say_nothing_never_link(registry, written, reg
 
 
 class _EveryCandidate(EnterpriseIndex):
-    """Resolution as it was before names only weakly alike were compared last and answers kept:
-    every blocked candidate compared for every record."""
+    """Resolution as it was before the candidates `decide` excludes were compared last and answers
+    kept: every blocked candidate compared for every record."""
 
     def _decide(self, query):
         return decide(query, self.compare_all(query))
@@ -188,12 +189,44 @@ def _said(r):
     return r.uscc, r.method, r.score, r.reasons, r.ambiguous, r.outcome, r.candidates
 
 
+def _variants(rows):
+    """Records about the registry's enterprises: each name with one body character dropped and
+    another put elsewhere (two edits: the weak neighbours one-deletion blocking finds) or swapped
+    (one edit), under its own county's authority, another county's or none, with its code or none."""
+    counties = sorted({r["region_code"] for r in rows.values() if r["region_code"]})
+    for row in rows.values():
+        name, body = row["name"], parse_company(row["name"]).body
+        start = name.find(body)
+        if start < 0 or len(body) < 3:
+            continue
+        other = next((c for c in counties if c != row["region_code"]), None)
+        for i in range(len(body)):
+            rest = body[:i] + body[i + 1:]
+            bodies = [rest[:j] + swap + rest[j:] for j in range(len(rest) + 1) if j != i for swap in SWAPS[::7]]
+            bodies += [body[:i] + swap + body[i + 1:] for swap in SWAPS[::11] if swap != body[i]]
+            for k, variant in enumerate(name[:start] + b + name[start + len(body):] for b in bodies):
+                region = (row["region_code"] or None, other, None)[k % 3]
+                yield Query(name=variant, uscc=None, region=region)
+                yield Query(name=variant, uscc=row["uscc"], region=region)
+
+
+def test_a_candidate_is_told_excluded_as_its_comparison_would_be(registry):
+    """`excluded_unseen` says of every blocked candidate what `excluded` says of its full comparison."""
+    index, rows = registry
+    told = {True: 0, False: 0}
+    for query in _variants(rows):
+        for entry in index.blocker.candidates(query):
+            unseen = excluded_unseen(query, entry)
+            assert unseen == excluded(compare(query, entry)), (query, entry.name)
+            told[unseen] += 1
+    assert told[True] >= 1000 and told[False] >= 500, told
+
+
 def test_resolution_is_the_decision_over_every_candidate(registry):
-    """Names only weakly alike (two edits, not homophones, another 字号) are compared only when nothing
-    else fits, and a record asked again is answered as before: the resolutions — outcome, enterprise,
-    score, reasons and the candidates shown — are those of comparing every candidate for every record.
-    The records: every registered name with one body character dropped and another put elsewhere
-    (two edits: the weak neighbours one-deletion blocking finds), with and without its code."""
+    """The candidates `decide` excludes (names only weakly alike, places the record contradicts, another
+    valid code) are compared only when nothing else fits, and a record asked again is answered as
+    before: the resolutions — outcome, enterprise, score, reasons and the candidates shown — are those
+    of comparing every candidate for every record."""
     index, rows = registry
     every = _EveryCandidate()
     for row in rows.values():
@@ -201,23 +234,13 @@ def test_resolution_is_the_decision_over_every_candidate(registry):
                   legal_rep=row["legal_rep"] or None, phones=_listed(row.get("phones")),
                   licences=_listed(row.get("licences")))
     seen = {"none": 0, "found": 0}
-    for row in rows.values():
-        name, body = row["name"], parse_company(row["name"]).body
-        start = name.find(body)
-        if start < 0 or len(body) < 3:
-            continue
-        for i in range(len(body)):
-            rest = body[:i] + body[i + 1:]
-            for j, swap in ((j, s) for j in range(len(rest) + 1) if j != i for s in SWAPS[::7]):
-                variant = name[:start] + rest[:j] + swap + rest[j:] + name[start + len(body):]
-                for uscc in (None, row["uscc"]):
-                    query = Query(name=variant, uscc=uscc, region=row["region_code"] or None)
-                    got, want = index.match(query), every.match(query)
-                    assert _said(got) == _said(want), variant
-                    assert _said(index.match(query)) == _said(want)  # asked again
-                    if "weak" in (c.level for c in every.compare_all(query)):
-                        seen["none" if want.outcome == "none" else "found"] += 1
-    # weak names were among the candidates both where nothing else fit (so they are shown) and where
+    for query in _variants(rows):
+        got, want = index.match(query), every.match(query)
+        assert _said(got) == _said(want), query
+        assert _said(index.match(query)) == _said(want)  # asked again
+        if any(excluded(c) for c in every.compare_all(query)):
+            seen["none" if want.outcome == "none" else "found"] += 1
+    # excluded candidates were blocked both where nothing else fit (so they are shown) and where
     # something did (so they were never compared)
     assert seen["none"] >= 20 and seen["found"] >= 100, seen
 

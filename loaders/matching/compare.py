@@ -158,9 +158,8 @@ def compare(query: Query, entry: Entry) -> Comparison:
     return comp
 
 
-def _compare_regions(query: Query, entry: Entry, comp: Comparison) -> None:
-    """The places the record states (in its name, by its authority, in its address) against the registry."""
-    registered = entry.area
+def stated_places(query: Query) -> list[tuple[str, str]]:
+    """(where, region code) of the places a record states: in its name, its branch's, by its authority."""
     stated: list[tuple[str, str]] = []
     if query.parsed is not None and query.parsed.place:
         stated.append(("name", query.parsed.place))
@@ -168,6 +167,13 @@ def _compare_regions(query: Query, entry: Entry, comp: Comparison) -> None:
         stated.append(("branch", query.parsed.branch))  # 华润化工有限公司黄骅分公司: the branch is in 黄骅
     if query.region:
         stated.append(("authority", query.region))
+    return stated
+
+
+def _compare_regions(query: Query, entry: Entry, comp: Comparison) -> None:
+    """The places the record states (in its name, by its authority, in its address) against the registry."""
+    registered = entry.area
+    stated = stated_places(query)
     relations = []
     for source, code in stated:
         rel = places.relation(code, registered)
@@ -198,22 +204,33 @@ def _compare_regions(query: Query, entry: Entry, comp: Comparison) -> None:
     f["region_contradicts"] = float(comp.region == "contradicts")
 
 
+def uscc_relation(query: Query, entry: Entry) -> str | None:
+    """equal | near | contradicts: the code the record writes against the registry's; None if it writes none."""
+    written = query.uscc_text
+    if not written:
+        return None
+    if query.code is not None and query.code.code == entry.uscc:
+        return "equal"
+    if (query.code is None or query.code.quality != "valid") and Levenshtein.distance(written, entry.uscc) <= 2:
+        return "near"  # a typo leaves the check digit wrong (or the text no code): a valid code is another enterprise's
+    if query.code is not None:  # a well-formed code, valid or of the legacy kind: another enterprise's
+        return "contradicts"
+    return None
+
+
 def _compare_uscc(query: Query, entry: Entry, comp: Comparison) -> None:
     f = comp.features
     f["uscc_equal"] = f["uscc_near"] = f["uscc_contradicts"] = 0.0
-    written = query.uscc_text
-    if not written:
-        return
-    if query.code is not None and query.code.code == entry.uscc:
+    relation = uscc_relation(query, entry)
+    if relation == "equal":
         f["uscc_equal"] = 1.0
         comp.second.append("uscc")
         comp.reasons.append(f"USCC {entry.uscc} matches")
-    elif (query.code is None or query.code.quality != "valid") and Levenshtein.distance(written, entry.uscc) <= 2:
-        # a typo leaves the check digit wrong (or the text no code): a valid code is another enterprise's
+    elif relation == "near":
         f["uscc_near"] = 1.0
         comp.second.append("uscc")
-        comp.reasons.append(f"USCC {written!r} is {entry.uscc} mistyped")
-    elif query.code is not None:  # a well-formed code, valid or of the legacy kind: another enterprise's
+        comp.reasons.append(f"USCC {query.uscc_text!r} is {entry.uscc} mistyped")
+    elif relation == "contradicts" and query.code is not None:
         f["uscc_contradicts"] = 1.0
         comp.uscc_contradicts = True
         comp.against.append("uscc")
