@@ -38,7 +38,6 @@ LINK, REVIEW, NONE = "link", "review", "none"
 RECENT = 4096
 #: what a record says about its enterprise: all a resolution depends on besides the index
 _QUERY_FIELDS = tuple(f.name for f in fields(Query))
-#: the classes and properties an enterprise is also known by (checked against the ontology on import)
 
 
 @dataclass(frozen=True)
@@ -172,7 +171,7 @@ class EnterpriseIndex:
     def match(self, query: Query) -> Resolution:
         """Resolve a record given as a Query (the loader's rows and the /match endpoint). A record
         asked again (the same fields: a site inspected twice, a report sent by several people) gets
-        the resolution of the last time, while no enterprise has been added since."""
+        the resolution of the last time, while no enterprise has been added or changed since."""
         said = tuple(getattr(query, name) for name in _QUERY_FIELDS)
         found = self._recent.get(said)
         if found is not None and found[0] == self.blocker.version:

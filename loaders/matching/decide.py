@@ -71,7 +71,7 @@ def excluded_unseen(query: Query, entry: Entry, stated: list[tuple[str, str]] | 
     them: from the names' level, the places the record states (`stated`: `stated_places(query)`, if
     already found) and its code, found as `compare` finds them. At 100,000 enterprises ≈ 97 % of a
     name's blocked candidates are excluded — 44 % only weakly alike, 53 % near names in another
-    county — and telling costs a fifth of comparing."""
+    county — and telling costs about a sixth of comparing."""
     q = query.parsed
     if q is None:
         return True  # no name: the level is weak
