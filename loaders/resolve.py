@@ -13,7 +13,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from riskgraph.graph.collector import paused
@@ -36,8 +36,6 @@ LINK, REVIEW, NONE = "link", "review", "none"
 #: (a 100,000-enterprise export: 31 % of the inspections named without a code and 60 % of the public
 #: reports repeat one of the 4,096 before them, and no more with a longer memory)
 RECENT = 4096
-#: what a record says about its enterprise: all a resolution depends on besides the index
-_QUERY_FIELDS = tuple(f.name for f in fields(Query))
 
 
 @dataclass(frozen=True)
@@ -80,8 +78,9 @@ class EnterpriseIndex:
     def __init__(self, scorer: Scorer | None = None, names: NameKeys | None = None) -> None:
         self.blocker = Blocker(names)
         self.scorer = scorer or default_scorer()
-        #: the last RECENT records' fields asked → (the blocker's version then, their resolution)
-        self._recent: OrderedDict[tuple[str | None, ...], tuple[int, Resolution]] = OrderedDict()
+        #: the last RECENT records asked (a Query is equal and hashed by its fields: all a resolution
+        #: depends on besides the index) → (the blocker's version then, their resolution)
+        self._recent: OrderedDict[Query, tuple[int, Resolution]] = OrderedDict()
 
     @property
     def by_uscc(self) -> dict[str, Entry]:
@@ -172,13 +171,12 @@ class EnterpriseIndex:
         """Resolve a record given as a Query (the loader's rows and the /match endpoint). A record
         asked again (the same fields: a site inspected twice, a report sent by several people) gets
         the resolution of the last time, while no enterprise has been added or changed since."""
-        said = tuple(getattr(query, name) for name in _QUERY_FIELDS)
-        found = self._recent.get(said)
+        found = self._recent.get(query)
         if found is not None and found[0] == self.blocker.version:
             return found[1]
         resolution = self._match(query)
         # each step one call on the dict, as the service's threads share the index
-        self._recent[said] = (self.blocker.version, resolution)
+        self._recent[query] = (self.blocker.version, resolution)
         while len(self._recent) > RECENT:
             with suppress(KeyError):  # another thread took the oldest first
                 self._recent.popitem(last=False)
